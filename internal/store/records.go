@@ -1,0 +1,176 @@
+package store
+
+// Project is a git repository plus the path of its config file inside it.
+type Project struct {
+	ID            string
+	Name          string
+	RepoURL       string
+	ConfigPath    string // the file the config was read from: liftoff.json or flightcontrol.json
+	DefaultBranch string // the repository's default branch when the config was last read
+	ConfigCommit  string // the commit the config was last read from
+	CreatedAt     Time
+	UpdatedAt     Time
+}
+
+// Environment is an entry of the config's environments[]. Environments and
+// preview environments share one integer id space.
+type Environment struct {
+	ID        int64
+	ProjectID string
+	GivenID   string // the config's id, e.g. "production"
+	Name      string
+	IsPreview bool   // source.pr: true
+	Branch    string // source.branch; empty for preview environments
+	Config    []byte // the environment's entry of the config, as JSON, at the last sync
+	CreatedAt Time
+	UpdatedAt Time
+	DeletedAt Time // set when the environment left the config
+}
+
+// Deleted reports whether the environment left the config.
+func (e Environment) Deleted() bool { return !e.DeletedAt.IsZero() }
+
+// Service is a service of an environment.
+type Service struct {
+	ID            string
+	EnvironmentID int64
+	GivenID       string // the config's id, e.g. "api"
+	Name          string
+	Type          string
+	Config        []byte // the service's entry of the config, as JSON, at the last sync
+	CreatedAt     Time
+	UpdatedAt     Time
+}
+
+// APIKey authenticates /v1 and the CLI. The key itself is never stored.
+type APIKey struct {
+	ID        string
+	Name      string
+	Hash      string // hex SHA-256 of the key
+	CreatedAt Time
+}
+
+// Hook is a deploy hook of an environment or preview environment.
+type Hook struct {
+	ID                 string
+	EnvironmentID      int64
+	Name               string
+	SecretHash         string // hex SHA-256 of the secret
+	PreviousSecretHash string // the secret before the last rotation, valid until PreviousExpiresAt
+	PreviousExpiresAt  Time
+	Paused             bool
+	UseCount           int64
+	LastUsedAt         Time
+	LastCallerAddress  string
+	CreatedAt          Time
+	UpdatedAt          Time
+}
+
+// HookTarget is what a hook call reads before deciding anything.
+type HookTarget struct {
+	Environment  Environment
+	ProjectID    string
+	RepoURL      string
+	Hooks        []Hook
+	ServiceCount int
+}
+
+// HookCall is one recorded call of a deploy hook.
+type HookCall struct {
+	ID           int64
+	HookID       string
+	At           Time
+	Address      string // the caller's address
+	Status       int    // the HTTP status answered
+	Outcome      string // what happened: "queued", "joined", or the error
+	DeploymentID string // empty when none
+}
+
+// Status is the status of a deployment or service deployment, spelled as the
+// API spells it.
+type Status string
+
+// Statuses of SPEC section 4.
+const (
+	StatusPending           Status = "PENDING"
+	StatusInProgress        Status = "INPROGRESS"
+	StatusPendingDependency Status = "PENDING_DEPENDENCY"
+	StatusBuilding          Status = "BUILDING"
+	StatusDeploying         Status = "DEPLOYING"
+	StatusSuccess           Status = "SUCCESS"
+	StatusNoChange          Status = "NO_CHANGE"
+	StatusBuildError        Status = "BUILD_ERROR"
+	StatusDeployError       Status = "DEPLOY_ERROR"
+	StatusError             Status = "ERROR"
+	StatusCancelled         Status = "CANCELLED"
+)
+
+// Statuses lists every status, in lifecycle order.
+func Statuses() []Status {
+	return []Status{StatusPending, StatusInProgress, StatusPendingDependency, StatusBuilding,
+		StatusDeploying, StatusSuccess, StatusNoChange, StatusBuildError, StatusDeployError,
+		StatusError, StatusCancelled}
+}
+
+// Final reports whether s ends a deployment.
+func (s Status) Final() bool {
+	switch s {
+	case StatusSuccess, StatusNoChange, StatusBuildError, StatusDeployError, StatusError, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// ErrorEntry is one entry of a deployment's error list: the status it
+// explains and a sentence a person can act on.
+type ErrorEntry struct {
+	Status  Status
+	Message string
+}
+
+// Trigger types.
+const (
+	TriggerDeployHook = "deploy_hook"
+	TriggerAPI        = "api"
+	TriggerRedeploy   = "redeploy"
+)
+
+// Deployment is one run of the engine for an environment or preview instance.
+type Deployment struct {
+	ID                 string
+	ProjectID          string
+	EnvironmentID      int64
+	EnvironmentGivenID string // read from the environment
+	IsPreview          bool   // read from the environment
+	PRNumber           int    // 0 for a normal environment
+	RepoURL            string
+	RequestedCommit    string // the commit asked for (hook `commit` or the preview SHA); empty means the branch head
+	GitCommit          string // the resolved commit; empty until resolved
+	GitBranch          string
+	Force              bool
+	TriggerType        string
+	HookID             string
+	HookName           string
+	Status             Status
+	Errors             []ErrorEntry
+	CreatedAt          Time
+	StartedAt          Time
+	FinishedAt         Time
+	Services           []ServiceDeployment // filled by GetDeployment
+}
+
+// ServiceDeployment is the part of a deployment for one service.
+type ServiceDeployment struct {
+	ID             string
+	DeploymentID   string
+	ServiceID      string
+	ServiceGivenID string
+	ServiceName    string
+	ServiceType    string
+	ServiceDomain  string
+	Status         Status
+	Reason         string
+	Errors         []ErrorEntry
+	StartedAt      Time
+	FinishedAt     Time
+}

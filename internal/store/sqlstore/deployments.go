@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// deploymentSelect reads deployments with the environment fields the API
+// shows beside them.
+const deploymentSelect = `SELECT d.id, d.project_id, d.environment_id, e.given_id, e.is_preview, d.pr_number, d.repo_url,
+	d.requested_commit, d.git_commit, d.git_branch, d.force, d.trigger_type, d.hook_id, d.hook_name, d.status, d.errors,
+	d.created_at, d.started_at, d.finished_at
+	FROM deployments d JOIN environments e ON e.id = d.environment_id`
+
+func scanDeployment(r Row) (store.Deployment, error) {
+	var d store.Deployment
+	var commit, hookID, hookName, errs nullString
+	var created int64
+	var started, finished nullTime
+	var status string
+	err := r.Scan(&d.ID, &d.ProjectID, &d.EnvironmentID, &d.EnvironmentGivenID, &d.IsPreview, &d.PRNumber, &d.RepoURL,
+		&d.RequestedCommit, commit.dest(), &d.GitBranch, &d.Force, &d.TriggerType, hookID.dest(), hookName.dest(), &status, errs.dest(),
+		&created, started.dest(), finished.dest())
+	if err != nil {
+		return d, err
+	}
+	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), store.Status(status)
+	d.CreatedAt, d.StartedAt, d.FinishedAt = store.FromMillis(created), started.time(), finished.time()
+	d.Errors, err = decodeErrors(errs)
+	return d, err
+}
+
+func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error {
+	errs, err := encodeErrors(d.Errors)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, `INSERT INTO deployments (id, project_id, environment_id, pr_number, repo_url, requested_commit, git_commit,
+		git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
+		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
+		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt))
+	if err != nil {
+		return fmt.Errorf("insert deployment: %w", err)
+	}
+	return nil
+}
+
+func (q queries) GetDeployment(ctx context.Context, id string) (store.Deployment, error) {
+	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, id))
+	if err != nil {
+		return store.Deployment{}, fmt.Errorf("get deployment %s: %w", id, err)
+	}
+	d.Services, err = collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+`
+		FROM service_deployments WHERE deployment_id = $1 ORDER BY position, id`, id)
+	if err != nil {
+		return store.Deployment{}, fmt.Errorf("get service deployments of %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (store.Deployment, error) {
+	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.environment_id = $1 AND d.pr_number = $2 AND d.status = 'PENDING'`,
+		environmentID, prNumber))
+	if err != nil {
+		return store.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", environmentID, err)
+	}
+	return d, nil
+}
+
+func (q queries) JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error) {
+	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = 'PENDING'`
+	if !force {
+		// Nothing to upgrade: only check that it is still PENDING.
+		var one int
+		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = 'PENDING'`, id).Scan(&one)
+		if notFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("join deployment %s: %w", id, err)
+		}
+		return true, nil
+	}
+	n, err := q.exec(ctx, query, id)
+	if err != nil {
+		return false, fmt.Errorf("join deployment %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+func (q queries) FinishPendingDeployment(ctx context.Context, p store.FinishDeploymentParams) (bool, error) {
+	errs, err := encodeErrors(p.Errors)
+	if err != nil {
+		return false, err
+	}
+	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4 WHERE id = $1 AND status = 'PENDING'`,
+		p.ID, string(p.Status), errs, p.At.Millis())
+	if err != nil {
+		return false, fmt.Errorf("finish pending deployment %s: %w", p.ID, err)
+	}
+	return n == 1, nil
+}
+
+func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsParams) ([]store.Deployment, error) {
+	var where []string
+	var args []any
+	add := func(cond string, vals ...any) {
+		for _, v := range vals {
+			args = append(args, v)
+			cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1)
+		}
+		where = append(where, cond)
+	}
+	if p.ProjectID != "" {
+		add("d.project_id = ?", p.ProjectID)
+	}
+	if p.EnvironmentID != 0 {
+		add("d.environment_id = ?", p.EnvironmentID)
+	}
+	if p.HasPRNumber {
+		add("d.pr_number = ?", p.PRNumber)
+	}
+	if p.Status != "" {
+		add("d.status = ?", string(p.Status))
+	}
+	if p.AfterID != "" {
+		add("(d.created_at < ? OR (d.created_at = ? AND d.id < ?))", p.AfterCreatedAt.Millis(), p.AfterCreatedAt.Millis(), p.AfterID)
+	}
+	query := deploymentSelect
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	args = append(args, limit)
+	query += fmt.Sprintf(" ORDER BY d.created_at DESC, d.id DESC LIMIT $%d", len(args))
+	out, err := collectQuery(ctx, q.read, scanDeployment, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	return out, nil
+}
+
+const serviceDeploymentColumns = `id, deployment_id, service_id, service_given_id, service_name, service_type, service_domain,
+	status, reason, errors, started_at, finished_at`
+
+func scanServiceDeployment(r Row) (store.ServiceDeployment, error) {
+	var s store.ServiceDeployment
+	var status string
+	var errs nullString
+	var started, finished nullTime
+	err := r.Scan(&s.ID, &s.DeploymentID, &s.ServiceID, &s.ServiceGivenID, &s.ServiceName, &s.ServiceType, &s.ServiceDomain,
+		&status, &s.Reason, errs.dest(), started.dest(), finished.dest())
+	if err != nil {
+		return s, err
+	}
+	s.Status, s.StartedAt, s.FinishedAt = store.Status(status), started.time(), finished.time()
+	s.Errors, err = decodeErrors(errs)
+	return s, err
+}

@@ -1,0 +1,48 @@
+// Package sqlstore implements store.Store once, in SQL both SQLite and
+// PostgreSQL accept ($n placeholders, RETURNING, ON CONFLICT, partial indexes,
+// row values), on top of a small Driver seam that each dialect implements:
+// how to read, how to write, and how to run a transaction. Timestamps are
+// integer milliseconds, booleans are compared with IS TRUE/IS FALSE-free
+// expressions that both accept, and JSON is kept as text.
+package sqlstore
+
+import (
+	"context"
+)
+
+// Conn runs statements. Implementations map their driver's errors to the
+// store sentinels: no rows → store.ErrNotFound, a unique violation →
+// store.ErrConflict, a closed or unreachable database → store.ErrUnavailable.
+type Conn interface {
+	Exec(ctx context.Context, query string, args ...any) (rowsAffected int64, err error)
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Rows is a result set.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Row is a single-row result.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Driver is what a dialect provides.
+type Driver interface {
+	// Read is the connection (or pool) for reads outside a transaction.
+	Read() Conn
+	// Write runs fn for a write that needs no transaction of its own; on
+	// PostgreSQL each statement commits by itself, on SQLite fn shares a
+	// group commit like Tx.
+	Write(ctx context.Context, fn func(Conn) error) error
+	// Tx runs fn in a transaction that commits when fn returns nil.
+	Tx(ctx context.Context, fn func(Conn) error) error
+	Ping(ctx context.Context) error
+	Name() string
+	Close() error
+}

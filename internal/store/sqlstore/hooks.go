@@ -1,0 +1,263 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+const hookColumns = `id, environment_id, name, secret_hash, previous_secret_hash, previous_expires_at, paused,
+	use_count, last_used_at, last_caller_address, created_at, updated_at`
+
+func scanHook(r Row) (store.Hook, error) {
+	var h store.Hook
+	var prevHash, lastAddr nullString
+	var prevExp, lastUsed nullTime
+	var created, updated int64
+	err := r.Scan(&h.ID, &h.EnvironmentID, &h.Name, &h.SecretHash, prevHash.dest(), prevExp.dest(), &h.Paused,
+		&h.UseCount, lastUsed.dest(), lastAddr.dest(), &created, &updated)
+	h.PreviousSecretHash, h.PreviousExpiresAt = prevHash.string(), prevExp.time()
+	h.LastUsedAt, h.LastCallerAddress = lastUsed.time(), lastAddr.string()
+	h.CreatedAt, h.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	return h, err
+}
+
+func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (store.Hook, error) {
+	var h store.Hook
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		h, err = scanHook(c.QueryRow(ctx, `INSERT INTO deploy_hooks (id, environment_id, name, secret_hash, paused, use_count, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, false, 0, $5, $5) RETURNING `+hookColumns,
+			p.ID, p.EnvironmentID, p.Name, p.SecretHash, p.At.Millis()))
+		return err
+	})
+	if err != nil {
+		return store.Hook{}, fmt.Errorf("create deploy hook: %w", err)
+	}
+	return h, nil
+}
+
+func (q queries) GetHook(ctx context.Context, id string) (store.Hook, error) {
+	h, err := scanHook(q.read.QueryRow(ctx, `SELECT `+hookColumns+` FROM deploy_hooks WHERE id = $1 AND deleted_at IS NULL`, id))
+	if err != nil {
+		return store.Hook{}, fmt.Errorf("get deploy hook %s: %w", id, err)
+	}
+	return h, nil
+}
+
+func (q queries) ListHooks(ctx context.Context, environmentID int64) ([]store.Hook, error) {
+	hooks, err := collectQuery(ctx, q.read, scanHook, `SELECT `+hookColumns+` FROM deploy_hooks
+		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, environmentID)
+	if err != nil {
+		return nil, fmt.Errorf("list deploy hooks of environment %d: %w", environmentID, err)
+	}
+	return hooks, nil
+}
+
+// updateHook runs an UPDATE on a live hook and returns the hook after it.
+func (q queries) updateHook(ctx context.Context, id, what, set string, args ...any) (store.Hook, error) {
+	var h store.Hook
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		h, err = scanHook(c.QueryRow(ctx, `UPDATE deploy_hooks SET `+set+` WHERE id = $1 AND deleted_at IS NULL RETURNING `+hookColumns,
+			append([]any{id}, args...)...))
+		return err
+	})
+	if err != nil {
+		return store.Hook{}, fmt.Errorf("%s deploy hook %s: %w", what, id, err)
+	}
+	return h, nil
+}
+
+func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (store.Hook, error) {
+	if p.PreviousExpiresAt.IsZero() {
+		return q.updateHook(ctx, p.ID, "rotate", `secret_hash = $2, previous_secret_hash = NULL, previous_expires_at = NULL, updated_at = $3`,
+			p.SecretHash, p.At.Millis())
+	}
+	return q.updateHook(ctx, p.ID, "rotate", `previous_secret_hash = secret_hash, previous_expires_at = $4, secret_hash = $2, updated_at = $3`,
+		p.SecretHash, p.At.Millis(), p.PreviousExpiresAt.Millis())
+}
+
+func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at store.Time) (store.Hook, error) {
+	return q.updateHook(ctx, id, "pause", `paused = $2, updated_at = $3`, paused, at.Millis())
+}
+
+func (q queries) DeleteHook(ctx context.Context, id string, at store.Time) error {
+	_, err := q.updateHook(ctx, id, "delete", `deleted_at = $2, updated_at = $2`, at.Millis())
+	return err
+}
+
+func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.HookTarget, error) {
+	// One round trip: the environment with its project, its service count and
+	// its live hooks (one row per hook; a row of NULL hook columns when none).
+	rows, err := q.read.Query(ctx, `SELECT e.id, e.project_id, e.given_id, e.name, e.is_preview, e.branch, e.config,
+			e.created_at, e.updated_at, e.deleted_at, p.repo_url,
+			(SELECT count(*) FROM services s WHERE s.environment_id = e.id AND s.deleted_at IS NULL),
+			h.id, h.name, h.secret_hash, h.previous_secret_hash, h.previous_expires_at, h.paused
+		FROM environments e
+		JOIN projects p ON p.id = e.project_id
+		LEFT JOIN deploy_hooks h ON h.environment_id = e.id AND h.deleted_at IS NULL
+		WHERE e.id = $1`, environmentID)
+	if err != nil {
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+	}
+	defer rows.Close()
+	var t store.HookTarget
+	found := false
+	for rows.Next() {
+		var e store.Environment
+		var config string
+		var created, updated int64
+		var deleted, prevExp nullTime
+		var hookID, name, hash, prevHash nullString
+		var paused *bool
+		if err := rows.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config,
+			&created, &updated, deleted.dest(), &t.RepoURL, &t.ServiceCount,
+			hookID.dest(), name.dest(), hash.dest(), prevHash.dest(), prevExp.dest(), &paused); err != nil {
+			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+		}
+		e.Config = []byte(config)
+		e.CreatedAt, e.UpdatedAt, e.DeletedAt = store.FromMillis(created), store.FromMillis(updated), deleted.time()
+		t.Environment, t.ProjectID, found = e, e.ProjectID, true
+		if hookID.v != nil {
+			t.Hooks = append(t.Hooks, store.Hook{ID: hookID.string(), EnvironmentID: e.ID, Name: name.string(),
+				SecretHash: hash.string(), PreviousSecretHash: prevHash.string(), PreviousExpiresAt: prevExp.time(),
+				Paused: paused != nil && *paused})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+	}
+	if !found {
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, store.ErrNotFound)
+	}
+	return t, nil
+}
+
+func (q queries) RecordHookCalls(ctx context.Context, calls []store.HookCall) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	err := q.write(ctx, func(c Conn) error {
+		// One multi-row INSERT per chunk keeps the statement count low.
+		const chunk = 100
+		for start := 0; start < len(calls); start += chunk {
+			part := calls[start:min(start+chunk, len(calls))]
+			var sb strings.Builder
+			args := make([]any, 0, len(part)*6)
+			sb.WriteString(`INSERT INTO hook_calls (hook_id, created_at, address, status, outcome, deployment_id) VALUES `)
+			for i, call := range part {
+				if i > 0 {
+					sb.WriteString(", ")
+				}
+				n := i * 6
+				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+				args = append(args, call.HookID, call.At.Millis(), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
+			}
+			if _, err := c.Exec(ctx, sb.String(), args...); err != nil {
+				return fmt.Errorf("insert hook calls: %w", err)
+			}
+		}
+		// Usage counters: one UPDATE per hook, with its count and its last call.
+		type usage struct {
+			count int
+			last  store.HookCall
+		}
+		byHook := map[string]*usage{}
+		var order []string
+		for _, call := range calls {
+			u := byHook[call.HookID]
+			if u == nil {
+				u = &usage{}
+				byHook[call.HookID] = u
+				order = append(order, call.HookID)
+			}
+			u.count++
+			if !call.At.Before(u.last.At) {
+				u.last = call
+			}
+		}
+		for _, id := range order {
+			u := byHook[id]
+			if _, err := c.Exec(ctx, `UPDATE deploy_hooks SET use_count = use_count + $2,
+				last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $3 ELSE last_used_at END,
+				last_caller_address = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $4 ELSE last_caller_address END
+				WHERE id = $1`, id, u.count, u.last.At.Millis(), u.last.Address); err != nil {
+				return fmt.Errorf("update usage of hook %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record hook calls: %w", err)
+	}
+	return nil
+}
+
+func scanHookCall(r Row) (store.HookCall, error) {
+	var c store.HookCall
+	var at int64
+	var dep nullString
+	err := r.Scan(&c.ID, &c.HookID, &at, &c.Address, &c.Status, &c.Outcome, dep.dest())
+	c.At, c.DeploymentID = store.FromMillis(at), dep.string()
+	return c, err
+}
+
+func (q queries) ListHookCalls(ctx context.Context, hookID string, limit int) ([]store.HookCall, error) {
+	calls, err := collectQuery(ctx, q.read, scanHookCall, `SELECT id, hook_id, created_at, address, status, outcome, deployment_id
+		FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`, hookID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list calls of hook %s: %w", hookID, err)
+	}
+	return calls, nil
+}
+
+func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int) error {
+	err := q.write(ctx, func(c Conn) error {
+		for _, id := range hookIDs {
+			if _, err := c.Exec(ctx, `DELETE FROM hook_calls WHERE hook_id = $1 AND id < (
+				SELECT coalesce(min(id), 0) FROM (SELECT id FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2) AS newest)`,
+				id, keep); err != nil {
+				return fmt.Errorf("prune calls of hook %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("prune hook calls: %w", err)
+	}
+	return nil
+}
+
+func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since store.Time) (string, error) {
+	var id string
+	err := q.read.QueryRow(ctx, `SELECT deployment_id FROM idempotency_keys WHERE hook_id = $1 AND key = $2 AND created_at >= $3`,
+		hookID, key, since.Millis()).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("get idempotency key: %w", err)
+	}
+	return id, nil
+}
+
+func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKeyParams) error {
+	n, err := q.exec(ctx, `INSERT INTO idempotency_keys (hook_id, key, deployment_id, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (hook_id, key) DO UPDATE SET deployment_id = excluded.deployment_id, created_at = excluded.created_at
+		WHERE idempotency_keys.created_at < $5`, p.HookID, p.Key, p.DeploymentID, p.At.Millis(), p.ExpiredBefore.Millis())
+	if err == nil && n == 0 {
+		err = store.ErrConflict
+	}
+	if err != nil {
+		return fmt.Errorf("put idempotency key: %w", err)
+	}
+	return nil
+}
+
+func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before store.Time) (int64, error) {
+	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, before.Millis())
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,217 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+const projectColumns = `id, name, repo_url, config_path, default_branch, config_commit, created_at, updated_at`
+
+func scanProject(r Row) (store.Project, error) {
+	var p store.Project
+	var created, updated int64
+	err := r.Scan(&p.ID, &p.Name, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &created, &updated)
+	p.CreatedAt, p.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	return p, err
+}
+
+func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams) (store.Project, error) {
+	var out store.Project
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, config_path, default_branch, config_commit, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING `+projectColumns,
+			p.ID, p.Name, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.At.Millis()))
+		return err
+	})
+	if err != nil {
+		return store.Project{}, fmt.Errorf("create project: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) GetProject(ctx context.Context, id string) (store.Project, error) {
+	p, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1 AND deleted_at IS NULL`, id))
+	if err != nil {
+		return store.Project{}, fmt.Errorf("get project %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func (q queries) ListProjects(ctx context.Context) ([]store.Project, error) {
+	rows, err := q.read.Query(ctx, `SELECT `+projectColumns+` FROM projects WHERE deleted_at IS NULL ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	return collect(rows, scanProject, "list projects")
+}
+
+func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectConfigParams) (store.Project, error) {
+	var out store.Project
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		out, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET config_path = $2, default_branch = $3, config_commit = $4, updated_at = $5
+			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns,
+			p.ID, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.At.Millis()))
+		return err
+	})
+	if err != nil {
+		return store.Project{}, fmt.Errorf("update project %s: %w", p.ID, err)
+	}
+	return out, nil
+}
+
+const environmentColumns = `id, project_id, given_id, name, is_preview, branch, config, created_at, updated_at, deleted_at`
+
+func scanEnvironment(r Row) (store.Environment, error) {
+	var e store.Environment
+	var config string
+	var created, updated int64
+	var deleted nullTime
+	err := r.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config, &created, &updated, deleted.dest())
+	e.Config = []byte(config)
+	e.CreatedAt, e.UpdatedAt, e.DeletedAt = store.FromMillis(created), store.FromMillis(updated), deleted.time()
+	return e, err
+}
+
+func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsParams) ([]store.Environment, error) {
+	var out []store.Environment
+	err := q.write(ctx, func(c Conn) error {
+		out = out[:0]
+		keep := make(map[string]bool, len(p.Environments))
+		for _, spec := range p.Environments {
+			keep[spec.GivenID] = true
+			env, err := scanEnvironment(c.QueryRow(ctx, `INSERT INTO environments (project_id, given_id, name, is_preview, branch, config, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+				ON CONFLICT (project_id, given_id) DO UPDATE SET name = excluded.name, is_preview = excluded.is_preview,
+					branch = excluded.branch, config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
+				RETURNING `+environmentColumns,
+				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, string(spec.Config), p.At.Millis()))
+			if err != nil {
+				return fmt.Errorf("upsert environment %q: %w", spec.GivenID, err)
+			}
+			if err := syncServices(ctx, c, env.ID, spec.Services, p); err != nil {
+				return fmt.Errorf("environment %q: %w", spec.GivenID, err)
+			}
+			out = append(out, env)
+		}
+		existing, err := collectQuery(ctx, c, scanEnvironment, `SELECT `+environmentColumns+` FROM environments WHERE project_id = $1 AND deleted_at IS NULL`, p.ProjectID)
+		if err != nil {
+			return err
+		}
+		for _, env := range existing {
+			if keep[env.GivenID] {
+				continue
+			}
+			if _, err := c.Exec(ctx, `UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE id = $1`, env.ID, p.At.Millis()); err != nil {
+				return fmt.Errorf("delete environment %q: %w", env.GivenID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sync environments of project %s: %w", p.ProjectID, err)
+	}
+	return out, nil
+}
+
+func syncServices(ctx context.Context, c Conn, envID int64, specs []store.ServiceSpec, p store.SyncEnvironmentsParams) error {
+	for _, s := range specs {
+		_, err := c.Exec(ctx, `INSERT INTO services (id, environment_id, given_id, name, type, config, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
+				config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL`,
+			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, string(s.Config), p.At.Millis())
+		if err != nil {
+			return fmt.Errorf("upsert service %q: %w", s.GivenID, err)
+		}
+	}
+	keep := make([]any, 0, len(specs)+2)
+	keep = append(keep, envID, p.At.Millis())
+	list := ""
+	for i, s := range specs {
+		if i > 0 {
+			list += ", "
+		}
+		keep = append(keep, s.GivenID)
+		list += fmt.Sprintf("$%d", i+3)
+	}
+	query := `UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id = $1 AND deleted_at IS NULL`
+	if list != "" {
+		query += ` AND given_id NOT IN (` + list + `)`
+	}
+	if _, err := c.Exec(ctx, query, keep...); err != nil {
+		return fmt.Errorf("delete services: %w", err)
+	}
+	return nil
+}
+
+func (q queries) ListEnvironments(ctx context.Context, projectID string) ([]store.Environment, error) {
+	envs, err := collectQuery(ctx, q.read, scanEnvironment, `SELECT `+environmentColumns+` FROM environments
+		WHERE project_id = $1 AND deleted_at IS NULL ORDER BY id`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("list environments of project %s: %w", projectID, err)
+	}
+	return envs, nil
+}
+
+func (q queries) GetEnvironment(ctx context.Context, id int64) (store.Environment, error) {
+	e, err := scanEnvironment(q.read.QueryRow(ctx, `SELECT `+environmentColumns+` FROM environments WHERE id = $1`, id))
+	if err != nil {
+		return store.Environment{}, fmt.Errorf("get environment %d: %w", id, err)
+	}
+	return e, nil
+}
+
+const serviceColumns = `id, environment_id, given_id, name, type, config, created_at, updated_at`
+
+func scanService(r Row) (store.Service, error) {
+	var s store.Service
+	var config string
+	var created, updated int64
+	err := r.Scan(&s.ID, &s.EnvironmentID, &s.GivenID, &s.Name, &s.Type, &config, &created, &updated)
+	s.Config = []byte(config)
+	s.CreatedAt, s.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	return s, err
+}
+
+func (q queries) ListServices(ctx context.Context, environmentID int64) ([]store.Service, error) {
+	svcs, err := collectQuery(ctx, q.read, scanService, `SELECT `+serviceColumns+` FROM services
+		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, given_id`, environmentID)
+	if err != nil {
+		return nil, fmt.Errorf("list services of environment %d: %w", environmentID, err)
+	}
+	return svcs, nil
+}
+
+// collect scans every row of rows and closes it.
+func collect[T any](rows Rows, scan func(Row) (T, error), what string) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// collectQuery runs a query and scans every row.
+func collectQuery[T any](ctx context.Context, c Conn, scan func(Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := c.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan, "scan")
+}
+
+// notFound reports whether err is store.ErrNotFound.
+func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Store implements store.Store on a Driver.
+type Store struct {
+	queries
+	driver Driver
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over d.
+func New(d Driver) *Store {
+	return &Store{queries: queries{read: d.Read(), write: d.Write}, driver: d}
+}
+
+// Tx implements store.Store.
+func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
+	return s.driver.Tx(ctx, func(c Conn) error {
+		return fn(queries{read: c, write: func(_ context.Context, f func(Conn) error) error { return f(c) }})
+	})
+}
+
+// Ping implements store.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.driver.Ping(ctx) }
+
+// Dialect implements store.Store.
+func (s *Store) Dialect() string { return s.driver.Name() }
+
+// Close implements store.Store.
+func (s *Store) Close() error { return s.driver.Close() }
+
+// queries implements store.Queries. Inside a transaction read and write use
+// the transaction; outside, read uses the driver's read pool and write the
+// driver's write path.
+type queries struct {
+	read  Conn
+	write func(ctx context.Context, fn func(Conn) error) error
+}
+
+// exec runs one write statement.
+func (q queries) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		n, err = c.Exec(ctx, query, args...)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// ms converts a store.Time to its column value: NULL when not set.
+func ms(t store.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Millis()
+}
+
+// nullTime scans a nullable millisecond column.
+type nullTime struct{ v *int64 }
+
+func (n *nullTime) dest() any { return &n.v }
+
+func (n nullTime) time() store.Time {
+	if n.v == nil {
+		return store.Time{}
+	}
+	return store.FromMillis(*n.v)
+}
+
+// nullString scans a nullable text column.
+type nullString struct{ v *string }
+
+func (n *nullString) dest() any { return &n.v }
+
+func (n nullString) string() string {
+	if n.v == nil {
+		return ""
+	}
+	return *n.v
+}
+
+// emptyNull stores "" as NULL.
+func emptyNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+type statusErrorJSON map[store.Status]string
+
+// encodeErrors stores a list of status errors as the API shows them:
+// [{"BUILD_ERROR": "..."}]; NULL for none.
+func encodeErrors(errs []store.ErrorEntry) (any, error) {
+	if len(errs) == 0 {
+		return nil, nil
+	}
+	out := make([]statusErrorJSON, len(errs))
+	for i, e := range errs {
+		out[i] = statusErrorJSON{e.Status: e.Message}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode errors: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeErrors(s nullString) ([]store.ErrorEntry, error) {
+	if s.v == nil || *s.v == "" {
+		return nil, nil
+	}
+	var in []statusErrorJSON
+	if err := json.Unmarshal([]byte(*s.v), &in); err != nil {
+		return nil, fmt.Errorf("decode errors %q: %w", *s.v, err)
+	}
+	var out []store.ErrorEntry
+	for _, m := range in {
+		for k, v := range m {
+			out = append(out, store.ErrorEntry{Status: k, Message: v})
+		}
+	}
+	return out, nil
+}

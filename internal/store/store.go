@@ -1,0 +1,136 @@
+// Package store is the persistence seam of Liftoff: the Store interface every
+// other package stores through, the records it reads and writes, the params
+// structs of its calls and the sentinel errors both dialects map their
+// driver errors to. It knows no HTTP, git or process.
+//
+// Two dialects implement it (store/sqlite and store/postgres) on top of one
+// set of queries (store/sqlstore); the conformance suite in store/storetest
+// runs against both.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Sentinel errors. Dialects map their driver errors to these so callers can
+// use errors.Is without knowing which database is behind the store.
+var (
+	// ErrNotFound: the row asked for does not exist (or is deleted, where the
+	// call says deleted rows are hidden).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a uniqueness rule of the schema refused the write.
+	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the database cannot be reached or is closed. Nothing was
+	// written.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Store is the whole persistence API. Queries outside Tx run on their own;
+// Tx runs several calls atomically.
+type Store interface {
+	Queries
+
+	// Tx runs fn in one write transaction: every call made through the
+	// Queries it receives commits together or not at all. fn must do nothing
+	// slow besides its queries (no git, no network): on SQLite it shares a
+	// commit with concurrent transactions (group commit). The transaction is
+	// durable when Tx returns nil.
+	Tx(ctx context.Context, fn func(q Queries) error) error
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Dialect names the database: "sqlite" or "postgres".
+	Dialect() string
+	// Close releases the database. Calls after Close return ErrUnavailable.
+	Close() error
+}
+
+// Queries are the calls of the store, grouped by the record they serve.
+type Queries interface {
+	ProjectQueries
+	APIKeyQueries
+	HookQueries
+	DeploymentQueries
+}
+
+// ProjectQueries store projects, their environments and services.
+type ProjectQueries interface {
+	CreateProject(ctx context.Context, p CreateProjectParams) (Project, error)
+	GetProject(ctx context.Context, id string) (Project, error)
+	ListProjects(ctx context.Context) ([]Project, error)
+	// UpdateProjectConfig records the commit and default branch the config was
+	// last read from.
+	UpdateProjectConfig(ctx context.Context, p UpdateProjectConfigParams) (Project, error)
+	// SyncEnvironments makes the project's environments and services match
+	// p.Environments: existing ones (by given id) keep their ids, new ones get
+	// new ids, missing ones are marked deleted. A deleted one that comes back
+	// gets its old id again.
+	SyncEnvironments(ctx context.Context, p SyncEnvironmentsParams) ([]Environment, error)
+	// ListEnvironments lists a project's environments that are not deleted.
+	ListEnvironments(ctx context.Context, projectID string) ([]Environment, error)
+	// GetEnvironment returns an environment, deleted or not.
+	GetEnvironment(ctx context.Context, id int64) (Environment, error)
+	// ListServices lists an environment's services that are not deleted.
+	ListServices(ctx context.Context, environmentID int64) ([]Service, error)
+}
+
+// APIKeyQueries store API keys. Keys are stored only as a hash.
+type APIKeyQueries interface {
+	CreateAPIKey(ctx context.Context, p CreateAPIKeyParams) (APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// GetAPIKeyByHash finds a key that is not deleted.
+	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string, at Time) error
+}
+
+// HookQueries store deploy hooks, their calls and idempotency keys.
+type HookQueries interface {
+	CreateHook(ctx context.Context, p CreateHookParams) (Hook, error)
+	// GetHook returns a hook that is not deleted.
+	GetHook(ctx context.Context, id string) (Hook, error)
+	// ListHooks lists an environment's hooks that are not deleted, oldest first.
+	ListHooks(ctx context.Context, environmentID int64) ([]Hook, error)
+	RotateHook(ctx context.Context, p RotateHookParams) (Hook, error)
+	SetHookPaused(ctx context.Context, id string, paused bool, at Time) (Hook, error)
+	DeleteHook(ctx context.Context, id string, at Time) error
+	// HookTarget reads, in one query, what a hook call needs to authenticate
+	// and decide: the environment (deleted or not), its live hooks and how
+	// many services it has.
+	HookTarget(ctx context.Context, environmentID int64) (HookTarget, error)
+
+	// RecordHookCalls appends calls and updates each hook's usage counters.
+	RecordHookCalls(ctx context.Context, calls []HookCall) error
+	// ListHookCalls lists a hook's calls, newest first.
+	ListHookCalls(ctx context.Context, hookID string, limit int) ([]HookCall, error)
+	// PruneHookCalls keeps the newest keep calls of each of the given hooks.
+	PruneHookCalls(ctx context.Context, hookIDs []string, keep int) error
+
+	// GetIdempotencyKey returns the deployment recorded for (hookID, key) at or
+	// after since, or ErrNotFound.
+	GetIdempotencyKey(ctx context.Context, hookID, key string, since Time) (string, error)
+	// PutIdempotencyKey records (hookID, key) → deploymentID, replacing a
+	// record older than expiredBefore; ErrConflict when a fresh one exists.
+	PutIdempotencyKey(ctx context.Context, p PutIdempotencyKeyParams) error
+	DeleteIdempotencyKeysBefore(ctx context.Context, before Time) (int64, error)
+}
+
+// DeploymentQueries store deployments and service deployments.
+type DeploymentQueries interface {
+	// InsertDeployment stores a new deployment. ErrConflict when its
+	// environment instance already has a PENDING one.
+	InsertDeployment(ctx context.Context, d Deployment) error
+	// GetDeployment returns a deployment with its service deployments.
+	GetDeployment(ctx context.Context, id string) (Deployment, error)
+	// GetPendingDeployment returns the PENDING deployment of an environment
+	// instance (prNumber 0 for a normal environment), or ErrNotFound.
+	GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (Deployment, error)
+	// JoinPendingDeployment upgrades force on a deployment that is still
+	// PENDING; false when it is no longer PENDING.
+	JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error)
+	// FinishPendingDeployment ends a deployment that is still PENDING with a
+	// final status and errors; false when it is no longer PENDING.
+	FinishPendingDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
+	// ListDeployments lists deployments newest first.
+	ListDeployments(ctx context.Context, p ListDeploymentsParams) ([]Deployment, error)
+}

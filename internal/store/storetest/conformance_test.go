@@ -1,0 +1,504 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lucsky/cuid"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// TestConformance runs every case on every dialect.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"ProjectsAndSync", testProjectsAndSync},
+		{"APIKeys", testAPIKeys},
+		{"Hooks", testHooks},
+		{"HookCalls", testHookCalls},
+		{"IdempotencyKeys", testIdempotencyKeys},
+		{"Deployments", testDeployments},
+		{"OnePendingPerInstance", testOnePendingPerInstance},
+		{"ListDeploymentsPaging", testListDeploymentsPaging},
+		{"TxRollsBack", testTxRollsBack},
+		{"ConcurrentTx", testConcurrentTx},
+		{"ClosedStoreIsUnavailable", testClosed},
+	}
+	for _, dialect := range Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.fn(t, Open(t, dialect))
+				})
+			}
+		})
+	}
+}
+
+var t0 = store.At(time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC))
+
+// seed makes a project with a production, a staging and a preview
+// environment, each with two services.
+func seed(t *testing.T, s store.Store) (store.Project, []store.Environment) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := s.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop",
+		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: "abc", At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t0, NewServiceID: cuid.New,
+		Environments: []store.EnvironmentSpec{
+			{GivenID: "production", Name: "Production", Branch: "main", Config: []byte(`{"id":"production"}`), Services: twoServices},
+			{GivenID: "staging", Name: "Staging", Branch: "develop", Config: []byte(`{}`), Services: twoServices},
+			{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`), Services: twoServices},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, envs
+}
+
+var twoServices = []store.ServiceSpec{
+	{GivenID: "api", Name: "API", Type: "web", Config: []byte(`{"id":"api"}`)},
+	{GivenID: "site", Name: "Site", Type: "static", Config: []byte(`{"id":"site"}`)},
+}
+
+func testProjectsAndSync(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	if len(envs) != 3 || envs[0].GivenID != "production" || !envs[2].IsPreview || envs[1].Branch != "develop" {
+		t.Fatalf("environments = %+v", envs)
+	}
+	got, err := s.GetProject(ctx, p.ID)
+	if err != nil || got != p || got.CreatedAt != t0 {
+		t.Fatalf("GetProject = %+v, %v; want %+v", got, err, p)
+	}
+	if _, err := s.GetProject(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetProject(nope) error = %v, want ErrNotFound", err)
+	}
+	// Ids are distinct integers shared by normal and preview environments.
+	seen := map[int64]bool{}
+	for _, e := range envs {
+		if e.ID <= 0 || seen[e.ID] {
+			t.Fatalf("bad or repeated id %d", e.ID)
+		}
+		seen[e.ID] = true
+	}
+	svcs, err := s.ListServices(ctx, envs[0].ID)
+	if err != nil || len(svcs) != 2 || svcs[0].GivenID != "api" || string(svcs[0].Config) != `{"id":"api"}` {
+		t.Fatalf("ListServices = %+v, %v", svcs, err)
+	}
+
+	// Re-sync: staging leaves, production loses a service, qa arrives.
+	t1 := t0.Add(time.Minute)
+	again, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t1, NewServiceID: cuid.New,
+		Environments: []store.EnvironmentSpec{
+			{GivenID: "production", Name: "Prod", Branch: "main", Config: []byte(`{}`), Services: twoServices[:1]},
+			{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`), Services: twoServices},
+			{GivenID: "qa", Name: "QA", Branch: "qa", Config: []byte(`{}`)},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].ID != envs[0].ID || again[0].Name != "Prod" || again[1].ID != envs[2].ID || seen[again[2].ID] {
+		t.Fatalf("ids must be kept for existing environments and new for new ones: before %+v after %+v", envs, again)
+	}
+	listed, err := s.ListEnvironments(ctx, p.ID)
+	if err != nil || len(listed) != 3 {
+		t.Fatalf("ListEnvironments = %+v, %v", listed, err)
+	}
+	staging, err := s.GetEnvironment(ctx, envs[1].ID)
+	if err != nil || !staging.Deleted() || staging.DeletedAt != t1 {
+		t.Fatalf("staging after it left the config = %+v, %v", staging, err)
+	}
+	svcs, err = s.ListServices(ctx, envs[0].ID)
+	if err != nil || len(svcs) != 1 {
+		t.Fatalf("ListServices after sync = %+v, %v", svcs, err)
+	}
+	// Staging comes back with its old id; its service comes back too.
+	back, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t1, NewServiceID: cuid.New,
+		Environments: []store.EnvironmentSpec{{GivenID: "staging", Name: "Staging", Branch: "develop", Config: []byte(`{}`), Services: twoServices}}})
+	if err != nil || back[0].ID != envs[1].ID || back[0].Deleted() {
+		t.Fatalf("staging back = %+v, %v", back, err)
+	}
+	p2, err := s.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: "flightcontrol.json", DefaultBranch: "trunk", ConfigCommit: "def", At: t1})
+	if err != nil || p2.ConfigPath != "flightcontrol.json" || p2.DefaultBranch != "trunk" || p2.UpdatedAt != t1 || p2.CreatedAt != t0 {
+		t.Fatalf("UpdateProjectConfig = %+v, %v", p2, err)
+	}
+	list, err := s.ListProjects(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != p.ID {
+		t.Fatalf("ListProjects = %+v, %v", list, err)
+	}
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "ci", Hash: "h1", At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "dup", Hash: "h1", At: t0}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("duplicate hash error = %v, want ErrConflict", err)
+	}
+	got, err := s.GetAPIKeyByHash(ctx, "h1")
+	if err != nil || got != k {
+		t.Fatalf("GetAPIKeyByHash = %+v, %v", got, err)
+	}
+	if err := s.DeleteAPIKey(ctx, k.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetAPIKeyByHash(ctx, "h1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted key found: %v", err)
+	}
+	if err := s.DeleteAPIKey(ctx, k.ID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete error = %v, want ErrNotFound", err)
+	}
+	keys, err := s.ListAPIKeys(ctx)
+	if err != nil || len(keys) != 0 {
+		t.Fatalf("ListAPIKeys = %+v, %v", keys, err)
+	}
+}
+
+func testHooks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, envs := seed(t, s)
+	h, err := s.CreateHook(ctx, store.CreateHookParams{ID: cuid.New(), EnvironmentID: envs[0].ID, Name: "CI", SecretHash: "s1", At: t0})
+	if err != nil || h.Name != "CI" || h.Paused || h.UseCount != 0 || !h.LastUsedAt.IsZero() {
+		t.Fatalf("CreateHook = %+v, %v", h, err)
+	}
+	h2, err := s.CreateHook(ctx, store.CreateHookParams{ID: cuid.New(), EnvironmentID: envs[0].ID, Name: "CMS", SecretHash: "s2", At: t0.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := s.HookTarget(ctx, envs[0].ID)
+	if err != nil || target.ServiceCount != 2 || len(target.Hooks) != 2 || target.RepoURL != "/srv/shop" || target.Environment.GivenID != "production" {
+		t.Fatalf("HookTarget = %+v, %v", target, err)
+	}
+	empty, err := s.HookTarget(ctx, envs[1].ID)
+	if err != nil || len(empty.Hooks) != 0 || empty.ServiceCount != 2 {
+		t.Fatalf("HookTarget without hooks = %+v, %v", empty, err)
+	}
+	if _, err := s.HookTarget(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("HookTarget(unknown) error = %v", err)
+	}
+	exp := t0.Add(time.Hour)
+	r, err := s.RotateHook(ctx, store.RotateHookParams{ID: h.ID, SecretHash: "s1b", PreviousExpiresAt: exp, At: t0})
+	if err != nil || r.SecretHash != "s1b" || r.PreviousSecretHash != "s1" || r.PreviousExpiresAt != exp {
+		t.Fatalf("RotateHook with grace = %+v, %v", r, err)
+	}
+	r, err = s.RotateHook(ctx, store.RotateHookParams{ID: h.ID, SecretHash: "s1c", At: t0})
+	if err != nil || r.SecretHash != "s1c" || r.PreviousSecretHash != "" || !r.PreviousExpiresAt.IsZero() {
+		t.Fatalf("RotateHook without grace = %+v, %v", r, err)
+	}
+	p, err := s.SetHookPaused(ctx, h.ID, true, t0)
+	if err != nil || !p.Paused {
+		t.Fatalf("pause = %+v, %v", p, err)
+	}
+	if target, _ = s.HookTarget(ctx, envs[0].ID); !target.Hooks[0].Paused {
+		t.Fatalf("HookTarget does not show the pause: %+v", target.Hooks)
+	}
+	if err := s.DeleteHook(ctx, h2.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetHook(ctx, h2.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted hook found: %v", err)
+	}
+	if err := s.DeleteHook(ctx, h2.ID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete = %v", err)
+	}
+	hooks, err := s.ListHooks(ctx, envs[0].ID)
+	if err != nil || len(hooks) != 1 || hooks[0].ID != h.ID {
+		t.Fatalf("ListHooks = %+v, %v", hooks, err)
+	}
+}
+
+func testHookCalls(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, envs := seed(t, s)
+	h, err := s.CreateHook(ctx, store.CreateHookParams{ID: cuid.New(), EnvironmentID: envs[0].ID, Name: "CI", SecretHash: "s", At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls []store.HookCall
+	for i := range 250 {
+		calls = append(calls, store.HookCall{HookID: h.ID, At: t0.Add(time.Duration(i) * time.Second),
+			Address: fmt.Sprintf("10.0.0.%d", i%250), Status: 200, Outcome: "queued", DeploymentID: fmt.Sprintf("d%d", i)})
+	}
+	if err := s.RecordHookCalls(ctx, calls); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetHook(ctx, h.ID)
+	if err != nil || got.UseCount != 250 || got.LastUsedAt != t0.Add(249*time.Second) || got.LastCallerAddress != "10.0.0.249" {
+		t.Fatalf("usage after calls = %+v, %v", got, err)
+	}
+	// An older call recorded late does not move last-used back.
+	if err := s.RecordHookCalls(ctx, []store.HookCall{{HookID: h.ID, At: t0, Address: "1.1.1.1", Status: 404, Outcome: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetHook(ctx, h.ID)
+	if got.UseCount != 251 || got.LastCallerAddress != "10.0.0.249" {
+		t.Fatalf("usage after a late call = %+v", got)
+	}
+	if err := s.PruneHookCalls(ctx, []string{h.ID}, 100); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListHookCalls(ctx, h.ID, 1000)
+	if err != nil || len(list) != 100 {
+		t.Fatalf("after pruning to 100: %d calls, %v", len(list), err)
+	}
+	if list[0].Address != "1.1.1.1" || list[0].DeploymentID != "" || list[1].DeploymentID != "d249" {
+		t.Fatalf("newest calls = %+v %+v", list[0], list[1])
+	}
+}
+
+func testIdempotencyKeys(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	put := func(dep string, at store.Time) error {
+		return s.PutIdempotencyKey(ctx, store.PutIdempotencyKeyParams{HookID: "h", Key: "k", DeploymentID: dep, At: at, ExpiredBefore: at.Add(-24 * time.Hour)})
+	}
+	if err := put("d1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("d2", t0.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("fresh key replaced: %v", err)
+	}
+	if id, err := s.GetIdempotencyKey(ctx, "h", "k", t0.Add(-time.Hour)); err != nil || id != "d1" {
+		t.Fatalf("GetIdempotencyKey = %q, %v", id, err)
+	}
+	if _, err := s.GetIdempotencyKey(ctx, "h", "k", t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired key found: %v", err)
+	}
+	if err := put("d3", t0.Add(25*time.Hour)); err != nil {
+		t.Fatalf("expired key not replaced: %v", err)
+	}
+	n, err := s.DeleteIdempotencyKeysBefore(ctx, t0.Add(26*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteIdempotencyKeysBefore = %d, %v", n, err)
+	}
+}
+
+func newDeployment(p store.Project, e store.Environment, pr int, at store.Time) store.Deployment {
+	return store.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: e.ID, PRNumber: pr, RepoURL: p.RepoURL,
+		GitBranch: e.Branch, TriggerType: store.TriggerDeployHook, HookID: "hook", HookName: "CI", Status: store.StatusPending, CreatedAt: at}
+}
+
+func testDeployments(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	d := newDeployment(p, envs[0], 0, t0)
+	d.RequestedCommit = "abcdef1"
+	if err := s.InsertDeployment(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDeployment(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.EnvironmentGivenID != "production" || got.IsPreview || got.Status != store.StatusPending || got.CreatedAt != t0 ||
+		got.RequestedCommit != "abcdef1" || got.GitCommit != "" || !got.StartedAt.IsZero() || got.HookName != "CI" || len(got.Services) != 0 {
+		t.Fatalf("GetDeployment = %+v", got)
+	}
+	if _, err := s.GetDeployment(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetDeployment(nope) = %v", err)
+	}
+	pending, err := s.GetPendingDeployment(ctx, envs[0].ID, 0)
+	if err != nil || pending.ID != d.ID {
+		t.Fatalf("GetPendingDeployment = %+v, %v", pending, err)
+	}
+	if _, err := s.GetPendingDeployment(ctx, envs[1].ID, 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pending of another environment: %v", err)
+	}
+	ok, err := s.JoinPendingDeployment(ctx, d.ID, false)
+	if err != nil || !ok {
+		t.Fatalf("join = %v, %v", ok, err)
+	}
+	if got, _ := s.GetDeployment(ctx, d.ID); got.Force {
+		t.Fatal("join without force set force")
+	}
+	if ok, err := s.JoinPendingDeployment(ctx, d.ID, true); err != nil || !ok {
+		t.Fatalf("join with force = %v, %v", ok, err)
+	}
+	if got, _ := s.GetDeployment(ctx, d.ID); !got.Force {
+		t.Fatal("join with force did not upgrade force")
+	}
+	errs := []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by x"}}
+	if ok, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusCancelled, Errors: errs, At: t0.Add(time.Second)}); err != nil || !ok {
+		t.Fatalf("finish = %v, %v", ok, err)
+	}
+	got, _ = s.GetDeployment(ctx, d.ID)
+	if got.Status != store.StatusCancelled || len(got.Errors) != 1 || got.Errors[0] != errs[0] || got.FinishedAt != t0.Add(time.Second) {
+		t.Fatalf("after finish = %+v", got)
+	}
+	if ok, _ := s.JoinPendingDeployment(ctx, d.ID, false); ok {
+		t.Fatal("joined a finished deployment")
+	}
+	if ok, _ := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusError, At: t0}); ok {
+		t.Fatal("finished a deployment twice")
+	}
+}
+
+func testOnePendingPerInstance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	if err := s.InsertDeployment(ctx, newDeployment(p, envs[0], 0, t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertDeployment(ctx, newDeployment(p, envs[0], 0, t0)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second PENDING deployment of one environment: %v, want ErrConflict", err)
+	}
+	// Preview instances are separate.
+	for _, pr := range []int{1, 2} {
+		if err := s.InsertDeployment(ctx, newDeployment(p, envs[2], pr, t0)); err != nil {
+			t.Fatalf("PR %d: %v", pr, err)
+		}
+	}
+	if err := s.InsertDeployment(ctx, newDeployment(p, envs[2], 2, t0)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second PENDING deployment of PR 2: %v", err)
+	}
+}
+
+func testListDeploymentsPaging(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	var ids []string
+	for i := range 7 {
+		d := newDeployment(p, envs[i%2], 0, t0.Add(time.Duration(i/2)*time.Second)) // pairs share a timestamp
+		d.Status = store.StatusSuccess
+		if i == 6 {
+			d.Status = store.StatusPending
+		}
+		if err := s.InsertDeployment(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d.ID)
+	}
+	var all []store.Deployment
+	params := store.ListDeploymentsParams{Limit: 3}
+	for {
+		page, err := s.ListDeployments(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if len(page) < params.Limit {
+			break
+		}
+		last := page[len(page)-1]
+		params.AfterCreatedAt, params.AfterID = last.CreatedAt, last.ID
+	}
+	if len(all) != 7 {
+		t.Fatalf("paged through %d deployments, want 7", len(all))
+	}
+	seen := map[string]bool{}
+	for i, d := range all {
+		if seen[d.ID] {
+			t.Fatalf("deployment %s listed twice", d.ID)
+		}
+		seen[d.ID] = true
+		if i > 0 && all[i-1].CreatedAt.Before(d.CreatedAt) {
+			t.Fatalf("not newest first at %d", i)
+		}
+	}
+	byEnv, err := s.ListDeployments(ctx, store.ListDeploymentsParams{EnvironmentID: envs[1].ID})
+	if err != nil || len(byEnv) != 3 {
+		t.Fatalf("by environment: %d, %v", len(byEnv), err)
+	}
+	byStatus, err := s.ListDeployments(ctx, store.ListDeploymentsParams{Status: store.StatusPending})
+	if err != nil || len(byStatus) != 1 || byStatus[0].ID != ids[6] {
+		t.Fatalf("by status: %+v, %v", byStatus, err)
+	}
+	byPR, err := s.ListDeployments(ctx, store.ListDeploymentsParams{HasPRNumber: true, PRNumber: 3})
+	if err != nil || len(byPR) != 0 {
+		t.Fatalf("by PR: %+v, %v", byPR, err)
+	}
+}
+
+func testTxRollsBack(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	boom := errors.New("boom")
+	d := newDeployment(p, envs[0], 0, t0)
+	err := s.Tx(ctx, func(q store.Queries) error {
+		if err := q.InsertDeployment(ctx, d); err != nil {
+			return err
+		}
+		// Reads in the transaction see its writes.
+		if _, err := q.GetPendingDeployment(ctx, envs[0].ID, 0); err != nil {
+			return fmt.Errorf("read own write: %w", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Tx error = %v, want boom", err)
+	}
+	if _, err := s.GetDeployment(ctx, d.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("rolled back deployment exists: %v", err)
+	}
+	if err := s.Tx(ctx, func(q store.Queries) error { return q.InsertDeployment(ctx, d) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetDeployment(ctx, d.ID); err != nil {
+		t.Fatalf("committed deployment missing: %v", err)
+	}
+}
+
+// testConcurrentTx runs many transactions at once, some failing: the failing
+// ones leave nothing and the others all commit (on SQLite they share commits).
+func testConcurrentTx(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	const n = 64
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Tx(ctx, func(q store.Queries) error {
+				if _, err := q.CreateHook(ctx, store.CreateHookParams{ID: fmt.Sprintf("h%02d", i), EnvironmentID: envs[0].ID, Name: "x", SecretHash: "s", At: t0}); err != nil {
+					return err
+				}
+				if i%4 == 0 {
+					return fmt.Errorf("fail %d", i)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%4 == 0) != (err != nil) {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	hooks, err := s.ListHooks(ctx, envs[0].ID)
+	if err != nil || len(hooks) != n-n/4 {
+		t.Fatalf("%d hooks committed, want %d (%v)", len(hooks), n-n/4, err)
+	}
+	_ = p
+}
+
+func testClosed(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: "k", Name: "k", Hash: "h", At: t0}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write on a closed store: %v, want ErrUnavailable", err)
+	}
+	if _, err := s.ListProjects(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("read on a closed store: %v, want ErrUnavailable", err)
+	}
+}
