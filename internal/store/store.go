@@ -120,6 +120,10 @@ type DeploymentQueries interface {
 	// InsertDeployment stores a new deployment. ErrConflict when its
 	// environment instance already has a PENDING one.
 	InsertDeployment(ctx context.Context, d Deployment) error
+	// InsertPendingDeployment stores a new PENDING deployment unless its
+	// environment instance already has one; false when it had. One statement:
+	// the common hook call costs one round trip.
+	InsertPendingDeployment(ctx context.Context, d Deployment) (bool, error)
 	// GetDeployment returns a deployment with its service deployments.
 	GetDeployment(ctx context.Context, id string) (Deployment, error)
 	// GetPendingDeployment returns the PENDING deployment of an environment

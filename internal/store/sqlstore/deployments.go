@@ -33,21 +33,45 @@ func scanDeployment(r Row) (store.Deployment, error) {
 	return d, err
 }
 
-func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error {
+const insertDeployment = `INSERT INTO deployments (id, project_id, environment_id, pr_number, repo_url, requested_commit, git_commit,
+	git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+
+func deploymentArgs(d store.Deployment) ([]any, error) {
 	errs, err := encodeErrors(d.Errors)
+	if err != nil {
+		return nil, err
+	}
+	return []any{d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
+		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
+		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt)}, nil
+}
+
+func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error {
+	args, err := deploymentArgs(d)
 	if err != nil {
 		return err
 	}
-	_, err = q.exec(ctx, `INSERT INTO deployments (id, project_id, environment_id, pr_number, repo_url, requested_commit, git_commit,
-		git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
-		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
-		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt))
-	if err != nil {
+	if _, err = q.exec(ctx, insertDeployment, args...); err != nil {
 		return fmt.Errorf("insert deployment: %w", err)
 	}
 	return nil
+}
+
+func (q queries) InsertPendingDeployment(ctx context.Context, d store.Deployment) (bool, error) {
+	if d.Status != store.StatusPending {
+		return false, fmt.Errorf("insert pending deployment: status is %s", d.Status)
+	}
+	args, err := deploymentArgs(d)
+	if err != nil {
+		return false, err
+	}
+	// The conflict target is the partial unique index of PENDING deployments.
+	n, err := q.exec(ctx, insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = 'PENDING' DO NOTHING`, args...)
+	if err != nil {
+		return false, fmt.Errorf("insert pending deployment: %w", err)
+	}
+	return n == 1, nil
 }
 
 func (q queries) GetDeployment(ctx context.Context, id string) (store.Deployment, error) {

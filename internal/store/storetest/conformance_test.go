@@ -357,6 +357,16 @@ func testOnePendingPerInstance(t *testing.T, s store.Store) {
 	if err := s.InsertDeployment(ctx, newDeployment(p, envs[0], 0, t0)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second PENDING deployment of one environment: %v, want ErrConflict", err)
 	}
+	second := newDeployment(p, envs[0], 0, t0)
+	if ok, err := s.InsertPendingDeployment(ctx, second); ok || err != nil {
+		t.Fatalf("InsertPendingDeployment beside a PENDING one = %v, %v; want false, nil", ok, err)
+	}
+	if _, err := s.GetDeployment(ctx, second.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused deployment was stored: %v", err)
+	}
+	if ok, err := s.InsertPendingDeployment(ctx, newDeployment(p, envs[1], 0, t0)); !ok || err != nil {
+		t.Fatalf("InsertPendingDeployment in a free environment = %v, %v", ok, err)
+	}
 	// Preview instances are separate.
 	for _, pr := range []int{1, 2} {
 		if err := s.InsertDeployment(ctx, newDeployment(p, envs[2], pr, t0)); err != nil {

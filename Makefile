@@ -1,0 +1,33 @@
+# Liftoff. `make help` lists the targets.
+GO ?= go
+LIFTOFF_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+export LIFTOFF_TEST_DATABASE_URL
+
+.PHONY: help build test lint fuzz bench run clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/liftoff
+	$(GO) build -o bin/liftoff ./cmd/liftoff
+
+test: ## run every test, PostgreSQL ones against LIFTOFF_TEST_DATABASE_URL
+	$(GO) test ./...
+
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+fuzz: ## run every fuzz target for 30s
+	.ci/fuzz 30s
+
+bench: ## run the benchmarks (hook endpoint against its baseline, watch paths, git)
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
+	$(GO) test -run='^$$' -bench=. ./internal/gitsource/
+
+run: build ## run Liftoff with SQLite in ./liftoff-data
+	./bin/liftoff serve
+
+clean: ## remove build output
+	rm -rf bin

@@ -1,0 +1,320 @@
+// Package client is the Go client of Liftoff's /v1 API and its deploy hook
+// endpoints. The liftoff CLI and the end-to-end tests use it.
+//
+//	c := client.New("http://127.0.0.1:8080", os.Getenv("LIFTOFF_API_KEY"))
+//	d, err := c.Deployment(ctx, "clcpcxekt000lc9ojqtgtc26y")
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client talks to one Liftoff server.
+type Client struct {
+	// BaseURL is the server, e.g. "http://127.0.0.1:8080".
+	BaseURL string
+	// Authorization is the Authorization header sent with every /v1 call:
+	// "Bearer <API key>", or "Hook <secret>" for Get Deployment.
+	Authorization string
+	// HTTP is the HTTP client. Default: one with a 60 s timeout.
+	HTTP *http.Client
+}
+
+// New returns a client that authenticates with an API key.
+func New(baseURL, apiKey string) *Client {
+	c := &Client{BaseURL: strings.TrimRight(baseURL, "/"), HTTP: &http.Client{Timeout: 60 * time.Second}}
+	if apiKey != "" {
+		c.Authorization = "Bearer " + apiKey
+	}
+	return c
+}
+
+// WithHookSecret returns a copy of c that authenticates with a deploy hook's
+// secret, which may read the deployments that hook started.
+func (c *Client) WithHookSecret(secret string) *Client {
+	cp := *c
+	cp.Authorization = "Hook " + secret
+	return &cp
+}
+
+// Error is an error answer of the API.
+type Error struct {
+	Status int    // the HTTP status
+	Code   string // errorCode, e.g. NOT_FOUND
+	Msg    string // the error sentence
+}
+
+func (e *Error) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s (%d %s)", e.Msg, e.Status, e.Code)
+	}
+	return fmt.Sprintf("%s (%d)", e.Msg, e.Status)
+}
+
+// do sends a request and decodes a JSON answer into out (unless nil).
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode >= 400 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
+			eb.Error = strings.TrimSpace(string(data))
+		}
+		return &Error{Status: resp.StatusCode, Code: eb.ErrorCode, Msg: eb.Error}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// CreateProject creates a project from a git repository.
+func (c *Client) CreateProject(ctx context.Context, name, repoURL, configPath string) (Project, error) {
+	var p Project
+	body := map[string]string{"name": name, "repoUrl": repoURL}
+	if configPath != "" {
+		body["configPath"] = configPath
+	}
+	err := c.do(ctx, http.MethodPost, "/v1/projects", body, &p)
+	return p, err
+}
+
+// Projects lists the projects.
+func (c *Client) Projects(ctx context.Context) ([]Project, error) {
+	var out struct {
+		Projects []Project `json:"projects"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/projects", nil, &out)
+	return out.Projects, err
+}
+
+// Project gets a project.
+func (c *Client) Project(ctx context.Context, id string) (Project, error) {
+	var p Project
+	err := c.do(ctx, http.MethodGet, "/v1/projects/"+url.PathEscape(id), nil, &p)
+	return p, err
+}
+
+// SyncProject re-reads a project's config.
+func (c *Client) SyncProject(ctx context.Context, id string) (Project, error) {
+	var p Project
+	err := c.do(ctx, http.MethodPost, "/v1/projects/"+url.PathEscape(id)+"/sync", nil, &p)
+	return p, err
+}
+
+// Environment gets an environment with its services.
+func (c *Client) Environment(ctx context.Context, id int64) (Environment, error) {
+	var e Environment
+	err := c.do(ctx, http.MethodGet, "/v1/environments/"+strconv.FormatInt(id, 10), nil, &e)
+	return e, err
+}
+
+// CreateHook creates a deploy hook; the answer is the only time its secret is shown.
+func (c *Client) CreateHook(ctx context.Context, environmentID int64, name string) (CreatedHook, error) {
+	var h CreatedHook
+	err := c.do(ctx, http.MethodPost, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/deploy-hooks",
+		map[string]string{"name": name}, &h)
+	return h, err
+}
+
+// Hooks lists an environment's deploy hooks.
+func (c *Client) Hooks(ctx context.Context, environmentID int64) ([]Hook, error) {
+	var out struct {
+		DeployHooks []Hook `json:"deployHooks"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/deploy-hooks", nil, &out)
+	return out.DeployHooks, err
+}
+
+// Hook gets a deploy hook.
+func (c *Client) Hook(ctx context.Context, id string) (Hook, error) {
+	var h Hook
+	err := c.do(ctx, http.MethodGet, "/v1/deploy-hooks/"+url.PathEscape(id), nil, &h)
+	return h, err
+}
+
+// RotateHook gives a hook a new secret; the old one stays valid for grace.
+func (c *Client) RotateHook(ctx context.Context, id string, grace time.Duration) (RotatedHook, error) {
+	var h RotatedHook
+	err := c.do(ctx, http.MethodPost, "/v1/deploy-hooks/"+url.PathEscape(id)+"/rotate",
+		map[string]int64{"gracePeriodSeconds": int64(grace / time.Second)}, &h)
+	return h, err
+}
+
+// SetHookPaused pauses or resumes a hook.
+func (c *Client) SetHookPaused(ctx context.Context, id string, paused bool) (Hook, error) {
+	action := "/resume"
+	if paused {
+		action = "/pause"
+	}
+	var h Hook
+	err := c.do(ctx, http.MethodPost, "/v1/deploy-hooks/"+url.PathEscape(id)+action, nil, &h)
+	return h, err
+}
+
+// DeleteHook revokes a hook.
+func (c *Client) DeleteHook(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/deploy-hooks/"+url.PathEscape(id), nil, nil)
+}
+
+// HookCalls lists a hook's recorded calls, newest first.
+func (c *Client) HookCalls(ctx context.Context, id string, limit int) ([]HookCall, error) {
+	var out struct {
+		Calls []HookCall `json:"calls"`
+	}
+	q := ""
+	if limit > 0 {
+		q = "?limit=" + strconv.Itoa(limit)
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/deploy-hooks/"+url.PathEscape(id)+"/calls"+q, nil, &out)
+	return out.Calls, err
+}
+
+// Deployment gets a deployment (Get Deployment).
+func (c *Client) Deployment(ctx context.Context, id string) (Deployment, error) {
+	var d Deployment
+	err := c.do(ctx, http.MethodGet, "/v1/deployments/"+url.PathEscape(id), nil, &d)
+	return d, err
+}
+
+// DeploymentFilter filters ListDeployments. Zero values do not filter.
+type DeploymentFilter struct {
+	EnvironmentID int64
+	PRNumber      int
+	Status        string
+	Limit         int
+	Cursor        string
+}
+
+// Deployments lists deployments, newest first, a page at a time.
+func (c *Client) Deployments(ctx context.Context, f DeploymentFilter) (DeploymentList, error) {
+	q := url.Values{}
+	if f.EnvironmentID > 0 {
+		q.Set("environmentId", strconv.FormatInt(f.EnvironmentID, 10))
+	}
+	if f.PRNumber > 0 {
+		q.Set("prNumber", strconv.Itoa(f.PRNumber))
+	}
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if f.Cursor != "" {
+		q.Set("cursor", f.Cursor)
+	}
+	path := "/v1/deployments"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out DeploymentList
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
+// CreateAPIKey issues an API key; the answer is the only time it is shown.
+func (c *Client) CreateAPIKey(ctx context.Context, name string) (APIKey, error) {
+	var k APIKey
+	err := c.do(ctx, http.MethodPost, "/v1/api-keys", map[string]string{"name": name}, &k)
+	return k, err
+}
+
+// APIKeys lists the API keys.
+func (c *Client) APIKeys(ctx context.Context) ([]APIKey, error) {
+	var out struct {
+		APIKeys []APIKey `json:"apiKeys"`
+	}
+	err := c.do(ctx, http.MethodGet, "/v1/api-keys", nil, &out)
+	return out.APIKeys, err
+}
+
+// DeleteAPIKey revokes an API key.
+func (c *Client) DeleteAPIKey(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/api-keys/"+url.PathEscape(id), nil, nil)
+}
+
+// HookError is a deploy hook's error answer.
+type HookError struct {
+	Status int
+	Msg    string
+}
+
+func (e *HookError) Error() string { return fmt.Sprintf("deploy hook: %s (%d)", e.Msg, e.Status) }
+
+// CallHook calls a full deploy hook URL (as CreateHook returned it, with the
+// PR number and SHA filled in for previews) and returns the deployment id.
+func CallHook(ctx context.Context, hc *http.Client, hookURL string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, hookURL, nil)
+	if err != nil {
+		return "", fmt.Errorf("build hook request: %w", err)
+	}
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		// The URL holds the secret: do not repeat it.
+		return "", fmt.Errorf("call deploy hook: %w", unwrapURLError(err))
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var a HookAnswer
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&a); err != nil {
+		return "", &HookError{Status: resp.StatusCode, Msg: "the answer is not JSON"}
+	}
+	if resp.StatusCode != http.StatusOK || a.Success != "true" {
+		return "", &HookError{Status: resp.StatusCode, Msg: a.Error}
+	}
+	return a.DeploymentID, nil
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}

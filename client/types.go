@@ -1,0 +1,163 @@
+package client
+
+// The wire types of the API. The server renders these same types, so the
+// client and the server cannot disagree on a field. Nullable fields are
+// pointers; timestamps are RFC 3339 strings with milliseconds, in UTC.
+
+// EnvironmentSummary is an environment as a project lists it.
+type EnvironmentSummary struct {
+	EnvironmentID        int64   `json:"environmentId"`
+	GivenID              string  `json:"givenId"`
+	Name                 string  `json:"name"`
+	IsPreviewEnvironment bool    `json:"isPreviewEnvironment"`
+	Branch               *string `json:"branch"`
+}
+
+// Project is a git repository with its environments.
+type Project struct {
+	ProjectID     string               `json:"projectId"`
+	Name          string               `json:"name"`
+	RepoURL       string               `json:"repoUrl"`
+	ConfigPath    string               `json:"configPath"`
+	DefaultBranch string               `json:"defaultBranch"`
+	ConfigCommit  string               `json:"configCommit"`
+	CreatedAt     string               `json:"createdAt"`
+	UpdatedAt     string               `json:"updatedAt"`
+	Environments  []EnvironmentSummary `json:"environments"`
+	// Warnings lists config fields and service types that do not apply on
+	// Liftoff; set by create and sync.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Service is a service of an environment.
+type Service struct {
+	ServiceID      string `json:"serviceId"`
+	ServiceGivenID string `json:"serviceGivenId"`
+	ServiceName    string `json:"serviceName"`
+	Type           string `json:"type"`
+}
+
+// Environment is an environment with its services.
+type Environment struct {
+	EnvironmentSummary
+	ProjectID string    `json:"projectId"`
+	CreatedAt string    `json:"createdAt"`
+	Services  []Service `json:"services"`
+}
+
+// CreatedHook is a new or rotated hook: the only time its secret is shown.
+type CreatedHook struct {
+	ID            string `json:"id"`
+	EnvironmentID int64  `json:"environmentId"`
+	Name          string `json:"name"`
+	URL           string `json:"url"`
+	Secret        string `json:"secret"`
+	CreatedAt     string `json:"createdAt"`
+}
+
+// RotatedHook is the answer of a rotation.
+type RotatedHook struct {
+	ID                      string  `json:"id"`
+	URL                     string  `json:"url"`
+	Secret                  string  `json:"secret"`
+	PreviousSecretExpiresAt *string `json:"previousSecretExpiresAt"`
+}
+
+// Hook is a deploy hook, without its secret.
+type Hook struct {
+	ID                string  `json:"id"`
+	EnvironmentID     int64   `json:"environmentId"`
+	Name              string  `json:"name"`
+	CreatedAt         string  `json:"createdAt"`
+	LastUsedAt        *string `json:"lastUsedAt"`
+	UseCount          int64   `json:"useCount"`
+	LastCallerAddress *string `json:"lastCallerAddress"`
+	Paused            bool    `json:"paused"`
+}
+
+// HookCall is one recorded call of a hook.
+type HookCall struct {
+	At           string  `json:"at"`
+	Address      string  `json:"address"`
+	Status       int     `json:"status"`
+	Outcome      string  `json:"outcome"`
+	DeploymentID *string `json:"deploymentId"`
+}
+
+// APIKey is an API key; Key is set only in the answer that created it.
+type APIKey struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Key       string `json:"key,omitempty"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// Trigger says what started a deployment.
+type Trigger struct {
+	Type     string  `json:"type"`
+	HookID   *string `json:"hookId,omitempty"`
+	HookName *string `json:"hookName,omitempty"`
+}
+
+// ServiceRef is the service a service deployment deploys.
+type ServiceRef struct {
+	ServiceID      string  `json:"serviceId"`
+	ServiceGivenID string  `json:"serviceGivenId"`
+	ServiceName    string  `json:"serviceName"`
+	ServiceDomain  *string `json:"serviceDomain"`
+	Type           string  `json:"type"`
+}
+
+// ServiceDeployment is the part of a deployment for one service.
+type ServiceDeployment struct {
+	ServiceDeploymentID string              `json:"serviceDeploymentId"`
+	Service             ServiceRef          `json:"service"`
+	Status              string              `json:"status"`
+	Reason              *string             `json:"reason"`
+	StartedAt           *string             `json:"startedAt"`
+	FinishedAt          *string             `json:"finishedAt"`
+	Error               []map[string]string `json:"error"`
+}
+
+// Deployment is the answer of Get Deployment.
+type Deployment struct {
+	DeploymentID         string              `json:"deploymentId"`
+	ProjectID            string              `json:"projectId"`
+	EnvironmentID        int64               `json:"environmentId"`
+	EnvironmentGivenID   string              `json:"environmentGivenId"`
+	IsPreviewEnvironment bool                `json:"isPreviewEnvironment"`
+	PRNumber             *int                `json:"prNumber"`
+	CreatedAt            string              `json:"createdAt"`
+	StartedAt            *string             `json:"startedAt"`
+	FinishedAt           *string             `json:"finishedAt"`
+	RepoURL              string              `json:"repoUrl"`
+	GitCommit            *string             `json:"gitCommit"`
+	GitBranch            *string             `json:"gitBranch"`
+	Force                bool                `json:"force"`
+	Trigger              Trigger             `json:"trigger"`
+	Status               string              `json:"status"`
+	Error                []map[string]string `json:"error"`
+	ServiceDeployments   []ServiceDeployment `json:"serviceDeployments"`
+}
+
+// DeploymentList is a page of deployments.
+type DeploymentList struct {
+	Deployments []Deployment `json:"deployments"`
+	NextCursor  *string      `json:"nextCursor"`
+}
+
+// ErrorBody is the body of every /v1 error.
+type ErrorBody struct {
+	Error     string `json:"error"`
+	ErrorCode string `json:"errorCode"`
+	ErrorID   string `json:"errorId,omitempty"`
+}
+
+// HookAnswer is the body of a deploy hook answer. Success is the string
+// "true" or "false", as Flightcontrol answers it.
+type HookAnswer struct {
+	Success      string `json:"success"`
+	DeploymentID string `json:"deploymentId,omitempty"`
+	Error        string `json:"error,omitempty"`
+	Message      string `json:"message,omitempty"`
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newHooks(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "hooks", Short: "Manage deploy hooks"}
+	var env int64
+	var name string
+	create := &cobra.Command{
+		Use:   "create --env ENV_ID --name NAME",
+		Short: "Create a deploy hook; its URL is shown once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			h, err := g.client().CreateHook(cmd.Context(), env, name)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), h)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Created deploy hook %q (%s). Its URL is shown only now; keep it secret:\n\n%s\n", h.Name, h.ID, h.URL)
+			return err
+		},
+	}
+	create.Flags().Int64Var(&env, "env", 0, "environment id")
+	create.Flags().StringVar(&name, "name", "", "what calls the hook, e.g. CI or CMS")
+	_ = create.MarkFlagRequired("env")
+	_ = create.MarkFlagRequired("name")
+
+	var listEnv int64
+	list := &cobra.Command{
+		Use:   "list --env ENV_ID",
+		Short: "List an environment's deploy hooks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			hooks, err := g.client().Hooks(cmd.Context(), listEnv)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), hooks)
+			}
+			rows := [][]string{}
+			for _, h := range hooks {
+				state := "active"
+				if h.Paused {
+					state = "paused"
+				}
+				rows = append(rows, []string{h.ID, h.Name, state, strconv.FormatInt(h.UseCount, 10), orDash(h.LastUsedAt), orDash(h.LastCallerAddress)})
+			}
+			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STATE", "CALLS", "LAST USED", "LAST CALLER"}, rows)
+		},
+	}
+	list.Flags().Int64Var(&listEnv, "env", 0, "environment id")
+	_ = list.MarkFlagRequired("env")
+
+	var grace time.Duration
+	rotate := &cobra.Command{
+		Use:   "rotate HOOK_ID [--grace 1h]",
+		Short: "Give a deploy hook a new secret; the new URL is shown once",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			h, err := g.client().RotateHook(cmd.Context(), args[0], grace)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), h)
+			}
+			msg := "The old URL stops working now."
+			if h.PreviousSecretExpiresAt != nil {
+				msg = "The old URL keeps working until " + *h.PreviousSecretExpiresAt + "."
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Rotated deploy hook %s. %s New URL, shown only now:\n\n%s\n", h.ID, msg, h.URL)
+			return err
+		},
+	}
+	rotate.Flags().DurationVar(&grace, "grace", 0, "how long the old secret keeps working, e.g. 1h (at most 720h)")
+
+	simple := func(use, short, msg string, fn func(cmd *cobra.Command, id string) error) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " HOOK_ID", Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := g.needKey(); err != nil {
+					return err
+				}
+				if err := fn(cmd, args[0]); err != nil {
+					return err
+				}
+				return done(cmd, g, msg+" "+args[0])
+			},
+		}
+	}
+	pause := simple("pause", "Pause a deploy hook: calls get 409 and queue nothing", "Paused deploy hook", func(cmd *cobra.Command, id string) error {
+		_, err := g.client().SetHookPaused(cmd.Context(), id, true)
+		return err
+	})
+	resume := simple("resume", "Resume a paused deploy hook", "Resumed deploy hook", func(cmd *cobra.Command, id string) error {
+		_, err := g.client().SetHookPaused(cmd.Context(), id, false)
+		return err
+	})
+	del := simple("delete", "Revoke a deploy hook: its URL answers 404 from now on", "Deleted deploy hook", func(cmd *cobra.Command, id string) error {
+		return g.client().DeleteHook(cmd.Context(), id)
+	})
+
+	var limit int
+	calls := &cobra.Command{
+		Use:   "calls HOOK_ID",
+		Short: "Show a deploy hook's recent calls, newest first",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			cs, err := g.client().HookCalls(cmd.Context(), args[0], limit)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), cs)
+			}
+			rows := [][]string{}
+			for _, c := range cs {
+				rows = append(rows, []string{c.At, c.Address, strconv.Itoa(c.Status), c.Outcome, orDash(c.DeploymentID)})
+			}
+			return table(cmd.OutOrStdout(), []string{"AT", "FROM", "STATUS", "OUTCOME", "DEPLOYMENT"}, rows)
+		},
+	}
+	calls.Flags().IntVar(&limit, "limit", 50, "how many calls to show (at most 1000)")
+	cmd.AddCommand(create, list, rotate, pause, resume, del, calls)
+	return cmd
+}

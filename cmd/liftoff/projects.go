@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/liftoffhq/liftoff/client"
+)
+
+func newProjects(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "projects", Short: "Create, list and sync projects"}
+	var name, repo, configPath string
+	create := &cobra.Command{
+		Use:   "create --name NAME --repo URL",
+		Short: "Create a project from a git repository",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			p, err := g.client().CreateProject(cmd.Context(), name, repo, configPath)
+			if err != nil {
+				return err
+			}
+			return printProject(cmd.OutOrStdout(), g, p)
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "project name")
+	create.Flags().StringVar(&repo, "repo", "", "git repository: a path, file://, https:// or ssh:// URL")
+	create.Flags().StringVar(&configPath, "config-path", "", "config file in the repository (default liftoff.json, then flightcontrol.json)")
+	_ = create.MarkFlagRequired("name")
+	_ = create.MarkFlagRequired("repo")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List projects",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			ps, err := g.client().Projects(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), ps)
+			}
+			rows := [][]string{}
+			for _, p := range ps {
+				rows = append(rows, []string{p.ProjectID, p.Name, p.RepoURL, strconv.Itoa(len(p.Environments))})
+			}
+			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "REPOSITORY", "ENVIRONMENTS"}, rows)
+		},
+	}
+	get := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show a project and its environments",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			p, err := g.client().Project(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printProject(cmd.OutOrStdout(), g, p)
+		},
+	}
+	sync := &cobra.Command{
+		Use:   "sync ID",
+		Short: "Re-read the project's config from its default branch",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			p, err := g.client().SyncProject(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return printProject(cmd.OutOrStdout(), g, p)
+		},
+	}
+	cmd.AddCommand(create, list, get, sync)
+	return cmd
+}
+
+func printProject(w io.Writer, g *globals, p client.Project) error {
+	if g.json {
+		return printJSON(w, p)
+	}
+	_, _ = fmt.Fprintf(w, "Project %s (%s)\nRepository: %s\nConfig: %s on %s at %.12s\n\n", p.Name, p.ProjectID, p.RepoURL,
+		p.ConfigPath, p.DefaultBranch, p.ConfigCommit)
+	rows := [][]string{}
+	for _, e := range p.Environments {
+		kind := "branch " + orDash(e.Branch)
+		if e.IsPreviewEnvironment {
+			kind = "pull requests"
+		}
+		rows = append(rows, []string{strconv.FormatInt(e.EnvironmentID, 10), e.GivenID, e.Name, kind})
+	}
+	if err := table(w, []string{"ENV ID", "GIVEN ID", "NAME", "DEPLOYS"}, rows); err != nil {
+		return err
+	}
+	for _, warn := range p.Warnings {
+		_, _ = fmt.Fprintln(w, "warning:", warn)
+	}
+	return nil
+}
+
+func newEnvs(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "envs", Short: "Show environments"}
+	get := &cobra.Command{
+		Use:   "get ENV_ID",
+		Short: "Show an environment and its services",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := g.needKey(); err != nil {
+				return err
+			}
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			e, err := g.client().Environment(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), e)
+			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Environment %s (%d), branch %s, preview %v\n\n", e.GivenID, e.EnvironmentID, orDash(e.Branch), e.IsPreviewEnvironment)
+			rows := [][]string{}
+			for _, s := range e.Services {
+				rows = append(rows, []string{s.ServiceGivenID, s.ServiceName, s.Type, s.ServiceID})
+			}
+			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID"}, rows)
+		},
+	}
+	cmd.AddCommand(get)
+	return cmd
+}
+
+func parseID(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not an environment id: use the positive integer shown by liftoff projects get", s)
+	}
+	return n, nil
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/liftoffhq/liftoff/client"
+)
+
+// globals are the flags every client command shares.
+type globals struct {
+	server string
+	apiKey string
+	json   bool
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "liftoff",
+		Short:         "Self-hosted deployments with Flightcontrol-compatible deploy hooks",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return bindEnv(cmd)
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", "http://127.0.0.1:8080", "Liftoff server URL (env LIFTOFF_SERVER)")
+	pf.StringVar(&g.apiKey, "api-key", "", "API key (env LIFTOFF_API_KEY)")
+	pf.BoolVar(&g.json, "json", false, "print JSON")
+	root.AddCommand(newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newDeployments(g), newConfig(g))
+	return root
+}
+
+// bindEnv sets every flag the command line left alone from its environment
+// variable: --data-dir from LIFTOFF_DATA_DIR, and so on.
+func bindEnv(cmd *cobra.Command) error {
+	var err error
+	set := func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		name := "LIFTOFF_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, e)
+			}
+		}
+	}
+	cmd.Flags().VisitAll(set)
+	cmd.InheritedFlags().VisitAll(set)
+	return err
+}
+
+func (g *globals) client() *client.Client {
+	return client.New(g.server, g.apiKey)
+}
+
+// needKey refuses to call the API without a key, saying how to get one.
+func (g *globals) needKey() error {
+	if g.apiKey == "" {
+		return fmt.Errorf("no API key: pass --api-key or set LIFTOFF_API_KEY (create one with: liftoff apikeys create --name NAME)")
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/liftoffhq/liftoff/internal/server"
+)
+
+func newServe() *cobra.Command {
+	var cfg server.Config
+	var logFormat, logLevel string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run Liftoff: the API, deploy hooks, the dashboard, the engine and the proxy",
+		Long: `Run Liftoff in one process. Every flag can also be set with an environment
+variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE_URL, and so on.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(logFormat, logLevel)
+			if err != nil {
+				return err
+			}
+			return server.Run(cmd.Context(), cfg, log, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the API and the dashboard")
+	f.StringVar(&cfg.ProxyAddr, "proxy-addr", "127.0.0.1:8000", "address of the proxy in front of deployed services")
+	f.StringVar(&cfg.DataDir, "data-dir", "./liftoff-data", "directory for the SQLite database, git mirrors, builds and releases")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
+	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", 60, "accepted calls per deploy hook per minute")
+	f.IntVar(&cfg.FailedCallLimit, "failed-call-limit", 20, "failed hook calls per client address per minute before it is refused")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long a graceful shutdown may take (default 30s)")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}

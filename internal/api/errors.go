@@ -1,0 +1,127 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/lucsky/cuid"
+
+	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Error codes of /v1 error bodies.
+const (
+	codeNotFound         = "NOT_FOUND"
+	codeValidation       = "VALIDATION_ERROR"
+	codeUnauthorized     = "UNAUTHORIZED"
+	codeForbidden        = "FORBIDDEN"
+	codeConflict         = "CONFLICT"
+	codeRateLimited      = "RATE_LIMITED"
+	codeInternal         = "INTERNAL"
+	codeUnavailable      = "UNAVAILABLE"
+	codeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, client.ErrorBody{Error: msg, ErrorCode: code})
+}
+
+// validation is a 400 on /v1 naming what was wrong.
+type validation struct{ msg string }
+
+func (v *validation) Error() string { return v.msg }
+
+func invalidf(msg string) error { return &validation{msg: msg} }
+
+// fail maps a domain error to its status, in one place. notFound is the
+// message for store.ErrNotFound ("Deployment not found"). 5xx answers never
+// show the error itself: it is logged once with an id the answer carries.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
+	var v *validation
+	switch {
+	case errors.As(err, &v):
+		writeError(w, http.StatusBadRequest, codeValidation, v.msg)
+	case errors.Is(err, project.ErrInvalid), errors.Is(err, hook.ErrInvalid):
+		writeError(w, http.StatusBadRequest, codeValidation, userMessage(err))
+	case errors.Is(err, apikey.ErrBadName):
+		writeError(w, http.StatusBadRequest, codeValidation, err.Error())
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, codeNotFound, notFound)
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, codeConflict, "The request conflicts with the current state; reload and retry")
+	case errors.Is(err, store.ErrUnavailable):
+		id := a.logError(r, err)
+		writeJSON(w, http.StatusServiceUnavailable, client.ErrorBody{Error: "Liftoff cannot reach its database right now; retry later",
+			ErrorCode: codeUnavailable, ErrorID: id})
+	case errors.Is(err, context.Canceled):
+		// The client left; nobody reads an answer.
+	default:
+		id := a.logError(r, err)
+		writeJSON(w, http.StatusInternalServerError, client.ErrorBody{Error: "There was an unexpected error; it was logged with id " + id,
+			ErrorCode: codeInternal, ErrorID: id})
+	}
+}
+
+// logError logs err once with a new id and returns the id.
+func (a *API) logError(r *http.Request, err error) string {
+	id := cuid.New()
+	a.Log.ErrorContext(r.Context(), "request failed", "error_id", id, "method", r.Method, "path", RedactPath(r.URL.EscapedPath()), "err", err)
+	return id
+}
+
+// userMessage strips the sentinel prefix from a validation error.
+func userMessage(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{project.ErrInvalid.Error() + ": ", hook.ErrInvalid.Error() + ": "} {
+		if i := strings.Index(msg, prefix); i >= 0 {
+			return msg[i+len(prefix):]
+		}
+	}
+	return msg
+}
+
+// RedactPath returns an escaped request path fit for logs. Under the deploy
+// hook prefix every segment is replaced by [REDACTED] except ids, PR numbers
+// and commit SHAs in their places, so a secret never reaches a log line,
+// whatever shape a caller gave the path.
+func RedactPath(escapedPath string) string {
+	rest, ok := strings.CutPrefix(escapedPath, HookPathPrefix)
+	if !ok {
+		return escapedPath
+	}
+	parts := strings.Split(rest, "/")
+	for i, p := range parts {
+		keep := p == "" ||
+			(i == 0 || i == 2) && allDigits(p) ||
+			i == 3 && checkSHA("", p) == nil
+		if !keep {
+			parts[i] = "[REDACTED]"
+		}
+	}
+	return HookPathPrefix + strings.Join(parts, "/")
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

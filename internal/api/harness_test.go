@@ -1,0 +1,162 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lucsky/cuid"
+
+	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/api"
+	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/gittest"
+	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/store/storetest"
+)
+
+// testConfig has a production and a staging environment with two services,
+// a preview environment, and an environment whose only service is of a type
+// Liftoff does not run (so it has no services).
+const testConfig = `{
+  "environments": [
+    {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
+      {"id": "api", "name": "API", "type": "web", "watchPaths": ["api/**"], "startCommand": "./api"},
+      {"id": "site", "name": "Site", "type": "static", "watchPaths": ["site/**"], "buildCommand": "true"}
+    ]},
+    {"id": "staging", "name": "Staging", "source": {"branch": "develop"}, "services": [
+      {"id": "api", "name": "API", "type": "web", "startCommand": "./api"}
+    ]},
+    {"id": "preview", "name": "Preview", "source": {"pr": true}, "services": [
+      {"id": "api", "name": "API", "type": "web", "startCommand": "./api"}
+    ]},
+    {"id": "data", "name": "Data", "source": {"branch": "main"}, "services": [
+      {"id": "db", "name": "DB", "type": "rds"}
+    ]}
+  ]
+}`
+
+// harness is a real API on a real store, over real HTTP, with a project made
+// from a real git repository.
+type harness struct {
+	t       *testing.T
+	store   store.Store
+	srv     *httptest.Server
+	c       *client.Client
+	key     string
+	rec     *hook.Recorder
+	hooks   *hook.Service
+	repo    *gittest.Repo
+	logs    *syncBuffer
+	project client.Project
+	env     map[string]int64 // given id → environment id
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{t: t, store: storetest.Open(t, dialect), logs: &syncBuffer{}, env: map[string]int64{}}
+	log := slog.New(slog.NewTextHandler(h.logs, nil))
+	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log)
+	h.rec = hook.NewRecorder(h.store, 0, log)
+	h.rec.Start(ctx)
+	t.Cleanup(h.rec.Stop)
+	keys := apikey.NewService(h.store, cuid.New)
+	a := api.New(api.Deps{Store: h.store, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
+		Hooks: hook.NewService(h.store, h.rec, cfg, log, cuid.New)})
+	h.hooks = a.Hooks
+	h.srv = httptest.NewServer(a)
+	t.Cleanup(h.srv.Close)
+	_, key, err := keys.Create(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.key = key
+	h.c = client.New(h.srv.URL, key)
+
+	h.repo = gittest.New(t)
+	h.repo.Commit("init", map[string]string{"liftoff.json": testConfig, "api/main.go": "package main", "site/index.html": "hi"})
+	p, err := h.c.CreateProject(ctx, "shop", h.repo.Dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.project = p
+	for _, e := range p.Environments {
+		h.env[e.GivenID] = e.EnvironmentID
+	}
+	return h
+}
+
+// createHook makes a hook and returns its secret and id.
+func (h *harness) createHook(env string) (secret, id string) {
+	h.t.Helper()
+	c, err := h.c.CreateHook(context.Background(), h.env[env], "CI "+env)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.Secret, c.ID
+}
+
+// call sends a raw request and returns status, headers and body.
+func (h *harness) call(method, path string, header http.Header) (int, http.Header, string) {
+	return callT(h.t, h, method, path, header)
+}
+
+func callT(t testing.TB, h *harness, method, path string, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+"/", strings.NewReader("ignored body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	// Send the path exactly as written: no cleaning, no re-escaping.
+	req.URL.Opaque = path
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		req.URL.Opaque, req.URL.RawQuery = path[:i], path[i+1:]
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func (h *harness) deployments() []client.Deployment {
+	h.t.Helper()
+	page, err := h.c.Deployments(context.Background(), client.DeploymentFilter{Limit: 100})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return page.Deployments
+}

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// maxBody bounds JSON request bodies.
+const maxBody = 1 << 20
+
+// decode reads a JSON body into v, refusing unknown fields so a typo is an
+// error and not a silently ignored setting. An empty body decodes as {}.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return invalidf("could not read the request body: " + err.Error())
+	}
+	if len(body) > maxBody {
+		return invalidf(fmt.Sprintf("the request body is larger than %d bytes", maxBody))
+	}
+	if strings.TrimSpace(string(body)) == "" {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return invalidf(fmt.Sprintf("the request body is not valid JSON at byte %d: %v", se.Offset, se))
+		case errors.As(err, &te):
+			return invalidf(fmt.Sprintf("%s must be a JSON %s", te.Field, te.Type))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return invalidf("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " in the request body")
+		}
+		return invalidf("the request body is not valid JSON: " + err.Error())
+	}
+	if dec.More() {
+		return invalidf("the request body must hold one JSON object")
+	}
+	return nil
+}
+
+// pathInt64 reads a positive integer path value.
+func pathInt64(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	n, err := positive(s, 63)
+	if err != nil {
+		return 0, invalidf(fmt.Sprintf("%s must be a positive integer, got %s", name, quoteShort(s)))
+	}
+	return n, nil
+}
+
+// queryInt reads an optional positive integer query parameter.
+func queryInt(r *http.Request, name string, bits int) (int64, bool, error) {
+	v := r.URL.Query()[name]
+	if len(v) == 0 || v[0] == "" {
+		return 0, false, nil
+	}
+	if len(v) > 1 {
+		return 0, false, invalidf(fmt.Sprintf("%s was given %d times; give it once", name, len(v)))
+	}
+	n, err := positive(v[0], bits)
+	if err != nil {
+		return 0, false, invalidf(fmt.Sprintf("%s must be a positive integer, got %s", name, strconv.Quote(v[0])))
+	}
+	return n, true, nil
+}

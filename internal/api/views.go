@@ -1,0 +1,103 @@
+package api
+
+import (
+	"encoding/json"
+
+	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// The API renders the wire types of the public client package, so the
+// client and the server share one definition of every body.
+
+// jsonString encodes s as a JSON string.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// timeOrNull is a timestamp in the API's format, or null.
+func timeOrNull(t store.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.String()
+	return &s
+}
+
+func stringOrNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// errorList is the API's error field: null or [{"STATUS": "message"}].
+func errorList(errs []store.ErrorEntry) []map[string]string {
+	if len(errs) == 0 {
+		return nil
+	}
+	out := make([]map[string]string, len(errs))
+	for i, e := range errs {
+		out[i] = map[string]string{string(e.Status): e.Message}
+	}
+	return out
+}
+
+func environmentSummaryOf(e store.Environment) client.EnvironmentSummary {
+	return client.EnvironmentSummary{EnvironmentID: e.ID, GivenID: e.GivenID, Name: e.Name, IsPreviewEnvironment: e.IsPreview,
+		Branch: stringOrNull(e.Branch)}
+}
+
+func projectOf(v project.View) client.Project {
+	out := client.Project{ProjectID: v.Project.ID, Name: v.Project.Name, RepoURL: v.Project.RepoURL, ConfigPath: v.Project.ConfigPath,
+		DefaultBranch: v.Project.DefaultBranch, ConfigCommit: v.Project.ConfigCommit, CreatedAt: v.Project.CreatedAt.String(),
+		UpdatedAt: v.Project.UpdatedAt.String(), Environments: []client.EnvironmentSummary{}, Warnings: v.Warnings}
+	for _, e := range v.Environments {
+		out.Environments = append(out.Environments, environmentSummaryOf(e))
+	}
+	return out
+}
+
+func environmentOf(v project.EnvironmentView) client.Environment {
+	out := client.Environment{EnvironmentSummary: environmentSummaryOf(v.Environment), ProjectID: v.Environment.ProjectID,
+		CreatedAt: v.Environment.CreatedAt.String(), Services: []client.Service{}}
+	for _, s := range v.Services {
+		out.Services = append(out.Services, client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type})
+	}
+	return out
+}
+
+func hookOf(h store.Hook) client.Hook {
+	return client.Hook{ID: h.ID, EnvironmentID: h.EnvironmentID, Name: h.Name, CreatedAt: h.CreatedAt.String(),
+		LastUsedAt: timeOrNull(h.LastUsedAt), UseCount: h.UseCount, LastCallerAddress: stringOrNull(h.LastCallerAddress), Paused: h.Paused}
+}
+
+// deploymentOf renders the exact shape of Get Deployment (SPEC section 4).
+func deploymentOf(d store.Deployment) client.Deployment {
+	v := client.Deployment{
+		DeploymentID: d.ID, ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvironmentGivenID: d.EnvironmentGivenID,
+		IsPreviewEnvironment: d.IsPreview, CreatedAt: d.CreatedAt.String(), StartedAt: timeOrNull(d.StartedAt),
+		FinishedAt: timeOrNull(d.FinishedAt), RepoURL: d.RepoURL, GitCommit: stringOrNull(d.GitCommit),
+		GitBranch: stringOrNull(d.GitBranch), Force: d.Force, Trigger: client.Trigger{Type: d.TriggerType},
+		Status: string(d.Status), Error: errorList(d.Errors), ServiceDeployments: []client.ServiceDeployment{},
+	}
+	if d.IsPreview {
+		pr := d.PRNumber
+		v.PRNumber = &pr
+	}
+	if d.HookID != "" {
+		v.Trigger.HookID, v.Trigger.HookName = stringOrNull(d.HookID), stringOrNull(d.HookName)
+	}
+	for _, s := range d.Services {
+		v.ServiceDeployments = append(v.ServiceDeployments, client.ServiceDeployment{
+			ServiceDeploymentID: s.ID,
+			Service: client.ServiceRef{ServiceID: s.ServiceID, ServiceGivenID: s.ServiceGivenID, ServiceName: s.ServiceName,
+				ServiceDomain: stringOrNull(s.ServiceDomain), Type: s.ServiceType},
+			Status: string(s.Status), Reason: stringOrNull(s.Reason), StartedAt: timeOrNull(s.StartedAt),
+			FinishedAt: timeOrNull(s.FinishedAt), Error: errorList(s.Errors),
+		})
+	}
+	return v
+}

@@ -1,0 +1,89 @@
+// Package hook owns deploy hooks: their secrets, their management, the rate
+// limits on their calls, the record of their calls, and the Trigger use case
+// that turns one call into a durably stored deployment (joining or
+// superseding a PENDING one, honouring idempotency keys).
+package hook
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Config tunes hooks. Zero values take the defaults.
+type Config struct {
+	// PublicURL is the base of hook URLs, e.g. "https://deploy.example.com".
+	// Default "http://127.0.0.1:8080".
+	PublicURL string
+	// PerHookPerMinute bounds accepted calls of one hook. Default 60, with a
+	// burst of the same size.
+	PerHookPerMinute int
+	// FailuresPerMinute bounds failed calls from one client address before
+	// its calls are refused with 429. Default 20.
+	FailuresPerMinute int
+	// IdempotencyWindow is how long an Idempotency-Key is remembered. Default 24h.
+	IdempotencyWindow time.Duration
+	// KeepCalls is how many calls are kept per hook. Default 1000.
+	KeepCalls int
+}
+
+func (c Config) withDefaults() Config {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://127.0.0.1:8080"
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.PerHookPerMinute <= 0 {
+		c.PerHookPerMinute = 60
+	}
+	if c.FailuresPerMinute <= 0 {
+		c.FailuresPerMinute = 20
+	}
+	if c.IdempotencyWindow <= 0 {
+		c.IdempotencyWindow = 24 * time.Hour
+	}
+	if c.KeepCalls <= 0 {
+		c.KeepCalls = 1000
+	}
+	return c
+}
+
+// Service is the deploy hooks domain.
+type Service struct {
+	store    store.Store
+	cfg      Config
+	log      *slog.Logger
+	perHook  *Limiter
+	failures *Limiter
+	recorder *Recorder
+	now      func() time.Time
+	newID    func() string
+}
+
+// NewService returns the hooks domain over s. Calls are recorded through
+// rec, which the caller starts and stops.
+func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newID func() string) *Service {
+	cfg = cfg.withDefaults()
+	return &Service{
+		store:    s,
+		cfg:      cfg,
+		log:      log,
+		perHook:  NewLimiter(cfg.PerHookPerMinute, time.Minute),
+		failures: NewLimiter(cfg.FailuresPerMinute, time.Minute),
+		recorder: rec,
+		now:      time.Now,
+		newID:    newID,
+	}
+}
+
+// URL is the full hook URL of an environment with its secret. Preview
+// environments get {prNumber}/{commitSHA} placeholders.
+func (s *Service) URL(env store.Environment, secret string) string {
+	u := fmt.Sprintf("%s/api/deploy-hook/%d/%s", s.cfg.PublicURL, env.ID, secret)
+	if env.IsPreview {
+		u += "/{prNumber}/{commitSHA}"
+	}
+	return u
+}

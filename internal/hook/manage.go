@@ -1,0 +1,128 @@
+package hook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/token"
+)
+
+// ErrInvalid wraps validation failures of hook management calls.
+var ErrInvalid = errors.New("invalid")
+
+// Created is a hook as it is shown once: with its secret and full URL.
+type Created struct {
+	Hook   store.Hook
+	Secret string
+	URL    string
+}
+
+// MaxGrace bounds how long a rotated secret may stay valid.
+const MaxGrace = 30 * 24 * time.Hour
+
+// Create makes a hook for an environment that exists and is not deleted.
+func (s *Service) Create(ctx context.Context, environmentID int64, name string) (Created, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return Created{}, fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalid)
+	}
+	env, err := s.store.GetEnvironment(ctx, environmentID)
+	if err != nil {
+		return Created{}, err
+	}
+	if env.Deleted() {
+		return Created{}, fmt.Errorf("environment %d: %w", environmentID, store.ErrNotFound)
+	}
+	secret := token.New(token.HookPrefix)
+	h, err := s.store.CreateHook(ctx, store.CreateHookParams{ID: s.newID(), EnvironmentID: env.ID, Name: name,
+		SecretHash: token.Hash(secret), At: store.At(s.now())})
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Hook: h, Secret: secret, URL: s.URL(env, secret)}, nil
+}
+
+// List lists an environment's hooks.
+func (s *Service) List(ctx context.Context, environmentID int64) ([]store.Hook, error) {
+	if _, err := s.store.GetEnvironment(ctx, environmentID); err != nil {
+		return nil, err
+	}
+	return s.store.ListHooks(ctx, environmentID)
+}
+
+// Get returns a hook.
+func (s *Service) Get(ctx context.Context, id string) (store.Hook, error) {
+	return s.store.GetHook(ctx, id)
+}
+
+// Rotate gives a hook a new secret. With grace > 0 the old secret keeps
+// working for that long.
+func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (Created, error) {
+	if grace < 0 || grace > MaxGrace {
+		return Created{}, fmt.Errorf("%w: gracePeriodSeconds must be between 0 and %d", ErrInvalid, int(MaxGrace.Seconds()))
+	}
+	h, err := s.store.GetHook(ctx, id)
+	if err != nil {
+		return Created{}, err
+	}
+	env, err := s.store.GetEnvironment(ctx, h.EnvironmentID)
+	if err != nil {
+		return Created{}, err
+	}
+	now := store.At(s.now())
+	var until store.Time
+	if grace > 0 {
+		until = now.Add(grace)
+	}
+	secret := token.New(token.HookPrefix)
+	h, err = s.store.RotateHook(ctx, store.RotateHookParams{ID: id, SecretHash: token.Hash(secret), PreviousExpiresAt: until, At: now})
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Hook: h, Secret: secret, URL: s.URL(env, secret)}, nil
+}
+
+// SetPaused pauses or resumes a hook.
+func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (store.Hook, error) {
+	return s.store.SetHookPaused(ctx, id, paused, store.At(s.now()))
+}
+
+// Delete revokes a hook: its URL answers 404 from now on.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	return s.store.DeleteHook(ctx, id, store.At(s.now()))
+}
+
+// Calls lists a hook's recorded calls, newest first.
+func (s *Service) Calls(ctx context.Context, id string, limit int) ([]store.HookCall, error) {
+	if _, err := s.store.GetHook(ctx, id); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > s.cfg.KeepCalls {
+		limit = s.cfg.KeepCalls
+	}
+	return s.store.ListHookCalls(ctx, id, limit)
+}
+
+// CanRead reports whether secret is the current (or in-grace previous)
+// secret of the hook that triggered d: CI that holds only a hook URL may
+// poll the deployments it started, and nothing else.
+func (s *Service) CanRead(ctx context.Context, secret string, d store.Deployment) (bool, error) {
+	if d.HookID == "" {
+		_ = token.Equal(token.Hash(secret), "")
+		return false, nil
+	}
+	h, err := s.store.GetHook(ctx, d.HookID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, ok := match([]store.Hook{h}, secret, store.At(s.now()))
+	return ok, nil
+}

@@ -1,0 +1,140 @@
+package hook
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Recorder writes hook calls and usage counters in batches, off the path of
+// the call: a hook answers as soon as its deployment is stored, and its call
+// record follows within FlushEvery. A call recorded while the buffer is full
+// is written at once instead, so none is dropped; calls still buffered when
+// the process is killed (not stopped) are lost, the deployments they queued
+// are not.
+type Recorder struct {
+	store      store.Store
+	log        *slog.Logger
+	keep       int
+	flushEvery time.Duration
+	pruneEvery time.Duration
+
+	calls chan store.HookCall
+	flush chan chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// NewRecorder returns a recorder that keeps the newest keep calls per hook.
+func NewRecorder(s store.Store, keep int, log *slog.Logger) *Recorder {
+	if keep <= 0 {
+		keep = 1000
+	}
+	return &Recorder{
+		store:      s,
+		log:        log,
+		keep:       keep,
+		flushEvery: 200 * time.Millisecond,
+		pruneEvery: time.Minute,
+		calls:      make(chan store.HookCall, 4096),
+		flush:      make(chan chan struct{}),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+}
+
+// Record queues a call.
+func (r *Recorder) Record(ctx context.Context, call store.HookCall) {
+	select {
+	case r.calls <- call:
+	default:
+		if err := r.store.RecordHookCalls(ctx, []store.HookCall{call}); err != nil {
+			r.log.Error("record hook call", "hook_id", call.HookID, "err", err)
+		}
+	}
+}
+
+// Flush writes everything queued so far and returns when it is stored.
+func (r *Recorder) Flush(ctx context.Context) {
+	ack := make(chan struct{})
+	select {
+	case r.flush <- ack:
+		select {
+		case <-ack:
+		case <-ctx.Done():
+		}
+	case <-r.done:
+	case <-ctx.Done():
+	}
+}
+
+// Start runs the recorder until Stop.
+func (r *Recorder) Start(ctx context.Context) {
+	go r.run(context.WithoutCancel(ctx))
+}
+
+// Stop writes what is queued and stops.
+func (r *Recorder) Stop() {
+	r.once.Do(func() { close(r.stop) })
+	<-r.done
+}
+
+func (r *Recorder) run(ctx context.Context) {
+	defer close(r.done)
+	ticker := time.NewTicker(r.flushEvery)
+	defer ticker.Stop()
+	var batch []store.HookCall
+	lastPrune := map[string]time.Time{}
+	write := func() {
+		for {
+			select {
+			case c := <-r.calls:
+				batch = append(batch, c)
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) == 0 {
+			return
+		}
+		if err := r.store.RecordHookCalls(ctx, batch); err != nil {
+			r.log.Error("record hook calls", "calls", len(batch), "err", err)
+		}
+		now := time.Now()
+		var prune []string
+		for _, c := range batch {
+			if now.Sub(lastPrune[c.HookID]) >= r.pruneEvery {
+				lastPrune[c.HookID] = now
+				prune = append(prune, c.HookID)
+			}
+		}
+		if len(prune) > 0 {
+			if err := r.store.PruneHookCalls(ctx, prune, r.keep); err != nil {
+				r.log.Error("prune hook calls", "err", err)
+			}
+		}
+		for id, at := range lastPrune {
+			if now.Sub(at) > r.pruneEvery {
+				delete(lastPrune, id)
+			}
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case <-ticker.C:
+			write()
+		case ack := <-r.flush:
+			write()
+			close(ack)
+		case <-r.stop:
+			write()
+			return
+		}
+	}
+}

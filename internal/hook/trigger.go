@@ -1,0 +1,280 @@
+package hook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/token"
+)
+
+// Request is one parsed hook call.
+type Request struct {
+	EnvironmentID int64
+	Secret        string
+	// Preview is true for the .../{prNumber}/{commitSHA} form.
+	Preview   bool
+	PRNumber  int
+	CommitSHA string
+	Force     bool
+	// Commit and Branch are the optional query parameters of the normal form.
+	Commit string
+	Branch string
+	// IdempotencyKey is the Idempotency-Key header, if any.
+	IdempotencyKey string
+	// Address is the caller's address.
+	Address string
+}
+
+// Outcomes of a successful call.
+const (
+	OutcomeQueued     = "queued"     // a new deployment
+	OutcomeJoined     = "joined"     // an equal PENDING deployment answers
+	OutcomeIdempotent = "idempotent" // the Idempotency-Key was seen before
+)
+
+// Result is a successful call.
+type Result struct {
+	DeploymentID string
+	Outcome      string
+	HookID       string
+}
+
+// Trigger authenticates a call and stores the deployment it asks for, all
+// before returning: a deployment id it returns survives any crash. The Quota
+// is the one to show in RateLimit-* headers, whatever the outcome.
+func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, error) {
+	now := s.now()
+	if q := s.failures.Peek(req.Address, now); q.Remaining == 0 {
+		return Result{}, q, errTooManyFailures(q)
+	}
+	res, q, err := s.trigger(ctx, req)
+	call := store.HookCall{HookID: res.HookID, At: store.At(now), Address: req.Address, DeploymentID: res.DeploymentID}
+	switch {
+	case err == nil:
+		call.Status, call.Outcome = 200, res.Outcome
+	default:
+		call.Status, call.Outcome = statusOf(err), err.Error()
+		switch KindOf(err) {
+		case KindBadRequest, KindNotFound, KindConflict:
+			q, _ = s.failures.Take(req.Address, now)
+		}
+	}
+	if call.HookID != "" {
+		s.recorder.Record(context.WithoutCancel(ctx), call)
+	}
+	return res, q, err
+}
+
+// Refuse counts a call refused before it reached Trigger (a malformed
+// path) against the caller's failure limit. It returns the quota to show, and
+// a rate-limit error when the caller was already over its limit.
+func (s *Service) Refuse(address string) (Quota, error) {
+	now := s.now()
+	if q := s.failures.Peek(address, now); q.Remaining == 0 {
+		return q, errTooManyFailures(q)
+	}
+	q, _ := s.failures.Take(address, now)
+	return q, nil
+}
+
+// statusOf is the HTTP status recorded for a failed call.
+func statusOf(err error) int {
+	switch KindOf(err) {
+	case KindBadRequest:
+		return 400
+	case KindNotFound:
+		return 404
+	case KindConflict:
+		return 409
+	case KindRateLimited:
+		return 429
+	case KindUnavailable:
+		return 503
+	}
+	return 500
+}
+
+func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, error) {
+	now := s.now()
+	target, err := s.store.HookTarget(ctx, req.EnvironmentID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{}, s.failures.Peek(req.Address, now), storeError(err)
+	}
+	h, ok := match(target.Hooks, req.Secret, store.At(now))
+	if !ok {
+		return Result{}, Quota{}, ErrNotFound
+	}
+	res := Result{HookID: h.ID}
+	env := target.Environment
+	switch {
+	case env.Deleted():
+		return res, Quota{}, conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
+	case h.Paused:
+		return res, Quota{}, conflict("Deploy hook %q is paused; resume it to deploy", h.Name)
+	case target.ServiceCount == 0:
+		return res, Quota{}, conflict("Environment %d (%s) has no services to deploy", env.ID, env.GivenID)
+	case env.IsPreview && !req.Preview:
+		return res, Quota{}, badRequest("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
+	case !env.IsPreview && req.Preview:
+		return res, Quota{}, badRequest("Environment %d is not a preview environment: call /api/deploy-hook/%d/{secret} without a PR number and commit", env.ID, env.ID)
+	}
+	q, allowed := s.perHook.Take(h.ID, now)
+	if !allowed {
+		return res, q, &Error{Kind: KindRateLimited, RetryAfter: q.RetryAfter,
+			Message: fmt.Sprintf("Deploy hook %q was called more than %d times a minute; retry later", h.Name, q.Limit)}
+	}
+
+	d := store.Deployment{
+		ID:              s.newID(),
+		ProjectID:       target.ProjectID,
+		EnvironmentID:   env.ID,
+		RepoURL:         target.RepoURL,
+		RequestedCommit: strings.ToLower(req.Commit),
+		GitBranch:       env.Branch,
+		Force:           req.Force,
+		TriggerType:     store.TriggerDeployHook,
+		HookID:          h.ID,
+		HookName:        h.Name,
+		Status:          store.StatusPending,
+		CreatedAt:       store.At(now),
+	}
+	if req.Branch != "" {
+		d.GitBranch = req.Branch
+	}
+	if req.Preview {
+		d.PRNumber, d.RequestedCommit, d.GitBranch = req.PRNumber, strings.ToLower(req.CommitSHA), ""
+	}
+	// The common case, no PENDING deployment and no idempotency key, is one
+	// statement (one round trip, one commit).
+	if req.IdempotencyKey == "" {
+		inserted, err := s.store.InsertPendingDeployment(ctx, d)
+		if err != nil {
+			return res, q, storeError(err)
+		}
+		if inserted {
+			res.DeploymentID, res.Outcome = d.ID, OutcomeQueued
+			return res, q, nil
+		}
+	}
+	var id, outcome string
+	// A concurrent call can insert the PENDING deployment between our read
+	// and our insert (the unique index refuses ours): run again, and join it.
+	for attempt := 0; ; attempt++ {
+		err = s.store.Tx(ctx, func(q store.Queries) error {
+			var err error
+			id, outcome, err = s.enqueue(ctx, q, req, h, d)
+			return err
+		})
+		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return res, q, storeError(err)
+	}
+	res.DeploymentID, res.Outcome = id, outcome
+	return res, q, nil
+}
+
+// enqueue runs in the trigger's transaction: idempotency key, then join or
+// supersede a PENDING deployment, then insert.
+func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h store.Hook, d store.Deployment) (string, string, error) {
+	now := d.CreatedAt
+	if req.IdempotencyKey != "" {
+		id, err := q.GetIdempotencyKey(ctx, h.ID, req.IdempotencyKey, now.Add(-s.cfg.IdempotencyWindow))
+		if err == nil {
+			return id, OutcomeIdempotent, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", "", err
+		}
+	}
+	id, outcome, err := s.joinOrInsert(ctx, q, d)
+	if err != nil {
+		return "", "", err
+	}
+	if req.IdempotencyKey != "" {
+		if err := q.PutIdempotencyKey(ctx, store.PutIdempotencyKeyParams{HookID: h.ID, Key: req.IdempotencyKey,
+			DeploymentID: id, At: now, ExpiredBefore: now.Add(-s.cfg.IdempotencyWindow)}); err != nil {
+			return "", "", err
+		}
+	}
+	return id, outcome, nil
+}
+
+func (s *Service) joinOrInsert(ctx context.Context, q store.Queries, d store.Deployment) (string, string, error) {
+	pending, err := q.GetPendingDeployment(ctx, d.EnvironmentID, d.PRNumber)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return "", "", err
+	case sameTarget(pending, d):
+		joined, err := q.JoinPendingDeployment(ctx, pending.ID, d.Force)
+		if err != nil {
+			return "", "", err
+		}
+		if joined {
+			return pending.ID, OutcomeJoined, nil
+		}
+	default:
+		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled,
+			At: d.CreatedAt, Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
+			return "", "", err
+		}
+	}
+	if err := q.InsertDeployment(ctx, d); err != nil {
+		return "", "", err
+	}
+	return d.ID, OutcomeQueued, nil
+}
+
+// sameTarget reports whether a PENDING deployment would deploy what d asks
+// for: the same branch, and both the branch head or the same commit (a short
+// SHA equals the full one it abbreviates).
+func sameTarget(pending, d store.Deployment) bool {
+	if pending.GitBranch != d.GitBranch {
+		return false
+	}
+	a, b := pending.RequestedCommit, d.RequestedCommit
+	if a == "" || b == "" {
+		return a == b
+	}
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}
+
+// match finds the hook whose current secret, or previous secret still in its
+// grace period, hashes to the given secret. Every candidate is compared in
+// constant time, and a dummy comparison keeps the work the same when there is
+// none, so the time taken does not tell a wrong environment from a wrong secret.
+func match(hooks []store.Hook, secret string, now store.Time) (store.Hook, bool) {
+	sum := token.Hash(secret)
+	var found store.Hook
+	ok := false
+	for _, h := range hooks {
+		if token.Equal(sum, h.SecretHash) && !ok {
+			found, ok = h, true
+		}
+		if h.PreviousSecretHash != "" && token.Equal(sum, h.PreviousSecretHash) && now.Before(h.PreviousExpiresAt) && !ok {
+			found, ok = h, true
+		}
+	}
+	if len(hooks) == 0 {
+		_ = token.Equal(sum, "0000000000000000000000000000000000000000000000000000000000000000")
+	}
+	return found, ok
+}
+
+func errTooManyFailures(q Quota) error {
+	return &Error{Kind: KindRateLimited, RetryAfter: q.RetryAfter,
+		Message: "Too many failed deploy hook calls from this address; retry later"}
+}
+
+func storeError(err error) error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return &Error{Kind: KindUnavailable, Message: "Liftoff cannot reach its database right now; nothing was queued, retry later"}
+	}
+	return fmt.Errorf("trigger deployment: %w", err)
+}

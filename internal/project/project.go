@@ -1,0 +1,303 @@
+// Package project creates projects from git repositories and keeps their
+// environments and services in step with the config file on the default
+// branch (liftoff.json, else flightcontrol.json).
+package project
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// ErrInvalid wraps every refusal caused by the caller's input or repository:
+// a bad name or URL, a repository that cannot be cloned, a missing or invalid
+// config file. Its message says what to fix.
+var ErrInvalid = errors.New("invalid project")
+
+// Service is the projects domain.
+type Service struct {
+	store store.Store
+	git   *gitsource.Manager
+	log   *slog.Logger
+	newID func() string
+	now   func() time.Time
+}
+
+// NewService returns the projects domain.
+func NewService(s store.Store, git *gitsource.Manager, log *slog.Logger, newID func() string) *Service {
+	return &Service{store: s, git: git, log: log, newID: newID, now: time.Now}
+}
+
+// View is a project with its live environments and the warnings of its
+// config (fields and types that do not apply on Liftoff).
+type View struct {
+	Project      store.Project
+	Environments []store.Environment
+	Warnings     []string
+}
+
+// CreateParams are the arguments of Create.
+type CreateParams struct {
+	Name       string
+	RepoURL    string
+	ConfigPath string // optional: default liftoff.json, falling back to flightcontrol.json
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Create clones the repository, reads and validates its config on the
+// default branch, and stores the project with its environments and services.
+func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
+	p.Name = strings.TrimSpace(p.Name)
+	if p.Name == "" || utf8.RuneCountInString(p.Name) > 100 {
+		return View{}, invalid("name must be 1 to 100 characters")
+	}
+	if strings.TrimSpace(p.RepoURL) == "" {
+		return View{}, invalid("repoUrl is required: a local path, file://, https:// or ssh:// URL of a git repository")
+	}
+	if p.ConfigPath != "" {
+		clean, err := cleanConfigPath(p.ConfigPath)
+		if err != nil {
+			return View{}, err
+		}
+		p.ConfigPath = clean
+	}
+	id := s.newID()
+	mirror, err := s.git.Mirror(ctx, id, p.RepoURL)
+	if err != nil {
+		return View{}, gitInvalid("clone the repository", err)
+	}
+	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (store.Project, error) {
+		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, RepoURL: p.RepoURL,
+			ConfigPath: read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, At: store.At(s.now())})
+	})
+	if err != nil {
+		if rmErr := s.git.Remove(context.WithoutCancel(ctx), id); rmErr != nil {
+			s.log.Warn("remove mirror of a project that was not created", "project_id", id, "err", rmErr)
+		}
+		return View{}, err
+	}
+	return view, nil
+}
+
+// Sync fetches the repository and re-reads the config from its default
+// branch: new environments get new ids, existing ones keep theirs, removed
+// ones are marked deleted.
+func (s *Service) Sync(ctx context.Context, id string) (View, error) {
+	p, err := s.store.GetProject(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	mirror, err := s.git.Mirror(ctx, p.ID, p.RepoURL)
+	if err != nil {
+		return View{}, gitInvalid("open the repository", err)
+	}
+	if err := mirror.Fetch(ctx); err != nil {
+		return View{}, gitInvalid("fetch the repository", err)
+	}
+	// An explicitly chosen path stays chosen; the default keeps its fallback.
+	configPath := p.ConfigPath
+	if configPath == config.DefaultPath || configPath == config.FallbackPath {
+		configPath = ""
+	}
+	return s.load(ctx, mirror, configPath, func(q store.Queries, read readResult) (store.Project, error) {
+		return q.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: read.path,
+			DefaultBranch: read.branch, ConfigCommit: read.commit, At: store.At(s.now())})
+	})
+}
+
+type readResult struct {
+	path, branch, commit string
+	file                 *config.File
+	warnings             []string
+}
+
+// load reads the config from the mirror's default branch and stores the
+// project (through save) and its environments in one transaction.
+func (s *Service) load(ctx context.Context, mirror *gitsource.Mirror, configPath string,
+	save func(store.Queries, readResult) (store.Project, error)) (View, error) {
+	read, err := readConfig(ctx, mirror, configPath)
+	if err != nil {
+		return View{}, err
+	}
+	specs, err := environmentSpecs(read.file)
+	if err != nil {
+		return View{}, err
+	}
+	var view View
+	err = s.store.Tx(ctx, func(q store.Queries) error {
+		p, err := save(q, read)
+		if err != nil {
+			return err
+		}
+		envs, err := q.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: specs,
+			At: store.At(s.now()), NewServiceID: s.newID})
+		if err != nil {
+			return err
+		}
+		view = View{Project: p, Environments: envs, Warnings: read.warnings}
+		return nil
+	})
+	if err != nil {
+		return View{}, err
+	}
+	return view, nil
+}
+
+func readConfig(ctx context.Context, mirror *gitsource.Mirror, configPath string) (readResult, error) {
+	branch, err := mirror.DefaultBranch(ctx)
+	if err != nil {
+		return readResult{}, gitInvalid("find the default branch", err)
+	}
+	commit, err := mirror.ResolveCommit(ctx, branch)
+	if err != nil {
+		return readResult{}, gitInvalid("resolve the default branch "+branch, err)
+	}
+	candidates := []string{config.DefaultPath, config.FallbackPath}
+	if configPath != "" {
+		candidates = []string{configPath}
+	}
+	for _, candidate := range candidates {
+		data, err := mirror.ReadFile(ctx, commit, candidate)
+		if errors.Is(err, gitsource.ErrFileNotFound) {
+			continue
+		}
+		if err != nil {
+			return readResult{}, gitInvalid("read "+candidate, err)
+		}
+		file, problems, err := config.Parse(data)
+		if err != nil {
+			return readResult{}, invalid("%s on branch %s is not valid:\n%s", candidate, branch, formatProblems(problems, err))
+		}
+		var warnings []string
+		for _, p := range problems {
+			warnings = append(warnings, p.String())
+		}
+		return readResult{path: candidate, branch: branch, commit: commit, file: file, warnings: warnings}, nil
+	}
+	if configPath != "" {
+		return readResult{}, invalid("%s was not found on the default branch %s", configPath, branch)
+	}
+	return readResult{}, invalid("neither %s nor %s was found at the root of the default branch %s; add one, or set configPath",
+		config.DefaultPath, config.FallbackPath, branch)
+}
+
+func formatProblems(problems []config.Problem, err error) string {
+	var lines []string
+	for _, p := range problems {
+		if p.Severity == config.SeverityError {
+			lines = append(lines, "  "+p.String())
+		}
+	}
+	if len(lines) == 0 {
+		return "  " + err.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// environmentSpecs turns the config into what the store keeps. Services of
+// types Liftoff does not run (rds, s3 ...) are not kept: they were reported
+// as warnings.
+func environmentSpecs(f *config.File) ([]store.EnvironmentSpec, error) {
+	specs := make([]store.EnvironmentSpec, 0, len(f.Environments))
+	for _, env := range f.Environments {
+		raw, err := json.Marshal(env)
+		if err != nil {
+			return nil, fmt.Errorf("encode environment %q: %w", env.ID, err)
+		}
+		spec := store.EnvironmentSpec{GivenID: env.ID, Name: env.Name, IsPreview: env.IsPreview(), Config: raw}
+		if !spec.IsPreview {
+			spec.Branch = env.Source.Branch
+		}
+		for _, svc := range env.RunnableServices() {
+			raw, err := json.Marshal(svc)
+			if err != nil {
+				return nil, fmt.Errorf("encode service %q: %w", svc.ID, err)
+			}
+			spec.Services = append(spec.Services, store.ServiceSpec{GivenID: svc.ID, Name: svc.Name, Type: svc.Type, Config: raw})
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+// gitInvalid turns a git failure the user can fix (bad URL, unreachable or
+// empty repository) into ErrInvalid; anything else stays an internal error.
+func gitInvalid(what string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: could not %s: %w", ErrInvalid, what, err)
+}
+
+func cleanConfigPath(p string) (string, error) {
+	c := path.Clean(strings.TrimPrefix(strings.TrimPrefix(p, "./"), "/"))
+	if c == "." || c == ".." || strings.HasPrefix(c, "../") || strings.ContainsAny(c, "\x00\n") || !strings.HasSuffix(c, ".json") {
+		return "", invalid("configPath %q must be a path to a .json file inside the repository", p)
+	}
+	return c, nil
+}
+
+// Get returns a project with its environments.
+func (s *Service) Get(ctx context.Context, id string) (View, error) {
+	p, err := s.store.GetProject(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	envs, err := s.store.ListEnvironments(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Project: p, Environments: envs}, nil
+}
+
+// List returns every project with its environments.
+func (s *Service) List(ctx context.Context) ([]View, error) {
+	ps, err := s.store.ListProjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]View, 0, len(ps))
+	for _, p := range ps {
+		envs, err := s.store.ListEnvironments(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, View{Project: p, Environments: envs})
+	}
+	return out, nil
+}
+
+// EnvironmentView is an environment with its services.
+type EnvironmentView struct {
+	Environment store.Environment
+	Services    []store.Service
+}
+
+// Environment returns a live environment with its services.
+func (s *Service) Environment(ctx context.Context, id int64) (EnvironmentView, error) {
+	env, err := s.store.GetEnvironment(ctx, id)
+	if err != nil {
+		return EnvironmentView{}, err
+	}
+	if env.Deleted() {
+		return EnvironmentView{}, fmt.Errorf("environment %d was deleted: %w", id, store.ErrNotFound)
+	}
+	svcs, err := s.store.ListServices(ctx, id)
+	if err != nil {
+		return EnvironmentView{}, err
+	}
+	return EnvironmentView{Environment: env, Services: svcs}, nil
+}

@@ -1,0 +1,117 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything `liftoff serve` is told. It is built once in main,
+// validated once, and passed down; every field documents its default.
+type Config struct {
+	// Addr is where the API and the dashboard listen. Default 127.0.0.1:8080.
+	Addr string
+	// ProxyAddr is where the local target's proxy listens. Default 127.0.0.1:8000.
+	ProxyAddr string
+	// DataDir holds the SQLite database, git mirrors, builds and releases.
+	// Default ./liftoff-data.
+	DataDir string
+	// DatabaseURL selects the store: empty for SQLite at DataDir/liftoff.db,
+	// a sqlite:// or file: URL or path for another SQLite file, or a
+	// postgres:// URL.
+	DatabaseURL string
+	// PublicURL is the base of the hook URLs Liftoff shows. Default
+	// http://<Addr>.
+	PublicURL string
+	// HookRateLimit is the number of accepted calls per hook per minute.
+	// Default 60.
+	HookRateLimit int
+	// FailedCallLimit is the number of failed hook calls per client address
+	// per minute before that address is refused. Default 20.
+	FailedCallLimit int
+	// ShutdownTimeout bounds the graceful shutdown. Default 30s.
+	ShutdownTimeout time.Duration
+	// Demo creates the demo project on first start.
+	Demo bool
+}
+
+// WithDefaults fills in the defaults.
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.ProxyAddr == "" {
+		c.ProxyAddr = "127.0.0.1:8000"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "liftoff-data"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.HookRateLimit == 0 {
+		c.HookRateLimit = 60
+	}
+	if c.FailedCallLimit == 0 {
+		c.FailedCallLimit = 20
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Validate reports every setting that cannot work, each naming its flag.
+func (c Config) Validate() error {
+	var errs []error
+	for _, a := range []struct{ flag, addr string }{{"--addr", c.Addr}, {"--proxy-addr", c.ProxyAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q must be host:port, e.g. 127.0.0.1:8080", a.flag, a.addr))
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--public-url %q must be an http:// or https:// URL", c.PublicURL))
+	}
+	if _, _, err := c.Database(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HookRateLimit < 0 || c.FailedCallLimit < 0 {
+		errs = append(errs, errors.New("--hook-rate-limit and --failed-call-limit must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Database returns the dialect and its connection string.
+func (c Config) Database() (dialect, dsn string, err error) {
+	u := c.DatabaseURL
+	switch {
+	case u == "":
+		return "sqlite", filepath.Join(c.DataDir, "liftoff.db"), nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "postgres", u, nil
+	case strings.HasPrefix(u, "sqlite://"):
+		return "sqlite", strings.TrimPrefix(u, "sqlite://"), nil
+	case strings.HasPrefix(u, "file:"):
+		return "sqlite", strings.TrimPrefix(strings.TrimPrefix(u, "file:"), "//"), nil
+	case !strings.Contains(u, "://"):
+		return "sqlite", u, nil
+	}
+	return "", "", fmt.Errorf("--database-url %q: use a postgres:// URL, or a sqlite:// URL or path of a SQLite file", redactDSN(u))
+}
+
+// redactDSN hides a password in a database URL.
+func redactDSN(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return u.String()
+}
