@@ -25,7 +25,8 @@ type Config struct {
 	// postgres:// URL.
 	DatabaseURL string
 	// PublicURL is the base of the hook URLs Liftoff shows. Default
-	// http://<Addr>.
+	// http://<the address the API listens on> (localhost when it listens on
+	// every interface).
 	PublicURL string
 	// HookRateLimit is the number of accepted calls per hook per minute.
 	// Default 60.
@@ -50,9 +51,6 @@ func (c Config) WithDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = "liftoff-data"
 	}
-	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
-	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.HookRateLimit == 0 {
 		c.HookRateLimit = 60
@@ -74,7 +72,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q must be host:port, e.g. 127.0.0.1:8080", a.flag, a.addr))
 		}
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("--public-url %q must be an http:// or https:// URL", c.PublicURL))
 	}
 	if _, _, err := c.Database(); err != nil {
@@ -102,6 +100,21 @@ func (c Config) Database() (dialect, dsn string, err error) {
 		return "sqlite", u, nil
 	}
 	return "", "", fmt.Errorf("--database-url %q: use a postgres:// URL, or a sqlite:// URL or path of a SQLite file", redactDSN(u))
+}
+
+// publicURL is the base of hook URLs for an API listening at addr.
+func (c Config) publicURL(addr net.Addr) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // redactDSN hides a password in a database URL.

@@ -56,10 +56,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}()
 	log.Info("store open", "dialect", st.Dialect())
 
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
+	}
+	publicURL := cfg.publicURL(ln.Addr())
+
 	git := gitsource.NewManager(filepath.Join(cfg.DataDir, "mirrors"), log)
 	recorder := hook.NewRecorder(st, 0, log)
 	hooks := hook.NewService(st, recorder, hook.Config{
-		PublicURL:         cfg.PublicURL,
+		PublicURL:         publicURL,
 		PerHookPerMinute:  cfg.HookRateLimit,
 		FailuresPerMinute: cfg.FailedCallLimit,
 	}, log, cuid.New)
@@ -73,10 +79,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		Draining: draining.Load,
 	})
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           Handler(st, handler, log),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -89,7 +91,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
