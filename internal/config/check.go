@@ -1,0 +1,364 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// check applies the rules the schema cannot express to a decoded file. It
+// reads the model as far as decoding got: values the schema rejected are
+// zero here, and the checks stay quiet about zero values so that one mistake
+// is reported once.
+func check(f *File, ps *problems) {
+	checkEnvVars(f.EnvVariables, pointer("envVariables"), ps)
+	// Environments whose services the schema rejected: their lack of a
+	// runnable service is no news.
+	rejected := make(map[string]bool)
+	for _, p := range *ps {
+		if tok := splitPointer(p.Path); p.Severity == SeverityError && len(tok) >= 3 && tok[0] == "environments" && tok[2] == "services" {
+			rejected["/environments/"+tok[1]] = true
+		}
+	}
+	seen := make(map[string]int)
+	for i := range f.Environments {
+		env := &f.Environments[i]
+		ep := pointer("environments", i)
+		if env.ID != "" {
+			if first, dup := seen[env.ID]; dup {
+				ps.errorf(child(ep, "id"), "duplicate environment id %q: environment %d has it too", env.ID, first)
+			} else {
+				seen[env.ID] = i
+			}
+		}
+		checkEnvironment(env, ep, rejected[ep], ps)
+	}
+}
+
+// checkEnvironment checks one environment; servicesRejected says the schema
+// found errors in its services.
+func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *problems) {
+	src := env.Source
+	sp := child(ep, "source")
+	if src.PR {
+		if src.Branch != "" {
+			ps.warnf(child(sp, "branch"), `ignored for a preview environment, which deploys pull requests (use "filter": {"toBranches": [...]} to choose them by base branch)`)
+		}
+	} else {
+		if src.Filter != nil {
+			ps.warnf(child(sp, "filter"), `only applies to preview environments ("pr": true); ignored`)
+		}
+		if env.PreviewTTLHours != 0 {
+			ps.warnf(child(ep, "previewTtlHours"), `only applies to preview environments ("pr": true); ignored`)
+		}
+	}
+	if src.Filter != nil {
+		checkGlobs(src.Filter.WatchPaths, child(sp, "filter", "watchPaths"), ps)
+	}
+	checkEnvVars(env.EnvVariables, child(ep, "envVariables"), ps)
+
+	// byID maps each service id to the index of its first service.
+	byID := make(map[string]int)
+	for j := range env.Services {
+		s := &env.Services[j]
+		svp := child(ep, "services", j)
+		if s.ID != "" {
+			if first, dup := byID[s.ID]; dup {
+				ps.errorf(child(svp, "id"), "duplicate service id %q in %s: service %d has it too", s.ID, named("environment", env.ID), first)
+			} else {
+				byID[s.ID] = j
+			}
+		}
+		checkService(s, svp, ps)
+	}
+	for j := range env.Services {
+		checkDependsOn(env, j, byID, child(ep, "services", j), ps)
+	}
+	checkCycles(env, byID, ep, ps)
+
+	if !servicesRejected && !slices.ContainsFunc(env.Services, Service.Runnable) {
+		where := ep
+		if len(env.Services) > 0 {
+			where = child(ep, "services")
+		}
+		ps.warnf(where, "%s has no service Liftoff runs (%s); deploying it does nothing", named("environment", env.ID), runnableTypeList)
+	}
+}
+
+func checkService(s *Service, svp string, ps *problems) {
+	checkEnvVars(s.EnvVariables, child(svp, "envVariables"), ps)
+	checkGlobs(s.WatchPaths, child(svp, "watchPaths"), ps)
+	if !s.Runnable() {
+		if hint, ok := notApplicableType(s.Type); ok {
+			ps.warnf(child(svp, "type"), "%s has type %q, which is not applicable on Liftoff: it is accepted and not deployed%s", named("service", s.ID), s.Type, hint)
+		}
+		return
+	}
+	if escapesRepo(cleanRel(s.BasePath)) {
+		ps.errorf(child(svp, "basePath"), "%q leaves the repository; use a directory inside it", s.BasePath)
+	}
+	if s.Type == TypeStatic {
+		if s.OutputDirectory != "" && escapesRepo(path.Join(cleanRel(s.BasePath), cleanRel(s.OutputDirectory))) {
+			ps.errorf(child(svp, "outputDirectory"), "%q leaves the repository; use a directory inside it (relative to basePath)", s.OutputDirectory)
+		}
+	} else {
+		if s.OutputDirectory != "" {
+			ps.warnf(child(svp, "outputDirectory"), "only applies to static services; ignored")
+		}
+		if s.SinglePageApp {
+			ps.warnf(child(svp, "singlePageApp"), "only applies to static services; ignored")
+		}
+	}
+
+	targetType := s.Target.Type
+	switch {
+	case isFlightcontrolTarget(targetType):
+		ps.warnf(child(svp, "target", "type"), "target type %q is not applicable on Liftoff; the service runs on the local target", targetType)
+		targetType = TargetLocal
+	case targetType == "":
+		targetType = TargetLocal
+	}
+	if targetType != TargetCommand && s.Target.DeployCommand != "" {
+		ps.warnf(child(svp, "target", "deployCommand"), `only used by a target of type "command"; ignored`)
+	}
+	if targetType == TargetLocal && s.Type != TypeStatic && strings.TrimSpace(s.StartCommand) == "" {
+		ps.errorf(svp, `%s has no "startCommand": Liftoff needs it to run a %s service on the local target`, named("service", s.ID), s.Type)
+	}
+}
+
+func checkDependsOn(env *Environment, j int, byID map[string]int, svp string, ps *problems) {
+	s := &env.Services[j]
+	for k, dep := range s.DependsOn {
+		if dep == "" {
+			continue // the schema reported it
+		}
+		at := child(svp, "dependsOn", k)
+		d, ok := byID[dep]
+		switch {
+		case !ok:
+			ps.errorf(at, "%s depends on %q, which is not a service of %s", named("service", s.ID), dep, named("environment", env.ID))
+		case s.Runnable() && !env.Services[d].Runnable() && env.Services[d].Type != "":
+			ps.warnf(at, "%q has type %q, which Liftoff does not run; the dependency is ignored", dep, env.Services[d].Type)
+		}
+	}
+}
+
+// checkCycles reports each dependsOn cycle once, at the dependsOn entry of
+// its first service in file order. Past a few cycles, more would not help
+// anyone fix the file and would cost quadratic time on a hostile one.
+func checkCycles(env *Environment, byID map[string]int, ep string, ps *problems) {
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	const maxCycles = 10
+	found := 0
+	state := make([]int, len(env.Services))
+	var stack []int
+	reported := make(map[string]bool)
+	var visit func(j int)
+	visit = func(j int) {
+		state[j] = onStack
+		stack = append(stack, j)
+		for _, dep := range env.Services[j].DependsOn {
+			d, ok := byID[dep]
+			if !ok {
+				continue
+			}
+			switch state[d] {
+			case unvisited:
+				visit(d)
+			case onStack:
+				if found++; found > maxCycles {
+					continue
+				}
+				cycle := slices.Clone(stack[slices.Index(stack, d):])
+				// Start at the first service in file order, so that the same
+				// cycle found from elsewhere reads the same.
+				first := slices.Index(cycle, slices.Min(cycle))
+				cycle = append(cycle[first:], cycle[:first]...)
+				names := make([]string, 0, len(cycle)+1)
+				for _, c := range cycle {
+					names = append(names, env.Services[c].ID)
+				}
+				names = append(names, env.Services[cycle[0]].ID)
+				key := strings.Join(names, " -> ")
+				if reported[key] {
+					continue
+				}
+				reported[key] = true
+				// cycle[0] depends on cycle[1], or on itself.
+				next := env.Services[cycle[min(1, len(cycle)-1)]].ID
+				k := slices.Index(env.Services[cycle[0]].DependsOn, next)
+				ps.errorf(child(ep, "services", cycle[0], "dependsOn", k), "dependsOn cycle: %s", key)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[j] = done
+	}
+	for j := range env.Services {
+		if state[j] == unvisited {
+			visit(j)
+		}
+	}
+}
+
+// checkGlobs checks watch path patterns, as the watch package reads them: a
+// leading '!' excludes and a leading './' or '/' is ignored.
+func checkGlobs(patterns []string, at string, ps *problems) {
+	for k, pat := range patterns {
+		if pat == "" {
+			continue // the schema reported it
+		}
+		p := strings.TrimPrefix(pat, "!")
+		if rest, ok := strings.CutPrefix(p, "./"); ok {
+			p = rest
+		} else {
+			p = strings.TrimPrefix(p, "/")
+		}
+		switch {
+		case p == "":
+			ps.errorf(child(at, k), "%q is not a valid glob pattern: nothing is left after the leading '!', './' or '/'", pat)
+		case !doublestar.ValidatePattern(p):
+			ps.errorf(child(at, k), `%q is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\")`, pat)
+		}
+	}
+}
+
+// checkEnvVars warns about the Flightcontrol object forms, which MergeEnv
+// skips.
+func checkEnvVars(vars EnvVars, at string, ps *problems) {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch from := vars[name].From; from {
+		case "fromParameterStore", "fromSecretsManager", "fromService":
+			ps.warnf(child(at, name), "%q values are not applicable on Liftoff, skipped", from)
+		}
+	}
+}
+
+// named refers to an environment or a service in a message, by id when it
+// has one.
+func named(what, id string) string {
+	if id == "" {
+		return "this " + what
+	}
+	return fmt.Sprintf("%s %q", what, id)
+}
+
+// cleanRel cleans a path relative to the repository root: a leading '/' or
+// './' is ignored and "" is ".".
+func cleanRel(p string) string {
+	return path.Clean(strings.TrimLeft(p, "/"))
+}
+
+// escapesRepo reports whether a cleaned relative path leaves its root.
+func escapesRepo(clean string) bool {
+	return clean == ".." || strings.HasPrefix(clean, "../")
+}
+
+// notApplicableType reports whether t is a Flightcontrol service type that
+// Liftoff accepts without running it, with a hint for the warning.
+func notApplicableType(t string) (hint string, ok bool) {
+	switch t {
+	case "fargate":
+		return `; it is Flightcontrol's former name for a web service: use "type": "web" to run it`, true
+	case "scheduler":
+		return `; to run a long-lived process, use "type": "worker"`, true
+	case "network-server", "network-server-private", "private-network-server",
+		"lambda", "lambda-function", "rds", "elasticache", "redis", "s3":
+		return "", true
+	}
+	return "", false
+}
+
+// isFlightcontrolTarget reports whether t is a Flightcontrol target type,
+// which Liftoff reads as TargetLocal.
+func isFlightcontrolTarget(t string) bool {
+	return t == "fargate" || t == "ecs-ec2"
+}
+
+// isNotApplicableField reports whether name is a Flightcontrol setting that
+// only means something on AWS, for objects of kind k.
+func isNotApplicableField(k objectKind, name string) bool {
+	switch k {
+	case kindEnvironment:
+		switch name {
+		case "region", "vpc":
+			return true
+		}
+	case kindService:
+		switch name {
+		case "region", "cpu", "memory", "gpu", "storage", "vpc",
+			"minInstances", "maxInstances", "autoscaling", "ci",
+			"containerImage", "dockerfilePath", "dockerContext", "buildType",
+			"includeEnvVariablesInBuild", "healthCheckIntervalSecs",
+			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
+			"cloudfrontCachePolicyName", "sticky", "privileged",
+			"instanceSize", "logging":
+			return true
+		}
+	}
+	return false
+}
+
+// applyDefaults fills in what the file left out; see the field comments.
+func (f *File) applyDefaults() {
+	for i := range f.Environments {
+		env := &f.Environments[i]
+		if env.Name == "" {
+			env.Name = env.ID
+		}
+		if env.Source.Trigger == "" {
+			env.Source.Trigger = TriggerPush
+		}
+		if env.Source.PR {
+			env.Source.Branch = ""
+		}
+		for j := range env.Services {
+			env.Services[j].applyDefaults()
+		}
+	}
+}
+
+// applyDefaults fills in what the file left out; see the field comments. It
+// is idempotent.
+func (s *Service) applyDefaults() {
+	if s.Name == "" {
+		s.Name = s.ID
+	}
+	s.BasePath = cleanRel(s.BasePath)
+	if s.Port == 0 {
+		s.Port = DefaultPort
+	}
+	if s.HealthCheckPath == "" {
+		s.HealthCheckPath = DefaultHealthCheckPath
+	}
+	if s.HealthCheckTimeoutSecs == 0 {
+		s.HealthCheckTimeoutSecs = DefaultHealthCheckTimeoutSecs
+	}
+	if s.VersionHistoryCount == 0 {
+		s.VersionHistoryCount = DefaultVersionHistoryCount
+	}
+	if s.BuildTimeoutSecs == 0 {
+		s.BuildTimeoutSecs = DefaultBuildTimeoutSecs
+	}
+	if s.Target.Type == "" || isFlightcontrolTarget(s.Target.Type) {
+		s.Target.Type = TargetLocal
+	}
+	if s.Type == TypeStatic {
+		if s.OutputDirectory == "" {
+			s.OutputDirectory = DefaultOutputDirectory
+		}
+		s.OutputDirectory = cleanRel(s.OutputDirectory)
+	}
+}

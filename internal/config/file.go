@@ -1,0 +1,226 @@
+package config
+
+// Service types Liftoff runs on its local target (and hands to a command
+// target).
+const (
+	TypeWeb        = "web"         // public HTTP service, reachable through the proxy
+	TypeWebPrivate = "web-private" // HTTP service not exposed through the proxy
+	TypeWorker     = "worker"      // long-running process without HTTP
+	TypeStatic     = "static"      // files built once and served by the proxy
+)
+
+// Target types.
+const (
+	TargetLocal   = "local"   // run the release on the Liftoff host
+	TargetCommand = "command" // hand the release to Target.DeployCommand
+)
+
+// Source triggers.
+const (
+	TriggerPush   = "push"   // deploy on every push, and on deploy hook calls
+	TriggerManual = "manual" // deploy only when a person or a hook asks
+)
+
+// Defaults applied by Parse to fields the file leaves out.
+const (
+	DefaultBasePath               = "."
+	DefaultPort                   = 3000
+	DefaultHealthCheckPath        = "/"
+	DefaultHealthCheckTimeoutSecs = 30
+	DefaultOutputDirectory        = "public"
+	DefaultVersionHistoryCount    = 10
+	DefaultBuildTimeoutSecs       = 1800
+)
+
+// File is a parsed liftoff.json. Parse returns it with every default applied.
+// Unknown top-level fields ($schema, Flightcontrol additions) are ignored.
+type File struct {
+	// EnvVariables apply to every service of every environment; environment
+	// and service values override them.
+	EnvVariables EnvVars `json:"envVariables,omitempty"`
+	// Environments holds at least one environment; ids are unique.
+	Environments []Environment `json:"environments"`
+}
+
+// Environment finds the environment whose id (the givenId) is givenID.
+func (f *File) Environment(givenID string) (*Environment, bool) {
+	for i := range f.Environments {
+		if f.Environments[i].ID == givenID {
+			return &f.Environments[i], true
+		}
+	}
+	return nil, false
+}
+
+// Environment is one entry of environments[]: a normal environment deploys a
+// branch, a preview environment (Source.PR) deploys pull requests, one preview
+// instance per pull request.
+type Environment struct {
+	// ID is the givenId: lowercase letters, digits, '-' and '_', starting with
+	// a letter or digit, at most 63 characters (it appears in host names such
+	// as api.production.localhost). Required, unique in the file.
+	ID string `json:"id"`
+	// Name is shown in the dashboard. Default: ID.
+	Name string `json:"name,omitempty"`
+	// Region is Flightcontrol's AWS region: accepted, reported as not
+	// applicable, and otherwise ignored.
+	Region string `json:"region,omitempty"`
+	// Source says what the environment deploys. Required.
+	Source Source `json:"source"`
+	// Services deploy together; ids are unique in the environment.
+	Services []Service `json:"services,omitempty"`
+	// EnvVariables apply to every service of the environment; they override
+	// the file's and are overridden by the service's.
+	EnvVariables EnvVars `json:"envVariables,omitempty"`
+	// PreviewTTLHours, for a preview environment, tears a preview instance
+	// down after that many hours without a deployment. Default 0: a preview
+	// instance lives until it is torn down. Ignored (with a warning) on a
+	// normal environment.
+	PreviewTTLHours int `json:"previewTtlHours,omitempty"`
+}
+
+// IsPreview reports whether the environment is a preview environment.
+func (e *Environment) IsPreview() bool { return e.Source.PR }
+
+// Service finds the service whose id (the givenId) is givenID.
+func (e *Environment) Service(givenID string) (*Service, bool) {
+	for i := range e.Services {
+		if e.Services[i].ID == givenID {
+			return &e.Services[i], true
+		}
+	}
+	return nil, false
+}
+
+// RunnableServices returns the services Liftoff deploys, in file order:
+// those of a type it runs (see Service.Runnable).
+func (e *Environment) RunnableServices() []Service {
+	var out []Service
+	for _, s := range e.Services {
+		if s.Runnable() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Source is what an environment deploys: a branch, or pull requests.
+type Source struct {
+	// Branch is the branch a normal environment deploys. Required unless PR
+	// is true; ignored (and cleared by Parse) for preview environments.
+	Branch string `json:"branch,omitempty"`
+	// Trigger is TriggerPush (the default) or TriggerManual.
+	Trigger string `json:"trigger,omitempty"`
+	// PR makes the environment a preview environment. Default false.
+	PR bool `json:"pr,omitempty"`
+	// Filter narrows which pull requests get a preview instance. Preview
+	// environments only; ignored (with a warning) on a normal one.
+	Filter *Filter `json:"filter,omitempty"`
+}
+
+// Filter selects the pull requests of a preview environment. Every non-empty
+// list must match; an empty list matches everything.
+type Filter struct {
+	// ToBranches are the base branches pull requests must target.
+	ToBranches []string `json:"toBranches,omitempty"`
+	// FromBranches are the head branches pull requests must come from.
+	FromBranches []string `json:"fromBranches,omitempty"`
+	// Labels: a pull request must carry one of them.
+	Labels []string `json:"labels,omitempty"`
+	// WatchPaths: a pull request must change a file matching one of these
+	// globs (same syntax as Service.WatchPaths).
+	WatchPaths []string `json:"watchPaths,omitempty"`
+}
+
+// Service is one entry of an environment's services[].
+type Service struct {
+	// ID is the givenId, with the same rule as Environment.ID. Required,
+	// unique in the environment.
+	ID string `json:"id"`
+	// Name is shown in the dashboard. Default: ID.
+	Name string `json:"name,omitempty"`
+	// Type is TypeWeb, TypeWebPrivate, TypeWorker or TypeStatic, which Liftoff
+	// runs, or another Flightcontrol type (rds, s3, ...), which is accepted
+	// and not deployed. Required.
+	Type string `json:"type"`
+	// WatchPaths are globs relative to the repository root ('*', '**', '?',
+	// '[...]', '{a,b}'; '!' excludes; a leading './' or '/' is ignored). The
+	// service deploys only when a changed file matches. Empty: it deploys
+	// with every deployment of its environment.
+	WatchPaths []string `json:"watchPaths,omitempty"`
+	// DependsOn lists ids of services of the same environment that must be
+	// deployed before this one. Cycles are errors.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// EnvVariables override the environment's and the file's.
+	EnvVariables EnvVars `json:"envVariables,omitempty"`
+	// BasePath is the directory, relative to the repository root, in which
+	// the commands run. Default "." (the root). Parse cleans it ("./apps/api/"
+	// becomes "apps/api"); it may not leave the repository.
+	BasePath string `json:"basePath,omitempty"`
+	// InstallCommand installs dependencies. Empty: skipped.
+	InstallCommand string `json:"installCommand,omitempty"`
+	// BuildCommand builds the release. Empty: skipped.
+	BuildCommand string `json:"buildCommand,omitempty"`
+	// PostBuildCommand runs after BuildCommand. Empty: skipped.
+	PostBuildCommand string `json:"postBuildCommand,omitempty"`
+	// PreDeployCommand runs before the new release starts (migrations).
+	// Empty: skipped.
+	PreDeployCommand string `json:"preDeployCommand,omitempty"`
+	// StartCommand starts a web, web-private or worker service. Required for
+	// those on the local target: Liftoff does not guess it.
+	StartCommand string `json:"startCommand,omitempty"`
+	// PostDeployCommand runs after the new release is healthy. Empty: skipped.
+	PostDeployCommand string `json:"postDeployCommand,omitempty"`
+	// Port is the port the service listens on, passed to it as PORT.
+	// Default 3000; 1 to 65535.
+	Port int `json:"port,omitempty"`
+	// HealthCheckPath must answer a status from 200 to 399 before a new
+	// release takes traffic. Default "/"; starts with '/'.
+	HealthCheckPath string `json:"healthCheckPath,omitempty"`
+	// HealthCheckTimeoutSecs is how long a new release has to become healthy
+	// before the deployment of the service fails. Default 30; 1 to 3600.
+	HealthCheckTimeoutSecs int `json:"healthCheckTimeoutSecs,omitempty"`
+	// OutputDirectory, for a static service, is the directory, relative to
+	// BasePath, whose files are served after the build. Default "public"
+	// (Flightcontrol's default); it may not leave the repository. Ignored
+	// for other types.
+	OutputDirectory string `json:"outputDirectory,omitempty"`
+	// SinglePageApp, for a static service, answers paths without a file with
+	// /index.html. Default false.
+	SinglePageApp bool `json:"singlePageApp,omitempty"`
+	// VersionHistoryCount is how many releases are kept for rollback.
+	// Default 10; 1 to 1000.
+	VersionHistoryCount int `json:"versionHistoryCount,omitempty"`
+	// BuildTimeoutSecs bounds install, build and post-build together; the
+	// build fails when it is exceeded. A Liftoff extension. Default 1800
+	// (30 minutes); 1 to 86400.
+	BuildTimeoutSecs int `json:"buildTimeoutSecs,omitempty"`
+	// Target is where the release goes. Default {"type": "local"}.
+	Target Target `json:"target"`
+}
+
+// Runnable reports whether Liftoff builds and deploys the service: true for
+// the types web, web-private, worker and static. Services of other
+// Flightcontrol types (rds, s3, ...) are accepted in the file and skipped.
+func (s Service) Runnable() bool { return isRunnableType(s.Type) }
+
+// runnableTypeList names the runnable types for messages.
+const runnableTypeList = "web, web-private, worker, static"
+
+func isRunnableType(t string) bool {
+	switch t {
+	case TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic:
+		return true
+	}
+	return false
+}
+
+// Target is where a service's release goes.
+type Target struct {
+	// Type is TargetLocal (the default) or TargetCommand. Flightcontrol's
+	// "fargate" and "ecs-ec2" are accepted and read as TargetLocal.
+	Type string `json:"type"`
+	// DeployCommand deploys the built release. Required when Type is
+	// TargetCommand, ignored (with a warning) otherwise.
+	DeployCommand string `json:"deployCommand,omitempty"`
+}

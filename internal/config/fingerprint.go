@@ -1,0 +1,79 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// fingerprintVersion changes whenever what Fingerprint covers changes, so
+// that every service redeploys once rather than some being missed.
+const fingerprintVersion = "liftoff.service.v1"
+
+// Fingerprint returns a stable sha256 (hex) of what the service builds and
+// how it runs, so that the engine can tell that a service's own
+// configuration changed since its last deployment (SPEC section 6). root and
+// env are the file's and the environment's envVariables: the merged
+// variables are part of the fingerprint.
+//
+// It is computed from the model with defaults applied, so key order,
+// whitespace and spelling out a default make no difference. Fields that do
+// not change the build or the running release are left out: name,
+// watchPaths, dependsOn, versionHistoryCount, and every setting Liftoff
+// ignores.
+func (s Service) Fingerprint(root, env EnvVars) string {
+	s.applyDefaults()
+	if s.Target.Type != TargetCommand {
+		s.Target.DeployCommand = "" // ignored
+	}
+	if s.Type != TypeStatic {
+		s.OutputDirectory, s.SinglePageApp = "", false // ignored
+	}
+	canonical := struct {
+		Version                string            `json:"v"`
+		Type                   string            `json:"type"`
+		BasePath               string            `json:"basePath"`
+		InstallCommand         string            `json:"installCommand"`
+		BuildCommand           string            `json:"buildCommand"`
+		PostBuildCommand       string            `json:"postBuildCommand"`
+		PreDeployCommand       string            `json:"preDeployCommand"`
+		StartCommand           string            `json:"startCommand"`
+		PostDeployCommand      string            `json:"postDeployCommand"`
+		Port                   int               `json:"port"`
+		HealthCheckPath        string            `json:"healthCheckPath"`
+		HealthCheckTimeoutSecs int               `json:"healthCheckTimeoutSecs"`
+		OutputDirectory        string            `json:"outputDirectory"`
+		SinglePageApp          bool              `json:"singlePageApp"`
+		BuildTimeoutSecs       int               `json:"buildTimeoutSecs"`
+		TargetType             string            `json:"targetType"`
+		DeployCommand          string            `json:"deployCommand"`
+		Env                    map[string]string `json:"env"`
+	}{
+		Version:                fingerprintVersion,
+		Type:                   s.Type,
+		BasePath:               s.BasePath,
+		InstallCommand:         s.InstallCommand,
+		BuildCommand:           s.BuildCommand,
+		PostBuildCommand:       s.PostBuildCommand,
+		PreDeployCommand:       s.PreDeployCommand,
+		StartCommand:           s.StartCommand,
+		PostDeployCommand:      s.PostDeployCommand,
+		Port:                   s.Port,
+		HealthCheckPath:        s.HealthCheckPath,
+		HealthCheckTimeoutSecs: s.HealthCheckTimeoutSecs,
+		OutputDirectory:        s.OutputDirectory,
+		SinglePageApp:          s.SinglePageApp,
+		BuildTimeoutSecs:       s.BuildTimeoutSecs,
+		TargetType:             s.Target.Type,
+		DeployCommand:          s.Target.DeployCommand,
+		Env:                    MergeEnv(root, env, s.EnvVariables),
+	}
+	// Struct fields marshal in declaration order and map keys sorted: the
+	// encoding is canonical.
+	b, err := json.Marshal(canonical)
+	if err != nil {
+		panic("config: marshal fingerprint: " + err.Error()) // strings, ints and a map of strings cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,601 @@
+package config
+
+import (
+	"errors"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// newTestParser builds a Parser or stops the test.
+func newTestParser(t testing.TB) *Parser {
+	t.Helper()
+	p, err := NewParser()
+	if err != nil {
+		t.Fatalf("NewParser: %v", err)
+	}
+	return p
+}
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Building blocks for small documents. Each is valid on its own: a case
+// changes one thing.
+const apiService = `{"id": "api", "type": "web", "startCommand": "npm start"}`
+
+func fileWith(envs ...string) string {
+	return `{"environments": [` + strings.Join(envs, ",") + `]}`
+}
+
+func envWith(services ...string) string {
+	return `{"id": "production", "source": {"branch": "main"}, "services": [` + strings.Join(services, ",") + `]}`
+}
+
+// withService is a file whose one environment holds apiService and svc.
+func withService(svc string) string { return fileWith(envWith(apiService, svc)) }
+
+func TestParseValidFlightcontrolFile(t *testing.T) {
+	t.Parallel()
+	f, problems, err := newTestParser(t).Parse(readTestdata(t, "valid/flightcontrol.json"))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if n := errorCount(problems); n != 0 {
+		t.Fatalf("%d errors: %v", n, problems)
+	}
+
+	t.Run("root env", func(t *testing.T) {
+		t.Parallel()
+		if got := f.EnvVariables["FEATURE_FLAGS"]; got.Value != "true" || !got.Applicable() {
+			t.Errorf("FEATURE_FLAGS = %+v, want the literal true", got)
+		}
+	})
+	t.Run("production", func(t *testing.T) {
+		t.Parallel()
+		prod, ok := f.Environment("production")
+		if !ok {
+			t.Fatal("no production environment")
+		}
+		if prod.IsPreview() || prod.Source.Branch != "main" || prod.Source.Trigger != TriggerPush {
+			t.Errorf("source = %+v, want branch main, trigger push", prod.Source)
+		}
+		if len(prod.Services) != 4 {
+			t.Fatalf("%d services, want 4", len(prod.Services))
+		}
+		api, ok := prod.Service("api")
+		if !ok {
+			t.Fatal("no api service")
+		}
+		if api.BasePath != "apps/api" || api.Port != 8080 || api.HealthCheckPath != "/healthz" {
+			t.Errorf("api = basePath %q port %d health %q", api.BasePath, api.Port, api.HealthCheckPath)
+		}
+		if api.Target.Type != TargetLocal || api.HealthCheckTimeoutSecs != 30 || api.VersionHistoryCount != 10 || api.BuildTimeoutSecs != 1800 {
+			t.Errorf("api defaults not applied: %+v", api)
+		}
+		if got := api.EnvVariables["WORKERS"].Value; got != "4" {
+			t.Errorf("WORKERS = %q, want the JSON text 4", got)
+		}
+		if api.EnvVariables["DATABASE_URL"].From != "fromService" {
+			t.Errorf("DATABASE_URL = %+v, want a fromService value", api.EnvVariables["DATABASE_URL"])
+		}
+		web, _ := prod.Service("web")
+		if web.OutputDirectory != "dist" || !web.SinglePageApp || web.Port != DefaultPort {
+			t.Errorf("web = %+v", web)
+		}
+		db, _ := prod.Service("db")
+		if db.Runnable() {
+			t.Error("db (rds) is runnable")
+		}
+		var runnable []string
+		for _, s := range prod.RunnableServices() {
+			runnable = append(runnable, s.ID)
+		}
+		if got := strings.Join(runnable, ","); got != "api,jobs,web" {
+			t.Errorf("RunnableServices = %s, want api,jobs,web", got)
+		}
+	})
+	t.Run("staging", func(t *testing.T) {
+		t.Parallel()
+		staging, ok := f.Environment("staging")
+		if !ok {
+			t.Fatal("no staging environment")
+		}
+		api := staging.Services[0]
+		if staging.Source.Trigger != TriggerManual {
+			t.Errorf("trigger = %q, want manual", staging.Source.Trigger)
+		}
+		if api.Target != (Target{Type: TargetCommand, DeployCommand: "flyctl deploy --app api-staging"}) {
+			t.Errorf("target = %+v", api.Target)
+		}
+		if api.HealthCheckTimeoutSecs != 60 || api.VersionHistoryCount != 3 || api.BuildTimeoutSecs != 600 {
+			t.Errorf("explicit values replaced: %+v", api)
+		}
+	})
+	t.Run("preview", func(t *testing.T) {
+		t.Parallel()
+		preview, ok := f.Environment("preview")
+		if !ok {
+			t.Fatal("no preview environment")
+		}
+		if !preview.IsPreview() || preview.Source.Branch != "" || preview.PreviewTTLHours != 72 {
+			t.Errorf("preview = %+v", preview)
+		}
+		if preview.Source.Filter == nil || preview.Source.Filter.ToBranches[0] != "main" {
+			t.Errorf("filter = %+v", preview.Source.Filter)
+		}
+		api := preview.Services[0]
+		if api.Name != "api" || api.Port != 3000 || api.HealthCheckPath != "/" || api.BasePath != "apps/api" {
+			t.Errorf("defaults not applied: %+v", api)
+		}
+		if api.Target.Type != TargetLocal {
+			t.Errorf("fargate target read as %q, want local", api.Target.Type)
+		}
+	})
+	t.Run("unknown environment", func(t *testing.T) {
+		t.Parallel()
+		if _, ok := f.Environment("nope"); ok {
+			t.Error("found environment nope")
+		}
+	})
+	t.Run("warnings", func(t *testing.T) {
+		t.Parallel()
+		want := []string{
+			"/environments/0/region: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
+			"/environments/0/services/0/buildType: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
+			"/environments/0/services/0/cpu: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
+			`/environments/0/services/0/dependsOn/0: "db" has type "rds", which Liftoff does not run; the dependency is ignored`,
+			`/environments/0/services/0/envVariables/DATABASE_URL: "fromService" values are not applicable on Liftoff, skipped`,
+			"/environments/0/services/0/maxInstances: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
+			"/environments/0/services/0/memory: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
+			"/environments/0/services/0/minInstances: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
+			`/environments/0/services/3/type: service "db" has type "rds", which is not applicable on Liftoff: it is accepted and not deployed`,
+			`/environments/1/envVariables/SECRET_KEY: "fromParameterStore" values are not applicable on Liftoff, skipped`,
+			`/environments/2/services/0/target/type: target type "fargate" is not applicable on Liftoff; the service runs on the local target`,
+		}
+		got := make([]string, len(problems))
+		for i, p := range problems {
+			got[i] = p.String()
+			if p.Severity != SeverityWarning {
+				t.Errorf("%s: severity %v, want warning", p, p.Severity)
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+func TestParseValidDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		input string
+		check func(t *testing.T, f *File)
+	}{
+		{
+			name:  "minimal file gets every default",
+			input: string(readTestdata(t, "valid/minimal.json")),
+			check: func(t *testing.T, f *File) {
+				env := f.Environments[0]
+				if env.Name != "production" || env.Source.Trigger != TriggerPush {
+					t.Errorf("environment = %+v", env)
+				}
+				want := Service{
+					ID: "app", Name: "app", Type: TypeWeb, StartCommand: "npm start",
+					BasePath: ".", Port: 3000, HealthCheckPath: "/", HealthCheckTimeoutSecs: 30,
+					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{Type: TargetLocal},
+				}
+				if got := env.Services[0]; !reflect.DeepEqual(got, want) {
+					t.Errorf("service =\n%+v\nwant\n%+v", got, want)
+				}
+			},
+		},
+		{
+			name:  "static service defaults its output directory",
+			input: withService(`{"id": "site", "type": "static", "basePath": "./site/"}`),
+			check: func(t *testing.T, f *File) {
+				s := f.Environments[0].Services[1]
+				if s.OutputDirectory != DefaultOutputDirectory || s.BasePath != "site" {
+					t.Errorf("outputDirectory %q basePath %q, want public and site", s.OutputDirectory, s.BasePath)
+				}
+			},
+		},
+		{
+			name:  "whole numbers written as decimals",
+			input: withService(`{"id": "w", "type": "worker", "startCommand": "w", "port": 8080.0, "versionHistoryCount": 2e1}`),
+			check: func(t *testing.T, f *File) {
+				s := f.Environments[0].Services[1]
+				if s.Port != 8080 || s.VersionHistoryCount != 20 {
+					t.Errorf("port %d versionHistoryCount %d, want 8080 and 20", s.Port, s.VersionHistoryCount)
+				}
+			},
+		},
+		{
+			name:  "environment variables keep their JSON text",
+			input: `{"envVariables": {"A": "x", "B": 1.50, "C": false, "D": -2e3}, "environments": [` + envWith(apiService) + `]}`,
+			check: func(t *testing.T, f *File) {
+				got := MergeEnv(f.EnvVariables)
+				want := map[string]string{"A": "x", "B": "1.50", "C": "false", "D": "-2e3"}
+				if !maps.Equal(got, want) {
+					t.Errorf("env = %v, want %v", got, want)
+				}
+			},
+		},
+		{
+			name:  "preview environment without branch",
+			input: fileWith(`{"id": "preview", "source": {"pr": true}, "services": [` + apiService + `]}`),
+			check: func(t *testing.T, f *File) {
+				if env := f.Environments[0]; !env.IsPreview() || env.Source.Trigger != TriggerPush {
+					t.Errorf("environment = %+v", env)
+				}
+			},
+		},
+		{
+			name:  "command target needs no start command",
+			input: withService(`{"id": "k8s", "type": "web", "target": {"type": "command", "deployCommand": "kubectl apply -f k8s/"}}`),
+			check: func(t *testing.T, f *File) {
+				if s := f.Environments[0].Services[1]; s.Target.Type != TargetCommand {
+					t.Errorf("target = %+v", s.Target)
+				}
+			},
+		},
+		{
+			name:  "byte order mark and $schema",
+			input: "\ufeff" + `{"$schema": "https://liftoff.dev/schemas/liftoff.json", "environments": [` + envWith(apiService) + `]}`,
+			check: func(t *testing.T, f *File) {
+				if len(f.Environments) != 1 {
+					t.Errorf("environments = %+v", f.Environments)
+				}
+			},
+		},
+	}
+	p := newTestParser(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, problems, err := p.Parse([]byte(tt.input))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if len(problems) != 0 {
+				t.Fatalf("problems: %v", problems)
+			}
+			tt.check(t, f)
+		})
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	t.Parallel()
+	const (
+		E = SeverityError
+		W = SeverityWarning
+	)
+	// want is one expected problem: its exact path and severity, and words
+	// its message must contain.
+	type want struct {
+		path     string
+		severity Severity
+		message  string
+	}
+	long := strings.Repeat("a", 64)
+	tests := []struct {
+		name  string
+		input string
+		want  []want
+	}{
+		// The file as a whole.
+		{"not an object", `[]`, []want{{"", E, "must be an object, not an array"}}},
+		{"no environments", `{}`, []want{{"", E, `missing required field "environments"`}}},
+		{"empty environments", `{"environments": []}`, []want{{"/environments", E, "at least one environment is required"}}},
+		{"environments not an array", `{"environments": {}}`, []want{{"/environments", E, "must be an array, not an object"}}},
+		{"number too large to validate", withService(`{"id": "w", "type": "web", "startCommand": "w", "port": 1e999999}`),
+			[]want{{"/environments/0/services/1/port", E, "the number 1e999999 is too large for a configuration file"}}},
+		{"unknown top-level field", `{"version": 2, "environments": [` + envWith(apiService) + `]}`,
+			[]want{{"/version", W, "unknown field, ignored"}}},
+		{"duplicate key", `{"environments": [], "environments": [` + envWith(apiService) + `]}`,
+			[]want{{"/environments", W, `duplicate key "environments": the last value is used`}}},
+		{"root envVariables not an object", `{"envVariables": [], "environments": [` + envWith(apiService) + `]}`,
+			[]want{{"/envVariables", E, "must be an object, not an array"}}},
+
+		// Environments.
+		{"environment without id", fileWith(`{"source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0", E, `missing required field "id"`}}},
+		{"environment id with capitals", fileWith(`{"id": "Production", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/id", E, `"Production" is not a valid id`}}},
+		{"environment id starting with a dash", fileWith(`{"id": "-prod", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/id", E, "is not a valid id"}}},
+		{"environment id too long", fileWith(`{"id": "` + long + `", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/id", E, "at most 63 characters"}}},
+		{"duplicate environment ids", fileWith(envWith(apiService), envWith(apiService)),
+			[]want{{"/environments/1/id", E, `duplicate environment id "production": environment 0 has it too`}}},
+		{"environment without source", fileWith(`{"id": "production", "services": [` + apiService + `]}`),
+			[]want{{"/environments/0", E, `missing required field "source"`}}},
+		{"normal environment without branch", fileWith(`{"id": "production", "source": {}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/source", E, `missing "branch"`}}},
+		{"unknown trigger", fileWith(`{"id": "production", "source": {"branch": "main", "trigger": "auto"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/source/trigger", E, `must be "push" or "manual", not "auto"`}}},
+		{"negative preview ttl", fileWith(`{"id": "preview", "source": {"pr": true}, "previewTtlHours": -1, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/previewTtlHours", E, "must be between 0 and 8760"}}},
+		{"invalid filter watch path", fileWith(`{"id": "preview", "source": {"pr": true, "filter": {"watchPaths": ["{a,b"]}}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/source/filter/watchPaths/0", E, `"{a,b" is not a valid glob pattern`}}},
+		{"services not an array", fileWith(`{"id": "production", "source": {"branch": "main"}, "services": {}}`),
+			[]want{{"/environments/0/services", E, "must be an array, not an object"}}},
+		{"region", fileWith(`{"id": "production", "region": "eu-west-1", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/region", W, "not applicable on Liftoff"}}},
+		{"unknown environment field", fileWith(`{"id": "production", "sorce": {}, "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/sorce", W, `unknown field, ignored (did you mean "source"?)`}}},
+		{"branch of a preview environment", fileWith(`{"id": "preview", "source": {"pr": true, "branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/source/branch", W, "ignored for a preview environment"}}},
+		{"filter of a normal environment", fileWith(`{"id": "production", "source": {"branch": "main", "filter": {"labels": ["x"]}}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/source/filter", W, "only applies to preview environments"}}},
+		{"preview ttl of a normal environment", fileWith(`{"id": "production", "previewTtlHours": 24, "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/previewTtlHours", W, "only applies to preview environments"}}},
+		{"no services", fileWith(`{"id": "production", "source": {"branch": "main"}}`),
+			[]want{{"/environments/0", W, `environment "production" has no service Liftoff runs`}}},
+		{"only services Liftoff does not run", fileWith(envWith(`{"id": "db", "type": "rds"}`)),
+			[]want{
+				{"/environments/0/services", W, `environment "production" has no service Liftoff runs`},
+				{"/environments/0/services/0/type", W, `service "db" has type "rds", which is not applicable on Liftoff`},
+			}},
+
+		// Services.
+		{"service without id", withService(`{"type": "worker", "startCommand": "w"}`),
+			[]want{{"/environments/0/services/1", E, `missing required field "id"`}}},
+		{"service without type", withService(`{"id": "w", "startCommand": "w"}`),
+			[]want{{"/environments/0/services/1", E, `missing required field "type"`}}},
+		{"service type Liftoff cannot run", withService(`{"id": "api2", "type": "foo"}`),
+			[]want{{"/environments/0/services/1/type", E, `service "api2" has type "foo", which Liftoff cannot run; use one of web, web-private, worker, static`}}},
+		{"service id with a dot", withService(`{"id": "api.v2", "type": "worker", "startCommand": "w"}`),
+			[]want{{"/environments/0/services/1/id", E, `"api.v2" is not a valid id`}}},
+		{"duplicate service ids", withService(apiService),
+			[]want{{"/environments/0/services/1/id", E, `duplicate service id "api" in environment "production": service 0 has it too`}}},
+		{"dependsOn unknown service", withService(`{"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["api", "db"]}`),
+			[]want{{"/environments/0/services/1/dependsOn/1", E, `service "w" depends on "db", which is not a service of environment "production"`}}},
+		{"dependsOn cycle", string(readTestdata(t, "invalid/cycle.json")),
+			[]want{{"/environments/0/services/0/dependsOn/0", E, "dependsOn cycle: a -> b -> c -> a"}}},
+		{"dependsOn itself", withService(`{"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["w"]}`),
+			[]want{{"/environments/0/services/1/dependsOn/0", E, "dependsOn cycle: w -> w"}}},
+		{"dependsOn a service Liftoff does not run", fileWith(envWith(`{"id": "db", "type": "rds"}`, `{"id": "api", "type": "web", "startCommand": "s", "dependsOn": ["db"]}`)),
+			[]want{
+				{"/environments/0/services/0/type", W, "not applicable on Liftoff"},
+				{"/environments/0/services/1/dependsOn/0", W, `"db" has type "rds", which Liftoff does not run; the dependency is ignored`},
+			}},
+		{"port too large", withService(`{"id": "w", "type": "web", "startCommand": "w", "port": 65536}`),
+			[]want{{"/environments/0/services/1/port", E, "must be between 1 and 65535"}}},
+		{"port as a string", withService(`{"id": "w", "type": "web", "startCommand": "w", "port": "8080"}`),
+			[]want{{"/environments/0/services/1/port", E, "must be an integer, not a string"}}},
+		{"port with a fraction", withService(`{"id": "w", "type": "web", "startCommand": "w", "port": 80.5}`),
+			[]want{{"/environments/0/services/1/port", E, "must be a whole number"}}},
+		{"health check path without slash", withService(`{"id": "w", "type": "web", "startCommand": "w", "healthCheckPath": "health"}`),
+			[]want{{"/environments/0/services/1/healthCheckPath", E, `"health" must start with "/"`}}},
+		{"health check timeout zero", withService(`{"id": "w", "type": "web", "startCommand": "w", "healthCheckTimeoutSecs": 0}`),
+			[]want{{"/environments/0/services/1/healthCheckTimeoutSecs", E, "must be between 1 and 3600"}}},
+		{"version history zero", withService(`{"id": "w", "type": "web", "startCommand": "w", "versionHistoryCount": 0}`),
+			[]want{{"/environments/0/services/1/versionHistoryCount", E, "must be between 1 and 1000"}}},
+		{"build timeout too long", withService(`{"id": "w", "type": "web", "startCommand": "w", "buildTimeoutSecs": 90000}`),
+			[]want{{"/environments/0/services/1/buildTimeoutSecs", E, "must be between 1 and 86400"}}},
+		{"command target without deployCommand", withService(`{"id": "w", "type": "web", "target": {"type": "command"}}`),
+			[]want{{"/environments/0/services/1/target", E, `missing "deployCommand"`}}},
+		{"unknown target type", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "k8s"}}`),
+			[]want{{"/environments/0/services/1/target/type", E, `target type "k8s" is not supported; use "local" or "command"`}}},
+		{"no start command", withService(`{"id": "w", "type": "worker"}`),
+			[]want{{"/environments/0/services/1", E, `service "w" has no "startCommand"`}}},
+		{"base path leaving the repository", withService(`{"id": "w", "type": "worker", "startCommand": "w", "basePath": "apps/../../etc"}`),
+			[]want{{"/environments/0/services/1/basePath", E, `"apps/../../etc" leaves the repository`}}},
+		{"output directory leaving the repository", withService(`{"id": "s", "type": "static", "basePath": "site", "outputDirectory": "../../out"}`),
+			[]want{{"/environments/0/services/1/outputDirectory", E, `"../../out" leaves the repository`}}},
+		{"invalid watch path", withService(`{"id": "w", "type": "worker", "startCommand": "w", "watchPaths": ["apps/**", "apps/[w"]}`),
+			[]want{{"/environments/0/services/1/watchPaths/1", E, `"apps/[w" is not a valid glob pattern`}}},
+		{"empty watch path", withService(`{"id": "w", "type": "worker", "startCommand": "w", "watchPaths": [""]}`),
+			[]want{{"/environments/0/services/1/watchPaths/0", E, "must not be empty"}}},
+		{"watch path that is only an exclusion", withService(`{"id": "w", "type": "worker", "startCommand": "w", "watchPaths": ["!./"]}`),
+			[]want{{"/environments/0/services/1/watchPaths/0", E, "nothing is left"}}},
+		{"invalid environment variable name", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"1BAD": "x"}}`),
+			[]want{{"/environments/0/services/1/envVariables/1BAD", E, `"1BAD" is not a valid environment variable name`}}},
+		{"environment variable name with a slash", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"A/B": "x"}}`),
+			[]want{{"/environments/0/services/1/envVariables/A~1B", E, `"A/B" is not a valid environment variable name`}}},
+		{"environment variable array value", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"A": ["x"]}}`),
+			[]want{{"/environments/0/services/1/envVariables/A", E, "must be a string, a number or a boolean"}}},
+		{"environment variable null value", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"A": null}}`),
+			[]want{{"/environments/0/services/1/envVariables/A", E, "must be a string, a number or a boolean"}}},
+		{"environment variable unknown object form", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"A": {"fromVault": "x"}}}`),
+			[]want{{"/environments/0/services/1/envVariables/A", E, "must be a string, a number or a boolean"}}},
+		{"fromService value", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"DB": {"fromService": {"id": "db", "value": "dbConnectionString"}}}}`),
+			[]want{{"/environments/0/services/1/envVariables/DB", W, `"fromService" values are not applicable on Liftoff, skipped`}}},
+		{"fromSecretsManager value", withService(`{"id": "w", "type": "worker", "startCommand": "w", "envVariables": {"KEY": {"fromSecretsManager": "arn:aws:secretsmanager:x"}}}`),
+			[]want{{"/environments/0/services/1/envVariables/KEY", W, `"fromSecretsManager" values are not applicable on Liftoff, skipped`}}},
+		{"AWS-only service field", withService(`{"id": "w", "type": "worker", "startCommand": "w", "cpu": 2}`),
+			[]want{{"/environments/0/services/1/cpu", W, "not applicable on Liftoff"}}},
+		{"misspelt service field", withService(`{"id": "w", "type": "web", "startCommand": "w", "prot": 80}`),
+			[]want{{"/environments/0/services/1/prot", W, `unknown field, ignored (did you mean "port"?)`}}},
+		{"field in the wrong case", withService(`{"id": "w", "type": "web", "startCommand": "w", "Port": "x"}`),
+			[]want{{"/environments/0/services/1/Port", W, `unknown field, ignored (did you mean "port"?)`}}},
+		{"fields of a service Liftoff does not run", withService(`{"id": "db", "type": "rds", "engine": "postgres", "cpu": 1}`),
+			[]want{{"/environments/0/services/1/type", W, `service "db" has type "rds", which is not applicable on Liftoff`}}},
+		{"legacy fargate type", withService(`{"id": "old", "type": "fargate"}`),
+			[]want{{"/environments/0/services/1/type", W, `use "type": "web" to run it`}}},
+		{"Flightcontrol target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "ecs-ec2", "clusterInstanceSize": "t3.medium"}}`),
+			[]want{{"/environments/0/services/1/target/type", W, `target type "ecs-ec2" is not applicable on Liftoff; the service runs on the local target`}}},
+		{"deployCommand of a local target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"deployCommand": "x"}}`),
+			[]want{{"/environments/0/services/1/target/deployCommand", W, `only used by a target of type "command"`}}},
+		{"output directory of a web service", withService(`{"id": "w", "type": "web", "startCommand": "w", "outputDirectory": "dist"}`),
+			[]want{{"/environments/0/services/1/outputDirectory", W, "only applies to static services"}}},
+		{"single page app worker", withService(`{"id": "w", "type": "worker", "startCommand": "w", "singlePageApp": true}`),
+			[]want{{"/environments/0/services/1/singlePageApp", W, "only applies to static services"}}},
+	}
+	p := newTestParser(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, problems, err := p.Parse([]byte(tt.input))
+			if len(problems) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%s", len(problems), len(tt.want), joinProblems(problems))
+			}
+			wantErr := false
+			for i, w := range tt.want {
+				got := problems[i]
+				if got.Path != w.path || got.Severity != w.severity || !strings.Contains(got.Message, w.message) {
+					t.Errorf("problem %d = %v %q, want %v at %q containing %q", i, got.Severity, got, w.severity, w.path, w.message)
+				}
+				wantErr = wantErr || w.severity == SeverityError
+			}
+			switch {
+			case wantErr && !errors.Is(err, ErrInvalid):
+				t.Errorf("err = %v, want ErrInvalid", err)
+			case !wantErr && err != nil:
+				t.Errorf("err = %v, want nil for warnings only", err)
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryError(t *testing.T) {
+	t.Parallel()
+	_, problems, err := newTestParser(t).Parse(readTestdata(t, "invalid/three-errors.json"))
+	want := []string{
+		"/environments/0/services/0/port: must be between 1 and 65535",
+		`/environments/0/services/1/id: duplicate service id "api" in environment "production": service 0 has it too`,
+		`/environments/0/services/2/type: service "cron" has type "cronjob", which Liftoff cannot run; use one of web, web-private, worker, static`,
+	}
+	if got := joinProblems(problems); got != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	const wantErr = "invalid configuration: 3 errors, the first: /environments/0/services/0/port: must be between 1 and 65535"
+	if err == nil || err.Error() != wantErr {
+		t.Errorf("err = %v, want %s", err, wantErr)
+	}
+}
+
+func TestParseErrorWithOneProblem(t *testing.T) {
+	t.Parallel()
+	_, _, err := newTestParser(t).Parse([]byte(`{"environments": []}`))
+	const want = "invalid configuration: /environments: at least one environment is required"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
+func TestParseSyntaxErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		input        string
+		line, column int
+		message      string
+	}{
+		{"double comma", string(readTestdata(t, "invalid/syntax.json")), 3, 25, "invalid character ','"},
+		{"empty file", "", 1, 1, "the file is empty"},
+		{"blank file", " \n\t", 1, 1, "the file is empty"},
+		{"truncated", "{\n  \"environments\": [\n", 3, 1, "unexpected end of JSON input"},
+		{"trailing data", "{}\n{}", 2, 1, "after top-level value"},
+		{"column counts characters", "{\"é\": x}", 1, 7, "invalid character 'x'"},
+		{"single quotes", "{'environments': []}", 1, 2, "invalid character '\\''"},
+	}
+	p := newTestParser(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, problems, err := p.Parse([]byte(tt.input))
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want a *SyntaxError", err)
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Error("a syntax error does not wrap ErrInvalid")
+			}
+			if se.Line != tt.line || se.Column != tt.column || !strings.Contains(se.Msg, tt.message) {
+				t.Errorf("syntax error at %d:%d %q, want %d:%d containing %q", se.Line, se.Column, se.Msg, tt.line, tt.column, tt.message)
+			}
+			if f != nil || problems != nil {
+				t.Errorf("file %v and problems %v, want none", f, problems)
+			}
+		})
+	}
+}
+
+func TestParseTooLarge(t *testing.T) {
+	t.Parallel()
+	data := []byte(`{"environments": [], "pad": "` + strings.Repeat("x", MaxFileSize) + `"}`)
+	_, problems, err := Parse(data)
+	if !errors.Is(err, ErrInvalid) || len(problems) != 1 || !strings.Contains(problems[0].Message, "at most 1048576") {
+		t.Errorf("err = %v, problems = %v", err, problems)
+	}
+}
+
+func TestProblemString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		problem Problem
+		want    string
+	}{
+		{"nested", Problem{Path: "/environments/0/services/1/port", Message: "must be between 1 and 65535"},
+			"/environments/0/services/1/port: must be between 1 and 65535"},
+		{"root", Problem{Message: `missing required field "environments"`}, `(root): missing required field "environments"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.problem.String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestProblemsSortInDocumentOrder(t *testing.T) {
+	t.Parallel()
+	ps := problems{
+		{Path: "/environments/10/id", Message: "b", Severity: SeverityError},
+		{Path: "/environments/2/id", Message: "w", Severity: SeverityWarning},
+		{Path: "/environments/2/id", Message: "e", Severity: SeverityError},
+		{Path: "", Message: "root", Severity: SeverityError},
+		{Path: "/environments/2/id", Message: "e", Severity: SeverityError},
+	}
+	var got []string
+	for _, p := range ps.sorted() {
+		got = append(got, p.Path+" "+p.Message)
+	}
+	want := []string{" root", "/environments/2/id e", "/environments/2/id w", "/environments/10/id b"}
+	if !slices.Equal(got, want) {
+		t.Errorf("sorted = %q, want %q", got, want)
+	}
+}
+
+func TestSeverityText(t *testing.T) {
+	t.Parallel()
+	for _, s := range []Severity{SeverityError, SeverityWarning} {
+		b, err := s.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Severity
+		if err := back.UnmarshalText(b); err != nil || back != s {
+			t.Errorf("%v round-trips to %v (%v)", s, back, err)
+		}
+	}
+	var s Severity
+	if err := s.UnmarshalText([]byte("fatal")); err == nil {
+		t.Error("UnmarshalText(fatal) succeeded")
+	}
+}
+
+func joinProblems(ps []Problem) string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return strings.Join(out, "\n")
+}
