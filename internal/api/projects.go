@@ -58,6 +58,8 @@ func (a *API) syncProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "Project not found")
 		return
 	}
+	// Environments and services may have changed or left.
+	a.Hooks.Forget(0)
 	writeJSON(w, http.StatusOK, projectOf(v))
 }
 

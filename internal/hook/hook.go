@@ -28,6 +28,11 @@ type Config struct {
 	IdempotencyWindow time.Duration
 	// KeepCalls is how many calls are kept per hook. Default 1000.
 	KeepCalls int
+	// TargetCacheTTL is how long a hook call may reuse what an earlier call
+	// read about its environment and hooks. Changes made through this
+	// process apply at once; changes made by another replica within the
+	// TTL. Default 2s; negative disables the cache.
+	TargetCacheTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -47,6 +52,9 @@ func (c Config) withDefaults() Config {
 	if c.KeepCalls <= 0 {
 		c.KeepCalls = 1000
 	}
+	if c.TargetCacheTTL == 0 {
+		c.TargetCacheTTL = 2 * time.Second
+	}
 	return c
 }
 
@@ -58,6 +66,7 @@ type Service struct {
 	perHook  *Limiter
 	failures *Limiter
 	recorder *Recorder
+	targets  *targetCache
 	now      func() time.Time
 	newID    func() string
 }
@@ -73,10 +82,16 @@ func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newI
 		perHook:  NewLimiter(cfg.PerHookPerMinute, time.Minute),
 		failures: NewLimiter(cfg.FailuresPerMinute, time.Minute),
 		recorder: rec,
+		targets:  newTargetCache(cfg.TargetCacheTTL),
 		now:      time.Now,
 		newID:    newID,
 	}
 }
+
+// Forget makes the next hook call of the environment (every environment
+// when environmentID is 0) read its hooks and services from the store again.
+// Call it after changing environments or services outside this package.
+func (s *Service) Forget(environmentID int64) { s.targets.forget(environmentID) }
 
 // URL is the full hook URL of an environment with its secret. Preview
 // environments get {prNumber}/{commitSHA} placeholders.

@@ -44,6 +44,7 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 	if err != nil {
 		return Created{}, err
 	}
+	s.Forget(env.ID)
 	return Created{Hook: h, Secret: secret, URL: s.URL(env, secret)}, nil
 }
 
@@ -84,17 +85,30 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 	if err != nil {
 		return Created{}, err
 	}
+	s.Forget(h.EnvironmentID)
 	return Created{Hook: h, Secret: secret, URL: s.URL(env, secret)}, nil
 }
 
 // SetPaused pauses or resumes a hook.
 func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (store.Hook, error) {
-	return s.store.SetHookPaused(ctx, id, paused, store.At(s.now()))
+	h, err := s.store.SetHookPaused(ctx, id, paused, store.At(s.now()))
+	if err == nil {
+		s.Forget(h.EnvironmentID)
+	}
+	return h, err
 }
 
 // Delete revokes a hook: its URL answers 404 from now on.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.store.DeleteHook(ctx, id, store.At(s.now()))
+	h, err := s.store.GetHook(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteHook(ctx, id, store.At(s.now())); err != nil {
+		return err
+	}
+	s.Forget(h.EnvironmentID)
+	return nil
 }
 
 // Calls lists a hook's recorded calls, newest first.

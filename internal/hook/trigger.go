@@ -99,7 +99,7 @@ func statusOf(err error) int {
 
 func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, error) {
 	now := s.now()
-	target, err := s.store.HookTarget(ctx, req.EnvironmentID)
+	target, err := s.targets.get(ctx, s.store, req.EnvironmentID, now)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Result{}, s.failures.Peek(req.Address, now), storeError(err)
 	}
