@@ -43,8 +43,6 @@ func TestMain(m *testing.M) {
 // instance is one running `liftoff serve`.
 type instance struct {
 	t        *testing.T
-	dataDir  string
-	dbURL    string
 	cmd      *exec.Cmd
 	addr     string
 	logs     *logLines

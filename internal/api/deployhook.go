@@ -19,16 +19,18 @@ const MaxIdempotencyKeyLength = 255
 // /api/deploy-hook/{previewEnvId}/{secret}/{prNumber}/{commitSHA}: parse,
 // authenticate and enqueue (hook.Trigger, one transaction), answer.
 func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
+	addr := clientAddress(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		setQuota(w, a.Hooks.Quota(addr))
 		w.Header().Set("Allow", "GET, POST")
 		writeHookError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed; call deploy hooks with GET or POST")
 		return
 	}
 	if a.Draining() {
+		setQuota(w, a.Hooks.Quota(addr))
 		writeHookError(w, http.StatusServiceUnavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
 		return
 	}
-	addr := clientAddress(r)
 	req, err := ParseHookCall(r.URL.EscapedPath(), r.URL.RawQuery)
 	if err == nil {
 		req.IdempotencyKey = r.Header.Get("Idempotency-Key")

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -75,6 +76,11 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) {
 // listParams reads the filters and page of GET /v1/deployments.
 func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 	var p store.ListDeploymentsParams
+	for _, name := range []string{"projectId", "status", "cursor"} {
+		if n := len(r.URL.Query()[name]); n > 1 {
+			return p, invalidf(fmt.Sprintf("%s was given %d times; give it once", name, n))
+		}
+	}
 	env, _, err := queryInt(r, "environmentId", 63)
 	if err != nil {
 		return p, err

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -82,6 +84,11 @@ func (a *API) rotateHook(w http.ResponseWriter, r *http.Request) {
 	var body rotateHookBody
 	if err := decode(r, &body); err != nil {
 		a.fail(w, r, err, "")
+		return
+	}
+	// Check the range before converting: a huge number would overflow.
+	if body.GracePeriodSeconds < 0 || body.GracePeriodSeconds > int64(hook.MaxGrace/time.Second) {
+		a.fail(w, r, invalidf(fmt.Sprintf("gracePeriodSeconds must be between 0 and %d", int64(hook.MaxGrace/time.Second))), "")
 		return
 	}
 	c, err := a.Hooks.Rotate(r.Context(), r.PathValue("hookId"), time.Duration(body.GracePeriodSeconds)*time.Second)

@@ -50,8 +50,12 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 
 // List lists an environment's hooks.
 func (s *Service) List(ctx context.Context, environmentID int64) ([]store.Hook, error) {
-	if _, err := s.store.GetEnvironment(ctx, environmentID); err != nil {
+	env, err := s.store.GetEnvironment(ctx, environmentID)
+	if err != nil {
 		return nil, err
+	}
+	if env.Deleted() {
+		return nil, fmt.Errorf("environment %d: %w", environmentID, store.ErrNotFound)
 	}
 	return s.store.ListHooks(ctx, environmentID)
 }

@@ -80,6 +80,10 @@ func (s *Service) Refuse(address string) (Quota, error) {
 	return q, nil
 }
 
+// Quota is the caller's failure quota, for answers that decide nothing
+// (a wrong method, a server shutting down).
+func (s *Service) Quota(address string) Quota { return s.failures.Peek(address, s.now()) }
+
 // statusOf is the HTTP status recorded for a failed call.
 func statusOf(err error) int {
 	switch KindOf(err) {

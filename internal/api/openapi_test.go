@@ -1,0 +1,835 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/lucsky/cuid"
+
+	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/api"
+	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/gittest"
+	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/server"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/store/storetest"
+)
+
+// The operations of the deploy hook paths, which deployHook serves outside
+// the route table.
+const (
+	opHookGet     = "GET /api/deploy-hook/{envId}/{secret}"
+	opHookPost    = "POST /api/deploy-hook/{envId}/{secret}"
+	opPreviewGet  = "GET /api/deploy-hook/{previewEnvId}/{secret}/{prNumber}/{commitSHA}"
+	opPreviewPost = "POST /api/deploy-hook/{previewEnvId}/{secret}/{prNumber}/{commitSHA}"
+)
+
+// loadOpenAPI loads the embedded document and validates it.
+func loadOpenAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(api.OpenAPI())
+	if err != nil {
+		t.Fatalf("load openapi.json: %v", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	return doc
+}
+
+// operations lists the documented operations as "METHOD /path".
+func operations(doc *openapi3.T) map[string]*openapi3.Operation {
+	out := map[string]*openapi3.Operation{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			out[method+" "+path] = op
+		}
+	}
+	return out
+}
+
+// security returns the security requirements that apply to an operation.
+func security(doc *openapi3.T, op *openapi3.Operation) openapi3.SecurityRequirements {
+	if op.Security != nil {
+		return *op.Security
+	}
+	return doc.Security
+}
+
+func requires(reqs openapi3.SecurityRequirements, scheme string) bool {
+	for _, r := range reqs {
+		if _, ok := r[scheme]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOpenAPIDocument checks the document is valid and complete: every
+// operation is named, described and secured as the handlers secure it.
+func TestOpenAPIDocument(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	if doc.OpenAPI != "3.0.3" {
+		t.Errorf("openapi = %q, want 3.0.3", doc.OpenAPI)
+	}
+	for _, name := range []string{"apiKey", "hookSecret"} {
+		if doc.Components.SecuritySchemes[name] == nil {
+			t.Errorf("security scheme %s is missing", name)
+		}
+	}
+	ids := map[string]string{}
+	for key, op := range operations(doc) {
+		if op.OperationID == "" || op.Summary == "" || op.Description == "" || len(op.Tags) == 0 {
+			t.Errorf("%s needs an operationId, a summary, a description and a tag", key)
+		}
+		if other, dup := ids[op.OperationID]; dup {
+			t.Errorf("%s and %s share operationId %s", key, other, op.OperationID)
+		}
+		ids[op.OperationID] = key
+		_, path, _ := strings.Cut(key, " ")
+		reqs := security(doc, op)
+		public := !strings.HasPrefix(path, "/v1/") || path == "/v1/openapi.json"
+		switch {
+		case public && len(reqs) != 0:
+			t.Errorf("%s needs no credentials but the document asks for %v", key, reqs)
+		case !public && !requires(reqs, "apiKey"):
+			t.Errorf("%s takes an API key but the document does not say so", key)
+		case !public && op.Responses.Status(http.StatusUnauthorized) == nil:
+			t.Errorf("%s takes an API key but does not document 401", key)
+		}
+		if got := requires(reqs, "hookSecret"); got != (key == "GET /v1/deployments/{deploymentId}") {
+			t.Errorf("%s: hookSecret security = %v; only Get Deployment accepts a hook secret", key, got)
+		}
+		for status, resp := range op.Responses.Map() {
+			if resp.Value == nil || resp.Value.Description == nil || *resp.Value.Description == "" {
+				t.Errorf("%s %s has no description", key, status)
+			}
+			if status == "default" {
+				t.Errorf("%s documents a default response: list every status", key)
+			}
+		}
+	}
+}
+
+// routePattern matches the registrations of the route table in api.go and of
+// the server's own mux in server.go: m.HandleFunc("GET /v1/projects", ...).
+var routePattern = regexp.MustCompile(`\.Handle(?:Func)?\("([A-Z]+) (/[^"]*)"`)
+
+// servedRoutes reads the routes the code registers, as "METHOD /path".
+func servedRoutes(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, file := range []string{"api.go", filepath.Join("..", "server", "server.go")} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
+			if strings.Contains(m[2], "...}") || strings.Contains(m[2], "{$}") {
+				t.Fatalf("%s: cannot translate the mux pattern %q to an OpenAPI path", file, m[0])
+			}
+			out[m[1]+" "+m[2]] = file
+		}
+	}
+	for _, op := range []string{opHookGet, opHookPost, opPreviewGet, opPreviewPost} {
+		_, path, _ := strings.Cut(op, " ")
+		if !strings.HasPrefix(path, api.HookPathPrefix) {
+			t.Fatalf("%s is not under %s", op, api.HookPathPrefix)
+		}
+		out[op] = "deployhook.go"
+	}
+	return out
+}
+
+// TestOpenAPIRoutes checks that every route of the code is documented and
+// that every documented operation is served.
+func TestOpenAPIRoutes(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	served := servedRoutes(t)
+	n := 0
+	for route, file := range served {
+		if file == "api.go" {
+			n++
+		}
+		if _, ok := operations(doc)[route]; !ok {
+			t.Errorf("%s (%s) is not documented in openapi.json", route, file)
+		}
+	}
+	if n < 15 {
+		t.Fatalf("found only %d routes in api.go: did the route table change shape? Update routePattern", n)
+	}
+	if served["GET /healthz"] == "" {
+		t.Errorf("GET /healthz is no longer registered in server.go")
+	}
+	for route := range operations(doc) {
+		if served[route] == "" {
+			t.Errorf("openapi.json documents %s, which no handler serves", route)
+		}
+	}
+}
+
+// mergedSchema returns the properties and required names of a schema,
+// following allOf.
+func mergedSchema(s *openapi3.Schema) (openapi3.Schemas, map[string]bool) {
+	props, required := openapi3.Schemas{}, map[string]bool{}
+	for _, sub := range s.AllOf {
+		p, r := mergedSchema(sub.Value)
+		for k, v := range p {
+			props[k] = v
+		}
+		for k := range r {
+			required[k] = true
+		}
+	}
+	for k, v := range s.Properties {
+		props[k] = v
+	}
+	for _, k := range s.Required {
+		required[k] = true
+	}
+	return props, required
+}
+
+type jsonField struct {
+	name      string
+	typ       reflect.Type
+	omitempty bool
+}
+
+// jsonFields lists the JSON fields of a struct, flattening embedded structs.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if !f.IsExported() || tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, jsonField{name: name, typ: f.Type, omitempty: slices.Contains(strings.Split(opts, ","), "omitempty")})
+	}
+	return out
+}
+
+// TestOpenAPIWireTypes compares the schemas with the wire types the server
+// renders (package client): the same field names, required exactly when the
+// field is always present, nullable exactly when it can be null.
+func TestOpenAPIWireTypes(t *testing.T) {
+	t.Parallel()
+	doc := loadOpenAPI(t)
+	for _, c := range []struct {
+		typ    reflect.Type
+		schema string
+	}{
+		{reflect.TypeFor[client.EnvironmentSummary](), "EnvironmentSummary"},
+		{reflect.TypeFor[client.Project](), "Project"},
+		{reflect.TypeFor[client.Service](), "Service"},
+		{reflect.TypeFor[client.Environment](), "Environment"},
+		{reflect.TypeFor[client.CreatedHook](), "CreatedDeployHook"},
+		{reflect.TypeFor[client.RotatedHook](), "RotatedDeployHook"},
+		{reflect.TypeFor[client.Hook](), "DeployHook"},
+		{reflect.TypeFor[client.HookCall](), "DeployHookCall"},
+		{reflect.TypeFor[client.APIKey](), "APIKey"},
+		{reflect.TypeFor[client.Trigger](), "Trigger"},
+		{reflect.TypeFor[client.ServiceRef](), "ServiceRef"},
+		{reflect.TypeFor[client.ServiceDeployment](), "ServiceDeployment"},
+		{reflect.TypeFor[client.Deployment](), "Deployment"},
+		{reflect.TypeFor[client.DeploymentList](), "DeploymentList"},
+		{reflect.TypeFor[client.ErrorBody](), "Error"},
+	} {
+		t.Run(c.schema, func(t *testing.T) {
+			ref := doc.Components.Schemas[c.schema]
+			if ref == nil {
+				t.Fatalf("components.schemas.%s is missing", c.schema)
+			}
+			props, required := mergedSchema(ref.Value)
+			fields := map[string]bool{}
+			for _, f := range jsonFields(c.typ) {
+				fields[f.name] = true
+				p := props[f.name]
+				if p == nil {
+					t.Errorf("%s.%s (json %q) is not documented", c.typ, f.name, f.name)
+					continue
+				}
+				if required[f.name] == f.omitempty {
+					t.Errorf("%s: required = %v, but omitempty = %v", f.name, required[f.name], f.omitempty)
+				}
+				typ, nullable := f.typ, false
+				if typ.Kind() == reflect.Pointer {
+					// A nil pointer renders null, unless omitempty omits it.
+					typ, nullable = typ.Elem(), !f.omitempty
+				}
+				if typ.Kind() == reflect.Slice && typ.Elem().Kind() == reflect.Map {
+					nullable = true // a nil error list renders null
+				}
+				if p.Value.Nullable != nullable {
+					t.Errorf("%s: nullable = %v, want %v (Go type %s)", f.name, p.Value.Nullable, nullable, f.typ)
+				}
+				want := map[reflect.Kind]string{reflect.String: "string", reflect.Int: "integer", reflect.Int64: "integer",
+					reflect.Bool: "boolean", reflect.Slice: "array", reflect.Struct: "object", reflect.Map: "object"}[typ.Kind()]
+				if !p.Value.Type.Is(want) {
+					t.Errorf("%s: type %v, want %s (Go type %s)", f.name, p.Value.Type.Slice(), want, f.typ)
+				}
+			}
+			for name := range props {
+				if !fields[name] {
+					t.Errorf("%s documents %q, which %s does not have", c.schema, name, c.typ)
+				}
+			}
+		})
+	}
+	// HookAnswer is split in two schemas: success and refusal.
+	t.Run("HookAnswer", func(t *testing.T) {
+		documented := map[string]bool{}
+		for _, name := range []string{"HookSuccess", "HookError"} {
+			props, _ := mergedSchema(doc.Components.Schemas[name].Value)
+			for k := range props {
+				documented[k] = true
+			}
+		}
+		for _, f := range jsonFields(reflect.TypeFor[client.HookAnswer]()) {
+			if !documented[f.name] {
+				t.Errorf("HookAnswer.%s is not documented", f.name)
+			}
+			delete(documented, f.name)
+		}
+		if len(documented) != 0 {
+			t.Errorf("documented hook answer fields that HookAnswer lacks: %v", documented)
+		}
+	})
+}
+
+// exchange is one real request and the answer it must get.
+type exchange struct {
+	name string
+	// op is the documented operation ("METHOD /template") the answer is
+	// validated against; the request path must route to it.
+	op string
+	// response, instead of op, names a components.responses entry, for
+	// answers to paths or methods that have no operation (unknown paths,
+	// wrong methods).
+	response string
+	method   string // the method sent; default the op's
+	path     string // sent as it is, query included
+	header   http.Header
+	body     string
+	status   int
+}
+
+// oaChecker validates real answers against the document and records which
+// documented (operation, status) pairs were exercised.
+type oaChecker struct {
+	doc     *openapi3.T
+	router  routers.Router
+	covered map[string]bool
+}
+
+func newOAChecker(t *testing.T) *oaChecker {
+	t.Helper()
+	doc := loadOpenAPI(t)
+	// The servers list the default address; route on paths alone.
+	doc.Servers = nil
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &oaChecker{doc: doc, router: router, covered: map[string]bool{}}
+}
+
+// run sends ex to the server at base and validates the answer: its status
+// is ex.status, and its status, headers and body are what the document
+// says, with no undocumented field. A request that succeeds must be valid by
+// the document too.
+func (c *oaChecker) run(t *testing.T, base string, hc *http.Client, ex exchange) []byte {
+	t.Helper()
+	ctx := context.Background()
+	opMethod, opPath, _ := strings.Cut(ex.op, " ")
+	method := ex.method
+	if method == "" {
+		method = opMethod
+	}
+	req, err := http.NewRequest(method, base+"/", strings.NewReader(ex.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ex.header {
+		req.Header[k] = v
+	}
+	if ex.body != "" && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.URL.Opaque, req.URL.RawQuery, _ = strings.Cut(ex.path, "?")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != ex.status {
+		t.Fatalf("%s %s: status %d, want %d; body %s", method, ex.path, resp.StatusCode, ex.status, body)
+	}
+
+	u, err := url.Parse("http://liftoff.test" + ex.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := &http.Request{Method: opMethod, URL: u, Host: u.Host, Header: req.Header.Clone(), Body: http.NoBody}
+	if ex.body != "" {
+		rr.Body = io.NopCloser(strings.NewReader(ex.body))
+	}
+	var route *routers.Route
+	var params map[string]string
+	if ex.response == "" {
+		route, params, err = c.router.FindRoute(rr)
+		if err != nil {
+			t.Fatalf("%s %s does not route to a documented operation: %v", opMethod, ex.path, err)
+		}
+		if route.Path != opPath {
+			t.Fatalf("%s routes to %s, want %s", ex.path, route.Path, opPath)
+		}
+	} else {
+		ref := c.doc.Components.Responses[ex.response]
+		if ref == nil {
+			t.Fatalf("components.responses.%s is missing", ex.response)
+		}
+		op := openapi3.NewOperation()
+		op.Responses = openapi3.NewResponses(openapi3.WithStatus(ex.status, ref))
+		rr.Method = method
+		route = &routers.Route{Spec: c.doc, Path: u.Path, Method: method, Operation: op}
+	}
+	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}
+	in := &openapi3filter.RequestValidationInput{Request: rr, PathParams: params, Route: route, Options: opts}
+	if ex.response == "" && method == opMethod && ex.status < 300 {
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			t.Errorf("the server accepted a request the document refuses: %v", err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Options: opts}
+	out.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		t.Errorf("the answer drifted from openapi.json: %v\nheaders %v\nbody %s", err, resp.Header, body)
+	}
+	documented := route.Operation.Responses.Status(resp.StatusCode)
+	if documented != nil {
+		if mt := documented.Value.Content.Get("application/json"); mt == nil || mt.Schema == nil {
+			if len(body) != 0 {
+				t.Errorf("status %d documents no body, got %s", resp.StatusCode, body)
+			}
+		} else {
+			var v any
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Errorf("body is not JSON: %v: %s", err, body)
+			}
+			if extra := undocumented(mt.Schema, v, "$"); len(extra) != 0 {
+				t.Errorf("undocumented fields %v in %s", extra, body)
+			}
+		}
+	}
+	if ex.response == "" {
+		c.covered[ex.op+" "+strconv.Itoa(resp.StatusCode)] = true
+	}
+	return body
+}
+
+// undocumented lists the fields of v its schema does not document. Object
+// schemas without properties (the document itself) are open.
+func undocumented(s *openapi3.SchemaRef, v any, at string) []string {
+	if s == nil || s.Value == nil {
+		return nil
+	}
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		props, _ := mergedSchema(s.Value)
+		extra := s.Value.AdditionalProperties.Schema
+		for k, x := range v {
+			switch p := props[k]; {
+			case p != nil:
+				out = append(out, undocumented(p, x, at+"."+k)...)
+			case extra != nil:
+				out = append(out, undocumented(extra, x, at+"."+k)...)
+			case len(props) != 0:
+				out = append(out, at+"."+k)
+			}
+		}
+	case []any:
+		for i, x := range v {
+			out = append(out, undocumented(s.Value.Items, x, fmt.Sprintf("%s[%d]", at, i))...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// newTestAPI serves another API on st, for answers the harness cannot give:
+// a server shutting down, a closed store, a strict failure limit.
+func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Config, draining bool) *httptest.Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log)
+	a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
+		Log: log, Hooks: hook.NewService(st, rec, cfg, log, cuid.New), Draining: func() bool { return draining }})
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// fillPath puts placeholder values in a documented path.
+var fillPath = strings.NewReplacer("{projectId}", "cnope", "{environmentId}", "99999", "{hookId}", "cnope",
+	"{deploymentId}", "cnope", "{apiKeyId}", "cnope")
+
+// TestOpenAPIResponses sends real requests covering every operation and the
+// statuses each can answer, and validates every answer against the
+// document, on each store dialect.
+func TestOpenAPIResponses(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			c := newOAChecker(t)
+			h := newHarness(t, dialect, hook.Config{PerHookPerMinute: 10, FailuresPerMinute: 1000})
+			ctx := context.Background()
+			run := func(srv *httptest.Server, ex exchange) []byte {
+				var body []byte
+				t.Run(ex.name, func(t *testing.T) { body = c.run(t, srv.URL, srv.Client(), ex) })
+				return body
+			}
+			do := func(ex exchange) []byte { return run(h.srv, ex) }
+			bearer := http.Header{"Authorization": {"Bearer " + h.key}}
+			withKey := func(ex exchange) exchange { ex.header = bearer; return ex }
+			jsonBody := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+			p, pv, d := h.env["production"], h.env["preview"], h.env["data"]
+			prod, prodID := h.createHook("production")
+			preview, _ := h.createHook("preview")
+			pausedProd, pausedProdID := h.createHook("production")
+			pausedPreview, pausedPreviewID := h.createHook("preview")
+			for _, id := range []string{pausedProdID, pausedPreviewID} {
+				if _, err := h.c.SetHookPaused(ctx, id, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data, _ := h.createHook("data")
+			limited, _ := h.createHook("staging")
+			sha := strings.Repeat("a", 40)
+			head := h.repo.Head()
+			hookPath := func(env int64, secret string) string { return fmt.Sprintf("/api/deploy-hook/%d/%s", env, secret) }
+			previewPath := func(secret string, pr int, sha string) string {
+				return fmt.Sprintf("/api/deploy-hook/%d/%s/%d/%s", pv, secret, pr, sha)
+			}
+			idOf := func(body []byte) string {
+				var a client.HookAnswer
+				_ = json.Unmarshal(body, &a)
+				return a.DeploymentID
+			}
+			idem := func(k string) http.Header { return http.Header{"Idempotency-Key": {k}} }
+
+			// Deploy hooks: successes.
+			first := idOf(do(exchange{name: "hook GET queues", op: opHookGet, path: hookPath(p, prod), status: 200}))
+			do(exchange{name: "hook POST with force joins", op: opHookPost, path: hookPath(p, prod) + "?force=TRUE",
+				header: idem("build-1"), body: `{"ignored": true}`, status: 200})
+			superseding := idOf(do(exchange{name: "hook GET with commit and branch", op: opHookGet,
+				path: hookPath(p, prod) + "?commit=" + head + "&branch=main&force=0", status: 200}))
+			previewID := idOf(do(exchange{name: "preview hook GET", op: opPreviewGet, path: previewPath(preview, 5, sha), status: 200}))
+			do(exchange{name: "preview hook POST with force and Idempotency-Key", op: opPreviewPost,
+				path: previewPath(preview, 6, strings.Repeat("b", 64)) + "?force=1", header: idem("pr-6"), status: 200})
+			// 400
+			do(exchange{name: "hook force=maybe", op: opHookGet, path: hookPath(p, prod) + "?force=maybe", status: 400})
+			do(exchange{name: "hook POST non-integer envId", op: opHookPost, path: "/api/deploy-hook/abc/" + prod, status: 400})
+			do(exchange{name: "hook invalid branch", op: opHookGet, path: hookPath(p, prod) + "?branch=a..b", status: 400})
+			do(exchange{name: "hook long Idempotency-Key", op: opHookGet, path: hookPath(p, prod),
+				header: idem(strings.Repeat("k", 256)), status: 400})
+			do(exchange{name: "hook normal form on a preview environment", op: opHookGet, path: hookPath(pv, preview), status: 400})
+			do(exchange{name: "preview hook short SHA", op: opPreviewGet, path: previewPath(preview, 5, "abcdef"), status: 400})
+			do(exchange{name: "preview hook POST zero prNumber", op: opPreviewPost, path: previewPath(preview, 0, sha), status: 400})
+			do(exchange{name: "preview hook with commit", op: opPreviewGet, path: previewPath(preview, 5, sha) + "?commit=" + sha, status: 400})
+			// 404
+			do(exchange{name: "hook wrong secret", op: opHookGet, path: hookPath(p, "lfh_wrong"), status: 404})
+			do(exchange{name: "hook POST unknown environment", op: opHookPost, path: hookPath(99999, prod), status: 404})
+			do(exchange{name: "preview hook wrong secret", op: opPreviewGet, path: previewPath("lfh_wrong", 5, sha), status: 404})
+			do(exchange{name: "preview hook POST another environment's secret", op: opPreviewPost, path: previewPath(prod, 5, sha), status: 404})
+			do(exchange{name: "hook without secret", response: "HookNotFound", method: "GET", path: fmt.Sprintf("/api/deploy-hook/%d", p), status: 404})
+			do(exchange{name: "hook with too many parts", response: "HookNotFound", method: "POST", path: previewPath(preview, 5, sha) + "/x", status: 404})
+			// 405
+			do(exchange{name: "hook PUT", op: opHookGet, method: "PUT", path: hookPath(p, prod), status: 405})
+			do(exchange{name: "hook DELETE", op: opHookPost, method: "DELETE", path: hookPath(p, prod), status: 405})
+			do(exchange{name: "preview hook PATCH", op: opPreviewGet, method: "PATCH", path: previewPath(preview, 5, sha), status: 405})
+			do(exchange{name: "preview hook DELETE", op: opPreviewPost, method: "DELETE", path: previewPath(preview, 5, sha), status: 405})
+			// 409
+			do(exchange{name: "hook paused", op: opHookGet, path: hookPath(p, pausedProd), status: 409})
+			do(exchange{name: "hook POST environment without services", op: opHookPost, path: hookPath(d, data), status: 409})
+			do(exchange{name: "preview hook paused", op: opPreviewGet, path: previewPath(pausedPreview, 7, sha), status: 409})
+			do(exchange{name: "preview hook POST paused", op: opPreviewPost, path: previewPath(pausedPreview, 7, sha), status: 409})
+			// 429: the per-hook limit is 10 calls a minute.
+			for range 10 {
+				if status, _, body := h.call("GET", hookPath(h.env["staging"], limited), nil); status != 200 {
+					t.Fatalf("warming up the rate limit: %d %s", status, body)
+				}
+			}
+			do(exchange{name: "hook over its rate limit", op: opHookGet, path: hookPath(h.env["staging"], limited), status: 429})
+			// 429: an address over its failed-call limit is refused everything.
+			strict := newTestAPI(t, h.store, h.rec, hook.Config{FailuresPerMinute: 1}, false)
+			run(strict, exchange{name: "hook failure before the limit", op: opHookGet, path: hookPath(p, "lfh_wrong"), status: 404})
+			run(strict, exchange{name: "hook address over its failure limit", op: opHookGet, path: hookPath(p, prod), status: 429})
+			run(strict, exchange{name: "hook POST address over its failure limit", op: opHookPost, path: hookPath(p, prod), status: 429})
+			run(strict, exchange{name: "preview hook address over its failure limit", op: opPreviewGet, path: previewPath(preview, 5, sha), status: 429})
+			run(strict, exchange{name: "preview hook POST address over its failure limit", op: opPreviewPost, path: previewPath(preview, 5, sha), status: 429})
+			// 503: shutting down, or the store is unavailable.
+			draining := newTestAPI(t, h.store, h.rec, hook.Config{}, true)
+			run(draining, exchange{name: "hook while shutting down", op: opHookGet, path: hookPath(p, prod), status: 503})
+			run(draining, exchange{name: "hook POST while shutting down", op: opHookPost, path: hookPath(p, prod), status: 503})
+			run(draining, exchange{name: "preview hook while shutting down", op: opPreviewGet, path: previewPath(preview, 5, sha), status: 503})
+			run(draining, exchange{name: "preview hook POST while shutting down", op: opPreviewPost, path: previewPath(preview, 5, sha), status: 503})
+			closedStore := storetest.Open(t, dialect)
+			if err := closedStore.Close(); err != nil {
+				t.Fatal(err)
+			}
+			closed := newTestAPI(t, closedStore, h.rec, hook.Config{}, false)
+			run(closed, exchange{name: "hook with the store down", op: opHookGet, path: hookPath(p, prod), status: 503})
+			run(closed, exchange{name: "preview hook POST with the store down", op: opPreviewPost, path: previewPath(preview, 5, sha), status: 503})
+
+			// Get Deployment, every way to authenticate.
+			getDep := "GET /v1/deployments/{deploymentId}"
+			do(exchange{name: "deployment with Bearer", op: getDep, path: "/v1/deployments/" + first, header: bearer, status: 200})
+			do(exchange{name: "deployment with Bearer:", op: getDep, path: "/v1/deployments/" + superseding,
+				header: http.Header{"Authorization": {"Bearer: " + h.key}}, status: 200})
+			do(exchange{name: "deployment with a bare key", op: getDep, path: "/v1/deployments/" + previewID,
+				header: http.Header{"Authorization": {h.key}}, status: 200})
+			do(exchange{name: "deployment with its hook's secret", op: getDep, path: "/v1/deployments/" + first,
+				header: http.Header{"Authorization": {"Hook " + prod}}, status: 200})
+			do(exchange{name: "deployment with another hook's secret", op: getDep, path: "/v1/deployments/" + first,
+				header: http.Header{"Authorization": {"Hook " + preview}}, status: 404})
+			do(exchange{name: "deployment unknown", op: getDep, path: "/v1/deployments/cnope", header: bearer, status: 404})
+			do(exchange{name: "deployment without a key", op: getDep, path: "/v1/deployments/" + first, status: 401})
+			do(exchange{name: "deployment with an invalid key", op: getDep, path: "/v1/deployments/" + first,
+				header: http.Header{"Authorization": {"Bearer lfk_nope"}}, status: 401})
+			if dep, err := h.c.Deployment(ctx, first); err != nil || dep.Error == nil {
+				t.Fatalf("the first deployment should have been superseded, with an error list: %+v %v", dep, err)
+			}
+
+			// List deployments.
+			listDeps := "GET /v1/deployments"
+			do(withKey(exchange{name: "deployments", op: listDeps, path: "/v1/deployments", status: 200}))
+			page := do(withKey(exchange{name: "deployments first page", op: listDeps, path: "/v1/deployments?limit=1", status: 200}))
+			var list client.DeploymentList
+			if err := json.Unmarshal(page, &list); err != nil || list.NextCursor == nil {
+				t.Fatalf("a full page has no nextCursor: %s", page)
+			}
+			do(withKey(exchange{name: "deployments next page", op: listDeps, path: "/v1/deployments?limit=1&cursor=" + url.QueryEscape(*list.NextCursor), status: 200}))
+			do(withKey(exchange{name: "deployments by environment and status", op: listDeps,
+				path: fmt.Sprintf("/v1/deployments?environmentId=%d&status=PENDING&limit=5", p), status: 200}))
+			do(withKey(exchange{name: "deployments by PR", op: listDeps, path: fmt.Sprintf("/v1/deployments?environmentId=%d&prNumber=5", pv), status: 200}))
+			do(withKey(exchange{name: "deployments by project", op: listDeps, path: "/v1/deployments?projectId=" + h.project.ProjectID, status: 200}))
+			do(withKey(exchange{name: "deployments bad status", op: listDeps, path: "/v1/deployments?status=DONE", status: 400}))
+			do(withKey(exchange{name: "deployments limit too high", op: listDeps, path: "/v1/deployments?limit=101", status: 400}))
+			do(withKey(exchange{name: "deployments bad cursor", op: listDeps, path: "/v1/deployments?cursor=zzz", status: 400}))
+
+			// Deploy hook management.
+			h.rec.Flush(ctx)
+			envHooks := "/v1/environments/%d/deploy-hooks"
+			created := do(withKey(exchange{name: "create hook", op: "POST /v1/environments/{environmentId}/deploy-hooks",
+				path: fmt.Sprintf(envHooks, h.env["staging"]), body: `{"name": "Release"}`, status: 201}))
+			var newHook client.CreatedHook
+			if err := json.Unmarshal(created, &newHook); err != nil {
+				t.Fatal(err)
+			}
+			do(withKey(exchange{name: "create preview hook", op: "POST /v1/environments/{environmentId}/deploy-hooks",
+				path: fmt.Sprintf(envHooks, pv), body: `{"name": "PRs"}`, status: 201}))
+			do(withKey(exchange{name: "create hook blank name", op: "POST /v1/environments/{environmentId}/deploy-hooks",
+				path: fmt.Sprintf(envHooks, p), body: `{"name": "  "}`, status: 400}))
+			do(withKey(exchange{name: "create hook non-integer environment", op: "POST /v1/environments/{environmentId}/deploy-hooks",
+				path: "/v1/environments/abc/deploy-hooks", body: `{"name": "x"}`, status: 400}))
+			do(withKey(exchange{name: "create hook unknown environment", op: "POST /v1/environments/{environmentId}/deploy-hooks",
+				path: fmt.Sprintf(envHooks, 99999), body: `{"name": "x"}`, status: 404}))
+			do(withKey(exchange{name: "list hooks", op: "GET /v1/environments/{environmentId}/deploy-hooks", path: fmt.Sprintf(envHooks, p), status: 200}))
+			do(withKey(exchange{name: "list hooks non-integer environment", op: "GET /v1/environments/{environmentId}/deploy-hooks",
+				path: "/v1/environments/abc/deploy-hooks", status: 400}))
+			do(withKey(exchange{name: "list hooks unknown environment", op: "GET /v1/environments/{environmentId}/deploy-hooks",
+				path: fmt.Sprintf(envHooks, 99999), status: 404}))
+			do(withKey(exchange{name: "get hook", op: "GET /v1/deploy-hooks/{hookId}", path: "/v1/deploy-hooks/" + prodID, status: 200}))
+			do(withKey(exchange{name: "get hook unknown", op: "GET /v1/deploy-hooks/{hookId}", path: "/v1/deploy-hooks/cnope", status: 404}))
+			do(withKey(exchange{name: "hook calls", op: "GET /v1/deploy-hooks/{hookId}/calls", path: "/v1/deploy-hooks/" + prodID + "/calls", status: 200}))
+			do(withKey(exchange{name: "hook calls with limit", op: "GET /v1/deploy-hooks/{hookId}/calls", path: "/v1/deploy-hooks/" + prodID + "/calls?limit=2", status: 200}))
+			do(withKey(exchange{name: "hook calls bad limit", op: "GET /v1/deploy-hooks/{hookId}/calls", path: "/v1/deploy-hooks/" + prodID + "/calls?limit=x", status: 400}))
+			do(withKey(exchange{name: "hook calls unknown hook", op: "GET /v1/deploy-hooks/{hookId}/calls", path: "/v1/deploy-hooks/cnope/calls", status: 404}))
+			do(withKey(exchange{name: "pause hook", op: "POST /v1/deploy-hooks/{hookId}/pause", path: "/v1/deploy-hooks/" + newHook.ID + "/pause", status: 200}))
+			do(withKey(exchange{name: "pause unknown hook", op: "POST /v1/deploy-hooks/{hookId}/pause", path: "/v1/deploy-hooks/cnope/pause", status: 404}))
+			do(withKey(exchange{name: "resume hook", op: "POST /v1/deploy-hooks/{hookId}/resume", path: "/v1/deploy-hooks/" + newHook.ID + "/resume", status: 200}))
+			do(withKey(exchange{name: "resume unknown hook", op: "POST /v1/deploy-hooks/{hookId}/resume", path: "/v1/deploy-hooks/cnope/resume", status: 404}))
+			do(withKey(exchange{name: "rotate hook with grace", op: "POST /v1/deploy-hooks/{hookId}/rotate", path: "/v1/deploy-hooks/" + prodID + "/rotate",
+				body: `{"gracePeriodSeconds": 3600}`, status: 200}))
+			do(withKey(exchange{name: "rotate hook without body", op: "POST /v1/deploy-hooks/{hookId}/rotate", path: "/v1/deploy-hooks/" + prodID + "/rotate", status: 200}))
+			do(withKey(exchange{name: "rotate hook grace too long", op: "POST /v1/deploy-hooks/{hookId}/rotate", path: "/v1/deploy-hooks/" + prodID + "/rotate",
+				body: `{"gracePeriodSeconds": 99999999}`, status: 400}))
+			do(withKey(exchange{name: "rotate hook unknown field", op: "POST /v1/deploy-hooks/{hookId}/rotate", path: "/v1/deploy-hooks/" + prodID + "/rotate",
+				body: `{"grace": 1}`, status: 400}))
+			do(withKey(exchange{name: "rotate unknown hook", op: "POST /v1/deploy-hooks/{hookId}/rotate", path: "/v1/deploy-hooks/cnope/rotate", status: 404}))
+			do(withKey(exchange{name: "delete hook", op: "DELETE /v1/deploy-hooks/{hookId}", path: "/v1/deploy-hooks/" + newHook.ID, status: 204}))
+			do(withKey(exchange{name: "delete deleted hook", op: "DELETE /v1/deploy-hooks/{hookId}", path: "/v1/deploy-hooks/" + newHook.ID, status: 404}))
+
+			// Projects and environments.
+			fc := gittest.New(t)
+			fc.Commit("fc", map[string]string{"flightcontrol.json": `{"environments":[{"id":"production","name":"P","region":"us-east-1","source":{"branch":"main"},"services":[{"id":"web","name":"Web","type":"web","cpu":0.5,"startCommand":"x"}]}]}`})
+			createdProject := do(withKey(exchange{name: "create project", op: "POST /v1/projects", path: "/v1/projects",
+				body: jsonBody(map[string]string{"name": "fc", "repoUrl": fc.Dir, "configPath": "flightcontrol.json"}), status: 201}))
+			var fcProject client.Project
+			if err := json.Unmarshal(createdProject, &fcProject); err != nil || len(fcProject.Warnings) == 0 {
+				t.Fatalf("the project should come with warnings: %s", createdProject)
+			}
+			do(withKey(exchange{name: "create project invalid JSON", op: "POST /v1/projects", path: "/v1/projects", body: `{"name":`, status: 400}))
+			do(withKey(exchange{name: "create project unknown field", op: "POST /v1/projects", path: "/v1/projects", body: `{"name":"x","repo":"y"}`, status: 400}))
+			do(withKey(exchange{name: "create project without repoUrl", op: "POST /v1/projects", path: "/v1/projects", body: `{"name":"x"}`, status: 400}))
+			do(withKey(exchange{name: "list projects", op: "GET /v1/projects", path: "/v1/projects", status: 200}))
+			do(withKey(exchange{name: "get project", op: "GET /v1/projects/{projectId}", path: "/v1/projects/" + h.project.ProjectID, status: 200}))
+			do(withKey(exchange{name: "get project unknown", op: "GET /v1/projects/{projectId}", path: "/v1/projects/cnope", status: 404}))
+			do(withKey(exchange{name: "sync project", op: "POST /v1/projects/{projectId}/sync", path: "/v1/projects/" + h.project.ProjectID + "/sync", status: 200}))
+			do(withKey(exchange{name: "sync project unknown", op: "POST /v1/projects/{projectId}/sync", path: "/v1/projects/cnope/sync", status: 404}))
+			fc.Commit("break", map[string]string{"flightcontrol.json": `{"environments":[{"id":"production","name":"P","source":{"branch":"main"},"services":[{"id":"web","name":"Web","type":"banana"}]}]}`})
+			do(withKey(exchange{name: "sync project invalid config", op: "POST /v1/projects/{projectId}/sync", path: "/v1/projects/" + fcProject.ProjectID + "/sync", status: 400}))
+			do(withKey(exchange{name: "get environment", op: "GET /v1/environments/{environmentId}", path: fmt.Sprintf("/v1/environments/%d", p), status: 200}))
+			do(withKey(exchange{name: "get preview environment", op: "GET /v1/environments/{environmentId}", path: fmt.Sprintf("/v1/environments/%d", pv), status: 200}))
+			do(withKey(exchange{name: "get environment non-integer", op: "GET /v1/environments/{environmentId}", path: "/v1/environments/abc", status: 400}))
+			do(withKey(exchange{name: "get environment unknown", op: "GET /v1/environments/{environmentId}", path: "/v1/environments/99999", status: 404}))
+
+			// API keys.
+			key := do(withKey(exchange{name: "create API key", op: "POST /v1/api-keys", path: "/v1/api-keys", body: `{"name": "ci"}`, status: 201}))
+			var newKey client.APIKey
+			if err := json.Unmarshal(key, &newKey); err != nil {
+				t.Fatal(err)
+			}
+			do(withKey(exchange{name: "create API key blank name", op: "POST /v1/api-keys", path: "/v1/api-keys", body: `{"name": ""}`, status: 400}))
+			do(withKey(exchange{name: "list API keys", op: "GET /v1/api-keys", path: "/v1/api-keys", status: 200}))
+			do(withKey(exchange{name: "delete API key", op: "DELETE /v1/api-keys/{apiKeyId}", path: "/v1/api-keys/" + newKey.ID, status: 204}))
+			do(withKey(exchange{name: "delete deleted API key", op: "DELETE /v1/api-keys/{apiKeyId}", path: "/v1/api-keys/" + newKey.ID, status: 404}))
+
+			// The document itself, unknown paths and wrong methods.
+			do(exchange{name: "openapi.json", op: "GET /v1/openapi.json", path: "/v1/openapi.json", status: 200})
+			do(withKey(exchange{name: "unknown endpoint", response: "NotFound", method: "GET", path: "/v1/nothing", status: 404}))
+			do(withKey(exchange{name: "wrong method", response: "MethodNotAllowed", method: "DELETE", path: "/v1/projects", status: 405}))
+
+			// Every operation that takes an API key: without one, with a
+			// wrong one, and with the store down.
+			var keyed []string
+			for key, op := range operations(c.doc) {
+				if requires(security(c.doc, op), "apiKey") {
+					keyed = append(keyed, key)
+				}
+			}
+			sort.Strings(keyed)
+			for _, op := range keyed {
+				_, path, _ := strings.Cut(op, " ")
+				path = fillPath.Replace(path)
+				do(exchange{name: "no key " + op, op: op, path: path, status: 401})
+				do(exchange{name: "invalid key " + op, op: op, path: path, header: http.Header{"Authorization": {"Bearer lfk_wrong"}}, status: 401})
+				run(closed, exchange{name: "store down " + op, op: op, path: path, header: bearer, status: 503})
+			}
+
+			// Every documented answer was seen, except those no test can
+			// provoke: unexpected errors, and conflicts of concurrent writes.
+			var missing []string
+			for key, op := range operations(c.doc) {
+				if key == "GET /healthz" { // served by internal/server: TestOpenAPIServer
+					continue
+				}
+				for status := range op.Responses.Map() {
+					excused := status == "500" || status == "409" && strings.Contains(key, " /v1/")
+					if !c.covered[key+" "+status] && !excused {
+						missing = append(missing, key+" "+status)
+					}
+				}
+			}
+			sort.Strings(missing)
+			if len(missing) != 0 {
+				t.Errorf("documented answers no request exercised: %v", missing)
+			}
+			t.Logf("%d (operation, status) pairs exercised", len(c.covered))
+		})
+	}
+}
+
+// TestOpenAPIServer runs the real server (liftoff serve) and validates what
+// it serves outside the API handler: /healthz, and the document itself.
+func TestOpenAPIServer(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			cfg := server.Config{Addr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", DataDir: t.TempDir()}
+			if dialect == "postgres" {
+				cfg.DatabaseURL = storetest.DatabaseURL(t)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			addr := make(chan string, 1)
+			done := make(chan error, 1)
+			go func() {
+				done <- server.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addr <- a })
+			}()
+			var base string
+			select {
+			case a := <-addr:
+				base = "http://" + a
+			case err := <-done:
+				cancel()
+				t.Fatalf("server stopped: %v", err)
+			case <-time.After(30 * time.Second):
+				cancel()
+				t.Fatal("server did not start")
+			}
+			t.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("server: %v", err)
+				}
+			})
+			c := newOAChecker(t)
+			hc := &http.Client{Timeout: 10 * time.Second}
+			t.Run("healthz", func(t *testing.T) {
+				c.run(t, base, hc, exchange{name: "healthz", op: "GET /healthz", path: "/healthz", status: 200})
+			})
+			t.Run("openapi.json", func(t *testing.T) {
+				body := c.run(t, base, hc, exchange{name: "openapi.json", op: "GET /v1/openapi.json", path: "/v1/openapi.json", status: 200})
+				if !bytes.Equal(body, api.OpenAPI()) {
+					t.Error("the server does not serve the embedded document as it is")
+				}
+			})
+		})
+	}
+}
