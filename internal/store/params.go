@@ -103,3 +103,49 @@ type ListDeploymentsParams struct {
 	AfterCreatedAt Time
 	AfterID        string
 }
+
+// ClaimParams are the arguments of ClaimDeployment.
+type ClaimParams struct {
+	Owner      string // the worker's node
+	At         Time
+	LeaseUntil Time
+}
+
+// UpdateRunningParams change a running deployment. Empty fields are left as
+// they are.
+type UpdateRunningParams struct {
+	ID        string
+	Status    Status
+	GitCommit string
+	Config    string
+}
+
+// InterruptParams select running deployments that lost their worker: those
+// of Owner (a node that restarted), or every one whose lease expired before
+// LeaseExpiredBefore. Zero fields select nothing.
+type InterruptParams struct {
+	Owner              string
+	LeaseExpiredBefore Time
+	Message            string
+	At                 Time
+}
+
+// UpdateServiceDeploymentParams change a service deployment. Zero fields are
+// left as they are, except Errors, which replaces the list when Status is set.
+type UpdateServiceDeploymentParams struct {
+	ID         string
+	Status     Status
+	Reason     string
+	Errors     []ErrorEntry
+	StartedAt  Time
+	FinishedAt Time
+	BuildDir   string
+}
+
+// ListLogsParams select log lines.
+type ListLogsParams struct {
+	DeploymentID        string
+	ServiceDeploymentID string // "" for every line of the deployment
+	AfterID             int64
+	Limit               int
+}

@@ -157,6 +157,17 @@ type Deployment struct {
 	StartedAt          Time
 	FinishedAt         Time
 	Services           []ServiceDeployment // filled by GetDeployment
+	// Config is the config file as read at GitCommit, once read.
+	Config string
+	// RedeployOf is the deployment whose builds a redeploy releases again.
+	RedeployOf string
+	// CancelRequested is set when a running deployment was asked to stop.
+	CancelRequested bool
+}
+
+// Running reports whether s is the status of a deployment that a worker runs.
+func (s Status) Running() bool {
+	return s == StatusInProgress || s == StatusBuilding || s == StatusDeploying
 }
 
 // ServiceDeployment is the part of a deployment for one service.
@@ -173,4 +184,27 @@ type ServiceDeployment struct {
 	Errors         []ErrorEntry
 	StartedAt      Time
 	FinishedAt     Time
+	// Where and what it deployed.
+	EnvironmentID int64
+	PRNumber      int
+	GitCommit     string
+	// Fingerprint of the service's configuration (config.Service.Fingerprint):
+	// a change since the last success deploys the service.
+	Fingerprint string
+	// Config is the service's entry of the config at GitCommit, as JSON.
+	Config []byte
+	// BuildDir is where its build is kept; empty when it built nothing or
+	// the build was pruned.
+	BuildDir  string
+	Position  int
+	CreatedAt Time
+}
+
+// LogLine is one line of a deployment's output.
+type LogLine struct {
+	ID                  int64
+	DeploymentID        string
+	ServiceDeploymentID string // empty for the deployment's own lines
+	At                  Time
+	Text                string
 }

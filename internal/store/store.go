@@ -52,6 +52,8 @@ type Queries interface {
 	APIKeyQueries
 	HookQueries
 	DeploymentQueries
+	EngineQueries
+	LogQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -137,4 +139,53 @@ type DeploymentQueries interface {
 	FinishPendingDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
 	// ListDeployments lists deployments newest first.
 	ListDeployments(ctx context.Context, p ListDeploymentsParams) ([]Deployment, error)
+}
+
+// EngineQueries serve the deployment engine: claiming deployments under a
+// lease, recording their progress, and finding what each service last
+// deployed.
+type EngineQueries interface {
+	// ClaimDeployment starts the oldest PENDING deployment whose environment
+	// instance runs nothing (INPROGRESS, leased to p.Owner), or returns
+	// ErrNotFound when none can start. A unique index keeps one running
+	// deployment per instance whichever replica claims.
+	ClaimDeployment(ctx context.Context, p ClaimParams) (Deployment, error)
+	// RenewLease extends a running deployment's lease and reports whether it
+	// was asked to cancel; ErrNotFound when it is no longer running for owner.
+	RenewLease(ctx context.Context, id, owner string, until Time) (cancelRequested bool, err error)
+	UpdateRunningDeployment(ctx context.Context, p UpdateRunningParams) error
+	// FinishDeployment ends a running deployment; false when it was not running.
+	FinishDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
+	// RequestCancel ends a PENDING deployment at once and asks a running one
+	// to stop. It returns the deployment's status afterwards.
+	RequestCancel(ctx context.Context, id string, at Time) (Status, error)
+	// InterruptDeployments ends running deployments that lost their worker
+	// with ERROR, and their unfinished service deployments too; it returns
+	// their ids.
+	InterruptDeployments(ctx context.Context, p InterruptParams) ([]string, error)
+
+	InsertServiceDeployment(ctx context.Context, sd ServiceDeployment) error
+	UpdateServiceDeployment(ctx context.Context, p UpdateServiceDeploymentParams) error
+	// LastSuccess returns a service's latest successful deployment in an
+	// environment instance that finished at or before before (any time when
+	// zero), or ErrNotFound.
+	LastSuccess(ctx context.Context, serviceID string, prNumber int, before Time) (ServiceDeployment, error)
+	// LiveReleases returns, for every live service of every live environment
+	// instance, its latest successful deployment that still has its build.
+	LiveReleases(ctx context.Context) ([]ServiceDeployment, error)
+	// KeptBuilds lists a service instance's successful deployments that still
+	// have a build, newest first.
+	KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]ServiceDeployment, error)
+	ClearBuildDir(ctx context.Context, serviceDeploymentID string) error
+	// EnsureServices creates or updates services of an environment without
+	// removing others (the config at a deployed commit may be newer than the
+	// last sync).
+	EnsureServices(ctx context.Context, environmentID int64, specs []ServiceSpec, at Time, newID func() string) ([]Service, error)
+}
+
+// LogQueries store deployment output.
+type LogQueries interface {
+	AppendLogs(ctx context.Context, lines []LogLine) error
+	// ListLogs returns lines in order, after AfterID.
+	ListLogs(ctx context.Context, p ListLogsParams) ([]LogLine, error)
 }

@@ -12,30 +12,31 @@ import (
 // shows beside them.
 const deploymentSelect = `SELECT d.id, d.project_id, d.environment_id, e.given_id, e.is_preview, d.pr_number, d.repo_url,
 	d.requested_commit, d.git_commit, d.git_branch, d.force, d.trigger_type, d.hook_id, d.hook_name, d.status, d.errors,
-	d.created_at, d.started_at, d.finished_at
+	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested
 	FROM deployments d JOIN environments e ON e.id = d.environment_id`
 
 func scanDeployment(r Row) (store.Deployment, error) {
 	var d store.Deployment
-	var commit, hookID, hookName, errs nullString
+	var commit, hookID, hookName, errs, config, redeployOf nullString
 	var created int64
 	var started, finished nullTime
 	var status string
 	err := r.Scan(&d.ID, &d.ProjectID, &d.EnvironmentID, &d.EnvironmentGivenID, &d.IsPreview, &d.PRNumber, &d.RepoURL,
 		&d.RequestedCommit, commit.dest(), &d.GitBranch, &d.Force, &d.TriggerType, hookID.dest(), hookName.dest(), &status, errs.dest(),
-		&created, started.dest(), finished.dest())
+		&created, started.dest(), finished.dest(), config.dest(), redeployOf.dest(), &d.CancelRequested)
 	if err != nil {
 		return d, err
 	}
 	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), store.Status(status)
+	d.Config, d.RedeployOf = config.string(), redeployOf.string()
 	d.CreatedAt, d.StartedAt, d.FinishedAt = store.FromMillis(created), started.time(), finished.time()
 	d.Errors, err = decodeErrors(errs)
 	return d, err
 }
 
 const insertDeployment = `INSERT INTO deployments (id, project_id, environment_id, pr_number, repo_url, requested_commit, git_commit,
-	git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+	git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at, redeploy_of)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
 func deploymentArgs(d store.Deployment) ([]any, error) {
 	errs, err := encodeErrors(d.Errors)
@@ -44,7 +45,7 @@ func deploymentArgs(d store.Deployment) ([]any, error) {
 	}
 	return []any{d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
 		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
-		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt)}, nil
+		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf)}, nil
 }
 
 func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error {
@@ -173,18 +174,22 @@ func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsPar
 }
 
 const serviceDeploymentColumns = `id, deployment_id, service_id, service_given_id, service_name, service_type, service_domain,
-	status, reason, errors, started_at, finished_at`
+	status, reason, errors, started_at, finished_at, environment_id, pr_number, git_commit, fingerprint, config, build_dir,
+	position, created_at`
 
 func scanServiceDeployment(r Row) (store.ServiceDeployment, error) {
 	var s store.ServiceDeployment
-	var status string
+	var status, config string
 	var errs nullString
 	var started, finished nullTime
+	var created int64
 	err := r.Scan(&s.ID, &s.DeploymentID, &s.ServiceID, &s.ServiceGivenID, &s.ServiceName, &s.ServiceType, &s.ServiceDomain,
-		&status, &s.Reason, errs.dest(), started.dest(), finished.dest())
+		&status, &s.Reason, errs.dest(), started.dest(), finished.dest(), &s.EnvironmentID, &s.PRNumber, &s.GitCommit,
+		&s.Fingerprint, &config, &s.BuildDir, &s.Position, &created)
 	if err != nil {
 		return s, err
 	}
+	s.Config, s.CreatedAt = []byte(config), store.FromMillis(created)
 	s.Status, s.StartedAt, s.FinishedAt = store.Status(status), started.time(), finished.time()
 	s.Errors, err = decodeErrors(errs)
 	return s, err

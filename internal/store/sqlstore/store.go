@@ -16,13 +16,13 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a Store over d.
 func New(d Driver) *Store {
-	return &Store{queries: queries{read: d.Read(), write: d.Write}, driver: d}
+	return &Store{queries: queries{read: d.Read(), write: d.Write, dialect: d.Name()}, driver: d}
 }
 
 // Tx implements store.Store.
 func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	return s.driver.Tx(ctx, func(c Conn) error {
-		return fn(queries{read: c, write: func(_ context.Context, f func(Conn) error) error { return f(c) }})
+		return fn(s.queries.in(c))
 	})
 }
 
@@ -39,8 +39,24 @@ func (s *Store) Close() error { return s.driver.Close() }
 // the transaction; outside, read uses the driver's read pool and write the
 // driver's write path.
 type queries struct {
-	read  Conn
-	write func(ctx context.Context, fn func(Conn) error) error
+	read    Conn
+	write   func(ctx context.Context, fn func(Conn) error) error
+	dialect string
+}
+
+// in returns the queries bound to one connection (a transaction).
+func (q queries) in(c Conn) queries {
+	return queries{read: c, write: func(_ context.Context, f func(Conn) error) error { return f(c) }, dialect: q.dialect}
+}
+
+// skipLocked is what a PostgreSQL claim adds so that concurrent workers pass
+// over each other's rows instead of queueing on them; SQLite has a single
+// writer and needs nothing.
+func (q queries) skipLocked() string {
+	if q.dialect == "postgres" {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
 }
 
 // exec runs one write statement.

@@ -1,0 +1,262 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// runningStatuses is the SQL list of the statuses of running deployments;
+// it must match the deployments_one_running index.
+const runningStatuses = `('INPROGRESS', 'BUILDING', 'DEPLOYING')`
+
+func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (store.Deployment, error) {
+	var id string
+	err := q.write(ctx, func(c Conn) error {
+		return c.QueryRow(ctx, `UPDATE deployments SET status = 'INPROGRESS', started_at = $2, lease_owner = $1, lease_expires_at = $3
+			WHERE id = (
+				SELECT d.id FROM deployments d
+				WHERE d.status = 'PENDING' AND NOT EXISTS (
+					SELECT 1 FROM deployments r
+					WHERE r.environment_id = d.environment_id AND r.pr_number = d.pr_number AND r.status IN `+runningStatuses+`)
+				ORDER BY d.created_at, d.id LIMIT 1`+q.skipLocked()+`)
+			AND status = 'PENDING'
+			RETURNING id`, p.Owner, p.At.Millis(), p.LeaseUntil.Millis()).Scan(&id)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another replica started a deployment of the same instance first.
+		return store.Deployment{}, fmt.Errorf("claim deployment: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Deployment{}, fmt.Errorf("claim deployment: %w", err)
+	}
+	return q.GetDeployment(ctx, id)
+}
+
+func (q queries) RenewLease(ctx context.Context, id, owner string, until store.Time) (bool, error) {
+	var cancel bool
+	err := q.write(ctx, func(c Conn) error {
+		return c.QueryRow(ctx, `UPDATE deployments SET lease_expires_at = $3
+			WHERE id = $1 AND lease_owner = $2 AND status IN `+runningStatuses+` RETURNING cancel_requested`,
+			id, owner, until.Millis()).Scan(&cancel)
+	})
+	if err != nil {
+		return false, fmt.Errorf("renew lease of deployment %s: %w", id, err)
+	}
+	return cancel, nil
+}
+
+func (q queries) UpdateRunningDeployment(ctx context.Context, p store.UpdateRunningParams) error {
+	_, err := q.exec(ctx, `UPDATE deployments SET
+			status = CASE WHEN $2 = '' THEN status ELSE $2 END,
+			git_commit = CASE WHEN $3 = '' THEN git_commit ELSE $3 END,
+			config = CASE WHEN $4 = '' THEN config ELSE $4 END
+		WHERE id = $1 AND status IN `+runningStatuses,
+		p.ID, string(p.Status), p.GitCommit, p.Config)
+	if err != nil {
+		return fmt.Errorf("update deployment %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+func (q queries) FinishDeployment(ctx context.Context, p store.FinishDeploymentParams) (bool, error) {
+	errs, err := encodeErrors(p.Errors)
+	if err != nil {
+		return false, err
+	}
+	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4, lease_owner = NULL, lease_expires_at = NULL
+		WHERE id = $1 AND status IN `+runningStatuses, p.ID, string(p.Status), errs, p.At.Millis())
+	if err != nil {
+		return false, fmt.Errorf("finish deployment %s: %w", p.ID, err)
+	}
+	return n == 1, nil
+}
+
+func (q queries) RequestCancel(ctx context.Context, id string, at store.Time) (store.Status, error) {
+	var status store.Status
+	err := q.write(ctx, func(c Conn) error {
+		tx := q.in(c)
+		ok, err := tx.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: store.StatusCancelled, At: at,
+			Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "cancelled before it started"}}})
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := c.Exec(ctx, `UPDATE deployments SET cancel_requested = true WHERE id = $1 AND status IN `+runningStatuses, id); err != nil {
+				return err
+			}
+		}
+		var s string
+		if err := c.QueryRow(ctx, `SELECT status FROM deployments WHERE id = $1`, id).Scan(&s); err != nil {
+			return err
+		}
+		status = store.Status(s)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("cancel deployment %s: %w", id, err)
+	}
+	return status, nil
+}
+
+func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptParams) ([]string, error) {
+	if p.Owner == "" && p.LeaseExpiredBefore.IsZero() {
+		return nil, nil
+	}
+	var ids []string
+	err := q.write(ctx, func(c Conn) error {
+		ids = ids[:0]
+		rows, err := c.Query(ctx, `SELECT id FROM deployments WHERE status IN `+runningStatuses+`
+			AND (lease_owner = $1 OR lease_expires_at < $2)`, p.Owner, p.LeaseExpiredBefore.Millis())
+		if err != nil {
+			return err
+		}
+		found, err := collect(rows, func(r Row) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		}, "interrupted deployments")
+		if err != nil {
+			return err
+		}
+		errs, err := encodeErrors([]store.ErrorEntry{{Status: store.StatusError, Message: p.Message}})
+		if err != nil {
+			return err
+		}
+		for _, id := range found {
+			if _, err := c.Exec(ctx, `UPDATE deployments SET status = 'ERROR', errors = $2, finished_at = $3,
+				lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`, id, errs, p.At.Millis()); err != nil {
+				return err
+			}
+			if _, err := c.Exec(ctx, `UPDATE service_deployments SET status = 'ERROR', errors = $2, finished_at = $3
+				WHERE deployment_id = $1 AND status NOT IN ('SUCCESS', 'NO_CHANGE', 'BUILD_ERROR', 'DEPLOY_ERROR', 'ERROR', 'CANCELLED')`,
+				id, errs, p.At.Millis()); err != nil {
+				return err
+			}
+		}
+		ids = append(ids, found...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("interrupt deployments: %w", err)
+	}
+	return ids, nil
+}
+
+func (q queries) InsertServiceDeployment(ctx context.Context, sd store.ServiceDeployment) error {
+	errs, err := encodeErrors(sd.Errors)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, `INSERT INTO service_deployments (id, deployment_id, service_id, service_given_id, service_name, service_type,
+		service_domain, status, reason, errors, started_at, finished_at, environment_id, pr_number, git_commit, fingerprint, config,
+		build_dir, position, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		sd.ID, sd.DeploymentID, sd.ServiceID, sd.ServiceGivenID, sd.ServiceName, sd.ServiceType, sd.ServiceDomain,
+		string(sd.Status), sd.Reason, errs, ms(sd.StartedAt), ms(sd.FinishedAt), sd.EnvironmentID, sd.PRNumber, sd.GitCommit,
+		sd.Fingerprint, string(sd.Config), sd.BuildDir, sd.Position, sd.CreatedAt.Millis())
+	if err != nil {
+		return fmt.Errorf("insert service deployment: %w", err)
+	}
+	return nil
+}
+
+func (q queries) UpdateServiceDeployment(ctx context.Context, p store.UpdateServiceDeploymentParams) error {
+	errs, err := encodeErrors(p.Errors)
+	if err != nil {
+		return err
+	}
+	_, err = q.exec(ctx, `UPDATE service_deployments SET
+			status = CASE WHEN $2 = '' THEN status ELSE $2 END,
+			errors = CASE WHEN $2 = '' THEN errors ELSE $3 END,
+			reason = CASE WHEN $4 = '' THEN reason ELSE $4 END,
+			started_at = coalesce($5, started_at),
+			finished_at = coalesce($6, finished_at),
+			build_dir = CASE WHEN $7 = '' THEN build_dir ELSE $7 END
+		WHERE id = $1`, p.ID, string(p.Status), errs, p.Reason, ms(p.StartedAt), ms(p.FinishedAt), p.BuildDir)
+	if err != nil {
+		return fmt.Errorf("update service deployment %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+func (q queries) LastSuccess(ctx context.Context, serviceID string, prNumber int, before store.Time) (store.ServiceDeployment, error) {
+	bound := before.Millis()
+	if before.IsZero() {
+		bound = 1<<62 - 1
+	}
+	sd, err := scanServiceDeployment(q.read.QueryRow(ctx, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
+		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND finished_at <= $3
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, serviceID, prNumber, bound))
+	if err != nil {
+		return store.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", serviceID, err)
+	}
+	return sd, nil
+}
+
+func (q queries) LiveReleases(ctx context.Context) ([]store.ServiceDeployment, error) {
+	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+prefixed("sd", serviceDeploymentColumns)+`
+		FROM service_deployments sd
+		JOIN services s ON s.id = sd.service_id AND s.deleted_at IS NULL
+		JOIN environments e ON e.id = sd.environment_id AND e.deleted_at IS NULL
+		WHERE sd.status = 'SUCCESS' AND sd.build_dir <> '' AND sd.id = (
+			SELECT x.id FROM service_deployments x
+			WHERE x.service_id = sd.service_id AND x.pr_number = sd.pr_number AND x.status = 'SUCCESS'
+			ORDER BY x.finished_at DESC, x.id DESC LIMIT 1)
+		ORDER BY sd.environment_id, sd.pr_number, sd.position`)
+	if err != nil {
+		return nil, fmt.Errorf("live releases: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]store.ServiceDeployment, error) {
+	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
+		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND build_dir <> ''
+		ORDER BY finished_at DESC, id DESC`, serviceID, prNumber)
+	if err != nil {
+		return nil, fmt.Errorf("kept builds of service %s: %w", serviceID, err)
+	}
+	return out, nil
+}
+
+func (q queries) ClearBuildDir(ctx context.Context, id string) error {
+	if _, err := q.exec(ctx, `UPDATE service_deployments SET build_dir = '' WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("clear build of %s: %w", id, err)
+	}
+	return nil
+}
+
+func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs []store.ServiceSpec, at store.Time, newID func() string) ([]store.Service, error) {
+	var out []store.Service
+	err := q.write(ctx, func(c Conn) error {
+		out = out[:0]
+		for _, s := range specs {
+			svc, err := scanService(c.QueryRow(ctx, `INSERT INTO services (id, environment_id, given_id, name, type, config, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+				ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
+					config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
+				RETURNING `+serviceColumns, newID(), environmentID, s.GivenID, s.Name, s.Type, string(s.Config), at.Millis()))
+			if err != nil {
+				return fmt.Errorf("ensure service %q: %w", s.GivenID, err)
+			}
+			out = append(out, svc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ensure services of environment %d: %w", environmentID, err)
+	}
+	return out, nil
+}
+
+// prefixed qualifies a column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
