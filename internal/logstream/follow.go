@@ -1,0 +1,64 @@
+package logstream
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// FollowParams select what to follow.
+type FollowParams struct {
+	DeploymentID        string
+	ServiceDeploymentID string // "" for every line
+	// Finished reports whether the deployment has ended; following stops
+	// once it has and every line is out.
+	Finished func(ctx context.Context) (bool, error)
+	// Poll is how often the store is read when this replica stored nothing
+	// new (lines written by another replica). Default 1s.
+	Poll time.Duration
+}
+
+// Follow calls emit with every line of a deployment, in order, as they are
+// stored, until the deployment has finished and its last lines were emitted,
+// or ctx ends.
+func (s *Streams) Follow(ctx context.Context, p FollowParams, emit func([]store.LogLine) error) error {
+	if p.Poll <= 0 {
+		p.Poll = time.Second
+	}
+	var after int64
+	for {
+		// Check before reading, so lines stored before the end are read.
+		finished, err := p.Finished(ctx)
+		if err != nil {
+			return err
+		}
+		changed := s.wait()
+		for {
+			lines, err := s.store.ListLogs(ctx, store.ListLogsParams{DeploymentID: p.DeploymentID,
+				ServiceDeploymentID: p.ServiceDeploymentID, AfterID: after, Limit: 1000})
+			if err != nil {
+				return err
+			}
+			if len(lines) == 0 {
+				break
+			}
+			after = lines[len(lines)-1].ID
+			if err := emit(lines); err != nil {
+				return err
+			}
+		}
+		if finished {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		case <-time.After(p.Poll):
+		}
+	}
+}
