@@ -6,6 +6,7 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -317,4 +318,101 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// CancelDeployment ends a PENDING deployment, or stops a running one.
+func (c *Client) CancelDeployment(ctx context.Context, id string) (Deployment, error) {
+	var d Deployment
+	err := c.do(ctx, http.MethodPost, "/v1/deployments/"+url.PathEscape(id)+"/cancel", nil, &d)
+	return d, err
+}
+
+// RedeployDeployment queues a deployment that releases the builds of
+// deployment id again, without building (a rollback).
+func (c *Client) RedeployDeployment(ctx context.Context, id string) (Deployment, error) {
+	var d Deployment
+	err := c.do(ctx, http.MethodPost, "/v1/deployments/"+url.PathEscape(id)+"/redeploy", nil, &d)
+	return d, err
+}
+
+// Logs returns a deployment's output so far, one "[service] line" a line;
+// service filters to one service's given id when not empty.
+func (c *Client) Logs(ctx context.Context, id, service string) (string, error) {
+	var out strings.Builder
+	err := c.stream(ctx, id, service, false, func(_, line string) { out.WriteString(line + "\n") })
+	return out.String(), err
+}
+
+// FollowLogs calls line with every line of a deployment's output as it is
+// written, until the deployment ends, and returns its final status.
+func (c *Client) FollowLogs(ctx context.Context, id, service string, line func(string)) (string, error) {
+	var status string
+	err := c.stream(ctx, id, service, true, func(event, data string) {
+		if event == "end" {
+			status = data
+			return
+		}
+		line(data)
+	})
+	return status, err
+}
+
+// stream reads the logs endpoint: plain lines, or server-sent events (each
+// data line with the event it belongs to) when following.
+func (c *Client) stream(ctx context.Context, id, service string, follow bool, emit func(event, data string)) error {
+	q := url.Values{}
+	if service != "" {
+		q.Set("service", service)
+	}
+	if follow {
+		q.Set("follow", "true")
+	}
+	path := "/v1/deployments/" + url.PathEscape(id) + "/logs"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
+	hc := *c.httpClient()
+	hc.Timeout = 0 // a followed deployment can take long
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode >= 400 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
+			eb.Error = strings.TrimSpace(string(data))
+		}
+		return &Error{Status: resp.StatusCode, Code: eb.ErrorCode, Msg: eb.Error}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	event := ""
+	for sc.Scan() {
+		l := sc.Text()
+		if !follow {
+			emit("", l)
+			continue
+		}
+		switch {
+		case strings.HasPrefix(l, "event: "):
+			event = strings.TrimPrefix(l, "event: ")
+		case strings.HasPrefix(l, "data: "):
+			emit(event, strings.TrimPrefix(l, "data: "))
+		case l == "":
+			event = ""
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read logs: %w", err)
+	}
+	return nil
 }

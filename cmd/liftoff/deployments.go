@@ -66,6 +66,7 @@ func newDeployments(g *globals) *cobra.Command {
 	list.Flags().IntVar(&f.Limit, "limit", 20, "page size (at most 100)")
 	list.Flags().StringVar(&f.Cursor, "cursor", "", "the page after this cursor")
 	cmd.AddCommand(get, list)
+	cmd.AddCommand(newDeploymentActions(g)...)
 	return cmd
 }
 

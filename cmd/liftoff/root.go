@@ -13,9 +13,10 @@ import (
 
 // globals are the flags every client command shares.
 type globals struct {
-	server string
-	apiKey string
-	json   bool
+	server     string
+	apiKey     string
+	hookSecret string
+	json       bool
 }
 
 func newRoot() *cobra.Command {
@@ -32,6 +33,7 @@ func newRoot() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.server, "server", "http://127.0.0.1:8080", "Liftoff server URL (env LIFTOFF_SERVER)")
 	pf.StringVar(&g.apiKey, "api-key", "", "API key (env LIFTOFF_API_KEY)")
+	pf.StringVar(&g.hookSecret, "hook-secret", "", "a deploy hook's secret, to read the deployments it started without an API key (env LIFTOFF_HOOK_SECRET)")
 	pf.BoolVar(&g.json, "json", false, "print JSON")
 	root.AddCommand(newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newDeployments(g), newConfig(g))
 	return root

@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -27,6 +29,8 @@ type Deps struct {
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
+	Engine   *deploy.Engine
+	Logs     *logstream.Streams
 	Log      *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
@@ -72,6 +76,9 @@ func (a *API) routes() {
 
 	m.HandleFunc("GET /v1/deployments", a.key(a.listDeployments))
 	m.HandleFunc("GET /v1/deployments/{deploymentId}", a.getDeployment)
+	m.HandleFunc("POST /v1/deployments/{deploymentId}/cancel", a.key(a.cancelDeployment))
+	m.HandleFunc("POST /v1/deployments/{deploymentId}/redeploy", a.key(a.redeployDeployment))
+	m.HandleFunc("GET /v1/deployments/{deploymentId}/logs", a.deploymentLogs)
 
 	m.HandleFunc("POST /v1/api-keys", a.key(a.createAPIKey))
 	m.HandleFunc("GET /v1/api-keys", a.key(a.listAPIKeys))

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,35 +15,8 @@ import (
 // getDeployment serves Get Deployment. It takes an API key, or the secret of
 // the hook that triggered the deployment (Authorization: Hook <secret>).
 func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("deploymentId")
-	if secret, ok := hookSecret(r); ok {
-		d, err := a.Store.GetDeployment(r.Context(), id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			a.fail(w, r, err, "")
-			return
-		}
-		allowed := false
-		if err == nil {
-			if allowed, err = a.Hooks.CanRead(r.Context(), secret, d); err != nil {
-				a.fail(w, r, err, "")
-				return
-			}
-		}
-		if !allowed {
-			// The same answer for an unknown deployment and one this hook
-			// did not start.
-			writeError(w, http.StatusNotFound, codeNotFound, "Deployment not found")
-			return
-		}
-		writeJSON(w, http.StatusOK, deploymentOf(d))
-		return
-	}
-	if !a.authenticate(w, r) {
-		return
-	}
-	d, err := a.Store.GetDeployment(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err, "Deployment not found")
+	d, ok := a.readableDeployment(w, r)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, deploymentOf(d))

@@ -800,7 +800,7 @@ func TestOpenAPIServer(t *testing.T) {
 			addr := make(chan string, 1)
 			done := make(chan error, 1)
 			go func() {
-				done <- server.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addr <- a })
+				done <- server.Run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(r server.Ready) { addr <- r.Addr })
 			}()
 			var base string
 			select {

@@ -33,6 +33,9 @@ type Config struct {
 	// process apply at once; changes made by another replica within the
 	// TTL. Default 2s; negative disables the cache.
 	TargetCacheTTL time.Duration
+	// Queued, if set, is called after a call queued a new deployment (the
+	// engine wakes its workers).
+	Queued func()
 }
 
 func (c Config) withDefaults() Config {

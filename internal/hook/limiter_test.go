@@ -1,7 +1,6 @@
 package hook
 
 import (
-	"github.com/liftoffhq/liftoff/internal/store"
 	"testing"
 	"time"
 )
@@ -40,34 +39,4 @@ func TestLimiter(t *testing.T) {
 	if kept {
 		t.Fatal("a full bucket was kept after a sweep")
 	}
-}
-
-func TestSameTarget(t *testing.T) {
-	t.Parallel()
-	sha := "0123456789abcdef0123456789abcdef01234567"
-	for _, c := range []struct {
-		name           string
-		pendingC, newC string
-		pendingB, newB string
-		want           bool
-	}{
-		{"both branch heads", "", "", "main", "main", true},
-		{"other branch", "", "", "main", "dev", false},
-		{"head then commit", "", sha, "main", "main", false},
-		{"same commit", sha, sha, "main", "main", true},
-		{"short and full", sha[:7], sha, "main", "main", true},
-		{"other commit", sha, "fedcba9", "main", "main", false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			p := storeDeployment(c.pendingC, c.pendingB)
-			d := storeDeployment(c.newC, c.newB)
-			if got := sameTarget(p, d); got != c.want {
-				t.Fatalf("sameTarget = %v, want %v", got, c.want)
-			}
-		})
-	}
-}
-
-func storeDeployment(commit, branch string) store.Deployment {
-	return store.Deployment{RequestedCommit: commit, GitBranch: branch}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -30,9 +31,9 @@ type Request struct {
 
 // Outcomes of a successful call.
 const (
-	OutcomeQueued     = "queued"     // a new deployment
-	OutcomeJoined     = "joined"     // an equal PENDING deployment answers
-	OutcomeIdempotent = "idempotent" // the Idempotency-Key was seen before
+	OutcomeQueued     = deploy.OutcomeQueued // a new deployment
+	OutcomeJoined     = deploy.OutcomeJoined // an equal PENDING deployment answers
+	OutcomeIdempotent = "idempotent"         // the Idempotency-Key was seen before
 )
 
 // Result is a successful call.
@@ -55,6 +56,9 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 	switch {
 	case err == nil:
 		call.Status, call.Outcome = 200, res.Outcome
+		if res.Outcome == OutcomeQueued && s.cfg.Queued != nil {
+			s.cfg.Queued()
+		}
 	default:
 		call.Status, call.Outcome = statusOf(err), err.Error()
 		switch KindOf(err) {
@@ -196,7 +200,7 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h s
 			return "", "", err
 		}
 	}
-	id, outcome, err := s.joinOrInsert(ctx, q, d)
+	id, outcome, err := deploy.Enqueue(ctx, q, d)
 	if err != nil {
 		return "", "", err
 	}
@@ -207,46 +211,6 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h s
 		}
 	}
 	return id, outcome, nil
-}
-
-func (s *Service) joinOrInsert(ctx context.Context, q store.Queries, d store.Deployment) (string, string, error) {
-	pending, err := q.GetPendingDeployment(ctx, d.EnvironmentID, d.PRNumber)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return "", "", err
-	case sameTarget(pending, d):
-		joined, err := q.JoinPendingDeployment(ctx, pending.ID, d.Force)
-		if err != nil {
-			return "", "", err
-		}
-		if joined {
-			return pending.ID, OutcomeJoined, nil
-		}
-	default:
-		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled,
-			At: d.CreatedAt, Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
-			return "", "", err
-		}
-	}
-	if err := q.InsertDeployment(ctx, d); err != nil {
-		return "", "", err
-	}
-	return d.ID, OutcomeQueued, nil
-}
-
-// sameTarget reports whether a PENDING deployment would deploy what d asks
-// for: the same branch, and both the branch head or the same commit (a short
-// SHA equals the full one it abbreviates).
-func sameTarget(pending, d store.Deployment) bool {
-	if pending.GitBranch != d.GitBranch {
-		return false
-	}
-	a, b := pending.RequestedCommit, d.RequestedCommit
-	if a == "" || b == "" {
-		return a == b
-	}
-	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
 }
 
 // match finds the hook whose current secret, or previous secret still in its

@@ -34,8 +34,12 @@ type Config struct {
 	// FailedCallLimit is the number of failed hook calls per client address
 	// per minute before that address is refused. Default 20.
 	FailedCallLimit int
-	// ShutdownTimeout bounds the graceful shutdown. Default 30s.
+	// ShutdownTimeout bounds each stage of the graceful shutdown: requests
+	// in flight, then deployments running. Default 30s.
 	ShutdownTimeout time.Duration
+	// Workers bounds the deployments this node runs at once. Default 2;
+	// -1 runs no engine on this node (an API-only replica).
+	Workers int
 	// Demo creates the demo project on first start.
 	Demo bool
 }
@@ -60,6 +64,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.Workers == 0 {
+		c.Workers = 2
 	}
 	return c
 }

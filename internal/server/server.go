@@ -1,15 +1,19 @@
 // Package server wires Liftoff together: it opens the store, builds the
-// domain services, starts the HTTP server and the background services, and
-// shuts them down in order (HTTP first, then workers, then the store).
+// domain services, starts the HTTP servers (API and proxy), the deployment
+// engine and the background services, and shuts them down in order: HTTP
+// first, then the engine, then the releases, then the store.
 package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -18,12 +22,15 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
+	"github.com/liftoffhq/liftoff/internal/target/local"
 )
 
 // OpenStore opens the store cfg names.
@@ -38,12 +45,26 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	return sqlite.Open(ctx, dsn, sqlite.Options{})
 }
 
+// Ready is what a started server tells its caller.
+type Ready struct {
+	Addr      string // where the API listens
+	ProxyAddr string // where the proxy listens
+	PublicURL string // the base of hook URLs
+}
+
 // Run serves until ctx ends, then shuts down gracefully. ready, if not nil,
-// is called with the API's address once it accepts connections.
-func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string)) error {
+// is called once everything accepts connections.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("create --data-dir: %w", err)
 	}
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
@@ -60,21 +81,44 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	if err != nil {
 		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
 	}
+	proxyLn, err := net.Listen("tcp", cfg.ProxyAddr)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen on --proxy-addr %s: %w", cfg.ProxyAddr, err)
+	}
 	publicURL := cfg.publicURL(ln.Addr())
 
-	git := gitsource.NewManager(filepath.Join(cfg.DataDir, "mirrors"), log)
+	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: proxyLn.Addr().String(), Log: log})
+	if err != nil {
+		return err
+	}
+	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log)
+	logs := logstream.New(st, log)
+	logs.Start(ctx)
+	defer logs.Stop()
+	var engine *deploy.Engine
+	if cfg.Workers > 0 {
+		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New},
+			deploy.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
+				StopTimeout: cfg.ShutdownTimeout})
+		if err != nil {
+			return err
+		}
+	}
 	recorder := hook.NewRecorder(st, 0, log)
-	hooks := hook.NewService(st, recorder, hook.Config{
-		PublicURL:         publicURL,
-		PerHookPerMinute:  cfg.HookRateLimit,
-		FailuresPerMinute: cfg.FailedCallLimit,
-	}, log, cuid.New)
+	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit}
+	if engine != nil {
+		hookCfg.Queued = engine.Wake
+	}
+	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
 	var draining atomic.Bool
 	handler := api.New(api.Deps{
 		Store:    st,
 		Projects: project.NewService(st, git, log, cuid.New),
 		Hooks:    hooks,
 		APIKeys:  apikey.NewService(st, cuid.New),
+		Engine:   engine,
+		Logs:     logs,
 		Log:      log,
 		Draining: draining.Load,
 	})
@@ -86,32 +130,64 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	proxy := &http.Server{
+		Handler:           releases.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	recorder.Start(ctx)
 	defer recorder.Stop()
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- proxy.Serve(proxyLn) }()
+	if engine != nil {
+		// Starts the releases of the previous run again, then the workers.
+		if err := engine.Start(ctx); err != nil {
+			_ = proxy.Close()
+			return err
+		}
+	}
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", publicURL)
+	log.Info("listening", "addr", ln.Addr().String(), "proxy_addr", proxyLn.Addr().String(), "public_url", publicURL)
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(Ready{Addr: ln.Addr().String(), ProxyAddr: proxyLn.Addr().String(), PublicURL: publicURL})
 	}
 
+	var runErr error
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
+		runErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(sctx)
-	// Requests still running past the deadline: refuse new hook calls.
-	draining.Store(true)
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("shutdown deadline passed with requests in flight", "err", err)
 	}
+	// Requests still running past the deadline: refuse new hook calls.
+	draining.Store(true)
+	if engine != nil {
+		log.Info("shutting down: letting running deployments finish", "timeout", cfg.ShutdownTimeout)
+		engine.Stop()
+	}
+	// Releases stop with Liftoff; the next start runs them again.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer rcancel()
+	if err := releases.Close(rctx); err != nil {
+		log.Warn("stop releases", "err", err)
+	}
+	_ = proxy.Shutdown(rctx)
 	log.Info("stopped")
-	return nil
+	return runErr
+}
+
+// nodeID names this node in deployment leases: stable across restarts of
+// the same data dir on the same host, different between nodes.
+func nodeID(dataDir string) string {
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(host + "\x00" + dataDir))
+	return host + "-" + hex.EncodeToString(sum[:4])
 }
 
 // Handler is the whole HTTP surface of Liftoff: /healthz and the API, behind

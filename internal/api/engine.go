@@ -1,0 +1,168 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// cancelDeployment ends a PENDING deployment at once and stops a running one.
+func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
+	d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
+	if err != nil {
+		a.fail(w, r, err, "Deployment not found")
+		return
+	}
+	if d.Status.Final() {
+		writeError(w, http.StatusConflict, codeConflict, fmt.Sprintf("Deployment %s already ended %s", d.ID, d.Status))
+		return
+	}
+	d, err = a.Engine.Cancel(r.Context(), d.ID)
+	if err != nil {
+		a.fail(w, r, err, "Deployment not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, deploymentOf(d))
+}
+
+// redeployDeployment queues a deployment that releases the same builds again.
+func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) {
+	d, err := a.Engine.Redeploy(r.Context(), r.PathValue("deploymentId"))
+	if errors.Is(err, deploy.ErrNotRedeployable) {
+		writeError(w, http.StatusConflict, codeConflict, strings.TrimPrefix(err.Error(), deploy.ErrNotRedeployable.Error()+": "))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err, "Deployment not found")
+		return
+	}
+	writeJSON(w, http.StatusCreated, deploymentOf(d))
+}
+
+// deploymentLogs serves a deployment's output as text, or with follow=true
+// as a live text/event-stream until the deployment ends. It takes an API
+// key or the triggering hook's secret, like Get Deployment.
+func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
+	d, ok := a.readableDeployment(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	follow := false
+	switch strings.ToLower(q.Get("follow")) {
+	case "", "false", "0":
+	case "true", "1":
+		follow = true
+	default:
+		a.fail(w, r, invalidf("follow must be true or false, got "+quoteShort(q.Get("follow"))), "")
+		return
+	}
+	names := map[string]string{"": "deploy"} // service deployment id → service given id
+	sdFilter := ""
+	for _, s := range d.Services {
+		names[s.ID] = s.ServiceGivenID
+		if q.Get("service") == s.ServiceGivenID {
+			sdFilter = s.ID
+		}
+	}
+	if svc := q.Get("service"); svc != "" && sdFilter == "" {
+		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("Deployment %s has no service %s", d.ID, quoteShort(svc)))
+		return
+	}
+	line := func(l store.LogLine) string {
+		name := names[l.ServiceDeploymentID]
+		if name == "" {
+			name = "deploy"
+		}
+		return "[" + name + "] " + l.Text
+	}
+	flusher, _ := w.(http.Flusher)
+	if follow {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("X-Accel-Buffering", "no")
+	} else {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	finished := func(ctx context.Context) (bool, error) {
+		if !follow {
+			return true, nil
+		}
+		cur, err := a.Store.GetDeployment(ctx, d.ID)
+		if err != nil {
+			return false, err
+		}
+		d = cur
+		return cur.Status.Final(), nil
+	}
+	err := a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished},
+		func(lines []store.LogLine) error {
+			var sb strings.Builder
+			for _, l := range lines {
+				if follow {
+					sb.WriteString("data: " + line(l) + "\n\n")
+				} else {
+					sb.WriteString(line(l) + "\n")
+				}
+			}
+			if _, err := w.Write([]byte(sb.String())); err != nil {
+				return err
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+			return nil
+		})
+	if err != nil {
+		if r.Context().Err() == nil {
+			a.Log.Warn("follow logs", "deployment_id", d.ID, "err", err)
+		}
+		return
+	}
+	if follow {
+		_, _ = fmt.Fprintf(w, "event: end\ndata: %s\n\n", d.Status)
+	}
+}
+
+// readableDeployment loads the deployment of the path for a caller with an
+// API key or the secret of the hook that started it; otherwise it answers.
+func (a *API) readableDeployment(w http.ResponseWriter, r *http.Request) (store.Deployment, bool) {
+	id := r.PathValue("deploymentId")
+	if secret, ok := hookSecret(r); ok {
+		d, err := a.Store.GetDeployment(r.Context(), id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			a.fail(w, r, err, "")
+			return d, false
+		}
+		allowed := false
+		if err == nil {
+			if allowed, err = a.Hooks.CanRead(r.Context(), secret, d); err != nil {
+				a.fail(w, r, err, "")
+				return d, false
+			}
+		}
+		if !allowed {
+			// The same answer for an unknown deployment and one this hook
+			// did not start.
+			writeError(w, http.StatusNotFound, codeNotFound, "Deployment not found")
+			return d, false
+		}
+		return d, true
+	}
+	if !a.authenticate(w, r) {
+		return store.Deployment{}, false
+	}
+	d, err := a.Store.GetDeployment(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err, "Deployment not found")
+		return d, false
+	}
+	return d, true
+}

@@ -1,0 +1,62 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Outcomes of Enqueue.
+const (
+	OutcomeQueued = "queued" // a new deployment
+	OutcomeJoined = "joined" // an equal PENDING deployment answers
+)
+
+// Enqueue stores a new PENDING deployment d, or joins the PENDING deployment
+// of the same environment instance when it would deploy the same thing
+// (SPEC section 5): then force upgrades it. A PENDING deployment of another
+// commit is cancelled ("superseded by <d.ID>") and d queued. A redeploy
+// never joins. Run it inside a store transaction; it returns the id that
+// answers and the outcome. ErrConflict means a concurrent caller queued
+// first: run the transaction again.
+func Enqueue(ctx context.Context, q store.Queries, d store.Deployment) (string, string, error) {
+	pending, err := q.GetPendingDeployment(ctx, d.EnvironmentID, d.PRNumber)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return "", "", err
+	case sameTarget(pending, d):
+		joined, err := q.JoinPendingDeployment(ctx, pending.ID, d.Force)
+		if err != nil {
+			return "", "", err
+		}
+		if joined {
+			return pending.ID, OutcomeJoined, nil
+		}
+	default:
+		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled,
+			At: d.CreatedAt, Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
+			return "", "", err
+		}
+	}
+	if err := q.InsertDeployment(ctx, d); err != nil {
+		return "", "", err
+	}
+	return d.ID, OutcomeQueued, nil
+}
+
+// sameTarget reports whether a PENDING deployment would deploy what d asks
+// for: neither is a redeploy, the same branch, and both the branch head or
+// the same commit (a short SHA equals the full one it abbreviates).
+func sameTarget(pending, d store.Deployment) bool {
+	if pending.RedeployOf != "" || d.RedeployOf != "" || pending.GitBranch != d.GitBranch {
+		return false
+	}
+	a, b := pending.RequestedCommit, d.RequestedCommit
+	if a == "" || b == "" {
+		return a == b
+	}
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}

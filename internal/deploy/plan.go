@@ -1,0 +1,195 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/watch"
+)
+
+// unit is one service of a running deployment.
+type unit struct {
+	svc    config.Service
+	row    store.ServiceDeployment
+	deps   []*unit       // services of this deployment it depends on
+	done   chan struct{} // closed when it has its final status
+	status store.Status
+	errMsg string
+	// prebuilt is set for a redeploy: the kept build to release again.
+	prebuilt string
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+}
+
+// plan decides which services deploy and records a service deployment for
+// every service. It returns the units that deploy.
+func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
+	st := r.e.Store
+	runnable := r.envCfg.RunnableServices()
+	if len(runnable) == 0 {
+		return nil, fail(store.StatusError, "environment %q has no service Liftoff runs at %s", r.env.GivenID, short(r.commit))
+	}
+	specs := make([]store.ServiceSpec, len(runnable))
+	for i, s := range runnable {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("encode service %q: %w", s.ID, err)
+		}
+		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: raw}
+	}
+	services, err := st.EnsureServices(ctx, r.env.ID, specs, store.At(r.e.now()), r.e.NewID)
+	if err != nil {
+		return nil, err
+	}
+
+	var choices []choice
+	if r.d.RedeployOf != "" {
+		choices, err = r.redeployChoices(ctx, runnable, services)
+	} else {
+		choices, err = r.decide(ctx, runnable, services)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	now := store.At(r.e.now())
+	var units []*unit
+	byID := map[string]*unit{}
+	for i, s := range runnable {
+		raw := specs[i].Config
+		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
+			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(r.inst, s), Reason: choices[i].reason,
+			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: i, CreatedAt: now,
+			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
+		c := choices[i]
+		verb := "deploy"
+		switch {
+		case c.deploy:
+			row.Status = store.StatusPending
+		case c.failed != "":
+			row.Status, row.FinishedAt, verb = store.StatusError, now, "error"
+			row.Errors = []store.ErrorEntry{{Status: store.StatusError, Message: c.failed}}
+			r.failed = append(r.failed, store.ErrorEntry{Status: store.StatusError, Message: s.ID + ": " + c.failed})
+		default:
+			row.Status, row.FinishedAt, verb = store.StatusNoChange, now, "skip"
+		}
+		if err := st.InsertServiceDeployment(ctx, row); err != nil {
+			return nil, err
+		}
+		r.log.Printf("    %s: %s (%s)", s.ID, verb, c.reason)
+		if c.deploy {
+			u := &unit{svc: s, row: row, done: make(chan struct{}), prebuilt: c.prebuilt}
+			units = append(units, u)
+			byID[s.ID] = u
+		}
+	}
+	// Only services deploying here are waited for: the others keep what
+	// already runs.
+	for _, u := range units {
+		for _, dep := range u.svc.DependsOn {
+			if d := byID[dep]; d != nil {
+				u.deps = append(u.deps, d)
+			}
+		}
+	}
+	return units, nil
+}
+
+// choice is what a deployment does with one service.
+type choice struct {
+	deploy   bool
+	reason   string // why, for people
+	failed   string // it cannot deploy: the error
+	prebuilt string // a redeploy: the kept build to release again
+}
+
+// decide runs the watch-path decision: each service against the changes
+// since its own last success in this environment instance.
+func (r *deployment) decide(ctx context.Context, runnable []config.Service, services []store.Service) ([]choice, error) {
+	changes := map[string]*watch.ChangeSet{} // by base commit
+	in := make([]watch.Service, len(runnable))
+	for i, s := range runnable {
+		ws := watch.Service{ID: s.ID, WatchPaths: s.WatchPaths}
+		last, err := r.e.Store.LastSuccess(ctx, services[i].ID, r.d.PRNumber, store.Time{})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			ws.Base = last.GitCommit
+			ws.ConfigChanged = last.Fingerprint != s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)
+		}
+		if ws.Base != "" && !r.d.Force {
+			cs, known := changes[ws.Base]
+			if !known {
+				has, err := r.mirror.HasCommit(ctx, ws.Base)
+				if err != nil {
+					return nil, r.gitFailure(ctx, "look up base commit "+short(ws.Base), err)
+				}
+				if has {
+					files, err := r.mirror.ChangedFiles(ctx, ws.Base, r.commit)
+					if err != nil {
+						return nil, r.gitFailure(ctx, "diff "+short(ws.Base)+".."+short(r.commit), err)
+					}
+					cs = watch.NewChangeSet(files)
+				}
+				changes[ws.Base] = cs
+			}
+			ws.Changes, ws.BaseMissing = cs, cs == nil
+		}
+		in[i] = ws
+	}
+	decisions, err := watch.Decide(r.d.Force, in)
+	if err != nil {
+		return nil, fail(store.StatusError, "%s", err.Error())
+	}
+	choices := make([]choice, len(decisions))
+	for i, d := range decisions {
+		choices[i] = choice{deploy: d.Deploy, reason: d.Reason}
+	}
+	return choices, nil
+}
+
+// redeployChoices release again, for each service, the build that was live
+// right after the redeployed deployment.
+func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Service, services []store.Service) ([]choice, error) {
+	orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+	if err != nil {
+		return nil, err
+	}
+	choices := make([]choice, len(runnable))
+	for i, s := range runnable {
+		src, err := r.e.Store.LastSuccess(ctx, services[i].ID, r.d.PRNumber, orig.FinishedAt)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			choices[i].reason = "it had not deployed successfully by then"
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if src.BuildDir == "" || !exists(src.BuildDir) {
+			msg := fmt.Sprintf("the build of %s from %s is no longer kept (see versionHistoryCount)", s.ID, short(src.GitCommit))
+			choices[i] = choice{reason: msg, failed: msg}
+			continue
+		}
+		choices[i] = choice{deploy: true, prebuilt: src.BuildDir,
+			reason: fmt.Sprintf("redeploy of the build from %s (%s)", short(src.GitCommit), src.DeploymentID)}
+	}
+	return choices, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// buildDir is where a service deployment's build lives.
+func (e *Engine) buildDir(serviceDeploymentID string) string {
+	return filepath.Join(e.cfg.DataDir, "builds", serviceDeploymentID)
+}

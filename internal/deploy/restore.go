@@ -1,0 +1,113 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// restore kills what a killed Liftoff left running and starts the last
+// successful release of every live service again.
+func (e *Engine) restore(ctx context.Context) error {
+	local, ok := e.Local.(Restorer)
+	if !ok {
+		return nil
+	}
+	if err := local.Cleanup(ctx); err != nil {
+		e.Log.Warn("clean up releases of a previous run", "err", err)
+	}
+	live, err := e.Store.LiveReleases(ctx)
+	if err != nil {
+		return err
+	}
+	var rels []target.Release
+	var errs []error
+	for _, sd := range live {
+		rel, err := e.releaseOf(ctx, sd)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", sd.ServiceGivenID, err))
+			continue
+		}
+		if rel.Service.Target.Type == config.TargetCommand {
+			continue // nothing runs here
+		}
+		rels = append(rels, rel)
+	}
+	if len(rels) > 0 {
+		e.Log.Info("starting releases again", "count", len(rels))
+		if err := local.Restore(ctx, rels); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// releaseOf rebuilds the release a service deployment made, from what the
+// store kept: the service's config and its deployment's config.
+func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (target.Release, error) {
+	var svc config.Service
+	if err := json.Unmarshal(sd.Config, &svc); err != nil {
+		return target.Release{}, fmt.Errorf("decode its config: %w", err)
+	}
+	d, err := e.Store.GetDeployment(ctx, sd.DeploymentID)
+	if err != nil {
+		return target.Release{}, err
+	}
+	file, _, err := e.parser.Parse([]byte(d.Config))
+	if err != nil {
+		return target.Release{}, fmt.Errorf("config of deployment %s: %w", d.ID, err)
+	}
+	envCfg, ok := file.Environment(d.EnvironmentGivenID)
+	if !ok {
+		return target.Release{}, fmt.Errorf("environment %s is not in the config of deployment %s", d.EnvironmentGivenID, d.ID)
+	}
+	r := &deployment{e: e, d: d, commit: sd.GitCommit, file: file, envCfg: envCfg,
+		env:  store.Environment{ID: d.EnvironmentID, GivenID: d.EnvironmentGivenID, IsPreview: d.IsPreview},
+		inst: target.Instance{EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
+	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Env: r.environ(svc, false), Log: io.Discard,
+		Dir: filepath.Join(sd.BuildDir, filepath.FromSlash(svc.BasePath))}, nil
+}
+
+// Redeploy queues a deployment that releases again the builds that were
+// live right after deployment id, without building (a rollback). It
+// supersedes a PENDING deployment of the same environment instance.
+func (e *Engine) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
+	orig, err := e.Store.GetDeployment(ctx, id)
+	if err != nil {
+		return store.Deployment{}, err
+	}
+	if !orig.Status.Final() || orig.GitCommit == "" || orig.Config == "" {
+		return store.Deployment{}, fmt.Errorf("%w: deployment %s has not finished with a commit and a config; only finished deployments can be redeployed", ErrNotRedeployable, id)
+	}
+	d := store.Deployment{ID: e.NewID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
+		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: store.TriggerRedeploy,
+		RedeployOf: orig.ID, Status: store.StatusPending, CreatedAt: store.At(e.now())}
+	var newID string
+	for attempt := 0; ; attempt++ {
+		err = e.Store.Tx(ctx, func(q store.Queries) error {
+			var err error
+			newID, _, err = Enqueue(ctx, q, d)
+			return err
+		})
+		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		return store.Deployment{}, err
+	}
+	e.Wake()
+	return e.Store.GetDeployment(ctx, newID)
+}
+
+// ErrNotRedeployable refuses a redeploy of an unfinished deployment.
+var ErrNotRedeployable = errors.New("not redeployable")

@@ -1,0 +1,36 @@
+package target
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/liftoffhq/liftoff/internal/build"
+	"github.com/liftoffhq/liftoff/internal/config"
+)
+
+// Command is the command target: it hands the built release to the
+// service's deployCommand (kubectl, helm, flyctl, rsync ...), run in the
+// release directory with the service's environment plus
+// LIFTOFF_RELEASE_DIR. Liftoff runs nothing itself, so there is nothing to
+// route, stop or restore.
+type Command struct{}
+
+// Deploy runs the deploy command; its exit status decides.
+func (Command) Deploy(ctx context.Context, rel Release) error {
+	if rel.Service.Target.DeployCommand == "" {
+		return fmt.Errorf("service %q has target type command but no deployCommand", rel.Service.ID)
+	}
+	env := append(append([]string(nil), rel.Env...), "LIFTOFF_RELEASE_DIR="+rel.Dir)
+	return build.Run(ctx, build.Spec{
+		Dir:    rel.Dir,
+		Env:    env,
+		Steps:  []build.Step{{Name: "deployCommand", Command: rel.Service.Target.DeployCommand}},
+		Output: rel.Log,
+	})
+}
+
+// Domain is empty: the command target does not know where the release lands.
+func (Command) Domain(Instance, config.Service) string { return "" }
+
+// Stop does nothing: what a deploy command started is the user's to stop.
+func (Command) Stop(context.Context, Instance) error { return nil }

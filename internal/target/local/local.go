@@ -1,0 +1,387 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// Defaults of Config.
+const (
+	DefaultStopGrace    = 10 * time.Second
+	DefaultDrainTimeout = 30 * time.Second
+	DefaultWorkerGrace  = 3 * time.Second
+)
+
+// ErrClosed is returned by Deploy once Close has been called.
+var ErrClosed = errors.New("the local target is shutting down")
+
+// Config configures the local target. Zero fields get the documented
+// defaults.
+type Config struct {
+	// Dir holds the runtime state: procs/ (a state file per running
+	// process group, for Cleanup) and logs/ (each service's output,
+	// <service>.<instance key>.log, capped at 10 MiB plus one rotated
+	// file). Required; created if missing.
+	Dir string
+	// ProxyAddr is the host:port the proxy (Handler) is served on, such as
+	// 127.0.0.1:8000. Only Domain uses it, for the port of the URLs it
+	// returns. Empty: the URLs carry no port.
+	ProxyAddr string
+	// StopGrace is how long a stopped release's processes have between
+	// SIGTERM and SIGKILL. Default 10s.
+	StopGrace time.Duration
+	// DrainTimeout bounds the wait for the requests in flight to a
+	// replaced or stopped release before its processes are signalled.
+	// Default 30s.
+	DrainTimeout time.Duration
+	// WorkerGrace is how long a worker must keep running after its start
+	// to count as healthy. Default 3s.
+	WorkerGrace time.Duration
+	// Log receives the target's own events (never a release's output).
+	// Default: discarded.
+	Log *slog.Logger
+}
+
+// Target runs releases as processes on the Liftoff host and serves them
+// through Liftoff's proxy (Handler). It is safe for concurrent use.
+type Target struct {
+	cfg        Config
+	log        *slog.Logger
+	portSuffix string // ":8000" in Domain's URLs, or ""
+	bootID     string
+	routes     router
+
+	// life ends when a Close runs out of time; replaced releases are
+	// retired under it, so that Close hurries them too.
+	life    context.Context
+	endLife context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	slots  map[slotKey]*slot
+	procs  map[int]bool // process groups of this Target, which Cleanup leaves alone
+}
+
+var _ target.Target = (*Target)(nil)
+
+// New checks cfg, applies its defaults and creates its directories.
+func New(cfg Config) (*Target, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("local target: Config.Dir is required")
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = DefaultStopGrace
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	if cfg.WorkerGrace <= 0 {
+		cfg.WorkerGrace = DefaultWorkerGrace
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	t := &Target{
+		cfg:    cfg,
+		log:    cfg.Log,
+		bootID: readBootID(),
+		routes: router{m: make(map[string]*backend)},
+		slots:  make(map[slotKey]*slot),
+		procs:  make(map[int]bool),
+	}
+	if cfg.ProxyAddr != "" {
+		_, port, err := net.SplitHostPort(cfg.ProxyAddr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("local target: ProxyAddr %q is not a host:port", cfg.ProxyAddr)
+		}
+		if port != "80" {
+			t.portSuffix = ":" + port
+		}
+	}
+	for _, d := range []string{t.procsDir(), t.logsDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("local target: %w", err)
+		}
+	}
+	t.life, t.endLife = context.WithCancel(context.Background())
+	return t, nil
+}
+
+// Domain is http://<service>.<instance key>.localhost:<proxy port> for web
+// and static services, and "" for the others, which the proxy does not
+// serve.
+func (t *Target) Domain(inst target.Instance, svc config.Service) string {
+	if svc.Type != config.TypeWeb && svc.Type != config.TypeStatic {
+		return ""
+	}
+	return "http://" + svc.ID + "." + inst.Key() + ".localhost" + t.portSuffix
+}
+
+// LogPath is the file holding the output of a service's releases, with
+// the previous part in LogPath + ".1".
+func (t *Target) LogPath(inst target.Instance, service string) string {
+	return filepath.Join(t.logsDir(), safeName(service+"."+inst.Key())+".log")
+}
+
+func (t *Target) logsDir() string { return filepath.Join(t.cfg.Dir, "logs") }
+
+// safeName keeps a file name within its directory whatever the ids hold.
+func safeName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '.' || r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, s)
+	if strings.HasPrefix(s, ".") {
+		s = "_" + s
+	}
+	return s
+}
+
+// slotKey names a service of an instance.
+type slotKey struct{ instance, service string }
+
+// slot is a service of an instance: its serving release, and the lock
+// that serializes Deploy and Stop on it.
+type slot struct {
+	key   slotKey
+	route string        // route key: "api.production"
+	lock  chan struct{} // holds a value while a Deploy or a stop works on the slot
+
+	// Guarded by Target.mu.
+	removed     bool                    // Stop or Close took the slot out of Target.slots
+	cancelStart context.CancelCauseFunc // of the Deploy starting a release, if any
+
+	// Guarded by lock.
+	current *release
+	log     *logFile
+}
+
+func (s *slot) unlock() { <-s.lock }
+
+// acquire locks the slot of (instance, service), creating it if needed.
+func (t *Target) acquire(ctx context.Context, inst target.Instance, service string) (*slot, error) {
+	key := slotKey{inst.Key(), service}
+	for {
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			return nil, ErrClosed
+		}
+		s := t.slots[key]
+		if s == nil {
+			s = &slot{key: key, route: strings.ToLower(service + "." + key.instance), lock: make(chan struct{}, 1)}
+			t.slots[key] = s
+		}
+		t.mu.Unlock()
+		select {
+		case s.lock <- struct{}{}:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		t.mu.Lock()
+		removed := s.removed
+		t.mu.Unlock()
+		if !removed {
+			return s, nil
+		}
+		s.unlock() // stopped while we waited: a new slot takes over
+	}
+}
+
+// Deploy starts rel, waits until it is healthy, routes its service to it
+// (web and static) and then retires the release it replaces: new requests
+// go to rel at once, those in flight to the old release finish (for up to
+// DrainTimeout), and then its processes are stopped (SIGTERM, SIGKILL
+// after StopGrace). Deploy returns when the old release is gone.
+//
+// When rel fails (its process exits, its health check times out, ctx
+// ends) its processes are stopped, the previous release keeps serving,
+// and the error says what happened. Once rel is routed, ctx no longer
+// matters: the retirement of the old release is bounded anyway.
+//
+// rel.Env gets PORT (a free loopback port; the service must listen on
+// it) and LIFTOFF_RELEASE_ID. Deploys of one service are serialized.
+func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
+	if err := checkRelease(rel); err != nil {
+		return err
+	}
+	s, err := t.acquire(ctx, rel.Instance, rel.Service.ID)
+	if err != nil {
+		return err
+	}
+	defer s.unlock()
+
+	startCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := t.setStarting(s, cancel); err != nil {
+		return err
+	}
+	r, err := t.start(startCtx, s, rel)
+	if serr := t.setStarting(s, nil); err == nil && serr != nil {
+		t.retire(t.life, r)
+		err = serr
+	}
+	if err != nil {
+		return err
+	}
+
+	old := s.current
+	s.current = r
+	switch {
+	case r.backend != nil:
+		t.routes.set(s.route, r.backend)
+	case old != nil && old.backend != nil:
+		t.routes.removeIf(s.route, old.backend)
+	}
+	t.log.Info("local target: release serving", "service", s.route, "release", rel.ID, "type", rel.Service.Type, "port", r.port)
+	if old != nil {
+		t.retire(t.life, old)
+	}
+	return nil
+}
+
+// setStarting records (or clears, with nil) the cancel function of the
+// release being started in s, so Stop and Close can end the start. It
+// fails when they already took the slot.
+func (t *Target) setStarting(s *slot, cancel context.CancelCauseFunc) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s.cancelStart = cancel
+	if s.removed {
+		if t.closed {
+			return ErrClosed
+		}
+		return fmt.Errorf("instance %s is being stopped", s.key.instance)
+	}
+	return nil
+}
+
+// Stop stops every release of inst as a redeploy retires the old one
+// (drain, SIGTERM, SIGKILL after StopGrace) and removes its routes;
+// releases being started are cancelled. When ctx ends first the remaining
+// waits are cut short: processes get SIGKILL at once. Stop returns once
+// every process of the instance is gone.
+func (t *Target) Stop(ctx context.Context, inst target.Instance) error {
+	key := inst.Key()
+	slots := t.takeSlots(func(k slotKey) bool { return k.instance == key },
+		fmt.Errorf("instance %s is being stopped", key))
+	t.stopSlots(ctx, slots)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stop %s: cut short, processes were killed: %w", key, err)
+	}
+	return nil
+}
+
+// Restore starts releases again after a restart of Liftoff, in parallel,
+// each as Deploy does. It returns the errors of those that failed, joined,
+// after all have been tried.
+func (t *Target) Restore(ctx context.Context, rels []target.Release) error {
+	errs := make([]error, len(rels))
+	var wg sync.WaitGroup
+	for i, rel := range rels {
+		wg.Go(func() {
+			if err := t.Deploy(ctx, rel); err != nil {
+				errs[i] = fmt.Errorf("restore %s of %s: %w", rel.Service.ID, rel.Instance.Key(), err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Close stops every release, as Stop does, and makes Deploy fail from
+// then on. Releases live as long as the Liftoff that runs them: Liftoff
+// calls Close when it shuts down, and Restore starts the last successful
+// releases again when it starts. When ctx ends first, the remaining waits
+// are cut short and processes get SIGKILL at once.
+func (t *Target) Close(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, t.endLife)
+	defer stop()
+	slots := t.takeSlots(func(slotKey) bool { return true }, ErrClosed)
+	t.stopSlots(ctx, slots)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("close local target: cut short, processes were killed: %w", err)
+	}
+	return nil
+}
+
+// takeSlots removes the slots that match from the table, cancels the
+// releases they are starting, and returns them. With cause ErrClosed it
+// also marks the target closed, in the same critical section, so no
+// Deploy can create a slot afterwards.
+func (t *Target) takeSlots(match func(slotKey) bool, cause error) []*slot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if errors.Is(cause, ErrClosed) {
+		t.closed = true
+	}
+	var out []*slot
+	for k, s := range t.slots {
+		if !match(k) {
+			continue
+		}
+		delete(t.slots, k)
+		s.removed = true
+		if s.cancelStart != nil {
+			s.cancelStart(cause)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// stopSlots retires the serving release of each slot, in parallel. It
+// waits for each slot's lock without a deadline: the holder is a Deploy
+// whose start was just cancelled, or one retiring a release, both bounded.
+func (t *Target) stopSlots(ctx context.Context, slots []*slot) {
+	var wg sync.WaitGroup
+	for _, s := range slots {
+		wg.Go(func() {
+			s.lock <- struct{}{}
+			defer s.unlock()
+			if r := s.current; r != nil {
+				s.current = nil
+				if r.backend != nil {
+					t.routes.removeIf(s.route, r.backend)
+				}
+				t.retire(ctx, r)
+			}
+			if s.log != nil {
+				s.log.Close()
+				s.log = nil
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// owns reports whether process group pgid is one of this Target's.
+func (t *Target) owns(pgid int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.procs[pgid]
+}
+
+func (t *Target) setOwned(pgid int, owned bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if owned {
+		t.procs[pgid] = true
+	} else {
+		delete(t.procs, pgid)
+	}
+}

@@ -1,0 +1,174 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	// shell runs start commands, as "sh -c COMMAND".
+	shell = "/bin/sh"
+	// releaseIDVar is set in every release's environment. Cleanup uses it
+	// to recognise what is left of a release whose shell is gone.
+	releaseIDVar = "LIFTOFF_RELEASE_ID"
+	// killWait bounds the wait for a group to disappear after SIGKILL;
+	// only a process stuck in the kernel takes longer.
+	killWait = 5 * time.Second
+	// outputGrace bounds how long a stopped release's output pipe may stay
+	// open: only a process that left the group (setsid, a daemon) can hold
+	// it that long, and what it writes later is dropped.
+	outputGrace = 2 * time.Second
+)
+
+// process is a running start command: the shell, as leader of its own
+// process group, and whatever it started. One goroutine (supervise) owns
+// its end: it signals the group, reaps the leader, flushes the output and
+// removes the state file, whether the process was asked to stop or exited
+// on its own.
+type process struct {
+	cmd       *exec.Cmd
+	pid       int // of the shell; also the process group id
+	grace     time.Duration
+	pipe      *os.File // read end of stdout and stderr
+	out       io.Writer
+	statePath string
+	log       *slog.Logger
+	onDone    func()
+
+	exited  chan struct{} // closed when the leader exited (not yet reaped)
+	copied  chan struct{} // closed when the output copy ended
+	stopReq chan struct{} // closed by stop
+	hurry   chan struct{} // closed when the stop must not wait any more
+	done    chan struct{} // closed when the group is gone and the leader reaped
+
+	stopOnce, hurryOnce sync.Once
+
+	state *os.ProcessState // the leader's end; set before done is closed
+}
+
+// stop ends the process group gracefully (SIGTERM, then SIGKILL after the
+// grace period; at once when ctx ends) and returns the leader's exit state
+// once the group is gone.
+func (p *process) stop(ctx context.Context) *os.ProcessState {
+	p.stopOnce.Do(func() { close(p.stopReq) })
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.hurryOnce.Do(func() { close(p.hurry) })
+		<-p.done
+	}
+	return p.state
+}
+
+// running reports whether the leader has not exited yet.
+func (p *process) running() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+func (p *process) copyOutput() {
+	defer close(p.copied)
+	_, _ = io.Copy(p.out, p.pipe)
+}
+
+func (p *process) supervise() {
+	defer close(p.done)
+	go func() {
+		waitExited(p.pid)
+		close(p.exited)
+	}()
+	requested := false
+	select {
+	case <-p.exited:
+	case <-p.stopReq:
+		requested = true
+	}
+	// Also when the leader exited on its own: what it started goes too.
+	signalGroup(p.pid, syscall.SIGTERM)
+	grace := time.NewTimer(p.grace)
+	defer grace.Stop()
+	if !p.awaitGroupGone(grace.C, p.hurry) {
+		signalGroup(p.pid, syscall.SIGKILL)
+		kill := time.NewTimer(killWait)
+		defer kill.Stop()
+		p.awaitGroupGone(kill.C, nil)
+	}
+	<-p.exited
+	_ = p.cmd.Wait() // reaps the leader; its state is in ProcessState
+	p.state = p.cmd.ProcessState
+
+	out := time.NewTimer(outputGrace)
+	select {
+	case <-p.copied:
+	case <-out.C:
+	}
+	out.Stop()
+	p.pipe.Close()
+	<-p.copied
+
+	fmt.Fprintf(p.out, "==> %s\n", describeExit(p.state))
+	if p.statePath != "" {
+		if err := os.Remove(p.statePath); err != nil && !os.IsNotExist(err) {
+			p.log.Warn("local target: cannot remove state file", "path", p.statePath, "err", err)
+		}
+	}
+	if !requested {
+		p.log.Warn("local target: release exited on its own", "pid", p.pid, "status", describeExit(p.state))
+	}
+	p.onDone()
+}
+
+// awaitGroupGone waits until the leader has exited and no other live
+// process is left in its group. It reports false when timeout or hurry
+// came first. Processes that are not our children cannot be waited for,
+// so the group is polled.
+func (p *process) awaitGroupGone(timeout <-chan time.Time, hurry <-chan struct{}) bool {
+	select {
+	case <-p.exited:
+	case <-timeout:
+		return false
+	case <-hurry:
+		return false
+	}
+	delay := 5 * time.Millisecond
+	for {
+		if len(groupMembers(p.pid)) == 0 {
+			return true
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-timeout:
+			t.Stop()
+			return false
+		case <-hurry:
+			t.Stop()
+			return false
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// describeExit says how a process ended, for people: "exited with status
+// 3", "was killed by signal killed".
+func describeExit(s *os.ProcessState) string {
+	if s == nil {
+		return "exited"
+	}
+	if ws, ok := s.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "was killed by signal " + ws.Signal().String()
+	}
+	return "exited with status " + strconv.Itoa(s.ExitCode())
+}

@@ -1,0 +1,172 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Handler is Liftoff's proxy: it routes a request by its Host,
+// <service>.<instance key>.localhost with any port and in any case, to the
+// serving release of that web or static service, and answers 404 for
+// hosts where nothing is deployed. Serve it on Config.ProxyAddr.
+func (t *Target) Handler() http.Handler { return http.HandlerFunc(t.serveProxy) }
+
+func (t *Target) serveProxy(w http.ResponseWriter, r *http.Request) {
+	if key, ok := routeKey(r.Host); ok {
+		for {
+			b := t.routes.get(key)
+			if b == nil {
+				break
+			}
+			// A backend retired between get and acquire takes no request:
+			// its route was switched before it was retired, so read again.
+			if b.acquire() {
+				defer b.done()
+				b.handler.ServeHTTP(w, r)
+				return
+			}
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintf(w, "404 Not Found\n\nNo service is deployed at %q.\n"+
+		"Liftoff serves web and static services at <service>.<environment>.localhost\n"+
+		"(previews: <service>.pr-<number>.<environment>.localhost).\n", r.Host)
+}
+
+// routeKey turns a Host header into a route key ("api.production"), or
+// reports that it is not a host the proxy serves.
+func routeKey(host string) (string, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	key, ok := strings.CutSuffix(host, ".localhost")
+	return key, ok && key != ""
+}
+
+// router maps route keys to the backends serving them.
+type router struct {
+	mu sync.RWMutex
+	m  map[string]*backend
+}
+
+func (rt *router) get(key string) *backend {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return rt.m[key]
+}
+
+func (rt *router) set(key string, b *backend) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.m[key] = b
+}
+
+// removeIf removes the route key only while it leads to b, so a release
+// being stopped never takes down the route of a newer one.
+func (rt *router) removeIf(key string, b *backend) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.m[key] == b {
+		delete(rt.m, key)
+	}
+}
+
+// retiredBit marks a backend's state once it takes no new requests; the
+// bits below count requests in flight.
+const retiredBit = 1 << 62
+
+// backend is a release as the proxy sees it: a handler, and the count of
+// requests it is serving. Counting and the retired mark share one atomic
+// word, so a request is either counted before the backend was retired
+// (and retirement waits for it) or refused (and routed again).
+type backend struct {
+	handler  http.Handler
+	state    atomic.Int64
+	idle     chan struct{} // closed once retired with nothing in flight
+	idleOnce sync.Once
+	free     func() // frees what the handler holds, after retirement
+}
+
+func newBackend(h http.Handler, free func()) *backend {
+	return &backend{handler: h, idle: make(chan struct{}), free: free}
+}
+
+// acquire counts a request in, unless the backend is retired.
+func (b *backend) acquire() bool {
+	for {
+		s := b.state.Load()
+		if s&retiredBit != 0 {
+			return false
+		}
+		if b.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+// done counts a request out.
+func (b *backend) done() {
+	if b.state.Add(-1) == retiredBit {
+		b.idleOnce.Do(func() { close(b.idle) })
+	}
+}
+
+// retire refuses new requests; the channel closes when the last one in
+// flight is done. Switch the route away first.
+func (b *backend) retire() <-chan struct{} {
+	if old := b.state.Or(retiredBit); old&^retiredBit == 0 {
+		b.idleOnce.Do(func() { close(b.idle) })
+	}
+	return b.idle
+}
+
+func (b *backend) inFlight() int64 { return b.state.Load() &^ retiredBit }
+
+// newProxyBackend proxies to a release listening on 127.0.0.1:port. Each
+// release has its own transport, so its idle connections can be closed
+// when it is stopped. The Host header is kept as the client sent it, as
+// hosting platforms do; X-Forwarded-For, -Host and -Proto are set (client
+// values of those are dropped, as the proxy is the first hop). Streaming
+// responses are flushed as they come, and upgrades (websockets) are
+// passed through.
+func (t *Target) newProxyBackend(key, releaseID string, port int) *backend {
+	u := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	tr := &http.Transport{
+		// No Proxy: the release is on loopback, never behind HTTP_PROXY.
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 128,
+		IdleConnTimeout:     60 * time.Second,
+	}
+	log := t.log.With("host", key, "release", releaseID)
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(u)
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		Transport: tr,
+		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if !errors.Is(r.Context().Err(), context.Canceled) {
+				log.Warn("local target proxy: release did not answer", "err", err)
+			}
+			http.Error(w, "502 Bad Gateway\n\nThe service at "+key+".localhost did not answer: "+
+				"its release may have crashed. Its log is in Liftoff.", http.StatusBadGateway)
+		},
+	}
+	return newBackend(rp, tr.CloseIdleConnections)
+}

@@ -1,0 +1,363 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+const (
+	// healthInterval is the pause between health checks once the first
+	// quick ones (from 50ms up) found nothing.
+	healthInterval = 200 * time.Millisecond
+	// healthAttemptTimeout bounds one health check request.
+	healthAttemptTimeout = 5 * time.Second
+)
+
+// release is a started, healthy release.
+type release struct {
+	rel     target.Release
+	port    int      // 0 for static
+	proc    *process // nil for static
+	backend *backend // nil when the proxy does not serve it
+	root    *os.Root // static only
+}
+
+// checkRelease rejects what the local target cannot run, before anything
+// starts.
+func checkRelease(rel target.Release) error {
+	svc := rel.Service
+	if svc.ID == "" {
+		return errors.New("release has no service id")
+	}
+	switch svc.Type {
+	case config.TypeWeb, config.TypeWebPrivate, config.TypeWorker:
+		if strings.TrimSpace(svc.StartCommand) == "" {
+			return fmt.Errorf("service %s has no startCommand: the local target needs one to run a %s service", svc.ID, svc.Type)
+		}
+	case config.TypeStatic:
+	default:
+		return fmt.Errorf("service %s: type %q does not run on the local target (it runs web, web-private, worker and static)", svc.ID, svc.Type)
+	}
+	return nil
+}
+
+// start starts rel and returns it once healthy. On failure nothing of it
+// is left running.
+func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*release, error) {
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("start cancelled: %w", err)
+	}
+	if rel.Service.Type == config.TypeStatic {
+		return t.startStatic(rel)
+	}
+	if s.log == nil {
+		lf, err := openLogFile(t.LogPath(rel.Instance, rel.Service.ID))
+		if err != nil {
+			return nil, fmt.Errorf("open the service's log: %w", err)
+		}
+		s.log = lf
+	}
+	out := &output{file: s.log, live: rel.Log}
+	// After a failure the process has been stopped and its output copied
+	// when this runs, so the deployment's log has all of it.
+	defer out.detach()
+
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("find a free port: %w", err)
+	}
+	p, err := t.spawn(rel, port, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.waitHealthy(ctx, rel, p, port); err != nil {
+		state := p.stop(t.life)
+		if errors.Is(err, errExited) {
+			return nil, t.exitError(rel, state)
+		}
+		return nil, err
+	}
+	r := &release{rel: rel, port: port, proc: p}
+	if rel.Service.Type == config.TypeWeb {
+		r.backend = t.newProxyBackend(s.route, rel.ID, port)
+	}
+	return r, nil
+}
+
+func (t *Target) startStatic(rel target.Release) (*release, error) {
+	outDir := rel.Service.OutputDirectory
+	if outDir == "" {
+		outDir = config.DefaultOutputDirectory
+	}
+	dir := filepath.Join(rel.Dir, outDir)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("static output directory %s does not exist: the build must write the site there, or outputDirectory must name the directory it writes (relative to basePath)", dir)
+	case err != nil:
+		return nil, fmt.Errorf("static output directory: %w", err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("static output directory %s is not a directory", dir)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("static output directory: %w", err)
+	}
+	return &release{
+		rel:     rel,
+		root:    root,
+		backend: newBackend(&staticSite{root: root, spa: rel.Service.SinglePageApp}, nil),
+	}, nil
+}
+
+// freePort asks the kernel for a free loopback port. Another process may
+// take it before the release listens on it; the health check then fails.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// spawn starts the start command in a process group of its own and
+// records the group in a state file.
+func (t *Target) spawn(rel target.Release, port int, out *output) (*process, error) {
+	cmd := exec.Command(shell, "-c", rel.Service.StartCommand)
+	cmd.Dir = rel.Dir
+	// Later entries win in os/exec, so ours override any in rel.Env.
+	cmd.Env = append(slices.Clip(rel.Env), "PORT="+strconv.Itoa(port), releaseIDVar+"="+rel.ID)
+	cmd.SysProcAttr = procAttr()
+	// Stdin stays nil: /dev/null. Our own pipe rather than an io.Writer,
+	// so that reaping never waits on the output of a process that left.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", rel.Service.ID, err)
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	fmt.Fprintf(out, "==> %s: starting release %s: %s (PORT=%d)\n",
+		time.Now().UTC().Format(time.RFC3339), rel.ID, rel.Service.StartCommand, port)
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, fmt.Errorf("start command could not start in %s: %w", rel.Dir, err)
+	}
+	pid := cmd.Process.Pid
+	p := &process{
+		cmd:     cmd,
+		pid:     pid,
+		grace:   t.cfg.StopGrace,
+		pipe:    pr,
+		out:     out,
+		log:     t.log.With("service", rel.Service.ID+"."+rel.Instance.Key(), "release", rel.ID),
+		onDone:  func() { t.setOwned(pid, false) },
+		exited:  make(chan struct{}),
+		copied:  make(chan struct{}),
+		stopReq: make(chan struct{}),
+		hurry:   make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	t.setOwned(pid, true)
+	// The child is ours and not reaped, so its stat is there even if it
+	// has exited already.
+	st, err := readProcStat(pid)
+	if err == nil {
+		p.statePath, err = t.writeRecord(procRecord{
+			PID: pid, StartTime: st.startTime, BootID: t.bootID,
+			Release: rel.ID, Instance: rel.Instance.Key(), Service: rel.Service.ID,
+			Port: port, Command: rel.Service.StartCommand, Started: time.Now().UTC(),
+		})
+	}
+	go p.copyOutput()
+	go p.supervise()
+	if err != nil {
+		p.stop(t.life)
+		return nil, fmt.Errorf("record the release's process group: %w", err)
+	}
+	return p, nil
+}
+
+// errExited reports from waitHealthy that the process exited; start turns
+// it into a message with the exit status.
+var errExited = errors.New("exited")
+
+func (t *Target) exitError(rel target.Release, state *os.ProcessState) error {
+	how := describeExit(state)
+	logs := "see its output above (also in " + t.LogPath(rel.Instance, rel.Service.ID) + ")"
+	if rel.Service.Type == config.TypeWorker {
+		return fmt.Errorf("worker %s within %s of its start: a worker must keep running; %s", how, t.cfg.WorkerGrace, logs)
+	}
+	return fmt.Errorf("start command %s before its health check passed: it must keep running and listen on $PORT; %s", how, logs)
+}
+
+// waitHealthy returns nil once the release is healthy, errExited when its
+// process exits first, and otherwise an error saying what went wrong.
+func (t *Target) waitHealthy(ctx context.Context, rel target.Release, p *process, port int) error {
+	if rel.Service.Type == config.TypeWorker {
+		timer := time.NewTimer(t.cfg.WorkerGrace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			if !p.running() {
+				return errExited
+			}
+			return nil
+		case <-p.exited:
+			return errExited
+		case <-ctx.Done():
+			return fmt.Errorf("start cancelled: %w", context.Cause(ctx))
+		}
+	}
+	return checkHTTP(ctx, rel.Service, p, port)
+}
+
+// checkHTTP polls GET http://127.0.0.1:<port><healthCheckPath> until it
+// answers 200-399 (redirects are not followed), the process exits, ctx
+// ends or healthCheckTimeoutSecs pass.
+func checkHTTP(ctx context.Context, svc config.Service, p *process, port int) error {
+	path := svc.HealthCheckPath
+	if path == "" {
+		path = config.DefaultHealthCheckPath
+	}
+	secs := svc.HealthCheckTimeoutSecs
+	if secs <= 0 {
+		secs = config.DefaultHealthCheckTimeoutSecs
+	}
+	timeout := time.Duration(secs) * time.Second
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	u := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + path
+
+	var lastStatus int
+	var lastErr string
+	delay := 50 * time.Millisecond
+	for {
+		status, err := probe(hctx, client, u)
+		if err == nil && status >= 200 && status <= 399 {
+			return nil
+		}
+		if hctx.Err() == nil { // an attempt cut by the deadline says nothing
+			if err != nil {
+				lastErr = describeProbeError(err)
+			} else {
+				lastStatus = status
+			}
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case <-p.exited:
+			timer.Stop()
+			return errExited
+		case <-hctx.Done():
+			timer.Stop()
+			if err := context.Cause(ctx); err != nil {
+				return fmt.Errorf("start cancelled: %w", err)
+			}
+			var last []string
+			if lastStatus != 0 {
+				last = append(last, strconv.Itoa(lastStatus))
+			}
+			if lastErr != "" {
+				last = append(last, lastErr)
+			}
+			if len(last) == 0 {
+				last = append(last, "no answer")
+			}
+			return fmt.Errorf("health check GET %s did not answer 200-399 within %s (last: %s)",
+				path, timeout, strings.Join(last, " / "))
+		}
+		delay = min(2*delay, healthInterval)
+	}
+}
+
+func probe(ctx context.Context, client *http.Client, u string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, healthAttemptTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("User-Agent", "Liftoff health check")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// describeProbeError says briefly why a health check request failed.
+func describeProbeError(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
+		return "no answer within " + healthAttemptTimeout.String()
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without an answer"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// retire takes r out of service: no new requests (its route, if any, was
+// switched or removed before), those in flight finish for up to
+// DrainTimeout, then its processes stop. When ctx ends the waits are cut
+// short.
+func (t *Target) retire(ctx context.Context, r *release) {
+	log := t.log.With("service", r.rel.Service.ID+"."+r.rel.Instance.Key(), "release", r.rel.ID)
+	if b := r.backend; b != nil {
+		idle := b.retire()
+		timer := time.NewTimer(t.cfg.DrainTimeout)
+		select {
+		case <-idle:
+		case <-timer.C:
+			log.Warn("local target: requests still in flight after the drain timeout; stopping the release anyway",
+				"inFlight", b.inFlight(), "drainTimeout", t.cfg.DrainTimeout)
+		case <-ctx.Done():
+		}
+		timer.Stop()
+	}
+	if r.proc != nil {
+		r.proc.stop(ctx)
+	}
+	if b := r.backend; b != nil && b.free != nil {
+		b.free()
+	}
+	if r.root != nil {
+		r.root.Close()
+	}
+	log.Info("local target: release stopped")
+}
