@@ -3,8 +3,10 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -40,8 +42,13 @@ type Config struct {
 	// Workers bounds the deployments this node runs at once. Default 2;
 	// -1 runs no engine on this node (an API-only replica).
 	Workers int
-	// Demo creates the demo project on first start.
+	// Demo creates, on first start, a project from the example monorepo
+	// that ships with Liftoff, an API key and a deploy hook, and prints how
+	// to deploy with them.
 	Demo bool
+	// Out is where the demo prints (secrets included: it is the terminal,
+	// not the log). Default os.Stdout.
+	Out io.Writer
 }
 
 // WithDefaults fills in the defaults.
@@ -67,6 +74,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Workers == 0 {
 		c.Workers = 2
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
 	}
 	return c
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/demo"
 	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
@@ -112,11 +113,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
 	var draining atomic.Bool
+	projects := project.NewService(st, git, log, cuid.New)
+	apiKeys := apikey.NewService(st, cuid.New)
 	handler := api.New(api.Deps{
 		Store:    st,
-		Projects: project.NewService(st, git, log, cuid.New),
+		Projects: projects,
 		Hooks:    hooks,
-		APIKeys:  apikey.NewService(st, cuid.New),
+		APIKeys:  apiKeys,
 		Engine:   engine,
 		Logs:     logs,
 		Log:      log,
@@ -148,6 +151,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		}
 	}
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.Demo {
+		if err := demo.Setup(ctx, demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys},
+			dataDir, "http://"+ln.Addr().String(), proxyLn.Addr().String(), cfg.Out); err != nil {
+			log.Error("set up the demo", "err", err)
+		}
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "proxy_addr", proxyLn.Addr().String(), "public_url", publicURL)
 	if ready != nil {
 		ready(Ready{Addr: ln.Addr().String(), ProxyAddr: proxyLn.Addr().String(), PublicURL: publicURL})

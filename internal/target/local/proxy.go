@@ -54,7 +54,10 @@ func routeKey(host string) (string, bool) {
 	}
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	key, ok := strings.CutSuffix(host, ".localhost")
-	return key, ok && key != ""
+	if !ok || key == "" {
+		return "", false
+	}
+	return key, true
 }
 
 // router maps route keys to the backends serving them.

@@ -1,0 +1,144 @@
+// Package demo sets up what `liftoff serve --demo` promises a newcomer: on
+// first start, a project made from the example monorepo that ships with
+// Liftoff, an API key and a deploy hook, and a few lines on how to deploy
+// with one curl.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/liftoffhq/liftoff/examples"
+	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// ProjectName is the demo project's name.
+const ProjectName = "demo"
+
+// Deps are the services the demo uses.
+type Deps struct {
+	Store    store.Store
+	Projects *project.Service
+	Hooks    *hook.Service
+	APIKeys  *apikey.Service
+}
+
+// Setup creates the demo unless it exists, and writes what to do next to
+// out. Secrets go to out (the terminal), never to the log.
+func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out io.Writer) error {
+	projects, err := d.Store.ListProjects(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range projects {
+		if p.Name == ProjectName {
+			_, err := fmt.Fprintf(out, "\nThe demo project exists already (created on an earlier start; its secrets were shown then).\n"+
+				"Make a new hook URL with: liftoff hooks rotate <hook id>   (liftoff hooks list --env 1)\n\n")
+			return err
+		}
+	}
+	repo := filepath.Join(dataDir, "demo", "monorepo")
+	if err := writeRepo(ctx, repo); err != nil {
+		return fmt.Errorf("demo repository: %w", err)
+	}
+	view, err := d.Projects.Create(ctx, project.CreateParams{Name: ProjectName, RepoURL: repo})
+	if err != nil {
+		return fmt.Errorf("demo project: %w", err)
+	}
+	var prod, preview store.Environment
+	for _, e := range view.Environments {
+		switch e.GivenID {
+		case "production":
+			prod = e
+		case "preview":
+			preview = e
+		}
+	}
+	_, key, err := d.APIKeys.Create(ctx, "demo")
+	if err != nil {
+		return fmt.Errorf("demo API key: %w", err)
+	}
+	h, err := d.Hooks.Create(ctx, prod.ID, "demo")
+	if err != nil {
+		return fmt.Errorf("demo hook: %w", err)
+	}
+	ph, err := d.Hooks.Create(ctx, preview.ID, "demo previews")
+	if err != nil {
+		return fmt.Errorf("demo preview hook: %w", err)
+	}
+	previewURL := strings.NewReplacer("{prNumber}", "1", "{commitSHA}", view.Project.ConfigCommit).Replace(ph.URL)
+	port := ""
+	if _, p, err := net.SplitHostPort(proxyAddr); err == nil && p != "80" {
+		port = ":" + p
+	}
+	_, err = fmt.Fprintf(out, `
+Liftoff demo ready. Shown only now, keep them:
+
+  API key:      %[1]s
+  Deploy hook:  %[2]s
+
+Deploy the demo monorepo (a Go API and a static site) and follow it:
+
+  curl -X POST '%[2]s'
+  export LIFTOFF_SERVER=%[3]s LIFTOFF_API_KEY=%[1]s
+  liftoff deployments watch <deploymentId>      (or: go run ./cmd/liftoff deployments watch ...)
+
+Then open the services, through Liftoff's proxy:
+
+  http://api.production.localhost%[4]s
+  http://site.production.localhost%[4]s
+
+Commit a change under %[5]s/site and call the hook again: only the site builds.
+A pull request preview of the same commit: curl -X POST '%[6]s'
+
+`, key, h.URL, apiURL, port, repo, previewURL)
+	return err
+}
+
+// writeRepo writes the example monorepo to dir as a git repository with one
+// commit on main.
+func writeRepo(ctx context.Context, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	err := fs.WalkDir(examples.Monorepo(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, filepath.FromSlash(p))
+		if e.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := fs.ReadFile(examples.Monorepo(), p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"add", "-A"},
+		{"-c", "user.name=Liftoff demo", "-c", "user.email=demo@liftoff.invalid", "-c", "commit.gpgsign=false",
+			"commit", "-q", "-m", "Liftoff demo monorepo"},
+	} {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,217 @@
+package local
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRouteKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		host, key string
+		ok        bool
+	}{
+		{"api.production.localhost", "api.production", true},
+		{"api.production.localhost:8000", "api.production", true},
+		{"API.Production.LocalHost:8000", "api.production", true},
+		{"api.production.localhost.", "api.production", true},
+		{"web.pr-12.preview.localhost:8000", "web.pr-12.preview", true},
+		{"localhost:8000", "", false},
+		{".localhost", "", false},
+		{"example.com", "", false},
+		{"127.0.0.1:8000", "", false},
+		{"", "", false},
+	} {
+		key, ok := routeKey(tc.host)
+		if key != tc.key || ok != tc.ok {
+			t.Errorf("routeKey(%q) = %q, %v; want %q, %v", tc.host, key, ok, tc.key, tc.ok)
+		}
+	}
+}
+
+func TestBackendRetire(t *testing.T) {
+	t.Parallel()
+	b := newBackend(http.NotFoundHandler(), nil)
+	for range 2 {
+		if !b.acquire() {
+			t.Fatal("a live backend refuses a request")
+		}
+	}
+	idle := b.retire()
+	if b.acquire() {
+		t.Fatal("a retired backend takes a request")
+	}
+	b.done()
+	select {
+	case <-idle:
+		t.Fatal("idle with a request in flight")
+	default:
+	}
+	b.done()
+	<-idle // closes with the last request
+	if b.inFlight() != 0 {
+		t.Errorf("inFlight = %d", b.inFlight())
+	}
+	// Retiring an idle backend is idle at once, and retiring twice is fine.
+	b2 := newBackend(http.NotFoundHandler(), nil)
+	<-b2.retire()
+	<-b2.retire()
+}
+
+func TestUnknownHostIs404(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.deploy(serverRelease(t, production, "api", "v1"))
+	for _, host := range []string{"nope.production.localhost:8000", "api.staging.localhost", "example.com"} {
+		status, body := h.mustGet(host, "/")
+		if status != http.StatusNotFound || !strings.Contains(body, "No service is deployed at \""+host+"\"") {
+			t.Errorf("GET %s: %d %q", host, status, body)
+		}
+	}
+}
+
+func TestWebsocketUpgrade(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.deploy(serverRelease(t, production, "api", "v1"))
+
+	conn, err := net.Dial("tcp", h.proxy.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprint(conn, "GET /ws HTTP/1.1\r\nHost: api.production.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade answered %s", resp.Status)
+	}
+	fmt.Fprint(conn, "ping\n")
+	line, err := r.ReadString('\n')
+	if err != nil || line != "ping\n" {
+		t.Fatalf("echo = %q, %v", line, err)
+	}
+}
+
+// The release being replaced exits at once on SIGTERM (ON_TERM=exit), so
+// only the proxy's drain can finish a request it is serving.
+func TestRequestInFlightDuringRedeployCompletes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.deploy(serverRelease(t, production, "api", "v1", "ON_TERM=exit"))
+
+	release := filepath.Join(t.TempDir(), "release")
+	req, _ := http.NewRequest(http.MethodGet, h.proxy.URL+"/hold?file="+release, nil)
+	req.Host = "api.production.localhost"
+	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body := bufio.NewReader(resp.Body)
+	if line, err := body.ReadString('\n'); line != "started\n" {
+		t.Fatalf("hold answered %q, %v", line, err)
+	}
+
+	deployed := make(chan error, 1)
+	go func() { deployed <- h.tg.Deploy(context.Background(), serverRelease(t, production, "api", "v2")) }()
+	eventually(t, "the route to switch to v2", func() bool {
+		_, b, err := h.get("api.production.localhost", "/")
+		return err == nil && b == "v2"
+	})
+	select {
+	case err := <-deployed:
+		t.Fatalf("Deploy returned (%v) while a request to the old release was in flight", err)
+	default:
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(body)
+	if err != nil || resp.StatusCode != http.StatusOK || string(rest) != "done v1\n" {
+		t.Fatalf("in-flight request: %d %q, %v", resp.StatusCode, rest, err)
+	}
+	if err := <-deployed; err != nil {
+		t.Fatal(err)
+	}
+	h.expectBody("api.production.localhost", "v2")
+}
+
+// TestZeroDowntime redeploys a service ten times while clients keep
+// requesting it through the proxy: no request may fail. Replaced releases
+// exit at once on SIGTERM, so the guarantee is the proxy's.
+func TestZeroDowntime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.deploy(serverRelease(t, production, "api", "v0", "ON_TERM=exit"))
+
+	const clients, redeploys = 4, 10
+	var (
+		ok, failed atomic.Int64
+		firstErr   sync.Once
+		errText    string
+		stop       = make(chan struct{})
+		wg         sync.WaitGroup
+		seenMu     sync.Mutex
+		seen       = map[string]int{}
+	)
+	for range clients {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status, body, err := h.get("api.production.localhost", "/")
+				if err != nil || status != http.StatusOK {
+					failed.Add(1)
+					firstErr.Do(func() { errText = fmt.Sprintf("%d %q %v", status, body, err) })
+					continue
+				}
+				ok.Add(1)
+				seenMu.Lock()
+				seen[body]++
+				seenMu.Unlock()
+			}
+		})
+	}
+	start := time.Now()
+	for i := 1; i <= redeploys; i++ {
+		h.deploy(serverRelease(t, production, "api", fmt.Sprintf("v%d", i), "ON_TERM=exit"))
+	}
+	last := fmt.Sprintf("v%d", redeploys)
+	eventually(t, "a client to reach the last release", func() bool {
+		seenMu.Lock()
+		defer seenMu.Unlock()
+		return seen[last] > 0
+	})
+	close(stop)
+	wg.Wait()
+	seenMu.Lock()
+	versions := len(seen)
+	seenMu.Unlock()
+	t.Logf("zero downtime: %d redeploys in %s, %d clients: %d requests ok, %d failed, answered by %d releases",
+		redeploys, time.Since(start).Round(time.Millisecond), clients, ok.Load(), failed.Load(), versions)
+	if failed.Load() > 0 {
+		t.Errorf("%d requests failed during redeploys; first: %s", failed.Load(), errText)
+	}
+	if ok.Load() < redeploys {
+		t.Errorf("only %d requests ran during the redeploys", ok.Load())
+	}
+}
