@@ -55,7 +55,7 @@ func TestHooksCLI(t *testing.T) {
 	t.Parallel()
 	flags := storeFlags(t, "sqlite", t.TempDir())
 	key := bootstrapKey(t, flags)
-	srv := start(t, flags, &logLines{})
+	srv := start(t, append(flags, "--workers", "-1"), &logLines{})
 	repo := gittest.New(t)
 	repo.Commit("init", map[string]string{"liftoff.json": e2eConfig})
 	cli := func(args ...string) string {

@@ -43,6 +43,9 @@ func TestHooksEndToEnd(t *testing.T) {
 			flags := storeFlags(t, dialect, t.TempDir())
 			key := bootstrapKey(t, flags)
 			logs := &logLines{}
+			// No engine: this test is about the hook contract, and its
+			// deployments must stay PENDING to be joined.
+			flags = append(flags, "--workers", "-1")
 			srv := start(t, flags, logs)
 			c := client.New(srv.url(), key)
 
@@ -158,7 +161,7 @@ func TestCrashKeepsEveryAnsweredDeployment(t *testing.T) {
 			flags := storeFlags(t, dialect, t.TempDir())
 			key := bootstrapKey(t, flags)
 			logs := &logLines{}
-			srv := start(t, append(flags, "--hook-rate-limit", "100000"), logs)
+			srv := start(t, append(flags, "--hook-rate-limit", "100000", "--workers", "-1"), logs)
 			c := client.New(srv.url(), key)
 			repo := gittest.New(t)
 			repo.Commit("init", map[string]string{"liftoff.json": e2eConfig})

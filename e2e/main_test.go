@@ -19,8 +19,9 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
-// binary is the liftoff binary built once for the package.
-var binary string
+// binary is the liftoff binary built once for the package; webserver is the
+// test web service the engine tests deploy.
+var binary, webserver string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "liftoff-e2e-")
@@ -29,11 +30,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "liftoff")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/liftoff")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build liftoff:", err)
-		os.Exit(1)
+	webserver = filepath.Join(dir, "webserver")
+	for out, pkg := range map[string]string{binary: "../cmd/liftoff", webserver: "./testdata/webserver"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Stdout, build.Stderr = os.Stdout, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", pkg+":", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
@@ -45,6 +49,7 @@ type instance struct {
 	t        *testing.T
 	cmd      *exec.Cmd
 	addr     string
+	proxy    string
 	logs     *logLines
 	exited   chan error
 	exitOnce sync.Once
@@ -80,7 +85,8 @@ func storeFlags(t *testing.T, dialect, dataDir string) []string {
 func start(t *testing.T, flags []string, logs *logLines) *instance {
 	t.Helper()
 	in := &instance{t: t, logs: logs, exited: make(chan error, 1)}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--log-format", "json"}, flags...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--log-format", "json",
+		"--shutdown-timeout", "5s"}, flags...)
 	in.cmd = exec.Command(binary, args...)
 	in.cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
 	stderr, err := in.cmd.StderrPipe()
@@ -90,7 +96,7 @@ func start(t *testing.T, flags []string, logs *logLines) *instance {
 	if err := in.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	listening := make(chan string, 1)
+	listening := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -99,14 +105,20 @@ func start(t *testing.T, flags []string, logs *logLines) *instance {
 			logs.add(line)
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "listening" {
-				listening <- rec["addr"].(string)
+				listening <- [2]string{rec["addr"].(string), rec["proxy_addr"].(string)}
 			}
 		}
 		in.exited <- in.cmd.Wait()
 	}()
-	t.Cleanup(func() { in.kill() })
+	// A graceful stop, so the test leaves no build or release behind.
+	t.Cleanup(func() {
+		if err := in.stop(); err != nil {
+			in.kill()
+		}
+	})
 	select {
-	case in.addr = <-listening:
+	case addrs := <-listening:
+		in.addr, in.proxy = addrs[0], addrs[1]
 	case err := <-in.exited:
 		t.Fatalf("liftoff serve exited before listening: %v\n%s", err, strings.Join(logs.all(), "\n"))
 	case <-time.After(60 * time.Second):
@@ -121,6 +133,39 @@ func (in *instance) url() string { return "http://" + in.addr }
 func (in *instance) stop() error {
 	_ = in.cmd.Process.Signal(syscall.SIGTERM)
 	return in.wait()
+}
+
+// processesOf lists the live processes started for a deployment (they carry
+// its id in their environment).
+func processesOf(deploymentID string) []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !strings.Contains(string(env), "LIFTOFF_DEPLOYMENT_ID="+deploymentID+"\x00") {
+			continue
+		}
+		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && !strings.Contains(string(stat), ") Z ") {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+// noProcessesOf fails unless a deployment's processes are gone within 10s.
+func noProcessesOf(t *testing.T, deploymentID string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pids := processesOf(deploymentID)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deployment %s left processes: %v", deploymentID, pids)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // kill sends SIGKILL: a crash.

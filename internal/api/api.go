@@ -48,6 +48,9 @@ func New(d Deps) *API {
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
 	}
+	if d.Logs == nil {
+		d.Logs = logstream.New(d.Store, d.Log) // reads only: follows by polling
+	}
 	a := &API{Deps: d, mux: http.NewServeMux()}
 	a.routes()
 	return a

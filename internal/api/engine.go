@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -23,7 +26,11 @@ func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, codeConflict, fmt.Sprintf("Deployment %s already ended %s", d.ID, d.Status))
 		return
 	}
-	d, err = a.Engine.Cancel(r.Context(), d.ID)
+	if a.Engine != nil {
+		d, err = a.Engine.Cancel(r.Context(), d.ID)
+	} else {
+		d, err = deploy.RequestCancel(r.Context(), a.Store, d.ID, time.Now())
+	}
 	if err != nil {
 		a.fail(w, r, err, "Deployment not found")
 		return
@@ -33,7 +40,13 @@ func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
 
 // redeployDeployment queues a deployment that releases the same builds again.
 func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) {
-	d, err := a.Engine.Redeploy(r.Context(), r.PathValue("deploymentId"))
+	var d store.Deployment
+	var err error
+	if a.Engine != nil {
+		d, err = a.Engine.Redeploy(r.Context(), r.PathValue("deploymentId"))
+	} else {
+		d, err = deploy.QueueRedeploy(r.Context(), a.Store, cuid.New, r.PathValue("deploymentId"), time.Now())
+	}
 	if errors.Is(err, deploy.ErrNotRedeployable) {
 		writeError(w, http.StatusConflict, codeConflict, strings.TrimPrefix(err.Error(), deploy.ErrNotRedeployable.Error()+": "))
 		return

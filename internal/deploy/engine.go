@@ -166,6 +166,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	for _, id := range ids {
 		e.Log.Warn("deployment interrupted by a restart", "deployment_id", id)
 	}
+	// Before any release starts again: they would carry the same marker.
+	if n := killLeftovers(ids); n > 0 {
+		e.Log.Warn("killed processes left by interrupted deployments", "processes", n)
+	}
 	if err := e.restore(ctx); err != nil {
 		// Releases that cannot start are logged; deployments still run.
 		e.Log.Error("restore releases", "err", err)
@@ -310,17 +314,27 @@ func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.Cancel
 // build and release processes (whole process groups) are killed and it ends
 // CANCELLED. It returns the deployment after the request.
 func (e *Engine) Cancel(ctx context.Context, id string) (store.Deployment, error) {
-	status, err := e.Store.RequestCancel(ctx, id, store.At(e.now()))
+	d, err := RequestCancel(ctx, e.Store, id, e.now())
 	if err != nil {
 		return store.Deployment{}, err
 	}
-	if status.Running() {
+	if d.Status.Running() {
 		e.mu.Lock()
 		cancel := e.running[id]
 		e.mu.Unlock()
 		if cancel != nil {
-			cancel(errCancelled) // on this node: at once; elsewhere: at its next heartbeat
+			cancel(errCancelled) // on this node: at once
 		}
 	}
-	return e.Store.GetDeployment(ctx, id)
+	return d, nil
+}
+
+// RequestCancel ends a PENDING deployment at once and asks a running one to
+// stop; the node running it stops it at its next heartbeat. Any replica can
+// ask, engine or not.
+func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (store.Deployment, error) {
+	if _, err := st.RequestCancel(ctx, id, store.At(now)); err != nil {
+		return store.Deployment{}, err
+	}
+	return st.GetDeployment(ctx, id)
 }

@@ -77,36 +77,44 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 }
 
 // Redeploy queues a deployment that releases again the builds that were
-// live right after deployment id, without building (a rollback). It
-// supersedes a PENDING deployment of the same environment instance.
+// live right after deployment id, without building (a rollback), and wakes
+// the workers.
 func (e *Engine) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
-	orig, err := e.Store.GetDeployment(ctx, id)
+	d, err := QueueRedeploy(ctx, e.Store, e.NewID, id, e.now())
+	if err == nil {
+		e.Wake()
+	}
+	return d, err
+}
+
+// QueueRedeploy queues a redeploy of deployment id; any node's engine runs
+// it. It supersedes a PENDING deployment of the same environment instance.
+func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time) (store.Deployment, error) {
+	orig, err := st.GetDeployment(ctx, id)
 	if err != nil {
 		return store.Deployment{}, err
 	}
 	if !orig.Status.Final() || orig.GitCommit == "" || orig.Config == "" {
 		return store.Deployment{}, fmt.Errorf("%w: deployment %s has not finished with a commit and a config; only finished deployments can be redeployed", ErrNotRedeployable, id)
 	}
-	d := store.Deployment{ID: e.NewID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
+	d := store.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
 		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: store.TriggerRedeploy,
-		RedeployOf: orig.ID, Status: store.StatusPending, CreatedAt: store.At(e.now())}
-	var newID string
+		RedeployOf: orig.ID, Status: store.StatusPending, CreatedAt: store.At(now)}
+	var queued string
 	for attempt := 0; ; attempt++ {
-		err = e.Store.Tx(ctx, func(q store.Queries) error {
+		err = st.Tx(ctx, func(q store.Queries) error {
 			var err error
-			newID, _, err = Enqueue(ctx, q, d)
+			queued, _, err = Enqueue(ctx, q, d)
 			return err
 		})
 		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
 			break
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil {
 		return store.Deployment{}, err
 	}
-	e.Wake()
-	return e.Store.GetDeployment(ctx, newID)
+	return st.GetDeployment(ctx, queued)
 }
 
 // ErrNotRedeployable refuses a redeploy of an unfinished deployment.

@@ -187,8 +187,11 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		}
 	}
 
+	if ctx.Err() != nil {
+		return store.StatusCancelled, ""
+	}
 	deploying.Do(func() {
-		if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Status: store.StatusDeploying}); err != nil {
+		if err := r.e.Store.UpdateRunningDeployment(context.WithoutCancel(ctx), store.UpdateRunningParams{ID: r.d.ID, Status: store.StatusDeploying}); err != nil {
 			r.e.Log.Error("record deployment status", "deployment_id", r.d.ID, "err", err)
 		}
 	})

@@ -381,3 +381,17 @@ func TestDomain(t *testing.T) {
 		t.Error("New accepts an empty Dir")
 	}
 }
+
+func TestCloseCutShortKillsAtOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config) { c.StopGrace = time.Minute })
+	rel := shellRelease(t, production, "stubborn", config.TypeWorker, "trap '' TERM; echo $$ > pgid; exec sleep 60")
+	h.deploy(rel)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := h.tg.Close(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "cut short") {
+		t.Errorf("Close = %v, want it cut short by the deadline", err)
+	}
+	expectGroupGone(t, pgidOf(t, filepath.Join(rel.Dir, "pgid")), "a release of a Close cut short")
+}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
@@ -213,8 +214,10 @@ func (t *Target) acquire(ctx context.Context, inst target.Instance, service stri
 // and the error says what happened. Once rel is routed, ctx no longer
 // matters: the retirement of the old release is bounded anyway.
 //
-// rel.Env gets PORT (a free loopback port; the service must listen on
-// it) and LIFTOFF_RELEASE_ID. Deploys of one service are serialized.
+// rel.Env gets PORT, a free port the service must listen on, on
+// 127.0.0.1 or all interfaces (health checks and the proxy connect to
+// 127.0.0.1:$PORT), and LIFTOFF_RELEASE_ID. Deploys of one service are
+// serialized.
 func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 	if err := checkRelease(rel); err != nil {
 		return err
@@ -279,9 +282,8 @@ func (t *Target) Stop(ctx context.Context, inst target.Instance) error {
 	key := inst.Key()
 	slots := t.takeSlots(func(k slotKey) bool { return k.instance == key },
 		fmt.Errorf("instance %s is being stopped", key))
-	t.stopSlots(ctx, slots)
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("stop %s: cut short, processes were killed: %w", key, err)
+	if t.stopSlots(ctx, slots) {
+		return fmt.Errorf("stop %s: cut short, processes were killed: %w", key, context.Cause(ctx))
 	}
 	return nil
 }
@@ -312,9 +314,8 @@ func (t *Target) Close(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, t.endLife)
 	defer stop()
 	slots := t.takeSlots(func(slotKey) bool { return true }, ErrClosed)
-	t.stopSlots(ctx, slots)
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("close local target: cut short, processes were killed: %w", err)
+	if t.stopSlots(ctx, slots) {
+		return fmt.Errorf("close local target: cut short, processes were killed: %w", context.Cause(ctx))
 	}
 	return nil
 }
@@ -344,10 +345,12 @@ func (t *Target) takeSlots(match func(slotKey) bool, cause error) []*slot {
 	return out
 }
 
-// stopSlots retires the serving release of each slot, in parallel. It
-// waits for each slot's lock without a deadline: the holder is a Deploy
-// whose start was just cancelled, or one retiring a release, both bounded.
-func (t *Target) stopSlots(ctx context.Context, slots []*slot) {
+// stopSlots retires the serving release of each slot, in parallel, and
+// reports whether ctx cut any of that short. It waits for each slot's
+// lock without a deadline: the holder is a Deploy whose start was just
+// cancelled, or one retiring a release, both bounded.
+func (t *Target) stopSlots(ctx context.Context, slots []*slot) bool {
+	var cut atomic.Bool
 	var wg sync.WaitGroup
 	for _, s := range slots {
 		wg.Go(func() {
@@ -358,7 +361,9 @@ func (t *Target) stopSlots(ctx context.Context, slots []*slot) {
 				if r.backend != nil {
 					t.routes.removeIf(s.route, r.backend)
 				}
-				t.retire(ctx, r)
+				if t.retire(ctx, r) {
+					cut.Store(true)
+				}
 			}
 			if s.log != nil {
 				s.log.Close()
@@ -367,6 +372,7 @@ func (t *Target) stopSlots(ctx context.Context, slots []*slot) {
 		})
 	}
 	wg.Wait()
+	return cut.Load()
 }
 
 // owns reports whether process group pgid is one of this Target's.

@@ -56,16 +56,17 @@ type process struct {
 
 // stop ends the process group gracefully (SIGTERM, then SIGKILL after the
 // grace period; at once when ctx ends) and returns the leader's exit state
-// once the group is gone.
-func (p *process) stop(ctx context.Context) *os.ProcessState {
+// once the group is gone, and whether ctx cut the stop short.
+func (p *process) stop(ctx context.Context) (state *os.ProcessState, hurried bool) {
 	p.stopOnce.Do(func() { close(p.stopReq) })
 	select {
 	case <-p.done:
 	case <-ctx.Done():
 		p.hurryOnce.Do(func() { close(p.hurry) })
+		hurried = true
 		<-p.done
 	}
-	return p.state
+	return p.state, hurried
 }
 
 // running reports whether the leader has not exited yet.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -170,15 +171,17 @@ func TestZeroDowntime(t *testing.T) {
 		seenMu     sync.Mutex
 		seen       = map[string]int{}
 	)
-	for range clients {
+	for c := range clients {
 		wg.Go(func() {
-			for {
+			// Requests of 0 to 30ms, so that some are in flight whenever
+			// a release is replaced.
+			for n := c; ; n++ {
 				select {
 				case <-stop:
 					return
 				default:
 				}
-				status, body, err := h.get("api.production.localhost", "/")
+				status, body, err := h.get("api.production.localhost", "/slow?ms="+strconv.Itoa(n%4*10))
 				if err != nil || status != http.StatusOK {
 					failed.Add(1)
 					firstErr.Do(func() { errText = fmt.Sprintf("%d %q %v", status, body, err) })

@@ -87,7 +87,7 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 		return nil, err
 	}
 	if err := t.waitHealthy(ctx, rel, p, port); err != nil {
-		state := p.stop(t.life)
+		state, _ := p.stop(t.life)
 		if errors.Is(err, errExited) {
 			return nil, t.exitError(rel, state)
 		}
@@ -335,8 +335,8 @@ func describeProbeError(err error) string {
 // retire takes r out of service: no new requests (its route, if any, was
 // switched or removed before), those in flight finish for up to
 // DrainTimeout, then its processes stop. When ctx ends the waits are cut
-// short.
-func (t *Target) retire(ctx context.Context, r *release) {
+// short; retire reports whether that happened.
+func (t *Target) retire(ctx context.Context, r *release) (cut bool) {
 	log := t.log.With("service", r.rel.Service.ID+"."+r.rel.Instance.Key(), "release", r.rel.ID)
 	if b := r.backend; b != nil {
 		idle := b.retire()
@@ -347,11 +347,14 @@ func (t *Target) retire(ctx context.Context, r *release) {
 			log.Warn("local target: requests still in flight after the drain timeout; stopping the release anyway",
 				"inFlight", b.inFlight(), "drainTimeout", t.cfg.DrainTimeout)
 		case <-ctx.Done():
+			cut = b.inFlight() > 0
 		}
 		timer.Stop()
 	}
 	if r.proc != nil {
-		r.proc.stop(ctx)
+		if _, hurried := r.proc.stop(ctx); hurried {
+			cut = true
+		}
 	}
 	if b := r.backend; b != nil && b.free != nil {
 		b.free()
@@ -359,5 +362,6 @@ func (t *Target) retire(ctx context.Context, r *release) {
 	if r.root != nil {
 		r.root.Close()
 	}
-	log.Info("local target: release stopped")
+	log.Info("local target: release stopped", "cutShort", cut)
+	return cut
 }
