@@ -24,7 +24,9 @@ func (m *Mirror) Dir() string { return m.dir }
 
 // Fetch brings the mirror up to date with its remote: every ref (branches,
 // tags, and refs/pull/* where the remote has them), with refs deleted on the
-// remote pruned, and HEAD pointed where the remote's HEAD points.
+// remote pruned. HEAD is left alone: RefreshHead follows the remote's
+// default branch, which costs a second connection to the remote and is only
+// needed when the default branch is (project creation and sync).
 func (m *Mirror) Fetch(ctx context.Context) error {
 	if err := m.state.acquire(ctx); err != nil {
 		return err
@@ -37,14 +39,21 @@ func (m *Mirror) Fetch(ctx context.Context) error {
 	if err := run(ctx, m.dir, "", nil, nil, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin"); err != nil {
 		return fmt.Errorf("fetching %s: %w", RedactURL(m.url), err)
 	}
-	m.refreshHead(ctx)
 	m.logger.Debug("gitsource: fetched", "url", RedactURL(m.url), "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// refreshHead points the mirror's HEAD where the remote's HEAD points, since
+// RefreshHead points the mirror's HEAD where the remote's HEAD points, since
 // git fetch leaves HEAD alone. A failure only makes DefaultBranch stale, so
 // it is logged, not returned.
+func (m *Mirror) RefreshHead(ctx context.Context) {
+	if err := m.state.acquire(ctx); err != nil {
+		return
+	}
+	defer m.state.release()
+	m.refreshHead(ctx)
+}
+
 func (m *Mirror) refreshHead(ctx context.Context) {
 	out, err := output(ctx, m.dir, "ls-remote", "--symref", "origin", "HEAD")
 	if err != nil {
@@ -70,7 +79,7 @@ func (m *Mirror) refreshHead(ctx context.Context) {
 }
 
 // DefaultBranch is the remote's default branch as of the clone or the last
-// Fetch: the branch its HEAD points to. When that branch does not exist (the
+// RefreshHead: the branch its HEAD points to. When that branch does not exist (the
 // remote's HEAD dangles) it falls back to main, then master; with neither
 // the error wraps ErrRevisionNotFound.
 func (m *Mirror) DefaultBranch(ctx context.Context) (string, error) {

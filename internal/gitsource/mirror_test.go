@@ -214,6 +214,7 @@ func TestDefaultBranch(t *testing.T) {
 				if err := mir.Fetch(t.Context()); err != nil {
 					t.Fatal(err)
 				}
+				mir.RefreshHead(t.Context())
 			}
 			got, err := mir.DefaultBranch(t.Context())
 			if tc.wantErr != nil {

@@ -107,6 +107,7 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	if err := mirror.Fetch(ctx); err != nil {
 		return View{}, gitInvalid("fetch the repository", err)
 	}
+	mirror.RefreshHead(ctx)
 	// An explicitly chosen path stays chosen; the default keeps its fallback.
 	configPath := p.ConfigPath
 	if configPath == config.DefaultPath || configPath == config.FallbackPath {
