@@ -51,6 +51,10 @@ type Config struct {
 	// BuildConcurrency bounds the builds one deployment runs at once.
 	// Default 4.
 	BuildConcurrency int
+	// JanitorEvery is how often preview instances are checked for a due
+	// teardown (previewTtlHours, a closed PR) and torn down ones cleaned
+	// up. Default 30s; a teardown on this node wakes it at once.
+	JanitorEvery time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -71,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BuildConcurrency <= 0 {
 		c.BuildConcurrency = 4
+	}
+	if c.JanitorEvery <= 0 {
+		c.JanitorEvery = 30 * time.Second
 	}
 	return c
 }
@@ -118,8 +125,17 @@ type Engine struct {
 	wg        sync.WaitGroup
 	stopOnce  sync.Once
 
+	janitorWake chan struct{}
+
 	mu      sync.Mutex
-	running map[string]context.CancelCauseFunc
+	running map[string]runningDeployment // by deployment id
+}
+
+// runningDeployment is a deployment running on this node.
+type runningDeployment struct {
+	env    int64
+	pr     int
+	cancel context.CancelCauseFunc
 }
 
 // New returns an engine; Start runs it.
@@ -136,7 +152,8 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		d.Command = target.Command{}
 	}
 	return &Engine{Deps: d, cfg: cfg, parser: parser, now: time.Now,
-		wake: make(chan struct{}, cfg.Workers), stop: make(chan struct{}), running: map[string]context.CancelCauseFunc{}}, nil
+		wake: make(chan struct{}, cfg.Workers), stop: make(chan struct{}), janitorWake: make(chan struct{}, 1),
+		running: map[string]runningDeployment{}}, nil
 }
 
 // Wake tells idle workers that a deployment was queued.
@@ -178,8 +195,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.wg.Add(1)
 		go e.worker(w)
 	}
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go e.rescuer()
+	go e.janitor()
 	return nil
 }
 
@@ -258,7 +276,7 @@ func (e *Engine) rescuer() {
 func (e *Engine) run(d store.Deployment) {
 	ctx, cancel := context.WithCancelCause(e.runCtx)
 	e.mu.Lock()
-	e.running[d.ID] = cancel
+	e.running[d.ID] = runningDeployment{env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
@@ -320,10 +338,10 @@ func (e *Engine) Cancel(ctx context.Context, id string) (store.Deployment, error
 	}
 	if d.Status.Running() {
 		e.mu.Lock()
-		cancel := e.running[id]
+		r, ok := e.running[id]
 		e.mu.Unlock()
-		if cancel != nil {
-			cancel(errCancelled) // on this node: at once
+		if ok {
+			r.cancel(errCancelled) // on this node: at once
 		}
 	}
 	return d, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
+	"github.com/liftoffhq/liftoff/internal/watch"
 )
 
 // failure ends a deployment with a status and a sentence a person can act on.
@@ -38,6 +39,9 @@ type deployment struct {
 	envCfg  *config.Environment
 	inst    target.Instance
 	failed  []store.ErrorEntry // services that could not even start
+	// since is when the preview instance's current incarnation started:
+	// watch-path bases before it do not count. Zero for environments.
+	since store.Time
 }
 
 // execute runs the deployment and returns how it ended.
@@ -74,14 +78,17 @@ func (r *deployment) ended(ctx context.Context, err error) (store.Status, []stor
 		f = &failure{status: store.StatusError, msg: logstream.Scrub(err.Error())}
 	}
 	r.log.Printf("==> %s: %s", f.status, f.msg)
+	if f.status == store.StatusNoChange {
+		return f.status, nil // a skip, not an error
+	}
 	return f.status, []store.ErrorEntry{{Status: f.status, Message: f.msg}}
 }
 
 // causeFailure says why ctx was cancelled.
 func causeFailure(ctx context.Context) *failure {
 	cause := context.Cause(ctx)
-	if errors.Is(cause, errCancelled) {
-		return &failure{status: store.StatusCancelled, msg: errCancelled.Error()}
+	if errors.Is(cause, errCancelled) || errors.Is(cause, errTornDown) {
+		return &failure{status: store.StatusCancelled, msg: cause.Error()}
 	}
 	if cause == nil || errors.Is(cause, context.Canceled) {
 		cause = errShutdown
@@ -118,7 +125,26 @@ func (r *deployment) prepare(ctx context.Context) error {
 	if err := st.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, GitCommit: r.commit}); err != nil {
 		return err
 	}
-	return r.readConfig(ctx)
+	if err := r.readConfig(ctx); err != nil {
+		return err
+	}
+	if r.d.PRNumber > 0 {
+		detail := parseDetail(r.d.TriggerDetail)
+		if len(detail.FilterWatchPaths) > 0 {
+			if err := r.checkPRFiles(ctx, detail); err != nil {
+				return err
+			}
+		}
+		// The first deployment of a PR (or of one torn down before) creates
+		// its instance; its history of watch-path bases starts then.
+		inst, err := st.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber,
+			HeadBranch: detail.HeadBranch, At: store.At(r.e.now())})
+		if err != nil {
+			return err
+		}
+		r.since = inst.CreatedAt
+	}
+	return nil
 }
 
 // gitFailure is an ERROR naming what git could not do, unless the
@@ -177,6 +203,28 @@ func (r *deployment) resolve(ctx context.Context) error {
 		branch = fmt.Sprintf("PR #%d", r.d.PRNumber)
 	}
 	r.log.Printf("==> Deploying %s (%s) to %s", short(r.commit), branch, r.inst.Key())
+	return nil
+}
+
+// checkPRFiles ends an automatic preview deployment NO_CHANGE when no file
+// the pull request changes (since it left its base branch) matches the
+// preview environment's filter.watchPaths.
+func (r *deployment) checkPRFiles(ctx context.Context, detail TriggerDetail) error {
+	base, err := r.mirror.MergeBase(ctx, "refs/heads/"+detail.BaseBranch, r.commit)
+	if err != nil {
+		return r.gitFailure(ctx, "find where the pull request left "+detail.BaseBranch, err)
+	}
+	files, err := r.mirror.ChangedFiles(ctx, base, r.commit)
+	if err != nil {
+		return r.gitFailure(ctx, "list the files the pull request changes", err)
+	}
+	m, err := watch.Compile(detail.FilterWatchPaths)
+	if err != nil {
+		return fail(store.StatusError, "the preview filter's watchPaths: %v", err)
+	}
+	if res := m.Filter(watch.NewChangeSet(files)); len(res.Paths) == 0 {
+		return fail(store.StatusNoChange, "no file the pull request changes (%d since %s) matches the preview filter's watchPaths", len(files), short(base))
+	}
 	return nil
 }
 

@@ -116,7 +116,7 @@ func (r *deployment) decide(ctx context.Context, runnable []config.Service, serv
 	in := make([]watch.Service, len(runnable))
 	for i, s := range runnable {
 		ws := watch.Service{ID: s.ID, WatchPaths: s.WatchPaths}
-		last, err := r.e.Store.LastSuccess(ctx, services[i].ID, r.d.PRNumber, store.Time{})
+		last, err := r.e.Store.LastSuccess(ctx, store.LastSuccessParams{ServiceID: services[i].ID, PRNumber: r.d.PRNumber, Since: r.since})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
@@ -165,7 +165,8 @@ func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Serv
 	}
 	choices := make([]choice, len(runnable))
 	for i, s := range runnable {
-		src, err := r.e.Store.LastSuccess(ctx, services[i].ID, r.d.PRNumber, orig.FinishedAt)
+		src, err := r.e.Store.LastSuccess(ctx, store.LastSuccessParams{ServiceID: services[i].ID, PRNumber: r.d.PRNumber,
+			Since: r.since, Before: orig.FinishedAt})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			choices[i].reason = "it had not deployed successfully by then"

@@ -487,6 +487,30 @@ func TestAncestry(t *testing.T) {
 			}
 		}
 	})
+	t.Run("MergeBase", func(t *testing.T) {
+		for _, tc := range []struct {
+			a, b    string
+			want    string
+			wantErr error
+		}{
+			{a: "main", b: "feature", want: c1},
+			{a: c3, b: c2, want: c1},
+			{a: c2, b: c1, want: c1},
+			{a: "nope", b: c1, wantErr: ErrRevisionNotFound},
+			{a: "-x", b: c1, wantErr: ErrInvalidRevision},
+		} {
+			got, err := mir.MergeBase(ctx, tc.a, tc.b)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Errorf("MergeBase(%q, %q) error = %v, want %v", tc.a, tc.b, err, tc.wantErr)
+				}
+				continue
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("MergeBase(%q, %q) = %q, %v; want %q", tc.a, tc.b, got, err, tc.want)
+			}
+		}
+	})
 	t.Run("BranchContains", func(t *testing.T) {
 		for _, tc := range []struct {
 			branch, commit string

@@ -63,6 +63,28 @@ func (m *Mirror) IsAncestor(ctx context.Context, ancestor, descendant string) (b
 	return false, fmt.Errorf("checking whether %q is an ancestor of %q: %w", ancestor, descendant, err)
 }
 
+// MergeBase returns the best common ancestor of two commits (what a pull
+// request's changes are counted from). Commits without one wrap
+// ErrRevisionNotFound.
+func (m *Mirror) MergeBase(ctx context.Context, a, b string) (string, error) {
+	if err := validateRev(a); err != nil {
+		return "", err
+	}
+	if err := validateRev(b); err != nil {
+		return "", err
+	}
+	out, err := output(ctx, m.dir, "merge-base", "--end-of-options", a, b)
+	switch {
+	case err == nil:
+		return strings.TrimSpace(out), nil
+	case exitCode(err) == 1 && ctx.Err() == nil:
+		return "", fmt.Errorf("%w: %q and %q have no common ancestor in %s", ErrRevisionNotFound, a, b, RedactURL(m.url))
+	case isNotFound(err):
+		return "", fmt.Errorf("%w: %q or %q in %s: %s", ErrRevisionNotFound, a, b, RedactURL(m.url), stderrOf(err))
+	}
+	return "", fmt.Errorf("merge base of %q and %q: %w", a, b, err)
+}
+
 // BranchContains reports whether commit is reachable from the tip of branch
 // (a branch name such as "main"). A missing branch is an error wrapping
 // ErrRevisionNotFound that names it.

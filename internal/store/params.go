@@ -2,13 +2,14 @@ package store
 
 // CreateProjectParams are the arguments of CreateProject.
 type CreateProjectParams struct {
-	ID            string
-	Name          string
-	RepoURL       string
-	ConfigPath    string
-	DefaultBranch string
-	ConfigCommit  string
-	At            Time
+	ID               string
+	Name             string
+	RepoURL          string
+	ConfigPath       string
+	DefaultBranch    string
+	ConfigCommit     string
+	GitHubRepository string
+	At               Time
 }
 
 // UpdateProjectConfigParams are the arguments of UpdateProjectConfig.
@@ -148,4 +149,21 @@ type ListLogsParams struct {
 	ServiceDeploymentID string // "" for every line of the deployment
 	AfterID             int64
 	Limit               int
+}
+
+// LastSuccessParams select a service's last successful deployment in an
+// environment instance.
+type LastSuccessParams struct {
+	ServiceID string
+	PRNumber  int
+	Since     Time // only deployments that finished at or after (zero: any)
+	Before    Time // only deployments that finished at or before (zero: any)
+}
+
+// UpsertPreviewParams are the arguments of UpsertPreviewInstance.
+type UpsertPreviewParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	HeadBranch    string // kept when empty
+	At            Time
 }

@@ -8,8 +8,11 @@ type Project struct {
 	ConfigPath    string // the file the config was read from: liftoff.json or flightcontrol.json
 	DefaultBranch string // the repository's default branch when the config was last read
 	ConfigCommit  string // the commit the config was last read from
-	CreatedAt     Time
-	UpdatedAt     Time
+	// GitHubRepository ("owner/name") links the project to a GitHub
+	// repository for webhooks when RepoURL does not say it; may be empty.
+	GitHubRepository string
+	CreatedAt        Time
+	UpdatedAt        Time
 }
 
 // Environment is an entry of the config's environments[]. Environments and
@@ -133,7 +136,24 @@ const (
 	TriggerDeployHook = "deploy_hook"
 	TriggerAPI        = "api"
 	TriggerRedeploy   = "redeploy"
+	TriggerGitHub     = "github"
 )
+
+// PreviewInstance is the preview of one pull request in a preview
+// environment.
+type PreviewInstance struct {
+	EnvironmentID  int64
+	PRNumber       int
+	HeadBranch     string // the PR's branch, when known (GitHub events)
+	CreatedAt      Time   // when this incarnation started; its watch-path history starts here
+	LastDeployedAt Time   // for previewTtlHours
+	TeardownAt     Time   // a teardown is scheduled for then (a PR closed without merge)
+	DeletedAt      Time   // torn down
+	CleanedAt      Time   // its releases and builds were removed
+}
+
+// Deleted reports whether the instance was torn down.
+func (p PreviewInstance) Deleted() bool { return !p.DeletedAt.IsZero() }
 
 // Deployment is one run of the engine for an environment or preview instance.
 type Deployment struct {
@@ -163,6 +183,9 @@ type Deployment struct {
 	RedeployOf string
 	// CancelRequested is set when a running deployment was asked to stop.
 	CancelRequested bool
+	// TriggerDetail says more about what started it (a GitHub event), as
+	// JSON; empty for hooks and the API.
+	TriggerDetail string
 }
 
 // Running reports whether s is the status of a deployment that a worker runs.

@@ -54,6 +54,7 @@ type Queries interface {
 	DeploymentQueries
 	EngineQueries
 	LogQueries
+	PreviewQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -167,11 +168,11 @@ type EngineQueries interface {
 	InsertServiceDeployment(ctx context.Context, sd ServiceDeployment) error
 	UpdateServiceDeployment(ctx context.Context, p UpdateServiceDeploymentParams) error
 	// LastSuccess returns a service's latest successful deployment in an
-	// environment instance that finished at or before before (any time when
-	// zero), or ErrNotFound.
-	LastSuccess(ctx context.Context, serviceID string, prNumber int, before Time) (ServiceDeployment, error)
+	// environment instance within the params' bounds, or ErrNotFound.
+	LastSuccess(ctx context.Context, p LastSuccessParams) (ServiceDeployment, error)
 	// LiveReleases returns, for every live service of every live environment
-	// instance, its latest successful deployment that still has its build.
+	// instance (a preview instance counts from its current incarnation), its
+	// latest successful deployment that still has its build.
 	LiveReleases(ctx context.Context) ([]ServiceDeployment, error)
 	// KeptBuilds lists a service instance's successful deployments that still
 	// have a build, newest first.
@@ -188,4 +189,40 @@ type LogQueries interface {
 	AppendLogs(ctx context.Context, lines []LogLine) error
 	// ListLogs returns lines in order, after AfterID.
 	ListLogs(ctx context.Context, p ListLogsParams) ([]LogLine, error)
+}
+
+// PreviewQueries store preview instances.
+type PreviewQueries interface {
+	// UpsertPreviewInstance creates a PR's instance, or starts a torn down
+	// one afresh, and records a deployment of it.
+	UpsertPreviewInstance(ctx context.Context, p UpsertPreviewParams) (PreviewInstance, error)
+	// GetPreviewInstance returns an instance, torn down or not.
+	GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (PreviewInstance, error)
+	// ListPreviewInstances lists an environment's live instances (and torn
+	// down ones with includeDeleted), by PR number.
+	ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]PreviewInstance, error)
+	// DeletePreviewInstance marks a live instance torn down; ErrNotFound when
+	// there is none.
+	DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at Time) (PreviewInstance, error)
+	// SchedulePreviewTeardown sets (or, with a zero at, clears) when a live
+	// instance is to be torn down.
+	SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at Time) error
+	// PreviewsDue lists live instances whose scheduled teardown has come,
+	// and live instances of environmentIDs[i] last deployed before
+	// staleBefore[i] (previewTtlHours).
+	PreviewsDue(ctx context.Context, now Time, environmentIDs []int64, staleBefore []Time) ([]PreviewInstance, error)
+	// PreviewsToClean lists torn down instances whose releases and builds
+	// were not removed yet.
+	PreviewsToClean(ctx context.Context) ([]PreviewInstance, error)
+	MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at Time) error
+	// CancelInstanceDeployments cancels an instance's PENDING deployment and
+	// asks its running one to stop.
+	CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at Time) error
+	// InstanceRunning reports whether a deployment of the instance runs.
+	InstanceRunning(ctx context.Context, environmentID int64, prNumber int) (bool, error)
+	// InstanceBuilds lists an instance's service deployments that still
+	// have a build.
+	InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]ServiceDeployment, error)
+	// ListPreviewEnvironments lists every live preview environment.
+	ListPreviewEnvironments(ctx context.Context) ([]Environment, error)
 }

@@ -12,31 +12,32 @@ import (
 // shows beside them.
 const deploymentSelect = `SELECT d.id, d.project_id, d.environment_id, e.given_id, e.is_preview, d.pr_number, d.repo_url,
 	d.requested_commit, d.git_commit, d.git_branch, d.force, d.trigger_type, d.hook_id, d.hook_name, d.status, d.errors,
-	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested
+	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested, d.trigger_detail
 	FROM deployments d JOIN environments e ON e.id = d.environment_id`
 
 func scanDeployment(r Row) (store.Deployment, error) {
 	var d store.Deployment
-	var commit, hookID, hookName, errs, config, redeployOf nullString
+	var commit, hookID, hookName, errs, config, redeployOf, detail nullString
 	var created int64
 	var started, finished nullTime
 	var status string
 	err := r.Scan(&d.ID, &d.ProjectID, &d.EnvironmentID, &d.EnvironmentGivenID, &d.IsPreview, &d.PRNumber, &d.RepoURL,
 		&d.RequestedCommit, commit.dest(), &d.GitBranch, &d.Force, &d.TriggerType, hookID.dest(), hookName.dest(), &status, errs.dest(),
-		&created, started.dest(), finished.dest(), config.dest(), redeployOf.dest(), &d.CancelRequested)
+		&created, started.dest(), finished.dest(), config.dest(), redeployOf.dest(), &d.CancelRequested, detail.dest())
 	if err != nil {
 		return d, err
 	}
 	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), store.Status(status)
-	d.Config, d.RedeployOf = config.string(), redeployOf.string()
+	d.Config, d.RedeployOf, d.TriggerDetail = config.string(), redeployOf.string(), detail.string()
 	d.CreatedAt, d.StartedAt, d.FinishedAt = store.FromMillis(created), started.time(), finished.time()
 	d.Errors, err = decodeErrors(errs)
 	return d, err
 }
 
 const insertDeployment = `INSERT INTO deployments (id, project_id, environment_id, pr_number, repo_url, requested_commit, git_commit,
-	git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at, redeploy_of)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+	git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at, redeploy_of,
+	trigger_detail)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
 
 func deploymentArgs(d store.Deployment) ([]any, error) {
 	errs, err := encodeErrors(d.Errors)
@@ -45,7 +46,7 @@ func deploymentArgs(d store.Deployment) ([]any, error) {
 	}
 	return []any{d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
 		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
-		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf)}, nil
+		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), emptyNull(d.TriggerDetail)}, nil
 }
 
 func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error {

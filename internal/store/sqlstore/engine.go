@@ -182,16 +182,16 @@ func (q queries) UpdateServiceDeployment(ctx context.Context, p store.UpdateServ
 	return nil
 }
 
-func (q queries) LastSuccess(ctx context.Context, serviceID string, prNumber int, before store.Time) (store.ServiceDeployment, error) {
-	bound := before.Millis()
-	if before.IsZero() {
-		bound = 1<<62 - 1
+func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (store.ServiceDeployment, error) {
+	before := p.Before.Millis()
+	if p.Before.IsZero() {
+		before = 1<<62 - 1
 	}
 	sd, err := scanServiceDeployment(q.read.QueryRow(ctx, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
-		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND finished_at <= $3
-		ORDER BY finished_at DESC, id DESC LIMIT 1`, serviceID, prNumber, bound))
+		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND finished_at >= $3 AND finished_at <= $4
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, p.Since.Millis(), before))
 	if err != nil {
-		return store.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", serviceID, err)
+		return store.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", p.ServiceID, err)
 	}
 	return sd, nil
 }
@@ -201,7 +201,11 @@ func (q queries) LiveReleases(ctx context.Context) ([]store.ServiceDeployment, e
 		FROM service_deployments sd
 		JOIN services s ON s.id = sd.service_id AND s.deleted_at IS NULL
 		JOIN environments e ON e.id = sd.environment_id AND e.deleted_at IS NULL
-		WHERE sd.status = 'SUCCESS' AND sd.build_dir <> '' AND sd.id = (
+		WHERE sd.status = 'SUCCESS' AND sd.build_dir <> ''
+		AND (sd.pr_number = 0 OR EXISTS (SELECT 1 FROM preview_instances pi
+			WHERE pi.environment_id = sd.environment_id AND pi.pr_number = sd.pr_number
+			AND pi.deleted_at IS NULL AND sd.finished_at >= pi.created_at))
+		AND sd.id = (
 			SELECT x.id FROM service_deployments x
 			WHERE x.service_id = sd.service_id AND x.pr_number = sd.pr_number AND x.status = 'SUCCESS'
 			ORDER BY x.finished_at DESC, x.id DESC LIMIT 1)

@@ -8,12 +8,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-const projectColumns = `id, name, repo_url, config_path, default_branch, config_commit, created_at, updated_at`
+const projectColumns = `id, name, repo_url, config_path, default_branch, config_commit, github_repository, created_at, updated_at`
 
 func scanProject(r Row) (store.Project, error) {
 	var p store.Project
 	var created, updated int64
-	err := r.Scan(&p.ID, &p.Name, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &created, &updated)
+	err := r.Scan(&p.ID, &p.Name, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &p.GitHubRepository, &created, &updated)
 	p.CreatedAt, p.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
 	return p, err
 }
@@ -22,9 +22,10 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 	var out store.Project
 	err := q.write(ctx, func(c Conn) error {
 		var err error
-		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, config_path, default_branch, config_commit, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING `+projectColumns,
-			p.ID, p.Name, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.At.Millis()))
+		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, config_path, default_branch, config_commit,
+			github_repository, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+projectColumns,
+			p.ID, p.Name, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.At.Millis()))
 		return err
 	})
 	if err != nil {

@@ -258,20 +258,26 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 		}
 		return sd
 	}
-	if _, err := s.LastSuccess(ctx, api.ID, 0, store.Time{}); !errors.Is(err, store.ErrNotFound) {
+	last := func(pr int, since, before store.Time) (store.ServiceDeployment, error) {
+		return s.LastSuccess(ctx, store.LastSuccessParams{ServiceID: api.ID, PRNumber: pr, Since: since, Before: before})
+	}
+	if _, err := last(0, store.Time{}, store.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess with none: %v", err)
 	}
 	a := mk(store.StatusSuccess, time.Minute, "/b/a")
 	b := mk(store.StatusSuccess, 2*time.Minute, "/b/b")
 	mk(store.StatusBuildError, 3*time.Minute, "")
-	last, err := s.LastSuccess(ctx, api.ID, 0, store.Time{})
-	if err != nil || last.ID != b.ID || last.GitCommit != b.GitCommit || last.Reason != "matched" || last.BuildDir != "/b/b" || string(last.Config) != `{"id":"api"}` {
-		t.Fatalf("LastSuccess = %+v, %v", last, err)
+	latest, err := last(0, store.Time{}, store.Time{})
+	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || string(latest.Config) != `{"id":"api"}` {
+		t.Fatalf("LastSuccess = %+v, %v", latest, err)
 	}
-	if before, err := s.LastSuccess(ctx, api.ID, 0, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
+	if before, err := last(0, store.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
 		t.Fatalf("LastSuccess before b = %+v, %v", before, err)
 	}
-	if _, err := s.LastSuccess(ctx, api.ID, 7, store.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, t0.Add(150*time.Second), store.Time{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("LastSuccess since after b: %v", err)
+	}
+	if _, err := last(7, store.Time{}, store.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another instance shares the base: %v", err)
 	}
 	kept, err := s.KeptBuilds(ctx, api.ID, 0)

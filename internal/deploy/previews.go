@@ -1,0 +1,201 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// TriggerDetail is what the deployments table keeps about a trigger beyond
+// its type, as JSON.
+type TriggerDetail struct {
+	Event      string `json:"event,omitempty"`      // GitHub event: pull_request, push
+	Action     string `json:"action,omitempty"`     // opened, synchronize ...
+	Sender     string `json:"sender,omitempty"`     // GitHub login
+	BaseBranch string `json:"baseBranch,omitempty"` // the PR's base branch
+	HeadBranch string `json:"headBranch,omitempty"` // the PR's branch
+	// FilterWatchPaths: deploy only when a file the PR changes matches the
+	// preview environment's filter.watchPaths.
+	FilterWatchPaths []string `json:"filterWatchPaths,omitempty"`
+}
+
+// Encode returns the detail as stored.
+func (t TriggerDetail) Encode() string {
+	b, _ := json.Marshal(t)
+	return string(b)
+}
+
+func parseDetail(s string) TriggerDetail {
+	var t TriggerDetail
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &t)
+	}
+	return t
+}
+
+// Messages of a teardown.
+const (
+	msgTornDown = "the preview instance was torn down"
+)
+
+// TearDownPreview marks a preview instance torn down (its history stays)
+// and cancels its deployments. The engine then stops its releases, removes
+// its routes and builds. Any replica can call it.
+func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, prNumber int, now time.Time) (store.PreviewInstance, error) {
+	var inst store.PreviewInstance
+	err := st.Tx(ctx, func(q store.Queries) error {
+		var err error
+		if inst, err = q.DeletePreviewInstance(ctx, environmentID, prNumber, store.At(now)); err != nil {
+			return err
+		}
+		return q.CancelInstanceDeployments(ctx, environmentID, prNumber, msgTornDown, store.At(now))
+	})
+	return inst, err
+}
+
+// TearDown tears a preview instance down and cleans it up at once.
+func (e *Engine) TearDown(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
+	inst, err := TearDownPreview(ctx, e.Store, environmentID, prNumber, e.now())
+	if err != nil {
+		return inst, err
+	}
+	e.cancelInstance(environmentID, prNumber)
+	e.wakeJanitor()
+	return inst, nil
+}
+
+// ScheduleTearDown tears a preview instance down at a later time (a PR
+// closed without merge), or cancels a scheduled teardown (at zero).
+func ScheduleTearDown(ctx context.Context, st store.Store, environmentID int64, prNumber int, at time.Time) error {
+	return st.SchedulePreviewTeardown(ctx, environmentID, prNumber, store.At(at))
+}
+
+// cancelInstance cancels, on this node, the running deployment of an
+// instance (other nodes see the request at their next heartbeat).
+func (e *Engine) cancelInstance(environmentID int64, prNumber int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.running {
+		if r.env == environmentID && r.pr == prNumber {
+			r.cancel(errTornDown)
+		}
+	}
+}
+
+var errTornDown = errors.New(msgTornDown)
+
+func (e *Engine) wakeJanitor() {
+	select {
+	case e.janitorWake <- struct{}{}:
+	default:
+	}
+}
+
+// janitor tears down preview instances whose time has come (a scheduled
+// teardown, previewTtlHours) and cleans up torn down ones: stops their
+// releases, removes their routes and builds.
+func (e *Engine) janitor() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.JanitorEvery)
+	defer t.Stop()
+	for {
+		e.sweepPreviews(e.runCtx)
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		case <-e.janitorWake:
+		}
+	}
+}
+
+func (e *Engine) sweepPreviews(ctx context.Context) {
+	now := e.now()
+	envs, err := e.Store.ListPreviewEnvironments(ctx)
+	if err != nil {
+		e.Log.Error("list preview environments", "err", err)
+		return
+	}
+	var ids []int64
+	var stale []store.Time
+	byID := map[int64]store.Environment{}
+	for _, env := range envs {
+		byID[env.ID] = env
+		var cfg config.Environment
+		if json.Unmarshal(env.Config, &cfg) == nil && cfg.PreviewTTLHours > 0 {
+			ids = append(ids, env.ID)
+			stale = append(stale, store.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
+		}
+	}
+	due, err := e.Store.PreviewsDue(ctx, store.At(now), ids, stale)
+	if err != nil {
+		e.Log.Error("previews due for teardown", "err", err)
+	}
+	for _, p := range due {
+		if _, err := TearDownPreview(ctx, e.Store, p.EnvironmentID, p.PRNumber, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			e.Log.Error("tear down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
+			continue
+		}
+		e.cancelInstance(p.EnvironmentID, p.PRNumber)
+		e.Log.Info("preview torn down", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "reason", teardownReason(p, now))
+	}
+	clean, err := e.Store.PreviewsToClean(ctx)
+	if err != nil {
+		e.Log.Error("previews to clean", "err", err)
+		return
+	}
+	for _, p := range clean {
+		if err := e.cleanPreview(ctx, p, byID[p.EnvironmentID]); err != nil {
+			e.Log.Warn("clean up a torn down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
+		}
+	}
+}
+
+func teardownReason(p store.PreviewInstance, now time.Time) string {
+	if !p.TeardownAt.IsZero() && !p.TeardownAt.Time().After(now) {
+		return "scheduled (pull request closed)"
+	}
+	return "no deployment within previewTtlHours"
+}
+
+// cleanPreview stops a torn down instance's releases and removes its
+// builds, once no deployment of it runs any more.
+func (e *Engine) cleanPreview(ctx context.Context, p store.PreviewInstance, env store.Environment) error {
+	running, err := e.Store.InstanceRunning(ctx, p.EnvironmentID, p.PRNumber)
+	if err != nil || running {
+		return err // a cancelled deployment is still stopping: next round
+	}
+	if env.ID == 0 {
+		if env, err = e.Store.GetEnvironment(ctx, p.EnvironmentID); err != nil {
+			return err
+		}
+	}
+	inst := target.Instance{EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
+	if err := e.Local.Stop(ctx, inst); err != nil {
+		return fmt.Errorf("stop releases: %w", err)
+	}
+	builds, err := e.Store.InstanceBuilds(ctx, p.EnvironmentID, p.PRNumber)
+	if err != nil {
+		return err
+	}
+	for _, sd := range builds {
+		if err := os.RemoveAll(sd.BuildDir); err != nil {
+			return fmt.Errorf("remove build: %w", err)
+		}
+		if err := e.Store.ClearBuildDir(ctx, sd.ID); err != nil {
+			return err
+		}
+	}
+	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, store.At(e.now())); err != nil {
+		return err
+	}
+	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))
+	return nil
+}

@@ -1,0 +1,166 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+const previewColumns = `environment_id, pr_number, head_branch, created_at, last_deployed_at, teardown_at, deleted_at, cleaned_at`
+
+func scanPreview(r Row) (store.PreviewInstance, error) {
+	var p store.PreviewInstance
+	var created, deployed int64
+	var teardown, deleted, cleaned nullTime
+	err := r.Scan(&p.EnvironmentID, &p.PRNumber, &p.HeadBranch, &created, &deployed, teardown.dest(), deleted.dest(), cleaned.dest())
+	p.CreatedAt, p.LastDeployedAt = store.FromMillis(created), store.FromMillis(deployed)
+	p.TeardownAt, p.DeletedAt, p.CleanedAt = teardown.time(), deleted.time(), cleaned.time()
+	return p, err
+}
+
+func (q queries) UpsertPreviewInstance(ctx context.Context, p store.UpsertPreviewParams) (store.PreviewInstance, error) {
+	var out store.PreviewInstance
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		// A torn down instance starts afresh: a new created_at, so its
+		// watch-path history starts again.
+		out, err = scanPreview(c.QueryRow(ctx, `INSERT INTO preview_instances (environment_id, pr_number, head_branch, created_at, last_deployed_at)
+			VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (environment_id, pr_number) DO UPDATE SET
+				head_branch = CASE WHEN excluded.head_branch = '' THEN preview_instances.head_branch ELSE excluded.head_branch END,
+				created_at = CASE WHEN preview_instances.deleted_at IS NULL THEN preview_instances.created_at ELSE excluded.created_at END,
+				last_deployed_at = excluded.last_deployed_at,
+				teardown_at = CASE WHEN preview_instances.deleted_at IS NULL THEN preview_instances.teardown_at ELSE NULL END,
+				deleted_at = NULL, cleaned_at = NULL
+			RETURNING `+previewColumns, p.EnvironmentID, p.PRNumber, p.HeadBranch, p.At.Millis()))
+		return err
+	})
+	if err != nil {
+		return store.PreviewInstance{}, fmt.Errorf("upsert preview instance %d/#%d: %w", p.EnvironmentID, p.PRNumber, err)
+	}
+	return out, nil
+}
+
+func (q queries) GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
+	p, err := scanPreview(q.read.QueryRow(ctx, `SELECT `+previewColumns+` FROM preview_instances
+		WHERE environment_id = $1 AND pr_number = $2`, environmentID, prNumber))
+	if err != nil {
+		return store.PreviewInstance{}, fmt.Errorf("get preview instance %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return p, nil
+}
+
+func (q queries) ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]store.PreviewInstance, error) {
+	query := `SELECT ` + previewColumns + ` FROM preview_instances WHERE environment_id = $1`
+	if !includeDeleted {
+		query += ` AND deleted_at IS NULL`
+	}
+	out, err := collectQuery(ctx, q.read, scanPreview, query+` ORDER BY pr_number`, environmentID)
+	if err != nil {
+		return nil, fmt.Errorf("list preview instances of %d: %w", environmentID, err)
+	}
+	return out, nil
+}
+
+func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at store.Time) (store.PreviewInstance, error) {
+	var out store.PreviewInstance
+	err := q.write(ctx, func(c Conn) error {
+		var err error
+		out, err = scanPreview(c.QueryRow(ctx, `UPDATE preview_instances SET deleted_at = $3, teardown_at = NULL, cleaned_at = NULL
+			WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NULL RETURNING `+previewColumns,
+			environmentID, prNumber, at.Millis()))
+		return err
+	})
+	if err != nil {
+		return store.PreviewInstance{}, fmt.Errorf("delete preview instance %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return out, nil
+}
+
+func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at store.Time) error {
+	if _, err := q.exec(ctx, `UPDATE preview_instances SET teardown_at = $3
+		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NULL`, environmentID, prNumber, ms(at)); err != nil {
+		return fmt.Errorf("schedule teardown of %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return nil
+}
+
+func (q queries) PreviewsDue(ctx context.Context, now store.Time, environmentIDs []int64, staleBefore []store.Time) ([]store.PreviewInstance, error) {
+	query := `SELECT ` + previewColumns + ` FROM preview_instances WHERE deleted_at IS NULL AND (teardown_at <= $1`
+	args := []any{now.Millis()}
+	for i, id := range environmentIDs {
+		args = append(args, id, staleBefore[i].Millis())
+		query += fmt.Sprintf(` OR (environment_id = $%d AND last_deployed_at < $%d)`, len(args)-1, len(args))
+	}
+	out, err := collectQuery(ctx, q.read, scanPreview, query+`) ORDER BY environment_id, pr_number`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("previews due: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) PreviewsToClean(ctx context.Context) ([]store.PreviewInstance, error) {
+	out, err := collectQuery(ctx, q.read, scanPreview, `SELECT `+previewColumns+` FROM preview_instances
+		WHERE deleted_at IS NOT NULL AND cleaned_at IS NULL ORDER BY environment_id, pr_number`)
+	if err != nil {
+		return nil, fmt.Errorf("previews to clean: %w", err)
+	}
+	return out, nil
+}
+
+func (q queries) MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at store.Time) error {
+	if _, err := q.exec(ctx, `UPDATE preview_instances SET cleaned_at = $3
+		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NOT NULL`, environmentID, prNumber, at.Millis()); err != nil {
+		return fmt.Errorf("mark %d/#%d cleaned: %w", environmentID, prNumber, err)
+	}
+	return nil
+}
+
+func (q queries) CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at store.Time) error {
+	errs, err := encodeErrors([]store.ErrorEntry{{Status: store.StatusCancelled, Message: message}})
+	if err != nil {
+		return err
+	}
+	err = q.write(ctx, func(c Conn) error {
+		if _, err := c.Exec(ctx, `UPDATE deployments SET status = 'CANCELLED', errors = $3, finished_at = $4
+			WHERE environment_id = $1 AND pr_number = $2 AND status = 'PENDING'`, environmentID, prNumber, errs, at.Millis()); err != nil {
+			return err
+		}
+		_, err := c.Exec(ctx, `UPDATE deployments SET cancel_requested = true
+			WHERE environment_id = $1 AND pr_number = $2 AND status IN `+runningStatuses, environmentID, prNumber)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("cancel deployments of %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return nil
+}
+
+func (q queries) InstanceRunning(ctx context.Context, environmentID int64, prNumber int) (bool, error) {
+	var n int
+	err := q.read.QueryRow(ctx, `SELECT count(*) FROM deployments WHERE environment_id = $1 AND pr_number = $2 AND status IN `+runningStatuses,
+		environmentID, prNumber).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("running deployments of %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return n > 0, nil
+}
+
+func (q queries) InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]store.ServiceDeployment, error) {
+	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
+		WHERE environment_id = $1 AND pr_number = $2 AND build_dir <> ''`, environmentID, prNumber)
+	if err != nil {
+		return nil, fmt.Errorf("builds of %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return out, nil
+}
+
+func (q queries) ListPreviewEnvironments(ctx context.Context) ([]store.Environment, error) {
+	out, err := collectQuery(ctx, q.read, scanEnvironment, `SELECT `+environmentColumns+` FROM environments
+		WHERE is_preview AND deleted_at IS NULL ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list preview environments: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,158 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/lucsky/cuid"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+func TestPreviewConformance(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			testPreviews(t, Open(t, dialect))
+		})
+	}
+}
+
+func testPreviews(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	pv := envs[2]
+	upsert := func(pr int, branch string, at store.Time) store.PreviewInstance {
+		t.Helper()
+		inst, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, HeadBranch: branch, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inst
+	}
+	first := upsert(7, "feature", t0)
+	if first.CreatedAt != t0 || first.LastDeployedAt != t0 || first.HeadBranch != "feature" || first.Deleted() {
+		t.Fatalf("new instance = %+v", first)
+	}
+	again := upsert(7, "", t0.Add(time.Hour))
+	if again.CreatedAt != t0 || again.LastDeployedAt != t0.Add(time.Hour) || again.HeadBranch != "feature" {
+		t.Fatalf("redeployed instance = %+v; want the same incarnation, later last deployment", again)
+	}
+	upsert(8, "other", t0)
+	list, err := s.ListPreviewInstances(ctx, pv.ID, false)
+	if err != nil || len(list) != 2 || list[0].PRNumber != 7 {
+		t.Fatalf("ListPreviewInstances = %+v, %v", list, err)
+	}
+
+	// Scheduled teardown and TTL.
+	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, t0.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	due, err := s.PreviewsDue(ctx, t0.Add(10*time.Minute), nil, nil)
+	if err != nil || len(due) != 0 {
+		t.Fatalf("due before its time = %+v, %v", due, err)
+	}
+	due, err = s.PreviewsDue(ctx, t0.Add(31*time.Minute), nil, nil)
+	if err != nil || len(due) != 1 || due[0].PRNumber != 8 {
+		t.Fatalf("due after its time = %+v, %v", due, err)
+	}
+	due, err = s.PreviewsDue(ctx, t0, []int64{pv.ID}, []store.Time{t0.Add(2 * time.Hour)})
+	if err != nil || len(due) != 2 {
+		t.Fatalf("stale instances = %+v, %v", due, err)
+	}
+	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, store.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.PreviewsDue(ctx, t0.Add(31*time.Minute), nil, nil); len(due) != 0 {
+		t.Fatalf("a cancelled teardown is still due: %+v", due)
+	}
+
+	// Teardown cancels the instance's deployments and keeps its history.
+	pending := newDeployment(p, pv, 7, t0)
+	running := newDeployment(p, pv, 7, t0)
+	other := newDeployment(p, pv, 8, t0)
+	for _, d := range []store.Deployment{running, other} {
+		if err := s.InsertDeployment(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if _, err := s.ClaimDeployment(ctx, store.ClaimParams{Owner: "n", At: t0, LeaseUntil: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.InsertDeployment(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.InstanceRunning(ctx, pv.ID, 7); err != nil || !r {
+		t.Fatalf("InstanceRunning = %v, %v", r, err)
+	}
+	deleted, err := s.DeletePreviewInstance(ctx, pv.ID, 7, t0.Add(2*time.Hour))
+	if err != nil || !deleted.Deleted() {
+		t.Fatalf("DeletePreviewInstance = %+v, %v", deleted, err)
+	}
+	if _, err := s.DeletePreviewInstance(ctx, pv.ID, 7, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if err := s.CancelInstanceDeployments(ctx, pv.ID, 7, "torn down", t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != store.StatusCancelled || d.Errors[0].Message != "torn down" {
+		t.Fatalf("pending after teardown = %+v", d)
+	}
+	if cancel, err := s.RenewLease(ctx, running.ID, "n", t0.Add(time.Hour)); err != nil || !cancel {
+		t.Fatalf("running after teardown: cancel requested = %v, %v", cancel, err)
+	}
+	if cancel, _ := s.RenewLease(ctx, other.ID, "n", t0.Add(time.Hour)); cancel {
+		t.Fatal("another PR's deployment was asked to cancel")
+	}
+	clean, err := s.PreviewsToClean(ctx)
+	if err != nil || len(clean) != 1 || clean[0].PRNumber != 7 {
+		t.Fatalf("PreviewsToClean = %+v, %v", clean, err)
+	}
+	if err := s.MarkPreviewCleaned(ctx, pv.ID, 7, t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if clean, _ := s.PreviewsToClean(ctx); len(clean) != 0 {
+		t.Fatalf("cleaned instance still listed: %+v", clean)
+	}
+	if all, _ := s.ListPreviewInstances(ctx, pv.ID, true); len(all) != 2 {
+		t.Fatalf("ListPreviewInstances with deleted = %+v", all)
+	}
+	// A later deployment of the same PR starts it afresh.
+	reborn := upsert(7, "", t0.Add(4*time.Hour))
+	if reborn.Deleted() || reborn.CreatedAt != t0.Add(4*time.Hour) || !reborn.CleanedAt.IsZero() || reborn.HeadBranch != "feature" {
+		t.Fatalf("re-created instance = %+v", reborn)
+	}
+	got, err := s.GetPreviewInstance(ctx, pv.ID, 7)
+	if err != nil || got != reborn {
+		t.Fatalf("GetPreviewInstance = %+v, %v", got, err)
+	}
+
+	// Live releases of a preview count only from its current incarnation.
+	svcs, _ := s.ListServices(ctx, pv.ID)
+	d := newDeployment(p, pv, 7, t0)
+	d.Status = store.StatusSuccess
+	if err := s.InsertDeployment(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[0].ID, ServiceGivenID: "api", ServiceName: "API",
+		ServiceType: "web", Status: store.StatusSuccess, EnvironmentID: pv.ID, PRNumber: 7, BuildDir: "/b", FinishedAt: t0.Add(3 * time.Hour), CreatedAt: t0}
+	if err := s.InsertServiceDeployment(ctx, sd); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.LiveReleases(ctx); len(live) != 0 {
+		t.Fatalf("a release of the torn down incarnation is live: %+v", live)
+	}
+	builds, err := s.InstanceBuilds(ctx, pv.ID, 7)
+	if err != nil || len(builds) != 1 {
+		t.Fatalf("InstanceBuilds = %+v, %v", builds, err)
+	}
+	envs2, err := s.ListPreviewEnvironments(ctx)
+	if err != nil || len(envs2) != 1 || envs2[0].ID != pv.ID {
+		t.Fatalf("ListPreviewEnvironments = %+v, %v", envs2, err)
+	}
+}
