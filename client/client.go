@@ -115,12 +115,38 @@ func (c *Client) httpClient() *http.Client {
 
 // CreateProject creates a project from a git repository.
 func (c *Client) CreateProject(ctx context.Context, name, repoURL, configPath string) (Project, error) {
+	return c.CreateProjectWith(ctx, NewProject{Name: name, RepoURL: repoURL, ConfigPath: configPath})
+}
+
+// NewProject are the fields of a project to create.
+type NewProject struct {
+	Name             string `json:"name"`
+	RepoURL          string `json:"repoUrl"`
+	ConfigPath       string `json:"configPath,omitempty"`
+	GitHubRepository string `json:"githubRepository,omitempty"`
+}
+
+// CreateProjectWith creates a project.
+func (c *Client) CreateProjectWith(ctx context.Context, np NewProject) (Project, error) {
 	var p Project
-	body := map[string]string{"name": name, "repoUrl": repoURL}
-	if configPath != "" {
-		body["configPath"] = configPath
+	err := c.do(ctx, http.MethodPost, "/v1/projects", np, &p)
+	return p, err
+}
+
+// Previews lists a preview environment's live preview instances.
+func (c *Client) Previews(ctx context.Context, environmentID int64) ([]PreviewInstance, error) {
+	var out struct {
+		Previews []PreviewInstance `json:"previews"`
 	}
-	err := c.do(ctx, http.MethodPost, "/v1/projects", body, &p)
+	err := c.do(ctx, http.MethodGet, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/previews", nil, &out)
+	return out.Previews, err
+}
+
+// DeletePreview tears a preview instance down: its services stop, its
+// routes and builds go, its history stays.
+func (c *Client) DeletePreview(ctx context.Context, environmentID int64, prNumber int) (PreviewInstance, error) {
+	var p PreviewInstance
+	err := c.do(ctx, http.MethodDelete, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/previews/"+strconv.Itoa(prNumber), nil, &p)
 	return p, err
 }
 

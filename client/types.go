@@ -15,15 +15,18 @@ type EnvironmentSummary struct {
 
 // Project is a git repository with its environments.
 type Project struct {
-	ProjectID     string               `json:"projectId"`
-	Name          string               `json:"name"`
-	RepoURL       string               `json:"repoUrl"`
-	ConfigPath    string               `json:"configPath"`
-	DefaultBranch string               `json:"defaultBranch"`
-	ConfigCommit  string               `json:"configCommit"`
-	CreatedAt     string               `json:"createdAt"`
-	UpdatedAt     string               `json:"updatedAt"`
-	Environments  []EnvironmentSummary `json:"environments"`
+	ProjectID     string `json:"projectId"`
+	Name          string `json:"name"`
+	RepoURL       string `json:"repoUrl"`
+	ConfigPath    string `json:"configPath"`
+	DefaultBranch string `json:"defaultBranch"`
+	ConfigCommit  string `json:"configCommit"`
+	// GitHubRepository ("owner/name") links the project to GitHub webhooks
+	// when repoUrl does not say it.
+	GitHubRepository *string              `json:"githubRepository"`
+	CreatedAt        string               `json:"createdAt"`
+	UpdatedAt        string               `json:"updatedAt"`
+	Environments     []EnvironmentSummary `json:"environments"`
 	// Warnings lists config fields and service types that do not apply on
 	// Liftoff; set by create and sync.
 	Warnings []string `json:"warnings,omitempty"`
@@ -94,9 +97,14 @@ type APIKey struct {
 
 // Trigger says what started a deployment.
 type Trigger struct {
-	Type     string  `json:"type"`
+	Type     string  `json:"type"` // deploy_hook, redeploy, github
 	HookID   *string `json:"hookId,omitempty"`
 	HookName *string `json:"hookName,omitempty"`
+	// Event and Action name the GitHub event of a github trigger.
+	Event  *string `json:"event,omitempty"`
+	Action *string `json:"action,omitempty"`
+	// RedeployOf is the deployment a redeploy releases again.
+	RedeployOf *string `json:"redeployOf,omitempty"`
 }
 
 // ServiceRef is the service a service deployment deploys.
@@ -160,4 +168,15 @@ type HookAnswer struct {
 	DeploymentID string `json:"deploymentId,omitempty"`
 	Error        string `json:"error,omitempty"`
 	Message      string `json:"message,omitempty"`
+}
+
+// PreviewInstance is the preview of one pull request.
+type PreviewInstance struct {
+	EnvironmentID  int64   `json:"environmentId"`
+	PRNumber       int     `json:"prNumber"`
+	HeadBranch     *string `json:"headBranch"`
+	CreatedAt      string  `json:"createdAt"`
+	LastDeployedAt string  `json:"lastDeployedAt"`
+	TeardownAt     *string `json:"teardownAt"`
+	DeletedAt      *string `json:"deletedAt"`
 }

@@ -17,10 +17,11 @@ func newDeployments(g *globals) *cobra.Command {
 		Short: "Show a deployment and its services",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.readClient()
+			if err != nil {
 				return err
 			}
-			d, err := g.client().Deployment(cmd.Context(), args[0])
+			d, err := c.Deployment(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}

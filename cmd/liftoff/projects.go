@@ -12,7 +12,7 @@ import (
 
 func newProjects(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "projects", Short: "Create, list and sync projects"}
-	var name, repo, configPath string
+	var name, repo, configPath, githubRepo string
 	create := &cobra.Command{
 		Use:   "create --name NAME --repo URL",
 		Short: "Create a project from a git repository",
@@ -21,7 +21,8 @@ func newProjects(g *globals) *cobra.Command {
 			if err := g.needKey(); err != nil {
 				return err
 			}
-			p, err := g.client().CreateProject(cmd.Context(), name, repo, configPath)
+			p, err := g.client().CreateProjectWith(cmd.Context(), client.NewProject{Name: name, RepoURL: repo,
+				ConfigPath: configPath, GitHubRepository: githubRepo})
 			if err != nil {
 				return err
 			}
@@ -31,6 +32,7 @@ func newProjects(g *globals) *cobra.Command {
 	create.Flags().StringVar(&name, "name", "", "project name")
 	create.Flags().StringVar(&repo, "repo", "", "git repository: a path, file://, https:// or ssh:// URL")
 	create.Flags().StringVar(&configPath, "config-path", "", "config file in the repository (default liftoff.json, then flightcontrol.json)")
+	create.Flags().StringVar(&githubRepo, "github-repo", "", "GitHub owner/name for webhooks, when --repo is not a github.com URL")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("repo")
 

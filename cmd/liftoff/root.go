@@ -35,7 +35,7 @@ func newRoot() *cobra.Command {
 	pf.StringVar(&g.apiKey, "api-key", "", "API key (env LIFTOFF_API_KEY)")
 	pf.StringVar(&g.hookSecret, "hook-secret", "", "a deploy hook's secret, to read the deployments it started without an API key (env LIFTOFF_HOOK_SECRET)")
 	pf.BoolVar(&g.json, "json", false, "print JSON")
-	root.AddCommand(newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newDeployments(g), newConfig(g))
+	root.AddCommand(newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newPreviews(g), newDeployments(g), newConfig(g))
 	return root
 }
 

@@ -69,6 +69,8 @@ func (a *API) routes() {
 	m.HandleFunc("GET /v1/environments/{environmentId}", a.key(a.getEnvironment))
 	m.HandleFunc("POST /v1/environments/{environmentId}/deploy-hooks", a.key(a.createHook))
 	m.HandleFunc("GET /v1/environments/{environmentId}/deploy-hooks", a.key(a.listHooks))
+	m.HandleFunc("GET /v1/environments/{environmentId}/previews", a.key(a.listPreviews))
+	m.HandleFunc("DELETE /v1/environments/{environmentId}/previews/{prNumber}", a.key(a.deletePreview))
 
 	m.HandleFunc("GET /v1/deploy-hooks/{hookId}", a.key(a.getHook))
 	m.HandleFunc("DELETE /v1/deploy-hooks/{hookId}", a.key(a.deleteHook))

@@ -9,9 +9,10 @@ import (
 )
 
 type createProjectBody struct {
-	Name       string `json:"name"`
-	RepoURL    string `json:"repoUrl"`
-	ConfigPath string `json:"configPath"`
+	Name             string `json:"name"`
+	RepoURL          string `json:"repoUrl"`
+	ConfigPath       string `json:"configPath"`
+	GitHubRepository string `json:"githubRepository"`
 }
 
 func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,8 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "")
 		return
 	}
-	v, err := a.Projects.Create(r.Context(), project.CreateParams{Name: body.Name, RepoURL: body.RepoURL, ConfigPath: body.ConfigPath})
+	v, err := a.Projects.Create(r.Context(), project.CreateParams{Name: body.Name, RepoURL: body.RepoURL,
+		ConfigPath: body.ConfigPath, GitHubRepository: body.GitHubRepository})
 	if err != nil {
 		a.fail(w, r, err, "Project not found")
 		return

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -53,7 +54,8 @@ func environmentSummaryOf(e store.Environment) client.EnvironmentSummary {
 func projectOf(v project.View) client.Project {
 	out := client.Project{ProjectID: v.Project.ID, Name: v.Project.Name, RepoURL: v.Project.RepoURL, ConfigPath: v.Project.ConfigPath,
 		DefaultBranch: v.Project.DefaultBranch, ConfigCommit: v.Project.ConfigCommit, CreatedAt: v.Project.CreatedAt.String(),
-		UpdatedAt: v.Project.UpdatedAt.String(), Environments: []client.EnvironmentSummary{}, Warnings: v.Warnings}
+		GitHubRepository: stringOrNull(v.Project.GitHubRepository),
+		UpdatedAt:        v.Project.UpdatedAt.String(), Environments: []client.EnvironmentSummary{}, Warnings: v.Warnings}
 	for _, e := range v.Environments {
 		out.Environments = append(out.Environments, environmentSummaryOf(e))
 	}
@@ -90,6 +92,11 @@ func deploymentOf(d store.Deployment) client.Deployment {
 	if d.HookID != "" {
 		v.Trigger.HookID, v.Trigger.HookName = stringOrNull(d.HookID), stringOrNull(d.HookName)
 	}
+	v.Trigger.RedeployOf = stringOrNull(d.RedeployOf)
+	if d.TriggerDetail != "" {
+		detail := deploy.ParseDetail(d.TriggerDetail)
+		v.Trigger.Event, v.Trigger.Action = stringOrNull(detail.Event), stringOrNull(detail.Action)
+	}
 	for _, s := range d.Services {
 		v.ServiceDeployments = append(v.ServiceDeployments, client.ServiceDeployment{
 			ServiceDeploymentID: s.ID,
@@ -100,4 +107,10 @@ func deploymentOf(d store.Deployment) client.Deployment {
 		})
 	}
 	return v
+}
+
+func previewOf(p store.PreviewInstance) client.PreviewInstance {
+	return client.PreviewInstance{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, HeadBranch: stringOrNull(p.HeadBranch),
+		CreatedAt: p.CreatedAt.String(), LastDeployedAt: p.LastDeployedAt.String(), TeardownAt: timeOrNull(p.TeardownAt),
+		DeletedAt: timeOrNull(p.DeletedAt)}
 }

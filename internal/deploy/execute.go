@@ -129,7 +129,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 		return err
 	}
 	if r.d.PRNumber > 0 {
-		detail := parseDetail(r.d.TriggerDetail)
+		detail := ParseDetail(r.d.TriggerDetail)
 		if len(detail.FilterWatchPaths) > 0 {
 			if err := r.checkPRFiles(ctx, detail); err != nil {
 				return err

@@ -32,7 +32,8 @@ func (t TriggerDetail) Encode() string {
 	return string(b)
 }
 
-func parseDetail(s string) TriggerDetail {
+// ParseDetail reads a stored trigger detail; an unreadable one is empty.
+func ParseDetail(s string) TriggerDetail {
 	var t TriggerDetail
 	if s != "" {
 		_ = json.Unmarshal([]byte(s), &t)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,6 +19,9 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
+
+// githubRepoPattern is GitHub's owner/name.
+var githubRepoPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
 
 // ErrInvalid wraps every refusal caused by the caller's input or repository:
 // a bad name or URL, a repository that cannot be cloned, a missing or invalid
@@ -51,6 +55,9 @@ type CreateParams struct {
 	Name       string
 	RepoURL    string
 	ConfigPath string // optional: default liftoff.json, falling back to flightcontrol.json
+	// GitHubRepository ("owner/name") links the project to GitHub webhooks
+	// when RepoURL does not say it (a mirror, an ssh alias). Optional.
+	GitHubRepository string
 }
 
 func invalid(format string, args ...any) error {
@@ -67,6 +74,9 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 	if strings.TrimSpace(p.RepoURL) == "" {
 		return View{}, invalid("repoUrl is required: a local path, file://, https:// or ssh:// URL of a git repository")
 	}
+	if r := p.GitHubRepository; r != "" && !githubRepoPattern.MatchString(r) {
+		return View{}, invalid("githubRepository %q must be owner/name, e.g. octo-org/shop", r)
+	}
 	if p.ConfigPath != "" {
 		clean, err := cleanConfigPath(p.ConfigPath)
 		if err != nil {
@@ -81,7 +91,8 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 	}
 	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (store.Project, error) {
 		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, RepoURL: p.RepoURL,
-			ConfigPath: read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, At: store.At(s.now())})
+			ConfigPath: read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
+			At: store.At(s.now())})
 	})
 	if err != nil {
 		if rmErr := s.git.Remove(context.WithoutCancel(ctx), id); rmErr != nil {
