@@ -22,13 +22,18 @@ import (
 // and site, a static site. SLOW holds the number of seconds; each test uses
 // its own, to find its sleep among the processes.
 func monorepoConfig() string {
-	return `{"environments": [{"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
+	services := `[
   {"id": "api", "name": "API", "type": "web", "basePath": "api", "watchPaths": ["api/**", "!api/**/*.md"],
    "buildCommand": "sh build.sh", "startCommand": "` + webserver + `",
    "healthCheckPath": "/health", "healthCheckTimeoutSecs": 5},
   {"id": "site", "name": "Site", "type": "static", "basePath": "site", "watchPaths": ["site/**"],
    "buildCommand": "mkdir -p public && cp index.html public/", "outputDirectory": "public"}
-]}]}`
+]`
+	return `{"environments": [
+  {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": ` + services + `},
+  {"id": "preview", "name": "Previews", "source": {"pr": true, "trigger": "push",
+    "filter": {"toBranches": ["main"], "watchPaths": ["api/**", "site/**"]}}, "services": ` + services + `}
+]}`
 }
 
 const buildScript = `if [ -f FAIL ]; then echo "build failed on purpose" >&2; exit 3; fi
@@ -36,16 +41,19 @@ if [ -f SLOW ]; then echo slow build; sleep "$(cat SLOW)"; fi
 echo built
 `
 
-// fixture is a running Liftoff with the monorepo project and a hook.
+// fixture is a running Liftoff with the monorepo project and a hook of
+// each environment.
 type fixture struct {
-	t     *testing.T
-	flags []string
-	logs  *logLines
-	srv   *instance
-	c     *client.Client
-	repo  *gittest.Repo
-	hook  client.CreatedHook
-	key   string
+	t           *testing.T
+	flags       []string
+	logs        *logLines
+	srv         *instance
+	c           *client.Client
+	repo        *gittest.Repo
+	project     client.Project
+	hook        client.CreatedHook // production's
+	previewHook client.CreatedHook
+	key         string
 }
 
 func newFixture(t *testing.T, dialect string) *fixture {
@@ -65,11 +73,15 @@ func newFixture(t *testing.T, dialect string) *fixture {
 		"site/index.html": "<h1>site v1</h1>",
 	})
 	ctx := ctxT(t)
-	p, err := f.c.CreateProject(ctx, "mono", f.repo.Dir, "")
+	var err error
+	f.project, err = f.c.CreateProjectWith(ctx, client.NewProject{Name: "mono", RepoURL: f.repo.Dir, GitHubRepository: "octo-org/shop"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.hook, err = f.c.CreateHook(ctx, p.Environments[0].EnvironmentID, "CI"); err != nil {
+	if f.hook, err = f.c.CreateHook(ctx, f.project.Environments[0].EnvironmentID, "CI"); err != nil {
+		t.Fatal(err)
+	}
+	if f.previewHook, err = f.c.CreateHook(ctx, f.project.Environments[1].EnvironmentID, "GitHub Actions"); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -153,11 +165,17 @@ func reason(s client.ServiceDeployment) string {
 	return *s.Reason
 }
 
-// get fetches a path of a service through Liftoff's proxy.
+// get fetches a path of a production service through Liftoff's proxy.
 func (f *fixture) get(svc, path string) (int, string) {
 	f.t.Helper()
+	return f.getHost(svc+".production.localhost", path)
+}
+
+// getHost fetches a path of the host through Liftoff's proxy.
+func (f *fixture) getHost(host, path string) (int, string) {
+	f.t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+f.srv.proxy+path, nil)
-	req.Host = svc + ".production.localhost"
+	req.Host = host
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err.Error()
