@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,31 +68,45 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	follow := false
-	switch strings.ToLower(q.Get("follow")) {
-	case "", "false", "0":
-	case "true", "1":
-		follow = true
-	default:
-		a.fail(w, r, invalidf("follow must be true or false, got "+quoteShort(q.Get("follow"))), "")
-		return
+	for _, name := range []string{"follow", "service"} {
+		if n := len(q[name]); n > 1 {
+			a.fail(w, r, invalidf(fmt.Sprintf("%s was given %d times; give it once", name, n)), "")
+			return
+		}
 	}
-	names := map[string]string{"": "deploy"} // service deployment id → service given id
-	sdFilter := ""
+	follow := false
+	if v, given := q["follow"]; given {
+		switch strings.ToLower(v[0]) {
+		case "false", "0":
+		case "true", "1":
+			follow = true
+		default:
+			a.fail(w, r, invalidf("follow must be true, false, 1 or 0, got "+quoteShort(v[0])), "")
+			return
+		}
+	}
+	// The engine's own lines are "deploy"; each service's its given id.
+	names := map[string]string{"": engineLines}
+	sdFilter, onlyEngine := "", q.Get("service") == engineLines
 	for _, s := range d.Services {
 		names[s.ID] = s.ServiceGivenID
 		if q.Get("service") == s.ServiceGivenID {
 			sdFilter = s.ID
 		}
 	}
-	if svc := q.Get("service"); svc != "" && sdFilter == "" {
+	if svc := q.Get("service"); svc != "" && sdFilter == "" && !onlyEngine {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("Deployment %s has no service %s", d.ID, quoteShort(svc)))
 		return
+	}
+	var resume int64
+	if follow {
+		// A reconnecting event stream resumes after the last line it had.
+		resume, _ = strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	}
 	line := func(l store.LogLine) string {
 		name := names[l.ServiceDeploymentID]
 		if name == "" {
-			name = "deploy"
+			name = engineLines
 		}
 		return "[" + name + "] " + l.Text
 	}
@@ -115,12 +130,16 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		d = cur
 		return cur.Status.Final(), nil
 	}
-	err := a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished},
+	err := a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished,
+		AfterID: resume},
 		func(lines []store.LogLine) error {
 			var sb strings.Builder
 			for _, l := range lines {
+				if onlyEngine && l.ServiceDeploymentID != "" {
+					continue
+				}
 				if follow {
-					sb.WriteString("data: " + line(l) + "\n\n")
+					fmt.Fprintf(&sb, "id: %d\ndata: %s\n\n", l.ID, line(l))
 				} else {
 					sb.WriteString(line(l) + "\n")
 				}
@@ -143,6 +162,9 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		_, _ = fmt.Fprintf(w, "event: end\ndata: %s\n\n", d.Status)
 	}
 }
+
+// engineLines names the deployment's own lines in logs.
+const engineLines = "deploy"
 
 // readableDeployment loads the deployment of the path for a caller with an
 // API key or the secret of the hook that started it; otherwise it answers.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -90,6 +91,13 @@ func requires(reqs openapi3.SecurityRequirements, scheme string) bool {
 	return false
 }
 
+// hookReadable are the operations that take a hook secret as well as an API
+// key (readableDeployment).
+var hookReadable = map[string]bool{
+	"GET /v1/deployments/{deploymentId}":      true,
+	"GET /v1/deployments/{deploymentId}/logs": true,
+}
+
 // TestOpenAPIDocument checks the document is valid and complete: every
 // operation is named, described and secured as the handlers secure it.
 func TestOpenAPIDocument(t *testing.T) {
@@ -123,8 +131,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		case !public && op.Responses.Status(http.StatusUnauthorized) == nil:
 			t.Errorf("%s takes an API key but does not document 401", key)
 		}
-		if got := requires(reqs, "hookSecret"); got != (key == "GET /v1/deployments/{deploymentId}") {
-			t.Errorf("%s: hookSecret security = %v; only Get Deployment accepts a hook secret", key, got)
+		if got := requires(reqs, "hookSecret"); got != hookReadable[key] {
+			t.Errorf("%s: hookSecret security = %v; only Get Deployment and its logs accept a hook secret", key, got)
 		}
 		for status, resp := range op.Responses.Map() {
 			if resp.Value == nil || resp.Value.Description == nil || *resp.Value.Description == "" {
@@ -259,6 +267,7 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{reflect.TypeFor[client.Project](), "Project"},
 		{reflect.TypeFor[client.Service](), "Service"},
 		{reflect.TypeFor[client.Environment](), "Environment"},
+		{reflect.TypeFor[client.PreviewInstance](), "PreviewInstance"},
 		{reflect.TypeFor[client.CreatedHook](), "CreatedDeployHook"},
 		{reflect.TypeFor[client.RotatedHook](), "RotatedDeployHook"},
 		{reflect.TypeFor[client.Hook](), "DeployHook"},
@@ -449,11 +458,15 @@ func (c *oaChecker) run(t *testing.T, base string, hc *http.Client, ex exchange)
 	}
 	documented := route.Operation.Responses.Status(resp.StatusCode)
 	if documented != nil {
-		if mt := documented.Value.Content.Get("application/json"); mt == nil || mt.Schema == nil {
+		// Text answers (logs) were checked against their schema above; a
+		// JSON one must also have no undocumented field.
+		mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+		switch mt := documented.Value.Content.Get("application/json"); {
+		case len(documented.Value.Content) == 0 || mediaType == "application/json" && (mt == nil || mt.Schema == nil):
 			if len(body) != 0 {
 				t.Errorf("status %d documents no body, got %s", resp.StatusCode, body)
 			}
-		} else {
+		case mediaType == "application/json":
 			var v any
 			if err := json.Unmarshal(body, &v); err != nil {
 				t.Errorf("body is not JSON: %v: %s", err, body)
@@ -512,9 +525,58 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	return srv
 }
 
+// kin-openapi decodes text/plain answers but not event streams: read those
+// as text too, so that their schema is checked.
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+}
+
+// finishDeployment ends a deployment through the store as an engine would
+// (none runs in the harness): it claims the oldest PENDING deployment that
+// can start, gives it a commit, a config, a successful service deployment
+// and output, and ends it with SUCCESS. It returns the deployment.
+func (h *harness) finishDeployment() store.Deployment {
+	h.t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))})
+	if err != nil {
+		h.t.Fatalf("claim a deployment: %v", err)
+	}
+	if err := h.store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: d.ID, GitCommit: h.repo.Head(), Config: testConfig}); err != nil {
+		h.t.Fatal(err)
+	}
+	env, err := h.c.Environment(ctx, d.EnvironmentID)
+	if err != nil || len(env.Services) == 0 {
+		h.t.Fatalf("environment %d of deployment %s: %+v %v", d.EnvironmentID, d.ID, env, err)
+	}
+	svc := env.Services[0]
+	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
+		ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: store.StatusSuccess, Reason: "forced",
+		StartedAt: store.At(now), FinishedAt: store.At(now), EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber,
+		GitCommit: h.repo.Head(), CreatedAt: store.At(now)}
+	if err := h.store.InsertServiceDeployment(ctx, sd); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.store.AppendLogs(ctx, []store.LogLine{
+		{DeploymentID: d.ID, At: store.At(now), Text: "Deploying " + h.repo.Head()},
+		{DeploymentID: d.ID, ServiceDeploymentID: sd.ID, At: store.At(now), Text: "built in 1s"},
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusSuccess, At: store.At(now)}); err != nil || !ok {
+		h.t.Fatalf("finish deployment %s: %v %v", d.ID, ok, err)
+	}
+	d, err = h.store.GetDeployment(ctx, d.ID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return d
+}
+
 // fillPath puts placeholder values in a documented path.
 var fillPath = strings.NewReplacer("{projectId}", "cnope", "{environmentId}", "99999", "{hookId}", "cnope",
-	"{deploymentId}", "cnope", "{apiKeyId}", "cnope")
+	"{deploymentId}", "cnope", "{apiKeyId}", "cnope", "{prNumber}", "1")
 
 // TestOpenAPIResponses sends real requests covering every operation and the
 // statuses each can answer, and validates every answer against the
@@ -662,6 +724,75 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "deployments limit too high", op: listDeps, path: "/v1/deployments?limit=101", status: 400}))
 			do(withKey(exchange{name: "deployments bad cursor", op: listDeps, path: "/v1/deployments?cursor=zzz", status: 400}))
 
+			// Cancel, redeploy and logs. No engine runs here: deployments
+			// stay PENDING unless the test moves them on through the store.
+			cancelDep, redeployDep, depLogs := "POST /v1/deployments/{deploymentId}/cancel",
+				"POST /v1/deployments/{deploymentId}/redeploy", "GET /v1/deployments/{deploymentId}/logs"
+			depPath := func(id, action string) string { return "/v1/deployments/" + id + "/" + action }
+			pendingDeployment := func() string {
+				t.Helper()
+				ds, err := h.store.ListDeployments(ctx, store.ListDeploymentsParams{Status: store.StatusPending, Limit: 1})
+				if err != nil || len(ds) == 0 {
+					t.Fatalf("no PENDING deployment left: %v", err)
+				}
+				return ds[0].ID
+			}
+			finished := h.finishDeployment()
+			svc := finished.Services[0].ServiceGivenID
+			do(withKey(exchange{name: "redeploy a PENDING deployment", op: redeployDep, path: depPath(pendingDeployment(), "redeploy"), status: 409}))
+			do(withKey(exchange{name: "redeploy a deployment cancelled before it started", op: redeployDep, path: depPath(first, "redeploy"), status: 409}))
+			do(withKey(exchange{name: "redeploy unknown", op: redeployDep, path: depPath("cnope", "redeploy"), status: 404}))
+			var redeployed client.Deployment
+			if err := json.Unmarshal(do(withKey(exchange{name: "redeploy", op: redeployDep, path: depPath(finished.ID, "redeploy"), status: 201})), &redeployed); err != nil ||
+				redeployed.Status != "PENDING" || redeployed.Trigger.Type != "redeploy" || redeployed.DeploymentID == finished.ID || redeployed.EnvironmentID != finished.EnvironmentID {
+				t.Errorf("a redeploy should queue a new PENDING deployment of the same environment: %+v %v", redeployed, err)
+			}
+			var cancelled client.Deployment
+			pending := pendingDeployment()
+			if err := json.Unmarshal(do(withKey(exchange{name: "cancel a PENDING deployment", op: cancelDep, path: depPath(pending, "cancel"), status: 200})), &cancelled); err != nil ||
+				cancelled.Status != "CANCELLED" || cancelled.FinishedAt == nil {
+				t.Errorf("a PENDING deployment should end CANCELLED at once: %+v %v", cancelled, err)
+			}
+			do(withKey(exchange{name: "cancel a cancelled deployment", op: cancelDep, path: depPath(pending, "cancel"), status: 409}))
+			do(withKey(exchange{name: "cancel a finished deployment", op: cancelDep, path: depPath(finished.ID, "cancel"), status: 409}))
+			do(withKey(exchange{name: "cancel unknown", op: cancelDep, path: depPath("cnope", "cancel"), status: 404}))
+			now := time.Now()
+			running, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))})
+			if err != nil {
+				t.Fatalf("claim a deployment: %v", err)
+			}
+			if err := json.Unmarshal(do(withKey(exchange{name: "cancel a running deployment", op: cancelDep, path: depPath(running.ID, "cancel"), status: 200})), &cancelled); err != nil ||
+				cancelled.Status != string(store.StatusInProgress) {
+				t.Errorf("a running deployment keeps running until its node stops it: %+v %v", cancelled, err)
+			}
+
+			plain := do(withKey(exchange{name: "logs", op: depLogs, path: depPath(finished.ID, "logs"), status: 200}))
+			if want := "[deploy] Deploying " + head + "\n[" + svc + "] built in 1s\n"; string(plain) != want {
+				t.Errorf("logs = %q, want %q", plain, want)
+			}
+			plain = do(withKey(exchange{name: "logs of a service", op: depLogs, path: depPath(finished.ID, "logs") + "?service=" + svc + "&follow=false", status: 200}))
+			if want := "[" + svc + "] built in 1s\n"; string(plain) != want {
+				t.Errorf("logs of %s = %q, want %q", svc, plain, want)
+			}
+			do(withKey(exchange{name: "logs of a PENDING deployment", op: depLogs, path: depPath(pendingDeployment(), "logs") + "?follow=0", status: 200}))
+			stream := do(withKey(exchange{name: "logs followed", op: depLogs, path: depPath(finished.ID, "logs") + "?follow=TRUE", status: 200}))
+			if want := "id: 1\ndata: [deploy] Deploying " + head + "\n\nid: 2\ndata: [" + svc + "] built in 1s\n\nevent: end\ndata: SUCCESS\n\n"; string(stream) != want {
+				t.Errorf("followed logs = %q, want %q", stream, want)
+			}
+			do(exchange{name: "logs with the hook's secret", op: depLogs, path: depPath(first, "logs"),
+				header: http.Header{"Authorization": {"Hook " + prod}}, status: 200})
+			stream = do(exchange{name: "logs followed with the hook's secret", op: depLogs, path: depPath(first, "logs") + "?follow=1",
+				header: http.Header{"Authorization": {"Hook " + prod}}, status: 200})
+			if want := "event: end\ndata: CANCELLED\n\n"; string(stream) != want {
+				t.Errorf("followed logs of a cancelled deployment = %q, want %q", stream, want)
+			}
+			do(withKey(exchange{name: "logs follow=maybe", op: depLogs, path: depPath(finished.ID, "logs") + "?follow=maybe", status: 400}))
+			do(withKey(exchange{name: "logs unknown", op: depLogs, path: depPath("cnope", "logs"), status: 404}))
+			do(withKey(exchange{name: "logs of an unknown service", op: depLogs, path: depPath(finished.ID, "logs") + "?service=nope", status: 404}))
+			do(exchange{name: "logs with another hook's secret", op: depLogs, path: depPath(first, "logs"),
+				header: http.Header{"Authorization": {"Hook " + preview}}, status: 404})
+			do(exchange{name: "logs without a key", op: depLogs, path: depPath(first, "logs"), status: 401})
+
 			// Deploy hook management.
 			h.rec.Flush(ctx)
 			envHooks := "/v1/environments/%d/deploy-hooks"
@@ -709,11 +840,14 @@ func TestOpenAPIResponses(t *testing.T) {
 			fc := gittest.New(t)
 			fc.Commit("fc", map[string]string{"flightcontrol.json": `{"environments":[{"id":"production","name":"P","region":"us-east-1","source":{"branch":"main"},"services":[{"id":"web","name":"Web","type":"web","cpu":0.5,"startCommand":"x"}]}]}`})
 			createdProject := do(withKey(exchange{name: "create project", op: "POST /v1/projects", path: "/v1/projects",
-				body: jsonBody(map[string]string{"name": "fc", "repoUrl": fc.Dir, "configPath": "flightcontrol.json"}), status: 201}))
+				body: jsonBody(map[string]string{"name": "fc", "repoUrl": fc.Dir, "configPath": "flightcontrol.json", "githubRepository": "acme/fc"}), status: 201}))
 			var fcProject client.Project
-			if err := json.Unmarshal(createdProject, &fcProject); err != nil || len(fcProject.Warnings) == 0 {
-				t.Fatalf("the project should come with warnings: %s", createdProject)
+			if err := json.Unmarshal(createdProject, &fcProject); err != nil || len(fcProject.Warnings) == 0 ||
+				fcProject.GitHubRepository == nil || *fcProject.GitHubRepository != "acme/fc" {
+				t.Fatalf("the project should come with warnings and its GitHub repository: %s", createdProject)
 			}
+			do(withKey(exchange{name: "create project invalid githubRepository", op: "POST /v1/projects", path: "/v1/projects",
+				body: jsonBody(map[string]string{"name": "x", "repoUrl": fc.Dir, "githubRepository": "https://github.com/acme/fc"}), status: 400}))
 			do(withKey(exchange{name: "create project invalid JSON", op: "POST /v1/projects", path: "/v1/projects", body: `{"name":`, status: 400}))
 			do(withKey(exchange{name: "create project unknown field", op: "POST /v1/projects", path: "/v1/projects", body: `{"name":"x","repo":"y"}`, status: 400}))
 			do(withKey(exchange{name: "create project without repoUrl", op: "POST /v1/projects", path: "/v1/projects", body: `{"name":"x"}`, status: 400}))
@@ -728,6 +862,33 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "get preview environment", op: "GET /v1/environments/{environmentId}", path: fmt.Sprintf("/v1/environments/%d", pv), status: 200}))
 			do(withKey(exchange{name: "get environment non-integer", op: "GET /v1/environments/{environmentId}", path: "/v1/environments/abc", status: 400}))
 			do(withKey(exchange{name: "get environment unknown", op: "GET /v1/environments/{environmentId}", path: "/v1/environments/99999", status: 404}))
+
+			// Previews. No engine runs here, so no deployment made a preview
+			// instance: make PR 5's through the store, as its first
+			// deployment would.
+			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 5, HeadBranch: "feature/login",
+				At: store.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			listPreviews, deletePreview := "GET /v1/environments/{environmentId}/previews", "DELETE /v1/environments/{environmentId}/previews/{prNumber}"
+			var previews struct{ Previews []client.PreviewInstance }
+			if err := json.Unmarshal(do(withKey(exchange{name: "list previews", op: listPreviews, path: fmt.Sprintf("/v1/environments/%d/previews", pv), status: 200})), &previews); err != nil ||
+				len(previews.Previews) != 1 || previews.Previews[0].PRNumber != 5 {
+				t.Errorf("PR 5 should have a preview: %+v %v", previews, err)
+			}
+			do(withKey(exchange{name: "list previews of a normal environment", op: listPreviews, path: fmt.Sprintf("/v1/environments/%d/previews", p), status: 400}))
+			do(withKey(exchange{name: "list previews non-integer environment", op: listPreviews, path: "/v1/environments/abc/previews", status: 400}))
+			do(withKey(exchange{name: "list previews unknown environment", op: listPreviews, path: "/v1/environments/99999/previews", status: 404}))
+			var torn client.PreviewInstance
+			if err := json.Unmarshal(do(withKey(exchange{name: "delete preview", op: deletePreview, path: fmt.Sprintf("/v1/environments/%d/previews/5", pv), status: 200})), &torn); err != nil ||
+				torn.DeletedAt == nil {
+				t.Errorf("a torn down preview has deletedAt: %+v %v", torn, err)
+			}
+			do(withKey(exchange{name: "delete deleted preview", op: deletePreview, path: fmt.Sprintf("/v1/environments/%d/previews/5", pv), status: 404}))
+			do(withKey(exchange{name: "delete preview of a PR without one", op: deletePreview, path: fmt.Sprintf("/v1/environments/%d/previews/77", pv), status: 404}))
+			do(withKey(exchange{name: "delete preview zero prNumber", op: deletePreview, path: fmt.Sprintf("/v1/environments/%d/previews/0", pv), status: 400}))
+			do(withKey(exchange{name: "delete preview of a normal environment", op: deletePreview, path: fmt.Sprintf("/v1/environments/%d/previews/5", p), status: 400}))
+			do(withKey(exchange{name: "delete preview unknown environment", op: deletePreview, path: "/v1/environments/99999/previews/5", status: 404}))
 
 			// API keys.
 			key := do(withKey(exchange{name: "create API key", op: "POST /v1/api-keys", path: "/v1/api-keys", body: `{"name": "ci"}`, status: 201}))

@@ -94,8 +94,11 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	if err != nil {
 		return store.Deployment{}, err
 	}
-	if !orig.Status.Final() || orig.GitCommit == "" || orig.Config == "" {
-		return store.Deployment{}, fmt.Errorf("%w: deployment %s has not finished with a commit and a config; only finished deployments can be redeployed", ErrNotRedeployable, id)
+	switch {
+	case !orig.Status.Final():
+		return store.Deployment{}, fmt.Errorf("%w: Deployment %s is %s; only a finished deployment can be redeployed", ErrNotRedeployable, id, orig.Status)
+	case orig.GitCommit == "" || orig.Config == "":
+		return store.Deployment{}, fmt.Errorf("%w: Deployment %s ended %s before it read a commit and its config: there is nothing to redeploy", ErrNotRedeployable, id, orig.Status)
 	}
 	d := store.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
 		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: store.TriggerRedeploy,

@@ -20,6 +20,9 @@ type FollowParams struct {
 	// Poll is how often the store is read when this replica stored nothing
 	// new (lines written by another replica). Default 1s.
 	Poll time.Duration
+	// AfterID resumes after the line with this id (an event stream's
+	// Last-Event-ID).
+	AfterID int64
 }
 
 // Follow calls emit with every line of a deployment, in order, as they are
@@ -29,7 +32,7 @@ func (s *Streams) Follow(ctx context.Context, p FollowParams, emit func([]store.
 	if p.Poll <= 0 {
 		p.Poll = time.Second
 	}
-	var after int64
+	after := p.AfterID
 	for {
 		// Check before reading, so lines stored before the end are read.
 		finished, err := p.Finished(ctx)

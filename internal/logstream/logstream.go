@@ -162,6 +162,12 @@ func (w *Writer) Close() error {
 }
 
 func (w *Writer) emit(line []byte) {
-	text := Scrub(string(bytes.TrimSuffix(line, []byte("\r"))))
+	// A carriage return redraws the line (progress bars): keep what a
+	// terminal would show, the last part.
+	line = bytes.TrimRight(line, "\r")
+	if i := bytes.LastIndexByte(line, '\r'); i >= 0 {
+		line = line[i+1:]
+	}
+	text := Scrub(string(line))
 	w.s.add(store.LogLine{DeploymentID: w.deploymentID, ServiceDeploymentID: w.serviceDepID, At: store.Now(), Text: text})
 }

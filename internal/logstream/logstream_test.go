@@ -63,12 +63,12 @@ func TestWriteAndFollow(t *testing.T) {
 			other := s.Writer("d2", "sdx")
 			_, _ = w.Write([]byte("first line\nsecond "))
 			_, _ = other.Write([]byte("not ours\n"))
-			_, _ = w.Write([]byte("half\r\nsecret " + secret + "\n" + strings.Repeat("x", MaxLine+10) + "\nno newline"))
+			_, _ = w.Write([]byte("half\r\n10%\r50%\r100%\nsecret " + secret + "\n" + strings.Repeat("x", MaxLine+10) + "\nno newline"))
 			_ = w.Close()
 			s.Flush(ctx)
 			finished.Store(true)
 			lines := <-got
-			want := []string{"first line", "second half", "secret lfh_[REDACTED]", strings.Repeat("x", MaxLine), strings.Repeat("x", 10), "no newline"}
+			want := []string{"first line", "second half", "100%", "secret lfh_[REDACTED]", strings.Repeat("x", MaxLine), strings.Repeat("x", 10), "no newline"}
 			if len(lines) != len(want) {
 				t.Fatalf("followed %d lines, want %d", len(lines), len(want))
 			}
