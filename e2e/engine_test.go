@@ -88,7 +88,7 @@ func newFixture(t *testing.T, dialect string) *fixture {
 }
 
 func (f *fixture) start() {
-	f.srv = start(f.t, append([]string{"--workers", "2"}, f.flags...), f.logs)
+	f.srv = start(f.t, append([]string{"--workers", "2", "--github-webhook-secret", webhookSecret}, f.flags...), f.logs)
 	f.c = client.New(f.srv.url(), f.key)
 }
 
@@ -519,3 +519,5 @@ func TestEngineRedeploy(t *testing.T) {
 	}
 	f.expectAnswer("api", "v2")
 }
+
+func clientFilter() client.DeploymentFilter { return client.DeploymentFilter{Limit: 100} }

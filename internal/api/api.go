@@ -15,6 +15,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 //go:embed openapi.json
@@ -31,7 +32,11 @@ type Deps struct {
 	APIKeys  *apikey.Service
 	Engine   *deploy.Engine
 	Logs     *logstream.Streams
-	Log      *slog.Logger
+	// GitHubSecret is the webhook's shared secret; without it the webhook
+	// endpoint answers 404.
+	GitHubSecret []byte
+	Webhooks     *webhook.Dispatcher
+	Log          *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -60,6 +65,7 @@ func New(d Deps) *API {
 func (a *API) routes() {
 	m := a.mux
 	m.HandleFunc("GET /v1/openapi.json", a.openAPI)
+	m.HandleFunc("POST /api/github/webhook", a.githubWebhook)
 
 	m.HandleFunc("POST /v1/projects", a.key(a.createProject))
 	m.HandleFunc("GET /v1/projects", a.key(a.listProjects))

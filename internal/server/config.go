@@ -36,6 +36,9 @@ type Config struct {
 	// FailedCallLimit is the number of failed hook calls per client address
 	// per minute before that address is refused. Default 20.
 	FailedCallLimit int
+	// GitHubWebhookSecret is the secret shared with GitHub webhooks
+	// (POST /api/github/webhook). Empty: the endpoint is off.
+	GitHubWebhookSecret string
 	// ShutdownTimeout bounds each stage of the graceful shutdown: requests
 	// in flight, then deployments running. Default 30s.
 	ShutdownTimeout time.Duration

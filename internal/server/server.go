@@ -32,6 +32,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 	"github.com/liftoffhq/liftoff/internal/target/local"
+	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 // OpenStore opens the store cfg names.
@@ -113,6 +114,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
 	var draining atomic.Bool
+	dispatcher := &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log}
+	if engine != nil {
+		dispatcher.Queued = engine.Wake
+		dispatcher.TearDown = func(ctx context.Context, envID int64, pr int) error {
+			_, err := engine.TearDown(ctx, envID, pr)
+			return err
+		}
+	}
 	projects := project.NewService(st, git, log, cuid.New)
 	apiKeys := apikey.NewService(st, cuid.New)
 	handler := api.New(api.Deps{
@@ -122,8 +131,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		APIKeys:  apiKeys,
 		Engine:   engine,
 		Logs:     logs,
-		Log:      log,
-		Draining: draining.Load,
+		// GitHub webhooks, when a secret is set.
+		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
+		Webhooks:     dispatcher,
+		Log:          log,
+		Draining:     draining.Load,
 	})
 
 	srv := &http.Server{
