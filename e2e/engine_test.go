@@ -521,3 +521,5 @@ func TestEngineRedeploy(t *testing.T) {
 }
 
 func clientFilter() client.DeploymentFilter { return client.DeploymentFilter{Limit: 100} }
+
+func clientFor(url, key string) *client.Client { return client.New(url, key) }

@@ -51,6 +51,7 @@ type instance struct {
 	addr     string
 	proxy    string
 	logs     *logLines
+	stdout   *logLines
 	exited   chan error
 	exitOnce sync.Once
 }
@@ -84,7 +85,7 @@ func storeFlags(t *testing.T, dialect, dataDir string) []string {
 // start runs `liftoff serve` with the flags and waits until it listens.
 func start(t *testing.T, flags []string, logs *logLines) *instance {
 	t.Helper()
-	in := &instance{t: t, logs: logs, exited: make(chan error, 1)}
+	in := &instance{t: t, logs: logs, stdout: &logLines{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--log-format", "json",
 		"--shutdown-timeout", "5s"}, flags...)
 	in.cmd = exec.Command(binary, args...)
@@ -93,6 +94,16 @@ func start(t *testing.T, flags []string, logs *logLines) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdout, err := in.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			in.stdout.add(sc.Text())
+		}
+	}()
 	if err := in.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,13 @@ func TestPreviewsEndToEnd(t *testing.T) {
 				if status, body := f.previewGet("api", pr); status != 200 || body != want {
 					t.Fatalf("PR %d api answers %d %q, want %q", pr, status, body, want)
 				}
+				host := "api.pr-" + strconv.Itoa(pr) + ".preview.localhost"
+				if _, got := f.getHost(host, "/env/LIFTOFF_PR_NUMBER"); got != strconv.Itoa(pr) {
+					t.Fatalf("PR %d runs with LIFTOFF_PR_NUMBER=%q", pr, got)
+				}
+				if _, got := f.getHost(host, "/env/LIFTOFF_ENV_ID"); got != "preview" {
+					t.Fatalf("PR %d runs with LIFTOFF_ENV_ID=%q", pr, got)
+				}
 			}
 			if status, body := f.previewGet("site", 2); status != 200 || !strings.Contains(body, "pr2 site") {
 				t.Fatalf("PR 2 site answers %d %q", status, body)

@@ -1,7 +1,8 @@
 // Command webserver is the web service the end-to-end tests deploy. It
 // answers / with the text of version.txt (read at start) and /health with
 // 200, or 503 when health.txt says "fail"; /slow?ms=N answers after N ms. On
-// SIGTERM it finishes the requests in flight and exits.
+// SIGTERM it finishes the requests in flight and exits. /env/NAME answers
+// the value of the environment variable NAME.
 package main
 
 import (
@@ -30,6 +31,9 @@ func main() {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 		_, _ = w.Write(version)
+	})
+	mux.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(os.Getenv(strings.TrimPrefix(r.URL.Path, "/env/"))))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(version)

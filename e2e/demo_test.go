@@ -1,0 +1,50 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemo: `liftoff serve --demo` on an empty data dir prints an API key
+// and a hook URL; one call to the hook deploys the example monorepo (a Go
+// web service and a static site) with nothing but Go and git, and both
+// answer through the proxy.
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	f := &fixture{t: t, logs: &logLines{}}
+	f.flags = []string{"--data-dir", t.TempDir(), "--demo"}
+	f.srv = start(t, f.flags, f.logs)
+	var key, hook string
+	waitUntil(t, "the demo prints its key and hook", func() bool {
+		for _, l := range f.srv.stdout.all() {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "API key:"); ok {
+				key = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Deploy hook:"); ok {
+				hook = strings.TrimSpace(v)
+			}
+		}
+		return key != "" && hook != ""
+	})
+	f.key = key
+	f.c = clientFor(f.srv.url(), key)
+	deadline := time.Now().Add(5 * time.Minute)
+	d := f.wait(callHook(t, hook))
+	if d.Status != "SUCCESS" || len(d.ServiceDeployments) != 2 {
+		logs, _ := f.c.Logs(t.Context(), d.DeploymentID, "")
+		t.Fatalf("demo deployment ended %s %+v\n%s", d.Status, d.Error, logs)
+	}
+	if time.Now().After(deadline) {
+		t.Fatal("the demo took too long")
+	}
+	if status, body := f.get("api", "/"); status != 200 || !strings.Contains(body, `"greeting":"Hello from Liftoff"`) || !strings.Contains(body, *d.GitCommit) {
+		t.Fatalf("demo api answers %d %s", status, body)
+	}
+	if status, body := f.get("site", "/"); status != 200 || !strings.Contains(body, "Deployed by Liftoff") {
+		t.Fatalf("demo site answers %d %.80s", status, body)
+	}
+	if strings.Contains(strings.Join(f.logs.all(), "\n"), key) {
+		t.Fatal("the demo's API key reached the log")
+	}
+}
