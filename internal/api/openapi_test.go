@@ -31,6 +31,7 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
@@ -38,6 +39,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 // The operations of the deploy hook paths, which deployHook serves outside
@@ -279,6 +281,9 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{reflect.TypeFor[client.Deployment](), "Deployment"},
 		{reflect.TypeFor[client.DeploymentList](), "DeploymentList"},
 		{reflect.TypeFor[client.ErrorBody](), "Error"},
+		{reflect.TypeFor[webhook.Result](), "GitHubWebhookResult"},
+		{reflect.TypeFor[webhook.Queued](), "GitHubQueuedDeployment"},
+		{reflect.TypeFor[webhook.Preview](), "GitHubPreview"},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			ref := doc.Components.Schemas[c.schema]
@@ -923,6 +928,9 @@ func TestOpenAPIResponses(t *testing.T) {
 				run(closed, exchange{name: "store down " + op, op: op, path: path, header: bearer, status: 503})
 			}
 
+			// The GitHub webhook.
+			exerciseGitHubWebhook(t, h, dialect, run)
+
 			// Every documented answer was seen, except those no test can
 			// provoke: unexpected errors, and conflicts of concurrent writes.
 			var missing []string
@@ -944,6 +952,201 @@ func TestOpenAPIResponses(t *testing.T) {
 			t.Logf("%d (operation, status) pairs exercised", len(c.covered))
 		})
 	}
+}
+
+// webhookConfig is the config of the project the GitHub webhook exchanges
+// act on: a normal environment on main deployed by pushes, one on main that
+// only people and hooks deploy, and a preview environment.
+const webhookConfig = `{
+  "environments": [
+    {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
+      {"id": "web", "name": "Web", "type": "web", "startCommand": "./web"}
+    ]},
+    {"id": "audit", "name": "Audit", "source": {"branch": "main", "trigger": "manual"}, "services": [
+      {"id": "web", "name": "Web", "type": "web", "startCommand": "./web"}
+    ]},
+    {"id": "preview", "name": "Preview", "source": {"pr": true}, "services": [
+      {"id": "web", "name": "Web", "type": "web", "startCommand": "./web"}
+    ]}
+  ]
+}`
+
+// newWebhookAPI serves another API on st with the GitHub webhook on: the
+// harness's has no secret, so its webhook answers 404.
+func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log,
+		GitHubSecret: secret, Webhooks: &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log}})
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// exerciseGitHubWebhook sends the GitHub payloads of internal/github/testdata
+// (one pull request's life in octo-org/shop), signed, to a webhook-enabled
+// API on the harness's store, for a project of that repository, and checks
+// what each did as well as its answer.
+func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*httptest.Server, exchange) []byte) {
+	t.Helper()
+	ctx := context.Background()
+	const op = "POST /api/github/webhook"
+	const path = "/api/github/webhook"
+	secret := []byte("liftoff-webhook-test-secret")
+	srv := newWebhookAPI(t, h.store, secret)
+
+	repo := gittest.New(t)
+	repo.Commit("init", map[string]string{"liftoff.json": webhookConfig, "web/main.go": "package main"})
+	p, err := h.c.CreateProjectWith(ctx, client.NewProject{Name: "octo-shop", RepoURL: repo.Dir, GitHubRepository: "octo-org/shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]int64{}
+	for _, e := range p.Environments {
+		env[e.GivenID] = e.EnvironmentID
+	}
+	prod, audit, pv := env["production"], env["audit"], env["preview"]
+	if prod == 0 || audit == 0 || pv == 0 {
+		t.Fatalf("the webhook project lacks an environment: %+v", p.Environments)
+	}
+
+	fixture := func(name string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", "github", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	deliveries := 0
+	signed := func(event, body string, key []byte) http.Header {
+		deliveries++
+		hd := http.Header{}
+		if event != "" {
+			hd.Set("X-GitHub-Event", event)
+		}
+		hd.Set("X-GitHub-Delivery", fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", deliveries))
+		if key != nil {
+			hd.Set("X-Hub-Signature-256", github.Sign(key, []byte(body)))
+		}
+		return hd
+	}
+	deliver := func(name, event, body string) webhook.Result {
+		t.Helper()
+		var res webhook.Result
+		out := run(srv, exchange{name: "webhook " + name, op: op, path: path, header: signed(event, body, secret), body: body, status: 202})
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatalf("webhook %s: %v: %s", name, err, out)
+		}
+		return res
+	}
+	previewOf42 := func() *client.PreviewInstance {
+		t.Helper()
+		ps, err := h.c.Previews(ctx, pv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.PRNumber == 42 {
+				return &p
+			}
+		}
+		return nil
+	}
+	const headSHA, mergeSHA = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "ad2d5075e2c1c95e8c82c8360b2c9f2c5100d127"
+	requested := func(q webhook.Queued) string {
+		t.Helper()
+		d, err := h.store.GetDeployment(ctx, q.DeploymentID)
+		if err != nil {
+			t.Fatalf("queued deployment %s: %v", q.DeploymentID, err)
+		}
+		return d.RequestedCommit
+	}
+
+	// 200: ping.
+	var pong struct{ Event, Message string }
+	ping := fixture("ping.json")
+	if err := json.Unmarshal(run(srv, exchange{name: "webhook ping", op: op, path: path, header: signed("ping", ping, secret), body: ping, status: 200}), &pong); err != nil ||
+		pong.Event != "ping" || !strings.HasPrefix(pong.Message, "pong") {
+		t.Errorf("ping answered %+v %v", pong, err)
+	}
+
+	// 202: a pull request's life.
+	opened := deliver("pull_request opened", "pull_request", fixture("pull_request.opened.json"))
+	if len(opened.Queued) != 1 || opened.Queued[0].EnvironmentID != pv || opened.Queued[0].PRNumber == nil || *opened.Queued[0].PRNumber != 42 ||
+		requested(opened.Queued[0]) != headSHA || opened.Event != "pull_request" || opened.Action != "opened" {
+		t.Errorf("opening PR 42 should deploy its head to the preview environment: %+v", opened)
+	}
+	// GitHub's default content type: a form with the JSON in "payload".
+	form := url.Values{"payload": {fixture("pull_request.synchronize.json")}}.Encode()
+	hd := signed("pull_request", form, secret)
+	hd.Set("Content-Type", "application/x-www-form-urlencoded")
+	var synced webhook.Result
+	if err := json.Unmarshal(run(srv, exchange{name: "webhook pull_request synchronize as a form", op: op, path: path, header: hd, body: form, status: 202}), &synced); err != nil ||
+		len(synced.Queued) != 1 || synced.Queued[0].EnvironmentID != pv {
+		t.Errorf("a form-encoded synchronize should deploy the preview: %+v %v", synced, err)
+	}
+	// No engine runs: make PR 42's instance as its first deployment would.
+	if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 42, HeadBranch: "feature/checkout", At: store.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	closed := deliver("pull_request closed unmerged", "pull_request", fixture("pull_request.closed.unmerged.json"))
+	if len(closed.Scheduled) != 1 || closed.Scheduled[0].EnvironmentID != pv || closed.Scheduled[0].At == "" || len(closed.Queued) != 0 {
+		t.Errorf("closing PR 42 unmerged should schedule its teardown: %+v", closed)
+	}
+	if inst := previewOf42(); inst == nil || inst.TeardownAt == nil {
+		t.Errorf("PR 42's preview should have a teardown scheduled: %+v", inst)
+	}
+	reopened := deliver("pull_request reopened", "pull_request", fixture("pull_request.reopened.json"))
+	if len(reopened.Queued) != 1 || reopened.Queued[0].EnvironmentID != pv {
+		t.Errorf("reopening PR 42 should deploy it again: %+v", reopened)
+	}
+	if inst := previewOf42(); inst == nil || inst.TeardownAt != nil {
+		t.Errorf("reopening PR 42 should cancel its teardown: %+v", inst)
+	}
+	merged := deliver("pull_request closed merged", "pull_request", fixture("pull_request.closed.merged.json"))
+	if len(merged.TornDown) != 1 || merged.TornDown[0].EnvironmentID != pv || merged.TornDown[0].PRNumber != 42 || merged.TornDown[0].At != "" {
+		t.Errorf("merging PR 42 should tear its preview down: %+v", merged)
+	}
+	if inst := previewOf42(); inst != nil {
+		t.Errorf("PR 42's preview should be torn down: %+v", inst)
+	}
+	again := deliver("pull_request closed merged again", "pull_request", fixture("pull_request.closed.merged.json"))
+	if len(again.TornDown) != 0 || len(again.Ignored) != 1 {
+		t.Errorf("a preview torn down is not torn down twice: %+v", again)
+	}
+
+	// 202: pushes.
+	pushed := deliver("push main", "push", fixture("push.main.json"))
+	if len(pushed.Queued) != 1 || pushed.Queued[0].EnvironmentID != prod || pushed.Queued[0].PRNumber != nil || requested(pushed.Queued[0]) != mergeSHA ||
+		len(pushed.Ignored) != 1 || !strings.HasPrefix(pushed.Ignored[0], "audit: ") || pushed.Action != "" {
+		t.Errorf("a push to main should deploy production and explain why audit was not: %+v", pushed)
+	}
+	if tag := deliver("push tag", "push", fixture("push.tag.json")); len(tag.Queued)+len(tag.Ignored) != 0 {
+		t.Errorf("a tag concerns no environment: %+v", tag)
+	}
+	other := strings.ReplaceAll(fixture("push.main.json"), "octo-org/shop", "octo-org/elsewhere")
+	if res := deliver("push to a repository no project uses", "push", other); len(res.Queued) != 0 || len(res.Ignored) != 1 {
+		t.Errorf("a push to another repository does nothing: %+v", res)
+	}
+	if res := deliver("an event Liftoff ignores", "Issues", `{"action": "opened"}`); res.Event != "issues" || len(res.Queued) != 0 || len(res.Ignored) != 1 {
+		t.Errorf("an issues event is ignored: %+v", res)
+	}
+
+	// 400, 401, 404, 413, 503.
+	push := fixture("push.main.json")
+	run(srv, exchange{name: "webhook without X-GitHub-Event", op: op, path: path, header: signed("", push, secret), body: push, status: 400})
+	run(srv, exchange{name: "webhook payload not JSON", op: op, path: path, header: signed("push", "not a payload", secret), body: "not a payload", status: 400})
+	run(srv, exchange{name: "webhook push without a ref", op: op, path: path, header: signed("push", `{"after": "x"}`, secret), body: `{"after": "x"}`, status: 400})
+	run(srv, exchange{name: "webhook unsigned", op: op, path: path, header: signed("push", push, nil), body: push, status: 401})
+	run(srv, exchange{name: "webhook signed with another secret", op: op, path: path, header: signed("push", push, []byte("another secret")), body: push, status: 401})
+	run(h.srv, exchange{name: "webhook without a secret configured", op: op, path: path, header: signed("ping", ping, secret), body: ping, status: 404})
+	run(srv, exchange{name: "webhook over 25 MB", op: op, path: path, header: signed("push", "", secret), body: strings.Repeat(" ", 25<<20+1), status: 413})
+	closedStore := storetest.Open(t, dialect)
+	if err := closedStore.Close(); err != nil {
+		t.Fatal(err)
+	}
+	run(newWebhookAPI(t, closedStore, secret), exchange{name: "webhook with the store down", op: op, path: path, header: signed("push", push, secret), body: push, status: 503})
 }
 
 // TestOpenAPIServer runs the real server (liftoff serve) and validates what

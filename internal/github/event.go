@@ -19,7 +19,7 @@ const MaxPayloadSize = 25 << 20
 
 // Kinds of Event.
 const (
-	KindPing        = "ping"         // sent when a webhook is created or "Redeliver"ed from a ping
+	KindPing        = "ping"         // sent when the webhook is created: Event.Ping is set
 	KindPullRequest = "pull_request" // Event.PR is set
 	KindPush        = "push"         // Event.Push is set
 	KindIgnored     = "ignored"      // any other event: not parsed

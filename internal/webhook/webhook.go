@@ -134,6 +134,14 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 			}
 			return err
 		}
+		inst, err := d.Store.GetPreviewInstance(ctx, env.ID, pr.Number)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && inst.Deleted()) {
+			ignore("no live preview to tear down")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		at := d.now().Add(UnmergedTeardownDelay)
 		if err := deploy.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
 			return err
@@ -153,6 +161,12 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 	}
 	if cfg.Source.Trigger != config.TriggerPush {
 		ignore(`its source.trigger is "` + cfg.Source.Trigger + `": only deploy hooks and people deploy it`)
+		return nil
+	}
+	if pr.Fork {
+		// Its code would build and run on this host on the say of anyone
+		// who can open a pull request.
+		ignore("pull requests from forks are not deployed automatically; deploy one with the preview deploy hook once its code is reviewed")
 		return nil
 	}
 	if ok, why := github.MatchPR(cfg.Source.Filter, *pr); !ok {
