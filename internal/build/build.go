@@ -10,7 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 )
 
 // shell runs every command, as "sh -c COMMAND".
@@ -188,7 +191,7 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 	cmd.Stdout = pw
 	cmd.Stderr = pw
 	// cmd.Stdin stays nil: exec connects it to /dev/null.
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = procgroup.Attr()
 	err = cmd.Start()
 	// The step has its copy; ours must go, or the pipe never reports EOF.
 	pw.Close()
@@ -207,7 +210,7 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 	exited := make(chan struct{})
 	go func() {
 		defer close(exited)
-		waitExited(pid)
+		procgroup.WaitExited(pid)
 	}()
 
 	stopped := false
@@ -224,7 +227,7 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 	// Kill whatever is left in the group: after a stop, processes that
 	// ignored SIGTERM; after a normal exit, background processes ("cmd &")
 	// that would otherwise outlive the step and keep the output open.
-	killGroup(pid)
+	procgroup.Signal(pid, syscall.SIGKILL)
 	<-exited
 
 	waitOutput(pr, copied)
@@ -248,7 +251,7 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 // and the output is closed (everything in the group is gone, unless it
 // closed its output), or until the kill grace is over.
 func (r *runner) stop(pid int, exited, copied <-chan struct{}) {
-	terminateGroup(pid)
+	procgroup.Signal(pid, syscall.SIGTERM)
 	grace := time.NewTimer(r.killGrace)
 	defer grace.Stop()
 	for exited != nil || copied != nil {

@@ -1,10 +1,9 @@
 package deploy
 
 import (
-	"bytes"
-	"os"
-	"strconv"
 	"syscall"
+
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 )
 
 // killLeftovers kills the processes that deployments interrupted by a
@@ -17,33 +16,13 @@ func killLeftovers(deploymentIDs []string) int {
 	if len(deploymentIDs) == 0 {
 		return 0
 	}
-	markers := make([][]byte, len(deploymentIDs))
+	markers := make([]string, len(deploymentIDs))
 	for i, id := range deploymentIDs {
-		markers[i] = []byte("LIFTOFF_DEPLOYMENT_ID=" + id + "\x00")
+		markers[i] = "LIFTOFF_DEPLOYMENT_ID=" + id
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
+	pids := procgroup.WithEnv(markers...)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	self := os.Getpid()
-	killed := 0
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
-			continue // gone, or not ours to read
-		}
-		env = append(env, 0)
-		for _, m := range markers {
-			if bytes.Contains(env, m) {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				killed++
-				break
-			}
-		}
-	}
-	return killed
+	return len(pids)
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 )
 
 // TestCleanup plays a Liftoff killed with -9: a process group is started
@@ -41,16 +43,16 @@ func TestCleanup(t *testing.T) {
 			go func() { _ = cmd.Wait(); close(reaped) }()
 			t.Cleanup(func() {
 				// Only while the group has members: then its id is still ours.
-				if len(groupMembers(pid)) > 0 {
-					signalGroup(pid, syscall.SIGKILL)
+				if len(procgroup.Members(pid)) > 0 {
+					procgroup.Signal(pid, syscall.SIGKILL)
 				}
 				<-reaped
 			})
-			st, err := readProcStat(pid)
+			st, err := procgroup.ReadStat(pid)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec := procRecord{PID: pid, StartTime: st.startTime, BootID: h.tg.bootID,
+			rec := procRecord{PID: pid, StartTime: st.StartTime, BootID: h.tg.bootID,
 				Release: "rel-1", Instance: "production", Service: "api", Command: "sleep"}
 			if tc.mangle != nil {
 				tc.mangle(&rec)
@@ -60,14 +62,14 @@ func TestCleanup(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Both sleeps must be in the group before the shell goes.
-			eventually(t, "the shell to start its children", func() bool { return len(groupMembers(pid)) == 3 })
+			eventually(t, "the shell to start its children", func() bool { return len(procgroup.Members(pid)) == 3 })
 			if tc.killLeader {
 				if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 					t.Fatal(err)
 				}
 				<-reaped
-				if len(groupMembers(pid)) != 2 {
-					t.Fatalf("group after the leader's death: %v", groupMembers(pid))
+				if len(procgroup.Members(pid)) != 2 {
+					t.Fatalf("group after the leader's death: %v", procgroup.Members(pid))
 				}
 			}
 

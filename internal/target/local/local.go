@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -97,7 +98,7 @@ func New(cfg Config) (*Target, error) {
 	t := &Target{
 		cfg:    cfg,
 		log:    cfg.Log,
-		bootID: readBootID(),
+		bootID: procgroup.BootID(),
 		routes: router{m: make(map[string]*backend)},
 		slots:  make(map[slotKey]*slot),
 		procs:  make(map[int]bool),

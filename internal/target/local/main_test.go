@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -243,14 +244,14 @@ func releasePGID(t *testing.T, rel target.Release) int {
 
 func expectGroupGone(t *testing.T, pgid int, what string) {
 	t.Helper()
-	if m := groupMembers(pgid); len(m) > 0 {
+	if m := procgroup.Members(pgid); len(m) > 0 {
 		t.Errorf("%s: process group %d still has live processes %v", what, pgid, m)
 	}
 }
 
 func expectGroupAlive(t *testing.T, pgid int, what string) {
 	t.Helper()
-	if len(groupMembers(pgid)) == 0 {
+	if len(procgroup.Members(pgid)) == 0 {
 		t.Errorf("%s: process group %d is gone", what, pgid)
 	}
 }

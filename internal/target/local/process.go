@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 )
 
 const (
@@ -87,7 +89,7 @@ func (p *process) copyOutput() {
 func (p *process) supervise() {
 	defer close(p.done)
 	go func() {
-		waitExited(p.pid)
+		procgroup.WaitExited(p.pid)
 		close(p.exited)
 	}()
 	requested := false
@@ -97,11 +99,11 @@ func (p *process) supervise() {
 		requested = true
 	}
 	// Also when the leader exited on its own: what it started goes too.
-	signalGroup(p.pid, syscall.SIGTERM)
+	procgroup.Signal(p.pid, syscall.SIGTERM)
 	grace := time.NewTimer(p.grace)
 	defer grace.Stop()
 	if !p.awaitGroupGone(grace.C, p.hurry) {
-		signalGroup(p.pid, syscall.SIGKILL)
+		procgroup.Signal(p.pid, syscall.SIGKILL)
 		kill := time.NewTimer(killWait)
 		defer kill.Stop()
 		p.awaitGroupGone(kill.C, nil)
@@ -145,7 +147,7 @@ func (p *process) awaitGroupGone(timeout <-chan time.Time, hurry <-chan struct{}
 	}
 	delay := 5 * time.Millisecond
 	for {
-		if len(groupMembers(p.pid)) == 0 {
+		if len(procgroup.Members(p.pid)) == 0 {
 			return true
 		}
 		t := time.NewTimer(delay)

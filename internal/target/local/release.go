@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -144,7 +145,7 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 	cmd.Dir = rel.Dir
 	// Later entries win in os/exec, so ours override any in rel.Env.
 	cmd.Env = append(slices.Clip(rel.Env), "PORT="+strconv.Itoa(port), releaseIDVar+"="+rel.ID)
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = procgroup.Attr()
 	// Stdin stays nil: /dev/null. Our own pipe rather than an io.Writer,
 	// so that reaping never waits on the output of a process that left.
 	pr, pw, err := os.Pipe()
@@ -178,10 +179,10 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 	t.setOwned(pid, true)
 	// The child is ours and not reaped, so its stat is there even if it
 	// has exited already.
-	st, err := readProcStat(pid)
+	st, err := procgroup.ReadStat(pid)
 	if err == nil {
 		p.statePath, err = t.writeRecord(procRecord{
-			PID: pid, StartTime: st.startTime, BootID: t.bootID,
+			PID: pid, StartTime: st.StartTime, BootID: t.bootID,
 			Release: rel.ID, Instance: rel.Instance.Key(), Service: rel.Service.ID,
 			Port: port, Command: rel.Service.StartCommand, Started: time.Now().UTC(),
 		})

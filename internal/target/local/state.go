@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/procgroup"
 )
 
 // procRecord is the state file of one running release process group,
@@ -143,7 +145,7 @@ func (t *Target) killLeftover(ctx context.Context, rec procRecord) error {
 	if awaitEmpty(ctx, rec.PID, t.cfg.StopGrace) {
 		return nil
 	}
-	signalGroup(rec.PID, syscall.SIGKILL)
+	procgroup.Signal(rec.PID, syscall.SIGKILL)
 	if !awaitEmpty(context.Background(), rec.PID, killWait) {
 		return fmt.Errorf("local target cleanup: process group %d (%s of %s) survived SIGKILL", rec.PID, rec.Service, rec.Instance)
 	}
@@ -158,17 +160,17 @@ func (t *Target) isLeftover(rec procRecord) bool {
 	if rec.BootID != "" && t.bootID != "" && rec.BootID != t.bootID {
 		return false // the machine restarted since: nothing survived
 	}
-	if st, err := readProcStat(rec.PID); err == nil {
-		if st.startTime != rec.StartTime {
+	if st, err := procgroup.ReadStat(rec.PID); err == nil {
+		if st.StartTime != rec.StartTime {
 			return false // the pid was reused, so the recorded group ended
 		}
-		if st.pgrp == rec.PID {
+		if st.Pgrp == rec.PID {
 			return true
 		}
 	}
-	for _, pid := range groupMembers(rec.PID) {
-		st, err := readProcStat(pid)
-		if err == nil && st.startTime >= rec.StartTime && hasEnv(pid, releaseIDVar+"="+rec.Release) {
+	for _, pid := range procgroup.Members(rec.PID) {
+		st, err := procgroup.ReadStat(pid)
+		if err == nil && st.StartTime >= rec.StartTime && procgroup.HasEnv(pid, releaseIDVar+"="+rec.Release) {
 			return true
 		}
 	}
@@ -182,7 +184,7 @@ func awaitEmpty(ctx context.Context, pgid int, d time.Duration) bool {
 	defer timeout.Stop()
 	delay := 5 * time.Millisecond
 	for {
-		if len(groupMembers(pgid)) == 0 {
+		if len(procgroup.Members(pgid)) == 0 {
 			return true
 		}
 		t := time.NewTimer(delay)
