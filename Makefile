@@ -22,9 +22,9 @@ lint: ## gofmt, go vet and staticcheck
 fuzz: ## run every fuzz target for 30s
 	.ci/fuzz 30s
 
-bench: ## run the benchmarks (hook endpoint against its baseline, watch paths, git)
+bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, watch decision, hook to build)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
-	$(GO) test -run='^$$' -bench=. ./internal/gitsource/
+	$(GO) test -run='^$$' -bench=. ./internal/gitsource/ ./internal/watch/
 
 run: build ## run Liftoff with SQLite in ./liftoff-data
 	./bin/liftoff serve
