@@ -147,8 +147,9 @@ type DeploymentQueries interface {
 // deployed.
 type EngineQueries interface {
 	// ClaimDeployment starts the oldest PENDING deployment whose environment
-	// instance runs nothing (INPROGRESS, leased to p.Owner), or returns
-	// ErrNotFound when none can start. A unique index keeps one running
+	// instance runs nothing and is not a torn down preview still being
+	// cleaned up (INPROGRESS, leased to p.Owner), or returns ErrNotFound when
+	// none can start. A unique index keeps one running
 	// deployment per instance whichever replica claims.
 	ClaimDeployment(ctx context.Context, p ClaimParams) (Deployment, error)
 	// RenewLease extends a running deployment's lease and reports whether it

@@ -39,6 +39,28 @@ var t0 = time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC)
 // the old, new pairs of rewrite (strings.ReplaceAll, as the README says).
 func event(t *testing.T, file string, rewrite ...string) github.Event {
 	t.Helper()
+	return parse(t, file, fixtureBody(t, file, rewrite...))
+}
+
+// forkEvent is event with the pull request's head repository a fork,
+// ana-lima/shop: only pull_request.head.repo.full_name changes.
+func forkEvent(t *testing.T, file string, rewrite ...string) github.Event {
+	t.Helper()
+	body := fixtureBody(t, file, rewrite...)
+	const name = `"full_name": "octo-org/shop"`
+	i := strings.Index(body, name)
+	if i < 0 || i < strings.Index(body, `"head": {`) || i > strings.Index(body, `"base": {`) {
+		t.Fatalf("%s: the first repository full_name is not the head's", file)
+	}
+	ev := parse(t, file, body[:i]+`"full_name": "ana-lima/shop"`+body[i+len(name):])
+	if !ev.PR.Fork || ev.PR.HeadRepo != "ana-lima/shop" || ev.Repository.FullName != "octo-org/shop" {
+		t.Fatalf("%s rewritten as a fork: Fork %v, HeadRepo %q, repository %q", file, ev.PR.Fork, ev.PR.HeadRepo, ev.Repository.FullName)
+	}
+	return ev
+}
+
+func fixtureBody(t *testing.T, file string, rewrite ...string) string {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "github", "testdata", file))
 	if err != nil {
 		t.Fatal(err)
@@ -53,6 +75,12 @@ func event(t *testing.T, file string, rewrite ...string) github.Event {
 		}
 		body = strings.ReplaceAll(body, rewrite[i], rewrite[i+1])
 	}
+	return body
+}
+
+// parse parses a fixture's body with the event its file name starts with.
+func parse(t *testing.T, file, body string) github.Event {
+	t.Helper()
 	name, _, _ := strings.Cut(file, ".")
 	ev, err := github.Parse(name, []byte(body))
 	if err != nil {
@@ -216,7 +244,10 @@ func prDetail(action, sender string, watchPaths ...string) deploy.TriggerDetail 
 		HeadBranch: "feature/checkout", FilterWatchPaths: watchPaths}
 }
 
-const manualReason = `its source.trigger is "manual": only deploy hooks and people deploy it`
+const (
+	manualReason = `its source.trigger is "manual": only deploy hooks and people deploy it`
+	forkReason   = "pull requests from forks are not deployed automatically; deploy one with the preview deploy hook once its code is reviewed"
+)
 
 func TestPullRequestDeploys(t *testing.T) {
 	t.Parallel()
@@ -224,6 +255,7 @@ func TestPullRequestDeploys(t *testing.T) {
 		name    string
 		fixture string
 		rewrite []string
+		fork    bool // the head repository is a fork
 		envs    []store.EnvironmentSpec
 		// want maps the environments that get a deployment to its detail.
 		want    map[string]deploy.TriggerDetail
@@ -313,6 +345,21 @@ func TestPullRequestDeploys(t *testing.T) {
 			ignored: []string{`preview PR #42: action "assigned" does not deploy`},
 		},
 		{
+			name: "a pull request from a fork is not deployed", fixture: "pull_request.opened.json", fork: true,
+			envs:    []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"]}`)},
+			ignored: []string{"preview PR #42: " + forkReason},
+		},
+		{
+			name: "a fork's new commits are not deployed either", fixture: "pull_request.synchronize.json", fork: true,
+			envs:    []store.EnvironmentSpec{preview("preview", "push", "")},
+			ignored: []string{"preview PR #42: " + forkReason},
+		},
+		{
+			name: "a fork's label does not deploy it", fixture: "pull_request.labeled.json", fork: true,
+			envs:    []store.EnvironmentSpec{preview("preview", "push", `{"labels":["preview"]}`)},
+			ignored: []string{"preview PR #42: " + forkReason},
+		},
+		{
 			name: "every preview environment decides for itself", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{
 				normal("production", "main", "push"),
@@ -337,8 +384,11 @@ func TestPullRequestDeploys(t *testing.T) {
 			eachDialect(t, func(t *testing.T, dialect string) {
 				h := newHarness(t, dialect)
 				p, envs := h.project("https://github.com/octo-org/shop.git", "", tc.envs...)
-				res := h.handle(event(t, tc.fixture, tc.rewrite...))
 				ev := event(t, tc.fixture, tc.rewrite...)
+				if tc.fork {
+					ev = forkEvent(t, tc.fixture, tc.rewrite...)
+				}
+				res := h.handle(ev)
 				if res.Event != "pull_request" || res.Action != ev.Action {
 					t.Errorf("Result event %q action %q, want pull_request %q", res.Event, res.Action, ev.Action)
 				}
@@ -598,16 +648,41 @@ func TestPullRequestClosed(t *testing.T) {
 			h.expectQueuedCalls(1)
 		})
 	})
-	t.Run("unmerged without an instance creates none", func(t *testing.T) {
+	t.Run("unmerged without a live instance schedules nothing", func(t *testing.T) {
 		t.Parallel()
 		eachDialect(t, func(t *testing.T, dialect string) {
 			h := newHarness(t, dialect)
-			_, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""))
-			h.handle(event(t, "pull_request.closed.unmerged.json"))
+			_, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""), preview("gone", "push", ""))
+			h.upsert(envs["gone"].ID, 42, t0.Add(-2*time.Hour))
+			if _, err := deploy.TearDownPreview(h.ctx, h.st, envs["gone"].ID, 42, t0.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			res := h.handle(event(t, "pull_request.closed.unmerged.json"))
+			if len(res.Scheduled)+len(res.TornDown)+len(res.Queued) != 0 {
+				t.Errorf("result = %+v", res)
+			}
+			expectIgnored(t, res, "preview PR #42: no live preview to tear down", "gone PR #42: no live preview to tear down")
 			if _, err := h.st.GetPreviewInstance(h.ctx, envs["preview"].ID, 42); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("GetPreviewInstance: %v, want ErrNotFound", err)
 			}
+			if inst := h.instance(envs["gone"].ID, 42); !inst.TeardownAt.IsZero() || inst.DeletedAt != store.At(t0.Add(-time.Hour)) {
+				t.Errorf("torn down instance = %+v, want it unchanged", inst)
+			}
 			h.expectQueuedCalls(0)
+		})
+	})
+	t.Run("a fork's preview is torn down too", func(t *testing.T) {
+		t.Parallel()
+		eachDialect(t, func(t *testing.T, dialect string) {
+			// One deployed with the preview hook, say.
+			h := newHarness(t, dialect)
+			_, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""))
+			h.upsert(envs["preview"].ID, 42, t0.Add(-time.Hour))
+			res := h.handle(forkEvent(t, "pull_request.closed.merged.json"))
+			if want := []webhook.Preview{{EnvironmentID: envs["preview"].ID, PRNumber: 42}}; !reflect.DeepEqual(res.TornDown, want) {
+				t.Errorf("TornDown = %+v, want %+v", res.TornDown, want)
+			}
+			expectIgnored(t, res)
 		})
 	})
 }

@@ -22,6 +22,12 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (stor
 				WHERE d.status = 'PENDING' AND NOT EXISTS (
 					SELECT 1 FROM deployments r
 					WHERE r.environment_id = d.environment_id AND r.pr_number = d.pr_number AND r.status IN `+runningStatuses+`)
+				-- A preview torn down but not cleaned up yet starts again
+				-- only once its old releases and builds are gone.
+				AND NOT EXISTS (
+					SELECT 1 FROM preview_instances pi
+					WHERE pi.environment_id = d.environment_id AND pi.pr_number = d.pr_number
+					AND pi.deleted_at IS NOT NULL AND pi.cleaned_at IS NULL)
 				ORDER BY d.created_at, d.id LIMIT 1`+q.skipLocked()+`)
 			AND status = 'PENDING'
 			RETURNING id`, p.Owner, p.At.Millis(), p.LeaseUntil.Millis()).Scan(&id)

@@ -21,6 +21,40 @@ func TestPreviewConformance(t *testing.T) {
 	}
 }
 
+// TestClaimWaitsForCleanup: a deployment of a PR torn down but not cleaned
+// up yet waits, so the cleanup cannot remove the new incarnation's builds.
+func TestClaimWaitsForCleanup(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			s := Open(t, dialect)
+			ctx := context.Background()
+			p, envs := seed(t, s)
+			pv := envs[2]
+			if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: 5, At: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DeletePreviewInstance(ctx, pv.ID, 5, t0); err != nil {
+				t.Fatal(err)
+			}
+			d := newDeployment(p, pv, 5, t0.Add(time.Second))
+			if err := s.InsertDeployment(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := claim(t, s, "n", t0.Add(2*time.Second)); ok {
+				t.Fatalf("claimed %s before the torn down preview was cleaned up", got.ID)
+			}
+			if err := s.MarkPreviewCleaned(ctx, pv.ID, 5, t0.Add(3*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := claim(t, s, "n", t0.Add(4*time.Second)); !ok || got.ID != d.ID {
+				t.Fatalf("after the cleanup: %+v %v", got, ok)
+			}
+		})
+	}
+}
+
 func testPreviews(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
