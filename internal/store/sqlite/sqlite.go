@@ -54,10 +54,13 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 	return sqlstore.New(d), nil
 }
 
-func dsn(path string, pragmas ...string) string {
+func dsn(path string, txlock string, pragmas ...string) string {
 	v := url.Values{}
 	for _, p := range pragmas {
 		v.Add("_pragma", p)
+	}
+	if txlock != "" {
+		v.Set("_txlock", txlock)
 	}
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + v.Encode()
 }
@@ -70,7 +73,10 @@ func openDriver(ctx context.Context, path string, opts Options) (*driver, error)
 		opts.MaxBatch = 256
 	}
 	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}
-	wdb, err := sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)"}, common...)...))
+	// BEGIN IMMEDIATE: a write transaction takes the write lock up front, so
+	// another process writing meanwhile (liftoff apikeys create) makes it
+	// wait (busy_timeout) instead of failing when it upgrades from reading.
+	wdb, err := sql.Open("sqlite", dsn(path, "immediate", append([]string{"journal_mode(WAL)"}, common...)...))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -85,7 +91,7 @@ func openDriver(ctx context.Context, path string, opts Options) (*driver, error)
 		_ = wdb.Close()
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...)...))
+	rdb, err := sql.Open("sqlite", dsn(path, "", append([]string{"query_only(1)"}, common...)...))
 	if err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
