@@ -47,6 +47,20 @@ func Enqueue(ctx context.Context, q store.Queries, d store.Deployment) (string, 
 	return d.ID, OutcomeQueued, nil
 }
 
+// EnqueueTx runs fn, which enqueues through Enqueue, in a store
+// transaction, and runs it again (up to 3 more times) when a concurrent
+// caller queued a deployment of the same instance first: the next run then
+// joins or supersedes it.
+func EnqueueTx(ctx context.Context, st store.Store, fn func(q store.Queries) error) error {
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		if err = st.Tx(ctx, fn); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
 // sameTarget reports whether a PENDING deployment would deploy what d asks
 // for: neither is a redeploy, the same branch, and both the branch head or
 // the same commit (a short SHA equals the full one it abbreviates).

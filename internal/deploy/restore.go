@@ -104,16 +104,11 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: store.TriggerRedeploy,
 		RedeployOf: orig.ID, Status: store.StatusPending, CreatedAt: store.At(now)}
 	var queued string
-	for attempt := 0; ; attempt++ {
-		err = st.Tx(ctx, func(q store.Queries) error {
-			var err error
-			queued, _, err = Enqueue(ctx, q, d)
-			return err
-		})
-		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
-			break
-		}
-	}
+	err = EnqueueTx(ctx, st, func(q store.Queries) error {
+		var err error
+		queued, _, err = Enqueue(ctx, q, d)
+		return err
+	})
 	if err != nil {
 		return store.Deployment{}, err
 	}

@@ -169,17 +169,13 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	}
 	var id, outcome string
 	// A concurrent call can insert the PENDING deployment between our read
-	// and our insert (the unique index refuses ours): run again, and join it.
-	for attempt := 0; ; attempt++ {
-		err = s.store.Tx(ctx, func(q store.Queries) error {
-			var err error
-			id, outcome, err = s.enqueue(ctx, q, req, h, d)
-			return err
-		})
-		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
-			break
-		}
-	}
+	// and our insert (the unique index refuses ours): EnqueueTx runs again,
+	// and joins it.
+	err = deploy.EnqueueTx(ctx, s.store, func(q store.Queries) error {
+		var err error
+		id, outcome, err = s.enqueue(ctx, q, req, h, d)
+		return err
+	})
 	if err != nil {
 		return res, q, storeError(err)
 	}

@@ -211,17 +211,11 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p s
 func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep store.Deployment) error {
 	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), store.StatusPending, store.At(d.now())
 	var id string
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = d.Store.Tx(ctx, func(q store.Queries) error {
-			var err error
-			id, _, err = deploy.Enqueue(ctx, q, dep)
-			return err
-		})
-		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
-			break
-		}
-	}
+	err := deploy.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
+		var err error
+		id, _, err = deploy.Enqueue(ctx, q, dep)
+		return err
+	})
 	if err != nil {
 		return err
 	}
