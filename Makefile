@@ -19,8 +19,8 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-fuzz: ## run every fuzz target for 30s
-	.ci/fuzz 30s
+fuzz: ## run every fuzz target on 200,000 inputs
+	.ci/fuzz 200000x
 
 bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, watch decision, hook to build)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
