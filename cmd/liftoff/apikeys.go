@@ -50,10 +50,11 @@ as liftoff serve. The key is printed once and stored only as a hash.`,
 		Short: "List API keys",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			keys, err := g.client().APIKeys(cmd.Context())
+			keys, err := c.APIKeys(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -72,10 +73,11 @@ as liftoff serve. The key is printed once and stored only as a hash.`,
 		Short: "Revoke an API key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			if err := g.client().DeleteAPIKey(cmd.Context(), args[0]); err != nil {
+			if err := c.DeleteAPIKey(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return done(cmd, g, "Revoked API key "+args[0])

@@ -34,10 +34,11 @@ func newDeployments(g *globals) *cobra.Command {
 		Short: "List deployments, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			page, err := g.client().Deployments(cmd.Context(), f)
+			page, err := c.Deployments(cmd.Context(), f)
 			if err != nil {
 				return err
 			}

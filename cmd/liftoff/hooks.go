@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/liftoffhq/liftoff/client"
 )
 
 func newHooks(g *globals) *cobra.Command {
@@ -17,10 +19,11 @@ func newHooks(g *globals) *cobra.Command {
 		Short: "Create a deploy hook; its URL is shown once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			h, err := g.client().CreateHook(cmd.Context(), env, name)
+			h, err := c.CreateHook(cmd.Context(), env, name)
 			if err != nil {
 				return err
 			}
@@ -42,10 +45,11 @@ func newHooks(g *globals) *cobra.Command {
 		Short: "List an environment's deploy hooks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			hooks, err := g.client().Hooks(cmd.Context(), listEnv)
+			hooks, err := c.Hooks(cmd.Context(), listEnv)
 			if err != nil {
 				return err
 			}
@@ -72,10 +76,11 @@ func newHooks(g *globals) *cobra.Command {
 		Short: "Give a deploy hook a new secret; the new URL is shown once",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			h, err := g.client().RotateHook(cmd.Context(), args[0], grace)
+			h, err := c.RotateHook(cmd.Context(), args[0], grace)
 			if err != nil {
 				return err
 			}
@@ -92,30 +97,31 @@ func newHooks(g *globals) *cobra.Command {
 	}
 	rotate.Flags().DurationVar(&grace, "grace", 0, "how long the old secret keeps working, e.g. 1h (at most 720h)")
 
-	simple := func(use, short, msg string, fn func(cmd *cobra.Command, id string) error) *cobra.Command {
+	simple := func(use, short, msg string, fn func(cmd *cobra.Command, c *client.Client, id string) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " HOOK_ID", Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := g.needKey(); err != nil {
+				c, err := g.apiClient()
+				if err != nil {
 					return err
 				}
-				if err := fn(cmd, args[0]); err != nil {
+				if err := fn(cmd, c, args[0]); err != nil {
 					return err
 				}
 				return done(cmd, g, msg+" "+args[0])
 			},
 		}
 	}
-	pause := simple("pause", "Pause a deploy hook: calls get 409 and queue nothing", "Paused deploy hook", func(cmd *cobra.Command, id string) error {
-		_, err := g.client().SetHookPaused(cmd.Context(), id, true)
+	pause := simple("pause", "Pause a deploy hook: calls get 409 and queue nothing", "Paused deploy hook", func(cmd *cobra.Command, c *client.Client, id string) error {
+		_, err := c.SetHookPaused(cmd.Context(), id, true)
 		return err
 	})
-	resume := simple("resume", "Resume a paused deploy hook", "Resumed deploy hook", func(cmd *cobra.Command, id string) error {
-		_, err := g.client().SetHookPaused(cmd.Context(), id, false)
+	resume := simple("resume", "Resume a paused deploy hook", "Resumed deploy hook", func(cmd *cobra.Command, c *client.Client, id string) error {
+		_, err := c.SetHookPaused(cmd.Context(), id, false)
 		return err
 	})
-	del := simple("delete", "Revoke a deploy hook: its URL answers 404 from now on", "Deleted deploy hook", func(cmd *cobra.Command, id string) error {
-		return g.client().DeleteHook(cmd.Context(), id)
+	del := simple("delete", "Revoke a deploy hook: its URL answers 404 from now on", "Deleted deploy hook", func(cmd *cobra.Command, c *client.Client, id string) error {
+		return c.DeleteHook(cmd.Context(), id)
 	})
 
 	var limit int
@@ -124,10 +130,11 @@ func newHooks(g *globals) *cobra.Command {
 		Short: "Show a deploy hook's recent calls, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			cs, err := g.client().HookCalls(cmd.Context(), args[0], limit)
+			cs, err := c.HookCalls(cmd.Context(), args[0], limit)
 			if err != nil {
 				return err
 			}

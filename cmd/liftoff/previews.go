@@ -15,10 +15,11 @@ func newPreviews(g *globals) *cobra.Command {
 		Short: "List a preview environment's live preview instances",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			ps, err := g.client().Previews(cmd.Context(), env)
+			ps, err := c.Previews(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
@@ -42,10 +43,11 @@ func newPreviews(g *globals) *cobra.Command {
 		Short: "Tear a preview down: stop its services, remove its routes and builds, keep its history",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			p, err := g.client().DeletePreview(cmd.Context(), delEnv, pr)
+			p, err := c.DeletePreview(cmd.Context(), delEnv, pr)
 			if err != nil {
 				return err
 			}

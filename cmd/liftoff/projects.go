@@ -18,10 +18,11 @@ func newProjects(g *globals) *cobra.Command {
 		Short: "Create a project from a git repository",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			p, err := g.client().CreateProjectWith(cmd.Context(), client.NewProject{Name: name, RepoURL: repo,
+			p, err := c.CreateProjectWith(cmd.Context(), client.NewProject{Name: name, RepoURL: repo,
 				ConfigPath: configPath, GitHubRepository: githubRepo})
 			if err != nil {
 				return err
@@ -41,10 +42,11 @@ func newProjects(g *globals) *cobra.Command {
 		Short: "List projects",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			ps, err := g.client().Projects(cmd.Context())
+			ps, err := c.Projects(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -63,10 +65,11 @@ func newProjects(g *globals) *cobra.Command {
 		Short: "Show a project and its environments",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			p, err := g.client().Project(cmd.Context(), args[0])
+			p, err := c.Project(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -78,10 +81,11 @@ func newProjects(g *globals) *cobra.Command {
 		Short: "Re-read the project's config from its default branch",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			p, err := g.client().SyncProject(cmd.Context(), args[0])
+			p, err := c.SyncProject(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -122,14 +126,15 @@ func newEnvs(g *globals) *cobra.Command {
 		Short: "Show an environment and its services",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
 			id, err := parseID(args[0])
 			if err != nil {
 				return err
 			}
-			e, err := g.client().Environment(cmd.Context(), id)
+			e, err := c.Environment(cmd.Context(), id)
 			if err != nil {
 				return err
 			}

@@ -63,6 +63,15 @@ func (g *globals) client() *client.Client {
 	return client.New(g.server, g.apiKey)
 }
 
+// apiClient is the client of a command that needs an API key; without one it
+// says how to get one.
+func (g *globals) apiClient() (*client.Client, error) {
+	if err := g.needKey(); err != nil {
+		return nil, err
+	}
+	return g.client(), nil
+}
+
 // needKey refuses to call the API without a key, saying how to get one.
 func (g *globals) needKey() error {
 	if g.apiKey == "" {

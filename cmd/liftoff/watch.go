@@ -45,10 +45,11 @@ an API key, or with the hook's secret in LIFTOFF_HOOK_SECRET.`,
 		Short: "Cancel a PENDING deployment, or stop a running one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			d, err := g.client().CancelDeployment(cmd.Context(), args[0])
+			d, err := c.CancelDeployment(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -60,10 +61,11 @@ an API key, or with the hook's secret in LIFTOFF_HOOK_SECRET.`,
 		Short: "Release the builds of a deployment again, without building (rollback)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := g.needKey(); err != nil {
+			c, err := g.apiClient()
+			if err != nil {
 				return err
 			}
-			d, err := g.client().RedeployDeployment(cmd.Context(), args[0])
+			d, err := c.RedeployDeployment(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -108,10 +110,7 @@ func (g *globals) readClient() (*client.Client, error) {
 	if g.apiKey == "" && g.hookSecret != "" {
 		return g.client().WithHookSecret(g.hookSecret), nil
 	}
-	if err := g.needKey(); err != nil {
-		return nil, err
-	}
-	return g.client(), nil
+	return g.apiClient()
 }
 
 // watchDeployment polls a deployment and prints every change until it ends.
