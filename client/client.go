@@ -121,6 +121,7 @@ func (c *Client) CreateProject(ctx context.Context, name, repoURL, configPath st
 // NewProject are the fields of a project to create.
 type NewProject struct {
 	Name             string `json:"name"`
+	Slug             string `json:"slug,omitempty"`
 	RepoURL          string `json:"repoUrl"`
 	ConfigPath       string `json:"configPath,omitempty"`
 	GitHubRepository string `json:"githubRepository,omitempty"`

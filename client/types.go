@@ -15,8 +15,11 @@ type EnvironmentSummary struct {
 
 // Project is a git repository with its environments.
 type Project struct {
-	ProjectID     string `json:"projectId"`
-	Name          string `json:"name"`
+	ProjectID string `json:"projectId"`
+	Name      string `json:"name"`
+	// Slug is the label of the project's host names:
+	// <service>.<environment>.<slug>.localhost.
+	Slug          string `json:"slug"`
 	RepoURL       string `json:"repoUrl"`
 	ConfigPath    string `json:"configPath"`
 	DefaultBranch string `json:"defaultBranch"`

@@ -103,7 +103,8 @@ func TestEngineDependenciesAndTargets(t *testing.T) {
 		shipperBuilds = append(shipperBuilds, service(t, d, "shipper").ServiceDeploymentID)
 	}
 	kept := 0
-	entries, _ := os.ReadDir(filepath.Join(dataDir, "builds"))
+	builds := filepath.Join(dataDir, "builds", f.project.ProjectID)
+	entries, _ := os.ReadDir(builds)
 	for _, e := range entries {
 		for _, sd := range shipperBuilds {
 			if e.Name() == sd {
@@ -114,7 +115,7 @@ func TestEngineDependenciesAndTargets(t *testing.T) {
 	if kept != 2 {
 		t.Fatalf("%d of the last 3 shipper builds are kept, want 2 (versionHistoryCount)", kept)
 	}
-	if _, err := os.Stat(filepath.Join(dataDir, "builds", shipperBuilds[0])); err == nil {
+	if _, err := os.Stat(filepath.Join(builds, shipperBuilds[0])); err == nil {
 		t.Fatal("the oldest shipper build was kept")
 	}
 

@@ -12,7 +12,7 @@ import (
 
 func newProjects(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "projects", Short: "Create, list and sync projects"}
-	var name, repo, configPath, githubRepo string
+	var name, slug, repo, configPath, githubRepo string
 	create := &cobra.Command{
 		Use:   "create --name NAME --repo URL",
 		Short: "Create a project from a git repository",
@@ -22,7 +22,7 @@ func newProjects(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := c.CreateProjectWith(cmd.Context(), client.NewProject{Name: name, RepoURL: repo,
+			p, err := c.CreateProjectWith(cmd.Context(), client.NewProject{Name: name, Slug: slug, RepoURL: repo,
 				ConfigPath: configPath, GitHubRepository: githubRepo})
 			if err != nil {
 				return err
@@ -31,6 +31,7 @@ func newProjects(g *globals) *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "project name")
+	create.Flags().StringVar(&slug, "slug", "", "label of the project's host names, <service>.<environment>.<slug>.localhost (default: from --name)")
 	create.Flags().StringVar(&repo, "repo", "", "git repository: a path, file://, https:// or ssh:// URL")
 	create.Flags().StringVar(&configPath, "config-path", "", "config file in the repository (default liftoff.json, then flightcontrol.json)")
 	create.Flags().StringVar(&githubRepo, "github-repo", "", "GitHub owner/name for webhooks, when --repo is not a github.com URL")
@@ -55,9 +56,9 @@ func newProjects(g *globals) *cobra.Command {
 			}
 			rows := [][]string{}
 			for _, p := range ps {
-				rows = append(rows, []string{p.ProjectID, p.Name, p.RepoURL, strconv.Itoa(len(p.Environments))})
+				rows = append(rows, []string{p.ProjectID, p.Name, p.Slug, p.RepoURL, strconv.Itoa(len(p.Environments))})
 			}
-			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "REPOSITORY", "ENVIRONMENTS"}, rows)
+			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "SLUG", "REPOSITORY", "ENVIRONMENTS"}, rows)
 		},
 	}
 	get := &cobra.Command{
@@ -100,8 +101,8 @@ func printProject(w io.Writer, g *globals, p client.Project) error {
 	if g.json {
 		return printJSON(w, p)
 	}
-	_, _ = fmt.Fprintf(w, "Project %s (%s)\nRepository: %s\nConfig: %s on %s at %.12s\n\n", p.Name, p.ProjectID, p.RepoURL,
-		p.ConfigPath, p.DefaultBranch, p.ConfigCommit)
+	_, _ = fmt.Fprintf(w, "Project %s (%s)\nRepository: %s\nConfig: %s on %s at %.12s\nHost names: <service>.<environment>.%s.localhost\n\n",
+		p.Name, p.ProjectID, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.Slug)
 	rows := [][]string{}
 	for _, e := range p.Environments {
 		kind := "branch " + orDash(e.Branch)

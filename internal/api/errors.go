@@ -59,6 +59,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound s
 		writeError(w, http.StatusBadRequest, codeValidation, v.msg)
 	case errors.Is(err, project.ErrInvalid), errors.Is(err, hook.ErrInvalid):
 		writeError(w, http.StatusBadRequest, codeValidation, userMessage(err))
+	case errors.Is(err, project.ErrConflict):
+		writeError(w, http.StatusConflict, codeConflict, userMessage(err))
 	case errors.Is(err, apikey.ErrBadName):
 		writeError(w, http.StatusBadRequest, codeValidation, err.Error())
 	case errors.Is(err, store.ErrNotFound):
@@ -88,7 +90,7 @@ func (a *API) logError(r *http.Request, err error) string {
 // userMessage strips the sentinel prefix from a validation error.
 func userMessage(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{project.ErrInvalid.Error() + ": ", hook.ErrInvalid.Error() + ": "} {
+	for _, prefix := range []string{project.ErrInvalid.Error() + ": ", project.ErrConflict.Error() + ": ", hook.ErrInvalid.Error() + ": "} {
 		if i := strings.Index(msg, prefix); i >= 0 {
 			return msg[i+len(prefix):]
 		}

@@ -10,6 +10,7 @@ import (
 
 type createProjectBody struct {
 	Name             string `json:"name"`
+	Slug             string `json:"slug"`
 	RepoURL          string `json:"repoUrl"`
 	ConfigPath       string `json:"configPath"`
 	GitHubRepository string `json:"githubRepository"`
@@ -21,7 +22,7 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "")
 		return
 	}
-	v, err := a.Projects.Create(r.Context(), project.CreateParams{Name: body.Name, RepoURL: body.RepoURL,
+	v, err := a.Projects.Create(r.Context(), project.CreateParams{Name: body.Name, Slug: body.Slug, RepoURL: body.RepoURL,
 		ConfigPath: body.ConfigPath, GitHubRepository: body.GitHubRepository})
 	if err != nil {
 		a.fail(w, r, err, "Project not found")

@@ -299,3 +299,36 @@ func TestProjects(t *testing.T) {
 		})
 	}
 }
+
+// TestProjectSlugs: every project gets a slug for its host names, derived
+// from its name or chosen; a slug another project has is refused with 409
+// naming both projects.
+func TestProjectSlugs(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, dialect, hook.Config{})
+			ctx := context.Background()
+			if h.project.Slug != "shop" {
+				t.Fatalf("slug of project shop = %q", h.project.Slug)
+			}
+			_, err := h.c.CreateProject(ctx, "Shop!", h.repo.Dir, "")
+			apiError(t, err, 409, "CONFLICT", `project "Shop!" would serve at <service>.<environment>.shop.localhost, which project "shop" (`+h.project.ProjectID+`) already uses`)
+			other, err := h.c.CreateProjectWith(ctx, client.NewProject{Name: "Shop!", Slug: "shop-eu", RepoURL: h.repo.Dir})
+			if err != nil || other.Slug != "shop-eu" {
+				t.Fatalf("project with a chosen slug = %+v, %v", other, err)
+			}
+			got, err := h.c.Project(ctx, other.ProjectID)
+			if err != nil || got.Slug != "shop-eu" {
+				t.Fatalf("get = %+v, %v", got, err)
+			}
+			_, err = h.c.CreateProjectWith(ctx, client.NewProject{Name: "x", Slug: "Not_A.Label", RepoURL: h.repo.Dir})
+			apiError(t, err, 400, "VALIDATION_ERROR", `slug "Not_A.Label" must be 1 to 63 lowercase letters`)
+			derived, err := h.c.CreateProject(ctx, "  Ma Boutique (EU) ", h.repo.Dir, "")
+			if err != nil || derived.Slug != "ma-boutique-eu" {
+				t.Fatalf("derived slug = %+v, %v", derived, err)
+			}
+		})
+	}
+}

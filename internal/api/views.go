@@ -52,7 +52,7 @@ func environmentSummaryOf(e store.Environment) client.EnvironmentSummary {
 }
 
 func projectOf(v project.View) client.Project {
-	out := client.Project{ProjectID: v.Project.ID, Name: v.Project.Name, RepoURL: v.Project.RepoURL, ConfigPath: v.Project.ConfigPath,
+	out := client.Project{ProjectID: v.Project.ID, Name: v.Project.Name, Slug: v.Project.Slug, RepoURL: v.Project.RepoURL, ConfigPath: v.Project.ConfigPath,
 		DefaultBranch: v.Project.DefaultBranch, ConfigCommit: v.Project.ConfigCommit, CreatedAt: v.Project.CreatedAt.String(),
 		GitHubRepository: stringOrNull(v.Project.GitHubRepository),
 		UpdatedAt:        v.Project.UpdatedAt.String(), Environments: []client.EnvironmentSummary{}, Warnings: v.Warnings}

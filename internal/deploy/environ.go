@@ -8,12 +8,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 )
 
-// environ is a service's environment (SPEC section 2): the process basics
+// environ is a service's environment: the process basics
 // (PATH, HOME ...), then the config's variables merged root, environment,
 // service, then what the engine sets, which wins. withPort adds PORT (the
 // config's port) for build and deploy commands; the local target sets PORT
 // itself for the running release.
-func (r *deployment) environ(svc config.Service, withPort bool) []string {
+func (r *deployment) environ(svc config.Service, hosts []string, withPort bool) []string {
 	env := build.BaseEnv()
 	merged := config.MergeEnv(r.file.EnvVariables, r.envCfg.EnvVariables, svc.EnvVariables)
 	keys := make([]string, 0, len(merged))
@@ -25,7 +25,7 @@ func (r *deployment) environ(svc config.Service, withPort bool) []string {
 		env = append(env, k+"="+merged[k])
 	}
 	branch := r.d.GitBranch
-	url := r.targetOf(svc).Domain(r.inst, svc)
+	url := r.targetOf(svc).Domain(svc, hosts)
 	env = append(env,
 		"CI=true",
 		"LIFTOFF_GIT_COMMIT_SHA="+r.commit,

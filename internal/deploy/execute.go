@@ -110,7 +110,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 	if r.env.Deleted() {
 		return fail(store.StatusError, "environment %s was deleted: it left the project's config", r.env.GivenID)
 	}
-	r.inst = target.Instance{EnvironmentID: r.env.ID, EnvGivenID: r.env.GivenID, PRNumber: r.d.PRNumber}
+	r.inst = target.Instance{ProjectID: r.project.ID, EnvironmentID: r.env.ID, EnvGivenID: r.env.GivenID, PRNumber: r.d.PRNumber}
 	repo := gitsource.RedactURL(r.project.RepoURL)
 	r.log.Printf("==> Fetching %s", repo)
 	if r.mirror, err = r.e.Git.Mirror(ctx, r.project.ID, r.project.RepoURL); err != nil {

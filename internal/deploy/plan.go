@@ -16,6 +16,7 @@ import (
 // unit is one service of a running deployment.
 type unit struct {
 	svc    config.Service
+	hosts  []string // where the proxy serves it (target.Release.Hosts)
 	row    store.ServiceDeployment
 	deps   []*unit       // services of this deployment it depends on
 	done   chan struct{} // closed when it has its final status
@@ -58,13 +59,24 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		return nil, err
 	}
 
+	hosts := make([][]string, len(runnable))
+	for i, s := range runnable {
+		if hosts[i], err = r.e.hostNames(ctx, r.project, r.inst, s); err != nil {
+			var f *failure
+			if !errors.As(err, &f) {
+				return nil, err
+			}
+			choices[i] = choice{reason: "its host name is taken", failed: f.msg}
+		}
+	}
+
 	now := store.At(r.e.now())
 	var units []*unit
 	byID := map[string]*unit{}
 	for i, s := range runnable {
 		raw := specs[i].Config
 		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
-			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(r.inst, s), Reason: choices[i].reason,
+			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(s, hosts[i]), Reason: choices[i].reason,
 			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: i, CreatedAt: now,
 			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
 		c := choices[i]
@@ -84,7 +96,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 		r.log.Printf("    %s: %s (%s)", s.ID, verb, c.reason)
 		if c.deploy {
-			u := &unit{svc: s, row: row, done: make(chan struct{}), prebuilt: c.prebuilt}
+			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt}
 			units = append(units, u)
 			byID[s.ID] = u
 		}
@@ -190,7 +202,8 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// buildDir is where a service deployment's build lives.
-func (e *Engine) buildDir(serviceDeploymentID string) string {
-	return filepath.Join(e.cfg.DataDir, "builds", serviceDeploymentID)
+// buildDir is where a service deployment's build lives: under its
+// project's directory, so every runtime name carries the project.
+func (e *Engine) buildDir(projectID, serviceDeploymentID string) string {
+	return filepath.Join(e.cfg.DataDir, "builds", projectID, serviceDeploymentID)
 }

@@ -178,9 +178,13 @@ func (e *Engine) cleanPreview(ctx context.Context, p store.PreviewInstance, env 
 			return err
 		}
 	}
-	inst := target.Instance{EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
+	inst := target.Instance{ProjectID: env.ProjectID, EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
 	if err := e.Local.Stop(ctx, inst); err != nil {
 		return fmt.Errorf("stop releases: %w", err)
+	}
+	// Its host names are free for whichever project deploys there next.
+	if err := e.Store.ReleaseHosts(ctx, p.EnvironmentID, p.PRNumber); err != nil {
+		return err
 	}
 	builds, err := e.Store.InstanceBuilds(ctx, p.EnvironmentID, p.PRNumber)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
@@ -69,11 +68,25 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 	if !ok {
 		return target.Release{}, fmt.Errorf("environment %s is not in the config of deployment %s", d.EnvironmentGivenID, d.ID)
 	}
-	r := &deployment{e: e, d: d, commit: sd.GitCommit, file: file, envCfg: envCfg,
+	project, err := e.Store.GetProject(ctx, d.ProjectID)
+	if err != nil {
+		return target.Release{}, err
+	}
+	r := &deployment{e: e, d: d, project: project, commit: sd.GitCommit, file: file, envCfg: envCfg,
 		env:  store.Environment{ID: d.EnvironmentID, GivenID: d.EnvironmentGivenID, IsPreview: d.IsPreview},
-		inst: target.Instance{EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
-	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Env: r.environ(svc, false), Log: io.Discard,
-		Dir: filepath.Join(sd.BuildDir, filepath.FromSlash(svc.BasePath))}, nil
+		inst: target.Instance{ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
+	// Claimed again: the claims are kept, so this finds the same names,
+	// and a release made before host names were claimed gets its own.
+	hosts, err := e.hostNames(ctx, project, r.inst, svc)
+	if err != nil {
+		return target.Release{}, err
+	}
+	dir, err := basePathDir(sd.BuildDir, svc.BasePath)
+	if err != nil {
+		return target.Release{}, err
+	}
+	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Root: sd.BuildDir, Dir: dir, Hosts: hosts,
+		Env: r.environ(svc, hosts, false), Log: io.Discard}, nil
 }
 
 // Redeploy queues a deployment that releases again the builds that were

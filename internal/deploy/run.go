@@ -11,6 +11,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/build"
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -114,7 +115,7 @@ func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once)
 	if status == store.StatusSuccess {
 		r.e.pruneBuilds(context.WithoutCancel(u.ctx), u.row.ServiceID, r.d.PRNumber, u.svc.VersionHistoryCount)
 	} else if u.prebuilt == "" {
-		_ = os.RemoveAll(r.e.buildDir(u.row.ID))
+		_ = os.RemoveAll(r.e.buildDir(r.d.ProjectID, u.row.ID))
 	}
 }
 
@@ -164,7 +165,11 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 			return store.StatusBuildError, buildMessage(err)
 		}
 	}
-	releaseDir := filepath.Join(dir, filepath.FromSlash(u.svc.BasePath))
+	// Checked again: a build step may have replaced basePath by a link.
+	releaseDir, err := basePathDir(dir, u.svc.BasePath)
+	if err != nil {
+		return store.StatusDeployError, err.Error()
+	}
 
 	// Wait for the services it depends on.
 	for _, d := range u.deps {
@@ -196,12 +201,13 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		}
 	})
 	r.setStatus(u, store.StatusDeploying)
-	env := r.environ(u.svc, true)
+	env := r.environ(u.svc, u.hosts, true)
 	if err := r.runSteps(ctx, releaseDir, env, log, 0, build.Step{Name: "preDeployCommand", Command: u.svc.PreDeployCommand}); err != nil {
 		return store.StatusDeployError, buildMessage(err)
 	}
 	log.Printf("==> Releasing %s", u.svc.ID)
-	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Dir: releaseDir, Env: r.environ(u.svc, false), Log: log}
+	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts,
+		Env: r.environ(u.svc, u.hosts, false), Log: log}
 	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 		return store.StatusDeployError, logstream.Scrub(err.Error())
 	}
@@ -214,7 +220,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 // build exports the commit into the unit's build directory and runs the
 // build commands at its basePath. It returns the build directory.
 func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) (string, error) {
-	dir := r.e.buildDir(u.row.ID)
+	dir := r.e.buildDir(r.d.ProjectID, u.row.ID)
 	log.Printf("==> Checking out %s", short(r.commit))
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("create the builds directory: %w", err)
@@ -225,12 +231,12 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 	if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, BuildDir: dir}); err != nil {
 		return "", err
 	}
-	releaseDir := filepath.Join(dir, filepath.FromSlash(u.svc.BasePath))
-	if info, err := os.Stat(releaseDir); err != nil || !info.IsDir() {
-		return "", fmt.Errorf("basePath %q is not a directory at %s", u.svc.BasePath, short(r.commit))
+	releaseDir, err := basePathDir(dir, u.svc.BasePath)
+	if err != nil {
+		return "", fmt.Errorf("%w at %s", err, short(r.commit))
 	}
 	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
-	return dir, r.runSteps(ctx, releaseDir, r.environ(u.svc, true), log, timeout,
+	return dir, r.runSteps(ctx, releaseDir, r.environ(u.svc, u.hosts, true), log, timeout,
 		build.Step{Name: "installCommand", Command: u.svc.InstallCommand},
 		build.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
 		build.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
@@ -238,6 +244,23 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 
 func (r *deployment) runSteps(ctx context.Context, dir string, env []string, log *logstream.Writer, timeout time.Duration, steps ...build.Step) error {
 	return build.Run(ctx, build.Spec{Dir: dir, Env: env, Steps: steps, Timeout: timeout, Output: log})
+}
+
+// basePathDir is where basePath leads in the checkout dir, every symbolic
+// link followed: steps and releases run there, so it must be a directory
+// inside the checkout.
+func basePathDir(dir, basePath string) (string, error) {
+	p, err := confine.Resolve(dir, basePath)
+	switch {
+	case errors.Is(err, confine.ErrOutside):
+		return "", fmt.Errorf("basePath %q leads out of the checkout through a symbolic link", basePath)
+	case err != nil:
+		return "", fmt.Errorf("basePath %q is not a directory", basePath)
+	}
+	if info, err := os.Stat(p); err != nil || !info.IsDir() {
+		return "", fmt.Errorf("basePath %q is not a directory", basePath)
+	}
+	return p, nil
 }
 
 // buildMessage is the sentence of a failed step.

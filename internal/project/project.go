@@ -52,7 +52,11 @@ type View struct {
 
 // CreateParams are the arguments of Create.
 type CreateParams struct {
-	Name       string
+	Name string
+	// Slug is the label of the project's host names
+	// (<service>.<environment>.<slug>.localhost). Optional: derived from
+	// Name by default. Unique among projects.
+	Slug       string
 	RepoURL    string
 	ConfigPath string // optional: default liftoff.json, falling back to flightcontrol.json
 	// GitHubRepository ("owner/name") links the project to GitHub webhooks
@@ -77,6 +81,15 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 	if r := p.GitHubRepository; r != "" && !githubRepoPattern.MatchString(r) {
 		return View{}, invalid("githubRepository %q must be owner/name, e.g. octo-org/shop", r)
 	}
+	if p.Slug == "" {
+		p.Slug = SlugOf(p.Name)
+	} else if err := checkSlug(p.Slug); err != nil {
+		return View{}, err
+	}
+	// Checked before cloning, to refuse early; the unique index decides.
+	if err := s.ensureSlugFree(ctx, p.Slug, p.Name); err != nil {
+		return View{}, err
+	}
 	if p.ConfigPath != "" {
 		clean, err := cleanConfigPath(p.ConfigPath)
 		if err != nil {
@@ -90,10 +103,16 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 		return View{}, gitInvalid("clone the repository", err)
 	}
 	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (store.Project, error) {
-		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, RepoURL: p.RepoURL,
+		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: p.RepoURL,
 			ConfigPath: read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
 			At: store.At(s.now())})
 	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another project took the slug meanwhile.
+		if taken := s.ensureSlugFree(context.WithoutCancel(ctx), p.Slug, p.Name); taken != nil {
+			err = taken
+		}
+	}
 	if err != nil {
 		if rmErr := s.git.Remove(context.WithoutCancel(ctx), id); rmErr != nil {
 			s.log.Warn("remove mirror of a project that was not created", "project_id", id, "err", rmErr)

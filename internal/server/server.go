@@ -123,6 +123,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		}
 	}
 	projects := project.NewService(st, git, log, cuid.New)
+	// Before the engine restores releases: their host names carry it.
+	if err := projects.EnsureSlugs(ctx); err != nil {
+		return err
+	}
 	apiKeys := apikey.NewService(st, cuid.New)
 	handler := api.New(api.Deps{
 		Store:    st,

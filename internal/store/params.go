@@ -4,6 +4,7 @@ package store
 type CreateProjectParams struct {
 	ID               string
 	Name             string
+	Slug             string
 	RepoURL          string
 	ConfigPath       string
 	DefaultBranch    string

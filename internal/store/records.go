@@ -2,8 +2,13 @@ package store
 
 // Project is a git repository plus the path of its config file inside it.
 type Project struct {
-	ID            string
-	Name          string
+	ID   string
+	Name string
+	// Slug is the label the project's host names carry
+	// (<service>.<environment>.<slug>.localhost): unique among live
+	// projects. Empty only for a project created before slugs existed,
+	// until the next start gives it one.
+	Slug          string
 	RepoURL       string
 	ConfigPath    string // the file the config was read from: liftoff.json or flightcontrol.json
 	DefaultBranch string // the repository's default branch when the config was last read
@@ -67,6 +72,18 @@ type Hook struct {
 	LastCallerAddress  string
 	CreatedAt          Time
 	UpdatedAt          Time
+}
+
+// HostClaim says which project a host name belongs to. Host names are
+// claimed first come, first served, and kept: the short name of a service
+// (<service>.<environment>.localhost) stays with the first project that
+// deployed there.
+type HostClaim struct {
+	Host          string // lowercase, e.g. "api.production.localhost"
+	ProjectID     string
+	EnvironmentID int64 // the instance that claimed it, released with it
+	PRNumber      int
+	CreatedAt     Time
 }
 
 // HookTarget is what a hook call reads before deciding anything.

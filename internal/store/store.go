@@ -55,6 +55,19 @@ type Queries interface {
 	EngineQueries
 	LogQueries
 	PreviewQueries
+	HostQueries
+}
+
+// HostQueries keep which project each host name belongs to.
+type HostQueries interface {
+	// ClaimHost gives p.Host to p's project unless another project holds
+	// it, and returns the claim that holds it afterwards: p itself, an
+	// earlier claim of the same project (kept as it was), or another
+	// project's.
+	ClaimHost(ctx context.Context, p HostClaim) (HostClaim, error)
+	// ReleaseHosts forgets the host names an environment instance claimed
+	// (a preview instance torn down).
+	ReleaseHosts(ctx context.Context, environmentID int64, prNumber int) error
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -62,6 +75,11 @@ type ProjectQueries interface {
 	CreateProject(ctx context.Context, p CreateProjectParams) (Project, error)
 	GetProject(ctx context.Context, id string) (Project, error)
 	ListProjects(ctx context.Context) ([]Project, error)
+	// GetProjectBySlug returns the live project with the slug.
+	GetProjectBySlug(ctx context.Context, slug string) (Project, error)
+	// SetProjectSlug gives a project created before slugs existed its slug;
+	// ErrConflict when another live project has it.
+	SetProjectSlug(ctx context.Context, id, slug string) error
 	// UpdateProjectConfig records the commit and default branch the config was
 	// last read from.
 	UpdateProjectConfig(ctx context.Context, p UpdateProjectConfigParams) (Project, error)

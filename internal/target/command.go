@@ -30,7 +30,7 @@ func (Command) Deploy(ctx context.Context, rel Release) error {
 }
 
 // Domain is empty: the command target does not know where the release lands.
-func (Command) Domain(Instance, config.Service) string { return "" }
+func (Command) Domain(config.Service, []string) string { return "" }
 
 // Stop does nothing: what a deploy command started is the user's to stop.
 func (Command) Stop(context.Context, Instance) error { return nil }

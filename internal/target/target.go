@@ -9,13 +9,17 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 )
 
 // Instance names where a release runs: an environment, or one pull
-// request's preview instance of a preview environment.
+// request's preview instance of a preview environment. EnvironmentID and
+// PRNumber identify it among all projects (environment ids are unique
+// across projects); the given ids only make names readable.
 type Instance struct {
+	ProjectID     string
 	EnvironmentID int64
 	EnvGivenID    string // "production"
 	PRNumber      int    // 0 for a normal environment
@@ -29,6 +33,16 @@ func (i Instance) Key() string {
 	return i.EnvGivenID
 }
 
+// HostNames returns the two host names of a service of an instance: the
+// short one, <service>.<instance key>.localhost, which only the first
+// project to deploy there gets, and the long one, which carries the
+// project's slug and is always its own:
+// <service>.<instance key>.<slug>.localhost. Both are lowercase.
+func HostNames(inst Instance, service, projectSlug string) (short, long string) {
+	base := strings.ToLower(service + "." + inst.Key())
+	return base + ".localhost", base + "." + strings.ToLower(projectSlug) + ".localhost"
+}
+
 // Release is one built service, ready to serve.
 type Release struct {
 	// ID identifies the release: the id of the service deployment that built it.
@@ -36,9 +50,16 @@ type Release struct {
 	Instance Instance
 	// Service is the service's configuration at the deployed commit.
 	Service config.Service
+	// Root is the checkout the release was built in. Dir and every path
+	// the service configures must resolve inside it, symbolic links
+	// included. Empty means Dir.
+	Root string
 	// Dir is the built tree at the service's basePath: the start command runs
 	// here, a static service's outputDirectory is relative to it.
 	Dir string
+	// Hosts are the host names a web or static service answers at, the
+	// one to show people first (see HostNames). Empty for the others.
+	Hosts []string
 	// Env is the service's complete environment (KEY=VALUE), without PORT:
 	// the target sets PORT itself.
 	Env []string
@@ -53,9 +74,10 @@ type Target interface {
 	// start it, wait until it is healthy, switch traffic to it, then stop the
 	// previous release. When it fails the previous release keeps serving.
 	Deploy(ctx context.Context, rel Release) error
-	// Domain is the URL where the service is reachable for people, or ""
-	// when it is not (workers, private services, command targets).
-	Domain(inst Instance, svc config.Service) string
+	// Domain is the URL where the service is reachable for people at the
+	// first of hosts, or "" when it is not (workers, private services,
+	// command targets).
+	Domain(svc config.Service, hosts []string) string
 	// Stop stops every release of an instance and forgets its routes (a
 	// preview instance torn down).
 	Stop(ctx context.Context, inst Instance) error

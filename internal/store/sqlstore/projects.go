@@ -8,12 +8,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-const projectColumns = `id, name, repo_url, config_path, default_branch, config_commit, github_repository, created_at, updated_at`
+const projectColumns = `id, name, slug, repo_url, config_path, default_branch, config_commit, github_repository, created_at, updated_at`
 
 func scanProject(r Row) (store.Project, error) {
 	var p store.Project
 	var created, updated int64
-	err := r.Scan(&p.ID, &p.Name, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &p.GitHubRepository, &created, &updated)
+	err := r.Scan(&p.ID, &p.Name, &p.Slug, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &p.GitHubRepository, &created, &updated)
 	p.CreatedAt, p.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
 	return p, err
 }
@@ -22,10 +22,10 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 	var out store.Project
 	err := q.write(ctx, func(c Conn) error {
 		var err error
-		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, repo_url, config_path, default_branch, config_commit,
+		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, slug, repo_url, config_path, default_branch, config_commit,
 			github_repository, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING `+projectColumns,
-			p.ID, p.Name, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.At.Millis()))
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING `+projectColumns,
+			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.At.Millis()))
 		return err
 	})
 	if err != nil {
@@ -48,6 +48,25 @@ func (q queries) ListProjects(ctx context.Context) ([]store.Project, error) {
 		return nil, fmt.Errorf("list projects: %w", err)
 	}
 	return collect(rows, scanProject, "list projects")
+}
+
+func (q queries) GetProjectBySlug(ctx context.Context, slug string) (store.Project, error) {
+	p, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE slug = $1 AND slug <> '' AND deleted_at IS NULL`, slug))
+	if err != nil {
+		return store.Project{}, fmt.Errorf("get project with slug %q: %w", slug, err)
+	}
+	return p, nil
+}
+
+func (q queries) SetProjectSlug(ctx context.Context, id, slug string) error {
+	n, err := q.exec(ctx, `UPDATE projects SET slug = $2 WHERE id = $1 AND deleted_at IS NULL`, id, slug)
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set slug of project %s: %w", id, err)
+	}
+	return nil
 }
 
 func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectConfigParams) (store.Project, error) {

@@ -25,7 +25,7 @@ func TestDeployWebServesThroughProxy(t *testing.T) {
 	h.expectBody("api.production.localhost", "v1")
 	h.expectBody("API.Production.LOCALHOST:8000", "v1")
 
-	if got, want := h.tg.Domain(production, rel.Service), "http://api.production.localhost:8000"; got != want {
+	if got, want := h.tg.Domain(rel.Service, rel.Hosts), "http://api.production.localhost:8000"; got != want {
 		t.Errorf("Domain = %q, want %q", got, want)
 	}
 
@@ -181,7 +181,7 @@ func TestWebPrivateRunsButIsNotRouted(t *testing.T) {
 	rel := serverRelease(t, production, "internal", "private")
 	rel.Service.Type = config.TypeWebPrivate
 	h.deploy(rel)
-	if d := h.tg.Domain(production, rel.Service); d != "" {
+	if d := h.tg.Domain(rel.Service, rel.Hosts); d != "" {
 		t.Errorf("Domain = %q, want none", d)
 	}
 	if status, _ := h.mustGet("internal.production.localhost", "/"); status != http.StatusNotFound {
@@ -226,7 +226,7 @@ func TestStopInstance(t *testing.T) {
 	for _, rel := range []target.Release{prod, api, worker} {
 		h.deploy(rel)
 	}
-	if got, want := h.tg.Domain(preview12, api.Service), "http://api.pr-12.preview.localhost:8000"; got != want {
+	if got, want := h.tg.Domain(api.Service, api.Hosts), "http://api.pr-12.preview.localhost:8000"; got != want {
 		t.Errorf("Domain = %q, want %q", got, want)
 	}
 	h.expectBody("api.pr-12.preview.localhost", "pr12")
@@ -370,9 +370,16 @@ func TestDomain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := tg.Domain(tc.inst, tc.svc); got != tc.want {
+		if got := tg.Domain(tc.svc, hostsOf(tc.inst, tc.svc.ID)); got != tc.want {
 			t.Errorf("ProxyAddr %q: Domain(%s, %s) = %q, want %q", tc.proxyAddr, tc.inst.Key(), tc.svc.ID, got, tc.want)
 		}
+	}
+	tg, err := New(Config{Dir: t.TempDir(), ProxyAddr: "127.0.0.1:8000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.Domain(config.Service{ID: "api", Type: config.TypeWeb}, nil); got != "" {
+		t.Errorf("Domain without host names = %q, want none", got)
 	}
 	if _, err := New(Config{Dir: t.TempDir(), ProxyAddr: "8000"}); err == nil {
 		t.Error("New accepts ProxyAddr without a host part")

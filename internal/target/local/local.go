@@ -121,20 +121,25 @@ func New(cfg Config) (*Target, error) {
 	return t, nil
 }
 
-// Domain is http://<service>.<instance key>.localhost:<proxy port> for web
-// and static services, and "" for the others, which the proxy does not
-// serve.
-func (t *Target) Domain(inst target.Instance, svc config.Service) string {
-	if svc.Type != config.TypeWeb && svc.Type != config.TypeStatic {
+// Domain is http://<first host>:<proxy port> for web and static services,
+// and "" for the others, which the proxy does not serve.
+func (t *Target) Domain(svc config.Service, hosts []string) string {
+	if (svc.Type != config.TypeWeb && svc.Type != config.TypeStatic) || len(hosts) == 0 {
 		return ""
 	}
-	return "http://" + svc.ID + "." + inst.Key() + ".localhost" + t.portSuffix
+	return "http://" + hosts[0] + t.portSuffix
 }
 
 // LogPath is the file holding the output of a service's releases, with
-// the previous part in LogPath + ".1".
+// the previous part in LogPath + ".1": under a directory of the project,
+// so two projects with the same environment and service ids never share
+// one.
 func (t *Target) LogPath(inst target.Instance, service string) string {
-	return filepath.Join(t.logsDir(), safeName(service+"."+inst.Key())+".log")
+	project := inst.ProjectID
+	if project == "" {
+		project = "_"
+	}
+	return filepath.Join(t.logsDir(), safeName(project), safeName(service+"."+inst.Key())+".log")
 }
 
 func (t *Target) logsDir() string { return filepath.Join(t.cfg.Dir, "logs") }
@@ -153,15 +158,28 @@ func safeName(s string) string {
 	return s
 }
 
-// slotKey names a service of an instance.
-type slotKey struct{ instance, service string }
+// slotKey names a service of an instance. Environment ids are unique
+// across projects, so two projects never share a slot.
+type slotKey struct {
+	environmentID int64
+	prNumber      int
+	service       string
+}
+
+func keyOf(inst target.Instance, service string) slotKey {
+	return slotKey{inst.EnvironmentID, inst.PRNumber, service}
+}
+
+func (k slotKey) in(inst target.Instance) bool {
+	return k.environmentID == inst.EnvironmentID && k.prNumber == inst.PRNumber
+}
 
 // slot is a service of an instance: its serving release, and the lock
 // that serializes Deploy and Stop on it.
 type slot struct {
-	key   slotKey
-	route string        // route key: "api.production"
-	lock  chan struct{} // holds a value while a Deploy or a stop works on the slot
+	key  slotKey
+	name string        // for messages and logs: "api.production"
+	lock chan struct{} // holds a value while a Deploy or a stop works on the slot
 
 	// Guarded by Target.mu.
 	removed     bool                    // Stop or Close took the slot out of Target.slots
@@ -176,7 +194,7 @@ func (s *slot) unlock() { <-s.lock }
 
 // acquire locks the slot of (instance, service), creating it if needed.
 func (t *Target) acquire(ctx context.Context, inst target.Instance, service string) (*slot, error) {
-	key := slotKey{inst.Key(), service}
+	key := keyOf(inst, service)
 	for {
 		t.mu.Lock()
 		if t.closed {
@@ -185,7 +203,7 @@ func (t *Target) acquire(ctx context.Context, inst target.Instance, service stri
 		}
 		s := t.slots[key]
 		if s == nil {
-			s = &slot{key: key, route: strings.ToLower(service + "." + key.instance), lock: make(chan struct{}, 1)}
+			s = &slot{key: key, name: service + "." + inst.Key(), lock: make(chan struct{}, 1)}
 			t.slots[key] = s
 		}
 		t.mu.Unlock()
@@ -245,13 +263,19 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 
 	old := s.current
 	s.current = r
-	switch {
-	case r.backend != nil:
-		t.routes.set(s.route, r.backend)
-	case old != nil && old.backend != nil:
-		t.routes.removeIf(s.route, old.backend)
+	if r.backend != nil {
+		for _, h := range rel.Hosts {
+			t.routes.set(hostKey(h), r.backend)
+		}
 	}
-	t.log.Info("local target: release serving", "service", s.route, "release", rel.ID, "type", rel.Service.Type, "port", r.port)
+	if old != nil && old.backend != nil {
+		// Hosts the new release does not answer at (or all, when it
+		// answers at none) stop leading to the old one.
+		for _, h := range old.rel.Hosts {
+			t.routes.removeIf(hostKey(h), old.backend)
+		}
+	}
+	t.log.Info("local target: release serving", "service", s.name, "hosts", rel.Hosts, "release", rel.ID, "type", rel.Service.Type, "port", r.port)
 	if old != nil {
 		t.retire(t.life, old)
 	}
@@ -269,7 +293,7 @@ func (t *Target) setStarting(s *slot, cancel context.CancelCauseFunc) error {
 		if t.closed {
 			return ErrClosed
 		}
-		return fmt.Errorf("instance %s is being stopped", s.key.instance)
+		return fmt.Errorf("%s is being stopped", s.name)
 	}
 	return nil
 }
@@ -281,7 +305,7 @@ func (t *Target) setStarting(s *slot, cancel context.CancelCauseFunc) error {
 // every process of the instance is gone.
 func (t *Target) Stop(ctx context.Context, inst target.Instance) error {
 	key := inst.Key()
-	slots := t.takeSlots(func(k slotKey) bool { return k.instance == key },
+	slots := t.takeSlots(func(k slotKey) bool { return k.in(inst) },
 		fmt.Errorf("instance %s is being stopped", key))
 	if t.stopSlots(ctx, slots) {
 		return fmt.Errorf("stop %s: cut short, processes were killed: %w", key, context.Cause(ctx))
@@ -360,7 +384,9 @@ func (t *Target) stopSlots(ctx context.Context, slots []*slot) bool {
 			if r := s.current; r != nil {
 				s.current = nil
 				if r.backend != nil {
-					t.routes.removeIf(s.route, r.backend)
+					for _, h := range r.rel.Hosts {
+						t.routes.removeIf(hostKey(h), r.backend)
+					}
 				}
 				if t.retire(ctx, r) {
 					cut.Store(true)

@@ -73,9 +73,17 @@ func leakedGoroutines() string {
 }
 
 var (
-	production = target.Instance{EnvironmentID: 1, EnvGivenID: "production"}
-	preview12  = target.Instance{EnvironmentID: 2, EnvGivenID: "preview", PRNumber: 12}
+	production = target.Instance{ProjectID: "p1", EnvironmentID: 1, EnvGivenID: "production"}
+	preview12  = target.Instance{ProjectID: "p1", EnvironmentID: 2, EnvGivenID: "preview", PRNumber: 12}
 )
+
+// hostsOf are the host names the engine gives a service of the first
+// project deployed there: the short one, then the one with the project's
+// slug ("shop").
+func hostsOf(inst target.Instance, service string) []string {
+	short, long := target.HostNames(inst, service, "shop")
+	return []string{short, long}
+}
 
 // harness is a Target with its proxy served on a test server.
 type harness struct {
@@ -169,7 +177,7 @@ func (h *harness) deploy(rel target.Release) {
 // current returns the serving release of a service (nil if none).
 func (h *harness) current(inst target.Instance, service string) *release {
 	h.tg.mu.Lock()
-	s := h.tg.slots[slotKey{inst.Key(), service}]
+	s := h.tg.slots[keyOf(inst, service)]
 	h.tg.mu.Unlock()
 	if s == nil {
 		return nil
@@ -187,6 +195,7 @@ func serverRelease(t *testing.T, inst target.Instance, service, body string, env
 	return target.Release{
 		ID:       body,
 		Instance: inst,
+		Hosts:    hostsOf(inst, service),
 		Service: config.Service{
 			ID:                     service,
 			Type:                   config.TypeWeb,
@@ -210,6 +219,7 @@ func shellRelease(t *testing.T, inst target.Instance, service, typ, command stri
 	return target.Release{
 		ID:       service + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
 		Instance: inst,
+		Hosts:    hostsOf(inst, service),
 		Service: config.Service{
 			ID:                     service,
 			Type:                   typ,

@@ -16,10 +16,11 @@ import (
 	"time"
 )
 
-// Handler is Liftoff's proxy: it routes a request by its Host,
-// <service>.<instance key>.localhost with any port and in any case, to the
-// serving release of that web or static service, and answers 404 for
-// hosts where nothing is deployed. Serve it on Config.ProxyAddr.
+// Handler is Liftoff's proxy: it routes a request by its Host (any port,
+// any case), one of the host names a release was deployed with
+// (target.Release.Hosts), to the serving release of that web or static
+// service, and answers 404 for hosts where nothing is deployed. Serve it
+// on Config.ProxyAddr.
 func (t *Target) Handler() http.Handler { return http.HandlerFunc(t.serveProxy) }
 
 func (t *Target) serveProxy(w http.ResponseWriter, r *http.Request) {
@@ -42,23 +43,23 @@ func (t *Target) serveProxy(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusNotFound)
 	fmt.Fprintf(w, "404 Not Found\n\nNo service is deployed at %q.\n"+
-		"Liftoff serves web and static services at <service>.<environment>.localhost\n"+
-		"(previews: <service>.pr-<number>.<environment>.localhost).\n", r.Host)
+		"Liftoff serves web and static services at <service>.<environment>.<project>.localhost,\n"+
+		"and at <service>.<environment>.localhost for the first project deployed there\n"+
+		"(previews: <service>.pr-<number>.<environment>[.<project>].localhost).\n", r.Host)
 }
 
-// routeKey turns a Host header into a route key ("api.production"), or
-// reports that it is not a host the proxy serves.
+// routeKey turns a Host header into a route key: the host name without
+// port or trailing dot, in lowercase ("api.production.localhost").
 func routeKey(host string) (string, bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	key, ok := strings.CutSuffix(host, ".localhost")
-	if !ok || key == "" {
-		return "", false
-	}
-	return key, true
+	host = hostKey(host)
+	return host, host != ""
 }
+
+// hostKey is a host name as the route table keys it.
+func hostKey(host string) string { return strings.ToLower(strings.TrimSuffix(host, ".")) }
 
 // router maps route keys to the backends serving them.
 type router struct {
@@ -167,7 +168,7 @@ func (t *Target) newProxyBackend(key, releaseID string, port int) *backend {
 			if !errors.Is(r.Context().Err(), context.Canceled) {
 				log.Warn("local target proxy: release did not answer", "err", err)
 			}
-			http.Error(w, "502 Bad Gateway\n\nThe service at "+key+".localhost did not answer: "+
+			http.Error(w, "502 Bad Gateway\n\nThe service at "+r.Host+" did not answer: "+
 				"its release may have crashed. Its log is in Liftoff.", http.StatusBadGateway)
 		},
 	}

@@ -23,15 +23,14 @@ func TestRouteKey(t *testing.T) {
 		host, key string
 		ok        bool
 	}{
-		{"api.production.localhost", "api.production", true},
-		{"api.production.localhost:8000", "api.production", true},
-		{"API.Production.LocalHost:8000", "api.production", true},
-		{"api.production.localhost.", "api.production", true},
-		{"web.pr-12.preview.localhost:8000", "web.pr-12.preview", true},
-		{"localhost:8000", "", false},
-		{".localhost", "", false},
-		{"example.com", "", false},
-		{"127.0.0.1:8000", "", false},
+		{"api.production.localhost", "api.production.localhost", true},
+		{"api.production.localhost:8000", "api.production.localhost", true},
+		{"API.Production.LocalHost:8000", "api.production.localhost", true},
+		{"api.production.localhost.", "api.production.localhost", true},
+		{"web.pr-12.preview.shop.localhost:8000", "web.pr-12.preview.shop.localhost", true},
+		{"127.0.0.1:8000", "127.0.0.1", true},
+		{"[::1]:8000", "::1", true},
+		{".", "", false},
 		{"", "", false},
 	} {
 		key, ok := routeKey(tc.host)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -67,6 +68,15 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 	if rel.Service.Type == config.TypeStatic {
 		return t.startStatic(rel)
 	}
+	// The start command runs where basePath really leads, which must be
+	// inside the checkout whatever links the repository or its build made.
+	rootDir, sub, err := insideRoot(rel, ".")
+	if err == nil {
+		rel.Dir, err = confine.Resolve(rootDir, filepath.ToSlash(sub))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("release directory: %w", err)
+	}
 	if s.log == nil {
 		lf, err := openLogFile(t.LogPath(rel.Instance, rel.Service.ID))
 		if err != nil {
@@ -96,7 +106,7 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 	}
 	r := &release{rel: rel, port: port, proc: p}
 	if rel.Service.Type == config.TypeWeb {
-		r.backend = t.newProxyBackend(s.route, rel.ID, port)
+		r.backend = t.newProxyBackend(s.name, rel.ID, port)
 	}
 	return r, nil
 }
@@ -106,25 +116,57 @@ func (t *Target) startStatic(rel target.Release) (*release, error) {
 	if outDir == "" {
 		outDir = config.DefaultOutputDirectory
 	}
-	dir := filepath.Join(rel.Dir, outDir)
-	fi, err := os.Stat(dir)
+	// Opened through the checkout's root: a symbolic link anywhere on the
+	// way (public -> /etc, public -> ../..) must not publish what lies
+	// outside the checkout.
+	rootDir, sub, err := insideRoot(rel, outDir)
+	if err != nil {
+		return nil, err
+	}
+	shown := filepath.Join(rel.Dir, outDir)
+	resolved, err := confine.Resolve(rootDir, filepath.ToSlash(sub))
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("static output directory %s does not exist: the build must write the site there, or outputDirectory must name the directory it writes (relative to basePath)", dir)
+		return nil, fmt.Errorf("static output directory %s does not exist: the build must write the site there, or outputDirectory must name the directory it writes (relative to basePath)", shown)
+	case errors.Is(err, confine.ErrOutside):
+		return nil, fmt.Errorf("static output directory %s leads out of the checkout through a symbolic link: the site must be inside the repository's checkout", shown)
 	case err != nil:
 		return nil, fmt.Errorf("static output directory: %w", err)
-	case !fi.IsDir():
-		return nil, fmt.Errorf("static output directory %s is not a directory", dir)
 	}
-	root, err := os.OpenRoot(dir)
+	if fi, err := os.Stat(resolved); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("static output directory %s is not a directory", shown)
+	}
+	// Served through an os.Root of the checkout, so a link the build
+	// changes later cannot lead out either.
+	checkout, err := os.OpenRoot(rootDir)
 	if err != nil {
 		return nil, fmt.Errorf("static output directory: %w", err)
+	}
+	defer checkout.Close()
+	root, err := checkout.OpenRoot(sub)
+	if err != nil {
+		return nil, fmt.Errorf("static output directory %s: %w", shown, err)
 	}
 	return &release{
 		rel:     rel,
 		root:    root,
 		backend: newBackend(&staticSite{root: root, spa: rel.Service.SinglePageApp}, nil),
 	}, nil
+}
+
+// insideRoot returns the release's root (its checkout; Dir when it has
+// none) and the path of name, relative to Dir, as a path relative to that
+// root. It refuses a Dir outside the root.
+func insideRoot(rel target.Release, name string) (root, sub string, err error) {
+	root = rel.Root
+	if root == "" {
+		root = rel.Dir
+	}
+	base, err := filepath.Rel(root, rel.Dir)
+	if err != nil || base == ".." || strings.HasPrefix(base, ".."+string(filepath.Separator)) {
+		return "", "", fmt.Errorf("release directory %s is not inside its checkout %s", rel.Dir, root)
+	}
+	return root, filepath.Join(base, filepath.FromSlash(name)), nil
 }
 
 // freePort asks the kernel for a free loopback port. Another process may
@@ -183,7 +225,7 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 	if err == nil {
 		p.statePath, err = t.writeRecord(procRecord{
 			PID: pid, StartTime: st.StartTime, BootID: t.bootID,
-			Release: rel.ID, Instance: rel.Instance.Key(), Service: rel.Service.ID,
+			Release: rel.ID, Project: rel.Instance.ProjectID, Instance: rel.Instance.Key(), Service: rel.Service.ID,
 			Port: port, Command: rel.Service.StartCommand, Started: time.Now().UTC(),
 		})
 	}

@@ -30,6 +30,7 @@ type procRecord struct {
 	// Release is the release id, also in the group's environment as
 	// LIFTOFF_RELEASE_ID: it recognises the group once the shell is gone.
 	Release  string    `json:"release"`
+	Project  string    `json:"project,omitempty"`
 	Instance string    `json:"instance"`
 	Service  string    `json:"service"`
 	Port     int       `json:"port"`

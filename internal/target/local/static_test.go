@@ -41,6 +41,7 @@ func staticRelease(t *testing.T, id string, spa bool) target.Release {
 		Instance: production,
 		Service:  config.Service{ID: "site", Type: config.TypeStatic, OutputDirectory: "dist", SinglePageApp: spa},
 		Dir:      dir,
+		Hosts:    hostsOf(production, "site"),
 	}
 }
 
@@ -112,7 +113,7 @@ func TestStaticRedeployAndErrors(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.deploy(staticRelease(t, "s1", false))
-	if got := h.tg.Domain(production, config.Service{ID: "site", Type: config.TypeStatic}); got != "http://site.production.localhost:8000" {
+	if got := h.tg.Domain(config.Service{ID: "site", Type: config.TypeStatic}, hostsOf(production, "site")); got != "http://site.production.localhost:8000" {
 		t.Errorf("Domain = %q", got)
 	}
 

@@ -1,0 +1,35 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+func (q queries) ClaimHost(ctx context.Context, p store.HostClaim) (store.HostClaim, error) {
+	var out store.HostClaim
+	err := q.write(ctx, func(c Conn) error {
+		if _, err := c.Exec(ctx, `INSERT INTO host_claims (host, project_id, environment_id, pr_number, created_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host) DO NOTHING`,
+			p.Host, p.ProjectID, p.EnvironmentID, p.PRNumber, p.CreatedAt.Millis()); err != nil {
+			return err
+		}
+		var created int64
+		err := c.QueryRow(ctx, `SELECT host, project_id, environment_id, pr_number, created_at FROM host_claims WHERE host = $1`, p.Host).
+			Scan(&out.Host, &out.ProjectID, &out.EnvironmentID, &out.PRNumber, &created)
+		out.CreatedAt = store.FromMillis(created)
+		return err
+	})
+	if err != nil {
+		return store.HostClaim{}, fmt.Errorf("claim host %s: %w", p.Host, err)
+	}
+	return out, nil
+}
+
+func (q queries) ReleaseHosts(ctx context.Context, environmentID int64, prNumber int) error {
+	if _, err := q.exec(ctx, `DELETE FROM host_claims WHERE environment_id = $1 AND pr_number = $2`, environmentID, prNumber); err != nil {
+		return fmt.Errorf("release host names of %d/#%d: %w", environmentID, prNumber, err)
+	}
+	return nil
+}
