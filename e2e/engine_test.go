@@ -338,7 +338,7 @@ func TestEngineCancelAndJoin(t *testing.T) {
 	apiBuilding := func(d client.Deployment) bool {
 		return len(d.ServiceDeployments) > 0 && service(t, d, "api").Status == "BUILDING"
 	}
-	f.waitFor(running, apiBuilding)
+	waitForSleep(t, running)
 	ids := []string{f.call(""), f.call(""), f.call("")}
 	if ids[0] == running || ids[1] != ids[0] || ids[2] != ids[0] {
 		t.Fatalf("three calls during a deployment gave %v (running %s)", ids, running)
@@ -364,7 +364,7 @@ func TestEngineCancelAndJoin(t *testing.T) {
 		t.Fatalf("second cancel: %v", err)
 	}
 	// The queued deployment runs next (still slow: cancel it too).
-	f.waitFor(ids[0], apiBuilding)
+	waitForSleep(t, ids[0])
 	if _, err := f.c.CancelDeployment(context.Background(), ids[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -400,9 +400,7 @@ func TestEngineSurvivesKill9(t *testing.T) {
 			}
 			f.repo.Commit("slow", map[string]string{"api/SLOW": "62", "api/version.txt": "v2"})
 			interrupted := f.call("")
-			f.waitFor(interrupted, func(d client.Deployment) bool {
-				return len(d.ServiceDeployments) > 0 && service(t, d, "api").Status == "BUILDING"
-			})
+			waitForSleep(t, interrupted)
 			queued := f.call("force=true")
 			f.srv.kill()
 			if len(processesOf(interrupted)) == 0 {

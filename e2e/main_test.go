@@ -163,6 +163,22 @@ func processesOf(deploymentID string) []string {
 	return pids
 }
 
+// waitForSleep waits until a process of the deployment runs sleep: its
+// build reached the slow step (build.sh with SLOW). A status such as
+// BUILDING is set before the build's processes start, so it is no signal
+// that they run.
+func waitForSleep(t *testing.T, deploymentID string) {
+	t.Helper()
+	waitUntil(t, "the build of "+deploymentID+" sleeps", func() bool {
+		for _, pid := range processesOf(deploymentID) {
+			if comm, err := os.ReadFile("/proc/" + pid + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "sleep" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // noProcessesOf fails unless a deployment's processes are gone within 10s.
 func noProcessesOf(t *testing.T, deploymentID string) {
 	t.Helper()
