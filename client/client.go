@@ -251,6 +251,7 @@ func (c *Client) Deployment(ctx context.Context, id string) (Deployment, error) 
 
 // DeploymentFilter filters ListDeployments. Zero values do not filter.
 type DeploymentFilter struct {
+	ProjectID     string
 	EnvironmentID int64
 	PRNumber      int
 	Status        string
@@ -261,6 +262,9 @@ type DeploymentFilter struct {
 // Deployments lists deployments, newest first, a page at a time.
 func (c *Client) Deployments(ctx context.Context, f DeploymentFilter) (DeploymentList, error) {
 	q := url.Values{}
+	if f.ProjectID != "" {
+		q.Set("projectId", f.ProjectID)
+	}
 	if f.EnvironmentID > 0 {
 		q.Set("environmentId", strconv.FormatInt(f.EnvironmentID, 10))
 	}
@@ -285,11 +289,27 @@ func (c *Client) Deployments(ctx context.Context, f DeploymentFilter) (Deploymen
 	return out, err
 }
 
-// CreateAPIKey issues an API key; the answer is the only time it is shown.
+// CreateAPIKey issues an admin API key; the answer is the only time it is
+// shown.
 func (c *Client) CreateAPIKey(ctx context.Context, name string) (APIKey, error) {
-	var k APIKey
-	err := c.do(ctx, http.MethodPost, "/v1/api-keys", map[string]string{"name": name}, &k)
-	return k, err
+	return c.CreateAPIKeyWith(ctx, NewAPIKey{Name: name})
+}
+
+// NewAPIKey are the fields of an API key to create.
+type NewAPIKey struct {
+	Name string `json:"name"`
+	// Scope is admin (the default), deploy or read.
+	Scope string `json:"scope,omitempty"`
+	// EnvironmentIDs are the environments of a deploy key (at least one).
+	EnvironmentIDs []int64 `json:"environmentIds,omitempty"`
+}
+
+// CreateAPIKeyWith issues an API key of a scope; the answer is the only time
+// it is shown.
+func (c *Client) CreateAPIKeyWith(ctx context.Context, k NewAPIKey) (APIKey, error) {
+	var out APIKey
+	err := c.do(ctx, http.MethodPost, "/v1/api-keys", k, &out)
+	return out, err
 }
 
 // APIKeys lists the API keys.

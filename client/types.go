@@ -92,10 +92,15 @@ type HookCall struct {
 
 // APIKey is an API key; Key is set only in the answer that created it.
 type APIKey struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Key       string `json:"key,omitempty"`
-	CreatedAt string `json:"createdAt"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Scope is admin (everything), deploy (the hooks, deployments and
+	// previews of EnvironmentIDs) or read (every read, no change).
+	Scope string `json:"scope"`
+	// EnvironmentIDs are a deploy key's environments; empty for the others.
+	EnvironmentIDs []int64 `json:"environmentIds"`
+	Key            string  `json:"key,omitempty"`
+	CreatedAt      string  `json:"createdAt"`
 }
 
 // Trigger says what started a deployment.

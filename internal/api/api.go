@@ -61,39 +61,53 @@ func New(d Deps) *API {
 	return a
 }
 
-// routes is the one route table of /v1.
+// table is the one route table of the API: every route with the scope an
+// API key needs to call it and where it finds the environment the request is
+// about (access.go enforces both before the handler runs). Deploy hook calls
+// are served outside it (ServeHTTP), authenticated by their secret.
+func (a *API) table() []route {
+	return []route{
+		{pattern: "GET /v1/openapi.json", need: public, handler: a.openAPI},
+		{pattern: "POST /api/github/webhook", need: public, handler: a.githubWebhook},
+
+		{pattern: "POST /v1/projects", need: adminOnly, does: "create projects", handler: a.createProject},
+		{pattern: "GET /v1/projects", need: readOnly, does: "list projects", handler: a.listProjects},
+		{pattern: "GET /v1/projects/{projectId}", need: readOnly, does: "read projects", handler: a.getProject},
+		{pattern: "POST /v1/projects/{projectId}/sync", need: adminOnly, does: "sync projects", handler: a.syncProject},
+
+		{pattern: "GET /v1/environments/{environmentId}", need: readOnly, env: envPath, does: "read environments", handler: a.getEnvironment},
+		{pattern: "POST /v1/environments/{environmentId}/deploy-hooks", need: deployOnly, env: envPath, does: "create deploy hooks", handler: a.createHook},
+		{pattern: "GET /v1/environments/{environmentId}/deploy-hooks", need: readOnly, env: envPath, does: "list deploy hooks", handler: a.listHooks},
+		{pattern: "GET /v1/environments/{environmentId}/previews", need: readOnly, env: envPath, does: "list previews", handler: a.listPreviews},
+		{pattern: "DELETE /v1/environments/{environmentId}/previews/{prNumber}", need: deployOnly, env: envPath, does: "tear down previews", handler: a.deletePreview},
+
+		{pattern: "GET /v1/deploy-hooks/{hookId}", need: readOnly, env: envOfHook, does: "read deploy hooks", handler: a.getHook},
+		{pattern: "DELETE /v1/deploy-hooks/{hookId}", need: deployOnly, env: envOfHook, does: "delete deploy hooks", handler: a.deleteHook},
+		{pattern: "POST /v1/deploy-hooks/{hookId}/rotate", need: deployOnly, env: envOfHook, does: "rotate deploy hooks", handler: a.rotateHook},
+		{pattern: "POST /v1/deploy-hooks/{hookId}/pause", need: deployOnly, env: envOfHook, does: "pause deploy hooks", handler: a.pauseHook},
+		{pattern: "POST /v1/deploy-hooks/{hookId}/resume", need: deployOnly, env: envOfHook, does: "resume deploy hooks", handler: a.resumeHook},
+		{pattern: "GET /v1/deploy-hooks/{hookId}/calls", need: readOnly, env: envOfHook, does: "list deploy hook calls", handler: a.listHookCalls},
+
+		{pattern: "GET /v1/deployments", need: readOnly, env: envQuery, does: "list deployments", handler: a.listDeployments},
+		{pattern: "GET /v1/deployments/{deploymentId}", need: readOnly, env: envOfDeployment, hookSecret: true, does: "read deployments", handler: a.getDeployment},
+		{pattern: "POST /v1/deployments/{deploymentId}/cancel", need: deployOnly, env: envOfDeployment, does: "cancel deployments", handler: a.cancelDeployment},
+		{pattern: "POST /v1/deployments/{deploymentId}/redeploy", need: deployOnly, env: envOfDeployment, does: "redeploy deployments", handler: a.redeployDeployment},
+		{pattern: "GET /v1/deployments/{deploymentId}/logs", need: readOnly, env: envOfDeployment, hookSecret: true, does: "read deployment logs", handler: a.deploymentLogs},
+
+		{pattern: "POST /v1/api-keys", need: adminOnly, does: "create API keys", handler: a.createAPIKey},
+		{pattern: "GET /v1/api-keys", need: readOnly, does: "list API keys", handler: a.listAPIKeys},
+		{pattern: "DELETE /v1/api-keys/{apiKeyId}", need: adminOnly, does: "delete API keys", handler: a.deleteAPIKey},
+	}
+}
+
+// routes registers the route table, each route behind its access check.
 func (a *API) routes() {
-	m := a.mux
-	m.HandleFunc("GET /v1/openapi.json", a.openAPI)
-	m.HandleFunc("POST /api/github/webhook", a.githubWebhook)
-
-	m.HandleFunc("POST /v1/projects", a.key(a.createProject))
-	m.HandleFunc("GET /v1/projects", a.key(a.listProjects))
-	m.HandleFunc("GET /v1/projects/{projectId}", a.key(a.getProject))
-	m.HandleFunc("POST /v1/projects/{projectId}/sync", a.key(a.syncProject))
-
-	m.HandleFunc("GET /v1/environments/{environmentId}", a.key(a.getEnvironment))
-	m.HandleFunc("POST /v1/environments/{environmentId}/deploy-hooks", a.key(a.createHook))
-	m.HandleFunc("GET /v1/environments/{environmentId}/deploy-hooks", a.key(a.listHooks))
-	m.HandleFunc("GET /v1/environments/{environmentId}/previews", a.key(a.listPreviews))
-	m.HandleFunc("DELETE /v1/environments/{environmentId}/previews/{prNumber}", a.key(a.deletePreview))
-
-	m.HandleFunc("GET /v1/deploy-hooks/{hookId}", a.key(a.getHook))
-	m.HandleFunc("DELETE /v1/deploy-hooks/{hookId}", a.key(a.deleteHook))
-	m.HandleFunc("POST /v1/deploy-hooks/{hookId}/rotate", a.key(a.rotateHook))
-	m.HandleFunc("POST /v1/deploy-hooks/{hookId}/pause", a.key(a.pauseHook))
-	m.HandleFunc("POST /v1/deploy-hooks/{hookId}/resume", a.key(a.resumeHook))
-	m.HandleFunc("GET /v1/deploy-hooks/{hookId}/calls", a.key(a.listHookCalls))
-
-	m.HandleFunc("GET /v1/deployments", a.key(a.listDeployments))
-	m.HandleFunc("GET /v1/deployments/{deploymentId}", a.getDeployment)
-	m.HandleFunc("POST /v1/deployments/{deploymentId}/cancel", a.key(a.cancelDeployment))
-	m.HandleFunc("POST /v1/deployments/{deploymentId}/redeploy", a.key(a.redeployDeployment))
-	m.HandleFunc("GET /v1/deployments/{deploymentId}/logs", a.deploymentLogs)
-
-	m.HandleFunc("POST /v1/api-keys", a.key(a.createAPIKey))
-	m.HandleFunc("GET /v1/api-keys", a.key(a.listAPIKeys))
-	m.HandleFunc("DELETE /v1/api-keys/{apiKeyId}", a.key(a.deleteAPIKey))
+	for _, rt := range a.table() {
+		if err := rt.check(); err != nil {
+			panic(err) // a programming error: the route table is code
+		}
+		a.mux.HandleFunc(rt.pattern, a.guard(rt))
+	}
 }
 
 // ServeHTTP routes hook calls to the hook handler and everything else through

@@ -4,10 +4,16 @@ import (
 	"net/http"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 type createAPIKeyBody struct {
 	Name string `json:"name"`
+	// Scope is admin (the default), deploy or read.
+	Scope string `json:"scope"`
+	// EnvironmentIDs are a deploy key's environments.
+	EnvironmentIDs []int64 `json:"environmentIds"`
 }
 
 func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
@@ -16,12 +22,15 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "")
 		return
 	}
-	k, key, err := a.APIKeys.Create(r.Context(), body.Name)
+	k, key, err := a.APIKeys.Create(r.Context(), apikey.CreateParams{Name: body.Name, Scope: apikey.Scope(body.Scope),
+		EnvironmentIDs: body.EnvironmentIDs})
 	if err != nil {
 		a.fail(w, r, err, "")
 		return
 	}
-	writeJSON(w, http.StatusCreated, client.APIKey{ID: k.ID, Name: k.Name, Key: key, CreatedAt: k.CreatedAt.String()})
+	out := apiKeyOf(k)
+	out.Key = key
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +43,7 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 		APIKeys []client.APIKey `json:"apiKeys"`
 	}{APIKeys: []client.APIKey{}}
 	for _, k := range keys {
-		out.APIKeys = append(out.APIKeys, client.APIKey{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt.String()})
+		out.APIKeys = append(out.APIKeys, apiKeyOf(k))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -45,4 +54,11 @@ func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// apiKeyOf renders a key without its secret.
+func apiKeyOf(k store.APIKey) client.APIKey {
+	envs := []int64{}
+	envs = append(envs, k.EnvironmentIDs...)
+	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: k.CreatedAt.String()}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // Messages of 401 answers, worded as Flightcontrol's API words them.
@@ -14,23 +15,13 @@ const (
 	msgInvalidKey = "Invalid API key"
 )
 
-// key wraps a handler that needs an API key.
-func (a *API) key(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !a.authenticate(w, r) {
-			return
-		}
-		h(w, r)
-	}
-}
-
-// authenticate checks the API key of r; it answers 401 and returns false
-// when there is none or it is wrong.
-func (a *API) authenticate(w http.ResponseWriter, r *http.Request) bool {
-	_, err := a.APIKeys.Authenticate(r.Context(), r.Header.Get("Authorization"))
+// authenticate checks the API key of r and returns it; it answers 401 and
+// returns false when there is none or it is wrong.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.APIKey, bool) {
+	k, err := a.APIKeys.Authenticate(r.Context(), r.Header.Get("Authorization"))
 	switch {
 	case err == nil:
-		return true
+		return k, true
 	case errors.Is(err, apikey.ErrMissing):
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, msgNoKey)
 	case errors.Is(err, apikey.ErrInvalid):
@@ -38,7 +29,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	default:
 		a.fail(w, r, err, "")
 	}
-	return false
+	return store.APIKey{}, false
 }
 
 // hookSecret returns the secret of an "Authorization: Hook <secret>" header.

@@ -28,6 +28,9 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "")
 		return
 	}
+	if envs, limited := scopedEnvironments(r); limited {
+		p.EnvironmentIDs = envs
+	}
 	ds, err := a.Store.ListDeployments(r.Context(), p)
 	if err != nil {
 		a.fail(w, r, err, "")

@@ -63,6 +63,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound s
 		writeError(w, http.StatusConflict, codeConflict, userMessage(err))
 	case errors.Is(err, apikey.ErrBadName):
 		writeError(w, http.StatusBadRequest, codeValidation, err.Error())
+	case errors.Is(err, apikey.ErrBadScope):
+		writeError(w, http.StatusBadRequest, codeValidation, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeNotFound, notFound)
 	case errors.Is(err, store.ErrConflict):

@@ -94,7 +94,7 @@ func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
 	t.Cleanup(h.srv.Close)
-	_, key, err := keys.Create(ctx, "test")
+	_, key, err := keys.Create(ctx, apikey.CreateParams{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

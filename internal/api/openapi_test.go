@@ -147,25 +147,27 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 }
 
-// routePattern matches the registrations of the route table in api.go and of
-// the server's own mux in server.go: m.HandleFunc("GET /v1/projects", ...).
+// routePattern matches registrations on a mux: m.HandleFunc("GET /healthz", ...).
 var routePattern = regexp.MustCompile(`\.Handle(?:Func)?\("([A-Z]+) (/[^"]*)"`)
 
-// servedRoutes reads the routes the code registers, as "METHOD /path".
+// servedRoutes lists the routes the code serves, as "METHOD /path": the
+// API's route table, the server's own mux in server.go, and the deploy hook
+// paths.
 func servedRoutes(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, file := range []string{"api.go", filepath.Join("..", "server", "server.go")} {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
+	for _, rt := range api.RouteTable() {
+		if strings.Contains(rt.Pattern, "...}") || strings.Contains(rt.Pattern, "{$}") {
+			t.Fatalf("api.go: cannot translate the mux pattern %q to an OpenAPI path", rt.Pattern)
 		}
-		for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
-			if strings.Contains(m[2], "...}") || strings.Contains(m[2], "{$}") {
-				t.Fatalf("%s: cannot translate the mux pattern %q to an OpenAPI path", file, m[0])
-			}
-			out[m[1]+" "+m[2]] = file
-		}
+		out[rt.Pattern] = "api.go"
+	}
+	src, err := os.ReadFile(filepath.Join("..", "server", "server.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
+		out[m[1]+" "+m[2]] = "server.go"
 	}
 	for _, op := range []string{opHookGet, opHookPost, opPreviewGet, opPreviewPost} {
 		_, path, _ := strings.Cut(op, " ")
@@ -901,6 +903,11 @@ func TestOpenAPIResponses(t *testing.T) {
 			if err := json.Unmarshal(key, &newKey); err != nil {
 				t.Fatal(err)
 			}
+			do(withKey(exchange{name: "create deploy API key", op: "POST /v1/api-keys", path: "/v1/api-keys",
+				body: fmt.Sprintf(`{"name": "CI", "scope": "deploy", "environmentIds": [%d, %d]}`, p, pv), status: 201}))
+			do(withKey(exchange{name: "create read API key", op: "POST /v1/api-keys", path: "/v1/api-keys", body: `{"name": "dashboard", "scope": "read"}`, status: 201}))
+			do(withKey(exchange{name: "create deploy API key without environments", op: "POST /v1/api-keys", path: "/v1/api-keys",
+				body: `{"name": "CI", "scope": "deploy"}`, status: 400}))
 			do(withKey(exchange{name: "create API key blank name", op: "POST /v1/api-keys", path: "/v1/api-keys", body: `{"name": ""}`, status: 400}))
 			do(withKey(exchange{name: "list API keys", op: "GET /v1/api-keys", path: "/v1/api-keys", status: 200}))
 			do(withKey(exchange{name: "delete API key", op: "DELETE /v1/api-keys/{apiKeyId}", path: "/v1/api-keys/" + newKey.ID, status: 204}))
@@ -927,6 +934,32 @@ func TestOpenAPIResponses(t *testing.T) {
 				do(exchange{name: "invalid key " + op, op: op, path: path, header: http.Header{"Authorization": {"Bearer lfk_wrong"}}, status: 401})
 				run(closed, exchange{name: "store down " + op, op: op, path: path, header: bearer, status: 503})
 			}
+
+			// Scopes: a read key is refused every change and a deploy key
+			// every route beyond its environments, whatever the resource
+			// (403); a deploy key asking for another environment's
+			// deployments is told there are none (404).
+			readKey, err := h.c.CreateAPIKeyWith(ctx, client.NewAPIKey{Name: "read", Scope: "read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deployKey, err := h.c.CreateAPIKeyWith(ctx, client.NewAPIKey{Name: "CI", Scope: "deploy", EnvironmentIDs: []int64{p}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range keyed {
+				if operations(c.doc)[op].Responses.Status(http.StatusForbidden) == nil {
+					continue
+				}
+				method, path, _ := strings.Cut(op, " ")
+				key := readKey.Key
+				if method == http.MethodGet {
+					key = deployKey.Key // a read key may read everything
+				}
+				do(exchange{name: "forbidden " + op, op: op, path: fillPath.Replace(path), header: http.Header{"Authorization": {"Bearer " + key}}, status: 403})
+			}
+			do(exchange{name: "deployments of another environment with a deploy key", op: listDeps,
+				path: fmt.Sprintf("/v1/deployments?environmentId=%d", pv), header: http.Header{"Authorization": {"Bearer " + deployKey.Key}}, status: 404})
 
 			// The GitHub webhook.
 			exerciseGitHubWebhook(t, h, dialect, run)

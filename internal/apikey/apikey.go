@@ -1,11 +1,24 @@
 // Package apikey issues, lists, revokes and checks the API keys of /v1 and
 // the CLI. A key is shown once; only its SHA-256 is stored.
+//
+// Every key has a scope, fixed when it is made:
+//
+//   - admin: everything.
+//   - deploy: the hooks, deployments and previews of the environments the
+//     key names (by integer id; a preview environment's id covers all its
+//     preview instances), and reading those environments. Nothing else.
+//   - read: every read (GET) of the API, no change.
+//
+// Keys made before scopes existed are admin. Which route needs which scope
+// is declared once, in the route table of package api.
 package apikey
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,7 +33,46 @@ var (
 	ErrInvalid = errors.New("invalid API key")
 	// ErrBadName refuses a key name.
 	ErrBadName = errors.New("name must be 1 to 100 characters")
+	// ErrBadScope refuses a scope or the environments given with it. The
+	// errors Create returns for it say what was wrong and nothing else.
+	ErrBadScope = errors.New("invalid scope or environments")
 )
+
+// scopeError is an ErrBadScope whose text is only what was wrong.
+type scopeError string
+
+func (e scopeError) Error() string        { return string(e) }
+func (e scopeError) Is(target error) bool { return target == ErrBadScope }
+
+func badScope(format string, args ...any) error { return scopeError(fmt.Sprintf(format, args...)) }
+
+// Scope is what a key may do.
+type Scope string
+
+// The scopes.
+const (
+	Admin  Scope = "admin"
+	Deploy Scope = "deploy"
+	Read   Scope = "read"
+)
+
+// Scopes lists every scope, widest first.
+func Scopes() []Scope { return []Scope{Admin, Deploy, Read} }
+
+// MaxEnvironments bounds how many environments one deploy key names.
+const MaxEnvironments = 100
+
+// ParseScope reads a scope name; "" is admin, what every key was before
+// scopes existed.
+func ParseScope(s string) (Scope, error) {
+	if s == "" {
+		return Admin, nil
+	}
+	if sc := Scope(s); slices.Contains(Scopes(), sc) {
+		return sc, nil
+	}
+	return "", badScope("scope must be admin, deploy or read, got %s", strconv.Quote(s))
+}
 
 // Service manages API keys.
 type Service struct {
@@ -34,18 +86,73 @@ func NewService(s store.Store, newID func() string) *Service {
 	return &Service{store: s, newID: newID, now: time.Now}
 }
 
+// CreateParams are what a new key is made of.
+type CreateParams struct {
+	Name string
+	// Scope defaults to admin.
+	Scope Scope
+	// EnvironmentIDs are the environments of a deploy key: at least one,
+	// each a live environment or preview environment. Other scopes take none.
+	EnvironmentIDs []int64
+}
+
 // Create issues a key and returns it with its secret, which is not stored.
-func (s *Service) Create(ctx context.Context, name string) (store.APIKey, string, error) {
-	name = strings.TrimSpace(name)
+func (s *Service) Create(ctx context.Context, p CreateParams) (store.APIKey, string, error) {
+	name := strings.TrimSpace(p.Name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return store.APIKey{}, "", ErrBadName
 	}
+	scope, err := ParseScope(string(p.Scope))
+	if err != nil {
+		return store.APIKey{}, "", err
+	}
+	envs, err := s.environments(ctx, scope, p.EnvironmentIDs)
+	if err != nil {
+		return store.APIKey{}, "", err
+	}
 	key := token.New(token.APIKeyPrefix)
-	k, err := s.store.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: s.newID(), Name: name, Hash: token.Hash(key), At: store.At(s.now())})
+	k, err := s.store.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: s.newID(), Name: name, Hash: token.Hash(key),
+		Scope: string(scope), EnvironmentIDs: envs, At: store.At(s.now())})
 	if err != nil {
 		return store.APIKey{}, "", fmt.Errorf("create API key: %w", err)
 	}
 	return k, key, nil
+}
+
+// environments checks the environments given with a scope and returns them
+// sorted, without duplicates.
+func (s *Service) environments(ctx context.Context, scope Scope, ids []int64) ([]int64, error) {
+	if scope != Deploy {
+		if len(ids) > 0 {
+			return nil, badScope("environmentIds are only for scope deploy; a key of scope %s reaches every environment", scope)
+		}
+		return nil, nil
+	}
+	if len(ids) == 0 {
+		return nil, badScope("a deploy key must name the environments it deploys: give environmentIds (in the CLI: --env ID, once per environment)")
+	}
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > MaxEnvironments {
+		return nil, badScope("a deploy key names at most %d environments, got %d", MaxEnvironments, len(out))
+	}
+	for _, id := range out {
+		if id <= 0 {
+			return nil, badScope("environment ids are positive integers, got %d", id)
+		}
+		env, err := s.store.GetEnvironment(ctx, id)
+		if err == nil && env.Deleted() {
+			err = store.ErrNotFound
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, badScope("environment %d does not exist or was deleted (liftoff projects get ID lists a project's environments)", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("environment %d: %w", id, err)
+		}
+	}
+	return out, nil
 }
 
 // List lists the live keys.
@@ -69,7 +176,8 @@ func FromHeader(h string) string {
 	return h
 }
 
-// Authenticate checks an Authorization header value.
+// Authenticate checks an Authorization header value and returns the key,
+// with its scope and environments, in one lookup by hash.
 func (s *Service) Authenticate(ctx context.Context, header string) (store.APIKey, error) {
 	key := FromHeader(header)
 	if key == "" {

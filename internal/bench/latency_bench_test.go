@@ -293,7 +293,7 @@ func bootstrapAPIKey(b *testing.B, ctx context.Context, cfg server.Config) strin
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, key, err := apikey.NewService(st, cuid.New).Create(ctx, "bench")
+	_, key, err := apikey.NewService(st, cuid.New).Create(ctx, apikey.CreateParams{Name: "bench"})
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}

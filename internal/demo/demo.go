@@ -1,7 +1,7 @@
 // Package demo sets up what `liftoff serve --demo` promises a newcomer: on
 // first start, a project made from the example monorepo that ships with
-// Liftoff, an API key and a deploy hook, and a few lines on how to deploy
-// with one curl.
+// Liftoff, an admin API key and a deploy hook, and a few lines on how to
+// deploy with one curl and how to make a deploy-scoped key for CI.
 package demo
 
 import (
@@ -64,7 +64,7 @@ func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out i
 			preview = e
 		}
 	}
-	_, key, err := d.APIKeys.Create(ctx, "demo")
+	_, key, err := d.APIKeys.Create(ctx, apikey.CreateParams{Name: "demo", Scope: apikey.Admin})
 	if err != nil {
 		return fmt.Errorf("demo API key: %w", err)
 	}
@@ -80,6 +80,10 @@ func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out i
 	port := ""
 	if _, p, err := net.SplitHostPort(proxyAddr); err == nil && p != "80" {
 		port = ":" + p
+	}
+	storeFlag := "--data-dir " + dataDir
+	if d.Store.Dialect() == "postgres" {
+		storeFlag = "--database-url <this server's --database-url>"
 	}
 	_, err = fmt.Fprintf(out, `
 Liftoff demo ready. Shown only now, keep them:
@@ -101,7 +105,13 @@ Then open the services, through Liftoff's proxy:
 Commit a change under %[5]s/site and call the hook again: only the site builds.
 A pull request preview of the same commit: curl -X POST '%[6]s'
 
-`, key, h.URL, apiURL, port, repo, previewURL)
+The key above is an admin key: it can do everything. Give CI a deploy key
+instead, which reaches only the hooks, deployments and previews of the
+environments it names (production is %[7]d, preview %[8]d):
+
+  liftoff apikeys create --name CI --scope deploy --env %[7]d --env %[8]d %[9]s
+
+`, key, h.URL, apiURL, port, repo, previewURL, prod.ID, preview.ID, storeFlag)
 	return err
 }
 

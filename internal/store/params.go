@@ -51,10 +51,12 @@ type ServiceSpec struct {
 
 // CreateAPIKeyParams are the arguments of CreateAPIKey.
 type CreateAPIKeyParams struct {
-	ID   string
-	Name string
-	Hash string
-	At   Time
+	ID             string
+	Name           string
+	Hash           string
+	Scope          string
+	EnvironmentIDs []int64
+	At             Time
 }
 
 // CreateHookParams are the arguments of CreateHook.
@@ -100,7 +102,10 @@ type ListDeploymentsParams struct {
 	PRNumber      int // with HasPRNumber: only that preview instance
 	HasPRNumber   bool
 	Status        Status
-	Limit         int
+	// EnvironmentIDs, when not nil, keeps only deployments of these
+	// environments (none when empty): what a deploy key may list.
+	EnvironmentIDs []int64
+	Limit          int
 	// After pages: only deployments strictly older than (AfterCreatedAt, AfterID).
 	AfterCreatedAt Time
 	AfterID        string

@@ -52,10 +52,17 @@ type Service struct {
 
 // APIKey authenticates /v1 and the CLI. The key itself is never stored.
 type APIKey struct {
-	ID        string
-	Name      string
-	Hash      string // hex SHA-256 of the key
-	CreatedAt Time
+	ID   string
+	Name string
+	Hash string // hex SHA-256 of the key
+	// Scope is what the key may do: "admin", "deploy" or "read" (package
+	// apikey says what each means). Keys made before scopes existed are
+	// "admin".
+	Scope string
+	// EnvironmentIDs are the environments a deploy key acts on, ascending;
+	// empty for the other scopes.
+	EnvironmentIDs []int64
+	CreatedAt      Time
 }
 
 // Hook is a deploy hook of an environment or preview environment.

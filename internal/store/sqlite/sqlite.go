@@ -16,6 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -105,6 +106,10 @@ func openDriver(ctx context.Context, path string, opts Options) (*driver, error)
 	}
 	return d, nil
 }
+
+// Migrations are the dialect's numbered migrations, for tests that build a
+// database as an older Liftoff left it.
+func Migrations() fs.FS { return mustSub(migrations, "migrations") }
 
 func migrate(ctx context.Context, db *sql.DB) error {
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"))

@@ -2,30 +2,56 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
+// The scope and the environments come back with the key in the one lookup by
+// hash that authenticates a request.
+const apiKeyColumns = `id, name, key_hash, scope, environment_ids, created_at`
+
 func scanAPIKey(r Row) (store.APIKey, error) {
 	var k store.APIKey
 	var created int64
-	err := r.Scan(&k.ID, &k.Name, &k.Hash, &created)
+	var envs string
+	if err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Scope, &envs, &created); err != nil {
+		return k, err
+	}
 	k.CreatedAt = store.FromMillis(created)
-	return k, err
+	if err := json.Unmarshal([]byte(envs), &k.EnvironmentIDs); err != nil {
+		return k, fmt.Errorf("API key %s: environment_ids %q: %w", k.ID, envs, err)
+	}
+	if len(k.EnvironmentIDs) == 0 {
+		k.EnvironmentIDs = nil
+	}
+	return k, nil
 }
 
 func (q queries) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (store.APIKey, error) {
-	_, err := q.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, created_at) VALUES ($1, $2, $3, $4)`,
-		p.ID, p.Name, p.Hash, p.At.Millis())
+	envs := p.EnvironmentIDs
+	if envs == nil {
+		envs = []int64{}
+	}
+	b, err := json.Marshal(envs)
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
-	return store.APIKey{ID: p.ID, Name: p.Name, Hash: p.Hash, CreatedAt: p.At}, nil
+	_, err = q.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, scope, environment_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		p.ID, p.Name, p.Hash, p.Scope, string(b), p.At.Millis())
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("create API key: %w", err)
+	}
+	k := store.APIKey{ID: p.ID, Name: p.Name, Hash: p.Hash, Scope: p.Scope, CreatedAt: p.At}
+	if len(p.EnvironmentIDs) > 0 {
+		k.EnvironmentIDs = append([]int64(nil), p.EnvironmentIDs...)
+	}
+	return k, nil
 }
 
 func (q queries) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	keys, err := collectQuery(ctx, q.read, scanAPIKey, `SELECT id, name, key_hash, created_at FROM api_keys
+	keys, err := collectQuery(ctx, q.read, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE deleted_at IS NULL ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
@@ -34,7 +60,7 @@ func (q queries) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 }
 
 func (q queries) GetAPIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
-	k, err := scanAPIKey(q.read.QueryRow(ctx, `SELECT id, name, key_hash, created_at FROM api_keys
+	k, err := scanAPIKey(q.read.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE key_hash = $1 AND deleted_at IS NULL`, hash))
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("get API key: %w", err)

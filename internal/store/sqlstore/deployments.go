@@ -148,6 +148,16 @@ func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsPar
 	if p.EnvironmentID != 0 {
 		add("d.environment_id = ?", p.EnvironmentID)
 	}
+	if p.EnvironmentIDs != nil {
+		if len(p.EnvironmentIDs) == 0 {
+			return nil, nil
+		}
+		ids := make([]any, len(p.EnvironmentIDs))
+		for i, id := range p.EnvironmentIDs {
+			ids[i] = id
+		}
+		add("d.environment_id IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+")", ids...)
+	}
 	if p.HasPRNumber {
 		add("d.pr_number = ?", p.PRNumber)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -144,17 +146,38 @@ func testProjectsAndSync(t *testing.T, s store.Store) {
 
 func testAPIKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	k, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "ci", Hash: "h1", At: t0})
+	k, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "ci", Hash: "h1", Scope: "admin", At: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "dup", Hash: "h1", At: t0}); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "dup", Hash: "h1", Scope: "admin", At: t0}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate hash error = %v, want ErrConflict", err)
 	}
 	got, err := s.GetAPIKeyByHash(ctx, "h1")
-	if err != nil || got != k {
-		t.Fatalf("GetAPIKeyByHash = %+v, %v", got, err)
+	if err != nil || !reflect.DeepEqual(got, k) || got.Scope != "admin" || got.EnvironmentIDs != nil {
+		t.Fatalf("GetAPIKeyByHash = %+v, %v; want %+v", got, err, k)
 	}
+
+	// A deploy key's environments come back with it, in the one lookup by
+	// hash that authenticates a request.
+	deploy, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "deploy", Hash: "h2", Scope: "deploy",
+		EnvironmentIDs: []int64{3, 4, 9007199254740993}, At: t0.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "read", Hash: "h3", Scope: "read", At: t0.Add(2 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.GetAPIKeyByHash(ctx, "h2")
+	if err != nil || !reflect.DeepEqual(got, deploy) || got.Scope != "deploy" || !reflect.DeepEqual(got.EnvironmentIDs, []int64{3, 4, 9007199254740993}) {
+		t.Fatalf("deploy key = %+v, %v; want %+v", got, err, deploy)
+	}
+	keys, err := s.ListAPIKeys(ctx)
+	if err != nil || !reflect.DeepEqual(keys, []store.APIKey{k, deploy, read}) {
+		t.Fatalf("ListAPIKeys = %+v, %v", keys, err)
+	}
+
 	if err := s.DeleteAPIKey(ctx, k.ID, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +187,9 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if err := s.DeleteAPIKey(ctx, k.ID, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete error = %v, want ErrNotFound", err)
 	}
-	keys, err := s.ListAPIKeys(ctx)
-	if err != nil || len(keys) != 0 {
-		t.Fatalf("ListAPIKeys = %+v, %v", keys, err)
+	keys, err = s.ListAPIKeys(ctx)
+	if err != nil || !reflect.DeepEqual(keys, []store.APIKey{deploy, read}) {
+		t.Fatalf("ListAPIKeys after delete = %+v, %v", keys, err)
 	}
 }
 
@@ -432,6 +455,29 @@ func testListDeploymentsPaging(t *testing.T, s store.Store) {
 	if err != nil || len(byPR) != 0 {
 		t.Fatalf("by PR: %+v, %v", byPR, err)
 	}
+	// A deploy key lists the deployments of its environments only.
+	for _, c := range []struct {
+		name string
+		p    store.ListDeploymentsParams
+		want int
+	}{
+		{"one environment", store.ListDeploymentsParams{EnvironmentIDs: []int64{envs[1].ID}}, 3},
+		{"two environments", store.ListDeploymentsParams{EnvironmentIDs: []int64{envs[1].ID, envs[0].ID}}, 7},
+		{"an environment without deployments", store.ListDeploymentsParams{EnvironmentIDs: []int64{envs[2].ID}}, 0},
+		{"no environment", store.ListDeploymentsParams{EnvironmentIDs: []int64{}}, 0},
+		{"and a filter outside them", store.ListDeploymentsParams{EnvironmentIDs: []int64{envs[1].ID}, EnvironmentID: envs[0].ID}, 0},
+		{"and a filter inside them", store.ListDeploymentsParams{EnvironmentIDs: []int64{envs[1].ID, envs[0].ID}, EnvironmentID: envs[0].ID}, 4},
+	} {
+		got, err := s.ListDeployments(ctx, c.p)
+		if err != nil || len(got) != c.want {
+			t.Errorf("%s: %d deployments, %v; want %d", c.name, len(got), err, c.want)
+		}
+		for _, d := range got {
+			if !slices.Contains(c.p.EnvironmentIDs, d.EnvironmentID) {
+				t.Errorf("%s: listed deployment %s of environment %d", c.name, d.ID, d.EnvironmentID)
+			}
+		}
+	}
 }
 
 func testTxRollsBack(t *testing.T, s store.Store) {
@@ -505,7 +551,7 @@ func testClosed(t *testing.T, s store.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: "k", Name: "k", Hash: "h", At: t0}); !errors.Is(err, store.ErrUnavailable) {
+	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: "k", Name: "k", Hash: "h", Scope: "admin", At: t0}); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("write on a closed store: %v, want ErrUnavailable", err)
 	}
 	if _, err := s.ListProjects(ctx); !errors.Is(err, store.ErrUnavailable) {
