@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// TestDemo: `liftoff serve --demo` on an empty data dir prints an API key
-// and a hook URL; one call to the hook deploys the example monorepo (a Go
-// web service and a static site) with nothing but Go and git, and both
-// answer through the proxy.
+// TestDemo: `liftoff serve --demo` on an empty data dir prints an API key,
+// a hook URL and how to make a deploy key for CI; one call to the hook
+// deploys the example monorepo (a Go web service and a static site) with
+// nothing but Go and git, and both answer through the proxy.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	f := &fixture{t: t, logs: &logLines{}}
@@ -29,6 +29,19 @@ func TestDemo(t *testing.T) {
 	})
 	f.key = key
 	f.c = clientFor(f.srv.url(), key)
+	// The demo says how to make a deploy key for CI; the command it prints works.
+	var ciKey []string
+	for _, l := range f.srv.stdout.all() {
+		if strings.HasPrefix(strings.TrimSpace(l), "liftoff apikeys create --name CI --scope deploy") {
+			ciKey = strings.Fields(l)
+		}
+	}
+	if len(ciKey) == 0 {
+		t.Fatalf("the demo does not say how to make a deploy key for CI:\n%s", strings.Join(f.srv.stdout.all(), "\n"))
+	}
+	if out := liftoffCLI(t, ciKey[1:]...); !strings.Contains(out, "scope deploy on environments") {
+		t.Fatalf("%s printed %s", strings.Join(ciKey, " "), out)
+	}
 	deadline := time.Now().Add(5 * time.Minute)
 	d := f.wait(callHook(t, hook))
 	if d.Status != "SUCCESS" || len(d.ServiceDeployments) != 2 {
