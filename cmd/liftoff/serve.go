@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/server"
 )
 
@@ -39,6 +40,9 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")
 	f.IntVar(&cfg.Workers, "workers", 2, "deployments this node runs at once (-1: none, an API-only replica)")
+	cfg.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
+	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")
+	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", server.DefaultMaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

@@ -54,7 +54,7 @@ func New(d Deps) *API {
 		d.Draining = func() bool { return false }
 	}
 	if d.Logs == nil {
-		d.Logs = logstream.New(d.Store, d.Log) // reads only: follows by polling
+		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling
 	}
 	a := &API{Deps: d, mux: http.NewServeMux()}
 	a.routes()

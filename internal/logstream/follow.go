@@ -2,13 +2,10 @@ package logstream
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/store"
 )
-
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // FollowParams select what to follow.
 type FollowParams struct {

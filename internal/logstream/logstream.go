@@ -1,43 +1,67 @@
 // Package logstream keeps the output of deployments: writers that split it
-// into lines, scrub secrets from them and store them in batches, and
-// followers that read them back live, on this replica or any other.
+// into lines, scrub secrets from them (package redact) and store them in
+// bounded batches, within a cap per deployment, and followers that read
+// them back live, on this replica or any other.
 package logstream
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"regexp"
 	"sync"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// MaxLine bounds a stored line; longer output is split.
+// MaxLine bounds a stored line; longer output is split (where no secret
+// spans the split).
 const MaxLine = 16 << 10
 
-// secretPattern matches the secrets Liftoff issues: deploy hook secrets and
-// API keys. Output never stores them.
-var secretPattern = regexp.MustCompile(`\b(lf[hk]_)[a-z2-7]{52}\b`)
+// Defaults of Options.
+const (
+	DefaultMaxDeploymentBytes = 10 << 20
+	DefaultFlushEvery         = 200 * time.Millisecond
+	// MinMaxDeploymentBytes is the smallest cap that still holds a few
+	// lines of MaxLine in its head and its tail.
+	MinMaxDeploymentBytes = 128 << 10
+)
 
-// Scrub replaces every Liftoff secret in s.
-func Scrub(s string) string {
-	if !bytes.Contains([]byte(s), []byte("lf")) {
-		return s
-	}
-	return secretPattern.ReplaceAllString(s, "${1}[REDACTED]")
+// Bounds of one stored batch: one commit stays short however much a build
+// prints, so that a hook call queued behind it waits little.
+const (
+	maxBatchLines = 500
+	maxBatchBytes = 256 << 10
+)
+
+// Scrub replaces every secret Liftoff issues in s (and see redact.Scrubber
+// for more).
+func Scrub(s string) string { return redact.New().String(s) }
+
+// Options tune Streams. Zero fields take the defaults.
+type Options struct {
+	// MaxDeploymentBytes caps the output stored per deployment, all its
+	// services together. The head (the cap but its tail: a quarter of it,
+	// at most 1 MiB) is stored as it comes; past it each writer keeps its
+	// last lines in memory (the tail, shared by all writers) and stores
+	// them when it closes, after a line saying what was cut. A line counts
+	// its text and its line break, and at least 32 bytes. Default 10 MiB;
+	// at least MinMaxDeploymentBytes.
+	MaxDeploymentBytes int64
+	// FlushEvery is how often buffered lines are stored. Default 200ms.
+	FlushEvery time.Duration
 }
 
 // Streams stores and serves deployment output.
 type Streams struct {
-	store      store.Store
-	log        *slog.Logger
-	flushEvery time.Duration
+	store store.Store
+	log   *slog.Logger
+	opts  Options
 
 	mu      sync.Mutex
 	pending []store.LogLine
-	changed chan struct{} // closed and replaced after every stored batch
+	budgets map[string]*budget // by deployment, while it has open writers
+	changed chan struct{}      // closed and replaced after every stored batch
 
 	flushMu sync.Mutex // one flush at a time keeps lines in order
 	stop    chan struct{}
@@ -46,16 +70,23 @@ type Streams struct {
 }
 
 // New returns the streams over st. Start it before writing.
-func New(st store.Store, log *slog.Logger) *Streams {
-	return &Streams{store: st, log: log, flushEvery: 200 * time.Millisecond, changed: make(chan struct{}),
-		stop: make(chan struct{}), done: make(chan struct{})}
+func New(st store.Store, log *slog.Logger, opts Options) *Streams {
+	if opts.MaxDeploymentBytes <= 0 {
+		opts.MaxDeploymentBytes = DefaultMaxDeploymentBytes
+	}
+	opts.MaxDeploymentBytes = max(opts.MaxDeploymentBytes, MinMaxDeploymentBytes)
+	if opts.FlushEvery <= 0 {
+		opts.FlushEvery = DefaultFlushEvery
+	}
+	return &Streams{store: st, log: log, opts: opts, budgets: make(map[string]*budget),
+		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Start flushes buffered lines in the background until Stop.
 func (s *Streams) Start(ctx context.Context) {
 	go func() {
 		defer close(s.done)
-		t := time.NewTicker(s.flushEvery)
+		t := time.NewTicker(s.opts.FlushEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -75,29 +106,36 @@ func (s *Streams) Stop() {
 	<-s.done
 }
 
-// Flush stores every buffered line now.
+// Flush stores every buffered line now, in batches of bounded size.
 func (s *Streams) Flush(ctx context.Context) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	batch := s.pending
+	queued := s.pending
 	s.pending = nil
 	s.mu.Unlock()
-	if len(batch) == 0 {
-		return
+	for len(queued) > 0 {
+		n, size := 0, 0
+		for n < len(queued) && n < maxBatchLines && (n == 0 || size+len(queued[n].Text) <= maxBatchBytes) {
+			size += len(queued[n].Text)
+			n++
+		}
+		batch := queued[:n]
+		queued = queued[n:]
+		if err := s.store.AppendLogs(ctx, batch); err != nil {
+			s.log.Error("store deployment output", "lines", len(batch), "err", err)
+		}
+		s.mu.Lock()
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
 	}
-	if err := s.store.AppendLogs(ctx, batch); err != nil {
-		s.log.Error("store deployment output", "lines", len(batch), "err", err)
-	}
-	s.mu.Lock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
 }
 
-func (s *Streams) add(l store.LogLine) {
+// queue adds lines to be stored, in order.
+func (s *Streams) queue(lines ...store.LogLine) {
 	s.mu.Lock()
-	s.pending = append(s.pending, l)
+	s.pending = append(s.pending, lines...)
 	s.mu.Unlock()
 }
 
@@ -108,66 +146,27 @@ func (s *Streams) wait() <-chan struct{} {
 	return s.changed
 }
 
-// Writer is the output of one deployment, or of one of its services.
-type Writer struct {
-	s            *Streams
-	deploymentID string
-	serviceDepID string
-
-	mu  sync.Mutex
-	buf []byte
-}
-
 // Writer returns a writer for a deployment's own lines (serviceDeploymentID
-// empty) or a service deployment's.
+// empty) or a service deployment's. Close it when the output ends: that
+// stores its kept tail once the deployment's cap was reached.
 func (s *Streams) Writer(deploymentID, serviceDeploymentID string) *Writer {
-	return &Writer{s: s, deploymentID: deploymentID, serviceDepID: serviceDeploymentID}
-}
-
-// Write implements io.Writer: complete lines are scrubbed and queued.
-func (w *Writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 || i > MaxLine {
-			// No complete line, or one too long to keep whole: split it.
-			if len(w.buf) >= MaxLine {
-				w.emit(w.buf[:MaxLine])
-				w.buf = append(w.buf[:0], w.buf[MaxLine:]...)
-				continue
-			}
-			return len(p), nil
-		}
-		w.emit(w.buf[:i])
-		w.buf = w.buf[i+1:]
+	s.mu.Lock()
+	b := s.budgets[deploymentID]
+	if b == nil {
+		b = newBudget(s.opts.MaxDeploymentBytes)
+		s.budgets[deploymentID] = b
 	}
+	b.writers++
+	s.mu.Unlock()
+	return &Writer{s: s, b: b, deploymentID: deploymentID, serviceDepID: serviceDeploymentID}
 }
 
-// Printf writes one formatted line.
-func (w *Writer) Printf(format string, args ...any) {
-	_, _ = w.Write([]byte(sprintf(format, args...) + "\n"))
-}
-
-// Close queues a last unterminated line.
-func (w *Writer) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.emit(w.buf)
-		w.buf = nil
+// release forgets a deployment's budget once its last writer closed.
+func (s *Streams) release(deploymentID string, b *budget) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b.writers--
+	if b.writers == 0 && s.budgets[deploymentID] == b {
+		delete(s.budgets, deploymentID)
 	}
-	return nil
-}
-
-func (w *Writer) emit(line []byte) {
-	// A carriage return redraws the line (progress bars): keep what a
-	// terminal would show, the last part.
-	line = bytes.TrimRight(line, "\r")
-	if i := bytes.LastIndexByte(line, '\r'); i >= 0 {
-		line = line[i+1:]
-	}
-	text := Scrub(string(line))
-	w.s.add(store.LogLine{DeploymentID: w.deploymentID, ServiceDeploymentID: w.serviceDepID, At: store.Now(), Text: text})
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/logstream"
 )
 
 // Config is everything `liftoff serve` is told. It is built once in main,
@@ -45,6 +47,14 @@ type Config struct {
 	// Workers bounds the deployments this node runs at once. Default 2;
 	// -1 runs no engine on this node (an API-only replica).
 	Workers int
+	// MaxDeploymentLogBytes caps the output stored per deployment, all its
+	// services together: the head and the tail are kept, with a line saying
+	// what was cut between them. Default 10 MiB; at least 128 KiB.
+	MaxDeploymentLogBytes int64
+	// MaxPreviewsPerEnvironment bounds the live preview instances of one
+	// preview environment: a hook call or GitHub event that would start
+	// one more is refused (409). Default 20; -1 for no limit.
+	MaxPreviewsPerEnvironment int
 	// Demo creates, on first start, a project from the example monorepo
 	// that ships with Liftoff, an API key and a deploy hook, and prints how
 	// to deploy with them.
@@ -78,6 +88,12 @@ func (c Config) WithDefaults() Config {
 	if c.Workers == 0 {
 		c.Workers = 2
 	}
+	if c.MaxDeploymentLogBytes == 0 {
+		c.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
+	}
+	if c.MaxPreviewsPerEnvironment == 0 {
+		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
+	}
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
@@ -101,8 +117,19 @@ func (c Config) Validate() error {
 	if c.HookRateLimit < 0 || c.FailedCallLimit < 0 {
 		errs = append(errs, errors.New("--hook-rate-limit and --failed-call-limit must be positive"))
 	}
+	if c.MaxDeploymentLogBytes < logstream.MinMaxDeploymentBytes {
+		errs = append(errs, fmt.Errorf("--max-deployment-log-bytes %d is too small: give at least %d (128KiB), e.g. 10MiB",
+			c.MaxDeploymentLogBytes, logstream.MinMaxDeploymentBytes))
+	}
+	if c.MaxPreviewsPerEnvironment < -1 {
+		errs = append(errs, fmt.Errorf("--max-previews-per-environment %d: give a positive number, or -1 for no limit", c.MaxPreviewsPerEnvironment))
+	}
 	return errors.Join(errs...)
 }
+
+// DefaultMaxPreviewsPerEnvironment is the default of
+// Config.MaxPreviewsPerEnvironment.
+const DefaultMaxPreviewsPerEnvironment = 20
 
 // Database returns the dialect and its connection string.
 func (c Config) Database() (dialect, dsn string, err error) {

@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		return err
 	}
 	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log)
-	logs := logstream.New(st, log)
+	logs := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
 	logs.Start(ctx)
 	defer logs.Stop()
 	var engine *deploy.Engine

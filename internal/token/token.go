@@ -3,6 +3,9 @@
 // prefix that secret scanners can match; only its SHA-256 is stored. A slow
 // password hash would add nothing here: guessing 256 random bits is not
 // feasible however fast the hash.
+//
+// The package also owns what a secret looks like (Pattern), the one
+// definition every scrubber of output and logs uses.
 package token
 
 import (
@@ -11,6 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/hex"
+	"regexp"
 	"strings"
 )
 
@@ -20,9 +24,31 @@ const (
 	APIKeyPrefix = "lfk_"
 )
 
-// encoding is lowercase base32 without padding: URL-safe, selectable with a
-// double click, and free of look-alike punctuation.
-var encoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// bodyLen is the length of a secret after its prefix: 256 bits in base32.
+const bodyLen = 52
+
+// Len is the length of every secret Liftoff issues, prefix included. A
+// scrubber that reads text in parts keeps Len-1 bytes of one part to see a
+// secret cut at its end.
+const Len = len(HookPrefix) + bodyLen
+
+// alphabet is lowercase base32: URL-safe, selectable with a double click,
+// and free of look-alike punctuation.
+const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+var encoding = base32.NewEncoding(alphabet).WithPadding(base32.NoPadding)
+
+// Pattern is the shape of a secret: a prefix and 52 base32 characters,
+// wherever they are. It asks for no boundary around them on purpose: in
+// TOKEN_lfh_..., lfh_...x or a URL, the secret is still a secret ('_' and
+// the letters are word characters, so \b would miss both). The prefix ends
+// in '_', which the alphabet lacks, so two matches never overlap.
+const Pattern = `lf[hk]_[a-z2-7]{52}`
+
+var (
+	pattern = regexp.MustCompile(Pattern)
+	whole   = regexp.MustCompile(`^` + Pattern + `$`)
+)
 
 // New returns prefix followed by 256 random bits (52 characters).
 func New(prefix string) string {
@@ -42,12 +68,25 @@ func Equal(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// Looks reports whether s has the shape of a secret with prefix: the prefix
-// and 52 base32 characters. Used to scrub secrets from text.
+// Looks reports whether s is, whole, a secret with prefix.
 func Looks(s, prefix string) bool {
-	if !strings.HasPrefix(s, prefix) || len(s) != len(prefix)+52 {
-		return false
-	}
-	_, err := encoding.DecodeString(s[len(prefix):])
-	return err == nil
+	return strings.HasPrefix(s, prefix) && whole.MatchString(s)
 }
+
+// MayContain reports cheaply whether text can hold a secret; false means it
+// surely holds none, so scrubbers skip the regular expression.
+func MayContain(text string) bool {
+	return strings.Contains(text, HookPrefix) || strings.Contains(text, APIKeyPrefix)
+}
+
+// Redact replaces every secret in text by its prefix and [REDACTED]
+// ("lfh_[REDACTED]"), inside longer words too.
+func Redact(text string) string {
+	if !MayContain(text) {
+		return text
+	}
+	return pattern.ReplaceAllStringFunc(text, func(m string) string { return m[:len(HookPrefix)] + Redacted })
+}
+
+// Redacted is what replaces a secret.
+const Redacted = "[REDACTED]"

@@ -10,7 +10,7 @@ func TestNew(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
 		s := New(HookPrefix)
-		if !strings.HasPrefix(s, "lfh_") || len(s) != 56 || !Looks(s, HookPrefix) {
+		if !strings.HasPrefix(s, "lfh_") || len(s) != Len || !Looks(s, HookPrefix) {
 			t.Fatalf("New = %q", s)
 		}
 		if seen[s] {
@@ -43,9 +43,31 @@ func TestLooks(t *testing.T) {
 		{"lfh_short", false},
 		{"lfh_" + strings.Repeat("A", 52), false},
 		{"lfh_" + strings.Repeat("a", 52), true},
+		{"lfh_" + strings.Repeat("a", 53), false},
+		{"x" + "lfh_" + strings.Repeat("a", 52), false},
+		{"lfh_" + strings.Repeat("1", 52), false},
 	} {
 		if got := Looks(c.s, HookPrefix); got != c.want {
 			t.Errorf("Looks(%q) = %v, want %v", c.s, got, c.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	hook, key := New(HookPrefix), New(APIKeyPrefix)
+	for _, c := range []struct{ name, in, want string }{
+		{"in a URL", "curl https://x/api/deploy-hook/1/" + hook + "?force=1", "curl https://x/api/deploy-hook/1/lfh_[REDACTED]?force=1"},
+		{"after =", "LIFTOFF_API_KEY=" + key, "LIFTOFF_API_KEY=lfk_[REDACTED]"},
+		{"after a word and _", "TOKEN_" + hook, "TOKEN_lfh_[REDACTED]"},
+		{"before word characters", hook + "xyz", "lfh_[REDACTED]xyz"},
+		{"inside a word", "abc" + key + "def", "abclfk_[REDACTED]def"},
+		{"twice, touching", hook + key, "lfh_[REDACTED]lfk_[REDACTED]"},
+		{"not a secret", "lfh_short", "lfh_short"},
+		{"plain", "plain", "plain"},
+	} {
+		if got := Redact(c.in); got != c.want {
+			t.Errorf("%s: Redact(%q) = %q, want %q", c.name, c.in, got, c.want)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/liftoffhq/liftoff/internal/redact"
 )
 
 // maxLogBytes caps a service's runtime log file. When a write would pass
@@ -84,13 +86,21 @@ func (l *logFile) Close() error {
 }
 
 // output is where a release's stdout and stderr go: always to the
-// service's log file, and to the deployment's log (Release.Log) until the
-// release is healthy or has failed. Write never fails, so the copy from
-// the process's pipe never stops early.
+// service's log file, scrubbed of secrets line by line, and to the
+// deployment's log (Release.Log, which scrubs its own) until the release
+// is healthy or has failed. Write never fails, so the copy from the
+// process's pipe never stops early.
 type output struct {
 	mu   sync.Mutex
-	file io.Writer
-	live io.Writer // nil once detached, or after it failed
+	file *redact.Writer // holds at most a line's unfinished part
+	live io.Writer      // nil once detached, or after it failed
+}
+
+// newOutput returns the output of one release. Each release scrubs its own
+// stream: two releases of a service write to one file during a redeploy,
+// and their unfinished lines must not mix.
+func newOutput(file io.Writer, live io.Writer) *output {
+	return &output{file: redact.NewWriter(file, nil), live: live}
 }
 
 func (o *output) Write(p []byte) (int, error) {
@@ -103,6 +113,12 @@ func (o *output) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// finish writes the last unfinished line to the file once the process's
+// output has ended.
+func (o *output) finish() {
+	_ = o.file.Close()
 }
 
 // detach stops writes to the deployment's log; when it returns, none is in

@@ -40,7 +40,7 @@ type process struct {
 	pid       int // of the shell; also the process group id
 	grace     time.Duration
 	pipe      *os.File // read end of stdout and stderr
-	out       io.Writer
+	out       *output
 	statePath string
 	log       *slog.Logger
 	onDone    func()
@@ -122,6 +122,7 @@ func (p *process) supervise() {
 	<-p.copied
 
 	fmt.Fprintf(p.out, "==> %s\n", describeExit(p.state))
+	p.out.finish()
 	if p.statePath != "" {
 		if err := os.Remove(p.statePath); err != nil && !os.IsNotExist(err) {
 			p.log.Warn("local target: cannot remove state file", "path", p.statePath, "err", err)

@@ -84,7 +84,7 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 		}
 		s.log = lf
 	}
-	out := &output{file: s.log, live: rel.Log}
+	out := newOutput(s.log, rel.Log)
 	// After a failure the process has been stopped and its output copied
 	// when this runs, so the deployment's log has all of it.
 	defer out.detach()
