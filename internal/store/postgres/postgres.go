@@ -99,6 +99,12 @@ func (d *driver) Write(ctx context.Context, fn func(sqlstore.Conn) error) error 
 	return fn(pgConn{d.pool})
 }
 
+// WriteBulk is Write: PostgreSQL has no single writer to order; the
+// callers' bounded batches keep each transaction short.
+func (d *driver) WriteBulk(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return d.Write(ctx, fn)
+}
+
 func (d *driver) Tx(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
 	return mapErr(err)

@@ -134,6 +134,10 @@ func (d *driver) Write(ctx context.Context, fn func(sqlstore.Conn) error) error 
 	return d.w.do(ctx, fn)
 }
 
+func (d *driver) WriteBulk(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return d.w.doBulk(ctx, fn)
+}
+
 func (d *driver) Tx(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	return d.w.do(ctx, fn)
 }

@@ -18,9 +18,17 @@ var errClosed = errors.New("sqlite store is closed")
 // together: a transaction that fails rolls back to its savepoint without
 // touching the others, and none of them is reported durable before the
 // shared COMMIT returned.
+//
+// Transactions have a priority. Interactive ones (hook calls, API writes,
+// the engine's status updates) go first; bulk ones (deployment output) go
+// after them, at most one per commit. A flood of output therefore delays an
+// interactive commit by at most the commit under way and one bulk
+// transaction (both bounded by their callers), and output still moves on
+// at one batch per commit however busy the interactive queue is.
 type writer struct {
 	db       *sql.DB
-	reqs     chan *writeReq
+	reqs     chan *writeReq // interactive
+	bulk     chan *writeReq
 	maxBatch int
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -38,6 +46,7 @@ func newWriter(db *sql.DB, maxBatch int) *writer {
 	w := &writer{
 		db:       db,
 		reqs:     make(chan *writeReq, maxBatch),
+		bulk:     make(chan *writeReq, maxBatch),
 		maxBatch: maxBatch,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -48,6 +57,16 @@ func newWriter(db *sql.DB, maxBatch int) *writer {
 
 // do runs fn in a transaction and returns once it is committed (or failed).
 func (w *writer) do(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return w.queue(ctx, w.reqs, fn)
+}
+
+// doBulk is do for a bulk transaction, which commits after the interactive
+// ones queued with it.
+func (w *writer) doBulk(ctx context.Context, fn func(sqlstore.Conn) error) error {
+	return w.queue(ctx, w.bulk, fn)
+}
+
+func (w *writer) queue(ctx context.Context, q chan *writeReq, fn func(sqlstore.Conn) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
 	case <-w.stop:
@@ -55,7 +74,7 @@ func (w *writer) do(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	default:
 	}
 	select {
-	case w.reqs <- req:
+	case q <- req:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-w.stop:
@@ -78,23 +97,24 @@ func (w *writer) do(ctx context.Context, fn func(sqlstore.Conn) error) error {
 
 func (w *writer) run() {
 	defer close(w.done)
-	batch := make([]*writeReq, 0, w.maxBatch)
+	batch := make([]*writeReq, 0, w.maxBatch+1)
 	for {
-		var first *writeReq
+		batch = batch[:0]
+		var bulk *writeReq
+		// An interactive transaction waiting wins over a bulk one.
 		select {
-		case first = <-w.reqs:
-		case <-w.stop:
-			// Finish what was queued before the stop.
-			for {
-				select {
-				case r := <-w.reqs:
-					w.commit([]*writeReq{r})
-				default:
-					return
-				}
+		case r := <-w.reqs:
+			batch = append(batch, r)
+		default:
+			select {
+			case r := <-w.reqs:
+				batch = append(batch, r)
+			case bulk = <-w.bulk:
+			case <-w.stop:
+				w.drainAtStop()
+				return
 			}
 		}
-		batch = append(batch[:0], first)
 	collect:
 		for len(batch) < w.maxBatch {
 			select {
@@ -104,7 +124,31 @@ func (w *writer) run() {
 				break collect
 			}
 		}
+		if bulk == nil {
+			select {
+			case bulk = <-w.bulk:
+			default:
+			}
+		}
+		if bulk != nil {
+			// After the interactive transactions, which were waiting for it.
+			batch = append(batch, bulk)
+		}
 		w.commit(batch)
+	}
+}
+
+// drainAtStop commits what was queued before the stop.
+func (w *writer) drainAtStop() {
+	for {
+		select {
+		case r := <-w.reqs:
+			w.commit([]*writeReq{r})
+		case r := <-w.bulk:
+			w.commit([]*writeReq{r})
+		default:
+			return
+		}
 	}
 }
 

@@ -40,6 +40,11 @@ type Driver interface {
 	// PostgreSQL each statement commits by itself, on SQLite fn shares a
 	// group commit like Tx.
 	Write(ctx context.Context, fn func(Conn) error) error
+	// WriteBulk is Write for bulk appends (deployment output) that may wait
+	// behind interactive writes: on SQLite, whose one writer orders every
+	// commit, they commit after the interactive transactions queued with
+	// them.
+	WriteBulk(ctx context.Context, fn func(Conn) error) error
 	// Tx runs fn in a transaction that commits when fn returns nil.
 	Tx(ctx context.Context, fn func(Conn) error) error
 	Ping(ctx context.Context) error

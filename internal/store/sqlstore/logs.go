@@ -12,7 +12,8 @@ func (q queries) AppendLogs(ctx context.Context, lines []store.LogLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	err := q.write(ctx, func(c Conn) error {
+	// Bulk: on SQLite a hook call queued meanwhile commits first.
+	err := q.writeBulk(ctx, func(c Conn) error {
 		const chunk = 200
 		for start := 0; start < len(lines); start += chunk {
 			part := lines[start:min(start+chunk, len(lines))]

@@ -16,7 +16,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a Store over d.
 func New(d Driver) *Store {
-	return &Store{queries: queries{read: d.Read(), write: d.Write, dialect: d.Name()}, driver: d}
+	return &Store{queries: queries{read: d.Read(), write: d.Write, writeBulk: d.WriteBulk, dialect: d.Name()}, driver: d}
 }
 
 // Tx implements store.Store.
@@ -39,14 +39,16 @@ func (s *Store) Close() error { return s.driver.Close() }
 // the transaction; outside, read uses the driver's read pool and write the
 // driver's write path.
 type queries struct {
-	read    Conn
-	write   func(ctx context.Context, fn func(Conn) error) error
-	dialect string
+	read      Conn
+	write     func(ctx context.Context, fn func(Conn) error) error
+	writeBulk func(ctx context.Context, fn func(Conn) error) error
+	dialect   string
 }
 
 // in returns the queries bound to one connection (a transaction).
 func (q queries) in(c Conn) queries {
-	return queries{read: c, write: func(_ context.Context, f func(Conn) error) error { return f(c) }, dialect: q.dialect}
+	write := func(_ context.Context, f func(Conn) error) error { return f(c) }
+	return queries{read: c, write: write, writeBulk: write, dialect: q.dialect}
 }
 
 // skipLocked is what a PostgreSQL claim adds so that concurrent workers pass
