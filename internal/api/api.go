@@ -36,7 +36,10 @@ type Deps struct {
 	// endpoint answers 404.
 	GitHubSecret []byte
 	Webhooks     *webhook.Dispatcher
-	Log          *slog.Logger
+	// Limits bound redeploys on a replica without an engine (the engine
+	// has its own). Default: none.
+	Limits deploy.Limits
+	Log    *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool

@@ -46,7 +46,11 @@ func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) {
 	if a.Engine != nil {
 		d, err = a.Engine.Redeploy(r.Context(), r.PathValue("deploymentId"))
 	} else {
-		d, err = deploy.QueueRedeploy(r.Context(), a.Store, cuid.New, r.PathValue("deploymentId"), time.Now())
+		d, err = deploy.QueueRedeploy(r.Context(), a.Store, cuid.New, r.PathValue("deploymentId"), time.Now(), a.Limits)
+	}
+	if errors.Is(err, deploy.ErrPreviewLimit) {
+		writeError(w, http.StatusConflict, codeConflict, err.Error())
+		return
 	}
 	if errors.Is(err, deploy.ErrNotRedeployable) {
 		writeError(w, http.StatusConflict, codeConflict, strings.TrimPrefix(err.Error(), deploy.ErrNotRedeployable.Error()+": "))

@@ -55,6 +55,8 @@ type Config struct {
 	// teardown (previewTtlHours, a closed PR) and torn down ones cleaned
 	// up. Default 30s; a teardown on this node wakes it at once.
 	JanitorEvery time.Duration
+	// Limits bound redeploys, as they bound hook calls. Default: none.
+	Limits Limits
 }
 
 func (c Config) withDefaults() Config {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -14,14 +15,60 @@ const (
 	OutcomeJoined = "joined" // an equal PENDING deployment answers
 )
 
+// Limits bound what one environment may hold. Zero fields do not limit.
+type Limits struct {
+	// MaxPreviews bounds the live preview instances of a preview
+	// environment, counting pull requests whose first deployment is queued
+	// or running.
+	MaxPreviews int
+}
+
+// ErrPreviewLimit refuses a deployment that would start one more preview
+// instance than Limits.MaxPreviews; errors.As gives a *PreviewLimitError.
+var ErrPreviewLimit = errors.New("preview limit reached")
+
+// PreviewLimitError says which limit refused a deployment and how to make
+// room.
+type PreviewLimitError struct {
+	EnvironmentID int64
+	PRNumber      int
+	Limit, Live   int
+}
+
+func (e *PreviewLimitError) Error() string {
+	instances := "instances"
+	if e.Live == 1 {
+		instances = "instance"
+	}
+	return fmt.Sprintf("Preview environment %d has %d live preview %s (pull requests whose first deployment is queued count), "+
+		"its limit is %d (--max-previews-per-environment): PR #%d gets none until one is torn down, "+
+		"with `liftoff previews delete --env %d --pr NUMBER` or DELETE /v1/environments/%d/previews/{prNumber}",
+		e.EnvironmentID, e.Live, instances, e.Limit, e.PRNumber, e.EnvironmentID, e.EnvironmentID)
+}
+
+func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
+
 // Enqueue stores a new PENDING deployment d, or joins the PENDING deployment
-// of the same environment instance when it would deploy the same thing
-// (SPEC section 5): then force upgrades it. A PENDING deployment of another
-// commit is cancelled ("superseded by <d.ID>") and d queued. A redeploy
-// never joins. Run it inside a store transaction; it returns the id that
-// answers and the outcome. ErrConflict means a concurrent caller queued
-// first: run the transaction again.
-func Enqueue(ctx context.Context, q store.Queries, d store.Deployment) (string, string, error) {
+// of the same environment instance when it would deploy the same thing: then
+// force upgrades it. A PENDING deployment of another commit is cancelled
+// ("superseded by <d.ID>") and d queued. A redeploy never joins. A
+// deployment of a pull request that has no preview instance yet is refused
+// with a *PreviewLimitError when the environment is at lim.MaxPreviews. Run
+// it inside a store transaction; it returns the id that answers and the
+// outcome. ErrConflict means a concurrent caller queued first: run the
+// transaction again.
+func Enqueue(ctx context.Context, q store.Queries, d store.Deployment, lim Limits) (string, string, error) {
+	if d.PRNumber > 0 && lim.MaxPreviews > 0 {
+		// In the transaction, so that concurrent calls for new pull
+		// requests cannot each see room for one more.
+		live, err := q.CountLivePreviews(ctx, d.EnvironmentID, d.PRNumber)
+		if err != nil {
+			return "", "", err
+		}
+		if !live.Includes && live.Count >= lim.MaxPreviews {
+			return "", "", &PreviewLimitError{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, Limit: lim.MaxPreviews, Live: live.Count}
+		}
+	}
 	pending, err := q.GetPendingDeployment(ctx, d.EnvironmentID, d.PRNumber)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -93,7 +93,7 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 // live right after deployment id, without building (a rollback), and wakes
 // the workers.
 func (e *Engine) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
-	d, err := QueueRedeploy(ctx, e.Store, e.NewID, id, e.now())
+	d, err := QueueRedeploy(ctx, e.Store, e.NewID, id, e.now(), e.cfg.Limits)
 	if err == nil {
 		e.Wake()
 	}
@@ -102,7 +102,8 @@ func (e *Engine) Redeploy(ctx context.Context, id string) (store.Deployment, err
 
 // QueueRedeploy queues a redeploy of deployment id; any node's engine runs
 // it. It supersedes a PENDING deployment of the same environment instance.
-func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time) (store.Deployment, error) {
+// Redeploying a torn down preview starts it again, within lim.
+func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (store.Deployment, error) {
 	orig, err := st.GetDeployment(ctx, id)
 	if err != nil {
 		return store.Deployment{}, err
@@ -119,7 +120,7 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	var queued string
 	err = EnqueueTx(ctx, st, func(q store.Queries) error {
 		var err error
-		queued, _, err = Enqueue(ctx, q, d)
+		queued, _, err = Enqueue(ctx, q, d, lim)
 		return err
 	})
 	if err != nil {

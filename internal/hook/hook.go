@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	// process apply at once; changes made by another replica within the
 	// TTL. Default 2s; negative disables the cache.
 	TargetCacheTTL time.Duration
+	// Limits refuse, with 409, a call that would start one preview
+	// instance too many. Default: none.
+	Limits deploy.Limits
 	// Queued, if set, is called after a call queued a new deployment (the
 	// engine wakes its workers).
 	Queued func()

@@ -156,8 +156,9 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		d.PRNumber, d.RequestedCommit, d.GitBranch = req.PRNumber, strings.ToLower(req.CommitSHA), ""
 	}
 	// The common case, no PENDING deployment and no idempotency key, is one
-	// statement (one round trip, one commit).
-	if req.IdempotencyKey == "" {
+	// statement (one round trip, one commit). A preview under a limit
+	// counts its environment's previews in the transaction instead.
+	if req.IdempotencyKey == "" && (d.PRNumber == 0 || s.cfg.Limits.MaxPreviews <= 0) {
 		inserted, err := s.store.InsertPendingDeployment(ctx, d)
 		if err != nil {
 			return res, q, storeError(err)
@@ -176,6 +177,10 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		id, outcome, err = s.enqueue(ctx, q, req, h, d)
 		return err
 	})
+	var limit *deploy.PreviewLimitError
+	if errors.As(err, &limit) {
+		return res, q, conflict("%s", limit.Error())
+	}
 	if err != nil {
 		return res, q, storeError(err)
 	}
@@ -196,7 +201,7 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h s
 			return "", "", err
 		}
 	}
-	id, outcome, err := deploy.Enqueue(ctx, q, d)
+	id, outcome, err := deploy.Enqueue(ctx, q, d, s.cfg.Limits)
 	if err != nil {
 		return "", "", err
 	}

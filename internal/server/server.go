@@ -98,23 +98,25 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	logs := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
 	logs.Start(ctx)
 	defer logs.Stop()
+	// -1 (no limit) is 0 below.
+	limits := deploy.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
 	var engine *deploy.Engine
 	if cfg.Workers > 0 {
 		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New},
 			deploy.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
-				StopTimeout: cfg.ShutdownTimeout})
+				StopTimeout: cfg.ShutdownTimeout, Limits: limits})
 		if err != nil {
 			return err
 		}
 	}
 	recorder := hook.NewRecorder(st, 0, log)
-	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit}
+	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits}
 	if engine != nil {
 		hookCfg.Queued = engine.Wake
 	}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
 	var draining atomic.Bool
-	dispatcher := &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log}
+	dispatcher := &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits}
 	if engine != nil {
 		dispatcher.Queued = engine.Wake
 		dispatcher.TearDown = func(ctx context.Context, envID int64, pr int) error {
@@ -138,6 +140,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
+		Limits:       limits,
 		Log:          log,
 		Draining:     draining.Load,
 	})

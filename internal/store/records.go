@@ -179,6 +179,16 @@ type PreviewInstance struct {
 // Deleted reports whether the instance was torn down.
 func (p PreviewInstance) Deleted() bool { return !p.DeletedAt.IsZero() }
 
+// LivePreviews counts what takes a place under the limit of preview
+// instances of one preview environment: its live instances and the pull
+// requests with a deployment queued or running that will create one.
+type LivePreviews struct {
+	Count int
+	// Includes reports whether the pull request asked about is one of
+	// them: deploying it again takes no new place.
+	Includes bool
+}
+
 // Deployment is one run of the engine for an environment or preview instance.
 type Deployment struct {
 	ID                 string

@@ -242,6 +242,14 @@ type PreviewQueries interface {
 	// InstanceBuilds lists an instance's service deployments that still
 	// have a build.
 	InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]ServiceDeployment, error)
+	// CountLivePreviews counts the live preview instances of a preview
+	// environment and the pull requests with a deployment queued or
+	// running that will create one, and says whether prNumber is one of
+	// them. In a transaction on PostgreSQL it first locks the
+	// environment's row until the transaction ends, so that concurrent
+	// callers (on any replica) count one after another; SQLite runs
+	// transactions one at a time already.
+	CountLivePreviews(ctx context.Context, environmentID int64, prNumber int) (LivePreviews, error)
 	// ListPreviewEnvironments lists every live preview environment.
 	ListPreviewEnvironments(ctx context.Context) ([]Environment, error)
 }

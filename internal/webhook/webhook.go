@@ -34,7 +34,11 @@ type Dispatcher struct {
 	// TearDown tears a preview instance down now. Default: mark it torn
 	// down in the store for the engine to clean up.
 	TearDown func(ctx context.Context, environmentID int64, prNumber int) error
-	Now      func() time.Time
+	// Limits refuse a pull request's deployment that would start one
+	// preview instance too many (the event then says why it did nothing
+	// for that environment). Default: none.
+	Limits deploy.Limits
+	Now    func() time.Time
 }
 
 // Queued is a deployment an event queued.
@@ -183,7 +187,13 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 	}
 	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
 		RequestedCommit: pr.HeadSHA, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
-	return d.enqueue(ctx, res, dep)
+	err := d.enqueue(ctx, res, dep)
+	var limit *deploy.PreviewLimitError
+	if errors.As(err, &limit) {
+		ignore(limit.Error())
+		return nil
+	}
+	return err
 }
 
 func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p store.Project, env store.Environment, cfg config.Environment) error {
@@ -213,7 +223,7 @@ func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep store.Deploym
 	var id string
 	err := deploy.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error
-		id, _, err = deploy.Enqueue(ctx, q, dep)
+		id, _, err = deploy.Enqueue(ctx, q, dep, d.Limits)
 		return err
 	})
 	if err != nil {

@@ -930,3 +930,32 @@ func sameElements[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+// TestPullRequestPastThePreviewLimit: an event that would start one preview
+// instance past the limit queues nothing and says why; once one is torn
+// down, it deploys.
+func TestPullRequestPastThePreviewLimit(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		h := newHarness(t, dialect)
+		h.d.Limits = deploy.Limits{MaxPreviews: 1}
+		p, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""))
+		env := envs["preview"].ID
+		h.upsert(env, 7, t0)
+		res := h.handle(event(t, "pull_request.opened.json"))
+		if len(res.Queued) != 0 || len(h.deployments(p.ID)) != 0 {
+			t.Fatalf("queued %+v past the limit", res.Queued)
+		}
+		expectIgnored(t, res, fmt.Sprintf("preview PR #42: Preview environment %d has 1 live preview instance (pull requests whose first deployment is queued count), "+
+			"its limit is 1 (--max-previews-per-environment): PR #42 gets none until one is torn down, "+
+			"with `liftoff previews delete --env %d --pr NUMBER` or DELETE /v1/environments/%d/previews/{prNumber}", env, env, env))
+		h.expectQueuedCalls(0)
+
+		if _, err := deploy.TearDownPreview(h.ctx, h.st, env, 7, t0); err != nil {
+			t.Fatal(err)
+		}
+		if res := h.handle(event(t, "pull_request.opened.json")); len(res.Queued) != 1 {
+			t.Fatalf("after a teardown: %+v", res)
+		}
+	})
+}

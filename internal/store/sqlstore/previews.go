@@ -164,3 +164,28 @@ func (q queries) ListPreviewEnvironments(ctx context.Context) ([]store.Environme
 	}
 	return out, nil
 }
+
+func (q queries) CountLivePreviews(ctx context.Context, environmentID int64, prNumber int) (store.LivePreviews, error) {
+	var out store.LivePreviews
+	if q.dialect == "postgres" {
+		// Under READ COMMITTED two callers would both count before either
+		// inserted; the row lock makes the second wait for the first's
+		// commit, and its count (a new snapshot) then sees it.
+		var id int64
+		if err := q.read.QueryRow(ctx, `SELECT id FROM environments WHERE id = $1 FOR UPDATE`, environmentID).Scan(&id); err != nil {
+			return out, fmt.Errorf("lock environment %d: %w", environmentID, err)
+		}
+	}
+	var count, includes int64
+	// Each part uses an index: the primary key of preview_instances, and
+	// the partial unique indexes of PENDING and of running deployments.
+	err := q.read.QueryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN pr_number = $2 THEN 1 ELSE 0 END), 0) FROM (
+		SELECT pr_number FROM preview_instances WHERE environment_id = $1 AND deleted_at IS NULL
+		UNION SELECT pr_number FROM deployments WHERE environment_id = $1 AND status = 'PENDING'
+		UNION SELECT pr_number FROM deployments WHERE environment_id = $1 AND status IN ('INPROGRESS', 'BUILDING', 'DEPLOYING')
+	) AS live WHERE pr_number > 0`, environmentID, prNumber).Scan(&count, &includes)
+	if err != nil {
+		return out, fmt.Errorf("count live previews of %d: %w", environmentID, err)
+	}
+	return store.LivePreviews{Count: int(count), Includes: includes == 1}, nil
+}

@@ -190,3 +190,81 @@ func testPreviews(t *testing.T, s store.Store) {
 		t.Fatalf("ListPreviewEnvironments = %+v, %v", envs2, err)
 	}
 }
+
+// TestCountLivePreviews: live instances and pull requests whose deployment
+// is queued or running count, each once; torn down instances, finished
+// deployments and other environments do not.
+func TestCountLivePreviews(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			s := Open(t, dialect)
+			ctx := context.Background()
+			p, envs := seed(t, s)
+			pv := envs[2]
+			count := func(pr int) store.LivePreviews {
+				t.Helper()
+				var n store.LivePreviews
+				if err := s.Tx(ctx, func(q store.Queries) error {
+					var err error
+					n, err = q.CountLivePreviews(ctx, pv.ID, pr)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if got := count(1); got != (store.LivePreviews{}) {
+				t.Fatalf("empty: %+v", got)
+			}
+			for _, pr := range []int{1, 2, 3} {
+				if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, At: t0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.DeletePreviewInstance(ctx, pv.ID, 3, t0); err != nil {
+				t.Fatal(err)
+			}
+			// PR 1 live with a queued deployment: counted once. PR 4 queued,
+			// PR 5 running: counted. PR 6 finished: not.
+			for _, pr := range []int{1, 4, 5, 6} {
+				if err := s.InsertDeployment(ctx, newDeployment(p, pv, pr, t0)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A normal environment's deployments do not count.
+			if err := s.InsertDeployment(ctx, newDeployment(p, envs[0], 0, t0)); err != nil {
+				t.Fatal(err)
+			}
+			for _, pr := range []int{5, 6} {
+				pending, err := s.GetPendingDeployment(ctx, pv.ID, pr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled, At: t0}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// PR 5 runs: its deployment is the oldest, claimed first.
+			running := newDeployment(p, pv, 5, t0.Add(-time.Second))
+			if err := s.InsertDeployment(ctx, running); err != nil {
+				t.Fatal(err)
+			}
+			if d, ok := claim(t, s, "n", t0.Add(time.Second)); !ok || d.ID != running.ID {
+				t.Fatalf("claimed %+v, want PR 5's deployment", d)
+			}
+			if got, want := count(7), (store.LivePreviews{Count: 4}); got != want {
+				t.Fatalf("count for PR 7 = %+v, want %+v (PRs 1, 2, 4, 5)", got, want)
+			}
+			for _, pr := range []int{1, 2, 4, 5} {
+				if got := count(pr); !got.Includes || got.Count != 4 {
+					t.Fatalf("count for PR %d = %+v, want it included in 4", pr, got)
+				}
+			}
+			if got := count(3); got.Includes {
+				t.Fatalf("the torn down PR 3 counts: %+v", got)
+			}
+		})
+	}
+}
