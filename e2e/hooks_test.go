@@ -161,7 +161,8 @@ func TestCrashKeepsEveryAnsweredDeployment(t *testing.T) {
 			flags := storeFlags(t, dialect, t.TempDir())
 			key := bootstrapKey(t, flags)
 			logs := &logLines{}
-			srv := start(t, append(flags, "--hook-rate-limit", "100000", "--workers", "-1"), logs)
+			// Every call is a new PR: no limit of live previews.
+			srv := start(t, append(flags, "--hook-rate-limit", "100000", "--workers", "-1", "--max-previews-per-environment", "-1"), logs)
 			c := client.New(srv.url(), key)
 			repo := gittest.New(t)
 			repo.Commit("init", map[string]string{"liftoff.json": e2eConfig})
