@@ -7,13 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/procgroup"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 )
 
 // shell runs every command, as "sh -c COMMAND".
@@ -24,8 +22,9 @@ const shell = "/bin/sh"
 const DefaultKillGrace = 5 * time.Second
 
 // outputGrace bounds how long a finished step waits for its output pipe to
-// close. Only a process that left the step's process group (setsid, a
-// daemon) can hold it open that long; whatever it writes later is dropped.
+// close. Only an unsandboxed process that left the step's process group
+// (setsid, a daemon) can hold it open that long; whatever it writes later
+// is dropped. In a sandbox such a process dies with the step.
 const outputGrace = 2 * time.Second
 
 // Step is one command of a service.
@@ -37,7 +36,8 @@ type Step struct {
 	// &&, pipes, redirections and quoting ("npm ci && npm run build").
 	// An empty or blank command is skipped. Nothing it starts outlives it:
 	// when the shell exits, what is left of its process group is killed
-	// (a process that leaves the group, with setsid for example, is on its
+	// and, in a sandbox, everything else in the sandbox (unsandboxed, a
+	// process that leaves the group, with setsid for example, is on its
 	// own, and its output is dropped once the step is over).
 	Command string
 }
@@ -46,11 +46,22 @@ type Step struct {
 type Spec struct {
 	// Dir is the working directory of every step. Required; it must exist.
 	Dir string
+	// Root is the tree Dir is part of: the build's checkout, when Dir is a
+	// service's basePath in it. In a sandbox, Root and Dir are the only
+	// host directories a step may write (besides Home). Empty: Dir.
+	Root string
+	// Sandbox runs the steps. Nil runs them unsandboxed, as Liftoff's
+	// user, as sandbox mode none does.
+	Sandbox *sandbox.Sandbox
+	// Home is HOME in a sandbox: the project's home (Sandbox.Home), so
+	// caches last from one build to the next. Empty: a HOME that lasts as
+	// long as the step. Unsandboxed, HOME is Env's.
+	Home string
 	// Env is the complete environment of every step, as KEY=VALUE. Nothing
 	// is inherited from Liftoff's own environment: pass at least PATH and
 	// HOME, for example by starting from BaseEnv(). The shell exports PWD,
-	// which Run sets to Dir whatever Env says. Nil means an empty
-	// environment.
+	// which Run sets to Dir whatever Env says; in a sandbox HOME is Home
+	// and TMPDIR is unset. Nil means an empty environment.
 	Env []string
 	// Steps run in order; the first one that fails stops the run.
 	Steps []Step
@@ -81,6 +92,10 @@ type Spec struct {
 // When ctx ends or spec.Timeout passes, the running step's process group is
 // stopped (SIGTERM, then SIGKILL after spec.KillGrace) and Run returns once
 // it has exited and its output has been written.
+//
+// A failure of the sandbox itself (bwrap could not start the step) is a
+// *StepError whose Err is a *sandbox.Error, reported as a step that could
+// not be started, never as the command's exit status.
 func Run(ctx context.Context, spec Spec) error {
 	if err := checkDir(spec.Dir); err != nil {
 		return err
@@ -185,33 +200,26 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 	}
 	defer pr.Close()
 
-	cmd := exec.Command(shell, "-c", step.Command)
-	cmd.Dir = r.spec.Dir
-	cmd.Env = r.env
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	// cmd.Stdin stays nil: exec connects it to /dev/null.
-	cmd.SysProcAttr = procgroup.Attr()
-	err = cmd.Start()
+	p, err := r.spec.Sandbox.Start(sandbox.Command{
+		Args:   []string{shell, "-c", step.Command},
+		Dir:    r.spec.Dir,
+		Root:   r.spec.Root,
+		Home:   r.spec.Home,
+		Env:    r.env,
+		Output: pw,
+	})
 	// The step has its copy; ours must go, or the pipe never reports EOF.
 	pw.Close()
 	if err != nil {
 		return r.startError(step, err)
 	}
-	pid := cmd.Process.Pid // also the id of the step's process group
 
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
 		copyOutput(r.out, pr)
 	}()
-	// The leader is waited for without being reaped, so its pid, which
-	// is the group's id, cannot be reused while we still signal the group.
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		procgroup.WaitExited(pid)
-	}()
+	exited := p.Exited()
 
 	stopped := false
 	select {
@@ -221,39 +229,43 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 		case <-exited: // it finished first: the step succeeded or failed on its own
 		default:
 			stopped = true
-			r.stop(pid, exited, copied)
+			r.stop(p, copied)
 		}
 	}
-	// Kill whatever is left in the group: after a stop, processes that
-	// ignored SIGTERM; after a normal exit, background processes ("cmd &")
-	// that would otherwise outlive the step and keep the output open.
-	procgroup.Signal(pid, syscall.SIGKILL)
+	// Kill whatever is left: after a stop, processes that ignored SIGTERM;
+	// after a normal exit, background processes ("cmd &") that would
+	// otherwise outlive the step and keep the output open.
+	p.Kill()
 	<-exited
 
 	waitOutput(pr, copied)
-	waitErr := cmd.Wait() // reaps the leader
+	state, waitErr := p.Wait() // reaps the leader
 
-	if stopped {
-		return r.stopError(ctx, step, cmd.ProcessState.ExitCode())
-	}
-	if waitErr != nil {
+	var sandboxErr *sandbox.Error
+	switch {
+	case stopped:
+		return r.stopError(ctx, step, state.ExitCode())
+	case errors.As(waitErr, &sandboxErr):
+		return &StepError{Step: step.Name, Command: step.Command, ExitCode: -1, Err: waitErr}
+	case waitErr != nil:
 		return &StepError{
 			Step:     step.Name,
 			Command:  step.Command,
-			ExitCode: cmd.ProcessState.ExitCode(),
+			ExitCode: state.ExitCode(),
 			Err:      waitErr,
 		}
 	}
 	return nil
 }
 
-// stop sends SIGTERM to the group pid and waits until the leader has exited
-// and the output is closed (everything in the group is gone, unless it
-// closed its output), or until the kill grace is over.
-func (r *runner) stop(pid int, exited, copied <-chan struct{}) {
-	procgroup.Signal(pid, syscall.SIGTERM)
+// stop sends SIGTERM to the step's processes and waits until the leader
+// has exited and the output is closed (everything of the step is gone,
+// unless it closed its output), or until the kill grace is over.
+func (r *runner) stop(p *sandbox.Process, copied <-chan struct{}) {
+	p.Terminate()
 	grace := time.NewTimer(r.killGrace)
 	defer grace.Stop()
+	exited := p.Exited()
 	for exited != nil || copied != nil {
 		select {
 		case <-exited:

@@ -15,6 +15,12 @@
 // exits on its own, whatever it left running in the background is killed
 // too, so a step never outlives itself and never holds the output open.
 //
+// With a Spec.Sandbox in mode bwrap each command runs in a bubblewrap
+// sandbox (see package sandbox): it sees the system, its checkout and its
+// project's home, nothing of Liftoff's data dir, processes or environment,
+// and the kernel kills everything it started, daemons that left the group
+// included, when it ends.
+//
 // This package is Linux-only: it relies on process groups, the parent-death
-// signal and waitid(2) (all in proc_linux.go).
+// signal and waitid(2) (through packages procgroup and sandbox).
 package build
