@@ -22,9 +22,10 @@ lint: ## gofmt, go vet and staticcheck
 fuzz: ## run every fuzz target on 200,000 inputs
 	.ci/fuzz 200000x
 
-bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build)
+bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build, sandboxed step)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
 	$(GO) test -run='^$$' -bench=. ./internal/gitsource/ ./internal/watch/
+	$(GO) test -run='^$$' -bench=BenchmarkStep -benchtime=50x ./internal/build/
 
 run: build ## run Liftoff with SQLite in ./liftoff-data
 	./bin/liftoff serve

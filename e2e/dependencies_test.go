@@ -12,9 +12,10 @@ import (
 )
 
 // dependsConfig: base (fails when FAIL exists), front depends on base, side
-// is independent, shipper releases through the command target and keeps 2
-// builds.
-func dependsConfig(marker string) string {
+// is independent, shipper releases through the command target (which
+// writes what it was given to shipped, in its release dir: in a sandbox
+// that is all it may write) and keeps 2 builds.
+func dependsConfig() string {
 	return `{"environments": [{"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
   {"id": "base", "name": "Base", "type": "static", "basePath": "base", "outputDirectory": ".",
    "buildCommand": "test ! -f FAIL || { echo base is broken >&2; exit 4; }"},
@@ -22,8 +23,7 @@ func dependsConfig(marker string) string {
    "buildCommand": "sleep 1"},
   {"id": "side", "name": "Side", "type": "static", "basePath": "side", "outputDirectory": "."},
   {"id": "shipper", "name": "Shipper", "type": "web", "basePath": "side", "versionHistoryCount": 2,
-   "envVariables": {"MARKER": "` + marker + `"},
-   "target": {"type": "command", "deployCommand": "printf '%s %s' \"$LIFTOFF_GIT_COMMIT_SHA\" \"$LIFTOFF_RELEASE_DIR\" > \"$MARKER\""}}
+   "target": {"type": "command", "deployCommand": "printf '%s %s' \"$LIFTOFF_GIT_COMMIT_SHA\" \"$LIFTOFF_RELEASE_DIR\" > \"$LIFTOFF_RELEASE_DIR/shipped\""}}
 ]}]}`
 }
 
@@ -39,9 +39,8 @@ func TestEngineDependenciesAndTargets(t *testing.T) {
 	f.flags = storeFlags(t, "sqlite", dataDir)
 	f.key = bootstrapKey(t, f.flags)
 	f.start()
-	marker := filepath.Join(t.TempDir(), "shipped")
 	f.repo = gittest.New(t)
-	f.repo.Commit("init", map[string]string{"liftoff.json": dependsConfig(marker), "base/index.html": "b", "front/index.html": "f", "side/index.html": "s"})
+	f.repo.Commit("init", map[string]string{"liftoff.json": dependsConfig(), "base/index.html": "b", "front/index.html": "f", "side/index.html": "s"})
 	ctx := context.Background()
 	var err error
 	if f.project, err = f.c.CreateProject(ctx, "deps", f.repo.Dir, ""); err != nil {
@@ -70,9 +69,10 @@ func TestEngineDependenciesAndTargets(t *testing.T) {
 	if d.Status != "SUCCESS" {
 		t.Fatalf("first deployment ended %s %+v", d.Status, d.Error)
 	}
-	shipped, _ := os.ReadFile(marker)
+	releaseDir := filepath.Join(dataDir, "builds", service(t, d, "shipper").ServiceDeploymentID, "side")
+	shipped, _ := os.ReadFile(filepath.Join(releaseDir, "shipped"))
 	parts := strings.Fields(string(shipped))
-	if len(parts) != 2 || parts[0] != f.repo.Head() || !strings.HasPrefix(parts[1], filepath.Join(dataDir, "builds")) {
+	if len(parts) != 2 || parts[0] != f.repo.Head() || parts[1] != releaseDir {
 		t.Fatalf("the deploy command saw %q", shipped)
 	}
 	if s := service(t, d, "shipper"); s.Service.ServiceDomain != nil {
@@ -120,7 +120,7 @@ func TestEngineDependenciesAndTargets(t *testing.T) {
 	}
 
 	// A dependsOn cycle ends ERROR before anything builds.
-	cyclic := strings.Replace(dependsConfig(marker), `"id": "base", "name": "Base",`, `"id": "base", "name": "Base", "dependsOn": ["front"],`, 1)
+	cyclic := strings.Replace(dependsConfig(), `"id": "base", "name": "Base",`, `"id": "base", "name": "Base", "dependsOn": ["front"],`, 1)
 	f.repo.Commit("cycle", map[string]string{"liftoff.json": cyclic})
 	d = f.deploy("")
 	if d.Status != "ERROR" || len(d.ServiceDeployments) != 0 || !strings.Contains(d.Error[0]["ERROR"], "cycle") {

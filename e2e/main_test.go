@@ -23,6 +23,17 @@ import (
 // test web service the engine tests deploy.
 var binary, webserver string
 
+// sandboxFlags run every server's builds and releases in bubblewrap, with
+// the directory of webserver shown to them, where bwrap is installed (CI
+// always has it); elsewhere without a sandbox, so the suite still runs.
+var sandboxFlags []string
+
+// haveBwrap reports whether bubblewrap is installed.
+func haveBwrap() bool {
+	_, err := exec.LookPath("bwrap")
+	return err == nil
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "liftoff-e2e-")
 	if err != nil {
@@ -38,6 +49,12 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "build", pkg+":", err)
 			os.Exit(1)
 		}
+	}
+	sandboxFlags = []string{"--sandbox", "none"}
+	if haveBwrap() {
+		sandboxFlags = []string{"--sandbox", "bwrap", "--sandbox-bind", dir}
+	} else {
+		fmt.Fprintln(os.Stderr, "e2e: bubblewrap is not installed, so builds and releases run unsandboxed (apt-get install bubblewrap to test the sandbox)")
 	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
@@ -85,11 +102,19 @@ func storeFlags(t *testing.T, dialect, dataDir string) []string {
 // start runs `liftoff serve` with the flags and waits until it listens.
 func start(t *testing.T, flags []string, logs *logLines) *instance {
 	t.Helper()
+	return startWith(t, flags, nil, logs)
+}
+
+// startWith runs `liftoff serve` with the flags and more environment
+// variables (KEY=VALUE), and waits until it listens.
+func startWith(t *testing.T, flags, env []string, logs *logLines) *instance {
+	t.Helper()
 	in := &instance{t: t, logs: logs, stdout: &logLines{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--log-format", "json",
-		"--shutdown-timeout", "5s"}, flags...)
+		"--shutdown-timeout", "5s"}, sandboxFlags...)
+	args = append(args, flags...)
 	in.cmd = exec.Command(binary, args...)
-	in.cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+	in.cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0"), env...)
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

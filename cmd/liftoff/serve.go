@@ -43,6 +43,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	cfg.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
 	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")
 	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", server.DefaultMaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")
+	f.StringVar(&cfg.Sandbox, "sandbox", "auto", "how builds, deploy steps and releases run: auto (in bubblewrap when it works here), bwrap or none")
+	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

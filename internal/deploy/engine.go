@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -97,9 +98,13 @@ type Deps struct {
 	Git     *gitsource.Manager
 	Logs    *logstream.Streams
 	Local   target.Target // services whose target is local (the default)
-	Command target.Target // services whose target is command
+	Command target.Target // services whose target is command; default target.Command in Sandbox
 	Log     *slog.Logger
 	NewID   func() string
+	// Sandbox runs build and deploy steps, each in its project's home;
+	// Local should run releases in the same one. Nil runs them
+	// unsandboxed, as Liftoff's user.
+	Sandbox *sandbox.Sandbox
 }
 
 // Why a deployment's context was cancelled.
@@ -151,7 +156,7 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("config parser: %w", err)
 	}
 	if d.Command == nil {
-		d.Command = target.Command{}
+		d.Command = target.Command{Sandbox: d.Sandbox}
 	}
 	return &Engine{Deps: d, cfg: cfg, parser: parser, now: time.Now,
 		wake: make(chan struct{}, cfg.Workers), stop: make(chan struct{}), janitorWake: make(chan struct{}, 1),

@@ -85,7 +85,11 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 	if err != nil {
 		return target.Release{}, err
 	}
-	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Root: sd.BuildDir, Dir: dir, Hosts: hosts,
+	home, err := e.Sandbox.Home(d.ProjectID)
+	if err != nil {
+		return target.Release{}, err
+	}
+	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Root: sd.BuildDir, Dir: dir, Hosts: hosts, Home: home,
 		Env: r.environ(svc, hosts, false), Log: io.Discard}, nil
 }
 

@@ -202,16 +202,16 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	})
 	r.setStatus(u, store.StatusDeploying)
 	env := r.environ(u.svc, u.hosts, true)
-	if err := r.runSteps(ctx, releaseDir, env, log, 0, build.Step{Name: "preDeployCommand", Command: u.svc.PreDeployCommand}); err != nil {
+	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, build.Step{Name: "preDeployCommand", Command: u.svc.PreDeployCommand}); err != nil {
 		return store.StatusDeployError, buildMessage(err)
 	}
 	log.Printf("==> Releasing %s", u.svc.ID)
-	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts,
+	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
 		Env: r.environ(u.svc, u.hosts, false), Log: log}
 	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 		return store.StatusDeployError, logstream.Scrub(err.Error())
 	}
-	if err := r.runSteps(ctx, releaseDir, env, log, 0, build.Step{Name: "postDeployCommand", Command: u.svc.PostDeployCommand}); err != nil {
+	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, build.Step{Name: "postDeployCommand", Command: u.svc.PostDeployCommand}); err != nil {
 		return store.StatusDeployError, buildMessage(err)
 	}
 	return store.StatusSuccess, ""
@@ -236,14 +236,16 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 		return "", fmt.Errorf("%w at %s", err, short(r.commit))
 	}
 	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
-	return dir, r.runSteps(ctx, releaseDir, r.environ(u.svc, u.hosts, true), log, timeout,
+	return dir, r.runSteps(ctx, dir, releaseDir, r.environ(u.svc, u.hosts, true), log, timeout,
 		build.Step{Name: "installCommand", Command: u.svc.InstallCommand},
 		build.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
 		build.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
 }
 
-func (r *deployment) runSteps(ctx context.Context, dir string, env []string, log *logstream.Writer, timeout time.Duration, steps ...build.Step) error {
-	return build.Run(ctx, build.Spec{Dir: dir, Env: env, Steps: steps, Timeout: timeout, Output: log})
+// runSteps runs steps in dir, part of the checkout root, in the sandbox.
+func (r *deployment) runSteps(ctx context.Context, root, dir string, env []string, log *logstream.Writer, timeout time.Duration, steps ...build.Step) error {
+	return build.Run(ctx, build.Spec{Dir: dir, Root: root, Sandbox: r.e.Sandbox, Home: r.home,
+		Env: env, Steps: steps, Timeout: timeout, Output: log})
 }
 
 // basePathDir is where basePath leads in the checkout dir, every symbolic

@@ -170,7 +170,7 @@ func waitGone(t *testing.T, pid int) {
 	}
 }
 
-// hostPid finds the host's pid of a process of the sandbox whose command
+// hostPid finds the host's pid of a shell of the sandbox whose command
 // line holds marker (inside, pids are the sandbox's own).
 func hostPid(t *testing.T, marker string) int {
 	t.Helper()
@@ -183,7 +183,9 @@ func hostPid(t *testing.T, marker string) int {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			if err == nil && strings.Contains(string(b), marker) && alive(pid) {
+			// Once it runs sh, setsid has left the command's group.
+			comm, cerr := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+			if err == nil && cerr == nil && string(comm) == "sh\n" && strings.Contains(string(b), marker) && alive(pid) {
 				return pid
 			}
 		}

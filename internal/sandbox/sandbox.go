@@ -135,13 +135,13 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	case err == nil:
 		return s, nil
 	case mode == Bwrap:
-		return nil, fmt.Errorf("%w\n%s", err, howToFix)
+		return nil, fmt.Errorf("%w\n%s", err, Advice)
 	}
 	return &Sandbox{dataDir: dataDir, fallback: err}, nil
 }
 
-// howToFix says what makes bubblewrap work, after a failure to run it.
-const howToFix = `Builds and releases run in a bubblewrap sandbox: install it (apt-get install bubblewrap) and allow user namespaces (Debian: sysctl kernel.unprivileged_userns_clone=1; Ubuntu 24.04 and later: sysctl kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap; in a container: one that may create user namespaces). Or run without isolation with --sandbox none.`
+// Advice says what makes bubblewrap work, after a failure to run it.
+const Advice = `Builds and releases run in a bubblewrap sandbox: install it (apt-get install bubblewrap) and allow user namespaces (Debian: sysctl kernel.unprivileged_userns_clone=1; Ubuntu 24.04 and later: sysctl kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap; in a container: one that may create user namespaces). Or run without isolation with --sandbox none.`
 
 // setBwrap finds bwrap and probes it.
 func (s *Sandbox) setBwrap(ctx context.Context, name string) error {

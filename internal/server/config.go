@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 )
 
 // Config is everything `liftoff serve` is told. It is built once in main,
@@ -55,6 +56,16 @@ type Config struct {
 	// preview environment: a hook call or GitHub event that would start
 	// one more is refused (409). Default 20; -1 for no limit.
 	MaxPreviewsPerEnvironment int
+	// Sandbox is how builds, deploy steps and releases run: "auto" (the
+	// default) in bubblewrap when it works on this host, else as Liftoff's
+	// user with a warning at start; "bwrap" always in bubblewrap (the
+	// start fails when it cannot run); "none" as Liftoff's user, with a
+	// warning at start.
+	Sandbox string
+	// SandboxBinds are more host paths shown read-only in the sandbox, for
+	// toolchains installed outside the system directories and PATH.
+	// Default none.
+	SandboxBinds []string
 	// Demo creates, on first start, a project from the example monorepo
 	// that ships with Liftoff, an API key and a deploy hook, and prints how
 	// to deploy with them.
@@ -94,6 +105,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxPreviewsPerEnvironment == 0 {
 		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
 	}
+	if c.Sandbox == "" {
+		c.Sandbox = string(sandbox.Auto)
+	}
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
@@ -123,6 +137,14 @@ func (c Config) Validate() error {
 	}
 	if c.MaxPreviewsPerEnvironment < -1 {
 		errs = append(errs, fmt.Errorf("--max-previews-per-environment %d: give a positive number, or -1 for no limit", c.MaxPreviewsPerEnvironment))
+	}
+	if _, err := sandbox.ParseMode(c.Sandbox); err != nil {
+		errs = append(errs, fmt.Errorf("--sandbox: %w", err))
+	}
+	for _, p := range c.SandboxBinds {
+		if !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("--sandbox-bind %q: use an absolute path", p))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
@@ -68,6 +69,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("create --data-dir: %w", err)
 	}
+	var sb *sandbox.Sandbox
+	if cfg.Workers > 0 { // an API-only replica runs nothing
+		if sb, err = newSandbox(ctx, cfg, dataDir, log); err != nil {
+			return err
+		}
+	}
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -90,7 +97,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	}
 	publicURL := cfg.publicURL(ln.Addr())
 
-	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: proxyLn.Addr().String(), Log: log})
+	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: proxyLn.Addr().String(), Log: log, Sandbox: sb})
 	if err != nil {
 		return err
 	}
@@ -102,7 +109,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	limits := deploy.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
 	var engine *deploy.Engine
 	if cfg.Workers > 0 {
-		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New},
+		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
 			deploy.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout, Limits: limits})
 		if err != nil {
@@ -208,6 +215,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	_ = proxy.Shutdown(rctx)
 	log.Info("stopped")
 	return runErr
+}
+
+// newSandbox makes the sandbox of builds and releases and says at start
+// how they run, warning when they are not isolated.
+func newSandbox(ctx context.Context, cfg Config, dataDir string, log *slog.Logger) (*sandbox.Sandbox, error) {
+	mode, _ := sandbox.ParseMode(cfg.Sandbox) // checked by Validate
+	sb, err := sandbox.New(ctx, sandbox.Config{Mode: mode, DataDir: dataDir, Binds: cfg.SandboxBinds})
+	if err != nil {
+		return nil, fmt.Errorf("--sandbox %s: %w", mode, err)
+	}
+	const exposed = "builds, deploy steps and releases run as Liftoff's user, without isolation: they can read Liftoff's data dir (database, other projects' builds), its environment and its processes, and what they start may outlive them"
+	switch {
+	case sb.Mode() == sandbox.Bwrap:
+		log.Info("sandbox: builds, deploy steps and releases run in bubblewrap", "sandbox_bind", cfg.SandboxBinds)
+	case sb.Fallback() != nil:
+		log.Warn("sandbox: bubblewrap cannot run here, so "+exposed, "reason", sb.Fallback().Error(), "fix", sandbox.Advice)
+	default:
+		log.Warn("sandbox: off (--sandbox none): " + exposed)
+	}
+	return sb, nil
 }
 
 // nodeID names this node in deployment leases: stable across restarts of

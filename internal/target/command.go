@@ -6,26 +6,33 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/build"
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 )
 
 // Command is the command target: it hands the built release to the
 // service's deployCommand (kubectl, helm, flyctl, rsync ...), run in the
 // release directory with the service's environment plus
-// LIFTOFF_RELEASE_DIR. Liftoff runs nothing itself, so there is nothing to
-// route, stop or restore.
-type Command struct{}
+// LIFTOFF_RELEASE_DIR, in Sandbox like a build step. Liftoff runs nothing
+// itself, so there is nothing to route, stop or restore.
+type Command struct {
+	// Sandbox runs the deploy command. Nil runs it unsandboxed.
+	Sandbox *sandbox.Sandbox
+}
 
 // Deploy runs the deploy command; its exit status decides.
-func (Command) Deploy(ctx context.Context, rel Release) error {
+func (c Command) Deploy(ctx context.Context, rel Release) error {
 	if rel.Service.Target.DeployCommand == "" {
 		return fmt.Errorf("service %q has target type command but no deployCommand", rel.Service.ID)
 	}
 	env := append(append([]string(nil), rel.Env...), "LIFTOFF_RELEASE_DIR="+rel.Dir)
 	return build.Run(ctx, build.Spec{
-		Dir:    rel.Dir,
-		Env:    env,
-		Steps:  []build.Step{{Name: "deployCommand", Command: rel.Service.Target.DeployCommand}},
-		Output: rel.Log,
+		Dir:     rel.Dir,
+		Root:    rel.Root,
+		Sandbox: c.Sandbox,
+		Home:    rel.Home,
+		Env:     env,
+		Steps:   []build.Step{{Name: "deployCommand", Command: rel.Service.Target.DeployCommand}},
+		Output:  rel.Log,
 	})
 }
 

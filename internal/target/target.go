@@ -52,7 +52,8 @@ type Release struct {
 	Service config.Service
 	// Root is the checkout the release was built in. Dir and every path
 	// the service configures must resolve inside it, symbolic links
-	// included. Empty means Dir.
+	// included. In a sandbox, Root (and Home) is all the release may
+	// write. Empty means Dir.
 	Root string
 	// Dir is the built tree at the service's basePath: the start command runs
 	// here, a static service's outputDirectory is relative to it.
@@ -60,6 +61,10 @@ type Release struct {
 	// Hosts are the host names a web or static service answers at, the
 	// one to show people first (see HostNames). Empty for the others.
 	Hosts []string
+	// Home is HOME of the release's processes in a sandbox: its
+	// environment's home. Empty: a HOME that lasts as long as the process.
+	// Unsandboxed, HOME is Env's.
+	Home string
 	// Env is the service's complete environment (KEY=VALUE), without PORT:
 	// the target sets PORT itself.
 	Env []string

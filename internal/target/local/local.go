@@ -16,6 +16,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -54,6 +55,10 @@ type Config struct {
 	// Log receives the target's own events (never a release's output).
 	// Default: discarded.
 	Log *slog.Logger
+	// Sandbox runs the releases' start commands, each with its
+	// Release.Root and Release.Home. Default nil: unsandboxed, as
+	// Liftoff's user.
+	Sandbox *sandbox.Sandbox
 }
 
 // Target runs releases as processes on the Liftoff host and serves them

@@ -6,13 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/procgroup"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 )
 
 const (
@@ -25,19 +24,20 @@ const (
 	// only a process stuck in the kernel takes longer.
 	killWait = 5 * time.Second
 	// outputGrace bounds how long a stopped release's output pipe may stay
-	// open: only a process that left the group (setsid, a daemon) can hold
-	// it that long, and what it writes later is dropped.
+	// open: only an unsandboxed process that left the group (setsid, a
+	// daemon) can hold it that long, and what it writes later is dropped.
+	// In a sandbox such a process dies with the release.
 	outputGrace = 2 * time.Second
 )
 
 // process is a running start command: the shell, as leader of its own
-// process group, and whatever it started. One goroutine (supervise) owns
-// its end: it signals the group, reaps the leader, flushes the output and
-// removes the state file, whether the process was asked to stop or exited
-// on its own.
+// process group, and whatever it started, in a sandbox or not. One
+// goroutine (supervise) owns its end: it signals the processes, reaps the
+// leader, flushes the output and removes the state file, whether the
+// process was asked to stop or exited on its own.
 type process struct {
-	cmd       *exec.Cmd
-	pid       int // of the shell; also the process group id
+	sp        *sandbox.Process
+	pid       int // of the leader (the shell, or bwrap); also its process group's id
 	grace     time.Duration
 	pipe      *os.File // read end of stdout and stderr
 	out       *output
@@ -45,11 +45,11 @@ type process struct {
 	log       *slog.Logger
 	onDone    func()
 
-	exited  chan struct{} // closed when the leader exited (not yet reaped)
-	copied  chan struct{} // closed when the output copy ended
-	stopReq chan struct{} // closed by stop
-	hurry   chan struct{} // closed when the stop must not wait any more
-	done    chan struct{} // closed when the group is gone and the leader reaped
+	exited  <-chan struct{} // closed when the leader exited (not yet reaped)
+	copied  chan struct{}   // closed when the output copy ended
+	stopReq chan struct{}   // closed by stop
+	hurry   chan struct{}   // closed when the stop must not wait any more
+	done    chan struct{}   // closed when everything is gone and the leader reaped
 
 	stopOnce, hurryOnce sync.Once
 
@@ -88,10 +88,6 @@ func (p *process) copyOutput() {
 
 func (p *process) supervise() {
 	defer close(p.done)
-	go func() {
-		procgroup.WaitExited(p.pid)
-		close(p.exited)
-	}()
 	requested := false
 	select {
 	case <-p.exited:
@@ -99,18 +95,17 @@ func (p *process) supervise() {
 		requested = true
 	}
 	// Also when the leader exited on its own: what it started goes too.
-	procgroup.Signal(p.pid, syscall.SIGTERM)
+	p.sp.Terminate()
 	grace := time.NewTimer(p.grace)
 	defer grace.Stop()
-	if !p.awaitGroupGone(grace.C, p.hurry) {
-		procgroup.Signal(p.pid, syscall.SIGKILL)
+	if !p.awaitGone(grace.C, p.hurry) {
+		p.sp.Kill()
 		kill := time.NewTimer(killWait)
 		defer kill.Stop()
-		p.awaitGroupGone(kill.C, nil)
+		p.awaitGone(kill.C, nil)
 	}
 	<-p.exited
-	_ = p.cmd.Wait() // reaps the leader; its state is in ProcessState
-	p.state = p.cmd.ProcessState
+	p.state, _ = p.sp.Wait() // reaps the leader
 
 	out := time.NewTimer(outputGrace)
 	select {
@@ -134,11 +129,11 @@ func (p *process) supervise() {
 	p.onDone()
 }
 
-// awaitGroupGone waits until the leader has exited and no other live
-// process is left in its group. It reports false when timeout or hurry
-// came first. Processes that are not our children cannot be waited for,
-// so the group is polled.
-func (p *process) awaitGroupGone(timeout <-chan time.Time, hurry <-chan struct{}) bool {
+// awaitGone waits until the leader has exited and nothing of the release
+// is left (see sandbox.Process.Gone). It reports false when timeout or
+// hurry came first. Processes that are not our children cannot be waited
+// for, so it polls.
+func (p *process) awaitGone(timeout <-chan time.Time, hurry <-chan struct{}) bool {
 	select {
 	case <-p.exited:
 	case <-timeout:
@@ -148,7 +143,7 @@ func (p *process) awaitGroupGone(timeout <-chan time.Time, hurry <-chan struct{}
 	}
 	delay := 5 * time.Millisecond
 	for {
-		if len(procgroup.Members(p.pid)) == 0 {
+		if p.sp.Gone() {
 			return true
 		}
 		t := time.NewTimer(delay)

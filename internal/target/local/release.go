@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -180,51 +180,53 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// spawn starts the start command in a process group of its own and
-// records the group in a state file.
+// spawn starts the start command in a process group of its own, in the
+// target's sandbox, and records the group in a state file.
 func (t *Target) spawn(rel target.Release, port int, out *output) (*process, error) {
-	cmd := exec.Command(shell, "-c", rel.Service.StartCommand)
-	cmd.Dir = rel.Dir
-	// Later entries win in os/exec, so ours override any in rel.Env.
-	cmd.Env = append(slices.Clip(rel.Env), "PORT="+strconv.Itoa(port), releaseIDVar+"="+rel.ID)
-	cmd.SysProcAttr = procgroup.Attr()
-	// Stdin stays nil: /dev/null. Our own pipe rather than an io.Writer,
-	// so that reaping never waits on the output of a process that left.
+	// Our own pipe rather than an io.Writer, so that reaping never waits
+	// on the output of a process that left.
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", rel.Service.ID, err)
 	}
-	cmd.Stdout, cmd.Stderr = pw, pw
 	fmt.Fprintf(out, "==> %s: starting release %s: %s (PORT=%d)\n",
 		time.Now().UTC().Format(time.RFC3339), rel.ID, rel.Service.StartCommand, port)
-	err = cmd.Start()
+	sp, err := t.cfg.Sandbox.Start(sandbox.Command{
+		Args: []string{shell, "-c", rel.Service.StartCommand},
+		Dir:  rel.Dir,
+		Root: rel.Root,
+		Home: rel.Home,
+		// Later entries win, so ours override any in rel.Env.
+		Env:    append(slices.Clip(rel.Env), "PORT="+strconv.Itoa(port), releaseIDVar+"="+rel.ID),
+		Output: pw,
+	})
 	pw.Close()
 	if err != nil {
 		pr.Close()
 		return nil, fmt.Errorf("start command could not start in %s: %w", rel.Dir, err)
 	}
-	pid := cmd.Process.Pid
+	pid := sp.Pid()
 	p := &process{
-		cmd:     cmd,
+		sp:      sp,
 		pid:     pid,
 		grace:   t.cfg.StopGrace,
 		pipe:    pr,
 		out:     out,
 		log:     t.log.With("service", rel.Service.ID+"."+rel.Instance.Key(), "release", rel.ID),
 		onDone:  func() { t.setOwned(pid, false) },
-		exited:  make(chan struct{}),
+		exited:  sp.Exited(),
 		copied:  make(chan struct{}),
 		stopReq: make(chan struct{}),
 		hurry:   make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	t.setOwned(pid, true)
-	// The child is ours and not reaped, so its stat is there even if it
+	// The leader is ours and not reaped, so its stat is there even if it
 	// has exited already.
 	st, err := procgroup.ReadStat(pid)
 	if err == nil {
 		p.statePath, err = t.writeRecord(procRecord{
-			PID: pid, StartTime: st.StartTime, BootID: t.bootID,
+			PID: pid, Group: sp.Group(), StartTime: st.StartTime, BootID: t.bootID,
 			Release: rel.ID, Project: rel.Instance.ProjectID, Instance: rel.Instance.Key(), Service: rel.Service.ID,
 			Port: port, Command: rel.Service.StartCommand, Started: time.Now().UTC(),
 		})

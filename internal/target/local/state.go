@@ -21,8 +21,13 @@ import (
 // the end of its group; one left behind means Liftoff died without
 // stopping the group, and Cleanup finishes the job.
 type procRecord struct {
-	// PID is the shell's pid, which is also the process group id.
+	// PID is the leader's pid (the shell's, or bwrap's in a sandbox),
+	// which is also its process group's id.
 	PID int `json:"pid"`
+	// Group is the process group of the release's processes: PID
+	// unsandboxed, the sandbox's pid 1 in a sandbox (whose SIGKILL ends the
+	// whole sandbox). Zero in files of older versions: PID.
+	Group int `json:"group,omitempty"`
 	// StartTime is field 22 of /proc/<pid>/stat: with BootID it tells the
 	// shell apart from a later process that got the same pid.
 	StartTime uint64 `json:"startTime"`
@@ -129,6 +134,14 @@ func readRecord(path string) (procRecord, error) {
 	return rec, nil
 }
 
+// group is the process group of the release's processes.
+func (rec procRecord) group() int {
+	if rec.Group > 1 {
+		return rec.Group
+	}
+	return rec.PID
+}
+
 // killLeftover stops the group of rec if it is still there and still the
 // recorded one.
 func (t *Target) killLeftover(ctx context.Context, rec procRecord) error {
@@ -137,25 +150,30 @@ func (t *Target) killLeftover(ctx context.Context, rec procRecord) error {
 	}
 	t.log.Warn("local target cleanup: stopping a release left running by a previous Liftoff",
 		"pid", rec.PID, "instance", rec.Instance, "service", rec.Service, "release", rec.Release)
-	if err := syscall.Kill(-rec.PID, syscall.SIGTERM); err != nil {
-		if errors.Is(err, syscall.ESRCH) {
-			return nil
-		}
-		return fmt.Errorf("local target cleanup: stop process group %d (%s of %s): %w", rec.PID, rec.Service, rec.Instance, err)
+	groups := []int{rec.group()}
+	if rec.group() != rec.PID {
+		// bwrap's own group: SIGTERM would kill bwrap, and with it the
+		// sandbox at once, so it only gets SIGKILL.
+		groups = append(groups, rec.PID)
 	}
-	if awaitEmpty(ctx, rec.PID, t.cfg.StopGrace) {
+	if err := syscall.Kill(-rec.group(), syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("local target cleanup: stop process group %d (%s of %s): %w", rec.group(), rec.Service, rec.Instance, err)
+	}
+	if awaitEmpty(ctx, groups, t.cfg.StopGrace) {
 		return nil
 	}
-	procgroup.Signal(rec.PID, syscall.SIGKILL)
-	if !awaitEmpty(context.Background(), rec.PID, killWait) {
-		return fmt.Errorf("local target cleanup: process group %d (%s of %s) survived SIGKILL", rec.PID, rec.Service, rec.Instance)
+	for _, g := range groups {
+		procgroup.Signal(g, syscall.SIGKILL)
+	}
+	if !awaitEmpty(context.Background(), groups, killWait) {
+		return fmt.Errorf("local target cleanup: process group %d (%s of %s) survived SIGKILL", rec.group(), rec.Service, rec.Instance)
 	}
 	return nil
 }
 
 // isLeftover reports whether the group recorded in rec still runs. A pid
 // is not reused while its process group has members, so when the leader
-// is alive with the recorded start time, or the group holds a process of
+// is alive with the recorded start time, or a group holds a process of
 // the release, the group is the recorded one.
 func (t *Target) isLeftover(rec procRecord) bool {
 	if rec.BootID != "" && t.bootID != "" && rec.BootID != t.bootID {
@@ -169,23 +187,31 @@ func (t *Target) isLeftover(rec procRecord) bool {
 			return true
 		}
 	}
-	for _, pid := range procgroup.Members(rec.PID) {
-		st, err := procgroup.ReadStat(pid)
-		if err == nil && st.StartTime >= rec.StartTime && procgroup.HasEnv(pid, releaseIDVar+"="+rec.Release) {
-			return true
+	for _, g := range []int{rec.group(), rec.PID} {
+		for _, pid := range procgroup.Members(g) {
+			st, err := procgroup.ReadStat(pid)
+			if err == nil && st.StartTime >= rec.StartTime && procgroup.HasEnv(pid, releaseIDVar+"="+rec.Release) {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// awaitEmpty polls until group pgid has no live member, for at most d or
-// until ctx ends, and reports whether it emptied.
-func awaitEmpty(ctx context.Context, pgid int, d time.Duration) bool {
+// awaitEmpty polls until the process groups have no live member, for at
+// most d or until ctx ends, and reports whether they emptied.
+func awaitEmpty(ctx context.Context, groups []int, d time.Duration) bool {
 	timeout := time.NewTimer(d)
 	defer timeout.Stop()
 	delay := 5 * time.Millisecond
 	for {
-		if len(procgroup.Members(pgid)) == 0 {
+		empty := true
+		for _, g := range groups {
+			if len(procgroup.Members(g)) > 0 {
+				empty = false
+			}
+		}
+		if empty {
 			return true
 		}
 		t := time.NewTimer(delay)

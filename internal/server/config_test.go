@@ -1,0 +1,53 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/liftoffhq/liftoff/internal/sandbox"
+)
+
+func TestValidateSandbox(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		mod     func(*Config)
+		wantErr string
+	}{
+		{name: "default", mod: func(*Config) {}},
+		{name: "none", mod: func(c *Config) { c.Sandbox = "none" }},
+		{name: "binds", mod: func(c *Config) { c.SandboxBinds = []string{"/opt/tools", "/nix"} }},
+		{name: "unknown mode", mod: func(c *Config) { c.Sandbox = "docker" }, wantErr: `--sandbox: "docker" is not a sandbox mode: use auto, bwrap or none`},
+		{name: "relative bind", mod: func(c *Config) { c.SandboxBinds = []string{"tools"} }, wantErr: `--sandbox-bind "tools": use an absolute path`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := Config{}.WithDefaults()
+			tt.mod(&c)
+			err := c.Validate()
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+				t.Fatalf("Validate = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+	if got := (Config{}).WithDefaults().Sandbox; got != "auto" {
+		t.Errorf("default Sandbox = %q, want auto", got)
+	}
+}
+
+// TestNewSandboxWarns: without a sandbox, the start says so, loudly.
+func TestNewSandboxWarns(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	sb, err := newSandbox(t.Context(), Config{Sandbox: "none"}, t.TempDir(), log)
+	if err != nil || sb.Mode() != sandbox.None {
+		t.Fatalf("newSandbox = %v, %v", sb, err)
+	}
+	if got := logs.String(); !strings.Contains(got, "level=WARN") || !strings.Contains(got, "--sandbox none") || !strings.Contains(got, "without isolation") {
+		t.Errorf("log = %q, want a warning that builds run without isolation", got)
+	}
+}
