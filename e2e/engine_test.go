@@ -115,7 +115,13 @@ func (f *fixture) wait(id string) client.Deployment {
 
 func (f *fixture) waitFor(id string, done func(client.Deployment) bool) client.Deployment {
 	f.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	return f.waitUpTo(id, 3*time.Minute, done)
+}
+
+// waitUpTo polls a deployment until done says so, for up to d.
+func (f *fixture) waitUpTo(id string, limit time.Duration, done func(client.Deployment) bool) client.Deployment {
+	f.t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		d, err := f.c.Deployment(context.Background(), id)
 		if err != nil {
