@@ -20,7 +20,7 @@ func BenchmarkStep(b *testing.B) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	home, err := sb.Home("cbench")
+	home, err := sb.Home("cbench", "production")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -53,7 +53,7 @@ type Spec struct {
 	// Sandbox runs the steps. Nil runs them unsandboxed, as Liftoff's
 	// user, as sandbox mode none does.
 	Sandbox *sandbox.Sandbox
-	// Home is HOME in a sandbox: the project's home (Sandbox.Home), so
+	// Home is HOME in a sandbox: its environment's home (Sandbox.Home), so
 	// caches last from one build to the next. Empty: a HOME that lasts as
 	// long as the step. Unsandboxed, HOME is Env's.
 	Home string

@@ -17,7 +17,7 @@
 //
 // With a Spec.Sandbox in mode bwrap each command runs in a bubblewrap
 // sandbox (see package sandbox): it sees the system, its checkout and its
-// project's home, nothing of Liftoff's data dir, processes or environment,
+// home, nothing of Liftoff's data dir, processes or environment,
 // and the kernel kills everything it started, daemons that left the group
 // included, when it ends.
 //

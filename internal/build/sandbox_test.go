@@ -26,7 +26,7 @@ func sandboxSpec(t *testing.T, steps ...Step) (Spec, string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	home, err := sb.Home("cproject")
+	home, err := sb.Home("cproject", "production")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ type Deps struct {
 	Command target.Target // services whose target is command; default target.Command in Sandbox
 	Log     *slog.Logger
 	NewID   func() string
-	// Sandbox runs build and deploy steps, each in its project's home;
+	// Sandbox runs build and deploy steps, each in its environment's home;
 	// Local should run releases in the same one. Nil runs them
 	// unsandboxed, as Liftoff's user.
 	Sandbox *sandbox.Sandbox

@@ -38,7 +38,7 @@ type deployment struct {
 	file    *config.File
 	envCfg  *config.Environment
 	inst    target.Instance
-	home    string             // the project's home in the sandbox; "" unsandboxed
+	home    string             // the environment's home in the sandbox; "" unsandboxed
 	failed  []store.ErrorEntry // services that could not even start
 	// since is when the preview instance's current incarnation started:
 	// watch-path bases before it do not count. Zero for environments.
@@ -111,7 +111,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 	if r.env.Deleted() {
 		return fail(store.StatusError, "environment %s was deleted: it left the project's config", r.env.GivenID)
 	}
-	if r.home, err = r.e.Sandbox.Home(r.project.ID); err != nil {
+	if r.home, err = r.e.Sandbox.Home(r.project.ID, r.env.GivenID); err != nil {
 		return err
 	}
 	r.inst = target.Instance{ProjectID: r.project.ID, EnvironmentID: r.env.ID, EnvGivenID: r.env.GivenID, PRNumber: r.d.PRNumber}

@@ -85,7 +85,7 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 	if err != nil {
 		return target.Release{}, err
 	}
-	home, err := e.Sandbox.Home(d.ProjectID)
+	home, err := e.Sandbox.Home(d.ProjectID, d.EnvironmentGivenID)
 	if err != nil {
 		return target.Release{}, err
 	}

@@ -22,10 +22,10 @@ const hostEtc = "/etc"
 // namespaces and the read-only part of the filesystem. The command's own
 // tree and home come after them (see Start).
 func bwrapArgs(dataDir string, binds []bind, path string, root bool) []string {
+	// No --unshare-net: builds download dependencies, and releases listen
+	// on 127.0.0.1:$PORT for the proxy and the health checks.
 	a := []string{
 		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-		// The network stays: builds download dependencies, and releases
-		// listen on 127.0.0.1:$PORT for the proxy and health checks.
 		"--die-with-parent",
 		// The command gets a session of its own, and with it a process
 		// group apart from bwrap's: SIGTERM reaches the command's

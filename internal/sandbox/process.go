@@ -32,7 +32,7 @@ type Command struct {
 	// Root is the tree Dir is part of (a build's checkout, when Dir is a
 	// service's basePath in it), also writable in the sandbox. Empty: Dir.
 	Root string
-	// Home is HOME in the sandbox, writable: the project's home
+	// Home is HOME in the sandbox, writable: the environment's home
 	// (Sandbox.Home). Empty: HOME is /tmp, which lasts as long as the
 	// command. Unsandboxed, Home is ignored: HOME is Env's.
 	Home string

@@ -20,7 +20,7 @@ func TestSandboxEnvironment(t *testing.T) {
 	t.Parallel()
 	s := newBwrap(t, Config{})
 	dir := t.TempDir()
-	home, err := s.Home("cenvtest")
+	home, err := s.Home("cenvtest", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +80,11 @@ func TestSandboxFilesystem(t *testing.T) {
 	}
 	hostTmp.Close()
 	defer os.Remove(hostTmp.Name())
-	home, err := s.Home("cproject1")
+	home, err := s.Home("cproject1", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherHome, err := s.Home("cproject2")
+	otherHome, err := s.Home("cproject2", "production")
 	if err != nil {
 		t.Fatal(err)
 	}

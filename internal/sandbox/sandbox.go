@@ -9,7 +9,7 @@
 // /lib..., /etc without what other users may not read, /opt) and the
 // directories of Liftoff's PATH and of Config.Binds read-only, a fresh
 // /proc, /dev and /tmp, and read-write only the command's tree (a build's
-// checkout, a release's directory) and its project's home. Liftoff's data
+// checkout, a release's directory) and its home. Liftoff's data
 // dir (database, mirrors, other projects' builds, logs), /root, /home, /run
 // and /var are not there. bwrap itself starts with an empty environment:
 // the sandbox's pid 1 is bwrap, so /proc/1/environ inside shows nothing,
@@ -69,7 +69,7 @@ type Config struct {
 	Mode Mode
 	// DataDir is Liftoff's data dir. Nothing of it is visible in the
 	// sandbox except the directories a command is given; it holds the
-	// projects' homes (DataDir/sandbox/home/<project id>). Required.
+	// homes of the commands (see Home). Required.
 	DataDir string
 	// Binds are more host paths made visible read-only in the sandbox, at
 	// the same path: toolchains installed outside the system directories
@@ -218,24 +218,29 @@ func (s *Sandbox) Fallback() error {
 	return s.fallback
 }
 
-// safeID is what a project id may hold to name its home directory.
-var safeID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+// safeID is what a project or environment id may hold to name a directory.
+var safeID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
 
-// Home returns the home directory of a project's commands in the sandbox,
-// DataDir/sandbox/home/<projectID>, created if missing: it keeps the
-// project's caches (Go, npm ...) from one build to the next and is never
-// shared with another project. Unsandboxed, it returns "" and commands
-// keep the HOME of their environment.
-func (s *Sandbox) Home(projectID string) (string, error) {
+// Home returns the home directory of the commands of a project's
+// environment in the sandbox, DataDir/sandbox/home/<projectID>/<environment>
+// (the environment's id in liftoff.json), created if missing: it keeps
+// their caches (Go, npm ...) from one build to the next. It is never shared
+// with another project, nor between environments, so that a pull
+// request's preview build cannot poison the caches of production's.
+// Unsandboxed, it returns "" and commands keep the HOME of their
+// environment.
+func (s *Sandbox) Home(projectID, environment string) (string, error) {
 	if s.Mode() == None {
 		return "", nil
 	}
-	if !safeID.MatchString(projectID) {
-		return "", fmt.Errorf("sandbox: project id %q cannot name a directory", projectID)
+	for _, id := range []string{projectID, environment} {
+		if !safeID.MatchString(id) {
+			return "", fmt.Errorf("sandbox: id %q cannot name a directory", id)
+		}
 	}
-	dir := filepath.Join(s.dataDir, "sandbox", "home", projectID)
+	dir := filepath.Join(s.dataDir, "sandbox", "home", projectID, environment)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("sandbox: create the project's home: %w", err)
+		return "", fmt.Errorf("sandbox: create the home of %s/%s: %w", projectID, environment, err)
 	}
 	return dir, nil
 }

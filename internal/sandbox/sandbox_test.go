@@ -69,7 +69,7 @@ func TestNewWhenBwrapCannotRun(t *testing.T) {
 			if s.Mode() != None || s.Fallback() == nil || !strings.Contains(s.Fallback().Error(), tt.wantReason) {
 				t.Errorf("New(auto): Mode %s, Fallback %v; want none, because %q", s.Mode(), s.Fallback(), tt.wantReason)
 			}
-			if home, err := s.Home("cproject"); home != "" || err != nil {
+			if home, err := s.Home("cproject", "production"); home != "" || err != nil {
 				t.Errorf("Home unsandboxed = %q, %v; want \"\"", home, err)
 			}
 
@@ -248,5 +248,29 @@ func TestEtcMasks(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("etcMasks = %v, want %v", got, want)
+	}
+}
+
+func TestHome(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	s := &Sandbox{bwrap: "/usr/bin/bwrap", dataDir: dataDir} // Home needs no bwrap
+	prod, err := s.Home("cproject1", "production")
+	if err != nil || prod != filepath.Join(dataDir, "sandbox", "home", "cproject1", "production") {
+		t.Fatalf("Home = %q, %v", prod, err)
+	}
+	if fi, err := os.Stat(prod); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the home is %v, %v; want a directory of mode 0700", fi, err)
+	}
+	again, _ := s.Home("cproject1", "production")
+	preview, _ := s.Home("cproject1", "preview")
+	other, _ := s.Home("cproject2", "production")
+	if again != prod || preview == prod || other == prod {
+		t.Errorf("homes: production %q again %q, preview %q, other project %q: want one per project and environment", prod, again, preview, other)
+	}
+	for _, bad := range [][2]string{{"../x", "production"}, {"cproject1", ".."}, {"", "production"}, {"cproject1", "a/b"}} {
+		if _, err := s.Home(bad[0], bad[1]); err == nil {
+			t.Errorf("Home(%q, %q) = nil error", bad[0], bad[1])
+		}
 	}
 }

@@ -122,7 +122,7 @@ func TestSandboxedReleaseSeesNothingOfLiftoff(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dataDir, "liftoff.db"), []byte("the database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	home, err := sb.Home("cproject")
+	home, err := sb.Home("cproject", "production")
 	if err != nil {
 		t.Fatal(err)
 	}
