@@ -69,7 +69,7 @@ func TestEngineDependenciesAndTargets(t *testing.T) {
 	if d.Status != "SUCCESS" {
 		t.Fatalf("first deployment ended %s %+v", d.Status, d.Error)
 	}
-	releaseDir := filepath.Join(dataDir, "builds", service(t, d, "shipper").ServiceDeploymentID, "side")
+	releaseDir := filepath.Join(dataDir, "builds", f.project.ProjectID, service(t, d, "shipper").ServiceDeploymentID, "side")
 	shipped, _ := os.ReadFile(filepath.Join(releaseDir, "shipped"))
 	parts := strings.Fields(string(shipped))
 	if len(parts) != 2 || parts[0] != f.repo.Head() || parts[1] != releaseDir {
