@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/server"
 )
@@ -45,10 +48,36 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", server.DefaultMaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")
 	f.StringVar(&cfg.Sandbox, "sandbox", "auto", "how builds, deploy steps and releases run: auto (in bubblewrap when it works here), bwrap or none")
 	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
+	f.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxies",
+		"CIDR prefixes or addresses of the proxies in front of Liftoff whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.168.1.7 (default none)")
+	f.DurationVar(&cfg.DatabaseTimeout, "database-timeout", server.DefaultDatabaseTimeout,
+		"bound of each PostgreSQL call (connect, pool wait, statement); past it the caller gets a 503")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
 }
+
+// prefixList is a flag of comma-separated CIDR prefixes and addresses.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	var s []string
+	for _, x := range *p {
+		s = append(s, x.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	list, err := clientaddr.ParseList(v)
+	if err != nil {
+		return err
+	}
+	*p = list
+	return nil
+}
+
+func (p *prefixList) Type() string { return "CIDRs" }
 
 func newLogger(format, level string) (*slog.Logger, error) {
 	var lv slog.Level

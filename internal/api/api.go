@@ -7,9 +7,9 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -43,6 +43,9 @@ type Deps struct {
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
+	// Clients finds the caller's address behind trusted proxies. Default
+	// (nil): the TCP peer is the caller.
+	Clients *clientaddr.Resolver
 }
 
 // API is the HTTP handler of /api and /v1.
@@ -114,31 +117,41 @@ func (a *API) routes() {
 }
 
 // ServeHTTP routes hook calls to the hook handler and everything else through
-// the /v1 route table, answering unknown paths and methods in JSON.
+// the /v1 route table, answering unknown paths and methods in JSON. A path
+// in any other form than the canonical one is refused first (guard.go):
+// the mux would otherwise clean it and redirect, repeating it in Location.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.EscapedPath(), HookPathPrefix) || r.URL.EscapedPath() == strings.TrimSuffix(HookPathPrefix, "/") {
+	if a.refuseNonCanonical(w, r) {
+		return
+	}
+	if isHookPath(r) {
 		a.deployHook(w, r)
 		return
 	}
-	if _, pattern := a.mux.Handler(r); pattern == "" {
+	h, pattern := a.mux.Handler(r)
+	if pattern == "" {
 		// The mux would answer in plain text: find out what it would say,
-		// then say it in JSON.
+		// then say it in JSON. Neither answer repeats the path or the
+		// method, which may hold a secret.
 		probe := &statusProbe{header: http.Header{}}
-		h, _ := a.mux.Handler(r)
 		h.ServeHTTP(probe, r)
 		switch probe.status {
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", probe.header.Get("Allow"))
 			writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed,
-				"Method "+r.Method+" is not allowed here; use "+probe.header.Get("Allow"))
+				"Method "+methodOf(r)+" is not allowed here; use "+probe.header.Get("Allow"))
 		case http.StatusNotFound:
-			writeError(w, http.StatusNotFound, codeNotFound, "No such endpoint: "+r.URL.Path)
+			writeError(w, http.StatusNotFound, codeNotFound, "No such endpoint; the API's paths are listed in /v1/openapi.json")
 		default:
 			for k, v := range probe.header {
 				w.Header()[k] = v
 			}
 			w.WriteHeader(probe.status)
 		}
+		return
+	}
+	if err := checkRequestText(r, pattern); err != nil {
+		a.fail(w, r, err, "")
 		return
 	}
 	a.mux.ServeHTTP(w, r)

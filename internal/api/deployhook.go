@@ -3,13 +3,13 @@ package api
 import (
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key header.
@@ -19,11 +19,11 @@ const MaxIdempotencyKeyLength = 255
 // /api/deploy-hook/{previewEnvId}/{secret}/{prNumber}/{commitSHA}: parse,
 // authenticate and enqueue (hook.Trigger, one transaction), answer.
 func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
-	addr := clientAddress(r)
+	addr := a.client(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		setQuota(w, a.Hooks.Quota(addr))
 		w.Header().Set("Allow", "GET, POST")
-		writeHookError(w, http.StatusMethodNotAllowed, "Method "+r.Method+" is not allowed; call deploy hooks with GET or POST")
+		writeHookError(w, http.StatusMethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
 		return
 	}
 	if a.Draining() {
@@ -40,13 +40,7 @@ func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
 	}
 	var pe *parseError
 	if errors.As(err, &pe) || errors.Is(err, hook.ErrNotFound) {
-		q, limited := a.Hooks.Refuse(addr)
-		setQuota(w, q)
-		if limited != nil {
-			a.writeHookFailure(w, r, limited)
-			return
-		}
-		a.writeHookFailure(w, r, err)
+		a.refuseHookCall(w, r, addr, err)
 		return
 	}
 	req.Address = addr
@@ -61,6 +55,17 @@ func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	// Byte for byte what Flightcontrol answers.
 	_, _ = w.Write([]byte(`{"success": "true", "deploymentId": "` + res.DeploymentID + `"}`))
+}
+
+// refuseHookCall answers a call refused before it reached the hooks domain
+// (a malformed path), counting it against the caller's failure limit.
+func (a *API) refuseHookCall(w http.ResponseWriter, r *http.Request, addr string, err error) {
+	q, limited := a.Hooks.Refuse(addr)
+	setQuota(w, q)
+	if limited != nil {
+		err = limited
+	}
+	a.writeHookFailure(w, r, err)
 }
 
 func notVisibleASCII(r rune) bool { return r < 0x21 || r > 0x7e }
@@ -98,11 +103,13 @@ func (a *API) writeHookFailure(w http.ResponseWriter, r *http.Request, err error
 	writeHookError(w, status, he.Message)
 }
 
+// writeHookError answers a hook call error in Flightcontrol's shape. Like
+// writeError, it redacts anything shaped like a secret from the message.
 func writeHookError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"success": "false", "error": ` + jsonString(msg) + `}`))
+	_, _ = w.Write([]byte(`{"success": "false", "error": ` + jsonString(token.RedactLookalikes(msg)) + `}`))
 }
 
 // setQuota writes the RateLimit-* headers.
@@ -119,11 +126,7 @@ func ceilSeconds(d time.Duration) int {
 	return int(math.Ceil(d.Seconds()))
 }
 
-// clientAddress is the caller's IP address (the TCP peer).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// client is the caller's address: the TCP peer, or the client a trusted
+// proxy names (Deps.Clients). The failure limiter, the hook call record and
+// the access log all use this one address.
+func (a *API) client(r *http.Request) string { return a.Clients.Client(r) }

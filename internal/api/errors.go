@@ -14,6 +14,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 // Error codes of /v1 error bodies.
@@ -38,8 +39,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeError answers a /v1 error. Messages may quote what the caller sent;
+// anything in them shaped like a secret is redacted, so an answer never
+// repeats one (to the caller, or to a log or proxy on the way back).
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, client.ErrorBody{Error: msg, ErrorCode: code})
+	writeJSON(w, status, client.ErrorBody{Error: token.RedactLookalikes(msg), ErrorCode: code})
 }
 
 // validation is a 400 on /v1 naming what was wrong.
@@ -85,7 +89,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound s
 // logError logs err once with a new id and returns the id.
 func (a *API) logError(r *http.Request, err error) string {
 	id := cuid.New()
-	a.Log.ErrorContext(r.Context(), "request failed", "error_id", id, "method", r.Method, "path", RedactPath(r.URL.EscapedPath()), "err", err)
+	a.Log.ErrorContext(r.Context(), "request failed", "error_id", id, "method", token.RedactLookalikes(r.Method),
+		"path", RedactPath(r.URL.EscapedPath()), "err", token.RedactLookalikes(err.Error()))
 	return id
 }
 
@@ -102,23 +107,85 @@ func userMessage(err error) string {
 
 // RedactPath returns an escaped request path fit for logs. Under the deploy
 // hook prefix every segment is replaced by [REDACTED] except ids, PR numbers
-// and commit SHAs in their places, so a secret never reaches a log line,
-// whatever shape a caller gave the path.
+// and commit SHAs in their places. Elsewhere a segment is replaced when,
+// decoded, it holds anything shaped like a secret, and every segment after
+// one that names deploy-hook in any case or form (//api/deploy-hook/...,
+// /API/Deploy-Hook/..., api%2Fdeploy-hook...) is replaced unless it is a
+// number or a SHA: a secret never reaches a log line, whatever shape a
+// caller gave the path.
 func RedactPath(escapedPath string) string {
-	rest, ok := strings.CutPrefix(escapedPath, HookPathPrefix)
-	if !ok {
-		return escapedPath
+	if rest, ok := strings.CutPrefix(escapedPath, HookPathPrefix); ok {
+		parts := strings.Split(rest, "/")
+		for i, p := range parts {
+			keep := p == "" ||
+				(i == 0 || i == 2) && allDigits(p) ||
+				i == 3 && checkSHA("", p) == nil
+			if !keep {
+				parts[i] = token.Redacted
+			}
+		}
+		return HookPathPrefix + strings.Join(parts, "/")
 	}
-	parts := strings.Split(rest, "/")
+	parts := strings.Split(escapedPath, "/")
+	hook := false
 	for i, p := range parts {
-		keep := p == "" ||
-			(i == 0 || i == 2) && allDigits(p) ||
-			i == 3 && checkSHA("", p) == nil
-		if !keep {
-			parts[i] = "[REDACTED]"
+		redact := token.HasLookalike(p)
+		// A part may hold encoded slashes: judge each piece between them.
+		for _, piece := range strings.Split(unescapeAll(p), "/") {
+			if token.HasLookalike(piece) || hook && piece != "" && !allDigits(piece) && checkSHA("", piece) != nil {
+				redact = true
+			}
+			if strings.Contains(strings.ToLower(piece), "deploy-hook") {
+				hook = true
+			}
+		}
+		if redact {
+			parts[i] = token.Redacted
 		}
 	}
-	return HookPathPrefix + strings.Join(parts, "/")
+	return strings.Join(parts, "/")
+}
+
+// unescapeAll decodes percent-escapes, again and again (a path escaped
+// twice is still a path a person can read), leaving malformed ones as they
+// are.
+func unescapeAll(s string) string {
+	for range 4 {
+		if !strings.Contains(s, "%") {
+			return s
+		}
+		next := lenientUnescape(s)
+		if next == s {
+			return s
+		}
+		s = next
+	}
+	return s
+}
+
+func lenientUnescape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 func allDigits(s string) bool {

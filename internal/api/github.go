@@ -31,7 +31,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 	event, delivery := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery")
 	if err := github.Verify(a.GitHubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
 		a.Log.WarnContext(r.Context(), "github webhook refused", "reason", err.Error(), "event", event, "delivery", delivery,
-			"remote", clientAddress(r), "bytes", len(body))
+			"remote", a.client(r), "bytes", len(body))
 		msg := "The X-Hub-Signature-256 signature does not match the payload: check the webhook's secret"
 		if errors.Is(err, github.ErrUnsigned) {
 			msg = "The call is not signed: set the webhook's secret in GitHub to Liftoff's --github-webhook-secret"

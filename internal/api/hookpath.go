@@ -52,6 +52,11 @@ func ParseHookCall(escapedPath, rawQuery string) (hook.Request, error) {
 		}
 		parts[i] = u
 	}
+	for i, p := range parts {
+		if p == "." || p == ".." || p == "" && i >= 2 {
+			return req, badParam("%s", msgUncleanPath)
+		}
+	}
 	switch len(parts) {
 	case 2, 4:
 	case 3:

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 func TestParseHookCall(t *testing.T) {
@@ -32,6 +33,9 @@ func TestParseHookCall(t *testing.T) {
 		{"PR too large", "/api/deploy-hook/3/s/9999999999/" + sha, "", hook.Request{}, "prNumber must be a positive integer"},
 		{"bad percent-encoding", "/api/deploy-hook/3/s%zz", "", hook.Request{}, "malformed percent-encoding in part 2"},
 		{"lower-case encoded slash", "/api/deploy-hook/3/s%2fx", "", hook.Request{}, "percent-encoded slash"},
+		{"dot segment", "/api/deploy-hook/3/./s", "", hook.Request{}, "does not clean paths"},
+		{"dot-dot segment", "/api/deploy-hook/../deploy-hook/3/s", "", hook.Request{}, "does not clean paths"},
+		{"empty segment after the secret", "/api/deploy-hook/3/s//", "", hook.Request{}, "does not clean paths"},
 		{"repeated commit", "/api/deploy-hook/3/s", "commit=abcdef1&commit=abcdef2", hook.Request{}, "commit was given 2 times"},
 		{"branch with space", "/api/deploy-hook/3/s", "branch=a%20b", hook.Request{}, "not a valid branch name"},
 		{"branch starting with dash", "/api/deploy-hook/3/s", "branch=-x", hook.Request{}, "not a valid branch name"},
@@ -110,6 +114,7 @@ func FuzzParseHookCall(f *testing.F) {
 func TestRedactPath(t *testing.T) {
 	t.Parallel()
 	sha := strings.Repeat("a", 40)
+	secret := token.New(token.HookPrefix)
 	for _, c := range []struct{ in, want string }{
 		{"/api/deploy-hook/12/lfh_secret", "/api/deploy-hook/12/[REDACTED]"},
 		{"/api/deploy-hook/12/lfh_secret/5/" + sha, "/api/deploy-hook/12/[REDACTED]/5/" + sha},
@@ -118,6 +123,23 @@ func TestRedactPath(t *testing.T) {
 		{"/api/deploy-hook/12/1234567", "/api/deploy-hook/12/[REDACTED]"},
 		{"/api/deploy-hook/12/s/lfh_x/y/z", "/api/deploy-hook/12/[REDACTED]/[REDACTED]/[REDACTED]/[REDACTED]"},
 		{"/v1/deployments/abc", "/v1/deployments/abc"},
+		// Not under the exact prefix: by what a secret looks like, and
+		// every part after a deploy-hook part that is not a number or SHA.
+		{"//api/deploy-hook/12/" + secret, "//api/deploy-hook/12/[REDACTED]"},
+		{"/./api/deploy-hook/12/" + secret, "/./api/deploy-hook/12/[REDACTED]"},
+		{"/API/DEPLOY-HOOK/12/" + strings.ToUpper(secret), "/API/DEPLOY-HOOK/12/[REDACTED]"},
+		{"/api/Deploy-Hook/12/s3cr3t/5/" + sha, "/api/Deploy-Hook/12/[REDACTED]/5/" + sha},
+		{"/api/deploy%2Dhook/12/not-a-token", "/api/deploy%2Dhook/12/[REDACTED]"},
+		{"/api%2Fdeploy-hook%2F12%2F" + secret, "/[REDACTED]"},
+		{"/api/deploy-hook%2f12%2fx", "/api/[REDACTED]"},
+		{"/v1/deployments/" + secret, "/v1/deployments/[REDACTED]"},
+		{"/v1/deployments/" + secret + "/logs", "/v1/deployments/[REDACTED]/logs"},
+		{"/v1/deployments/%6Cfh%5F" + secret[4:], "/v1/deployments/[REDACTED]"},
+		{"/v1/deployments/%256Cfh%255F" + secret[4:], "/v1/deployments/[REDACTED]"},
+		{"/v1/deployments/x" + secret + "y", "/v1/deployments/[REDACTED]"},
+		{"/v1/deployments/" + secret[:20], "/v1/deployments/[REDACTED]"},
+		{"/v1/api-keys/" + token.New(token.APIKeyPrefix), "/v1/api-keys/[REDACTED]"},
+		{"/" + secret + "%zz", "/[REDACTED]"},
 	} {
 		if got := RedactPath(c.in); got != c.want {
 			t.Errorf("RedactPath(%q) = %q, want %q", c.in, got, c.want)

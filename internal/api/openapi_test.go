@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/jackc/pgx/v5"
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/client"
@@ -39,6 +41,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/token"
 	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
@@ -674,13 +677,15 @@ func TestOpenAPIResponses(t *testing.T) {
 				}
 			}
 			do(exchange{name: "hook over its rate limit", op: opHookGet, path: hookPath(h.env["staging"], limited), status: 429})
-			// 429: an address over its failed-call limit is refused everything.
+			// 429: an address over its failed-call limit is refused every
+			// call without a valid secret (valid ones still go through).
 			strict := newTestAPI(t, h.store, h.rec, hook.Config{FailuresPerMinute: 1}, false)
+			wrong := token.New(token.HookPrefix)
 			run(strict, exchange{name: "hook failure before the limit", op: opHookGet, path: hookPath(p, "lfh_wrong"), status: 404})
-			run(strict, exchange{name: "hook address over its failure limit", op: opHookGet, path: hookPath(p, prod), status: 429})
-			run(strict, exchange{name: "hook POST address over its failure limit", op: opHookPost, path: hookPath(p, prod), status: 429})
-			run(strict, exchange{name: "preview hook address over its failure limit", op: opPreviewGet, path: previewPath(preview, 5, sha), status: 429})
-			run(strict, exchange{name: "preview hook POST address over its failure limit", op: opPreviewPost, path: previewPath(preview, 5, sha), status: 429})
+			run(strict, exchange{name: "hook address over its failure limit", op: opHookGet, path: hookPath(p, wrong), status: 429})
+			run(strict, exchange{name: "hook POST address over its failure limit", op: opHookPost, path: hookPath(p, wrong), status: 429})
+			run(strict, exchange{name: "preview hook address over its failure limit", op: opPreviewGet, path: previewPath(wrong, 5, sha), status: 429})
+			run(strict, exchange{name: "preview hook POST address over its failure limit", op: opPreviewPost, path: previewPath(wrong, 5, sha), status: 429})
 			// 503: shutting down, or the store is unavailable.
 			draining := newTestAPI(t, h.store, h.rec, hook.Config{}, true)
 			run(draining, exchange{name: "hook while shutting down", op: opHookGet, path: hookPath(p, prod), status: 503})
@@ -968,7 +973,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			// provoke: unexpected errors, and conflicts of concurrent writes.
 			var missing []string
 			for key, op := range operations(c.doc) {
-				if key == "GET /healthz" { // served by internal/server: TestOpenAPIServer
+				if key == "GET /healthz" || key == "GET /readyz" { // served by internal/server: TestOpenAPIServer
 					continue
 				}
 				for status := range op.Responses.Map() {
@@ -1183,7 +1188,8 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 }
 
 // TestOpenAPIServer runs the real server (liftoff serve) and validates what
-// it serves outside the API handler: /healthz, and the document itself.
+// it serves outside the API handler: /healthz, /readyz, and the document
+// itself.
 func TestOpenAPIServer(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range storetest.Dialects() {
@@ -1227,6 +1233,38 @@ func TestOpenAPIServer(t *testing.T) {
 					t.Error("the server does not serve the embedded document as it is")
 				}
 			})
+			t.Run("readyz", func(t *testing.T) {
+				c.run(t, base, hc, exchange{name: "readyz", op: "GET /readyz", path: "/readyz", status: 200})
+				// Without goose's table the schema is at version 0.
+				dropVersionTable(t, dialect, cfg)
+				c.run(t, base, hc, exchange{name: "readyz with the schema gone", op: "GET /readyz", path: "/readyz", status: 503})
+			})
 		})
+	}
+}
+
+// dropVersionTable drops the migrations' version table of the server's
+// database behind its back.
+func dropVersionTable(t *testing.T, dialect string, cfg server.Config) {
+	t.Helper()
+	ctx := context.Background()
+	if dialect == "postgres" {
+		conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = conn.Close(ctx) }()
+		if _, err := conn.Exec(ctx, "DROP TABLE goose_db_version"); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, "liftoff.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if _, err := db.ExecContext(ctx, "DROP TABLE goose_db_version"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,9 @@ const maxBody = 1 << 20
 // error and not a silently ignored setting. An empty body decodes as {}.
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return invalidf("the request body did not arrive within the server's read timeout; send it at once")
+	}
 	if err != nil {
 		return invalidf("could not read the request body: " + err.Error())
 	}
@@ -44,7 +48,7 @@ func decode(r *http.Request, v any) error {
 	if dec.More() {
 		return invalidf("the request body must hold one JSON object")
 	}
-	return nil
+	return checkBodyText(v)
 }
 
 // pathInt64 reads a positive integer path value.

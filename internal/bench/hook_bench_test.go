@@ -120,7 +120,7 @@ func openBoth(b *testing.B, dialect string) (store.Store, baselineDB) {
 		_, err = base.sqlite.Exec(`CREATE TABLE baseline (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, payload TEXT NOT NULL)`)
 	case "postgres":
 		url := storetest.DatabaseURL(b)
-		if st, err = postgres.Open(ctx, url); err != nil {
+		if st, err = postgres.Open(ctx, url, postgres.Options{}); err != nil {
 			b.Fatal(err)
 		}
 		if base.pg, err = pgxpool.New(ctx, url); err != nil {

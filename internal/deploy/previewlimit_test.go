@@ -42,7 +42,7 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 			case "postgres":
 				url := storetest.DatabaseURL(t)
 				for i := range replicas {
-					st, err := postgres.Open(ctx, url)
+					st, err := postgres.Open(ctx, url, postgres.Options{})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -46,9 +46,17 @@ type Result struct {
 // Trigger authenticates a call and stores the deployment it asks for, all
 // before returning: a deployment id it returns survives any crash. The Quota
 // is the one to show in RateLimit-* headers, whatever the outcome.
+//
+// The failure limit of the caller's address refuses only calls without a
+// valid secret: a call that holds one is never refused by it (its hook's
+// own limit applies), so wrong calls from one address (or from everyone
+// behind the same NAT or proxy) cannot lock the valid hooks out. Only
+// calls whose secret matched no hook count as failures.
 func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, error) {
 	now := s.now()
-	if q := s.failures.Peek(req.Address, now); q.Remaining == 0 {
+	// An address over its limit that sends something not even shaped like
+	// a secret is refused without reading the store.
+	if q := s.failures.Peek(req.Address, now); q.Remaining == 0 && !token.Looks(req.Secret, token.HookPrefix) {
 		return Result{}, q, errTooManyFailures(q)
 	}
 	res, q, err := s.trigger(ctx, req)
@@ -59,12 +67,14 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 		if res.Outcome == OutcomeQueued && s.cfg.Queued != nil {
 			s.cfg.Queued()
 		}
+	case errors.Is(err, ErrNotFound):
+		call.Status, call.Outcome = statusOf(err), err.Error()
+		if fq := s.failures.Peek(req.Address, now); fq.Remaining == 0 {
+			return res, fq, errTooManyFailures(fq)
+		}
+		q, _ = s.failures.Take(req.Address, now)
 	default:
 		call.Status, call.Outcome = statusOf(err), err.Error()
-		switch KindOf(err) {
-		case KindBadRequest, KindNotFound, KindConflict:
-			q, _ = s.failures.Take(req.Address, now)
-		}
 	}
 	if call.HookID != "" {
 		s.recorder.Record(context.WithoutCancel(ctx), call)
@@ -117,17 +127,19 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	}
 	res := Result{HookID: h.ID}
 	env := target.Environment
+	// Refusals of a call with a valid secret show its hook's quota.
+	hq := s.perHook.Peek(h.ID, now)
 	switch {
 	case env.Deleted():
-		return res, Quota{}, conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
+		return res, hq, conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
 	case h.Paused:
-		return res, Quota{}, conflict("Deploy hook %q is paused; resume it to deploy", h.Name)
+		return res, hq, conflict("Deploy hook %q is paused; resume it to deploy", h.Name)
 	case target.ServiceCount == 0:
-		return res, Quota{}, conflict("Environment %d (%s) has no services to deploy", env.ID, env.GivenID)
+		return res, hq, conflict("Environment %d (%s) has no services to deploy", env.ID, env.GivenID)
 	case env.IsPreview && !req.Preview:
-		return res, Quota{}, badRequest("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
+		return res, hq, badRequest("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
 	case !env.IsPreview && req.Preview:
-		return res, Quota{}, badRequest("Environment %d is not a preview environment: call /api/deploy-hook/%d/{secret} without a PR number and commit", env.ID, env.ID)
+		return res, hq, badRequest("Environment %d is not a preview environment: call /api/deploy-hook/%d/{secret} without a PR number and commit", env.ID, env.ID)
 	}
 	q, allowed := s.perHook.Take(h.ID, now)
 	if !allowed {

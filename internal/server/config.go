@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
+	"github.com/liftoffhq/liftoff/internal/store/postgres"
 )
 
 // Config is everything `liftoff serve` is told. It is built once in main,
@@ -73,7 +75,45 @@ type Config struct {
 	// Out is where the demo prints (secrets included: it is the terminal,
 	// not the log). Default os.Stdout.
 	Out io.Writer
+
+	// TrustedProxies are the load balancers and proxies in front of
+	// Liftoff, as CIDR prefixes. When the TCP peer of a request is one of
+	// them, X-Forwarded-For names the client (its rightmost hop that is not
+	// trusted), for the failed-call limit, hook call records, the access
+	// log, and the X-Forwarded-*/X-Real-IP headers the proxy sends to
+	// releases. Default none: the TCP peer is the client, and
+	// X-Forwarded-For is never believed.
+	TrustedProxies []netip.Prefix
+	// DatabaseTimeout bounds each PostgreSQL call (connecting, waiting for a
+	// pooled connection, each statement): past it the call fails and the
+	// caller gets a 503, instead of hanging on a database that stopped
+	// answering. SQLite, a local file, is not bounded by it. Default 5s.
+	DatabaseTimeout time.Duration
+
+	// ReadHeaderTimeout bounds reading a request's headers, on the API and
+	// on the proxy. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole API request, body included, so a
+	// body trickled byte by byte cannot hold a connection. Default 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds an API answer, from the end of the request's
+	// headers to the last byte written. Deployment logs, which stream for
+	// as long as the deployment runs, lift it. Default 60s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle this long, on the API
+	// and on the proxy. Default 120s.
+	IdleTimeout time.Duration
 }
+
+// Defaults of the HTTP servers' timeouts.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	// DefaultDatabaseTimeout is DatabaseTimeout's default.
+	DefaultDatabaseTimeout = postgres.DefaultTimeout
+)
 
 // WithDefaults fills in the defaults.
 func (c Config) WithDefaults() Config {
@@ -111,6 +151,21 @@ func (c Config) WithDefaults() Config {
 	if c.Out == nil {
 		c.Out = os.Stdout
 	}
+	if c.DatabaseTimeout == 0 {
+		c.DatabaseTimeout = DefaultDatabaseTimeout
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
 	return c
 }
 
@@ -144,6 +199,17 @@ func (c Config) Validate() error {
 	for _, p := range c.SandboxBinds {
 		if !filepath.IsAbs(p) {
 			errs = append(errs, fmt.Errorf("--sandbox-bind %q: use an absolute path", p))
+		}
+	}
+	if c.DatabaseTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--database-timeout %s must be positive, e.g. 5s", c.DatabaseTimeout))
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"ReadHeaderTimeout", c.ReadHeaderTimeout}, {"ReadTimeout", c.ReadTimeout}, {"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout}} {
+		if t.d < 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", t.name, t.d))
 		}
 	}
 	return errors.Join(errs...)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/api"
+	"github.com/liftoffhq/liftoff/internal/clientaddr"
+	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 // statusWriter remembers the status and size of an answer.
@@ -42,21 +45,23 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accessLog logs one line per request. The path is logged escaped with any
-// deploy hook secret replaced, and neither the query string nor any header
-// is logged, so no secret reaches a log line.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// accessLog logs one line per request. The path is logged escaped with
+// anything shaped like a secret replaced (api.RedactPath), and neither the
+// query string nor any header is logged, so no secret reaches a log line.
+// remote is the client address as the API sees it (behind trusted proxies,
+// the client they name), the one hook call records and limits use.
+func accessLog(log *slog.Logger, clients *clientaddr.Resolver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", r.Method),
+			slog.String("method", token.RedactLookalikes(r.Method)),
 			slog.String("path", api.RedactPath(r.URL.EscapedPath())),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", r.RemoteAddr),
+			slog.String("remote", clients.Client(r)),
 		)
 	})
 }
@@ -70,7 +75,8 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 					panic(p)
 				}
 				id := cuid.New()
-				log.Error("panic", "error_id", id, "method", r.Method, "path", api.RedactPath(r.URL.EscapedPath()), "panic", p)
+				log.Error("panic", "error_id", id, "method", token.RedactLookalikes(r.Method), "path", api.RedactPath(r.URL.EscapedPath()),
+					"panic", token.RedactLookalikes(fmt.Sprint(p)))
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = w.Write([]byte(`{"error":"There was an unexpected error; it was logged with id ` + id + `","errorCode":"INTERNAL","errorId":"` + id + `"}` + "\n"))

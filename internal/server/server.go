@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/demo"
 	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
@@ -43,7 +45,7 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 		return nil, err
 	}
 	if dialect == "postgres" {
-		return postgres.Open(ctx, dsn)
+		return postgres.Open(ctx, dsn, postgres.Options{Timeout: cfg.DatabaseTimeout})
 	}
 	return sqlite.Open(ctx, dsn, sqlite.Options{})
 }
@@ -75,6 +77,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 			return err
 		}
 	}
+	warnOpenDataDir(dataDir, log)
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -97,7 +100,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	}
 	publicURL := cfg.publicURL(ln.Addr())
 
-	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: proxyLn.Addr().String(), Log: log, Sandbox: sb})
+	clients := clientaddr.New(cfg.TrustedProxies)
+	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: proxyLn.Addr().String(), Log: log,
+		Sandbox: sb, Clients: clients})
 	if err != nil {
 		return err
 	}
@@ -150,18 +155,26 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		Limits:       limits,
 		Log:          log,
 		Draining:     draining.Load,
+		Clients:      clients,
 	})
 
 	srv := &http.Server{
 		Handler:           Handler(st, handler, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	// The proxy has no read or write timeout: what it carries (uploads,
+	// downloads, event streams, websockets) is the services' own business.
+	// Headers and idle connections are bounded, so idle or half-sent
+	// requests cannot pile up.
 	proxy := &http.Server{
 		Handler:           releases.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	recorder.Start(ctx)
@@ -245,15 +258,20 @@ func nodeID(dataDir string) string {
 	return host + "-" + hex.EncodeToString(sum[:4])
 }
 
-// Handler is the whole HTTP surface of Liftoff: /healthz and the API, behind
-// the access log and panic recovery.
+// Handler is the whole HTTP surface of Liftoff: /healthz, /readyz and the
+// API, behind the access log and panic recovery. Paths not in canonical
+// form are answered by the API's guard before the mux, which would
+// otherwise redirect them.
 func Handler(st store.Store, a *api.API, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(st))
+	mux.Handle("GET /readyz", readyz(st))
 	mux.Handle("/", a)
-	return accessLog(log, recoverPanics(log, mux))
+	return accessLog(log, a.Clients, recoverPanics(log, a.Guard(mux)))
 }
 
+// healthz is the liveness check: the process serves and its database
+// answers.
 func healthz(st store.Store) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -266,4 +284,62 @@ func healthz(st store.Store) http.Handler {
 		}
 		_, _ = fmt.Fprintf(w, `{"status":"ok","store":%q}`+"\n", st.Dialect())
 	})
+}
+
+// readiness is the body of /readyz.
+type readiness struct {
+	Status string `json:"status"` // ready, unavailable or schema_mismatch
+	Store  string `json:"store"`
+	// SchemaVersion is the database's; ExpectedSchemaVersion this binary's.
+	SchemaVersion         *int64 `json:"schemaVersion"`
+	ExpectedSchemaVersion int64  `json:"expectedSchemaVersion"`
+	// Reason says, when not ready, why and what to do.
+	Reason string `json:"reason,omitempty"`
+}
+
+// readyz is the readiness check: 200 only when the database answers and its
+// schema is the one this binary migrates to, so a load balancer or
+// Kubernetes sends no calls to a replica whose database was dropped,
+// emptied or migrated by a newer release.
+func readyz(st store.Store) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		body := readiness{Status: "ready", Store: st.Dialect()}
+		v, err := st.SchemaVersion(ctx)
+		switch {
+		case err != nil:
+			body.Status, body.Reason = "unavailable", "the database does not answer, or its file was removed or replaced; see the server's log"
+		case v.Current < v.Embedded:
+			body.Status = "schema_mismatch"
+			body.Reason = fmt.Sprintf("the database schema is at version %d, this binary needs %d (was the database emptied?); "+
+				"restart Liftoff to migrate it", v.Current, v.Embedded)
+		case v.Current > v.Embedded:
+			body.Status = "schema_mismatch"
+			body.Reason = fmt.Sprintf("the database schema is at version %d, newer than this binary's %d: a newer Liftoff migrated it; "+
+				"upgrade this replica", v.Current, v.Embedded)
+		}
+		body.ExpectedSchemaVersion = v.Embedded
+		if err == nil {
+			body.SchemaVersion = &v.Current
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if body.Status != "ready" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+}
+
+// warnOpenDataDir warns when other users can read or enter the data dir:
+// it holds the database, the git mirrors and every build. Liftoff creates
+// it 0700 but leaves an existing one as the operator set it.
+func warnOpenDataDir(dir string, log *slog.Logger) {
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn("the data dir can be read by other users: it holds the database, the repositories and every build; "+
+		"make it private with chmod", "data_dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", "chmod 700 "+dir)
 }

@@ -40,11 +40,30 @@ type Store interface {
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// SchemaVersion reports where the database's schema stands against the
+	// migrations this binary embeds. ErrUnavailable when the database does
+	// not answer, or (SQLite) its file was removed or replaced; Embedded is
+	// set even then.
+	SchemaVersion(ctx context.Context) (SchemaVersion, error)
 	// Dialect names the database: "sqlite" or "postgres".
 	Dialect() string
 	// Close releases the database. Calls after Close return ErrUnavailable.
 	Close() error
 }
+
+// SchemaVersion is where a database's schema stands.
+type SchemaVersion struct {
+	// Current is the newest migration applied to the database: 0 when it
+	// has none (a database dropped and created again empty).
+	Current int64
+	// Embedded is the newest migration this binary carries and applies at
+	// start.
+	Embedded int64
+}
+
+// Matches reports whether the schema is the one this binary expects: not
+// behind (an emptied database), not ahead (a newer binary migrated it).
+func (v SchemaVersion) Matches() bool { return v.Current == v.Embedded }
 
 // Queries are the calls of the store, grouped by the record they serve.
 type Queries interface {

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
+	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,13 +31,38 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// DefaultTimeout is Options.Timeout's default.
+const DefaultTimeout = 5 * time.Second
+
+// Options tune the store. Zero values take the defaults.
+type Options struct {
+	// Timeout bounds every database call: connecting (unless the URL sets
+	// connect_timeout), waiting for a pooled connection, and each statement,
+	// BEGIN and COMMIT of a transaction included. It is a deadline on the
+	// client's side, so a partitioned network cannot hang a caller; pgx then
+	// closes the connection. A transaction as a whole is not bounded, only
+	// each of its statements. A call past it fails with
+	// store.ErrUnavailable. Migrations at Open are not bounded. Default 5s.
+	//
+	// No statement_timeout is sent to the server: connection poolers such
+	// as PgBouncer refuse it as a startup parameter. Add one to the URL
+	// (statement_timeout=5000) where the server takes it.
+	Timeout time.Duration
+}
+
 // Open connects to the database at url (a postgres:// URL or a key=value
 // connection string; pool settings such as pool_max_conns are honoured) and
 // migrates it.
-func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
+func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = opts.Timeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -44,11 +72,12 @@ func Open(ctx context.Context, url string) (*sqlstore.Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to postgres %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, mapErr(err))
 	}
-	if err := migrate(ctx, pool); err != nil {
+	embedded, err := migrate(ctx, pool)
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return sqlstore.New(&driver{pool: pool}), nil
+	return sqlstore.New(&driver{pool: pool, timeout: opts.Timeout, embedded: embedded}), nil
 }
 
 // Migrations are the dialect's numbered migrations, for tests that build a
@@ -61,42 +90,47 @@ func Migrations() fs.FS {
 	return sub
 }
 
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// migrate applies the embedded migrations and returns the newest one's
+// version.
+func migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer func() { _ = db.Close() }()
 	// The advisory lock is per database and schema, so installations (and
 	// tests) in different schemas of one database migrate independently.
 	var where string
 	if err := pool.QueryRow(ctx, `SELECT current_database() || '.' || current_schema()`).Scan(&where); err != nil {
-		return fmt.Errorf("migration lock: %w", mapErr(err))
+		return 0, fmt.Errorf("migration lock: %w", mapErr(err))
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte("liftoff-migrations:" + where))
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 600))
 	if err != nil {
-		return fmt.Errorf("migration lock: %w", err)
+		return 0, fmt.Errorf("migration lock: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithSessionLocker(locker))
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return 0, fmt.Errorf("migrations: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate postgres: %w", err)
+		return 0, fmt.Errorf("migrate postgres: %w", err)
 	}
-	return nil
+	sources := p.ListSources()
+	return sources[len(sources)-1].Version, nil
 }
 
 type driver struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	timeout  time.Duration
+	embedded int64 // the newest migration this binary embeds
 }
 
 // Pool exposes the pool to packages that need PostgreSQL itself (LISTEN).
 func (d *driver) Pool() *pgxpool.Pool { return d.pool }
 
-func (d *driver) Read() sqlstore.Conn { return pgConn{d.pool} }
+func (d *driver) Read() sqlstore.Conn { return pgConn{q: d.pool, timeout: d.timeout} }
 
 func (d *driver) Write(ctx context.Context, fn func(sqlstore.Conn) error) error {
-	return fn(pgConn{d.pool})
+	return fn(pgConn{q: d.pool, timeout: d.timeout})
 }
 
 // WriteBulk is Write: PostgreSQL has no single writer to order; the
@@ -105,12 +139,66 @@ func (d *driver) WriteBulk(ctx context.Context, fn func(sqlstore.Conn) error) er
 	return d.Write(ctx, fn)
 }
 
-func (d *driver) Tx(ctx context.Context, fn func(sqlstore.Conn) error) error {
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return fn(pgConn{tx}) })
-	return mapErr(err)
+// Tx bounds BEGIN (with the wait for a connection), each statement and
+// COMMIT by the timeout, never the whole transaction: a long transaction of
+// quick statements is fine, a statement the network swallowed is not.
+func (d *driver) Tx(ctx context.Context, fn func(sqlstore.Conn) error) (err error) {
+	bctx, cancel := context.WithTimeout(ctx, d.timeout)
+	tx, err := d.pool.Begin(bctx)
+	cancel()
+	if err != nil {
+		return mapErr(err)
+	}
+	defer func() {
+		if err != nil {
+			// Detached from ctx: a cancelled caller still rolls back.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+			defer cancel()
+			_ = tx.Rollback(rctx)
+		}
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
+			defer cancel()
+			_ = tx.Rollback(rctx)
+			panic(p)
+		}
+	}()
+	if err = fn(pgConn{q: tx, timeout: d.timeout}); err != nil {
+		return mapErr(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	err = mapErr(tx.Commit(cctx))
+	return err
 }
 
-func (d *driver) Ping(ctx context.Context) error { return mapErr(d.pool.Ping(ctx)) }
+func (d *driver) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	return mapErr(d.pool.Ping(ctx))
+}
+
+// SchemaVersion implements sqlstore.Driver. A database without goose's
+// table (dropped and created again empty) is at version 0.
+func (d *driver) SchemaVersion(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	var v *int64
+	err := d.pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass('goose_db_version') IS NULL THEN 0
+		ELSE (SELECT max(version_id) FROM goose_db_version) END`).Scan(&v)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	if v == nil {
+		return 0, nil
+	}
+	return *v, nil
+}
+
+// EmbeddedSchemaVersion implements sqlstore.Driver.
+func (d *driver) EmbeddedSchemaVersion() int64 { return d.embedded }
 
 func (d *driver) Name() string { return "postgres" }
 
@@ -126,9 +214,16 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-type pgConn struct{ q querier }
+// pgConn bounds each statement by timeout. The context of a query lives
+// until its rows are closed (or its row scanned), as pgx reads them lazily.
+type pgConn struct {
+	q       querier
+	timeout time.Duration
+}
 
 func (c pgConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	tag, err := c.q.Exec(ctx, query, args...)
 	if err != nil {
 		return 0, mapErr(err)
@@ -137,27 +232,46 @@ func (c pgConn) Exec(ctx context.Context, query string, args ...any) (int64, err
 }
 
 func (c pgConn) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	rows, err := c.q.Query(ctx, query, args...)
 	if err != nil {
+		cancel()
 		return nil, mapErr(err)
 	}
-	return pgRows{rows}, nil
+	return pgRows{Rows: rows, cancel: cancel}, nil
 }
 
 func (c pgConn) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return pgRow{c.q.QueryRow(ctx, query, args...)}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	return pgRow{Row: c.q.QueryRow(ctx, query, args...), cancel: cancel}
 }
 
-type pgRows struct{ pgx.Rows }
+type pgRows struct {
+	pgx.Rows
+	cancel context.CancelFunc
+}
 
 func (r pgRows) Scan(dest ...any) error { return mapErr(r.Rows.Scan(dest...)) }
 func (r pgRows) Err() error             { return mapErr(r.Rows.Err()) }
+func (r pgRows) Close() {
+	r.Rows.Close()
+	r.cancel()
+}
 
-type pgRow struct{ pgx.Row }
+type pgRow struct {
+	pgx.Row
+	cancel context.CancelFunc
+}
 
-func (r pgRow) Scan(dest ...any) error { return mapErr(r.Row.Scan(dest...)) }
+func (r pgRow) Scan(dest ...any) error {
+	defer r.cancel()
+	return mapErr(r.Row.Scan(dest...))
+}
 
-// mapErr maps pgx errors to the store sentinels.
+// mapErr maps pgx errors to the store sentinels. Everything that says the
+// database is not there to answer (unreachable, shutting down, dropped,
+// its schema gone, a call past its deadline) is store.ErrUnavailable: a
+// caller should retry later, and it is not the request's fault.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -165,20 +279,51 @@ func mapErr(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
+	if errors.Is(err, context.DeadlineExceeded) || isConnectError(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
 		case pgErr.Code == "23505": // unique_violation
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case pgErr.Code[:2] == "08", pgErr.Code[:2] == "57", pgErr.Code == "53300": // connection, shutdown, too many connections
+		case unavailable(pgErr.Code):
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
 		return err
 	}
-	if pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "closed pool") /* puddle.ErrClosedPool, behind pgxpool */ || isConnectError(err) {
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || strings.Contains(err.Error(), "closed pool") /* puddle.ErrClosedPool, behind pgxpool */ {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unavailable reports whether a SQLSTATE says the database cannot serve
+// right now rather than that the statement was wrong.
+func unavailable(code string) bool {
+	if len(code) != 5 {
+		return false
+	}
+	switch code[:2] {
+	case "08", // connection exception
+		"57", // operator intervention: admin shutdown, statement timeout, cannot connect now
+		"53", // insufficient resources: too many connections, disk full, out of memory
+		"58": // system error: I/O
+		return true
+	}
+	switch code {
+	case "3D000", // invalid_catalog_name: the database was dropped
+		"3F000", // invalid_schema_name: the schema was dropped
+		"42P01", // undefined_table: the tables are gone (a database created again empty)
+		"28000", // invalid_authorization_specification
+		"28P01": // invalid_password: credentials changed under us
+		return true
+	}
+	return false
 }
 
 func isConnectError(err error) bool {

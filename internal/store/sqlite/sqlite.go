@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	sqlite "modernc.org/sqlite"
@@ -42,17 +43,51 @@ type Options struct {
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
+// The database and its -wal and -shm files are made readable by their owner
+// only (0600): they hold every project's configuration and every
+// deployment's output.
 func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	d, err := openDriver(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}
 	return sqlstore.New(d), nil
+}
+
+// ownerOnly creates the database file 0600 when it is missing (SQLite gives
+// its -wal and -shm files the database file's mode) and takes group and
+// other permissions away from the files that exist.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("make %s readable by its owner only: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 func dsn(path string, txlock string, pragmas ...string) string {
@@ -88,11 +123,20 @@ func openDriver(ctx context.Context, path string, opts Options) (*driver, error)
 		_ = wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := migrate(ctx, wdb); err != nil {
+	embedded, err := migrate(ctx, wdb)
+	if err != nil {
 		_ = wdb.Close()
 		return nil, err
 	}
-	rdb, err := sql.Open("sqlite", dsn(path, "", append([]string{"query_only(1)"}, common...)...))
+	file, err := os.Stat(path)
+	if err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// Readers open the file without creating it (mode=rw): a database
+	// file removed under a running server fails their calls instead of
+	// quietly starting an empty database beside it.
+	rdb, err := sql.Open("sqlite", dsn(path, "", append([]string{"query_only(1)"}, common...)...)+"&mode=rw")
 	if err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -100,9 +144,12 @@ func openDriver(ctx context.Context, path string, opts Options) (*driver, error)
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	d := &driver{
-		read: sqlConn{db: rdb},
-		rdb:  rdb,
-		w:    newWriter(wdb, opts.MaxBatch),
+		read:     sqlConn{db: rdb},
+		rdb:      rdb,
+		w:        newWriter(wdb, opts.MaxBatch),
+		path:     path,
+		file:     file,
+		embedded: embedded,
 	}
 	return d, nil
 }
@@ -111,21 +158,27 @@ func openDriver(ctx context.Context, path string, opts Options) (*driver, error)
 // database as an older Liftoff left it.
 func Migrations() fs.FS { return mustSub(migrations, "migrations") }
 
-func migrate(ctx context.Context, db *sql.DB) error {
+// migrate applies the embedded migrations and returns the newest one's
+// version.
+func migrate(ctx context.Context, db *sql.DB) (int64, error) {
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, mustSub(migrations, "migrations"))
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return 0, fmt.Errorf("migrations: %w", err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate sqlite: %w", err)
+		return 0, fmt.Errorf("migrate sqlite: %w", err)
 	}
-	return nil
+	sources := p.ListSources()
+	return sources[len(sources)-1].Version, nil
 }
 
 type driver struct {
-	read sqlConn
-	rdb  *sql.DB
-	w    *writer
+	read     sqlConn
+	rdb      *sql.DB
+	w        *writer
+	path     string
+	file     os.FileInfo // the database file as opened
+	embedded int64       // the newest migration this binary embeds
 }
 
 func (d *driver) Read() sqlstore.Conn { return d.read }
@@ -149,6 +202,32 @@ func (d *driver) Ping(ctx context.Context) error {
 	return nil
 }
 
+// SchemaVersion implements sqlstore.Driver. The file must still be the
+// one that was opened: open connections keep working on a removed or
+// replaced file, and everything they write would be lost.
+func (d *driver) SchemaVersion(ctx context.Context) (int64, error) {
+	fi, err := os.Stat(d.path)
+	if err != nil || !os.SameFile(fi, d.file) {
+		return 0, fmt.Errorf("%w: the database file %s was removed or replaced while Liftoff ran; restart Liftoff",
+			store.ErrUnavailable, d.path)
+	}
+	var tables int
+	if err := d.rdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&tables); err != nil {
+		return 0, mapErr(err)
+	}
+	if tables == 0 {
+		return 0, nil
+	}
+	var v sql.NullInt64
+	if err := d.rdb.QueryRowContext(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&v); err != nil {
+		return 0, mapErr(err)
+	}
+	return v.Int64, nil
+}
+
+// EmbeddedSchemaVersion implements sqlstore.Driver.
+func (d *driver) EmbeddedSchemaVersion() int64 { return d.embedded }
+
 func (d *driver) Name() string { return "sqlite" }
 
 func (d *driver) Close() error {
@@ -157,7 +236,10 @@ func (d *driver) Close() error {
 	return errors.Join(werr, rerr)
 }
 
-// mapErr maps database/sql and SQLite errors to the store sentinels.
+// mapErr maps database/sql and SQLite errors to the store sentinels. A
+// database file that is gone, unreadable or not a database, and tables that
+// are gone, are store.ErrUnavailable: the database cannot serve, whatever
+// the request.
 func mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -173,8 +255,16 @@ func mapErr(err error) error {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
-		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+		}
+		// Extended result codes are on: compare the primary code.
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
+			sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		case sqlite3.SQLITE_ERROR:
+			if strings.Contains(se.Error(), "no such table") {
+				return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+			}
 		}
 	}
 	return err

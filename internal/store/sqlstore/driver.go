@@ -48,6 +48,11 @@ type Driver interface {
 	// Tx runs fn in a transaction that commits when fn returns nil.
 	Tx(ctx context.Context, fn func(Conn) error) error
 	Ping(ctx context.Context) error
+	// SchemaVersion is the newest migration applied to the database, 0
+	// when there is none.
+	SchemaVersion(ctx context.Context) (int64, error)
+	// EmbeddedSchemaVersion is the newest migration the dialect embeds.
+	EmbeddedSchemaVersion() int64
 	Name() string
 	Close() error
 }

@@ -29,6 +29,12 @@ func (s *Store) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 // Ping implements store.Store.
 func (s *Store) Ping(ctx context.Context) error { return s.driver.Ping(ctx) }
 
+// SchemaVersion implements store.Store.
+func (s *Store) SchemaVersion(ctx context.Context) (store.SchemaVersion, error) {
+	v, err := s.driver.SchemaVersion(ctx)
+	return store.SchemaVersion{Current: v, Embedded: s.driver.EmbeddedSchemaVersion()}, err
+}
+
 // Dialect implements store.Store.
 func (s *Store) Dialect() string { return s.driver.Name() }
 

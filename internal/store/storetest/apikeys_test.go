@@ -42,7 +42,7 @@ func TestAPIKeysBeforeScopesAreAdmin(t *testing.T) {
 				url := DatabaseURL(t)
 				db, err = sql.Open("pgx", url)
 				migrations, gooseDialect = postgres.Migrations(), goose.DialectPostgres
-				open = func() (store.Store, error) { return postgres.Open(ctx, url) }
+				open = func() (store.Store, error) { return postgres.Open(ctx, url, postgres.Options{}) }
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -38,7 +38,7 @@ func Open(t testing.TB, dialect string) store.Store {
 	case "sqlite":
 		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "liftoff.db"), sqlite.Options{})
 	case "postgres":
-		s, err = postgres.Open(ctx, DatabaseURL(t))
+		s, err = postgres.Open(ctx, DatabaseURL(t), postgres.Options{})
 	default:
 		t.Fatalf("unknown dialect %q", dialect)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -59,6 +60,10 @@ type Config struct {
 	// Release.Root and Release.Home. Default nil: unsandboxed, as
 	// Liftoff's user.
 	Sandbox *sandbox.Sandbox
+	// Clients decides, for the X-Forwarded-* and X-Real-IP headers the
+	// proxy sends to releases, whether a request's own forwarding headers
+	// come from a trusted proxy. Default (nil): they never do.
+	Clients *clientaddr.Resolver
 }
 
 // Target runs releases as processes on the Liftoff host and serves them

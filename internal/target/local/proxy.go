@@ -143,10 +143,10 @@ func (b *backend) inFlight() int64 { return b.state.Load() &^ retiredBit }
 // newProxyBackend proxies to a release listening on 127.0.0.1:port. Each
 // release has its own transport, so its idle connections can be closed
 // when it is stopped. The Host header is kept as the client sent it, as
-// hosting platforms do; X-Forwarded-For, -Host and -Proto are set (client
-// values of those are dropped, as the proxy is the first hop). Streaming
-// responses are flushed as they come, and upgrades (websockets) are
-// passed through.
+// hosting platforms do; X-Forwarded-For, -Host, -Proto and X-Real-IP are
+// set from the real client (what a client sent in them is dropped, unless
+// it came through a trusted proxy: Config.Clients). Streaming responses are
+// flushed as they come, and upgrades (websockets) are passed through.
 func (t *Target) newProxyBackend(key, releaseID string, port int) *backend {
 	u := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	tr := &http.Transport{
@@ -160,7 +160,7 @@ func (t *Target) newProxyBackend(key, releaseID string, port int) *backend {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.Out.Host = pr.In.Host
-			pr.SetXForwarded()
+			t.cfg.Clients.Forward(pr.In, pr.Out.Header)
 		},
 		Transport: tr,
 		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
