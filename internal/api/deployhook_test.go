@@ -266,7 +266,8 @@ func TestHookRateLimits(t *testing.T) {
 	if status != 429 || header.Get("Retry-After") == "" || header.Get("RateLimit-Remaining") != "0" || !strings.Contains(body, "more than 3 times a minute") {
 		t.Fatalf("4th call: %d %v %s", status, header, body)
 	}
-	// Failed calls from one address: two 404s, then even a good call is refused.
+	// Failed calls from one address: two 404s, then wrong calls are refused.
+	staging, _ := h.createHook("staging")
 	bad := fmt.Sprintf("/api/deploy-hook/%d/lfh_wrong", h.env["production"])
 	for range 2 {
 		if status, _, _ := h.call("GET", bad, nil); status != 404 {
@@ -279,5 +280,14 @@ func TestHookRateLimits(t *testing.T) {
 	}
 	if retry, err := time.ParseDuration(header.Get("Retry-After") + "s"); err != nil || retry <= 0 || retry > 30*time.Second {
 		t.Fatalf("Retry-After = %q", header.Get("Retry-After"))
+	}
+	// A call with a valid secret is never refused by the failure limit: it
+	// shows its hook's quota.
+	status, header, body = h.call("GET", fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["staging"], staging), nil)
+	if status != 200 || header.Get("RateLimit-Limit") != "3" {
+		t.Fatalf("a valid call from an address over its failure limit: %d %v %s", status, header, body)
+	}
+	if status, _, _ := h.call("GET", bad, nil); status != 429 {
+		t.Fatalf("a wrong call after a valid one: %d, want 429", status)
 	}
 }

@@ -110,7 +110,7 @@ func decodeCursor(c string) (store.Time, string, bool) {
 	}
 	ms, id, ok := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil || n <= 0 || id == "" {
+	if !ok || err != nil || n <= 0 || id == "" || checkText("cursor", id) != nil {
 		return store.Time{}, "", false
 	}
 	return store.FromMillis(n), id, true

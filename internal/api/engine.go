@@ -130,6 +130,10 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	if follow && flusher != nil {
+		// The stream has begun, even before its first line.
+		flusher.Flush()
+	}
 	finished := func(ctx context.Context) (bool, error) {
 		if !follow {
 			return true, nil

@@ -103,7 +103,9 @@ func (r *Resolver) client(peer netip.Addr, h http.Header) netip.Addr {
 // by the peer; otherwise the peer alone), X-Forwarded-Host and
 // X-Forwarded-Proto (a trusted peer's values, otherwise this hop's), and
 // X-Real-IP (the client, as Client finds it). What an untrusted client sent
-// in any of them, or in Forwarded, is dropped.
+// in any of them is dropped. Forwarded (RFC 7239) is always dropped: it
+// would have to be kept in step with X-Forwarded-For, and the X- headers
+// are what releases read.
 func (r *Resolver) Forward(in *http.Request, out http.Header) {
 	proto := "http"
 	if in.TLS != nil {
@@ -111,9 +113,7 @@ func (r *Resolver) Forward(in *http.Request, out http.Header) {
 	}
 	peer, ok := peerAddr(in.RemoteAddr)
 	trusted := ok && r.Trusted(peer)
-	if !trusted {
-		out.Del("Forwarded")
-	}
+	out.Del("Forwarded")
 	chain := ""
 	if trusted {
 		chain = strings.Join(forwardedFor(in.Header), ", ")

@@ -190,6 +190,8 @@ func raw(t *testing.T, method, base, path string, header http.Header) (int, http
 	return resp.StatusCode, resp.Header, string(body)
 }
 
-func hookPath(env int64, secret string) string { return fmt.Sprintf("/api/deploy-hook/%d/%s", env, secret) }
+func hookPath(env int64, secret string) string {
+	return fmt.Sprintf("/api/deploy-hook/%d/%s", env, secret)
+}
 
 func bearer(key string) http.Header { return http.Header{"Authorization": {"Bearer " + key}} }

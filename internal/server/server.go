@@ -265,7 +265,7 @@ func nodeID(dataDir string) string {
 func Handler(st store.Store, a *api.API, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(st))
-	mux.Handle("GET /readyz", readyz(st))
+	mux.Handle("GET /readyz", readyz(st, log))
 	mux.Handle("/", a)
 	return accessLog(log, a.Clients, recoverPanics(log, a.Guard(mux)))
 }
@@ -301,7 +301,7 @@ type readiness struct {
 // schema is the one this binary migrates to, so a load balancer or
 // Kubernetes sends no calls to a replica whose database was dropped,
 // emptied or migrated by a newer release.
-func readyz(st store.Store) http.Handler {
+func readyz(st store.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -309,6 +309,7 @@ func readyz(st store.Store) http.Handler {
 		v, err := st.SchemaVersion(ctx)
 		switch {
 		case err != nil:
+			log.WarnContext(r.Context(), "not ready: the store does not answer", "err", err)
 			body.Status, body.Reason = "unavailable", "the database does not answer, or its file was removed or replaced; see the server's log"
 		case v.Current < v.Embedded:
 			body.Status = "schema_mismatch"

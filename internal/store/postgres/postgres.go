@@ -185,10 +185,15 @@ func (d *driver) Ping(ctx context.Context) error {
 func (d *driver) SchemaVersion(ctx context.Context) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
+	var exists bool
+	if err := d.pool.QueryRow(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&exists); err != nil {
+		return 0, mapErr(err)
+	}
+	if !exists {
+		return 0, nil
+	}
 	var v *int64
-	err := d.pool.QueryRow(ctx, `SELECT CASE WHEN to_regclass('goose_db_version') IS NULL THEN 0
-		ELSE (SELECT max(version_id) FROM goose_db_version) END`).Scan(&v)
-	if err != nil {
+	if err := d.pool.QueryRow(ctx, `SELECT max(version_id) FROM goose_db_version`).Scan(&v); err != nil {
 		return 0, mapErr(err)
 	}
 	if v == nil {

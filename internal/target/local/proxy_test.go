@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/clientaddr"
 )
 
 func TestRouteKey(t *testing.T) {
@@ -78,6 +80,58 @@ func TestUnknownHostIs404(t *testing.T) {
 		if status != http.StatusNotFound || !strings.Contains(body, "No service is deployed at \""+host+"\"") {
 			t.Errorf("GET %s: %d %q", host, status, body)
 		}
+	}
+}
+
+// TestProxyForwardingHeaders checks what a release learns about its
+// client: from an untrusted peer, X-Real-IP and X-Forwarded-* are set from
+// the connection, whatever the client sent; from a trusted proxy, the
+// client it names.
+func TestProxyForwardingHeaders(t *testing.T) {
+	t.Parallel()
+	forged := http.Header{
+		"X-Real-Ip":         {"6.6.6.6"},
+		"X-Forwarded-For":   {"6.6.6.6"},
+		"X-Forwarded-Host":  {"evil.example"},
+		"X-Forwarded-Proto": {"https"},
+		"Forwarded":         {"for=6.6.6.6"},
+	}
+	loopback, err := clientaddr.ParseList("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		clients *clientaddr.Resolver
+		want    []string
+	}{
+		{"untrusted peer", nil, []string{"X-Real-Ip=127.0.0.1\n", "X-Forwarded-For=127.0.0.1\n",
+			"X-Forwarded-Host=api.production.localhost:8000\n", "X-Forwarded-Proto=http\n", "Forwarded=\n"}},
+		{"trusted proxy", clientaddr.New(loopback), []string{"X-Real-Ip=6.6.6.6\n", "X-Forwarded-For=6.6.6.6, 127.0.0.1\n",
+			"X-Forwarded-Host=evil.example\n", "X-Forwarded-Proto=https\n", "Forwarded=\n"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(cfg *Config) { cfg.Clients = c.clients })
+			h.deploy(serverRelease(t, production, "api", "v1"))
+			req, err := http.NewRequest(http.MethodGet, h.proxy.URL+"/headers", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = "api.production.localhost:8000"
+			req.Header = forged.Clone()
+			resp, err := h.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			for _, want := range c.want {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("the release saw\n%s\nwant %q", b, want)
+				}
+			}
+		})
 	}
 }
 

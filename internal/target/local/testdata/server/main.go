@@ -88,7 +88,7 @@ func run() error {
 	})
 	mux.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "Host=%s\n", r.Host)
-		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded"} {
 			fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
 		}
 	})
