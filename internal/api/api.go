@@ -118,7 +118,7 @@ func (a *API) routes() {
 
 // ServeHTTP routes hook calls to the hook handler and everything else through
 // the /v1 route table, answering unknown paths and methods in JSON. A path
-// in any other form than the canonical one is refused first (guard.go):
+// in any other form than the canonical one is refused first (canonical.go):
 // the mux would otherwise clean it and redirect, repeating it in Location.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if a.refuseNonCanonical(w, r) {

@@ -124,7 +124,7 @@ func setUp(t *testing.T, cfg server.Config) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, err := apikey.NewService(st, cuid.New).Create(ctx, "test")
+	_, key, err := apikey.NewService(st, cuid.New).Create(ctx, apikey.CreateParams{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

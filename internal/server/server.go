@@ -267,7 +267,7 @@ func Handler(st store.Store, a *api.API, log *slog.Logger) http.Handler {
 	mux.Handle("GET /healthz", healthz(st))
 	mux.Handle("GET /readyz", readyz(st, log))
 	mux.Handle("/", a)
-	return accessLog(log, a.Clients, recoverPanics(log, a.Guard(mux)))
+	return accessLog(log, a.Clients, recoverPanics(log, a.Canonical(mux)))
 }
 
 // healthz is the liveness check: the process serves and its database

@@ -10,13 +10,13 @@ import (
 	"unicode/utf8"
 )
 
-// Guard answers, before next sees them and exactly as ServeHTTP does,
+// Canonical answers, before next sees them and exactly as ServeHTTP does,
 // requests whose path is not in canonical form and every hook call. Put it
 // in front of any http.ServeMux that routes to the API: a mux cleans a path
 // with // or dot segments and redirects to the clean one, repeating the
 // path (and any secret in it) in the Location header, before a handler of
 // ours runs.
-func (a *API) Guard(next http.Handler) http.Handler {
+func (a *API) Canonical(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.refuseNonCanonical(w, r) {
 			return
