@@ -115,12 +115,8 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		return "[" + name + "] " + l.Text
 	}
 	// The answer lasts as long as the deployment's output (and with follow,
-	// as long as the deployment runs): lift the server's read and write
-	// deadlines, which are meant for answers that end (a passed read
-	// deadline would also cancel the request).
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	// as long as the deployment runs).
+	liftDeadlines(w)
 	flusher, _ := w.(http.Flusher)
 	if follow {
 		w.Header().Set("Content-Type", "text/event-stream")

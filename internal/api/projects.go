@@ -22,6 +22,8 @@ func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "")
 		return
 	}
+	// Cloning the repository may take longer than the write timeout.
+	liftDeadlines(w)
 	v, err := a.Projects.Create(r.Context(), project.CreateParams{Name: body.Name, Slug: body.Slug, RepoURL: body.RepoURL,
 		ConfigPath: body.ConfigPath, GitHubRepository: body.GitHubRepository})
 	if err != nil {
@@ -56,6 +58,8 @@ func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) syncProject(w http.ResponseWriter, r *http.Request) {
+	// Fetching the repository may take longer than the write timeout.
+	liftDeadlines(w)
 	v, err := a.Projects.Sync(r.Context(), r.PathValue("projectId"))
 	if err != nil {
 		a.fail(w, r, err, "Project not found")

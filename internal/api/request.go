@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxBody bounds JSON request bodies.
@@ -49,6 +50,17 @@ func decode(r *http.Request, v any) error {
 		return invalidf("the request body must hold one JSON object")
 	}
 	return checkBodyText(v)
+}
+
+// liftDeadlines lifts the server's read and write deadlines of an answer
+// that may rightly take longer than they allow: a stream that lasts as long
+// as a deployment, or a call that first fetches a repository. The server's
+// write timeout would otherwise cut the answer off while it is being sent
+// (or before it is), though the work behind it was done.
+func liftDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 }
 
 // pathInt64 reads a positive integer path value.

@@ -98,7 +98,8 @@ type Config struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds an API answer, from the end of the request's
 	// headers to the last byte written. Deployment logs, which stream for
-	// as long as the deployment runs, lift it. Default 60s.
+	// as long as the deployment runs, and project creation and sync, which
+	// fetch a repository first, lift it. Default 60s.
 	WriteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long, on the API
 	// and on the proxy. Default 120s.
