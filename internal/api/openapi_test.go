@@ -939,6 +939,13 @@ func TestOpenAPIResponses(t *testing.T) {
 				do(exchange{name: "invalid key " + op, op: op, path: path, header: http.Header{"Authorization": {"Bearer lfk_wrong"}}, status: 401})
 				run(closed, exchange{name: "store down " + op, op: op, path: path, header: bearer, status: 503})
 			}
+			// Every /v1 operation: a query string that does not parse.
+			for key := range operations(c.doc) {
+				method, path, _ := strings.Cut(key, " ")
+				if strings.HasPrefix(path, "/v1/") {
+					do(exchange{name: "malformed query " + key, op: key, method: method, path: fillPath.Replace(path) + "?%zz", header: bearer, status: 400})
+				}
+			}
 
 			// Scopes: a read key is refused every change and a deploy key
 			// every route beyond its environments, whatever the resource
