@@ -47,8 +47,8 @@ const (
 func BenchmarkWatchDecision(b *testing.B) {
 	ctx := b.Context()
 	repo, base, target, changed := buildWatchRepo(b)
-	mgr := gitsource.NewManager(b.TempDir(), slog.New(slog.DiscardHandler))
-	mir, err := mgr.Mirror(ctx, "bench", repo)
+	mgr := gitsource.NewManager(b.TempDir(), slog.New(slog.DiscardHandler), nil)
+	mir, err := mgr.Mirror(ctx, "bench", gitsource.Remote{URL: repo})
 	if err != nil {
 		b.Fatal(err)
 	}

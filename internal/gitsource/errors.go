@@ -26,6 +26,8 @@ var (
 	ErrFileNotFound = errors.New("file not found")
 	// ErrFileTooLarge: the file is larger than MaxFileSize.
 	ErrFileTooLarge = errors.New("file too large")
+	// ErrNotAllowed: the Manager's Policy refused the repository.
+	ErrNotAllowed = errors.New("repository not allowed")
 )
 
 // gitError is a failed git invocation: what ran, how it ended and what git

@@ -19,6 +19,7 @@ import (
 type Manager struct {
 	dir    string
 	logger *slog.Logger
+	policy Policy
 
 	mu      sync.Mutex
 	mirrors map[string]*mirrorState // by project id; entries are never removed
@@ -49,9 +50,20 @@ func (s *mirrorState) acquire(ctx context.Context) error {
 
 func (s *mirrorState) release() { <-s.lock }
 
+// Policy decides which repositories git may fetch from.
+type Policy interface {
+	// Allow returns nil when git may contact the repository at repoURL (a
+	// URL as ParseRemote returns it, without credentials) now, or an error
+	// saying why not and how to allow it. It is asked before every git
+	// command that reads from the repository (clone, fetch, ls-remote), so
+	// that a host whose name now resolves elsewhere is judged again.
+	Allow(ctx context.Context, repoURL string) error
+}
+
 // NewManager returns a Manager keeping its mirrors in dir, which is created
-// on first use. A nil logger discards messages.
-func NewManager(dir string, logger *slog.Logger) *Manager {
+// on first use. A nil logger discards messages; a nil policy allows every
+// repository.
+func NewManager(dir string, logger *slog.Logger, policy Policy) *Manager {
 	if abs, err := filepath.Abs(dir); err == nil {
 		// git runs with its working directory in the mirror, so paths must
 		// not be relative.
@@ -60,22 +72,32 @@ func NewManager(dir string, logger *slog.Logger) *Manager {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{dir: dir, logger: logger, mirrors: make(map[string]*mirrorState)}
+	return &Manager{dir: dir, logger: logger, policy: policy, mirrors: make(map[string]*mirrorState)}
 }
 
-// Mirror returns the mirror of a project, cloning repoURL (see
-// NormalizeRepoURL for the accepted forms) on first use. The clone is made in
-// a temporary directory and renamed into place, so a crash never leaves a
-// partial mirror. When repoURL differs from the one the mirror was cloned
-// from, the mirror's origin is repointed; the next Fetch brings it in line.
-// Mirror does not fetch an existing mirror: call Fetch for fresh refs.
-func (m *Manager) Mirror(ctx context.Context, projectID, repoURL string) (*Mirror, error) {
+// Mirror returns the mirror of a project, cloning the remote (see
+// ParseRemote for the accepted forms) on first use. The clone is made in a
+// temporary directory and renamed into place, so a crash never leaves a
+// partial mirror. When the remote's URL differs from the one the mirror was
+// cloned from, the mirror's origin is repointed; the next Fetch brings it
+// in line. Mirror does not fetch an existing mirror: call Fetch for fresh
+// refs.
+//
+// Credentials in remote.URL's user information are taken out of it, as
+// ParseRemote does; remote.Credential, when set, wins over them. The
+// mirror's config (and so `git remote -v`) only ever holds the URL without
+// them.
+func (m *Manager) Mirror(ctx context.Context, projectID string, remote Remote) (*Mirror, error) {
 	if err := validateProjectID(projectID); err != nil {
 		return nil, err
 	}
-	u, err := NormalizeRepoURL(repoURL)
+	parsed, err := ParseRemote(remote.URL)
 	if err != nil {
 		return nil, err
+	}
+	u, cred := parsed.URL, parsed.Credential
+	if !remote.Credential.IsZero() {
+		cred = remote.Credential
 	}
 	st := m.state(projectID)
 	if err := st.acquire(ctx); err != nil {
@@ -83,10 +105,11 @@ func (m *Manager) Mirror(ctx context.Context, projectID, repoURL string) (*Mirro
 	}
 	defer st.release()
 
-	mir := &Mirror{dir: m.mirrorDir(projectID), url: u, state: st, logger: m.logger.With("project", projectID)}
+	mir := &Mirror{dir: m.mirrorDir(projectID), url: u, cred: cred, policy: m.policy, state: st,
+		logger: m.logger.With("project", projectID)}
 	switch _, err := os.Stat(filepath.Join(mir.dir, "HEAD")); {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := m.clone(ctx, projectID, u, mir.dir); err != nil {
+		if err := m.clone(ctx, projectID, mir); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -97,6 +120,8 @@ func (m *Manager) Mirror(ctx context.Context, projectID, repoURL string) (*Mirro
 			return nil, fmt.Errorf("reading origin of mirror %s: %w", mir.dir, err)
 		}
 		if current != u {
+			// Also takes credentials out of the config of a mirror cloned
+			// before Liftoff kept them apart.
 			if err := run(ctx, mir.dir, "", nil, nil, "remote", "set-url", "origin", u); err != nil {
 				return nil, fmt.Errorf("repointing mirror %s: %w", mir.dir, err)
 			}
@@ -141,8 +166,12 @@ func (m *Manager) Remove(ctx context.Context, projectID string) error {
 	return nil
 }
 
-// clone creates the mirror at dir. The caller holds the mirror's lock.
-func (m *Manager) clone(ctx context.Context, projectID, url, dir string) error {
+// clone creates the mirror at mir.dir. The caller holds the mirror's lock.
+func (m *Manager) clone(ctx context.Context, projectID string, mir *Mirror) error {
+	url, dir := mir.url, mir.dir
+	if err := mir.allow(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
 	if err := os.MkdirAll(m.dir, 0o700); err != nil {
 		return fmt.Errorf("creating mirror directory: %w", err)
@@ -155,7 +184,7 @@ func (m *Manager) clone(ctx context.Context, projectID, url, dir string) error {
 	defer os.RemoveAll(tmp)
 
 	repo := filepath.Join(tmp, "repo.git")
-	if err := run(ctx, "", tmp, nil, nil, "clone", "--mirror", "--quiet", "--", url, repo); err != nil {
+	if err := mir.runRemote(ctx, "", tmp, nil, "clone", "--mirror", "--quiet", "--", url, repo); err != nil {
 		return fmt.Errorf("cloning %s: %w", RedactURL(url), err)
 	}
 	// info/attributes overrides the repository's own .gitattributes:

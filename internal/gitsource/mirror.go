@@ -1,8 +1,11 @@
 package gitsource
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -14,9 +17,40 @@ import (
 // serialised with every other Mirror value of the same project.
 type Mirror struct {
 	dir    string
-	url    string // as normalised; may hold credentials, so only ever shown redacted
+	url    string     // as ParseRemote returns it: without credentials
+	cred   Credential // handed to git in its environment only (remoteEnv)
+	policy Policy     // nil allows everything
 	state  *mirrorState
 	logger *slog.Logger
+}
+
+// allow asks the policy whether git may read from the remote now.
+func (m *Mirror) allow(ctx context.Context) error {
+	if m.policy == nil {
+		return nil
+	}
+	if err := m.policy.Allow(ctx, m.url); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", ErrNotAllowed, err)
+	}
+	return nil
+}
+
+// runRemote runs a git command that reads from the remote, once the policy
+// allowed it, with the credential in its environment.
+func (m *Mirror) runRemote(ctx context.Context, gitDir, workDir string, stdout io.Writer, args ...string) error {
+	if err := m.allow(ctx); err != nil {
+		return err
+	}
+	cmd, stderr := command(ctx, gitDir, workDir, args...)
+	cmd.Env = append(cmd.Env, remoteEnv(m.url, m.cred)...)
+	cmd.Stdout = stdout
+	if err := cmd.Run(); err != nil {
+		return newGitError(ctx, args, stderr.String(), err)
+	}
+	return nil
 }
 
 // Dir is the mirror's directory (a bare repository).
@@ -36,7 +70,7 @@ func (m *Mirror) Fetch(ctx context.Context) error {
 	start := time.Now()
 	// The mirror's refspec, +refs/*:refs/*, makes this fetch (and prune)
 	// every ref the remote has.
-	if err := run(ctx, m.dir, "", nil, nil, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin"); err != nil {
+	if err := m.runRemote(ctx, m.dir, "", nil, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin"); err != nil {
 		return fmt.Errorf("fetching %s: %w", RedactURL(m.url), err)
 	}
 	m.logger.Debug("gitsource: fetched", "url", RedactURL(m.url), "duration", time.Since(start).Round(time.Millisecond))
@@ -55,7 +89,9 @@ func (m *Mirror) RefreshHead(ctx context.Context) {
 }
 
 func (m *Mirror) refreshHead(ctx context.Context) {
-	out, err := output(ctx, m.dir, "ls-remote", "--symref", "origin", "HEAD")
+	var buf bytes.Buffer
+	err := m.runRemote(ctx, m.dir, "", &buf, "ls-remote", "--symref", "origin", "HEAD")
+	out := strings.TrimSpace(buf.String())
 	if err != nil {
 		m.logger.Warn("gitsource: reading the remote's HEAD", "url", RedactURL(m.url), "err", err)
 		return
@@ -176,9 +212,12 @@ func (m *Mirror) FetchCommit(ctx context.Context, sha string, prNumber int) erro
 // error for other failures (network, authentication), which are not news
 // about the commit.
 func (m *Mirror) fetchMissing(ctx context.Context, refspec string) error {
-	err := run(ctx, m.dir, "", nil, nil, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "origin", refspec)
+	err := m.runRemote(ctx, m.dir, "", nil, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "origin", refspec)
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, ErrNotAllowed) {
+		return err
 	}
 	stderr := stderrOf(err)
 	for _, s := range []string{

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/gittest"
 )
 
 func TestManagerMirrorClones(t *testing.T) {
@@ -36,8 +38,8 @@ func TestManagerMirrorClones(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			mgr := NewManager(dir, testLogger(t))
-			mir, err := mgr.Mirror(t.Context(), "proj", tc.url)
+			mgr := NewManager(dir, testLogger(t), nil)
+			mir, err := mgr.Mirror(t.Context(), "proj", Remote{URL: tc.url})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +51,7 @@ func TestManagerMirrorClones(t *testing.T) {
 				t.Errorf("ResolveCommit(main) = %q, %v; want %q", got, err, head)
 			}
 			// A second call reuses the mirror and leaves nothing else behind.
-			if _, err := mgr.Mirror(t.Context(), "proj", tc.url); err != nil {
+			if _, err := mgr.Mirror(t.Context(), "proj", Remote{URL: tc.url}); err != nil {
 				t.Fatal(err)
 			}
 			entries, err := os.ReadDir(dir)
@@ -67,7 +69,7 @@ func TestManagerMirrorRejects(t *testing.T) {
 	t.Parallel()
 	r := newTestRepo(t, "main")
 	r.commit("first")
-	mgr := NewManager(t.TempDir(), testLogger(t))
+	mgr := NewManager(t.TempDir(), testLogger(t), nil)
 	for _, tc := range []struct {
 		name, projectID, url string
 		want                 error
@@ -81,7 +83,7 @@ func TestManagerMirrorRejects(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := mgr.Mirror(t.Context(), tc.projectID, tc.url)
+			_, err := mgr.Mirror(t.Context(), tc.projectID, Remote{URL: tc.url})
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -107,7 +109,7 @@ func TestManagerRemove(t *testing.T) {
 		t.Errorf("removing again: %v", err)
 	}
 	// It comes back on next use.
-	mir, err := mgr.Mirror(t.Context(), "proj", r.dir)
+	mir, err := mgr.Mirror(t.Context(), "proj", Remote{URL: r.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,22 +134,23 @@ func TestCredentialsRedacted(t *testing.T) {
 		if err == nil {
 			t.Fatal("no error")
 		}
-		if strings.Contains(err.Error(), secret) {
-			t.Errorf("error shows the token: %v", err)
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "user:") {
+			t.Errorf("error shows the credential: %v", err)
 		}
-		if !strings.Contains(err.Error(), "https://***@127.0.0.1:1") {
-			t.Errorf("error does not name the redacted URL: %v", err)
+		// The URL without its user information: Liftoff keeps it apart.
+		if !strings.Contains(err.Error(), "https://127.0.0.1:1/owner/repo.git") {
+			t.Errorf("error does not name the URL: %v", err)
 		}
 	}
 	t.Run("clone", func(t *testing.T) {
-		_, err := mgr.Mirror(t.Context(), "other", secretURL)
+		_, err := mgr.Mirror(t.Context(), "other", Remote{URL: secretURL})
 		check(t, err)
 		if _, err := os.Stat(filepath.Join(mgr.dir, "other.git")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("a failed clone left a mirror behind: %v", err)
 		}
 	})
 	// Repointing the existing mirror makes fetches fail.
-	mir, err := mgr.Mirror(t.Context(), "proj", secretURL)
+	mir, err := mgr.Mirror(t.Context(), "proj", Remote{URL: secretURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +293,7 @@ func TestFetchSerialised(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			// Separate Mirror values share the project's lock.
-			mir, err := mgr.Mirror(t.Context(), "proj", r.dir)
+			mir, err := mgr.Mirror(t.Context(), "proj", Remote{URL: r.dir})
 			if err == nil {
 				err = mir.Fetch(t.Context())
 			}
@@ -631,4 +634,187 @@ func TestContextEndsGit(t *testing.T) {
 			t.Errorf("git took %v to die", d)
 		}
 	})
+}
+
+// TestCredentialKeptApart fetches from a real HTTP git server that refuses
+// every request without basic authentication: a credential given in the
+// URL, or apart from it, reaches the server, while the mirror's config,
+// `git remote -v` and every error hold the URL without it.
+func TestCredentialKeptApart(t *testing.T) {
+	t.Parallel()
+	const user, token = "x-access-token", "ghp_Zm9vYmFyc2VjcmV0dG9rZW4"
+	root := t.TempDir()
+	r := newTestRepo(t, "main")
+	r.write("README.md", "hello\n")
+	r.commit("first")
+	runTestGit(t, root, nil, "clone", "-q", "--bare", r.dir, filepath.Join(root, "shop.git"))
+	srv := gittest.NewHTTPServer(t, root, user, token)
+	plain := srv.URL + "/shop.git"
+	withToken := strings.Replace(plain, "http://", "http://"+user+":"+token+"@", 1)
+
+	noSecret := func(t *testing.T, what, s string) {
+		t.Helper()
+		if strings.Contains(s, token) {
+			t.Errorf("%s shows the token: %q", what, s)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		remote Remote
+	}{
+		{"in the URL", Remote{URL: withToken}},
+		{"apart", Remote{URL: plain, Credential: Credential{Username: user, Password: token}}},
+	} {
+		// One after the other: both push to the same repository.
+		t.Run(tc.name, func(t *testing.T) {
+			mgr := NewManager(t.TempDir(), testLogger(t), nil)
+			mir, err := mgr.Mirror(t.Context(), "proj", tc.remote)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := r.git("rev-parse", "HEAD")
+			if got, err := mir.ResolveBranch(t.Context(), "main"); err != nil || got != first {
+				t.Fatalf("ResolveBranch(main) = %q, %v; want %q", got, err, first)
+			}
+			r.write("README.md", "again "+tc.name+"\n")
+			second := r.commit("second")
+			runTestGit(t, r.dir, nil, "push", "-q", filepath.Join(root, "shop.git"), "main")
+			if err := mir.Fetch(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := mir.ResolveBranch(t.Context(), "main"); err != nil || got != second {
+				t.Fatalf("after fetch, main = %q, %v; want %q", got, err, second)
+			}
+			mir.RefreshHead(t.Context())
+			config, err := os.ReadFile(filepath.Join(mir.Dir(), "config"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			noSecret(t, "the mirror's config", string(config))
+			if !strings.Contains(string(config), "url = "+plain+"\n") {
+				t.Errorf("the mirror's config does not name %s:\n%s", plain, config)
+			}
+			remotes := runTestGit(t, mir.Dir(), nil, "remote", "-v")
+			noSecret(t, "git remote -v", remotes)
+			if !strings.Contains(remotes, plain) {
+				t.Errorf("git remote -v = %q", remotes)
+			}
+			// A missing commit makes git ask the server: that works too,
+			// and the error names the URL without the token.
+			err = mir.FetchCommit(t.Context(), strings.Repeat("ab", 20), 0)
+			if !errors.Is(err, ErrRevisionNotFound) {
+				t.Fatalf("FetchCommit of a missing commit: %v", err)
+			}
+			noSecret(t, "the error", err.Error())
+		})
+	}
+	t.Run("required", func(t *testing.T) {
+		before := srv.Unauthorized.Load()
+		_, err := NewManager(t.TempDir(), testLogger(t), nil).Mirror(t.Context(), "proj", Remote{URL: plain})
+		if err == nil {
+			t.Fatal("cloned without the credential")
+		}
+		if srv.Unauthorized.Load() == before {
+			t.Error("the server refused nothing: the test does not prove the credential is sent")
+		}
+	})
+}
+
+// TestResolveBranchOnlyBranches: a branch name is looked up as
+// refs/heads/<name> and nothing else, so a pull request ref, a SHA, a tag,
+// or a tag named like a branch's full ref do not resolve.
+func TestResolveBranchOnlyBranches(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t, "main")
+	r.write("a.txt", "1\n")
+	main := r.commit("first")
+	r.git("tag", "v1.0.0")
+	r.git("tag", "-a", "-m", "annotated", "v2.0.0")
+	pr := r.prOnlyCommit("7", "pr.txt")
+	r.git("checkout", "-q", "-b", "feature/x")
+	r.write("b.txt", "2\n")
+	feature := r.commit("feature")
+	r.git("checkout", "-q", "main")
+	// A tag whose name is a branch's full ref name: git's name lookup
+	// finds it as refs/tags/refs/heads/ghost.
+	r.git("update-ref", "refs/tags/refs/heads/ghost", feature)
+	_, mir := newTestMirror(t, r)
+
+	for _, tc := range []struct{ branch, want string }{
+		{"main", main},
+		{"refs/heads/main", main},
+		{"feature/x", feature},
+	} {
+		if got, err := mir.ResolveBranch(t.Context(), tc.branch); err != nil || got != tc.want {
+			t.Errorf("ResolveBranch(%q) = %q, %v; want %q", tc.branch, got, err, tc.want)
+		}
+	}
+	for _, branch := range []string{"pull/7/head", "refs/pull/7/head", main, main[:7], "v1.0.0", "v2.0.0", "tags/v1.0.0",
+		"ghost", "refs/heads/ghost", "HEAD", "main~1", "main^{tree}", "heads/main", "nope"} {
+		got, err := mir.ResolveBranch(t.Context(), branch)
+		if err == nil {
+			t.Errorf("ResolveBranch(%q) = %q, want an error", branch, got)
+			continue
+		}
+		if !errors.Is(err, ErrRevisionNotFound) && !errors.Is(err, ErrInvalidRevision) {
+			t.Errorf("ResolveBranch(%q): %v wraps neither ErrRevisionNotFound nor ErrInvalidRevision", branch, err)
+		}
+		if ok, err := mir.BranchContains(t.Context(), branch, main); err == nil {
+			t.Errorf("BranchContains(%q, main) = %v, want an error", branch, ok)
+		}
+	}
+	_ = pr
+}
+
+// allowOnly is a Policy that refuses every URL but one, and counts calls.
+type allowOnly struct {
+	url   string
+	mu    sync.Mutex
+	calls []string
+}
+
+func (p *allowOnly) Allow(_ context.Context, u string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, u)
+	if u != p.url {
+		return errors.New(u + " is not the one allowed")
+	}
+	return nil
+}
+
+// TestPolicyAskedBeforeEveryFetch: the policy judges the URL before the
+// clone and again before each fetch, and a refusal wraps ErrNotAllowed.
+func TestPolicyAskedBeforeEveryFetch(t *testing.T) {
+	t.Parallel()
+	r := newTestRepo(t, "main")
+	r.commit("first")
+	pol := &allowOnly{url: r.dir}
+	mgr := NewManager(t.TempDir(), testLogger(t), pol)
+	if _, err := mgr.Mirror(t.Context(), "other", Remote{URL: "file://" + r.dir}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("clone of a refused URL: %v", err)
+	}
+	mir, err := mgr.Mirror(t.Context(), "proj", Remote{URL: r.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mir.Fetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := mir.FetchCommit(t.Context(), strings.Repeat("ab", 20), 0); !errors.Is(err, ErrRevisionNotFound) {
+		t.Fatalf("FetchCommit: %v", err)
+	}
+	pol.mu.Lock()
+	calls := len(pol.calls)
+	pol.url = "nothing" // the policy changed its mind (DNS moved)
+	pol.mu.Unlock()
+	if calls < 4 {
+		t.Errorf("policy asked %d times for a refused clone, a clone, a fetch and a fetch of a commit", calls)
+	}
+	if err := mir.Fetch(t.Context()); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("fetch after the policy changed: %v", err)
+	}
+	if err := mir.FetchCommit(t.Context(), strings.Repeat("cd", 20), 0); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("fetch of a commit after the policy changed: %v", err)
+	}
 }

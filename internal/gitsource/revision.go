@@ -11,7 +11,8 @@ import (
 // another revision expression git understands such as main~2) to the full
 // SHA of a commit: 40 hex digits, or 64 in a SHA-256 repository. Tags are
 // peeled. Errors wrap ErrInvalidRevision, ErrRevisionNotFound or
-// ErrAmbiguous (a short SHA matching several commits) and name rev.
+// ErrAmbiguous (a short SHA matching several commits) and name rev. It uses
+// git's name lookup: resolve a branch a user named with ResolveBranch.
 func (m *Mirror) ResolveCommit(ctx context.Context, rev string) (string, error) {
 	if err := validateRev(rev); err != nil {
 		return "", err
@@ -85,19 +86,39 @@ func (m *Mirror) MergeBase(ctx context.Context, a, b string) (string, error) {
 	return "", fmt.Errorf("merge base of %q and %q: %w", a, b, err)
 }
 
-// BranchContains reports whether commit is reachable from the tip of branch
-// (a branch name such as "main"). A missing branch is an error wrapping
-// ErrRevisionNotFound that names it.
-func (m *Mirror) BranchContains(ctx context.Context, branch, commit string) (bool, error) {
-	if err := validateRev(branch); err != nil {
-		return false, err
+// ResolveBranch resolves a branch, and only a branch, to the full SHA of
+// its commit: branch names refs/heads/<branch> (a leading "refs/heads/" is
+// accepted), looked up by that full name. git's own name lookup
+// (ResolveCommit) would also take a tag, another ref such as GitHub's
+// refs/pull/7/head, a SHA, or even a tag named "refs/heads/main", none of
+// which an environment following a branch may deploy. A missing branch is
+// an error wrapping ErrRevisionNotFound that names it.
+func (m *Mirror) ResolveBranch(ctx context.Context, branch string) (string, error) {
+	name := strings.TrimPrefix(branch, "refs/heads/")
+	if err := validateRev(name); err != nil {
+		return "", err
 	}
-	ref := "refs/heads/" + strings.TrimPrefix(branch, "refs/heads/")
-	tip, err := m.ResolveCommit(ctx, ref)
+	// show-ref --verify takes exactly one full ref name, no lookup.
+	tip, err := output(ctx, m.dir, "show-ref", "--verify", "--hash", "--end-of-options", "refs/heads/"+name)
 	if err != nil {
-		if errors.Is(err, ErrRevisionNotFound) {
-			return false, fmt.Errorf("%w: branch %q in %s", ErrRevisionNotFound, branch, RedactURL(m.url))
+		if ctx.Err() == nil && exitCode(err) == 128 && strings.Contains(stderrOf(err), "not a valid ref") {
+			return "", fmt.Errorf("%w: branch %q in %s", ErrRevisionNotFound, name, RedactURL(m.url))
 		}
+		return "", fmt.Errorf("resolving branch %q: %w", name, err)
+	}
+	if !isFullSHA(tip) {
+		return "", fmt.Errorf("resolving branch %q: unexpected output from git show-ref: %q", name, tip)
+	}
+	// Peels a branch that points at a tag object, and checks it is a commit.
+	return m.ResolveCommit(ctx, tip)
+}
+
+// BranchContains reports whether commit is reachable from the tip of branch
+// (a branch name such as "main", resolved as ResolveBranch does). A missing
+// branch is an error wrapping ErrRevisionNotFound that names it.
+func (m *Mirror) BranchContains(ctx context.Context, branch, commit string) (bool, error) {
+	tip, err := m.ResolveBranch(ctx, branch)
+	if err != nil {
 		return false, err
 	}
 	return m.IsAncestor(ctx, commit, tip)

@@ -127,8 +127,8 @@ func testLogger(t testing.TB) *slog.Logger {
 // newTestMirror clones r into a new Manager and returns the mirror.
 func newTestMirror(t testing.TB, r *testRepo) (*Manager, *Mirror) {
 	t.Helper()
-	mgr := NewManager(t.TempDir(), testLogger(t))
-	mir, err := mgr.Mirror(t.Context(), "proj", r.dir)
+	mgr := NewManager(t.TempDir(), testLogger(t), nil)
+	mir, err := mgr.Mirror(t.Context(), "proj", Remote{URL: r.dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -66,7 +67,9 @@ func NormalizeRepoURL(raw string) (string, error) {
 			if _, err := os.Stat(u.Path); err != nil {
 				return invalid("local repository %s does not exist", u.Path)
 			}
-			return raw, nil
+			// One spelling per repository: no host, no "." or "..", no
+			// trailing slash (the path is absolute: it follows "//").
+			return "file://" + path.Clean(u.EscapedPath()), nil
 		default:
 			return invalid("unsupported scheme %q (use https://, http://, ssh://, file://, git@host:owner/repo.git or a local path)", u.Scheme)
 		}
@@ -80,7 +83,7 @@ func NormalizeRepoURL(raw string) (string, error) {
 	colon := strings.IndexByte(raw, ':')
 	slash := strings.IndexByte(raw, '/')
 	if colon >= 0 && (slash < 0 || colon < slash) {
-		userHost, path := raw[:colon], raw[colon+1:]
+		userHost, repoPath := raw[:colon], raw[colon+1:]
 		user, host, hasUser := strings.Cut(userHost, "@")
 		if !hasUser {
 			host, user = user, ""
@@ -90,12 +93,13 @@ func NormalizeRepoURL(raw string) (string, error) {
 			return invalid("bad user %q in scp-like URL", user)
 		case !isSSHName(host):
 			return invalid("bad host %q in scp-like URL", host)
-		case path == "":
+		case repoPath == "":
 			return invalid("no repository path")
 		}
 		return raw, nil
 	}
 
+	// Relative to the working directory now, not to that of a later start.
 	abs, err := filepath.Abs(raw)
 	if err != nil {
 		return invalid("%v", err)

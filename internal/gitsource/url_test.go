@@ -2,6 +2,8 @@ package gitsource
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,8 @@ func TestNormalizeRepoURL(t *testing.T) {
 		{"absolute path", dir, dir},
 		{"relative path", rel, dir},
 		{"file URL", "file://" + dir, "file://" + dir},
+		{"file URL with localhost", "file://localhost" + dir, "file://" + dir},
+		{"file URL not clean", "file://" + dir + "/./", "file://" + dir},
 		{"https", "https://github.com/owner/repo.git", "https://github.com/owner/repo.git"},
 		{"https with token", "https://x-access-token:ghp_abc@github.com/o/r", "https://x-access-token:ghp_abc@github.com/o/r"},
 		{"http with port", "http://git.local:8080/o/r.git", "http://git.local:8080/o/r.git"},
@@ -140,4 +144,87 @@ func FuzzRedactURL(f *testing.F) {
 			t.Errorf("secret survived: %q", out)
 		}
 	})
+}
+
+func TestParseRemote(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, in, url string // url "" means rejected
+		cred           Credential
+	}{
+		{"relative path made absolute", rel, dir, Credential{}},
+		{"file URL", "file://localhost" + dir + "/", "file://" + dir, Credential{}},
+		{"file URL with user information", "file://u:p@localhost" + dir, "file://" + dir, Credential{}},
+		{"https", "https://GitHub.com/o/R.git", "https://github.com/o/R.git", Credential{}},
+		{"token as user", "https://ghp_abc@github.com/o/r", "https://github.com/o/r", Credential{Username: "ghp_abc"}},
+		{"user and token", "https://x-access-token:ghp_abc@github.com/o/r", "https://github.com/o/r",
+			Credential{Username: "x-access-token", Password: "ghp_abc"}},
+		{"escaped password", "http://me:p%40ss%3Aw0rd@git.local:8080/o/r.git", "http://git.local:8080/o/r.git",
+			Credential{Username: "me", Password: "p@ss:w0rd"}},
+		{"ssh login stays", "ssh://git@GitHub.com:22/o/r.git", "ssh://git@github.com:22/o/r.git", Credential{}},
+		{"ssh with a password", "ssh://git:hunter2@github.com/o/r.git", "", Credential{}},
+		{"scp-like", "git@GitHub.com:o/r.git", "git@github.com:o/r.git", Credential{}},
+		{"scp-like without user", "GitHub.com:o/r.git", "github.com:o/r.git", Credential{}},
+		{"ftp", "ftp://u:hunter2@host/r", "", Credential{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParseRemote(tc.in)
+			if tc.url == "" {
+				if err == nil || !errors.Is(err, ErrInvalidRepoURL) || strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("ParseRemote(%q) = %+v, %v; want an error wrapping ErrInvalidRepoURL without the secret", tc.in, got, err)
+				}
+				return
+			}
+			if err != nil || got.URL != tc.url || got.Credential != tc.cred {
+				t.Fatalf("ParseRemote(%q) = %q %#v, %v; want %q", tc.in, got.URL, got.Credential, err, tc.url)
+			}
+			if back, err := ParseUserinfo(got.Credential.Userinfo()); err != nil || back != got.Credential {
+				t.Errorf("credential does not survive Userinfo/ParseUserinfo: %v", err)
+			}
+		})
+	}
+}
+
+func TestCredentialNeverPrinted(t *testing.T) {
+	t.Parallel()
+	c := Credential{Username: "x-access-token", Password: "hunter2"}
+	var log strings.Builder
+	slog.New(slog.NewTextHandler(&log, nil)).Info("x", "cred", c, "remote", Remote{URL: "https://h/r", Credential: c})
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s", c, c, c, c), fmt.Sprintf("%+v %#v", Remote{Credential: c}, Remote{Credential: c}), log.String()} {
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "x-access-token") {
+			t.Errorf("printed %q", s)
+		}
+	}
+}
+
+func TestEndpointOf(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		in   string
+		want Endpoint
+	}{
+		{dir, Endpoint{Local: true, Path: dir}},
+		{"file://" + dir, Endpoint{Local: true, Path: dir}},
+		{"https://GitHub.com/o/r", Endpoint{Scheme: "https", Host: "github.com"}},
+		{"http://10.0.0.1:8080/o/r", Endpoint{Scheme: "http", Host: "10.0.0.1", Port: "8080"}},
+		{"https://[::1]:8443/o/r", Endpoint{Scheme: "https", Host: "::1", Port: "8443"}},
+		{"ssh://git@Host:2222/r", Endpoint{Scheme: "ssh", Host: "host", Port: "2222"}},
+		{"git@GitHub.com:o/r.git", Endpoint{Scheme: "ssh", Host: "github.com"}},
+		{"169.254.169.254:o/r", Endpoint{Scheme: "ssh", Host: "169.254.169.254"}},
+	} {
+		if got, err := EndpointOf(tc.in); err != nil || got != tc.want {
+			t.Errorf("EndpointOf(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
 }
