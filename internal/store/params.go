@@ -10,7 +10,18 @@ type CreateProjectParams struct {
 	DefaultBranch    string
 	ConfigCommit     string
 	GitHubRepository string
-	At               Time
+	// RepoCredential is stored apart from RepoURL; zero for none.
+	RepoCredential RepoCredential
+	At             Time
+}
+
+// RecordDeliveryParams are the arguments of RecordGitHubDelivery.
+type RecordDeliveryParams struct {
+	ID         string // the X-GitHub-Delivery header
+	BodySHA256 string // hex SHA-256 of the payload
+	At         Time
+	// ExpiredBefore: deliveries received before it are forgotten first.
+	ExpiredBefore Time
 }
 
 // UpdateProjectConfigParams are the arguments of UpdateProjectConfig.

@@ -1,5 +1,7 @@
 package store
 
+import "log/slog"
+
 // Project is a git repository plus the path of its config file inside it.
 type Project struct {
 	ID   string
@@ -9,7 +11,7 @@ type Project struct {
 	// projects. Empty only for a project created before slugs existed,
 	// until the next start gives it one.
 	Slug          string
-	RepoURL       string
+	RepoURL       string // without credentials (RepoCredential)
 	ConfigPath    string // the file the config was read from: liftoff.json or flightcontrol.json
 	DefaultBranch string // the repository's default branch when the config was last read
 	ConfigCommit  string // the commit the config was last read from
@@ -19,6 +21,33 @@ type Project struct {
 	CreatedAt        Time
 	UpdatedAt        Time
 }
+
+// RepoCredential is what authenticates Liftoff to a project's repository:
+// the user information its http(s) URL was given with, percent-encoded
+// (user[:password]), kept apart from Project.RepoURL so that no answer, log
+// or deployment row shows it. Only the code that runs git reads it
+// (GetRepoCredential); the encrypted secret store will take its place.
+// Its String, GoString and LogValue are redacted.
+type RepoCredential struct {
+	Userinfo string
+}
+
+// IsZero reports whether there is no credential.
+func (c RepoCredential) IsZero() bool { return c.Userinfo == "" }
+
+// String hides the credential from fmt's %v and %s.
+func (c RepoCredential) String() string {
+	if c.IsZero() {
+		return "none"
+	}
+	return "[REDACTED]"
+}
+
+// GoString hides the credential from fmt's %#v.
+func (c RepoCredential) GoString() string { return "store.RepoCredential{" + c.String() + "}" }
+
+// LogValue hides the credential from slog.
+func (c RepoCredential) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Environment is an entry of the config's environments[]. Environments and
 // preview environments share one integer id space.

@@ -75,6 +75,7 @@ type Queries interface {
 	LogQueries
 	PreviewQueries
 	HostQueries
+	DeliveryQueries
 }
 
 // HostQueries keep which project each host name belongs to.
@@ -113,6 +114,9 @@ type ProjectQueries interface {
 	GetEnvironment(ctx context.Context, id int64) (Environment, error)
 	// ListServices lists an environment's services that are not deleted.
 	ListServices(ctx context.Context, environmentID int64) ([]Service, error)
+	// GetRepoCredential returns the credential of a project's repository
+	// (zero when it has none). Only the code that runs git calls it.
+	GetRepoCredential(ctx context.Context, projectID string) (RepoCredential, error)
 }
 
 // APIKeyQueries store API keys. Keys are stored only as a hash.
@@ -208,6 +212,10 @@ type EngineQueries interface {
 	// LastSuccess returns a service's latest successful deployment in an
 	// environment instance within the params' bounds, or ErrNotFound.
 	LastSuccess(ctx context.Context, p LastSuccessParams) (ServiceDeployment, error)
+	// LastDeployedCommit returns the commit of the latest successful service
+	// deployment of an environment instance (prNumber 0 for a normal
+	// environment): what it runs now. ErrNotFound when it never deployed.
+	LastDeployedCommit(ctx context.Context, environmentID int64, prNumber int) (string, error)
 	// LiveReleases returns, for every live service of every live environment
 	// instance (a preview instance counts from its current incarnation), its
 	// latest successful deployment that still has its build.
@@ -271,4 +279,17 @@ type PreviewQueries interface {
 	CountLivePreviews(ctx context.Context, environmentID int64, prNumber int) (LivePreviews, error)
 	// ListPreviewEnvironments lists every live preview environment.
 	ListPreviewEnvironments(ctx context.Context) ([]Environment, error)
+}
+
+// DeliveryQueries remember GitHub webhook deliveries, so that one replayed
+// acts once.
+type DeliveryQueries interface {
+	// RecordGitHubDelivery forgets deliveries received before
+	// p.ExpiredBefore, then records p unless a delivery with its id or its
+	// body is remembered; false when one was (a replay: act on nothing).
+	// Two concurrent calls with one id record it once.
+	RecordGitHubDelivery(ctx context.Context, p RecordDeliveryParams) (bool, error)
+	// ForgetGitHubDelivery forgets a delivery that could not be acted on,
+	// so that GitHub's redelivery of it is not taken for a replay.
+	ForgetGitHubDelivery(ctx context.Context, id string) error
 }

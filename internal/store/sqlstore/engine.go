@@ -202,6 +202,17 @@ func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (st
 	return sd, nil
 }
 
+func (q queries) LastDeployedCommit(ctx context.Context, environmentID int64, prNumber int) (string, error) {
+	var commit string
+	err := q.read.QueryRow(ctx, `SELECT git_commit FROM service_deployments
+		WHERE environment_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND git_commit <> ''
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, environmentID, prNumber).Scan(&commit)
+	if err != nil {
+		return "", fmt.Errorf("last deployed commit of environment %d: %w", environmentID, err)
+	}
+	return commit, nil
+}
+
 func (q queries) LiveReleases(ctx context.Context) ([]store.ServiceDeployment, error) {
 	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+prefixed("sd", serviceDeploymentColumns)+`
 		FROM service_deployments sd

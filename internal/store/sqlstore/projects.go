@@ -23,9 +23,9 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, slug, repo_url, config_path, default_branch, config_commit,
-			github_repository, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING `+projectColumns,
-			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.At.Millis()))
+			github_repository, repo_credential, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING `+projectColumns,
+			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.RepoCredential.Userinfo, p.At.Millis()))
 		return err
 	})
 	if err != nil {
@@ -40,6 +40,15 @@ func (q queries) GetProject(ctx context.Context, id string) (store.Project, erro
 		return store.Project{}, fmt.Errorf("get project %s: %w", id, err)
 	}
 	return p, nil
+}
+
+func (q queries) GetRepoCredential(ctx context.Context, projectID string) (store.RepoCredential, error) {
+	var c store.RepoCredential
+	err := q.read.QueryRow(ctx, `SELECT repo_credential FROM projects WHERE id = $1 AND deleted_at IS NULL`, projectID).Scan(&c.Userinfo)
+	if err != nil {
+		return store.RepoCredential{}, fmt.Errorf("get repository credential of project %s: %w", projectID, err)
+	}
+	return c, nil
 }
 
 func (q queries) ListProjects(ctx context.Context) ([]store.Project, error) {
