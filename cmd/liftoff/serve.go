@@ -11,12 +11,13 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/server"
 )
 
 func newServe() *cobra.Command {
 	var cfg server.Config
-	var logFormat, logLevel string
+	var logFormat, logLevel, allowedRepos string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run Liftoff: the API, deploy hooks, the dashboard, the engine and the proxy",
@@ -28,6 +29,7 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 			if err != nil {
 				return err
 			}
+			cfg.AllowedRepos = repoaccess.SplitPatterns(allowedRepos)
 			return server.Run(cmd.Context(), cfg, log, nil)
 		},
 	}
@@ -42,6 +44,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long a graceful shutdown may take (default 30s)")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")
+	f.StringVar(&allowedRepos, "allowed-repos", "", "comma-separated patterns of the repositories projects may use, e.g. "+
+		"'https://github.com/acme/*,/srv/git/*' (default: remote URLs on public addresses, and local paths only under <data-dir>/repos)")
 	f.IntVar(&cfg.Workers, "workers", 2, "deployments this node runs at once (-1: none, an API-only replica)")
 	cfg.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
 	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")

@@ -4,12 +4,17 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 // maxWebhookBody is GitHub's own cap on a webhook payload.
 const maxWebhookBody = 25 << 20
+
+// maxDeliveryID bounds the X-GitHub-Delivery header.
+const maxDeliveryID = 100
 
 // githubWebhook serves POST /api/github/webhook: authenticate (the shared
 // secret's HMAC, in constant time), parse, act, answer. A refused call is
@@ -48,12 +53,24 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"event": "ping", "message": "pong: Liftoff receives this webhook"})
 		return
 	}
-	res, err := a.Webhooks.Handle(r.Context(), ev)
+	// GitHub sends a GUID; the signature does not cover it, so it only
+	// tells replays of one delivery apart from new ones (Deliver).
+	if delivery == "" || len(delivery) > maxDeliveryID || strings.ContainsFunc(delivery, notVisibleASCII) {
+		writeError(w, http.StatusBadRequest, codeValidation,
+			"The X-GitHub-Delivery header must be the delivery's id (GitHub sends a GUID), at most 100 visible ASCII characters")
+		return
+	}
+	res, err := a.Webhooks.Deliver(r.Context(), webhook.Delivery{ID: delivery, Body: body, Event: ev})
 	if err != nil {
 		a.fail(w, r, err, "")
 		return
 	}
 	a.Log.InfoContext(r.Context(), "github webhook", "event", ev.Kind, "action", ev.Action, "delivery", delivery,
-		"repository", ev.Repository.FullName, "queued", len(res.Queued), "torn_down", len(res.TornDown))
+		"repository", ev.Repository.FullName, "queued", len(res.Queued), "torn_down", len(res.TornDown), "duplicate", res.Duplicate)
+	if res.Duplicate {
+		// 200, not 202: nothing was accepted for processing.
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
 	writeJSON(w, http.StatusAccepted, res)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -84,7 +86,7 @@ func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
 	ctx := context.Background()
 	h := &harness{t: t, store: storetest.Open(t, dialect), logs: &syncBuffer{}, env: map[string]int64{}}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
-	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log)
+	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
 	h.rec = hook.NewRecorder(h.store, 0, log)
 	h.rec.Start(ctx)
 	t.Cleanup(h.rec.Stop)
@@ -159,4 +161,16 @@ func (h *harness) deployments() []client.Deployment {
 		h.t.Fatal(err)
 	}
 	return page.Deployments
+}
+
+// tempDirPolicy allows the defaults and the test's temporary directories,
+// where gittest makes its repositories: what --allowed-repos does for an
+// operator's /srv/git.
+func tempDirPolicy(t testing.TB) *repoaccess.Policy {
+	t.Helper()
+	p, err := repoaccess.New(repoaccess.Config{Patterns: []string{filepath.Join(os.TempDir(), "**"), "https://*/**", "http://*/**", "ssh://*/**"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -501,6 +501,19 @@ func undocumented(s *openapi3.SchemaRef, v any, at string) []string {
 	var out []string
 	switch v := v.(type) {
 	case map[string]any:
+		// oneOf: the variant whose required fields the object has.
+		for _, variant := range s.Value.OneOf {
+			_, required := mergedSchema(variant.Value)
+			has := true
+			for k := range required {
+				if _, ok := v[k]; !ok {
+					has = false
+				}
+			}
+			if has {
+				return undocumented(variant, v, at)
+			}
+		}
 		props, _ := mergedSchema(s.Value)
 		extra := s.Value.AdditionalProperties.Schema
 		for k, x := range v {
@@ -527,7 +540,7 @@ func undocumented(s *openapi3.SchemaRef, v any, at string) []string {
 func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Config, draining bool) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log)
+	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
 	a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
 		Log: log, Hooks: hook.NewService(st, rec, cfg, log, cuid.New), Draining: func() bool { return draining }})
 	srv := httptest.NewServer(a)
@@ -1156,9 +1169,20 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	if inst := previewOf42(); inst != nil {
 		t.Errorf("PR 42's preview should be torn down: %+v", inst)
 	}
-	again := deliver("pull_request closed merged again", "pull_request", fixture("pull_request.closed.merged.json"))
-	if len(again.TornDown) != 0 || len(again.Ignored) != 1 {
-		t.Errorf("a preview torn down is not torn down twice: %+v", again)
+	// The same payload again, under a new delivery id: a replay, 200.
+	merged2 := fixture("pull_request.closed.merged.json")
+	var again webhook.Result
+	if err := json.Unmarshal(run(srv, exchange{name: "webhook replayed", op: op, path: path, header: signed("pull_request", merged2, secret),
+		body: merged2, status: 200}), &again); err != nil || !again.Duplicate || len(again.TornDown) != 0 || len(again.Queued) != 0 {
+		t.Errorf("a replayed delivery must do nothing and say so: %+v %v", again, err)
+	}
+	// The same delivery id with another body: a replay too.
+	sync2 := strings.ReplaceAll(fixture("pull_request.synchronize.json"), headSHA, strings.Repeat("e", 40))
+	hd = signed("pull_request", sync2, secret)
+	hd.Set("X-GitHub-Delivery", fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", 2)) // opened's (ping's, 1, is not recorded)
+	if err := json.Unmarshal(run(srv, exchange{name: "webhook delivery id seen", op: op, path: path, header: hd, body: sync2, status: 200}), &again); err != nil ||
+		!again.Duplicate || len(again.Queued) != 0 {
+		t.Errorf("a known delivery id must do nothing: %+v %v", again, err)
 	}
 
 	// 202: pushes.
@@ -1181,6 +1205,9 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	// 400, 401, 404, 413, 503.
 	push := fixture("push.main.json")
 	run(srv, exchange{name: "webhook without X-GitHub-Event", op: op, path: path, header: signed("", push, secret), body: push, status: 400})
+	noID := signed("push", push, secret)
+	noID.Del("X-GitHub-Delivery")
+	run(srv, exchange{name: "webhook without X-GitHub-Delivery", op: op, path: path, header: noID, body: push, status: 400})
 	run(srv, exchange{name: "webhook payload not JSON", op: op, path: path, header: signed("push", "not a payload", secret), body: "not a payload", status: 400})
 	run(srv, exchange{name: "webhook push without a ref", op: op, path: path, header: signed("push", `{"after": "x"}`, secret), body: `{"after": "x"}`, status: 400})
 	run(srv, exchange{name: "webhook unsigned", op: op, path: path, header: signed("push", push, nil), body: push, status: 401})

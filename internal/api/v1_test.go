@@ -207,7 +207,8 @@ func TestV1Errors(t *testing.T) {
 		{"wrong type", "/v1/api-keys", `{"name":5}`, "name must be a JSON string"},
 		{"missing name", "/v1/api-keys", `{}`, "name must be 1 to 100 characters"},
 		{"missing repo", "/v1/projects", `{"name":"x"}`, "repoUrl is required"},
-		{"bad repo", "/v1/projects", `{"name":"x","repoUrl":"/does/not/exist"}`, "could not clone the repository"},
+		{"bad repo", "/v1/projects", `{"name":"x","repoUrl":"/does/not/exist"}`, "local repository /does/not/exist does not exist"},
+		{"loopback repo", "/v1/projects", `{"name":"x","repoUrl":"https://127.0.0.1:1/o/r.git"}`, "127.0.0.1 is a loopback address"},
 		{"hook name", fmt.Sprintf("/v1/environments/%d/deploy-hooks", h.env["production"]), `{"name":"  "}`, "name must be 1 to 100 characters"},
 		{"grace too long", "/v1/deploy-hooks/x/rotate", `{"gracePeriodSeconds": 99999999}`, "gracePeriodSeconds must be between 0 and"},
 	} {

@@ -25,6 +25,10 @@ import (
 // ProjectName is the demo project's name.
 const ProjectName = "demo"
 
+// RepoDir is where the demo keeps its repository in the data dir: Liftoff
+// wrote it, so the repository access policy always allows it.
+func RepoDir(dataDir string) string { return filepath.Join(dataDir, "demo", "monorepo") }
+
 // Deps are the services the demo uses.
 type Deps struct {
 	Store    store.Store
@@ -47,7 +51,7 @@ func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out i
 			return err
 		}
 	}
-	repo := filepath.Join(dataDir, "demo", "monorepo")
+	repo := RepoDir(dataDir)
 	if err := writeRepo(ctx, repo); err != nil {
 		return fmt.Errorf("demo repository: %w", err)
 	}

@@ -83,6 +83,7 @@ func Enqueue(ctx context.Context, q store.Queries, d store.Deployment, lim Limit
 			return pending.ID, OutcomeJoined, nil
 		}
 	default:
+		d = carrySuperseded(pending, d)
 		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled,
 			At: d.CreatedAt, Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
 			return "", "", err
@@ -120,4 +121,25 @@ func sameTarget(pending, d store.Deployment) bool {
 		return a == b
 	}
 	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}
+
+// maxSuperseded bounds the commits a push deployment carries.
+const maxSuperseded = 16
+
+// carrySuperseded records, in a GitHub push deployment d about to
+// supersede pending, what pending asked for: GitHub does not deliver pushes
+// in order, so d may be an older push than the one it replaces, and the
+// engine then deploys the newer (see resolvePush).
+func carrySuperseded(pending, d store.Deployment) store.Deployment {
+	detail := ParseDetail(d.TriggerDetail)
+	if d.TriggerType != store.TriggerGitHub || detail.Event != "push" || pending.RedeployOf != "" {
+		return d
+	}
+	commits := append(ParseDetail(pending.TriggerDetail).Superseded, pending.RequestedCommit)
+	if len(commits) > maxSuperseded {
+		commits = commits[len(commits)-maxSuperseded:]
+	}
+	detail.Superseded = commits
+	d.TriggerDetail = detail.Encode()
+	return d
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/watch"
@@ -117,7 +118,11 @@ func (r *deployment) prepare(ctx context.Context) error {
 	r.inst = target.Instance{ProjectID: r.project.ID, EnvironmentID: r.env.ID, EnvGivenID: r.env.GivenID, PRNumber: r.d.PRNumber}
 	repo := gitsource.RedactURL(r.project.RepoURL)
 	r.log.Printf("==> Fetching %s", repo)
-	if r.mirror, err = r.e.Git.Mirror(ctx, r.project.ID, r.project.RepoURL); err != nil {
+	remote, err := project.Remote(ctx, st, r.project)
+	if err != nil {
+		return err
+	}
+	if r.mirror, err = r.e.Git.Mirror(ctx, r.project.ID, remote); err != nil {
 		return r.gitFailure(ctx, "open the repository "+repo, err)
 	}
 	if err := r.mirror.Fetch(ctx); err != nil {
@@ -195,8 +200,15 @@ func (r *deployment) resolve(ctx context.Context) error {
 			return fail(store.StatusError, "commit %s is not on branch %s", short(commit), r.d.GitBranch)
 		}
 		r.commit = commit
+		if detail := ParseDetail(r.d.TriggerDetail); r.d.TriggerType == store.TriggerGitHub && detail.Event == "push" {
+			if err := r.resolvePush(ctx, detail); err != nil {
+				return err
+			}
+		}
 	default:
-		commit, err := r.mirror.ResolveCommit(ctx, r.d.GitBranch)
+		// Only refs/heads/<branch>: a hook's ?branch= naming a tag, a SHA
+		// or refs/pull/N/head must not deploy it.
+		commit, err := r.mirror.ResolveBranch(ctx, r.d.GitBranch)
 		if err != nil {
 			return r.revisionFailure(ctx, err, fmt.Sprintf("branch %s was not found in %s", r.d.GitBranch, repo))
 		}
@@ -214,7 +226,11 @@ func (r *deployment) resolve(ctx context.Context) error {
 // the pull request changes (since it left its base branch) matches the
 // preview environment's filter.watchPaths.
 func (r *deployment) checkPRFiles(ctx context.Context, detail TriggerDetail) error {
-	base, err := r.mirror.MergeBase(ctx, "refs/heads/"+detail.BaseBranch, r.commit)
+	baseTip, err := r.mirror.ResolveBranch(ctx, detail.BaseBranch)
+	if err != nil {
+		return r.gitFailure(ctx, "find the pull request's base branch "+detail.BaseBranch, err)
+	}
+	base, err := r.mirror.MergeBase(ctx, baseTip, r.commit)
 	if err != nil {
 		return r.gitFailure(ctx, "find where the pull request left "+detail.BaseBranch, err)
 	}

@@ -24,6 +24,12 @@ type TriggerDetail struct {
 	// FilterWatchPaths: deploy only when a file the PR changes matches the
 	// preview environment's filter.watchPaths.
 	FilterWatchPaths []string `json:"filterWatchPaths,omitempty"`
+	// Forced: the push was a force push (it may take the branch back).
+	Forced bool `json:"forced,omitempty"`
+	// Superseded are the commits the PENDING deployments this push
+	// deployment superseded asked for ("" for the branch head), oldest
+	// first: a late delivery of an older push deploys the newer of them.
+	Superseded []string `json:"superseded,omitempty"`
 }
 
 // Encode returns the detail as stored.

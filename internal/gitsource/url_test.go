@@ -159,7 +159,7 @@ func TestParseRemote(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, in, url string // url "" means rejected
-		cred           Credential
+		cred          Credential
 	}{
 		{"relative path made absolute", rel, dir, Credential{}},
 		{"file URL", "file://localhost" + dir + "/", "file://" + dir, Credential{}},

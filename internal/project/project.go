@@ -97,14 +97,22 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 		}
 		p.ConfigPath = clean
 	}
+	// Stored as normalized (a relative path made absolute against today's
+	// working directory, not a later start's) and without its credential,
+	// which is kept apart and never shown.
+	remote, err := gitsource.ParseRemote(p.RepoURL)
+	if err != nil {
+		return View{}, invalid("repoUrl: %s", userError(err))
+	}
 	id := s.newID()
-	mirror, err := s.git.Mirror(ctx, id, p.RepoURL)
+	mirror, err := s.git.Mirror(ctx, id, remote)
 	if err != nil {
 		return View{}, gitInvalid("clone the repository", err)
 	}
 	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (store.Project, error) {
-		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: p.RepoURL,
-			ConfigPath: read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
+		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: remote.URL,
+			RepoCredential: store.RepoCredential{Userinfo: remote.Credential.Userinfo()},
+			ConfigPath:     read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
 			At: store.At(s.now())})
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -130,7 +138,11 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	mirror, err := s.git.Mirror(ctx, p.ID, p.RepoURL)
+	remote, err := Remote(ctx, s.store, p)
+	if err != nil {
+		return View{}, err
+	}
+	mirror, err := s.git.Mirror(ctx, p.ID, remote)
 	if err != nil {
 		return View{}, gitInvalid("open the repository", err)
 	}
@@ -192,7 +204,7 @@ func readConfig(ctx context.Context, mirror *gitsource.Mirror, configPath string
 	if err != nil {
 		return readResult{}, gitInvalid("find the default branch", err)
 	}
-	commit, err := mirror.ResolveCommit(ctx, branch)
+	commit, err := mirror.ResolveBranch(ctx, branch)
 	if err != nil {
 		return readResult{}, gitInvalid("resolve the default branch "+branch, err)
 	}
@@ -265,12 +277,34 @@ func environmentSpecs(f *config.File) ([]store.EnvironmentSpec, error) {
 }
 
 // gitInvalid turns a git failure the user can fix (bad URL, unreachable or
-// empty repository) into ErrInvalid; anything else stays an internal error.
+// empty repository, one the access policy refuses) into ErrInvalid;
+// anything else stays an internal error.
 func gitInvalid(what string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
+	case errors.Is(err, gitsource.ErrNotAllowed), errors.Is(err, gitsource.ErrInvalidRepoURL):
+		return fmt.Errorf("%w: %s", ErrInvalid, userError(err))
 	}
 	return fmt.Errorf("%w: could not %s: %w", ErrInvalid, what, err)
+}
+
+// userError is err's message with a credential in any URL redacted.
+func userError(err error) string { return gitsource.RedactURL(err.Error()) }
+
+// Remote is where git reads a project's repository: its URL, and its
+// credential from the store. The credential is read here, for git, and
+// nowhere else (the encrypted secret store will take the store's place).
+func Remote(ctx context.Context, st store.ProjectQueries, p store.Project) (gitsource.Remote, error) {
+	cred, err := st.GetRepoCredential(ctx, p.ID)
+	if err != nil {
+		return gitsource.Remote{}, fmt.Errorf("repository credential of project %s: %w", p.ID, err)
+	}
+	c, err := gitsource.ParseUserinfo(cred.Userinfo)
+	if err != nil {
+		return gitsource.Remote{}, fmt.Errorf("project %s: %w", p.ID, err)
+	}
+	return gitsource.Remote{URL: p.RepoURL, Credential: c}, nil
 }
 
 func cleanConfigPath(p string) (string, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 )
@@ -68,6 +69,12 @@ type Config struct {
 	// toolchains installed outside the system directories and PATH.
 	// Default none.
 	SandboxBinds []string
+	// AllowedRepos are the patterns of the repositories projects may be
+	// created from and fetched (see package repoaccess for the syntax).
+	// Default: every https, http, ssh and scp-like URL whose host is on a
+	// public address, and no local path outside DataDir/repos (and the
+	// demo's repository); DataDir/repos is allowed whatever is set.
+	AllowedRepos []string
 	// Demo creates, on first start, a project from the example monorepo
 	// that ships with Liftoff, an API key and a deploy hook, and prints how
 	// to deploy with them.
@@ -182,6 +189,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--public-url %q must be an http:// or https:// URL", c.PublicURL))
 	}
 	if _, _, err := c.Database(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := repoaccess.New(repoaccess.Config{Patterns: c.AllowedRepos}); err != nil {
 		errs = append(errs, err)
 	}
 	if c.HookRateLimit < 0 || c.FailedCallLimit < 0 {

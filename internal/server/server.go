@@ -30,6 +30,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
@@ -106,7 +107,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	if err != nil {
 		return err
 	}
-	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log)
+	// Repositories an operator puts under DataDir/repos are always allowed.
+	reposDir := filepath.Join(dataDir, "repos")
+	if err := os.MkdirAll(reposDir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", reposDir, err)
+	}
+	access, err := repoaccess.New(repoaccess.Config{Patterns: cfg.AllowedRepos, LocalRoots: []string{reposDir, demo.RepoDir(dataDir)}})
+	if err != nil {
+		return err
+	}
+	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, access)
 	logs := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
 	logs.Start(ctx)
 	defer logs.Stop()

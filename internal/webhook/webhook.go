@@ -8,6 +8,8 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +66,8 @@ type Result struct {
 	Scheduled []Preview `json:"teardownScheduled"`
 	// Ignored says, for each environment the event did not act on, why.
 	Ignored []string `json:"ignored"`
+	// Duplicate: the delivery was received before; nothing was done.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 func (d *Dispatcher) now() time.Time {
@@ -73,7 +77,51 @@ func (d *Dispatcher) now() time.Time {
 	return time.Now()
 }
 
-// Handle acts on an event.
+// DeliveryWindow is how long a delivery is remembered: one replayed
+// within it (by GitHub's "Redeliver", or by anyone who captured it) acts on
+// nothing. GitHub only redelivers deliveries of the last three days, on
+// request; a replay after the window meets the engine's check that a push
+// never deploys a commit older than the one running.
+const DeliveryWindow = 24 * time.Hour
+
+// Delivery is one received webhook call.
+type Delivery struct {
+	// ID is its X-GitHub-Delivery header.
+	ID string
+	// Body is the payload, as signed.
+	Body  []byte
+	Event github.Event
+}
+
+// Deliver acts on a delivery once: a delivery whose id or payload was
+// received in the last DeliveryWindow is a replay, and answers a Result
+// with Duplicate set without acting. It is recorded before acting, so that
+// of two concurrent deliveries of one id only one acts, and forgotten when
+// acting fails, so that GitHub's redelivery of it can succeed.
+func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
+	sum := sha256.Sum256(dl.Body)
+	now := d.now()
+	fresh, err := d.Store.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: dl.ID, BodySHA256: hex.EncodeToString(sum[:]),
+		At: store.At(now), ExpiredBefore: store.At(now.Add(-DeliveryWindow))})
+	if err != nil {
+		return Result{}, err
+	}
+	if !fresh {
+		res := Result{Event: dl.Event.Kind, Action: dl.Event.Action, Duplicate: true, Queued: []Queued{}, TornDown: []Preview{},
+			Scheduled: []Preview{}, Ignored: []string{"delivery " + dl.ID + " (or its payload) was received before: nothing was done again"}}
+		return res, nil
+	}
+	res, err := d.Handle(ctx, dl.Event)
+	if err != nil {
+		if ferr := d.Store.ForgetGitHubDelivery(context.WithoutCancel(ctx), dl.ID); ferr != nil {
+			d.Log.Warn("github webhook: forget a delivery that failed", "delivery", dl.ID, "err", ferr)
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// Handle acts on an event, without remembering it (see Deliver).
 func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error) {
 	res := Result{Event: ev.Kind, Action: ev.Action, Queued: []Queued{}, TornDown: []Preview{}, Scheduled: []Preview{}, Ignored: []string{}}
 	if ev.Kind != github.KindPullRequest && ev.Kind != github.KindPush {
@@ -210,7 +258,9 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p s
 		ignore(`its source.trigger is "` + cfg.Source.Trigger + `": only deploy hooks and people deploy it`)
 		return nil
 	}
-	detail := deploy.TriggerDetail{Event: ev.Kind, Sender: ev.Sender}
+	// The engine compares the commit with what the environment runs: a
+	// push older than it deploys only if it was forced (see resolvePush).
+	detail := deploy.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
 	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, RequestedCommit: push.After,
 		GitBranch: env.Branch, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
 	return d.enqueue(ctx, res, dep)
