@@ -62,6 +62,7 @@ type harness struct {
 	logs    *syncBuffer
 	project client.Project
 	env     map[string]int64 // given id → environment id
+	mirrors string           // the git mirrors' directory
 }
 
 type syncBuffer struct {
@@ -83,10 +84,16 @@ func (s *syncBuffer) String() string {
 
 func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
 	t.Helper()
+	return newHarnessAllowing(t, dialect, cfg)
+}
+
+// newHarnessAllowing is newHarness with more --allowed-repos patterns.
+func newHarnessAllowing(t *testing.T, dialect string, cfg hook.Config, patterns ...string) *harness {
+	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, store: storetest.Open(t, dialect), logs: &syncBuffer{}, env: map[string]int64{}}
+	h := &harness{t: t, store: storetest.Open(t, dialect), logs: &syncBuffer{}, env: map[string]int64{}, mirrors: filepath.Join(t.TempDir(), "mirrors")}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
-	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
+	git := gitsource.NewManager(h.mirrors, log, tempDirPolicy(t, patterns...))
 	h.rec = hook.NewRecorder(h.store, 0, log)
 	h.rec.Start(ctx)
 	t.Cleanup(h.rec.Stop)
@@ -166,9 +173,10 @@ func (h *harness) deployments() []client.Deployment {
 // tempDirPolicy allows the defaults and the test's temporary directories,
 // where gittest makes its repositories: what --allowed-repos does for an
 // operator's /srv/git.
-func tempDirPolicy(t testing.TB) *repoaccess.Policy {
+func tempDirPolicy(t testing.TB, more ...string) *repoaccess.Policy {
 	t.Helper()
-	p, err := repoaccess.New(repoaccess.Config{Patterns: []string{filepath.Join(os.TempDir(), "**"), "https://*/**", "http://*/**", "ssh://*/**"}})
+	patterns := append([]string{filepath.Join(os.TempDir(), "**"), "https://*/**", "http://*/**", "ssh://*/**"}, more...)
+	p, err := repoaccess.New(repoaccess.Config{Patterns: patterns})
 	if err != nil {
 		t.Fatal(err)
 	}

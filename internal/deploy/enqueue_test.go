@@ -29,3 +29,34 @@ func TestSameTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestCarrySuperseded: a push deployment that supersedes a PENDING one
+// carries what that one asked for, and what it had carried; others do not.
+func TestCarrySuperseded(t *testing.T) {
+	t.Parallel()
+	pushed := func(commit string, superseded ...string) store.Deployment {
+		return store.Deployment{RequestedCommit: commit, TriggerType: store.TriggerGitHub,
+			TriggerDetail: TriggerDetail{Event: "push", Superseded: superseded}.Encode()}
+	}
+	got := ParseDetail(carrySuperseded(pushed("bbb", "aaa"), pushed("ccc")).TriggerDetail).Superseded
+	if len(got) != 2 || got[0] != "aaa" || got[1] != "bbb" {
+		t.Errorf("superseding a push: carried %q, want [aaa bbb]", got)
+	}
+	got = ParseDetail(carrySuperseded(store.Deployment{GitBranch: "main", TriggerType: store.TriggerDeployHook}, pushed("ccc")).TriggerDetail).Superseded
+	if len(got) != 1 || got[0] != "" {
+		t.Errorf("superseding a deployment of the branch head: carried %q, want [\"\"]", got)
+	}
+	if d := carrySuperseded(pushed("bbb"), store.Deployment{RequestedCommit: "ccc", TriggerType: store.TriggerDeployHook}); d.TriggerDetail != "" {
+		t.Errorf("a hook deployment carried %q", d.TriggerDetail)
+	}
+	if d := carrySuperseded(store.Deployment{RequestedCommit: "aaa", RedeployOf: "c1"}, pushed("ccc")); len(ParseDetail(d.TriggerDetail).Superseded) != 0 {
+		t.Errorf("a redeploy (a rollback someone asked for) was carried: %q", d.TriggerDetail)
+	}
+	many := make([]string, 40)
+	for i := range many {
+		many[i] = string(rune('a' + i%26))
+	}
+	if got := ParseDetail(carrySuperseded(pushed("zzz", many...), pushed("ccc")).TriggerDetail).Superseded; len(got) != maxSuperseded || got[len(got)-1] != "zzz" {
+		t.Errorf("carried %d commits ending %q, want the newest %d", len(got), got[len(got)-1], maxSuperseded)
+	}
+}
