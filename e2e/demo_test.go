@@ -15,7 +15,9 @@ import (
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	f := &fixture{t: t, logs: &logLines{}}
-	f.flags = []string{"--data-dir", t.TempDir(), "--demo"}
+	// The default repository policy: the demo's repository is in the data
+	// dir, which it always allows.
+	f.flags = []string{"--data-dir", t.TempDir(), "--demo", "--allowed-repos", ""}
 	f.srv = start(t, f.flags, f.logs)
 	var key, hook string
 	waitUntil(t, "the demo prints its key and hook", func() bool {

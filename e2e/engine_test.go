@@ -54,6 +54,7 @@ type fixture struct {
 	hook        client.CreatedHook // production's
 	previewHook client.CreatedHook
 	key         string
+	deliveries  int // GitHub deliveries sent, for their ids
 }
 
 func newFixture(t *testing.T, dialect string) *fixture {

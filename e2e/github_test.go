@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -47,7 +48,8 @@ func (f *fixture) sendWebhook(event, fixture, secret string, rewrite map[string]
 	req, _ := http.NewRequest("POST", f.srv.url()+"/api/github/webhook", bytes.NewReader([]byte(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+	f.deliveries++
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("72d3162e-cc78-11e3-81ab-%012d", f.deliveries))
 	if secret != "" {
 		req.Header.Set("X-Hub-Signature-256", github.Sign([]byte(secret), []byte(body)))
 	}

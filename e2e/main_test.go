@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,6 +100,13 @@ func storeFlags(t *testing.T, dialect, dataDir string) []string {
 	return []string{"--data-dir", dataDir}
 }
 
+// allowTempRepos is the --allowed-repos the tests run with: the
+// repositories gittest makes in the temporary directory, which the default
+// policy refuses (a local path outside the data dir's repos/).
+func allowTempRepos() []string {
+	return []string{"--allowed-repos", filepath.Join(os.TempDir(), "**")}
+}
+
 // start runs `liftoff serve` with the flags and waits until it listens.
 func start(t *testing.T, flags []string, logs *logLines) *instance {
 	t.Helper()
@@ -106,13 +114,17 @@ func start(t *testing.T, flags []string, logs *logLines) *instance {
 }
 
 // startWith runs `liftoff serve` with the flags and more environment
-// variables (KEY=VALUE), and waits until it listens.
+// variables (KEY=VALUE), and waits until it listens. Without an
+// --allowed-repos among flags, it allows allowTempRepos.
 func startWith(t *testing.T, flags, env []string, logs *logLines) *instance {
 	t.Helper()
 	in := &instance{t: t, logs: logs, stdout: &logLines{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--log-format", "json",
 		"--shutdown-timeout", "5s"}, sandboxFlags...)
 	args = append(args, flags...)
+	if !slices.Contains(flags, "--allowed-repos") {
+		args = append(args, allowTempRepos()...)
+	}
 	in.cmd = exec.Command(binary, args...)
 	in.cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0"), env...)
 	stderr, err := in.cmd.StderrPipe()
