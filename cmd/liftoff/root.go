@@ -51,7 +51,11 @@ func bindEnv(cmd *cobra.Command) error {
 		if v, ok := os.LookupEnv(name); ok {
 			if e := f.Value.Set(v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", name, v, e)
+				return
 			}
+			// Given, as on the command line: a required flag is satisfied
+			// (LIFTOFF_REPO keeps a token out of the process list).
+			f.Changed = true
 		}
 	}
 	cmd.Flags().VisitAll(set)

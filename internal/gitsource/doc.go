@@ -14,10 +14,17 @@
 //
 // Input from users never reaches git as an option: repository URLs and
 // revisions are validated (nothing may start with "-"), and revisions are
-// passed after --end-of-options. Errors carry git's trimmed stderr with any
-// credentials embedded in URLs redacted (see RedactURL), and wrap the
-// sentinels of this package where a caller has a decision to make
-// (ErrRevisionNotFound, ErrAmbiguous, ErrFileNotFound, ...).
+// passed after --end-of-options. A branch a user names is looked up as
+// refs/heads/<name> and nothing else (ResolveBranch). Errors carry git's
+// trimmed stderr with any credentials embedded in URLs redacted (see
+// RedactURL), and wrap the sentinels of this package where a caller has a
+// decision to make (ErrRevisionNotFound, ErrAmbiguous, ErrFileNotFound,
+// ErrNotAllowed, ...).
+//
+// Credentials never live in a URL git sees: ParseRemote takes them out,
+// and git gets them as an HTTP header in its environment (remoteEnv), so
+// neither argv nor the mirror's config holds them. A Manager's Policy is
+// asked before every command that reads from a remote.
 //
 // Fetches and clones of one mirror are serialised inside one Manager; reads
 // (ResolveCommit, ReadFile, ChangedFiles, Export) run concurrently with them,
