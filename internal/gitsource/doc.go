@@ -4,7 +4,8 @@
 // commits (the input of watch paths) and exports a clean tree of a commit for
 // a build.
 //
-// It drives the git binary (2.30 or later) through os/exec, never a shell.
+// It drives the git binary (2.31 or later: credentials and settings reach
+// it through GIT_CONFIG_COUNT) through os/exec, never a shell.
 // The user's global git configuration is kept, so credential helpers, ssh
 // keys and url.<base>.insteadOf rewrites work as they do on the command line,
 // but git never prompts: GIT_TERMINAL_PROMPT=0 and, on Unix, git runs in its

@@ -708,6 +708,24 @@ func TestCredentialKeptApart(t *testing.T) {
 			noSecret(t, "the error", err.Error())
 		})
 	}
+	// A mirror cloned before credentials were kept apart has the token in
+	// its config: the first use rewrites it.
+	t.Run("mirror from before", func(t *testing.T) {
+		dir := t.TempDir()
+		runTestGit(t, dir, nil, "clone", "-q", "--mirror", withToken, filepath.Join(dir, "proj.git"))
+		mir, err := NewManager(dir, testLogger(t), nil).Mirror(t.Context(), "proj", Remote{URL: withToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mir.Fetch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		config, err := os.ReadFile(filepath.Join(mir.Dir(), "config"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noSecret(t, "the old mirror's config", string(config))
+	})
 	t.Run("required", func(t *testing.T) {
 		before := srv.Unauthorized.Load()
 		_, err := NewManager(t.TempDir(), testLogger(t), nil).Mirror(t.Context(), "proj", Remote{URL: plain})

@@ -3,7 +3,9 @@
 // preview instances; push events deploy the normal environments that follow
 // the pushed branch. Only automatic triggers go through here: the
 // environment's source.trigger must be "push" and a preview environment's
-// filter must match. Deploy hooks always deploy what they name.
+// filter must match. Deploy hooks always deploy what they name. Each
+// delivery acts once (Deliver remembers its id and payload for a day), and
+// the engine refuses a push older than what an environment runs.
 package webhook
 
 import (
