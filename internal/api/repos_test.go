@@ -221,7 +221,7 @@ func TestDefaultRepoRefusals(t *testing.T) {
 				Hooks: hook.NewService(st, hook.NewRecorder(st, 0, log), hook.Config{}, log, cuid.New)})
 			srv := httptest.NewServer(a)
 			t.Cleanup(srv.Close)
-			_, key, err := keys.Create(context.Background(), "test")
+			_, key, err := keys.Create(context.Background(), apikey.CreateParams{Name: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,10 +1,11 @@
 // Package repoaccess decides which git repositories Liftoff may read: the
 // patterns of `liftoff serve --allowed-repos`, or by default every remote
 // on a public address and, on the server's own disk, only its data dir's
-// repos/ directory. Whoever holds an API key can create a project; without
-// this, a key would make the server read any path it can (its own data and
-// source included) or fetch any address it can reach (a cloud metadata
-// service, an admin port on localhost, a host on the private network).
+// repos/ directory. Whoever holds an admin API key can create a project;
+// without this, such a key would make the server read any path it can (its
+// own data and source included) or fetch any address it can reach (a cloud
+// metadata service, an admin port on localhost, a host on the private
+// network).
 //
 // # Matching
 //
