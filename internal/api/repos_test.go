@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -238,8 +239,10 @@ func TestDefaultRepoRefusals(t *testing.T) {
 			gitSrv := gittest.NewHTTPServer(t, httpRoot, "u", "p")
 			port := gitSrv.URL[strings.LastIndexByte(gitSrv.URL, ':')+1:]
 
+			created := 0
 			create := func(repoURL string) (int, string) {
-				return raw(t, srv.URL, "POST", "/v1/projects", "Bearer "+key, `{"name":"x","repoUrl":"`+repoURL+`"}`)
+				created++
+				return raw(t, srv.URL, "POST", "/v1/projects", "Bearer "+key, fmt.Sprintf(`{"name":"x%d","repoUrl":%q}`, created, repoURL))
 			}
 			if status, body := create(filepath.Join(reposDir, "shop.git")); status != 201 {
 				t.Fatalf("a repository under the data dir's repos/ was refused: %d %s", status, body)
