@@ -106,7 +106,7 @@ func TestMigrationTakesCredentialsOutOfURLs(t *testing.T) {
 			if dialect == "sqlite" {
 				s, err = sqlite.Open(ctx, dsn, sqlite.Options{})
 			} else {
-				s, err = postgres.Open(ctx, dsn)
+				s, err = postgres.Open(ctx, dsn, postgres.Options{})
 			}
 			if err != nil {
 				t.Fatal(err)
