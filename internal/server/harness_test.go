@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -62,10 +64,12 @@ type running struct {
 }
 
 // baseConfig is a server on free ports, with no engine, on a fresh store of
-// the dialect.
+// the dialect, allowing repositories in the temporary directory (where
+// gittest makes them; the default policy refuses them).
 func baseConfig(t *testing.T, dialect string) server.Config {
 	t.Helper()
-	cfg := server.Config{Addr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", DataDir: t.TempDir(), Workers: -1}
+	cfg := server.Config{Addr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", DataDir: t.TempDir(), Workers: -1,
+		AllowedRepos: []string{filepath.Join(os.TempDir(), "**")}}
 	if dialect == "postgres" {
 		cfg.DatabaseURL = storetest.DatabaseURL(t)
 	}
