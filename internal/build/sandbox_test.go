@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,13 +136,11 @@ func TestRunSandboxKillsDaemons(t *testing.T) {
 			spec, _ := sandboxSpec(t)
 			// Unique among test processes, and only in the daemon's command
 			// line: the step's holds "$d", not "daemon".
-			marker := "liftoff-daemon:" + spec.Dir
-			spec.Steps = []Step{build(`d=daemon; setsid sh -c "sleep 300; : liftoff-$d:$PWD" >/dev/null 2>&1 </dev/null &
-echo started; ` + tt.wait)}
+			spec.Steps = []Step{build(sandboxtest.Daemon + "\necho started; " + tt.wait)}
 			spec.Output = out
 			done := runAsync(ctx, spec, out)
 			out.waitFor(t, "started\n")
-			daemon := pidOf(t, marker)
+			daemon := sandboxtest.ShellPid(t, sandboxtest.DaemonMarker(spec.Dir))
 			tt.end(cancel, spec.Dir)
 			err := waitRun(t, done)
 			if tt.wantErr == nil && err != nil {
@@ -155,8 +152,8 @@ echo started; ` + tt.wait)}
 					t.Fatalf("Run = %v, want a cancelled step", err)
 				}
 			}
-			if p, ok := readProc(daemon); ok && p.alive() {
-				t.Errorf("the daemon %d outlived the step: %+v", daemon, p)
+			if sandboxtest.Alive(daemon) {
+				t.Errorf("the daemon %d outlived the step", daemon)
 			}
 		})
 	}
@@ -264,30 +261,5 @@ func TestRunSandboxFailure(t *testing.T) {
 	}
 	if want := "==> buildCommand: echo ran\n"; out.String() != want {
 		t.Errorf("output = %q, want only the header %q", out.String(), want)
-	}
-}
-
-// pidOf finds the host pid of the live shell whose command line holds
-// marker.
-func pidOf(t *testing.T, marker string) int {
-	t.Helper()
-	deadline := time.Now().Add(testWait)
-	for {
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			// Once it runs sh, setsid has left the step's group.
-			if p, ok := readProc(pid); err == nil && ok && p.alive() && p.comm == "sh" && strings.Contains(string(b), marker) {
-				return pid
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no process runs %q", marker)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/sandbox/sandboxtest"
 )
@@ -35,14 +33,14 @@ func TestKillLeftovers(t *testing.T) {
 			defer out.Close()
 			p, err := sb.Start(sandbox.Command{Dir: dir, Output: out,
 				Env:  []string{"PATH=/usr/bin:/bin", "LIFTOFF_DEPLOYMENT_ID=" + id},
-				Args: []string{"/bin/sh", "-c", `d=daemon; setsid sh -c "sleep 300; : liftoff-$d:$PWD" >/dev/null 2>&1 </dev/null & sleep 300`}})
+				Args: []string{"/bin/sh", "-c", sandboxtest.Daemon + " sleep 300"}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			waited := make(chan struct{})
 			go func() { _, _ = p.Wait(); close(waited) }()
 			defer func() { p.Kill(); <-waited }()
-			daemon := findDaemon(t, "liftoff-daemon:"+dir)
+			daemon := sandboxtest.ShellPid(t, sandboxtest.DaemonMarker(dir))
 
 			if n := killLeftovers([]string{id}); n == 0 {
 				t.Fatal("killLeftovers found nothing")
@@ -52,41 +50,7 @@ func TestKillLeftovers(t *testing.T) {
 			case <-time.After(30 * time.Second):
 				t.Fatal("the step still runs")
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				st, err := procgroup.ReadStat(daemon)
-				if err != nil || !st.Live() {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the daemon %d outlived killLeftovers", daemon)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			sandboxtest.WaitGone(t, daemon, "the daemon after killLeftovers")
 		})
-	}
-}
-
-// findDaemon waits for the shell whose command line holds marker.
-func findDaemon(t *testing.T, marker string) int {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			comm, cerr := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-			if err == nil && cerr == nil && string(comm) == "sh\n" && strings.Contains(string(b), marker) {
-				return pid
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no process runs %q", marker)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/sandbox/sandboxtest"
-	"github.com/liftoffhq/liftoff/internal/target"
 )
 
 // sandboxHarness is a harness whose releases run in a bwrap sandbox over
@@ -37,33 +35,7 @@ func sandboxHarness(t *testing.T) (*harness, *sandbox.Sandbox, string) {
 // daemon's command line holds "liftoff-daemon:<release dir>", the
 // release's does not.
 func daemonThen(command string) string {
-	return `d=daemon; setsid sh -c "sleep 300; : liftoff-$d:$PWD" >/dev/null 2>&1 </dev/null & ` + command
-}
-
-// daemonOf finds the daemon a release started with daemonThen.
-func daemonOf(t *testing.T, rel target.Release) int {
-	t.Helper()
-	marker := "liftoff-daemon:" + rel.Dir
-	var found int
-	eventually(t, "the release's daemon", func() bool {
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-			// Once it runs sh, setsid has left the release's group.
-			comm, cerr := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-			if st, serr := procgroup.ReadStat(pid); err == nil && cerr == nil && serr == nil && st.Live() &&
-				strings.Contains(string(b), marker) && string(comm) == "sh\n" {
-				found = pid
-				return true
-			}
-		}
-		return false
-	})
-	return found
+	return sandboxtest.Daemon + " " + command
 }
 
 func expectDead(t *testing.T, pid int, what string) {
@@ -106,7 +78,7 @@ func TestSandboxedReleaseDaemonsDie(t *testing.T) {
 			rel.Service.StartCommand = daemonThen("exec " + rel.Service.StartCommand)
 			h.deploy(rel)
 			h.expectBody("api.production.localhost", "v1")
-			daemon := daemonOf(t, rel)
+			daemon := sandboxtest.ShellPid(t, sandboxtest.DaemonMarker(rel.Dir))
 			tt.end(t, h)
 			expectDead(t, daemon, "the daemon of the release")
 		})
@@ -163,7 +135,7 @@ func TestCleanupSandboxed(t *testing.T) {
 	waited := make(chan struct{})
 	go func() { _, _ = sp.Wait(); close(waited) }()
 	t.Cleanup(func() { sp.Kill(); <-waited })
-	daemon := daemonOf(t, target.Release{Dir: dir})
+	daemon := sandboxtest.ShellPid(t, sandboxtest.DaemonMarker(dir))
 	st, err := procgroup.ReadStat(sp.Pid())
 	if err != nil {
 		t.Fatal(err)
