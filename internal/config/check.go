@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -14,6 +15,11 @@ import (
 // reads the model as far as decoding got: values the schema rejected are
 // zero here, and the checks stay quiet about zero values so that one mistake
 // is reported once.
+// previewKey is the shape of the label a preview instance adds to host
+// names (pr-12): an environment with such an id would give host names that
+// another project's previews may need.
+var previewKey = regexp.MustCompile(`^pr-[0-9]+$`)
+
 func check(f *File, ps *problems) {
 	checkEnvVars(f.EnvVariables, pointer("envVariables"), ps)
 	// Environments whose services the schema rejected: their lack of a
@@ -29,6 +35,9 @@ func check(f *File, ps *problems) {
 		env := &f.Environments[i]
 		ep := pointer("environments", i)
 		if env.ID != "" {
+			if previewKey.MatchString(env.ID) {
+				ps.errorf(child(ep, "id"), "environment id %q is reserved: preview instances' host names use pr-<number> (<service>.pr-7.<environment>.localhost); rename the environment", env.ID)
+			}
 			if first, dup := seen[env.ID]; dup {
 				ps.errorf(child(ep, "id"), "duplicate environment id %q: environment %d has it too", env.ID, first)
 			} else {

@@ -144,6 +144,12 @@ func readValue(dec *json.Decoder, path []any, found *problems) (any, error) {
 		found.errorf(pointer(path...), "the number %s is too large for a configuration file", display(n))
 		return json.Number("0"), nil
 	}
+	if str, ok := tok.(string); ok && strings.IndexByte(str, 0) >= 0 {
+		// No environment variable, name or command can hold one, and
+		// PostgreSQL text cannot store one.
+		found.errorf(pointer(path...), "the string holds a NUL character (\\u0000); remove it")
+		return strings.ReplaceAll(str, "\x00", ""), nil
+	}
 	delim, ok := tok.(json.Delim)
 	if !ok {
 		return tok, nil // string, json.Number, bool or nil
@@ -157,6 +163,9 @@ func readValue(dec *json.Decoder, path []any, found *problems) (any, error) {
 				return nil, err
 			}
 			key, _ := keyTok.(string)
+			if strings.IndexByte(key, 0) >= 0 {
+				found.errorf(pointer(append(path, key)...), "the key holds a NUL character (\\u0000); remove it")
+			}
 			v, err := readValue(dec, append(path, key), found)
 			if err != nil {
 				return nil, err

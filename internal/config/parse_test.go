@@ -318,6 +318,8 @@ func TestParseProblems(t *testing.T) {
 			[]want{{"/environments/0/id", E, "is not a valid id"}}},
 		{"environment id too long", fileWith(`{"id": "` + long + `", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
 			[]want{{"/environments/0/id", E, "at most 63 characters"}}},
+		{"an environment id shaped like a preview's host label", fileWith(strings.Replace(envWith(apiService), `"production"`, `"pr-7"`, 1)),
+			[]want{{"/environments/0/id", E, `environment id "pr-7" is reserved: preview instances' host names use pr-<number>`}}},
 		{"duplicate environment ids", fileWith(envWith(apiService), envWith(apiService)),
 			[]want{{"/environments/1/id", E, `duplicate environment id "production": environment 0 has it too`}}},
 		{"environment without source", fileWith(`{"id": "production", "services": [` + apiService + `]}`),

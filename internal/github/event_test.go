@@ -244,6 +244,10 @@ func TestParseErrors(t *testing.T) {
 		{"number too big", "pull_request", strings.Replace(opened, `"number": 42`, `"number": 1e40`, 1),
 			"pull_request event: number is a JSON number 1e40, want an integer"},
 		{"object of the wrong type", "push", `{"repository":"octo-org/shop"}`, "push event: repository is a JSON string, want an object"},
+		{"NUL in the head branch", "pull_request", strings.Replace(opened, `"ref": "feature/checkout"`, `"ref": "feature/check\u0000out"`, 1),
+			"pull_request event: pull_request.head.ref holds a control character"},
+		{"NUL in the pushed ref", "push", strings.Replace(pushMain, `"ref": "refs/heads/main"`, `"ref": "refs/heads/ma\u0000in"`, 1),
+			"push event: ref holds a control character"},
 		{"ping without hook_id", "ping", `{"zen":"Design for failure."}`, "ping event: missing hook_id"},
 		{"too big", "push", `{"ref":"` + strings.Repeat("x", github.MaxPayloadSize) + `"}`, "push event: body is larger than 26214400 bytes"},
 	}

@@ -114,6 +114,15 @@ func (ps *problems) sha(s, field string) {
 	}
 }
 
+// text refuses control characters in a name Liftoff keeps (a branch, a
+// repository, a label, a login): none of GitHub's has one, and PostgreSQL
+// cannot store a NUL.
+func (ps *problems) text(s, field string) {
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		*ps = append(*ps, field+" holds a control character")
+	}
+}
+
 func (ps problems) err() error {
 	if len(ps) == 0 {
 		return nil
@@ -212,6 +221,22 @@ func parsePullRequest(js []byte, ev *Event) error {
 	if err := ps.err(); err != nil {
 		return err
 	}
+	ps.text(p.Head.Ref, "pull_request.head.ref")
+	ps.text(p.Base.Ref, "pull_request.base.ref")
+	ps.text(w.Repository.FullName, "repository.full_name")
+	if p.Head.Repo != nil {
+		ps.text(p.Head.Repo.FullName, "pull_request.head.repo.full_name")
+	}
+	for i, l := range p.Labels {
+		ps.text(l.Name, fmt.Sprintf("pull_request.labels[%d].name", i))
+	}
+	if w.Label != nil {
+		ps.text(w.Label.Name, "label.name")
+	}
+	ps.text(w.Sender.login(), "sender.login")
+	if err := ps.err(); err != nil {
+		return err
+	}
 
 	pr := &PullRequest{
 		Number:  number,
@@ -261,6 +286,12 @@ func parsePush(js []byte, ev *Event) error {
 	ps.sha(w.Before, "before")
 	ps.sha(w.After, "after")
 	ps.require(w.Repository != nil && w.Repository.FullName != "", "repository.full_name")
+	if err := ps.err(); err != nil {
+		return err
+	}
+	ps.text(w.Ref, "ref")
+	ps.text(w.Repository.FullName, "repository.full_name")
+	ps.text(w.Sender.login(), "sender.login")
 	if err := ps.err(); err != nil {
 		return err
 	}

@@ -36,6 +36,9 @@ func ParseRemote(raw string) (Remote, error) {
 		}
 		// scp-like [user@]host:path.
 		userHost, p, _ := strings.Cut(norm, ":")
+		if err := checkDotSegments(norm, p); err != nil {
+			return Remote{}, err
+		}
 		if user, host, ok := strings.Cut(userHost, "@"); ok {
 			return Remote{URL: user + "@" + strings.ToLower(host) + ":" + p}, nil
 		}
@@ -49,6 +52,9 @@ func ParseRemote(raw string) (Remote, error) {
 		end = len(rest)
 	}
 	authority, tail := rest[:end], rest[end:]
+	if err := checkDotSegments(norm, tail); err != nil {
+		return Remote{}, err
+	}
 	at := strings.LastIndexByte(authority, '@')
 	hostPort := strings.ToLower(authority[at+1:])
 	if at < 0 {
@@ -68,6 +74,31 @@ func ParseRemote(raw string) (Remote, error) {
 		return Remote{}, fmt.Errorf("%w %q: %v", ErrInvalidRepoURL, RedactURL(norm), err)
 	}
 	return Remote{URL: scheme + "://" + hostPort + tail, Credential: cred}, nil
+}
+
+// checkDotSegments refuses "." and ".." segments (also percent-encoded) in
+// a remote URL's path. git and its transports remove them before they ask
+// the server, so a URL that matches an --allowed-repos pattern only
+// through them (https://github.com/acme/../evil/x.git) would fetch a
+// repository the pattern does not allow; no real repository URL has them.
+func checkDotSegments(norm, p string) error {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		for range 3 { // %252e%252e is %2e%2e once decoded, .. twice
+			dec, err := url.PathUnescape(seg)
+			if err != nil || dec == seg {
+				break
+			}
+			seg = dec
+		}
+		if seg == "." || seg == ".." {
+			return fmt.Errorf("%w %q: its path has a %q segment; write the repository's path without . and .. segments",
+				ErrInvalidRepoURL, RedactURL(norm), seg)
+		}
+	}
+	return nil
 }
 
 // isLocalPath reports whether a normalized location is a local path.

@@ -335,6 +335,12 @@ func (p *Policy) checkHost(ctx context.Context, u string, ep gitsource.Endpoint)
 		}
 		return nil
 	}
+	// RFC 6761: every name under localhost is the loopback address, and
+	// git's libcurl answers them so itself, without asking the resolver
+	// (which knows localhost, but may know nothing of x.localhost).
+	if strings.HasSuffix(strings.TrimSuffix(ep.Host, "."), ".localhost") {
+		return p.internalError(u, ep, ep.Host+" is a loopback name")
+	}
 	if numericLooking(ep.Host) {
 		return fmt.Errorf("%s: host %q reads as an IP address in a form Liftoff does not check; write the address as a.b.c.d, or name the host in %s (e.g. %s)",
 			u, ep.Host, Flag, example(u))

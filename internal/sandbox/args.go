@@ -69,6 +69,7 @@ func bwrapArgs(dataDir string, binds []bind, path string, root bool) []string {
 		shown = append(shown, bind{src: target, dest: target})
 	}
 	a = append(a, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp")
+	a = append(a, procCovers()...)
 
 	// Parents before children, or a parent's bind would hide a child's.
 	extra := append(slices.Clone(binds), pathBinds(path, dataDir)...)
@@ -91,6 +92,35 @@ func bwrapArgs(dataDir string, binds []bind, path string, root bool) []string {
 	for _, b := range shown {
 		if within(dataDir, b.src) {
 			a = append(a, "--tmpfs", filepath.Join(b.dest, strings.TrimPrefix(dataDir, b.src)))
+		}
+	}
+	return a
+}
+
+// The kernel lets the host's uid 0 write kernel settings without any
+// capability, and bwrap maps a sandbox started by root to the host's uid
+// 0: a build could set kernel.core_pattern to a program of its own, which
+// the kernel would run as root at the next crash. bwrap covers these only
+// when it finds them writable, which it does not when it runs without
+// capabilities: cover them ourselves, as container runtimes do.
+var (
+	// procReadOnly are shown read-only: kernel and device settings.
+	procReadOnly = []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi"}
+	// procHidden are files that say too much about the host (the keys
+	// of the host's users, timers and scheduling of every process).
+	procHidden = []string{"/proc/keys", "/proc/kcore", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats"}
+)
+
+// procCovers are the arguments that cover procReadOnly and procHidden in
+// the sandbox's /proc, where the host has them.
+func procCovers() []string {
+	var a []string
+	for _, p := range procReadOnly {
+		a = append(a, "--ro-bind-try", p, p)
+	}
+	for _, p := range procHidden {
+		if _, err := os.Stat(p); err == nil {
+			a = append(a, "--ro-bind", "/dev/null", p)
 		}
 	}
 	return a

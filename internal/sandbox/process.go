@@ -56,10 +56,28 @@ func (s *Sandbox) Start(c Command) (*Process, error) {
 	if len(c.Args) == 0 || c.Output == nil || c.Dir == "" {
 		return nil, errors.New("sandbox: Command needs Args, Dir and Output")
 	}
+	closeInherited()
 	if s.Mode() == None {
 		return startPlain(c)
 	}
 	return s.startBwrap(c)
+}
+
+// closeInherited marks every descriptor from 3 on close-on-exec. Go opens
+// its own that way, but one Liftoff inherited from whatever started it (a
+// supervisor's pipe, a shell's `7<secrets.env`, systemd's sockets) is not,
+// and a command would get it, sandbox or not. os/exec dups what it hands a
+// child on purpose in the child, so marking everything is safe.
+func closeInherited() {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		// Linux before 5.11: mark them one by one.
+		entries, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range entries {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+				unix.CloseOnExec(fd)
+			}
+		}
+	}
 }
 
 func startPlain(c Command) (*Process, error) {

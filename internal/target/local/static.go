@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // staticSite serves a static release's output directory. Files are opened
@@ -65,7 +66,11 @@ func (s *staticSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // is none. Content types come from the extension (else from sniffing);
 // with status 200 conditional and range requests work.
 func (s *staticSite) serve(w http.ResponseWriter, r *http.Request, name string, status int) bool {
-	f, err := s.root.Open(name)
+	// Non-blocking: opening a named pipe the build left there would
+	// otherwise wait for a writer, holding a thread and a connection per
+	// request until the proxy runs out of both. Anything but a regular
+	// file is then refused below.
+	f, err := s.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return false
 	}
