@@ -3,9 +3,12 @@ package local
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -133,12 +136,71 @@ func TestHealthCheckTimeoutWithoutListener(t *testing.T) {
 	h := newHarness(t, nil)
 	rel := shellRelease(t, production, "api", config.TypeWeb, "echo $$ > pgid; exec sleep 60")
 	rel.Service.HealthCheckTimeoutSecs = 1
+	// Its configured port refuses connections whoever runs beside the test.
+	rel.Service.Port = refusingPort(t)
 	err := h.tg.Deploy(context.Background(), rel)
-	want := "health check GET /health did not answer 200-399 within 1s (last: connection refused)"
+	given := givenPort(t, rel)
+	want := "health check GET /health did not answer 200-399 within 1s (last: connection refused): " +
+		"the service must listen on $PORT (given " + given + ")"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Deploy = %v, want %q", err, want)
 	}
 	expectGroupGone(t, pgidOf(t, filepath.Join(rel.Dir, "pgid")), "the release that timed out")
+}
+
+// TestHealthCheckNamesTheConfiguredPort: an app that listens on the port of
+// its config rather than on $PORT is told so.
+func TestHealthCheckNamesTheConfiguredPort(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	// What answers on the configured port: the app, as far as the check
+	// can tell.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	configured := ln.Addr().(*net.TCPAddr).Port
+	rel := shellRelease(t, production, "api", config.TypeWeb, "exec sleep 60")
+	rel.Service.HealthCheckTimeoutSecs = 1
+	rel.Service.Port = configured
+	err = h.tg.Deploy(context.Background(), rel)
+	want := fmt.Sprintf("health check GET /health did not answer 200-399 within 1s (last: connection refused): "+
+		"something answers on port %d: the service must listen on $PORT (given %s), not on its configured port", configured, givenPort(t, rel))
+	if err == nil || err.Error() != want {
+		t.Fatalf("Deploy = %v, want %q", err, want)
+	}
+}
+
+// givenPort is the PORT the local target gave a release, from the line it
+// wrote before starting it.
+func givenPort(t *testing.T, rel target.Release) string {
+	t.Helper()
+	m := regexp.MustCompile(`\(PORT=(\d+)\)`).FindStringSubmatch(rel.Log.(*lockedBuffer).String())
+	if m == nil {
+		t.Fatalf("the release's log does not say its PORT:\n%s", rel.Log.(*lockedBuffer).String())
+	}
+	return m[1]
+}
+
+// refusingPort returns a loopback port that refuses connections until the
+// test ends: a socket bound to it that never listens, so that no other
+// process can listen there meanwhile.
+func refusingPort(t *testing.T) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
 }
 
 func TestWorker(t *testing.T) {

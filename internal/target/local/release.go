@@ -29,6 +29,9 @@ const (
 	healthInterval = 200 * time.Millisecond
 	// healthAttemptTimeout bounds one health check request.
 	healthAttemptTimeout = 5 * time.Second
+	// portProbeTimeout bounds the connection to a service's configured
+	// port after its health check failed (see portHint).
+	portProbeTimeout = 2 * time.Second
 )
 
 // release is a started, healthy release.
@@ -334,11 +337,37 @@ func checkHTTP(ctx context.Context, svc config.Service, p *process, port int) er
 			if len(last) == 0 {
 				last = append(last, "no answer")
 			}
-			return fmt.Errorf("health check GET %s did not answer 200-399 within %s (last: %s)",
-				path, timeout, strings.Join(last, " / "))
+			msg := fmt.Sprintf("health check GET %s did not answer 200-399 within %s (last: %s)", path, timeout, strings.Join(last, " / "))
+			if lastStatus == 0 {
+				// Nothing ever answered on the port the release was
+				// given: the commonest cause is an app listening on the
+				// port of its config instead.
+				msg += ": " + portHint(ctx, svc, port)
+			}
+			return errors.New(msg)
 		}
 		delay = min(2*delay, healthInterval)
 	}
+}
+
+// portHint says which port the release was given and, when something
+// answers on the service's configured port instead (which the release was
+// not given), that it listens there. It only connects to that port, once.
+func portHint(ctx context.Context, svc config.Service, given int) string {
+	configured := svc.Port
+	if configured == 0 {
+		configured = config.DefaultPort
+	}
+	if configured != given {
+		ctx, cancel := context.WithTimeout(ctx, portProbeTimeout)
+		defer cancel()
+		var d net.Dialer
+		if conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(configured))); err == nil {
+			conn.Close()
+			return fmt.Sprintf("something answers on port %d: the service must listen on $PORT (given %d), not on its configured port", configured, given)
+		}
+	}
+	return fmt.Sprintf("the service must listen on $PORT (given %d)", given)
 }
 
 func probe(ctx context.Context, client *http.Client, u string) (int, error) {
