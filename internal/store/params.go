@@ -135,6 +135,9 @@ type UpdateRunningParams struct {
 	ID        string
 	Status    Status
 	GitCommit string
+	// GitBranch is the branch deployed, for a preview once its pull
+	// request's head branch is known.
+	GitBranch string
 	Config    string
 }
 

@@ -179,7 +179,8 @@ type DeploymentQueries interface {
 	// FinishPendingDeployment ends a deployment that is still PENDING with a
 	// final status and errors; false when it is no longer PENDING.
 	FinishPendingDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
-	// ListDeployments lists deployments newest first.
+	// ListDeployments lists deployments newest first, each with its
+	// service deployments (as GetDeployment returns it).
 	ListDeployments(ctx context.Context, p ListDeploymentsParams) ([]Deployment, error)
 }
 

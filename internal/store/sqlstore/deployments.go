@@ -181,7 +181,34 @@ func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsPar
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
+	if err := q.addServiceDeployments(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// addServiceDeployments fills in the service deployments of a page of
+// deployments with one query, whatever the page's size.
+func (q queries) addServiceDeployments(ctx context.Context, ds []store.Deployment) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ids := make([]any, len(ds))
+	marks := make([]string, len(ds))
+	index := make(map[string]int, len(ds))
+	for i, d := range ds {
+		ids[i], marks[i], index[d.ID] = d.ID, fmt.Sprintf("$%d", i+1), i
+	}
+	sds, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+`
+		FROM service_deployments WHERE deployment_id IN (`+strings.Join(marks, ", ")+`) ORDER BY position, id`, ids...)
+	if err != nil {
+		return fmt.Errorf("list service deployments: %w", err)
+	}
+	for _, sd := range sds {
+		i := index[sd.DeploymentID]
+		ds[i].Services = append(ds[i].Services, sd)
+	}
+	return nil
 }
 
 const serviceDeploymentColumns = `id, deployment_id, service_id, service_given_id, service_name, service_type, service_domain,

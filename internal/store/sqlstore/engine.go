@@ -59,9 +59,10 @@ func (q queries) UpdateRunningDeployment(ctx context.Context, p store.UpdateRunn
 	_, err := q.exec(ctx, `UPDATE deployments SET
 			status = CASE WHEN $2 = '' THEN status ELSE $2 END,
 			git_commit = CASE WHEN $3 = '' THEN git_commit ELSE $3 END,
-			config = CASE WHEN $4 = '' THEN config ELSE $4 END
+			config = CASE WHEN $4 = '' THEN config ELSE $4 END,
+			git_branch = CASE WHEN $5 = '' THEN git_branch ELSE $5 END
 		WHERE id = $1 AND status IN `+runningStatuses,
-		p.ID, string(p.Status), p.GitCommit, p.Config)
+		p.ID, string(p.Status), p.GitCommit, p.Config, p.GitBranch)
 	if err != nil {
 		return fmt.Errorf("update deployment %s: %w", p.ID, err)
 	}
