@@ -1,5 +1,10 @@
 package client
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // The wire types of the API. The server renders these same types, so the
 // client and the server cannot disagree on a field. Nullable fields are
 // pointers; timestamps are RFC 3339 strings with milliseconds, in UTC.
@@ -37,10 +42,16 @@ type Project struct {
 
 // Service is a service of an environment.
 type Service struct {
+	// ServiceID is "" for a service Liftoff does not deploy: it has no
+	// record of its own.
 	ServiceID      string `json:"serviceId"`
 	ServiceGivenID string `json:"serviceGivenId"`
 	ServiceName    string `json:"serviceName"`
 	Type           string `json:"type"`
+	// Deployed is false for a service of a type Liftoff does not run (rds,
+	// elasticache, s3 ...); Reason then says why.
+	Deployed bool    `json:"deployed"`
+	Reason   *string `json:"reason"`
 }
 
 // Environment is an environment with its services.
@@ -135,7 +146,10 @@ type ServiceDeployment struct {
 	Error               []map[string]string `json:"error"`
 }
 
-// Deployment is the answer of Get Deployment.
+// Deployment is the answer of Get Deployment. GitCommit is the full SHA
+// deployed once it is resolved (when the deployment starts), "" before;
+// GitBranch is the branch deployed, for a preview its pull request's head
+// branch when Liftoff knows it, else "". Neither is ever null.
 type Deployment struct {
 	DeploymentID         string              `json:"deploymentId"`
 	ProjectID            string              `json:"projectId"`
@@ -147,8 +161,8 @@ type Deployment struct {
 	StartedAt            *string             `json:"startedAt"`
 	FinishedAt           *string             `json:"finishedAt"`
 	RepoURL              string              `json:"repoUrl"`
-	GitCommit            *string             `json:"gitCommit"`
-	GitBranch            *string             `json:"gitBranch"`
+	GitCommit            string              `json:"gitCommit"`
+	GitBranch            string              `json:"gitBranch"`
 	Force                bool                `json:"force"`
 	Trigger              Trigger             `json:"trigger"`
 	Status               string              `json:"status"`
@@ -169,13 +183,12 @@ type ErrorBody struct {
 	ErrorID   string `json:"errorId,omitempty"`
 }
 
-// HookAnswer is the body of a deploy hook answer. Success is the string
-// "true" or "false", as Flightcontrol answers it.
+// HookAnswer is the body of a deploy hook answer.
 type HookAnswer struct {
-	Success      string `json:"success"`
-	DeploymentID string `json:"deploymentId,omitempty"`
-	Error        string `json:"error,omitempty"`
-	Message      string `json:"message,omitempty"`
+	Success      HookSuccess `json:"success"`
+	DeploymentID string      `json:"deploymentId,omitempty"`
+	Error        string      `json:"error,omitempty"`
+	Message      string      `json:"message,omitempty"`
 }
 
 // PreviewInstance is the preview of one pull request.
@@ -187,4 +200,25 @@ type PreviewInstance struct {
 	LastDeployedAt string  `json:"lastDeployedAt"`
 	TeardownAt     *string `json:"teardownAt"`
 	DeletedAt      *string `json:"deletedAt"`
+}
+
+// HookSuccess is the "success" of a hook answer, "true" or "false". A
+// server writes it as a string ("true", as Flightcontrol's Deploy Hooks page
+// shows it) or, run with --hook-success-type boolean, as a boolean; both
+// decode to the same value.
+type HookSuccess string
+
+// UnmarshalJSON accepts a string or a boolean.
+func (s *HookSuccess) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true", "false":
+		*s = HookSuccess(b)
+		return nil
+	}
+	var v string
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("success must be a string or a boolean: %w", err)
+	}
+	*s = HookSuccess(v)
+	return nil
 }

@@ -55,7 +55,7 @@ func TestDemo(t *testing.T) {
 		logs, _ := f.c.Logs(t.Context(), d.DeploymentID, "")
 		t.Fatalf("demo deployment ended %s %+v\n%s", d.Status, d.Error, logs)
 	}
-	if status, body := f.get("api", "/"); status != 200 || !strings.Contains(body, `"greeting":"Hello from Liftoff"`) || !strings.Contains(body, *d.GitCommit) {
+	if status, body := f.get("api", "/"); status != 200 || !strings.Contains(body, `"greeting":"Hello from Liftoff"`) || !strings.Contains(body, d.GitCommit) {
 		t.Fatalf("demo api answers %d %s", status, body)
 	}
 	if status, body := f.get("site", "/"); status != 200 || !strings.Contains(body, "Deployed by Liftoff") {

@@ -213,7 +213,7 @@ func TestEngineDeploysOnlyWhatChanged(t *testing.T) {
 
 			// 1. The first call deploys both; both answer through the proxy.
 			d := f.deploy("")
-			if d.Status != "SUCCESS" || d.GitCommit == nil || *d.GitCommit != first || d.StartedAt == nil || d.FinishedAt == nil {
+			if d.Status != "SUCCESS" || d.GitCommit != first || d.StartedAt == nil || d.FinishedAt == nil {
 				t.Fatalf("first deployment = %+v", d)
 			}
 			for _, svc := range []string{"api", "site"} {
@@ -506,7 +506,7 @@ func TestEngineRedeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := f.wait(back.DeploymentID)
-	if d.Status != "SUCCESS" || d.Trigger.Type != "redeploy" || *d.GitCommit != *v1.GitCommit {
+	if d.Status != "SUCCESS" || d.Trigger.Type != "redeploy" || d.GitCommit != v1.GitCommit {
 		t.Fatalf("redeploy = %+v", d)
 	}
 	api := service(t, d, "api")

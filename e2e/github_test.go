@@ -104,7 +104,7 @@ func TestGitHubWebhookLifecycle(t *testing.T) {
 			}
 			d := f.wait(res.Queued[0].DeploymentID)
 			if d.Status != "SUCCESS" || d.Trigger.Type != "github" || d.Trigger.Action == nil || *d.Trigger.Action != "opened" ||
-				d.GitCommit == nil || *d.GitCommit != head {
+				d.GitCommit != head {
 				t.Fatalf("deployment of the opened PR = %s %+v %+v", d.Status, d.Trigger, d.Error)
 			}
 			if status, body := f.previewGet("api", 42); status != 200 || body != "checkout" {
@@ -142,7 +142,7 @@ func TestGitHubWebhookLifecycle(t *testing.T) {
 			if status != 202 || len(res.Queued) != 1 || res.Queued[0].PRNumber != nil {
 				t.Fatalf("push to main: %d %s", status, body)
 			}
-			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || *d.GitCommit != merge {
+			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || d.GitCommit != merge {
 				t.Fatalf("production deployment of the push = %s", d.Status)
 			}
 			f.expectAnswer("api", "checkout")

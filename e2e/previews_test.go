@@ -60,7 +60,7 @@ func TestPreviewsEndToEnd(t *testing.T) {
 					}
 				}
 			}
-			if d, _ := f.c.Deployment(ctx, d2); d.GitCommit == nil || *d.GitCommit != two {
+			if d, _ := f.c.Deployment(ctx, d2); d.GitCommit != two {
 				t.Fatalf("the short SHA was not resolved to the full one: %v", d.GitCommit)
 			}
 			for pr, want := range map[int]string{1: "pr1", 2: "pr2"} {

@@ -103,7 +103,7 @@ func TestPrivateRepositoryEndToEnd(t *testing.T) {
 			if status != 202 || len(res.Queued) != 1 {
 				t.Fatalf("push of b: %d %s", status, body)
 			}
-			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || *d.GitCommit != b {
+			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || d.GitCommit != b {
 				t.Fatalf("push of b ended %s %v", d.Status, d.Error)
 			}
 			f.deliveries-- // the same delivery id again
@@ -116,7 +116,7 @@ func TestPrivateRepositoryEndToEnd(t *testing.T) {
 			f.repo.Write(map[string]string{"api/version.txt": "v3"})
 			c := f.repo.Commit("v3", nil)
 			publish("main")
-			if d := f.deploy(""); d.Status != "SUCCESS" || *d.GitCommit != c {
+			if d := f.deploy(""); d.Status != "SUCCESS" || d.GitCommit != c {
 				t.Fatalf("deployment of c: %s %v", d.Status, d.Error)
 			}
 			late := map[string]string{fixtureMergeSHA: b, `"before": "205ae328d69b5b97e19a6b262ee0add144ee4130"`: `"before": "` + strings.Repeat("1", 40) + `"`}
@@ -138,7 +138,7 @@ func TestPrivateRepositoryEndToEnd(t *testing.T) {
 			if status != 202 || len(res.Queued) != 1 {
 				t.Fatalf("force push of b: %d %s", status, body)
 			}
-			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || *d.GitCommit != b {
+			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || d.GitCommit != b {
 				t.Fatalf("force push of b ended %s %v", d.Status, d.Error)
 			}
 			f.expectAnswer("api", "v2")

@@ -72,14 +72,11 @@ func newDeployments(g *globals) *cobra.Command {
 	return cmd
 }
 
-func shortSHA(s *string) string {
-	if s == nil {
+func shortSHA(s string) string {
+	if s == "" {
 		return "-"
 	}
-	if len(*s) > 12 {
-		return (*s)[:12]
-	}
-	return *s
+	return s[:min(len(s), 12)]
 }
 
 func printDeployment(w io.Writer, g *globals, d client.Deployment) error {
@@ -91,7 +88,7 @@ func printDeployment(w io.Writer, g *globals, d client.Deployment) error {
 		target += fmt.Sprintf(" PR #%d", *d.PRNumber)
 	}
 	_, _ = fmt.Fprintf(w, "Deployment %s of %s: %s\nCommit: %s  Branch: %s  Force: %v  Created: %s\n", d.DeploymentID, target, d.Status,
-		orDash(d.GitCommit), orDash(d.GitBranch), d.Force, d.CreatedAt)
+		orDash(&d.GitCommit), orDash(&d.GitBranch), d.Force, d.CreatedAt)
 	for _, e := range d.Error {
 		for k, v := range e {
 			_, _ = fmt.Fprintf(w, "%s: %s\n", k, v)

@@ -145,9 +145,13 @@ func newEnvs(g *globals) *cobra.Command {
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Environment %s (%d), branch %s, preview %v\n\n", e.GivenID, e.EnvironmentID, orDash(e.Branch), e.IsPreviewEnvironment)
 			rows := [][]string{}
 			for _, s := range e.Services {
-				rows = append(rows, []string{s.ServiceGivenID, s.ServiceName, s.Type, s.ServiceID})
+				deployed := "yes"
+				if !s.Deployed {
+					deployed = "no: " + orDash(s.Reason)
+				}
+				rows = append(rows, []string{s.ServiceGivenID, s.ServiceName, s.Type, orDash(&s.ServiceID), deployed})
 			}
-			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID"}, rows)
+			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID", "DEPLOYED"}, rows)
 		},
 	}
 	cmd.AddCommand(get)

@@ -41,6 +41,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
 	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", 60, "accepted calls per deploy hook per minute")
 	f.IntVar(&cfg.FailedCallLimit, "failed-call-limit", 20, "failed hook calls per client address per minute before it is refused")
+	f.StringVar(&cfg.HookSuccessType, "hook-success-type", "string",
+		`how deploy hook answers write "success": string ("true", as Flightcontrol's Deploy Hooks docs show) or boolean (true)`)
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long a graceful shutdown may take (default 30s)")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")

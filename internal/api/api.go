@@ -46,12 +46,18 @@ type Deps struct {
 	// Clients finds the caller's address behind trusted proxies. Default
 	// (nil): the TCP peer is the caller.
 	Clients *clientaddr.Resolver
+	// HookSuccess is how every deploy hook answer writes "success".
+	// Default HookSuccessString.
+	HookSuccess HookSuccessType
 }
 
 // API is the HTTP handler of /api and /v1.
 type API struct {
 	Deps
 	mux *http.ServeMux
+	// hookOK starts a successful hook answer; hookFalse is "success" of a
+	// refused one (see HookSuccess).
+	hookOK, hookFalse string
 }
 
 // New returns the API handler.
@@ -63,6 +69,7 @@ func New(d Deps) *API {
 		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling
 	}
 	a := &API{Deps: d, mux: http.NewServeMux()}
+	a.hookOK, a.hookFalse = hookAnswers(d.HookSuccess)
 	a.routes()
 	return a
 }

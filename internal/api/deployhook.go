@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -23,12 +24,12 @@ func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		setQuota(w, a.Hooks.Quota(addr))
 		w.Header().Set("Allow", "GET, POST")
-		writeHookError(w, http.StatusMethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
+		a.writeHookError(w, http.StatusMethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
 		return
 	}
 	if a.Draining() {
 		setQuota(w, a.Hooks.Quota(addr))
-		writeHookError(w, http.StatusServiceUnavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
+		a.writeHookError(w, http.StatusServiceUnavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
 		return
 	}
 	req, err := ParseHookCall(r.URL.EscapedPath(), r.URL.RawQuery)
@@ -54,7 +55,7 @@ func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	// Byte for byte what Flightcontrol answers.
-	_, _ = w.Write([]byte(`{"success": "true", "deploymentId": "` + res.DeploymentID + `"}`))
+	_, _ = w.Write([]byte(a.hookOK + res.DeploymentID + `"}`))
 }
 
 // refuseHookCall answers a call refused before it reached the hooks domain
@@ -74,7 +75,7 @@ func notVisibleASCII(r rune) bool { return r < 0x21 || r > 0x7e }
 func (a *API) writeHookFailure(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *parseError
 	if errors.As(err, &pe) {
-		writeHookError(w, http.StatusBadRequest, pe.msg)
+		a.writeHookError(w, http.StatusBadRequest, pe.msg)
 		return
 	}
 	var he *hook.Error
@@ -82,7 +83,7 @@ func (a *API) writeHookFailure(w http.ResponseWriter, r *http.Request, err error
 		id := a.logError(r, err)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(`{"success": "false", "error": ` + jsonString("Internal error "+id) +
+		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString("Internal error "+id) +
 			`, "message": "There was an unexpected error."}`))
 		return
 	}
@@ -100,16 +101,51 @@ func (a *API) writeHookFailure(w http.ResponseWriter, r *http.Request, err error
 	case hook.KindUnavailable:
 		status = http.StatusServiceUnavailable
 	}
-	writeHookError(w, status, he.Message)
+	a.writeHookError(w, status, he.Message)
 }
 
 // writeHookError answers a hook call error in Flightcontrol's shape. Like
 // writeError, it redacts anything shaped like a secret from the message.
-func writeHookError(w http.ResponseWriter, status int, msg string) {
+func (a *API) writeHookError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"success": "false", "error": ` + jsonString(token.RedactLookalikes(msg)) + `}`))
+	_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(token.RedactLookalikes(msg)) + `}`))
+}
+
+// HookSuccessType is how deploy hook answers write "success".
+// Flightcontrol's Deploy Hooks page shows the string "true" and its Get
+// Deployment page the boolean true: clients written against either exist,
+// so a server picks one for all its answers (docs/api.md).
+type HookSuccessType string
+
+// The two ways to write "success".
+const (
+	// HookSuccessString writes "true" and "false", as Flightcontrol's
+	// Deploy Hooks page shows them. The default.
+	HookSuccessString HookSuccessType = "string"
+	// HookSuccessBoolean writes true and false.
+	HookSuccessBoolean HookSuccessType = "boolean"
+)
+
+// ParseHookSuccessType reads --hook-success-type.
+func ParseHookSuccessType(s string) (HookSuccessType, error) {
+	switch t := HookSuccessType(s); t {
+	case HookSuccessString, HookSuccessBoolean:
+		return t, nil
+	case "":
+		return HookSuccessString, nil
+	}
+	return "", fmt.Errorf("%q is not a hook success type: use string (\"success\": \"true\", the default) or boolean (\"success\": true)", s)
+}
+
+// hookAnswers are the parts of hook answers that depend on the
+// HookSuccessType, made once: the success path only concatenates.
+func hookAnswers(t HookSuccessType) (ok, falseValue string) {
+	if t == HookSuccessBoolean {
+		return `{"success": true, "deploymentId": "`, `false`
+	}
+	return `{"success": "true", "deploymentId": "`, `"false"`
 }
 
 // setQuota writes the RateLimit-* headers.

@@ -86,7 +86,8 @@ func TestHookCallRefusals(t *testing.T) {
 				{"too many parts", "GET", fmt.Sprintf("/api/deploy-hook/%d/%s/5/%s/x", pv, preview, sha), nil, 404, "Deploy hook not found"},
 				{"paused hook", "GET", fmt.Sprintf("/api/deploy-hook/%d/%s", p, paused), nil, 409, "is paused"},
 				{"deleted environment", "GET", fmt.Sprintf("/api/deploy-hook/%d/%s", s, gone), nil, 409, "was deleted"},
-				{"environment without services", "GET", fmt.Sprintf("/api/deploy-hook/%d/%s", d, data), nil, 409, "has no services"},
+				{"environment without services", "GET", fmt.Sprintf("/api/deploy-hook/%d/%s", d, data), nil, 409,
+					fmt.Sprintf("Environment %d (data) has no services Liftoff runs: db is rds, cache is elasticache (not run by Liftoff)", d)},
 				{"PUT", "PUT", fmt.Sprintf("/api/deploy-hook/%d/%s", p, prod), nil, 405, "Method PUT is not allowed"},
 				{"DELETE", "DELETE", fmt.Sprintf("/api/deploy-hook/%d/%s", p, prod), nil, 405, "Method DELETE is not allowed"},
 			}
@@ -164,8 +165,8 @@ func TestHookCallDeploys(t *testing.T) {
 				t.Fatal(err)
 			}
 			if d.Status != "PENDING" || !d.Force || d.EnvironmentGivenID != "production" || d.IsPreviewEnvironment || d.PRNumber != nil ||
-				d.GitBranch == nil || *d.GitBranch != "main" || d.Trigger.Type != "deploy_hook" || *d.Trigger.HookID != prodID ||
-				d.GitCommit != nil || d.RepoURL != h.repo.Dir || d.ProjectID != h.project.ProjectID {
+				d.GitBranch != "main" || d.Trigger.Type != "deploy_hook" || *d.Trigger.HookID != prodID ||
+				d.GitCommit != "" || d.RepoURL != h.repo.Dir || d.ProjectID != h.project.ProjectID {
 				t.Fatalf("deployment = %+v", d)
 			}
 			// A hook holder can read what it started.
@@ -203,7 +204,7 @@ func TestHookCallDeploys(t *testing.T) {
 				t.Fatal("a new commit of PR 5 joined the old one")
 			}
 			pd, _ := h.c.Deployment(ctx, pr5b)
-			if !pd.IsPreviewEnvironment || pd.PRNumber == nil || *pd.PRNumber != 5 || pd.GitBranch != nil {
+			if !pd.IsPreviewEnvironment || pd.PRNumber == nil || *pd.PRNumber != 5 || pd.GitBranch != "" {
 				t.Fatalf("preview deployment = %+v", pd)
 			}
 			if old, _ := h.c.Deployment(ctx, pr5); old.Status != "CANCELLED" {

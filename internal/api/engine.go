@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,34 +90,47 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	// The engine's own lines are "deploy"; each service's its given id.
-	names := map[string]string{"": engineLines}
-	sdFilter, onlyEngine := "", q.Get("service") == engineLines
-	for _, s := range d.Services {
-		names[s.ID] = s.ServiceGivenID
-		if q.Get("service") == s.ServiceGivenID {
-			sdFilter = s.ID
+	// The answer lasts as long as the deployment's output (and with follow,
+	// as long as the deployment runs).
+	liftDeadlines(w)
+	svc := q.Get("service")
+	onlyEngine := svc == engineLines
+	if follow && svc != "" && !onlyEngine && !hasService(d, svc) && !planned(d) {
+		// Right after a hook call the deployment has not decided its
+		// services yet: wait until it has (or has ended), then follow.
+		var err error
+		if d, err = a.awaitPlan(r.Context(), d); err != nil {
+			if r.Context().Err() == nil {
+				a.fail(w, r, err, "")
+			}
+			return
 		}
 	}
-	if svc := q.Get("service"); svc != "" && sdFilter == "" && !onlyEngine {
-		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("Deployment %s has no service %s", d.ID, quoteShort(svc)))
-		return
+	labels := newLineLabels(d)
+	sdFilter := ""
+	if svc != "" && !onlyEngine {
+		for _, s := range d.Services {
+			if s.ServiceGivenID == svc {
+				sdFilter = s.ID
+			}
+		}
+		if sdFilter == "" {
+			msg := fmt.Sprintf("Deployment %s has no service %s", d.ID, quoteShort(svc))
+			if !planned(d) {
+				msg += fmt.Sprintf(" yet: it is %s and decides its services when it starts; follow its logs (follow=true) to wait for them", d.Status)
+			}
+			writeError(w, http.StatusNotFound, codeNotFound, msg)
+			return
+		}
 	}
 	var resume int64
 	if follow {
 		// A reconnecting event stream resumes after the last line it had.
 		resume, _ = strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	}
-	line := func(l store.LogLine) string {
-		name := names[l.ServiceDeploymentID]
-		if name == "" {
-			name = engineLines
-		}
-		return "[" + name + "] " + l.Text
+	line := func(ctx context.Context, l store.LogLine) string {
+		return "[" + labels.of(ctx, a.Store, l.ServiceDeploymentID) + "] " + l.Text
 	}
-	// The answer lasts as long as the deployment's output (and with follow,
-	// as long as the deployment runs).
-	liftDeadlines(w)
 	flusher, _ := w.(http.Flusher)
 	if follow {
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -139,6 +153,7 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 			return false, err
 		}
 		d = cur
+		labels.learn(cur)
 		return cur.Status.Final(), nil
 	}
 	err := a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished,
@@ -150,9 +165,9 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 				if follow {
-					fmt.Fprintf(&sb, "id: %d\ndata: %s\n\n", l.ID, line(l))
+					fmt.Fprintf(&sb, "id: %d\ndata: %s\n\n", l.ID, line(r.Context(), l))
 				} else {
-					sb.WriteString(line(l) + "\n")
+					sb.WriteString(line(r.Context(), l) + "\n")
 				}
 			}
 			if _, err := w.Write([]byte(sb.String())); err != nil {
@@ -176,6 +191,70 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 
 // engineLines names the deployment's own lines in logs.
 const engineLines = "deploy"
+
+// lineLabels name the lines of a deployment's output: "deploy" for the
+// engine's own, each service's given id for its own. A follower may start
+// before the deployment has its service deployments, so an id it has not
+// seen sends it back to the store once (the engine stores a service
+// deployment before any of its lines).
+type lineLabels struct {
+	deploymentID string
+	names        map[string]string // service deployment id -> label
+}
+
+func newLineLabels(d store.Deployment) *lineLabels {
+	l := &lineLabels{deploymentID: d.ID, names: map[string]string{}}
+	l.learn(d)
+	return l
+}
+
+func (l *lineLabels) learn(d store.Deployment) {
+	for _, s := range d.Services {
+		l.names[s.ID] = s.ServiceGivenID
+	}
+}
+
+func (l *lineLabels) of(ctx context.Context, st store.DeploymentQueries, serviceDeploymentID string) string {
+	if serviceDeploymentID == "" {
+		return engineLines
+	}
+	if name, ok := l.names[serviceDeploymentID]; ok {
+		return name
+	}
+	if d, err := st.GetDeployment(ctx, l.deploymentID); err == nil {
+		l.learn(d)
+	}
+	if _, ok := l.names[serviceDeploymentID]; !ok {
+		// Not one of the deployment's services: say so once, not a read
+		// per line.
+		l.names[serviceDeploymentID] = "service " + serviceDeploymentID
+	}
+	return l.names[serviceDeploymentID]
+}
+
+// planned reports whether a deployment has decided its services: every
+// service deployment it will have exists.
+func planned(d store.Deployment) bool {
+	return d.Status != store.StatusPending && d.Status != store.StatusInProgress
+}
+
+func hasService(d store.Deployment, givenID string) bool {
+	return slices.ContainsFunc(d.Services, func(s store.ServiceDeployment) bool { return s.ServiceGivenID == givenID })
+}
+
+// awaitPlan waits until a deployment has decided its services or has
+// ended, checking when output is stored and at least every second.
+func (a *API) awaitPlan(ctx context.Context, d store.Deployment) (store.Deployment, error) {
+	err := a.Logs.Await(ctx, 0, func(ctx context.Context) (bool, error) {
+		cur, err := a.Store.GetDeployment(ctx, d.ID)
+		if err != nil {
+			return false, err
+		}
+		d = cur
+		return planned(cur), nil
+	})
+	return d, err
+}
 
 // readableDeployment loads the deployment of the path for a caller with an
 // API key (checked by the route's guard) or the secret of the hook that

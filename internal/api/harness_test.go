@@ -28,8 +28,8 @@ import (
 )
 
 // testConfig has a production and a staging environment with two services,
-// a preview environment, and an environment whose only service is of a type
-// Liftoff does not run (so it has no services).
+// a preview environment, and an environment whose only services are of types
+// Liftoff does not run (so it has no services Liftoff deploys).
 const testConfig = `{
   "environments": [
     {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
@@ -43,7 +43,8 @@ const testConfig = `{
       {"id": "api", "name": "API", "type": "web", "startCommand": "./api"}
     ]},
     {"id": "data", "name": "Data", "source": {"branch": "main"}, "services": [
-      {"id": "db", "name": "DB", "type": "rds"}
+      {"id": "db", "name": "DB", "type": "rds"},
+      {"id": "cache", "name": "Cache", "type": "elasticache"}
     ]}
   ]
 }`

@@ -705,6 +705,10 @@ func TestOpenAPIResponses(t *testing.T) {
 			run(draining, exchange{name: "hook POST while shutting down", op: opHookPost, path: hookPath(p, prod), status: 503})
 			run(draining, exchange{name: "preview hook while shutting down", op: opPreviewGet, path: previewPath(preview, 5, sha), status: 503})
 			run(draining, exchange{name: "preview hook POST while shutting down", op: opPreviewPost, path: previewPath(preview, 5, sha), status: 503})
+			// A server that answers "success" as a boolean.
+			boolean := serveAPI(t, h, h.store, api.HookSuccessBoolean, false)
+			run(boolean, exchange{name: "hook answering a boolean", op: opHookGet, path: hookPath(p, prod), status: 200})
+			run(boolean, exchange{name: "hook refusal answering a boolean", op: opHookPost, path: hookPath(p, "lfh_wrong"), status: 404})
 			closedStore := storetest.Open(t, dialect)
 			if err := closedStore.Close(); err != nil {
 				t.Fatal(err)
@@ -764,6 +768,15 @@ func TestOpenAPIResponses(t *testing.T) {
 			}
 			finished := h.finishDeployment()
 			svc := finished.Services[0].ServiceGivenID
+			// The engine lists a service Liftoff does not run as NO_CHANGE.
+			if err := h.store.InsertServiceDeployment(ctx, store.ServiceDeployment{ID: cuid.New(), DeploymentID: finished.ID,
+				ServiceGivenID: "db", ServiceName: "DB", ServiceType: "rds", Status: store.StatusNoChange,
+				Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: store.Now(), EnvironmentID: finished.EnvironmentID,
+				Position: 9, CreatedAt: store.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			do(withKey(exchange{name: "deployment with a service Liftoff does not run", op: getDep, path: "/v1/deployments/" + finished.ID, status: 200}))
+			do(withKey(exchange{name: "deployments with their service deployments", op: listDeps, path: "/v1/deployments?limit=100", status: 200}))
 			do(withKey(exchange{name: "redeploy a PENDING deployment", op: redeployDep, path: depPath(pendingDeployment(), "redeploy"), status: 409}))
 			do(withKey(exchange{name: "redeploy a deployment cancelled before it started", op: redeployDep, path: depPath(first, "redeploy"), status: 409}))
 			do(withKey(exchange{name: "redeploy unknown", op: redeployDep, path: depPath("cnope", "redeploy"), status: 404}))
@@ -885,6 +898,8 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "sync project invalid config", op: "POST /v1/projects/{projectId}/sync", path: "/v1/projects/" + fcProject.ProjectID + "/sync", status: 400}))
 			do(withKey(exchange{name: "get environment", op: "GET /v1/environments/{environmentId}", path: fmt.Sprintf("/v1/environments/%d", p), status: 200}))
 			do(withKey(exchange{name: "get preview environment", op: "GET /v1/environments/{environmentId}", path: fmt.Sprintf("/v1/environments/%d", pv), status: 200}))
+			do(withKey(exchange{name: "get environment of services Liftoff does not run", op: "GET /v1/environments/{environmentId}",
+				path: fmt.Sprintf("/v1/environments/%d", d), status: 200}))
 			do(withKey(exchange{name: "get environment non-integer", op: "GET /v1/environments/{environmentId}", path: "/v1/environments/abc", status: 400}))
 			do(withKey(exchange{name: "get environment unknown", op: "GET /v1/environments/{environmentId}", path: "/v1/environments/99999", status: 404}))
 

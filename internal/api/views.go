@@ -66,7 +66,12 @@ func environmentOf(v project.EnvironmentView) client.Environment {
 	out := client.Environment{EnvironmentSummary: environmentSummaryOf(v.Environment), ProjectID: v.Environment.ProjectID,
 		CreatedAt: v.Environment.CreatedAt.String(), Services: []client.Service{}}
 	for _, s := range v.Services {
-		out.Services = append(out.Services, client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type})
+		out.Services = append(out.Services, client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type,
+			Deployed: true})
+	}
+	for _, s := range v.NotRun {
+		out.Services = append(out.Services, client.Service{ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type,
+			Reason: stringOrNull(s.Reason)})
 	}
 	return out
 }
@@ -76,13 +81,13 @@ func hookOf(h store.Hook) client.Hook {
 		LastUsedAt: timeOrNull(h.LastUsedAt), UseCount: h.UseCount, LastCallerAddress: stringOrNull(h.LastCallerAddress), Paused: h.Paused}
 }
 
-// deploymentOf renders the exact shape of Get Deployment (SPEC section 4).
+// deploymentOf renders the exact shape of Get Deployment (docs/api.md).
 func deploymentOf(d store.Deployment) client.Deployment {
 	v := client.Deployment{
 		DeploymentID: d.ID, ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvironmentGivenID: d.EnvironmentGivenID,
 		IsPreviewEnvironment: d.IsPreview, CreatedAt: d.CreatedAt.String(), StartedAt: timeOrNull(d.StartedAt),
-		FinishedAt: timeOrNull(d.FinishedAt), RepoURL: d.RepoURL, GitCommit: stringOrNull(d.GitCommit),
-		GitBranch: stringOrNull(d.GitBranch), Force: d.Force, Trigger: client.Trigger{Type: d.TriggerType},
+		FinishedAt: timeOrNull(d.FinishedAt), RepoURL: d.RepoURL, GitCommit: d.GitCommit,
+		GitBranch: d.GitBranch, Force: d.Force, Trigger: client.Trigger{Type: d.TriggerType},
 		Status: string(d.Status), Error: errorList(d.Errors), ServiceDeployments: []client.ServiceDeployment{},
 	}
 	if d.IsPreview {
@@ -96,6 +101,11 @@ func deploymentOf(d store.Deployment) client.Deployment {
 	if d.TriggerDetail != "" {
 		detail := deploy.ParseDetail(d.TriggerDetail)
 		v.Trigger.Event, v.Trigger.Action = stringOrNull(detail.Event), stringOrNull(detail.Action)
+		if v.GitBranch == "" && d.IsPreview {
+			// A pull request event names its branch before the
+			// deployment starts and records it.
+			v.GitBranch = detail.HeadBranch
+		}
 	}
 	for _, s := range d.Services {
 		v.ServiceDeployments = append(v.ServiceDeployments, client.ServiceDeployment{

@@ -199,22 +199,6 @@ type Service struct {
 	Target Target `json:"target"`
 }
 
-// Runnable reports whether Liftoff builds and deploys the service: true for
-// the types web, web-private, worker and static. Services of other
-// Flightcontrol types (rds, s3, ...) are accepted in the file and skipped.
-func (s Service) Runnable() bool { return isRunnableType(s.Type) }
-
-// runnableTypeList names the runnable types for messages.
-const runnableTypeList = "web, web-private, worker, static"
-
-func isRunnableType(t string) bool {
-	switch t {
-	case TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic:
-		return true
-	}
-	return false
-}
-
 // Target is where a service's release goes.
 type Target struct {
 	// Type is TargetLocal (the default) or TargetCommand. Flightcontrol's

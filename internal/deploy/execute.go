@@ -152,6 +152,14 @@ func (r *deployment) prepare(ctx context.Context) error {
 			return err
 		}
 		r.since = inst.CreatedAt
+		// A hook call names no branch; the instance knows its pull
+		// request's when a GitHub event told it.
+		if r.d.GitBranch == "" && inst.HeadBranch != "" {
+			r.d.GitBranch = inst.HeadBranch
+			if err := st.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, GitBranch: inst.HeadBranch}); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -34,7 +34,14 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	st := r.e.Store
 	runnable := r.envCfg.RunnableServices()
 	if len(runnable) == 0 {
-		return nil, fail(store.StatusError, "environment %q has no service Liftoff runs at %s", r.env.GivenID, short(r.commit))
+		return nil, fail(store.StatusError, "environment %q has no service Liftoff runs at %s: %s", r.env.GivenID, short(r.commit),
+			config.NotRunSummary(r.envCfg.Services))
+	}
+	// Rows keep the order of the config, services Liftoff does not run
+	// included.
+	position := make(map[string]int, len(r.envCfg.Services))
+	for i, s := range r.envCfg.Services {
+		position[s.ID] = i
 	}
 	specs := make([]store.ServiceSpec, len(runnable))
 	for i, s := range runnable {
@@ -77,7 +84,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		raw := specs[i].Config
 		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
 			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(s, hosts[i]), Reason: choices[i].reason,
-			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: i, CreatedAt: now,
+			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: position[s.ID], CreatedAt: now,
 			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
 		c := choices[i]
 		verb := "deploy"
@@ -101,6 +108,9 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 			byID[s.ID] = u
 		}
 	}
+	if err := r.recordNotRun(ctx, position, now); err != nil {
+		return nil, err
+	}
 	// Only services deploying here are waited for: the others keep what
 	// already runs.
 	for _, u := range units {
@@ -111,6 +121,27 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 	}
 	return units, nil
+}
+
+// recordNotRun lists the services of the config that Liftoff does not run
+// (rds, s3 ...) as ended NO_CHANGE, with why: Get Deployment then shows
+// every service of the environment, each with a status that a client
+// written for Flightcontrol knows.
+func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now store.Time) error {
+	for _, s := range r.envCfg.Services {
+		why := s.NotRunReason()
+		if why == "" {
+			continue
+		}
+		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceGivenID: s.ID, ServiceName: s.Name,
+			ServiceType: s.Type, Status: store.StatusNoChange, Reason: "not deployed: " + why, FinishedAt: now,
+			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Position: position[s.ID], CreatedAt: now}
+		if err := r.e.Store.InsertServiceDeployment(ctx, row); err != nil {
+			return err
+		}
+		r.log.Printf("    %s: not deployed (%s)", s.ID, why)
+	}
+	return nil
 }
 
 // choice is what a deployment does with one service.

@@ -2,10 +2,12 @@ package hook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
@@ -135,7 +137,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	case h.Paused:
 		return res, hq, conflict("Deploy hook %q is paused; resume it to deploy", h.Name)
 	case target.ServiceCount == 0:
-		return res, hq, conflict("Environment %d (%s) has no services to deploy", env.ID, env.GivenID)
+		return res, hq, conflict("Environment %d (%s) has no services Liftoff runs: %s", env.ID, env.GivenID, notRun(env))
 	case env.IsPreview && !req.Preview:
 		return res, hq, badRequest("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
 	case !env.IsPreview && req.Preview:
@@ -258,4 +260,14 @@ func storeError(err error) error {
 		return &Error{Kind: KindUnavailable, Message: "Liftoff cannot reach its database right now; nothing was queued, retry later"}
 	}
 	return fmt.Errorf("trigger deployment: %w", err)
+}
+
+// notRun says why an environment without services has none, from its
+// config at the last sync. Only a refused call pays for reading it.
+func notRun(env store.Environment) string {
+	var cfg config.Environment
+	if err := json.Unmarshal(env.Config, &cfg); err != nil {
+		return "its config could not be read; sync the project"
+	}
+	return config.NotRunSummary(cfg.Services)
 }

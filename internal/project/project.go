@@ -251,8 +251,9 @@ func formatProblems(problems []config.Problem, err error) string {
 }
 
 // environmentSpecs turns the config into what the store keeps. Services of
-// types Liftoff does not run (rds, s3 ...) are not kept: they were reported
-// as warnings.
+// types Liftoff does not run (rds, s3 ...) are not kept as services: they
+// were reported as warnings, and the environment's config, which is kept,
+// shows them as not deployed (NotRunServices).
 func environmentSpecs(f *config.File) ([]store.EnvironmentSpec, error) {
 	specs := make([]store.EnvironmentSpec, 0, len(f.Environments))
 	for _, env := range f.Environments {
@@ -349,6 +350,29 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 type EnvironmentView struct {
 	Environment store.Environment
 	Services    []store.Service
+	// NotRun are the services of the environment's config (at the last
+	// sync) that Liftoff does not deploy, in file order.
+	NotRun []NotRunService
+}
+
+// NotRunService is a service of the config that Liftoff does not deploy.
+type NotRunService struct {
+	GivenID string
+	Name    string
+	Type    string
+	Reason  string // config.Service.NotRunReason
+}
+
+// NotRunServices lists the services of an environment's config that
+// Liftoff does not deploy, with why.
+func NotRunServices(env config.Environment) []NotRunService {
+	var out []NotRunService
+	for _, s := range env.Services {
+		if why := s.NotRunReason(); why != "" {
+			out = append(out, NotRunService{GivenID: s.ID, Name: s.Name, Type: s.Type, Reason: why})
+		}
+	}
+	return out
 }
 
 // Environment returns a live environment with its services.
@@ -364,5 +388,9 @@ func (s *Service) Environment(ctx context.Context, id int64) (EnvironmentView, e
 	if err != nil {
 		return EnvironmentView{}, err
 	}
-	return EnvironmentView{Environment: env, Services: svcs}, nil
+	var cfg config.Environment
+	if err := json.Unmarshal(env.Config, &cfg); err != nil {
+		return EnvironmentView{}, fmt.Errorf("config of environment %d: %w", id, err)
+	}
+	return EnvironmentView{Environment: env, Services: svcs, NotRun: NotRunServices(cfg)}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -42,6 +43,11 @@ type Config struct {
 	// FailedCallLimit is the number of failed hook calls per client address
 	// per minute before that address is refused. Default 20.
 	FailedCallLimit int
+	// HookSuccessType is how every deploy hook answer, errors included,
+	// writes "success": "string" ("true"/"false", as Flightcontrol's Deploy
+	// Hooks page shows it) or "boolean" (true/false, for clients that
+	// decode a boolean). Default "string".
+	HookSuccessType string
 	// GitHubWebhookSecret is the secret shared with GitHub webhooks
 	// (POST /api/github/webhook). Empty: the endpoint is off.
 	GitHubWebhookSecret string
@@ -141,6 +147,9 @@ func (c Config) WithDefaults() Config {
 	if c.FailedCallLimit == 0 {
 		c.FailedCallLimit = 20
 	}
+	if c.HookSuccessType == "" {
+		c.HookSuccessType = string(api.HookSuccessString)
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
@@ -196,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if c.HookRateLimit < 0 || c.FailedCallLimit < 0 {
 		errs = append(errs, errors.New("--hook-rate-limit and --failed-call-limit must be positive"))
+	}
+	if _, err := api.ParseHookSuccessType(c.HookSuccessType); err != nil {
+		errs = append(errs, fmt.Errorf("--hook-success-type: %w", err))
 	}
 	if c.MaxDeploymentLogBytes < logstream.MinMaxDeploymentBytes {
 		errs = append(errs, fmt.Errorf("--max-deployment-log-bytes %d is too small: give at least %d (128KiB), e.g. 10MiB",

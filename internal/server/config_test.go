@@ -51,3 +51,21 @@ func TestNewSandboxWarns(t *testing.T) {
 		t.Errorf("log = %q, want a warning that builds run without isolation", got)
 	}
 }
+
+func TestValidateHookSuccessType(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ value, wantErr string }{
+		{"string", ""},
+		{"boolean", ""},
+		{"bool", `--hook-success-type: "bool" is not a hook success type: use string ("success": "true", the default) or boolean ("success": true)`},
+	} {
+		c := Config{HookSuccessType: tt.value}.WithDefaults()
+		err := c.Validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+			t.Errorf("%q: Validate = %v, want %q", tt.value, err, tt.wantErr)
+		}
+	}
+	if got := (Config{}).WithDefaults().HookSuccessType; got != "string" {
+		t.Errorf("default HookSuccessType = %q, want string", got)
+	}
+}

@@ -165,6 +165,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		Limits:       limits,
 		Log:          log,
 		Draining:     draining.Load,
+		HookSuccess:  api.HookSuccessType(cfg.HookSuccessType),
 		Clients:      clients,
 	})
 

@@ -1,0 +1,55 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Which services Liftoff runs, and why it does not run the others, is
+// decided here and only here: the engine deploys the services it runs, the
+// environment and deployment views show the others as not deployed with
+// NotRunReason, and a deploy hook whose environment has none to run says
+// why with NotRunSummary. Running a new type (managed databases, say)
+// changes this file and nothing else.
+
+// Runnable reports whether Liftoff builds and deploys the service: true for
+// the types web, web-private, worker and static. Services of other
+// Flightcontrol types (rds, s3, ...) are accepted in the file and skipped.
+func (s Service) Runnable() bool { return isRunnableType(s.Type) }
+
+// NotRunReason says why Liftoff does not deploy the service ("type rds does
+// not run on Liftoff"), or "" when it does.
+func (s Service) NotRunReason() string {
+	if s.Runnable() {
+		return ""
+	}
+	return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
+}
+
+// NotRunSummary says in a few words why Liftoff runs none of services, for
+// a sentence such as "Environment 3 (data) has no services Liftoff runs:
+// db is rds, cache is elasticache (not run by Liftoff)". It names only the
+// services Liftoff does not run.
+func NotRunSummary(services []Service) string {
+	var parts []string
+	for _, s := range services {
+		if !s.Runnable() {
+			parts = append(parts, fmt.Sprintf("%s is %s", s.ID, s.Type))
+		}
+	}
+	if len(parts) == 0 {
+		return "its config lists no services"
+	}
+	return strings.Join(parts, ", ") + " (not run by Liftoff)"
+}
+
+// runnableTypeList names the runnable types for messages.
+const runnableTypeList = "web, web-private, worker, static"
+
+func isRunnableType(t string) bool {
+	switch t {
+	case TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic:
+		return true
+	}
+	return false
+}

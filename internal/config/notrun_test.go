@@ -1,0 +1,29 @@
+package config
+
+import "testing"
+
+func TestNotRun(t *testing.T) {
+	t.Parallel()
+	web, db, cache := Service{ID: "web", Type: TypeWeb}, Service{ID: "db", Type: "rds"}, Service{ID: "cache", Type: "elasticache"}
+	for _, tt := range []struct {
+		name     string
+		services []Service
+		summary  string
+	}{
+		{"two not run", []Service{db, cache}, "db is rds, cache is elasticache (not run by Liftoff)"},
+		{"only those not run are named", []Service{web, db}, "db is rds (not run by Liftoff)"},
+		{"none", nil, "its config lists no services"},
+	} {
+		if got := NotRunSummary(tt.services); got != tt.summary {
+			t.Errorf("%s: NotRunSummary = %q, want %q", tt.name, got, tt.summary)
+		}
+	}
+	if got := db.NotRunReason(); got != "type rds does not run on Liftoff" {
+		t.Errorf("NotRunReason of rds = %q", got)
+	}
+	for _, typ := range []string{TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic} {
+		if s := (Service{Type: typ}); s.NotRunReason() != "" || !s.Runnable() {
+			t.Errorf("%s: NotRunReason %q, Runnable %v", typ, s.NotRunReason(), s.Runnable())
+		}
+	}
+}
