@@ -166,3 +166,28 @@ func TestReadoutEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestPreviewBranch: a preview deployment's gitBranch is its pull
+// request's head branch once Liftoff knows it: from the pull_request
+// event, and for a later call of the preview hook, which names no branch.
+func TestPreviewBranch(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, dialect)
+			head := f.branch("feature/checkout", map[string]string{"api/version.txt": "checkout"})
+			status, res, body := f.sendWebhook("pull_request", "pull_request.opened.json", webhookSecret, map[string]string{fixtureHeadSHA: head})
+			if status != 202 || len(res.Queued) != 1 {
+				t.Fatalf("opened: %d %s", status, body)
+			}
+			if d := f.wait(res.Queued[0].DeploymentID); d.Status != "SUCCESS" || d.GitBranch != "feature/checkout" {
+				t.Fatalf("deployment of the pull_request event: %s, gitBranch %q", d.Status, d.GitBranch)
+			}
+			id := callHook(t, f.previewURL(42, head)+"?force=true")
+			if d := f.wait(id); d.Status != "SUCCESS" || d.GitBranch != "feature/checkout" || d.GitCommit != head {
+				t.Fatalf("deployment of the preview hook: %s, gitBranch %q, gitCommit %q", d.Status, d.GitBranch, d.GitCommit)
+			}
+		})
+	}
+}
