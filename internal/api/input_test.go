@@ -79,6 +79,10 @@ func TestTextNoStoreKeeps(t *testing.T) {
 				{"query parameter name", "GET", "/v1/projects?a%00b=1", "", key, "the name of a query parameter"},
 				{"cursor with a NUL id", "GET", "/v1/deployments?cursor=" + nulCursor, "", key, "cursor"},
 				{"invalid UTF-8 in the path", "GET", "/v1/deployments/c%ff", "", key, "deploymentId must be valid UTF-8"},
+				{"invalid UTF-8 in a body", "POST", fmt.Sprintf("/v1/environments/%d/deploy-hooks", env), "{\"name\": \"CI\xff\"}", key, "the request body must be valid UTF-8"},
+				{"a lone high surrogate in a body", "POST", fmt.Sprintf("/v1/environments/%d/deploy-hooks", env), `{"name": "CI\ud800"}`, key, "the request body holds half of a UTF-16 surrogate pair (\\ud800) at byte 12"},
+				{"a lone low surrogate in a body", "POST", "/v1/api-keys", `{"name": "\uDC00x"}`, key, "the request body holds half of a UTF-16 surrogate pair"},
+				{"a high surrogate before a non-surrogate", "POST", "/v1/api-keys", `{"name": "\ud83d\u0041"}`, key, "the request body holds half"},
 				{"invalid UTF-8 in a query value", "GET", "/v1/deployments?projectId=%c3%28", "", key, "projectId must be valid UTF-8"},
 			}
 			for _, c := range cases {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // maxBody bounds JSON request bodies.
@@ -31,6 +33,9 @@ func decode(r *http.Request, v any) error {
 	if strings.TrimSpace(string(body)) == "" {
 		body = []byte("{}")
 	}
+	if err := checkBodyEncoding(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -50,6 +55,48 @@ func decode(r *http.Request, v any) error {
 		return invalidf("the request body must hold one JSON object")
 	}
 	return checkBodyText(v)
+}
+
+// checkBodyEncoding refuses a body that is not valid UTF-8 or that escapes
+// half of a UTF-16 surrogate pair (such as "\ud800" alone). encoding/json
+// would quietly turn either into U+FFFD, so a name would be stored other
+// than it was sent; refusing it says so instead.
+func checkBodyEncoding(body []byte) error {
+	if !utf8.Valid(body) {
+		return invalidf("the request body must be valid UTF-8")
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		i++ // the escaped character: never the start of another escape
+		if body[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(body, i+1)
+		if !ok || !utf16.IsSurrogate(r) {
+			continue
+		}
+		low, ok := rune(0), false
+		if i+6 < len(body) && body[i+5] == '\\' && body[i+6] == 'u' {
+			low, ok = hex4(body, i+7)
+		}
+		if r >= 0xdc00 || !ok || low < 0xdc00 || low > 0xdfff {
+			return invalidf(fmt.Sprintf("the request body holds half of a UTF-16 surrogate pair (%s) at byte %d: "+
+				"escape a character outside the Basic Multilingual Plane as a high and a low surrogate, or send it as UTF-8", body[i-1:i+5], i-1))
+		}
+		i += 10 // past the low surrogate's escape
+	}
+	return nil
+}
+
+// hex4 reads the four hex digits of a \u escape starting at body[i].
+func hex4(body []byte, i int) (rune, bool) {
+	if i+4 > len(body) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(body[i:i+4]), 16, 32)
+	return rune(n), err == nil
 }
 
 // liftDeadlines lifts the server's read and write deadlines of an answer
