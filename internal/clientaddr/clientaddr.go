@@ -105,8 +105,16 @@ func (r *Resolver) client(peer netip.Addr, h http.Header) netip.Addr {
 // X-Real-IP (the client, as Client finds it). What an untrusted client sent
 // in any of them is dropped. Forwarded (RFC 7239) is always dropped: it
 // would have to be kept in step with X-Forwarded-For, and the X- headers
-// are what releases read.
+// are what releases read. So are look-alikes spelled with underscores
+// (X_Forwarded_For): many frameworks (CGI, WSGI, Rack, PHP) read a header
+// as HTTP_X_FORWARDED_FOR whether it came with dashes or underscores, so a
+// client could otherwise set the address a release believes.
 func (r *Resolver) Forward(in *http.Request, out http.Header) {
+	for name := range out {
+		if strings.Contains(name, "_") && isForwarding(strings.ReplaceAll(name, "_", "-")) {
+			delete(out, name)
+		}
+	}
 	proto := "http"
 	if in.TLS != nil {
 		proto = "https"
@@ -141,6 +149,15 @@ func (r *Resolver) Forward(in *http.Request, out http.Header) {
 		proto = v
 	}
 	out.Set("X-Forwarded-Proto", proto)
+}
+
+// isForwarding reports whether name is one of the headers Forward sets.
+func isForwarding(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip":
+		return true
+	}
+	return false
 }
 
 // forwardedFor lists the hops of every X-Forwarded-For header, in order.

@@ -95,6 +95,12 @@ func TestProxyForwardingHeaders(t *testing.T) {
 		"X-Forwarded-Host":  {"evil.example"},
 		"X-Forwarded-Proto": {"https"},
 		"Forwarded":         {"for=6.6.6.6"},
+		// Look-alikes that CGI, WSGI, Rack and PHP read as the real ones.
+		"X_forwarded_for":   {"6.6.6.6"},
+		"X_real_ip":         {"6.6.6.6"},
+		"X-Forwarded_Host":  {"evil.example"},
+		"x_FORWARDED_proto": {"https"},
+		"X_other":           {"kept"},
 	}
 	loopback, err := clientaddr.ParseList("127.0.0.1")
 	if err != nil {
@@ -126,9 +132,15 @@ func TestProxyForwardingHeaders(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			b, _ := io.ReadAll(resp.Body)
-			for _, want := range c.want {
+			for _, want := range append(c.want, "X_other=kept\n") {
 				if !strings.Contains(string(b), want) {
 					t.Errorf("the release saw\n%s\nwant %q", b, want)
+				}
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				name, _, _ := strings.Cut(line, "=")
+				if name != "X_other" && strings.Contains(name, "_") {
+					t.Errorf("the release saw %q: a forwarding header spelled with underscores", line)
 				}
 			}
 		})

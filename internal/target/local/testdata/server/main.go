@@ -10,7 +10,8 @@
 //
 // Endpoints: / (BODY), /health, /count (requests to / so far), /slow?ms=N,
 // /hold?file=F (answers "started", then "done" once F exists), /headers
-// (the request's Host and X-Forwarded-* headers), /env?name=N, and /ws (an
+// (the request's Host, X-Forwarded-* headers and any header with an
+// underscore in its name), /env?name=N, and /ws (an
 // upgrade that echoes what it gets).
 package main
 
@@ -18,10 +19,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -90,6 +93,11 @@ func run() error {
 		fmt.Fprintf(w, "Host=%s\n", r.Host)
 		for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Forwarded"} {
 			fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
+		}
+		for _, h := range slices.Sorted(maps.Keys(r.Header)) {
+			if strings.Contains(h, "_") {
+				fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
+			}
 		}
 	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
