@@ -58,6 +58,8 @@ type API struct {
 	// hookOK starts a successful hook answer; hookFalse is "success" of a
 	// refused one (see HookSuccess).
 	hookOK, hookFalse string
+	// webhookBodies bounds the GitHub webhook bodies held at once.
+	webhookBodies *byteBudget
 }
 
 // New returns the API handler.
@@ -68,7 +70,7 @@ func New(d Deps) *API {
 	if d.Logs == nil {
 		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling
 	}
-	a := &API{Deps: d, mux: http.NewServeMux()}
+	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget}}
 	a.hookOK, a.hookFalse = hookAnswers(d.HookSuccess)
 	a.routes()
 	return a

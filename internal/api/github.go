@@ -2,11 +2,11 @@ package api
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/token"
 	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
@@ -24,7 +24,15 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "GitHub webhooks are not set up: start Liftoff with --github-webhook-secret")
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody+1))
+	body, release, err := readBudgeted(r.Body, maxWebhookBody, a.webhookBodies)
+	defer release()
+	if errors.Is(err, errOverBudget) {
+		a.Log.WarnContext(r.Context(), "github webhook refused: too many payloads held at once", "remote", a.client(r))
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable,
+			"Liftoff is receiving too many webhook payloads at once; redeliver this one from the webhook's Recent Deliveries in GitHub")
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeValidation, "could not read the request body")
 		return
@@ -35,7 +43,10 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	event, delivery := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery")
 	if err := github.Verify(a.GitHubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
-		a.Log.WarnContext(r.Context(), "github webhook refused", "reason", err.Error(), "event", event, "delivery", delivery,
+		// The headers are the caller's, unauthenticated: logged bounded,
+		// quoted and with anything shaped like a secret redacted.
+		a.Log.WarnContext(r.Context(), "github webhook refused", "reason", err.Error(),
+			"event", quoteShort(token.Redact(event)), "delivery", quoteShort(token.Redact(delivery)),
 			"remote", a.client(r), "bytes", len(body))
 		msg := "The X-Hub-Signature-256 signature does not match the payload: check the webhook's secret"
 		if errors.Is(err, github.ErrUnsigned) {
