@@ -57,13 +57,28 @@ func accessLog(log *slog.Logger, clients *clientaddr.Resolver, next http.Handler
 		next.ServeHTTP(sw, r)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "http",
 			slog.String("method", token.RedactLookalikes(r.Method)),
-			slog.String("path", api.RedactPath(r.URL.EscapedPath())),
+			slog.String("path", logPath(r)),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", clients.Client(r)),
 		)
 	})
+}
+
+// maxLoggedPath bounds the path in a log line: nobody reads more, and a
+// caller should not decide how large Liftoff's log lines are.
+const maxLoggedPath = 512
+
+// logPath is the request's path as a log line shows it: escaped, with
+// anything shaped like a secret redacted, then cut to maxLoggedPath bytes
+// with its length said.
+func logPath(r *http.Request) string {
+	p := api.RedactPath(r.URL.EscapedPath())
+	if len(p) > maxLoggedPath {
+		p = fmt.Sprintf("%s…(%d bytes)", p[:maxLoggedPath], len(p))
+	}
+	return p
 }
 
 // recoverPanics turns a panic in a handler into a logged 500.
@@ -75,7 +90,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 					panic(p)
 				}
 				id := cuid.New()
-				log.Error("panic", "error_id", id, "method", token.RedactLookalikes(r.Method), "path", api.RedactPath(r.URL.EscapedPath()),
+				log.Error("panic", "error_id", id, "method", token.RedactLookalikes(r.Method), "path", logPath(r),
 					"panic", token.RedactLookalikes(fmt.Sprint(p)))
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusInternalServerError)

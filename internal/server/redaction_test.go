@@ -119,3 +119,23 @@ func TestSecretsNeverEchoed(t *testing.T) {
 		t.Errorf("a log line holds %q:\n%s", m, logs)
 	}
 }
+
+// TestLongRequestsLogBounded: a caller decides neither how long Liftoff's
+// access log lines are nor how much of a request line Liftoff reads.
+func TestLongRequestsLogBounded(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig(t, "sqlite")
+	srv := start(t, cfg)
+	long := "/v1/" + strings.Repeat("a", 20000)
+	if status, _, body := raw(t, "GET", srv.base, long, nil); status != 404 {
+		t.Fatalf("GET a 20 kB path: %d %s, want 404", status, body)
+	}
+	if status, _, _ := raw(t, "GET", srv.base, "/v1/projects", http.Header{"X-Big": {strings.Repeat("b", 100<<10)}}); status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("a 100 kB header: %d, want 431", status)
+	}
+	srv.stop()
+	logs := srv.logs.String()
+	if strings.Contains(logs, strings.Repeat("a", 600)) || !strings.Contains(logs, "…(20004 bytes)") {
+		t.Fatalf("the long path was not logged cut to 512 bytes with its length:\n%.2000s", logs)
+	}
+}

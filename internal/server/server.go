@@ -169,14 +169,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 		Clients:      clients,
 	})
 
+	const maxAPIHeaderBytes = 64 << 10
 	srv := &http.Server{
 		Handler:           Handler(st, handler, log),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// Hook URLs and API calls need a few hundred bytes of request
+		// line and headers; Go's default allows 1 MB per request.
+		MaxHeaderBytes: maxAPIHeaderBytes,
+		ReadTimeout:    cfg.ReadTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
+		IdleTimeout:    cfg.IdleTimeout,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	// The proxy has no read or write timeout: what it carries (uploads,
 	// downloads, event streams, websockets) is the services' own business.
