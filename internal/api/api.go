@@ -60,6 +60,8 @@ type API struct {
 	hookOK, hookFalse string
 	// webhookBodies bounds the GitHub webhook bodies held at once.
 	webhookBodies *byteBudget
+	// follows bounds the log streams open at once.
+	follows *followLimits
 }
 
 // New returns the API handler.
@@ -70,7 +72,8 @@ func New(d Deps) *API {
 	if d.Logs == nil {
 		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling
 	}
-	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget}}
+	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget},
+		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}
 	a.hookOK, a.hookFalse = hookAnswers(d.HookSuccess)
 	a.routes()
 	return a

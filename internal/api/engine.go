@@ -90,6 +90,15 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if follow {
+		release, refused := a.follows.acquire(r)
+		if refused != "" {
+			w.Header().Set("Retry-After", "10")
+			writeError(w, http.StatusTooManyRequests, codeRateLimited, refused)
+			return
+		}
+		defer release()
+	}
 	// The answer lasts as long as the deployment's output (and with follow,
 	// as long as the deployment runs).
 	liftDeadlines(w)

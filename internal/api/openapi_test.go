@@ -830,6 +830,29 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(exchange{name: "logs with another hook's secret", op: depLogs, path: depPath(first, "logs"),
 				header: http.Header{"Authorization": {"Hook " + preview}}, status: 404})
 			do(exchange{name: "logs without a key", op: depLogs, path: depPath(first, "logs"), status: 401})
+			// One credential following 16 deployments at once is refused a 17th.
+			streamer, err := h.c.CreateAPIKeyWith(ctx, client.NewAPIKey{Name: "streamer", Scope: "read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			asStreamer := http.Header{"Authorization": {"Bearer " + streamer.Key}}
+			streamsCtx, closeStreams := context.WithCancel(ctx)
+			streamed := pendingDeployment()
+			for range 16 {
+				req, err := http.NewRequestWithContext(streamsCtx, http.MethodGet, h.srv.URL+depPath(streamed, "logs")+"?follow=true", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header = asStreamer
+				resp, err := h.srv.Client().Do(req) // once the stream has begun
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("a stream of a PENDING deployment: %v %v", resp, err)
+				}
+				defer func() { _ = resp.Body.Close() }()
+			}
+			do(exchange{name: "logs followed 17 times at once", op: depLogs, path: depPath(streamed, "logs") + "?follow=true",
+				header: asStreamer, status: 429})
+			closeStreams()
 
 			// Deploy hook management.
 			h.rec.Flush(ctx)
