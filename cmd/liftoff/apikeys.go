@@ -117,7 +117,7 @@ they act on. --json prints [{"id", "name", "scope", "environmentIds", "createdAt
 			return done(cmd, g, "Revoked API key "+args[0])
 		},
 	}
-	cmd.AddCommand(create, list, del)
+	cmd.AddCommand(g.jsonFlag(create), g.clientFlags(list), g.clientFlags(del))
 	return cmd
 }
 

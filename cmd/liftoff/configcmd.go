@@ -51,6 +51,6 @@ func newConfig(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(validate)
+	cmd.AddCommand(g.jsonFlag(validate))
 	return cmd
 }

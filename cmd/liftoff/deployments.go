@@ -11,7 +11,7 @@ import (
 )
 
 func newDeployments(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "deployments", Aliases: []string{"deploys"}, Short: "Show deployments"}
+	cmd := g.clientFlags(&cobra.Command{Use: "deployments", Aliases: []string{"deploys"}, Short: "Show deployments"})
 	get := &cobra.Command{
 		Use:   "get DEPLOYMENT_ID",
 		Short: "Show a deployment and its services",
@@ -67,7 +67,7 @@ func newDeployments(g *globals) *cobra.Command {
 	list.Flags().StringVar(&f.Status, "status", "", "only this status, e.g. PENDING")
 	list.Flags().IntVar(&f.Limit, "limit", 20, "page size (at most 100)")
 	list.Flags().StringVar(&f.Cursor, "cursor", "", "the page after this cursor")
-	cmd.AddCommand(get, list)
+	cmd.AddCommand(g.hookSecretFlag(get), list)
 	cmd.AddCommand(newDeploymentActions(g)...)
 	return cmd
 }

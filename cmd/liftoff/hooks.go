@@ -11,7 +11,7 @@ import (
 )
 
 func newHooks(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "hooks", Short: "Manage deploy hooks"}
+	cmd := g.clientFlags(&cobra.Command{Use: "hooks", Short: "Manage deploy hooks"})
 	var env int64
 	var name string
 	create := &cobra.Command{

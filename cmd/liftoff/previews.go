@@ -8,7 +8,7 @@ import (
 )
 
 func newPreviews(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "previews", Short: "List and tear down pull request preview instances"}
+	cmd := g.clientFlags(&cobra.Command{Use: "previews", Short: "List and tear down pull request preview instances"})
 	var env int64
 	list := &cobra.Command{
 		Use:   "list --env PREVIEW_ENV_ID",

@@ -11,7 +11,7 @@ import (
 )
 
 func newProjects(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "projects", Short: "Create, list and sync projects"}
+	cmd := g.clientFlags(&cobra.Command{Use: "projects", Short: "Create, list and sync projects"})
 	var name, slug, repo, configPath, githubRepo string
 	create := &cobra.Command{
 		Use:   "create --name NAME --repo URL",
@@ -121,7 +121,7 @@ func printProject(w io.Writer, g *globals, p client.Project) error {
 }
 
 func newEnvs(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "envs", Short: "Show environments"}
+	cmd := g.clientFlags(&cobra.Command{Use: "envs", Short: "Show environments"})
 	get := &cobra.Command{
 		Use:   "get ENV_ID",
 		Short: "Show an environment and its services",

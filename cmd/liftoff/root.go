@@ -11,7 +11,9 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 )
 
-// globals are the flags every client command shares.
+// globals are the flags the client commands share. Each command declares
+// the ones it uses (clientFlags, jsonFlag, hookSecretFlag), so that
+// `serve --help` lists only what serve reads.
 type globals struct {
 	server     string
 	apiKey     string
@@ -30,14 +32,35 @@ func newRoot() *cobra.Command {
 			return bindEnv(cmd)
 		},
 	}
-	pf := root.PersistentFlags()
-	pf.StringVar(&g.server, "server", "http://127.0.0.1:8080", "Liftoff server URL (env LIFTOFF_SERVER)")
-	pf.StringVar(&g.apiKey, "api-key", "", "API key (env LIFTOFF_API_KEY)")
-	pf.StringVar(&g.hookSecret, "hook-secret", "", "a deploy hook's secret, to read the deployments it started without an API key (env LIFTOFF_HOOK_SECRET)")
-	pf.BoolVar(&g.json, "json", false, "print JSON")
 	root.AddCommand(newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newPreviews(g), newDeployments(g), newConfig(g))
 	return root
 }
+
+// clientFlags gives cmd and its subcommands the flags of a command that
+// talks to a running server: --server, --api-key and --json.
+func (g *globals) clientFlags(cmd *cobra.Command) *cobra.Command {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&g.server, "server", defaultServer, "Liftoff server URL (env LIFTOFF_SERVER)")
+	pf.StringVar(&g.apiKey, "api-key", "", "API key (env LIFTOFF_API_KEY)")
+	g.jsonFlag(cmd)
+	return cmd
+}
+
+// jsonFlag gives cmd and its subcommands --json.
+func (g *globals) jsonFlag(cmd *cobra.Command) *cobra.Command {
+	cmd.PersistentFlags().BoolVar(&g.json, "json", false, "print JSON (docs/cli.md shows each command's shape)")
+	return cmd
+}
+
+// hookSecretFlag gives a command that reads deployments --hook-secret.
+func (g *globals) hookSecretFlag(cmd *cobra.Command) *cobra.Command {
+	cmd.Flags().StringVar(&g.hookSecret, "hook-secret", "",
+		"a deploy hook's secret, to read the deployments it started without an API key (env LIFTOFF_HOOK_SECRET)")
+	return cmd
+}
+
+// defaultServer is where the client commands look for a server.
+const defaultServer = "http://127.0.0.1:8080"
 
 // bindEnv sets every flag the command line left alone from its environment
 // variable: --data-dir from LIFTOFF_DATA_DIR, and so on.

@@ -101,7 +101,7 @@ an API key, or with the hook's secret in LIFTOFF_HOOK_SECRET.`,
 	}
 	logsCmd.Flags().StringVar(&service, "service", "", "only this service's output (its id in liftoff.json)")
 	logsCmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the output until the deployment ends")
-	return []*cobra.Command{watch, cancel, redeploy, logsCmd}
+	return []*cobra.Command{g.hookSecretFlag(watch), cancel, redeploy, g.hookSecretFlag(logsCmd)}
 }
 
 // readClient authenticates with the API key, or with a hook secret
