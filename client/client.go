@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -83,7 +85,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return c.requestError(method, path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -104,6 +106,30 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return nil
+}
+
+// UnreachableError is a request that found no server to talk to: nothing
+// listens at BaseURL, or its host name does not resolve.
+type UnreachableError struct {
+	BaseURL string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach Liftoff at %s: %v", e.BaseURL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// requestError names a request that got no answer; one that could not
+// connect at all is an *UnreachableError.
+func (c *Client) requestError(method, path string, err error) error {
+	var op *net.OpError
+	var dns *net.DNSError
+	if (errors.As(err, &op) && op.Op == "dial") || errors.As(err, &dns) {
+		return &UnreachableError{BaseURL: c.BaseURL, Err: err}
+	}
+	return fmt.Errorf("%s %s: %w", method, path, err)
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -429,7 +455,7 @@ func (c *Client) stream(ctx context.Context, id, service string, follow bool, em
 	hc.Timeout = 0 // a followed deployment can take long
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return c.requestError(http.MethodGet, path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode >= 400 {

@@ -22,14 +22,22 @@ func main() {
 		if errors.As(err, &ee) {
 			os.Exit(ee.code)
 		}
-		var ae *client.Error
-		if errors.As(err, &ae) {
-			fmt.Fprintln(os.Stderr, "Error:", ae.Msg)
-		} else {
-			fmt.Fprintln(os.Stderr, "Error:", err)
-		}
+		fmt.Fprintln(os.Stderr, "Error:", message(err))
 		os.Exit(1)
 	}
+}
+
+// message is what the CLI says of an error.
+func message(err error) string {
+	var ae *client.Error
+	var ue *client.UnreachableError
+	switch {
+	case errors.As(err, &ae):
+		return ae.Msg
+	case errors.As(err, &ue):
+		return fmt.Sprintf(`cannot reach Liftoff at %s: is "liftoff serve" running? (set --server or LIFTOFF_SERVER)`, ue.BaseURL)
+	}
+	return err.Error()
 }
 
 // exitError ends the program with a code and no message of its own.

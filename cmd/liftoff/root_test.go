@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,5 +96,26 @@ func TestClientFlagsFromEnvironment(t *testing.T) {
 	}
 	if len(auth) != 2 || auth[0] != "Bearer lfk_from_env" || auth[1] != "Bearer lfk_flag" {
 		t.Errorf("authorizations %q", auth)
+	}
+}
+
+// A server that is not there is named in words, with how to point the CLI
+// elsewhere, not as a dial error.
+func TestUnreachableServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	for _, args := range [][]string{
+		{"projects", "list"},
+		{"deployments", "logs", "d1"},
+	} {
+		_, err := run(t, append(args, "--server", addr, "--api-key", "lfk_x")...)
+		want := `cannot reach Liftoff at ` + addr + `: is "liftoff serve" running? (set --server or LIFTOFF_SERVER)`
+		if err == nil || message(err) != want {
+			t.Errorf("%v: %v\nwant %s", args, err, want)
+		}
 	}
 }
