@@ -11,7 +11,6 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -20,7 +19,7 @@ func newAPIKeys(g *globals) *cobra.Command {
 
 	var name, scope string
 	var envs []int64
-	var cfg server.Config
+	var dataDir, databaseURL string
 	create := &cobra.Command{
 		Use:   "create --name NAME [--scope admin|deploy|read] [--env ID ...]",
 		Short: "Create an API key directly in the store (works before any key exists)",
@@ -40,8 +39,7 @@ A key's scope says what it may do, and never changes:
   liftoff apikeys create --name CI --scope deploy --env 3 --env 4`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg = cfg.WithDefaults()
-			st, err := server.OpenStore(cmd.Context(), cfg)
+			st, err := openStore(cmd.Context(), dataDir, databaseURL)
 			if err != nil {
 				return err
 			}
@@ -70,8 +68,8 @@ A key's scope says what it may do, and never changes:
 	_ = create.MarkFlagRequired("name")
 	create.Flags().StringVar(&scope, "scope", string(apikey.Admin), "what the key may do: admin, deploy or read")
 	create.Flags().Int64SliceVar(&envs, "env", nil, "an environment id a deploy key acts on (repeat for several)")
-	create.Flags().StringVar(&cfg.DataDir, "data-dir", "./liftoff-data", "data directory of the server (SQLite)")
-	create.Flags().StringVar(&cfg.DatabaseURL, "database-url", "", "database of the server, when not SQLite in the data dir")
+	create.Flags().StringVar(&dataDir, "data-dir", "./liftoff-data", "data directory of the server (SQLite)")
+	create.Flags().StringVar(&databaseURL, "database-url", "", "database of the server, when not SQLite in the data dir")
 
 	list := &cobra.Command{
 		Use:   "list",
