@@ -29,6 +29,7 @@ func newDeployments(g *globals) *cobra.Command {
 		},
 	}
 	var f client.DeploymentFilter
+	var env envRef
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List deployments, newest first",
@@ -38,12 +39,34 @@ func newDeployments(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			heading := ""
+			switch {
+			case env.env != "":
+				t, err := env.resolve(cmd.Context(), c)
+				if err != nil {
+					return err
+				}
+				f.EnvironmentID, heading = t.EnvironmentID, "Deployments of "+t.String()
+			case env.project != "":
+				projects, err := c.Projects(cmd.Context())
+				if err != nil {
+					return err
+				}
+				p, err := findProject(projects, env.project)
+				if err != nil {
+					return err
+				}
+				f.ProjectID, heading = p.ProjectID, fmt.Sprintf("Deployments of %s (%s)", p.Name, p.ProjectID)
+			}
 			page, err := c.Deployments(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), page)
+			}
+			if heading != "" {
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s\n\n", heading)
 			}
 			rows := [][]string{}
 			for _, d := range page.Deployments {
@@ -62,7 +85,7 @@ func newDeployments(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	list.Flags().Int64Var(&f.EnvironmentID, "env", 0, "only this environment id")
+	env.flags(list, false)
 	list.Flags().IntVar(&f.PRNumber, "pr", 0, "only this pull request number")
 	list.Flags().StringVar(&f.Status, "status", "", "only this status, e.g. PENDING")
 	list.Flags().IntVar(&f.Limit, "limit", 20, "page size (at most 100)")

@@ -12,36 +12,43 @@ import (
 
 func newHooks(g *globals) *cobra.Command {
 	cmd := g.clientFlags(&cobra.Command{Use: "hooks", Short: "Manage deploy hooks"})
-	var env int64
+	var env envRef
 	var name string
 	create := &cobra.Command{
-		Use:   "create --env ENV_ID --name NAME",
+		Use:   "create [--project PROJECT] --env ENV --name NAME",
 		Short: "Create a deploy hook; its URL is shown once",
-		Args:  cobra.NoArgs,
+		Example: `  liftoff hooks create --project shop --env production --name CI
+  liftoff hooks create --env 3 --name CI`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := g.apiClient()
 			if err != nil {
 				return err
 			}
-			h, err := c.CreateHook(cmd.Context(), env, name)
+			t, err := env.resolve(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			h, err := c.CreateHook(cmd.Context(), t.EnvironmentID, name)
 			if err != nil {
 				return err
 			}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), h)
+				return printJSON(cmd.OutOrStdout(), createdHookJSON{CreatedHook: h, ProjectID: t.ProjectID, ProjectName: t.ProjectName,
+					EnvironmentGivenID: t.GivenID})
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Created deploy hook %q (%s). Its URL is shown only now; keep it secret:\n\n%s\n", h.Name, h.ID, h.URL)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Created deploy hook %q (%s) for %s. Its URL is shown only now; keep it secret:\n\n%s\n",
+				h.Name, h.ID, t, h.URL)
 			return err
 		},
 	}
-	create.Flags().Int64Var(&env, "env", 0, "environment id")
+	env.flags(create, true)
 	create.Flags().StringVar(&name, "name", "", "what calls the hook, e.g. CI or CMS")
-	_ = create.MarkFlagRequired("env")
 	_ = create.MarkFlagRequired("name")
 
-	var listEnv int64
+	var listEnv envRef
 	list := &cobra.Command{
-		Use:   "list --env ENV_ID",
+		Use:   "list [--project PROJECT] --env ENV",
 		Short: "List an environment's deploy hooks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -49,13 +56,18 @@ func newHooks(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hooks, err := c.Hooks(cmd.Context(), listEnv)
+			t, err := listEnv.resolve(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			hooks, err := c.Hooks(cmd.Context(), t.EnvironmentID)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), hooks)
 			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Deploy hooks of %s\n\n", t)
 			rows := [][]string{}
 			for _, h := range hooks {
 				state := "active"
@@ -67,8 +79,7 @@ func newHooks(g *globals) *cobra.Command {
 			return table(cmd.OutOrStdout(), []string{"ID", "NAME", "STATE", "CALLS", "LAST USED", "LAST CALLER"}, rows)
 		},
 	}
-	list.Flags().Int64Var(&listEnv, "env", 0, "environment id")
-	_ = list.MarkFlagRequired("env")
+	listEnv.flags(list, true)
 
 	var grace time.Duration
 	rotate := &cobra.Command{
@@ -151,4 +162,13 @@ func newHooks(g *globals) *cobra.Command {
 	calls.Flags().IntVar(&limit, "limit", 50, "how many calls to show (at most 1000)")
 	cmd.AddCommand(create, list, rotate, pause, resume, del, calls)
 	return cmd
+}
+
+// createdHookJSON is what hooks create --json prints: the API's answer, and
+// the project and environment the hook belongs to.
+type createdHookJSON struct {
+	client.CreatedHook
+	ProjectID          string `json:"projectId"`
+	ProjectName        string `json:"projectName"`
+	EnvironmentGivenID string `json:"environmentGivenId"`
 }

@@ -9,9 +9,9 @@ import (
 
 func newPreviews(g *globals) *cobra.Command {
 	cmd := g.clientFlags(&cobra.Command{Use: "previews", Short: "List and tear down pull request preview instances"})
-	var env int64
+	var env envRef
 	list := &cobra.Command{
-		Use:   "list --env PREVIEW_ENV_ID",
+		Use:   "list [--project PROJECT] --env PREVIEW_ENV",
 		Short: "List a preview environment's live preview instances",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -19,13 +19,18 @@ func newPreviews(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ps, err := c.Previews(cmd.Context(), env)
+			t, err := env.resolve(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			ps, err := c.Previews(cmd.Context(), t.EnvironmentID)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), ps)
 			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Previews of %s\n\n", t)
 			rows := [][]string{}
 			for _, p := range ps {
 				rows = append(rows, []string{strconv.Itoa(p.PRNumber), orDash(p.HeadBranch), p.CreatedAt, p.LastDeployedAt, orDash(p.TeardownAt)})
@@ -33,13 +38,12 @@ func newPreviews(g *globals) *cobra.Command {
 			return table(cmd.OutOrStdout(), []string{"PR", "BRANCH", "CREATED", "LAST DEPLOYED", "TEARDOWN AT"}, rows)
 		},
 	}
-	list.Flags().Int64Var(&env, "env", 0, "preview environment id")
-	_ = list.MarkFlagRequired("env")
+	env.flags(list, true)
 
-	var delEnv int64
+	var delEnv envRef
 	var pr int
 	del := &cobra.Command{
-		Use:   "delete --env PREVIEW_ENV_ID --pr NUMBER",
+		Use:   "delete [--project PROJECT] --env PREVIEW_ENV --pr NUMBER",
 		Short: "Tear a preview down: stop its services, remove its routes and builds, keep its history",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,20 +51,23 @@ func newPreviews(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := c.DeletePreview(cmd.Context(), delEnv, pr)
+			t, err := delEnv.resolve(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			p, err := c.DeletePreview(cmd.Context(), t.EnvironmentID, pr)
 			if err != nil {
 				return err
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), p)
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Tore down the preview of PR #%d; a later deployment of it starts afresh.\n", p.PRNumber)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Tore down the preview of PR #%d in %s; a later deployment of it starts afresh.\n", p.PRNumber, t)
 			return err
 		},
 	}
-	del.Flags().Int64Var(&delEnv, "env", 0, "preview environment id")
+	delEnv.flags(del, true)
 	del.Flags().IntVar(&pr, "pr", 0, "pull request number")
-	_ = del.MarkFlagRequired("env")
 	_ = del.MarkFlagRequired("pr")
 	cmd.AddCommand(list, del)
 	return cmd

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/liftoffhq/liftoff/client"
+)
+
+// fakeServer answers the reads target resolution makes, with two projects
+// that both have a "production" environment (the demo's and the user's),
+// and records the paths of the changes it is asked for.
+type fakeServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	posts []string
+}
+
+func newFakeServer(t *testing.T) *fakeServer {
+	t.Helper()
+	branch := "main"
+	projects := []client.Project{
+		{ProjectID: "p-demo", Name: "demo", Environments: []client.EnvironmentSummary{
+			{EnvironmentID: 1, GivenID: "production", Name: "Production", Branch: &branch},
+			{EnvironmentID: 2, GivenID: "preview", Name: "Preview", IsPreviewEnvironment: true}}},
+		{ProjectID: "p-shop", Name: "shop", Environments: []client.EnvironmentSummary{
+			{EnvironmentID: 3, GivenID: "production", Name: "Production", Branch: &branch},
+			{EnvironmentID: 4, GivenID: "staging", Name: "Staging", Branch: &branch}}},
+	}
+	f := &fakeServer{}
+	mux := http.NewServeMux()
+	write := func(w http.ResponseWriter, status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("GET /v1/projects", func(w http.ResponseWriter, _ *http.Request) {
+		write(w, 200, map[string]any{"projects": projects})
+	})
+	mux.HandleFunc("GET /v1/projects/{id}", func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range projects {
+			if p.ProjectID == r.PathValue("id") {
+				write(w, 200, p)
+				return
+			}
+		}
+		write(w, 404, client.ErrorBody{Error: "Project not found", ErrorCode: "NOT_FOUND"})
+	})
+	mux.HandleFunc("GET /v1/environments/{id}", func(w http.ResponseWriter, r *http.Request) {
+		for _, p := range projects {
+			for _, e := range p.Environments {
+				if r.PathValue("id") == jsonInt(e.EnvironmentID) {
+					write(w, 200, client.Environment{EnvironmentSummary: e, ProjectID: p.ProjectID})
+					return
+				}
+			}
+		}
+		write(w, 404, client.ErrorBody{Error: "Environment not found", ErrorCode: "NOT_FOUND"})
+	})
+	mux.HandleFunc("POST /v1/environments/{id}/deploy-hooks", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.posts = append(f.posts, r.URL.Path)
+		f.mu.Unlock()
+		id, _ := positiveInt(r.PathValue("id"))
+		write(w, 201, client.CreatedHook{ID: "h1", EnvironmentID: id, Name: "CI", URL: "http://x/api/deploy-hook/" + r.PathValue("id") + "/lfh_s"})
+	})
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func (f *fakeServer) posted() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string{}, f.posts...)
+}
+
+func TestHooksCreateNamesItsEnvironment(t *testing.T) {
+	f := newFakeServer(t)
+	cli := func(args ...string) (string, error) {
+		return run(t, append(args, "--server", f.URL, "--api-key", "lfk_x")...)
+	}
+	out, err := cli("hooks", "create", "--project", "shop", "--env", "production", "--name", "CI")
+	if err != nil || !strings.Contains(out, `Created deploy hook "CI" (h1) for shop/production (environment 3).`) {
+		t.Errorf("--project shop --env production: %v\n%s", err, out)
+	}
+	// The project by id, the environment by its integer id.
+	out, err = cli("hooks", "create", "--project", "p-shop", "--env", "4", "--name", "CI")
+	if err != nil || !strings.Contains(out, "for shop/staging (environment 4)") {
+		t.Errorf("--project p-shop --env 4: %v\n%s", err, out)
+	}
+	// The integer id alone still works, and says whose it is.
+	out, err = cli("hooks", "create", "--env", "1", "--name", "CI")
+	if err != nil || !strings.Contains(out, "for demo/production (environment 1)") {
+		t.Errorf("--env 1: %v\n%s", err, out)
+	}
+	// A given id one project has needs no --project.
+	out, err = cli("hooks", "create", "--env", "staging", "--name", "CI", "--json")
+	var got map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || got["projectId"] != "p-shop" || got["projectName"] != "shop" ||
+		got["environmentId"] != float64(4) || got["environmentGivenId"] != "staging" || got["url"] == nil {
+		t.Errorf("--env staging --json: %v\n%s", err, out)
+	}
+	if p := f.posted(); strings.Join(p, " ") != "/v1/environments/3/deploy-hooks /v1/environments/4/deploy-hooks /v1/environments/1/deploy-hooks /v1/environments/4/deploy-hooks" {
+		t.Errorf("hooks created at %v", p)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--env", "production"}, "--env production is ambiguous: demo/production (environment 1), shop/production (environment 3); " +
+			"say which with --project (--project demo --env production) or use the integer id"},
+		{[]string{"--project", "shop", "--env", "prod"}, `project shop has no environment "prod"; its environments are production (3), staging (4)`},
+		{[]string{"--project", "shop", "--env", "1"}, `project shop has no environment "1"; its environments are production (3), staging (4)`},
+		{[]string{"--project", "shp", "--env", "production"}, `no project "shp"; the projects are demo (p-demo), shop (p-shop)`},
+		{[]string{"--env", "qa"}, `no environment "qa"; the environments are demo/production (environment 1), demo/preview (environment 2), ` +
+			`shop/production (environment 3), shop/staging (environment 4)`},
+		{[]string{"--env", "9"}, "no environment 9 (liftoff envs list shows them)"},
+	} {
+		_, err := cli(append([]string{"hooks", "create", "--name", "CI"}, c.args...)...)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%v: %v\nwant %s", c.args, err, c.want)
+		}
+	}
+	if n := len(f.posted()); n != 4 {
+		t.Errorf("a refused command created a hook: %d hooks", n)
+	}
+}
