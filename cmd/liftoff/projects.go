@@ -105,11 +105,7 @@ func printProject(w io.Writer, g *globals, p client.Project) error {
 		p.Name, p.ProjectID, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.Slug)
 	rows := [][]string{}
 	for _, e := range p.Environments {
-		kind := "branch " + orDash(e.Branch)
-		if e.IsPreviewEnvironment {
-			kind = "pull requests"
-		}
-		rows = append(rows, []string{strconv.FormatInt(e.EnvironmentID, 10), e.GivenID, e.Name, kind})
+		rows = append(rows, []string{strconv.FormatInt(e.EnvironmentID, 10), e.GivenID, e.Name, deploys(e)})
 	}
 	if err := table(w, []string{"ENV ID", "GIVEN ID", "NAME", "DEPLOYS"}, rows); err != nil {
 		return err
@@ -154,8 +150,59 @@ func newEnvs(g *globals) *cobra.Command {
 			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID", "DEPLOYED"}, rows)
 		},
 	}
-	cmd.AddCommand(get)
+	var project string
+	list := &cobra.Command{
+		Use:   "list [--project PROJECT]",
+		Short: "List the environments of every project, or of one (by name or id)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			projects, err := c.Projects(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if project != "" {
+				p, err := findProject(projects, project)
+				if err != nil {
+					return err
+				}
+				projects = []client.Project{p}
+			}
+			out := []envListItem{}
+			rows := [][]string{}
+			for _, p := range projects {
+				for _, e := range p.Environments {
+					out = append(out, envListItem{ProjectID: p.ProjectID, ProjectName: p.Name, EnvironmentSummary: e})
+					rows = append(rows, []string{p.Name, strconv.FormatInt(e.EnvironmentID, 10), e.GivenID, e.Name, deploys(e)})
+				}
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			return table(cmd.OutOrStdout(), []string{"PROJECT", "ENV ID", "GIVEN ID", "NAME", "DEPLOYS"}, rows)
+		},
+	}
+	list.Flags().StringVar(&project, "project", "", "only this project's environments (its name or id)")
+	cmd.AddCommand(list, get)
 	return cmd
+}
+
+// envListItem is one line of envs list --json.
+type envListItem struct {
+	ProjectID   string `json:"projectId"`
+	ProjectName string `json:"projectName"`
+	client.EnvironmentSummary
+}
+
+// deploys says what deploys an environment: a branch, or pull requests.
+func deploys(e client.EnvironmentSummary) string {
+	if e.IsPreviewEnvironment {
+		return "pull requests"
+	}
+	return "branch " + orDash(e.Branch)
 }
 
 func parseID(s string) (int64, error) {

@@ -32,7 +32,9 @@ func newRoot() *cobra.Command {
 			return bindEnv(cmd)
 		},
 	}
-	root.AddCommand(newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newPreviews(g), newDeployments(g), newConfig(g))
+	root.Version = readVersion().String()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newVersion(g), newServe(), newAPIKeys(g), newProjects(g), newEnvs(g), newHooks(g), newPreviews(g), newDeployments(g), newConfig(g))
 	return root
 }
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -117,5 +119,21 @@ func TestUnreachableServer(t *testing.T) {
 		if err == nil || message(err) != want {
 			t.Errorf("%v: %v\nwant %s", args, err, want)
 		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	long, err := run(t, "version")
+	if err != nil || !strings.HasPrefix(long, "liftoff ") || !strings.Contains(long, runtime.Version()) {
+		t.Errorf("version: %v %q", err, long)
+	}
+	short, err := run(t, "--version")
+	if err != nil || short != long {
+		t.Errorf("--version: %v %q, version said %q", err, short, long)
+	}
+	out, err := run(t, "version", "--json")
+	var v buildVersion
+	if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.GoVersion != runtime.Version() || v.Version == "" {
+		t.Errorf("version --json: %v %s", err, out)
 	}
 }

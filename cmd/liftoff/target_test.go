@@ -133,3 +133,23 @@ func TestHooksCreateNamesItsEnvironment(t *testing.T) {
 		t.Errorf("a refused command created a hook: %d hooks", n)
 	}
 }
+
+func TestEnvsList(t *testing.T) {
+	f := newFakeServer(t)
+	out, err := run(t, "envs", "list", "--server", f.URL, "--api-key", "lfk_x")
+	for _, want := range []string{"demo     1       production", "demo     2       preview     Preview     pull requests", "shop     4       staging     Staging     branch main"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("envs list: %v, want %q in\n%s", err, want, out)
+		}
+	}
+	out, err = run(t, "envs", "list", "--project", "shop", "--json", "--server", f.URL, "--api-key", "lfk_x")
+	var items []envListItem
+	if err != nil || json.Unmarshal([]byte(out), &items) != nil || len(items) != 2 || items[0].ProjectName != "shop" ||
+		items[0].EnvironmentID != 3 || items[1].GivenID != "staging" {
+		t.Errorf("envs list --project shop --json: %v\n%s", err, out)
+	}
+	if _, err := run(t, "envs", "list", "--project", "nope", "--server", f.URL, "--api-key", "lfk_x"); err == nil ||
+		err.Error() != `no project "nope"; the projects are demo (p-demo), shop (p-shop)` {
+		t.Errorf("envs list --project nope: %v", err)
+	}
+}
