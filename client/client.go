@@ -275,6 +275,16 @@ func (c *Client) Deployment(ctx context.Context, id string) (Deployment, error) 
 	return d, err
 }
 
+// StartDeployment deploys an environment as a call of its deploy hook
+// would: force builds every service, commit and branch ("" for none) pick
+// what to deploy. A PENDING deployment of the same thing is joined.
+func (c *Client) StartDeployment(ctx context.Context, environmentID int64, force bool, commit, branch string) (StartedDeployment, error) {
+	var d StartedDeployment
+	err := c.do(ctx, http.MethodPost, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/deployments",
+		map[string]any{"force": force, "commit": commit, "branch": branch}, &d)
+	return d, err
+}
+
 // DeploymentFilter filters ListDeployments. Zero values do not filter.
 type DeploymentFilter struct {
 	ProjectID     string

@@ -124,6 +124,9 @@ type Trigger struct {
 	Action *string `json:"action,omitempty"`
 	// RedeployOf is the deployment a redeploy releases again.
 	RedeployOf *string `json:"redeployOf,omitempty"`
+	// APIKeyID and APIKeyName name the key of an api trigger.
+	APIKeyID   *string `json:"apiKeyId,omitempty"`
+	APIKeyName *string `json:"apiKeyName,omitempty"`
 }
 
 // ServiceRef is the service a service deployment deploys.
@@ -168,6 +171,13 @@ type Deployment struct {
 	Status               string              `json:"status"`
 	Error                []map[string]string `json:"error"`
 	ServiceDeployments   []ServiceDeployment `json:"serviceDeployments"`
+}
+
+// StartedDeployment is the answer of Start Deployment: the deployment that
+// answers, and whether it is new (queued) or a PENDING one it joined.
+type StartedDeployment struct {
+	Outcome string `json:"outcome"` // queued or joined
+	Deployment
 }
 
 // DeploymentList is a page of deployments.

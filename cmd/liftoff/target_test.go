@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +68,42 @@ func newFakeServer(t *testing.T) *fakeServer {
 		f.mu.Unlock()
 		id, _ := positiveInt(r.PathValue("id"))
 		write(w, 201, client.CreatedHook{ID: "h1", EnvironmentID: id, Name: "CI", URL: "http://x/api/deploy-hook/" + r.PathValue("id") + "/lfh_s"})
+	})
+	var polls int
+	mux.HandleFunc("POST /v1/environments/{id}/deployments", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.posts = append(f.posts, r.URL.Path)
+		f.mu.Unlock()
+		id, _ := positiveInt(r.PathValue("id"))
+		write(w, 201, client.StartedDeployment{Outcome: "queued", Deployment: client.Deployment{DeploymentID: "dep" + r.PathValue("id"),
+			EnvironmentID: id, Status: "PENDING"}})
+	})
+	mux.HandleFunc("GET /v1/deployments/{id}", func(w http.ResponseWriter, r *http.Request) {
+		// dep3 succeeds, dep4 fails; each ends on the second poll.
+		f.mu.Lock()
+		polls++
+		n := polls
+		f.mu.Unlock()
+		d := client.Deployment{DeploymentID: r.PathValue("id"), Status: "BUILDING"}
+		url := "http://api.production.shop.localhost:8000"
+		svc := client.ServiceDeployment{ServiceDeploymentID: "sd1", Service: client.ServiceRef{ServiceGivenID: "api", ServiceDomain: &url}, Status: "BUILDING"}
+		if n%2 == 0 {
+			d.Status, svc.Status = "SUCCESS", "SUCCESS"
+			if d.DeploymentID == "dep4" {
+				d.Status, svc.Status = "BUILD_ERROR", "BUILD_ERROR"
+				svc.Error = []map[string]string{{"BUILD_ERROR": "go build failed"}}
+			}
+		}
+		d.ServiceDeployments = []client.ServiceDeployment{svc}
+		write(w, 200, d)
+	})
+	mux.HandleFunc("GET /v1/deployments/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("follow") == "true" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write([]byte("id: 1\ndata: [api] go build ./...\n\nid: 2\ndata: [engine] released\n\nevent: end\ndata: SUCCESS\n\n"))
+			return
+		}
+		_, _ = w.Write([]byte("[api] go build ./...\n[engine] released\n"))
 	})
 	f.Server = httptest.NewServer(mux)
 	t.Cleanup(f.Close)
@@ -151,5 +188,75 @@ func TestEnvsList(t *testing.T) {
 	if _, err := run(t, "envs", "list", "--project", "nope", "--server", f.URL, "--api-key", "lfk_x"); err == nil ||
 		err.Error() != `no project "nope"; the projects are demo (p-demo), shop (p-shop)` {
 		t.Errorf("envs list --project nope: %v", err)
+	}
+}
+
+// jsonLines decodes output that must be one JSON object a line.
+func jsonLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var got []map[string]any
+	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q (%v)\n%s", l, err, out)
+		}
+		got = append(got, m)
+	}
+	return got
+}
+
+func TestDeployWatchJSONLines(t *testing.T) {
+	f := newFakeServer(t)
+	out, err := run(t, "deploy", "--project", "shop", "--env", "production", "--watch", "--json", "--server", f.URL, "--api-key", "lfk_x")
+	if err != nil {
+		t.Fatalf("deploy --watch of a deployment that succeeds: %v\n%s", err, out)
+	}
+	var types []string
+	for _, ev := range jsonLines(t, out) {
+		types = append(types, ev["type"].(string)+":"+ev["status"].(string))
+		if ev["deploymentId"] != "dep3" || ev["time"] == "" {
+			t.Errorf("event %v", ev)
+		}
+	}
+	if strings.Join(types, " ") != "deployment:BUILDING service:BUILDING deployment:SUCCESS service:SUCCESS end:SUCCESS" {
+		t.Errorf("events %v\n%s", types, out)
+	}
+	if p := f.posted(); len(p) != 1 || p[0] != "/v1/environments/3/deployments" {
+		t.Errorf("deployments started at %v", p)
+	}
+
+	// A deployment that fails: the exit status says so.
+	out, err = run(t, "deploy", "--project", "shop", "--env", "staging", "--watch", "--server", f.URL, "--api-key", "lfk_x")
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(out, "Deployment dep4 of shop/staging (environment 4) (queued)") ||
+		!strings.Contains(out, "api: BUILD_ERROR: go build failed") {
+		t.Errorf("deploy --watch of a failing deployment: %v\n%s", err, out)
+	}
+	// Without --watch it prints the id and how to follow it.
+	out, err = run(t, "deploy", "--env", "3", "--server", f.URL, "--api-key", "lfk_x")
+	if err != nil || !strings.Contains(out, "Queued deployment dep3 of shop/production (environment 3).") {
+		t.Errorf("deploy: %v\n%s", err, out)
+	}
+}
+
+func TestLogsJSONLines(t *testing.T) {
+	f := newFakeServer(t)
+	for _, follow := range []bool{false, true} {
+		args := []string{"deployments", "logs", "dep3", "--json", "--server", f.URL, "--api-key", "lfk_x"}
+		if follow {
+			args = append(args, "--follow")
+		}
+		out, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := jsonLines(t, out)
+		if len(evs) < 2 || evs[0]["type"] != "log" || evs[0]["service"] != "api" || evs[0]["text"] != "go build ./..." ||
+			evs[1]["service"] != "engine" || evs[1]["text"] != "released" {
+			t.Errorf("logs --json (follow %v):\n%s", follow, out)
+		}
+		if follow && (len(evs) != 3 || evs[2]["type"] != "end" || evs[2]["status"] != "SUCCESS") {
+			t.Errorf("logs --json --follow ends with %v", evs[len(evs)-1])
+		}
 	}
 }

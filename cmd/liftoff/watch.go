@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,7 +30,7 @@ an API key, or with the hook's secret in LIFTOFF_HOOK_SECRET.`,
 			if err != nil {
 				return err
 			}
-			d, err := watchDeployment(cmd.Context(), c, args[0], cmd.OutOrStdout(), logs, interval)
+			d, err := watchDeployment(cmd.Context(), c, args[0], cmd.OutOrStdout(), logs, interval, g.json)
 			if err != nil {
 				return err
 			}
@@ -38,6 +41,7 @@ an API key, or with the hook's secret in LIFTOFF_HOOK_SECRET.`,
 		},
 	}
 	watch.Flags().BoolVar(&logs, "logs", false, "also print the deployment's output")
+	watch.Long += "\n\nWith --json it prints one JSON object a line (docs/cli.md)."
 	watch.Flags().DurationVar(&interval, "interval", time.Second, "how often to poll the deployment")
 
 	cancel := &cobra.Command{
@@ -83,17 +87,36 @@ an API key, or with the hook's secret in LIFTOFF_HOOK_SECRET.`,
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
 			if !follow {
 				text, err := c.Logs(cmd.Context(), args[0], service)
 				if err != nil {
 					return err
 				}
-				_, err = io.WriteString(cmd.OutOrStdout(), text)
-				return err
+				if !g.json {
+					_, err = io.WriteString(out, text)
+					return err
+				}
+				for _, l := range strings.SplitAfter(text, "\n") {
+					if l = strings.TrimSuffix(l, "\n"); l != "" {
+						writeJSONLine(out, logEvent(args[0], l))
+					}
+				}
+				return nil
 			}
-			status, err := c.FollowLogs(cmd.Context(), args[0], service, func(l string) { _, _ = fmt.Fprintln(cmd.OutOrStdout(), l) })
+			status, err := c.FollowLogs(cmd.Context(), args[0], service, func(l string) {
+				if g.json {
+					writeJSONLine(out, logEvent(args[0], l))
+					return
+				}
+				_, _ = fmt.Fprintln(out, l)
+			})
 			if err != nil {
 				return err
+			}
+			if g.json {
+				writeJSONLine(out, watchEvent{Type: "end", Time: time.Now().UTC().Format(time.RFC3339Nano), DeploymentID: args[0], Status: status})
+				return nil
 			}
 			_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "deployment ended", status)
 			return nil
@@ -113,11 +136,69 @@ func (g *globals) readClient() (*client.Client, error) {
 	return g.apiClient()
 }
 
-// watchDeployment polls a deployment and prints every change until it ends.
-func watchDeployment(ctx context.Context, c *client.Client, id string, w io.Writer, logs bool, interval time.Duration) (client.Deployment, error) {
+// watchEvent is one line of deployments watch --json (and deploy --watch
+// --json): a change of the deployment's status, of a service's, a line of
+// output (with --logs), or the end.
+type watchEvent struct {
+	Type         string `json:"type"` // deployment, service, log, end
+	Time         string `json:"time"` // when the CLI saw it, RFC 3339
+	DeploymentID string `json:"deploymentId"`
+	Status       string `json:"status,omitempty"`
+	// Service is the service's id in liftoff.json (service and log
+	// events; "engine" for the engine's own log lines).
+	Service string              `json:"service,omitempty"`
+	Reason  *string             `json:"reason,omitempty"`
+	URL     *string             `json:"url,omitempty"`
+	Error   []map[string]string `json:"error,omitempty"`
+	Text    *string             `json:"text,omitempty"` // a log line
+}
+
+// syncWriter serialises writes: the log follower and the poller share it.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// writeJSONLine writes v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		_, _ = w.Write(append(b, '\n'))
+	}
+}
+
+// logEvent parses a line of the logs endpoint, "[service] text".
+func logEvent(deploymentID, line string) watchEvent {
+	ev := watchEvent{Type: "log", Time: time.Now().UTC().Format(time.RFC3339Nano), DeploymentID: deploymentID}
+	text := line
+	if rest, ok := strings.CutPrefix(line, "["); ok {
+		if svc, t, ok := strings.Cut(rest, "] "); ok {
+			ev.Service, text = svc, t
+		}
+	}
+	ev.Text = &text
+	return ev
+}
+
+// watchDeployment polls a deployment and prints every change until it
+// ends: as text, or as JSON lines (watchEvent).
+func watchDeployment(ctx context.Context, c *client.Client, id string, out io.Writer, logs bool, interval time.Duration, jsonLines bool) (client.Deployment, error) {
+	w := &syncWriter{w: out}
 	if logs {
 		go func() {
-			_, _ = c.FollowLogs(ctx, id, "", func(l string) { _, _ = fmt.Fprintln(w, "  | "+l) })
+			_, _ = c.FollowLogs(ctx, id, "", func(l string) {
+				if jsonLines {
+					writeJSONLine(w, logEvent(id, l))
+					return
+				}
+				_, _ = fmt.Fprintln(w, "  | "+l)
+			})
 		}()
 	}
 	seen := map[string]string{}
@@ -126,16 +207,30 @@ func watchDeployment(ctx context.Context, c *client.Client, id string, w io.Writ
 		if err != nil {
 			return d, err
 		}
-		stamp := time.Now().Format("15:04:05")
+		now := time.Now()
+		stamp, at := now.Format("15:04:05"), now.UTC().Format(time.RFC3339Nano)
 		if seen[""] != d.Status {
 			seen[""] = d.Status
-			_, _ = fmt.Fprintf(w, "%s deployment %s: %s\n", stamp, d.DeploymentID, d.Status)
+			if jsonLines {
+				writeJSONLine(w, watchEvent{Type: "deployment", Time: at, DeploymentID: d.DeploymentID, Status: d.Status})
+			} else {
+				_, _ = fmt.Fprintf(w, "%s deployment %s: %s\n", stamp, d.DeploymentID, d.Status)
+			}
 		}
 		for _, s := range d.ServiceDeployments {
 			if seen[s.ServiceDeploymentID] == s.Status {
 				continue
 			}
 			seen[s.ServiceDeploymentID] = s.Status
+			if jsonLines {
+				ev := watchEvent{Type: "service", Time: at, DeploymentID: d.DeploymentID, Status: s.Status, Service: s.Service.ServiceGivenID,
+					Reason: s.Reason, Error: s.Error}
+				if s.Status == "SUCCESS" {
+					ev.URL = s.Service.ServiceDomain
+				}
+				writeJSONLine(w, ev)
+				continue
+			}
 			line := fmt.Sprintf("%s   %s: %s", stamp, s.Service.ServiceGivenID, s.Status)
 			if s.Reason != nil && (s.Status == "PENDING" || s.Status == "NO_CHANGE") {
 				line += " (" + *s.Reason + ")"
@@ -151,6 +246,10 @@ func watchDeployment(ctx context.Context, c *client.Client, id string, w io.Writ
 			_, _ = fmt.Fprintln(w, line)
 		}
 		if isFinal(d.Status) {
+			if jsonLines {
+				writeJSONLine(w, watchEvent{Type: "end", Time: at, DeploymentID: d.DeploymentID, Status: d.Status, Error: d.Error})
+				return d, nil
+			}
 			for _, e := range d.Error {
 				for k, v := range e {
 					_, _ = fmt.Fprintf(w, "%s %s: %s\n", stamp, k, v)

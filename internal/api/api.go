@@ -96,6 +96,7 @@ func (a *API) table() []route {
 		{pattern: "GET /v1/environments/{environmentId}", need: readOnly, env: envPath, does: "read environments", handler: a.getEnvironment},
 		{pattern: "POST /v1/environments/{environmentId}/deploy-hooks", need: deployOnly, env: envPath, does: "create deploy hooks", handler: a.createHook},
 		{pattern: "GET /v1/environments/{environmentId}/deploy-hooks", need: readOnly, env: envPath, does: "list deploy hooks", handler: a.listHooks},
+		{pattern: "POST /v1/environments/{environmentId}/deployments", need: deployOnly, env: envPath, does: "start deployments", handler: a.startDeployment},
 		{pattern: "GET /v1/environments/{environmentId}/previews", need: readOnly, env: envPath, does: "list previews", handler: a.listPreviews},
 		{pattern: "DELETE /v1/environments/{environmentId}/previews/{prNumber}", need: deployOnly, env: envPath, does: "tear down previews", handler: a.deletePreview},
 

@@ -1024,6 +1024,26 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(exchange{name: "deployments of another environment with a deploy key", op: listDeps,
 				path: fmt.Sprintf("/v1/deployments?environmentId=%d", pv), header: http.Header{"Authorization": {"Bearer " + deployKey.Key}}, status: 404})
 
+			// Start Deployment: the hook's trigger path, for an API key.
+			startDep := "POST /v1/environments/{environmentId}/deployments"
+			envDeps := func(env int64) string { return fmt.Sprintf("/v1/environments/%d/deployments", env) }
+			var started, joined client.StartedDeployment
+			if err := json.Unmarshal(do(withKey(exchange{name: "start a deployment", op: startDep, path: envDeps(p),
+				body: jsonBody(map[string]any{"branch": "main", "commit": head}), status: 201})), &started); err != nil || started.Outcome != "queued" ||
+				started.Status != "PENDING" || started.Trigger.Type != "api" || started.Trigger.APIKeyName == nil || started.GitBranch != "main" {
+				t.Errorf("start a deployment: %+v %v", started, err)
+			}
+			if err := json.Unmarshal(do(withKey(exchange{name: "start a deployment that joins", op: startDep, path: envDeps(p),
+				body: jsonBody(map[string]any{"commit": head[:7], "force": true}), status: 200})), &joined); err != nil || joined.Outcome != "joined" ||
+				joined.DeploymentID != started.DeploymentID || !joined.Force {
+				t.Errorf("an equal PENDING deployment should answer, forced: %+v %v", joined, err)
+			}
+			do(withKey(exchange{name: "start a deployment with a bad commit", op: startDep, path: envDeps(p), body: `{"commit": "xyz"}`, status: 400}))
+			do(withKey(exchange{name: "start a deployment with an unknown field", op: startDep, path: envDeps(p), body: `{"prNumber": 3}`, status: 400}))
+			do(withKey(exchange{name: "start a deployment of a preview environment", op: startDep, path: envDeps(pv), status: 400}))
+			do(withKey(exchange{name: "start a deployment of an unknown environment", op: startDep, path: envDeps(99999), status: 404}))
+			do(withKey(exchange{name: "start a deployment of an environment without services", op: startDep, path: envDeps(d), status: 409}))
+
 			// The GitHub webhook.
 			exerciseGitHubWebhook(t, h, dialect, run)
 

@@ -101,6 +101,7 @@ func deploymentOf(d store.Deployment) client.Deployment {
 	if d.TriggerDetail != "" {
 		detail := deploy.ParseDetail(d.TriggerDetail)
 		v.Trigger.Event, v.Trigger.Action = stringOrNull(detail.Event), stringOrNull(detail.Action)
+		v.Trigger.APIKeyID, v.Trigger.APIKeyName = stringOrNull(detail.APIKeyID), stringOrNull(detail.APIKeyName)
 		if v.GitBranch == "" && d.IsPreview {
 			// A pull request event names its branch before the
 			// deployment starts and records it.

@@ -30,6 +30,9 @@ type TriggerDetail struct {
 	// deployment superseded asked for ("" for the branch head), oldest
 	// first: a late delivery of an older push deploys the newer of them.
 	Superseded []string `json:"superseded,omitempty"`
+	// APIKeyID and APIKeyName name the key of an api trigger.
+	APIKeyID   string `json:"apiKeyId,omitempty"`
+	APIKeyName string `json:"apiKeyName,omitempty"`
 }
 
 // Encode returns the detail as stored.

@@ -133,11 +133,11 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	hq := s.perHook.Peek(h.ID, now)
 	switch {
 	case env.Deleted():
-		return res, hq, conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
+		return res, hq, errDeleted(env)
 	case h.Paused:
 		return res, hq, conflict("Deploy hook %q is paused; resume it to deploy", h.Name)
 	case target.ServiceCount == 0:
-		return res, hq, conflict("Environment %d (%s) has no services Liftoff runs: %s", env.ID, env.GivenID, notRun(env))
+		return res, hq, errNoServices(env)
 	case env.IsPreview && !req.Preview:
 		return res, hq, badRequest("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
 	case !env.IsPreview && req.Preview:
@@ -169,37 +169,114 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	if req.Preview {
 		d.PRNumber, d.RequestedCommit, d.GitBranch = req.PRNumber, strings.ToLower(req.CommitSHA), ""
 	}
+	id, outcome, err := s.queue(ctx, req, h, d)
+	if err != nil {
+		return res, q, err
+	}
+	res.DeploymentID, res.Outcome = id, outcome
+	return res, q, nil
+}
+
+// queue stores the deployment d a call asks for, in one statement when
+// it can: joining or superseding a PENDING deployment of the same instance,
+// honouring the idempotency key. Hook calls and API deploys both come here.
+func (s *Service) queue(ctx context.Context, req Request, h store.Hook, d store.Deployment) (string, string, error) {
 	// The common case, no PENDING deployment and no idempotency key, is one
 	// statement (one round trip, one commit). A preview under a limit
 	// counts its environment's previews in the transaction instead.
 	if req.IdempotencyKey == "" && (d.PRNumber == 0 || s.cfg.Limits.MaxPreviews <= 0) {
 		inserted, err := s.store.InsertPendingDeployment(ctx, d)
 		if err != nil {
-			return res, q, storeError(err)
+			return "", "", storeError(err)
 		}
 		if inserted {
-			res.DeploymentID, res.Outcome = d.ID, OutcomeQueued
-			return res, q, nil
+			return d.ID, OutcomeQueued, nil
 		}
 	}
 	var id, outcome string
 	// A concurrent call can insert the PENDING deployment between our read
 	// and our insert (the unique index refuses ours): EnqueueTx runs again,
 	// and joins it.
-	err = deploy.EnqueueTx(ctx, s.store, func(q store.Queries) error {
+	err := deploy.EnqueueTx(ctx, s.store, func(q store.Queries) error {
 		var err error
 		id, outcome, err = s.enqueue(ctx, q, req, h, d)
 		return err
 	})
 	var limit *deploy.PreviewLimitError
 	if errors.As(err, &limit) {
-		return res, q, conflict("%s", limit.Error())
+		return "", "", conflict("%s", limit.Error())
 	}
 	if err != nil {
-		return res, q, storeError(err)
+		return "", "", storeError(err)
 	}
-	res.DeploymentID, res.Outcome = id, outcome
-	return res, q, nil
+	return id, outcome, nil
+}
+
+func errDeleted(env store.Environment) error {
+	return conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
+}
+
+func errNoServices(env store.Environment) error {
+	return conflict("Environment %d (%s) has no services Liftoff runs: %s", env.ID, env.GivenID, notRun(env))
+}
+
+// DeployParams ask for a deployment through the API rather than a hook.
+type DeployParams struct {
+	EnvironmentID int64
+	Force         bool
+	// Commit and Branch are what the hook's commit and branch query
+	// parameters say; the caller has checked their syntax.
+	Commit, Branch string
+	// APIKeyID and APIKeyName name the key that asked, for the record.
+	APIKeyID, APIKeyName string
+}
+
+// Deploy queues a deployment of a (non-preview) environment as a hook call
+// would, with the same refusals and the same joining or superseding of a
+// PENDING deployment, for a caller the API has authenticated by its key.
+func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
+	now := s.now()
+	target, err := s.targets.get(ctx, s.store, p.EnvironmentID, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, &Error{Kind: KindNotFound, Message: "Environment not found"}
+	}
+	if err != nil {
+		return Result{}, storeError(err)
+	}
+	env := target.Environment
+	switch {
+	case env.Deleted():
+		return Result{}, errDeleted(env)
+	case target.ServiceCount == 0:
+		return Result{}, errNoServices(env)
+	case env.IsPreview:
+		return Result{}, badRequest("Environment %d (%s) is a preview environment: it deploys pull requests, through its deploy hook "+
+			"(/api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}) or GitHub webhooks", env.ID, env.GivenID, env.ID)
+	}
+	d := store.Deployment{
+		ID:              s.newID(),
+		ProjectID:       target.ProjectID,
+		EnvironmentID:   env.ID,
+		RepoURL:         target.RepoURL,
+		RequestedCommit: strings.ToLower(p.Commit),
+		GitBranch:       env.Branch,
+		Force:           p.Force,
+		TriggerType:     store.TriggerAPI,
+		TriggerDetail:   deploy.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName}.Encode(),
+		Status:          store.StatusPending,
+		CreatedAt:       store.At(now),
+	}
+	if p.Branch != "" {
+		d.GitBranch = p.Branch
+	}
+	id, outcome, err := s.queue(ctx, Request{EnvironmentID: env.ID}, store.Hook{}, d)
+	if err != nil {
+		return Result{}, err
+	}
+	if outcome == OutcomeQueued && s.cfg.Queued != nil {
+		s.cfg.Queued()
+	}
+	return Result{DeploymentID: id, Outcome: outcome}, nil
 }
 
 // enqueue runs in the trigger's transaction: idempotency key, then join or

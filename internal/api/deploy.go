@@ -1,0 +1,87 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// startDeploymentBody is the body of POST /v1/environments/{id}/deployments:
+// what a deploy hook's query parameters say, in JSON.
+type startDeploymentBody struct {
+	Force  bool   `json:"force"`
+	Commit string `json:"commit"`
+	Branch string `json:"branch"`
+}
+
+// startDeployment queues a deployment of an environment for an API key, as
+// a call of its deploy hook would (hook.Service.Deploy: the same refusals,
+// the same joining or superseding of a PENDING deployment).
+func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) {
+	id, err := pathInt64(r, "environmentId")
+	if err != nil {
+		a.fail(w, r, err, "")
+		return
+	}
+	var body startDeploymentBody
+	if err := decode(r, &body); err != nil {
+		a.fail(w, r, err, "")
+		return
+	}
+	for _, check := range []func() error{
+		func() error {
+			if body.Commit == "" {
+				return nil
+			}
+			return checkSHA("commit", body.Commit)
+		},
+		func() error {
+			if body.Branch == "" {
+				return nil
+			}
+			return checkBranch(body.Branch)
+		},
+	} {
+		var pe *parseError
+		if err := check(); errors.As(err, &pe) {
+			a.fail(w, r, invalidf(pe.msg), "")
+			return
+		}
+	}
+	k, _ := r.Context().Value(keyContext{}).(store.APIKey)
+	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, Commit: body.Commit,
+		Branch: body.Branch, APIKeyID: k.ID, APIKeyName: k.Name})
+	var he *hook.Error
+	if errors.As(err, &he) {
+		switch he.Kind {
+		case hook.KindNotFound:
+			writeError(w, http.StatusNotFound, codeNotFound, "Environment not found")
+		case hook.KindConflict:
+			writeError(w, http.StatusConflict, codeConflict, he.Message)
+		case hook.KindBadRequest:
+			writeError(w, http.StatusBadRequest, codeValidation, he.Message)
+		case hook.KindUnavailable:
+			a.fail(w, r, store.ErrUnavailable, "")
+		default:
+			a.fail(w, r, err, "")
+		}
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err, "")
+		return
+	}
+	d, err := a.Store.GetDeployment(r.Context(), res.DeploymentID)
+	if err != nil {
+		a.fail(w, r, err, "Deployment not found")
+		return
+	}
+	status := http.StatusCreated
+	if res.Outcome != hook.OutcomeQueued {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, client.StartedDeployment{Outcome: res.Outcome, Deployment: deploymentOf(d)})
+}
