@@ -21,6 +21,11 @@ func newConfig(g *globals) *cobra.Command {
 				path = args[0]
 			} else if _, err := os.Stat(path); os.IsNotExist(err) {
 				path = config.FallbackPath
+				if _, err := os.Stat(path); os.IsNotExist(err) {
+					dir, _ := os.Getwd()
+					return fmt.Errorf("neither %s nor %s is in this folder (%s): run it where your config is, or name the file: liftoff config validate path/to/liftoff.json",
+						config.DefaultPath, config.FallbackPath, dir)
+				}
 			}
 			data, err := os.ReadFile(path)
 			if err != nil {

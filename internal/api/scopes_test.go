@@ -135,6 +135,7 @@ func TestScopesPerRoute(t *testing.T) {
 				return fmt.Sprintf("/v1/environments/%d/previews/%d", envOf(tg, true), pr)
 			}
 
+			started := 0
 			type want struct{ admin, read, deployOwn, deployOther int }
 			cases := map[string]struct {
 				req  func(tg target) (path, body string)
@@ -160,6 +161,10 @@ func TestScopesPerRoute(t *testing.T) {
 				"GET /v1/environments/{environmentId}/deploy-hooks": {func(tg target) (string, string) {
 					return fmt.Sprintf("/v1/environments/%d/deploy-hooks", envOf(tg, false)), ""
 				}, want{200, 200, 200, 404}},
+				"POST /v1/environments/{environmentId}/deployments": {func(tg target) (string, string) {
+					started++ // another commit each time: each call queues a new deployment
+					return fmt.Sprintf("/v1/environments/%d/deployments", envOf(tg, false)), fmt.Sprintf(`{"commit": "%040x"}`, started)
+				}, want{201, 403, 201, 404}},
 				"GET /v1/environments/{environmentId}/previews": {func(tg target) (string, string) {
 					return fmt.Sprintf("/v1/environments/%d/previews", envOf(tg, true)), ""
 				}, want{200, 200, 200, 404}},

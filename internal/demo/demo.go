@@ -44,10 +44,24 @@ func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out i
 	if err != nil {
 		return err
 	}
+	storeFlag := "--data-dir " + dataDir
+	if d.Store.Dialect() == "postgres" {
+		storeFlag = "--database-url <this server's --database-url>"
+	}
 	for _, p := range projects {
 		if p.Name == ProjectName {
-			_, err := fmt.Fprintf(out, "\nThe demo project exists already (created on an earlier start; its secrets were shown then).\n"+
-				"Make a new hook URL with: liftoff hooks rotate <hook id>   (liftoff hooks list --env 1)\n\n")
+			// The key and the hook URL were shown once, on the first
+			// start: say how to make new ones rather than point at them.
+			_, err := fmt.Fprintf(out, `
+The demo project exists already: it was made on an earlier start, which showed its
+API key and deploy hook URL once. If you no longer have them, make a new admin key
+in this server's store, then a new hook with it:
+
+  liftoff apikeys create --name me %[1]s
+  export LIFTOFF_SERVER=%[2]s LIFTOFF_API_KEY=<the key it printed>
+  liftoff hooks create --project %[3]s --env production --name me
+
+`, storeFlag, apiURL, ProjectName)
 			return err
 		}
 	}
@@ -84,10 +98,6 @@ func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out i
 	port := ""
 	if _, p, err := net.SplitHostPort(proxyAddr); err == nil && p != "80" {
 		port = ":" + p
-	}
-	storeFlag := "--data-dir " + dataDir
-	if d.Store.Dialect() == "postgres" {
-		storeFlag = "--database-url <this server's --database-url>"
 	}
 	_, err = fmt.Fprintf(out, `
 Liftoff demo ready. Shown only now, keep them:

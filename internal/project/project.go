@@ -245,7 +245,15 @@ func formatProblems(problems []config.Problem, err error) string {
 		}
 	}
 	if len(lines) == 0 {
-		return "  " + err.Error()
+		lines = append(lines, "  "+err.Error())
+	}
+	// The warnings too, as liftoff config validate shows them: a
+	// misspelled field ("did you mean ...") is often why a required one
+	// is missing.
+	for _, p := range problems {
+		if p.Severity != config.SeverityError {
+			lines = append(lines, "  warning: "+p.String())
+		}
 	}
 	return strings.Join(lines, "\n")
 }
