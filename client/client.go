@@ -193,6 +193,12 @@ func (c *Client) Project(ctx context.Context, id string) (Project, error) {
 	return p, err
 }
 
+// DeleteProject deletes a project: its deployments are cancelled, its
+// releases stop, its hooks and routes go; its history stays.
+func (c *Client) DeleteProject(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/projects/"+url.PathEscape(id), nil, nil)
+}
+
 // SyncProject re-reads a project's config.
 func (c *Client) SyncProject(ctx context.Context, id string) (Project, error) {
 	var p Project

@@ -11,7 +11,7 @@ import (
 )
 
 func newProjects(g *globals) *cobra.Command {
-	cmd := g.clientFlags(&cobra.Command{Use: "projects", Short: "Create, list and sync projects"})
+	cmd := g.clientFlags(&cobra.Command{Use: "projects", Short: "Create, list, sync and delete projects"})
 	var name, slug, repo, configPath, githubRepo string
 	create := &cobra.Command{
 		Use:   "create --name NAME --repo URL",
@@ -93,7 +93,39 @@ func newProjects(g *globals) *cobra.Command {
 			return printProject(cmd.OutOrStdout(), g, p)
 		},
 	}
-	cmd.AddCommand(create, list, get, sync)
+	del := &cobra.Command{
+		Use:   "delete PROJECT",
+		Short: "Delete a project (by name or id): cancel its deployments, stop its releases, revoke its hooks",
+		Long: `Delete a project, whatever it is running: its PENDING deployments are
+cancelled and its running ones stopped, its releases stop and their routes
+and host names go, its environments, deploy hooks (their URLs answer 404)
+and previews are deleted. Its deployments and their logs stay readable.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			projects, err := c.Projects(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := findProject(projects, args[0])
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteProject(cmd.Context(), p.ProjectID); err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"ok": true, "projectId": p.ProjectID, "name": p.Name})
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Deleted project %s (%s): its deployments were cancelled, its releases stop and its hooks are revoked.\n",
+				p.Name, p.ProjectID)
+			return err
+		},
+	}
+	cmd.AddCommand(create, list, get, sync, del)
 	return cmd
 }
 

@@ -91,6 +91,7 @@ func (a *API) table() []route {
 		{pattern: "POST /v1/projects", need: adminOnly, does: "create projects", handler: a.createProject},
 		{pattern: "GET /v1/projects", need: readOnly, does: "list projects", handler: a.listProjects},
 		{pattern: "GET /v1/projects/{projectId}", need: readOnly, does: "read projects", handler: a.getProject},
+		{pattern: "DELETE /v1/projects/{projectId}", need: adminOnly, does: "delete projects", handler: a.deleteProject},
 		{pattern: "POST /v1/projects/{projectId}/sync", need: adminOnly, does: "sync projects", handler: a.syncProject},
 
 		{pattern: "GET /v1/environments/{environmentId}", need: readOnly, env: envPath, does: "read environments", handler: a.getEnvironment},

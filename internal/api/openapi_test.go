@@ -915,6 +915,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "list projects", op: "GET /v1/projects", path: "/v1/projects", status: 200}))
 			do(withKey(exchange{name: "get project", op: "GET /v1/projects/{projectId}", path: "/v1/projects/" + h.project.ProjectID, status: 200}))
 			do(withKey(exchange{name: "get project unknown", op: "GET /v1/projects/{projectId}", path: "/v1/projects/cnope", status: 404}))
+			do(withKey(exchange{name: "delete project unknown", op: "DELETE /v1/projects/{projectId}", path: "/v1/projects/cnope", status: 404}))
 			do(withKey(exchange{name: "sync project", op: "POST /v1/projects/{projectId}/sync", path: "/v1/projects/" + h.project.ProjectID + "/sync", status: 200}))
 			do(withKey(exchange{name: "sync project unknown", op: "POST /v1/projects/{projectId}/sync", path: "/v1/projects/cnope/sync", status: 404}))
 			fc.Commit("break", map[string]string{"flightcontrol.json": `{"environments":[{"id":"production","name":"P","source":{"branch":"main"},"services":[{"id":"web","name":"Web","type":"banana"}]}]}`})
@@ -1043,6 +1044,16 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "start a deployment of a preview environment", op: startDep, path: envDeps(pv), status: 400}))
 			do(withKey(exchange{name: "start a deployment of an unknown environment", op: startDep, path: envDeps(99999), status: 404}))
 			do(withKey(exchange{name: "start a deployment of an environment without services", op: startDep, path: envDeps(d), status: 409}))
+
+			// Delete a project: last, the others need this one.
+			doomed := gittest.New(t)
+			doomed.Commit("init", map[string]string{"liftoff.json": testConfig})
+			dp, err := h.c.CreateProject(ctx, "doomed", doomed.Dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			do(withKey(exchange{name: "delete project", op: "DELETE /v1/projects/{projectId}", path: "/v1/projects/" + dp.ProjectID, status: 204}))
+			do(withKey(exchange{name: "delete a deleted project", op: "DELETE /v1/projects/{projectId}", path: "/v1/projects/" + dp.ProjectID, status: 404}))
 
 			// The GitHub webhook.
 			exerciseGitHubWebhook(t, h, dialect, run)

@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/liftoffhq/liftoff/client"
 
+	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/project"
 )
 
@@ -55,6 +57,24 @@ func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, projectOf(v))
+}
+
+// deleteProject deletes a project: its deployments are cancelled, its
+// releases stop and its routes and host names go; its history stays.
+func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
+	var err error
+	if a.Engine != nil {
+		_, err = a.Engine.DeleteProject(r.Context(), r.PathValue("projectId"))
+	} else {
+		_, err = deploy.DeleteProject(r.Context(), a.Store, r.PathValue("projectId"), time.Now())
+	}
+	if err != nil {
+		a.fail(w, r, err, "Project not found")
+		return
+	}
+	// Its environments and hooks are gone: hook calls must not reuse them.
+	a.Hooks.Forget(0)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (a *API) syncProject(w http.ResponseWriter, r *http.Request) {

@@ -135,7 +135,7 @@ func TestScopesPerRoute(t *testing.T) {
 				return fmt.Sprintf("/v1/environments/%d/previews/%d", envOf(tg, true), pr)
 			}
 
-			started := 0
+			started, deleted := 0, 0
 			type want struct{ admin, read, deployOwn, deployOther int }
 			cases := map[string]struct {
 				req  func(tg target) (path, body string)
@@ -149,6 +149,16 @@ func TestScopesPerRoute(t *testing.T) {
 				"GET /v1/projects": {func(target) (string, string) { return "/v1/projects", "" }, want{200, 200, 403, 403}},
 				"GET /v1/projects/{projectId}": {func(target) (string, string) { return "/v1/projects/" + h.project.ProjectID, "" },
 					want{200, 200, 403, 403}},
+				"DELETE /v1/projects/{projectId}": {func(target) (string, string) {
+					repo := gittest.New(t)
+					repo.Commit("init", map[string]string{"liftoff.json": `{"environments":[{"id":"p","name":"P","source":{"branch":"main"},"services":[{"id":"w","name":"W","type":"worker","startCommand":"x"}]}]}`})
+					deleted++
+					p, err := h.c.CreateProject(ctx, fmt.Sprintf("doomed-%d", deleted), repo.Dir, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					return "/v1/projects/" + p.ProjectID, ""
+				}, want{204, 403, 403, 403}},
 				"POST /v1/projects/{projectId}/sync": {func(target) (string, string) { return "/v1/projects/" + h.project.ProjectID + "/sync", "" },
 					want{200, 403, 403, 403}},
 

@@ -306,6 +306,9 @@ func (e *Engine) run(d store.Deployment) {
 	}
 	e.Log.Info("deployment finished", "deployment_id", d.ID, "status", status)
 	e.Wake() // a deployment queued behind this one may start now
+	if status == store.StatusCancelled {
+		e.wakeJanitor() // it may have held up the cleanup of a deleted project or a torn down preview
+	}
 }
 
 // heartbeat renews the lease until ctx ends, and cancels the deployment

@@ -117,6 +117,7 @@ func (e *Engine) janitor() {
 	defer t.Stop()
 	for {
 		e.sweepPreviews(e.runCtx)
+		e.sweepDeleted(e.runCtx)
 		select {
 		case <-e.stop:
 			return

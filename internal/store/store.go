@@ -114,6 +114,12 @@ type ProjectQueries interface {
 	GetEnvironment(ctx context.Context, id int64) (Environment, error)
 	// ListServices lists an environment's services that are not deleted.
 	ListServices(ctx context.Context, environmentID int64) ([]Service, error)
+	// DeleteProject marks a live project deleted with its environments,
+	// services, hooks and preview instances, cancels its PENDING
+	// deployments (with message), asks its running ones to stop and frees
+	// its host names, in one transaction; ErrNotFound when no live project
+	// has the id. Its history (deployments, logs) stays.
+	DeleteProject(ctx context.Context, id, message string, at Time) (Project, error)
 	// GetRepoCredential returns the credential of a project's repository
 	// (zero when it has none). Only the code that runs git calls it.
 	GetRepoCredential(ctx context.Context, projectID string) (RepoCredential, error)

@@ -244,3 +244,42 @@ func collectQuery[T any](ctx context.Context, c Conn, scan func(Row) (T, error),
 
 // notFound reports whether err is store.ErrNotFound.
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+func (q queries) DeleteProject(ctx context.Context, id, message string, at store.Time) (store.Project, error) {
+	errs, err := encodeErrors([]store.ErrorEntry{{Status: store.StatusCancelled, Message: message}})
+	if err != nil {
+		return store.Project{}, err
+	}
+	var p store.Project
+	err = q.write(ctx, func(c Conn) error {
+		var err error
+		if p, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET deleted_at = $2, updated_at = $2
+			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns, id, at.Millis())); err != nil {
+			return err
+		}
+		envs := `(SELECT id FROM environments WHERE project_id = $1)`
+		for _, stmt := range []struct {
+			query string
+			args  []any
+		}{
+			{`UPDATE deployments SET status = 'CANCELLED', errors = $2, finished_at = $3
+				WHERE environment_id IN ` + envs + ` AND status = 'PENDING'`, []any{id, errs, at.Millis()}},
+			{`UPDATE deployments SET cancel_requested = true WHERE environment_id IN ` + envs + ` AND status IN ` + runningStatuses, []any{id}},
+			{`UPDATE deploy_hooks SET deleted_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
+			{`UPDATE preview_instances SET deleted_at = $2, teardown_at = NULL, cleaned_at = NULL
+				WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
+			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
+			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{id, at.Millis()}},
+			{`DELETE FROM host_claims WHERE project_id = $1`, []any{id}},
+		} {
+			if _, err := c.Exec(ctx, stmt.query, stmt.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Project{}, fmt.Errorf("delete project %s: %w", id, err)
+	}
+	return p, nil
+}

@@ -323,6 +323,23 @@ func (t *Target) Stop(ctx context.Context, inst target.Instance) error {
 	return nil
 }
 
+// Instances lists the instances that have a release here, or one being
+// started (only their EnvironmentID and PRNumber are set).
+func (t *Target) Instances() []target.Instance {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seen := map[target.Instance]bool{}
+	var out []target.Instance
+	for k := range t.slots {
+		inst := target.Instance{EnvironmentID: k.environmentID, PRNumber: k.prNumber}
+		if !seen[inst] {
+			seen[inst] = true
+			out = append(out, inst)
+		}
+	}
+	return out
+}
+
 // Restore starts releases again after a restart of Liftoff, in parallel,
 // each as Deploy does. It returns the errors of those that failed, joined,
 // after all have been tried.
