@@ -100,10 +100,10 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("GET /v1/deployments/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("follow") == "true" {
 			w.Header().Set("Content-Type", "text/event-stream")
-			_, _ = w.Write([]byte("id: 1\ndata: [api] go build ./...\n\nid: 2\ndata: [engine] released\n\nevent: end\ndata: SUCCESS\n\n"))
+			_, _ = w.Write([]byte("id: 1\ndata: [api] go build ./...\n\nid: 2\ndata: [deploy] released\n\nevent: end\ndata: SUCCESS\n\n"))
 			return
 		}
-		_, _ = w.Write([]byte("[api] go build ./...\n[engine] released\n"))
+		_, _ = w.Write([]byte("[api] go build ./...\n[deploy] released\n"))
 	})
 	f.Server = httptest.NewServer(mux)
 	t.Cleanup(f.Close)
@@ -252,7 +252,7 @@ func TestLogsJSONLines(t *testing.T) {
 		}
 		evs := jsonLines(t, out)
 		if len(evs) < 2 || evs[0]["type"] != "log" || evs[0]["service"] != "api" || evs[0]["text"] != "go build ./..." ||
-			evs[1]["service"] != "engine" || evs[1]["text"] != "released" {
+			evs[1]["service"] != "deploy" || evs[1]["text"] != "released" {
 			t.Errorf("logs --json (follow %v):\n%s", follow, out)
 		}
 		if follow && (len(evs) != 3 || evs[2]["type"] != "end" || evs[2]["status"] != "SUCCESS") {

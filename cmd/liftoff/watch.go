@@ -145,7 +145,7 @@ type watchEvent struct {
 	DeploymentID string `json:"deploymentId"`
 	Status       string `json:"status,omitempty"`
 	// Service is the service's id in liftoff.json (service and log
-	// events; "engine" for the engine's own log lines).
+	// events; "deploy" for the engine's own log lines).
 	Service string              `json:"service,omitempty"`
 	Reason  *string             `json:"reason,omitempty"`
 	URL     *string             `json:"url,omitempty"`
