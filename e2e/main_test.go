@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
@@ -36,6 +37,7 @@ func haveBwrap() bool {
 }
 
 func TestMain(m *testing.M) {
+	pgnote.NoteSkipped()
 	dir, err := os.MkdirTemp("", "liftoff-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

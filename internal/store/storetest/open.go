@@ -15,13 +15,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 )
 
 // EnvDatabaseURL names the environment variable that points the tests at a
 // PostgreSQL server.
-const EnvDatabaseURL = "LIFTOFF_TEST_DATABASE_URL"
+const EnvDatabaseURL = pgnote.EnvDatabaseURL
 
 // Dialects are the dialects a test should run on.
 func Dialects() []string { return []string{"sqlite", "postgres"} }
