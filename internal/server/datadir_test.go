@@ -1,10 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/liftoffhq/liftoff/internal/server"
 )
 
 // TestDataDirPermissions checks that a new data dir is private, that the
@@ -68,4 +72,72 @@ func TestDataDirPermissions(t *testing.T) {
 			t.Errorf("the existing data dir was changed to %04o", m)
 		}
 	})
+}
+
+// TestDataDirIsNotPartOfTheModule: a data dir made inside a Go module (as
+// ./liftoff-data is in a checkout of Liftoff) holds Go code (the demo's
+// repository, builds), yet `go list ./...` in the module lists none of it,
+// and git ignores it. Both the server and the CLI commands that open the
+// SQLite store in the data dir (apikeys create) make it so; files the
+// operator put there are kept.
+func TestDataDirIsNotPartOfTheModule(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command in PATH")
+	}
+	module := t.TempDir()
+	write := func(path, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(module, "go.mod"), "module example.com/outer\n\ngo 1.22\n")
+	write(filepath.Join(module, "outer.go"), "package outer\n")
+
+	for _, how := range []string{"serve", "open store"} {
+		dataDir := filepath.Join(module, "liftoff-data-"+strings.ReplaceAll(how, " ", "-"))
+		if how == "serve" {
+			cfg := baseConfig(t, "sqlite")
+			cfg.DataDir = dataDir
+			start(t, cfg).stop()
+		} else {
+			st, err := server.OpenStore(context.Background(), server.Config{DataDir: dataDir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = st.Close()
+		}
+		// Go code where the demo's repository and builds go.
+		write(filepath.Join(dataDir, "repos", "demo", "api", "main.go"), "package main\n\nfunc main() {}\n")
+		write(filepath.Join(dataDir, "builds", "p1", "sd1", "api", "main.go"), "package main\n\nfunc main() {}\n")
+		if b, err := os.ReadFile(filepath.Join(dataDir, ".gitignore")); err != nil || !strings.Contains(string(b), "\n*\n") {
+			t.Errorf("%s: .gitignore = %q, %v; want one ignoring everything", how, b, err)
+		}
+	}
+	list := exec.Command("go", "list", "./...")
+	list.Dir = module
+	list.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	out, err := list.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list ./...: %v\n%s", err, out)
+	}
+	if got := strings.Fields(string(out)); len(got) != 1 || got[0] != "example.com/outer" {
+		t.Fatalf("go list ./... in the module around the data dir lists %q, want example.com/outer alone", got)
+	}
+
+	// An operator's own go.mod is kept.
+	dataDir := filepath.Join(t.TempDir(), "data")
+	write(filepath.Join(dataDir, "go.mod"), "module mine\n")
+	st, err := server.OpenStore(context.Background(), server.Config{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	if b, _ := os.ReadFile(filepath.Join(dataDir, "go.mod")); string(b) != "module mine\n" {
+		t.Errorf("the operator's go.mod became %q", b)
+	}
 }

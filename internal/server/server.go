@@ -48,6 +48,11 @@ func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	if dialect == "postgres" {
 		return postgres.Open(ctx, dsn, postgres.Options{Timeout: cfg.DatabaseTimeout})
 	}
+	if cfg.DatabaseURL == "" && cfg.DataDir != "" { // the database in the data dir
+		if err := PrepareDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	return sqlite.Open(ctx, dsn, sqlite.Options{})
 }
 
@@ -69,8 +74,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	if err != nil {
 		return fmt.Errorf("--data-dir: %w", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("create --data-dir: %w", err)
+	if err := PrepareDataDir(dataDir); err != nil {
+		return err
 	}
 	var sb *sandbox.Sandbox
 	if cfg.Workers > 0 { // an API-only replica runs nothing
