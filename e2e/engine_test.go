@@ -201,8 +201,8 @@ func (f *fixture) expectAnswer(svc, want string) {
 
 // TestEngineDeploysOnlyWhatChanged covers the first deployment of a
 // two-service monorepo, a commit touching one service, force, and the watch
-// path cases of SPEC section 6 (a rename out of a folder, a deletion, an
-// excluded file), on both databases.
+// path cases docs/deployments.md describes (a rename out of a folder, a
+// deletion, an excluded file), on both databases.
 func TestEngineDeploysOnlyWhatChanged(t *testing.T) {
 	t.Parallel()
 	for _, dialect := range storetest.Dialects() {

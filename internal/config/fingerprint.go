@@ -12,7 +12,8 @@ const fingerprintVersion = "liftoff.service.v1"
 
 // Fingerprint returns a stable sha256 (hex) of what the service builds and
 // how it runs, so that the engine can tell that a service's own
-// configuration changed since its last deployment (SPEC section 6). root and
+// configuration changed since its last deployment (docs/configuration.md
+// lists what counts). root and
 // env are the file's and the environment's envVariables: the merged
 // variables are part of the fingerprint.
 //

@@ -146,7 +146,7 @@ type HookCall struct {
 // API spells it.
 type Status string
 
-// Statuses of SPEC section 4.
+// Statuses, as docs/deployments.md (Statuses) describes them.
 const (
 	StatusPending           Status = "PENDING"
 	StatusInProgress        Status = "INPROGRESS"

@@ -35,8 +35,8 @@ type Decision struct {
 	Matched int
 }
 
-// Decide returns one Decision per service, in the same order (SPEC section
-// 6). A service deploys, for the first of these reasons that holds: force;
+// Decide returns one Decision per service, in the same order (the rules
+// docs/deployments.md gives under Watch paths). A service deploys, for the first of these reasons that holds: force;
 // it has no watchPaths; it never deployed here; its base commit is no longer
 // in the repository; its own configuration changed; a changed path is
 // watched. Otherwise it does not.

@@ -1,8 +1,9 @@
 // Package watch decides which services of a deployment are built and
 // deployed, and why: given each service's watch paths and the files changed
 // since its last successful deployment, it says deploy or NO_CHANGE with a
-// short reason (SPEC section 6). It is pure: no git, no I/O; the caller runs
-// `git diff --name-only --no-renames -z` and hands the paths in.
+// short reason, as docs/deployments.md (Watch paths) tells users. It is
+// pure: no git, no I/O; the caller runs `git diff --name-only --no-renames
+// -z` and hands the paths in.
 //
 // # Watch path semantics
 //
