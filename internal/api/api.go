@@ -10,6 +10,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -86,6 +87,7 @@ func New(d Deps) *API {
 func (a *API) table() []route {
 	return []route{
 		{pattern: "GET /v1/openapi.json", need: public, handler: a.openAPI},
+		{pattern: "GET " + config.SchemaPath, need: public, handler: a.configSchema},
 		{pattern: "POST /api/github/webhook", need: public, handler: a.githubWebhook},
 
 		{pattern: "POST /v1/projects", need: adminOnly, does: "create projects", handler: a.createProject},
@@ -193,4 +195,11 @@ func (p *statusProbe) WriteHeader(status int) {
 func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openAPIDocument)
+}
+
+// configSchema serves the JSON Schema the config validator uses, for
+// editors: no API key, as the schema is no secret.
+func (a *API) configSchema(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/schema+json")
+	_, _ = w.Write(config.Schema())
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
@@ -972,6 +973,8 @@ func TestOpenAPIResponses(t *testing.T) {
 
 			// The document itself, unknown paths and wrong methods.
 			do(exchange{name: "openapi.json", op: "GET /v1/openapi.json", path: "/v1/openapi.json", status: 200})
+			do(exchange{name: "liftoff.json schema", op: "GET /schema/liftoff.json", path: "/schema/liftoff.json", status: 200})
+			do(exchange{name: "liftoff.json schema, malformed query", op: "GET /schema/liftoff.json", path: "/schema/liftoff.json?%zz", status: 400})
 			do(withKey(exchange{name: "unknown endpoint", response: "NotFound", method: "GET", path: "/v1/nothing", status: 404}))
 			do(withKey(exchange{name: "wrong method", response: "MethodNotAllowed", method: "DELETE", path: "/v1/projects", status: 405}))
 
@@ -1334,6 +1337,12 @@ func TestOpenAPIServer(t *testing.T) {
 				body := c.run(t, base, hc, exchange{name: "openapi.json", op: "GET /v1/openapi.json", path: "/v1/openapi.json", status: 200})
 				if !bytes.Equal(body, api.OpenAPI()) {
 					t.Error("the server does not serve the embedded document as it is")
+				}
+			})
+			t.Run("liftoff.json schema", func(t *testing.T) {
+				body := c.run(t, base, hc, exchange{name: "liftoff.json schema", op: "GET /schema/liftoff.json", path: config.SchemaPath, status: 200})
+				if !bytes.Equal(body, config.Schema()) {
+					t.Error("the server does not serve the schema the config validator uses")
 				}
 			})
 			t.Run("readyz", func(t *testing.T) {

@@ -14,8 +14,14 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
-// SchemaID is the $id of the schema document.
-const SchemaID = "https://liftoff.dev/schemas/liftoff.json"
+// SchemaID is the $id of the schema document: a name, not an address.
+// Liftoff serves the schema itself, at SchemaPath.
+const SchemaID = "urn:liftoff:schema:liftoff.json"
+
+// SchemaPath is where `liftoff serve` answers with the schema, without an
+// API key: a liftoff.json's "$schema" is the server's public URL followed
+// by SchemaPath.
+const SchemaPath = "/schema/liftoff.json"
 
 // schemaJSON is read-only: Schema hands out copies.
 //

@@ -5,6 +5,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/examples"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -66,7 +68,7 @@ in this server's store, then a new hook with it:
 		}
 	}
 	repo := RepoDir(dataDir)
-	if err := writeRepo(ctx, repo); err != nil {
+	if err := writeRepo(ctx, repo, apiURL+config.SchemaPath); err != nil {
 		return fmt.Errorf("demo repository: %w", err)
 	}
 	view, err := d.Projects.Create(ctx, project.CreateParams{Name: ProjectName, RepoURL: repo})
@@ -129,9 +131,14 @@ environments it names (production is %[7]d, preview %[8]d):
 	return err
 }
 
+// exampleSchemaURL is the "$schema" of the example's liftoff.json: where a
+// Liftoff with the default --addr serves the schema.
+const exampleSchemaURL = "http://127.0.0.1:8080" + config.SchemaPath
+
 // writeRepo writes the example monorepo to dir as a git repository with one
-// commit on main.
-func writeRepo(ctx context.Context, dir string) error {
+// commit on main. Its liftoff.json names schemaURL, where this server
+// serves the schema, as its "$schema".
+func writeRepo(ctx context.Context, dir, schemaURL string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -146,6 +153,9 @@ func writeRepo(ctx context.Context, dir string) error {
 		data, err := fs.ReadFile(examples.Monorepo(), p)
 		if err != nil {
 			return err
+		}
+		if p == "liftoff.json" {
+			data = bytes.Replace(data, []byte(`"$schema": "`+exampleSchemaURL+`"`), []byte(`"$schema": "`+schemaURL+`"`), 1)
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
