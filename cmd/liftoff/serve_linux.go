@@ -20,7 +20,7 @@ func newServe() *cobra.Command {
 	var logFormat, logLevel, allowedRepos string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run Liftoff: the API, deploy hooks, the dashboard, the engine and the proxy",
+		Short: "Run Liftoff: the API, deploy hooks, the engine and the proxy",
 		Long: `Run Liftoff in one process. Every flag can also be set with an environment
 variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE_URL, and so on.`,
 		Args: cobra.NoArgs,
@@ -34,7 +34,7 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the API and the dashboard")
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the API and deploy hooks")
 	f.StringVar(&cfg.ProxyAddr, "proxy-addr", "127.0.0.1:8000", "address of the proxy in front of deployed services")
 	f.StringVar(&cfg.DataDir, "data-dir", "./liftoff-data", "directory for the SQLite database, git mirrors, builds and releases")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")

@@ -60,7 +60,7 @@ type Environment struct {
 	// a letter or digit, at most 63 characters (it appears in host names such
 	// as api.production.localhost). Required, unique in the file.
 	ID string `json:"id"`
-	// Name is shown in the dashboard. Default: ID.
+	// Name is shown in API answers and the CLI. Default: ID.
 	Name string `json:"name,omitempty"`
 	// Region is Flightcontrol's AWS region: accepted, reported as not
 	// applicable, and otherwise ignored.
@@ -137,7 +137,7 @@ type Service struct {
 	// ID is the givenId, with the same rule as Environment.ID. Required,
 	// unique in the environment.
 	ID string `json:"id"`
-	// Name is shown in the dashboard. Default: ID.
+	// Name is shown in API answers and the CLI. Default: ID.
 	Name string `json:"name,omitempty"`
 	// Type is TypeWeb, TypeWebPrivate, TypeWorker or TypeStatic, which Liftoff
 	// runs, or another Flightcontrol type (rds, s3, ...), which is accepted
