@@ -24,11 +24,7 @@ non-zero unless it ends SUCCESS or NO_CHANGE.`,
   liftoff deploy --env 3 --commit 4f2a9c1 --force`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := env.resolve(cmd.Context(), c)
+			c, t, err := g.envClient(cmd.Context(), env)
 			if err != nil {
 				return err
 			}

@@ -21,11 +21,7 @@ func newHooks(g *globals) *cobra.Command {
   liftoff hooks create --env 3 --name CI`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := env.resolve(cmd.Context(), c)
+			c, t, err := g.envClient(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
@@ -52,11 +48,7 @@ func newHooks(g *globals) *cobra.Command {
 		Short: "List an environment's deploy hooks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := listEnv.resolve(cmd.Context(), c)
+			c, t, err := g.envClient(cmd.Context(), listEnv)
 			if err != nil {
 				return err
 			}

@@ -15,11 +15,7 @@ func newPreviews(g *globals) *cobra.Command {
 		Short: "List a preview environment's live preview instances",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := env.resolve(cmd.Context(), c)
+			c, t, err := g.envClient(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
@@ -47,11 +43,7 @@ func newPreviews(g *globals) *cobra.Command {
 		Short: "Tear a preview down: stop its services, remove its routes and builds, keep its history",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
-			if err != nil {
-				return err
-			}
-			t, err := delEnv.resolve(cmd.Context(), c)
+			c, t, err := g.envClient(cmd.Context(), delEnv)
 			if err != nil {
 				return err
 			}

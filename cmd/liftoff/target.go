@@ -43,6 +43,17 @@ func (t envTarget) String() string {
 	return fmt.Sprintf("%s/%s (environment %d)", t.ProjectName, t.GivenID, t.EnvironmentID)
 }
 
+// envClient is the API client and the environment r names, for a command
+// that acts on one environment.
+func (g *globals) envClient(ctx context.Context, r envRef) (*client.Client, envTarget, error) {
+	c, err := g.apiClient()
+	if err != nil {
+		return nil, envTarget{}, err
+	}
+	t, err := r.resolve(ctx, c)
+	return c, t, err
+}
+
 // resolve finds the environment r names, or says what exists.
 func (r envRef) resolve(ctx context.Context, c *client.Client) (envTarget, error) {
 	if r.env == "" {
