@@ -31,25 +31,16 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, "")
 		return
 	}
-	for _, check := range []func() error{
-		func() error {
-			if body.Commit == "" {
-				return nil
-			}
-			return checkSHA("commit", body.Commit)
-		},
-		func() error {
-			if body.Branch == "" {
-				return nil
-			}
-			return checkBranch(body.Branch)
-		},
-	} {
-		var pe *parseError
-		if err := check(); errors.As(err, &pe) {
-			a.fail(w, r, invalidf(pe.msg), "")
-			return
-		}
+	var bad error
+	if body.Commit != "" {
+		bad = checkSHA("commit", body.Commit)
+	}
+	if body.Branch != "" && bad == nil {
+		bad = checkBranch(body.Branch)
+	}
+	if bad != nil {
+		a.fail(w, r, invalidf(bad.Error()), "")
+		return
 	}
 	k, _ := r.Context().Value(keyContext{}).(store.APIKey)
 	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, Commit: body.Commit,
