@@ -5,12 +5,14 @@
 package pgnote
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -57,8 +59,37 @@ func NoteSkipped() {
 		if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
 			return tty, nil
 		}
+		if !appendSafe(ppid) {
+			return nil, errors.New("the go command's standard error is a file it does not append to")
+		}
 		return os.OpenFile("/proc/"+strconv.Itoa(ppid)+"/fd/2", os.O_WRONLY|os.O_APPEND, 0)
 	})
+}
+
+// appendSafe reports whether writing at the end of process pid's standard
+// error leaves what it writes there whole: a pipe, a terminal, or a file it
+// appends to. A file it opened otherwise (go test ./... > log) has an offset
+// of its own, so its next line would overwrite the note: better no note.
+func appendSafe(pid int) bool {
+	fd := "/proc/" + strconv.Itoa(pid) + "/fd/2"
+	info, err := os.Stat(fd)
+	if err != nil {
+		return false
+	}
+	if !info.Mode().IsRegular() {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/fdinfo/2")
+	if err != nil {
+		return false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "flags:"); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&syscall.O_APPEND != 0
+		}
+	}
+	return false
 }
 
 // commandKey names the process pid for as long as it lives: its pid and,

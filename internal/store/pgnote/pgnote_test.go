@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -77,5 +78,52 @@ func TestCommandKey(t *testing.T) {
 	}
 	if key := commandKey(1 << 30); key != strconv.Itoa(1<<30) {
 		t.Fatalf("commandKey of no process = %q", key)
+	}
+}
+
+// TestAppendSafe: the note may go to a go command's standard error when it
+// is a pipe or a file opened to append, never to a file it writes at its
+// own offset (go test ./... > log), where its next line would overwrite it.
+func TestAppendSafe(t *testing.T) {
+	dir := t.TempDir()
+	file := func(flag int) *os.File {
+		f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(flag)), os.O_WRONLY|os.O_CREATE|flag, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	for _, c := range []struct {
+		name   string
+		stderr *os.File
+		want   bool
+	}{
+		{"a file opened with >", file(os.O_TRUNC), false},
+		{"a file opened with >>", file(os.O_APPEND), true},
+		{"a pipe", pw, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// A process whose standard error is c.stderr, as the go
+			// command's would be; its /proc entry exists once Start returns.
+			cmd := exec.Command("sleep", "60")
+			cmd.Stderr = c.stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+			if got := appendSafe(cmd.Process.Pid); got != c.want {
+				t.Fatalf("appendSafe = %v, want %v", got, c.want)
+			}
+		})
+	}
+	if appendSafe(1 << 30) {
+		t.Error("appendSafe of no process = true")
 	}
 }
