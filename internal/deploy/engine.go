@@ -131,6 +131,12 @@ type Engine struct {
 	runCancel context.CancelCauseFunc
 	wg        sync.WaitGroup
 	stopOnce  sync.Once
+	// life says whether Start and Stop were called: Stop before Start
+	// only marks the engine stopped, and Start runs once.
+	life struct {
+		sync.Mutex
+		started, stopped bool
+	}
 
 	janitorWake chan struct{}
 
@@ -177,7 +183,14 @@ func (e *Engine) Wake() {
 // Start recovers from a previous run (deployments it left running end
 // ERROR, releases it ran start again) and starts the workers.
 func (e *Engine) Start(ctx context.Context) error {
+	e.life.Lock()
+	if e.life.started || e.life.stopped {
+		e.life.Unlock()
+		return errors.New("deploy engine: Start may be called once, before Stop")
+	}
+	e.life.started = true
 	e.runCtx, e.runCancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	e.life.Unlock()
 	now := store.At(e.now())
 	p := store.InterruptParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: now, Message: InterruptedMessage, At: now}
 	if e.cfg.SingleNode {
@@ -210,8 +223,17 @@ func (e *Engine) Start(ctx context.Context) error {
 
 // Stop stops taking work, lets running deployments finish for StopTimeout,
 // then interrupts them (they end ERROR) and returns.
+// It may be called before Start (then Start will not start), and more than
+// once.
 func (e *Engine) Stop() {
+	e.life.Lock()
+	started := e.life.started
+	e.life.stopped = true
+	e.life.Unlock()
 	e.stopOnce.Do(func() { close(e.stop) })
+	if !started {
+		return
+	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {

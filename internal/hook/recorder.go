@@ -3,9 +3,9 @@ package hook
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -24,9 +24,7 @@ type Recorder struct {
 
 	calls chan store.HookCall
 	flush chan chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	loop  lifecycle.Loop
 }
 
 // NewRecorder returns a recorder that keeps the newest keep calls per hook.
@@ -42,8 +40,6 @@ func NewRecorder(s store.Store, keep int, log *slog.Logger) *Recorder {
 		pruneEvery: time.Minute,
 		calls:      make(chan store.HookCall, 4096),
 		flush:      make(chan chan struct{}),
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
 	}
 }
 
@@ -67,24 +63,21 @@ func (r *Recorder) Flush(ctx context.Context) {
 		case <-ack:
 		case <-ctx.Done():
 		}
-	case <-r.done:
+	case <-r.loop.Done():
 	case <-ctx.Done():
 	}
 }
 
 // Start runs the recorder until Stop.
 func (r *Recorder) Start(ctx context.Context) {
-	go r.run(context.WithoutCancel(ctx))
+	r.loop.Start(func(stop <-chan struct{}) { r.run(context.WithoutCancel(ctx), stop) })
 }
 
-// Stop writes what is queued and stops.
-func (r *Recorder) Stop() {
-	r.once.Do(func() { close(r.stop) })
-	<-r.done
-}
+// Stop writes what is queued and stops. It may be called before Start, and
+// more than once.
+func (r *Recorder) Stop() { r.loop.Stop() }
 
-func (r *Recorder) run(ctx context.Context) {
-	defer close(r.done)
+func (r *Recorder) run(ctx context.Context, stop <-chan struct{}) {
 	ticker := time.NewTicker(r.flushEvery)
 	defer ticker.Stop()
 	var batch []store.HookCall
@@ -132,7 +125,7 @@ func (r *Recorder) run(ctx context.Context) {
 		case ack := <-r.flush:
 			write()
 			close(ack)
-		case <-r.stop:
+		case <-stop:
 			write()
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -64,9 +65,7 @@ type Streams struct {
 	changed chan struct{}      // closed and replaced after every stored batch
 
 	flushMu sync.Mutex // one flush at a time keeps lines in order
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	loop    lifecycle.Loop
 }
 
 // New returns the streams over st. Start it before writing.
@@ -79,32 +78,29 @@ func New(st store.Store, log *slog.Logger, opts Options) *Streams {
 		opts.FlushEvery = DefaultFlushEvery
 	}
 	return &Streams{store: st, log: log, opts: opts, budgets: make(map[string]*budget),
-		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
+		changed: make(chan struct{})}
 }
 
 // Start flushes buffered lines in the background until Stop.
 func (s *Streams) Start(ctx context.Context) {
-	go func() {
-		defer close(s.done)
+	s.loop.Start(func(stop <-chan struct{}) {
 		t := time.NewTicker(s.opts.FlushEvery)
 		defer t.Stop()
 		for {
 			select {
 			case <-t.C:
 				s.Flush(context.WithoutCancel(ctx))
-			case <-s.stop:
+			case <-stop:
 				s.Flush(context.WithoutCancel(ctx))
 				return
 			}
 		}
-	}()
+	})
 }
 
-// Stop writes what is buffered and stops.
-func (s *Streams) Stop() {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
-}
+// Stop writes what is buffered and stops. It may be called before Start
+// (then it writes nothing: Flush does), and more than once.
+func (s *Streams) Stop() { s.loop.Stop() }
 
 // Flush stores every buffered line now, in batches of bounded size.
 func (s *Streams) Flush(ctx context.Context) {
