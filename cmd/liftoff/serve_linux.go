@@ -34,21 +34,22 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address of the API and deploy hooks")
-	f.StringVar(&cfg.ProxyAddr, "proxy-addr", "127.0.0.1:8000", "address of the proxy in front of deployed services")
+	def := server.Config{}.WithDefaults() // the defaults live there, once
+	f.StringVar(&cfg.Addr, "addr", def.Addr, "address of the API and deploy hooks")
+	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services")
 	f.StringVar(&cfg.DataDir, "data-dir", "./liftoff-data", "directory for the SQLite database, git mirrors, builds and releases")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
-	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", 60, "accepted calls per deploy hook per minute")
-	f.IntVar(&cfg.FailedCallLimit, "failed-call-limit", 20, "failed hook calls per client address per minute before it is refused")
-	f.StringVar(&cfg.HookSuccessType, "hook-success-type", "string",
+	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", def.HookRateLimit, "accepted calls per deploy hook per minute")
+	f.IntVar(&cfg.FailedCallLimit, "failed-call-limit", def.FailedCallLimit, "failed hook calls per client address per minute before it is refused")
+	f.StringVar(&cfg.HookSuccessType, "hook-success-type", def.HookSuccessType,
 		`how deploy hook answers write "success": string ("true", as Flightcontrol's Deploy Hooks docs show) or boolean (true)`)
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "how long a graceful shutdown may take (default 30s)")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long each stage of a graceful shutdown (requests, then deployments) may take")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")
 	f.StringVar(&allowedRepos, "allowed-repos", "", "comma-separated patterns of the repositories projects may use, e.g. "+
 		"'https://github.com/acme/*,/srv/git/*' (default: remote URLs on public addresses, and local paths only under <data-dir>/repos)")
-	f.IntVar(&cfg.Workers, "workers", 2, "deployments this node runs at once (-1: none, an API-only replica)")
+	f.IntVar(&cfg.Workers, "workers", def.Workers, "deployments this node runs at once (-1: none, an API-only replica)")
 	cfg.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
 	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")
 	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", server.DefaultMaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")

@@ -10,9 +10,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
-// maxWebhookBody is GitHub's own cap on a webhook payload.
-const maxWebhookBody = 25 << 20
-
 // maxDeliveryID bounds the X-GitHub-Delivery header.
 const maxDeliveryID = 100
 
@@ -24,7 +21,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "GitHub webhooks are not set up: start Liftoff with --github-webhook-secret")
 		return
 	}
-	body, release, err := readBudgeted(r.Body, maxWebhookBody, a.webhookBodies)
+	body, release, err := readBudgeted(r.Body, github.MaxPayloadSize, a.webhookBodies)
 	defer release()
 	if errors.Is(err, errOverBudget) {
 		a.Log.WarnContext(r.Context(), "github webhook refused: too many payloads held at once", "remote", a.client(r))
@@ -37,7 +34,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeValidation, "could not read the request body")
 		return
 	}
-	if len(body) > maxWebhookBody {
+	if len(body) > github.MaxPayloadSize {
 		writeError(w, http.StatusRequestEntityTooLarge, codeValidation, "the payload is larger than GitHub's 25 MB")
 		return
 	}
