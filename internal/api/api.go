@@ -12,6 +12,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
@@ -39,7 +40,7 @@ type Deps struct {
 	Webhooks     *webhook.Dispatcher
 	// Limits bound redeploys on a replica without an engine (the engine
 	// has its own). Default: none.
-	Limits deploy.Limits
+	Limits deployment.Limits
 	Log    *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -31,7 +31,7 @@ func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
 	if a.Engine != nil {
 		d, err = a.Engine.Cancel(r.Context(), d.ID)
 	} else {
-		d, err = deploy.RequestCancel(r.Context(), a.Store, d.ID, time.Now())
+		d, err = deployment.RequestCancel(r.Context(), a.Store, d.ID, time.Now())
 	}
 	if err != nil {
 		a.fail(w, r, err, "Deployment not found")
@@ -47,14 +47,14 @@ func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) {
 	if a.Engine != nil {
 		d, err = a.Engine.Redeploy(r.Context(), r.PathValue("deploymentId"))
 	} else {
-		d, err = deploy.QueueRedeploy(r.Context(), a.Store, cuid.New, r.PathValue("deploymentId"), time.Now(), a.Limits)
+		d, err = deployment.QueueRedeploy(r.Context(), a.Store, cuid.New, r.PathValue("deploymentId"), time.Now(), a.Limits)
 	}
-	if errors.Is(err, deploy.ErrPreviewLimit) {
+	if errors.Is(err, deployment.ErrPreviewLimit) {
 		writeError(w, http.StatusConflict, codeConflict, err.Error())
 		return
 	}
-	if errors.Is(err, deploy.ErrNotRedeployable) {
-		writeError(w, http.StatusConflict, codeConflict, strings.TrimPrefix(err.Error(), deploy.ErrNotRedeployable.Error()+": "))
+	if errors.Is(err, deployment.ErrNotRedeployable) {
+		writeError(w, http.StatusConflict, codeConflict, strings.TrimPrefix(err.Error(), deployment.ErrNotRedeployable.Error()+": "))
 		return
 	}
 	if err != nil {

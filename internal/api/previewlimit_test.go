@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -27,7 +27,7 @@ func TestPreviewLimit(t *testing.T) {
 			t.Parallel()
 			const limit, calls = 3, 8
 			h := newHarness(t, dialect, hook.Config{PerHookPerMinute: 1000, FailuresPerMinute: 1000,
-				Limits: deploy.Limits{MaxPreviews: limit}})
+				Limits: deployment.Limits{MaxPreviews: limit}})
 			secret, _ := h.createHook("preview")
 			env := h.env["preview"]
 			path := func(pr int, sha string) string {

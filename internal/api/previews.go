@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/client"
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -70,7 +70,7 @@ func (a *API) deletePreview(w http.ResponseWriter, r *http.Request) {
 	if a.Engine != nil {
 		inst, err = a.Engine.TearDown(r.Context(), env.ID, int(pr))
 	} else {
-		inst, err = deploy.TearDownPreview(r.Context(), a.Store, env.ID, int(pr), time.Now())
+		inst, err = deployment.TearDownPreview(r.Context(), a.Store, env.ID, int(pr), time.Now())
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("Environment %d has no live preview of PR #%d", env.ID, pr))

@@ -6,7 +6,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/project"
 )
 
@@ -66,7 +66,7 @@ func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
 	if a.Engine != nil {
 		_, err = a.Engine.DeleteProject(r.Context(), r.PathValue("projectId"))
 	} else {
-		_, err = deploy.DeleteProject(r.Context(), a.Store, r.PathValue("projectId"), time.Now())
+		_, err = deployment.DeleteProject(r.Context(), a.Store, r.PathValue("projectId"), time.Now())
 	}
 	if err != nil {
 		a.fail(w, r, err, "Project not found")

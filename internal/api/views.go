@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/liftoffhq/liftoff/client"
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -99,7 +99,7 @@ func deploymentOf(d store.Deployment) client.Deployment {
 	}
 	v.Trigger.RedeployOf = stringOrNull(d.RedeployOf)
 	if d.TriggerDetail != "" {
-		detail := deploy.ParseDetail(d.TriggerDetail)
+		detail := deployment.ParseDetail(d.TriggerDetail)
 		v.Trigger.Event, v.Trigger.Action = stringOrNull(detail.Event), stringOrNull(detail.Action)
 		v.Trigger.APIKeyID, v.Trigger.APIKeyName = stringOrNull(detail.APIKeyID), stringOrNull(detail.APIKeyName)
 		if v.GitBranch == "" && d.IsPreview {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -57,7 +58,7 @@ type Config struct {
 	// up. Default 30s; a teardown on this node wakes it at once.
 	JanitorEvery time.Duration
 	// Limits bound redeploys, as they bound hook calls. Default: none.
-	Limits Limits
+	Limits deployments.Limits
 }
 
 func (c Config) withDefaults() Config {
@@ -364,7 +365,7 @@ func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.Cancel
 // build and release processes (whole process groups) are killed and it ends
 // CANCELLED. It returns the deployment after the request.
 func (e *Engine) Cancel(ctx context.Context, id string) (store.Deployment, error) {
-	d, err := RequestCancel(ctx, e.Store, id, e.now())
+	d, err := deployments.RequestCancel(ctx, e.Store, id, e.now())
 	if err != nil {
 		return store.Deployment{}, err
 	}
@@ -377,14 +378,4 @@ func (e *Engine) Cancel(ctx context.Context, id string) (store.Deployment, error
 		}
 	}
 	return d, nil
-}
-
-// RequestCancel ends a PENDING deployment at once and asks a running one to
-// stop; the node running it stops it at its next heartbeat. Any replica can
-// ask, engine or not.
-func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (store.Deployment, error) {
-	if _, err := st.RequestCancel(ctx, id, store.At(now)); err != nil {
-		return store.Deployment{}, err
-	}
-	return st.GetDeployment(ctx, id)
 }

@@ -9,82 +9,20 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
-// TriggerDetail is what the deployments table keeps about a trigger beyond
-// its type, as JSON.
-type TriggerDetail struct {
-	Event      string `json:"event,omitempty"`      // GitHub event: pull_request, push
-	Action     string `json:"action,omitempty"`     // opened, synchronize ...
-	Sender     string `json:"sender,omitempty"`     // GitHub login
-	BaseBranch string `json:"baseBranch,omitempty"` // the PR's base branch
-	HeadBranch string `json:"headBranch,omitempty"` // the PR's branch
-	// FilterWatchPaths: deploy only when a file the PR changes matches the
-	// preview environment's filter.watchPaths.
-	FilterWatchPaths []string `json:"filterWatchPaths,omitempty"`
-	// Forced: the push was a force push (it may take the branch back).
-	Forced bool `json:"forced,omitempty"`
-	// Superseded are the commits the PENDING deployments this push
-	// deployment superseded asked for ("" for the branch head), oldest
-	// first: a late delivery of an older push deploys the newer of them.
-	Superseded []string `json:"superseded,omitempty"`
-	// APIKeyID and APIKeyName name the key of an api trigger.
-	APIKeyID   string `json:"apiKeyId,omitempty"`
-	APIKeyName string `json:"apiKeyName,omitempty"`
-}
-
-// Encode returns the detail as stored.
-func (t TriggerDetail) Encode() string {
-	b, _ := json.Marshal(t)
-	return string(b)
-}
-
-// ParseDetail reads a stored trigger detail; an unreadable one is empty.
-func ParseDetail(s string) TriggerDetail {
-	var t TriggerDetail
-	if s != "" {
-		_ = json.Unmarshal([]byte(s), &t)
-	}
-	return t
-}
-
-// Messages of a teardown.
-const (
-	msgTornDown = "the preview instance was torn down"
-)
-
-// TearDownPreview marks a preview instance torn down (its history stays)
-// and cancels its deployments. The engine then stops its releases, removes
-// its routes and builds. Any replica can call it.
-func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, prNumber int, now time.Time) (store.PreviewInstance, error) {
-	var inst store.PreviewInstance
-	err := st.Tx(ctx, func(q store.Queries) error {
-		var err error
-		if inst, err = q.DeletePreviewInstance(ctx, environmentID, prNumber, store.At(now)); err != nil {
-			return err
-		}
-		return q.CancelInstanceDeployments(ctx, environmentID, prNumber, msgTornDown, store.At(now))
-	})
-	return inst, err
-}
-
 // TearDown tears a preview instance down and cleans it up at once.
 func (e *Engine) TearDown(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
-	inst, err := TearDownPreview(ctx, e.Store, environmentID, prNumber, e.now())
+	inst, err := deployments.TearDownPreview(ctx, e.Store, environmentID, prNumber, e.now())
 	if err != nil {
 		return inst, err
 	}
 	e.cancelInstance(environmentID, prNumber)
 	e.wakeJanitor()
 	return inst, nil
-}
-
-// ScheduleTearDown tears a preview instance down at a later time (a PR
-// closed without merge), or cancels a scheduled teardown (at zero).
-func ScheduleTearDown(ctx context.Context, st store.Store, environmentID int64, prNumber int, at time.Time) error {
-	return st.SchedulePreviewTeardown(ctx, environmentID, prNumber, store.At(at))
 }
 
 // cancelInstance cancels, on this node, the running deployment of an
@@ -99,7 +37,7 @@ func (e *Engine) cancelInstance(environmentID int64, prNumber int) {
 	}
 }
 
-var errTornDown = errors.New(msgTornDown)
+var errTornDown = errors.New(deployments.TornDownMessage)
 
 func (e *Engine) wakeJanitor() {
 	select {
@@ -150,7 +88,7 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 		e.Log.Error("previews due for teardown", "err", err)
 	}
 	for _, p := range due {
-		if _, err := TearDownPreview(ctx, e.Store, p.EnvironmentID, p.PRNumber, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if _, err := deployments.TearDownPreview(ctx, e.Store, p.EnvironmentID, p.PRNumber, now); err != nil && !errors.Is(err, store.ErrNotFound) {
 			e.Log.Error("tear down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
 			continue
 		}

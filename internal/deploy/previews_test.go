@@ -19,6 +19,7 @@ import (
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -159,7 +160,7 @@ func (h *previewHarness) insert(env string, pr int, status store.Status, at time
 	h.t.Helper()
 	d := store.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env[env].ID, PRNumber: pr, RepoURL: h.p.RepoURL,
 		RequestedCommit: previewSHA, TriggerType: store.TriggerGitHub, Status: status, CreatedAt: store.At(at),
-		TriggerDetail: TriggerDetail{Event: "pull_request", Action: "synchronize", HeadBranch: "feature/pr-" + strconv.Itoa(pr)}.Encode()}
+		TriggerDetail: deployments.TriggerDetail{Event: "pull_request", Action: "synchronize", HeadBranch: "feature/pr-" + strconv.Itoa(pr)}.Encode()}
 	if status.Final() {
 		d.GitCommit, d.StartedAt, d.FinishedAt = previewSHA, store.At(at), store.At(at)
 	}
@@ -270,7 +271,7 @@ func TestSweepTearsDownScheduledPreviews(t *testing.T) {
 		pending8 := h.insert("preview", 8, store.StatusPending, p0.Add(time.Minute))
 		run7, run8 := h.running("preview", 7), h.running("preview", 8)
 		at := p0.Add(30 * time.Minute)
-		if err := ScheduleTearDown(h.ctx, h.st, h.env["preview"].ID, 7, at); err != nil {
+		if err := deployments.ScheduleTearDown(h.ctx, h.st, h.env["preview"].ID, 7, at); err != nil {
 			t.Fatal(err)
 		}
 
@@ -391,7 +392,7 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 		}
 
 		tornDown := p0.Add(time.Hour)
-		if _, err := TearDownPreview(h.ctx, h.st, h.env["preview"].ID, 5, tornDown); err != nil {
+		if _, err := deployments.TearDownPreview(h.ctx, h.st, h.env["preview"].ID, 5, tornDown); err != nil {
 			t.Fatal(err)
 		}
 		cleaned := p0.Add(2 * time.Hour)
@@ -451,7 +452,7 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 		sd, dir := h.build(done)
 		run := h.insert("preview", 9, store.StatusPending, p0.Add(time.Minute))
 		h.claim(run.ID, p0.Add(time.Minute))
-		if err := ScheduleTearDown(h.ctx, h.st, h.env["preview"].ID, 9, p0.Add(5*time.Minute)); err != nil {
+		if err := deployments.ScheduleTearDown(h.ctx, h.st, h.env["preview"].ID, 9, p0.Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 
@@ -482,7 +483,7 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 
 		// Once it ended, the next round cleans.
 		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: store.StatusCancelled,
-			Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: msgTornDown}}, At: store.At(first.Add(time.Minute))}); err != nil || !ok {
+			Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: deployments.TornDownMessage}}, At: store.At(first.Add(time.Minute))}); err != nil || !ok {
 			t.Fatalf("FinishDeployment = %v, %v", ok, err)
 		}
 		second := first.Add(2 * time.Minute)
@@ -512,7 +513,7 @@ func TestTearDownPreview(t *testing.T) {
 		other := h.insert("preview", 12, store.StatusPending, p0.Add(time.Minute))
 
 		at := p0.Add(time.Hour)
-		inst, err := TearDownPreview(h.ctx, h.st, env, 11, at)
+		inst, err := deployments.TearDownPreview(h.ctx, h.st, env, 11, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -524,7 +525,7 @@ func TestTearDownPreview(t *testing.T) {
 			t.Errorf("stored instance = %+v, want %+v", got, inst)
 		}
 		if d := h.deployment(pending.ID); d.Status != store.StatusCancelled || d.FinishedAt != store.At(at) ||
-			!reflect.DeepEqual(d.Errors, []store.ErrorEntry{{Status: store.StatusCancelled, Message: msgTornDown}}) {
+			!reflect.DeepEqual(d.Errors, []store.ErrorEntry{{Status: store.StatusCancelled, Message: deployments.TornDownMessage}}) {
 			t.Errorf("PENDING deployment after the teardown = %+v", d)
 		}
 		if d := h.deployment(running.ID); d.Status != store.StatusInProgress || !d.CancelRequested {
@@ -533,10 +534,10 @@ func TestTearDownPreview(t *testing.T) {
 		if d := h.deployment(other.ID); d.Status != store.StatusPending || d.CancelRequested {
 			t.Errorf("another PR's deployment = %s", d.Status)
 		}
-		if _, err := TearDownPreview(h.ctx, h.st, env, 11, at); !errors.Is(err, store.ErrNotFound) {
+		if _, err := deployments.TearDownPreview(h.ctx, h.st, env, 11, at); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("second TearDownPreview: %v, want ErrNotFound", err)
 		}
-		if _, err := TearDownPreview(h.ctx, h.st, env, 99, at); !errors.Is(err, store.ErrNotFound) {
+		if _, err := deployments.TearDownPreview(h.ctx, h.st, env, 99, at); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("TearDownPreview of a PR without an instance: %v, want ErrNotFound", err)
 		}
 
@@ -583,42 +584,22 @@ func TestTeardownReason(t *testing.T) {
 	}
 }
 
-func TestTriggerDetailRoundTrip(t *testing.T) {
+// TestTriggerDetailThroughStore stores trigger details and reads them back,
+// on every dialect.
+func TestTriggerDetailThroughStore(t *testing.T) {
 	t.Parallel()
 	details := []struct {
 		name string
-		d    TriggerDetail
+		d    deployments.TriggerDetail
 		json string
 	}{
-		{"empty", TriggerDetail{}, `{}`},
-		{"push", TriggerDetail{Event: "push", Sender: "kenji-sato"}, `{"event":"push","sender":"kenji-sato"}`},
-		{"pull request", TriggerDetail{Event: "pull_request", Action: "opened", Sender: "ana-lima", BaseBranch: "main",
+		{"empty", deployments.TriggerDetail{}, `{}`},
+		{"push", deployments.TriggerDetail{Event: "push", Sender: "kenji-sato"}, `{"event":"push","sender":"kenji-sato"}`},
+		{"pull request", deployments.TriggerDetail{Event: "pull_request", Action: "opened", Sender: "ana-lima", BaseBranch: "main",
 			HeadBranch: "feature/checkout", FilterWatchPaths: []string{"apps/**", "!apps/docs/**"}},
 			`{"event":"pull_request","action":"opened","sender":"ana-lima","baseBranch":"main","headBranch":"feature/checkout",` +
 				`"filterWatchPaths":["apps/**","!apps/docs/**"]}`},
 	}
-	for _, tc := range details {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := tc.d.Encode()
-			if s != tc.json {
-				t.Errorf("Encode = %s\nwant     %s", s, tc.json)
-			}
-			if got := ParseDetail(s); !reflect.DeepEqual(got, tc.d) {
-				t.Errorf("ParseDetail(Encode) = %+v, want %+v", got, tc.d)
-			}
-		})
-	}
-	for _, s := range []string{"", "not json", `["push"]`, `{"event":`} {
-		if got := ParseDetail(s); !reflect.DeepEqual(got, TriggerDetail{}) {
-			t.Errorf("ParseDetail(%q) = %+v, want the zero detail", s, got)
-		}
-	}
-	// Unknown fields (a newer Liftoff's) are skipped.
-	if got := ParseDetail(`{"event":"push","sender":"kenji-sato","deliveryId":"72d3162e"}`); !reflect.DeepEqual(got, TriggerDetail{Event: "push", Sender: "kenji-sato"}) {
-		t.Errorf("ParseDetail with an unknown field = %+v", got)
-	}
-
 	// Through the store, on every dialect.
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newPreviewHarness(t, dialect)
@@ -629,7 +610,7 @@ func TestTriggerDetailRoundTrip(t *testing.T) {
 			if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 				t.Fatal(err)
 			}
-			if got := ParseDetail(h.deployment(d.ID).TriggerDetail); !reflect.DeepEqual(got, tc.d) {
+			if got := deployments.ParseDetail(h.deployment(d.ID).TriggerDetail); !reflect.DeepEqual(got, tc.d) {
 				t.Errorf("%s: stored detail = %+v, want %+v", tc.name, got, tc.d)
 			}
 		}

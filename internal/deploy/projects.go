@@ -3,26 +3,13 @@ package deploy
 import (
 	"context"
 	"errors"
-	"time"
 
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
-// msgProjectDeleted is the error of the deployments a project deletion
-// cancels.
-const msgProjectDeleted = "the project was deleted"
-
-var errProjectDeleted = errors.New(msgProjectDeleted)
-
-// DeleteProject marks a project deleted with everything it has (its
-// environments, hooks and preview instances), cancels its PENDING
-// deployments and asks its running ones to stop. The engines then stop its
-// releases and forget its routes (sweepDeleted, cleanPreview). Any replica
-// can call it.
-func DeleteProject(ctx context.Context, st store.Store, id string, now time.Time) (store.Project, error) {
-	return st.DeleteProject(ctx, id, msgProjectDeleted, store.At(now))
-}
+var errProjectDeleted = errors.New(deployments.ProjectDeletedMessage)
 
 // DeleteProject deletes a project and starts its cleanup at once: the
 // deployments of it this node runs are cancelled, and the janitor stops its
@@ -32,7 +19,7 @@ func (e *Engine) DeleteProject(ctx context.Context, id string) (store.Project, e
 	if err != nil {
 		return store.Project{}, err
 	}
-	p, err := DeleteProject(ctx, e.Store, id, e.now())
+	p, err := deployments.DeleteProject(ctx, e.Store, id, e.now())
 	if err != nil {
 		return p, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -134,7 +135,7 @@ func (h *resolveHarness) deployed(commit string) {
 
 func push(after string, forced bool, superseded ...string) store.Deployment {
 	return store.Deployment{RequestedCommit: after, TriggerType: store.TriggerGitHub,
-		TriggerDetail: TriggerDetail{Event: "push", Sender: "kenji-sato", Forced: forced, Superseded: superseded}.Encode()}
+		TriggerDetail: deployments.TriggerDetail{Event: "push", Sender: "kenji-sato", Forced: forced, Superseded: superseded}.Encode()}
 }
 
 // TestBranchResolvesOnlyBranches: a deployment of a branch (a hook's

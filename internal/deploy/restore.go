@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -97,41 +97,9 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 // live right after deployment id, without building (a rollback), and wakes
 // the workers.
 func (e *Engine) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
-	d, err := QueueRedeploy(ctx, e.Store, e.NewID, id, e.now(), e.cfg.Limits)
+	d, err := deployments.QueueRedeploy(ctx, e.Store, e.NewID, id, e.now(), e.cfg.Limits)
 	if err == nil {
 		e.Wake()
 	}
 	return d, err
 }
-
-// QueueRedeploy queues a redeploy of deployment id; any node's engine runs
-// it. It supersedes a PENDING deployment of the same environment instance.
-// Redeploying a torn down preview starts it again, within lim.
-func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (store.Deployment, error) {
-	orig, err := st.GetDeployment(ctx, id)
-	if err != nil {
-		return store.Deployment{}, err
-	}
-	switch {
-	case !orig.Status.Final():
-		return store.Deployment{}, fmt.Errorf("%w: Deployment %s is %s; only a finished deployment can be redeployed", ErrNotRedeployable, id, orig.Status)
-	case orig.GitCommit == "" || orig.Config == "":
-		return store.Deployment{}, fmt.Errorf("%w: Deployment %s ended %s before it read a commit and its config: there is nothing to redeploy", ErrNotRedeployable, id, orig.Status)
-	}
-	d := store.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
-		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: store.TriggerRedeploy,
-		RedeployOf: orig.ID, Status: store.StatusPending, CreatedAt: store.At(now)}
-	var queued string
-	err = EnqueueTx(ctx, st, func(q store.Queries) error {
-		var err error
-		queued, _, err = Enqueue(ctx, q, d, lim)
-		return err
-	})
-	if err != nil {
-		return store.Deployment{}, err
-	}
-	return st.GetDeployment(ctx, queued)
-}
-
-// ErrNotRedeployable refuses a redeploy of an unfinished deployment.
-var ErrNotRedeployable = errors.New("not redeployable")

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -36,7 +36,7 @@ type Config struct {
 	TargetCacheTTL time.Duration
 	// Limits refuse, with 409, a call that would start one preview
 	// instance too many. Default: none.
-	Limits deploy.Limits
+	Limits deployment.Limits
 	// Queued, if set, is called after a call queued a new deployment (the
 	// engine wakes its workers).
 	Queued func()

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/config"
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -33,9 +33,9 @@ type Request struct {
 
 // Outcomes of a successful call.
 const (
-	OutcomeQueued     = deploy.OutcomeQueued // a new deployment
-	OutcomeJoined     = deploy.OutcomeJoined // an equal PENDING deployment answers
-	OutcomeIdempotent = "idempotent"         // the Idempotency-Key was seen before
+	OutcomeQueued     = deployment.OutcomeQueued // a new deployment
+	OutcomeJoined     = deployment.OutcomeJoined // an equal PENDING deployment answers
+	OutcomeIdempotent = "idempotent"             // the Idempotency-Key was seen before
 )
 
 // Result is a successful call.
@@ -197,12 +197,12 @@ func (s *Service) queue(ctx context.Context, req Request, h store.Hook, d store.
 	// A concurrent call can insert the PENDING deployment between our read
 	// and our insert (the unique index refuses ours): EnqueueTx runs again,
 	// and joins it.
-	err := deploy.EnqueueTx(ctx, s.store, func(q store.Queries) error {
+	err := deployment.EnqueueTx(ctx, s.store, func(q store.Queries) error {
 		var err error
 		id, outcome, err = s.enqueue(ctx, q, req, h, d)
 		return err
 	})
-	var limit *deploy.PreviewLimitError
+	var limit *deployment.PreviewLimitError
 	if errors.As(err, &limit) {
 		return "", "", conflict("%s", limit.Error())
 	}
@@ -262,7 +262,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		GitBranch:       env.Branch,
 		Force:           p.Force,
 		TriggerType:     store.TriggerAPI,
-		TriggerDetail:   deploy.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName}.Encode(),
+		TriggerDetail:   deployment.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName}.Encode(),
 		Status:          store.StatusPending,
 		CreatedAt:       store.At(now),
 	}
@@ -292,7 +292,7 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h s
 			return "", "", err
 		}
 	}
-	id, outcome, err := deploy.Enqueue(ctx, q, d, s.cfg.Limits)
+	id, outcome, err := deployment.Enqueue(ctx, q, d, s.cfg.Limits)
 	if err != nil {
 		return "", "", err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/demo"
 	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -126,7 +127,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	logs.Start(ctx)
 	defer logs.Stop()
 	// -1 (no limit) is 0 below.
-	limits := deploy.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
+	limits := deployment.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
 	var engine *deploy.Engine
 	if cfg.Workers > 0 {
 		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/server"
 )
 
@@ -147,7 +147,7 @@ func TestLogStreamOutlivesTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = st.Close() }()
-	if _, err := deploy.RequestCancel(context.Background(), st, id, time.Now()); err != nil {
+	if _, err := deployment.RequestCancel(context.Background(), st, id, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	stream, err := io.ReadAll(resp.Body)

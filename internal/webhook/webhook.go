@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -41,7 +41,7 @@ type Dispatcher struct {
 	// Limits refuse a pull request's deployment that would start one
 	// preview instance too many (the event then says why it did nothing
 	// for that environment). Default: none.
-	Limits deploy.Limits
+	Limits deployment.Limits
 	Now    func() time.Time
 }
 
@@ -197,7 +197,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 			return err
 		}
 		at := d.now().Add(UnmergedTeardownDelay)
-		if err := deploy.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
+		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
 			return err
 		}
 		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: store.At(at).String()})
@@ -209,7 +209,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 	}
 	if ev.Action == github.ActionReopened {
 		// A reopened PR keeps its preview: cancel a teardown still scheduled.
-		if err := deploy.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, time.Time{}); err != nil {
+		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, time.Time{}); err != nil {
 			return err
 		}
 	}
@@ -231,14 +231,14 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		ignore(fmt.Sprintf("label %q does not make its filter match for the first time", pr.Label))
 		return nil
 	}
-	detail := deploy.TriggerDetail{Event: ev.Kind, Action: ev.Action, Sender: ev.Sender, BaseBranch: pr.BaseRef, HeadBranch: pr.HeadRef}
+	detail := deployment.TriggerDetail{Event: ev.Kind, Action: ev.Action, Sender: ev.Sender, BaseBranch: pr.BaseRef, HeadBranch: pr.HeadRef}
 	if cfg.Source.Filter != nil && github.NeedsFiles(cfg.Source.Filter) {
 		detail.FilterWatchPaths = cfg.Source.Filter.WatchPaths
 	}
 	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
 		RequestedCommit: pr.HeadSHA, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
 	err := d.enqueue(ctx, res, dep)
-	var limit *deploy.PreviewLimitError
+	var limit *deployment.PreviewLimitError
 	if errors.As(err, &limit) {
 		ignore(limit.Error())
 		return nil
@@ -262,7 +262,7 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p s
 	}
 	// The engine compares the commit with what the environment runs: a
 	// push older than it deploys only if it was forced (see resolvePush).
-	detail := deploy.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
+	detail := deployment.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
 	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, RequestedCommit: push.After,
 		GitBranch: env.Branch, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
 	return d.enqueue(ctx, res, dep)
@@ -273,9 +273,9 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p s
 func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep store.Deployment) error {
 	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), store.StatusPending, store.At(d.now())
 	var id string
-	err := deploy.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
+	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error
-		id, _, err = deploy.Enqueue(ctx, q, dep, d.Limits)
+		id, _, err = deployment.Enqueue(ctx, q, dep, d.Limits)
 		return err
 	})
 	if err != nil {
@@ -294,6 +294,6 @@ func (d *Dispatcher) tearDown(ctx context.Context, environmentID int64, prNumber
 	if d.TearDown != nil {
 		return d.TearDown(ctx, environmentID, prNumber)
 	}
-	_, err := deploy.TearDownPreview(ctx, d.Store, environmentID, prNumber, d.now())
+	_, err := deployment.TearDownPreview(ctx, d.Store, environmentID, prNumber, d.now())
 	return err
 }

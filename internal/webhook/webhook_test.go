@@ -17,7 +17,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
-	"github.com/liftoffhq/liftoff/internal/deploy"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -239,8 +239,8 @@ func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 
 // prDetail is the trigger detail of a deployment of PR #42 as the fixtures
 // show it.
-func prDetail(action, sender string, watchPaths ...string) deploy.TriggerDetail {
-	return deploy.TriggerDetail{Event: "pull_request", Action: action, Sender: sender, BaseBranch: "main",
+func prDetail(action, sender string, watchPaths ...string) deployment.TriggerDetail {
+	return deployment.TriggerDetail{Event: "pull_request", Action: action, Sender: sender, BaseBranch: "main",
 		HeadBranch: "feature/checkout", FilterWatchPaths: watchPaths}
 }
 
@@ -258,30 +258,30 @@ func TestPullRequestDeploys(t *testing.T) {
 		fork    bool // the head repository is a fork
 		envs    []store.EnvironmentSpec
 		// want maps the environments that get a deployment to its detail.
-		want    map[string]deploy.TriggerDetail
+		want    map[string]deployment.TriggerDetail
 		wantSHA string // default headSHA
 		ignored []string
 	}{
 		{
 			name: "opened deploys the head commit", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"],"fromBranches":["feature/**"]}`)},
-			want: map[string]deploy.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
+			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
 		},
 		{
 			name: "opened with an empty filter", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{}`)},
-			want: map[string]deploy.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
+			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
 		},
 		{
 			name: "synchronize deploys the new head commit", fixture: "pull_request.synchronize.json", rewrite: []string{headSHA, newSHA},
 			envs:    []store.EnvironmentSpec{preview("preview", "push", "")},
-			want:    map[string]deploy.TriggerDetail{"preview": prDetail("synchronize", "ana-lima")},
+			want:    map[string]deployment.TriggerDetail{"preview": prDetail("synchronize", "ana-lima")},
 			wantSHA: newSHA,
 		},
 		{
 			name: "reopened deploys", fixture: "pull_request.reopened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"]}`)},
-			want: map[string]deploy.TriggerDetail{"preview": prDetail("reopened", "ana-lima")},
+			want: map[string]deployment.TriggerDetail{"preview": prDetail("reopened", "ana-lima")},
 		},
 		{
 			name: "trigger manual is ignored", fixture: "pull_request.opened.json",
@@ -296,7 +296,7 @@ func TestPullRequestDeploys(t *testing.T) {
 		{
 			name: "toBranches matching a rewritten base branch", fixture: "pull_request.opened.json", rewrite: []string{`"ref": "main"`, `"ref": "release/2.0"`},
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["release/*"]}`)},
-			want: map[string]deploy.TriggerDetail{"preview": {Event: "pull_request", Action: "opened", Sender: "ana-lima",
+			want: map[string]deployment.TriggerDetail{"preview": {Event: "pull_request", Action: "opened", Sender: "ana-lima",
 				BaseBranch: "release/2.0", HeadBranch: "feature/checkout"}},
 		},
 		{
@@ -312,17 +312,17 @@ func TestPullRequestDeploys(t *testing.T) {
 		{
 			name: "labels matching without regard to case", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"labels":["Enhancement"]}`)},
-			want: map[string]deploy.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
+			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
 		},
 		{
 			name: "watchPaths pass through to the deployment", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"],"watchPaths":["apps/**","!apps/docs/**"]}`)},
-			want: map[string]deploy.TriggerDetail{"preview": prDetail("opened", "ana-lima", "apps/**", "!apps/docs/**")},
+			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima", "apps/**", "!apps/docs/**")},
 		},
 		{
 			name: "labeled deploys when the label makes the filter match", fixture: "pull_request.labeled.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"labels":["preview"]}`)},
-			want: map[string]deploy.TriggerDetail{"preview": prDetail("labeled", "kenji-sato")},
+			want: map[string]deployment.TriggerDetail{"preview": prDetail("labeled", "kenji-sato")},
 		},
 		{
 			name: "labeled when the PR already had a matching label", fixture: "pull_request.labeled.json",
@@ -368,7 +368,7 @@ func TestPullRequestDeploys(t *testing.T) {
 				preview("labelled", "manual", `{"labels":["enhancement"]}`),
 				preview("frontend", "push", `{"watchPaths":["apps/web/**"]}`),
 			},
-			want: map[string]deploy.TriggerDetail{
+			want: map[string]deployment.TriggerDetail{
 				"preview":  prDetail("opened", "ana-lima"),
 				"frontend": prDetail("opened", "ana-lima", "apps/web/**"),
 			},
@@ -429,7 +429,7 @@ func TestPullRequestDeploys(t *testing.T) {
 						d.RepoURL != p.RepoURL || d.GitBranch != "" || d.Force || d.HookID != "" || d.CreatedAt != store.At(t0) {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s #42", d, wantSHA, env.GivenID)
 					}
-					if got := deploy.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(got, want) {
+					if got := deployment.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(got, want) {
 						t.Errorf("%s: trigger detail %s = %+v\nwant %+v", env.GivenID, d.TriggerDetail, got, want)
 					}
 				}
@@ -654,7 +654,7 @@ func TestPullRequestClosed(t *testing.T) {
 			h := newHarness(t, dialect)
 			_, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""), preview("gone", "push", ""))
 			h.upsert(envs["gone"].ID, 42, t0.Add(-2*time.Hour))
-			if _, err := deploy.TearDownPreview(h.ctx, h.st, envs["gone"].ID, 42, t0.Add(-time.Hour)); err != nil {
+			if _, err := deployment.TearDownPreview(h.ctx, h.st, envs["gone"].ID, 42, t0.Add(-time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			res := h.handle(event(t, "pull_request.closed.unmerged.json"))
@@ -689,7 +689,7 @@ func TestPullRequestClosed(t *testing.T) {
 
 func TestPush(t *testing.T) {
 	t.Parallel()
-	pushDetail := deploy.TriggerDetail{Event: "push", Sender: "kenji-sato"}
+	pushDetail := deployment.TriggerDetail{Event: "push", Sender: "kenji-sato"}
 	tests := []struct {
 		name    string
 		fixture string
@@ -756,7 +756,7 @@ func TestPush(t *testing.T) {
 						d.TriggerType != store.TriggerGitHub || d.Status != store.StatusPending || d.RepoURL != p.RepoURL || d.CreatedAt != store.At(t0) {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s", d, mergeSHA, env.GivenID)
 					}
-					if detail := deploy.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(detail, pushDetail) {
+					if detail := deployment.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(detail, pushDetail) {
 						t.Errorf("trigger detail %s = %+v, want %+v", d.TriggerDetail, detail, pushDetail)
 					}
 				}
@@ -938,7 +938,7 @@ func TestPullRequestPastThePreviewLimit(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newHarness(t, dialect)
-		h.d.Limits = deploy.Limits{MaxPreviews: 1}
+		h.d.Limits = deployment.Limits{MaxPreviews: 1}
 		p, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""))
 		env := envs["preview"].ID
 		h.upsert(env, 7, t0)
@@ -951,7 +951,7 @@ func TestPullRequestPastThePreviewLimit(t *testing.T) {
 			"with `liftoff previews delete --env %d --pr NUMBER` or DELETE /v1/environments/%d/previews/{prNumber}", env, env, env))
 		h.expectQueuedCalls(0)
 
-		if _, err := deploy.TearDownPreview(h.ctx, h.st, env, 7, t0); err != nil {
+		if _, err := deployment.TearDownPreview(h.ctx, h.st, env, 7, t0); err != nil {
 			t.Fatal(err)
 		}
 		if res := h.handle(event(t, "pull_request.opened.json")); len(res.Queued) != 1 {

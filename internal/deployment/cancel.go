@@ -1,0 +1,18 @@
+package deployment
+
+import (
+	"context"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// RequestCancel ends a PENDING deployment at once and asks a running one to
+// stop; the node running it stops it at its next heartbeat. Any replica can
+// ask, engine or not.
+func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (store.Deployment, error) {
+	if _, err := st.RequestCancel(ctx, id, store.At(now)); err != nil {
+		return store.Deployment{}, err
+	}
+	return st.GetDeployment(ctx, id)
+}
