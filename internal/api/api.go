@@ -7,11 +7,13 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
-	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -32,16 +34,16 @@ type Deps struct {
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
-	Engine   *deploy.Engine
 	Logs     *logstream.Streams
 	// GitHubSecret is the webhook's shared secret; without it the webhook
 	// endpoint answers 404.
 	GitHubSecret []byte
 	Webhooks     *webhook.Dispatcher
-	// Limits bound redeploys on a replica without an engine (the engine
-	// has its own). Default: none.
-	Limits deployment.Limits
-	Log    *slog.Logger
+	// Deployments cancels, redeploys and tears down, then tells this
+	// node's engine (if it runs one). Default: a service on Store with no
+	// limits and no engine.
+	Deployments *deployment.Service
+	Log         *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -70,6 +72,9 @@ type API struct {
 func New(d Deps) *API {
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
+	}
+	if d.Deployments == nil {
+		d.Deployments = &deployment.Service{Store: d.Store, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
 	}
 	if d.Logs == nil {
 		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling

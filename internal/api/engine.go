@@ -8,9 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -28,12 +25,7 @@ func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, codeConflict, fmt.Sprintf("Deployment %s already ended %s", d.ID, d.Status))
 		return
 	}
-	if a.Engine != nil {
-		d, err = a.Engine.Cancel(r.Context(), d.ID)
-	} else {
-		d, err = deployment.RequestCancel(r.Context(), a.Store, d.ID, time.Now())
-	}
-	if err != nil {
+	if d, err = a.Deployments.Cancel(r.Context(), d.ID); err != nil {
 		a.fail(w, r, err, "Deployment not found")
 		return
 	}
@@ -42,13 +34,7 @@ func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
 
 // redeployDeployment queues a deployment that releases the same builds again.
 func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) {
-	var d store.Deployment
-	var err error
-	if a.Engine != nil {
-		d, err = a.Engine.Redeploy(r.Context(), r.PathValue("deploymentId"))
-	} else {
-		d, err = deployment.QueueRedeploy(r.Context(), a.Store, cuid.New, r.PathValue("deploymentId"), time.Now(), a.Limits)
-	}
+	d, err := a.Deployments.Redeploy(r.Context(), r.PathValue("deploymentId"))
 	if errors.Is(err, deployment.ErrPreviewLimit) {
 		writeError(w, http.StatusConflict, codeConflict, err.Error())
 		return

@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/liftoffhq/liftoff/client"
-	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -66,12 +64,7 @@ func (a *API) deletePreview(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, invalidf("prNumber must be a positive integer, got "+quoteShort(r.PathValue("prNumber"))), "")
 		return
 	}
-	var inst store.PreviewInstance
-	if a.Engine != nil {
-		inst, err = a.Engine.TearDown(r.Context(), env.ID, int(pr))
-	} else {
-		inst, err = deployment.TearDownPreview(r.Context(), a.Store, env.ID, int(pr), time.Now())
-	}
+	inst, err := a.Deployments.TearDown(r.Context(), env.ID, int(pr))
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("Environment %d has no live preview of PR #%d", env.ID, pr))
 		return

@@ -2,11 +2,9 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/liftoffhq/liftoff/client"
 
-	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/project"
 )
 
@@ -62,13 +60,7 @@ func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
 // deleteProject deletes a project: its deployments are cancelled, its
 // releases stop and its routes and host names go; its history stays.
 func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
-	var err error
-	if a.Engine != nil {
-		_, err = a.Engine.DeleteProject(r.Context(), r.PathValue("projectId"))
-	} else {
-		_, err = deployment.DeleteProject(r.Context(), a.Store, r.PathValue("projectId"), time.Now())
-	}
-	if err != nil {
+	if _, err := a.Deployments.DeleteProject(r.Context(), r.PathValue("projectId")); err != nil {
 		a.fail(w, r, err, "Project not found")
 		return
 	}

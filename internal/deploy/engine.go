@@ -57,8 +57,6 @@ type Config struct {
 	// teardown (previewTtlHours, a closed PR) and torn down ones cleaned
 	// up. Default 30s; a teardown on this node wakes it at once.
 	JanitorEvery time.Duration
-	// Limits bound redeploys, as they bound hook calls. Default: none.
-	Limits deployments.Limits
 }
 
 func (c Config) withDefaults() Config {
@@ -361,21 +359,20 @@ func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.Cancel
 	}
 }
 
-// Cancel ends a PENDING deployment at once, and stops a running one: its
-// build and release processes (whole process groups) are killed and it ends
-// CANCELLED. It returns the deployment after the request.
-func (e *Engine) Cancel(ctx context.Context, id string) (store.Deployment, error) {
-	d, err := deployments.RequestCancel(ctx, e.Store, id, e.now())
-	if err != nil {
-		return store.Deployment{}, err
+// CancelRequested stops deployment id if this node runs it: its build and
+// release processes (whole process groups) are killed and it ends
+// CANCELLED. Other nodes see the request at their next heartbeat.
+func (e *Engine) CancelRequested(id string) {
+	e.mu.Lock()
+	r, ok := e.running[id]
+	e.mu.Unlock()
+	if ok {
+		r.cancel(errCancelled) // on this node: at once
 	}
-	if d.Status.Running() {
-		e.mu.Lock()
-		r, ok := e.running[id]
-		e.mu.Unlock()
-		if ok {
-			r.cancel(errCancelled) // on this node: at once
-		}
-	}
-	return d, nil
 }
+
+// Queued wakes the workers: a deployment was queued.
+func (e *Engine) Queued() { e.Wake() }
+
+// The engine is the Runner of the deployment use cases on its node.
+var _ deployments.Runner = (*Engine)(nil)

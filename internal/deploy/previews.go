@@ -14,15 +14,11 @@ import (
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
-// TearDown tears a preview instance down and cleans it up at once.
-func (e *Engine) TearDown(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
-	inst, err := deployments.TearDownPreview(ctx, e.Store, environmentID, prNumber, e.now())
-	if err != nil {
-		return inst, err
-	}
+// InstanceTornDown cleans a torn down preview instance up at once: the
+// deployment of it this node runs is cancelled, the janitor woken.
+func (e *Engine) InstanceTornDown(environmentID int64, prNumber int) {
 	e.cancelInstance(environmentID, prNumber)
 	e.wakeJanitor()
-	return inst, nil
 }
 
 // cancelInstance cancels, on this node, the running deployment of an

@@ -122,6 +122,11 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	return h
 }
 
+// deployments is the use case service of a replica with this engine.
+func (h *previewHarness) deployments() *deployments.Service {
+	return &deployments.Service{Store: h.st, NewID: cuid.New, Now: func() time.Time { return h.now }, Runner: h.e}
+}
+
 func (h *previewHarness) sweep(at time.Time) {
 	h.t.Helper()
 	h.now = at
@@ -541,13 +546,13 @@ func TestTearDownPreview(t *testing.T) {
 			t.Errorf("TearDownPreview of a PR without an instance: %v, want ErrNotFound", err)
 		}
 
-		// Engine.TearDown also stops what runs on this node and wakes the
-		// janitor.
+		// Service.TearDown with the engine as Runner also stops what runs
+		// on this node and wakes the janitor.
 		run12 := h.running("preview", 12)
 		h.now = at
-		got, err := h.e.TearDown(h.ctx, env, 12)
+		got, err := h.deployments().TearDown(h.ctx, env, 12)
 		if err != nil || got.DeletedAt != store.At(at) {
-			t.Fatalf("Engine.TearDown = %+v, %v", got, err)
+			t.Fatalf("Service.TearDown = %+v, %v", got, err)
 		}
 		if err := context.Cause(run12); !errors.Is(err, errTornDown) {
 			t.Errorf("#12's deployment running on this node: cause %v, want %v", err, errTornDown)
@@ -555,7 +560,7 @@ func TestTearDownPreview(t *testing.T) {
 		select {
 		case <-h.e.janitorWake:
 		default:
-			t.Error("Engine.TearDown did not wake the janitor")
+			t.Error("Service.TearDown did not wake the janitor")
 		}
 		if d := h.deployment(other.ID); d.Status != store.StatusCancelled {
 			t.Errorf("#12's PENDING deployment = %s, want CANCELLED", d.Status)

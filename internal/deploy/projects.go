@@ -11,21 +11,13 @@ import (
 
 var errProjectDeleted = errors.New(deployments.ProjectDeletedMessage)
 
-// DeleteProject deletes a project and starts its cleanup at once: the
-// deployments of it this node runs are cancelled, and the janitor stops its
-// releases as soon as none runs.
-func (e *Engine) DeleteProject(ctx context.Context, id string) (store.Project, error) {
-	envs, err := e.Store.ListEnvironments(ctx, id)
-	if err != nil {
-		return store.Project{}, err
-	}
-	p, err := deployments.DeleteProject(ctx, e.Store, id, e.now())
-	if err != nil {
-		return p, err
-	}
+// ProjectDeleted starts the cleanup of a deleted project at once: the
+// deployments of its environments this node runs are cancelled, and the
+// janitor stops its releases as soon as none runs.
+func (e *Engine) ProjectDeleted(environmentIDs []int64) {
 	ids := map[int64]bool{}
-	for _, env := range envs {
-		ids[env.ID] = true
+	for _, id := range environmentIDs {
+		ids[id] = true
 	}
 	e.mu.Lock()
 	for _, r := range e.running {
@@ -35,7 +27,6 @@ func (e *Engine) DeleteProject(ctx context.Context, id string) (store.Project, e
 	}
 	e.mu.Unlock()
 	e.wakeJanitor()
-	return p, nil
 }
 
 // instanceLister is a target that can say which instances it runs

@@ -22,7 +22,7 @@ func TestDeleteProjectStopsItsReleases(t *testing.T) {
 		h.claim(run.ID, p0)
 		runCtx := h.running("production", 0)
 
-		if _, err := h.e.DeleteProject(h.ctx, h.p.ID); err != nil {
+		if _, err := h.deployments().DeleteProject(h.ctx, h.p.ID); err != nil {
 			t.Fatal(err)
 		}
 		if !errors.Is(context.Cause(runCtx), errProjectDeleted) {

@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/liftoffhq/liftoff/internal/config"
-	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -91,15 +90,4 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 	}
 	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Root: sd.BuildDir, Dir: dir, Hosts: hosts, Home: home,
 		Env: r.environ(svc, hosts, false), Log: io.Discard}, nil
-}
-
-// Redeploy queues a deployment that releases again the builds that were
-// live right after deployment id, without building (a rollback), and wakes
-// the workers.
-func (e *Engine) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
-	d, err := deployments.QueueRedeploy(ctx, e.Store, e.NewID, id, e.now(), e.cfg.Limits)
-	if err == nil {
-		e.Wake()
-	}
-	return d, err
 }

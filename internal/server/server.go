@@ -128,30 +128,29 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	defer logs.Stop()
 	// -1 (no limit) is 0 below.
 	limits := deployment.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
+	// Cancels, redeploys and teardowns change the store, then tell this
+	// node's engine; a replica without one leaves them to the others.
+	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
 	var engine *deploy.Engine
 	if cfg.Workers > 0 {
 		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
 			deploy.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
-				StopTimeout: cfg.ShutdownTimeout, Limits: limits})
+				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
 			return err
 		}
+		deployments.Runner = engine
 	}
 	recorder := hook.NewRecorder(st, 0, log)
-	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits}
-	if engine != nil {
-		hookCfg.Queued = engine.Wake
-	}
+	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
+		Queued: deployments.Queued}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
 	var draining atomic.Bool
-	dispatcher := &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits}
-	if engine != nil {
-		dispatcher.Queued = engine.Wake
-		dispatcher.TearDown = func(ctx context.Context, envID int64, pr int) error {
-			_, err := engine.TearDown(ctx, envID, pr)
+	dispatcher := &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits, Queued: deployments.Queued,
+		TearDown: func(ctx context.Context, envID int64, pr int) error {
+			_, err := deployments.TearDown(ctx, envID, pr)
 			return err
-		}
-	}
+		}}
 	projects := project.NewService(st, git, log, cuid.New)
 	// Before the engine restores releases: their host names carry it.
 	if err := projects.EnsureSlugs(ctx); err != nil {
@@ -159,16 +158,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	}
 	apiKeys := apikey.NewService(st, cuid.New)
 	handler := api.New(api.Deps{
-		Store:    st,
-		Projects: projects,
-		Hooks:    hooks,
-		APIKeys:  apiKeys,
-		Engine:   engine,
-		Logs:     logs,
+		Store:       st,
+		Projects:    projects,
+		Hooks:       hooks,
+		APIKeys:     apiKeys,
+		Deployments: deployments,
+		Logs:        logs,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
-		Limits:       limits,
 		Log:          log,
 		Draining:     draining.Load,
 		HookSuccess:  api.HookSuccessType(cfg.HookSuccessType),

@@ -1,0 +1,101 @@
+package deployment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Runner is what runs deployments on this node: the engine in
+// internal/deploy. The Service tells it what the store use cases changed,
+// so it can act at once instead of at its next heartbeat or sweep.
+type Runner interface {
+	// CancelRequested: deployment id, running, was asked to stop.
+	CancelRequested(id string)
+	// InstanceTornDown: a preview instance was torn down.
+	InstanceTornDown(environmentID int64, prNumber int)
+	// ProjectDeleted: a project with these environments was deleted.
+	ProjectDeleted(environmentIDs []int64)
+	// Queued: a deployment was queued.
+	Queued()
+}
+
+// NoRunner is the Runner of a replica that runs no engine: the engines of
+// other nodes see the changes in the store.
+type NoRunner struct{}
+
+func (NoRunner) CancelRequested(string)      {}
+func (NoRunner) InstanceTornDown(int64, int) {}
+func (NoRunner) ProjectDeleted([]int64)      {}
+func (NoRunner) Queued()                     {}
+
+// Service runs the use cases that change deployments, then tells this
+// node's Runner. Every replica has one, engine or not.
+type Service struct {
+	Store  store.Store
+	Limits Limits
+	NewID  func() string
+	Now    func() time.Time
+	// Runner is this node's engine, or NoRunner.
+	Runner Runner
+}
+
+// Cancel ends a PENDING deployment at once and stops a running one (on
+// this node at once, on another at its next heartbeat).
+func (s *Service) Cancel(ctx context.Context, id string) (store.Deployment, error) {
+	d, err := RequestCancel(ctx, s.Store, id, s.Now())
+	if err != nil {
+		return d, err
+	}
+	if d.Status.Running() {
+		s.Runner.CancelRequested(d.ID)
+	}
+	return d, nil
+}
+
+// Redeploy queues a redeploy of deployment id (see QueueRedeploy).
+func (s *Service) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
+	d, err := QueueRedeploy(ctx, s.Store, s.NewID, id, s.Now(), s.Limits)
+	if err != nil {
+		return d, err
+	}
+	s.Runner.Queued()
+	return d, nil
+}
+
+// TearDown tears a preview instance down (see TearDownPreview); the
+// Runner stops what it runs of it.
+func (s *Service) TearDown(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
+	inst, err := TearDownPreview(ctx, s.Store, environmentID, prNumber, s.Now())
+	if err != nil {
+		return inst, err
+	}
+	s.Runner.InstanceTornDown(environmentID, prNumber)
+	return inst, nil
+}
+
+// DeleteProject deletes a project (see the function DeleteProject); the
+// Runner stops what it runs of its environments.
+func (s *Service) DeleteProject(ctx context.Context, id string) (store.Project, error) {
+	// Before the deletion: the environments go with the project.
+	envs, err := s.Store.ListEnvironments(ctx, id)
+	if err != nil {
+		return store.Project{}, fmt.Errorf("list the environments of project %s: %w", id, err)
+	}
+	p, err := DeleteProject(ctx, s.Store, id, s.Now())
+	if err != nil {
+		return p, err
+	}
+	ids := make([]int64, 0, len(envs))
+	for _, env := range envs {
+		ids = append(ids, env.ID)
+	}
+	s.Runner.ProjectDeleted(ids)
+	return p, nil
+}
+
+// Queued tells the Runner a deployment was queued (by a hook call or a
+// webhook).
+func (s *Service) Queued() { s.Runner.Queued() }
