@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/liftoffhq/liftoff/client"
@@ -45,24 +44,8 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) {
 	k, _ := r.Context().Value(keyContext{}).(store.APIKey)
 	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, Commit: body.Commit,
 		Branch: body.Branch, APIKeyID: k.ID, APIKeyName: k.Name})
-	var he *hook.Error
-	if errors.As(err, &he) {
-		switch he.Kind {
-		case hook.KindNotFound:
-			writeError(w, http.StatusNotFound, codeNotFound, "Environment not found")
-		case hook.KindConflict:
-			writeError(w, http.StatusConflict, codeConflict, he.Message)
-		case hook.KindBadRequest:
-			writeError(w, http.StatusBadRequest, codeValidation, he.Message)
-		case hook.KindUnavailable:
-			a.fail(w, r, store.ErrUnavailable, "")
-		default:
-			a.fail(w, r, err, "")
-		}
-		return
-	}
 	if err != nil {
-		a.fail(w, r, err, "")
+		a.fail(w, r, err, "Environment not found") // a *hook.Error: its kind picks the status
 		return
 	}
 	d, err := a.Store.GetDeployment(r.Context(), res.DeploymentID)

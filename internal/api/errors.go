@@ -58,7 +58,16 @@ func invalidf(msg string) error { return &validation{msg: msg} }
 // show the error itself: it is logged once with an id the answer carries.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	var v *validation
+	var he *hook.Error
 	switch {
+	case errors.As(err, &he) && he.Kind == hook.KindBadRequest:
+		writeError(w, http.StatusBadRequest, codeValidation, he.Message)
+	case errors.As(err, &he) && he.Kind == hook.KindNotFound:
+		writeError(w, http.StatusNotFound, codeNotFound, he.Message)
+	case errors.As(err, &he) && he.Kind == hook.KindConflict:
+		writeError(w, http.StatusConflict, codeConflict, he.Message)
+	case errors.As(err, &he) && he.Kind == hook.KindUnavailable:
+		a.fail(w, r, store.ErrUnavailable, notFound)
 	case errors.As(err, &v):
 		writeError(w, http.StatusBadRequest, codeValidation, v.msg)
 	case errors.Is(err, project.ErrInvalid), errors.Is(err, hook.ErrInvalid):
