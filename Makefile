@@ -25,7 +25,7 @@ fuzz: ## run every fuzz target on 200,000 inputs
 bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build, sandboxed step)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
 	$(GO) test -run='^$$' -bench=. ./internal/gitsource/ ./internal/watch/
-	$(GO) test -run='^$$' -bench=BenchmarkStep -benchtime=50x ./internal/build/
+	$(GO) test -run='^$$' -bench=BenchmarkStep -benchtime=50x ./internal/steps/
 
 run: build ## run Liftoff with SQLite in ./liftoff-data
 	./bin/liftoff serve

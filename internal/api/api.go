@@ -15,11 +15,11 @@ import (
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
-	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 //go:embed openapi.json
@@ -38,7 +38,7 @@ type Deps struct {
 	// GitHubSecret is the webhook's shared secret; without it the webhook
 	// endpoint answers 404.
 	GitHubSecret []byte
-	Webhooks     *webhook.Dispatcher
+	Webhooks     *dispatch.Dispatcher
 	// Deployments cancels, redeploys and tears down, then tells this
 	// node's engine (if it runs one). Default: a service on Store with no
 	// limits and no engine.

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/token"
-	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 // maxDeliveryID bounds the X-GitHub-Delivery header.
@@ -68,7 +68,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 			"The X-GitHub-Delivery header must be the delivery's id (GitHub sends a GUID), at most 100 visible ASCII characters")
 		return
 	}
-	res, err := a.Webhooks.Deliver(r.Context(), webhook.Delivery{ID: delivery, Body: body, Event: ev})
+	res, err := a.Webhooks.Deliver(r.Context(), dispatch.Delivery{ID: delivery, Body: body, Event: ev})
 	if err != nil {
 		a.fail(w, r, err, "")
 		return

@@ -35,6 +35,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
@@ -43,7 +44,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/token"
-	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 // The operations of the deploy hook paths, which deployHook serves outside
@@ -287,9 +287,9 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{reflect.TypeFor[client.Deployment](), "Deployment"},
 		{reflect.TypeFor[client.DeploymentList](), "DeploymentList"},
 		{reflect.TypeFor[client.ErrorBody](), "Error"},
-		{reflect.TypeFor[webhook.Result](), "GitHubWebhookResult"},
-		{reflect.TypeFor[webhook.Queued](), "GitHubQueuedDeployment"},
-		{reflect.TypeFor[webhook.Preview](), "GitHubPreview"},
+		{reflect.TypeFor[dispatch.Result](), "GitHubWebhookResult"},
+		{reflect.TypeFor[dispatch.Queued](), "GitHubQueuedDeployment"},
+		{reflect.TypeFor[dispatch.Preview](), "GitHubPreview"},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			ref := doc.Components.Schemas[c.schema]
@@ -1107,7 +1107,7 @@ func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log,
-		GitHubSecret: secret, Webhooks: &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log}})
+		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log}})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv
@@ -1161,9 +1161,9 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 		}
 		return hd
 	}
-	deliver := func(name, event, body string) webhook.Result {
+	deliver := func(name, event, body string) dispatch.Result {
 		t.Helper()
-		var res webhook.Result
+		var res dispatch.Result
 		out := run(srv, exchange{name: "webhook " + name, op: op, path: path, header: signed(event, body, secret), body: body, status: 202})
 		if err := json.Unmarshal(out, &res); err != nil {
 			t.Fatalf("webhook %s: %v: %s", name, err, out)
@@ -1184,7 +1184,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 		return nil
 	}
 	const headSHA, mergeSHA = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "ad2d5075e2c1c95e8c82c8360b2c9f2c5100d127"
-	requested := func(q webhook.Queued) string {
+	requested := func(q dispatch.Queued) string {
 		t.Helper()
 		d, err := h.store.GetDeployment(ctx, q.DeploymentID)
 		if err != nil {
@@ -1211,7 +1211,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	form := url.Values{"payload": {fixture("pull_request.synchronize.json")}}.Encode()
 	hd := signed("pull_request", form, secret)
 	hd.Set("Content-Type", "application/x-www-form-urlencoded")
-	var synced webhook.Result
+	var synced dispatch.Result
 	if err := json.Unmarshal(run(srv, exchange{name: "webhook pull_request synchronize as a form", op: op, path: path, header: hd, body: form, status: 202}), &synced); err != nil ||
 		len(synced.Queued) != 1 || synced.Queued[0].EnvironmentID != pv {
 		t.Errorf("a form-encoded synchronize should deploy the preview: %+v %v", synced, err)
@@ -1243,7 +1243,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	}
 	// The same payload again, under a new delivery id: a replay, 200.
 	merged2 := fixture("pull_request.closed.merged.json")
-	var again webhook.Result
+	var again dispatch.Result
 	if err := json.Unmarshal(run(srv, exchange{name: "webhook replayed", op: op, path: path, header: signed("pull_request", merged2, secret),
 		body: merged2, status: 200}), &again); err != nil || !again.Duplicate || len(again.TornDown) != 0 || len(again.Queued) != 0 {
 		t.Errorf("a replayed delivery must do nothing and say so: %+v %v", again, err)

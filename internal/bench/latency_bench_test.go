@@ -22,9 +22,9 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/build"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/server"
+	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -184,7 +184,7 @@ func baselineMarker(ctx context.Context, fifo string) (time.Duration, error) {
 	defer marker.close()
 	id := cuid.New()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", markerCommand)
-	cmd.Env = append(build.BaseEnv(), "LIFTOFF_DEPLOYMENT_ID="+id, "FIFO_PATH="+fifo)
+	cmd.Env = append(steps.BaseEnv(), "LIFTOFF_DEPLOYMENT_ID="+id, "FIFO_PATH="+fifo)
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, err

@@ -1,5 +1,5 @@
 // Package deployment holds the deployments use cases every replica can
-// run: queue, cancel, redeploy, tear down; the engine in internal/deploy
+// run: queue, cancel, redeploy, tear down; the engine in internal/engine
 // runs what they queue.
 //
 // They touch only the store, so a replica that runs no engine (and the

@@ -129,7 +129,7 @@ const maxSuperseded = 16
 // carrySuperseded records, in a GitHub push deployment d about to
 // supersede pending, what pending asked for: GitHub does not deliver pushes
 // in order, so d may be an older push than the one it replaces, and the
-// engine then deploys the newer (see resolvePush in internal/deploy).
+// engine then deploys the newer (see resolvePush in internal/engine).
 func carrySuperseded(pending, d store.Deployment) store.Deployment {
 	detail := ParseDetail(d.TriggerDetail)
 	if d.TriggerType != store.TriggerGitHub || detail.Event != "push" || pending.RedeployOf != "" {

@@ -9,7 +9,7 @@ import (
 )
 
 // Runner is what runs deployments on this node: the engine in
-// internal/deploy. The Service tells it what the store use cases changed,
+// internal/engine. The Service tells it what the store use cases changed,
 // so it can act at once instead of at its next heartbeat or sweep.
 type Runner interface {
 	// CancelRequested: deployment id, running, was asked to stop.

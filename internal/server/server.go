@@ -25,8 +25,9 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/demo"
-	"github.com/liftoffhq/liftoff/internal/deploy"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/engine"
+	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -37,7 +38,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 	"github.com/liftoffhq/liftoff/internal/target/local"
-	"github.com/liftoffhq/liftoff/internal/webhook"
 )
 
 // OpenStore opens the store cfg names.
@@ -131,28 +131,28 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	// Cancels, redeploys and teardowns change the store, then tell this
 	// node's engine; a replica without one leaves them to the others.
 	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
-	var engine *deploy.Engine
+	var eng *engine.Engine
 	if cfg.Workers > 0 {
-		engine, err = deploy.New(deploy.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
-			deploy.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
+		eng, err = engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
+			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
 			return err
 		}
-		deployments.Runner = engine
+		deployments.Runner = eng
 	}
 	recorder := hook.NewRecorder(st, 0, log)
 	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
 		Queued: deployments.Queued}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
 	var draining atomic.Bool
-	dispatcher := &webhook.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits, Queued: deployments.Queued,
+	dispatcher := &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits, Queued: deployments.Queued,
 		TearDown: func(ctx context.Context, envID int64, pr int) error {
 			_, err := deployments.TearDown(ctx, envID, pr)
 			return err
 		}}
 	projects := project.NewService(st, git, log, cuid.New)
-	// Before the engine restores releases: their host names carry it.
+	// Before the eng restores releases: their host names carry it.
 	if err := projects.EnsureSlugs(ctx); err != nil {
 		return err
 	}
@@ -201,9 +201,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- proxy.Serve(proxyLn) }()
-	if engine != nil {
+	if eng != nil {
 		// Starts the releases of the previous run again, then the workers.
-		if err := engine.Start(ctx); err != nil {
+		if err := eng.Start(ctx); err != nil {
 			_ = proxy.Close()
 			return err
 		}
@@ -234,9 +234,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	}
 	// Requests still running past the deadline: refuse new hook calls.
 	draining.Store(true)
-	if engine != nil {
+	if eng != nil {
 		log.Info("shutting down: letting running deployments finish", "timeout", cfg.ShutdownTimeout)
-		engine.Stop()
+		eng.Stop()
 	}
 	// Releases stop with Liftoff; the next start runs them again.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)

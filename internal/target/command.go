@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/liftoffhq/liftoff/internal/build"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
+	"github.com/liftoffhq/liftoff/internal/steps"
 )
 
 // Command is the command target: it hands the built release to the
@@ -25,13 +25,13 @@ func (c Command) Deploy(ctx context.Context, rel Release) error {
 		return fmt.Errorf("service %q has target type command but no deployCommand", rel.Service.ID)
 	}
 	env := append(append([]string(nil), rel.Env...), "LIFTOFF_RELEASE_DIR="+rel.Dir)
-	return build.Run(ctx, build.Spec{
+	return steps.Run(ctx, steps.Spec{
 		Dir:     rel.Dir,
 		Root:    rel.Root,
 		Sandbox: c.Sandbox,
 		Home:    rel.Home,
 		Env:     env,
-		Steps:   []build.Step{{Name: "deployCommand", Command: rel.Service.Target.DeployCommand}},
+		Steps:   []steps.Step{{Name: "deployCommand", Command: rel.Service.Target.DeployCommand}},
 		Output:  rel.Log,
 	})
 }

@@ -1,0 +1,378 @@
+// Package engine is the deployment engine: it takes PENDING deployments from
+// the store, one at a time per environment instance, oldest first, and runs
+// each: fetch and resolve the commit, read the config at that commit, decide
+// which services deploy (watch), build them in parallel in clean checkouts
+// (build), release them in dependsOn order (target), and record every step
+// and every line of output. The deployments table is the queue: a claim is a
+// conditional UPDATE under a lease, so any number of replicas sharing a
+// PostgreSQL database run each deployment exactly once.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/sandbox"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// Config tunes the engine. Zero values take the defaults.
+type Config struct {
+	// Workers bounds how many deployments run at once on this node.
+	// Default 2.
+	Workers int
+	// DataDir holds builds (DataDir/builds). Required.
+	DataDir string
+	// NodeID names this node in leases; it must be stable across restarts
+	// of the same node and differ between nodes. Required.
+	NodeID string
+	// SingleNode means no other process shares the store (SQLite): at
+	// start every running deployment is known to be interrupted.
+	SingleNode bool
+	// Lease is how long a running deployment stays claimed without a
+	// heartbeat from its node. Default 30s.
+	Lease time.Duration
+	// Heartbeat is how often a running deployment renews its lease and
+	// checks for a cancel request made on another node. Default 2s.
+	Heartbeat time.Duration
+	// Poll is how often an idle worker looks for work queued by another
+	// node. Work queued on this node wakes it at once. Default 1s.
+	Poll time.Duration
+	// StopTimeout is how long Stop lets running deployments finish before
+	// it interrupts them. Default 30s.
+	StopTimeout time.Duration
+	// BuildConcurrency bounds the builds one deployment runs at once.
+	// Default 4.
+	BuildConcurrency int
+	// JanitorEvery is how often preview instances are checked for a due
+	// teardown (previewTtlHours, a closed PR) and torn down ones cleaned
+	// up. Default 30s; a teardown on this node wakes it at once.
+	JanitorEvery time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 2 * time.Second
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = 30 * time.Second
+	}
+	if c.BuildConcurrency <= 0 {
+		c.BuildConcurrency = 4
+	}
+	if c.JanitorEvery <= 0 {
+		c.JanitorEvery = 30 * time.Second
+	}
+	return c
+}
+
+// Restorer is a target that can start the releases it ran before Liftoff
+// restarted, and kill what a killed Liftoff left behind.
+type Restorer interface {
+	Cleanup(ctx context.Context) error
+	Restore(ctx context.Context, rels []target.Release) error
+}
+
+// Deps are what the engine works with.
+type Deps struct {
+	Store   store.Store
+	Git     *gitsource.Manager
+	Logs    *logstream.Streams
+	Local   target.Target // services whose target is local (the default)
+	Command target.Target // services whose target is command; default target.Command in Sandbox
+	Log     *slog.Logger
+	NewID   func() string
+	// Sandbox runs build and deploy steps, each in its environment's home;
+	// Local should run releases in the same one. Nil runs them
+	// unsandboxed, as Liftoff's user.
+	Sandbox *sandbox.Sandbox
+}
+
+// Why a deployment's context was cancelled.
+var (
+	errCancelled = errors.New("cancelled by a user")
+	errShutdown  = errors.New("interrupted by a shutdown of Liftoff")
+	errLeaseLost = errors.New("interrupted: this node lost the deployment's lease (it was too long without a heartbeat)")
+)
+
+// InterruptedMessage is the error of a deployment that was running when
+// Liftoff died.
+const InterruptedMessage = "interrupted by a restart of Liftoff"
+
+// Engine runs deployments.
+type Engine struct {
+	Deps
+	cfg    Config
+	parser *config.Parser
+	now    func() time.Time
+
+	wake      chan struct{}
+	stop      chan struct{}
+	runCtx    context.Context
+	runCancel context.CancelCauseFunc
+	wg        sync.WaitGroup
+	stopOnce  sync.Once
+	// life says whether Start and Stop were called: Stop before Start
+	// only marks the engine stopped, and Start runs once.
+	life struct {
+		sync.Mutex
+		started, stopped bool
+	}
+
+	janitorWake chan struct{}
+
+	mu      sync.Mutex
+	running map[string]runningDeployment // by deployment id
+}
+
+// runningDeployment is a deployment running on this node.
+type runningDeployment struct {
+	env    int64
+	pr     int
+	cancel context.CancelCauseFunc
+}
+
+// New returns an engine; Start runs it.
+func New(d Deps, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if cfg.DataDir == "" || cfg.NodeID == "" {
+		return nil, errors.New("deploy: DataDir and NodeID are required")
+	}
+	parser, err := config.NewParser()
+	if err != nil {
+		return nil, fmt.Errorf("config parser: %w", err)
+	}
+	if d.Command == nil {
+		d.Command = target.Command{Sandbox: d.Sandbox}
+	}
+	return &Engine{Deps: d, cfg: cfg, parser: parser, now: time.Now,
+		wake: make(chan struct{}, cfg.Workers), stop: make(chan struct{}), janitorWake: make(chan struct{}, 1),
+		running: map[string]runningDeployment{}}, nil
+}
+
+// Wake tells idle workers that a deployment was queued.
+func (e *Engine) Wake() {
+	for range e.cfg.Workers {
+		select {
+		case e.wake <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// Start recovers from a previous run (deployments it left running end
+// ERROR, releases it ran start again) and starts the workers.
+func (e *Engine) Start(ctx context.Context) error {
+	e.life.Lock()
+	if e.life.started || e.life.stopped {
+		e.life.Unlock()
+		return errors.New("deploy engine: Start may be called once, before Stop")
+	}
+	e.life.started = true
+	e.runCtx, e.runCancel = context.WithCancelCause(context.WithoutCancel(ctx))
+	e.life.Unlock()
+	now := store.At(e.now())
+	p := store.InterruptParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: now, Message: InterruptedMessage, At: now}
+	if e.cfg.SingleNode {
+		p.LeaseExpiredBefore = now.Add(100 * 365 * 24 * time.Hour) // every running deployment
+	}
+	ids, err := e.Store.InterruptDeployments(ctx, p)
+	if err != nil {
+		return fmt.Errorf("recover interrupted deployments: %w", err)
+	}
+	for _, id := range ids {
+		e.Log.Warn("deployment interrupted by a restart", "deployment_id", id)
+	}
+	// Before any release starts again: they would carry the same marker.
+	if n := killLeftovers(ids); n > 0 {
+		e.Log.Warn("killed processes left by interrupted deployments", "processes", n)
+	}
+	if err := e.restore(ctx); err != nil {
+		// Releases that cannot start are logged; deployments still run.
+		e.Log.Error("restore releases", "err", err)
+	}
+	for w := range e.cfg.Workers {
+		e.wg.Add(1)
+		go e.worker(w)
+	}
+	e.wg.Add(2)
+	go e.rescuer()
+	go e.janitor()
+	return nil
+}
+
+// Stop stops taking work, lets running deployments finish for StopTimeout,
+// then interrupts them (they end ERROR) and returns.
+// It may be called before Start (then Start will not start), and more than
+// once.
+func (e *Engine) Stop() {
+	e.life.Lock()
+	started := e.life.started
+	e.life.stopped = true
+	e.life.Unlock()
+	e.stopOnce.Do(func() { close(e.stop) })
+	if !started {
+		return
+	}
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(e.cfg.StopTimeout):
+		e.runCancel(errShutdown)
+		<-done
+	}
+	e.runCancel(errShutdown)
+}
+
+func (e *Engine) stopping() bool {
+	select {
+	case <-e.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (e *Engine) worker(n int) {
+	defer e.wg.Done()
+	for !e.stopping() {
+		now := store.At(e.now())
+		d, err := e.Store.ClaimDeployment(e.runCtx, store.ClaimParams{Owner: e.cfg.NodeID, At: now, LeaseUntil: now.Add(e.cfg.Lease)})
+		if err == nil {
+			e.run(d)
+			continue
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			e.Log.Error("claim a deployment", "worker", n, "err", err)
+		}
+		select {
+		case <-e.wake:
+		case <-time.After(e.cfg.Poll):
+		case <-e.stop:
+			return
+		}
+	}
+}
+
+// rescuer ends deployments whose node stopped renewing their lease.
+func (e *Engine) rescuer() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.Lease / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		now := store.At(e.now())
+		ids, err := e.Store.InterruptDeployments(e.runCtx, store.InterruptParams{LeaseExpiredBefore: now, Message: InterruptedMessage, At: now})
+		if err != nil {
+			e.Log.Error("rescue deployments", "err", err)
+			continue
+		}
+		for _, id := range ids {
+			e.Log.Warn("deployment lost its node", "deployment_id", id)
+		}
+		if len(ids) > 0 {
+			e.Wake()
+		}
+	}
+}
+
+// run runs one claimed deployment to its end.
+func (e *Engine) run(d store.Deployment) {
+	ctx, cancel := context.WithCancelCause(e.runCtx)
+	e.mu.Lock()
+	e.running[d.ID] = runningDeployment{env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.running, d.ID)
+		e.mu.Unlock()
+		cancel(nil)
+	}()
+	hb := make(chan struct{})
+	go func() { defer close(hb); e.heartbeat(ctx, d.ID, cancel) }()
+
+	log := e.Logs.Writer(d.ID, "")
+	status, errs := e.execute(ctx, d, log)
+	_ = log.Close()
+	cancel(nil)
+	<-hb
+	e.Logs.Flush(context.WithoutCancel(ctx))
+	ok, err := e.Store.FinishDeployment(context.WithoutCancel(ctx), store.FinishDeploymentParams{ID: d.ID, Status: status, Errors: errs, At: store.At(e.now())})
+	if err != nil || !ok {
+		e.Log.Error("finish deployment", "deployment_id", d.ID, "status", status, "finished", ok, "err", err)
+	}
+	e.Log.Info("deployment finished", "deployment_id", d.ID, "status", status)
+	e.Wake() // a deployment queued behind this one may start now
+	if status == store.StatusCancelled {
+		e.wakeJanitor() // it may have held up the cleanup of a deleted project or a torn down preview
+	}
+}
+
+// heartbeat renews the lease until ctx ends, and cancels the deployment
+// when a cancel request arrives or the lease is lost.
+func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(e.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cancelRequested, err := e.Store.RenewLease(ctx, id, e.cfg.NodeID, store.At(e.now()).Add(e.cfg.Lease))
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			cancel(errLeaseLost)
+			return
+		case err != nil:
+			if ctx.Err() == nil {
+				e.Log.Warn("renew deployment lease", "deployment_id", id, "err", err)
+			}
+		case cancelRequested:
+			cancel(errCancelled)
+			return
+		}
+	}
+}
+
+// CancelRequested stops deployment id if this node runs it: its build and
+// release processes (whole process groups) are killed and it ends
+// CANCELLED. Other nodes see the request at their next heartbeat.
+func (e *Engine) CancelRequested(id string) {
+	e.mu.Lock()
+	r, ok := e.running[id]
+	e.mu.Unlock()
+	if ok {
+		r.cancel(errCancelled) // on this node: at once
+	}
+}
+
+// Queued wakes the workers: a deployment was queued.
+func (e *Engine) Queued() { e.Wake() }
+
+// The engine is the Runner of the deployment use cases on its node.
+var _ deployments.Runner = (*Engine)(nil)

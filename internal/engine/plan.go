@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/watch"
+)
+
+// unit is one service of a running deployment.
+type unit struct {
+	svc    config.Service
+	hosts  []string // where the proxy serves it (target.Release.Hosts)
+	row    store.ServiceDeployment
+	deps   []*unit       // services of this deployment it depends on
+	done   chan struct{} // closed when it has its final status
+	status store.Status
+	errMsg string
+	// prebuilt is set for a redeploy: the kept build to release again.
+	prebuilt string
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+}
+
+// plan decides which services deploy and records a service deployment for
+// every service. It returns the units that deploy.
+func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
+	st := r.e.Store
+	runnable := r.envCfg.RunnableServices()
+	if len(runnable) == 0 {
+		return nil, fail(store.StatusError, "environment %q has no service Liftoff runs at %s: %s", r.env.GivenID, short(r.commit),
+			config.NotRunSummary(r.envCfg.Services))
+	}
+	// Rows keep the order of the config, services Liftoff does not run
+	// included.
+	position := make(map[string]int, len(r.envCfg.Services))
+	for i, s := range r.envCfg.Services {
+		position[s.ID] = i
+	}
+	specs := make([]store.ServiceSpec, len(runnable))
+	for i, s := range runnable {
+		raw, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("encode service %q: %w", s.ID, err)
+		}
+		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: raw}
+	}
+	services, err := st.EnsureServices(ctx, r.env.ID, specs, store.At(r.e.now()), r.e.NewID)
+	if err != nil {
+		return nil, err
+	}
+
+	var choices []choice
+	if r.d.RedeployOf != "" {
+		choices, err = r.redeployChoices(ctx, runnable, services)
+	} else {
+		choices, err = r.decide(ctx, runnable, services)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	hosts := make([][]string, len(runnable))
+	for i, s := range runnable {
+		if hosts[i], err = r.e.hostNames(ctx, r.project, r.inst, s); err != nil {
+			var f *failure
+			if !errors.As(err, &f) {
+				return nil, err
+			}
+			choices[i] = choice{reason: "its host name is taken", failed: f.msg}
+		}
+	}
+
+	now := store.At(r.e.now())
+	var units []*unit
+	byID := map[string]*unit{}
+	for i, s := range runnable {
+		raw := specs[i].Config
+		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
+			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(s, hosts[i]), Reason: choices[i].reason,
+			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: position[s.ID], CreatedAt: now,
+			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
+		c := choices[i]
+		verb := "deploy"
+		switch {
+		case c.deploy:
+			row.Status = store.StatusPending
+		case c.failed != "":
+			row.Status, row.FinishedAt, verb = store.StatusError, now, "error"
+			row.Errors = []store.ErrorEntry{{Status: store.StatusError, Message: c.failed}}
+			r.failed = append(r.failed, store.ErrorEntry{Status: store.StatusError, Message: s.ID + ": " + c.failed})
+		default:
+			row.Status, row.FinishedAt, verb = store.StatusNoChange, now, "skip"
+		}
+		if err := st.InsertServiceDeployment(ctx, row); err != nil {
+			return nil, err
+		}
+		r.log.Printf("    %s: %s (%s)", s.ID, verb, c.reason)
+		if c.deploy {
+			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt}
+			units = append(units, u)
+			byID[s.ID] = u
+		}
+	}
+	if err := r.recordNotRun(ctx, position, now); err != nil {
+		return nil, err
+	}
+	// Only services deploying here are waited for: the others keep what
+	// already runs.
+	for _, u := range units {
+		for _, dep := range u.svc.DependsOn {
+			if d := byID[dep]; d != nil {
+				u.deps = append(u.deps, d)
+			}
+		}
+	}
+	return units, nil
+}
+
+// recordNotRun lists the services of the config that Liftoff does not run
+// (rds, s3 ...) as ended NO_CHANGE, with why: Get Deployment then shows
+// every service of the environment, each with a status that a client
+// written for Flightcontrol knows.
+func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now store.Time) error {
+	for _, s := range r.envCfg.Services {
+		why := s.NotRunReason()
+		if why == "" {
+			continue
+		}
+		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceGivenID: s.ID, ServiceName: s.Name,
+			ServiceType: s.Type, Status: store.StatusNoChange, Reason: "not deployed: " + why, FinishedAt: now,
+			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Position: position[s.ID], CreatedAt: now}
+		if err := r.e.Store.InsertServiceDeployment(ctx, row); err != nil {
+			return err
+		}
+		r.log.Printf("    %s: not deployed (%s)", s.ID, why)
+	}
+	return nil
+}
+
+// choice is what a deployment does with one service.
+type choice struct {
+	deploy   bool
+	reason   string // why, for people
+	failed   string // it cannot deploy: the error
+	prebuilt string // a redeploy: the kept build to release again
+}
+
+// decide runs the watch-path decision: each service against the changes
+// since its own last success in this environment instance.
+func (r *deployment) decide(ctx context.Context, runnable []config.Service, services []store.Service) ([]choice, error) {
+	changes := map[string]*watch.ChangeSet{} // by base commit
+	in := make([]watch.Service, len(runnable))
+	for i, s := range runnable {
+		ws := watch.Service{ID: s.ID, WatchPaths: s.WatchPaths}
+		last, err := r.e.Store.LastSuccess(ctx, store.LastSuccessParams{ServiceID: services[i].ID, PRNumber: r.d.PRNumber, Since: r.since})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			ws.Base = last.GitCommit
+			ws.ConfigChanged = last.Fingerprint != s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)
+		}
+		if ws.Base != "" && !r.d.Force {
+			cs, known := changes[ws.Base]
+			if !known {
+				has, err := r.mirror.HasCommit(ctx, ws.Base)
+				if err != nil {
+					return nil, r.gitFailure(ctx, "look up base commit "+short(ws.Base), err)
+				}
+				if has {
+					files, err := r.mirror.ChangedFiles(ctx, ws.Base, r.commit)
+					if err != nil {
+						return nil, r.gitFailure(ctx, "diff "+short(ws.Base)+".."+short(r.commit), err)
+					}
+					cs = watch.NewChangeSet(files)
+				}
+				changes[ws.Base] = cs
+			}
+			ws.Changes, ws.BaseMissing = cs, cs == nil
+		}
+		in[i] = ws
+	}
+	decisions, err := watch.Decide(r.d.Force, in)
+	if err != nil {
+		return nil, fail(store.StatusError, "%s", err.Error())
+	}
+	choices := make([]choice, len(decisions))
+	for i, d := range decisions {
+		choices[i] = choice{deploy: d.Deploy, reason: d.Reason}
+	}
+	return choices, nil
+}
+
+// redeployChoices release again, for each service, the build that was live
+// right after the redeployed deployment.
+func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Service, services []store.Service) ([]choice, error) {
+	orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+	if err != nil {
+		return nil, err
+	}
+	choices := make([]choice, len(runnable))
+	for i, s := range runnable {
+		src, err := r.e.Store.LastSuccess(ctx, store.LastSuccessParams{ServiceID: services[i].ID, PRNumber: r.d.PRNumber,
+			Since: r.since, Before: orig.FinishedAt})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			choices[i].reason = "it had not deployed successfully by then"
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if src.BuildDir == "" || !exists(src.BuildDir) {
+			msg := fmt.Sprintf("the build of %s from %s is no longer kept (see versionHistoryCount)", s.ID, short(src.GitCommit))
+			choices[i] = choice{reason: msg, failed: msg}
+			continue
+		}
+		choices[i] = choice{deploy: true, prebuilt: src.BuildDir,
+			reason: fmt.Sprintf("redeploy of the build from %s (%s)", short(src.GitCommit), src.DeploymentID)}
+	}
+	return choices, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// buildDir is where a service deployment's build lives: under its
+// project's directory, so every runtime name carries the project.
+func (e *Engine) buildDir(projectID, serviceDeploymentID string) string {
+	return filepath.Join(e.cfg.DataDir, "builds", projectID, serviceDeploymentID)
+}

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	deployments "github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// InstanceTornDown cleans a torn down preview instance up at once: the
+// deployment of it this node runs is cancelled, the janitor woken.
+func (e *Engine) InstanceTornDown(environmentID int64, prNumber int) {
+	e.cancelInstance(environmentID, prNumber)
+	e.wakeJanitor()
+}
+
+// cancelInstance cancels, on this node, the running deployment of an
+// instance (other nodes see the request at their next heartbeat).
+func (e *Engine) cancelInstance(environmentID int64, prNumber int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.running {
+		if r.env == environmentID && r.pr == prNumber {
+			r.cancel(errTornDown)
+		}
+	}
+}
+
+var errTornDown = errors.New(deployments.TornDownMessage)
+
+func (e *Engine) wakeJanitor() {
+	select {
+	case e.janitorWake <- struct{}{}:
+	default:
+	}
+}
+
+// janitor tears down preview instances whose time has come (a scheduled
+// teardown, previewTtlHours) and cleans up torn down ones: stops their
+// releases, removes their routes and builds.
+func (e *Engine) janitor() {
+	defer e.wg.Done()
+	t := time.NewTicker(e.cfg.JanitorEvery)
+	defer t.Stop()
+	for {
+		e.sweepPreviews(e.runCtx)
+		e.sweepDeleted(e.runCtx)
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		case <-e.janitorWake:
+		}
+	}
+}
+
+func (e *Engine) sweepPreviews(ctx context.Context) {
+	now := e.now()
+	envs, err := e.Store.ListPreviewEnvironments(ctx)
+	if err != nil {
+		e.Log.Error("list preview environments", "err", err)
+		return
+	}
+	var ids []int64
+	var stale []store.Time
+	byID := map[int64]store.Environment{}
+	for _, env := range envs {
+		byID[env.ID] = env
+		var cfg config.Environment
+		if json.Unmarshal(env.Config, &cfg) == nil && cfg.PreviewTTLHours > 0 {
+			ids = append(ids, env.ID)
+			stale = append(stale, store.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
+		}
+	}
+	due, err := e.Store.PreviewsDue(ctx, store.At(now), ids, stale)
+	if err != nil {
+		e.Log.Error("previews due for teardown", "err", err)
+	}
+	for _, p := range due {
+		if _, err := deployments.TearDownPreview(ctx, e.Store, p.EnvironmentID, p.PRNumber, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			e.Log.Error("tear down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
+			continue
+		}
+		e.cancelInstance(p.EnvironmentID, p.PRNumber)
+		e.Log.Info("preview torn down", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "reason", teardownReason(p, now))
+	}
+	clean, err := e.Store.PreviewsToClean(ctx)
+	if err != nil {
+		e.Log.Error("previews to clean", "err", err)
+		return
+	}
+	for _, p := range clean {
+		if err := e.cleanPreview(ctx, p, byID[p.EnvironmentID]); err != nil {
+			e.Log.Warn("clean up a torn down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
+		}
+	}
+}
+
+func teardownReason(p store.PreviewInstance, now time.Time) string {
+	if !p.TeardownAt.IsZero() && !p.TeardownAt.Time().After(now) {
+		return "scheduled (pull request closed)"
+	}
+	return "no deployment within previewTtlHours"
+}
+
+// cleanPreview stops a torn down instance's releases and removes its
+// builds, once no deployment of it runs any more.
+func (e *Engine) cleanPreview(ctx context.Context, p store.PreviewInstance, env store.Environment) error {
+	running, err := e.Store.InstanceRunning(ctx, p.EnvironmentID, p.PRNumber)
+	if err != nil || running {
+		return err // a cancelled deployment is still stopping: next round
+	}
+	if env.ID == 0 {
+		if env, err = e.Store.GetEnvironment(ctx, p.EnvironmentID); err != nil {
+			return err
+		}
+	}
+	inst := target.Instance{ProjectID: env.ProjectID, EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
+	if err := e.Local.Stop(ctx, inst); err != nil {
+		return fmt.Errorf("stop releases: %w", err)
+	}
+	// Its host names are free for whichever project deploys there next.
+	if err := e.Store.ReleaseHosts(ctx, p.EnvironmentID, p.PRNumber); err != nil {
+		return err
+	}
+	builds, err := e.Store.InstanceBuilds(ctx, p.EnvironmentID, p.PRNumber)
+	if err != nil {
+		return err
+	}
+	for _, sd := range builds {
+		if err := os.RemoveAll(sd.BuildDir); err != nil {
+			return fmt.Errorf("remove build: %w", err)
+		}
+		if err := e.Store.ClearBuildDir(ctx, sd.ID); err != nil {
+			return err
+		}
+	}
+	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, store.At(e.now())); err != nil {
+		return err
+	}
+	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))
+	e.Wake() // a deployment of the same PR may have waited for the cleanup
+	return nil
+}

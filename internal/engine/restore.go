@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// restore kills what a killed Liftoff left running and starts the last
+// successful release of every live service again.
+func (e *Engine) restore(ctx context.Context) error {
+	local, ok := e.Local.(Restorer)
+	if !ok {
+		return nil
+	}
+	if err := local.Cleanup(ctx); err != nil {
+		e.Log.Warn("clean up releases of a previous run", "err", err)
+	}
+	live, err := e.Store.LiveReleases(ctx)
+	if err != nil {
+		return err
+	}
+	var rels []target.Release
+	var errs []error
+	for _, sd := range live {
+		rel, err := e.releaseOf(ctx, sd)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", sd.ServiceGivenID, err))
+			continue
+		}
+		if rel.Service.Target.Type == config.TargetCommand {
+			continue // nothing runs here
+		}
+		rels = append(rels, rel)
+	}
+	if len(rels) > 0 {
+		e.Log.Info("starting releases again", "count", len(rels))
+		if err := local.Restore(ctx, rels); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// releaseOf rebuilds the release a service deployment made, from what the
+// store kept: the service's config and its deployment's config.
+func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (target.Release, error) {
+	var svc config.Service
+	if err := json.Unmarshal(sd.Config, &svc); err != nil {
+		return target.Release{}, fmt.Errorf("decode its config: %w", err)
+	}
+	d, err := e.Store.GetDeployment(ctx, sd.DeploymentID)
+	if err != nil {
+		return target.Release{}, err
+	}
+	file, _, err := e.parser.Parse([]byte(d.Config))
+	if err != nil {
+		return target.Release{}, fmt.Errorf("config of deployment %s: %w", d.ID, err)
+	}
+	envCfg, ok := file.Environment(d.EnvironmentGivenID)
+	if !ok {
+		return target.Release{}, fmt.Errorf("environment %s is not in the config of deployment %s", d.EnvironmentGivenID, d.ID)
+	}
+	project, err := e.Store.GetProject(ctx, d.ProjectID)
+	if err != nil {
+		return target.Release{}, err
+	}
+	r := &deployment{e: e, d: d, project: project, commit: sd.GitCommit, file: file, envCfg: envCfg,
+		env:  store.Environment{ID: d.EnvironmentID, GivenID: d.EnvironmentGivenID, IsPreview: d.IsPreview},
+		inst: target.Instance{ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
+	// Claimed again: the claims are kept, so this finds the same names,
+	// and a release made before host names were claimed gets its own.
+	hosts, err := e.hostNames(ctx, project, r.inst, svc)
+	if err != nil {
+		return target.Release{}, err
+	}
+	dir, err := basePathDir(sd.BuildDir, svc.BasePath)
+	if err != nil {
+		return target.Release{}, err
+	}
+	home, err := e.Sandbox.Home(d.ProjectID, d.EnvironmentGivenID)
+	if err != nil {
+		return target.Release{}, err
+	}
+	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Root: sd.BuildDir, Dir: dir, Hosts: hosts, Home: home,
+		Env: r.environ(svc, hosts, false), Log: io.Discard}, nil
+}

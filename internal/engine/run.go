@@ -1,0 +1,279 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/confine"
+	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/steps"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// errDependency cancels a service whose dependency did not deploy.
+var errDependency = errors.New("a dependency did not deploy")
+
+// deploy builds the units in parallel and releases each once its
+// dependencies are released, then returns the deployment's final status.
+func (r *deployment) deploy(ctx context.Context, units []*unit) (store.Status, []store.ErrorEntry) {
+	if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Status: store.StatusBuilding}); err != nil {
+		return r.ended(ctx, err)
+	}
+	for _, u := range units {
+		u.ctx, u.cancel = context.WithCancelCause(ctx)
+	}
+	slots := make(chan struct{}, r.e.cfg.BuildConcurrency)
+	var deploying sync.Once
+	var wg sync.WaitGroup
+	for _, u := range units {
+		wg.Go(func() {
+			defer close(u.done)
+			r.runUnit(u, slots, &deploying)
+			if u.status != store.StatusSuccess {
+				// Its dependents cannot deploy: stop them, even mid-build.
+				for _, other := range units {
+					if dependsOn(other, u) {
+						other.cancel(errDependency)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r.e.Logs.Flush(context.WithoutCancel(ctx))
+	return r.outcome(ctx, units)
+}
+
+// dependsOn reports whether a depends on b, directly or not.
+func dependsOn(a, b *unit) bool {
+	for _, d := range a.deps {
+		if d == b || dependsOn(d, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// outcome is the deployment's status from its services'.
+func (r *deployment) outcome(ctx context.Context, units []*unit) (store.Status, []store.ErrorEntry) {
+	if ctx.Err() != nil {
+		f := causeFailure(ctx)
+		r.log.Printf("==> %s: %s", f.status, f.msg)
+		return f.status, []store.ErrorEntry{{Status: f.status, Message: f.msg}}
+	}
+	errs := append([]store.ErrorEntry(nil), r.failed...)
+	worst := store.StatusSuccess
+	if len(errs) > 0 {
+		worst = store.StatusError
+	}
+	rank := map[store.Status]int{store.StatusSuccess: 0, store.StatusCancelled: 1, store.StatusDeployError: 2, store.StatusBuildError: 3, store.StatusError: 4}
+	for _, u := range units {
+		if u.status == store.StatusSuccess {
+			continue
+		}
+		if u.errMsg != "" && u.status != store.StatusCancelled {
+			errs = append(errs, store.ErrorEntry{Status: u.status, Message: u.svc.ID + ": " + u.errMsg})
+		}
+		if rank[u.status] > rank[worst] {
+			worst = u.status
+		}
+	}
+	r.log.Printf("==> %s", worst)
+	return worst, errs
+}
+
+// runUnit takes one service through build, dependencies and release, and
+// records its final status.
+func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once) {
+	log := r.e.Logs.Writer(r.d.ID, u.row.ID)
+	defer func() { _ = log.Close() }()
+	status, msg := r.unitSteps(u, log, slots, deploying)
+	if status != store.StatusSuccess && u.ctx.Err() != nil {
+		status, msg = r.unitCancelled(u)
+	}
+	u.status, u.errMsg = status, msg
+	if msg != "" {
+		log.Printf("==> %s: %s", status, msg)
+	} else {
+		log.Printf("==> %s", status)
+	}
+	var errs []store.ErrorEntry
+	if msg != "" {
+		errs = []store.ErrorEntry{{Status: status, Message: msg}}
+	}
+	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(u.ctx), store.UpdateServiceDeploymentParams{ID: u.row.ID,
+		Status: status, Errors: errs, FinishedAt: store.At(r.e.now())}); err != nil {
+		r.e.Log.Error("record service deployment", "service_deployment_id", u.row.ID, "err", err)
+	}
+	if status == store.StatusSuccess {
+		r.e.pruneBuilds(context.WithoutCancel(u.ctx), u.row.ServiceID, r.d.PRNumber, u.svc.VersionHistoryCount)
+	} else if u.prebuilt == "" {
+		_ = os.RemoveAll(r.e.buildDir(r.d.ProjectID, u.row.ID))
+	}
+}
+
+// unitCancelled says why a unit's context ended.
+func (r *deployment) unitCancelled(u *unit) (store.Status, string) {
+	if errors.Is(context.Cause(u.ctx), errDependency) {
+		var failed []string
+		for _, d := range u.deps {
+			select {
+			case <-d.done:
+				if d.status != store.StatusSuccess {
+					failed = append(failed, d.svc.ID)
+				}
+			default:
+			}
+		}
+		return store.StatusCancelled, fmt.Sprintf("dependency %v did not deploy", failed)
+	}
+	f := causeFailure(u.ctx)
+	return store.StatusCancelled, f.msg
+}
+
+func (r *deployment) setStatus(u *unit, status store.Status) {
+	p := store.UpdateServiceDeploymentParams{ID: u.row.ID, Status: status}
+	if status == store.StatusBuilding || (status == store.StatusDeploying && u.prebuilt != "") {
+		p.StartedAt = store.At(r.e.now())
+	}
+	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(u.ctx), p); err != nil {
+		r.e.Log.Error("record service status", "service_deployment_id", u.row.ID, "err", err)
+	}
+}
+
+func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct{}, deploying *sync.Once) (store.Status, string) {
+	ctx := u.ctx
+	dir := u.prebuilt
+	if dir == "" {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return store.StatusCancelled, ""
+		}
+		r.setStatus(u, store.StatusBuilding)
+		var err error
+		dir, err = r.build(ctx, u, log)
+		<-slots
+		if err != nil {
+			return store.StatusBuildError, buildMessage(err)
+		}
+	}
+	// Checked again: a build step may have replaced basePath by a link.
+	releaseDir, err := basePathDir(dir, u.svc.BasePath)
+	if err != nil {
+		return store.StatusDeployError, err.Error()
+	}
+
+	// Wait for the services it depends on.
+	for _, d := range u.deps {
+		select {
+		case <-d.done:
+			continue
+		default:
+		}
+		r.setStatus(u, store.StatusPendingDependency)
+		log.Printf("==> Waiting for %s", d.svc.ID)
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			return store.StatusCancelled, ""
+		}
+	}
+	for _, d := range u.deps {
+		if d.status != store.StatusSuccess {
+			return store.StatusCancelled, fmt.Sprintf("dependency %s ended %s", d.svc.ID, d.status)
+		}
+	}
+
+	if ctx.Err() != nil {
+		return store.StatusCancelled, ""
+	}
+	deploying.Do(func() {
+		if err := r.e.Store.UpdateRunningDeployment(context.WithoutCancel(ctx), store.UpdateRunningParams{ID: r.d.ID, Status: store.StatusDeploying}); err != nil {
+			r.e.Log.Error("record deployment status", "deployment_id", r.d.ID, "err", err)
+		}
+	})
+	r.setStatus(u, store.StatusDeploying)
+	env := r.environ(u.svc, u.hosts, true)
+	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "preDeployCommand", Command: u.svc.PreDeployCommand}); err != nil {
+		return store.StatusDeployError, buildMessage(err)
+	}
+	log.Printf("==> Releasing %s", u.svc.ID)
+	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
+		Env: r.environ(u.svc, u.hosts, false), Log: log}
+	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
+		return store.StatusDeployError, logstream.Scrub(err.Error())
+	}
+	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "postDeployCommand", Command: u.svc.PostDeployCommand}); err != nil {
+		return store.StatusDeployError, buildMessage(err)
+	}
+	return store.StatusSuccess, ""
+}
+
+// build exports the commit into the unit's build directory and runs the
+// build commands at its basePath. It returns the build directory.
+func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) (string, error) {
+	dir := r.e.buildDir(r.d.ProjectID, u.row.ID)
+	log.Printf("==> Checking out %s", short(r.commit))
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("create the builds directory: %w", err)
+	}
+	if err := r.mirror.Export(ctx, r.commit, dir); err != nil {
+		return "", fmt.Errorf("check out %s: %w", short(r.commit), err)
+	}
+	if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, BuildDir: dir}); err != nil {
+		return "", err
+	}
+	releaseDir, err := basePathDir(dir, u.svc.BasePath)
+	if err != nil {
+		return "", fmt.Errorf("%w at %s", err, short(r.commit))
+	}
+	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
+	return dir, r.runSteps(ctx, dir, releaseDir, r.environ(u.svc, u.hosts, true), log, timeout,
+		steps.Step{Name: "installCommand", Command: u.svc.InstallCommand},
+		steps.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
+		steps.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
+}
+
+// runSteps runs steps in dir, part of the checkout root, in the sandbox.
+func (r *deployment) runSteps(ctx context.Context, root, dir string, env []string, log *logstream.Writer, timeout time.Duration, list ...steps.Step) error {
+	return steps.Run(ctx, steps.Spec{Dir: dir, Root: root, Sandbox: r.e.Sandbox, Home: r.home,
+		Env: env, Steps: list, Timeout: timeout, Output: log})
+}
+
+// basePathDir is where basePath leads in the checkout dir, every symbolic
+// link followed: steps and releases run there, so it must be a directory
+// inside the checkout.
+func basePathDir(dir, basePath string) (string, error) {
+	p, err := confine.Resolve(dir, basePath)
+	switch {
+	case errors.Is(err, confine.ErrOutside):
+		return "", fmt.Errorf("basePath %q leads out of the checkout through a symbolic link", basePath)
+	case err != nil:
+		return "", fmt.Errorf("basePath %q is not a directory", basePath)
+	}
+	if info, err := os.Stat(p); err != nil || !info.IsDir() {
+		return "", fmt.Errorf("basePath %q is not a directory", basePath)
+	}
+	return p, nil
+}
+
+// buildMessage is the sentence of a failed step.
+func buildMessage(err error) string {
+	return logstream.Scrub(err.Error())
+}
+
+// targetOf is the target a service releases to.
+func (r *deployment) targetOf(s config.Service) target.Target {
+	if s.Target.Type == config.TargetCommand {
+		return r.e.Command
+	}
+	return r.e.Local
+}

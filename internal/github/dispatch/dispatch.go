@@ -1,0 +1,299 @@
+// Package dispatch turns GitHub events into Liftoff work, with no hosted
+// service in between: pull_request events deploy, re-deploy and tear down
+// preview instances; push events deploy the normal environments that follow
+// the pushed branch. Only automatic triggers go through here: the
+// environment's source.trigger must be "push" and a preview environment's
+// filter must match. Deploy hooks always deploy what they name. Each
+// delivery acts once (Deliver remembers its id and payload for a day), and
+// the engine refuses a push older than what an environment runs.
+package dispatch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// UnmergedTeardownDelay is how long the preview of a pull request closed
+// without merge stays up (someone may reopen it).
+const UnmergedTeardownDelay = 30 * time.Minute
+
+// Dispatcher handles verified GitHub events.
+type Dispatcher struct {
+	Store store.Store
+	NewID func() string
+	Log   *slog.Logger
+	// Queued wakes the engine after deployments were queued. Optional.
+	Queued func()
+	// TearDown tears a preview instance down now. Default: mark it torn
+	// down in the store for the engine to clean up.
+	TearDown func(ctx context.Context, environmentID int64, prNumber int) error
+	// Limits refuse a pull request's deployment that would start one
+	// preview instance too many (the event then says why it did nothing
+	// for that environment). Default: none.
+	Limits deployment.Limits
+	Now    func() time.Time
+}
+
+// Queued is a deployment an event queued.
+type Queued struct {
+	DeploymentID  string `json:"deploymentId"`
+	EnvironmentID int64  `json:"environmentId"`
+	PRNumber      *int   `json:"prNumber"`
+}
+
+// Preview names a preview instance.
+type Preview struct {
+	EnvironmentID int64  `json:"environmentId"`
+	PRNumber      int    `json:"prNumber"`
+	At            string `json:"at,omitempty"` // a scheduled teardown's time
+}
+
+// Result is what an event did, as the webhook answers it.
+type Result struct {
+	Event     string    `json:"event"`
+	Action    string    `json:"action,omitempty"`
+	Queued    []Queued  `json:"queued"`
+	TornDown  []Preview `json:"tornDown"`
+	Scheduled []Preview `json:"teardownScheduled"`
+	// Ignored says, for each environment the event did not act on, why.
+	Ignored []string `json:"ignored"`
+	// Duplicate: the delivery was received before; nothing was done.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+// DeliveryWindow is how long a delivery is remembered: one replayed
+// within it (by GitHub's "Redeliver", or by anyone who captured it) acts on
+// nothing. GitHub only redelivers deliveries of the last three days, on
+// request; a replay after the window meets the engine's check that a push
+// never deploys a commit older than the one running.
+const DeliveryWindow = 24 * time.Hour
+
+// Delivery is one received webhook call.
+type Delivery struct {
+	// ID is its X-GitHub-Delivery header.
+	ID string
+	// Body is the payload, as signed.
+	Body  []byte
+	Event github.Event
+}
+
+// Deliver acts on a delivery once: a delivery whose id or payload was
+// received in the last DeliveryWindow is a replay, and answers a Result
+// with Duplicate set without acting. It is recorded before acting, so that
+// of two concurrent deliveries of one id only one acts, and forgotten when
+// acting fails, so that GitHub's redelivery of it can succeed.
+func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
+	sum := sha256.Sum256(dl.Body)
+	now := d.now()
+	fresh, err := d.Store.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: dl.ID, BodySHA256: hex.EncodeToString(sum[:]),
+		At: store.At(now), ExpiredBefore: store.At(now.Add(-DeliveryWindow))})
+	if err != nil {
+		return Result{}, err
+	}
+	if !fresh {
+		res := Result{Event: dl.Event.Kind, Action: dl.Event.Action, Duplicate: true, Queued: []Queued{}, TornDown: []Preview{},
+			Scheduled: []Preview{}, Ignored: []string{"delivery " + dl.ID + " (or its payload) was received before: nothing was done again"}}
+		return res, nil
+	}
+	res, err := d.Handle(ctx, dl.Event)
+	if err != nil {
+		if ferr := d.Store.ForgetGitHubDelivery(context.WithoutCancel(ctx), dl.ID); ferr != nil {
+			d.Log.Warn("github webhook: forget a delivery that failed", "delivery", dl.ID, "err", ferr)
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+// Handle acts on an event, without remembering it (see Deliver).
+func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error) {
+	res := Result{Event: ev.Kind, Action: ev.Action, Queued: []Queued{}, TornDown: []Preview{}, Scheduled: []Preview{}, Ignored: []string{}}
+	if ev.Kind != github.KindPullRequest && ev.Kind != github.KindPush {
+		res.Event = ev.Name
+		res.Ignored = append(res.Ignored, fmt.Sprintf("event %q is not one Liftoff acts on (pull_request, push)", ev.Name))
+		return res, nil
+	}
+	projects, err := d.Store.ListProjects(ctx)
+	if err != nil {
+		return res, err
+	}
+	matched := 0
+	for _, p := range projects {
+		if !ev.Repository.Matches(p.RepoURL) && (p.GitHubRepository == "" || !ev.Repository.Matches(p.GitHubRepository)) {
+			continue
+		}
+		matched++
+		envs, err := d.Store.ListEnvironments(ctx, p.ID)
+		if err != nil {
+			return res, err
+		}
+		for _, env := range envs {
+			var cfg config.Environment
+			if err := json.Unmarshal(env.Config, &cfg); err != nil {
+				return res, fmt.Errorf("config of environment %d: %w", env.ID, err)
+			}
+			if ev.Kind == github.KindPullRequest && env.IsPreview {
+				err = d.pullRequest(ctx, &res, ev, p, env, cfg)
+			} else if ev.Kind == github.KindPush && !env.IsPreview {
+				err = d.push(ctx, &res, ev, p, env, cfg)
+			}
+			if err != nil {
+				return res, err
+			}
+		}
+	}
+	if matched == 0 {
+		res.Ignored = append(res.Ignored, fmt.Sprintf("no project uses the repository %s", ev.Repository.FullName))
+	}
+	if len(res.Queued) > 0 && d.Queued != nil {
+		d.Queued()
+	}
+	return res, nil
+}
+
+func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Event, p store.Project, env store.Environment, cfg config.Environment) error {
+	pr := ev.PR
+	ignore := func(why string) {
+		res.Ignored = append(res.Ignored, fmt.Sprintf("%s PR #%d: %s", env.GivenID, pr.Number, why))
+	}
+	switch ev.Action {
+	case github.ActionClosed:
+		// Closing ends a preview whatever the trigger: it was for this PR.
+		if pr.Merged {
+			err := d.tearDown(ctx, env.ID, pr.Number)
+			if errors.Is(err, store.ErrNotFound) {
+				ignore("no live preview to tear down")
+				return nil
+			}
+			if err == nil {
+				res.TornDown = append(res.TornDown, Preview{EnvironmentID: env.ID, PRNumber: pr.Number})
+			}
+			return err
+		}
+		inst, err := d.Store.GetPreviewInstance(ctx, env.ID, pr.Number)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && inst.Deleted()) {
+			ignore("no live preview to tear down")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		at := d.now().Add(UnmergedTeardownDelay)
+		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
+			return err
+		}
+		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: store.At(at).String()})
+		return nil
+	case github.ActionOpened, github.ActionReopened, github.ActionSynchronize, github.ActionLabeled:
+	default:
+		ignore(fmt.Sprintf("action %q does not deploy", ev.Action))
+		return nil
+	}
+	if ev.Action == github.ActionReopened {
+		// A reopened PR keeps its preview: cancel a teardown still scheduled.
+		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, time.Time{}); err != nil {
+			return err
+		}
+	}
+	if cfg.Source.Trigger != config.TriggerPush {
+		ignore(`its source.trigger is "` + cfg.Source.Trigger + `": only deploy hooks and people deploy it`)
+		return nil
+	}
+	if pr.Fork {
+		// Its code would build and run on this host on the say of anyone
+		// who can open a pull request.
+		ignore("pull requests from forks are not deployed automatically; deploy one with the preview deploy hook once its code is reviewed")
+		return nil
+	}
+	if ok, why := github.MatchPR(cfg.Source.Filter, *pr); !ok {
+		ignore(why)
+		return nil
+	}
+	if ev.Action == github.ActionLabeled && !github.LabelStartsMatching(cfg.Source.Filter, *pr, pr.Label) {
+		ignore(fmt.Sprintf("label %q does not make its filter match for the first time", pr.Label))
+		return nil
+	}
+	detail := deployment.TriggerDetail{Event: ev.Kind, Action: ev.Action, Sender: ev.Sender, BaseBranch: pr.BaseRef, HeadBranch: pr.HeadRef}
+	if cfg.Source.Filter != nil && github.NeedsFiles(cfg.Source.Filter) {
+		detail.FilterWatchPaths = cfg.Source.Filter.WatchPaths
+	}
+	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
+		RequestedCommit: pr.HeadSHA, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
+	err := d.enqueue(ctx, res, dep)
+	var limit *deployment.PreviewLimitError
+	if errors.As(err, &limit) {
+		ignore(limit.Error())
+		return nil
+	}
+	return err
+}
+
+func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p store.Project, env store.Environment, cfg config.Environment) error {
+	push := ev.Push
+	if push.Branch == "" || push.Branch != env.Branch {
+		return nil // another branch, or a tag: not this environment's
+	}
+	ignore := func(why string) { res.Ignored = append(res.Ignored, fmt.Sprintf("%s: %s", env.GivenID, why)) }
+	if push.Deleted {
+		ignore("the branch was deleted")
+		return nil
+	}
+	if cfg.Source.Trigger != config.TriggerPush {
+		ignore(`its source.trigger is "` + cfg.Source.Trigger + `": only deploy hooks and people deploy it`)
+		return nil
+	}
+	// The engine compares the commit with what the environment runs: a
+	// push older than it deploys only if it was forced (see resolvePush).
+	detail := deployment.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
+	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, RequestedCommit: push.After,
+		GitBranch: env.Branch, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
+	return d.enqueue(ctx, res, dep)
+}
+
+// enqueue stores a PENDING deployment (joining or superseding, as a hook
+// call does).
+func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep store.Deployment) error {
+	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), store.StatusPending, store.At(d.now())
+	var id string
+	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
+		var err error
+		id, _, err = deployment.Enqueue(ctx, q, dep, d.Limits)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	q := Queued{DeploymentID: id, EnvironmentID: dep.EnvironmentID}
+	if dep.PRNumber > 0 {
+		pr := dep.PRNumber
+		q.PRNumber = &pr
+	}
+	res.Queued = append(res.Queued, q)
+	return nil
+}
+
+func (d *Dispatcher) tearDown(ctx context.Context, environmentID int64, prNumber int) error {
+	if d.TearDown != nil {
+		return d.TearDown(ctx, environmentID, prNumber)
+	}
+	_, err := deployment.TearDownPreview(ctx, d.Store, environmentID, prNumber, d.now())
+	return err
+}
