@@ -11,7 +11,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 func newAPIKeys(g *globals) *cobra.Command {
@@ -120,7 +120,7 @@ they act on. --json prints [{"id", "name", "scope", "environmentIds", "createdAt
 }
 
 // apiKeyJSON renders a key as the API does.
-func apiKeyJSON(k store.APIKey) client.APIKey {
+func apiKeyJSON(k liftoff.APIKey) client.APIKey {
 	envs := append([]int64{}, k.EnvironmentIDs...)
 	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: k.CreatedAt.String()}
 }

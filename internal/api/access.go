@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 // need is the scope a route needs of the API key that calls it.
@@ -144,7 +144,7 @@ func allows(s apikey.Scope, rt route) bool {
 }
 
 // forbid answers 403, saying what the route needs.
-func forbid(w http.ResponseWriter, k store.APIKey, rt route) {
+func forbid(w http.ResponseWriter, k liftoff.APIKey, rt route) {
 	var could []string
 	if allows(apikey.Read, rt) {
 		could = append(could, "a read key")
@@ -160,7 +160,7 @@ func forbid(w http.ResponseWriter, k store.APIKey, rt route) {
 // inScope checks that a deploy key names the environment the request is
 // about; otherwise it answers 404 with the handler's own words for a missing
 // resource, or 400 for a malformed id, as the handler would.
-func (a *API) inScope(w http.ResponseWriter, r *http.Request, rt route, k store.APIKey) bool {
+func (a *API) inScope(w http.ResponseWriter, r *http.Request, rt route, k liftoff.APIKey) bool {
 	var env int64
 	var notFound string
 	switch rt.env {
@@ -216,7 +216,7 @@ type keyContext struct{}
 // limited to, and whether it is limited at all: listings without an
 // environment filter show only these.
 func scopedEnvironments(r *http.Request) ([]int64, bool) {
-	k, ok := r.Context().Value(keyContext{}).(store.APIKey)
+	k, ok := r.Context().Value(keyContext{}).(liftoff.APIKey)
 	if !ok || apikey.Scope(k.Scope) != apikey.Deploy {
 		return nil, false
 	}

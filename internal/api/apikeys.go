@@ -5,7 +5,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 type createAPIKeyBody struct {
@@ -57,7 +57,7 @@ func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiKeyOf renders a key without its secret.
-func apiKeyOf(k store.APIKey) client.APIKey {
+func apiKeyOf(k liftoff.APIKey) client.APIKey {
 	envs := []int64{}
 	envs = append(envs, k.EnvironmentIDs...)
 	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: k.CreatedAt.String()}

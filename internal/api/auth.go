@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 // Messages of 401 answers, worded as Flightcontrol's API words them.
@@ -17,7 +17,7 @@ const (
 
 // authenticate checks the API key of r and returns it; it answers 401 and
 // returns false when there is none or it is wrong.
-func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.APIKey, bool) {
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (liftoff.APIKey, bool) {
 	k, err := a.APIKeys.Authenticate(r.Context(), r.Header.Get("Authorization"))
 	switch {
 	case err == nil:
@@ -29,7 +29,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (store.APIKey
 	default:
 		a.fail(w, r, err, "")
 	}
-	return store.APIKey{}, false
+	return liftoff.APIKey{}, false
 }
 
 // hookSecret returns the secret of an "Authorization: Hook <secret>" header.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 // startDeploymentBody is the body of POST /v1/environments/{id}/deployments:
@@ -41,7 +41,7 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, invalidf(bad.Error()), "")
 		return
 	}
-	k, _ := r.Context().Value(keyContext{}).(store.APIKey)
+	k, _ := r.Context().Value(keyContext{}).(liftoff.APIKey)
 	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, Commit: body.Commit,
 		Branch: body.Branch, APIKeyID: k.ID, APIKeyName: k.Name})
 	if err != nil {

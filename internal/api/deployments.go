@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -68,14 +69,14 @@ func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 	p.PRNumber, p.HasPRNumber = int(pr), hasPR
 	p.ProjectID = r.URL.Query().Get("projectId")
 	if s := r.URL.Query().Get("status"); s != "" {
-		if !slices.Contains(store.Statuses(), store.Status(s)) {
+		if !slices.Contains(liftoff.Statuses(), liftoff.Status(s)) {
 			var names []string
-			for _, st := range store.Statuses() {
+			for _, st := range liftoff.Statuses() {
 				names = append(names, string(st))
 			}
 			return p, invalidf("status must be one of " + strings.Join(names, ", ") + "; got " + quoteShort(s))
 		}
-		p.Status = store.Status(s)
+		p.Status = liftoff.Status(s)
 	}
 	limit, hasLimit, err := queryInt(r, "limit", 31)
 	if err != nil {
@@ -99,19 +100,19 @@ func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 }
 
 // A cursor is the (createdAt, id) of the last deployment of a page.
-func encodeCursor(at store.Time, id string) string {
+func encodeCursor(at liftoff.Time, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.Millis(), 10) + ":" + id))
 }
 
-func decodeCursor(c string) (store.Time, string, bool) {
+func decodeCursor(c string) (liftoff.Time, string, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return store.Time{}, "", false
+		return liftoff.Time{}, "", false
 	}
 	ms, id, ok := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(ms, 10, 64)
 	if !ok || err != nil || n <= 0 || id == "" || checkText("cursor", id) != nil {
-		return store.Time{}, "", false
+		return liftoff.Time{}, "", false
 	}
-	return store.FromMillis(n), id, true
+	return liftoff.FromMillis(n), id, true
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -123,7 +124,7 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		// A reconnecting event stream resumes after the last line it had.
 		resume, _ = strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64)
 	}
-	line := func(ctx context.Context, l store.LogLine) string {
+	line := func(ctx context.Context, l liftoff.LogLine) string {
 		return "[" + labels.of(ctx, a.Store, l.ServiceDeploymentID) + "] " + l.Text
 	}
 	flusher, _ := w.(http.Flusher)
@@ -153,7 +154,7 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	err := a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished,
 		AfterID: resume},
-		func(lines []store.LogLine) error {
+		func(lines []liftoff.LogLine) error {
 			var sb strings.Builder
 			for _, l := range lines {
 				if onlyEngine && l.ServiceDeploymentID != "" {
@@ -197,13 +198,13 @@ type lineLabels struct {
 	names        map[string]string // service deployment id -> label
 }
 
-func newLineLabels(d store.Deployment) *lineLabels {
+func newLineLabels(d liftoff.Deployment) *lineLabels {
 	l := &lineLabels{deploymentID: d.ID, names: map[string]string{}}
 	l.learn(d)
 	return l
 }
 
-func (l *lineLabels) learn(d store.Deployment) {
+func (l *lineLabels) learn(d liftoff.Deployment) {
 	for _, s := range d.Services {
 		l.names[s.ID] = s.ServiceGivenID
 	}
@@ -229,17 +230,17 @@ func (l *lineLabels) of(ctx context.Context, st store.DeploymentQueries, service
 
 // planned reports whether a deployment has decided its services: every
 // service deployment it will have exists.
-func planned(d store.Deployment) bool {
-	return d.Status != store.StatusPending && d.Status != store.StatusInProgress
+func planned(d liftoff.Deployment) bool {
+	return d.Status != liftoff.StatusPending && d.Status != liftoff.StatusInProgress
 }
 
-func hasService(d store.Deployment, givenID string) bool {
-	return slices.ContainsFunc(d.Services, func(s store.ServiceDeployment) bool { return s.ServiceGivenID == givenID })
+func hasService(d liftoff.Deployment, givenID string) bool {
+	return slices.ContainsFunc(d.Services, func(s liftoff.ServiceDeployment) bool { return s.ServiceGivenID == givenID })
 }
 
 // awaitPlan waits until a deployment has decided its services or has
 // ended, checking when output is stored and at least every second.
-func (a *API) awaitPlan(ctx context.Context, d store.Deployment) (store.Deployment, error) {
+func (a *API) awaitPlan(ctx context.Context, d liftoff.Deployment) (liftoff.Deployment, error) {
 	err := a.Logs.Await(ctx, 0, func(ctx context.Context) (bool, error) {
 		cur, err := a.Store.GetDeployment(ctx, d.ID)
 		if err != nil {
@@ -254,7 +255,7 @@ func (a *API) awaitPlan(ctx context.Context, d store.Deployment) (store.Deployme
 // readableDeployment loads the deployment of the path for a caller with an
 // API key (checked by the route's guard) or the secret of the hook that
 // started it; otherwise it answers.
-func (a *API) readableDeployment(w http.ResponseWriter, r *http.Request) (store.Deployment, bool) {
+func (a *API) readableDeployment(w http.ResponseWriter, r *http.Request) (liftoff.Deployment, bool) {
 	id := r.PathValue("deploymentId")
 	if secret, ok := hookSecret(r); ok {
 		d, err := a.Store.GetDeployment(r.Context(), id)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 type createHookBody struct {
@@ -59,7 +59,7 @@ func (a *API) getHook(w http.ResponseWriter, r *http.Request) {
 	a.answerHook(w, r, h, err)
 }
 
-func (a *API) answerHook(w http.ResponseWriter, r *http.Request, h store.Hook, err error) {
+func (a *API) answerHook(w http.ResponseWriter, r *http.Request, h liftoff.Hook, err error) {
 	if err != nil {
 		a.fail(w, r, err, "Deploy hook not found")
 		return

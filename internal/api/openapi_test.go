@@ -39,6 +39,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -559,11 +560,11 @@ func init() {
 // (none runs in the harness): it claims the oldest PENDING deployment that
 // can start, gives it a commit, a config, a successful service deployment
 // and output, and ends it with SUCCESS. It returns the deployment.
-func (h *harness) finishDeployment() store.Deployment {
+func (h *harness) finishDeployment() liftoff.Deployment {
 	h.t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))})
+	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
 	if err != nil {
 		h.t.Fatalf("claim a deployment: %v", err)
 	}
@@ -575,20 +576,20 @@ func (h *harness) finishDeployment() store.Deployment {
 		h.t.Fatalf("environment %d of deployment %s: %+v %v", d.EnvironmentID, d.ID, env, err)
 	}
 	svc := env.Services[0]
-	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
-		ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: store.StatusSuccess, Reason: "forced",
-		StartedAt: store.At(now), FinishedAt: store.At(now), EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber,
-		GitCommit: h.repo.Head(), CreatedAt: store.At(now)}
+	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
+		ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: liftoff.StatusSuccess, Reason: "forced",
+		StartedAt: liftoff.At(now), FinishedAt: liftoff.At(now), EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber,
+		GitCommit: h.repo.Head(), CreatedAt: liftoff.At(now)}
 	if err := h.store.InsertServiceDeployment(ctx, sd); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.store.AppendLogs(ctx, []store.LogLine{
-		{DeploymentID: d.ID, At: store.At(now), Text: "Deploying " + h.repo.Head()},
-		{DeploymentID: d.ID, ServiceDeploymentID: sd.ID, At: store.At(now), Text: "built in 1s"},
+	if err := h.store.AppendLogs(ctx, []liftoff.LogLine{
+		{DeploymentID: d.ID, At: liftoff.At(now), Text: "Deploying " + h.repo.Head()},
+		{DeploymentID: d.ID, ServiceDeploymentID: sd.ID, At: liftoff.At(now), Text: "built in 1s"},
 	}); err != nil {
 		h.t.Fatal(err)
 	}
-	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusSuccess, At: store.At(now)}); err != nil || !ok {
+	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusSuccess, At: liftoff.At(now)}); err != nil || !ok {
 		h.t.Fatalf("finish deployment %s: %v %v", d.ID, ok, err)
 	}
 	d, err = h.store.GetDeployment(ctx, d.ID)
@@ -761,7 +762,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			depPath := func(id, action string) string { return "/v1/deployments/" + id + "/" + action }
 			pendingDeployment := func() string {
 				t.Helper()
-				ds, err := h.store.ListDeployments(ctx, store.ListDeploymentsParams{Status: store.StatusPending, Limit: 1})
+				ds, err := h.store.ListDeployments(ctx, store.ListDeploymentsParams{Status: liftoff.StatusPending, Limit: 1})
 				if err != nil || len(ds) == 0 {
 					t.Fatalf("no PENDING deployment left: %v", err)
 				}
@@ -770,10 +771,10 @@ func TestOpenAPIResponses(t *testing.T) {
 			finished := h.finishDeployment()
 			svc := finished.Services[0].ServiceGivenID
 			// The engine lists a service Liftoff does not run as NO_CHANGE.
-			if err := h.store.InsertServiceDeployment(ctx, store.ServiceDeployment{ID: cuid.New(), DeploymentID: finished.ID,
-				ServiceGivenID: "db", ServiceName: "DB", ServiceType: "rds", Status: store.StatusNoChange,
-				Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: store.Now(), EnvironmentID: finished.EnvironmentID,
-				Position: 9, CreatedAt: store.Now()}); err != nil {
+			if err := h.store.InsertServiceDeployment(ctx, liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: finished.ID,
+				ServiceGivenID: "db", ServiceName: "DB", ServiceType: "rds", Status: liftoff.StatusNoChange,
+				Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: liftoff.Now(), EnvironmentID: finished.EnvironmentID,
+				Position: 9, CreatedAt: liftoff.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			do(withKey(exchange{name: "deployment with a service Liftoff does not run", op: getDep, path: "/v1/deployments/" + finished.ID, status: 200}))
@@ -796,12 +797,12 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "cancel a finished deployment", op: cancelDep, path: depPath(finished.ID, "cancel"), status: 409}))
 			do(withKey(exchange{name: "cancel unknown", op: cancelDep, path: depPath("cnope", "cancel"), status: 404}))
 			now := time.Now()
-			running, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))})
+			running, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
 			if err != nil {
 				t.Fatalf("claim a deployment: %v", err)
 			}
 			if err := json.Unmarshal(do(withKey(exchange{name: "cancel a running deployment", op: cancelDep, path: depPath(running.ID, "cancel"), status: 200})), &cancelled); err != nil ||
-				cancelled.Status != string(store.StatusInProgress) {
+				cancelled.Status != string(liftoff.StatusInProgress) {
 				t.Errorf("a running deployment keeps running until its node stops it: %+v %v", cancelled, err)
 			}
 
@@ -932,7 +933,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			// instance: make PR 5's through the store, as its first
 			// deployment would.
 			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 5, HeadBranch: "feature/login",
-				At: store.Now()}); err != nil {
+				At: liftoff.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			listPreviews, deletePreview := "GET /v1/environments/{environmentId}/previews", "DELETE /v1/environments/{environmentId}/previews/{prNumber}"
@@ -1217,7 +1218,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 		t.Errorf("a form-encoded synchronize should deploy the preview: %+v %v", synced, err)
 	}
 	// No engine runs: make PR 42's instance as its first deployment would.
-	if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 42, HeadBranch: "feature/checkout", At: store.Now()}); err != nil {
+	if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 42, HeadBranch: "feature/checkout", At: liftoff.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	closed := deliver("pull_request closed unmerged", "pull_request", fixture("pull_request.closed.unmerged.json"))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -91,10 +92,10 @@ func TestPreviewLimit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusSuccess, At: store.Now()}); err != nil {
+				if _, err := h.store.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusSuccess, At: liftoff.Now()}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: pr, At: store.Now()}); err != nil {
+				if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: pr, At: liftoff.Now()}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -6,16 +6,17 @@ import (
 	"net/http"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // previewEnvironment loads the path's environment and checks it is a live
 // preview environment; otherwise it answers.
-func (a *API) previewEnvironment(w http.ResponseWriter, r *http.Request) (store.Environment, bool) {
+func (a *API) previewEnvironment(w http.ResponseWriter, r *http.Request) (liftoff.Environment, bool) {
 	id, err := pathInt64(r, "environmentId")
 	if err != nil {
 		a.fail(w, r, err, "")
-		return store.Environment{}, false
+		return liftoff.Environment{}, false
 	}
 	env, err := a.Store.GetEnvironment(r.Context(), id)
 	if err == nil && env.Deleted() {

@@ -25,6 +25,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -52,10 +53,10 @@ func serveAPI(t *testing.T, h *harness, st store.Store, success api.HookSuccessT
 // when it starts: claimed, then a service deployment for each service of
 // its environment, then BUILDING. It returns the deployment and the id of
 // each service deployment by service.
-func (h *harness) planAsTheEngine(ctx context.Context) (store.Deployment, map[string]string) {
+func (h *harness) planAsTheEngine(ctx context.Context) (liftoff.Deployment, map[string]string) {
 	h.t.Helper()
 	now := time.Now()
-	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))})
+	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
 	if err != nil {
 		h.t.Fatalf("claim a deployment: %v", err)
 	}
@@ -66,15 +67,15 @@ func (h *harness) planAsTheEngine(ctx context.Context) (store.Deployment, map[st
 	}
 	ids := map[string]string{}
 	for i, svc := range env.Services {
-		sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
-			ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: store.StatusPending, Reason: "forced",
-			EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: h.repo.Head(), Position: i, CreatedAt: store.At(now)}
+		sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
+			ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: liftoff.StatusPending, Reason: "forced",
+			EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: h.repo.Head(), Position: i, CreatedAt: liftoff.At(now)}
 		if err := h.store.InsertServiceDeployment(ctx, sd); err != nil {
 			h.t.Fatal(err)
 		}
 		ids[svc.ServiceGivenID] = sd.ID
 	}
-	if err := h.store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: d.ID, Status: store.StatusBuilding, GitCommit: h.repo.Head()}); err != nil {
+	if err := h.store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: d.ID, Status: liftoff.StatusBuilding, GitCommit: h.repo.Head()}); err != nil {
 		h.t.Fatal(err)
 	}
 	return d, ids
@@ -83,15 +84,15 @@ func (h *harness) planAsTheEngine(ctx context.Context) (store.Deployment, map[st
 // log stores one line of a deployment's output ("" for the engine's own).
 func (h *harness) log(ctx context.Context, deploymentID, serviceDeploymentID, text string) {
 	h.t.Helper()
-	if err := h.store.AppendLogs(ctx, []store.LogLine{{DeploymentID: deploymentID, ServiceDeploymentID: serviceDeploymentID,
-		At: store.Now(), Text: text}}); err != nil {
+	if err := h.store.AppendLogs(ctx, []liftoff.LogLine{{DeploymentID: deploymentID, ServiceDeploymentID: serviceDeploymentID,
+		At: liftoff.Now(), Text: text}}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
 func (h *harness) finish(ctx context.Context, id string) {
 	h.t.Helper()
-	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: store.StatusSuccess, At: store.Now()}); err != nil || !ok {
+	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: liftoff.StatusSuccess, At: liftoff.Now()}); err != nil || !ok {
 		h.t.Fatalf("finish deployment %s: %v %v", id, ok, err)
 	}
 }
@@ -198,7 +199,7 @@ type readSignal struct {
 	reads chan struct{}
 }
 
-func (s *readSignal) GetDeployment(ctx context.Context, id string) (store.Deployment, error) {
+func (s *readSignal) GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error) {
 	d, err := s.Store.GetDeployment(ctx, id)
 	if id == s.id {
 		select {
@@ -482,10 +483,10 @@ func TestGitFieldsAreStrings(t *testing.T) {
 				t.Errorf("a preview deployment called by its hook: gitCommit %#v, gitBranch %#v; want \"\" and \"\"", d["gitCommit"], d["gitBranch"])
 			}
 			// A pull request event names the branch before the deployment starts.
-			gh := store.Deployment{ID: cuid.New(), ProjectID: h.project.ProjectID, EnvironmentID: h.env["preview"], PRNumber: 8,
-				RepoURL: h.repo.Dir, RequestedCommit: strings.Repeat("b", 40), TriggerType: store.TriggerGitHub, Status: store.StatusPending,
+			gh := liftoff.Deployment{ID: cuid.New(), ProjectID: h.project.ProjectID, EnvironmentID: h.env["preview"], PRNumber: 8,
+				RepoURL: h.repo.Dir, RequestedCommit: strings.Repeat("b", 40), TriggerType: liftoff.TriggerGitHub, Status: liftoff.StatusPending,
 				TriggerDetail: deployment.TriggerDetail{Event: "pull_request", Action: "opened", HeadBranch: "feature/login", BaseBranch: "main"}.Encode(),
-				CreatedAt:     store.Now()}
+				CreatedAt:     liftoff.Now()}
 			if err := h.store.InsertDeployment(ctx, gh); err != nil {
 				t.Fatal(err)
 			}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
-	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // The API renders the wire types of the public client package, so the
@@ -19,7 +19,7 @@ func jsonString(s string) string {
 }
 
 // timeOrNull is a timestamp in the API's format, or null.
-func timeOrNull(t store.Time) *string {
+func timeOrNull(t liftoff.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
@@ -35,7 +35,7 @@ func stringOrNull(s string) *string {
 }
 
 // errorList is the API's error field: null or [{"STATUS": "message"}].
-func errorList(errs []store.ErrorEntry) []map[string]string {
+func errorList(errs []liftoff.ErrorEntry) []map[string]string {
 	if len(errs) == 0 {
 		return nil
 	}
@@ -46,7 +46,7 @@ func errorList(errs []store.ErrorEntry) []map[string]string {
 	return out
 }
 
-func environmentSummaryOf(e store.Environment) client.EnvironmentSummary {
+func environmentSummaryOf(e liftoff.Environment) client.EnvironmentSummary {
 	return client.EnvironmentSummary{EnvironmentID: e.ID, GivenID: e.GivenID, Name: e.Name, IsPreviewEnvironment: e.IsPreview,
 		Branch: stringOrNull(e.Branch)}
 }
@@ -76,13 +76,13 @@ func environmentOf(v project.EnvironmentView) client.Environment {
 	return out
 }
 
-func hookOf(h store.Hook) client.Hook {
+func hookOf(h liftoff.Hook) client.Hook {
 	return client.Hook{ID: h.ID, EnvironmentID: h.EnvironmentID, Name: h.Name, CreatedAt: h.CreatedAt.String(),
 		LastUsedAt: timeOrNull(h.LastUsedAt), UseCount: h.UseCount, LastCallerAddress: stringOrNull(h.LastCallerAddress), Paused: h.Paused}
 }
 
 // deploymentOf renders the exact shape of Get Deployment (docs/api.md).
-func deploymentOf(d store.Deployment) client.Deployment {
+func deploymentOf(d liftoff.Deployment) client.Deployment {
 	v := client.Deployment{
 		DeploymentID: d.ID, ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvironmentGivenID: d.EnvironmentGivenID,
 		IsPreviewEnvironment: d.IsPreview, CreatedAt: d.CreatedAt.String(), StartedAt: timeOrNull(d.StartedAt),
@@ -120,7 +120,7 @@ func deploymentOf(d store.Deployment) client.Deployment {
 	return v
 }
 
-func previewOf(p store.PreviewInstance) client.PreviewInstance {
+func previewOf(p liftoff.PreviewInstance) client.PreviewInstance {
 	return client.PreviewInstance{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, HeadBranch: stringOrNull(p.HeadBranch),
 		CreatedAt: p.CreatedAt.String(), LastDeployedAt: p.LastDeployedAt.String(), TeardownAt: timeOrNull(p.TeardownAt),
 		DeletedAt: timeOrNull(p.DeletedAt)}

@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -97,24 +98,24 @@ type CreateParams struct {
 }
 
 // Create issues a key and returns it with its secret, which is not stored.
-func (s *Service) Create(ctx context.Context, p CreateParams) (store.APIKey, string, error) {
+func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, string, error) {
 	name := strings.TrimSpace(p.Name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return store.APIKey{}, "", ErrBadName
+		return liftoff.APIKey{}, "", ErrBadName
 	}
 	scope, err := ParseScope(string(p.Scope))
 	if err != nil {
-		return store.APIKey{}, "", err
+		return liftoff.APIKey{}, "", err
 	}
 	envs, err := s.environments(ctx, scope, p.EnvironmentIDs)
 	if err != nil {
-		return store.APIKey{}, "", err
+		return liftoff.APIKey{}, "", err
 	}
 	key := token.New(token.APIKeyPrefix)
 	k, err := s.store.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: s.newID(), Name: name, Hash: token.Hash(key),
-		Scope: string(scope), EnvironmentIDs: envs, At: store.At(s.now())})
+		Scope: string(scope), EnvironmentIDs: envs, At: liftoff.At(s.now())})
 	if err != nil {
-		return store.APIKey{}, "", fmt.Errorf("create API key: %w", err)
+		return liftoff.APIKey{}, "", fmt.Errorf("create API key: %w", err)
 	}
 	return k, key, nil
 }
@@ -156,11 +157,13 @@ func (s *Service) environments(ctx context.Context, scope Scope, ids []int64) ([
 }
 
 // List lists the live keys.
-func (s *Service) List(ctx context.Context) ([]store.APIKey, error) { return s.store.ListAPIKeys(ctx) }
+func (s *Service) List(ctx context.Context) ([]liftoff.APIKey, error) {
+	return s.store.ListAPIKeys(ctx)
+}
 
 // Delete revokes a key.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.store.DeleteAPIKey(ctx, id, store.At(s.now()))
+	return s.store.DeleteAPIKey(ctx, id, liftoff.At(s.now()))
 }
 
 // FromHeader extracts a key from an Authorization header value, accepting
@@ -178,19 +181,19 @@ func FromHeader(h string) string {
 
 // Authenticate checks an Authorization header value and returns the key,
 // with its scope and environments, in one lookup by hash.
-func (s *Service) Authenticate(ctx context.Context, header string) (store.APIKey, error) {
+func (s *Service) Authenticate(ctx context.Context, header string) (liftoff.APIKey, error) {
 	key := FromHeader(header)
 	if key == "" {
-		return store.APIKey{}, ErrMissing
+		return liftoff.APIKey{}, ErrMissing
 	}
 	// The lookup is by the hash of a 256-bit secret: how long it takes says
 	// nothing useful about any stored key.
 	k, err := s.store.GetAPIKeyByHash(ctx, token.Hash(key))
 	if errors.Is(err, store.ErrNotFound) {
-		return store.APIKey{}, ErrInvalid
+		return liftoff.APIKey{}, ErrInvalid
 	}
 	if err != nil {
-		return store.APIKey{}, fmt.Errorf("authenticate: %w", err)
+		return liftoff.APIKey{}, fmt.Errorf("authenticate: %w", err)
 	}
 	return k, nil
 }

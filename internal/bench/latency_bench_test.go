@@ -23,9 +23,9 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/gittest"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/steps"
-	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 const (
@@ -258,7 +258,7 @@ func waitFinal(ctx context.Context, c *client.Client, id string) error {
 		if err != nil {
 			return err
 		}
-		if store.Status(d.Status).Final() {
+		if liftoff.Status(d.Status).Final() {
 			return nil
 		}
 		if time.Now().After(deadline) {

@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -75,7 +76,7 @@ in this server's store, then a new hook with it:
 	if err != nil {
 		return fmt.Errorf("demo project: %w", err)
 	}
-	var prod, preview store.Environment
+	var prod, preview liftoff.Environment
 	for _, e := range view.Environments {
 		switch e.GivenID {
 		case "production":

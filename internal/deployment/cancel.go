@@ -4,15 +4,16 @@ import (
 	"context"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // RequestCancel ends a PENDING deployment at once and asks a running one to
 // stop; the node running it stops it at its next heartbeat. Any replica can
 // ask, engine or not.
-func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (store.Deployment, error) {
-	if _, err := st.RequestCancel(ctx, id, store.At(now)); err != nil {
-		return store.Deployment{}, err
+func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (liftoff.Deployment, error) {
+	if _, err := st.RequestCancel(ctx, id, liftoff.At(now)); err != nil {
+		return liftoff.Deployment{}, err
 	}
 	return st.GetDeployment(ctx, id)
 }

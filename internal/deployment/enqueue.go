@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -57,7 +58,7 @@ func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
 // it inside a store transaction; it returns the id that answers and the
 // outcome. ErrConflict means a concurrent caller queued first: run the
 // transaction again.
-func Enqueue(ctx context.Context, q store.Queries, d store.Deployment, lim Limits) (string, string, error) {
+func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Limits) (string, string, error) {
 	if d.PRNumber > 0 && lim.MaxPreviews > 0 {
 		// In the transaction, so that concurrent calls for new pull
 		// requests cannot each see room for one more.
@@ -84,8 +85,8 @@ func Enqueue(ctx context.Context, q store.Queries, d store.Deployment, lim Limit
 		}
 	default:
 		d = carrySuperseded(pending, d)
-		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled,
-			At: d.CreatedAt, Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
+		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled,
+			At: d.CreatedAt, Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
 			return "", "", err
 		}
 	}
@@ -112,7 +113,7 @@ func EnqueueTx(ctx context.Context, st store.Store, fn func(q store.Queries) err
 // sameTarget reports whether a PENDING deployment would deploy what d asks
 // for: neither is a redeploy, the same branch, and both the branch head or
 // the same commit (a short SHA equals the full one it abbreviates).
-func sameTarget(pending, d store.Deployment) bool {
+func sameTarget(pending, d liftoff.Deployment) bool {
 	if pending.RedeployOf != "" || d.RedeployOf != "" || pending.GitBranch != d.GitBranch {
 		return false
 	}
@@ -130,9 +131,9 @@ const maxSuperseded = 16
 // supersede pending, what pending asked for: GitHub does not deliver pushes
 // in order, so d may be an older push than the one it replaces, and the
 // engine then deploys the newer (see resolvePush in internal/engine).
-func carrySuperseded(pending, d store.Deployment) store.Deployment {
+func carrySuperseded(pending, d liftoff.Deployment) liftoff.Deployment {
 	detail := ParseDetail(d.TriggerDetail)
-	if d.TriggerType != store.TriggerGitHub || detail.Event != "push" || pending.RedeployOf != "" {
+	if d.TriggerType != liftoff.TriggerGitHub || detail.Event != "push" || pending.RedeployOf != "" {
 		return d
 	}
 	commits := append(ParseDetail(pending.TriggerDetail).Superseded, pending.RequestedCommit)

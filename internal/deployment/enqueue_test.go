@@ -3,7 +3,7 @@ package deployment
 import (
 	"testing"
 
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 func TestSameTarget(t *testing.T) {
@@ -11,16 +11,16 @@ func TestSameTarget(t *testing.T) {
 	sha := "0123456789abcdef0123456789abcdef01234567"
 	for _, c := range []struct {
 		name       string
-		pending, d store.Deployment
+		pending, d liftoff.Deployment
 		want       bool
 	}{
-		{"both branch heads", store.Deployment{GitBranch: "main"}, store.Deployment{GitBranch: "main"}, true},
-		{"other branch", store.Deployment{GitBranch: "main"}, store.Deployment{GitBranch: "dev"}, false},
-		{"head then commit", store.Deployment{GitBranch: "main"}, store.Deployment{GitBranch: "main", RequestedCommit: sha}, false},
-		{"same commit", store.Deployment{RequestedCommit: sha}, store.Deployment{RequestedCommit: sha}, true},
-		{"short and full", store.Deployment{RequestedCommit: sha[:7]}, store.Deployment{RequestedCommit: sha}, true},
-		{"other commit", store.Deployment{RequestedCommit: sha}, store.Deployment{RequestedCommit: "fedcba9"}, false},
-		{"a redeploy never joins", store.Deployment{RequestedCommit: sha}, store.Deployment{RequestedCommit: sha, RedeployOf: "c1"}, false},
+		{"both branch heads", liftoff.Deployment{GitBranch: "main"}, liftoff.Deployment{GitBranch: "main"}, true},
+		{"other branch", liftoff.Deployment{GitBranch: "main"}, liftoff.Deployment{GitBranch: "dev"}, false},
+		{"head then commit", liftoff.Deployment{GitBranch: "main"}, liftoff.Deployment{GitBranch: "main", RequestedCommit: sha}, false},
+		{"same commit", liftoff.Deployment{RequestedCommit: sha}, liftoff.Deployment{RequestedCommit: sha}, true},
+		{"short and full", liftoff.Deployment{RequestedCommit: sha[:7]}, liftoff.Deployment{RequestedCommit: sha}, true},
+		{"other commit", liftoff.Deployment{RequestedCommit: sha}, liftoff.Deployment{RequestedCommit: "fedcba9"}, false},
+		{"a redeploy never joins", liftoff.Deployment{RequestedCommit: sha}, liftoff.Deployment{RequestedCommit: sha, RedeployOf: "c1"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := sameTarget(c.pending, c.d); got != c.want {
@@ -34,22 +34,22 @@ func TestSameTarget(t *testing.T) {
 // carries what that one asked for, and what it had carried; others do not.
 func TestCarrySuperseded(t *testing.T) {
 	t.Parallel()
-	pushed := func(commit string, superseded ...string) store.Deployment {
-		return store.Deployment{RequestedCommit: commit, TriggerType: store.TriggerGitHub,
+	pushed := func(commit string, superseded ...string) liftoff.Deployment {
+		return liftoff.Deployment{RequestedCommit: commit, TriggerType: liftoff.TriggerGitHub,
 			TriggerDetail: TriggerDetail{Event: "push", Superseded: superseded}.Encode()}
 	}
 	got := ParseDetail(carrySuperseded(pushed("bbb", "aaa"), pushed("ccc")).TriggerDetail).Superseded
 	if len(got) != 2 || got[0] != "aaa" || got[1] != "bbb" {
 		t.Errorf("superseding a push: carried %q, want [aaa bbb]", got)
 	}
-	got = ParseDetail(carrySuperseded(store.Deployment{GitBranch: "main", TriggerType: store.TriggerDeployHook}, pushed("ccc")).TriggerDetail).Superseded
+	got = ParseDetail(carrySuperseded(liftoff.Deployment{GitBranch: "main", TriggerType: liftoff.TriggerDeployHook}, pushed("ccc")).TriggerDetail).Superseded
 	if len(got) != 1 || got[0] != "" {
 		t.Errorf("superseding a deployment of the branch head: carried %q, want [\"\"]", got)
 	}
-	if d := carrySuperseded(pushed("bbb"), store.Deployment{RequestedCommit: "ccc", TriggerType: store.TriggerDeployHook}); d.TriggerDetail != "" {
+	if d := carrySuperseded(pushed("bbb"), liftoff.Deployment{RequestedCommit: "ccc", TriggerType: liftoff.TriggerDeployHook}); d.TriggerDetail != "" {
 		t.Errorf("a hook deployment carried %q", d.TriggerDetail)
 	}
-	if d := carrySuperseded(store.Deployment{RequestedCommit: "aaa", RedeployOf: "c1"}, pushed("ccc")); len(ParseDetail(d.TriggerDetail).Superseded) != 0 {
+	if d := carrySuperseded(liftoff.Deployment{RequestedCommit: "aaa", RedeployOf: "c1"}, pushed("ccc")); len(ParseDetail(d.TriggerDetail).Superseded) != 0 {
 		t.Errorf("a redeploy (a rollback someone asked for) was carried: %q", d.TriggerDetail)
 	}
 	many := make([]string, 40)

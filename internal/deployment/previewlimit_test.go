@@ -10,6 +10,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
@@ -51,11 +52,11 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 				}
 			}
 			st := replicas[0]
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: store.Now()})
+			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: liftoff.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: store.Now(), NewServiceID: cuid.New,
+			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
 				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`),
 					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web", Config: []byte(`{}`)}}}}})
 			if err != nil {
@@ -65,8 +66,8 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 			const limit, calls = 3, 12
 			lim := Limits{MaxPreviews: limit}
 			enqueue := func(st store.Store, pr int, commit string) error {
-				d := store.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr, RepoURL: p.RepoURL,
-					RequestedCommit: commit, TriggerType: store.TriggerDeployHook, Status: store.StatusPending, CreatedAt: store.Now()}
+				d := liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr, RepoURL: p.RepoURL,
+					RequestedCommit: commit, TriggerType: liftoff.TriggerDeployHook, Status: liftoff.StatusPending, CreatedAt: liftoff.Now()}
 				return EnqueueTx(ctx, st, func(q store.Queries) error {
 					_, _, err := Enqueue(ctx, q, d, lim)
 					return err

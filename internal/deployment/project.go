@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -15,6 +16,6 @@ const ProjectDeletedMessage = "the project was deleted"
 // environments, hooks and preview instances), cancels its PENDING
 // deployments and asks its running ones to stop. The engines then stop its
 // releases and forget its routes. Any replica can call it.
-func DeleteProject(ctx context.Context, st store.Store, id string, now time.Time) (store.Project, error) {
-	return st.DeleteProject(ctx, id, ProjectDeletedMessage, store.At(now))
+func DeleteProject(ctx context.Context, st store.Store, id string, now time.Time) (liftoff.Project, error) {
+	return st.DeleteProject(ctx, id, ProjectDeletedMessage, liftoff.At(now))
 }

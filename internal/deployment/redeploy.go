@@ -6,26 +6,27 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // QueueRedeploy queues a redeploy of deployment id; any node's engine runs
 // it. It supersedes a PENDING deployment of the same environment instance.
 // Redeploying a torn down preview starts it again, within lim.
-func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (store.Deployment, error) {
+func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (liftoff.Deployment, error) {
 	orig, err := st.GetDeployment(ctx, id)
 	if err != nil {
-		return store.Deployment{}, err
+		return liftoff.Deployment{}, err
 	}
 	switch {
 	case !orig.Status.Final():
-		return store.Deployment{}, fmt.Errorf("%w: Deployment %s is %s; only a finished deployment can be redeployed", ErrNotRedeployable, id, orig.Status)
+		return liftoff.Deployment{}, fmt.Errorf("%w: Deployment %s is %s; only a finished deployment can be redeployed", ErrNotRedeployable, id, orig.Status)
 	case orig.GitCommit == "" || orig.Config == "":
-		return store.Deployment{}, fmt.Errorf("%w: Deployment %s ended %s before it read a commit and its config: there is nothing to redeploy", ErrNotRedeployable, id, orig.Status)
+		return liftoff.Deployment{}, fmt.Errorf("%w: Deployment %s ended %s before it read a commit and its config: there is nothing to redeploy", ErrNotRedeployable, id, orig.Status)
 	}
-	d := store.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
-		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: store.TriggerRedeploy,
-		RedeployOf: orig.ID, Status: store.StatusPending, CreatedAt: store.At(now)}
+	d := liftoff.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
+		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: liftoff.TriggerRedeploy,
+		RedeployOf: orig.ID, Status: liftoff.StatusPending, CreatedAt: liftoff.At(now)}
 	var queued string
 	err = EnqueueTx(ctx, st, func(q store.Queries) error {
 		var err error
@@ -33,7 +34,7 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 		return err
 	})
 	if err != nil {
-		return store.Deployment{}, err
+		return liftoff.Deployment{}, err
 	}
 	return st.GetDeployment(ctx, queued)
 }

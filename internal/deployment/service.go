@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -44,7 +45,7 @@ type Service struct {
 
 // Cancel ends a PENDING deployment at once and stops a running one (on
 // this node at once, on another at its next heartbeat).
-func (s *Service) Cancel(ctx context.Context, id string) (store.Deployment, error) {
+func (s *Service) Cancel(ctx context.Context, id string) (liftoff.Deployment, error) {
 	d, err := RequestCancel(ctx, s.Store, id, s.Now())
 	if err != nil {
 		return d, err
@@ -56,7 +57,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (store.Deployment, erro
 }
 
 // Redeploy queues a redeploy of deployment id (see QueueRedeploy).
-func (s *Service) Redeploy(ctx context.Context, id string) (store.Deployment, error) {
+func (s *Service) Redeploy(ctx context.Context, id string) (liftoff.Deployment, error) {
 	d, err := QueueRedeploy(ctx, s.Store, s.NewID, id, s.Now(), s.Limits)
 	if err != nil {
 		return d, err
@@ -67,7 +68,7 @@ func (s *Service) Redeploy(ctx context.Context, id string) (store.Deployment, er
 
 // TearDown tears a preview instance down (see TearDownPreview); the
 // Runner stops what it runs of it.
-func (s *Service) TearDown(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
+func (s *Service) TearDown(ctx context.Context, environmentID int64, prNumber int) (liftoff.PreviewInstance, error) {
 	inst, err := TearDownPreview(ctx, s.Store, environmentID, prNumber, s.Now())
 	if err != nil {
 		return inst, err
@@ -78,11 +79,11 @@ func (s *Service) TearDown(ctx context.Context, environmentID int64, prNumber in
 
 // DeleteProject deletes a project (see the function DeleteProject); the
 // Runner stops what it runs of its environments.
-func (s *Service) DeleteProject(ctx context.Context, id string) (store.Project, error) {
+func (s *Service) DeleteProject(ctx context.Context, id string) (liftoff.Project, error) {
 	// Before the deletion: the environments go with the project.
 	envs, err := s.Store.ListEnvironments(ctx, id)
 	if err != nil {
-		return store.Project{}, fmt.Errorf("list the environments of project %s: %w", id, err)
+		return liftoff.Project{}, fmt.Errorf("list the environments of project %s: %w", id, err)
 	}
 	p, err := DeleteProject(ctx, s.Store, id, s.Now())
 	if err != nil {

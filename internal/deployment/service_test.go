@@ -10,6 +10,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -36,11 +37,11 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: store.At(now)})
+			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: liftoff.At(now)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: store.At(now), NewServiceID: cuid.New,
+			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.At(now), NewServiceID: cuid.New,
 				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`),
 					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web", Config: []byte(`{}`)}}}}})
 			if err != nil {
@@ -49,11 +50,11 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			env := envs[0].ID
 			r := &recordingRunner{}
 			s := &Service{Store: st, NewID: cuid.New, Now: func() time.Time { return now }, Runner: r}
-			insert := func(pr int, status store.Status) store.Deployment {
+			insert := func(pr int, status liftoff.Status) liftoff.Deployment {
 				t.Helper()
-				d := store.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env, PRNumber: pr, RepoURL: p.RepoURL,
-					RequestedCommit: "0123456789abcdef0123456789abcdef01234567", TriggerType: store.TriggerDeployHook, Status: status,
-					CreatedAt: store.At(now)}
+				d := liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env, PRNumber: pr, RepoURL: p.RepoURL,
+					RequestedCommit: "0123456789abcdef0123456789abcdef01234567", TriggerType: liftoff.TriggerDeployHook, Status: status,
+					CreatedAt: liftoff.At(now)}
 				if err := st.InsertDeployment(ctx, d); err != nil {
 					t.Fatal(err)
 				}
@@ -68,14 +69,14 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			}
 
 			// A PENDING deployment ends at once: nothing runs to stop.
-			pending := insert(1, store.StatusPending)
-			if d, err := s.Cancel(ctx, pending.ID); err != nil || d.Status != store.StatusCancelled {
+			pending := insert(1, liftoff.StatusPending)
+			if d, err := s.Cancel(ctx, pending.ID); err != nil || d.Status != liftoff.StatusCancelled {
 				t.Fatalf("Cancel of a PENDING deployment = %s, %v", d.Status, err)
 			}
 			want()
 			// A running one is asked to stop: the Runner stops it.
-			running := insert(2, store.StatusPending)
-			if _, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))}); err != nil {
+			running := insert(2, liftoff.StatusPending)
+			if _, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Cancel(ctx, running.ID); err != nil {
@@ -84,17 +85,17 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			want("cancel " + running.ID)
 
 			// A deployment that read its commit and config, and ended.
-			done := insert(3, store.StatusPending)
-			if d, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))}); err != nil || d.ID != done.ID {
+			done := insert(3, liftoff.StatusPending)
+			if d, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))}); err != nil || d.ID != done.ID {
 				t.Fatalf("ClaimDeployment = %s, %v; want %s", d.ID, err, done.ID)
 			}
 			if err := st.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: done.ID, GitCommit: done.RequestedCommit, Config: "{}"}); err != nil {
 				t.Fatal(err)
 			}
-			if ok, err := st.FinishDeployment(ctx, store.FinishDeploymentParams{ID: done.ID, Status: store.StatusSuccess, At: store.At(now)}); err != nil || !ok {
+			if ok, err := st.FinishDeployment(ctx, store.FinishDeploymentParams{ID: done.ID, Status: liftoff.StatusSuccess, At: liftoff.At(now)}); err != nil || !ok {
 				t.Fatalf("FinishDeployment = %v, %v", ok, err)
 			}
-			if d, err := s.Redeploy(ctx, done.ID); err != nil || d.Status != store.StatusPending {
+			if d, err := s.Redeploy(ctx, done.ID); err != nil || d.Status != liftoff.StatusPending {
 				t.Fatalf("Redeploy = %s, %v", d.Status, err)
 			}
 			want("queued")
@@ -104,7 +105,7 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			want()
 
 			if _, err := st.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: 3, HeadBranch: "feature",
-				At: store.At(now)}); err != nil {
+				At: liftoff.At(now)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.TearDown(ctx, env, 3); err != nil {

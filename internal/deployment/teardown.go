@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -13,14 +14,14 @@ const TornDownMessage = "the preview instance was torn down"
 // TearDownPreview marks a preview instance torn down (its history stays)
 // and cancels its deployments. The engine then stops its releases, removes
 // its routes and builds. Any replica can call it.
-func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, prNumber int, now time.Time) (store.PreviewInstance, error) {
-	var inst store.PreviewInstance
+func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, prNumber int, now time.Time) (liftoff.PreviewInstance, error) {
+	var inst liftoff.PreviewInstance
 	err := st.Tx(ctx, func(q store.Queries) error {
 		var err error
-		if inst, err = q.DeletePreviewInstance(ctx, environmentID, prNumber, store.At(now)); err != nil {
+		if inst, err = q.DeletePreviewInstance(ctx, environmentID, prNumber, liftoff.At(now)); err != nil {
 			return err
 		}
-		return q.CancelInstanceDeployments(ctx, environmentID, prNumber, TornDownMessage, store.At(now))
+		return q.CancelInstanceDeployments(ctx, environmentID, prNumber, TornDownMessage, liftoff.At(now))
 	})
 	return inst, err
 }
@@ -28,5 +29,5 @@ func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, p
 // ScheduleTearDown tears a preview instance down at a later time (a PR
 // closed without merge), or cancels a scheduled teardown (at zero).
 func ScheduleTearDown(ctx context.Context, st store.Store, environmentID int64, prNumber int, at time.Time) error {
-	return st.SchedulePreviewTeardown(ctx, environmentID, prNumber, store.At(at))
+	return st.SchedulePreviewTeardown(ctx, environmentID, prNumber, liftoff.At(at))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -190,7 +191,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.life.started = true
 	e.runCtx, e.runCancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	e.life.Unlock()
-	now := store.At(e.now())
+	now := liftoff.At(e.now())
 	p := store.InterruptParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: now, Message: InterruptedMessage, At: now}
 	if e.cfg.SingleNode {
 		p.LeaseExpiredBefore = now.Add(100 * 365 * 24 * time.Hour) // every running deployment
@@ -256,7 +257,7 @@ func (e *Engine) stopping() bool {
 func (e *Engine) worker(n int) {
 	defer e.wg.Done()
 	for !e.stopping() {
-		now := store.At(e.now())
+		now := liftoff.At(e.now())
 		d, err := e.Store.ClaimDeployment(e.runCtx, store.ClaimParams{Owner: e.cfg.NodeID, At: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		if err == nil {
 			e.run(d)
@@ -285,7 +286,7 @@ func (e *Engine) rescuer() {
 			return
 		case <-t.C:
 		}
-		now := store.At(e.now())
+		now := liftoff.At(e.now())
 		ids, err := e.Store.InterruptDeployments(e.runCtx, store.InterruptParams{LeaseExpiredBefore: now, Message: InterruptedMessage, At: now})
 		if err != nil {
 			e.Log.Error("rescue deployments", "err", err)
@@ -301,7 +302,7 @@ func (e *Engine) rescuer() {
 }
 
 // run runs one claimed deployment to its end.
-func (e *Engine) run(d store.Deployment) {
+func (e *Engine) run(d liftoff.Deployment) {
 	ctx, cancel := context.WithCancelCause(e.runCtx)
 	e.mu.Lock()
 	e.running[d.ID] = runningDeployment{env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
@@ -321,13 +322,13 @@ func (e *Engine) run(d store.Deployment) {
 	cancel(nil)
 	<-hb
 	e.Logs.Flush(context.WithoutCancel(ctx))
-	ok, err := e.Store.FinishDeployment(context.WithoutCancel(ctx), store.FinishDeploymentParams{ID: d.ID, Status: status, Errors: errs, At: store.At(e.now())})
+	ok, err := e.Store.FinishDeployment(context.WithoutCancel(ctx), store.FinishDeploymentParams{ID: d.ID, Status: status, Errors: errs, At: liftoff.At(e.now())})
 	if err != nil || !ok {
 		e.Log.Error("finish deployment", "deployment_id", d.ID, "status", status, "finished", ok, "err", err)
 	}
 	e.Log.Info("deployment finished", "deployment_id", d.ID, "status", status)
 	e.Wake() // a deployment queued behind this one may start now
-	if status == store.StatusCancelled {
+	if status == liftoff.StatusCancelled {
 		e.wakeJanitor() // it may have held up the cleanup of a deleted project or a torn down preview
 	}
 }
@@ -343,7 +344,7 @@ func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.Cancel
 			return
 		case <-t.C:
 		}
-		cancelRequested, err := e.Store.RenewLease(ctx, id, e.cfg.NodeID, store.At(e.now()).Add(e.cfg.Lease))
+		cancelRequested, err := e.Store.RenewLease(ctx, id, e.cfg.NodeID, liftoff.At(e.now()).Add(e.cfg.Lease))
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			cancel(errLeaseLost)

@@ -9,6 +9,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -18,37 +19,37 @@ import (
 
 // failure ends a deployment with a status and a sentence a person can act on.
 type failure struct {
-	status store.Status
+	status liftoff.Status
 	msg    string
 }
 
 func (f *failure) Error() string { return f.msg }
 
-func fail(status store.Status, format string, args ...any) error {
+func fail(status liftoff.Status, format string, args ...any) error {
 	return &failure{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
 // deployment is the state of one running deployment.
 type deployment struct {
 	e       *Engine
-	d       store.Deployment
+	d       liftoff.Deployment
 	log     *logstream.Writer
-	project store.Project
-	env     store.Environment
+	project liftoff.Project
+	env     liftoff.Environment
 	mirror  *gitsource.Mirror
 	commit  string
 	file    *config.File
 	envCfg  *config.Environment
 	inst    target.Instance
-	home    string             // the environment's home in the sandbox; "" unsandboxed
-	failed  []store.ErrorEntry // services that could not even start
+	home    string               // the environment's home in the sandbox; "" unsandboxed
+	failed  []liftoff.ErrorEntry // services that could not even start
 	// since is when the preview instance's current incarnation started:
 	// watch-path bases before it do not count. Zero for environments.
-	since store.Time
+	since liftoff.Time
 }
 
 // execute runs the deployment and returns how it ended.
-func (e *Engine) execute(ctx context.Context, d store.Deployment, log *logstream.Writer) (store.Status, []store.ErrorEntry) {
+func (e *Engine) execute(ctx context.Context, d liftoff.Deployment, log *logstream.Writer) (liftoff.Status, []liftoff.ErrorEntry) {
 	r := &deployment{e: e, d: d, log: log}
 	err := r.prepare(ctx)
 	var units []*unit
@@ -59,18 +60,18 @@ func (e *Engine) execute(ctx context.Context, d store.Deployment, log *logstream
 		return r.deploy(ctx, units)
 	}
 	if err == nil && len(r.failed) > 0 {
-		return store.StatusError, r.failed
+		return liftoff.StatusError, r.failed
 	}
 	if err == nil {
 		log.Printf("==> No service to deploy: NO_CHANGE")
-		return store.StatusNoChange, nil
+		return liftoff.StatusNoChange, nil
 	}
 	return r.ended(ctx, err)
 }
 
 // ended turns the error that stopped a deployment before its services ran
 // into its final status.
-func (r *deployment) ended(ctx context.Context, err error) (store.Status, []store.ErrorEntry) {
+func (r *deployment) ended(ctx context.Context, err error) (liftoff.Status, []liftoff.ErrorEntry) {
 	var f *failure
 	switch {
 	case errors.As(err, &f):
@@ -78,25 +79,25 @@ func (r *deployment) ended(ctx context.Context, err error) (store.Status, []stor
 		f = causeFailure(ctx)
 	default:
 		r.e.Log.Error("deployment failed", "deployment_id", r.d.ID, "err", err)
-		f = &failure{status: store.StatusError, msg: logstream.Scrub(err.Error())}
+		f = &failure{status: liftoff.StatusError, msg: logstream.Scrub(err.Error())}
 	}
 	r.log.Printf("==> %s: %s", f.status, f.msg)
-	if f.status == store.StatusNoChange {
+	if f.status == liftoff.StatusNoChange {
 		return f.status, nil // a skip, not an error
 	}
-	return f.status, []store.ErrorEntry{{Status: f.status, Message: f.msg}}
+	return f.status, []liftoff.ErrorEntry{{Status: f.status, Message: f.msg}}
 }
 
 // causeFailure says why ctx was cancelled.
 func causeFailure(ctx context.Context) *failure {
 	cause := context.Cause(ctx)
 	if errors.Is(cause, errCancelled) || errors.Is(cause, errTornDown) {
-		return &failure{status: store.StatusCancelled, msg: cause.Error()}
+		return &failure{status: liftoff.StatusCancelled, msg: cause.Error()}
 	}
 	if cause == nil || errors.Is(cause, context.Canceled) {
 		cause = errShutdown
 	}
-	return &failure{status: store.StatusError, msg: cause.Error()}
+	return &failure{status: liftoff.StatusError, msg: cause.Error()}
 }
 
 // prepare fetches the repository, resolves the commit and reads the config
@@ -111,7 +112,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 		return fmt.Errorf("load environment: %w", err)
 	}
 	if r.env.Deleted() {
-		return fail(store.StatusError, "environment %s was deleted: it left the project's config", r.env.GivenID)
+		return fail(liftoff.StatusError, "environment %s was deleted: it left the project's config", r.env.GivenID)
 	}
 	if r.home, err = r.e.Sandbox.Home(r.project.ID, r.env.GivenID); err != nil {
 		return err
@@ -148,7 +149,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 		// The first deployment of a PR (or of one torn down before) creates
 		// its instance; its history of watch-path bases starts then.
 		inst, err := st.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber,
-			HeadBranch: detail.HeadBranch, At: store.At(r.e.now())})
+			HeadBranch: detail.HeadBranch, At: liftoff.At(r.e.now())})
 		if err != nil {
 			return err
 		}
@@ -171,7 +172,7 @@ func (r *deployment) gitFailure(ctx context.Context, what string, err error) err
 	if ctx.Err() != nil {
 		return causeFailure(ctx)
 	}
-	return fail(store.StatusError, "could not %s: %s", what, logstream.Scrub(gitsource.RedactURL(err.Error())))
+	return fail(liftoff.StatusError, "could not %s: %s", what, logstream.Scrub(gitsource.RedactURL(err.Error())))
 }
 
 // resolve finds the commit to deploy.
@@ -206,10 +207,10 @@ func (r *deployment) resolve(ctx context.Context) error {
 			return r.revisionFailure(ctx, err, fmt.Sprintf("branch %s was not found in %s", r.d.GitBranch, repo))
 		}
 		if !on {
-			return fail(store.StatusError, "commit %s is not on branch %s", short(commit), r.d.GitBranch)
+			return fail(liftoff.StatusError, "commit %s is not on branch %s", short(commit), r.d.GitBranch)
 		}
 		r.commit = commit
-		if detail := deployments.ParseDetail(r.d.TriggerDetail); r.d.TriggerType == store.TriggerGitHub && detail.Event == "push" {
+		if detail := deployments.ParseDetail(r.d.TriggerDetail); r.d.TriggerType == liftoff.TriggerGitHub && detail.Event == "push" {
 			if err := r.resolvePush(ctx, detail); err != nil {
 				return err
 			}
@@ -249,10 +250,10 @@ func (r *deployment) checkPRFiles(ctx context.Context, detail deployments.Trigge
 	}
 	m, err := watch.Compile(detail.FilterWatchPaths)
 	if err != nil {
-		return fail(store.StatusError, "the preview filter's watchPaths: %v", err)
+		return fail(liftoff.StatusError, "the preview filter's watchPaths: %v", err)
 	}
 	if res := m.Filter(watch.NewChangeSet(files)); len(res.Paths) == 0 {
-		return fail(store.StatusNoChange, "no file the pull request changes (%d since %s) matches the preview filter's watchPaths", len(files), short(base))
+		return fail(liftoff.StatusNoChange, "no file the pull request changes (%d since %s) matches the preview filter's watchPaths", len(files), short(base))
 	}
 	return nil
 }
@@ -262,9 +263,9 @@ func (r *deployment) checkPRFiles(ctx context.Context, detail deployments.Trigge
 func (r *deployment) revisionFailure(ctx context.Context, err error, notFound string) error {
 	switch {
 	case errors.Is(err, gitsource.ErrAmbiguous):
-		return fail(store.StatusError, "%s; use more characters of the SHA", logstream.Scrub(err.Error()))
+		return fail(liftoff.StatusError, "%s; use more characters of the SHA", logstream.Scrub(err.Error()))
 	case errors.Is(err, gitsource.ErrRevisionNotFound), errors.Is(err, gitsource.ErrInvalidRevision):
-		return fail(store.StatusError, "%s", notFound)
+		return fail(liftoff.StatusError, "%s", notFound)
 	}
 	return r.gitFailure(ctx, "resolve the commit", err)
 }
@@ -296,7 +297,7 @@ func (r *deployment) readConfig(ctx context.Context) error {
 			break
 		}
 		if path == "" {
-			return fail(store.StatusError, "%s was not found at commit %s", strings.Join(candidates, " or "), short(r.commit))
+			return fail(liftoff.StatusError, "%s was not found at commit %s", strings.Join(candidates, " or "), short(r.commit))
 		}
 	}
 	file, problems, err := r.e.parser.Parse([]byte(text))
@@ -310,14 +311,14 @@ func (r *deployment) readConfig(ctx context.Context) error {
 		if len(lines) == 0 {
 			lines = []string{err.Error()}
 		}
-		return fail(store.StatusError, "%s at %s is not valid: %s", path, short(r.commit), strings.Join(lines, "; "))
+		return fail(liftoff.StatusError, "%s at %s is not valid: %s", path, short(r.commit), strings.Join(lines, "; "))
 	}
 	envCfg, ok := file.Environment(r.env.GivenID)
 	if !ok {
-		return fail(store.StatusError, "environment %q is not in %s at %s", r.env.GivenID, path, short(r.commit))
+		return fail(liftoff.StatusError, "environment %q is not in %s at %s", r.env.GivenID, path, short(r.commit))
 	}
 	if envCfg.IsPreview() != r.env.IsPreview {
-		return fail(store.StatusError, "environment %q changed between a preview and a normal environment at %s; sync the project", r.env.GivenID, short(r.commit))
+		return fail(liftoff.StatusError, "environment %q changed between a preview and a normal environment at %s; sync the project", r.env.GivenID, short(r.commit))
 	}
 	r.file, r.envCfg = file, envCfg
 	if r.d.RedeployOf == "" {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/liftoffhq/liftoff/internal/config"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -15,7 +15,7 @@ import (
 // one when this project was the first to deploy there. Services the proxy
 // does not serve get none. A long name another project holds (ids that
 // spell the same name in another form) is a *failure naming both.
-func (e *Engine) hostNames(ctx context.Context, project store.Project, inst target.Instance, svc config.Service) ([]string, error) {
+func (e *Engine) hostNames(ctx context.Context, project liftoff.Project, inst target.Instance, svc config.Service) ([]string, error) {
 	if svc.Target.Type == config.TargetCommand || (svc.Type != config.TypeWeb && svc.Type != config.TypeStatic) {
 		return nil, nil
 	}
@@ -24,9 +24,9 @@ func (e *Engine) hostNames(ctx context.Context, project store.Project, inst targ
 		slug = project.ID // only until the next start gives it a slug
 	}
 	short, long := target.HostNames(inst, svc.ID, slug)
-	claim := func(host string) (store.HostClaim, error) {
-		return e.Store.ClaimHost(ctx, store.HostClaim{Host: host, ProjectID: project.ID, EnvironmentID: inst.EnvironmentID,
-			PRNumber: inst.PRNumber, CreatedAt: store.At(e.now())})
+	claim := func(host string) (liftoff.HostClaim, error) {
+		return e.Store.ClaimHost(ctx, liftoff.HostClaim{Host: host, ProjectID: project.ID, EnvironmentID: inst.EnvironmentID,
+			PRNumber: inst.PRNumber, CreatedAt: liftoff.At(e.now())})
 	}
 	held, err := claim(long)
 	if err != nil {
@@ -37,7 +37,7 @@ func (e *Engine) hostNames(ctx context.Context, project store.Project, inst targ
 		if p, err := e.Store.GetProject(ctx, held.ProjectID); err == nil {
 			other = fmt.Sprintf("%q (%s)", p.Name, p.ID)
 		}
-		return nil, fail(store.StatusError, "host name %s of service %s in project %q (%s) is already used by project %s: rename the environment or the service in one of them",
+		return nil, fail(liftoff.StatusError, "host name %s of service %s in project %q (%s) is already used by project %s: rename the environment or the service in one of them",
 			long, svc.ID, project.Name, project.ID, other)
 	}
 	held, err = claim(short)

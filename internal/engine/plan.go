@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/watch"
 )
@@ -17,10 +18,10 @@ import (
 type unit struct {
 	svc    config.Service
 	hosts  []string // where the proxy serves it (target.Release.Hosts)
-	row    store.ServiceDeployment
+	row    liftoff.ServiceDeployment
 	deps   []*unit       // services of this deployment it depends on
 	done   chan struct{} // closed when it has its final status
-	status store.Status
+	status liftoff.Status
 	errMsg string
 	// prebuilt is set for a redeploy: the kept build to release again.
 	prebuilt string
@@ -34,7 +35,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	st := r.e.Store
 	runnable := r.envCfg.RunnableServices()
 	if len(runnable) == 0 {
-		return nil, fail(store.StatusError, "environment %q has no service Liftoff runs at %s: %s", r.env.GivenID, short(r.commit),
+		return nil, fail(liftoff.StatusError, "environment %q has no service Liftoff runs at %s: %s", r.env.GivenID, short(r.commit),
 			config.NotRunSummary(r.envCfg.Services))
 	}
 	// Rows keep the order of the config, services Liftoff does not run
@@ -51,7 +52,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: raw}
 	}
-	services, err := st.EnsureServices(ctx, r.env.ID, specs, store.At(r.e.now()), r.e.NewID)
+	services, err := st.EnsureServices(ctx, r.env.ID, specs, liftoff.At(r.e.now()), r.e.NewID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +78,12 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 	}
 
-	now := store.At(r.e.now())
+	now := liftoff.At(r.e.now())
 	var units []*unit
 	byID := map[string]*unit{}
 	for i, s := range runnable {
 		raw := specs[i].Config
-		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
+		row := liftoff.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
 			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(s, hosts[i]), Reason: choices[i].reason,
 			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: position[s.ID], CreatedAt: now,
 			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
@@ -90,13 +91,13 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		verb := "deploy"
 		switch {
 		case c.deploy:
-			row.Status = store.StatusPending
+			row.Status = liftoff.StatusPending
 		case c.failed != "":
-			row.Status, row.FinishedAt, verb = store.StatusError, now, "error"
-			row.Errors = []store.ErrorEntry{{Status: store.StatusError, Message: c.failed}}
-			r.failed = append(r.failed, store.ErrorEntry{Status: store.StatusError, Message: s.ID + ": " + c.failed})
+			row.Status, row.FinishedAt, verb = liftoff.StatusError, now, "error"
+			row.Errors = []liftoff.ErrorEntry{{Status: liftoff.StatusError, Message: c.failed}}
+			r.failed = append(r.failed, liftoff.ErrorEntry{Status: liftoff.StatusError, Message: s.ID + ": " + c.failed})
 		default:
-			row.Status, row.FinishedAt, verb = store.StatusNoChange, now, "skip"
+			row.Status, row.FinishedAt, verb = liftoff.StatusNoChange, now, "skip"
 		}
 		if err := st.InsertServiceDeployment(ctx, row); err != nil {
 			return nil, err
@@ -127,14 +128,14 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 // (rds, s3 ...) as ended NO_CHANGE, with why: Get Deployment then shows
 // every service of the environment, each with a status that a client
 // written for Flightcontrol knows.
-func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now store.Time) error {
+func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now liftoff.Time) error {
 	for _, s := range r.envCfg.Services {
 		why := s.NotRunReason()
 		if why == "" {
 			continue
 		}
-		row := store.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceGivenID: s.ID, ServiceName: s.Name,
-			ServiceType: s.Type, Status: store.StatusNoChange, Reason: "not deployed: " + why, FinishedAt: now,
+		row := liftoff.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceGivenID: s.ID, ServiceName: s.Name,
+			ServiceType: s.Type, Status: liftoff.StatusNoChange, Reason: "not deployed: " + why, FinishedAt: now,
 			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Position: position[s.ID], CreatedAt: now}
 		if err := r.e.Store.InsertServiceDeployment(ctx, row); err != nil {
 			return err
@@ -154,7 +155,7 @@ type choice struct {
 
 // decide runs the watch-path decision: each service against the changes
 // since its own last success in this environment instance.
-func (r *deployment) decide(ctx context.Context, runnable []config.Service, services []store.Service) ([]choice, error) {
+func (r *deployment) decide(ctx context.Context, runnable []config.Service, services []liftoff.Service) ([]choice, error) {
 	changes := map[string]*watch.ChangeSet{} // by base commit
 	in := make([]watch.Service, len(runnable))
 	for i, s := range runnable {
@@ -190,7 +191,7 @@ func (r *deployment) decide(ctx context.Context, runnable []config.Service, serv
 	}
 	decisions, err := watch.Decide(r.d.Force, in)
 	if err != nil {
-		return nil, fail(store.StatusError, "%s", err.Error())
+		return nil, fail(liftoff.StatusError, "%s", err.Error())
 	}
 	choices := make([]choice, len(decisions))
 	for i, d := range decisions {
@@ -201,7 +202,7 @@ func (r *deployment) decide(ctx context.Context, runnable []config.Service, serv
 
 // redeployChoices release again, for each service, the build that was live
 // right after the redeployed deployment.
-func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Service, services []store.Service) ([]choice, error) {
+func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Service, services []liftoff.Service) ([]choice, error) {
 	orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -69,17 +70,17 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 		return
 	}
 	var ids []int64
-	var stale []store.Time
-	byID := map[int64]store.Environment{}
+	var stale []liftoff.Time
+	byID := map[int64]liftoff.Environment{}
 	for _, env := range envs {
 		byID[env.ID] = env
 		var cfg config.Environment
 		if json.Unmarshal(env.Config, &cfg) == nil && cfg.PreviewTTLHours > 0 {
 			ids = append(ids, env.ID)
-			stale = append(stale, store.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
+			stale = append(stale, liftoff.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
 		}
 	}
-	due, err := e.Store.PreviewsDue(ctx, store.At(now), ids, stale)
+	due, err := e.Store.PreviewsDue(ctx, liftoff.At(now), ids, stale)
 	if err != nil {
 		e.Log.Error("previews due for teardown", "err", err)
 	}
@@ -103,7 +104,7 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 	}
 }
 
-func teardownReason(p store.PreviewInstance, now time.Time) string {
+func teardownReason(p liftoff.PreviewInstance, now time.Time) string {
 	if !p.TeardownAt.IsZero() && !p.TeardownAt.Time().After(now) {
 		return "scheduled (pull request closed)"
 	}
@@ -112,7 +113,7 @@ func teardownReason(p store.PreviewInstance, now time.Time) string {
 
 // cleanPreview stops a torn down instance's releases and removes its
 // builds, once no deployment of it runs any more.
-func (e *Engine) cleanPreview(ctx context.Context, p store.PreviewInstance, env store.Environment) error {
+func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, env liftoff.Environment) error {
 	running, err := e.Store.InstanceRunning(ctx, p.EnvironmentID, p.PRNumber)
 	if err != nil || running {
 		return err // a cancelled deployment is still stopping: next round
@@ -142,7 +143,7 @@ func (e *Engine) cleanPreview(ctx context.Context, p store.PreviewInstance, env 
 			return err
 		}
 	}
-	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, store.At(e.now())); err != nil {
+	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, liftoff.At(e.now())); err != nil {
 		return err
 	}
 	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))

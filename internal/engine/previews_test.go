@@ -20,6 +20,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -41,8 +42,8 @@ type previewHarness struct {
 	st   store.Store
 	e    *Engine
 	tg   *local.Target
-	p    store.Project
-	env  map[string]store.Environment // by given id
+	p    liftoff.Project
+	env  map[string]liftoff.Environment // by given id
 	now  time.Time
 	logs *syncBuffer
 }
@@ -97,12 +98,12 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	})
 
 	h.p, err = h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://github.com/octo-org/shop.git",
-		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: previewSHA, At: store.At(p0)})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: previewSHA, At: liftoff.At(p0)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svcs := []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: []byte(apiService)}}
-	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: store.At(p0), NewServiceID: cuid.New,
+	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.At(p0), NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{
 			{GivenID: "preview", Name: "Previews", IsPreview: true, Services: svcs,
 				Config: []byte(`{"id":"preview","name":"Previews","source":{"pr":true,"trigger":"push"},"services":[` + apiService + `]}`)},
@@ -115,7 +116,7 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.env = map[string]store.Environment{}
+	h.env = map[string]liftoff.Environment{}
 	for _, e := range envs {
 		h.env[e.GivenID] = e
 	}
@@ -136,12 +137,12 @@ func (h *previewHarness) sweep(at time.Time) {
 func (h *previewHarness) upsert(env string, pr int, at time.Time) {
 	h.t.Helper()
 	if _, err := h.st.UpsertPreviewInstance(h.ctx, store.UpsertPreviewParams{EnvironmentID: h.env[env].ID, PRNumber: pr,
-		HeadBranch: "feature/pr-" + strconv.Itoa(pr), At: store.At(at)}); err != nil {
+		HeadBranch: "feature/pr-" + strconv.Itoa(pr), At: liftoff.At(at)}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
-func (h *previewHarness) instance(env string, pr int) store.PreviewInstance {
+func (h *previewHarness) instance(env string, pr int) liftoff.PreviewInstance {
 	h.t.Helper()
 	inst, err := h.st.GetPreviewInstance(h.ctx, h.env[env].ID, pr)
 	if err != nil {
@@ -150,7 +151,7 @@ func (h *previewHarness) instance(env string, pr int) store.PreviewInstance {
 	return inst
 }
 
-func (h *previewHarness) deployment(id string) store.Deployment {
+func (h *previewHarness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
 	d, err := h.st.GetDeployment(h.ctx, id)
 	if err != nil {
@@ -161,13 +162,13 @@ func (h *previewHarness) deployment(id string) store.Deployment {
 
 // insert stores a deployment of a preview instance with status (a final
 // one finished at at).
-func (h *previewHarness) insert(env string, pr int, status store.Status, at time.Time) store.Deployment {
+func (h *previewHarness) insert(env string, pr int, status liftoff.Status, at time.Time) liftoff.Deployment {
 	h.t.Helper()
-	d := store.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env[env].ID, PRNumber: pr, RepoURL: h.p.RepoURL,
-		RequestedCommit: previewSHA, TriggerType: store.TriggerGitHub, Status: status, CreatedAt: store.At(at),
+	d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env[env].ID, PRNumber: pr, RepoURL: h.p.RepoURL,
+		RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: status, CreatedAt: liftoff.At(at),
 		TriggerDetail: deployments.TriggerDetail{Event: "pull_request", Action: "synchronize", HeadBranch: "feature/pr-" + strconv.Itoa(pr)}.Encode()}
 	if status.Final() {
-		d.GitCommit, d.StartedAt, d.FinishedAt = previewSHA, store.At(at), store.At(at)
+		d.GitCommit, d.StartedAt, d.FinishedAt = previewSHA, liftoff.At(at), liftoff.At(at)
 	}
 	if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 		h.t.Fatal(err)
@@ -178,15 +179,15 @@ func (h *previewHarness) insert(env string, pr int, status store.Status, at time
 // claim starts the oldest PENDING deployment on node-a, as a worker does.
 func (h *previewHarness) claim(want string, at time.Time) {
 	h.t.Helper()
-	d, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: store.At(at), LeaseUntil: store.At(at.Add(time.Hour))})
-	if err != nil || d.ID != want || d.Status != store.StatusInProgress {
+	d, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(at), LeaseUntil: liftoff.At(at.Add(time.Hour))})
+	if err != nil || d.ID != want || d.Status != liftoff.StatusInProgress {
 		h.t.Fatalf("ClaimDeployment = %s %s, %v; want %s INPROGRESS", d.ID, d.Status, err, want)
 	}
 }
 
 // build records a successful service deployment of d whose build is kept
 // in a new directory (with a file) under the engine's DataDir.
-func (h *previewHarness) build(d store.Deployment) (sdID, dir string) {
+func (h *previewHarness) build(d liftoff.Deployment) (sdID, dir string) {
 	h.t.Helper()
 	svcs, err := h.st.ListServices(h.ctx, d.EnvironmentID)
 	if err != nil || len(svcs) != 1 {
@@ -199,8 +200,8 @@ func (h *previewHarness) build(d store.Deployment) (sdID, dir string) {
 	if err := os.WriteFile(filepath.Join(dir, "dist", "worker.js"), []byte("setInterval(() => {}, 1000)\n"), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
-	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[0].ID, ServiceGivenID: "api", ServiceName: "API",
-		ServiceType: "worker", Status: store.StatusSuccess, StartedAt: d.CreatedAt, FinishedAt: d.CreatedAt,
+	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[0].ID, ServiceGivenID: "api", ServiceName: "API",
+		ServiceType: "worker", Status: liftoff.StatusSuccess, StartedAt: d.CreatedAt, FinishedAt: d.CreatedAt,
 		EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: previewSHA, Config: []byte(apiService), BuildDir: dir, CreatedAt: d.CreatedAt}
 	if err := h.st.InsertServiceDeployment(h.ctx, sd); err != nil {
 		h.t.Fatal(err)
@@ -272,8 +273,8 @@ func TestSweepTearsDownScheduledPreviews(t *testing.T) {
 		h := newPreviewHarness(t, dialect)
 		h.upsert("preview", 7, p0)
 		h.upsert("preview", 8, p0)
-		pending7 := h.insert("preview", 7, store.StatusPending, p0.Add(time.Minute))
-		pending8 := h.insert("preview", 8, store.StatusPending, p0.Add(time.Minute))
+		pending7 := h.insert("preview", 7, liftoff.StatusPending, p0.Add(time.Minute))
+		pending8 := h.insert("preview", 8, liftoff.StatusPending, p0.Add(time.Minute))
 		run7, run8 := h.running("preview", 7), h.running("preview", 8)
 		at := p0.Add(30 * time.Minute)
 		if err := deployments.ScheduleTearDown(h.ctx, h.st, h.env["preview"].ID, 7, at); err != nil {
@@ -281,26 +282,26 @@ func TestSweepTearsDownScheduledPreviews(t *testing.T) {
 		}
 
 		h.sweep(p0.Add(10 * time.Minute))
-		if inst := h.instance("preview", 7); inst.Deleted() || inst.TeardownAt != store.At(at) {
+		if inst := h.instance("preview", 7); inst.Deleted() || inst.TeardownAt != liftoff.At(at) {
 			t.Fatalf("#7 before its teardown time = %+v", inst)
 		}
-		if d := h.deployment(pending7.ID); d.Status != store.StatusPending {
+		if d := h.deployment(pending7.ID); d.Status != liftoff.StatusPending {
 			t.Fatalf("#7's deployment before its teardown time = %s", d.Status)
 		}
 
 		due := at.Add(time.Minute)
 		h.sweep(due)
 		inst := h.instance("preview", 7)
-		if inst.DeletedAt != store.At(due) || !inst.TeardownAt.IsZero() {
-			t.Errorf("#7 after its teardown time = %+v, want torn down at %s", inst, store.At(due))
+		if inst.DeletedAt != liftoff.At(due) || !inst.TeardownAt.IsZero() {
+			t.Errorf("#7 after its teardown time = %+v, want torn down at %s", inst, liftoff.At(due))
 		}
 		// Nothing runs and nothing was built: cleaned in the same round.
-		if inst.CleanedAt != store.At(due) {
-			t.Errorf("#7 cleaned at %s, want %s", inst.CleanedAt, store.At(due))
+		if inst.CleanedAt != liftoff.At(due) {
+			t.Errorf("#7 cleaned at %s, want %s", inst.CleanedAt, liftoff.At(due))
 		}
 		d := h.deployment(pending7.ID)
-		if d.Status != store.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the preview instance was torn down" ||
-			d.FinishedAt != store.At(due) {
+		if d.Status != liftoff.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the preview instance was torn down" ||
+			d.FinishedAt != liftoff.At(due) {
 			t.Errorf("#7's PENDING deployment after the teardown = %+v", d)
 		}
 		if err := context.Cause(run7); !errors.Is(err, errTornDown) {
@@ -310,7 +311,7 @@ func TestSweepTearsDownScheduledPreviews(t *testing.T) {
 		if inst := h.instance("preview", 8); inst.Deleted() {
 			t.Errorf("#8 = %+v, want live", inst)
 		}
-		if d := h.deployment(pending8.ID); d.Status != store.StatusPending {
+		if d := h.deployment(pending8.ID); d.Status != liftoff.StatusPending {
 			t.Errorf("#8's deployment = %s, want PENDING", d.Status)
 		}
 		if run8.Err() != nil {
@@ -339,8 +340,8 @@ func TestSweepTearsDownAfterPreviewTTL(t *testing.T) {
 		h.upsert("preview", 1, now.Add(-100*time.Hour)) // no previewTtlHours: lives on
 
 		h.sweep(now)
-		if inst := h.instance("ttl", 1); inst.DeletedAt != store.At(now) {
-			t.Errorf("ttl #1, deployed 2 h ago = %+v, want torn down at %s", inst, store.At(now))
+		if inst := h.instance("ttl", 1); inst.DeletedAt != liftoff.At(now) {
+			t.Errorf("ttl #1, deployed 2 h ago = %+v, want torn down at %s", inst, liftoff.At(now))
 		}
 		for _, pr := range []int{2, 3} {
 			if inst := h.instance("ttl", pr); inst.Deleted() {
@@ -359,11 +360,11 @@ func TestSweepTearsDownAfterPreviewTTL(t *testing.T) {
 		later := now.Add(45 * time.Minute)
 		h.sweep(later)
 		for _, pr := range []int{2, 3} {
-			if inst := h.instance("ttl", pr); inst.DeletedAt != store.At(later) {
-				t.Errorf("ttl #%d after its hour = %+v, want torn down at %s", pr, inst, store.At(later))
+			if inst := h.instance("ttl", pr); inst.DeletedAt != liftoff.At(later) {
+				t.Errorf("ttl #%d after its hour = %+v, want torn down at %s", pr, inst, liftoff.At(later))
 			}
 		}
-		if inst := h.instance("ttl", 1); inst.DeletedAt != store.At(now) {
+		if inst := h.instance("ttl", 1); inst.DeletedAt != liftoff.At(now) {
 			t.Errorf("ttl #1 torn down again: %+v", inst)
 		}
 		if inst := h.instance("preview", 1); inst.Deleted() {
@@ -374,8 +375,8 @@ func TestSweepTearsDownAfterPreviewTTL(t *testing.T) {
 		// counts from then.
 		h.upsert("ttl", 1, later)
 		h.sweep(later.Add(30 * time.Minute))
-		if inst := h.instance("ttl", 1); inst.Deleted() || inst.CreatedAt != store.At(later) {
-			t.Errorf("ttl #1 deployed again = %+v, want live since %s", inst, store.At(later))
+		if inst := h.instance("ttl", 1); inst.Deleted() || inst.CreatedAt != liftoff.At(later) {
+			t.Errorf("ttl #1 deployed again = %+v, want live since %s", inst, liftoff.At(later))
 		}
 	})
 }
@@ -386,8 +387,8 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 		h := newPreviewHarness(t, dialect)
 		h.upsert("preview", 5, p0)
 		h.upsert("preview", 6, p0)
-		d5 := h.insert("preview", 5, store.StatusSuccess, p0)
-		d6 := h.insert("preview", 6, store.StatusSuccess, p0)
+		d5 := h.insert("preview", 5, liftoff.StatusSuccess, p0)
+		d6 := h.insert("preview", 6, liftoff.StatusSuccess, p0)
 		sd5, dir5 := h.build(d5)
 		sd6, dir6 := h.build(d6)
 		pg5 := h.release("preview", 5, sd5, dir5)
@@ -404,8 +405,8 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 		h.sweep(cleaned)
 
 		inst := h.instance("preview", 5)
-		if inst.DeletedAt != store.At(tornDown) || inst.CleanedAt != store.At(cleaned) {
-			t.Errorf("#5 = %+v, want torn down at %s and cleaned at %s", inst, store.At(tornDown), store.At(cleaned))
+		if inst.DeletedAt != liftoff.At(tornDown) || inst.CleanedAt != liftoff.At(cleaned) {
+			t.Errorf("#5 = %+v, want torn down at %s and cleaned at %s", inst, liftoff.At(tornDown), liftoff.At(cleaned))
 		}
 		if _, err := os.Stat(dir5); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("#5's build %s: %v, want it removed", dir5, err)
@@ -417,7 +418,7 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 			t.Errorf("#5's release (process group %d) still runs", pg5)
 		}
 		// Its history stays.
-		if d := h.deployment(d5.ID); d.Status != store.StatusSuccess || len(d.Services) != 1 {
+		if d := h.deployment(d5.ID); d.Status != liftoff.StatusSuccess || len(d.Services) != 1 {
 			t.Errorf("#5's deployment after the cleanup = %+v", d)
 		}
 		// Another PR's release and build are left alone.
@@ -453,9 +454,9 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newPreviewHarness(t, dialect)
 		h.upsert("preview", 9, p0)
-		done := h.insert("preview", 9, store.StatusSuccess, p0)
+		done := h.insert("preview", 9, liftoff.StatusSuccess, p0)
 		sd, dir := h.build(done)
-		run := h.insert("preview", 9, store.StatusPending, p0.Add(time.Minute))
+		run := h.insert("preview", 9, liftoff.StatusPending, p0.Add(time.Minute))
 		h.claim(run.ID, p0.Add(time.Minute))
 		if err := deployments.ScheduleTearDown(h.ctx, h.st, h.env["preview"].ID, 9, p0.Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
@@ -466,10 +467,10 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 		first := p0.Add(6 * time.Minute)
 		h.sweep(first)
 		inst := h.instance("preview", 9)
-		if inst.DeletedAt != store.At(first) || !inst.CleanedAt.IsZero() {
-			t.Fatalf("#9 while its deployment runs = %+v, want torn down at %s, not cleaned", inst, store.At(first))
+		if inst.DeletedAt != liftoff.At(first) || !inst.CleanedAt.IsZero() {
+			t.Fatalf("#9 while its deployment runs = %+v, want torn down at %s, not cleaned", inst, liftoff.At(first))
 		}
-		if d := h.deployment(run.ID); d.Status != store.StatusInProgress || !d.CancelRequested {
+		if d := h.deployment(run.ID); d.Status != liftoff.StatusInProgress || !d.CancelRequested {
 			t.Fatalf("the running deployment = %s, cancel requested %v; want INPROGRESS, asked to stop", d.Status, d.CancelRequested)
 		}
 		if _, err := os.Stat(dir); err != nil {
@@ -487,14 +488,14 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 		}
 
 		// Once it ended, the next round cleans.
-		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: store.StatusCancelled,
-			Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: deployments.TornDownMessage}}, At: store.At(first.Add(time.Minute))}); err != nil || !ok {
+		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: liftoff.StatusCancelled,
+			Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: deployments.TornDownMessage}}, At: liftoff.At(first.Add(time.Minute))}); err != nil || !ok {
 			t.Fatalf("FinishDeployment = %v, %v", ok, err)
 		}
 		second := first.Add(2 * time.Minute)
 		h.sweep(second)
-		if inst := h.instance("preview", 9); inst.CleanedAt != store.At(second) || inst.DeletedAt != store.At(first) {
-			t.Errorf("#9 after its deployment ended = %+v, want cleaned at %s", inst, store.At(second))
+		if inst := h.instance("preview", 9); inst.CleanedAt != liftoff.At(second) || inst.DeletedAt != liftoff.At(first) {
+			t.Errorf("#9 after its deployment ended = %+v, want cleaned at %s", inst, liftoff.At(second))
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("build %s: %v, want it removed", dir, err)
@@ -512,31 +513,31 @@ func TestTearDownPreview(t *testing.T) {
 		env := h.env["preview"].ID
 		h.upsert("preview", 11, p0)
 		h.upsert("preview", 12, p0)
-		running := h.insert("preview", 11, store.StatusPending, p0)
+		running := h.insert("preview", 11, liftoff.StatusPending, p0)
 		h.claim(running.ID, p0)
-		pending := h.insert("preview", 11, store.StatusPending, p0.Add(time.Minute))
-		other := h.insert("preview", 12, store.StatusPending, p0.Add(time.Minute))
+		pending := h.insert("preview", 11, liftoff.StatusPending, p0.Add(time.Minute))
+		other := h.insert("preview", 12, liftoff.StatusPending, p0.Add(time.Minute))
 
 		at := p0.Add(time.Hour)
 		inst, err := deployments.TearDownPreview(h.ctx, h.st, env, 11, at)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if inst.EnvironmentID != env || inst.PRNumber != 11 || inst.DeletedAt != store.At(at) || inst.CreatedAt != store.At(p0) ||
+		if inst.EnvironmentID != env || inst.PRNumber != 11 || inst.DeletedAt != liftoff.At(at) || inst.CreatedAt != liftoff.At(p0) ||
 			inst.HeadBranch != "feature/pr-11" || !inst.CleanedAt.IsZero() {
 			t.Errorf("TearDownPreview = %+v", inst)
 		}
 		if got := h.instance("preview", 11); got != inst {
 			t.Errorf("stored instance = %+v, want %+v", got, inst)
 		}
-		if d := h.deployment(pending.ID); d.Status != store.StatusCancelled || d.FinishedAt != store.At(at) ||
-			!reflect.DeepEqual(d.Errors, []store.ErrorEntry{{Status: store.StatusCancelled, Message: deployments.TornDownMessage}}) {
+		if d := h.deployment(pending.ID); d.Status != liftoff.StatusCancelled || d.FinishedAt != liftoff.At(at) ||
+			!reflect.DeepEqual(d.Errors, []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: deployments.TornDownMessage}}) {
 			t.Errorf("PENDING deployment after the teardown = %+v", d)
 		}
-		if d := h.deployment(running.ID); d.Status != store.StatusInProgress || !d.CancelRequested {
+		if d := h.deployment(running.ID); d.Status != liftoff.StatusInProgress || !d.CancelRequested {
 			t.Errorf("running deployment after the teardown = %s, cancel requested %v", d.Status, d.CancelRequested)
 		}
-		if d := h.deployment(other.ID); d.Status != store.StatusPending || d.CancelRequested {
+		if d := h.deployment(other.ID); d.Status != liftoff.StatusPending || d.CancelRequested {
 			t.Errorf("another PR's deployment = %s", d.Status)
 		}
 		if _, err := deployments.TearDownPreview(h.ctx, h.st, env, 11, at); !errors.Is(err, store.ErrNotFound) {
@@ -551,7 +552,7 @@ func TestTearDownPreview(t *testing.T) {
 		run12 := h.running("preview", 12)
 		h.now = at
 		got, err := h.deployments().TearDown(h.ctx, env, 12)
-		if err != nil || got.DeletedAt != store.At(at) {
+		if err != nil || got.DeletedAt != liftoff.At(at) {
 			t.Fatalf("Service.TearDown = %+v, %v", got, err)
 		}
 		if err := context.Cause(run12); !errors.Is(err, errTornDown) {
@@ -562,7 +563,7 @@ func TestTearDownPreview(t *testing.T) {
 		default:
 			t.Error("Service.TearDown did not wake the janitor")
 		}
-		if d := h.deployment(other.ID); d.Status != store.StatusCancelled {
+		if d := h.deployment(other.ID); d.Status != liftoff.StatusCancelled {
 			t.Errorf("#12's PENDING deployment = %s, want CANCELLED", d.Status)
 		}
 	})
@@ -573,12 +574,12 @@ func TestTeardownReason(t *testing.T) {
 	now := p0.Add(time.Hour)
 	for _, tc := range []struct {
 		name string
-		inst store.PreviewInstance
+		inst liftoff.PreviewInstance
 		want string
 	}{
-		{"scheduled and due", store.PreviewInstance{TeardownAt: store.At(now)}, "scheduled (pull request closed)"},
-		{"scheduled, not yet due", store.PreviewInstance{TeardownAt: store.At(now.Add(time.Minute))}, "no deployment within previewTtlHours"},
-		{"not scheduled", store.PreviewInstance{LastDeployedAt: store.At(p0)}, "no deployment within previewTtlHours"},
+		{"scheduled and due", liftoff.PreviewInstance{TeardownAt: liftoff.At(now)}, "scheduled (pull request closed)"},
+		{"scheduled, not yet due", liftoff.PreviewInstance{TeardownAt: liftoff.At(now.Add(time.Minute))}, "no deployment within previewTtlHours"},
+		{"not scheduled", liftoff.PreviewInstance{LastDeployedAt: liftoff.At(p0)}, "no deployment within previewTtlHours"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -609,9 +610,9 @@ func TestTriggerDetailThroughStore(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newPreviewHarness(t, dialect)
 		for i, tc := range details {
-			d := store.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env["preview"].ID, PRNumber: 20 + i,
-				RepoURL: h.p.RepoURL, RequestedCommit: previewSHA, TriggerType: store.TriggerGitHub, Status: store.StatusPending,
-				CreatedAt: store.At(p0), TriggerDetail: tc.d.Encode()}
+			d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env["preview"].ID, PRNumber: 20 + i,
+				RepoURL: h.p.RepoURL, RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: liftoff.StatusPending,
+				CreatedAt: liftoff.At(p0), TriggerDetail: tc.d.Encode()}
 			if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 				t.Fatal(err)
 			}

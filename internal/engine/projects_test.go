@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -18,7 +19,7 @@ func TestDeleteProjectStopsItsReleases(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newPreviewHarness(t, dialect)
 		pgid := h.release("production", 0, "r1", t.TempDir())
-		run := h.insert("production", 0, store.StatusPending, p0)
+		run := h.insert("production", 0, liftoff.StatusPending, p0)
 		h.claim(run.ID, p0)
 		runCtx := h.running("production", 0)
 
@@ -34,8 +35,8 @@ func TestDeleteProjectStopsItsReleases(t *testing.T) {
 		if !groupAlive(pgid) {
 			t.Fatal("the release was stopped while a deployment of it runs")
 		}
-		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: store.StatusCancelled,
-			At: store.At(p0.Add(time.Minute))}); err != nil || !ok {
+		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: liftoff.StatusCancelled,
+			At: liftoff.At(p0.Add(time.Minute))}); err != nil || !ok {
 			t.Fatalf("FinishDeployment = %v, %v", ok, err)
 		}
 		h.e.sweepDeleted(h.ctx)
@@ -62,7 +63,7 @@ func TestSweepStopsReleasesOfEnvironmentsThatLeftTheConfig(t *testing.T) {
 			specs = append(specs, store.EnvironmentSpec{GivenID: e.GivenID, Name: e.Name, IsPreview: true, Config: e.Config,
 				Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: []byte(apiService)}}})
 		}
-		if _, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: store.At(p0.Add(time.Hour)),
+		if _, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.At(p0.Add(time.Hour)),
 			NewServiceID: cuid.New, Environments: specs}); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -75,7 +76,7 @@ func (r *deployment) resolvePush(ctx context.Context, detail deployments.Trigger
 		r.log.Printf("==> Force push to %s: deploying %s, older than %s, deployed before", r.d.GitBranch, short(r.commit), short(deployed))
 		return nil
 	}
-	return fail(store.StatusCancelled, "push of %s is older than %s, which %s runs: not deployed "+
+	return fail(liftoff.StatusCancelled, "push of %s is older than %s, which %s runs: not deployed "+
 		"(a late or replayed delivery; only a force push back to it deploys an older commit)",
 		short(r.commit), short(deployed), r.env.GivenID)
 }

@@ -14,6 +14,7 @@ import (
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -31,9 +32,9 @@ type resolveHarness struct {
 	st   store.Store
 	e    *Engine
 	repo *gittest.Repo
-	p    store.Project
-	env  store.Environment
-	svc  store.Service
+	p    liftoff.Project
+	env  liftoff.Environment
+	svc  liftoff.Service
 	logs *syncBuffer
 	// last is when the last recorded deployment finished: each one
 	// finishes a minute after the one before.
@@ -53,11 +54,11 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 	h.repo = gittest.New(t)
 	h.repo.Commit("init", map[string]string{"liftoff.json": resolveConfig})
 	h.p, err = h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: h.repo.Dir,
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: store.Now()})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", At: liftoff.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: store.Now(), NewServiceID: cuid.New,
+	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main", Config: []byte(`{}`),
 			Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web", Config: []byte(`{}`)}}}}})
 	if err != nil {
@@ -80,10 +81,10 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 // prepare queues d, claims it and runs its preparation: the commit it
 // would deploy, or the failure that ends it. The deployment then ends, so
 // the next one can run.
-func (h *resolveHarness) prepare(d store.Deployment) (string, *failure) {
+func (h *resolveHarness) prepare(d liftoff.Deployment) (string, *failure) {
 	h.t.Helper()
 	d.ID, d.ProjectID, d.EnvironmentID, d.RepoURL = cuid.New(), h.p.ID, h.env.ID, h.p.RepoURL
-	d.Status, d.CreatedAt = store.StatusPending, store.Now()
+	d.Status, d.CreatedAt = liftoff.StatusPending, liftoff.Now()
 	if d.GitBranch == "" {
 		d.GitBranch = "main"
 	}
@@ -91,7 +92,7 @@ func (h *resolveHarness) prepare(d store.Deployment) (string, *failure) {
 		h.t.Fatal(err)
 	}
 	now := time.Now()
-	claimed, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: store.At(now), LeaseUntil: store.At(now.Add(time.Hour))})
+	claimed, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
 	if err != nil || claimed.ID != d.ID {
 		h.t.Fatalf("claim %s: got %s, %v", d.ID, claimed.ID, err)
 	}
@@ -99,7 +100,7 @@ func (h *resolveHarness) prepare(d store.Deployment) (string, *failure) {
 	r := &deployment{e: h.e, d: claimed, log: log}
 	err = r.prepare(h.ctx)
 	_ = log.Close()
-	if _, ferr := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusCancelled, At: store.Now()}); ferr != nil {
+	if _, ferr := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled, At: liftoff.Now()}); ferr != nil {
 		h.t.Fatal(ferr)
 	}
 	var f *failure
@@ -116,25 +117,25 @@ func (h *resolveHarness) prepare(d store.Deployment) (string, *failure) {
 // the environment runs.
 func (h *resolveHarness) deployed(commit string) {
 	h.t.Helper()
-	d := store.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env.ID, RepoURL: h.p.RepoURL, GitCommit: commit,
-		GitBranch: "main", TriggerType: store.TriggerAPI, Status: store.StatusSuccess, CreatedAt: store.Now()}
+	d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env.ID, RepoURL: h.p.RepoURL, GitCommit: commit,
+		GitBranch: "main", TriggerType: liftoff.TriggerAPI, Status: liftoff.StatusSuccess, CreatedAt: liftoff.Now()}
 	if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 		h.t.Fatal(err)
 	}
-	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: h.svc.ID, ServiceGivenID: "api", ServiceName: "API",
-		ServiceType: "web", Status: store.StatusBuilding, EnvironmentID: h.env.ID, GitCommit: commit, Config: []byte(`{}`), CreatedAt: store.Now()}
+	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: h.svc.ID, ServiceGivenID: "api", ServiceName: "API",
+		ServiceType: "web", Status: liftoff.StatusBuilding, EnvironmentID: h.env.ID, GitCommit: commit, Config: []byte(`{}`), CreatedAt: liftoff.Now()}
 	if err := h.st.InsertServiceDeployment(h.ctx, sd); err != nil {
 		h.t.Fatal(err)
 	}
 	h.last = h.last.Add(time.Minute)
-	if err := h.st.UpdateServiceDeployment(h.ctx, store.UpdateServiceDeploymentParams{ID: sd.ID, Status: store.StatusSuccess,
-		FinishedAt: store.At(h.last)}); err != nil {
+	if err := h.st.UpdateServiceDeployment(h.ctx, store.UpdateServiceDeploymentParams{ID: sd.ID, Status: liftoff.StatusSuccess,
+		FinishedAt: liftoff.At(h.last)}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
-func push(after string, forced bool, superseded ...string) store.Deployment {
-	return store.Deployment{RequestedCommit: after, TriggerType: store.TriggerGitHub,
+func push(after string, forced bool, superseded ...string) liftoff.Deployment {
+	return liftoff.Deployment{RequestedCommit: after, TriggerType: liftoff.TriggerGitHub,
 		TriggerDetail: deployments.TriggerDetail{Event: "push", Sender: "kenji-sato", Forced: forced, Superseded: superseded}.Encode()}
 }
 
@@ -165,7 +166,7 @@ func TestBranchResolvesOnlyBranches(t *testing.T) {
 				{"refs/heads/main", "", main},
 				{"main", main[:12], main},
 			} {
-				got, f := h.prepare(store.Deployment{GitBranch: tc.branch, RequestedCommit: tc.commit, TriggerType: store.TriggerDeployHook})
+				got, f := h.prepare(liftoff.Deployment{GitBranch: tc.branch, RequestedCommit: tc.commit, TriggerType: liftoff.TriggerDeployHook})
 				if f != nil || got != tc.want {
 					t.Errorf("branch %q commit %q: deploys %q, %v; want %s", tc.branch, tc.commit, got, f, tc.want)
 				}
@@ -182,9 +183,9 @@ func TestBranchResolvesOnlyBranches(t *testing.T) {
 				{"pull/7/head", fork},
 				{"v1-fork", fork[:12]},
 			} {
-				got, f := h.prepare(store.Deployment{GitBranch: tc.branch, RequestedCommit: tc.commit, TriggerType: store.TriggerDeployHook})
+				got, f := h.prepare(liftoff.Deployment{GitBranch: tc.branch, RequestedCommit: tc.commit, TriggerType: liftoff.TriggerDeployHook})
 				want := "branch " + tc.branch + " was not found in " + h.repo.Dir
-				if f == nil || f.status != store.StatusError || f.msg != want {
+				if f == nil || f.status != liftoff.StatusError || f.msg != want {
 					t.Errorf("branch %q commit %q: deploys %q, %v; want ERROR %q", tc.branch, tc.commit, got, f, want)
 				}
 			}
@@ -212,11 +213,11 @@ func TestPushOrder(t *testing.T) {
 			h.deployed(c)
 			// A replayed (or late) push of b, older than c: not deployed.
 			got, f := h.prepare(push(b, false))
-			if f == nil || f.status != store.StatusCancelled || !strings.Contains(f.msg, "push of "+b[:7]+" is older than "+c[:7]+", which production runs") {
+			if f == nil || f.status != liftoff.StatusCancelled || !strings.Contains(f.msg, "push of "+b[:7]+" is older than "+c[:7]+", which production runs") {
 				t.Fatalf("old push of b: %q, %v; want CANCELLED as older than c", got, f)
 			}
 			// A replayed force push whose commit is no longer the tip: neither.
-			if got, f := h.prepare(push(b, true)); f == nil || f.status != store.StatusCancelled {
+			if got, f := h.prepare(push(b, true)); f == nil || f.status != liftoff.StatusCancelled {
 				t.Fatalf("old force push of b: %q, %v; want CANCELLED", got, f)
 			}
 			// The same commit again, and a newer one, deploy.

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"github.com/liftoffhq/liftoff/internal/config"
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -50,7 +50,7 @@ func (e *Engine) restore(ctx context.Context) error {
 
 // releaseOf rebuilds the release a service deployment made, from what the
 // store kept: the service's config and its deployment's config.
-func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (target.Release, error) {
+func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (target.Release, error) {
 	var svc config.Service
 	if err := json.Unmarshal(sd.Config, &svc); err != nil {
 		return target.Release{}, fmt.Errorf("decode its config: %w", err)
@@ -72,7 +72,7 @@ func (e *Engine) releaseOf(ctx context.Context, sd store.ServiceDeployment) (tar
 		return target.Release{}, err
 	}
 	r := &deployment{e: e, d: d, project: project, commit: sd.GitCommit, file: file, envCfg: envCfg,
-		env:  store.Environment{ID: d.EnvironmentID, GivenID: d.EnvironmentGivenID, IsPreview: d.IsPreview},
+		env:  liftoff.Environment{ID: d.EnvironmentID, GivenID: d.EnvironmentGivenID, IsPreview: d.IsPreview},
 		inst: target.Instance{ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
 	// Claimed again: the claims are kept, so this finds the same names,
 	// and a release made before host names were claimed gets its own.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -22,8 +23,8 @@ var errDependency = errors.New("a dependency did not deploy")
 
 // deploy builds the units in parallel and releases each once its
 // dependencies are released, then returns the deployment's final status.
-func (r *deployment) deploy(ctx context.Context, units []*unit) (store.Status, []store.ErrorEntry) {
-	if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Status: store.StatusBuilding}); err != nil {
+func (r *deployment) deploy(ctx context.Context, units []*unit) (liftoff.Status, []liftoff.ErrorEntry) {
+	if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Status: liftoff.StatusBuilding}); err != nil {
 		return r.ended(ctx, err)
 	}
 	for _, u := range units {
@@ -36,7 +37,7 @@ func (r *deployment) deploy(ctx context.Context, units []*unit) (store.Status, [
 		wg.Go(func() {
 			defer close(u.done)
 			r.runUnit(u, slots, &deploying)
-			if u.status != store.StatusSuccess {
+			if u.status != liftoff.StatusSuccess {
 				// Its dependents cannot deploy: stop them, even mid-build.
 				for _, other := range units {
 					if dependsOn(other, u) {
@@ -62,24 +63,24 @@ func dependsOn(a, b *unit) bool {
 }
 
 // outcome is the deployment's status from its services'.
-func (r *deployment) outcome(ctx context.Context, units []*unit) (store.Status, []store.ErrorEntry) {
+func (r *deployment) outcome(ctx context.Context, units []*unit) (liftoff.Status, []liftoff.ErrorEntry) {
 	if ctx.Err() != nil {
 		f := causeFailure(ctx)
 		r.log.Printf("==> %s: %s", f.status, f.msg)
-		return f.status, []store.ErrorEntry{{Status: f.status, Message: f.msg}}
+		return f.status, []liftoff.ErrorEntry{{Status: f.status, Message: f.msg}}
 	}
-	errs := append([]store.ErrorEntry(nil), r.failed...)
-	worst := store.StatusSuccess
+	errs := append([]liftoff.ErrorEntry(nil), r.failed...)
+	worst := liftoff.StatusSuccess
 	if len(errs) > 0 {
-		worst = store.StatusError
+		worst = liftoff.StatusError
 	}
-	rank := map[store.Status]int{store.StatusSuccess: 0, store.StatusCancelled: 1, store.StatusDeployError: 2, store.StatusBuildError: 3, store.StatusError: 4}
+	rank := map[liftoff.Status]int{liftoff.StatusSuccess: 0, liftoff.StatusCancelled: 1, liftoff.StatusDeployError: 2, liftoff.StatusBuildError: 3, liftoff.StatusError: 4}
 	for _, u := range units {
-		if u.status == store.StatusSuccess {
+		if u.status == liftoff.StatusSuccess {
 			continue
 		}
-		if u.errMsg != "" && u.status != store.StatusCancelled {
-			errs = append(errs, store.ErrorEntry{Status: u.status, Message: u.svc.ID + ": " + u.errMsg})
+		if u.errMsg != "" && u.status != liftoff.StatusCancelled {
+			errs = append(errs, liftoff.ErrorEntry{Status: u.status, Message: u.svc.ID + ": " + u.errMsg})
 		}
 		if rank[u.status] > rank[worst] {
 			worst = u.status
@@ -95,7 +96,7 @@ func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once)
 	log := r.e.Logs.Writer(r.d.ID, u.row.ID)
 	defer func() { _ = log.Close() }()
 	status, msg := r.unitSteps(u, log, slots, deploying)
-	if status != store.StatusSuccess && u.ctx.Err() != nil {
+	if status != liftoff.StatusSuccess && u.ctx.Err() != nil {
 		status, msg = r.unitCancelled(u)
 	}
 	u.status, u.errMsg = status, msg
@@ -104,15 +105,15 @@ func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once)
 	} else {
 		log.Printf("==> %s", status)
 	}
-	var errs []store.ErrorEntry
+	var errs []liftoff.ErrorEntry
 	if msg != "" {
-		errs = []store.ErrorEntry{{Status: status, Message: msg}}
+		errs = []liftoff.ErrorEntry{{Status: status, Message: msg}}
 	}
 	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(u.ctx), store.UpdateServiceDeploymentParams{ID: u.row.ID,
-		Status: status, Errors: errs, FinishedAt: store.At(r.e.now())}); err != nil {
+		Status: status, Errors: errs, FinishedAt: liftoff.At(r.e.now())}); err != nil {
 		r.e.Log.Error("record service deployment", "service_deployment_id", u.row.ID, "err", err)
 	}
-	if status == store.StatusSuccess {
+	if status == liftoff.StatusSuccess {
 		r.e.pruneBuilds(context.WithoutCancel(u.ctx), u.row.ServiceID, r.d.PRNumber, u.svc.VersionHistoryCount)
 	} else if u.prebuilt == "" {
 		_ = os.RemoveAll(r.e.buildDir(r.d.ProjectID, u.row.ID))
@@ -120,55 +121,55 @@ func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once)
 }
 
 // unitCancelled says why a unit's context ended.
-func (r *deployment) unitCancelled(u *unit) (store.Status, string) {
+func (r *deployment) unitCancelled(u *unit) (liftoff.Status, string) {
 	if errors.Is(context.Cause(u.ctx), errDependency) {
 		var failed []string
 		for _, d := range u.deps {
 			select {
 			case <-d.done:
-				if d.status != store.StatusSuccess {
+				if d.status != liftoff.StatusSuccess {
 					failed = append(failed, d.svc.ID)
 				}
 			default:
 			}
 		}
-		return store.StatusCancelled, fmt.Sprintf("dependency %v did not deploy", failed)
+		return liftoff.StatusCancelled, fmt.Sprintf("dependency %v did not deploy", failed)
 	}
 	f := causeFailure(u.ctx)
-	return store.StatusCancelled, f.msg
+	return liftoff.StatusCancelled, f.msg
 }
 
-func (r *deployment) setStatus(u *unit, status store.Status) {
+func (r *deployment) setStatus(u *unit, status liftoff.Status) {
 	p := store.UpdateServiceDeploymentParams{ID: u.row.ID, Status: status}
-	if status == store.StatusBuilding || (status == store.StatusDeploying && u.prebuilt != "") {
-		p.StartedAt = store.At(r.e.now())
+	if status == liftoff.StatusBuilding || (status == liftoff.StatusDeploying && u.prebuilt != "") {
+		p.StartedAt = liftoff.At(r.e.now())
 	}
 	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(u.ctx), p); err != nil {
 		r.e.Log.Error("record service status", "service_deployment_id", u.row.ID, "err", err)
 	}
 }
 
-func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct{}, deploying *sync.Once) (store.Status, string) {
+func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct{}, deploying *sync.Once) (liftoff.Status, string) {
 	ctx := u.ctx
 	dir := u.prebuilt
 	if dir == "" {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return store.StatusCancelled, ""
+			return liftoff.StatusCancelled, ""
 		}
-		r.setStatus(u, store.StatusBuilding)
+		r.setStatus(u, liftoff.StatusBuilding)
 		var err error
 		dir, err = r.build(ctx, u, log)
 		<-slots
 		if err != nil {
-			return store.StatusBuildError, buildMessage(err)
+			return liftoff.StatusBuildError, buildMessage(err)
 		}
 	}
 	// Checked again: a build step may have replaced basePath by a link.
 	releaseDir, err := basePathDir(dir, u.svc.BasePath)
 	if err != nil {
-		return store.StatusDeployError, err.Error()
+		return liftoff.StatusDeployError, err.Error()
 	}
 
 	// Wait for the services it depends on.
@@ -178,43 +179,43 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 			continue
 		default:
 		}
-		r.setStatus(u, store.StatusPendingDependency)
+		r.setStatus(u, liftoff.StatusPendingDependency)
 		log.Printf("==> Waiting for %s", d.svc.ID)
 		select {
 		case <-d.done:
 		case <-ctx.Done():
-			return store.StatusCancelled, ""
+			return liftoff.StatusCancelled, ""
 		}
 	}
 	for _, d := range u.deps {
-		if d.status != store.StatusSuccess {
-			return store.StatusCancelled, fmt.Sprintf("dependency %s ended %s", d.svc.ID, d.status)
+		if d.status != liftoff.StatusSuccess {
+			return liftoff.StatusCancelled, fmt.Sprintf("dependency %s ended %s", d.svc.ID, d.status)
 		}
 	}
 
 	if ctx.Err() != nil {
-		return store.StatusCancelled, ""
+		return liftoff.StatusCancelled, ""
 	}
 	deploying.Do(func() {
-		if err := r.e.Store.UpdateRunningDeployment(context.WithoutCancel(ctx), store.UpdateRunningParams{ID: r.d.ID, Status: store.StatusDeploying}); err != nil {
+		if err := r.e.Store.UpdateRunningDeployment(context.WithoutCancel(ctx), store.UpdateRunningParams{ID: r.d.ID, Status: liftoff.StatusDeploying}); err != nil {
 			r.e.Log.Error("record deployment status", "deployment_id", r.d.ID, "err", err)
 		}
 	})
-	r.setStatus(u, store.StatusDeploying)
+	r.setStatus(u, liftoff.StatusDeploying)
 	env := r.environ(u.svc, u.hosts, true)
 	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "preDeployCommand", Command: u.svc.PreDeployCommand}); err != nil {
-		return store.StatusDeployError, buildMessage(err)
+		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	log.Printf("==> Releasing %s", u.svc.ID)
 	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
 		Env: r.environ(u.svc, u.hosts, false), Log: log}
 	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
-		return store.StatusDeployError, logstream.Scrub(err.Error())
+		return liftoff.StatusDeployError, logstream.Scrub(err.Error())
 	}
 	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "postDeployCommand", Command: u.svc.PostDeployCommand}); err != nil {
-		return store.StatusDeployError, buildMessage(err)
+		return liftoff.StatusDeployError, buildMessage(err)
 	}
-	return store.StatusSuccess, ""
+	return liftoff.StatusSuccess, ""
 }
 
 // build exports the commit into the unit's build directory and runs the

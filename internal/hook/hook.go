@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -102,7 +103,7 @@ func (s *Service) Forget(environmentID int64) { s.targets.forget(environmentID) 
 
 // URL is the full hook URL of an environment with its secret. Preview
 // environments get {prNumber}/{commitSHA} placeholders.
-func (s *Service) URL(env store.Environment, secret string) string {
+func (s *Service) URL(env liftoff.Environment, secret string) string {
 	u := fmt.Sprintf("%s/api/deploy-hook/%d/%s", s.cfg.PublicURL, env.ID, secret)
 	if env.IsPreview {
 		u += "/{prNumber}/{commitSHA}"

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -17,7 +18,7 @@ var ErrInvalid = errors.New("invalid")
 
 // Created is a hook as it is shown once: with its secret and full URL.
 type Created struct {
-	Hook   store.Hook
+	Hook   liftoff.Hook
 	Secret string
 	URL    string
 }
@@ -40,7 +41,7 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 	}
 	secret := token.New(token.HookPrefix)
 	h, err := s.store.CreateHook(ctx, store.CreateHookParams{ID: s.newID(), EnvironmentID: env.ID, Name: name,
-		SecretHash: token.Hash(secret), At: store.At(s.now())})
+		SecretHash: token.Hash(secret), At: liftoff.At(s.now())})
 	if err != nil {
 		return Created{}, err
 	}
@@ -49,7 +50,7 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 }
 
 // List lists an environment's hooks.
-func (s *Service) List(ctx context.Context, environmentID int64) ([]store.Hook, error) {
+func (s *Service) List(ctx context.Context, environmentID int64) ([]liftoff.Hook, error) {
 	env, err := s.store.GetEnvironment(ctx, environmentID)
 	if err != nil {
 		return nil, err
@@ -61,7 +62,7 @@ func (s *Service) List(ctx context.Context, environmentID int64) ([]store.Hook, 
 }
 
 // Get returns a hook.
-func (s *Service) Get(ctx context.Context, id string) (store.Hook, error) {
+func (s *Service) Get(ctx context.Context, id string) (liftoff.Hook, error) {
 	return s.store.GetHook(ctx, id)
 }
 
@@ -79,8 +80,8 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 	if err != nil {
 		return Created{}, err
 	}
-	now := store.At(s.now())
-	var until store.Time
+	now := liftoff.At(s.now())
+	var until liftoff.Time
 	if grace > 0 {
 		until = now.Add(grace)
 	}
@@ -94,8 +95,8 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 }
 
 // SetPaused pauses or resumes a hook.
-func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (store.Hook, error) {
-	h, err := s.store.SetHookPaused(ctx, id, paused, store.At(s.now()))
+func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (liftoff.Hook, error) {
+	h, err := s.store.SetHookPaused(ctx, id, paused, liftoff.At(s.now()))
 	if err == nil {
 		s.Forget(h.EnvironmentID)
 	}
@@ -108,7 +109,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteHook(ctx, id, store.At(s.now())); err != nil {
+	if err := s.store.DeleteHook(ctx, id, liftoff.At(s.now())); err != nil {
 		return err
 	}
 	s.Forget(h.EnvironmentID)
@@ -116,7 +117,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 }
 
 // Calls lists a hook's recorded calls, newest first.
-func (s *Service) Calls(ctx context.Context, id string, limit int) ([]store.HookCall, error) {
+func (s *Service) Calls(ctx context.Context, id string, limit int) ([]liftoff.HookCall, error) {
 	if _, err := s.store.GetHook(ctx, id); err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ func (s *Service) Calls(ctx context.Context, id string, limit int) ([]store.Hook
 // CanRead reports whether secret is the current (or in-grace previous)
 // secret of the hook that triggered d: CI that holds only a hook URL may
 // poll the deployments it started, and nothing else.
-func (s *Service) CanRead(ctx context.Context, secret string, d store.Deployment) (bool, error) {
+func (s *Service) CanRead(ctx context.Context, secret string, d liftoff.Deployment) (bool, error) {
 	if d.HookID == "" {
 		_ = token.Equal(token.Hash(secret), "")
 		return false, nil
@@ -141,6 +142,6 @@ func (s *Service) CanRead(ctx context.Context, secret string, d store.Deployment
 	if err != nil {
 		return false, err
 	}
-	_, ok := match([]store.Hook{h}, secret, store.At(s.now()))
+	_, ok := match([]liftoff.Hook{h}, secret, liftoff.At(s.now()))
 	return ok, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -22,7 +23,7 @@ type Recorder struct {
 	flushEvery time.Duration
 	pruneEvery time.Duration
 
-	calls chan store.HookCall
+	calls chan liftoff.HookCall
 	flush chan chan struct{}
 	loop  lifecycle.Loop
 }
@@ -38,17 +39,17 @@ func NewRecorder(s store.Store, keep int, log *slog.Logger) *Recorder {
 		keep:       keep,
 		flushEvery: 200 * time.Millisecond,
 		pruneEvery: time.Minute,
-		calls:      make(chan store.HookCall, 4096),
+		calls:      make(chan liftoff.HookCall, 4096),
 		flush:      make(chan chan struct{}),
 	}
 }
 
 // Record queues a call.
-func (r *Recorder) Record(ctx context.Context, call store.HookCall) {
+func (r *Recorder) Record(ctx context.Context, call liftoff.HookCall) {
 	select {
 	case r.calls <- call:
 	default:
-		if err := r.store.RecordHookCalls(ctx, []store.HookCall{call}); err != nil {
+		if err := r.store.RecordHookCalls(ctx, []liftoff.HookCall{call}); err != nil {
 			r.log.Error("record hook call", "hook_id", call.HookID, "err", err)
 		}
 	}
@@ -80,7 +81,7 @@ func (r *Recorder) Stop() { r.loop.Stop() }
 func (r *Recorder) run(ctx context.Context, stop <-chan struct{}) {
 	ticker := time.NewTicker(r.flushEvery)
 	defer ticker.Stop()
-	var batch []store.HookCall
+	var batch []liftoff.HookCall
 	lastPrune := map[string]time.Time{}
 	write := func() {
 		for {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -62,7 +63,7 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 		return Result{}, q, errTooManyFailures(q)
 	}
 	res, q, err := s.trigger(ctx, req)
-	call := store.HookCall{HookID: res.HookID, At: store.At(now), Address: req.Address, DeploymentID: res.DeploymentID}
+	call := liftoff.HookCall{HookID: res.HookID, At: liftoff.At(now), Address: req.Address, DeploymentID: res.DeploymentID}
 	switch {
 	case err == nil:
 		call.Status, call.Outcome = 200, res.Outcome
@@ -123,7 +124,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Result{}, s.failures.Peek(req.Address, now), storeError(err)
 	}
-	h, ok := match(target.Hooks, req.Secret, store.At(now))
+	h, ok := match(target.Hooks, req.Secret, liftoff.At(now))
 	if !ok {
 		return Result{}, Quota{}, ErrNotFound
 	}
@@ -149,7 +150,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 			Message: fmt.Sprintf("Deploy hook %q was called more than %d times a minute; retry later", h.Name, q.Limit)}
 	}
 
-	d := store.Deployment{
+	d := liftoff.Deployment{
 		ID:              s.newID(),
 		ProjectID:       target.ProjectID,
 		EnvironmentID:   env.ID,
@@ -157,11 +158,11 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		RequestedCommit: strings.ToLower(req.Commit),
 		GitBranch:       env.Branch,
 		Force:           req.Force,
-		TriggerType:     store.TriggerDeployHook,
+		TriggerType:     liftoff.TriggerDeployHook,
 		HookID:          h.ID,
 		HookName:        h.Name,
-		Status:          store.StatusPending,
-		CreatedAt:       store.At(now),
+		Status:          liftoff.StatusPending,
+		CreatedAt:       liftoff.At(now),
 	}
 	if req.Branch != "" {
 		d.GitBranch = req.Branch
@@ -180,7 +181,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 // queue stores the deployment d a call asks for, in one statement when
 // it can: joining or superseding a PENDING deployment of the same instance,
 // honouring the idempotency key. Hook calls and API deploys both come here.
-func (s *Service) queue(ctx context.Context, req Request, h store.Hook, d store.Deployment) (string, string, error) {
+func (s *Service) queue(ctx context.Context, req Request, h liftoff.Hook, d liftoff.Deployment) (string, string, error) {
 	// The common case, no PENDING deployment and no idempotency key, is one
 	// statement (one round trip, one commit). A preview under a limit
 	// counts its environment's previews in the transaction instead.
@@ -212,11 +213,11 @@ func (s *Service) queue(ctx context.Context, req Request, h store.Hook, d store.
 	return id, outcome, nil
 }
 
-func errDeleted(env store.Environment) error {
+func errDeleted(env liftoff.Environment) error {
 	return conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
 }
 
-func errNoServices(env store.Environment) error {
+func errNoServices(env liftoff.Environment) error {
 	return conflict("Environment %d (%s) has no services Liftoff runs: %s", env.ID, env.GivenID, notRun(env))
 }
 
@@ -253,7 +254,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		return Result{}, badRequest("Environment %d (%s) is a preview environment: it deploys pull requests, through its deploy hook "+
 			"(/api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}) or GitHub webhooks", env.ID, env.GivenID, env.ID)
 	}
-	d := store.Deployment{
+	d := liftoff.Deployment{
 		ID:              s.newID(),
 		ProjectID:       target.ProjectID,
 		EnvironmentID:   env.ID,
@@ -261,15 +262,15 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		RequestedCommit: strings.ToLower(p.Commit),
 		GitBranch:       env.Branch,
 		Force:           p.Force,
-		TriggerType:     store.TriggerAPI,
+		TriggerType:     liftoff.TriggerAPI,
 		TriggerDetail:   deployment.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName}.Encode(),
-		Status:          store.StatusPending,
-		CreatedAt:       store.At(now),
+		Status:          liftoff.StatusPending,
+		CreatedAt:       liftoff.At(now),
 	}
 	if p.Branch != "" {
 		d.GitBranch = p.Branch
 	}
-	id, outcome, err := s.queue(ctx, Request{EnvironmentID: env.ID}, store.Hook{}, d)
+	id, outcome, err := s.queue(ctx, Request{EnvironmentID: env.ID}, liftoff.Hook{}, d)
 	if err != nil {
 		return Result{}, err
 	}
@@ -281,7 +282,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 
 // enqueue runs in the trigger's transaction: idempotency key, then join or
 // supersede a PENDING deployment, then insert.
-func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h store.Hook, d store.Deployment) (string, string, error) {
+func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h liftoff.Hook, d liftoff.Deployment) (string, string, error) {
 	now := d.CreatedAt
 	if req.IdempotencyKey != "" {
 		id, err := q.GetIdempotencyKey(ctx, h.ID, req.IdempotencyKey, now.Add(-s.cfg.IdempotencyWindow))
@@ -309,9 +310,9 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h s
 // grace period, hashes to the given secret. Every candidate is compared in
 // constant time, and a dummy comparison keeps the work the same when there is
 // none, so the time taken does not tell a wrong environment from a wrong secret.
-func match(hooks []store.Hook, secret string, now store.Time) (store.Hook, bool) {
+func match(hooks []liftoff.Hook, secret string, now liftoff.Time) (liftoff.Hook, bool) {
 	sum := token.Hash(secret)
-	var found store.Hook
+	var found liftoff.Hook
 	ok := false
 	for _, h := range hooks {
 		if token.Equal(sum, h.SecretHash) && !ok {
@@ -341,7 +342,7 @@ func storeError(err error) error {
 
 // notRun says why an environment without services has none, from its
 // config at the last sync. Only a refused call pays for reading it.
-func notRun(env store.Environment) string {
+func notRun(env liftoff.Environment) string {
 	var cfg config.Environment
 	if err := json.Unmarshal(env.Config, &cfg); err != nil {
 		return "its config could not be read; sync the project"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -25,7 +26,7 @@ type FollowParams struct {
 // Follow calls emit with every line of a deployment, in order, as they are
 // stored, until the deployment has finished and its last lines were emitted,
 // or ctx ends.
-func (s *Streams) Follow(ctx context.Context, p FollowParams, emit func([]store.LogLine) error) error {
+func (s *Streams) Follow(ctx context.Context, p FollowParams, emit func([]liftoff.LogLine) error) error {
 	if p.Poll <= 0 {
 		p.Poll = time.Second
 	}

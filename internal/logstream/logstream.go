@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -60,7 +61,7 @@ type Streams struct {
 	opts  Options
 
 	mu      sync.Mutex
-	pending []store.LogLine
+	pending []liftoff.LogLine
 	budgets map[string]*budget // by deployment, while it has open writers
 	changed chan struct{}      // closed and replaced after every stored batch
 
@@ -129,7 +130,7 @@ func (s *Streams) Flush(ctx context.Context) {
 }
 
 // queue adds lines to be stored, in order.
-func (s *Streams) queue(lines ...store.LogLine) {
+func (s *Streams) queue(lines ...liftoff.LogLine) {
 	s.mu.Lock()
 	s.pending = append(s.pending, lines...)
 	s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/token"
@@ -144,7 +145,7 @@ func TestWriteAndFollow(t *testing.T) {
 				var lines []string
 				err := s.Follow(ctx, FollowParams{DeploymentID: "d1", Poll: 50 * time.Millisecond,
 					Finished: func(context.Context) (bool, error) { return finished.Load(), nil }},
-					func(ls []store.LogLine) error {
+					func(ls []liftoff.LogLine) error {
 						for _, l := range ls {
 							lines = append(lines, l.Text)
 						}
@@ -200,7 +201,7 @@ func TestCapKeepsHeadAndTail(t *testing.T) {
 				var lines []string
 				err := s.Follow(ctx, FollowParams{DeploymentID: "d1", Poll: 100 * time.Millisecond,
 					Finished: func(context.Context) (bool, error) { return finished.Load(), nil }},
-					func(ls []store.LogLine) error {
+					func(ls []liftoff.LogLine) error {
 						for _, l := range ls {
 							lines = append(lines, l.Text)
 						}
@@ -232,7 +233,7 @@ func TestCapKeepsHeadAndTail(t *testing.T) {
 			s.Flush(ctx)
 			finished.Store(true)
 
-			var stored []store.LogLine
+			var stored []liftoff.LogLine
 			for after := int64(0); ; {
 				ls, err := st.ListLogs(ctx, store.ListLogsParams{DeploymentID: "d1", AfterID: after, Limit: 5000})
 				if err != nil {
@@ -338,7 +339,7 @@ type blockedStore struct {
 	release chan struct{}
 }
 
-func (b *blockedStore) AppendLogs(ctx context.Context, lines []store.LogLine) error {
+func (b *blockedStore) AppendLogs(ctx context.Context, lines []liftoff.LogLine) error {
 	<-b.release
 	return b.Store.AppendLogs(ctx, lines)
 }
@@ -372,7 +373,7 @@ type countingStore struct {
 	lines, maxLines, maxBytes int
 }
 
-func (c *countingStore) AppendLogs(ctx context.Context, lines []store.LogLine) error {
+func (c *countingStore) AppendLogs(ctx context.Context, lines []liftoff.LogLine) error {
 	n := 0
 	for _, l := range lines {
 		n += len(l.Text)

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/redact"
-	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // Writer is the output of one deployment, or of one of its services. It
@@ -57,7 +57,7 @@ func (w *Writer) Close() error {
 	w.drain(true)
 	w.buf = nil
 	if kept := w.b.finish(&w.tail); len(kept) > 0 {
-		lines := make([]store.LogLine, len(kept))
+		lines := make([]liftoff.LogLine, len(kept))
 		for i, text := range kept {
 			lines[i] = w.line(text)
 		}
@@ -141,6 +141,6 @@ func (w *Writer) keep(text string) {
 	}
 }
 
-func (w *Writer) line(text string) store.LogLine {
-	return store.LogLine{DeploymentID: w.deploymentID, ServiceDeploymentID: w.serviceDepID, At: store.Now(), Text: text}
+func (w *Writer) line(text string) liftoff.LogLine {
+	return liftoff.LogLine{DeploymentID: w.deploymentID, ServiceDeploymentID: w.serviceDepID, At: liftoff.Now(), Text: text}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -45,8 +46,8 @@ func NewService(s store.Store, git *gitsource.Manager, log *slog.Logger, newID f
 // View is a project with its live environments and the warnings of its
 // config (fields and types that do not apply on Liftoff).
 type View struct {
-	Project      store.Project
-	Environments []store.Environment
+	Project      liftoff.Project
+	Environments []liftoff.Environment
 	Warnings     []string
 }
 
@@ -109,11 +110,11 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 	if err != nil {
 		return View{}, gitInvalid("clone the repository", err)
 	}
-	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (store.Project, error) {
+	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: remote.URL,
-			RepoCredential: store.RepoCredential{Userinfo: remote.Credential.Userinfo()},
+			RepoCredential: liftoff.RepoCredential{Userinfo: remote.Credential.Userinfo()},
 			ConfigPath:     read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
-			At: store.At(s.now())})
+			At: liftoff.At(s.now())})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another project took the slug meanwhile.
@@ -155,9 +156,9 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	if configPath == config.DefaultPath || configPath == config.FallbackPath {
 		configPath = ""
 	}
-	return s.load(ctx, mirror, configPath, func(q store.Queries, read readResult) (store.Project, error) {
+	return s.load(ctx, mirror, configPath, func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: read.path,
-			DefaultBranch: read.branch, ConfigCommit: read.commit, At: store.At(s.now())})
+			DefaultBranch: read.branch, ConfigCommit: read.commit, At: liftoff.At(s.now())})
 	})
 }
 
@@ -170,7 +171,7 @@ type readResult struct {
 // load reads the config from the mirror's default branch and stores the
 // project (through save) and its environments in one transaction.
 func (s *Service) load(ctx context.Context, mirror *gitsource.Mirror, configPath string,
-	save func(store.Queries, readResult) (store.Project, error)) (View, error) {
+	save func(store.Queries, readResult) (liftoff.Project, error)) (View, error) {
 	read, err := readConfig(ctx, mirror, configPath)
 	if err != nil {
 		return View{}, err
@@ -186,7 +187,7 @@ func (s *Service) load(ctx context.Context, mirror *gitsource.Mirror, configPath
 			return err
 		}
 		envs, err := q.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: specs,
-			At: store.At(s.now()), NewServiceID: s.newID})
+			At: liftoff.At(s.now()), NewServiceID: s.newID})
 		if err != nil {
 			return err
 		}
@@ -304,7 +305,7 @@ func userError(err error) string { return gitsource.RedactURL(err.Error()) }
 // Remote is where git reads a project's repository: its URL, and its
 // credential from the store. The credential is read here, for git, and
 // nowhere else (the encrypted secret store will take the store's place).
-func Remote(ctx context.Context, st store.ProjectQueries, p store.Project) (gitsource.Remote, error) {
+func Remote(ctx context.Context, st store.ProjectQueries, p liftoff.Project) (gitsource.Remote, error) {
 	cred, err := st.GetRepoCredential(ctx, p.ID)
 	if err != nil {
 		return gitsource.Remote{}, fmt.Errorf("repository credential of project %s: %w", p.ID, err)
@@ -356,8 +357,8 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 
 // EnvironmentView is an environment with its services.
 type EnvironmentView struct {
-	Environment store.Environment
-	Services    []store.Service
+	Environment liftoff.Environment
+	Services    []liftoff.Service
 	// NotRun are the services of the environment's config (at the last
 	// sync) that Liftoff does not deploy, in file order.
 	NotRun []NotRunService

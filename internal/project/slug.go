@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -61,7 +62,7 @@ func checkSlug(s string) error {
 }
 
 // slugTaken is the refusal of a slug another project has.
-func slugTaken(slug, name string, other store.Project) error {
+func slugTaken(slug, name string, other liftoff.Project) error {
 	return fmt.Errorf("%w: project %q would serve at <service>.<environment>.%s.localhost, which project %q (%s) already uses; choose another name, or give this project a slug",
 		ErrConflict, name, slug, other.Name, other.ID)
 }

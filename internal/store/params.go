@@ -1,5 +1,7 @@
 package store
 
+import "github.com/liftoffhq/liftoff/internal/liftoff"
+
 // CreateProjectParams are the arguments of CreateProject.
 type CreateProjectParams struct {
 	ID               string
@@ -11,17 +13,17 @@ type CreateProjectParams struct {
 	ConfigCommit     string
 	GitHubRepository string
 	// RepoCredential is stored apart from RepoURL; zero for none.
-	RepoCredential RepoCredential
-	At             Time
+	RepoCredential liftoff.RepoCredential
+	At             liftoff.Time
 }
 
 // RecordDeliveryParams are the arguments of RecordGitHubDelivery.
 type RecordDeliveryParams struct {
 	ID         string // the X-GitHub-Delivery header
 	BodySHA256 string // hex SHA-256 of the payload
-	At         Time
+	At         liftoff.Time
 	// ExpiredBefore: deliveries received before it are forgotten first.
-	ExpiredBefore Time
+	ExpiredBefore liftoff.Time
 }
 
 // UpdateProjectConfigParams are the arguments of UpdateProjectConfig.
@@ -30,14 +32,14 @@ type UpdateProjectConfigParams struct {
 	ConfigPath    string
 	DefaultBranch string
 	ConfigCommit  string
-	At            Time
+	At            liftoff.Time
 }
 
 // SyncEnvironmentsParams are the arguments of SyncEnvironments.
 type SyncEnvironmentsParams struct {
 	ProjectID    string
 	Environments []EnvironmentSpec
-	At           Time
+	At           liftoff.Time
 	// NewServiceID makes the id of a service seen for the first time.
 	NewServiceID func() string
 }
@@ -67,7 +69,7 @@ type CreateAPIKeyParams struct {
 	Hash           string
 	Scope          string
 	EnvironmentIDs []int64
-	At             Time
+	At             liftoff.Time
 }
 
 // CreateHookParams are the arguments of CreateHook.
@@ -76,7 +78,7 @@ type CreateHookParams struct {
 	EnvironmentID int64
 	Name          string
 	SecretHash    string
-	At            Time
+	At            liftoff.Time
 }
 
 // RotateHookParams are the arguments of RotateHook. With a zero
@@ -84,8 +86,8 @@ type CreateHookParams struct {
 type RotateHookParams struct {
 	ID                string
 	SecretHash        string
-	PreviousExpiresAt Time
-	At                Time
+	PreviousExpiresAt liftoff.Time
+	At                liftoff.Time
 }
 
 // PutIdempotencyKeyParams are the arguments of PutIdempotencyKey.
@@ -93,16 +95,16 @@ type PutIdempotencyKeyParams struct {
 	HookID        string
 	Key           string
 	DeploymentID  string
-	At            Time
-	ExpiredBefore Time
+	At            liftoff.Time
+	ExpiredBefore liftoff.Time
 }
 
 // FinishDeploymentParams end a deployment.
 type FinishDeploymentParams struct {
 	ID     string
-	Status Status
-	Errors []ErrorEntry
-	At     Time
+	Status liftoff.Status
+	Errors []liftoff.ErrorEntry
+	At     liftoff.Time
 }
 
 // ListDeploymentsParams filter and page ListDeployments. Zero values do not
@@ -112,28 +114,28 @@ type ListDeploymentsParams struct {
 	EnvironmentID int64
 	PRNumber      int // with HasPRNumber: only that preview instance
 	HasPRNumber   bool
-	Status        Status
+	Status        liftoff.Status
 	// EnvironmentIDs, when not nil, keeps only deployments of these
 	// environments (none when empty): what a deploy key may list.
 	EnvironmentIDs []int64
 	Limit          int
 	// After pages: only deployments strictly older than (AfterCreatedAt, AfterID).
-	AfterCreatedAt Time
+	AfterCreatedAt liftoff.Time
 	AfterID        string
 }
 
 // ClaimParams are the arguments of ClaimDeployment.
 type ClaimParams struct {
 	Owner      string // the worker's node
-	At         Time
-	LeaseUntil Time
+	At         liftoff.Time
+	LeaseUntil liftoff.Time
 }
 
 // UpdateRunningParams change a running deployment. Empty fields are left as
 // they are.
 type UpdateRunningParams struct {
 	ID        string
-	Status    Status
+	Status    liftoff.Status
 	GitCommit string
 	// GitBranch is the branch deployed, for a preview once its pull
 	// request's head branch is known.
@@ -146,20 +148,20 @@ type UpdateRunningParams struct {
 // LeaseExpiredBefore. Zero fields select nothing.
 type InterruptParams struct {
 	Owner              string
-	LeaseExpiredBefore Time
+	LeaseExpiredBefore liftoff.Time
 	Message            string
-	At                 Time
+	At                 liftoff.Time
 }
 
 // UpdateServiceDeploymentParams change a service deployment. Zero fields are
 // left as they are, except Errors, which replaces the list when Status is set.
 type UpdateServiceDeploymentParams struct {
 	ID         string
-	Status     Status
+	Status     liftoff.Status
 	Reason     string
-	Errors     []ErrorEntry
-	StartedAt  Time
-	FinishedAt Time
+	Errors     []liftoff.ErrorEntry
+	StartedAt  liftoff.Time
+	FinishedAt liftoff.Time
 	BuildDir   string
 }
 
@@ -176,8 +178,8 @@ type ListLogsParams struct {
 type LastSuccessParams struct {
 	ServiceID string
 	PRNumber  int
-	Since     Time // only deployments that finished at or after (zero: any)
-	Before    Time // only deployments that finished at or before (zero: any)
+	Since     liftoff.Time // only deployments that finished at or after (zero: any)
+	Before    liftoff.Time // only deployments that finished at or before (zero: any)
 }
 
 // UpsertPreviewParams are the arguments of UpsertPreviewInstance.
@@ -185,5 +187,5 @@ type UpsertPreviewParams struct {
 	EnvironmentID int64
 	PRNumber      int
 	HeadBranch    string // kept when empty
-	At            Time
+	At            liftoff.Time
 }

@@ -11,6 +11,8 @@ package store
 import (
 	"context"
 	"errors"
+
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
 // Sentinel errors. Dialects map their driver errors to these so callers can
@@ -84,7 +86,7 @@ type HostQueries interface {
 	// it, and returns the claim that holds it afterwards: p itself, an
 	// earlier claim of the same project (kept as it was), or another
 	// project's.
-	ClaimHost(ctx context.Context, p HostClaim) (HostClaim, error)
+	ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error)
 	// ReleaseHosts forgets the host names an environment instance claimed
 	// (a preview instance torn down).
 	ReleaseHosts(ctx context.Context, environmentID int64, prNumber int) error
@@ -92,93 +94,93 @@ type HostQueries interface {
 
 // ProjectQueries store projects, their environments and services.
 type ProjectQueries interface {
-	CreateProject(ctx context.Context, p CreateProjectParams) (Project, error)
-	GetProject(ctx context.Context, id string) (Project, error)
-	ListProjects(ctx context.Context) ([]Project, error)
+	CreateProject(ctx context.Context, p CreateProjectParams) (liftoff.Project, error)
+	GetProject(ctx context.Context, id string) (liftoff.Project, error)
+	ListProjects(ctx context.Context) ([]liftoff.Project, error)
 	// GetProjectBySlug returns the live project with the slug.
-	GetProjectBySlug(ctx context.Context, slug string) (Project, error)
+	GetProjectBySlug(ctx context.Context, slug string) (liftoff.Project, error)
 	// SetProjectSlug gives a project created before slugs existed its slug;
 	// ErrConflict when another live project has it.
 	SetProjectSlug(ctx context.Context, id, slug string) error
 	// UpdateProjectConfig records the commit and default branch the config was
 	// last read from.
-	UpdateProjectConfig(ctx context.Context, p UpdateProjectConfigParams) (Project, error)
+	UpdateProjectConfig(ctx context.Context, p UpdateProjectConfigParams) (liftoff.Project, error)
 	// SyncEnvironments makes the project's environments and services match
 	// p.Environments: existing ones (by given id) keep their ids, new ones get
 	// new ids, missing ones are marked deleted. A deleted one that comes back
 	// gets its old id again.
-	SyncEnvironments(ctx context.Context, p SyncEnvironmentsParams) ([]Environment, error)
+	SyncEnvironments(ctx context.Context, p SyncEnvironmentsParams) ([]liftoff.Environment, error)
 	// ListEnvironments lists a project's environments that are not deleted.
-	ListEnvironments(ctx context.Context, projectID string) ([]Environment, error)
+	ListEnvironments(ctx context.Context, projectID string) ([]liftoff.Environment, error)
 	// GetEnvironment returns an environment, deleted or not.
-	GetEnvironment(ctx context.Context, id int64) (Environment, error)
+	GetEnvironment(ctx context.Context, id int64) (liftoff.Environment, error)
 	// ListServices lists an environment's services that are not deleted.
-	ListServices(ctx context.Context, environmentID int64) ([]Service, error)
+	ListServices(ctx context.Context, environmentID int64) ([]liftoff.Service, error)
 	// DeleteProject marks a live project deleted with its environments,
 	// services, hooks and preview instances, cancels its PENDING
 	// deployments (with message), asks its running ones to stop and frees
 	// its host names, in one transaction; ErrNotFound when no live project
 	// has the id. Its history (deployments, logs) stays.
-	DeleteProject(ctx context.Context, id, message string, at Time) (Project, error)
+	DeleteProject(ctx context.Context, id, message string, at liftoff.Time) (liftoff.Project, error)
 	// GetRepoCredential returns the credential of a project's repository
 	// (zero when it has none). Only the code that runs git calls it.
-	GetRepoCredential(ctx context.Context, projectID string) (RepoCredential, error)
+	GetRepoCredential(ctx context.Context, projectID string) (liftoff.RepoCredential, error)
 }
 
 // APIKeyQueries store API keys. Keys are stored only as a hash.
 type APIKeyQueries interface {
-	CreateAPIKey(ctx context.Context, p CreateAPIKeyParams) (APIKey, error)
-	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	CreateAPIKey(ctx context.Context, p CreateAPIKeyParams) (liftoff.APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]liftoff.APIKey, error)
 	// GetAPIKeyByHash finds a key that is not deleted.
-	GetAPIKeyByHash(ctx context.Context, hash string) (APIKey, error)
-	DeleteAPIKey(ctx context.Context, id string, at Time) error
+	GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string, at liftoff.Time) error
 }
 
 // HookQueries store deploy hooks, their calls and idempotency keys.
 type HookQueries interface {
-	CreateHook(ctx context.Context, p CreateHookParams) (Hook, error)
+	CreateHook(ctx context.Context, p CreateHookParams) (liftoff.Hook, error)
 	// GetHook returns a hook that is not deleted.
-	GetHook(ctx context.Context, id string) (Hook, error)
+	GetHook(ctx context.Context, id string) (liftoff.Hook, error)
 	// ListHooks lists an environment's hooks that are not deleted, oldest first.
-	ListHooks(ctx context.Context, environmentID int64) ([]Hook, error)
-	RotateHook(ctx context.Context, p RotateHookParams) (Hook, error)
-	SetHookPaused(ctx context.Context, id string, paused bool, at Time) (Hook, error)
-	DeleteHook(ctx context.Context, id string, at Time) error
+	ListHooks(ctx context.Context, environmentID int64) ([]liftoff.Hook, error)
+	RotateHook(ctx context.Context, p RotateHookParams) (liftoff.Hook, error)
+	SetHookPaused(ctx context.Context, id string, paused bool, at liftoff.Time) (liftoff.Hook, error)
+	DeleteHook(ctx context.Context, id string, at liftoff.Time) error
 	// HookTarget reads, in one query, what a hook call needs to authenticate
 	// and decide: the environment (deleted or not), its live hooks and how
 	// many services it has.
 	HookTarget(ctx context.Context, environmentID int64) (HookTarget, error)
 
 	// RecordHookCalls appends calls and updates each hook's usage counters.
-	RecordHookCalls(ctx context.Context, calls []HookCall) error
+	RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) error
 	// ListHookCalls lists a hook's calls, newest first.
-	ListHookCalls(ctx context.Context, hookID string, limit int) ([]HookCall, error)
+	ListHookCalls(ctx context.Context, hookID string, limit int) ([]liftoff.HookCall, error)
 	// PruneHookCalls keeps the newest keep calls of each of the given hooks.
 	PruneHookCalls(ctx context.Context, hookIDs []string, keep int) error
 
 	// GetIdempotencyKey returns the deployment recorded for (hookID, key) at or
 	// after since, or ErrNotFound.
-	GetIdempotencyKey(ctx context.Context, hookID, key string, since Time) (string, error)
+	GetIdempotencyKey(ctx context.Context, hookID, key string, since liftoff.Time) (string, error)
 	// PutIdempotencyKey records (hookID, key) → deploymentID, replacing a
 	// record older than expiredBefore; ErrConflict when a fresh one exists.
 	PutIdempotencyKey(ctx context.Context, p PutIdempotencyKeyParams) error
-	DeleteIdempotencyKeysBefore(ctx context.Context, before Time) (int64, error)
+	DeleteIdempotencyKeysBefore(ctx context.Context, before liftoff.Time) (int64, error)
 }
 
 // DeploymentQueries store deployments and service deployments.
 type DeploymentQueries interface {
 	// InsertDeployment stores a new deployment. ErrConflict when its
 	// environment instance already has a PENDING one.
-	InsertDeployment(ctx context.Context, d Deployment) error
+	InsertDeployment(ctx context.Context, d liftoff.Deployment) error
 	// InsertPendingDeployment stores a new PENDING deployment unless its
 	// environment instance already has one; false when it had. One statement:
 	// the common hook call costs one round trip.
-	InsertPendingDeployment(ctx context.Context, d Deployment) (bool, error)
+	InsertPendingDeployment(ctx context.Context, d liftoff.Deployment) (bool, error)
 	// GetDeployment returns a deployment with its service deployments.
-	GetDeployment(ctx context.Context, id string) (Deployment, error)
+	GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error)
 	// GetPendingDeployment returns the PENDING deployment of an environment
 	// instance (prNumber 0 for a normal environment), or ErrNotFound.
-	GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (Deployment, error)
+	GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (liftoff.Deployment, error)
 	// JoinPendingDeployment upgrades force on a deployment that is still
 	// PENDING; false when it is no longer PENDING.
 	JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error)
@@ -187,7 +189,7 @@ type DeploymentQueries interface {
 	FinishPendingDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
 	// ListDeployments lists deployments newest first, each with its
 	// service deployments (as GetDeployment returns it).
-	ListDeployments(ctx context.Context, p ListDeploymentsParams) ([]Deployment, error)
+	ListDeployments(ctx context.Context, p ListDeploymentsParams) ([]liftoff.Deployment, error)
 }
 
 // EngineQueries serve the deployment engine: claiming deployments under a
@@ -199,26 +201,26 @@ type EngineQueries interface {
 	// cleaned up (INPROGRESS, leased to p.Owner), or returns ErrNotFound when
 	// none can start. A unique index keeps one running
 	// deployment per instance whichever replica claims.
-	ClaimDeployment(ctx context.Context, p ClaimParams) (Deployment, error)
+	ClaimDeployment(ctx context.Context, p ClaimParams) (liftoff.Deployment, error)
 	// RenewLease extends a running deployment's lease and reports whether it
 	// was asked to cancel; ErrNotFound when it is no longer running for owner.
-	RenewLease(ctx context.Context, id, owner string, until Time) (cancelRequested bool, err error)
+	RenewLease(ctx context.Context, id, owner string, until liftoff.Time) (cancelRequested bool, err error)
 	UpdateRunningDeployment(ctx context.Context, p UpdateRunningParams) error
 	// FinishDeployment ends a running deployment; false when it was not running.
 	FinishDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
 	// RequestCancel ends a PENDING deployment at once and asks a running one
 	// to stop. It returns the deployment's status afterwards.
-	RequestCancel(ctx context.Context, id string, at Time) (Status, error)
+	RequestCancel(ctx context.Context, id string, at liftoff.Time) (liftoff.Status, error)
 	// InterruptDeployments ends running deployments that lost their worker
 	// with ERROR, and their unfinished service deployments too; it returns
 	// their ids.
 	InterruptDeployments(ctx context.Context, p InterruptParams) ([]string, error)
 
-	InsertServiceDeployment(ctx context.Context, sd ServiceDeployment) error
+	InsertServiceDeployment(ctx context.Context, sd liftoff.ServiceDeployment) error
 	UpdateServiceDeployment(ctx context.Context, p UpdateServiceDeploymentParams) error
 	// LastSuccess returns a service's latest successful deployment in an
 	// environment instance within the params' bounds, or ErrNotFound.
-	LastSuccess(ctx context.Context, p LastSuccessParams) (ServiceDeployment, error)
+	LastSuccess(ctx context.Context, p LastSuccessParams) (liftoff.ServiceDeployment, error)
 	// LastDeployedCommit returns the commit of the latest successful service
 	// deployment of an environment instance (prNumber 0 for a normal
 	// environment): what it runs now. ErrNotFound when it never deployed.
@@ -226,56 +228,56 @@ type EngineQueries interface {
 	// LiveReleases returns, for every live service of every live environment
 	// instance (a preview instance counts from its current incarnation), its
 	// latest successful deployment that still has its build.
-	LiveReleases(ctx context.Context) ([]ServiceDeployment, error)
+	LiveReleases(ctx context.Context) ([]liftoff.ServiceDeployment, error)
 	// KeptBuilds lists a service instance's successful deployments that still
 	// have a build, newest first.
-	KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]ServiceDeployment, error)
+	KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]liftoff.ServiceDeployment, error)
 	ClearBuildDir(ctx context.Context, serviceDeploymentID string) error
 	// EnsureServices creates or updates services of an environment without
 	// removing others (the config at a deployed commit may be newer than the
 	// last sync).
-	EnsureServices(ctx context.Context, environmentID int64, specs []ServiceSpec, at Time, newID func() string) ([]Service, error)
+	EnsureServices(ctx context.Context, environmentID int64, specs []ServiceSpec, at liftoff.Time, newID func() string) ([]liftoff.Service, error)
 }
 
 // LogQueries store deployment output.
 type LogQueries interface {
-	AppendLogs(ctx context.Context, lines []LogLine) error
+	AppendLogs(ctx context.Context, lines []liftoff.LogLine) error
 	// ListLogs returns lines in order, after AfterID.
-	ListLogs(ctx context.Context, p ListLogsParams) ([]LogLine, error)
+	ListLogs(ctx context.Context, p ListLogsParams) ([]liftoff.LogLine, error)
 }
 
 // PreviewQueries store preview instances.
 type PreviewQueries interface {
 	// UpsertPreviewInstance creates a PR's instance, or starts a torn down
 	// one afresh, and records a deployment of it.
-	UpsertPreviewInstance(ctx context.Context, p UpsertPreviewParams) (PreviewInstance, error)
+	UpsertPreviewInstance(ctx context.Context, p UpsertPreviewParams) (liftoff.PreviewInstance, error)
 	// GetPreviewInstance returns an instance, torn down or not.
-	GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (PreviewInstance, error)
+	GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (liftoff.PreviewInstance, error)
 	// ListPreviewInstances lists an environment's live instances (and torn
 	// down ones with includeDeleted), by PR number.
-	ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]PreviewInstance, error)
+	ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]liftoff.PreviewInstance, error)
 	// DeletePreviewInstance marks a live instance torn down; ErrNotFound when
 	// there is none.
-	DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at Time) (PreviewInstance, error)
+	DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) (liftoff.PreviewInstance, error)
 	// SchedulePreviewTeardown sets (or, with a zero at, clears) when a live
 	// instance is to be torn down.
-	SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at Time) error
+	SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error
 	// PreviewsDue lists live instances whose scheduled teardown has come,
 	// and live instances of environmentIDs[i] last deployed before
 	// staleBefore[i] (previewTtlHours).
-	PreviewsDue(ctx context.Context, now Time, environmentIDs []int64, staleBefore []Time) ([]PreviewInstance, error)
+	PreviewsDue(ctx context.Context, now liftoff.Time, environmentIDs []int64, staleBefore []liftoff.Time) ([]liftoff.PreviewInstance, error)
 	// PreviewsToClean lists torn down instances whose releases and builds
 	// were not removed yet.
-	PreviewsToClean(ctx context.Context) ([]PreviewInstance, error)
-	MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at Time) error
+	PreviewsToClean(ctx context.Context) ([]liftoff.PreviewInstance, error)
+	MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error
 	// CancelInstanceDeployments cancels an instance's PENDING deployment and
 	// asks its running one to stop.
-	CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at Time) error
+	CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at liftoff.Time) error
 	// InstanceRunning reports whether a deployment of the instance runs.
 	InstanceRunning(ctx context.Context, environmentID int64, prNumber int) (bool, error)
 	// InstanceBuilds lists an instance's service deployments that still
 	// have a build.
-	InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]ServiceDeployment, error)
+	InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]liftoff.ServiceDeployment, error)
 	// CountLivePreviews counts the live preview instances of a preview
 	// environment and the pull requests with a deployment queued or
 	// running that will create one, and says whether prNumber is one of
@@ -285,7 +287,7 @@ type PreviewQueries interface {
 	// transactions one at a time already.
 	CountLivePreviews(ctx context.Context, environmentID int64, prNumber int) (LivePreviews, error)
 	// ListPreviewEnvironments lists every live preview environment.
-	ListPreviewEnvironments(ctx context.Context) ([]Environment, error)
+	ListPreviewEnvironments(ctx context.Context) ([]liftoff.Environment, error)
 }
 
 // DeliveryQueries remember GitHub webhook deliveries, so that one replayed

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -15,11 +16,11 @@ import (
 func (h *harness) finishAll(projectID string) {
 	h.t.Helper()
 	for _, d := range h.deployments(projectID) {
-		if d.Status != store.StatusPending {
+		if d.Status != liftoff.StatusPending {
 			continue
 		}
-		if _, err := h.st.FinishPendingDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusCancelled,
-			At: store.At(t0)}); err != nil {
+		if _, err := h.st.FinishPendingDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled,
+			At: liftoff.At(t0)}); err != nil {
 			h.t.Fatal(err)
 		}
 	}
@@ -103,7 +104,7 @@ func TestFailedDeliveryIsForgotten(t *testing.T) {
 			if fail {
 				return errors.New("the engine could not tear it down")
 			}
-			_, err := h.st.DeletePreviewInstance(ctx, envID, pr, store.At(t0))
+			_, err := h.st.DeletePreviewInstance(ctx, envID, pr, liftoff.At(t0))
 			return err
 		}
 		body := fixtureBody(t, "pull_request.closed.merged.json")

@@ -21,6 +21,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -104,7 +105,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
 	sum := sha256.Sum256(dl.Body)
 	now := d.now()
 	fresh, err := d.Store.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: dl.ID, BodySHA256: hex.EncodeToString(sum[:]),
-		At: store.At(now), ExpiredBefore: store.At(now.Add(-DeliveryWindow))})
+		At: liftoff.At(now), ExpiredBefore: liftoff.At(now.Add(-DeliveryWindow))})
 	if err != nil {
 		return Result{}, err
 	}
@@ -169,7 +170,7 @@ func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error
 	return res, nil
 }
 
-func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Event, p store.Project, env store.Environment, cfg config.Environment) error {
+func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Event, p liftoff.Project, env liftoff.Environment, cfg config.Environment) error {
 	pr := ev.PR
 	ignore := func(why string) {
 		res.Ignored = append(res.Ignored, fmt.Sprintf("%s PR #%d: %s", env.GivenID, pr.Number, why))
@@ -200,7 +201,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
 			return err
 		}
-		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: store.At(at).String()})
+		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: liftoff.At(at).String()})
 		return nil
 	case github.ActionOpened, github.ActionReopened, github.ActionSynchronize, github.ActionLabeled:
 	default:
@@ -235,8 +236,8 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 	if cfg.Source.Filter != nil && github.NeedsFiles(cfg.Source.Filter) {
 		detail.FilterWatchPaths = cfg.Source.Filter.WatchPaths
 	}
-	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
-		RequestedCommit: pr.HeadSHA, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
+	dep := liftoff.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
+		RequestedCommit: pr.HeadSHA, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail.Encode()}
 	err := d.enqueue(ctx, res, dep)
 	var limit *deployment.PreviewLimitError
 	if errors.As(err, &limit) {
@@ -246,7 +247,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 	return err
 }
 
-func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p store.Project, env store.Environment, cfg config.Environment) error {
+func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p liftoff.Project, env liftoff.Environment, cfg config.Environment) error {
 	push := ev.Push
 	if push.Branch == "" || push.Branch != env.Branch {
 		return nil // another branch, or a tag: not this environment's
@@ -263,15 +264,15 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p s
 	// The engine compares the commit with what the environment runs: a
 	// push older than it deploys only if it was forced (see resolvePush).
 	detail := deployment.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
-	dep := store.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, RequestedCommit: push.After,
-		GitBranch: env.Branch, TriggerType: store.TriggerGitHub, TriggerDetail: detail.Encode()}
+	dep := liftoff.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, RequestedCommit: push.After,
+		GitBranch: env.Branch, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail.Encode()}
 	return d.enqueue(ctx, res, dep)
 }
 
 // enqueue stores a PENDING deployment (joining or superseding, as a hook
 // call does).
-func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep store.Deployment) error {
-	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), store.StatusPending, store.At(d.now())
+func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep liftoff.Deployment) error {
+	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), liftoff.StatusPending, liftoff.At(d.now())
 	var id string
 	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error

@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -142,18 +143,18 @@ func newHarness(t *testing.T, dialect string) *harness {
 }
 
 // project creates a project and its environments, returned by given id.
-func (h *harness) project(repoURL, githubRepo string, envs ...store.EnvironmentSpec) (store.Project, map[string]store.Environment) {
+func (h *harness) project(repoURL, githubRepo string, envs ...store.EnvironmentSpec) (liftoff.Project, map[string]liftoff.Environment) {
 	h.t.Helper()
 	p, err := h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop " + cuid.New(), RepoURL: repoURL,
-		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: mergeSHA, GitHubRepository: githubRepo, At: store.At(t0)})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: mergeSHA, GitHubRepository: githubRepo, At: liftoff.At(t0)})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	list, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: envs, At: store.At(t0), NewServiceID: cuid.New})
+	list, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: envs, At: liftoff.At(t0), NewServiceID: cuid.New})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	byID := map[string]store.Environment{}
+	byID := map[string]liftoff.Environment{}
 	for _, e := range list {
 		byID[e.GivenID] = e
 	}
@@ -173,7 +174,7 @@ func (h *harness) handle(ev github.Event) dispatch.Result {
 }
 
 // deployments lists a project's deployments, newest first.
-func (h *harness) deployments(projectID string) []store.Deployment {
+func (h *harness) deployments(projectID string) []liftoff.Deployment {
 	h.t.Helper()
 	ds, err := h.st.ListDeployments(h.ctx, store.ListDeploymentsParams{ProjectID: projectID, Limit: 100})
 	if err != nil {
@@ -182,7 +183,7 @@ func (h *harness) deployments(projectID string) []store.Deployment {
 	return ds
 }
 
-func (h *harness) deployment(id string) store.Deployment {
+func (h *harness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
 	d, err := h.st.GetDeployment(h.ctx, id)
 	if err != nil {
@@ -194,12 +195,12 @@ func (h *harness) deployment(id string) store.Deployment {
 func (h *harness) upsert(envID int64, pr int, at time.Time) {
 	h.t.Helper()
 	if _, err := h.st.UpsertPreviewInstance(h.ctx, store.UpsertPreviewParams{EnvironmentID: envID, PRNumber: pr,
-		HeadBranch: "feature/checkout", At: store.At(at)}); err != nil {
+		HeadBranch: "feature/checkout", At: liftoff.At(at)}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
-func (h *harness) instance(envID int64, pr int) store.PreviewInstance {
+func (h *harness) instance(envID int64, pr int) liftoff.PreviewInstance {
 	h.t.Helper()
 	inst, err := h.st.GetPreviewInstance(h.ctx, envID, pr)
 	if err != nil {
@@ -406,7 +407,7 @@ func TestPullRequestDeploys(t *testing.T) {
 				if len(res.Queued) != len(tc.want) || len(ds) != len(tc.want) {
 					t.Fatalf("queued %+v, stored %d deployments; want %d", res.Queued, len(ds), len(tc.want))
 				}
-				byID := map[string]store.Deployment{}
+				byID := map[string]liftoff.Deployment{}
 				for _, d := range ds {
 					byID[d.ID] = d
 				}
@@ -425,8 +426,8 @@ func TestPullRequestDeploys(t *testing.T) {
 						t.Errorf("queued %+v, want environment %d PR 42", q, env.ID)
 					}
 					if d.EnvironmentID != env.ID || d.ProjectID != p.ID || d.PRNumber != 42 || !d.IsPreview ||
-						d.RequestedCommit != wantSHA || d.TriggerType != store.TriggerGitHub || d.Status != store.StatusPending ||
-						d.RepoURL != p.RepoURL || d.GitBranch != "" || d.Force || d.HookID != "" || d.CreatedAt != store.At(t0) {
+						d.RequestedCommit != wantSHA || d.TriggerType != liftoff.TriggerGitHub || d.Status != liftoff.StatusPending ||
+						d.RepoURL != p.RepoURL || d.GitBranch != "" || d.Force || d.HookID != "" || d.CreatedAt != liftoff.At(t0) {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s #42", d, wantSHA, env.GivenID)
 					}
 					if got := deployment.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(got, want) {
@@ -476,7 +477,7 @@ func TestSameEventJoinsThePendingDeployment(t *testing.T) {
 		if len(first.Queued) != 1 || len(second.Queued) != 1 || first.Queued[0].DeploymentID != second.Queued[0].DeploymentID {
 			t.Fatalf("first %+v, second %+v: want the same deployment", first.Queued, second.Queued)
 		}
-		if ds := h.deployments(p.ID); len(ds) != 1 || ds[0].Status != store.StatusPending {
+		if ds := h.deployments(p.ID); len(ds) != 1 || ds[0].Status != liftoff.StatusPending {
 			t.Fatalf("deployments = %+v, want one PENDING", ds)
 		}
 
@@ -486,7 +487,7 @@ func TestSameEventJoinsThePendingDeployment(t *testing.T) {
 			t.Fatalf("synchronize queued %+v, want a new deployment", third.Queued)
 		}
 		old := h.deployment(first.Queued[0].DeploymentID)
-		if old.Status != store.StatusCancelled || len(old.Errors) != 1 || old.Errors[0].Message != "superseded by "+third.Queued[0].DeploymentID {
+		if old.Status != liftoff.StatusCancelled || len(old.Errors) != 1 || old.Errors[0].Message != "superseded by "+third.Queued[0].DeploymentID {
 			t.Fatalf("superseded deployment = %+v", old)
 		}
 		pending, err := h.st.GetPendingDeployment(h.ctx, envs["preview"].ID, 42)
@@ -523,16 +524,16 @@ func TestPullRequestClosed(t *testing.T) {
 			if res.Action != "closed" || len(res.Queued) != 0 || len(res.Scheduled) != 0 {
 				t.Errorf("result = %+v", res)
 			}
-			for _, env := range []store.Environment{pv, manual} {
-				if inst := h.instance(env.ID, 42); inst.DeletedAt != store.At(t0) || !inst.TeardownAt.IsZero() {
-					t.Errorf("%s #42 = %+v, want torn down at %s", env.GivenID, inst, store.At(t0))
+			for _, env := range []liftoff.Environment{pv, manual} {
+				if inst := h.instance(env.ID, 42); inst.DeletedAt != liftoff.At(t0) || !inst.TeardownAt.IsZero() {
+					t.Errorf("%s #42 = %+v, want torn down at %s", env.GivenID, inst, liftoff.At(t0))
 				}
 			}
 			if inst := h.instance(pv.ID, 43); inst.Deleted() {
 				t.Errorf("PR 43 was torn down too: %+v", inst)
 			}
 			d := h.deployment(opened.Queued[0].DeploymentID)
-			if d.Status != store.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the preview instance was torn down" {
+			if d.Status != liftoff.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the preview instance was torn down" {
 				t.Errorf("the PENDING deployment after the teardown = %+v", d)
 			}
 			h.expectQueuedCalls(1) // the opened event's only
@@ -604,7 +605,7 @@ func TestPullRequestClosed(t *testing.T) {
 			h.upsert(manual.ID, 42, t0.Add(-time.Hour))
 
 			res := h.handle(event(t, "pull_request.closed.unmerged.json"))
-			at := store.At(t0.Add(30 * time.Minute))
+			at := liftoff.At(t0.Add(30 * time.Minute))
 			want := []dispatch.Preview{{EnvironmentID: pv.ID, PRNumber: 42, At: at.String()}, {EnvironmentID: manual.ID, PRNumber: 42, At: at.String()}}
 			if !sameElements(res.Scheduled, want) {
 				t.Errorf("Scheduled = %+v, want %+v", res.Scheduled, want)
@@ -616,7 +617,7 @@ func TestPullRequestClosed(t *testing.T) {
 			if len(res.TornDown) != 0 || len(res.Queued) != 0 {
 				t.Errorf("result = %+v", res)
 			}
-			for _, env := range []store.Environment{pv, manual} {
+			for _, env := range []liftoff.Environment{pv, manual} {
 				if inst := h.instance(env.ID, 42); inst.TeardownAt != at || inst.Deleted() {
 					t.Errorf("%s #42 = %+v, want a teardown scheduled at %s", env.GivenID, inst, at)
 				}
@@ -630,7 +631,7 @@ func TestPullRequestClosed(t *testing.T) {
 			// environment deploys the head commit again.
 			h.d.Now = func() time.Time { return t0.Add(10 * time.Minute) }
 			res = h.handle(event(t, "pull_request.reopened.json"))
-			for _, env := range []store.Environment{pv, manual} {
+			for _, env := range []liftoff.Environment{pv, manual} {
 				if inst := h.instance(env.ID, 42); !inst.TeardownAt.IsZero() || inst.Deleted() {
 					t.Errorf("%s #42 after reopened = %+v, want no teardown scheduled", env.GivenID, inst)
 				}
@@ -642,7 +643,7 @@ func TestPullRequestClosed(t *testing.T) {
 				t.Errorf("reopened queued %+v, want a deployment of preview", res.Queued)
 			}
 			expectIgnored(t, res, "manual PR #42: "+manualReason)
-			if ds := h.deployments(p.ID); len(ds) != 1 || ds[0].RequestedCommit != headSHA || ds[0].CreatedAt != store.At(t0.Add(10*time.Minute)) {
+			if ds := h.deployments(p.ID); len(ds) != 1 || ds[0].RequestedCommit != headSHA || ds[0].CreatedAt != liftoff.At(t0.Add(10*time.Minute)) {
 				t.Errorf("deployments = %+v", ds)
 			}
 			h.expectQueuedCalls(1)
@@ -665,7 +666,7 @@ func TestPullRequestClosed(t *testing.T) {
 			if _, err := h.st.GetPreviewInstance(h.ctx, envs["preview"].ID, 42); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("GetPreviewInstance: %v, want ErrNotFound", err)
 			}
-			if inst := h.instance(envs["gone"].ID, 42); !inst.TeardownAt.IsZero() || inst.DeletedAt != store.At(t0.Add(-time.Hour)) {
+			if inst := h.instance(envs["gone"].ID, 42); !inst.TeardownAt.IsZero() || inst.DeletedAt != liftoff.At(t0.Add(-time.Hour)) {
 				t.Errorf("torn down instance = %+v, want it unchanged", inst)
 			}
 			h.expectQueuedCalls(0)
@@ -753,7 +754,7 @@ func TestPush(t *testing.T) {
 						t.Errorf("queued %+v, want environment %d without a PR", q, env.ID)
 					}
 					if d.PRNumber != 0 || d.IsPreview || d.RequestedCommit != mergeSHA || d.GitBranch != env.Branch ||
-						d.TriggerType != store.TriggerGitHub || d.Status != store.StatusPending || d.RepoURL != p.RepoURL || d.CreatedAt != store.At(t0) {
+						d.TriggerType != liftoff.TriggerGitHub || d.Status != liftoff.StatusPending || d.RepoURL != p.RepoURL || d.CreatedAt != liftoff.At(t0) {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s", d, mergeSHA, env.GivenID)
 					}
 					if detail := deployment.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(detail, pushDetail) {
@@ -837,7 +838,7 @@ func TestEveryMatchingProjectActs(t *testing.T) {
 		}
 		expectIgnored(t, res)
 		for _, c := range []struct {
-			p    store.Project
+			p    liftoff.Project
 			want int
 		}{{byURL, 1}, {byRepo, 1}, {other, 0}} {
 			if ds := h.deployments(c.p.ID); len(ds) != c.want {

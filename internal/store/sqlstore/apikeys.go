@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -12,14 +13,14 @@ import (
 // hash that authenticates a request.
 const apiKeyColumns = `id, name, key_hash, scope, environment_ids, created_at`
 
-func scanAPIKey(r Row) (store.APIKey, error) {
-	var k store.APIKey
+func scanAPIKey(r Row) (liftoff.APIKey, error) {
+	var k liftoff.APIKey
 	var created int64
 	var envs string
 	if err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Scope, &envs, &created); err != nil {
 		return k, err
 	}
-	k.CreatedAt = store.FromMillis(created)
+	k.CreatedAt = liftoff.FromMillis(created)
 	if err := json.Unmarshal([]byte(envs), &k.EnvironmentIDs); err != nil {
 		return k, fmt.Errorf("API key %s: environment_ids %q: %w", k.ID, envs, err)
 	}
@@ -29,28 +30,28 @@ func scanAPIKey(r Row) (store.APIKey, error) {
 	return k, nil
 }
 
-func (q queries) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (store.APIKey, error) {
+func (q queries) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (liftoff.APIKey, error) {
 	envs := p.EnvironmentIDs
 	if envs == nil {
 		envs = []int64{}
 	}
 	b, err := json.Marshal(envs)
 	if err != nil {
-		return store.APIKey{}, fmt.Errorf("create API key: %w", err)
+		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
 	_, err = q.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, scope, environment_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		p.ID, p.Name, p.Hash, p.Scope, string(b), p.At.Millis())
 	if err != nil {
-		return store.APIKey{}, fmt.Errorf("create API key: %w", err)
+		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
-	k := store.APIKey{ID: p.ID, Name: p.Name, Hash: p.Hash, Scope: p.Scope, CreatedAt: p.At}
+	k := liftoff.APIKey{ID: p.ID, Name: p.Name, Hash: p.Hash, Scope: p.Scope, CreatedAt: p.At}
 	if len(p.EnvironmentIDs) > 0 {
 		k.EnvironmentIDs = append([]int64(nil), p.EnvironmentIDs...)
 	}
 	return k, nil
 }
 
-func (q queries) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
+func (q queries) ListAPIKeys(ctx context.Context) ([]liftoff.APIKey, error) {
 	keys, err := collectQuery(ctx, q.read, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE deleted_at IS NULL ORDER BY created_at, id`)
 	if err != nil {
@@ -59,16 +60,16 @@ func (q queries) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 	return keys, nil
 }
 
-func (q queries) GetAPIKeyByHash(ctx context.Context, hash string) (store.APIKey, error) {
+func (q queries) GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIKey, error) {
 	k, err := scanAPIKey(q.read.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
 		WHERE key_hash = $1 AND deleted_at IS NULL`, hash))
 	if err != nil {
-		return store.APIKey{}, fmt.Errorf("get API key: %w", err)
+		return liftoff.APIKey{}, fmt.Errorf("get API key: %w", err)
 	}
 	return k, nil
 }
 
-func (q queries) DeleteAPIKey(ctx context.Context, id string, at store.Time) error {
+func (q queries) DeleteAPIKey(ctx context.Context, id string, at liftoff.Time) error {
 	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, at.Millis())
 	if err == nil && n == 0 {
 		err = store.ErrNotFound

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -15,8 +16,8 @@ const deploymentSelect = `SELECT d.id, d.project_id, d.environment_id, e.given_i
 	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested, d.trigger_detail
 	FROM deployments d JOIN environments e ON e.id = d.environment_id`
 
-func scanDeployment(r Row) (store.Deployment, error) {
-	var d store.Deployment
+func scanDeployment(r Row) (liftoff.Deployment, error) {
+	var d liftoff.Deployment
 	var commit, hookID, hookName, errs, config, redeployOf, detail nullString
 	var created int64
 	var started, finished nullTime
@@ -27,9 +28,9 @@ func scanDeployment(r Row) (store.Deployment, error) {
 	if err != nil {
 		return d, err
 	}
-	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), store.Status(status)
+	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), liftoff.Status(status)
 	d.Config, d.RedeployOf, d.TriggerDetail = config.string(), redeployOf.string(), detail.string()
-	d.CreatedAt, d.StartedAt, d.FinishedAt = store.FromMillis(created), started.time(), finished.time()
+	d.CreatedAt, d.StartedAt, d.FinishedAt = liftoff.FromMillis(created), started.time(), finished.time()
 	d.Errors, err = decodeErrors(errs)
 	return d, err
 }
@@ -39,7 +40,7 @@ const insertDeployment = `INSERT INTO deployments (id, project_id, environment_i
 	trigger_detail)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
 
-func deploymentArgs(d store.Deployment) ([]any, error) {
+func deploymentArgs(d liftoff.Deployment) ([]any, error) {
 	errs, err := encodeErrors(d.Errors)
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ func deploymentArgs(d store.Deployment) ([]any, error) {
 		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), emptyNull(d.TriggerDetail)}, nil
 }
 
-func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error {
+func (q queries) InsertDeployment(ctx context.Context, d liftoff.Deployment) error {
 	args, err := deploymentArgs(d)
 	if err != nil {
 		return err
@@ -60,8 +61,8 @@ func (q queries) InsertDeployment(ctx context.Context, d store.Deployment) error
 	return nil
 }
 
-func (q queries) InsertPendingDeployment(ctx context.Context, d store.Deployment) (bool, error) {
-	if d.Status != store.StatusPending {
+func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployment) (bool, error) {
+	if d.Status != liftoff.StatusPending {
 		return false, fmt.Errorf("insert pending deployment: status is %s", d.Status)
 	}
 	args, err := deploymentArgs(d)
@@ -76,24 +77,24 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d store.Deployment
 	return n == 1, nil
 }
 
-func (q queries) GetDeployment(ctx context.Context, id string) (store.Deployment, error) {
+func (q queries) GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error) {
 	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, id))
 	if err != nil {
-		return store.Deployment{}, fmt.Errorf("get deployment %s: %w", id, err)
+		return liftoff.Deployment{}, fmt.Errorf("get deployment %s: %w", id, err)
 	}
 	d.Services, err = collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+`
 		FROM service_deployments WHERE deployment_id = $1 ORDER BY position, id`, id)
 	if err != nil {
-		return store.Deployment{}, fmt.Errorf("get service deployments of %s: %w", id, err)
+		return liftoff.Deployment{}, fmt.Errorf("get service deployments of %s: %w", id, err)
 	}
 	return d, nil
 }
 
-func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (store.Deployment, error) {
+func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (liftoff.Deployment, error) {
 	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.environment_id = $1 AND d.pr_number = $2 AND d.status = 'PENDING'`,
 		environmentID, prNumber))
 	if err != nil {
-		return store.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", environmentID, err)
+		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", environmentID, err)
 	}
 	return d, nil
 }
@@ -132,7 +133,7 @@ func (q queries) FinishPendingDeployment(ctx context.Context, p store.FinishDepl
 	return n == 1, nil
 }
 
-func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsParams) ([]store.Deployment, error) {
+func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsParams) ([]liftoff.Deployment, error) {
 	var where []string
 	var args []any
 	add := func(cond string, vals ...any) {
@@ -189,7 +190,7 @@ func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsPar
 
 // addServiceDeployments fills in the service deployments of a page of
 // deployments with one query, whatever the page's size.
-func (q queries) addServiceDeployments(ctx context.Context, ds []store.Deployment) error {
+func (q queries) addServiceDeployments(ctx context.Context, ds []liftoff.Deployment) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -215,8 +216,8 @@ const serviceDeploymentColumns = `id, deployment_id, service_id, service_given_i
 	status, reason, errors, started_at, finished_at, environment_id, pr_number, git_commit, fingerprint, config, build_dir,
 	position, created_at`
 
-func scanServiceDeployment(r Row) (store.ServiceDeployment, error) {
-	var s store.ServiceDeployment
+func scanServiceDeployment(r Row) (liftoff.ServiceDeployment, error) {
+	var s liftoff.ServiceDeployment
 	var status, config string
 	var errs nullString
 	var started, finished nullTime
@@ -227,8 +228,8 @@ func scanServiceDeployment(r Row) (store.ServiceDeployment, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Config, s.CreatedAt = []byte(config), store.FromMillis(created)
-	s.Status, s.StartedAt, s.FinishedAt = store.Status(status), started.time(), finished.time()
+	s.Config, s.CreatedAt = []byte(config), liftoff.FromMillis(created)
+	s.Status, s.StartedAt, s.FinishedAt = liftoff.Status(status), started.time(), finished.time()
 	s.Errors, err = decodeErrors(errs)
 	return s, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // it must match the deployments_one_running index.
 const runningStatuses = `('INPROGRESS', 'BUILDING', 'DEPLOYING')`
 
-func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (store.Deployment, error) {
+func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (liftoff.Deployment, error) {
 	var id string
 	err := q.write(ctx, func(c Conn) error {
 		return c.QueryRow(ctx, `UPDATE deployments SET status = 'INPROGRESS', started_at = $2, lease_owner = $1, lease_expires_at = $3
@@ -34,15 +35,15 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (stor
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another replica started a deployment of the same instance first.
-		return store.Deployment{}, fmt.Errorf("claim deployment: %w", store.ErrNotFound)
+		return liftoff.Deployment{}, fmt.Errorf("claim deployment: %w", store.ErrNotFound)
 	}
 	if err != nil {
-		return store.Deployment{}, fmt.Errorf("claim deployment: %w", err)
+		return liftoff.Deployment{}, fmt.Errorf("claim deployment: %w", err)
 	}
 	return q.GetDeployment(ctx, id)
 }
 
-func (q queries) RenewLease(ctx context.Context, id, owner string, until store.Time) (bool, error) {
+func (q queries) RenewLease(ctx context.Context, id, owner string, until liftoff.Time) (bool, error) {
 	var cancel bool
 	err := q.write(ctx, func(c Conn) error {
 		return c.QueryRow(ctx, `UPDATE deployments SET lease_expires_at = $3
@@ -82,12 +83,12 @@ func (q queries) FinishDeployment(ctx context.Context, p store.FinishDeploymentP
 	return n == 1, nil
 }
 
-func (q queries) RequestCancel(ctx context.Context, id string, at store.Time) (store.Status, error) {
-	var status store.Status
+func (q queries) RequestCancel(ctx context.Context, id string, at liftoff.Time) (liftoff.Status, error) {
+	var status liftoff.Status
 	err := q.write(ctx, func(c Conn) error {
 		tx := q.in(c)
-		ok, err := tx.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: store.StatusCancelled, At: at,
-			Errors: []store.ErrorEntry{{Status: store.StatusCancelled, Message: "cancelled before it started"}}})
+		ok, err := tx.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: liftoff.StatusCancelled, At: at,
+			Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "cancelled before it started"}}})
 		if err != nil {
 			return err
 		}
@@ -100,7 +101,7 @@ func (q queries) RequestCancel(ctx context.Context, id string, at store.Time) (s
 		if err := c.QueryRow(ctx, `SELECT status FROM deployments WHERE id = $1`, id).Scan(&s); err != nil {
 			return err
 		}
-		status = store.Status(s)
+		status = liftoff.Status(s)
 		return nil
 	})
 	if err != nil {
@@ -128,7 +129,7 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 		if err != nil {
 			return err
 		}
-		errs, err := encodeErrors([]store.ErrorEntry{{Status: store.StatusError, Message: p.Message}})
+		errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusError, Message: p.Message}})
 		if err != nil {
 			return err
 		}
@@ -152,7 +153,7 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 	return ids, nil
 }
 
-func (q queries) InsertServiceDeployment(ctx context.Context, sd store.ServiceDeployment) error {
+func (q queries) InsertServiceDeployment(ctx context.Context, sd liftoff.ServiceDeployment) error {
 	errs, err := encodeErrors(sd.Errors)
 	if err != nil {
 		return err
@@ -189,7 +190,7 @@ func (q queries) UpdateServiceDeployment(ctx context.Context, p store.UpdateServ
 	return nil
 }
 
-func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (store.ServiceDeployment, error) {
+func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (liftoff.ServiceDeployment, error) {
 	before := p.Before.Millis()
 	if p.Before.IsZero() {
 		before = 1<<62 - 1
@@ -198,7 +199,7 @@ func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (st
 		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND finished_at >= $3 AND finished_at <= $4
 		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, p.Since.Millis(), before))
 	if err != nil {
-		return store.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", p.ServiceID, err)
+		return liftoff.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", p.ServiceID, err)
 	}
 	return sd, nil
 }
@@ -214,7 +215,7 @@ func (q queries) LastDeployedCommit(ctx context.Context, environmentID int64, pr
 	return commit, nil
 }
 
-func (q queries) LiveReleases(ctx context.Context) ([]store.ServiceDeployment, error) {
+func (q queries) LiveReleases(ctx context.Context) ([]liftoff.ServiceDeployment, error) {
 	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+prefixed("sd", serviceDeploymentColumns)+`
 		FROM service_deployments sd
 		JOIN services s ON s.id = sd.service_id AND s.deleted_at IS NULL
@@ -234,7 +235,7 @@ func (q queries) LiveReleases(ctx context.Context) ([]store.ServiceDeployment, e
 	return out, nil
 }
 
-func (q queries) KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]store.ServiceDeployment, error) {
+func (q queries) KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]liftoff.ServiceDeployment, error) {
 	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
 		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND build_dir <> ''
 		ORDER BY finished_at DESC, id DESC`, serviceID, prNumber)
@@ -251,8 +252,8 @@ func (q queries) ClearBuildDir(ctx context.Context, id string) error {
 	return nil
 }
 
-func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs []store.ServiceSpec, at store.Time, newID func() string) ([]store.Service, error) {
-	var out []store.Service
+func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs []store.ServiceSpec, at liftoff.Time, newID func() string) ([]liftoff.Service, error) {
+	var out []liftoff.Service
 	err := q.write(ctx, func(c Conn) error {
 		out = out[:0]
 		for _, s := range specs {

@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 const hookColumns = `id, environment_id, name, secret_hash, previous_secret_hash, previous_expires_at, paused,
 	use_count, last_used_at, last_caller_address, created_at, updated_at`
 
-func scanHook(r Row) (store.Hook, error) {
-	var h store.Hook
+func scanHook(r Row) (liftoff.Hook, error) {
+	var h liftoff.Hook
 	var prevHash, lastAddr nullString
 	var prevExp, lastUsed nullTime
 	var created, updated int64
@@ -20,12 +21,12 @@ func scanHook(r Row) (store.Hook, error) {
 		&h.UseCount, lastUsed.dest(), lastAddr.dest(), &created, &updated)
 	h.PreviousSecretHash, h.PreviousExpiresAt = prevHash.string(), prevExp.time()
 	h.LastUsedAt, h.LastCallerAddress = lastUsed.time(), lastAddr.string()
-	h.CreatedAt, h.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	h.CreatedAt, h.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
 	return h, err
 }
 
-func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (store.Hook, error) {
-	var h store.Hook
+func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (liftoff.Hook, error) {
+	var h liftoff.Hook
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		h, err = scanHook(c.QueryRow(ctx, `INSERT INTO deploy_hooks (id, environment_id, name, secret_hash, paused, use_count, created_at, updated_at)
@@ -34,20 +35,20 @@ func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (stor
 		return err
 	})
 	if err != nil {
-		return store.Hook{}, fmt.Errorf("create deploy hook: %w", err)
+		return liftoff.Hook{}, fmt.Errorf("create deploy hook: %w", err)
 	}
 	return h, nil
 }
 
-func (q queries) GetHook(ctx context.Context, id string) (store.Hook, error) {
+func (q queries) GetHook(ctx context.Context, id string) (liftoff.Hook, error) {
 	h, err := scanHook(q.read.QueryRow(ctx, `SELECT `+hookColumns+` FROM deploy_hooks WHERE id = $1 AND deleted_at IS NULL`, id))
 	if err != nil {
-		return store.Hook{}, fmt.Errorf("get deploy hook %s: %w", id, err)
+		return liftoff.Hook{}, fmt.Errorf("get deploy hook %s: %w", id, err)
 	}
 	return h, nil
 }
 
-func (q queries) ListHooks(ctx context.Context, environmentID int64) ([]store.Hook, error) {
+func (q queries) ListHooks(ctx context.Context, environmentID int64) ([]liftoff.Hook, error) {
 	hooks, err := collectQuery(ctx, q.read, scanHook, `SELECT `+hookColumns+` FROM deploy_hooks
 		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, environmentID)
 	if err != nil {
@@ -57,8 +58,8 @@ func (q queries) ListHooks(ctx context.Context, environmentID int64) ([]store.Ho
 }
 
 // updateHook runs an UPDATE on a live hook and returns the hook after it.
-func (q queries) updateHook(ctx context.Context, id, what, set string, args ...any) (store.Hook, error) {
-	var h store.Hook
+func (q queries) updateHook(ctx context.Context, id, what, set string, args ...any) (liftoff.Hook, error) {
+	var h liftoff.Hook
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		h, err = scanHook(c.QueryRow(ctx, `UPDATE deploy_hooks SET `+set+` WHERE id = $1 AND deleted_at IS NULL RETURNING `+hookColumns,
@@ -66,12 +67,12 @@ func (q queries) updateHook(ctx context.Context, id, what, set string, args ...a
 		return err
 	})
 	if err != nil {
-		return store.Hook{}, fmt.Errorf("%s deploy hook %s: %w", what, id, err)
+		return liftoff.Hook{}, fmt.Errorf("%s deploy hook %s: %w", what, id, err)
 	}
 	return h, nil
 }
 
-func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (store.Hook, error) {
+func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (liftoff.Hook, error) {
 	if p.PreviousExpiresAt.IsZero() {
 		return q.updateHook(ctx, p.ID, "rotate", `secret_hash = $2, previous_secret_hash = NULL, previous_expires_at = NULL, updated_at = $3`,
 			p.SecretHash, p.At.Millis())
@@ -80,11 +81,11 @@ func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (stor
 		p.SecretHash, p.At.Millis(), p.PreviousExpiresAt.Millis())
 }
 
-func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at store.Time) (store.Hook, error) {
+func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at liftoff.Time) (liftoff.Hook, error) {
 	return q.updateHook(ctx, id, "pause", `paused = $2, updated_at = $3`, paused, at.Millis())
 }
 
-func (q queries) DeleteHook(ctx context.Context, id string, at store.Time) error {
+func (q queries) DeleteHook(ctx context.Context, id string, at liftoff.Time) error {
 	_, err := q.updateHook(ctx, id, "delete", `deleted_at = $2, updated_at = $2`, at.Millis())
 	return err
 }
@@ -107,7 +108,7 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 	var t store.HookTarget
 	found := false
 	for rows.Next() {
-		var e store.Environment
+		var e liftoff.Environment
 		var config string
 		var created, updated int64
 		var deleted, prevExp nullTime
@@ -119,10 +120,10 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
 		}
 		e.Config = []byte(config)
-		e.CreatedAt, e.UpdatedAt, e.DeletedAt = store.FromMillis(created), store.FromMillis(updated), deleted.time()
+		e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
 		t.Environment, t.ProjectID, found = e, e.ProjectID, true
 		if hookID.v != nil {
-			t.Hooks = append(t.Hooks, store.Hook{ID: hookID.string(), EnvironmentID: e.ID, Name: name.string(),
+			t.Hooks = append(t.Hooks, liftoff.Hook{ID: hookID.string(), EnvironmentID: e.ID, Name: name.string(),
 				SecretHash: hash.string(), PreviousSecretHash: prevHash.string(), PreviousExpiresAt: prevExp.time(),
 				Paused: paused != nil && *paused})
 		}
@@ -136,7 +137,7 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 	return t, nil
 }
 
-func (q queries) RecordHookCalls(ctx context.Context, calls []store.HookCall) error {
+func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) error {
 	if len(calls) == 0 {
 		return nil
 	}
@@ -163,7 +164,7 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []store.HookCall) er
 		// Usage counters: one UPDATE per hook, with its count and its last call.
 		type usage struct {
 			count int
-			last  store.HookCall
+			last  liftoff.HookCall
 		}
 		byHook := map[string]*usage{}
 		var order []string
@@ -196,16 +197,16 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []store.HookCall) er
 	return nil
 }
 
-func scanHookCall(r Row) (store.HookCall, error) {
-	var c store.HookCall
+func scanHookCall(r Row) (liftoff.HookCall, error) {
+	var c liftoff.HookCall
 	var at int64
 	var dep nullString
 	err := r.Scan(&c.ID, &c.HookID, &at, &c.Address, &c.Status, &c.Outcome, dep.dest())
-	c.At, c.DeploymentID = store.FromMillis(at), dep.string()
+	c.At, c.DeploymentID = liftoff.FromMillis(at), dep.string()
 	return c, err
 }
 
-func (q queries) ListHookCalls(ctx context.Context, hookID string, limit int) ([]store.HookCall, error) {
+func (q queries) ListHookCalls(ctx context.Context, hookID string, limit int) ([]liftoff.HookCall, error) {
 	calls, err := collectQuery(ctx, q.read, scanHookCall, `SELECT id, hook_id, created_at, address, status, outcome, deployment_id
 		FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`, hookID, limit)
 	if err != nil {
@@ -231,7 +232,7 @@ func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int)
 	return nil
 }
 
-func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since store.Time) (string, error) {
+func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since liftoff.Time) (string, error) {
 	var id string
 	err := q.read.QueryRow(ctx, `SELECT deployment_id FROM idempotency_keys WHERE hook_id = $1 AND key = $2 AND created_at >= $3`,
 		hookID, key, since.Millis()).Scan(&id)
@@ -254,7 +255,7 @@ func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKe
 	return nil
 }
 
-func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before store.Time) (int64, error) {
+func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before liftoff.Time) (int64, error) {
 	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, before.Millis())
 	if err != nil {
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)

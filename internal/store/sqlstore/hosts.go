@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
-func (q queries) ClaimHost(ctx context.Context, p store.HostClaim) (store.HostClaim, error) {
-	var out store.HostClaim
+func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error) {
+	var out liftoff.HostClaim
 	err := q.write(ctx, func(c Conn) error {
 		if _, err := c.Exec(ctx, `INSERT INTO host_claims (host, project_id, environment_id, pr_number, created_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host) DO NOTHING`,
@@ -18,11 +18,11 @@ func (q queries) ClaimHost(ctx context.Context, p store.HostClaim) (store.HostCl
 		var created int64
 		err := c.QueryRow(ctx, `SELECT host, project_id, environment_id, pr_number, created_at FROM host_claims WHERE host = $1`, p.Host).
 			Scan(&out.Host, &out.ProjectID, &out.EnvironmentID, &out.PRNumber, &created)
-		out.CreatedAt = store.FromMillis(created)
+		out.CreatedAt = liftoff.FromMillis(created)
 		return err
 	})
 	if err != nil {
-		return store.HostClaim{}, fmt.Errorf("claim host %s: %w", p.Host, err)
+		return liftoff.HostClaim{}, fmt.Errorf("claim host %s: %w", p.Host, err)
 	}
 	return out, nil
 }

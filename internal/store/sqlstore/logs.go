@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-func (q queries) AppendLogs(ctx context.Context, lines []store.LogLine) error {
+func (q queries) AppendLogs(ctx context.Context, lines []liftoff.LogLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
@@ -39,7 +40,7 @@ func (q queries) AppendLogs(ctx context.Context, lines []store.LogLine) error {
 	return nil
 }
 
-func (q queries) ListLogs(ctx context.Context, p store.ListLogsParams) ([]store.LogLine, error) {
+func (q queries) ListLogs(ctx context.Context, p store.ListLogsParams) ([]liftoff.LogLine, error) {
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 1000
@@ -53,11 +54,11 @@ func (q queries) ListLogs(ctx context.Context, p store.ListLogsParams) ([]store.
 		args = append(args, limit)
 	}
 	query += ` ORDER BY id LIMIT $3`
-	out, err := collectQuery(ctx, q.read, func(r Row) (store.LogLine, error) {
-		var l store.LogLine
+	out, err := collectQuery(ctx, q.read, func(r Row) (liftoff.LogLine, error) {
+		var l liftoff.LogLine
 		var at int64
 		err := r.Scan(&l.ID, &l.DeploymentID, &l.ServiceDeploymentID, &at, &l.Text)
-		l.At = store.FromMillis(at)
+		l.At = liftoff.FromMillis(at)
 		return l, err
 	}, query, args...)
 	if err != nil {

@@ -4,23 +4,24 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 const previewColumns = `environment_id, pr_number, head_branch, created_at, last_deployed_at, teardown_at, deleted_at, cleaned_at`
 
-func scanPreview(r Row) (store.PreviewInstance, error) {
-	var p store.PreviewInstance
+func scanPreview(r Row) (liftoff.PreviewInstance, error) {
+	var p liftoff.PreviewInstance
 	var created, deployed int64
 	var teardown, deleted, cleaned nullTime
 	err := r.Scan(&p.EnvironmentID, &p.PRNumber, &p.HeadBranch, &created, &deployed, teardown.dest(), deleted.dest(), cleaned.dest())
-	p.CreatedAt, p.LastDeployedAt = store.FromMillis(created), store.FromMillis(deployed)
+	p.CreatedAt, p.LastDeployedAt = liftoff.FromMillis(created), liftoff.FromMillis(deployed)
 	p.TeardownAt, p.DeletedAt, p.CleanedAt = teardown.time(), deleted.time(), cleaned.time()
 	return p, err
 }
 
-func (q queries) UpsertPreviewInstance(ctx context.Context, p store.UpsertPreviewParams) (store.PreviewInstance, error) {
-	var out store.PreviewInstance
+func (q queries) UpsertPreviewInstance(ctx context.Context, p store.UpsertPreviewParams) (liftoff.PreviewInstance, error) {
+	var out liftoff.PreviewInstance
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		// A torn down instance starts afresh: a new created_at, so its
@@ -37,21 +38,21 @@ func (q queries) UpsertPreviewInstance(ctx context.Context, p store.UpsertPrevie
 		return err
 	})
 	if err != nil {
-		return store.PreviewInstance{}, fmt.Errorf("upsert preview instance %d/#%d: %w", p.EnvironmentID, p.PRNumber, err)
+		return liftoff.PreviewInstance{}, fmt.Errorf("upsert preview instance %d/#%d: %w", p.EnvironmentID, p.PRNumber, err)
 	}
 	return out, nil
 }
 
-func (q queries) GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (store.PreviewInstance, error) {
+func (q queries) GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (liftoff.PreviewInstance, error) {
 	p, err := scanPreview(q.read.QueryRow(ctx, `SELECT `+previewColumns+` FROM preview_instances
 		WHERE environment_id = $1 AND pr_number = $2`, environmentID, prNumber))
 	if err != nil {
-		return store.PreviewInstance{}, fmt.Errorf("get preview instance %d/#%d: %w", environmentID, prNumber, err)
+		return liftoff.PreviewInstance{}, fmt.Errorf("get preview instance %d/#%d: %w", environmentID, prNumber, err)
 	}
 	return p, nil
 }
 
-func (q queries) ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]store.PreviewInstance, error) {
+func (q queries) ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]liftoff.PreviewInstance, error) {
 	query := `SELECT ` + previewColumns + ` FROM preview_instances WHERE environment_id = $1`
 	if !includeDeleted {
 		query += ` AND deleted_at IS NULL`
@@ -63,8 +64,8 @@ func (q queries) ListPreviewInstances(ctx context.Context, environmentID int64, 
 	return out, nil
 }
 
-func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at store.Time) (store.PreviewInstance, error) {
-	var out store.PreviewInstance
+func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) (liftoff.PreviewInstance, error) {
+	var out liftoff.PreviewInstance
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		out, err = scanPreview(c.QueryRow(ctx, `UPDATE preview_instances SET deleted_at = $3, teardown_at = NULL, cleaned_at = NULL
@@ -73,12 +74,12 @@ func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64,
 		return err
 	})
 	if err != nil {
-		return store.PreviewInstance{}, fmt.Errorf("delete preview instance %d/#%d: %w", environmentID, prNumber, err)
+		return liftoff.PreviewInstance{}, fmt.Errorf("delete preview instance %d/#%d: %w", environmentID, prNumber, err)
 	}
 	return out, nil
 }
 
-func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at store.Time) error {
+func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error {
 	if _, err := q.exec(ctx, `UPDATE preview_instances SET teardown_at = $3
 		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NULL`, environmentID, prNumber, ms(at)); err != nil {
 		return fmt.Errorf("schedule teardown of %d/#%d: %w", environmentID, prNumber, err)
@@ -86,7 +87,7 @@ func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int6
 	return nil
 }
 
-func (q queries) PreviewsDue(ctx context.Context, now store.Time, environmentIDs []int64, staleBefore []store.Time) ([]store.PreviewInstance, error) {
+func (q queries) PreviewsDue(ctx context.Context, now liftoff.Time, environmentIDs []int64, staleBefore []liftoff.Time) ([]liftoff.PreviewInstance, error) {
 	query := `SELECT ` + previewColumns + ` FROM preview_instances WHERE deleted_at IS NULL AND (teardown_at <= $1`
 	args := []any{now.Millis()}
 	for i, id := range environmentIDs {
@@ -100,7 +101,7 @@ func (q queries) PreviewsDue(ctx context.Context, now store.Time, environmentIDs
 	return out, nil
 }
 
-func (q queries) PreviewsToClean(ctx context.Context) ([]store.PreviewInstance, error) {
+func (q queries) PreviewsToClean(ctx context.Context) ([]liftoff.PreviewInstance, error) {
 	out, err := collectQuery(ctx, q.read, scanPreview, `SELECT `+previewColumns+` FROM preview_instances
 		WHERE deleted_at IS NOT NULL AND cleaned_at IS NULL ORDER BY environment_id, pr_number`)
 	if err != nil {
@@ -109,7 +110,7 @@ func (q queries) PreviewsToClean(ctx context.Context) ([]store.PreviewInstance, 
 	return out, nil
 }
 
-func (q queries) MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at store.Time) error {
+func (q queries) MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error {
 	if _, err := q.exec(ctx, `UPDATE preview_instances SET cleaned_at = $3
 		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NOT NULL`, environmentID, prNumber, at.Millis()); err != nil {
 		return fmt.Errorf("mark %d/#%d cleaned: %w", environmentID, prNumber, err)
@@ -117,8 +118,8 @@ func (q queries) MarkPreviewCleaned(ctx context.Context, environmentID int64, pr
 	return nil
 }
 
-func (q queries) CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at store.Time) error {
-	errs, err := encodeErrors([]store.ErrorEntry{{Status: store.StatusCancelled, Message: message}})
+func (q queries) CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at liftoff.Time) error {
+	errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: message}})
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func (q queries) InstanceRunning(ctx context.Context, environmentID int64, prNum
 	return n > 0, nil
 }
 
-func (q queries) InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]store.ServiceDeployment, error) {
+func (q queries) InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]liftoff.ServiceDeployment, error) {
 	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
 		WHERE environment_id = $1 AND pr_number = $2 AND build_dir <> ''`, environmentID, prNumber)
 	if err != nil {
@@ -156,7 +157,7 @@ func (q queries) InstanceBuilds(ctx context.Context, environmentID int64, prNumb
 	return out, nil
 }
 
-func (q queries) ListPreviewEnvironments(ctx context.Context) ([]store.Environment, error) {
+func (q queries) ListPreviewEnvironments(ctx context.Context) ([]liftoff.Environment, error) {
 	out, err := collectQuery(ctx, q.read, scanEnvironment, `SELECT `+environmentColumns+` FROM environments
 		WHERE is_preview AND deleted_at IS NULL ORDER BY id`)
 	if err != nil {

@@ -5,21 +5,22 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 const projectColumns = `id, name, slug, repo_url, config_path, default_branch, config_commit, github_repository, created_at, updated_at`
 
-func scanProject(r Row) (store.Project, error) {
-	var p store.Project
+func scanProject(r Row) (liftoff.Project, error) {
+	var p liftoff.Project
 	var created, updated int64
 	err := r.Scan(&p.ID, &p.Name, &p.Slug, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &p.GitHubRepository, &created, &updated)
-	p.CreatedAt, p.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	p.CreatedAt, p.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
 	return p, err
 }
 
-func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams) (store.Project, error) {
-	var out store.Project
+func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams) (liftoff.Project, error) {
+	var out liftoff.Project
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, slug, repo_url, config_path, default_branch, config_commit,
@@ -29,29 +30,29 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 		return err
 	})
 	if err != nil {
-		return store.Project{}, fmt.Errorf("create project: %w", err)
+		return liftoff.Project{}, fmt.Errorf("create project: %w", err)
 	}
 	return out, nil
 }
 
-func (q queries) GetProject(ctx context.Context, id string) (store.Project, error) {
+func (q queries) GetProject(ctx context.Context, id string) (liftoff.Project, error) {
 	p, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1 AND deleted_at IS NULL`, id))
 	if err != nil {
-		return store.Project{}, fmt.Errorf("get project %s: %w", id, err)
+		return liftoff.Project{}, fmt.Errorf("get project %s: %w", id, err)
 	}
 	return p, nil
 }
 
-func (q queries) GetRepoCredential(ctx context.Context, projectID string) (store.RepoCredential, error) {
-	var c store.RepoCredential
+func (q queries) GetRepoCredential(ctx context.Context, projectID string) (liftoff.RepoCredential, error) {
+	var c liftoff.RepoCredential
 	err := q.read.QueryRow(ctx, `SELECT repo_credential FROM projects WHERE id = $1 AND deleted_at IS NULL`, projectID).Scan(&c.Userinfo)
 	if err != nil {
-		return store.RepoCredential{}, fmt.Errorf("get repository credential of project %s: %w", projectID, err)
+		return liftoff.RepoCredential{}, fmt.Errorf("get repository credential of project %s: %w", projectID, err)
 	}
 	return c, nil
 }
 
-func (q queries) ListProjects(ctx context.Context) ([]store.Project, error) {
+func (q queries) ListProjects(ctx context.Context) ([]liftoff.Project, error) {
 	rows, err := q.read.Query(ctx, `SELECT `+projectColumns+` FROM projects WHERE deleted_at IS NULL ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list projects: %w", err)
@@ -59,10 +60,10 @@ func (q queries) ListProjects(ctx context.Context) ([]store.Project, error) {
 	return collect(rows, scanProject, "list projects")
 }
 
-func (q queries) GetProjectBySlug(ctx context.Context, slug string) (store.Project, error) {
+func (q queries) GetProjectBySlug(ctx context.Context, slug string) (liftoff.Project, error) {
 	p, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE slug = $1 AND slug <> '' AND deleted_at IS NULL`, slug))
 	if err != nil {
-		return store.Project{}, fmt.Errorf("get project with slug %q: %w", slug, err)
+		return liftoff.Project{}, fmt.Errorf("get project with slug %q: %w", slug, err)
 	}
 	return p, nil
 }
@@ -78,8 +79,8 @@ func (q queries) SetProjectSlug(ctx context.Context, id, slug string) error {
 	return nil
 }
 
-func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectConfigParams) (store.Project, error) {
-	var out store.Project
+func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectConfigParams) (liftoff.Project, error) {
+	var out liftoff.Project
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		out, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET config_path = $2, default_branch = $3, config_commit = $4, updated_at = $5
@@ -88,26 +89,26 @@ func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectC
 		return err
 	})
 	if err != nil {
-		return store.Project{}, fmt.Errorf("update project %s: %w", p.ID, err)
+		return liftoff.Project{}, fmt.Errorf("update project %s: %w", p.ID, err)
 	}
 	return out, nil
 }
 
 const environmentColumns = `id, project_id, given_id, name, is_preview, branch, config, created_at, updated_at, deleted_at`
 
-func scanEnvironment(r Row) (store.Environment, error) {
-	var e store.Environment
+func scanEnvironment(r Row) (liftoff.Environment, error) {
+	var e liftoff.Environment
 	var config string
 	var created, updated int64
 	var deleted nullTime
 	err := r.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config, &created, &updated, deleted.dest())
 	e.Config = []byte(config)
-	e.CreatedAt, e.UpdatedAt, e.DeletedAt = store.FromMillis(created), store.FromMillis(updated), deleted.time()
+	e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
 	return e, err
 }
 
-func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsParams) ([]store.Environment, error) {
-	var out []store.Environment
+func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsParams) ([]liftoff.Environment, error) {
+	var out []liftoff.Environment
 	err := q.write(ctx, func(c Conn) error {
 		out = out[:0]
 		keep := make(map[string]bool, len(p.Environments))
@@ -178,7 +179,7 @@ func syncServices(ctx context.Context, c Conn, envID int64, specs []store.Servic
 	return nil
 }
 
-func (q queries) ListEnvironments(ctx context.Context, projectID string) ([]store.Environment, error) {
+func (q queries) ListEnvironments(ctx context.Context, projectID string) ([]liftoff.Environment, error) {
 	envs, err := collectQuery(ctx, q.read, scanEnvironment, `SELECT `+environmentColumns+` FROM environments
 		WHERE project_id = $1 AND deleted_at IS NULL ORDER BY id`, projectID)
 	if err != nil {
@@ -187,27 +188,27 @@ func (q queries) ListEnvironments(ctx context.Context, projectID string) ([]stor
 	return envs, nil
 }
 
-func (q queries) GetEnvironment(ctx context.Context, id int64) (store.Environment, error) {
+func (q queries) GetEnvironment(ctx context.Context, id int64) (liftoff.Environment, error) {
 	e, err := scanEnvironment(q.read.QueryRow(ctx, `SELECT `+environmentColumns+` FROM environments WHERE id = $1`, id))
 	if err != nil {
-		return store.Environment{}, fmt.Errorf("get environment %d: %w", id, err)
+		return liftoff.Environment{}, fmt.Errorf("get environment %d: %w", id, err)
 	}
 	return e, nil
 }
 
 const serviceColumns = `id, environment_id, given_id, name, type, config, created_at, updated_at`
 
-func scanService(r Row) (store.Service, error) {
-	var s store.Service
+func scanService(r Row) (liftoff.Service, error) {
+	var s liftoff.Service
 	var config string
 	var created, updated int64
 	err := r.Scan(&s.ID, &s.EnvironmentID, &s.GivenID, &s.Name, &s.Type, &config, &created, &updated)
 	s.Config = []byte(config)
-	s.CreatedAt, s.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	s.CreatedAt, s.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
 	return s, err
 }
 
-func (q queries) ListServices(ctx context.Context, environmentID int64) ([]store.Service, error) {
+func (q queries) ListServices(ctx context.Context, environmentID int64) ([]liftoff.Service, error) {
 	svcs, err := collectQuery(ctx, q.read, scanService, `SELECT `+serviceColumns+` FROM services
 		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, given_id`, environmentID)
 	if err != nil {
@@ -245,12 +246,12 @@ func collectQuery[T any](ctx context.Context, c Conn, scan func(Row) (T, error),
 // notFound reports whether err is store.ErrNotFound.
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
-func (q queries) DeleteProject(ctx context.Context, id, message string, at store.Time) (store.Project, error) {
-	errs, err := encodeErrors([]store.ErrorEntry{{Status: store.StatusCancelled, Message: message}})
+func (q queries) DeleteProject(ctx context.Context, id, message string, at liftoff.Time) (liftoff.Project, error) {
+	errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: message}})
 	if err != nil {
-		return store.Project{}, err
+		return liftoff.Project{}, err
 	}
-	var p store.Project
+	var p liftoff.Project
 	err = q.write(ctx, func(c Conn) error {
 		var err error
 		if p, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET deleted_at = $2, updated_at = $2
@@ -279,7 +280,7 @@ func (q queries) DeleteProject(ctx context.Context, id, message string, at store
 		return nil
 	})
 	if err != nil {
-		return store.Project{}, fmt.Errorf("delete project %s: %w", id, err)
+		return liftoff.Project{}, fmt.Errorf("delete project %s: %w", id, err)
 	}
 	return p, nil
 }

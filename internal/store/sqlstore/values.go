@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
-// ms converts a store.Time to its column value: NULL when not set.
-func ms(t store.Time) any {
+// ms converts a liftoff.Time to its column value: NULL when not set.
+func ms(t liftoff.Time) any {
 	if t.IsZero() {
 		return nil
 	}
@@ -20,11 +20,11 @@ type nullTime struct{ v *int64 }
 
 func (n *nullTime) dest() any { return &n.v }
 
-func (n nullTime) time() store.Time {
+func (n nullTime) time() liftoff.Time {
 	if n.v == nil {
-		return store.Time{}
+		return liftoff.Time{}
 	}
-	return store.FromMillis(*n.v)
+	return liftoff.FromMillis(*n.v)
 }
 
 // nullString scans a nullable text column.
@@ -47,11 +47,11 @@ func emptyNull(s string) any {
 	return s
 }
 
-type statusErrorJSON map[store.Status]string
+type statusErrorJSON map[liftoff.Status]string
 
 // encodeErrors stores a list of status errors as the API shows them:
 // [{"BUILD_ERROR": "..."}]; NULL for none.
-func encodeErrors(errs []store.ErrorEntry) (any, error) {
+func encodeErrors(errs []liftoff.ErrorEntry) (any, error) {
 	if len(errs) == 0 {
 		return nil, nil
 	}
@@ -66,7 +66,7 @@ func encodeErrors(errs []store.ErrorEntry) (any, error) {
 	return string(b), nil
 }
 
-func decodeErrors(s nullString) ([]store.ErrorEntry, error) {
+func decodeErrors(s nullString) ([]liftoff.ErrorEntry, error) {
 	if s.v == nil || *s.v == "" {
 		return nil, nil
 	}
@@ -74,10 +74,10 @@ func decodeErrors(s nullString) ([]store.ErrorEntry, error) {
 	if err := json.Unmarshal([]byte(*s.v), &in); err != nil {
 		return nil, fmt.Errorf("decode errors %q: %w", *s.v, err)
 	}
-	var out []store.ErrorEntry
+	var out []liftoff.ErrorEntry
 	for _, m := range in {
 		for k, v := range m {
-			out = append(out, store.ErrorEntry{Status: k, Message: v})
+			out = append(out, liftoff.ErrorEntry{Status: k, Message: v})
 		}
 	}
 	return out, nil

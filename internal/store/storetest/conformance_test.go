@@ -12,6 +12,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -47,11 +48,11 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-var t0 = store.At(time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC))
+var t0 = liftoff.At(time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC))
 
 // seed makes a project with a production, a staging and a preview
 // environment, each with two services.
-func seed(t *testing.T, s store.Store) (store.Project, []store.Environment) {
+func seed(t *testing.T, s store.Store) (liftoff.Project, []liftoff.Environment) {
 	t.Helper()
 	ctx := context.Background()
 	p, err := s.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop",
@@ -174,7 +175,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		t.Fatalf("deploy key = %+v, %v; want %+v", got, err, deploy)
 	}
 	keys, err := s.ListAPIKeys(ctx)
-	if err != nil || !reflect.DeepEqual(keys, []store.APIKey{k, deploy, read}) {
+	if err != nil || !reflect.DeepEqual(keys, []liftoff.APIKey{k, deploy, read}) {
 		t.Fatalf("ListAPIKeys = %+v, %v", keys, err)
 	}
 
@@ -188,7 +189,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		t.Fatalf("second delete error = %v, want ErrNotFound", err)
 	}
 	keys, err = s.ListAPIKeys(ctx)
-	if err != nil || !reflect.DeepEqual(keys, []store.APIKey{deploy, read}) {
+	if err != nil || !reflect.DeepEqual(keys, []liftoff.APIKey{deploy, read}) {
 		t.Fatalf("ListAPIKeys after delete = %+v, %v", keys, err)
 	}
 }
@@ -253,9 +254,9 @@ func testHookCalls(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var calls []store.HookCall
+	var calls []liftoff.HookCall
 	for i := range 250 {
-		calls = append(calls, store.HookCall{HookID: h.ID, At: t0.Add(time.Duration(i) * time.Second),
+		calls = append(calls, liftoff.HookCall{HookID: h.ID, At: t0.Add(time.Duration(i) * time.Second),
 			Address: fmt.Sprintf("10.0.0.%d", i%250), Status: 200, Outcome: "queued", DeploymentID: fmt.Sprintf("d%d", i)})
 	}
 	if err := s.RecordHookCalls(ctx, calls); err != nil {
@@ -266,7 +267,7 @@ func testHookCalls(t *testing.T, s store.Store) {
 		t.Fatalf("usage after calls = %+v, %v", got, err)
 	}
 	// An older call recorded late does not move last-used back.
-	if err := s.RecordHookCalls(ctx, []store.HookCall{{HookID: h.ID, At: t0, Address: "1.1.1.1", Status: 404, Outcome: "x"}}); err != nil {
+	if err := s.RecordHookCalls(ctx, []liftoff.HookCall{{HookID: h.ID, At: t0, Address: "1.1.1.1", Status: 404, Outcome: "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.GetHook(ctx, h.ID)
@@ -287,7 +288,7 @@ func testHookCalls(t *testing.T, s store.Store) {
 
 func testIdempotencyKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	put := func(dep string, at store.Time) error {
+	put := func(dep string, at liftoff.Time) error {
 		return s.PutIdempotencyKey(ctx, store.PutIdempotencyKeyParams{HookID: "h", Key: "k", DeploymentID: dep, At: at, ExpiredBefore: at.Add(-24 * time.Hour)})
 	}
 	if err := put("d1", t0); err != nil {
@@ -311,9 +312,9 @@ func testIdempotencyKeys(t *testing.T, s store.Store) {
 	}
 }
 
-func newDeployment(p store.Project, e store.Environment, pr int, at store.Time) store.Deployment {
-	return store.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: e.ID, PRNumber: pr, RepoURL: p.RepoURL,
-		GitBranch: e.Branch, TriggerType: store.TriggerDeployHook, HookID: "hook", HookName: "CI", Status: store.StatusPending, CreatedAt: at}
+func newDeployment(p liftoff.Project, e liftoff.Environment, pr int, at liftoff.Time) liftoff.Deployment {
+	return liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: e.ID, PRNumber: pr, RepoURL: p.RepoURL,
+		GitBranch: e.Branch, TriggerType: liftoff.TriggerDeployHook, HookID: "hook", HookName: "CI", Status: liftoff.StatusPending, CreatedAt: at}
 }
 
 func testDeployments(t *testing.T, s store.Store) {
@@ -328,7 +329,7 @@ func testDeployments(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.EnvironmentGivenID != "production" || got.IsPreview || got.Status != store.StatusPending || got.CreatedAt != t0 ||
+	if got.EnvironmentGivenID != "production" || got.IsPreview || got.Status != liftoff.StatusPending || got.CreatedAt != t0 ||
 		got.RequestedCommit != "abcdef1" || got.GitCommit != "" || !got.StartedAt.IsZero() || got.HookName != "CI" || len(got.Services) != 0 {
 		t.Fatalf("GetDeployment = %+v", got)
 	}
@@ -355,18 +356,18 @@ func testDeployments(t *testing.T, s store.Store) {
 	if got, _ := s.GetDeployment(ctx, d.ID); !got.Force {
 		t.Fatal("join with force did not upgrade force")
 	}
-	errs := []store.ErrorEntry{{Status: store.StatusCancelled, Message: "superseded by x"}}
-	if ok, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusCancelled, Errors: errs, At: t0.Add(time.Second)}); err != nil || !ok {
+	errs := []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "superseded by x"}}
+	if ok, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled, Errors: errs, At: t0.Add(time.Second)}); err != nil || !ok {
 		t.Fatalf("finish = %v, %v", ok, err)
 	}
 	got, _ = s.GetDeployment(ctx, d.ID)
-	if got.Status != store.StatusCancelled || len(got.Errors) != 1 || got.Errors[0] != errs[0] || got.FinishedAt != t0.Add(time.Second) {
+	if got.Status != liftoff.StatusCancelled || len(got.Errors) != 1 || got.Errors[0] != errs[0] || got.FinishedAt != t0.Add(time.Second) {
 		t.Fatalf("after finish = %+v", got)
 	}
 	if ok, _ := s.JoinPendingDeployment(ctx, d.ID, false); ok {
 		t.Fatal("joined a finished deployment")
 	}
-	if ok, _ := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: store.StatusError, At: t0}); ok {
+	if ok, _ := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusError, At: t0}); ok {
 		t.Fatal("finished a deployment twice")
 	}
 }
@@ -407,16 +408,16 @@ func testListDeploymentsPaging(t *testing.T, s store.Store) {
 	var ids []string
 	for i := range 7 {
 		d := newDeployment(p, envs[i%2], 0, t0.Add(time.Duration(i/2)*time.Second)) // pairs share a timestamp
-		d.Status = store.StatusSuccess
+		d.Status = liftoff.StatusSuccess
 		if i == 6 {
-			d.Status = store.StatusPending
+			d.Status = liftoff.StatusPending
 		}
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, d.ID)
 	}
-	var all []store.Deployment
+	var all []liftoff.Deployment
 	params := store.ListDeploymentsParams{Limit: 3}
 	for {
 		page, err := s.ListDeployments(ctx, params)
@@ -447,7 +448,7 @@ func testListDeploymentsPaging(t *testing.T, s store.Store) {
 	if err != nil || len(byEnv) != 3 {
 		t.Fatalf("by environment: %d, %v", len(byEnv), err)
 	}
-	byStatus, err := s.ListDeployments(ctx, store.ListDeploymentsParams{Status: store.StatusPending})
+	byStatus, err := s.ListDeployments(ctx, store.ListDeploymentsParams{Status: liftoff.StatusPending})
 	if err != nil || len(byStatus) != 1 || byStatus[0].ID != ids[6] {
 		t.Fatalf("by status: %+v, %v", byStatus, err)
 	}

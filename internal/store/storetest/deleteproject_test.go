@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -34,7 +35,7 @@ func TestDeleteProjectConformance(t *testing.T) {
 			running := newDeployment(p, envs[0], 0, t0)
 			pending := newDeployment(p, envs[1], 0, t0)
 			otherPending := newDeployment(other, otherEnvs[0], 0, t0)
-			for _, d := range []store.Deployment{running, pending, otherPending} {
+			for _, d := range []liftoff.Deployment{running, pending, otherPending} {
 				if err := s.InsertDeployment(ctx, d); err != nil {
 					t.Fatal(err)
 				}
@@ -49,7 +50,7 @@ func TestDeleteProjectConformance(t *testing.T) {
 			if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: envs[2].ID, PRNumber: 4, At: t0}); err != nil {
 				t.Fatal(err)
 			}
-			for _, c := range []store.HostClaim{
+			for _, c := range []liftoff.HostClaim{
 				{Host: "api.production.localhost", ProjectID: p.ID, EnvironmentID: envs[0].ID, CreatedAt: t0},
 				{Host: "api.production.other.localhost", ProjectID: other.ID, EnvironmentID: otherEnvs[0].ID, CreatedAt: t0},
 			} {
@@ -78,7 +79,7 @@ func TestDeleteProjectConformance(t *testing.T) {
 			if _, err := s.GetHook(ctx, hk.ID); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("hook of a deleted project: %v", err)
 			}
-			if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != store.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the project was deleted" {
+			if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != liftoff.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the project was deleted" {
 				t.Errorf("PENDING deployment after the delete: %+v", d)
 			}
 			if cancel, err := s.RenewLease(ctx, running.ID, "n1", at.Add(time.Hour)); err != nil || !cancel {
@@ -88,13 +89,13 @@ func TestDeleteProjectConformance(t *testing.T) {
 				t.Errorf("live previews of a deleted project: %+v %v", ps, err)
 			}
 			// The other project is untouched; the deleted one's host is free.
-			if d, _ := s.GetDeployment(ctx, otherPending.ID); d.Status != store.StatusPending {
+			if d, _ := s.GetDeployment(ctx, otherPending.ID); d.Status != liftoff.StatusPending {
 				t.Errorf("another project's deployment: %+v", d)
 			}
-			if c, err := s.ClaimHost(ctx, store.HostClaim{Host: "api.production.localhost", ProjectID: other.ID, EnvironmentID: otherEnvs[0].ID, CreatedAt: at}); err != nil || c.ProjectID != other.ID {
+			if c, err := s.ClaimHost(ctx, liftoff.HostClaim{Host: "api.production.localhost", ProjectID: other.ID, EnvironmentID: otherEnvs[0].ID, CreatedAt: at}); err != nil || c.ProjectID != other.ID {
 				t.Errorf("the deleted project's host name: %+v %v", c, err)
 			}
-			if c, err := s.ClaimHost(ctx, store.HostClaim{Host: "api.production.other.localhost", ProjectID: "x", EnvironmentID: 999, CreatedAt: at}); err != nil || c.ProjectID != other.ID {
+			if c, err := s.ClaimHost(ctx, liftoff.HostClaim{Host: "api.production.other.localhost", ProjectID: "x", EnvironmentID: 999, CreatedAt: at}); err != nil || c.ProjectID != other.ID {
 				t.Errorf("another project's host name: %+v %v", c, err)
 			}
 		})

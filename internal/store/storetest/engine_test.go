@@ -10,6 +10,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -39,7 +40,7 @@ func TestEngineConformance(t *testing.T) {
 	}
 }
 
-func claim(t *testing.T, s store.Store, owner string, at store.Time) (store.Deployment, bool) {
+func claim(t *testing.T, s store.Store, owner string, at liftoff.Time) (liftoff.Deployment, bool) {
 	t.Helper()
 	d, err := s.ClaimDeployment(context.Background(), store.ClaimParams{Owner: owner, At: at, LeaseUntil: at.Add(time.Minute)})
 	if errors.Is(err, store.ErrNotFound) {
@@ -59,13 +60,13 @@ func testClaim(t *testing.T, s store.Store) {
 	}
 	older := newDeployment(p, envs[1], 0, t0)
 	newer := newDeployment(p, envs[0], 0, t0.Add(time.Second))
-	for _, d := range []store.Deployment{newer, older} {
+	for _, d := range []liftoff.Deployment{newer, older} {
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
 	d, ok := claim(t, s, "n1", t0.Add(2*time.Second))
-	if !ok || d.ID != older.ID || d.Status != store.StatusInProgress || d.StartedAt != t0.Add(2*time.Second) {
+	if !ok || d.ID != older.ID || d.Status != liftoff.StatusInProgress || d.StartedAt != t0.Add(2*time.Second) {
 		t.Fatalf("first claim = %+v, %v; want the older deployment INPROGRESS", d, ok)
 	}
 	// A new PENDING deployment of the running environment waits its turn.
@@ -80,10 +81,10 @@ func testClaim(t *testing.T, s store.Store) {
 	if d3, ok := claim(t, s, "n1", t0.Add(5*time.Second)); ok {
 		t.Fatalf("claimed %s while its environment runs a deployment", d3.ID)
 	}
-	if ok, err := s.FinishDeployment(ctx, store.FinishDeploymentParams{ID: older.ID, Status: store.StatusSuccess, At: t0.Add(6 * time.Second)}); !ok || err != nil {
+	if ok, err := s.FinishDeployment(ctx, store.FinishDeploymentParams{ID: older.ID, Status: liftoff.StatusSuccess, At: t0.Add(6 * time.Second)}); !ok || err != nil {
 		t.Fatalf("finish = %v, %v", ok, err)
 	}
-	if ok, _ := s.FinishDeployment(ctx, store.FinishDeploymentParams{ID: older.ID, Status: store.StatusError, At: t0}); ok {
+	if ok, _ := s.FinishDeployment(ctx, store.FinishDeploymentParams{ID: older.ID, Status: liftoff.StatusError, At: t0}); ok {
 		t.Fatal("finished twice")
 	}
 	d4, ok := claim(t, s, "n1", t0.Add(7*time.Second))
@@ -102,7 +103,7 @@ func testClaim(t *testing.T, s store.Store) {
 		}
 	}
 	got, _ := s.GetDeployment(ctx, older.ID)
-	if got.Status != store.StatusSuccess || got.FinishedAt != t0.Add(6*time.Second) {
+	if got.Status != liftoff.StatusSuccess || got.FinishedAt != t0.Add(6*time.Second) {
 		t.Fatalf("finished deployment = %+v", got)
 	}
 }
@@ -168,14 +169,14 @@ func testLeaseAndCancel(t *testing.T, s store.Store) {
 	if _, err := s.RenewLease(ctx, running.ID, "n2", t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("renew by another owner: %v", err)
 	}
-	if err := s.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: running.ID, Status: store.StatusBuilding, GitCommit: "abc", Config: `{"x":1}`}); err != nil {
+	if err := s.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: running.ID, Status: liftoff.StatusBuilding, GitCommit: "abc", Config: `{"x":1}`}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.GetDeployment(ctx, running.ID)
-	if got.Status != store.StatusBuilding || got.GitCommit != "abc" || got.Config != `{"x":1}` {
+	if got.Status != liftoff.StatusBuilding || got.GitCommit != "abc" || got.Config != `{"x":1}` {
 		t.Fatalf("after update = %+v", got)
 	}
-	if st, err := s.RequestCancel(ctx, running.ID, t0); err != nil || st != store.StatusBuilding {
+	if st, err := s.RequestCancel(ctx, running.ID, t0); err != nil || st != liftoff.StatusBuilding {
 		t.Fatalf("cancel of a running deployment = %v, %v", st, err)
 	}
 	if cancel, err := s.RenewLease(ctx, running.ID, "n1", t0.Add(time.Hour)); err != nil || !cancel {
@@ -185,10 +186,10 @@ func testLeaseAndCancel(t *testing.T, s store.Store) {
 	if err := s.InsertDeployment(ctx, pending); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.RequestCancel(ctx, pending.ID, t0); err != nil || st != store.StatusCancelled {
+	if st, err := s.RequestCancel(ctx, pending.ID, t0); err != nil || st != liftoff.StatusCancelled {
 		t.Fatalf("cancel of a PENDING deployment = %v, %v", st, err)
 	}
-	if st, err := s.RequestCancel(ctx, pending.ID, t0); err != nil || st != store.StatusCancelled {
+	if st, err := s.RequestCancel(ctx, pending.ID, t0); err != nil || st != liftoff.StatusCancelled {
 		t.Fatalf("second cancel = %v, %v", st, err)
 	}
 	if _, err := s.RequestCancel(ctx, "nope", t0); !errors.Is(err, store.ErrNotFound) {
@@ -202,7 +203,7 @@ func testInterrupt(t *testing.T, s store.Store) {
 	mine := newDeployment(p, envs[0], 0, t0)
 	stale := newDeployment(p, envs[1], 0, t0)
 	fresh := newDeployment(p, envs[2], 1, t0)
-	for i, d := range []store.Deployment{mine, stale, fresh} {
+	for i, d := range []liftoff.Deployment{mine, stale, fresh} {
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
@@ -212,8 +213,8 @@ func testInterrupt(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: mine.ID, ServiceID: "s", ServiceGivenID: "api", ServiceName: "API",
-		ServiceType: "web", Status: store.StatusBuilding, CreatedAt: t0}
+	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: mine.ID, ServiceID: "s", ServiceGivenID: "api", ServiceName: "API",
+		ServiceType: "web", Status: liftoff.StatusBuilding, CreatedAt: t0}
 	if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 		t.Fatal(err)
 	}
@@ -223,11 +224,11 @@ func testInterrupt(t *testing.T, s store.Store) {
 		t.Fatalf("interrupted %v, %v; want mine and the stale one", ids, err)
 	}
 	got, _ := s.GetDeployment(ctx, mine.ID)
-	if got.Status != store.StatusError || got.Errors[0].Message != "interrupted by a restart of Liftoff" ||
-		len(got.Services) != 1 || got.Services[0].Status != store.StatusError {
+	if got.Status != liftoff.StatusError || got.Errors[0].Message != "interrupted by a restart of Liftoff" ||
+		len(got.Services) != 1 || got.Services[0].Status != liftoff.StatusError {
 		t.Fatalf("interrupted deployment = %+v", got)
 	}
-	if got, _ := s.GetDeployment(ctx, fresh.ID); got.Status != store.StatusInProgress {
+	if got, _ := s.GetDeployment(ctx, fresh.ID); got.Status != liftoff.StatusInProgress {
 		t.Fatalf("a deployment with a live lease was interrupted: %s", got.Status)
 	}
 }
@@ -240,44 +241,44 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	api := svcs[0]
-	mk := func(status store.Status, finished time.Duration, build string) store.ServiceDeployment {
+	mk := func(status liftoff.Status, finished time.Duration, build string) liftoff.ServiceDeployment {
 		d := newDeployment(p, envs[0], 0, t0)
-		d.Status = store.StatusSuccess
+		d.Status = liftoff.StatusSuccess
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
-		sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: api.ID, ServiceGivenID: api.GivenID,
-			ServiceName: api.Name, ServiceType: api.Type, Status: store.StatusBuilding, EnvironmentID: envs[0].ID,
+		sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: api.ID, ServiceGivenID: api.GivenID,
+			ServiceName: api.Name, ServiceType: api.Type, Status: liftoff.StatusBuilding, EnvironmentID: envs[0].ID,
 			GitCommit: fmt.Sprint("commit", finished), Fingerprint: "fp", Config: []byte(`{"id":"api"}`), CreatedAt: t0}
 		if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: sd.ID, Status: status, Reason: "matched",
-			FinishedAt: t0.Add(finished), BuildDir: build, Errors: []store.ErrorEntry{{Status: status, Message: "m"}}}); err != nil {
+			FinishedAt: t0.Add(finished), BuildDir: build, Errors: []liftoff.ErrorEntry{{Status: status, Message: "m"}}}); err != nil {
 			t.Fatal(err)
 		}
 		return sd
 	}
-	last := func(pr int, since, before store.Time) (store.ServiceDeployment, error) {
+	last := func(pr int, since, before liftoff.Time) (liftoff.ServiceDeployment, error) {
 		return s.LastSuccess(ctx, store.LastSuccessParams{ServiceID: api.ID, PRNumber: pr, Since: since, Before: before})
 	}
-	if _, err := last(0, store.Time{}, store.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, liftoff.Time{}, liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess with none: %v", err)
 	}
-	a := mk(store.StatusSuccess, time.Minute, "/b/a")
-	b := mk(store.StatusSuccess, 2*time.Minute, "/b/b")
-	mk(store.StatusBuildError, 3*time.Minute, "")
-	latest, err := last(0, store.Time{}, store.Time{})
+	a := mk(liftoff.StatusSuccess, time.Minute, "/b/a")
+	b := mk(liftoff.StatusSuccess, 2*time.Minute, "/b/b")
+	mk(liftoff.StatusBuildError, 3*time.Minute, "")
+	latest, err := last(0, liftoff.Time{}, liftoff.Time{})
 	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || string(latest.Config) != `{"id":"api"}` {
 		t.Fatalf("LastSuccess = %+v, %v", latest, err)
 	}
-	if before, err := last(0, store.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
+	if before, err := last(0, liftoff.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
 		t.Fatalf("LastSuccess before b = %+v, %v", before, err)
 	}
-	if _, err := last(0, t0.Add(150*time.Second), store.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, t0.Add(150*time.Second), liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess since after b: %v", err)
 	}
-	if _, err := last(7, store.Time{}, store.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(7, liftoff.Time{}, liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another instance shares the base: %v", err)
 	}
 	kept, err := s.KeptBuilds(ctx, api.ID, 0)
@@ -307,20 +308,20 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 		t.Fatalf("EnsureServices = %+v, %v; want the old id back", ensured, err)
 	}
 	got, _ := s.GetDeployment(ctx, b.DeploymentID)
-	if len(got.Services) != 1 || got.Services[0].Status != store.StatusSuccess || len(got.Services[0].Errors) != 1 {
+	if len(got.Services) != 1 || got.Services[0].Status != liftoff.StatusSuccess || len(got.Services[0].Errors) != 1 {
 		t.Fatalf("GetDeployment services = %+v", got.Services)
 	}
 }
 
 func testLogs(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	var lines []store.LogLine
+	var lines []liftoff.LogLine
 	for i := range 450 {
 		sd := "sd-a"
 		if i%3 == 0 {
 			sd = "sd-b"
 		}
-		lines = append(lines, store.LogLine{DeploymentID: "d1", ServiceDeploymentID: sd, At: t0, Text: fmt.Sprintf("line %d", i)})
+		lines = append(lines, liftoff.LogLine{DeploymentID: "d1", ServiceDeploymentID: sd, At: t0, Text: fmt.Sprintf("line %d", i)})
 	}
 	if err := s.AppendLogs(ctx, lines); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -24,7 +25,7 @@ func TestIsolationConformance(t *testing.T) {
 	}
 }
 
-func createProject(t *testing.T, s store.Store, name, slug string) (store.Project, error) {
+func createProject(t *testing.T, s store.Store, name, slug string) (liftoff.Project, error) {
 	t.Helper()
 	return s.CreateProject(context.Background(), store.CreateProjectParams{ID: cuid.New(), Name: name, Slug: slug,
 		RepoURL: "/srv/" + name, ConfigPath: "liftoff.json", At: t0})
@@ -74,9 +75,9 @@ func testSlugs(t *testing.T, s store.Store) {
 
 func testHostClaims(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	claim := func(host, project string, env int64, pr int) store.HostClaim {
+	claim := func(host, project string, env int64, pr int) liftoff.HostClaim {
 		t.Helper()
-		c, err := s.ClaimHost(ctx, store.HostClaim{Host: host, ProjectID: project, EnvironmentID: env, PRNumber: pr, CreatedAt: t0})
+		c, err := s.ClaimHost(ctx, liftoff.HostClaim{Host: host, ProjectID: project, EnvironmentID: env, PRNumber: pr, CreatedAt: t0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +112,7 @@ func testHostClaims(t *testing.T, s store.Store) {
 	won := make([]string, 8)
 	for i := range won {
 		wg.Go(func() {
-			c, err := s.ClaimHost(ctx, store.HostClaim{Host: "race.production.localhost", ProjectID: string(rune('a' + i)),
+			c, err := s.ClaimHost(ctx, liftoff.HostClaim{Host: "race.production.localhost", ProjectID: string(rune('a' + i)),
 				EnvironmentID: int64(i + 10), CreatedAt: t0})
 			if err != nil {
 				t.Error(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -59,7 +60,7 @@ func testPreviews(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
 	pv := envs[2]
-	upsert := func(pr int, branch string, at store.Time) store.PreviewInstance {
+	upsert := func(pr int, branch string, at liftoff.Time) liftoff.PreviewInstance {
 		t.Helper()
 		inst, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, HeadBranch: branch, At: at})
 		if err != nil {
@@ -93,11 +94,11 @@ func testPreviews(t *testing.T, s store.Store) {
 	if err != nil || len(due) != 1 || due[0].PRNumber != 8 {
 		t.Fatalf("due after its time = %+v, %v", due, err)
 	}
-	due, err = s.PreviewsDue(ctx, t0, []int64{pv.ID}, []store.Time{t0.Add(2 * time.Hour)})
+	due, err = s.PreviewsDue(ctx, t0, []int64{pv.ID}, []liftoff.Time{t0.Add(2 * time.Hour)})
 	if err != nil || len(due) != 2 {
 		t.Fatalf("stale instances = %+v, %v", due, err)
 	}
-	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, store.Time{}); err != nil {
+	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, liftoff.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.PreviewsDue(ctx, t0.Add(31*time.Minute), nil, nil); len(due) != 0 {
@@ -108,7 +109,7 @@ func testPreviews(t *testing.T, s store.Store) {
 	pending := newDeployment(p, pv, 7, t0)
 	running := newDeployment(p, pv, 7, t0)
 	other := newDeployment(p, pv, 8, t0)
-	for _, d := range []store.Deployment{running, other} {
+	for _, d := range []liftoff.Deployment{running, other} {
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +135,7 @@ func testPreviews(t *testing.T, s store.Store) {
 	if err := s.CancelInstanceDeployments(ctx, pv.ID, 7, "torn down", t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != store.StatusCancelled || d.Errors[0].Message != "torn down" {
+	if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != liftoff.StatusCancelled || d.Errors[0].Message != "torn down" {
 		t.Fatalf("pending after teardown = %+v", d)
 	}
 	if cancel, err := s.RenewLease(ctx, running.ID, "n", t0.Add(time.Hour)); err != nil || !cancel {
@@ -169,12 +170,12 @@ func testPreviews(t *testing.T, s store.Store) {
 	// Live releases of a preview count only from its current incarnation.
 	svcs, _ := s.ListServices(ctx, pv.ID)
 	d := newDeployment(p, pv, 7, t0)
-	d.Status = store.StatusSuccess
+	d.Status = liftoff.StatusSuccess
 	if err := s.InsertDeployment(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[0].ID, ServiceGivenID: "api", ServiceName: "API",
-		ServiceType: "web", Status: store.StatusSuccess, EnvironmentID: pv.ID, PRNumber: 7, BuildDir: "/b", FinishedAt: t0.Add(3 * time.Hour), CreatedAt: t0}
+	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[0].ID, ServiceGivenID: "api", ServiceName: "API",
+		ServiceType: "web", Status: liftoff.StatusSuccess, EnvironmentID: pv.ID, PRNumber: 7, BuildDir: "/b", FinishedAt: t0.Add(3 * time.Hour), CreatedAt: t0}
 	if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestCountLivePreviews(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: store.StatusCancelled, At: t0}); err != nil {
+				if _, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled, At: t0}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -47,14 +48,14 @@ func testListCarriesServiceDeployments(t *testing.T, s store.Store) {
 	var ids []string
 	for i, n := range []int{2, 0, 1} {
 		d := newDeployment(p, envs[0], 0, t0.Add(time.Duration(i)*time.Second))
-		d.Status = store.StatusSuccess
+		d.Status = liftoff.StatusSuccess
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, d.ID)
 		for j := n - 1; j >= 0; j-- {
-			sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[j].ID, ServiceGivenID: svcs[j].GivenID,
-				ServiceName: svcs[j].Name, ServiceType: svcs[j].Type, Status: store.StatusSuccess, Reason: "forced",
+			sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[j].ID, ServiceGivenID: svcs[j].GivenID,
+				ServiceName: svcs[j].Name, ServiceType: svcs[j].Type, Status: liftoff.StatusSuccess, Reason: "forced",
 				EnvironmentID: envs[0].ID, Position: j, CreatedAt: t0}
 			if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 				t.Fatal(err)
@@ -62,8 +63,8 @@ func testListCarriesServiceDeployments(t *testing.T, s store.Store) {
 		}
 	}
 	// A service Liftoff does not run has no service record.
-	notRun := store.ServiceDeployment{ID: cuid.New(), DeploymentID: ids[2], ServiceGivenID: "db", ServiceName: "DB", ServiceType: "rds",
-		Status: store.StatusNoChange, Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: t0, EnvironmentID: envs[0].ID,
+	notRun := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: ids[2], ServiceGivenID: "db", ServiceName: "DB", ServiceType: "rds",
+		Status: liftoff.StatusNoChange, Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: t0, EnvironmentID: envs[0].ID,
 		Position: 5, CreatedAt: t0}
 	if err := s.InsertServiceDeployment(ctx, notRun); err != nil {
 		t.Fatal(err)
@@ -107,11 +108,11 @@ func testRunningDeploymentLearnsItsBranch(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	// Other updates leave it as it is.
-	if err := s.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: d.ID, Status: store.StatusBuilding, GitCommit: "abc"}); err != nil {
+	if err := s.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: d.ID, Status: liftoff.StatusBuilding, GitCommit: "abc"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetDeployment(ctx, d.ID)
-	if err != nil || got.GitBranch != "feature/login" || got.GitCommit != "abc" || got.Status != store.StatusBuilding {
+	if err != nil || got.GitBranch != "feature/login" || got.GitCommit != "abc" || got.Status != liftoff.StatusBuilding {
 		t.Fatalf("after the updates: %+v, %v", got, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -44,7 +45,7 @@ func testRepoCredential(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const secret = "x-access-token:ghp_c2VjcmV0"
 	p, err := s.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "private", RepoURL: "https://github.com/acme/private.git",
-		ConfigPath: "liftoff.json", RepoCredential: store.RepoCredential{Userinfo: secret}, At: t0})
+		ConfigPath: "liftoff.json", RepoCredential: liftoff.RepoCredential{Userinfo: secret}, At: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func testRepoCredential(t *testing.T, s store.Store) {
 func testGitHubDeliveries(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	day := 24 * time.Hour
-	record := func(id, body string, at store.Time) bool {
+	record := func(id, body string, at liftoff.Time) bool {
 		t.Helper()
 		fresh, err := s.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: id, BodySHA256: body, At: at, ExpiredBefore: at.Add(-day)})
 		if err != nil {
@@ -153,15 +154,15 @@ func testLastDeployedCommit(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk := func(svc store.Service, pr int, status store.Status, finished time.Duration, commit string) {
+	mk := func(svc liftoff.Service, pr int, status liftoff.Status, finished time.Duration, commit string) {
 		t.Helper()
 		d := newDeployment(p, envs[0], 0, t0)
-		d.Status = store.StatusSuccess
+		d.Status = liftoff.StatusSuccess
 		if err := s.InsertDeployment(ctx, d); err != nil {
 			t.Fatal(err)
 		}
-		sd := store.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ID, ServiceGivenID: svc.GivenID,
-			ServiceName: svc.Name, ServiceType: svc.Type, Status: store.StatusBuilding, EnvironmentID: envs[0].ID, PRNumber: pr,
+		sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ID, ServiceGivenID: svc.GivenID,
+			ServiceName: svc.Name, ServiceType: svc.Type, Status: liftoff.StatusBuilding, EnvironmentID: envs[0].ID, PRNumber: pr,
 			GitCommit: commit, Config: []byte(`{}`), CreatedAt: t0}
 		if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 			t.Fatal(err)
@@ -174,10 +175,10 @@ func testLastDeployedCommit(t *testing.T, s store.Store) {
 	if _, err := s.LastDeployedCommit(ctx, envs[0].ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastDeployedCommit of an environment that never deployed: %v", err)
 	}
-	mk(svcs[0], 0, store.StatusSuccess, time.Minute, "aaa")
-	mk(svcs[1], 0, store.StatusSuccess, 2*time.Minute, "bbb")
-	mk(svcs[0], 0, store.StatusBuildError, 3*time.Minute, "ccc")
-	mk(svcs[0], 3, store.StatusSuccess, 4*time.Minute, "ddd")
+	mk(svcs[0], 0, liftoff.StatusSuccess, time.Minute, "aaa")
+	mk(svcs[1], 0, liftoff.StatusSuccess, 2*time.Minute, "bbb")
+	mk(svcs[0], 0, liftoff.StatusBuildError, 3*time.Minute, "ccc")
+	mk(svcs[0], 3, liftoff.StatusSuccess, 4*time.Minute, "ddd")
 	if got, err := s.LastDeployedCommit(ctx, envs[0].ID, 0); err != nil || got != "bbb" {
 		t.Fatalf("LastDeployedCommit = %q, %v; want bbb (the newest success, failures and previews aside)", got, err)
 	}

@@ -1,4 +1,4 @@
-package store
+package liftoff
 
 import "log/slog"
 
@@ -44,7 +44,7 @@ func (c RepoCredential) String() string {
 }
 
 // GoString hides the credential from fmt's %#v.
-func (c RepoCredential) GoString() string { return "store.RepoCredential{" + c.String() + "}" }
+func (c RepoCredential) GoString() string { return "liftoff.RepoCredential{" + c.String() + "}" }
 
 // LogValue hides the credential from slog.
 func (c RepoCredential) LogValue() slog.Value { return slog.StringValue(c.String()) }
@@ -120,15 +120,6 @@ type HostClaim struct {
 	EnvironmentID int64 // the instance that claimed it, released with it
 	PRNumber      int
 	CreatedAt     Time
-}
-
-// HookTarget is what a hook call reads before deciding anything.
-type HookTarget struct {
-	Environment  Environment
-	ProjectID    string
-	RepoURL      string
-	Hooks        []Hook
-	ServiceCount int
 }
 
 // HookCall is one recorded call of a deploy hook.
@@ -207,16 +198,6 @@ type PreviewInstance struct {
 
 // Deleted reports whether the instance was torn down.
 func (p PreviewInstance) Deleted() bool { return !p.DeletedAt.IsZero() }
-
-// LivePreviews counts what takes a place under the limit of preview
-// instances of one preview environment: its live instances and the pull
-// requests with a deployment queued or running that will create one.
-type LivePreviews struct {
-	Count int
-	// Includes reports whether the pull request asked about is one of
-	// them: deploying it again takes no new place.
-	Includes bool
-}
 
 // Deployment is one run of the engine for an environment or preview instance.
 type Deployment struct {
