@@ -70,7 +70,7 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployme
 		return false, err
 	}
 	// The conflict target is the partial unique index of PENDING deployments.
-	n, err := q.exec(ctx, insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = 'PENDING' DO NOTHING`, args...)
+	n, err := q.exec(ctx, insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = `+sqlPending+` DO NOTHING`, args...)
 	if err != nil {
 		return false, fmt.Errorf("insert pending deployment: %w", err)
 	}
@@ -91,7 +91,7 @@ func (q queries) GetDeployment(ctx context.Context, id string) (liftoff.Deployme
 }
 
 func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (liftoff.Deployment, error) {
-	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.environment_id = $1 AND d.pr_number = $2 AND d.status = 'PENDING'`,
+	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.environment_id = $1 AND d.pr_number = $2 AND d.status = `+sqlPending,
 		environmentID, prNumber))
 	if err != nil {
 		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", environmentID, err)
@@ -100,11 +100,11 @@ func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, 
 }
 
 func (q queries) JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error) {
-	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = 'PENDING'`
+	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = ` + sqlPending
 	if !force {
 		// Nothing to upgrade: only check that it is still PENDING.
 		var one int
-		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = 'PENDING'`, id).Scan(&one)
+		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = `+sqlPending, id).Scan(&one)
 		if notFound(err) {
 			return false, nil
 		}
@@ -125,7 +125,7 @@ func (q queries) FinishPendingDeployment(ctx context.Context, p store.FinishDepl
 	if err != nil {
 		return false, err
 	}
-	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4 WHERE id = $1 AND status = 'PENDING'`,
+	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4 WHERE id = $1 AND status = `+sqlPending,
 		p.ID, string(p.Status), errs, p.At.Millis())
 	if err != nil {
 		return false, fmt.Errorf("finish pending deployment %s: %w", p.ID, err)

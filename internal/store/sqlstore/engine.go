@@ -10,17 +10,13 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// runningStatuses is the SQL list of the statuses of running deployments;
-// it must match the deployments_one_running index.
-const runningStatuses = `('INPROGRESS', 'BUILDING', 'DEPLOYING')`
-
 func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (liftoff.Deployment, error) {
 	var id string
 	err := q.write(ctx, func(c Conn) error {
-		return c.QueryRow(ctx, `UPDATE deployments SET status = 'INPROGRESS', started_at = $2, lease_owner = $1, lease_expires_at = $3
+		return c.QueryRow(ctx, `UPDATE deployments SET status = `+sqlInProgress+`, started_at = $2, lease_owner = $1, lease_expires_at = $3
 			WHERE id = (
 				SELECT d.id FROM deployments d
-				WHERE d.status = 'PENDING' AND NOT EXISTS (
+				WHERE d.status = `+sqlPending+` AND NOT EXISTS (
 					SELECT 1 FROM deployments r
 					WHERE r.environment_id = d.environment_id AND r.pr_number = d.pr_number AND r.status IN `+runningStatuses+`)
 				-- A preview torn down but not cleaned up yet starts again
@@ -30,7 +26,7 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (lift
 					WHERE pi.environment_id = d.environment_id AND pi.pr_number = d.pr_number
 					AND pi.deleted_at IS NOT NULL AND pi.cleaned_at IS NULL)
 				ORDER BY d.created_at, d.id LIMIT 1`+q.skipLocked()+`)
-			AND status = 'PENDING'
+			AND status = `+sqlPending+`
 			RETURNING id`, p.Owner, p.At.Millis(), p.LeaseUntil.Millis()).Scan(&id)
 	})
 	if errors.Is(err, store.ErrConflict) {
@@ -134,12 +130,12 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 			return err
 		}
 		for _, id := range found {
-			if _, err := c.Exec(ctx, `UPDATE deployments SET status = 'ERROR', errors = $2, finished_at = $3,
+			if _, err := c.Exec(ctx, `UPDATE deployments SET status = `+sqlError+`, errors = $2, finished_at = $3,
 				lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`, id, errs, p.At.Millis()); err != nil {
 				return err
 			}
-			if _, err := c.Exec(ctx, `UPDATE service_deployments SET status = 'ERROR', errors = $2, finished_at = $3
-				WHERE deployment_id = $1 AND status NOT IN ('SUCCESS', 'NO_CHANGE', 'BUILD_ERROR', 'DEPLOY_ERROR', 'ERROR', 'CANCELLED')`,
+			if _, err := c.Exec(ctx, `UPDATE service_deployments SET status = `+sqlError+`, errors = $2, finished_at = $3
+				WHERE deployment_id = $1 AND status NOT IN `+finalStatuses,
 				id, errs, p.At.Millis()); err != nil {
 				return err
 			}
@@ -196,7 +192,7 @@ func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (li
 		before = 1<<62 - 1
 	}
 	sd, err := scanServiceDeployment(q.read.QueryRow(ctx, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
-		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND finished_at >= $3 AND finished_at <= $4
+		WHERE service_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND finished_at >= $3 AND finished_at <= $4
 		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, p.Since.Millis(), before))
 	if err != nil {
 		return liftoff.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", p.ServiceID, err)
@@ -207,7 +203,7 @@ func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (li
 func (q queries) LastDeployedCommit(ctx context.Context, environmentID int64, prNumber int) (string, error) {
 	var commit string
 	err := q.read.QueryRow(ctx, `SELECT git_commit FROM service_deployments
-		WHERE environment_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND git_commit <> ''
+		WHERE environment_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND git_commit <> ''
 		ORDER BY finished_at DESC, id DESC LIMIT 1`, environmentID, prNumber).Scan(&commit)
 	if err != nil {
 		return "", fmt.Errorf("last deployed commit of environment %d: %w", environmentID, err)
@@ -220,13 +216,13 @@ func (q queries) LiveReleases(ctx context.Context) ([]liftoff.ServiceDeployment,
 		FROM service_deployments sd
 		JOIN services s ON s.id = sd.service_id AND s.deleted_at IS NULL
 		JOIN environments e ON e.id = sd.environment_id AND e.deleted_at IS NULL
-		WHERE sd.status = 'SUCCESS' AND sd.build_dir <> ''
+		WHERE sd.status = `+sqlSuccess+` AND sd.build_dir <> ''
 		AND (sd.pr_number = 0 OR EXISTS (SELECT 1 FROM preview_instances pi
 			WHERE pi.environment_id = sd.environment_id AND pi.pr_number = sd.pr_number
 			AND pi.deleted_at IS NULL AND sd.finished_at >= pi.created_at))
 		AND sd.id = (
 			SELECT x.id FROM service_deployments x
-			WHERE x.service_id = sd.service_id AND x.pr_number = sd.pr_number AND x.status = 'SUCCESS'
+			WHERE x.service_id = sd.service_id AND x.pr_number = sd.pr_number AND x.status = `+sqlSuccess+`
 			ORDER BY x.finished_at DESC, x.id DESC LIMIT 1)
 		ORDER BY sd.environment_id, sd.pr_number, sd.position`)
 	if err != nil {
@@ -237,7 +233,7 @@ func (q queries) LiveReleases(ctx context.Context) ([]liftoff.ServiceDeployment,
 
 func (q queries) KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]liftoff.ServiceDeployment, error) {
 	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
-		WHERE service_id = $1 AND pr_number = $2 AND status = 'SUCCESS' AND build_dir <> ''
+		WHERE service_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND build_dir <> ''
 		ORDER BY finished_at DESC, id DESC`, serviceID, prNumber)
 	if err != nil {
 		return nil, fmt.Errorf("kept builds of service %s: %w", serviceID, err)

@@ -124,8 +124,8 @@ func (q queries) CancelInstanceDeployments(ctx context.Context, environmentID in
 		return err
 	}
 	err = q.write(ctx, func(c Conn) error {
-		if _, err := c.Exec(ctx, `UPDATE deployments SET status = 'CANCELLED', errors = $3, finished_at = $4
-			WHERE environment_id = $1 AND pr_number = $2 AND status = 'PENDING'`, environmentID, prNumber, errs, at.Millis()); err != nil {
+		if _, err := c.Exec(ctx, `UPDATE deployments SET status = `+sqlCancelled+`, errors = $3, finished_at = $4
+			WHERE environment_id = $1 AND pr_number = $2 AND status = `+sqlPending, environmentID, prNumber, errs, at.Millis()); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `UPDATE deployments SET cancel_requested = true
@@ -182,8 +182,8 @@ func (q queries) CountLivePreviews(ctx context.Context, environmentID int64, prN
 	// the partial unique indexes of PENDING and of running deployments.
 	err := q.read.QueryRow(ctx, `SELECT COUNT(*), COALESCE(MAX(CASE WHEN pr_number = $2 THEN 1 ELSE 0 END), 0) FROM (
 		SELECT pr_number FROM preview_instances WHERE environment_id = $1 AND deleted_at IS NULL
-		UNION SELECT pr_number FROM deployments WHERE environment_id = $1 AND status = 'PENDING'
-		UNION SELECT pr_number FROM deployments WHERE environment_id = $1 AND status IN ('INPROGRESS', 'BUILDING', 'DEPLOYING')
+		UNION SELECT pr_number FROM deployments WHERE environment_id = $1 AND status = `+sqlPending+`
+		UNION SELECT pr_number FROM deployments WHERE environment_id = $1 AND status IN `+runningStatuses+`
 	) AS live WHERE pr_number > 0`, environmentID, prNumber).Scan(&count, &includes)
 	if err != nil {
 		return out, fmt.Errorf("count live previews of %d: %w", environmentID, err)

@@ -263,8 +263,8 @@ func (q queries) DeleteProject(ctx context.Context, id, message string, at lifto
 			query string
 			args  []any
 		}{
-			{`UPDATE deployments SET status = 'CANCELLED', errors = $2, finished_at = $3
-				WHERE environment_id IN ` + envs + ` AND status = 'PENDING'`, []any{id, errs, at.Millis()}},
+			{`UPDATE deployments SET status = ` + sqlCancelled + `, errors = $2, finished_at = $3
+				WHERE environment_id IN ` + envs + ` AND status = ` + sqlPending, []any{id, errs, at.Millis()}},
 			{`UPDATE deployments SET cancel_requested = true WHERE environment_id IN ` + envs + ` AND status IN ` + runningStatuses, []any{id}},
 			{`UPDATE deploy_hooks SET deleted_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
 			{`UPDATE preview_instances SET deleted_at = $2, teardown_at = NULL, cleaned_at = NULL
