@@ -22,7 +22,6 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -485,7 +484,7 @@ func TestGitFieldsAreStrings(t *testing.T) {
 			// A pull request event names the branch before the deployment starts.
 			gh := liftoff.Deployment{ID: cuid.New(), ProjectID: h.project.ProjectID, EnvironmentID: h.env["preview"], PRNumber: 8,
 				RepoURL: h.repo.Dir, RequestedCommit: strings.Repeat("b", 40), TriggerType: liftoff.TriggerGitHub, Status: liftoff.StatusPending,
-				TriggerDetail: deployment.TriggerDetail{Event: "pull_request", Action: "opened", HeadBranch: "feature/login", BaseBranch: "main"}.Encode(),
+				TriggerDetail: liftoff.TriggerDetail{Event: "pull_request", Action: "opened", HeadBranch: "feature/login", BaseBranch: "main"},
 				CreatedAt:     liftoff.Now()}
 			if err := h.store.InsertDeployment(ctx, gh); err != nil {
 				t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 
 	"github.com/liftoffhq/liftoff/client"
-	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
 )
@@ -98,8 +97,7 @@ func deploymentOf(d liftoff.Deployment) client.Deployment {
 		v.Trigger.HookID, v.Trigger.HookName = stringOrNull(d.HookID), stringOrNull(d.HookName)
 	}
 	v.Trigger.RedeployOf = stringOrNull(d.RedeployOf)
-	if d.TriggerDetail != "" {
-		detail := deployment.ParseDetail(d.TriggerDetail)
+	if detail := d.TriggerDetail; !detail.IsZero() {
 		v.Trigger.Event, v.Trigger.Action = stringOrNull(detail.Event), stringOrNull(detail.Action)
 		v.Trigger.APIKeyID, v.Trigger.APIKeyName = stringOrNull(detail.APIKeyID), stringOrNull(detail.APIKeyName)
 		if v.GitBranch == "" && d.IsPreview {

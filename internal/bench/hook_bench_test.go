@@ -168,8 +168,8 @@ func hookServer(b *testing.B, st store.Store) string {
 		b.Fatal(err)
 	}
 	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`),
-			Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web", Config: []byte(`{}`)}}}}})
+		Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true,
+			Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
 	if err != nil {
 		b.Fatal(err)
 	}

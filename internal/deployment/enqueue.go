@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -132,15 +133,15 @@ const maxSuperseded = 16
 // in order, so d may be an older push than the one it replaces, and the
 // engine then deploys the newer (see resolvePush in internal/engine).
 func carrySuperseded(pending, d liftoff.Deployment) liftoff.Deployment {
-	detail := ParseDetail(d.TriggerDetail)
+	detail := d.TriggerDetail
 	if d.TriggerType != liftoff.TriggerGitHub || detail.Event != "push" || pending.RedeployOf != "" {
 		return d
 	}
-	commits := append(ParseDetail(pending.TriggerDetail).Superseded, pending.RequestedCommit)
+	commits := append(slices.Clone(pending.TriggerDetail.Superseded), pending.RequestedCommit)
 	if len(commits) > maxSuperseded {
 		commits = commits[len(commits)-maxSuperseded:]
 	}
 	detail.Superseded = commits
-	d.TriggerDetail = detail.Encode()
+	d.TriggerDetail = detail
 	return d
 }

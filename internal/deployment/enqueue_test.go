@@ -36,27 +36,27 @@ func TestCarrySuperseded(t *testing.T) {
 	t.Parallel()
 	pushed := func(commit string, superseded ...string) liftoff.Deployment {
 		return liftoff.Deployment{RequestedCommit: commit, TriggerType: liftoff.TriggerGitHub,
-			TriggerDetail: TriggerDetail{Event: "push", Superseded: superseded}.Encode()}
+			TriggerDetail: liftoff.TriggerDetail{Event: "push", Superseded: superseded}}
 	}
-	got := ParseDetail(carrySuperseded(pushed("bbb", "aaa"), pushed("ccc")).TriggerDetail).Superseded
+	got := carrySuperseded(pushed("bbb", "aaa"), pushed("ccc")).TriggerDetail.Superseded
 	if len(got) != 2 || got[0] != "aaa" || got[1] != "bbb" {
 		t.Errorf("superseding a push: carried %q, want [aaa bbb]", got)
 	}
-	got = ParseDetail(carrySuperseded(liftoff.Deployment{GitBranch: "main", TriggerType: liftoff.TriggerDeployHook}, pushed("ccc")).TriggerDetail).Superseded
+	got = carrySuperseded(liftoff.Deployment{GitBranch: "main", TriggerType: liftoff.TriggerDeployHook}, pushed("ccc")).TriggerDetail.Superseded
 	if len(got) != 1 || got[0] != "" {
 		t.Errorf("superseding a deployment of the branch head: carried %q, want [\"\"]", got)
 	}
-	if d := carrySuperseded(pushed("bbb"), liftoff.Deployment{RequestedCommit: "ccc", TriggerType: liftoff.TriggerDeployHook}); d.TriggerDetail != "" {
-		t.Errorf("a hook deployment carried %q", d.TriggerDetail)
+	if d := carrySuperseded(pushed("bbb"), liftoff.Deployment{RequestedCommit: "ccc", TriggerType: liftoff.TriggerDeployHook}); !d.TriggerDetail.IsZero() {
+		t.Errorf("a hook deployment carried %+v", d.TriggerDetail)
 	}
-	if d := carrySuperseded(liftoff.Deployment{RequestedCommit: "aaa", RedeployOf: "c1"}, pushed("ccc")); len(ParseDetail(d.TriggerDetail).Superseded) != 0 {
-		t.Errorf("a redeploy (a rollback someone asked for) was carried: %q", d.TriggerDetail)
+	if d := carrySuperseded(liftoff.Deployment{RequestedCommit: "aaa", RedeployOf: "c1"}, pushed("ccc")); len(d.TriggerDetail.Superseded) != 0 {
+		t.Errorf("a redeploy (a rollback someone asked for) was carried: %+v", d.TriggerDetail)
 	}
 	many := make([]string, 40)
 	for i := range many {
 		many[i] = string(rune('a' + i%26))
 	}
-	if got := ParseDetail(carrySuperseded(pushed("zzz", many...), pushed("ccc")).TriggerDetail).Superseded; len(got) != maxSuperseded || got[len(got)-1] != "zzz" {
+	if got := carrySuperseded(pushed("zzz", many...), pushed("ccc")).TriggerDetail.Superseded; len(got) != maxSuperseded || got[len(got)-1] != "zzz" {
 		t.Errorf("carried %d commits ending %q, want the newest %d", len(got), got[len(got)-1], maxSuperseded)
 	}
 }

@@ -57,8 +57,8 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 				t.Fatal(err)
 			}
 			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
-				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`),
-					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web", Config: []byte(`{}`)}}}}})
+				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true,
+					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
 			if err != nil {
 				t.Fatal(err)
 			}

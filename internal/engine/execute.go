@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/config"
-	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -140,7 +139,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 		return err
 	}
 	if r.d.PRNumber > 0 {
-		detail := deployments.ParseDetail(r.d.TriggerDetail)
+		detail := r.d.TriggerDetail
 		if len(detail.FilterWatchPaths) > 0 {
 			if err := r.checkPRFiles(ctx, detail); err != nil {
 				return err
@@ -210,7 +209,7 @@ func (r *deployment) resolve(ctx context.Context) error {
 			return fail(liftoff.StatusError, "commit %s is not on branch %s", short(commit), r.d.GitBranch)
 		}
 		r.commit = commit
-		if detail := deployments.ParseDetail(r.d.TriggerDetail); r.d.TriggerType == liftoff.TriggerGitHub && detail.Event == "push" {
+		if detail := r.d.TriggerDetail; r.d.TriggerType == liftoff.TriggerGitHub && detail.Event == "push" {
 			if err := r.resolvePush(ctx, detail); err != nil {
 				return err
 			}
@@ -235,7 +234,7 @@ func (r *deployment) resolve(ctx context.Context) error {
 // checkPRFiles ends an automatic preview deployment NO_CHANGE when no file
 // the pull request changes (since it left its base branch) matches the
 // preview environment's filter.watchPaths.
-func (r *deployment) checkPRFiles(ctx context.Context, detail deployments.TriggerDetail) error {
+func (r *deployment) checkPRFiles(ctx context.Context, detail liftoff.TriggerDetail) error {
 	baseTip, err := r.mirror.ResolveBranch(ctx, detail.BaseBranch)
 	if err != nil {
 		return r.gitFailure(ctx, "find the pull request's base branch "+detail.BaseBranch, err)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -46,11 +45,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	}
 	specs := make([]store.ServiceSpec, len(runnable))
 	for i, s := range runnable {
-		raw, err := json.Marshal(s)
-		if err != nil {
-			return nil, fmt.Errorf("encode service %q: %w", s.ID, err)
-		}
-		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: raw}
+		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: s}
 	}
 	services, err := st.EnsureServices(ctx, r.env.ID, specs, liftoff.At(r.e.now()), r.e.NewID)
 	if err != nil {
@@ -82,10 +77,9 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	var units []*unit
 	byID := map[string]*unit{}
 	for i, s := range runnable {
-		raw := specs[i].Config
 		row := liftoff.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
 			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(s, hosts[i]), Reason: choices[i].reason,
-			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: raw, Position: position[s.ID], CreatedAt: now,
+			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: s, Position: position[s.ID], CreatedAt: now,
 			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
 		c := choices[i]
 		verb := "deploy"

@@ -2,13 +2,11 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -74,8 +72,7 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 	byID := map[int64]liftoff.Environment{}
 	for _, env := range envs {
 		byID[env.ID] = env
-		var cfg config.Environment
-		if json.Unmarshal(env.Config, &cfg) == nil && cfg.PreviewTTLHours > 0 {
+		if cfg := env.Config; cfg.PreviewTTLHours > 0 {
 			ids = append(ids, env.ID)
 			stale = append(stale, liftoff.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
 		}

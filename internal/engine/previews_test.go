@@ -3,7 +3,9 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -102,16 +104,16 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svcs := []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: []byte(apiService)}}
+	svcs := []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: fromJSON[config.Service](apiService)}}
 	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.At(p0), NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{
 			{GivenID: "preview", Name: "Previews", IsPreview: true, Services: svcs,
-				Config: []byte(`{"id":"preview","name":"Previews","source":{"pr":true,"trigger":"push"},"services":[` + apiService + `]}`)},
+				Config: fromJSON[config.Environment](`{"id":"preview","name":"Previews","source":{"pr":true,"trigger":"push"},"services":[` + apiService + `]}`)},
 			{GivenID: "ttl", Name: "Short-lived previews", IsPreview: true, Services: svcs,
-				Config: []byte(`{"id":"ttl","name":"Short-lived previews","source":{"pr":true,"trigger":"push","filter":{"labels":["preview"]}},` +
+				Config: fromJSON[config.Environment](`{"id":"ttl","name":"Short-lived previews","source":{"pr":true,"trigger":"push","filter":{"labels":["preview"]}},` +
 					`"previewTtlHours":1,"services":[` + apiService + `]}`)},
 			{GivenID: "production", Name: "Production", Branch: "main", Services: svcs,
-				Config: []byte(`{"id":"production","name":"Production","source":{"branch":"main","trigger":"push"},"services":[` + apiService + `]}`)},
+				Config: fromJSON[config.Environment](`{"id":"production","name":"Production","source":{"branch":"main","trigger":"push"},"services":[` + apiService + `]}`)},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +168,7 @@ func (h *previewHarness) insert(env string, pr int, status liftoff.Status, at ti
 	h.t.Helper()
 	d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env[env].ID, PRNumber: pr, RepoURL: h.p.RepoURL,
 		RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: status, CreatedAt: liftoff.At(at),
-		TriggerDetail: deployments.TriggerDetail{Event: "pull_request", Action: "synchronize", HeadBranch: "feature/pr-" + strconv.Itoa(pr)}.Encode()}
+		TriggerDetail: liftoff.TriggerDetail{Event: "pull_request", Action: "synchronize", HeadBranch: "feature/pr-" + strconv.Itoa(pr)}}
 	if status.Final() {
 		d.GitCommit, d.StartedAt, d.FinishedAt = previewSHA, liftoff.At(at), liftoff.At(at)
 	}
@@ -202,7 +204,7 @@ func (h *previewHarness) build(d liftoff.Deployment) (sdID, dir string) {
 	}
 	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svcs[0].ID, ServiceGivenID: "api", ServiceName: "API",
 		ServiceType: "worker", Status: liftoff.StatusSuccess, StartedAt: d.CreatedAt, FinishedAt: d.CreatedAt,
-		EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: previewSHA, Config: []byte(apiService), BuildDir: dir, CreatedAt: d.CreatedAt}
+		EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: previewSHA, Config: fromJSON[config.Service](apiService), BuildDir: dir, CreatedAt: d.CreatedAt}
 	if err := h.st.InsertServiceDeployment(h.ctx, sd); err != nil {
 		h.t.Fatal(err)
 	}
@@ -596,15 +598,13 @@ func TestTriggerDetailThroughStore(t *testing.T) {
 	t.Parallel()
 	details := []struct {
 		name string
-		d    deployments.TriggerDetail
-		json string
+		d    liftoff.TriggerDetail
 	}{
-		{"empty", deployments.TriggerDetail{}, `{}`},
-		{"push", deployments.TriggerDetail{Event: "push", Sender: "kenji-sato"}, `{"event":"push","sender":"kenji-sato"}`},
-		{"pull request", deployments.TriggerDetail{Event: "pull_request", Action: "opened", Sender: "ana-lima", BaseBranch: "main",
-			HeadBranch: "feature/checkout", FilterWatchPaths: []string{"apps/**", "!apps/docs/**"}},
-			`{"event":"pull_request","action":"opened","sender":"ana-lima","baseBranch":"main","headBranch":"feature/checkout",` +
-				`"filterWatchPaths":["apps/**","!apps/docs/**"]}`},
+		{"empty", liftoff.TriggerDetail{}},
+		{"push", liftoff.TriggerDetail{Event: "push", Sender: "kenji-sato"}},
+		{"pull request", liftoff.TriggerDetail{Event: "pull_request", Action: "opened", Sender: "ana-lima", BaseBranch: "main",
+			HeadBranch: "feature/checkout", FilterWatchPaths: []string{"apps/**", "!apps/docs/**"}}},
+		{"forced push with superseded commits", liftoff.TriggerDetail{Event: "push", Forced: true, Superseded: []string{"", "abc"}}},
 	}
 	// Through the store, on every dialect.
 	eachDialect(t, func(t *testing.T, dialect string) {
@@ -612,13 +612,22 @@ func TestTriggerDetailThroughStore(t *testing.T) {
 		for i, tc := range details {
 			d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env["preview"].ID, PRNumber: 20 + i,
 				RepoURL: h.p.RepoURL, RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: liftoff.StatusPending,
-				CreatedAt: liftoff.At(p0), TriggerDetail: tc.d.Encode()}
+				CreatedAt: liftoff.At(p0), TriggerDetail: tc.d}
 			if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 				t.Fatal(err)
 			}
-			if got := deployments.ParseDetail(h.deployment(d.ID).TriggerDetail); !reflect.DeepEqual(got, tc.d) {
+			if got := h.deployment(d.ID).TriggerDetail; !reflect.DeepEqual(got, tc.d) {
 				t.Errorf("%s: stored detail = %+v, want %+v", tc.name, got, tc.d)
 			}
 		}
 	})
+}
+
+// fromJSON decodes a fixture written as JSON.
+func fromJSON[T any](s string) T {
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		panic(fmt.Sprintf("fixture %s: %v", s, err))
+	}
+	return v
 }

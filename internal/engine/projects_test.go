@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -61,7 +62,7 @@ func TestSweepStopsReleasesOfEnvironmentsThatLeftTheConfig(t *testing.T) {
 		for _, given := range []string{"preview", "ttl"} {
 			e := h.env[given]
 			specs = append(specs, store.EnvironmentSpec{GivenID: e.GivenID, Name: e.Name, IsPreview: true, Config: e.Config,
-				Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: []byte(apiService)}}})
+				Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: fromJSON[config.Service](apiService)}}})
 		}
 		if _, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.At(p0.Add(time.Hour)),
 			NewServiceID: cuid.New, Environments: specs}); err != nil {

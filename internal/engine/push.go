@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -24,7 +23,7 @@ import (
 //     commit (and is not it), the deployment ends CANCELLED, unless the
 //     push was a force push whose `after` is still the branch's tip (a
 //     deliberate rewind; a replayed old force push is no longer the tip).
-func (r *deployment) resolvePush(ctx context.Context, detail deployments.TriggerDetail) error {
+func (r *deployment) resolvePush(ctx context.Context, detail liftoff.TriggerDetail) error {
 	tip, err := r.mirror.ResolveBranch(ctx, r.d.GitBranch)
 	if err != nil {
 		return r.revisionFailure(ctx, err, fmt.Sprintf("branch %s was not found in %s", r.d.GitBranch, gitsource.RedactURL(r.project.RepoURL)))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/lucsky/cuid"
 
-	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -59,8 +58,8 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 		t.Fatal(err)
 	}
 	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main", Config: []byte(`{}`),
-			Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web", Config: []byte(`{}`)}}}}})
+		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main",
+			Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +122,7 @@ func (h *resolveHarness) deployed(commit string) {
 		h.t.Fatal(err)
 	}
 	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: h.svc.ID, ServiceGivenID: "api", ServiceName: "API",
-		ServiceType: "web", Status: liftoff.StatusBuilding, EnvironmentID: h.env.ID, GitCommit: commit, Config: []byte(`{}`), CreatedAt: liftoff.Now()}
+		ServiceType: "web", Status: liftoff.StatusBuilding, EnvironmentID: h.env.ID, GitCommit: commit, CreatedAt: liftoff.Now()}
 	if err := h.st.InsertServiceDeployment(h.ctx, sd); err != nil {
 		h.t.Fatal(err)
 	}
@@ -136,7 +135,7 @@ func (h *resolveHarness) deployed(commit string) {
 
 func push(after string, forced bool, superseded ...string) liftoff.Deployment {
 	return liftoff.Deployment{RequestedCommit: after, TriggerType: liftoff.TriggerGitHub,
-		TriggerDetail: deployments.TriggerDetail{Event: "push", Sender: "kenji-sato", Forced: forced, Superseded: superseded}.Encode()}
+		TriggerDetail: liftoff.TriggerDetail{Event: "push", Sender: "kenji-sato", Forced: forced, Superseded: superseded}}
 }
 
 // TestBranchResolvesOnlyBranches: a deployment of a branch (a hook's

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,10 +50,7 @@ func (e *Engine) restore(ctx context.Context) error {
 // releaseOf rebuilds the release a service deployment made, from what the
 // store kept: the service's config and its deployment's config.
 func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (target.Release, error) {
-	var svc config.Service
-	if err := json.Unmarshal(sd.Config, &svc); err != nil {
-		return target.Release{}, fmt.Errorf("decode its config: %w", err)
-	}
+	svc := sd.Config
 	d, err := e.Store.GetDeployment(ctx, sd.DeploymentID)
 	if err != nil {
 		return target.Release{}, err

@@ -2,7 +2,6 @@ package hook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -263,7 +262,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		GitBranch:       env.Branch,
 		Force:           p.Force,
 		TriggerType:     liftoff.TriggerAPI,
-		TriggerDetail:   deployment.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName}.Encode(),
+		TriggerDetail:   liftoff.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName},
 		Status:          liftoff.StatusPending,
 		CreatedAt:       liftoff.At(now),
 	}
@@ -341,11 +340,7 @@ func storeError(err error) error {
 }
 
 // notRun says why an environment without services has none, from its
-// config at the last sync. Only a refused call pays for reading it.
+// config at the last sync.
 func notRun(env liftoff.Environment) string {
-	var cfg config.Environment
-	if err := json.Unmarshal(env.Config, &cfg); err != nil {
-		return "its config could not be read; sync the project"
-	}
-	return config.NotRunSummary(cfg.Services)
+	return config.NotRunSummary(env.Config.Services)
 }

@@ -2,6 +2,7 @@
 // services, hooks, deployments and their statuses, as every other package
 // speaks of them. It holds plain types and the rules that belong to a value
 // (a status is final or running, a preview instance is torn down); it does
-// no I/O and imports nothing of Liftoff, so the store, the use cases, the
+// no I/O and imports only internal/config (an environment and a service
+// carry their entry of the config, typed), so the store, the use cases, the
 // engine and the HTTP layer can all depend on it.
 package liftoff

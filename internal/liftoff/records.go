@@ -1,6 +1,10 @@
 package liftoff
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+)
 
 // Project is a git repository plus the path of its config file inside it.
 type Project struct {
@@ -56,9 +60,9 @@ type Environment struct {
 	ProjectID string
 	GivenID   string // the config's id, e.g. "production"
 	Name      string
-	IsPreview bool   // source.pr: true
-	Branch    string // source.branch; empty for preview environments
-	Config    []byte // the environment's entry of the config, as JSON, at the last sync
+	IsPreview bool               // source.pr: true
+	Branch    string             // source.branch; empty for preview environments
+	Config    config.Environment // the environment's entry of the config at the last sync
 	CreatedAt Time
 	UpdatedAt Time
 	DeletedAt Time // set when the environment left the config
@@ -74,7 +78,7 @@ type Service struct {
 	GivenID       string // the config's id, e.g. "api"
 	Name          string
 	Type          string
-	Config        []byte // the service's entry of the config, as JSON, at the last sync
+	Config        config.Service // the service's entry of the config at the last sync
 	CreatedAt     Time
 	UpdatedAt     Time
 }
@@ -227,9 +231,9 @@ type Deployment struct {
 	RedeployOf string
 	// CancelRequested is set when a running deployment was asked to stop.
 	CancelRequested bool
-	// TriggerDetail says more about what started it (a GitHub event), as
-	// JSON; empty for hooks and the API.
-	TriggerDetail string
+	// TriggerDetail says more about what started it (a GitHub event, an API
+	// key); zero for hooks.
+	TriggerDetail TriggerDetail
 }
 
 // Running reports whether s is the status of a deployment that a worker runs.
@@ -258,8 +262,8 @@ type ServiceDeployment struct {
 	// Fingerprint of the service's configuration (config.Service.Fingerprint):
 	// a change since the last success deploys the service.
 	Fingerprint string
-	// Config is the service's entry of the config at GitCommit, as JSON.
-	Config []byte
+	// Config is the service's entry of the config at GitCommit.
+	Config config.Service
 	// BuildDir is where its build is kept; empty when it built nothing or
 	// the build was pruned.
 	BuildDir  string

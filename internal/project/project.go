@@ -5,7 +5,6 @@ package project
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -176,10 +175,7 @@ func (s *Service) load(ctx context.Context, mirror *gitsource.Mirror, configPath
 	if err != nil {
 		return View{}, err
 	}
-	specs, err := environmentSpecs(read.file)
-	if err != nil {
-		return View{}, err
-	}
+	specs := environmentSpecs(read.file)
 	var view View
 	err = s.store.Tx(ctx, func(q store.Queries) error {
 		p, err := save(q, read)
@@ -263,27 +259,19 @@ func formatProblems(problems []config.Problem, err error) string {
 // types Liftoff does not run (rds, s3 ...) are not kept as services: they
 // were reported as warnings, and the environment's config, which is kept,
 // shows them as not deployed (NotRunServices).
-func environmentSpecs(f *config.File) ([]store.EnvironmentSpec, error) {
+func environmentSpecs(f *config.File) []store.EnvironmentSpec {
 	specs := make([]store.EnvironmentSpec, 0, len(f.Environments))
 	for _, env := range f.Environments {
-		raw, err := json.Marshal(env)
-		if err != nil {
-			return nil, fmt.Errorf("encode environment %q: %w", env.ID, err)
-		}
-		spec := store.EnvironmentSpec{GivenID: env.ID, Name: env.Name, IsPreview: env.IsPreview(), Config: raw}
+		spec := store.EnvironmentSpec{GivenID: env.ID, Name: env.Name, IsPreview: env.IsPreview(), Config: env}
 		if !spec.IsPreview {
 			spec.Branch = env.Source.Branch
 		}
 		for _, svc := range env.RunnableServices() {
-			raw, err := json.Marshal(svc)
-			if err != nil {
-				return nil, fmt.Errorf("encode service %q: %w", svc.ID, err)
-			}
-			spec.Services = append(spec.Services, store.ServiceSpec{GivenID: svc.ID, Name: svc.Name, Type: svc.Type, Config: raw})
+			spec.Services = append(spec.Services, store.ServiceSpec{GivenID: svc.ID, Name: svc.Name, Type: svc.Type, Config: svc})
 		}
 		specs = append(specs, spec)
 	}
-	return specs, nil
+	return specs
 }
 
 // gitInvalid turns a git failure the user can fix (bad URL, unreachable or
@@ -397,9 +385,5 @@ func (s *Service) Environment(ctx context.Context, id int64) (EnvironmentView, e
 	if err != nil {
 		return EnvironmentView{}, err
 	}
-	var cfg config.Environment
-	if err := json.Unmarshal(env.Config, &cfg); err != nil {
-		return EnvironmentView{}, fmt.Errorf("config of environment %d: %w", id, err)
-	}
-	return EnvironmentView{Environment: env, Services: svcs, NotRun: NotRunServices(cfg)}, nil
+	return EnvironmentView{Environment: env, Services: svcs, NotRun: NotRunServices(env.Config)}, nil
 }

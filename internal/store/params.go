@@ -1,6 +1,9 @@
 package store
 
-import "github.com/liftoffhq/liftoff/internal/liftoff"
+import (
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
+)
 
 // CreateProjectParams are the arguments of CreateProject.
 type CreateProjectParams struct {
@@ -50,7 +53,7 @@ type EnvironmentSpec struct {
 	Name      string
 	IsPreview bool
 	Branch    string
-	Config    []byte
+	Config    config.Environment
 	Services  []ServiceSpec
 }
 
@@ -59,7 +62,7 @@ type ServiceSpec struct {
 	GivenID string
 	Name    string
 	Type    string
-	Config  []byte
+	Config  config.Service
 }
 
 // CreateAPIKeyParams are the arguments of CreateAPIKey.

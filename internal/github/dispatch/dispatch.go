@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,10 +146,7 @@ func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error
 			return res, err
 		}
 		for _, env := range envs {
-			var cfg config.Environment
-			if err := json.Unmarshal(env.Config, &cfg); err != nil {
-				return res, fmt.Errorf("config of environment %d: %w", env.ID, err)
-			}
+			cfg := env.Config
 			if ev.Kind == github.KindPullRequest && env.IsPreview {
 				err = d.pullRequest(ctx, &res, ev, p, env, cfg)
 			} else if ev.Kind == github.KindPush && !env.IsPreview {
@@ -232,12 +228,12 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		ignore(fmt.Sprintf("label %q does not make its filter match for the first time", pr.Label))
 		return nil
 	}
-	detail := deployment.TriggerDetail{Event: ev.Kind, Action: ev.Action, Sender: ev.Sender, BaseBranch: pr.BaseRef, HeadBranch: pr.HeadRef}
+	detail := liftoff.TriggerDetail{Event: ev.Kind, Action: ev.Action, Sender: ev.Sender, BaseBranch: pr.BaseRef, HeadBranch: pr.HeadRef}
 	if cfg.Source.Filter != nil && github.NeedsFiles(cfg.Source.Filter) {
 		detail.FilterWatchPaths = cfg.Source.Filter.WatchPaths
 	}
 	dep := liftoff.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
-		RequestedCommit: pr.HeadSHA, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail.Encode()}
+		RequestedCommit: pr.HeadSHA, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail}
 	err := d.enqueue(ctx, res, dep)
 	var limit *deployment.PreviewLimitError
 	if errors.As(err, &limit) {
@@ -263,9 +259,9 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p l
 	}
 	// The engine compares the commit with what the environment runs: a
 	// push older than it deploys only if it was forced (see resolvePush).
-	detail := deployment.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
+	detail := liftoff.TriggerDetail{Event: ev.Kind, Sender: ev.Sender, Forced: push.Forced}
 	dep := liftoff.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, RequestedCommit: push.After,
-		GitBranch: env.Branch, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail.Encode()}
+		GitBranch: env.Branch, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail}
 	return d.enqueue(ctx, res, dep)
 }
 

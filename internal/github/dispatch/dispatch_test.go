@@ -17,6 +17,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
@@ -97,7 +98,7 @@ const apiService = `{"id":"api","name":"API","type":"web","startCommand":"node s
 	`"healthCheckPath":"/health","target":{"type":"local"}}`
 
 func services() []store.ServiceSpec {
-	return []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web", Config: []byte(apiService)}}
+	return []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web", Config: fromJSON[config.Service](apiService)}}
 }
 
 // preview is a preview environment whose source is {"pr":true, ...extra}.
@@ -112,13 +113,13 @@ func preview(id, trigger, filter string, extra ...string) store.EnvironmentSpec 
 		cfg += "," + e
 	}
 	cfg += `,"services":[` + apiService + `]}`
-	return store.EnvironmentSpec{GivenID: id, Name: "Preview " + id, IsPreview: true, Config: []byte(cfg), Services: services()}
+	return store.EnvironmentSpec{GivenID: id, Name: "Preview " + id, IsPreview: true, Config: fromJSON[config.Environment](cfg), Services: services()}
 }
 
 // normal is an environment that follows branch.
 func normal(id, branch, trigger string) store.EnvironmentSpec {
 	cfg := `{"id":"` + id + `","name":"` + id + `","source":{"branch":"` + branch + `","trigger":"` + trigger + `"},"services":[` + apiService + `]}`
-	return store.EnvironmentSpec{GivenID: id, Name: id, Branch: branch, Config: []byte(cfg), Services: services()}
+	return store.EnvironmentSpec{GivenID: id, Name: id, Branch: branch, Config: fromJSON[config.Environment](cfg), Services: services()}
 }
 
 type harness struct {
@@ -240,8 +241,8 @@ func eachDialect(t *testing.T, fn func(t *testing.T, dialect string)) {
 
 // prDetail is the trigger detail of a deployment of PR #42 as the fixtures
 // show it.
-func prDetail(action, sender string, watchPaths ...string) deployment.TriggerDetail {
-	return deployment.TriggerDetail{Event: "pull_request", Action: action, Sender: sender, BaseBranch: "main",
+func prDetail(action, sender string, watchPaths ...string) liftoff.TriggerDetail {
+	return liftoff.TriggerDetail{Event: "pull_request", Action: action, Sender: sender, BaseBranch: "main",
 		HeadBranch: "feature/checkout", FilterWatchPaths: watchPaths}
 }
 
@@ -259,30 +260,30 @@ func TestPullRequestDeploys(t *testing.T) {
 		fork    bool // the head repository is a fork
 		envs    []store.EnvironmentSpec
 		// want maps the environments that get a deployment to its detail.
-		want    map[string]deployment.TriggerDetail
+		want    map[string]liftoff.TriggerDetail
 		wantSHA string // default headSHA
 		ignored []string
 	}{
 		{
 			name: "opened deploys the head commit", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"],"fromBranches":["feature/**"]}`)},
-			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
+			want: map[string]liftoff.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
 		},
 		{
 			name: "opened with an empty filter", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{}`)},
-			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
+			want: map[string]liftoff.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
 		},
 		{
 			name: "synchronize deploys the new head commit", fixture: "pull_request.synchronize.json", rewrite: []string{headSHA, newSHA},
 			envs:    []store.EnvironmentSpec{preview("preview", "push", "")},
-			want:    map[string]deployment.TriggerDetail{"preview": prDetail("synchronize", "ana-lima")},
+			want:    map[string]liftoff.TriggerDetail{"preview": prDetail("synchronize", "ana-lima")},
 			wantSHA: newSHA,
 		},
 		{
 			name: "reopened deploys", fixture: "pull_request.reopened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"]}`)},
-			want: map[string]deployment.TriggerDetail{"preview": prDetail("reopened", "ana-lima")},
+			want: map[string]liftoff.TriggerDetail{"preview": prDetail("reopened", "ana-lima")},
 		},
 		{
 			name: "trigger manual is ignored", fixture: "pull_request.opened.json",
@@ -297,7 +298,7 @@ func TestPullRequestDeploys(t *testing.T) {
 		{
 			name: "toBranches matching a rewritten base branch", fixture: "pull_request.opened.json", rewrite: []string{`"ref": "main"`, `"ref": "release/2.0"`},
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["release/*"]}`)},
-			want: map[string]deployment.TriggerDetail{"preview": {Event: "pull_request", Action: "opened", Sender: "ana-lima",
+			want: map[string]liftoff.TriggerDetail{"preview": {Event: "pull_request", Action: "opened", Sender: "ana-lima",
 				BaseBranch: "release/2.0", HeadBranch: "feature/checkout"}},
 		},
 		{
@@ -313,17 +314,17 @@ func TestPullRequestDeploys(t *testing.T) {
 		{
 			name: "labels matching without regard to case", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"labels":["Enhancement"]}`)},
-			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
+			want: map[string]liftoff.TriggerDetail{"preview": prDetail("opened", "ana-lima")},
 		},
 		{
 			name: "watchPaths pass through to the deployment", fixture: "pull_request.opened.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"toBranches":["main"],"watchPaths":["apps/**","!apps/docs/**"]}`)},
-			want: map[string]deployment.TriggerDetail{"preview": prDetail("opened", "ana-lima", "apps/**", "!apps/docs/**")},
+			want: map[string]liftoff.TriggerDetail{"preview": prDetail("opened", "ana-lima", "apps/**", "!apps/docs/**")},
 		},
 		{
 			name: "labeled deploys when the label makes the filter match", fixture: "pull_request.labeled.json",
 			envs: []store.EnvironmentSpec{preview("preview", "push", `{"labels":["preview"]}`)},
-			want: map[string]deployment.TriggerDetail{"preview": prDetail("labeled", "kenji-sato")},
+			want: map[string]liftoff.TriggerDetail{"preview": prDetail("labeled", "kenji-sato")},
 		},
 		{
 			name: "labeled when the PR already had a matching label", fixture: "pull_request.labeled.json",
@@ -369,7 +370,7 @@ func TestPullRequestDeploys(t *testing.T) {
 				preview("labelled", "manual", `{"labels":["enhancement"]}`),
 				preview("frontend", "push", `{"watchPaths":["apps/web/**"]}`),
 			},
-			want: map[string]deployment.TriggerDetail{
+			want: map[string]liftoff.TriggerDetail{
 				"preview":  prDetail("opened", "ana-lima"),
 				"frontend": prDetail("opened", "ana-lima", "apps/web/**"),
 			},
@@ -430,8 +431,8 @@ func TestPullRequestDeploys(t *testing.T) {
 						d.RepoURL != p.RepoURL || d.GitBranch != "" || d.Force || d.HookID != "" || d.CreatedAt != liftoff.At(t0) {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s #42", d, wantSHA, env.GivenID)
 					}
-					if got := deployment.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(got, want) {
-						t.Errorf("%s: trigger detail %s = %+v\nwant %+v", env.GivenID, d.TriggerDetail, got, want)
+					if got := d.TriggerDetail; !reflect.DeepEqual(got, want) {
+						t.Errorf("%s: trigger detail = %+v\nwant %+v", env.GivenID, got, want)
 					}
 				}
 				if len(tc.want) > 0 {
@@ -455,9 +456,13 @@ func TestTriggerDetailJSON(t *testing.T) {
 		if len(ds) != 1 {
 			t.Fatalf("%d deployments", len(ds))
 		}
+		b, err := json.Marshal(ds[0].TriggerDetail)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var got map[string]any
-		if err := json.Unmarshal([]byte(ds[0].TriggerDetail), &got); err != nil {
-			t.Fatalf("trigger detail %q: %v", ds[0].TriggerDetail, err)
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("trigger detail %s: %v", b, err)
 		}
 		want := map[string]any{"event": "pull_request", "action": "opened", "sender": "ana-lima", "baseBranch": "main",
 			"headBranch": "feature/checkout", "filterWatchPaths": []any{"apps/**"}}
@@ -690,7 +695,7 @@ func TestPullRequestClosed(t *testing.T) {
 
 func TestPush(t *testing.T) {
 	t.Parallel()
-	pushDetail := deployment.TriggerDetail{Event: "push", Sender: "kenji-sato"}
+	pushDetail := liftoff.TriggerDetail{Event: "push", Sender: "kenji-sato"}
 	tests := []struct {
 		name    string
 		fixture string
@@ -757,8 +762,8 @@ func TestPush(t *testing.T) {
 						d.TriggerType != liftoff.TriggerGitHub || d.Status != liftoff.StatusPending || d.RepoURL != p.RepoURL || d.CreatedAt != liftoff.At(t0) {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s", d, mergeSHA, env.GivenID)
 					}
-					if detail := deployment.ParseDetail(d.TriggerDetail); !reflect.DeepEqual(detail, pushDetail) {
-						t.Errorf("trigger detail %s = %+v, want %+v", d.TriggerDetail, detail, pushDetail)
+					if detail := d.TriggerDetail; !reflect.DeepEqual(detail, pushDetail) {
+						t.Errorf("trigger detail = %+v, want %+v", detail, pushDetail)
 					}
 				}
 				if !sameElements(got, tc.want) {
@@ -959,4 +964,13 @@ func TestPullRequestPastThePreviewLimit(t *testing.T) {
 			t.Fatalf("after a teardown: %+v", res)
 		}
 	})
+}
+
+// fromJSON decodes a fixture written as JSON.
+func fromJSON[T any](s string) T {
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		panic(fmt.Sprintf("fixture %s: %v", s, err))
+	}
+	return v
 }

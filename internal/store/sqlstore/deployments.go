@@ -29,8 +29,11 @@ func scanDeployment(r Row) (liftoff.Deployment, error) {
 		return d, err
 	}
 	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), liftoff.Status(status)
-	d.Config, d.RedeployOf, d.TriggerDetail = config.string(), redeployOf.string(), detail.string()
+	d.Config, d.RedeployOf = config.string(), redeployOf.string()
 	d.CreatedAt, d.StartedAt, d.FinishedAt = liftoff.FromMillis(created), started.time(), finished.time()
+	if d.TriggerDetail, err = decodeDetail(detail); err != nil {
+		return d, fmt.Errorf("deployment %s: %w", d.ID, err)
+	}
 	d.Errors, err = decodeErrors(errs)
 	return d, err
 }
@@ -45,9 +48,13 @@ func deploymentArgs(d liftoff.Deployment) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	detail, err := encodeDetail(d.TriggerDetail)
+	if err != nil {
+		return nil, err
+	}
 	return []any{d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
 		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
-		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), emptyNull(d.TriggerDetail)}, nil
+		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), detail}, nil
 }
 
 func (q queries) InsertDeployment(ctx context.Context, d liftoff.Deployment) error {
@@ -228,7 +235,10 @@ func scanServiceDeployment(r Row) (liftoff.ServiceDeployment, error) {
 	if err != nil {
 		return s, err
 	}
-	s.Config, s.CreatedAt = []byte(config), liftoff.FromMillis(created)
+	if err := decodeConfig(config, &s.Config); err != nil {
+		return s, fmt.Errorf("service deployment %s: %w", s.ID, err)
+	}
+	s.CreatedAt = liftoff.FromMillis(created)
 	s.Status, s.StartedAt, s.FinishedAt = liftoff.Status(status), started.time(), finished.time()
 	s.Errors, err = decodeErrors(errs)
 	return s, err

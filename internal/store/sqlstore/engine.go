@@ -154,13 +154,17 @@ func (q queries) InsertServiceDeployment(ctx context.Context, sd liftoff.Service
 	if err != nil {
 		return err
 	}
+	cfg, err := encodeConfig(sd.Config)
+	if err != nil {
+		return fmt.Errorf("service deployment %s: %w", sd.ID, err)
+	}
 	_, err = q.exec(ctx, `INSERT INTO service_deployments (id, deployment_id, service_id, service_given_id, service_name, service_type,
 		service_domain, status, reason, errors, started_at, finished_at, environment_id, pr_number, git_commit, fingerprint, config,
 		build_dir, position, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		sd.ID, sd.DeploymentID, sd.ServiceID, sd.ServiceGivenID, sd.ServiceName, sd.ServiceType, sd.ServiceDomain,
 		string(sd.Status), sd.Reason, errs, ms(sd.StartedAt), ms(sd.FinishedAt), sd.EnvironmentID, sd.PRNumber, sd.GitCommit,
-		sd.Fingerprint, string(sd.Config), sd.BuildDir, sd.Position, sd.CreatedAt.Millis())
+		sd.Fingerprint, cfg, sd.BuildDir, sd.Position, sd.CreatedAt.Millis())
 	if err != nil {
 		return fmt.Errorf("insert service deployment: %w", err)
 	}
@@ -253,11 +257,15 @@ func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs 
 	err := q.write(ctx, func(c Conn) error {
 		out = out[:0]
 		for _, s := range specs {
+			cfg, err := encodeConfig(s.Config)
+			if err != nil {
+				return fmt.Errorf("service %q: %w", s.GivenID, err)
+			}
 			svc, err := scanService(c.QueryRow(ctx, `INSERT INTO services (id, environment_id, given_id, name, type, config, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 				ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
 					config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
-				RETURNING `+serviceColumns, newID(), environmentID, s.GivenID, s.Name, s.Type, string(s.Config), at.Millis()))
+				RETURNING `+serviceColumns, newID(), environmentID, s.GivenID, s.Name, s.Type, cfg, at.Millis()))
 			if err != nil {
 				return fmt.Errorf("ensure service %q: %w", s.GivenID, err)
 			}

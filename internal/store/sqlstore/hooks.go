@@ -119,7 +119,9 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 			hookID.dest(), name.dest(), hash.dest(), prevHash.dest(), prevExp.dest(), &paused); err != nil {
 			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
 		}
-		e.Config = []byte(config)
+		if err := decodeConfig(config, &e.Config); err != nil {
+			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", environmentID, err)
+		}
 		e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
 		t.Environment, t.ProjectID, found = e, e.ProjectID, true
 		if hookID.v != nil {

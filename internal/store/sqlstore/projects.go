@@ -101,10 +101,14 @@ func scanEnvironment(r Row) (liftoff.Environment, error) {
 	var config string
 	var created, updated int64
 	var deleted nullTime
-	err := r.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config, &created, &updated, deleted.dest())
-	e.Config = []byte(config)
+	if err := r.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config, &created, &updated, deleted.dest()); err != nil {
+		return e, err
+	}
 	e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
-	return e, err
+	if err := decodeConfig(config, &e.Config); err != nil {
+		return e, fmt.Errorf("environment %d: %w", e.ID, err)
+	}
+	return e, nil
 }
 
 func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsParams) ([]liftoff.Environment, error) {
@@ -114,12 +118,16 @@ func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsP
 		keep := make(map[string]bool, len(p.Environments))
 		for _, spec := range p.Environments {
 			keep[spec.GivenID] = true
+			cfg, err := encodeConfig(spec.Config)
+			if err != nil {
+				return fmt.Errorf("environment %q: %w", spec.GivenID, err)
+			}
 			env, err := scanEnvironment(c.QueryRow(ctx, `INSERT INTO environments (project_id, given_id, name, is_preview, branch, config, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 				ON CONFLICT (project_id, given_id) DO UPDATE SET name = excluded.name, is_preview = excluded.is_preview,
 					branch = excluded.branch, config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
 				RETURNING `+environmentColumns,
-				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, string(spec.Config), p.At.Millis()))
+				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, cfg, p.At.Millis()))
 			if err != nil {
 				return fmt.Errorf("upsert environment %q: %w", spec.GivenID, err)
 			}
@@ -150,11 +158,15 @@ func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsP
 
 func syncServices(ctx context.Context, c Conn, envID int64, specs []store.ServiceSpec, p store.SyncEnvironmentsParams) error {
 	for _, s := range specs {
-		_, err := c.Exec(ctx, `INSERT INTO services (id, environment_id, given_id, name, type, config, created_at, updated_at)
+		cfg, err := encodeConfig(s.Config)
+		if err != nil {
+			return fmt.Errorf("service %q: %w", s.GivenID, err)
+		}
+		_, err = c.Exec(ctx, `INSERT INTO services (id, environment_id, given_id, name, type, config, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 			ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
 				config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL`,
-			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, string(s.Config), p.At.Millis())
+			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, cfg, p.At.Millis())
 		if err != nil {
 			return fmt.Errorf("upsert service %q: %w", s.GivenID, err)
 		}
@@ -202,10 +214,14 @@ func scanService(r Row) (liftoff.Service, error) {
 	var s liftoff.Service
 	var config string
 	var created, updated int64
-	err := r.Scan(&s.ID, &s.EnvironmentID, &s.GivenID, &s.Name, &s.Type, &config, &created, &updated)
-	s.Config = []byte(config)
+	if err := r.Scan(&s.ID, &s.EnvironmentID, &s.GivenID, &s.Name, &s.Type, &config, &created, &updated); err != nil {
+		return s, err
+	}
 	s.CreatedAt, s.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
-	return s, err
+	if err := decodeConfig(config, &s.Config); err != nil {
+		return s, fmt.Errorf("service %s: %w", s.ID, err)
+	}
+	return s, nil
 }
 
 func (q queries) ListServices(ctx context.Context, environmentID int64) ([]liftoff.Service, error) {

@@ -82,3 +82,49 @@ func decodeErrors(s nullString) ([]liftoff.ErrorEntry, error) {
 	}
 	return out, nil
 }
+
+// encodeDetail stores a trigger detail as JSON; NULL when it says nothing.
+func encodeDetail(t liftoff.TriggerDetail) (any, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode trigger detail: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeDetail reads a trigger detail. Fields a newer Liftoff added are
+// skipped, so a rolled-back binary still reads its rows.
+func decodeDetail(s nullString) (liftoff.TriggerDetail, error) {
+	var t liftoff.TriggerDetail
+	if s.string() == "" {
+		return t, nil
+	}
+	if err := json.Unmarshal([]byte(*s.v), &t); err != nil {
+		return t, fmt.Errorf("decode trigger detail: %w", err)
+	}
+	return t, nil
+}
+
+// encodeConfig stores an entry of the config (an environment's, a
+// service's) as JSON.
+func encodeConfig(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode config: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeConfig reads an entry of the config kept as JSON into v.
+func decodeConfig(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("decode config: %w", err)
+	}
+	return nil
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -62,9 +63,9 @@ func seed(t *testing.T, s store.Store) (liftoff.Project, []liftoff.Environment) 
 	}
 	envs, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t0, NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{
-			{GivenID: "production", Name: "Production", Branch: "main", Config: []byte(`{"id":"production"}`), Services: twoServices},
-			{GivenID: "staging", Name: "Staging", Branch: "develop", Config: []byte(`{}`), Services: twoServices},
-			{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`), Services: twoServices},
+			{GivenID: "production", Name: "Production", Branch: "main", Config: config.Environment{ID: "production"}, Services: twoServices},
+			{GivenID: "staging", Name: "Staging", Branch: "develop", Services: twoServices},
+			{GivenID: "preview", Name: "Preview", IsPreview: true, Services: twoServices},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -73,8 +74,8 @@ func seed(t *testing.T, s store.Store) (liftoff.Project, []liftoff.Environment) 
 }
 
 var twoServices = []store.ServiceSpec{
-	{GivenID: "api", Name: "API", Type: "web", Config: []byte(`{"id":"api"}`)},
-	{GivenID: "site", Name: "Site", Type: "static", Config: []byte(`{"id":"site"}`)},
+	{GivenID: "api", Name: "API", Type: "web", Config: config.Service{ID: "api"}},
+	{GivenID: "site", Name: "Site", Type: "static", Config: config.Service{ID: "site"}},
 }
 
 func testProjectsAndSync(t *testing.T, s store.Store) {
@@ -99,7 +100,7 @@ func testProjectsAndSync(t *testing.T, s store.Store) {
 		seen[e.ID] = true
 	}
 	svcs, err := s.ListServices(ctx, envs[0].ID)
-	if err != nil || len(svcs) != 2 || svcs[0].GivenID != "api" || string(svcs[0].Config) != `{"id":"api"}` {
+	if err != nil || len(svcs) != 2 || svcs[0].GivenID != "api" || svcs[0].Config.ID != "api" {
 		t.Fatalf("ListServices = %+v, %v", svcs, err)
 	}
 
@@ -107,9 +108,9 @@ func testProjectsAndSync(t *testing.T, s store.Store) {
 	t1 := t0.Add(time.Minute)
 	again, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t1, NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{
-			{GivenID: "production", Name: "Prod", Branch: "main", Config: []byte(`{}`), Services: twoServices[:1]},
-			{GivenID: "preview", Name: "Preview", IsPreview: true, Config: []byte(`{}`), Services: twoServices},
-			{GivenID: "qa", Name: "QA", Branch: "qa", Config: []byte(`{}`)},
+			{GivenID: "production", Name: "Prod", Branch: "main", Services: twoServices[:1]},
+			{GivenID: "preview", Name: "Preview", IsPreview: true, Services: twoServices},
+			{GivenID: "qa", Name: "QA", Branch: "qa"},
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func testProjectsAndSync(t *testing.T, s store.Store) {
 	}
 	// Staging comes back with its old id; its service comes back too.
 	back, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t1, NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "staging", Name: "Staging", Branch: "develop", Config: []byte(`{}`), Services: twoServices}}})
+		Environments: []store.EnvironmentSpec{{GivenID: "staging", Name: "Staging", Branch: "develop", Services: twoServices}}})
 	if err != nil || back[0].ID != envs[1].ID || back[0].Deleted() {
 		t.Fatalf("staging back = %+v, %v", back, err)
 	}

@@ -28,7 +28,7 @@ func TestDeleteProjectConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 			otherEnvs, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: other.ID, At: t0, NewServiceID: cuid.New,
-				Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "P", Branch: "main", Config: []byte(`{}`), Services: twoServices}}})
+				Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "P", Branch: "main", Services: twoServices}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -249,7 +250,7 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 		}
 		sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: api.ID, ServiceGivenID: api.GivenID,
 			ServiceName: api.Name, ServiceType: api.Type, Status: liftoff.StatusBuilding, EnvironmentID: envs[0].ID,
-			GitCommit: fmt.Sprint("commit", finished), Fingerprint: "fp", Config: []byte(`{"id":"api"}`), CreatedAt: t0}
+			GitCommit: fmt.Sprint("commit", finished), Fingerprint: "fp", Config: config.Service{ID: "api"}, CreatedAt: t0}
 		if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 			t.Fatal(err)
 		}
@@ -269,7 +270,7 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 	b := mk(liftoff.StatusSuccess, 2*time.Minute, "/b/b")
 	mk(liftoff.StatusBuildError, 3*time.Minute, "")
 	latest, err := last(0, liftoff.Time{}, liftoff.Time{})
-	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || string(latest.Config) != `{"id":"api"}` {
+	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || latest.Config.ID != "api" {
 		t.Fatalf("LastSuccess = %+v, %v", latest, err)
 	}
 	if before, err := last(0, liftoff.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
@@ -297,7 +298,7 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 	}
 	// A service that left the config has no live release.
 	if _, err := s.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t0, NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "P", Branch: "main", Config: []byte(`{}`), Services: twoServices[1:]}}}); err != nil {
+		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "P", Branch: "main", Services: twoServices[1:]}}}); err != nil {
 		t.Fatal(err)
 	}
 	if live, _ := s.LiveReleases(ctx); len(live) != 0 {

@@ -163,7 +163,7 @@ func testLastDeployedCommit(t *testing.T, s store.Store) {
 		}
 		sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ID, ServiceGivenID: svc.GivenID,
 			ServiceName: svc.Name, ServiceType: svc.Type, Status: liftoff.StatusBuilding, EnvironmentID: envs[0].ID, PRNumber: pr,
-			GitCommit: commit, Config: []byte(`{}`), CreatedAt: t0}
+			GitCommit: commit, CreatedAt: t0}
 		if err := s.InsertServiceDeployment(ctx, sd); err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,9 @@
-package deployment
+package liftoff
 
-import "encoding/json"
+import "reflect"
 
-// TriggerDetail is what the deployments table keeps about a trigger beyond
-// its type, as JSON.
+// TriggerDetail says more about what started a deployment than its type:
+// the GitHub event, the API key. The store keeps it as JSON.
 type TriggerDetail struct {
 	Event      string `json:"event,omitempty"`      // GitHub event: pull_request, push
 	Action     string `json:"action,omitempty"`     // opened, synchronize ...
@@ -24,17 +24,6 @@ type TriggerDetail struct {
 	APIKeyName string `json:"apiKeyName,omitempty"`
 }
 
-// Encode returns the detail as stored.
-func (t TriggerDetail) Encode() string {
-	b, _ := json.Marshal(t)
-	return string(b)
-}
-
-// ParseDetail reads a stored trigger detail; an unreadable one is empty.
-func ParseDetail(s string) TriggerDetail {
-	var t TriggerDetail
-	if s != "" {
-		_ = json.Unmarshal([]byte(s), &t)
-	}
-	return t
-}
+// IsZero reports whether t says nothing (a hook or a redeploy): the store
+// keeps no detail for it.
+func (t TriggerDetail) IsZero() bool { return reflect.ValueOf(t).IsZero() }
