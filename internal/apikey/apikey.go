@@ -75,15 +75,22 @@ func ParseScope(s string) (Scope, error) {
 	return "", badScope("scope must be admin, deploy or read, got %s", strconv.Quote(s))
 }
 
+// Store is the part of the store API keys use: the keys, and the
+// environments a deploy key names.
+type Store interface {
+	store.APIKeyQueries
+	GetEnvironment(ctx context.Context, id int64) (liftoff.Environment, error)
+}
+
 // Service manages API keys.
 type Service struct {
-	store store.Store
+	store Store
 	newID func() string
 	now   func() time.Time
 }
 
 // NewService returns the API keys domain over s.
-func NewService(s store.Store, newID func() string) *Service {
+func NewService(s Store, newID func() string) *Service {
 	return &Service{store: s, newID: newID, now: time.Now}
 }
 

@@ -17,7 +17,7 @@ import (
 // the process is killed (not stopped) are lost, the deployments they queued
 // are not.
 type Recorder struct {
-	store      store.Store
+	store      store.HookQueries
 	log        *slog.Logger
 	keep       int
 	flushEvery time.Duration
@@ -29,7 +29,7 @@ type Recorder struct {
 }
 
 // NewRecorder returns a recorder that keeps the newest keep calls per hook.
-func NewRecorder(s store.Store, keep int, log *slog.Logger) *Recorder {
+func NewRecorder(s store.HookQueries, keep int, log *slog.Logger) *Recorder {
 	if keep <= 0 {
 		keep = 1000
 	}

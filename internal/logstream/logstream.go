@@ -56,7 +56,7 @@ type Options struct {
 
 // Streams stores and serves deployment output.
 type Streams struct {
-	store store.Store
+	store store.LogQueries
 	log   *slog.Logger
 	opts  Options
 
@@ -70,7 +70,7 @@ type Streams struct {
 }
 
 // New returns the streams over st. Start it before writing.
-func New(st store.Store, log *slog.Logger, opts Options) *Streams {
+func New(st store.LogQueries, log *slog.Logger, opts Options) *Streams {
 	if opts.MaxDeploymentBytes <= 0 {
 		opts.MaxDeploymentBytes = DefaultMaxDeploymentBytes
 	}
