@@ -101,6 +101,15 @@ func (g *globals) apiClient() (*client.Client, error) {
 	return g.client(), nil
 }
 
+// readClient authenticates with the API key, or with a hook secret
+// (LIFTOFF_HOOK_SECRET) that may read the deployments its hook started.
+func (g *globals) readClient() (*client.Client, error) {
+	if g.apiKey == "" && g.hookSecret != "" {
+		return g.client().WithHookSecret(g.hookSecret), nil
+	}
+	return g.apiClient()
+}
+
 // needKey refuses to call the API without a key, saying how to get one.
 func (g *globals) needKey() error {
 	if g.apiKey == "" {

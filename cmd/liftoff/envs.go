@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/liftoffhq/liftoff/client"
+)
+
+func newEnvs(g *globals) *cobra.Command {
+	cmd := g.clientFlags(&cobra.Command{Use: "envs", Short: "Show environments"})
+	get := &cobra.Command{
+		Use:   "get ENV_ID",
+		Short: "Show an environment and its services",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			e, err := c.Environment(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), e)
+			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Environment %s (%d), branch %s, preview %v\n\n", e.GivenID, e.EnvironmentID, orDash(e.Branch), e.IsPreviewEnvironment)
+			rows := [][]string{}
+			for _, s := range e.Services {
+				deployed := "yes"
+				if !s.Deployed {
+					deployed = "no: " + orDash(s.Reason)
+				}
+				rows = append(rows, []string{s.ServiceGivenID, s.ServiceName, s.Type, orDash(&s.ServiceID), deployed})
+			}
+			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID", "DEPLOYED"}, rows)
+		},
+	}
+	var project string
+	list := &cobra.Command{
+		Use:   "list [--project PROJECT]",
+		Short: "List the environments of every project, or of one (by name or id)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			projects, err := c.Projects(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if project != "" {
+				p, err := findProject(projects, project)
+				if err != nil {
+					return err
+				}
+				projects = []client.Project{p}
+			}
+			out := []envListItem{}
+			rows := [][]string{}
+			for _, p := range projects {
+				for _, e := range p.Environments {
+					out = append(out, envListItem{ProjectID: p.ProjectID, ProjectName: p.Name, EnvironmentSummary: e})
+					rows = append(rows, []string{p.Name, strconv.FormatInt(e.EnvironmentID, 10), e.GivenID, e.Name, deploys(e)})
+				}
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			return table(cmd.OutOrStdout(), []string{"PROJECT", "ENV ID", "GIVEN ID", "NAME", "DEPLOYS"}, rows)
+		},
+	}
+	list.Flags().StringVar(&project, "project", "", "only this project's environments (its name or id)")
+	cmd.AddCommand(list, get)
+	return cmd
+}
+
+// envListItem is one line of envs list --json.
+type envListItem struct {
+	ProjectID   string `json:"projectId"`
+	ProjectName string `json:"projectName"`
+	client.EnvironmentSummary
+}
+
+// deploys says what deploys an environment: a branch, or pull requests.
+func deploys(e client.EnvironmentSummary) string {
+	if e.IsPreviewEnvironment {
+		return "pull requests"
+	}
+	return "branch " + orDash(e.Branch)
+}
+
+func parseID(s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not an environment id: use the positive integer shown by liftoff projects get", s)
+	}
+	return n, nil
+}
