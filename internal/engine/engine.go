@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -133,10 +134,9 @@ type Engine struct {
 	stopOnce  sync.Once
 	// life says whether Start and Stop were called: Stop before Start
 	// only marks the engine stopped, and Start runs once.
-	life struct {
-		sync.Mutex
-		started, stopped bool
-	}
+	life lifecycle.Guard
+	// runMu guards runCtx and runCancel, set by Start.
+	runMu sync.Mutex
 
 	janitorWake chan struct{}
 
@@ -180,17 +180,19 @@ func (e *Engine) Wake() {
 	}
 }
 
+var _ lifecycle.Service = (*Engine)(nil)
+
 // Start recovers from a previous run (deployments it left running end
-// ERROR, releases it ran start again) and starts the workers.
+// ERROR, releases it ran start again) and starts the workers. It runs once,
+// and never after Stop (see package lifecycle).
 func (e *Engine) Start(ctx context.Context) error {
-	e.life.Lock()
-	if e.life.started || e.life.stopped {
-		e.life.Unlock()
-		return errors.New("deploy engine: Start may be called once, before Stop")
+	e.runMu.Lock()
+	if err := e.life.Start(); err != nil {
+		e.runMu.Unlock()
+		return fmt.Errorf("deploy engine: %w", err)
 	}
-	e.life.started = true
 	e.runCtx, e.runCancel = context.WithCancelCause(context.WithoutCancel(ctx))
-	e.life.Unlock()
+	e.runMu.Unlock()
 	now := liftoff.At(e.now())
 	p := store.InterruptParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: now, Message: InterruptedMessage, At: now}
 	if e.cfg.SingleNode {
@@ -226,13 +228,15 @@ func (e *Engine) Start(ctx context.Context) error {
 // It may be called before Start (then Start will not start), and more than
 // once.
 func (e *Engine) Stop() {
-	e.life.Lock()
-	started := e.life.started
-	e.life.stopped = true
-	e.life.Unlock()
+	e.runMu.Lock()
+	started, first := e.life.Stop()
+	e.runMu.Unlock()
 	e.stopOnce.Do(func() { close(e.stop) })
 	if !started {
 		return
+	}
+	if first {
+		e.Log.Info("shutting down: letting running deployments finish", "timeout", e.cfg.StopTimeout)
 	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()

@@ -223,7 +223,7 @@ func TestWorker(t *testing.T) {
 					t.Fatalf("Deploy: %v", err)
 				}
 				expectGroupAlive(t, pgid, "the worker")
-				if err := h.tg.Stop(context.Background(), production); err != nil {
+				if err := h.tg.StopInstance(context.Background(), production); err != nil {
 					t.Fatal(err)
 				}
 				expectGroupGone(t, pgid, "the stopped worker")
@@ -293,7 +293,7 @@ func TestStopInstance(t *testing.T) {
 	}
 	h.expectBody("api.pr-12.preview.localhost", "pr12")
 
-	if err := h.tg.Stop(context.Background(), preview12); err != nil {
+	if err := h.tg.StopInstance(context.Background(), preview12); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := h.mustGet("api.pr-12.preview.localhost", "/"); status != http.StatusNotFound {
@@ -314,7 +314,7 @@ func TestStopKillsWhatIgnoresSIGTERM(t *testing.T) {
 	rel := shellRelease(t, production, "stubborn", config.TypeWorker, "trap '' TERM; echo $$ > pgid; exec sleep 60")
 	h.deploy(rel)
 	pgid := pgidOf(t, filepath.Join(rel.Dir, "pgid"))
-	if err := h.tg.Stop(context.Background(), production); err != nil {
+	if err := h.tg.StopInstance(context.Background(), production); err != nil {
 		t.Fatal(err)
 	}
 	expectGroupGone(t, pgid, "a release that ignores SIGTERM")
@@ -327,7 +327,7 @@ func TestStopDuringStartCancelsIt(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- h.tg.Deploy(context.Background(), rel) }()
 	rel.Log.(*lockedBuffer).waitFor(t, "\nstarted\n")
-	if err := h.tg.Stop(context.Background(), preview12); err != nil {
+	if err := h.tg.StopInstance(context.Background(), preview12); err != nil {
 		t.Fatal(err)
 	}
 	err := <-errc
