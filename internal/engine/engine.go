@@ -27,10 +27,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
-// Config tunes the engine. Zero values take the defaults.
+// Config tunes the engine. Zero values take the defaults, but for the
+// fields an operator sets (server.Config gives them their defaults), which
+// are required.
 type Config struct {
 	// Workers bounds how many deployments run at once on this node.
-	// Default 2.
+	// Required (liftoff serve --workers).
 	Workers int
 	// DataDir holds builds (DataDir/builds). Required.
 	DataDir string
@@ -50,7 +52,7 @@ type Config struct {
 	// node. Work queued on this node wakes it at once. Default 1s.
 	Poll time.Duration
 	// StopTimeout is how long Stop lets running deployments finish before
-	// it interrupts them. Default 30s.
+	// it interrupts them. Required (liftoff serve --shutdown-timeout).
 	StopTimeout time.Duration
 	// BuildConcurrency bounds the builds one deployment runs at once.
 	// Default 4.
@@ -61,10 +63,8 @@ type Config struct {
 	JanitorEvery time.Duration
 }
 
+// withDefaults fills the engine's own tunables, which no operator sets.
 func (c Config) withDefaults() Config {
-	if c.Workers <= 0 {
-		c.Workers = 2
-	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Second
 	}
@@ -74,9 +74,6 @@ func (c Config) withDefaults() Config {
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
-	if c.StopTimeout <= 0 {
-		c.StopTimeout = 30 * time.Second
-	}
 	if c.BuildConcurrency <= 0 {
 		c.BuildConcurrency = 4
 	}
@@ -84,6 +81,18 @@ func (c Config) withDefaults() Config {
 		c.JanitorEvery = 30 * time.Second
 	}
 	return c
+}
+
+// validate reports the required settings that are missing.
+func (c Config) validate() error {
+	var errs []error
+	if c.DataDir == "" || c.NodeID == "" {
+		errs = append(errs, errors.New("deploy: DataDir and NodeID are required"))
+	}
+	if c.Workers <= 0 || c.StopTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("deploy: Workers (%d) and StopTimeout (%s) must be positive", c.Workers, c.StopTimeout))
+	}
+	return errors.Join(errs...)
 }
 
 // Restorer is a target that can start the releases it ran before Liftoff
@@ -153,10 +162,10 @@ type runningDeployment struct {
 
 // New returns an engine; Start runs it.
 func New(d Deps, cfg Config) (*Engine, error) {
-	cfg = cfg.withDefaults()
-	if cfg.DataDir == "" || cfg.NodeID == "" {
-		return nil, errors.New("deploy: DataDir and NodeID are required")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	parser, err := config.NewParser()
 	if err != nil {
 		return nil, fmt.Errorf("config parser: %w", err)

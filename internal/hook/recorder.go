@@ -30,10 +30,11 @@ type Recorder struct {
 
 var _ lifecycle.Service = (*Recorder)(nil)
 
-// NewRecorder returns a recorder that keeps the newest keep calls per hook.
+// NewRecorder returns a recorder that keeps the newest keep calls per hook
+// (DefaultKeepCalls when keep is 0).
 func NewRecorder(s store.Store, keep int, log *slog.Logger) *Recorder {
 	if keep <= 0 {
-		keep = 1000
+		keep = DefaultKeepCalls
 	}
 	return &Recorder{
 		store:      s,

@@ -1,7 +1,8 @@
-// Package server wires Liftoff together: it opens the store, builds the
-// domain services, starts the HTTP servers (API and proxy), the deployment
-// engine and the background services, and shuts them down in order: HTTP
-// first, then the engine, then the releases, then the store.
+// Package server wires Liftoff together: New opens the store, builds the
+// domain services, the HTTP servers (API and proxy), the deployment engine
+// and the background services into one lifecycle group; Start starts them
+// and Stop shuts them down in order: HTTP first, then the engine, then the
+// releases, then the store.
 package server
 
 import (

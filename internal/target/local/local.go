@@ -27,14 +27,13 @@ const (
 	DefaultStopGrace    = 10 * time.Second
 	DefaultDrainTimeout = 30 * time.Second
 	DefaultWorkerGrace  = 3 * time.Second
-	DefaultStopTimeout  = 30 * time.Second
 )
 
 // ErrClosed is returned by Deploy once Close has been called.
 var ErrClosed = errors.New("the local target is shutting down")
 
 // Config configures the local target. Zero fields get the documented
-// defaults.
+// defaults, but StopTimeout, which is required.
 type Config struct {
 	// Dir holds the runtime state: procs/ (a state file per running
 	// process group, for Cleanup) and logs/ (each service's output,
@@ -56,7 +55,8 @@ type Config struct {
 	// to count as healthy. Default 3s.
 	WorkerGrace time.Duration
 	// StopTimeout bounds Stop: past it the releases still stopping get
-	// SIGKILL at once. Default 30s.
+	// SIGKILL at once. Required (liftoff serve --shutdown-timeout, whose
+	// default server.Config gives).
 	StopTimeout time.Duration
 	// Log receives the target's own events (never a release's output).
 	// Default: discarded.
@@ -106,6 +106,9 @@ func New(cfg Config) (*Target, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("local target: Config.Dir is required")
 	}
+	if cfg.StopTimeout <= 0 {
+		return nil, fmt.Errorf("local target: Config.StopTimeout %s must be positive", cfg.StopTimeout)
+	}
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = DefaultStopGrace
 	}
@@ -114,9 +117,6 @@ func New(cfg Config) (*Target, error) {
 	}
 	if cfg.WorkerGrace <= 0 {
 		cfg.WorkerGrace = DefaultWorkerGrace
-	}
-	if cfg.StopTimeout <= 0 {
-		cfg.StopTimeout = DefaultStopTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
