@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
-	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/server"
 )
@@ -37,27 +36,27 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	def := server.Config{}.WithDefaults() // the defaults live there, once
 	f.StringVar(&cfg.Addr, "addr", def.Addr, "address of the API and deploy hooks")
 	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services")
-	f.StringVar(&cfg.DataDir, "data-dir", "./liftoff-data", "directory for the SQLite database, git mirrors, builds and releases")
+	f.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for the SQLite database, git mirrors, builds and releases")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
 	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", def.HookRateLimit, "accepted calls per deploy hook per minute")
 	f.IntVar(&cfg.FailedCallLimit, "failed-call-limit", def.FailedCallLimit, "failed hook calls per client address per minute before it is refused")
 	f.StringVar(&cfg.HookSuccessType, "hook-success-type", def.HookSuccessType,
 		`how deploy hook answers write "success": string ("true", as Flightcontrol's Deploy Hooks docs show) or boolean (true)`)
-	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long each stage of a graceful shutdown (requests, then deployments) may take")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long each stage of a graceful shutdown (requests, then deployments, then releases) may take")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")
 	f.StringVar(&allowedRepos, "allowed-repos", "", "comma-separated patterns of the repositories projects may use, e.g. "+
 		"'https://github.com/acme/*,/srv/git/*' (default: remote URLs on public addresses, and local paths only under <data-dir>/repos)")
 	f.IntVar(&cfg.Workers, "workers", def.Workers, "deployments this node runs at once (-1: none, an API-only replica)")
-	cfg.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
+	cfg.MaxDeploymentLogBytes = def.MaxDeploymentLogBytes
 	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")
-	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", server.DefaultMaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")
-	f.StringVar(&cfg.Sandbox, "sandbox", "auto", "how builds, deploy steps and releases run: auto (in bubblewrap when it works here), bwrap or none")
+	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", def.MaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")
+	f.StringVar(&cfg.Sandbox, "sandbox", def.Sandbox, "how builds, deploy steps and releases run: auto (in bubblewrap when it works here), bwrap or none")
 	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
 	f.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxies",
 		"CIDR prefixes or addresses of the proxies in front of Liftoff whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.168.1.7 (default none)")
-	f.DurationVar(&cfg.DatabaseTimeout, "database-timeout", server.DefaultDatabaseTimeout,
+	f.DurationVar(&cfg.DatabaseTimeout, "database-timeout", def.DatabaseTimeout,
 		"bound of each PostgreSQL call (connect, pool wait, statement); past it the caller gets a 503")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

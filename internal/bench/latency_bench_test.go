@@ -308,34 +308,19 @@ func bootstrapAPIKey(b *testing.B, ctx context.Context, cfg server.Config) strin
 	return key
 }
 
-// startServer runs server.Run until the benchmark ends and returns its base
-// URL.
+// startServer starts a server until the benchmark ends and returns its
+// base URL.
 func startServer(b *testing.B, ctx context.Context, cfg server.Config, log *slog.Logger) string {
 	b.Helper()
-	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	ready := make(chan server.Ready, 1)
-	done := make(chan struct{})
-	var runErr error
-	go func() {
-		defer close(done)
-		runErr = server.Run(runCtx, cfg, log, func(r server.Ready) { ready <- r })
-	}()
-	b.Cleanup(func() {
-		stop()
-		<-done
-		if runErr != nil {
-			b.Errorf("server: %v", runErr)
-		}
-	})
-	select {
-	case r := <-ready:
-		return "http://" + r.Addr
-	case <-done:
-		b.Fatalf("server stopped: %v", runErr)
-	case <-time.After(30 * time.Second):
-		b.Fatal("server did not start within 30s")
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return ""
+	b.Cleanup(srv.Stop)
+	if err := srv.Start(ctx); err != nil {
+		b.Fatalf("start the server: %v", err)
+	}
+	return "http://" + srv.Ready().Addr
 }
 
 // lockedBuffer is a log destination safe for concurrent writes.

@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -26,10 +27,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
-// Config tunes the engine. Zero values take the defaults.
+// Config tunes the engine. Zero values take the defaults, but for the
+// fields an operator sets (server.Config gives them their defaults), which
+// are required.
 type Config struct {
 	// Workers bounds how many deployments run at once on this node.
-	// Default 2.
+	// Required (liftoff serve --workers).
 	Workers int
 	// DataDir holds builds (DataDir/builds). Required.
 	DataDir string
@@ -49,7 +52,7 @@ type Config struct {
 	// node. Work queued on this node wakes it at once. Default 1s.
 	Poll time.Duration
 	// StopTimeout is how long Stop lets running deployments finish before
-	// it interrupts them. Default 30s.
+	// it interrupts them. Required (liftoff serve --shutdown-timeout).
 	StopTimeout time.Duration
 	// BuildConcurrency bounds the builds one deployment runs at once.
 	// Default 4.
@@ -60,10 +63,8 @@ type Config struct {
 	JanitorEvery time.Duration
 }
 
+// withDefaults fills the engine's own tunables, which no operator sets.
 func (c Config) withDefaults() Config {
-	if c.Workers <= 0 {
-		c.Workers = 2
-	}
 	if c.Lease <= 0 {
 		c.Lease = 30 * time.Second
 	}
@@ -73,9 +74,6 @@ func (c Config) withDefaults() Config {
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 	}
-	if c.StopTimeout <= 0 {
-		c.StopTimeout = 30 * time.Second
-	}
 	if c.BuildConcurrency <= 0 {
 		c.BuildConcurrency = 4
 	}
@@ -83,6 +81,18 @@ func (c Config) withDefaults() Config {
 		c.JanitorEvery = 30 * time.Second
 	}
 	return c
+}
+
+// validate reports the required settings that are missing.
+func (c Config) validate() error {
+	var errs []error
+	if c.DataDir == "" || c.NodeID == "" {
+		errs = append(errs, errors.New("deploy: DataDir and NodeID are required"))
+	}
+	if c.Workers <= 0 || c.StopTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("deploy: Workers (%d) and StopTimeout (%s) must be positive", c.Workers, c.StopTimeout))
+	}
+	return errors.Join(errs...)
 }
 
 // Restorer is a target that can start the releases it ran before Liftoff
@@ -133,10 +143,9 @@ type Engine struct {
 	stopOnce  sync.Once
 	// life says whether Start and Stop were called: Stop before Start
 	// only marks the engine stopped, and Start runs once.
-	life struct {
-		sync.Mutex
-		started, stopped bool
-	}
+	life lifecycle.Guard
+	// runMu guards runCtx and runCancel, set by Start.
+	runMu sync.Mutex
 
 	janitorWake chan struct{}
 
@@ -153,10 +162,10 @@ type runningDeployment struct {
 
 // New returns an engine; Start runs it.
 func New(d Deps, cfg Config) (*Engine, error) {
-	cfg = cfg.withDefaults()
-	if cfg.DataDir == "" || cfg.NodeID == "" {
-		return nil, errors.New("deploy: DataDir and NodeID are required")
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	parser, err := config.NewParser()
 	if err != nil {
 		return nil, fmt.Errorf("config parser: %w", err)
@@ -180,17 +189,19 @@ func (e *Engine) Wake() {
 	}
 }
 
+var _ lifecycle.Service = (*Engine)(nil)
+
 // Start recovers from a previous run (deployments it left running end
-// ERROR, releases it ran start again) and starts the workers.
+// ERROR, releases it ran start again) and starts the workers. It runs once,
+// and never after Stop (see package lifecycle).
 func (e *Engine) Start(ctx context.Context) error {
-	e.life.Lock()
-	if e.life.started || e.life.stopped {
-		e.life.Unlock()
-		return errors.New("deploy engine: Start may be called once, before Stop")
+	e.runMu.Lock()
+	if err := e.life.Start(); err != nil {
+		e.runMu.Unlock()
+		return fmt.Errorf("deploy engine: %w", err)
 	}
-	e.life.started = true
 	e.runCtx, e.runCancel = context.WithCancelCause(context.WithoutCancel(ctx))
-	e.life.Unlock()
+	e.runMu.Unlock()
 	now := liftoff.At(e.now())
 	p := store.InterruptParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: now, Message: InterruptedMessage, At: now}
 	if e.cfg.SingleNode {
@@ -226,13 +237,15 @@ func (e *Engine) Start(ctx context.Context) error {
 // It may be called before Start (then Start will not start), and more than
 // once.
 func (e *Engine) Stop() {
-	e.life.Lock()
-	started := e.life.started
-	e.life.stopped = true
-	e.life.Unlock()
+	e.runMu.Lock()
+	started, first := e.life.Stop()
+	e.runMu.Unlock()
 	e.stopOnce.Do(func() { close(e.stop) })
 	if !started {
 		return
+	}
+	if first {
+		e.Log.Info("shutting down: letting running deployments finish", "timeout", e.cfg.StopTimeout)
 	}
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()

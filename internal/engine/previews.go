@@ -121,7 +121,7 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 		}
 	}
 	inst := target.Instance{ProjectID: env.ProjectID, EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
-	if err := e.Local.Stop(ctx, inst); err != nil {
+	if err := e.Local.StopInstance(ctx, inst); err != nil {
 		return fmt.Errorf("stop releases: %w", err)
 	}
 	// Its host names are free for whichever project deploys there next.

@@ -75,7 +75,7 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	// Made before the target, so that it is removed after the target
 	// stopped the releases running in its builds.
 	dataDir := t.TempDir()
-	tg, err := local.New(local.Config{Dir: t.TempDir(), WorkerGrace: 200 * time.Millisecond, StopGrace: 5 * time.Second})
+	tg, err := local.New(local.Config{Dir: t.TempDir(), WorkerGrace: 200 * time.Millisecond, StopGrace: 5 * time.Second, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	})
 	h.tg = tg
 	h.e, err = New(Deps{Store: h.st, Local: tg, Log: slog.New(slog.NewTextHandler(h.logs, nil)), NewID: cuid.New},
-		Config{DataDir: dataDir, NodeID: "node-a"})
+		Config{DataDir: dataDir, NodeID: "node-a", Workers: 2, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

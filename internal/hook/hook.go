@@ -28,7 +28,8 @@ type Config struct {
 	FailuresPerMinute int
 	// IdempotencyWindow is how long an Idempotency-Key is remembered. Default 24h.
 	IdempotencyWindow time.Duration
-	// KeepCalls is how many calls are kept per hook. Default 1000.
+	// KeepCalls is how many calls are kept per hook. Default
+	// DefaultKeepCalls (1000).
 	KeepCalls int
 	// TargetCacheTTL is how long a hook call may reuse what an earlier call
 	// read about its environment and hooks. Changes made through this
@@ -58,13 +59,17 @@ func (c Config) withDefaults() Config {
 		c.IdempotencyWindow = 24 * time.Hour
 	}
 	if c.KeepCalls <= 0 {
-		c.KeepCalls = 1000
+		c.KeepCalls = DefaultKeepCalls
 	}
 	if c.TargetCacheTTL == 0 {
 		c.TargetCacheTTL = 2 * time.Second
 	}
 	return c
 }
+
+// DefaultKeepCalls is how many calls are kept per hook by default, by the
+// Recorder's pruning and in what Calls lists.
+const DefaultKeepCalls = 1000
 
 // Service is the deploy hooks domain.
 type Service struct {

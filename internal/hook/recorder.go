@@ -28,10 +28,13 @@ type Recorder struct {
 	loop  lifecycle.Loop
 }
 
-// NewRecorder returns a recorder that keeps the newest keep calls per hook.
+var _ lifecycle.Service = (*Recorder)(nil)
+
+// NewRecorder returns a recorder that keeps the newest keep calls per hook
+// (DefaultKeepCalls when keep is 0).
 func NewRecorder(s store.HookQueries, keep int, log *slog.Logger) *Recorder {
 	if keep <= 0 {
-		keep = 1000
+		keep = DefaultKeepCalls
 	}
 	return &Recorder{
 		store:      s,
@@ -69,9 +72,10 @@ func (r *Recorder) Flush(ctx context.Context) {
 	}
 }
 
-// Start runs the recorder until Stop.
-func (r *Recorder) Start(ctx context.Context) {
-	r.loop.Start(func(stop <-chan struct{}) { r.run(context.WithoutCancel(ctx), stop) })
+// Start runs the recorder until Stop; see package lifecycle for the
+// contract.
+func (r *Recorder) Start(ctx context.Context) error {
+	return r.loop.Start(func(stop <-chan struct{}) { r.run(context.WithoutCancel(ctx), stop) })
 }
 
 // Stop writes what is queued and stops. It may be called before Start, and

@@ -69,6 +69,8 @@ type Streams struct {
 	loop    lifecycle.Loop
 }
 
+var _ lifecycle.Service = (*Streams)(nil)
+
 // New returns the streams over st. Start it before writing.
 func New(st store.LogQueries, log *slog.Logger, opts Options) *Streams {
 	if opts.MaxDeploymentBytes <= 0 {
@@ -82,9 +84,10 @@ func New(st store.LogQueries, log *slog.Logger, opts Options) *Streams {
 		changed: make(chan struct{})}
 }
 
-// Start flushes buffered lines in the background until Stop.
-func (s *Streams) Start(ctx context.Context) {
-	s.loop.Start(func(stop <-chan struct{}) {
+// Start flushes buffered lines in the background until Stop; see package
+// lifecycle for the contract.
+func (s *Streams) Start(ctx context.Context) error {
+	return s.loop.Start(func(stop <-chan struct{}) {
 		t := time.NewTicker(s.opts.FlushEvery)
 		defer t.Stop()
 		for {

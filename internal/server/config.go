@@ -52,7 +52,8 @@ type Config struct {
 	// (POST /api/github/webhook). Empty: the endpoint is off.
 	GitHubWebhookSecret string
 	// ShutdownTimeout bounds each stage of the graceful shutdown: requests
-	// in flight, then deployments running. Default 30s.
+	// in flight, then deployments running, then the releases (and the
+	// proxy in front of them). Default 30s.
 	ShutdownTimeout time.Duration
 	// Workers bounds the deployments this node runs at once. Default 2;
 	// -1 runs no engine on this node (an API-only replica).
@@ -138,7 +139,7 @@ func (c Config) WithDefaults() Config {
 		c.ProxyAddr = "127.0.0.1:8000"
 	}
 	if c.DataDir == "" {
-		c.DataDir = "liftoff-data"
+		c.DataDir = "./liftoff-data"
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.HookRateLimit == 0 {

@@ -1,7 +1,8 @@
-// Package server wires Liftoff together: it opens the store, builds the
-// domain services, starts the HTTP servers (API and proxy), the deployment
-// engine and the background services, and shuts them down in order: HTTP
-// first, then the engine, then the releases, then the store.
+// Package server wires Liftoff together: New opens the store, builds the
+// domain services, the HTTP servers (API and proxy), the deployment engine
+// and the background services into one lifecycle group; Start starts them
+// and Stop shuts them down in order: HTTP first, then the engine, then the
+// releases, then the store.
 package server
 
 import (
@@ -30,6 +31,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
@@ -64,68 +66,154 @@ type Ready struct {
 	PublicURL string // the base of hook URLs
 }
 
-// Run serves until ctx ends, then shuts down gracefully. ready, if not nil,
-// is called once everything accepts connections.
-func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) error {
+// Server is Liftoff wired together: New builds it, Start serves, Stop
+// shuts it down. Its parts form one lifecycle.Group, started in this order
+// and stopped in reverse:
+//
+//  1. the store (closed last),
+//  2. the deployment output streams,
+//  3. the hook call recorder,
+//  4. the proxy in front of the releases,
+//  5. the releases (the local target),
+//  6. the deployment engine (not on an API-only replica),
+//  7. the API's HTTP server.
+//
+// So a shutdown drains HTTP first, then lets running deployments finish,
+// then stops the releases and their proxy, then writes what the recorder
+// and the streams still hold, then closes the store; each stage is bounded
+// by Config.ShutdownTimeout (the releases and the proxy share one).
+type Server struct {
+	cfg            Config
+	log            *slog.Logger
+	dataDir        string
+	apiLn, proxyLn net.Listener
+	publicURL      string
+	demo           demo.Deps
+	group          *lifecycle.Group
+	// serveErr receives why an HTTP server stopped serving on its own.
+	serveErr chan error
+}
+
+// New checks cfg, opens the store, listens on the API and proxy addresses
+// and wires every part; nothing runs until Start. When New fails it
+// releases what it made. ctx bounds the work New does (opening the store,
+// checking the sandbox, naming projects).
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
+		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
 	if err := PrepareDataDir(dataDir); err != nil {
-		return err
+		return nil, err
 	}
 	var sb *sandbox.Sandbox
 	if cfg.Workers > 0 { // an API-only replica runs nothing
 		if sb, err = newSandbox(ctx, cfg, dataDir, log); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	warnOpenDataDir(dataDir, log)
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	s := &Server{cfg: cfg, log: log, dataDir: dataDir, serveErr: make(chan error, 2)}
+	// made is what New made so far, released if it fails: every part's
+	// Stop is safe before Start.
+	var made []lifecycle.Service
 	defer func() {
+		if err != nil {
+			lifecycle.NewGroup(made...).Stop()
+		}
+	}()
+	storePart := &lifecycle.Funcs{StopFunc: func(bool) {
 		if err := st.Close(); err != nil {
 			log.Error("close store", "err", err)
 		}
-	}()
+	}}
+	made = append(made, storePart)
 	log.Info("store open", "dialect", st.Dialect())
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
+	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on --addr %s: %w", cfg.Addr, err)
 	}
-	proxyLn, err := net.Listen("tcp", cfg.ProxyAddr)
-	if err != nil {
-		_ = ln.Close()
-		return fmt.Errorf("listen on --proxy-addr %s: %w", cfg.ProxyAddr, err)
+	// The HTTP servers are made below; until they serve, stopping their
+	// part closes the listener.
+	var apiSrv, proxySrv *http.Server
+	var draining atomic.Bool
+	apiPart := &lifecycle.Funcs{
+		StartFunc: func(context.Context) error {
+			go func() { s.serveErr <- apiSrv.Serve(s.apiLn) }()
+			return nil
+		},
+		StopFunc: func(started bool) {
+			if !started {
+				_ = s.apiLn.Close()
+				return
+			}
+			log.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := apiSrv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("shutdown deadline passed with requests in flight", "err", err)
+			}
+			// Requests still running past the deadline: refuse new hook calls.
+			draining.Store(true)
+		},
 	}
-	publicURL := cfg.publicURL(ln.Addr())
+	made = append(made, apiPart)
+	if s.proxyLn, err = net.Listen("tcp", cfg.ProxyAddr); err != nil {
+		return nil, fmt.Errorf("listen on --proxy-addr %s: %w", cfg.ProxyAddr, err)
+	}
+	// The proxy stops after the releases, within the same deadline: what
+	// it still carries then is theirs.
+	var releasesStopping time.Time
+	proxyPart := &lifecycle.Funcs{
+		StartFunc: func(context.Context) error {
+			go func() { s.serveErr <- proxySrv.Serve(s.proxyLn) }()
+			return nil
+		},
+		StopFunc: func(started bool) {
+			if !started {
+				_ = s.proxyLn.Close()
+				return
+			}
+			rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), releasesStopping.Add(cfg.ShutdownTimeout))
+			defer cancel()
+			_ = proxySrv.Shutdown(rctx)
+		},
+	}
+	made = append(made, proxyPart)
+	s.publicURL = cfg.publicURL(s.apiLn.Addr())
 
 	clients := clientaddr.New(cfg.TrustedProxies)
-	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: proxyLn.Addr().String(), Log: log,
-		Sandbox: sb, Clients: clients})
+	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: s.proxyLn.Addr().String(), Log: log,
+		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	// Releases stop with Liftoff; the next start runs them again.
+	releasesPart := &lifecycle.Funcs{StartFunc: releases.Start, StopFunc: func(bool) {
+		releasesStopping = time.Now()
+		releases.Stop()
+	}}
+	made = append(made, releasesPart)
 	// Repositories an operator puts under DataDir/repos are always allowed.
 	reposDir := filepath.Join(dataDir, "repos")
 	if err := os.MkdirAll(reposDir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", reposDir, err)
+		return nil, fmt.Errorf("create %s: %w", reposDir, err)
 	}
 	access, err := repoaccess.New(repoaccess.Config{Patterns: cfg.AllowedRepos, LocalRoots: []string{reposDir, demo.RepoDir(dataDir)}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, access)
 	logs := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
-	logs.Start(ctx)
-	defer logs.Stop()
+	made = append(made, logs)
 	// -1 (no limit) is 0 below.
 	limits := deployment.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
 	// Cancels, redeploys and teardowns change the store, then tell this
@@ -137,26 +225,28 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
-			return err
+			return nil, err
 		}
+		made = append(made, eng)
 		deployments.Runner = eng
 	}
 	recorder := hook.NewRecorder(st, 0, log)
-	hookCfg := hook.Config{PublicURL: publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
+	made = append(made, recorder)
+	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
 		Queued: deployments.Queued}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
-	var draining atomic.Bool
 	dispatcher := &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits, Queued: deployments.Queued,
 		TearDown: func(ctx context.Context, envID int64, pr int) error {
 			_, err := deployments.TearDown(ctx, envID, pr)
 			return err
 		}}
 	projects := project.NewService(st, git, log, cuid.New)
-	// Before the eng restores releases: their host names carry it.
+	// Before the engine restores releases: their host names carry it.
 	if err := projects.EnsureSlugs(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	apiKeys := apikey.NewService(st, cuid.New)
+	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys}
 	handler := api.New(api.Deps{
 		Store:       st,
 		Projects:    projects,
@@ -174,7 +264,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	})
 
 	const maxAPIHeaderBytes = 64 << 10
-	srv := &http.Server{
+	apiSrv = &http.Server{
 		Handler:           Handler(st, handler, log),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		// Hook URLs and API calls need a few hundred bytes of request
@@ -190,61 +280,69 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	// downloads, event streams, websockets) is the services' own business.
 	// Headers and idle connections are bounded, so idle or half-sent
 	// requests cannot pile up.
-	proxy := &http.Server{
+	proxySrv = &http.Server{
 		Handler:           releases.Handler(),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	recorder.Start(ctx)
-	defer recorder.Stop()
 
-	serveErr := make(chan error, 2)
-	go func() { serveErr <- proxy.Serve(proxyLn) }()
+	parts := []lifecycle.Service{storePart, logs, recorder, proxyPart, releasesPart}
 	if eng != nil {
 		// Starts the releases of the previous run again, then the workers.
-		if err := eng.Start(ctx); err != nil {
-			_ = proxy.Close()
-			return err
-		}
+		parts = append(parts, eng)
 	}
-	go func() { serveErr <- srv.Serve(ln) }()
-	if cfg.Demo {
-		if err := demo.Setup(ctx, demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys},
-			dataDir, "http://"+ln.Addr().String(), proxyLn.Addr().String(), cfg.Out); err != nil {
-			log.Error("set up the demo", "err", err)
-		}
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "proxy_addr", proxyLn.Addr().String(), "public_url", publicURL)
-	if ready != nil {
-		ready(Ready{Addr: ln.Addr().String(), ProxyAddr: proxyLn.Addr().String(), PublicURL: publicURL})
-	}
+	s.group = lifecycle.NewGroup(append(parts, apiPart)...)
+	return s, nil
+}
 
+// Ready says where the server listens.
+func (s *Server) Ready() Ready {
+	return Ready{Addr: s.apiLn.Addr().String(), ProxyAddr: s.proxyLn.Addr().String(), PublicURL: s.publicURL}
+}
+
+// Start starts every part in order (see Server), then sets up the demo
+// when asked. When a part fails to start, every part is stopped, the
+// store closed, and its error returned.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.group.Start(ctx); err != nil {
+		return err
+	}
+	if s.cfg.Demo {
+		if err := demo.Setup(ctx, s.demo, s.dataDir, "http://"+s.apiLn.Addr().String(), s.proxyLn.Addr().String(), s.cfg.Out); err != nil {
+			s.log.Error("set up the demo", "err", err)
+		}
+	}
+	r := s.Ready()
+	s.log.Info("listening", "addr", r.Addr, "proxy_addr", r.ProxyAddr, "public_url", r.PublicURL)
+	return nil
+}
+
+// Stop shuts the server down in order (see Server) and returns when every
+// part has stopped. It may be called before Start, and more than once.
+func (s *Server) Stop() { s.group.Stop() }
+
+// Run serves until ctx ends, or an HTTP server fails, then shuts down
+// gracefully. ready, if not nil, is called once everything accepts
+// connections.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) error {
+	s, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(s.Ready())
+	}
 	var runErr error
 	select {
-	case err := <-serveErr:
+	case err := <-s.serveErr:
 		runErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing requests in flight", "timeout", cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("shutdown deadline passed with requests in flight", "err", err)
-	}
-	// Requests still running past the deadline: refuse new hook calls.
-	draining.Store(true)
-	if eng != nil {
-		log.Info("shutting down: letting running deployments finish", "timeout", cfg.ShutdownTimeout)
-		eng.Stop()
-	}
-	// Releases stop with Liftoff; the next start runs them again.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer rcancel()
-	if err := releases.Close(rctx); err != nil {
-		log.Warn("stop releases", "err", err)
-	}
-	_ = proxy.Shutdown(rctx)
+	s.Stop()
 	log.Info("stopped")
 	return runErr
 }

@@ -40,4 +40,4 @@ func (c Command) Deploy(ctx context.Context, rel Release) error {
 func (Command) Domain(config.Service, []string) string { return "" }
 
 // Stop does nothing: what a deploy command started is the user's to stop.
-func (Command) Stop(context.Context, Instance) error { return nil }
+func (Command) StopInstance(context.Context, Instance) error { return nil }

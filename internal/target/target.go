@@ -83,7 +83,7 @@ type Target interface {
 	// first of hosts, or "" when it is not (workers, private services,
 	// command targets).
 	Domain(svc config.Service, hosts []string) string
-	// Stop stops every release of an instance and forgets its routes (a
+	// StopInstance stops every release of an instance and forgets its routes (a
 	// preview instance torn down).
-	Stop(ctx context.Context, inst Instance) error
+	StopInstance(ctx context.Context, inst Instance) error
 }

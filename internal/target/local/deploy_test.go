@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -223,7 +224,7 @@ func TestWorker(t *testing.T) {
 					t.Fatalf("Deploy: %v", err)
 				}
 				expectGroupAlive(t, pgid, "the worker")
-				if err := h.tg.Stop(context.Background(), production); err != nil {
+				if err := h.tg.StopInstance(context.Background(), production); err != nil {
 					t.Fatal(err)
 				}
 				expectGroupGone(t, pgid, "the stopped worker")
@@ -293,7 +294,7 @@ func TestStopInstance(t *testing.T) {
 	}
 	h.expectBody("api.pr-12.preview.localhost", "pr12")
 
-	if err := h.tg.Stop(context.Background(), preview12); err != nil {
+	if err := h.tg.StopInstance(context.Background(), preview12); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := h.mustGet("api.pr-12.preview.localhost", "/"); status != http.StatusNotFound {
@@ -314,7 +315,7 @@ func TestStopKillsWhatIgnoresSIGTERM(t *testing.T) {
 	rel := shellRelease(t, production, "stubborn", config.TypeWorker, "trap '' TERM; echo $$ > pgid; exec sleep 60")
 	h.deploy(rel)
 	pgid := pgidOf(t, filepath.Join(rel.Dir, "pgid"))
-	if err := h.tg.Stop(context.Background(), production); err != nil {
+	if err := h.tg.StopInstance(context.Background(), production); err != nil {
 		t.Fatal(err)
 	}
 	expectGroupGone(t, pgid, "a release that ignores SIGTERM")
@@ -327,7 +328,7 @@ func TestStopDuringStartCancelsIt(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() { errc <- h.tg.Deploy(context.Background(), rel) }()
 	rel.Log.(*lockedBuffer).waitFor(t, "\nstarted\n")
-	if err := h.tg.Stop(context.Background(), preview12); err != nil {
+	if err := h.tg.StopInstance(context.Background(), preview12); err != nil {
 		t.Fatal(err)
 	}
 	err := <-errc
@@ -428,7 +429,7 @@ func TestDomain(t *testing.T) {
 		{":80", production, config.Service{ID: "api", Type: config.TypeWeb}, "http://api.production.localhost"},
 		{"", production, config.Service{ID: "api", Type: config.TypeWeb}, "http://api.production.localhost"},
 	} {
-		tg, err := New(Config{Dir: t.TempDir(), ProxyAddr: tc.proxyAddr})
+		tg, err := New(Config{Dir: t.TempDir(), ProxyAddr: tc.proxyAddr, StopTimeout: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,19 +437,76 @@ func TestDomain(t *testing.T) {
 			t.Errorf("ProxyAddr %q: Domain(%s, %s) = %q, want %q", tc.proxyAddr, tc.inst.Key(), tc.svc.ID, got, tc.want)
 		}
 	}
-	tg, err := New(Config{Dir: t.TempDir(), ProxyAddr: "127.0.0.1:8000"})
+	tg, err := New(Config{Dir: t.TempDir(), ProxyAddr: "127.0.0.1:8000", StopTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := tg.Domain(config.Service{ID: "api", Type: config.TypeWeb}, nil); got != "" {
 		t.Errorf("Domain without host names = %q, want none", got)
 	}
-	if _, err := New(Config{Dir: t.TempDir(), ProxyAddr: "8000"}); err == nil {
+	if _, err := New(Config{Dir: t.TempDir(), ProxyAddr: "8000", StopTimeout: time.Minute}); err == nil {
 		t.Error("New accepts ProxyAddr without a host part")
 	}
-	if _, err := New(Config{}); err == nil {
+	if _, err := New(Config{StopTimeout: time.Minute}); err == nil {
 		t.Error("New accepts an empty Dir")
 	}
+	if _, err := New(Config{Dir: t.TempDir()}); err == nil {
+		t.Error("New accepts no StopTimeout")
+	}
+}
+
+// TestLifecycle: the target keeps the lifecycle contract, and its Stop
+// is Close within StopTimeout.
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T, h *harness)
+	}{
+		{"stop before start", func(t *testing.T, h *harness) {
+			h.tg.Stop()
+			h.tg.Stop()
+			if err := h.tg.Start(t.Context()); !errors.Is(err, lifecycle.ErrStopped) {
+				t.Errorf("Start after Stop = %v, want ErrStopped", err)
+			}
+		}},
+		{"start twice", func(t *testing.T, h *harness) {
+			if err := h.tg.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.tg.Start(t.Context()); !errors.Is(err, lifecycle.ErrStarted) {
+				t.Errorf("second Start = %v, want ErrStarted", err)
+			}
+			h.tg.Stop()
+		}},
+		{"start after close", func(t *testing.T, h *harness) {
+			if err := h.tg.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.tg.Start(t.Context()); !errors.Is(err, lifecycle.ErrStopped) {
+				t.Errorf("Start after Close = %v, want ErrStopped", err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, newHarness(t, nil))
+		})
+	}
+	t.Run("stop cut short by StopTimeout", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, func(c *Config) { c.StopGrace, c.StopTimeout = time.Minute, 200*time.Millisecond })
+		rel := shellRelease(t, production, "stubborn", config.TypeWorker, "trap '' TERM; echo $$ > pgid; exec sleep 60")
+		h.deploy(rel)
+		if err := h.tg.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		h.tg.Stop()
+		expectGroupGone(t, pgidOf(t, filepath.Join(rel.Dir, "pgid")), "a release after a Stop cut short")
+		if err := h.tg.Deploy(t.Context(), rel); !errors.Is(err, ErrClosed) {
+			t.Errorf("Deploy after Stop = %v, want ErrClosed", err)
+		}
+	})
 }
 
 func TestCloseCutShortKillsAtOnce(t *testing.T) {

@@ -48,7 +48,7 @@ func TestProjectsDoNotCollide(t *testing.T) {
 	}
 
 	// Stopping one project's instance leaves the other's alone.
-	if err := h.tg.Stop(context.Background(), blog); err != nil {
+	if err := h.tg.StopInstance(context.Background(), blog); err != nil {
 		t.Fatal(err)
 	}
 	if status, _ := h.mustGet("api.production.blog.localhost", "/"); status != http.StatusNotFound {

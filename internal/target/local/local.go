@@ -16,6 +16,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -32,7 +33,7 @@ const (
 var ErrClosed = errors.New("the local target is shutting down")
 
 // Config configures the local target. Zero fields get the documented
-// defaults.
+// defaults, but StopTimeout, which is required.
 type Config struct {
 	// Dir holds the runtime state: procs/ (a state file per running
 	// process group, for Cleanup) and logs/ (each service's output,
@@ -53,6 +54,10 @@ type Config struct {
 	// WorkerGrace is how long a worker must keep running after its start
 	// to count as healthy. Default 3s.
 	WorkerGrace time.Duration
+	// StopTimeout bounds Stop: past it the releases still stopping get
+	// SIGKILL at once. Required (liftoff serve --shutdown-timeout, whose
+	// default server.Config gives).
+	StopTimeout time.Duration
 	// Log receives the target's own events (never a release's output).
 	// Default: discarded.
 	Log *slog.Logger
@@ -80,18 +85,29 @@ type Target struct {
 	life    context.Context
 	endLife context.CancelFunc
 
+	// stopOnce makes Stop, the lifecycle's, close the target once;
+	// started says whether Start was called (see package lifecycle).
+	stopOnce sync.Once
+	started  lifecycle.Guard
+
 	mu     sync.Mutex
 	closed bool
 	slots  map[slotKey]*slot
 	procs  map[int]bool // process groups of this Target, which Cleanup leaves alone
 }
 
-var _ target.Target = (*Target)(nil)
+var (
+	_ target.Target     = (*Target)(nil)
+	_ lifecycle.Service = (*Target)(nil)
+)
 
 // New checks cfg, applies its defaults and creates its directories.
 func New(cfg Config) (*Target, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("local target: Config.Dir is required")
+	}
+	if cfg.StopTimeout <= 0 {
+		return nil, fmt.Errorf("local target: Config.StopTimeout %s must be positive", cfg.StopTimeout)
 	}
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = DefaultStopGrace
@@ -185,14 +201,14 @@ func (k slotKey) in(inst target.Instance) bool {
 }
 
 // slot is a service of an instance: its serving release, and the lock
-// that serializes Deploy and Stop on it.
+// that serializes Deploy and StopInstance on it.
 type slot struct {
 	key  slotKey
 	name string        // for messages and logs: "api.production"
 	lock chan struct{} // holds a value while a Deploy or a stop works on the slot
 
 	// Guarded by Target.mu.
-	removed     bool                    // Stop or Close took the slot out of Target.slots
+	removed     bool                    // StopInstance or Close took the slot out of Target.slots
 	cancelStart context.CancelCauseFunc // of the Deploy starting a release, if any
 
 	// Guarded by lock.
@@ -293,7 +309,7 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 }
 
 // setStarting records (or clears, with nil) the cancel function of the
-// release being started in s, so Stop and Close can end the start. It
+// release being started in s, so StopInstance and Close can end the start. It
 // fails when they already took the slot.
 func (t *Target) setStarting(s *slot, cancel context.CancelCauseFunc) error {
 	t.mu.Lock()
@@ -308,12 +324,12 @@ func (t *Target) setStarting(s *slot, cancel context.CancelCauseFunc) error {
 	return nil
 }
 
-// Stop stops every release of inst as a redeploy retires the old one
-// (drain, SIGTERM, SIGKILL after StopGrace) and removes its routes;
+// StopInstance stops every release of inst as a redeploy retires the old
+// one (drain, SIGTERM, SIGKILL after StopGrace) and removes its routes;
 // releases being started are cancelled. When ctx ends first the remaining
-// waits are cut short: processes get SIGKILL at once. Stop returns once
-// every process of the instance is gone.
-func (t *Target) Stop(ctx context.Context, inst target.Instance) error {
+// waits are cut short: processes get SIGKILL at once. StopInstance returns
+// once every process of the instance is gone.
+func (t *Target) StopInstance(ctx context.Context, inst target.Instance) error {
 	key := inst.Key()
 	slots := t.takeSlots(func(k slotKey) bool { return k.in(inst) },
 		fmt.Errorf("instance %s is being stopped", key))
@@ -357,7 +373,37 @@ func (t *Target) Restore(ctx context.Context, rels []target.Release) error {
 	return errors.Join(errs...)
 }
 
-// Close stops every release, as Stop does, and makes Deploy fail from
+// Start starts nothing: releases start with Deploy and Restore. It is the
+// lifecycle's, so that a server stops the target (Stop) after the parts
+// that deploy on it; it refuses to run after Stop or Close.
+func (t *Target) Start(context.Context) error {
+	t.mu.Lock()
+	closed := t.closed
+	t.mu.Unlock()
+	if closed {
+		return fmt.Errorf("local target: %w", lifecycle.ErrStopped)
+	}
+	if err := t.started.Start(); err != nil {
+		return fmt.Errorf("local target: %w", err)
+	}
+	return nil
+}
+
+// Stop is Close within Config.StopTimeout, once; an error is logged, as
+// Stop has no caller to return it to. It returns when every release has
+// stopped, and may be called before Start and more than once.
+func (t *Target) Stop() {
+	t.started.Stop()
+	t.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.cfg.StopTimeout)
+		defer cancel()
+		if err := t.Close(ctx); err != nil {
+			t.log.Warn("stop releases", "err", err)
+		}
+	})
+}
+
+// Close stops every release, as StopInstance does, and makes Deploy fail from
 // then on. Releases live as long as the Liftoff that runs them: Liftoff
 // calls Close when it shuts down, and Restore starts the last successful
 // releases again when it starts. When ctx ends first, the remaining waits

@@ -103,6 +103,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 		StopGrace:    10 * time.Second,
 		DrainTimeout: 20 * time.Second,
 		WorkerGrace:  300 * time.Millisecond,
+		StopTimeout:  30 * time.Second,
 		Log:          slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if mod != nil {

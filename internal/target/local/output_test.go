@@ -45,7 +45,7 @@ exec sleep 600
 		return err == nil
 	})
 	// Stop returns once the release's output is copied and written.
-	if err := h.tg.Stop(context.Background(), production); err != nil {
+	if err := h.tg.StopInstance(context.Background(), production); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(h.tg.LogPath(production, "jobs"))

@@ -60,7 +60,7 @@ func TestSandboxedReleaseDaemonsDie(t *testing.T) {
 			h.expectBody("api.production.localhost", "v2")
 		}},
 		{name: "stop", end: func(t *testing.T, h *harness) {
-			if err := h.tg.Stop(context.Background(), production); err != nil {
+			if err := h.tg.StopInstance(context.Background(), production); err != nil {
 				t.Fatal(err)
 			}
 		}},
