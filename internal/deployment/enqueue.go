@@ -57,9 +57,9 @@ func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
 // force upgrades it. A PENDING deployment of another commit is cancelled
 // ("superseded by <d.ID>") and d queued. A redeploy never joins. A
 // deployment of a pull request that has no preview instance yet is refused
-// with a Conflict wrapping a *PreviewLimitError when the environment is at lim.MaxPreviews. Run
-// it inside a store transaction; it returns the id that answers and the
-// outcome. ErrConflict means a concurrent caller queued first: run the
+// with a Conflict wrapping a *PreviewLimitError when the environment is at
+// lim.MaxPreviews. Run it inside a store transaction; it returns the id
+// that answers and the outcome. ErrConflict means a concurrent caller queued first: run the
 // transaction again.
 func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Limits) (string, string, error) {
 	if d.PRNumber > 0 && lim.MaxPreviews > 0 {

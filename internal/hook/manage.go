@@ -28,7 +28,7 @@ const MaxGrace = 30 * 24 * time.Hour
 func (s *Service) Create(ctx context.Context, environmentID int64, name string) (Created, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Created{}, fail.Invalidf("name must be 1 to 100 characters")
+		return Created{}, fail.New(fail.Invalid, "name must be 1 to 100 characters")
 	}
 	env, err := s.store.GetEnvironment(ctx, environmentID)
 	if err != nil {
