@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
@@ -64,7 +65,7 @@ type route struct {
 	// hookSecret: the handler also takes "Authorization: Hook <secret>"
 	// and checks it itself (readableDeployment).
 	hookSecret bool
-	handler    http.HandlerFunc
+	handler    handler
 }
 
 // check refuses a route whose declaration does not hold together, so that a
@@ -105,27 +106,27 @@ func (rt route) check() error {
 // (401), check its scope against the route (403), check that a deploy key
 // names the environment the request is about (404, as for a resource that
 // does not exist, so ids of other environments do not leak), then serve.
-func (a *API) guard(rt route) http.HandlerFunc {
+func (a *API) guard(rt route) handler {
 	if rt.need == public {
 		return rt.handler
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if _, ok := hookSecret(r); ok && rt.hookSecret {
-			rt.handler(w, r) // the handler checks the hook secret
-			return
+			return rt.handler(w, r) // the handler checks the hook secret
 		}
-		k, ok := a.authenticate(w, r)
-		if !ok {
-			return
+		k, err := a.authenticate(r)
+		if err != nil {
+			return err
 		}
 		if !allows(apikey.Scope(k.Scope), rt) {
-			forbid(w, k, rt)
-			return
+			return forbidden(k, rt)
 		}
-		if apikey.Scope(k.Scope) == apikey.Deploy && !a.inScope(w, r, rt, k) {
-			return
+		if apikey.Scope(k.Scope) == apikey.Deploy {
+			if err := a.inScope(r, rt, k); err != nil {
+				return err
+			}
 		}
-		rt.handler(w, r.WithContext(context.WithValue(r.Context(), keyContext{}, k)))
+		return rt.handler(w, r.WithContext(context.WithValue(r.Context(), keyContext{}, k)))
 	}
 }
 
@@ -143,8 +144,8 @@ func allows(s apikey.Scope, rt route) bool {
 	return false
 }
 
-// forbid answers 403, saying what the route needs.
-func forbid(w http.ResponseWriter, k liftoff.APIKey, rt route) {
+// forbidden refuses a key the route does not take, saying what it needs.
+func forbidden(k liftoff.APIKey, rt route) error {
 	var could []string
 	if allows(apikey.Read, rt) {
 		could = append(could, "a read key")
@@ -153,60 +154,54 @@ func forbid(w http.ResponseWriter, k liftoff.APIKey, rt route) {
 		could = append(could, "a deploy key naming the environment")
 	}
 	could = append(could, "an admin key")
-	writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf("This API key (scope %s) cannot %s: that takes %s",
-		k.Scope, rt.does, strings.Join(could, " or ")))
+	return fail.Newf(fail.Forbidden, "This API key (scope %s) cannot %s: that takes %s",
+		k.Scope, rt.does, strings.Join(could, " or "))
 }
 
 // inScope checks that a deploy key names the environment the request is
-// about; otherwise it answers 404 with the handler's own words for a missing
-// resource, or 400 for a malformed id, as the handler would.
-func (a *API) inScope(w http.ResponseWriter, r *http.Request, rt route, k liftoff.APIKey) bool {
+// about; otherwise it refuses with the handler's own words for a missing
+// resource (404), or for a malformed id (400), as the handler would.
+func (a *API) inScope(r *http.Request, rt route, k liftoff.APIKey) error {
 	var env int64
 	var notFound string
 	switch rt.env {
 	case envPath:
 		id, err := pathInt64(r, "environmentId")
 		if err != nil {
-			a.fail(w, r, err, "")
-			return false
+			return err
 		}
 		env, notFound = id, "Environment not found"
 	case envQuery:
 		id, given, err := queryInt(r, "environmentId", 63)
 		if err != nil {
-			a.fail(w, r, err, "")
-			return false
+			return err
 		}
 		if !given {
-			return true // the listing is limited to the key's environments
+			return nil // the listing is limited to the key's environments
 		}
 		env, notFound = id, "Environment not found"
 	case envOfHook:
 		notFound = "Deploy hook not found"
 		h, err := a.Store.GetHook(r.Context(), r.PathValue("hookId"))
 		if err != nil {
-			a.fail(w, r, err, notFound)
-			return false
+			return orNotFound(err, notFound)
 		}
 		env = h.EnvironmentID
 	case envOfDeployment:
 		notFound = "Deployment not found"
 		d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
 		if err != nil {
-			a.fail(w, r, err, notFound)
-			return false
+			return orNotFound(err, notFound)
 		}
 		env = d.EnvironmentID
 	default:
 		// allows refuses deploy keys on routes without an environment.
-		a.fail(w, r, errors.New("route "+rt.pattern+" reached inScope without an environment"), "")
-		return false
+		return errors.New("route " + rt.pattern + " reached inScope without an environment")
 	}
 	if !slices.Contains(k.EnvironmentIDs, env) {
-		writeError(w, http.StatusNotFound, codeNotFound, notFound)
-		return false
+		return fail.New(fail.NotFound, notFound)
 	}
-	return true
+	return nil
 }
 
 // keyContext keys the API key of a request in its context.

@@ -10,7 +10,7 @@ import (
 // or says it inconsistently, is refused before the server serves anything.
 func TestRouteCheck(t *testing.T) {
 	t.Parallel()
-	h := func(http.ResponseWriter, *http.Request) {}
+	h := func(http.ResponseWriter, *http.Request) error { return nil }
 	for _, c := range []struct {
 		name string
 		rt   route

@@ -1,6 +1,7 @@
 // Package api serves the deploy hook endpoints (/api/deploy-hook/...) and the
 // /v1 JSON API: it parses and authenticates requests, calls the domain
-// packages, and maps their errors to statuses in one place (errors.go).
+// packages, and returns their errors (*fail.Error) to one adapter that
+// answers them (serve, in errors.go).
 package api
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -66,6 +68,8 @@ type API struct {
 	webhookBodies *byteBudget
 	// follows bounds the log streams open at once.
 	follows *followLimits
+	// root is what ServeHTTP serves: the route table behind Canonical.
+	root http.Handler
 }
 
 // New returns the API handler.
@@ -83,6 +87,7 @@ func New(d Deps) *API {
 		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}
 	a.hookOK, a.hookFalse = hookAnswers(d.HookSuccess)
 	a.routes()
+	a.root = a.Canonical(a.serve(v1Surface, a.route))
 	return a
 }
 
@@ -134,7 +139,7 @@ func (a *API) routes() {
 		if err := rt.check(); err != nil {
 			panic(err) // a programming error: the route table is code
 		}
-		a.mux.HandleFunc(rt.pattern, a.guard(rt))
+		a.mux.HandleFunc(rt.pattern, a.serve(v1Surface, a.guard(rt)))
 	}
 }
 
@@ -142,41 +147,41 @@ func (a *API) routes() {
 // the /v1 route table, answering unknown paths and methods in JSON. A path
 // in any other form than the canonical one is refused first (canonical.go):
 // the mux would otherwise clean it and redirect, repeating it in Location.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if a.refuseNonCanonical(w, r) {
-		return
-	}
-	if isHookPath(r) {
-		a.deployHook(w, r)
-		return
-	}
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.root.ServeHTTP(w, r) }
+
+// route serves a request through the route table, after checking the text
+// of its path and query values.
+func (a *API) route(w http.ResponseWriter, r *http.Request) error {
 	h, pattern := a.mux.Handler(r)
 	if pattern == "" {
-		// The mux would answer in plain text: find out what it would say,
-		// then say it in JSON. Neither answer repeats the path or the
-		// method, which may hold a secret.
-		probe := &statusProbe{header: http.Header{}}
-		h.ServeHTTP(probe, r)
-		switch probe.status {
-		case http.StatusMethodNotAllowed:
-			w.Header().Set("Allow", probe.header.Get("Allow"))
-			writeError(w, http.StatusMethodNotAllowed, codeMethodNotAllowed,
-				"Method "+methodOf(r)+" is not allowed here; use "+probe.header.Get("Allow"))
-		case http.StatusNotFound:
-			writeError(w, http.StatusNotFound, codeNotFound, "No such endpoint; the API's paths are listed in /v1/openapi.json")
-		default:
-			for k, v := range probe.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(probe.status)
-		}
-		return
+		return unrouted(w, r, h)
 	}
 	if err := checkRequestText(r, pattern); err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	a.mux.ServeHTTP(w, r)
+	return nil
+}
+
+// unrouted answers a request the route table has no route for. The mux
+// would answer in plain text: find out what it would say, then say it in
+// JSON. Neither answer repeats the path or the method, which may hold a
+// secret.
+func unrouted(w http.ResponseWriter, r *http.Request, muxHandler http.Handler) error {
+	probe := &statusProbe{header: http.Header{}}
+	muxHandler.ServeHTTP(probe, r)
+	switch probe.status {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		return fail.New(fail.MethodNotAllowed, "Method "+methodOf(r)+" is not allowed here; use "+probe.header.Get("Allow"))
+	case http.StatusNotFound:
+		return fail.New(fail.NotFound, "No such endpoint; the API's paths are listed in /v1/openapi.json")
+	}
+	for k, v := range probe.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(probe.status)
+	return nil
 }
 
 // statusProbe records what the mux's own handler would answer.
@@ -198,14 +203,16 @@ func (p *statusProbe) WriteHeader(status int) {
 	}
 }
 
-func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) {
+func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openAPIDocument)
+	return nil
 }
 
 // configSchema serves the JSON Schema the config validator uses, for
 // editors: no API key, as the schema is no secret.
-func (a *API) configSchema(w http.ResponseWriter, _ *http.Request) {
+func (a *API) configSchema(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/schema+json")
 	_, _ = w.Write(config.Schema())
+	return nil
 }

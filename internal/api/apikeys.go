@@ -16,28 +16,26 @@ type createAPIKeyBody struct {
 	EnvironmentIDs []int64 `json:"environmentIds"`
 }
 
-func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) {
+func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	var body createAPIKeyBody
 	if err := decode(r, &body); err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	k, key, err := a.APIKeys.Create(r.Context(), apikey.CreateParams{Name: body.Name, Scope: apikey.Scope(body.Scope),
 		EnvironmentIDs: body.EnvironmentIDs})
 	if err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	out := apiKeyOf(k)
 	out.Key = key
 	writeJSON(w, http.StatusCreated, out)
+	return nil
 }
 
-func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
+func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	keys, err := a.APIKeys.List(r.Context())
 	if err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	out := struct {
 		APIKeys []client.APIKey `json:"apiKeys"`
@@ -46,14 +44,15 @@ func (a *API) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 		out.APIKeys = append(out.APIKeys, apiKeyOf(k))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request) {
+func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err := a.APIKeys.Delete(r.Context(), r.PathValue("apiKeyId")); err != nil {
-		a.fail(w, r, err, "API key not found")
-		return
+		return orNotFound(err, "API key not found")
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // apiKeyOf renders a key without its secret.

@@ -1,13 +1,14 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"path"
 	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/liftoffhq/liftoff/internal/fail"
 )
 
 // Canonical answers, before next sees them and exactly as ServeHTTP does,
@@ -17,15 +18,28 @@ import (
 // path (and any secret in it) in the Location header, before a handler of
 // ours runs.
 func (a *API) Canonical(next http.Handler) http.Handler {
+	hookCall := a.serve(hookSurface, a.deployHook)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.refuseNonCanonical(w, r) {
-			return
-		}
 		if isHookPath(r) {
-			a.deployHook(w, r)
+			hookCall(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		msg := nonCanonical(r)
+		switch {
+		case msg == "":
+			next.ServeHTTP(w, r)
+		case hasPrefixFold(cleanPath(r.URL.Path), "/api/deploy-hook"):
+			// It looks like a deploy hook call: answered in the hook
+			// shape and counted against the caller's failure limit like
+			// any malformed hook call.
+			a.serve(hookSurface, func(w http.ResponseWriter, r *http.Request) error {
+				return a.refuseHookCall(w, r, fail.New(fail.Invalid, msg))
+			})(w, r)
+		default:
+			a.serve(v1Surface, func(http.ResponseWriter, *http.Request) error {
+				return fail.New(fail.Invalid, msg)
+			})(w, r)
+		}
 	})
 }
 
@@ -45,34 +59,24 @@ const (
 		"double slashes or . segments; call the URL as it was shown when the hook was created"
 )
 
-// refuseNonCanonical answers a request whose path is not in the one form
-// Liftoff serves, and reports whether it did. Paths under the exact hook
-// prefix are left to the hook parser, which has its own answers for them.
-// Everything else that is not canonical gets a 400 in JSON (the hook shape
-// when the path looks like a deploy hook call, then counted against the
-// caller's failure limit like any malformed hook call), never a redirect.
-func (a *API) refuseNonCanonical(w http.ResponseWriter, r *http.Request) bool {
+// nonCanonical says why a request's path is not in the one form Liftoff
+// serves, or "" when it is. Paths under the exact hook prefix are left to
+// the hook parser, which has its own answers for them. A path that is not
+// canonical is refused with a 400, never a redirect.
+func nonCanonical(r *http.Request) string {
 	if r.RequestURI == "*" || isHookPath(r) {
-		return false
+		return ""
 	}
 	escaped := r.URL.EscapedPath()
-	msg := ""
 	switch {
 	case strings.Contains(strings.ToLower(escaped), "%2f"):
-		msg = msgEncodedSlash
+		return msgEncodedSlash
 	case cleanPath(r.URL.Path) != r.URL.Path:
-		msg = msgUncleanPath
+		return msgUncleanPath
 	case hasPrefixFold(r.URL.Path, "/api/deploy-hook") && !strings.HasPrefix(escaped, "/api/deploy-hook"):
-		msg = msgHookPrefix
-	default:
-		return false
+		return msgHookPrefix
 	}
-	if hasPrefixFold(cleanPath(r.URL.Path), "/api/deploy-hook") {
-		a.refuseHookCall(w, r, a.client(r), badParam("%s", msg))
-		return true
-	}
-	writeError(w, http.StatusBadRequest, codeValidation, msg)
-	return true
+	return ""
 }
 
 // cleanPath is the path http.ServeMux would redirect to: path.Clean,
@@ -115,7 +119,7 @@ func methodOf(r *http.Request) string {
 func checkRequestText(r *http.Request, pattern string) error {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return invalidf("the query string is malformed (" + strings.TrimPrefix(err.Error(), "invalid ") +
+		return fail.New(fail.Invalid, "the query string is malformed ("+strings.TrimPrefix(err.Error(), "invalid ")+
 			"): percent-encode %, & and ; inside values, e.g. %25 for %")
 	}
 	if i := strings.IndexByte(pattern, '/'); i >= 0 {
@@ -128,7 +132,7 @@ func checkRequestText(r *http.Request, pattern string) error {
 			}
 			v, err := url.PathUnescape(segments[i])
 			if err != nil {
-				return invalidf(strings.TrimSuffix(name, "}") + " has a malformed percent-encoding")
+				return fail.New(fail.Invalid, strings.TrimSuffix(name, "}")+" has a malformed percent-encoding")
 			}
 			if err := checkText(strings.TrimSuffix(name, "}"), v); err != nil {
 				return err
@@ -151,10 +155,10 @@ func checkRequestText(r *http.Request, pattern string) error {
 // checkText refuses text no store can keep the same way.
 func checkText(field, v string) error {
 	if strings.IndexByte(v, 0) >= 0 {
-		return invalidf(fmt.Sprintf("%s must not contain a NUL byte (%%00 or \\u0000)", fieldName(field)))
+		return fail.Invalidf("%s must not contain a NUL byte (%%00 or \\u0000)", fieldName(field))
 	}
 	if !utf8.ValidString(v) {
-		return invalidf(fmt.Sprintf("%s must be valid UTF-8", fieldName(field)))
+		return fail.Invalidf("%s must be valid UTF-8", fieldName(field))
 	}
 	return nil
 }

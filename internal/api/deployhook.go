@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -9,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key header.
@@ -19,18 +18,16 @@ const MaxIdempotencyKeyLength = 255
 // deployHook serves GET and POST /api/deploy-hook/{envId}/{secret} and
 // /api/deploy-hook/{previewEnvId}/{secret}/{prNumber}/{commitSHA}: parse,
 // authenticate and enqueue (hook.Trigger, one transaction), answer.
-func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
+func (a *API) deployHook(w http.ResponseWriter, r *http.Request) error {
 	addr := a.client(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		setQuota(w, a.Hooks.Quota(addr))
 		w.Header().Set("Allow", "GET, POST")
-		a.writeHookError(w, http.StatusMethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
-		return
+		return fail.New(fail.MethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
 	}
 	if a.Draining() {
 		setQuota(w, a.Hooks.Quota(addr))
-		a.writeHookError(w, http.StatusServiceUnavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
-		return
+		return fail.New(fail.Unavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
 	}
 	req, err := ParseHookCall(r.URL.EscapedPath(), r.URL.RawQuery)
 	if err == nil {
@@ -39,79 +36,36 @@ func (a *API) deployHook(w http.ResponseWriter, r *http.Request) {
 			err = badParam("Idempotency-Key must be at most %d visible ASCII characters", MaxIdempotencyKeyLength)
 		}
 	}
-	var pe *parseError
-	if errors.As(err, &pe) || errors.Is(err, hook.ErrNotFound) {
-		a.refuseHookCall(w, r, addr, err)
-		return
+	if err != nil {
+		return a.refuseHookCall(w, r, err)
 	}
 	req.Address = addr
 	res, q, err := a.Hooks.Trigger(r.Context(), req)
 	setQuota(w, q)
 	if err != nil {
-		a.writeHookFailure(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	// Byte for byte what Flightcontrol answers.
 	_, _ = w.Write([]byte(a.hookOK + res.DeploymentID + `"}`))
+	return nil
 }
 
-// refuseHookCall answers a call refused before it reached the hooks domain
-// (a malformed path), counting it against the caller's failure limit.
-func (a *API) refuseHookCall(w http.ResponseWriter, r *http.Request, addr string, err error) {
-	q, limited := a.Hooks.Refuse(addr)
+// refuseHookCall refuses a call before it reaches the hooks domain (a
+// malformed path) with err, counting it against the caller's failure
+// limit: the refusal is the limiter's when the caller is over it.
+func (a *API) refuseHookCall(w http.ResponseWriter, r *http.Request, err error) error {
+	q, limited := a.Hooks.Refuse(a.client(r))
 	setQuota(w, q)
 	if limited != nil {
-		err = limited
+		return limited
 	}
-	a.writeHookFailure(w, r, err)
+	return err
 }
 
 func notVisibleASCII(r rune) bool { return r < 0x21 || r > 0x7e }
-
-// writeHookFailure maps a hook error to its status, in one place.
-func (a *API) writeHookFailure(w http.ResponseWriter, r *http.Request, err error) {
-	var pe *parseError
-	if errors.As(err, &pe) {
-		a.writeHookError(w, http.StatusBadRequest, pe.msg)
-		return
-	}
-	var he *hook.Error
-	if !errors.As(err, &he) {
-		id := a.logError(r, err)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString("Internal error "+id) +
-			`, "message": "There was an unexpected error."}`))
-		return
-	}
-	status := http.StatusInternalServerError
-	switch he.Kind {
-	case hook.KindBadRequest:
-		status = http.StatusBadRequest
-	case hook.KindNotFound:
-		status = http.StatusNotFound
-	case hook.KindConflict:
-		status = http.StatusConflict
-	case hook.KindRateLimited:
-		status = http.StatusTooManyRequests
-		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(he.RetryAfter)))
-	case hook.KindUnavailable:
-		status = http.StatusServiceUnavailable
-	}
-	a.writeHookError(w, status, he.Message)
-}
-
-// writeHookError answers a hook call error in Flightcontrol's shape. Like
-// writeError, it redacts anything shaped like a secret from the message.
-func (a *API) writeHookError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(token.RedactLookalikes(msg)) + `}`))
-}
 
 // HookSuccessType is how deploy hook answers write "success".
 // Flightcontrol's Deploy Hooks page shows the string "true" and its Get

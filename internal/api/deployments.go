@@ -2,40 +2,69 @@ package api
 
 import (
 	"encoding/base64"
-	"fmt"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/fail"
+	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // getDeployment serves Get Deployment. It takes an API key, or the secret of
 // the hook that triggered the deployment (Authorization: Hook <secret>).
-func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.readableDeployment(w, r)
-	if !ok {
-		return
+func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.readableDeployment(r)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, deploymentOf(d))
+	return nil
 }
 
-func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) {
+// readableDeployment loads the deployment of the path for a caller with an
+// API key (checked by the route's guard) or the secret of the hook that
+// started it.
+func (a *API) readableDeployment(r *http.Request) (liftoff.Deployment, error) {
+	id := r.PathValue("deploymentId")
+	if secret, ok := hookSecret(r); ok {
+		d, err := a.Store.GetDeployment(r.Context(), id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return d, err
+		}
+		allowed := false
+		if err == nil {
+			if allowed, err = a.Hooks.CanRead(r.Context(), secret, d); err != nil {
+				return d, err
+			}
+		}
+		if !allowed {
+			// The same answer for an unknown deployment and one this hook
+			// did not start.
+			return d, fail.New(fail.NotFound, "Deployment not found")
+		}
+		return d, nil
+	}
+	// An API key: the route's guard checked it and its scope.
+	d, err := a.Store.GetDeployment(r.Context(), id)
+	return d, orNotFound(err, "Deployment not found")
+}
+
+func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	p, err := listParams(r)
 	if err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	if envs, limited := scopedEnvironments(r); limited {
 		p.EnvironmentIDs = envs
 	}
 	ds, err := a.Store.ListDeployments(r.Context(), p)
 	if err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	out := client.DeploymentList{Deployments: []client.Deployment{}}
 	for _, d := range ds {
@@ -47,6 +76,81 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) {
 		out.NextCursor = &c
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// startDeploymentBody is the body of POST /v1/environments/{id}/deployments:
+// what a deploy hook's query parameters say, in JSON.
+type startDeploymentBody struct {
+	Force  bool   `json:"force"`
+	Commit string `json:"commit"`
+	Branch string `json:"branch"`
+}
+
+// startDeployment queues a deployment of an environment for an API key, as
+// a call of its deploy hook would (hook.Service.Deploy: the same refusals,
+// the same joining or superseding of a PENDING deployment).
+func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathInt64(r, "environmentId")
+	if err != nil {
+		return err
+	}
+	var body startDeploymentBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Commit != "" {
+		if err := checkSHA("commit", body.Commit); err != nil {
+			return err
+		}
+	}
+	if body.Branch != "" {
+		if err := checkBranch(body.Branch); err != nil {
+			return err
+		}
+	}
+	k, _ := r.Context().Value(keyContext{}).(liftoff.APIKey)
+	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, Commit: body.Commit,
+		Branch: body.Branch, APIKeyID: k.ID, APIKeyName: k.Name})
+	if err != nil {
+		return orNotFound(err, "Environment not found")
+	}
+	d, err := a.Store.GetDeployment(r.Context(), res.DeploymentID)
+	if err != nil {
+		return orNotFound(err, "Deployment not found")
+	}
+	status := http.StatusCreated
+	if res.Outcome != hook.OutcomeQueued {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, client.StartedDeployment{Outcome: res.Outcome, Deployment: deploymentOf(d)})
+	return nil
+}
+
+// cancelDeployment ends a PENDING deployment at once and stops a running one.
+func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
+	if err != nil {
+		return orNotFound(err, "Deployment not found")
+	}
+	if d.Status.Final() {
+		return fail.Conflictf("Deployment %s already ended %s", d.ID, d.Status)
+	}
+	if d, err = a.Deployments.Cancel(r.Context(), d.ID); err != nil {
+		return orNotFound(err, "Deployment not found")
+	}
+	writeJSON(w, http.StatusOK, deploymentOf(d))
+	return nil
+}
+
+// redeployDeployment queues a deployment that releases the same builds again.
+func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.Deployments.Redeploy(r.Context(), r.PathValue("deploymentId"))
+	if err != nil {
+		return orNotFound(err, "Deployment not found")
+	}
+	writeJSON(w, http.StatusCreated, deploymentOf(d))
+	return nil
 }
 
 // listParams reads the filters and page of GET /v1/deployments.
@@ -54,7 +158,7 @@ func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 	var p store.ListDeploymentsParams
 	for _, name := range []string{"projectId", "status", "cursor"} {
 		if n := len(r.URL.Query()[name]); n > 1 {
-			return p, invalidf(fmt.Sprintf("%s was given %d times; give it once", name, n))
+			return p, fail.Invalidf("%s was given %d times; give it once", name, n)
 		}
 	}
 	env, _, err := queryInt(r, "environmentId", 63)
@@ -74,7 +178,7 @@ func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 			for _, st := range liftoff.Statuses() {
 				names = append(names, string(st))
 			}
-			return p, invalidf("status must be one of " + strings.Join(names, ", ") + "; got " + quoteShort(s))
+			return p, fail.New(fail.Invalid, "status must be one of "+strings.Join(names, ", ")+"; got "+quoteShort(s))
 		}
 		p.Status = liftoff.Status(s)
 	}
@@ -85,14 +189,14 @@ func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 	p.Limit = 20
 	if hasLimit {
 		if limit > 100 {
-			return p, invalidf("limit must be between 1 and 100, got " + strconv.FormatInt(limit, 10))
+			return p, fail.New(fail.Invalid, "limit must be between 1 and 100, got "+strconv.FormatInt(limit, 10))
 		}
 		p.Limit = int(limit)
 	}
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		at, id, ok := decodeCursor(c)
 		if !ok {
-			return p, invalidf("cursor is not one this API gave out; pass nextCursor from the previous page as it is")
+			return p, fail.New(fail.Invalid, "cursor is not one this API gave out; pass nextCursor from the previous page as it is")
 		}
 		p.AfterCreatedAt, p.AfterID = at, id
 	}

@@ -4,15 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/client"
-	"github.com/liftoffhq/liftoff/internal/apikey"
-	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -39,79 +39,138 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeError answers a /v1 error. Messages may quote what the caller sent;
-// anything in them shaped like a secret is redacted, so an answer never
-// repeats one (to the caller, or to a log or proxy on the way back).
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, client.ErrorBody{Error: token.RedactLookalikes(msg), ErrorCode: code})
-}
+// handler is a route's handler: it writes a successful answer itself and
+// returns a failure for serve to answer. Headers it set stay (Allow,
+// RateLimit-*).
+type handler func(w http.ResponseWriter, r *http.Request) error
 
-// validation is a 400 on /v1 naming what was wrong.
-type validation struct{ msg string }
+// surface is the shape a failure is answered in.
+type surface int
 
-func (v *validation) Error() string { return v.msg }
+const (
+	// v1Surface answers client.ErrorBody: {"error", "errorCode", "errorId"}.
+	v1Surface surface = iota
+	// hookSurface answers as Flightcontrol's deploy hooks do:
+	// {"success": "false", "error": ...}.
+	hookSurface
+)
 
-func invalidf(msg string) error { return &validation{msg: msg} }
-
-// fail maps a domain error to its status, in one place. notFound is the
-// message for store.ErrNotFound ("Deployment not found"). 5xx answers never
-// show the error itself: it is logged once with an id the answer carries.
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound string) {
-	var v *validation
-	var he *hook.Error
-	switch {
-	case errors.As(err, &he) && he.Kind == hook.KindBadRequest:
-		writeError(w, http.StatusBadRequest, codeValidation, he.Message)
-	case errors.As(err, &he) && he.Kind == hook.KindNotFound:
-		writeError(w, http.StatusNotFound, codeNotFound, he.Message)
-	case errors.As(err, &he) && he.Kind == hook.KindConflict:
-		writeError(w, http.StatusConflict, codeConflict, he.Message)
-	case errors.As(err, &he) && he.Kind == hook.KindUnavailable:
-		a.fail(w, r, store.ErrUnavailable, notFound)
-	case errors.As(err, &v):
-		writeError(w, http.StatusBadRequest, codeValidation, v.msg)
-	case errors.Is(err, project.ErrInvalid), errors.Is(err, hook.ErrInvalid):
-		writeError(w, http.StatusBadRequest, codeValidation, userMessage(err))
-	case errors.Is(err, project.ErrConflict):
-		writeError(w, http.StatusConflict, codeConflict, userMessage(err))
-	case errors.Is(err, apikey.ErrBadName):
-		writeError(w, http.StatusBadRequest, codeValidation, err.Error())
-	case errors.Is(err, apikey.ErrBadScope):
-		writeError(w, http.StatusBadRequest, codeValidation, err.Error())
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, codeNotFound, notFound)
-	case errors.Is(err, store.ErrConflict):
-		writeError(w, http.StatusConflict, codeConflict, "The request conflicts with the current state; reload and retry")
-	case errors.Is(err, store.ErrUnavailable):
-		id := a.logError(r, err)
-		writeJSON(w, http.StatusServiceUnavailable, client.ErrorBody{Error: "Liftoff cannot reach its database right now; retry later",
-			ErrorCode: codeUnavailable, ErrorID: id})
-	case errors.Is(err, context.Canceled):
-		// The client left; nobody reads an answer.
-	default:
-		id := a.logError(r, err)
-		writeJSON(w, http.StatusInternalServerError, client.ErrorBody{Error: "There was an unexpected error; it was logged with id " + id,
-			ErrorCode: codeInternal, ErrorID: id})
-	}
-}
-
-// logError logs err once with a new id and returns the id.
-func (a *API) logError(r *http.Request, err error) string {
-	id := cuid.New()
-	a.Log.ErrorContext(r.Context(), "request failed", "error_id", id, "method", token.RedactLookalikes(r.Method),
-		"path", RedactPath(r.URL.EscapedPath()), "err", token.RedactLookalikes(err.Error()))
-	return id
-}
-
-// userMessage strips the sentinel prefix from a validation error.
-func userMessage(err error) string {
-	msg := err.Error()
-	for _, prefix := range []string{project.ErrInvalid.Error() + ": ", project.ErrConflict.Error() + ": ", hook.ErrInvalid.Error() + ": "} {
-		if i := strings.Index(msg, prefix); i >= 0 {
-			return msg[i+len(prefix):]
+// serve adapts h to net/http, answering its failure in the shape of s.
+func (a *API) serve(s surface, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.answerFailure(w, r, s, err)
 		}
 	}
-	return msg
+}
+
+// answerFailure is the one place a failure becomes an answer: its kind
+// picks the status (fail.HTTPStatus) and the code, its RetryAfter the
+// Retry-After header. A 5xx is logged once with an id, which a /v1 answer
+// carries in errorId and a hook's 500 in its error text (a hook's 503 has
+// no room for it in Flightcontrol's shape); an Internal answer never shows
+// the error itself. Messages may quote what the caller sent: anything in
+// them shaped like a secret is redacted, so an answer never repeats one
+// (to the caller, or to a log or proxy on the way back).
+func (a *API) answerFailure(w http.ResponseWriter, r *http.Request, s surface, err error) {
+	if errors.Is(err, context.Canceled) {
+		return // the client left; nobody reads an answer
+	}
+	fe := classify(err)
+	status := fail.HTTPStatus(fe)
+	if fe.Kind == fail.RateLimited || fe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(fe.RetryAfter)))
+	}
+	id := ""
+	if status >= 500 {
+		id = a.logFailure(r, err, fe)
+	}
+	switch {
+	case s == hookSurface && fe.Kind == fail.Internal:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString("Internal error "+id) +
+			`, "message": "There was an unexpected error."}`))
+	case s == hookSurface:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(token.RedactLookalikes(fe.Message)) + `}`))
+	case fe.Kind == fail.Internal:
+		writeJSON(w, status, client.ErrorBody{Error: "There was an unexpected error; it was logged with id " + id,
+			ErrorCode: codeInternal, ErrorID: id})
+	default:
+		writeJSON(w, status, client.ErrorBody{Error: token.RedactLookalikes(fe.Message), ErrorCode: codeOf(fe.Kind), ErrorID: id})
+	}
+}
+
+// codeOf is the errorCode of a /v1 answer of each kind.
+func codeOf(k fail.Kind) string {
+	switch k {
+	case fail.Invalid, fail.TooLarge:
+		return codeValidation
+	case fail.NotFound:
+		return codeNotFound
+	case fail.Conflict:
+		return codeConflict
+	case fail.RateLimited:
+		return codeRateLimited
+	case fail.Unavailable:
+		return codeUnavailable
+	case fail.Unauthorized:
+		return codeUnauthorized
+	case fail.Forbidden:
+		return codeForbidden
+	case fail.MethodNotAllowed:
+		return codeMethodNotAllowed
+	}
+	return codeInternal
+}
+
+// classify gives every error a kind: a *fail.Error keeps its own, the
+// store's sentinels get theirs, anything else is Internal.
+func classify(err error) *fail.Error {
+	if fe := fail.As(err); fe != nil {
+		return fe
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fail.Wrap(fail.NotFound, err, "")
+	case errors.Is(err, store.ErrConflict):
+		return fail.Wrap(fail.Conflict, err, "The request conflicts with the current state; reload and retry")
+	case errors.Is(err, store.ErrUnavailable):
+		return fail.Wrap(fail.Unavailable, err, "Liftoff cannot reach its database right now; retry later")
+	}
+	return fail.Wrap(fail.Internal, err, "")
+}
+
+// orNotFound names what the store did not find: a store.ErrNotFound
+// becomes a NotFound answering msg ("Deployment not found"). Any other
+// error, a *fail.Error first, is left as it is.
+func orNotFound(err error, msg string) error {
+	if err == nil || fail.As(err) != nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return fail.Wrap(fail.NotFound, err, msg)
+}
+
+// logFailure logs a 5xx once with a new id and returns the id. An
+// Unavailable answer is expected now and then (a database restart, a
+// shutdown, a bound reached): a warning; anything else is an error.
+func (a *API) logFailure(r *http.Request, err error, fe *fail.Error) string {
+	id := cuid.New()
+	level := slog.LevelError
+	if fe.Kind == fail.Unavailable {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"error_id", id, "method", token.RedactLookalikes(r.Method), "path", RedactPath(r.URL.EscapedPath()),
+		"err", token.RedactLookalikes(err.Error())}
+	if fe.Err != nil && fe.Message != "" {
+		// err's text is the message the caller got: the cause says why.
+		attrs = append(attrs, "cause", token.RedactLookalikes(fe.Err.Error()))
+	}
+	a.Log.Log(r.Context(), level, "request failed", attrs...)
+	return id
 }
 
 // RedactPath returns an escaped request path fit for logs. Under the deploy

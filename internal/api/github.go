@@ -2,9 +2,12 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/token"
@@ -16,27 +19,22 @@ const maxDeliveryID = 100
 // githubWebhook serves POST /api/github/webhook: authenticate (the shared
 // secret's HMAC, in constant time), parse, act, answer. A refused call is
 // logged without its body.
-func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
+func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) error {
 	if len(a.GitHubSecret) == 0 || a.Webhooks == nil {
-		writeError(w, http.StatusNotFound, codeNotFound, "GitHub webhooks are not set up: start Liftoff with --github-webhook-secret")
-		return
+		return fail.New(fail.NotFound, "GitHub webhooks are not set up: start Liftoff with --github-webhook-secret")
 	}
 	body, release, err := readBudgeted(r.Body, github.MaxPayloadSize, a.webhookBodies)
 	defer release()
 	if errors.Is(err, errOverBudget) {
-		a.Log.WarnContext(r.Context(), "github webhook refused: too many payloads held at once", "remote", a.client(r))
-		w.Header().Set("Retry-After", "10")
-		writeError(w, http.StatusServiceUnavailable, codeUnavailable,
-			"Liftoff is receiving too many webhook payloads at once; redeliver this one from the webhook's Recent Deliveries in GitHub")
-		return
+		// Logged once, with the caller's address, by the adapter.
+		return &fail.Error{Kind: fail.Unavailable, RetryAfter: 10 * time.Second, Err: fmt.Errorf("github webhook from %s: %w", a.client(r), err),
+			Message: "Liftoff is receiving too many webhook payloads at once; redeliver this one from the webhook's Recent Deliveries in GitHub"}
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, codeValidation, "could not read the request body")
-		return
+		return fail.Wrap(fail.Invalid, err, "could not read the request body")
 	}
 	if len(body) > github.MaxPayloadSize {
-		writeError(w, http.StatusRequestEntityTooLarge, codeValidation, "the payload is larger than GitHub's 25 MB")
-		return
+		return fail.New(fail.TooLarge, "the payload is larger than GitHub's 25 MB")
 	}
 	event, delivery := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery")
 	if err := github.Verify(a.GitHubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
@@ -49,36 +47,33 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, github.ErrUnsigned) {
 			msg = "The call is not signed: set the webhook's secret in GitHub to Liftoff's --github-webhook-secret"
 		}
-		writeError(w, http.StatusUnauthorized, codeUnauthorized, msg)
-		return
+		return fail.Wrap(fail.Unauthorized, err, msg)
 	}
 	ev, err := github.Parse(event, body)
 	if err != nil {
-		a.fail(w, r, invalidf("the "+quoteShort(event)+" payload is not one Liftoff can read: "+err.Error()), "")
-		return
+		return fail.Wrap(fail.Invalid, err, "the "+quoteShort(event)+" payload is not one Liftoff can read: "+err.Error())
 	}
 	if ev.Kind == github.KindPing {
 		writeJSON(w, http.StatusOK, map[string]string{"event": "ping", "message": "pong: Liftoff receives this webhook"})
-		return
+		return nil
 	}
 	// GitHub sends a GUID; the signature does not cover it, so it only
 	// tells replays of one delivery apart from new ones (Deliver).
 	if delivery == "" || len(delivery) > maxDeliveryID || strings.ContainsFunc(delivery, notVisibleASCII) {
-		writeError(w, http.StatusBadRequest, codeValidation,
+		return fail.New(fail.Invalid,
 			"The X-GitHub-Delivery header must be the delivery's id (GitHub sends a GUID), at most 100 visible ASCII characters")
-		return
 	}
 	res, err := a.Webhooks.Deliver(r.Context(), dispatch.Delivery{ID: delivery, Body: body, Event: ev})
 	if err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	a.Log.InfoContext(r.Context(), "github webhook", "event", ev.Kind, "action", ev.Action, "delivery", delivery,
 		"repository", ev.Repository.FullName, "queued", len(res.Queued), "torn_down", len(res.TornDown), "duplicate", res.Duplicate)
 	if res.Duplicate {
 		// 200, not 202: nothing was accepted for processing.
 		writeJSON(w, http.StatusOK, res)
-		return
+		return nil
 	}
 	writeJSON(w, http.StatusAccepted, res)
+	return nil
 }

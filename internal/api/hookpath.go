@@ -1,11 +1,11 @@
 package api
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/hook"
 )
 
@@ -17,20 +17,15 @@ const HookPathPrefix = "/api/deploy-hook/"
 // SHA) is far shorter.
 const MaxHookPathLength = 512
 
-// parseError is a 400 answer naming the parameter that was wrong.
-type parseError struct{ msg string }
-
-func (e *parseError) Error() string { return e.msg }
-
-func badParam(format string, args ...any) error {
-	return &parseError{msg: fmt.Sprintf(format, args...)}
-}
+// badParam is a 400 answer naming the parameter that was wrong.
+func badParam(format string, args ...any) error { return fail.Invalidf(format, args...) }
 
 // errHookNotFound is a path with no hook in it at all.
 var errHookNotFound = hook.ErrNotFound
 
 // ParseHookCall turns the escaped path and raw query of a hook call into a
 // request. It checks syntax only; the secret is never part of a message.
+// Its errors are Invalid, or hook.ErrNotFound for a path with no hook in it.
 func ParseHookCall(escapedPath, rawQuery string) (hook.Request, error) {
 	var req hook.Request
 	if len(escapedPath) > MaxHookPathLength {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
@@ -56,8 +57,7 @@ func TestParseHookCall(t *testing.T) {
 					t.Fatalf("err = %v, want not found", err)
 				}
 			case c.err != "":
-				var pe *parseError
-				if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.err) {
+				if fail.KindOf(err) != fail.Invalid || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("err = %v, want a 400 containing %q", err, c.err)
 				}
 			case err != nil:
@@ -85,8 +85,7 @@ func FuzzParseHookCall(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path, query string) {
 		req, err := ParseHookCall(path, query)
 		if err != nil {
-			var pe *parseError
-			if !errors.As(err, &pe) && !errors.Is(err, hook.ErrNotFound) {
+			if fail.KindOf(err) != fail.Invalid && !errors.Is(err, hook.ErrNotFound) {
 				t.Fatalf("unexpected error kind %T: %v", err, err)
 			}
 			if req.Secret != "" && len(req.Secret) > 3 && strings.Contains(err.Error(), req.Secret) {

@@ -16,28 +16,26 @@ type createProjectBody struct {
 	GitHubRepository string `json:"githubRepository"`
 }
 
-func (a *API) createProject(w http.ResponseWriter, r *http.Request) {
+func (a *API) createProject(w http.ResponseWriter, r *http.Request) error {
 	var body createProjectBody
 	if err := decode(r, &body); err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	// Cloning the repository may take longer than the write timeout.
 	liftDeadlines(w)
 	v, err := a.Projects.Create(r.Context(), project.CreateParams{Name: body.Name, Slug: body.Slug, RepoURL: body.RepoURL,
 		ConfigPath: body.ConfigPath, GitHubRepository: body.GitHubRepository})
 	if err != nil {
-		a.fail(w, r, err, "Project not found")
-		return
+		return orNotFound(err, "Project not found")
 	}
 	writeJSON(w, http.StatusCreated, projectOf(v))
+	return nil
 }
 
-func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
+func (a *API) listProjects(w http.ResponseWriter, r *http.Request) error {
 	vs, err := a.Projects.List(r.Context())
 	if err != nil {
-		a.fail(w, r, err, "")
-		return
+		return err
 	}
 	out := struct {
 		Projects []client.Project `json:"projects"`
@@ -46,52 +44,39 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 		out.Projects = append(out.Projects, projectOf(v))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (a *API) getProject(w http.ResponseWriter, r *http.Request) {
+func (a *API) getProject(w http.ResponseWriter, r *http.Request) error {
 	v, err := a.Projects.Get(r.Context(), r.PathValue("projectId"))
 	if err != nil {
-		a.fail(w, r, err, "Project not found")
-		return
+		return orNotFound(err, "Project not found")
 	}
 	writeJSON(w, http.StatusOK, projectOf(v))
+	return nil
 }
 
 // deleteProject deletes a project: its deployments are cancelled, its
 // releases stop and its routes and host names go; its history stays.
-func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) {
+func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.Deployments.DeleteProject(r.Context(), r.PathValue("projectId")); err != nil {
-		a.fail(w, r, err, "Project not found")
-		return
+		return orNotFound(err, "Project not found")
 	}
 	// Its environments and hooks are gone: hook calls must not reuse them.
 	a.Hooks.Forget(0)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-func (a *API) syncProject(w http.ResponseWriter, r *http.Request) {
+func (a *API) syncProject(w http.ResponseWriter, r *http.Request) error {
 	// Fetching the repository may take longer than the write timeout.
 	liftDeadlines(w)
 	v, err := a.Projects.Sync(r.Context(), r.PathValue("projectId"))
 	if err != nil {
-		a.fail(w, r, err, "Project not found")
-		return
+		return orNotFound(err, "Project not found")
 	}
 	// Environments and services may have changed or left.
 	a.Hooks.Forget(0)
 	writeJSON(w, http.StatusOK, projectOf(v))
-}
-
-func (a *API) getEnvironment(w http.ResponseWriter, r *http.Request) {
-	id, err := pathInt64(r, "environmentId")
-	if err != nil {
-		a.fail(w, r, err, "")
-		return
-	}
-	v, err := a.Projects.Environment(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err, "Environment not found")
-		return
-	}
-	writeJSON(w, http.StatusOK, environmentOf(v))
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/liftoffhq/liftoff/internal/fail"
 )
 
 // maxBody bounds JSON request bodies.
@@ -22,13 +24,13 @@ const maxBody = 1 << 20
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return invalidf("the request body did not arrive within the server's read timeout; send it at once")
+		return fail.New(fail.Invalid, "the request body did not arrive within the server's read timeout; send it at once")
 	}
 	if err != nil {
-		return invalidf("could not read the request body: " + err.Error())
+		return fail.New(fail.Invalid, "could not read the request body: "+err.Error())
 	}
 	if len(body) > maxBody {
-		return invalidf(fmt.Sprintf("the request body is larger than %d bytes", maxBody))
+		return fail.Invalidf("the request body is larger than %d bytes", maxBody)
 	}
 	if strings.TrimSpace(string(body)) == "" {
 		body = []byte("{}")
@@ -43,16 +45,16 @@ func decode(r *http.Request, v any) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			return invalidf(fmt.Sprintf("the request body is not valid JSON at byte %d: %v", se.Offset, se))
+			return fail.Invalidf("the request body is not valid JSON at byte %d: %v", se.Offset, se)
 		case errors.As(err, &te):
-			return invalidf(fmt.Sprintf("%s must be a JSON %s", te.Field, te.Type))
+			return fail.Invalidf("%s must be a JSON %s", te.Field, te.Type)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return invalidf("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " in the request body")
+			return fail.New(fail.Invalid, "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field ")+" in the request body")
 		}
-		return invalidf("the request body is not valid JSON: " + err.Error())
+		return fail.New(fail.Invalid, "the request body is not valid JSON: "+err.Error())
 	}
 	if dec.More() {
-		return invalidf("the request body must hold one JSON object")
+		return fail.New(fail.Invalid, "the request body must hold one JSON object")
 	}
 	return checkBodyText(v)
 }
@@ -63,7 +65,7 @@ func decode(r *http.Request, v any) error {
 // than it was sent; refusing it says so instead.
 func checkBodyEncoding(body []byte) error {
 	if !utf8.Valid(body) {
-		return invalidf("the request body must be valid UTF-8")
+		return fail.New(fail.Invalid, "the request body must be valid UTF-8")
 	}
 	for i := 0; i < len(body); i++ {
 		if body[i] != '\\' || i+1 >= len(body) {
@@ -82,7 +84,7 @@ func checkBodyEncoding(body []byte) error {
 			low, ok = hex4(body, i+7)
 		}
 		if r >= 0xdc00 || !ok || low < 0xdc00 || low > 0xdfff {
-			return invalidf(fmt.Sprintf("the request body holds half of a UTF-16 surrogate pair (%s) at byte %d: "+
+			return fail.New(fail.Invalid, fmt.Sprintf("the request body holds half of a UTF-16 surrogate pair (%s) at byte %d: "+
 				"escape a character outside the Basic Multilingual Plane as a high and a low surrogate, or send it as UTF-8", body[i-1:i+5], i-1))
 		}
 		i += 10 // past the low surrogate's escape
@@ -115,7 +117,7 @@ func pathInt64(r *http.Request, name string) (int64, error) {
 	s := r.PathValue(name)
 	n, err := positive(s, 63)
 	if err != nil {
-		return 0, invalidf(fmt.Sprintf("%s must be a positive integer, got %s", name, quoteShort(s)))
+		return 0, fail.Invalidf("%s must be a positive integer, got %s", name, quoteShort(s))
 	}
 	return n, nil
 }
@@ -127,11 +129,11 @@ func queryInt(r *http.Request, name string, bits int) (int64, bool, error) {
 		return 0, false, nil
 	}
 	if len(v) > 1 {
-		return 0, false, invalidf(fmt.Sprintf("%s was given %d times; give it once", name, len(v)))
+		return 0, false, fail.Invalidf("%s was given %d times; give it once", name, len(v))
 	}
 	n, err := positive(v[0], bits)
 	if err != nil {
-		return 0, false, invalidf(fmt.Sprintf("%s must be a positive integer, got %s", name, strconv.Quote(v[0])))
+		return 0, false, fail.Invalidf("%s must be a positive integer, got %s", name, strconv.Quote(v[0]))
 	}
 	return n, true, nil
 }

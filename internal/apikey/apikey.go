@@ -23,29 +23,30 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
 
-// Errors of Authenticate.
+// Errors of Authenticate, worded as Flightcontrol's API words them.
 var (
-	ErrMissing = errors.New("no API key in the Authorization header")
-	ErrInvalid = errors.New("invalid API key")
+	ErrMissing = fail.New(fail.Unauthorized, "Please use an API key for this request")
+	ErrInvalid = fail.New(fail.Unauthorized, "Invalid API key")
+)
+
+// Errors of Create.
+var (
 	// ErrBadName refuses a key name.
-	ErrBadName = errors.New("name must be 1 to 100 characters")
+	ErrBadName = fail.New(fail.Invalid, "name must be 1 to 100 characters")
 	// ErrBadScope refuses a scope or the environments given with it. The
-	// errors Create returns for it say what was wrong and nothing else.
+	// errors Create returns wrap it, and their text is only what was wrong.
 	ErrBadScope = errors.New("invalid scope or environments")
 )
 
-// scopeError is an ErrBadScope whose text is only what was wrong.
-type scopeError string
-
-func (e scopeError) Error() string        { return string(e) }
-func (e scopeError) Is(target error) bool { return target == ErrBadScope }
-
-func badScope(format string, args ...any) error { return scopeError(fmt.Sprintf(format, args...)) }
+func badScope(format string, args ...any) error {
+	return fail.Wrap(fail.Invalid, ErrBadScope, fmt.Sprintf(format, args...))
+}
 
 // Scope is what a key may do.
 type Scope string

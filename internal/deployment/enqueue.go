@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -26,7 +27,9 @@ type Limits struct {
 }
 
 // ErrPreviewLimit refuses a deployment that would start one more preview
-// instance than Limits.MaxPreviews; errors.As gives a *PreviewLimitError.
+// instance than Limits.MaxPreviews. The error is a Conflict *fail.Error
+// whose message says how to make room; errors.As gives a
+// *PreviewLimitError.
 var ErrPreviewLimit = errors.New("preview limit reached")
 
 // PreviewLimitError says which limit refused a deployment and how to make
@@ -55,9 +58,9 @@ func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
 // force upgrades it. A PENDING deployment of another commit is cancelled
 // ("superseded by <d.ID>") and d queued. A redeploy never joins. A
 // deployment of a pull request that has no preview instance yet is refused
-// with a *PreviewLimitError when the environment is at lim.MaxPreviews. Run
-// it inside a store transaction; it returns the id that answers and the
-// outcome. ErrConflict means a concurrent caller queued first: run the
+// with a Conflict wrapping a *PreviewLimitError when the environment is at
+// lim.MaxPreviews. Run it inside a store transaction; it returns the id
+// that answers and the outcome. ErrConflict means a concurrent caller queued first: run the
 // transaction again.
 func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Limits) (string, string, error) {
 	if d.PRNumber > 0 && lim.MaxPreviews > 0 {
@@ -68,7 +71,8 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 			return "", "", err
 		}
 		if !live.Includes && live.Count >= lim.MaxPreviews {
-			return "", "", &PreviewLimitError{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, Limit: lim.MaxPreviews, Live: live.Count}
+			limit := &PreviewLimitError{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, Limit: lim.MaxPreviews, Live: live.Count}
+			return "", "", fail.Wrap(fail.Conflict, limit, limit.Error())
 		}
 	}
 	pending, err := q.GetPendingDeployment(ctx, d.EnvironmentID, d.PRNumber)

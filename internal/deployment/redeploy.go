@@ -2,10 +2,9 @@ package deployment
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -20,9 +19,9 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	}
 	switch {
 	case !orig.Status.Final():
-		return liftoff.Deployment{}, fmt.Errorf("%w: Deployment %s is %s; only a finished deployment can be redeployed", ErrNotRedeployable, id, orig.Status)
+		return liftoff.Deployment{}, fail.Conflictf("Deployment %s is %s; only a finished deployment can be redeployed", id, orig.Status)
 	case orig.GitCommit == "" || orig.Config == "":
-		return liftoff.Deployment{}, fmt.Errorf("%w: Deployment %s ended %s before it read a commit and its config: there is nothing to redeploy", ErrNotRedeployable, id, orig.Status)
+		return liftoff.Deployment{}, fail.Conflictf("Deployment %s ended %s before it read a commit and its config: there is nothing to redeploy", id, orig.Status)
 	}
 	d := liftoff.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
 		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: liftoff.TriggerRedeploy,
@@ -38,6 +37,3 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	}
 	return st.GetDeployment(ctx, queued)
 }
-
-// ErrNotRedeployable refuses a redeploy of an unfinished deployment.
-var ErrNotRedeployable = errors.New("not redeployable")

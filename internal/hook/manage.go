@@ -8,13 +8,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
-
-// ErrInvalid wraps validation failures of hook management calls.
-var ErrInvalid = errors.New("invalid")
 
 // Created is a hook as it is shown once: with its secret and full URL.
 type Created struct {
@@ -30,7 +28,7 @@ const MaxGrace = 30 * 24 * time.Hour
 func (s *Service) Create(ctx context.Context, environmentID int64, name string) (Created, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Created{}, fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalid)
+		return Created{}, fail.New(fail.Invalid, "name must be 1 to 100 characters")
 	}
 	env, err := s.store.GetEnvironment(ctx, environmentID)
 	if err != nil {
@@ -70,7 +68,7 @@ func (s *Service) Get(ctx context.Context, id string) (liftoff.Hook, error) {
 // working for that long.
 func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (Created, error) {
 	if grace < 0 || grace > MaxGrace {
-		return Created{}, fmt.Errorf("%w: gracePeriodSeconds must be between 0 and %d", ErrInvalid, int(MaxGrace.Seconds()))
+		return Created{}, fail.Invalidf("gracePeriodSeconds must be between 0 and %d", int(MaxGrace.Seconds()))
 	}
 	h, err := s.store.GetHook(ctx, id)
 	if err != nil {

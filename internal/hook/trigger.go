@@ -8,6 +8,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
@@ -37,6 +38,9 @@ const (
 	OutcomeJoined     = deployment.OutcomeJoined // an equal PENDING deployment answers
 	OutcomeIdempotent = "idempotent"             // the Idempotency-Key was seen before
 )
+
+// ErrNotFound is the one answer for a wrong environment, hook or secret.
+var ErrNotFound = fail.New(fail.NotFound, "Deploy hook not found")
 
 // Result is a successful call.
 type Result struct {
@@ -70,13 +74,13 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 			s.cfg.Queued()
 		}
 	case errors.Is(err, ErrNotFound):
-		call.Status, call.Outcome = statusOf(err), err.Error()
+		call.Status, call.Outcome = fail.HTTPStatus(err), err.Error()
 		if fq := s.failures.Peek(req.Address, now); fq.Remaining == 0 {
 			return res, fq, errTooManyFailures(fq)
 		}
 		q, _ = s.failures.Take(req.Address, now)
 	default:
-		call.Status, call.Outcome = statusOf(err), err.Error()
+		call.Status, call.Outcome = fail.HTTPStatus(err), err.Error()
 	}
 	if call.HookID != "" {
 		s.recorder.Record(context.WithoutCancel(ctx), call)
@@ -100,23 +104,6 @@ func (s *Service) Refuse(address string) (Quota, error) {
 // (a wrong method, a server shutting down).
 func (s *Service) Quota(address string) Quota { return s.failures.Peek(address, s.now()) }
 
-// statusOf is the HTTP status recorded for a failed call.
-func statusOf(err error) int {
-	switch KindOf(err) {
-	case KindBadRequest:
-		return 400
-	case KindNotFound:
-		return 404
-	case KindConflict:
-		return 409
-	case KindRateLimited:
-		return 429
-	case KindUnavailable:
-		return 503
-	}
-	return 500
-}
-
 func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, error) {
 	now := s.now()
 	target, err := s.targets.get(ctx, s.store, req.EnvironmentID, now)
@@ -135,17 +122,17 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	case env.Deleted():
 		return res, hq, errDeleted(env)
 	case h.Paused:
-		return res, hq, conflict("Deploy hook %q is paused; resume it to deploy", h.Name)
+		return res, hq, fail.Conflictf("Deploy hook %q is paused; resume it to deploy", h.Name)
 	case target.ServiceCount == 0:
 		return res, hq, errNoServices(env)
 	case env.IsPreview && !req.Preview:
-		return res, hq, badRequest("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
+		return res, hq, fail.Invalidf("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
 	case !env.IsPreview && req.Preview:
-		return res, hq, badRequest("Environment %d is not a preview environment: call /api/deploy-hook/%d/{secret} without a PR number and commit", env.ID, env.ID)
+		return res, hq, fail.Invalidf("Environment %d is not a preview environment: call /api/deploy-hook/%d/{secret} without a PR number and commit", env.ID, env.ID)
 	}
 	q, allowed := s.perHook.Take(h.ID, now)
 	if !allowed {
-		return res, q, &Error{Kind: KindRateLimited, RetryAfter: q.RetryAfter,
+		return res, q, &fail.Error{Kind: fail.RateLimited, RetryAfter: q.RetryAfter,
 			Message: fmt.Sprintf("Deploy hook %q was called more than %d times a minute; retry later", h.Name, q.Limit)}
 	}
 
@@ -202,9 +189,8 @@ func (s *Service) queue(ctx context.Context, req Request, h liftoff.Hook, d lift
 		id, outcome, err = s.enqueue(ctx, q, req, h, d)
 		return err
 	})
-	var limit *deployment.PreviewLimitError
-	if errors.As(err, &limit) {
-		return "", "", conflict("%s", limit.Error())
+	if fail.As(err) != nil {
+		return "", "", err // a preview limit: a conflict that says how to make room
 	}
 	if err != nil {
 		return "", "", storeError(err)
@@ -213,11 +199,11 @@ func (s *Service) queue(ctx context.Context, req Request, h liftoff.Hook, d lift
 }
 
 func errDeleted(env liftoff.Environment) error {
-	return conflict("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
+	return fail.Conflictf("Environment %d (%s) was deleted: it left the project's config", env.ID, env.GivenID)
 }
 
 func errNoServices(env liftoff.Environment) error {
-	return conflict("Environment %d (%s) has no services Liftoff runs: %s", env.ID, env.GivenID, notRun(env))
+	return fail.Conflictf("Environment %d (%s) has no services Liftoff runs: %s", env.ID, env.GivenID, notRun(env))
 }
 
 // DeployParams ask for a deployment through the API rather than a hook.
@@ -238,7 +224,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	now := s.now()
 	target, err := s.targets.get(ctx, s.store, p.EnvironmentID, now)
 	if errors.Is(err, store.ErrNotFound) {
-		return Result{}, &Error{Kind: KindNotFound, Message: "Environment not found"}
+		return Result{}, fail.New(fail.NotFound, "Environment not found")
 	}
 	if err != nil {
 		return Result{}, storeError(err)
@@ -250,7 +236,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	case target.ServiceCount == 0:
 		return Result{}, errNoServices(env)
 	case env.IsPreview:
-		return Result{}, badRequest("Environment %d (%s) is a preview environment: it deploys pull requests, through its deploy hook "+
+		return Result{}, fail.Invalidf("Environment %d (%s) is a preview environment: it deploys pull requests, through its deploy hook "+
 			"(/api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}) or GitHub webhooks", env.ID, env.GivenID, env.ID)
 	}
 	d := liftoff.Deployment{
@@ -270,6 +256,10 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		d.GitBranch = p.Branch
 	}
 	id, outcome, err := s.queue(ctx, Request{EnvironmentID: env.ID}, liftoff.Hook{}, d)
+	if fail.KindOf(err) == fail.Unavailable {
+		// Said as every /v1 call says it.
+		return Result{}, fail.Wrap(fail.Unavailable, err, "Liftoff cannot reach its database right now; retry later")
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -328,15 +318,17 @@ func match(hooks []liftoff.Hook, secret string, now liftoff.Time) (liftoff.Hook,
 }
 
 func errTooManyFailures(q Quota) error {
-	return &Error{Kind: KindRateLimited, RetryAfter: q.RetryAfter,
+	return &fail.Error{Kind: fail.RateLimited, RetryAfter: q.RetryAfter,
 		Message: "Too many failed deploy hook calls from this address; retry later"}
 }
 
 func storeError(err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
-		return &Error{Kind: KindUnavailable, Message: "Liftoff cannot reach its database right now; nothing was queued, retry later"}
+		return fail.Wrap(fail.Unavailable, err, "Liftoff cannot reach its database right now; nothing was queued, retry later")
 	}
-	return fmt.Errorf("trigger deployment: %w", err)
+	// Internal even when it wraps another store sentinel: a hook call
+	// has no other answer for it.
+	return fail.Wrap(fail.Internal, fmt.Errorf("trigger deployment: %w", err), "")
 }
 
 // notRun says why an environment without services has none, from its

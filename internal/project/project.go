@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -22,11 +23,6 @@ import (
 
 // githubRepoPattern is GitHub's owner/name.
 var githubRepoPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
-
-// ErrInvalid wraps every refusal caused by the caller's input or repository:
-// a bad name or URL, a repository that cannot be cloned, a missing or invalid
-// config file. Its message says what to fix.
-var ErrInvalid = errors.New("invalid project")
 
 // Service is the projects domain.
 type Service struct {
@@ -64,9 +60,10 @@ type CreateParams struct {
 	GitHubRepository string
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
-}
+// invalid refuses what the caller sent or the repository holds: a bad name
+// or URL, a repository that cannot be cloned, a missing or invalid config
+// file. Its message says what to fix.
+func invalid(format string, args ...any) error { return fail.Invalidf(format, args...) }
 
 // Create clones the repository, reads and validates its config on the
 // default branch, and stores the project with its environments and services.
@@ -275,16 +272,16 @@ func environmentSpecs(f *config.File) []store.EnvironmentSpec {
 }
 
 // gitInvalid turns a git failure the user can fix (bad URL, unreachable or
-// empty repository, one the access policy refuses) into ErrInvalid;
+// empty repository, one the access policy refuses) into an Invalid error;
 // anything else stays an internal error.
 func gitInvalid(what string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.Is(err, gitsource.ErrNotAllowed), errors.Is(err, gitsource.ErrInvalidRepoURL):
-		return fmt.Errorf("%w: %s", ErrInvalid, userError(err))
+		return fail.Wrap(fail.Invalid, err, userError(err))
 	}
-	return fmt.Errorf("%w: could not %s: %w", ErrInvalid, what, err)
+	return fail.Wrap(fail.Invalid, err, "could not "+what+": "+err.Error())
 }
 
 // userError is err's message with a credential in any URL redacted.

@@ -8,13 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
-
-// ErrConflict wraps a refusal because something else already has what the
-// request asks for (a slug). Its message names both.
-var ErrConflict = errors.New("project conflict")
 
 // maxSlug bounds a derived slug, leaving room in a host name for the
 // service and environment ids (a DNS label may be 63 characters).
@@ -61,10 +58,11 @@ func checkSlug(s string) error {
 	return nil
 }
 
-// slugTaken is the refusal of a slug another project has.
+// slugTaken is the refusal of a slug another project has; its message
+// names both projects.
 func slugTaken(slug, name string, other liftoff.Project) error {
-	return fmt.Errorf("%w: project %q would serve at <service>.<environment>.%s.localhost, which project %q (%s) already uses; choose another name, or give this project a slug",
-		ErrConflict, name, slug, other.Name, other.ID)
+	return fail.Conflictf("project %q would serve at <service>.<environment>.%s.localhost, which project %q (%s) already uses; choose another name, or give this project a slug",
+		name, slug, other.Name, other.ID)
 }
 
 // ensureSlugFree refuses a slug a live project has.

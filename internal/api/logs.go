@@ -2,68 +2,31 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// cancelDeployment ends a PENDING deployment at once and stops a running one.
-func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) {
-	d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
-	if err != nil {
-		a.fail(w, r, err, "Deployment not found")
-		return
-	}
-	if d.Status.Final() {
-		writeError(w, http.StatusConflict, codeConflict, fmt.Sprintf("Deployment %s already ended %s", d.ID, d.Status))
-		return
-	}
-	if d, err = a.Deployments.Cancel(r.Context(), d.ID); err != nil {
-		a.fail(w, r, err, "Deployment not found")
-		return
-	}
-	writeJSON(w, http.StatusOK, deploymentOf(d))
-}
-
-// redeployDeployment queues a deployment that releases the same builds again.
-func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) {
-	d, err := a.Deployments.Redeploy(r.Context(), r.PathValue("deploymentId"))
-	if errors.Is(err, deployment.ErrPreviewLimit) {
-		writeError(w, http.StatusConflict, codeConflict, err.Error())
-		return
-	}
-	if errors.Is(err, deployment.ErrNotRedeployable) {
-		writeError(w, http.StatusConflict, codeConflict, strings.TrimPrefix(err.Error(), deployment.ErrNotRedeployable.Error()+": "))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, err, "Deployment not found")
-		return
-	}
-	writeJSON(w, http.StatusCreated, deploymentOf(d))
-}
-
 // deploymentLogs serves a deployment's output as text, or with follow=true
 // as a live text/event-stream until the deployment ends. It takes an API
 // key or the triggering hook's secret, like Get Deployment.
-func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
-	d, ok := a.readableDeployment(w, r)
-	if !ok {
-		return
+func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.readableDeployment(r)
+	if err != nil {
+		return err
 	}
 	q := r.URL.Query()
 	for _, name := range []string{"follow", "service"} {
 		if n := len(q[name]); n > 1 {
-			a.fail(w, r, invalidf(fmt.Sprintf("%s was given %d times; give it once", name, n)), "")
-			return
+			return fail.Invalidf("%s was given %d times; give it once", name, n)
 		}
 	}
 	follow := false
@@ -73,16 +36,13 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		case "true", "1":
 			follow = true
 		default:
-			a.fail(w, r, invalidf("follow must be true, false, 1 or 0, got "+quoteShort(v[0])), "")
-			return
+			return fail.New(fail.Invalid, "follow must be true, false, 1 or 0, got "+quoteShort(v[0]))
 		}
 	}
 	if follow {
 		release, refused := a.follows.acquire(r)
 		if refused != "" {
-			w.Header().Set("Retry-After", "10")
-			writeError(w, http.StatusTooManyRequests, codeRateLimited, refused)
-			return
+			return &fail.Error{Kind: fail.RateLimited, Message: refused, RetryAfter: 10 * time.Second}
 		}
 		defer release()
 	}
@@ -94,12 +54,11 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 	if follow && svc != "" && !onlyEngine && !hasService(d, svc) && !planned(d) {
 		// Right after a hook call the deployment has not decided its
 		// services yet: wait until it has (or has ended), then follow.
-		var err error
 		if d, err = a.awaitPlan(r.Context(), d); err != nil {
-			if r.Context().Err() == nil {
-				a.fail(w, r, err, "")
+			if r.Context().Err() != nil {
+				return nil // the client left
 			}
-			return
+			return err
 		}
 	}
 	labels := newLineLabels(d)
@@ -115,8 +74,7 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 			if !planned(d) {
 				msg += fmt.Sprintf(" yet: it is %s and decides its services when it starts; follow its logs (follow=true) to wait for them", d.Status)
 			}
-			writeError(w, http.StatusNotFound, codeNotFound, msg)
-			return
+			return fail.New(fail.NotFound, msg)
 		}
 	}
 	var resume int64
@@ -152,7 +110,7 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 		labels.learn(cur)
 		return cur.Status.Final(), nil
 	}
-	err := a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished,
+	err = a.Logs.Follow(r.Context(), logstream.FollowParams{DeploymentID: d.ID, ServiceDeploymentID: sdFilter, Finished: finished,
 		AfterID: resume},
 		func(lines []liftoff.LogLine) error {
 			var sb strings.Builder
@@ -175,14 +133,16 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) {
 			return nil
 		})
 	if err != nil {
+		// The answer has begun: a failure now can only end it.
 		if r.Context().Err() == nil {
 			a.Log.Warn("follow logs", "deployment_id", d.ID, "err", err)
 		}
-		return
+		return nil
 	}
 	if follow {
 		_, _ = fmt.Fprintf(w, "event: end\ndata: %s\n\n", d.Status)
 	}
+	return nil
 }
 
 // engineLines names the deployment's own lines in logs.
@@ -250,39 +210,4 @@ func (a *API) awaitPlan(ctx context.Context, d liftoff.Deployment) (liftoff.Depl
 		return planned(cur), nil
 	})
 	return d, err
-}
-
-// readableDeployment loads the deployment of the path for a caller with an
-// API key (checked by the route's guard) or the secret of the hook that
-// started it; otherwise it answers.
-func (a *API) readableDeployment(w http.ResponseWriter, r *http.Request) (liftoff.Deployment, bool) {
-	id := r.PathValue("deploymentId")
-	if secret, ok := hookSecret(r); ok {
-		d, err := a.Store.GetDeployment(r.Context(), id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			a.fail(w, r, err, "")
-			return d, false
-		}
-		allowed := false
-		if err == nil {
-			if allowed, err = a.Hooks.CanRead(r.Context(), secret, d); err != nil {
-				a.fail(w, r, err, "")
-				return d, false
-			}
-		}
-		if !allowed {
-			// The same answer for an unknown deployment and one this hook
-			// did not start.
-			writeError(w, http.StatusNotFound, codeNotFound, "Deployment not found")
-			return d, false
-		}
-		return d, true
-	}
-	// An API key: the route's guard checked it and its scope.
-	d, err := a.Store.GetDeployment(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err, "Deployment not found")
-		return d, false
-	}
-	return d, true
 }
