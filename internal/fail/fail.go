@@ -1,8 +1,10 @@
 // Package fail is the one error type of Liftoff's use cases. An Error says
 // what kind of failure it is, carries a message that is safe to show the
 // caller, how long to wait before retrying, and the cause, kept for the
-// log. The HTTP layer turns the kind into a status in one place; the
-// packages below it never speak HTTP.
+// log. One table here (HTTPStatus) turns a kind into a status: the API's
+// adapter answers with it, and the hook call record keeps what was
+// answered, so the two never disagree. Use cases name kinds, never
+// statuses.
 //
 // An error that is not an *Error (or does not wrap one) is Internal: not
 // the caller's doing, and never shown to them.
