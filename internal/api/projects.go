@@ -62,8 +62,6 @@ func (a *API) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.Deployments.DeleteProject(r.Context(), r.PathValue("projectId")); err != nil {
 		return orNotFound(err, "Project not found")
 	}
-	// Its environments and hooks are gone: hook calls must not reuse them.
-	a.Hooks.Forget(0)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -75,8 +73,6 @@ func (a *API) syncProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return orNotFound(err, "Project not found")
 	}
-	// Environments and services may have changed or left.
-	a.Hooks.Forget(0)
 	writeJSON(w, http.StatusOK, projectOf(v))
 	return nil
 }

@@ -41,6 +41,10 @@ type Service struct {
 	Now    func() time.Time
 	// Runner is this node's engine, or NoRunner.
 	Runner Runner
+	// Deleted, when set, is called after a project's environments were
+	// deleted with it, so what keeps them in memory (the hook targets)
+	// forgets them.
+	Deleted func(environmentIDs []int64)
 }
 
 // Cancel ends a PENDING deployment at once and stops a running one (on
@@ -94,6 +98,9 @@ func (s *Service) DeleteProject(ctx context.Context, id string) (liftoff.Project
 		ids = append(ids, env.ID)
 	}
 	s.Runner.ProjectDeleted(ids)
+	if s.Deleted != nil {
+		s.Deleted(ids)
+	}
 	return p, nil
 }
 

@@ -26,6 +26,11 @@ var githubRepoPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[
 
 // Service is the projects domain.
 type Service struct {
+	// Changed, when set, is called after a sync stored the project's
+	// environments and services again, so what keeps them in memory (the
+	// hook targets) reads them anew.
+	Changed func()
+
 	store store.Store
 	git   *gitsource.Manager
 	log   *slog.Logger
@@ -152,10 +157,15 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	if configPath == config.DefaultPath || configPath == config.FallbackPath {
 		configPath = ""
 	}
-	return s.load(ctx, mirror, configPath, func(q store.Queries, read readResult) (liftoff.Project, error) {
+	v, err := s.load(ctx, mirror, configPath, func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: read.path,
 			DefaultBranch: read.branch, ConfigCommit: read.commit, At: liftoff.At(s.now())})
 	})
+	if err == nil && s.Changed != nil {
+		// Environments and services may have changed or left.
+		s.Changed()
+	}
+	return v, err
 }
 
 type readResult struct {

@@ -116,6 +116,8 @@ type fixture struct {
 	hookID  string
 	env     int64 // production
 	preview int64
+	project string
+	repo    *gittest.Repo // the project's
 }
 
 // setUp creates an API key on the store of cfg, then a project and a hook
@@ -146,7 +148,7 @@ func setUp(t *testing.T, cfg server.Config) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := fixture{key: key}
+	f := fixture{key: key, project: p.ProjectID, repo: repo}
 	for _, e := range p.Environments {
 		switch e.GivenID {
 		case "production":

@@ -241,6 +241,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			return err
 		}}
 	projects := project.NewService(st, git, log, cuid.New)
+	// Hook calls read environments through a cache: a sync or a
+	// deletion makes them read the store again.
+	projects.Changed = func() { hooks.Forget(0) }
+	deployments.Deleted = func(ids []int64) {
+		for _, id := range ids {
+			hooks.Forget(id)
+		}
+	}
 	// Before the engine restores releases: their host names carry it.
 	if err := projects.EnsureSlugs(ctx); err != nil {
 		return nil, err
