@@ -32,7 +32,7 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 func (a *API) readableDeployment(r *http.Request) (liftoff.Deployment, error) {
 	id := r.PathValue("deploymentId")
 	if secret, ok := hookSecret(r); ok {
-		d, err := a.Store.GetDeployment(r.Context(), id)
+		d, err := a.Deployments.Get(r.Context(), id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return d, err
 		}
@@ -50,7 +50,7 @@ func (a *API) readableDeployment(r *http.Request) (liftoff.Deployment, error) {
 		return d, nil
 	}
 	// An API key: the route's guard checked it and its scope.
-	d, err := a.Store.GetDeployment(r.Context(), id)
+	d, err := a.Deployments.Get(r.Context(), id)
 	return d, orNotFound(err, "Deployment not found")
 }
 
@@ -62,7 +62,7 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	if envs, limited := scopedEnvironments(r); limited {
 		p.EnvironmentIDs = envs
 	}
-	ds, err := a.Store.ListDeployments(r.Context(), p)
+	ds, err := a.Deployments.List(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return orNotFound(err, "Environment not found")
 	}
-	d, err := a.Store.GetDeployment(r.Context(), res.DeploymentID)
+	d, err := a.Deployments.Get(r.Context(), res.DeploymentID)
 	if err != nil {
 		return orNotFound(err, "Deployment not found")
 	}
@@ -129,14 +129,8 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) error {
 
 // cancelDeployment ends a PENDING deployment at once and stops a running one.
 func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) error {
-	d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
+	d, err := a.Deployments.Cancel(r.Context(), r.PathValue("deploymentId"))
 	if err != nil {
-		return orNotFound(err, "Deployment not found")
-	}
-	if d.Status.Final() {
-		return fail.Conflictf("Deployment %s already ended %s", d.ID, d.Status)
-	}
-	if d, err = a.Deployments.Cancel(r.Context(), d.ID); err != nil {
 		return orNotFound(err, "Deployment not found")
 	}
 	writeJSON(w, http.StatusOK, deploymentOf(d))

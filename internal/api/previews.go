@@ -7,7 +7,6 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
-	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // previewEnvironment loads the path's environment and checks it is a live
@@ -17,17 +16,8 @@ func (a *API) previewEnvironment(r *http.Request) (liftoff.Environment, error) {
 	if err != nil {
 		return liftoff.Environment{}, err
 	}
-	env, err := a.Store.GetEnvironment(r.Context(), id)
-	if err == nil && env.Deleted() {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return env, orNotFound(err, "Environment not found")
-	}
-	if !env.IsPreview {
-		return env, fail.Invalidf("environment %d (%s) is not a preview environment", env.ID, env.GivenID)
-	}
-	return env, nil
+	env, err := a.Deployments.PreviewEnvironment(r.Context(), id)
+	return env, orNotFound(err, "Environment not found")
 }
 
 func (a *API) listPreviews(w http.ResponseWriter, r *http.Request) error {
@@ -35,7 +25,7 @@ func (a *API) listPreviews(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := a.Store.ListPreviewInstances(r.Context(), env.ID, false)
+	list, err := a.Deployments.Previews(r.Context(), env.ID)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -50,8 +51,14 @@ type Service struct {
 // Cancel ends a PENDING deployment at once and stops a running one (on
 // this node at once, on another at its next heartbeat).
 func (s *Service) Cancel(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := RequestCancel(ctx, s.Store, id, s.Now())
+	d, err := s.Store.GetDeployment(ctx, id)
 	if err != nil {
+		return d, err
+	}
+	if d.Status.Final() {
+		return d, fail.Conflictf("Deployment %s already ended %s", d.ID, d.Status)
+	}
+	if d, err = RequestCancel(ctx, s.Store, id, s.Now()); err != nil {
 		return d, err
 	}
 	if d.Status.Running() {
