@@ -1,6 +1,6 @@
 // Package storetest opens real stores for tests, on SQLite in a temp dir and
 // on PostgreSQL in a schema of its own, and holds the conformance suite both
-// dialects must pass.
+// dialects must pass: each dialect's own tests call Run with a Driver.
 package storetest
 
 import (

@@ -12,28 +12,13 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// TestReadoutConformance covers what the API reads of deployments: lists
+// readoutCases cover what the API reads of deployments: lists
 // with their service deployments, and a preview's branch learnt once it
 // runs.
-func TestReadoutConformance(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+func readoutCases() []testCase {
+	return []testCase{
 		{"ListCarriesServiceDeployments", testListCarriesServiceDeployments},
 		{"RunningDeploymentLearnsItsBranch", testRunningDeploymentLearnsItsBranch},
-	}
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					t.Parallel()
-					c.fn(t, Open(t, dialect))
-				})
-			}
-		})
 	}
 }
 

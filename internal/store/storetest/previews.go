@@ -12,47 +12,30 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-func TestPreviewConformance(t *testing.T) {
-	t.Parallel()
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			testPreviews(t, Open(t, dialect))
-		})
-	}
-}
-
-// TestClaimWaitsForCleanup: a deployment of a PR torn down but not cleaned
+// testClaimWaitsForCleanup: a deployment of a PR torn down but not cleaned
 // up yet waits, so the cleanup cannot remove the new incarnation's builds.
-func TestClaimWaitsForCleanup(t *testing.T) {
-	t.Parallel()
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			s := Open(t, dialect)
-			ctx := context.Background()
-			p, envs := seed(t, s)
-			pv := envs[2]
-			if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: 5, At: t0}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.DeletePreviewInstance(ctx, pv.ID, 5, t0); err != nil {
-				t.Fatal(err)
-			}
-			d := newDeployment(p, pv, 5, t0.Add(time.Second))
-			if err := s.InsertDeployment(ctx, d); err != nil {
-				t.Fatal(err)
-			}
-			if got, ok := claim(t, s, "n", t0.Add(2*time.Second)); ok {
-				t.Fatalf("claimed %s before the torn down preview was cleaned up", got.ID)
-			}
-			if err := s.MarkPreviewCleaned(ctx, pv.ID, 5, t0.Add(3*time.Second)); err != nil {
-				t.Fatal(err)
-			}
-			if got, ok := claim(t, s, "n", t0.Add(4*time.Second)); !ok || got.ID != d.ID {
-				t.Fatalf("after the cleanup: %+v %v", got, ok)
-			}
-		})
+func testClaimWaitsForCleanup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	pv := envs[2]
+	if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: 5, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeletePreviewInstance(ctx, pv.ID, 5, t0); err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployment(p, pv, 5, t0.Add(time.Second))
+	if err := s.InsertDeployment(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := claim(t, s, "n", t0.Add(2*time.Second)); ok {
+		t.Fatalf("claimed %s before the torn down preview was cleaned up", got.ID)
+	}
+	if err := s.MarkPreviewCleaned(ctx, pv.ID, 5, t0.Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := claim(t, s, "n", t0.Add(4*time.Second)); !ok || got.ID != d.ID {
+		t.Fatalf("after the cleanup: %+v %v", got, ok)
 	}
 }
 
@@ -192,80 +175,73 @@ func testPreviews(t *testing.T, s store.Store) {
 	}
 }
 
-// TestCountLivePreviews: live instances and pull requests whose deployment
+// testCountLivePreviews: live instances and pull requests whose deployment
 // is queued or running count, each once; torn down instances, finished
 // deployments and other environments do not.
-func TestCountLivePreviews(t *testing.T) {
-	t.Parallel()
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			s := Open(t, dialect)
-			ctx := context.Background()
-			p, envs := seed(t, s)
-			pv := envs[2]
-			count := func(pr int) store.LivePreviews {
-				t.Helper()
-				var n store.LivePreviews
-				if err := s.Tx(ctx, func(q store.Queries) error {
-					var err error
-					n, err = q.CountLivePreviews(ctx, pv.ID, pr)
-					return err
-				}); err != nil {
-					t.Fatal(err)
-				}
-				return n
-			}
-			if got := count(1); got != (store.LivePreviews{}) {
-				t.Fatalf("empty: %+v", got)
-			}
-			for _, pr := range []int{1, 2, 3} {
-				if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, At: t0}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := s.DeletePreviewInstance(ctx, pv.ID, 3, t0); err != nil {
-				t.Fatal(err)
-			}
-			// PR 1 live with a queued deployment: counted once. PR 4 queued,
-			// PR 5 running: counted. PR 6 finished: not.
-			for _, pr := range []int{1, 4, 5, 6} {
-				if err := s.InsertDeployment(ctx, newDeployment(p, pv, pr, t0)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// A normal environment's deployments do not count.
-			if err := s.InsertDeployment(ctx, newDeployment(p, envs[0], 0, t0)); err != nil {
-				t.Fatal(err)
-			}
-			for _, pr := range []int{5, 6} {
-				pending, err := s.GetPendingDeployment(ctx, pv.ID, pr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled, At: t0}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// PR 5 runs: its deployment is the oldest, claimed first.
-			running := newDeployment(p, pv, 5, t0.Add(-time.Second))
-			if err := s.InsertDeployment(ctx, running); err != nil {
-				t.Fatal(err)
-			}
-			if d, ok := claim(t, s, "n", t0.Add(time.Second)); !ok || d.ID != running.ID {
-				t.Fatalf("claimed %+v, want PR 5's deployment", d)
-			}
-			if got, want := count(7), (store.LivePreviews{Count: 4}); got != want {
-				t.Fatalf("count for PR 7 = %+v, want %+v (PRs 1, 2, 4, 5)", got, want)
-			}
-			for _, pr := range []int{1, 2, 4, 5} {
-				if got := count(pr); !got.Includes || got.Count != 4 {
-					t.Fatalf("count for PR %d = %+v, want it included in 4", pr, got)
-				}
-			}
-			if got := count(3); got.Includes {
-				t.Fatalf("the torn down PR 3 counts: %+v", got)
-			}
-		})
+func testCountLivePreviews(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	pv := envs[2]
+	count := func(pr int) store.LivePreviews {
+		t.Helper()
+		var n store.LivePreviews
+		if err := s.Tx(ctx, func(q store.Queries) error {
+			var err error
+			n, err = q.CountLivePreviews(ctx, pv.ID, pr)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := count(1); got != (store.LivePreviews{}) {
+		t.Fatalf("empty: %+v", got)
+	}
+	for _, pr := range []int{1, 2, 3} {
+		if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.DeletePreviewInstance(ctx, pv.ID, 3, t0); err != nil {
+		t.Fatal(err)
+	}
+	// PR 1 live with a queued deployment: counted once. PR 4 queued,
+	// PR 5 running: counted. PR 6 finished: not.
+	for _, pr := range []int{1, 4, 5, 6} {
+		if err := s.InsertDeployment(ctx, newDeployment(p, pv, pr, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A normal environment's deployments do not count.
+	if err := s.InsertDeployment(ctx, newDeployment(p, envs[0], 0, t0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range []int{5, 6} {
+		pending, err := s.GetPendingDeployment(ctx, pv.ID, pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// PR 5 runs: its deployment is the oldest, claimed first.
+	running := newDeployment(p, pv, 5, t0.Add(-time.Second))
+	if err := s.InsertDeployment(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := claim(t, s, "n", t0.Add(time.Second)); !ok || d.ID != running.ID {
+		t.Fatalf("claimed %+v, want PR 5's deployment", d)
+	}
+	if got, want := count(7), (store.LivePreviews{Count: 4}); got != want {
+		t.Fatalf("count for PR 7 = %+v, want %+v (PRs 1, 2, 4, 5)", got, want)
+	}
+	for _, pr := range []int{1, 2, 4, 5} {
+		if got := count(pr); !got.Includes || got.Count != 4 {
+			t.Fatalf("count for PR %d = %+v, want it included in 4", pr, got)
+		}
+	}
+	if got := count(3); got.Includes {
+		t.Fatalf("the torn down PR 3 counts: %+v", got)
 	}
 }

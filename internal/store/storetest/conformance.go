@@ -17,13 +17,9 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// TestConformance runs every case on every dialect.
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+// basicCases cover projects, keys, hooks, deployments and transactions.
+func basicCases() []testCase {
+	return []testCase{
 		{"ProjectsAndSync", testProjectsAndSync},
 		{"APIKeys", testAPIKeys},
 		{"Hooks", testHooks},
@@ -35,17 +31,6 @@ func TestConformance(t *testing.T) {
 		{"TxRollsBack", testTxRollsBack},
 		{"ConcurrentTx", testConcurrentTx},
 		{"ClosedStoreIsUnavailable", testClosed},
-	}
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					t.Parallel()
-					c.fn(t, Open(t, dialect))
-				})
-			}
-		})
 	}
 }
 

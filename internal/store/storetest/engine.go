@@ -15,29 +15,16 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-func TestEngineConformance(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+// engineCases cover what the engine asks of the store: claims under a
+// lease, cancel, interruption, service deployments and logs.
+func engineCases() []testCase {
+	return []testCase{
 		{"ClaimOldestFirstOnePerInstance", testClaim},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"LeaseAndCancel", testLeaseAndCancel},
 		{"Interrupt", testInterrupt},
 		{"ServiceDeployments", testServiceDeployments},
 		{"Logs", testLogs},
-	}
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					t.Parallel()
-					c.fn(t, Open(t, dialect))
-				})
-			}
-		})
 	}
 }
 

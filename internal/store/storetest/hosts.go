@@ -12,16 +12,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// TestIsolationConformance covers what keeps projects apart: slugs and
+// isolationCases cover what keeps projects apart: slugs and
 // host name claims.
-func TestIsolationConformance(t *testing.T) {
-	t.Parallel()
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			t.Run("Slugs", func(t *testing.T) { t.Parallel(); testSlugs(t, Open(t, dialect)) })
-			t.Run("HostClaims", func(t *testing.T) { t.Parallel(); testHostClaims(t, Open(t, dialect)) })
-		})
+func isolationCases() []testCase {
+	return []testCase{
+		{"Slugs", testSlugs},
+		{"HostClaims", testHostClaims},
 	}
 }
 

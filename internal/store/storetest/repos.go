@@ -15,27 +15,14 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-func TestReposConformance(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+// reposCases cover repository credentials, GitHub deliveries and the last
+// deployed commit.
+func reposCases() []testCase {
+	return []testCase{
 		{"RepoCredentialKeptApart", testRepoCredential},
 		{"GitHubDeliveriesOnce", testGitHubDeliveries},
 		{"ConcurrentGitHubDeliveries", testConcurrentGitHubDeliveries},
 		{"LastDeployedCommit", testLastDeployedCommit},
-	}
-	for _, dialect := range Dialects() {
-		t.Run(dialect, func(t *testing.T) {
-			t.Parallel()
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) {
-					t.Parallel()
-					c.fn(t, Open(t, dialect))
-				})
-			}
-		})
 	}
 }
 
