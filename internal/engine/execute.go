@@ -273,56 +273,41 @@ func (r *deployment) revisionFailure(ctx context.Context, err error, notFound st
 // readConfig reads and validates the config at the commit, and keeps it
 // with the deployment. A redeploy reuses the config of what it redeploys.
 func (r *deployment) readConfig(ctx context.Context) error {
-	var text, path string
+	var read project.ConfigFile
+	var err error
 	if r.d.RedeployOf != "" {
-		orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
-		if err != nil {
-			return fmt.Errorf("load the deployment to redeploy: %w", err)
+		orig, getErr := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+		if getErr != nil {
+			return fmt.Errorf("load the deployment to redeploy: %w", getErr)
 		}
-		text, path = orig.Config, "the config of "+orig.ID
+		read, err = project.ParseConfig("the config of "+orig.ID, []byte(orig.Config), r.e.parser.Parse)
 	} else {
-		candidates := []string{config.DefaultPath, config.FallbackPath}
-		if p := r.project.ConfigPath; p != "" && p != config.DefaultPath && p != config.FallbackPath {
-			candidates = []string{p}
-		}
-		for _, c := range candidates {
-			data, err := r.mirror.ReadFile(ctx, r.commit, c)
-			if errors.Is(err, gitsource.ErrFileNotFound) {
-				continue
-			}
-			if err != nil {
-				return r.gitFailure(ctx, "read "+c, err)
-			}
-			text, path = string(data), c
-			break
-		}
-		if path == "" {
-			return fail(liftoff.StatusError, "%s was not found at commit %s", strings.Join(candidates, " or "), short(r.commit))
+		searched := project.ConfigSearchPath(r.project.ConfigPath)
+		read, err = project.ReadConfigAt(ctx, r.mirror, r.commit, searched, r.e.parser.Parse)
+		if errors.Is(err, project.ErrConfigNotFound) {
+			return fail(liftoff.StatusError, "%s was not found at commit %s", strings.Join(project.ConfigCandidates(searched), " or "), short(r.commit))
 		}
 	}
-	file, problems, err := r.e.parser.Parse([]byte(text))
-	if err != nil {
-		var lines []string
-		for _, p := range problems {
-			if p.Severity == config.SeverityError {
-				lines = append(lines, p.String())
-			}
-		}
-		if len(lines) == 0 {
-			lines = []string{err.Error()}
-		}
-		return fail(liftoff.StatusError, "%s at %s is not valid: %s", path, short(r.commit), strings.Join(lines, "; "))
+	var readErr *project.ConfigReadError
+	var invalidErr *project.ConfigInvalidError
+	switch {
+	case errors.As(err, &readErr):
+		return r.gitFailure(ctx, "read "+readErr.Path, readErr.Err)
+	case errors.As(err, &invalidErr):
+		return fail(liftoff.StatusError, "%s at %s is not valid: %s", invalidErr.Path, short(r.commit), strings.Join(invalidErr.Errors(), "; "))
+	case err != nil:
+		return err
 	}
-	envCfg, ok := file.Environment(r.env.GivenID)
+	envCfg, ok := read.File.Environment(r.env.GivenID)
 	if !ok {
-		return fail(liftoff.StatusError, "environment %q is not in %s at %s", r.env.GivenID, path, short(r.commit))
+		return fail(liftoff.StatusError, "environment %q is not in %s at %s", r.env.GivenID, read.Path, short(r.commit))
 	}
 	if envCfg.IsPreview() != r.env.IsPreview {
 		return fail(liftoff.StatusError, "environment %q changed between a preview and a normal environment at %s; sync the project", r.env.GivenID, short(r.commit))
 	}
-	r.file, r.envCfg = file, envCfg
+	r.file, r.envCfg = read.File, envCfg
 	if r.d.RedeployOf == "" {
-		if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Config: text}); err != nil {
+		if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Config: string(read.Data)}); err != nil {
 			return err
 		}
 	}
