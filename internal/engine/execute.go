@@ -11,10 +11,10 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/prfilter"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
-	"github.com/liftoffhq/liftoff/internal/watch"
 )
 
 // failure ends a deployment with a status and a sentence a person can act on.
@@ -141,8 +141,8 @@ func (r *deployment) prepare(ctx context.Context) error {
 	}
 	if r.d.PRNumber > 0 {
 		detail := deployments.ParseDetail(r.d.TriggerDetail)
-		if len(detail.FilterWatchPaths) > 0 {
-			if err := r.checkPRFiles(ctx, detail); err != nil {
+		if filter := prfilter.OfWatchPaths(detail.FilterWatchPaths); filter.NeedsFiles() {
+			if err := r.checkPRFiles(ctx, detail.BaseBranch, filter); err != nil {
 				return err
 			}
 		}
@@ -235,25 +235,25 @@ func (r *deployment) resolve(ctx context.Context) error {
 // checkPRFiles ends an automatic preview deployment NO_CHANGE when no file
 // the pull request changes (since it left its base branch) matches the
 // preview environment's filter.watchPaths.
-func (r *deployment) checkPRFiles(ctx context.Context, detail deployments.TriggerDetail) error {
-	baseTip, err := r.mirror.ResolveBranch(ctx, detail.BaseBranch)
+func (r *deployment) checkPRFiles(ctx context.Context, baseBranch string, filter prfilter.Filter) error {
+	baseTip, err := r.mirror.ResolveBranch(ctx, baseBranch)
 	if err != nil {
-		return r.gitFailure(ctx, "find the pull request's base branch "+detail.BaseBranch, err)
+		return r.gitFailure(ctx, "find the pull request's base branch "+baseBranch, err)
 	}
 	base, err := r.mirror.MergeBase(ctx, baseTip, r.commit)
 	if err != nil {
-		return r.gitFailure(ctx, "find where the pull request left "+detail.BaseBranch, err)
+		return r.gitFailure(ctx, "find where the pull request left "+baseBranch, err)
 	}
 	files, err := r.mirror.ChangedFiles(ctx, base, r.commit)
 	if err != nil {
 		return r.gitFailure(ctx, "list the files the pull request changes", err)
 	}
-	m, err := watch.Compile(detail.FilterWatchPaths)
+	ok, why, err := filter.MatchFiles(files, short(base))
 	if err != nil {
 		return fail(liftoff.StatusError, "the preview filter's watchPaths: %v", err)
 	}
-	if res := m.Filter(watch.NewChangeSet(files)); len(res.Paths) == 0 {
-		return fail(liftoff.StatusNoChange, "no file the pull request changes (%d since %s) matches the preview filter's watchPaths", len(files), short(base))
+	if !ok {
+		return fail(liftoff.StatusNoChange, "%s", why)
 	}
 	return nil
 }

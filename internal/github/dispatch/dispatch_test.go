@@ -62,7 +62,7 @@ func forkEvent(t *testing.T, file string, rewrite ...string) github.Event {
 
 func fixtureBody(t *testing.T, file string, rewrite ...string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "github", "testdata", file))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
