@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/token"
+	"github.com/liftoffhq/liftoff/internal/redact"
 )
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key header.
@@ -110,7 +110,7 @@ func (a *API) writeHookError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(token.RedactLookalikes(msg)) + `}`))
+	_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(redact.Lookalikes(msg)) + `}`))
 }
 
 // HookSuccessType is how deploy hook answers write "success".

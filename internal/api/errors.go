@@ -13,8 +13,8 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
-	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 // Error codes of /v1 error bodies.
@@ -43,7 +43,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // anything in them shaped like a secret is redacted, so an answer never
 // repeats one (to the caller, or to a log or proxy on the way back).
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, client.ErrorBody{Error: token.RedactLookalikes(msg), ErrorCode: code})
+	writeJSON(w, status, client.ErrorBody{Error: redact.Lookalikes(msg), ErrorCode: code})
 }
 
 // validation is a 400 on /v1 naming what was wrong.
@@ -98,8 +98,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error, notFound s
 // logError logs err once with a new id and returns the id.
 func (a *API) logError(r *http.Request, err error) string {
 	id := cuid.New()
-	a.Log.ErrorContext(r.Context(), "request failed", "error_id", id, "method", token.RedactLookalikes(r.Method),
-		"path", RedactPath(r.URL.EscapedPath()), "err", token.RedactLookalikes(err.Error()))
+	a.Log.ErrorContext(r.Context(), "request failed", "error_id", id, "method", redact.Lookalikes(r.Method),
+		"path", RedactPath(r.URL.EscapedPath()), "err", redact.Lookalikes(err.Error()))
 	return id
 }
 
@@ -130,7 +130,7 @@ func RedactPath(escapedPath string) string {
 				(i == 0 || i == 2) && allDigits(p) ||
 				i == 3 && checkSHA("", p) == nil
 			if !keep {
-				parts[i] = token.Redacted
+				parts[i] = redact.Redacted
 			}
 		}
 		return HookPathPrefix + strings.Join(parts, "/")
@@ -138,18 +138,18 @@ func RedactPath(escapedPath string) string {
 	parts := strings.Split(escapedPath, "/")
 	hook := false
 	for i, p := range parts {
-		redact := token.HasLookalike(p)
+		secret := redact.HasLookalike(p)
 		// A part may hold encoded slashes: judge each piece between them.
 		for _, piece := range strings.Split(unescapeAll(p), "/") {
-			if token.HasLookalike(piece) || hook && piece != "" && !allDigits(piece) && checkSHA("", piece) != nil {
-				redact = true
+			if redact.HasLookalike(piece) || hook && piece != "" && !allDigits(piece) && checkSHA("", piece) != nil {
+				secret = true
 			}
 			if strings.Contains(strings.ToLower(piece), "deploy-hook") {
 				hook = true
 			}
 		}
-		if redact {
-			parts[i] = token.Redacted
+		if secret {
+			parts[i] = redact.Redacted
 		}
 	}
 	return strings.Join(parts, "/")

@@ -13,6 +13,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/prfilter"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -79,7 +80,7 @@ func (r *deployment) ended(ctx context.Context, err error) (liftoff.Status, []li
 		f = causeFailure(ctx)
 	default:
 		r.e.Log.Error("deployment failed", "deployment_id", r.d.ID, "err", err)
-		f = &failure{status: liftoff.StatusError, msg: logstream.Scrub(err.Error())}
+		f = &failure{status: liftoff.StatusError, msg: redact.Secrets(err.Error())}
 	}
 	r.log.Printf("==> %s: %s", f.status, f.msg)
 	if f.status == liftoff.StatusNoChange {
@@ -172,7 +173,7 @@ func (r *deployment) gitFailure(ctx context.Context, what string, err error) err
 	if ctx.Err() != nil {
 		return causeFailure(ctx)
 	}
-	return fail(liftoff.StatusError, "could not %s: %s", what, logstream.Scrub(gitsource.RedactURL(err.Error())))
+	return fail(liftoff.StatusError, "could not %s: %s", what, redact.Secrets(gitsource.RedactURL(err.Error())))
 }
 
 // resolve finds the commit to deploy.
@@ -263,7 +264,7 @@ func (r *deployment) checkPRFiles(ctx context.Context, baseBranch string, filter
 func (r *deployment) revisionFailure(ctx context.Context, err error, notFound string) error {
 	switch {
 	case errors.Is(err, gitsource.ErrAmbiguous):
-		return fail(liftoff.StatusError, "%s; use more characters of the SHA", logstream.Scrub(err.Error()))
+		return fail(liftoff.StatusError, "%s; use more characters of the SHA", redact.Secrets(err.Error()))
 	case errors.Is(err, gitsource.ErrRevisionNotFound), errors.Is(err, gitsource.ErrInvalidRevision):
 		return fail(liftoff.StatusError, "%s", notFound)
 	}
