@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -33,7 +32,7 @@ var (
 	ErrMissing = errors.New("no API key in the Authorization header")
 	ErrInvalid = errors.New("invalid API key")
 	// ErrBadName refuses a key name.
-	ErrBadName = errors.New("name must be 1 to 100 characters")
+	ErrBadName = errors.New(liftoff.NameRule)
 	// ErrBadScope refuses a scope or the environments given with it. The
 	// errors Create returns for it say what was wrong and nothing else.
 	ErrBadScope = errors.New("invalid scope or environments")
@@ -99,8 +98,8 @@ type CreateParams struct {
 
 // Create issues a key and returns it with its secret, which is not stored.
 func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, string, error) {
-	name := strings.TrimSpace(p.Name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
+	name, ok := liftoff.CleanName(p.Name)
+	if !ok {
 		return liftoff.APIKey{}, "", ErrBadName
 	}
 	scope, err := ParseScope(string(p.Scope))

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -28,9 +26,9 @@ const MaxGrace = 30 * 24 * time.Hour
 
 // Create makes a hook for an environment that exists and is not deleted.
 func (s *Service) Create(ctx context.Context, environmentID int64, name string) (Created, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Created{}, fmt.Errorf("%w: name must be 1 to 100 characters", ErrInvalid)
+	name, ok := liftoff.CleanName(name)
+	if !ok {
+		return Created{}, fmt.Errorf("%w: %s", ErrInvalid, liftoff.NameRule)
 	}
 	env, err := s.store.GetEnvironment(ctx, environmentID)
 	if err != nil {

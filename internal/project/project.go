@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
@@ -72,9 +71,9 @@ func invalid(format string, args ...any) error {
 // Create clones the repository, reads and validates its config on the
 // default branch, and stores the project with its environments and services.
 func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
-	p.Name = strings.TrimSpace(p.Name)
-	if p.Name == "" || utf8.RuneCountInString(p.Name) > 100 {
-		return View{}, invalid("name must be 1 to 100 characters")
+	var ok bool
+	if p.Name, ok = liftoff.CleanName(p.Name); !ok {
+		return View{}, invalid("%s", liftoff.NameRule)
 	}
 	if strings.TrimSpace(p.RepoURL) == "" {
 		return View{}, invalid("repoUrl is required: a local path, file://, https:// or ssh:// URL of a git repository")
