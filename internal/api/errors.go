@@ -13,8 +13,8 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/fail"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
-	"github.com/liftoffhq/liftoff/internal/token"
 )
 
 // Error codes of /v1 error bodies.
@@ -95,12 +95,12 @@ func (a *API) answerFailure(w http.ResponseWriter, r *http.Request, s surface, e
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(token.RedactLookalikes(fe.Message)) + `}`))
+		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString(redact.Lookalikes(fe.Message)) + `}`))
 	case fe.Kind == fail.Internal:
 		writeJSON(w, status, client.ErrorBody{Error: "There was an unexpected error; it was logged with id " + id,
 			ErrorCode: codeInternal, ErrorID: id})
 	default:
-		writeJSON(w, status, client.ErrorBody{Error: token.RedactLookalikes(fe.Message), ErrorCode: codeOf(fe.Kind), ErrorID: id})
+		writeJSON(w, status, client.ErrorBody{Error: redact.Lookalikes(fe.Message), ErrorCode: codeOf(fe.Kind), ErrorID: id})
 	}
 }
 
@@ -163,11 +163,11 @@ func (a *API) logFailure(r *http.Request, err error, fe *fail.Error) string {
 	if fe.Kind == fail.Unavailable {
 		level = slog.LevelWarn
 	}
-	attrs := []any{"error_id", id, "method", token.RedactLookalikes(r.Method), "path", RedactPath(r.URL.EscapedPath()),
-		"err", token.RedactLookalikes(err.Error())}
+	attrs := []any{"error_id", id, "method", redact.Lookalikes(r.Method), "path", RedactPath(r.URL.EscapedPath()),
+		"err", redact.Lookalikes(err.Error())}
 	if fe.Err != nil && fe.Message != "" {
 		// err's text is the message the caller got: the cause says why.
-		attrs = append(attrs, "cause", token.RedactLookalikes(fe.Err.Error()))
+		attrs = append(attrs, "cause", redact.Lookalikes(fe.Err.Error()))
 	}
 	a.Log.Log(r.Context(), level, "request failed", attrs...)
 	return id
@@ -189,7 +189,7 @@ func RedactPath(escapedPath string) string {
 				(i == 0 || i == 2) && allDigits(p) ||
 				i == 3 && checkSHA("", p) == nil
 			if !keep {
-				parts[i] = token.Redacted
+				parts[i] = redact.Redacted
 			}
 		}
 		return HookPathPrefix + strings.Join(parts, "/")
@@ -197,18 +197,18 @@ func RedactPath(escapedPath string) string {
 	parts := strings.Split(escapedPath, "/")
 	hook := false
 	for i, p := range parts {
-		redact := token.HasLookalike(p)
+		secret := redact.HasLookalike(p)
 		// A part may hold encoded slashes: judge each piece between them.
 		for _, piece := range strings.Split(unescapeAll(p), "/") {
-			if token.HasLookalike(piece) || hook && piece != "" && !allDigits(piece) && checkSHA("", piece) != nil {
-				redact = true
+			if redact.HasLookalike(piece) || hook && piece != "" && !allDigits(piece) && checkSHA("", piece) != nil {
+				secret = true
 			}
 			if strings.Contains(strings.ToLower(piece), "deploy-hook") {
 				hook = true
 			}
 		}
-		if redact {
-			parts[i] = token.Redacted
+		if secret {
+			parts[i] = redact.Redacted
 		}
 	}
 	return strings.Join(parts, "/")

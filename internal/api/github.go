@@ -10,7 +10,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
-	"github.com/liftoffhq/liftoff/internal/token"
+	"github.com/liftoffhq/liftoff/internal/redact"
 )
 
 // maxDeliveryID bounds the X-GitHub-Delivery header.
@@ -41,7 +41,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) error {
 		// The headers are the caller's, unauthenticated: logged bounded,
 		// quoted and with anything shaped like a secret redacted.
 		a.Log.WarnContext(r.Context(), "github webhook refused", "reason", err.Error(),
-			"event", quoteShort(token.Redact(event)), "delivery", quoteShort(token.Redact(delivery)),
+			"event", quoteShort(redact.Secrets(event)), "delivery", quoteShort(redact.Secrets(delivery)),
 			"remote", a.client(r), "bytes", len(body))
 		msg := "The X-Hub-Signature-256 signature does not match the payload: check the webhook's secret"
 		if errors.Is(err, github.ErrUnsigned) {

@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -38,7 +37,7 @@ var (
 // Errors of Create.
 var (
 	// ErrBadName refuses a key name.
-	ErrBadName = fail.New(fail.Invalid, "name must be 1 to 100 characters")
+	ErrBadName = fail.New(fail.Invalid, liftoff.NameRule)
 	// ErrBadScope refuses a scope or the environments given with it. The
 	// errors Create returns wrap it, and their text is only what was wrong.
 	ErrBadScope = errors.New("invalid scope or environments")
@@ -107,8 +106,8 @@ type CreateParams struct {
 
 // Create issues a key and returns it with its secret, which is not stored.
 func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, string, error) {
-	name := strings.TrimSpace(p.Name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
+	name, ok := liftoff.CleanName(p.Name)
+	if !ok {
 		return liftoff.APIKey{}, "", ErrBadName
 	}
 	scope, err := ParseScope(string(p.Scope))

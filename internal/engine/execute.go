@@ -10,10 +10,11 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/prfilter"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
-	"github.com/liftoffhq/liftoff/internal/watch"
 )
 
 // failure ends a deployment with a status and a sentence a person can act on.
@@ -78,7 +79,7 @@ func (r *deployment) ended(ctx context.Context, err error) (liftoff.Status, []li
 		f = causeFailure(ctx)
 	default:
 		r.e.Log.Error("deployment failed", "deployment_id", r.d.ID, "err", err)
-		f = &failure{status: liftoff.StatusError, msg: logstream.Scrub(err.Error())}
+		f = &failure{status: liftoff.StatusError, msg: redact.Secrets(err.Error())}
 	}
 	r.log.Printf("==> %s: %s", f.status, f.msg)
 	if f.status == liftoff.StatusNoChange {
@@ -140,8 +141,8 @@ func (r *deployment) prepare(ctx context.Context) error {
 	}
 	if r.d.PRNumber > 0 {
 		detail := r.d.TriggerDetail
-		if len(detail.FilterWatchPaths) > 0 {
-			if err := r.checkPRFiles(ctx, detail); err != nil {
+		if filter := prfilter.OfWatchPaths(detail.FilterWatchPaths); filter.NeedsFiles() {
+			if err := r.checkPRFiles(ctx, detail.BaseBranch, filter); err != nil {
 				return err
 			}
 		}
@@ -171,7 +172,7 @@ func (r *deployment) gitFailure(ctx context.Context, what string, err error) err
 	if ctx.Err() != nil {
 		return causeFailure(ctx)
 	}
-	return fail(liftoff.StatusError, "could not %s: %s", what, logstream.Scrub(gitsource.RedactURL(err.Error())))
+	return fail(liftoff.StatusError, "could not %s: %s", what, redact.Secrets(gitsource.RedactURL(err.Error())))
 }
 
 // resolve finds the commit to deploy.
@@ -234,25 +235,25 @@ func (r *deployment) resolve(ctx context.Context) error {
 // checkPRFiles ends an automatic preview deployment NO_CHANGE when no file
 // the pull request changes (since it left its base branch) matches the
 // preview environment's filter.watchPaths.
-func (r *deployment) checkPRFiles(ctx context.Context, detail liftoff.TriggerDetail) error {
-	baseTip, err := r.mirror.ResolveBranch(ctx, detail.BaseBranch)
+func (r *deployment) checkPRFiles(ctx context.Context, baseBranch string, filter prfilter.Filter) error {
+	baseTip, err := r.mirror.ResolveBranch(ctx, baseBranch)
 	if err != nil {
-		return r.gitFailure(ctx, "find the pull request's base branch "+detail.BaseBranch, err)
+		return r.gitFailure(ctx, "find the pull request's base branch "+baseBranch, err)
 	}
 	base, err := r.mirror.MergeBase(ctx, baseTip, r.commit)
 	if err != nil {
-		return r.gitFailure(ctx, "find where the pull request left "+detail.BaseBranch, err)
+		return r.gitFailure(ctx, "find where the pull request left "+baseBranch, err)
 	}
 	files, err := r.mirror.ChangedFiles(ctx, base, r.commit)
 	if err != nil {
 		return r.gitFailure(ctx, "list the files the pull request changes", err)
 	}
-	m, err := watch.Compile(detail.FilterWatchPaths)
+	ok, why, err := filter.MatchFiles(files, short(base))
 	if err != nil {
 		return fail(liftoff.StatusError, "the preview filter's watchPaths: %v", err)
 	}
-	if res := m.Filter(watch.NewChangeSet(files)); len(res.Paths) == 0 {
-		return fail(liftoff.StatusNoChange, "no file the pull request changes (%d since %s) matches the preview filter's watchPaths", len(files), short(base))
+	if !ok {
+		return fail(liftoff.StatusNoChange, "%s", why)
 	}
 	return nil
 }
@@ -262,7 +263,7 @@ func (r *deployment) checkPRFiles(ctx context.Context, detail liftoff.TriggerDet
 func (r *deployment) revisionFailure(ctx context.Context, err error, notFound string) error {
 	switch {
 	case errors.Is(err, gitsource.ErrAmbiguous):
-		return fail(liftoff.StatusError, "%s; use more characters of the SHA", logstream.Scrub(err.Error()))
+		return fail(liftoff.StatusError, "%s; use more characters of the SHA", redact.Secrets(err.Error()))
 	case errors.Is(err, gitsource.ErrRevisionNotFound), errors.Is(err, gitsource.ErrInvalidRevision):
 		return fail(liftoff.StatusError, "%s", notFound)
 	}
@@ -272,56 +273,41 @@ func (r *deployment) revisionFailure(ctx context.Context, err error, notFound st
 // readConfig reads and validates the config at the commit, and keeps it
 // with the deployment. A redeploy reuses the config of what it redeploys.
 func (r *deployment) readConfig(ctx context.Context) error {
-	var text, path string
+	var read project.ConfigFile
+	var err error
 	if r.d.RedeployOf != "" {
-		orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
-		if err != nil {
-			return fmt.Errorf("load the deployment to redeploy: %w", err)
+		orig, getErr := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+		if getErr != nil {
+			return fmt.Errorf("load the deployment to redeploy: %w", getErr)
 		}
-		text, path = orig.Config, "the config of "+orig.ID
+		read, err = project.ParseConfig("the config of "+orig.ID, []byte(orig.Config), r.e.parser.Parse)
 	} else {
-		candidates := []string{config.DefaultPath, config.FallbackPath}
-		if p := r.project.ConfigPath; p != "" && p != config.DefaultPath && p != config.FallbackPath {
-			candidates = []string{p}
-		}
-		for _, c := range candidates {
-			data, err := r.mirror.ReadFile(ctx, r.commit, c)
-			if errors.Is(err, gitsource.ErrFileNotFound) {
-				continue
-			}
-			if err != nil {
-				return r.gitFailure(ctx, "read "+c, err)
-			}
-			text, path = string(data), c
-			break
-		}
-		if path == "" {
-			return fail(liftoff.StatusError, "%s was not found at commit %s", strings.Join(candidates, " or "), short(r.commit))
+		searched := project.ConfigSearchPath(r.project.ConfigPath)
+		read, err = project.ReadConfigAt(ctx, r.mirror, r.commit, searched, r.e.parser.Parse)
+		if errors.Is(err, project.ErrConfigNotFound) {
+			return fail(liftoff.StatusError, "%s was not found at commit %s", strings.Join(project.ConfigCandidates(searched), " or "), short(r.commit))
 		}
 	}
-	file, problems, err := r.e.parser.Parse([]byte(text))
-	if err != nil {
-		var lines []string
-		for _, p := range problems {
-			if p.Severity == config.SeverityError {
-				lines = append(lines, p.String())
-			}
-		}
-		if len(lines) == 0 {
-			lines = []string{err.Error()}
-		}
-		return fail(liftoff.StatusError, "%s at %s is not valid: %s", path, short(r.commit), strings.Join(lines, "; "))
+	var readErr *project.ConfigReadError
+	var invalidErr *project.ConfigInvalidError
+	switch {
+	case errors.As(err, &readErr):
+		return r.gitFailure(ctx, "read "+readErr.Path, readErr.Err)
+	case errors.As(err, &invalidErr):
+		return fail(liftoff.StatusError, "%s at %s is not valid: %s", invalidErr.Path, short(r.commit), strings.Join(invalidErr.Errors(), "; "))
+	case err != nil:
+		return err
 	}
-	envCfg, ok := file.Environment(r.env.GivenID)
+	envCfg, ok := read.File.Environment(r.env.GivenID)
 	if !ok {
-		return fail(liftoff.StatusError, "environment %q is not in %s at %s", r.env.GivenID, path, short(r.commit))
+		return fail(liftoff.StatusError, "environment %q is not in %s at %s", r.env.GivenID, read.Path, short(r.commit))
 	}
 	if envCfg.IsPreview() != r.env.IsPreview {
 		return fail(liftoff.StatusError, "environment %q changed between a preview and a normal environment at %s; sync the project", r.env.GivenID, short(r.commit))
 	}
-	r.file, r.envCfg = file, envCfg
+	r.file, r.envCfg = read.File, envCfg
 	if r.d.RedeployOf == "" {
-		if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Config: text}); err != nil {
+		if err := r.e.Store.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: r.d.ID, Config: string(read.Data)}); err != nil {
 			return err
 		}
 	}

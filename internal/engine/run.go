@@ -13,6 +13,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -210,7 +211,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
 		Env: r.environ(u.svc, u.hosts, false), Log: log}
 	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
-		return liftoff.StatusDeployError, logstream.Scrub(err.Error())
+		return liftoff.StatusDeployError, redact.Secrets(err.Error())
 	}
 	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "postDeployCommand", Command: u.svc.PostDeployCommand}); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
@@ -268,7 +269,7 @@ func basePathDir(dir, basePath string) (string, error) {
 
 // buildMessage is the sentence of a failed step.
 func buildMessage(err error) string {
-	return logstream.Scrub(err.Error())
+	return redact.Secrets(err.Error())
 }
 
 // targetOf is the target a service releases to.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -26,9 +24,9 @@ const MaxGrace = 30 * 24 * time.Hour
 
 // Create makes a hook for an environment that exists and is not deleted.
 func (s *Service) Create(ctx context.Context, environmentID int64, name string) (Created, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return Created{}, fail.New(fail.Invalid, "name must be 1 to 100 characters")
+	name, ok := liftoff.CleanName(name)
+	if !ok {
+		return Created{}, fail.New(fail.Invalid, liftoff.NameRule)
 	}
 	env, err := s.store.GetEnvironment(ctx, environmentID)
 	if err != nil {

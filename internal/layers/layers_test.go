@@ -17,10 +17,10 @@ const module = "github.com/liftoffhq/liftoff/"
 var layers = [][]string{
 	// Leaves: nothing of ours. watch is a pure decision; config the
 	// model of liftoff.json; gitsource the git binary.
-	{"client", "clientaddr", "config", "confine", "examples", "fail", "examples/monorepo/api", "gitsource", "gittest",
+	{"client", "clientaddr", "config", "confine", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
 		"layers", "lifecycle", "procgroup", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
-	{"liftoff", "github", "redact", "repoaccess", "sandbox"},
+	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox"},
 	// The persistence seam, and the shell-step runner.
 	{"store", "steps", "sandbox/sandboxtest"},
 	// One SQL implementation; the release seam.

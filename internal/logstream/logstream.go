@@ -12,7 +12,6 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
-	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -35,10 +34,6 @@ const (
 	maxBatchLines = 500
 	maxBatchBytes = 256 << 10
 )
-
-// Scrub replaces every secret Liftoff issues in s (and see redact.Scrubber
-// for more).
-func Scrub(s string) string { return redact.New().String(s) }
 
 // Options tune Streams. Zero fields take the defaults.
 type Options struct {

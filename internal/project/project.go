@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/fail"
@@ -73,9 +72,9 @@ func invalid(format string, args ...any) error { return fail.Invalidf(format, ar
 // Create clones the repository, reads and validates its config on the
 // default branch, and stores the project with its environments and services.
 func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
-	p.Name = strings.TrimSpace(p.Name)
-	if p.Name == "" || utf8.RuneCountInString(p.Name) > 100 {
-		return View{}, invalid("name must be 1 to 100 characters")
+	var ok bool
+	if p.Name, ok = liftoff.CleanName(p.Name); !ok {
+		return View{}, invalid("%s", liftoff.NameRule)
 	}
 	if strings.TrimSpace(p.RepoURL) == "" {
 		return View{}, invalid("repoUrl is required: a local path, file://, https:// or ssh:// URL of a git repository")
@@ -152,12 +151,7 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 		return View{}, gitInvalid("fetch the repository", err)
 	}
 	mirror.RefreshHead(ctx)
-	// An explicitly chosen path stays chosen; the default keeps its fallback.
-	configPath := p.ConfigPath
-	if configPath == config.DefaultPath || configPath == config.FallbackPath {
-		configPath = ""
-	}
-	v, err := s.load(ctx, mirror, configPath, func(q store.Queries, read readResult) (liftoff.Project, error) {
+	v, err := s.load(ctx, mirror, ConfigSearchPath(p.ConfigPath), func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: read.path,
 			DefaultBranch: read.branch, ConfigCommit: read.commit, At: liftoff.At(s.now())})
 	})
@@ -212,49 +206,38 @@ func readConfig(ctx context.Context, mirror *gitsource.Mirror, configPath string
 	if err != nil {
 		return readResult{}, gitInvalid("resolve the default branch "+branch, err)
 	}
-	candidates := []string{config.DefaultPath, config.FallbackPath}
-	if configPath != "" {
-		candidates = []string{configPath}
-	}
-	for _, candidate := range candidates {
-		data, err := mirror.ReadFile(ctx, commit, candidate)
-		if errors.Is(err, gitsource.ErrFileNotFound) {
-			continue
-		}
-		if err != nil {
-			return readResult{}, gitInvalid("read "+candidate, err)
-		}
-		file, problems, err := config.Parse(data)
-		if err != nil {
-			return readResult{}, invalid("%s on branch %s is not valid:\n%s", candidate, branch, formatProblems(problems, err))
-		}
-		var warnings []string
-		for _, p := range problems {
-			warnings = append(warnings, p.String())
-		}
-		return readResult{path: candidate, branch: branch, commit: commit, file: file, warnings: warnings}, nil
-	}
-	if configPath != "" {
+	read, err := ReadConfigAt(ctx, mirror, commit, configPath, config.Parse)
+	var readErr *ConfigReadError
+	var invalidErr *ConfigInvalidError
+	switch {
+	case errors.Is(err, ErrConfigNotFound) && configPath != "":
 		return readResult{}, invalid("%s was not found on the default branch %s", configPath, branch)
+	case errors.Is(err, ErrConfigNotFound):
+		return readResult{}, invalid("neither %s nor %s was found at the root of the default branch %s; add one, or set configPath",
+			config.DefaultPath, config.FallbackPath, branch)
+	case errors.As(err, &readErr):
+		return readResult{}, gitInvalid("read "+readErr.Path, readErr.Err)
+	case errors.As(err, &invalidErr):
+		return readResult{}, invalid("%s on branch %s is not valid:\n%s", invalidErr.Path, branch, formatProblems(invalidErr))
+	case err != nil:
+		return readResult{}, err
 	}
-	return readResult{}, invalid("neither %s nor %s was found at the root of the default branch %s; add one, or set configPath",
-		config.DefaultPath, config.FallbackPath, branch)
+	var warnings []string
+	for _, p := range read.Problems {
+		warnings = append(warnings, p.String())
+	}
+	return readResult{path: read.Path, branch: branch, commit: commit, file: read.File, warnings: warnings}, nil
 }
 
-func formatProblems(problems []config.Problem, err error) string {
+func formatProblems(e *ConfigInvalidError) string {
 	var lines []string
-	for _, p := range problems {
-		if p.Severity == config.SeverityError {
-			lines = append(lines, "  "+p.String())
-		}
-	}
-	if len(lines) == 0 {
-		lines = append(lines, "  "+err.Error())
+	for _, l := range e.Errors() {
+		lines = append(lines, "  "+l)
 	}
 	// The warnings too, as liftoff config validate shows them: a
 	// misspelled field ("did you mean ...") is often why a required one
 	// is missing.
-	for _, p := range problems {
+	for _, p := range e.Problems {
 		if p.Severity != config.SeverityError {
 			lines = append(lines, "  warning: "+p.String())
 		}

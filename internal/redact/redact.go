@@ -1,9 +1,11 @@
 // Package redact keeps secrets out of text that leaves Liftoff: deployment
-// output, runtime logs, error messages. A Scrubber replaces the secrets
+// output, runtime logs, error messages, answers and log lines of the HTTP
+// edge. It is the one scrubber. A Scrubber (or Secrets) replaces the secrets
 // Liftoff issues, found by their shape (token.Pattern, the one definition),
 // and any exact values it was given; Writer does the same to a stream, line
 // by line, with bounded memory, so that no secret survives being cut in two
-// by a read or a line split.
+// by a read or a line split. Lookalikes casts a wider net for short texts
+// that may quote a secret cut short or mangled.
 package redact
 
 import (
@@ -17,7 +19,11 @@ import (
 
 // Redacted replaces a secret. A secret of Liftoff's own keeps its prefix
 // ("lfh_[REDACTED]"), which says what leaked.
-const Redacted = token.Redacted
+const Redacted = "[REDACTED]"
+
+// Secrets replaces every secret Liftoff issues in text, inside longer
+// words too: New().String, for text that holds no other secret values.
+func Secrets(text string) string { return (*Scrubber)(nil).String(text) }
 
 // Scrubber replaces secrets in text. The nil *Scrubber, like New(), knows
 // only the shapes of Liftoff's secrets. It is safe for concurrent use.
@@ -67,7 +73,7 @@ func (s *Scrubber) MaxLen() int {
 
 // mayContain is the fast path: false means text surely holds no secret.
 func (s *Scrubber) mayContain(text string) bool {
-	if token.MayContain(text) {
+	if strings.Contains(text, token.HookPrefix) || strings.Contains(text, token.APIKeyPrefix) {
 		return true
 	}
 	if s == nil {

@@ -47,6 +47,29 @@ func TestScrubberString(t *testing.T) {
 	}
 }
 
+func TestSecrets(t *testing.T) {
+	t.Parallel()
+	hook, key := token.New(token.HookPrefix), token.New(token.APIKeyPrefix)
+	for _, c := range []struct{ name, in, want string }{
+		{"in a URL", "curl https://x/api/deploy-hook/1/" + hook + "?force=1", "curl https://x/api/deploy-hook/1/lfh_[REDACTED]?force=1"},
+		{"after =", "LIFTOFF_API_KEY=" + key, "LIFTOFF_API_KEY=lfk_[REDACTED]"},
+		{"two", "two " + hook + " " + hook, "two lfh_[REDACTED] lfh_[REDACTED]"},
+		{"after a word and _", "TOKEN_" + hook, "TOKEN_lfh_[REDACTED]"},
+		{"before word characters", hook + "xyz", "lfh_[REDACTED]xyz"},
+		{"inside a word", "abc" + key + "def", "abclfk_[REDACTED]def"},
+		{"twice, touching", hook + key, "lfh_[REDACTED]lfk_[REDACTED]"},
+		{"not a secret", "lfh_short is not a secret", "lfh_short is not a secret"},
+		{"plain", "plain", "plain"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Secrets(c.in); got != c.want {
+				t.Errorf("Secrets(%q) = %q, want %q", c.in, got, c.want)
+			}
+		})
+	}
+}
+
 // FuzzString checks that nothing String returns holds a whole secret,
 // whatever surrounds the secrets in the input.
 func FuzzString(f *testing.F) {

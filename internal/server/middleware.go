@@ -10,7 +10,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
-	"github.com/liftoffhq/liftoff/internal/token"
+	"github.com/liftoffhq/liftoff/internal/redact"
 )
 
 // statusWriter remembers the status and size of an answer.
@@ -56,7 +56,7 @@ func accessLog(log *slog.Logger, clients *clientaddr.Resolver, next http.Handler
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "http",
-			slog.String("method", token.RedactLookalikes(r.Method)),
+			slog.String("method", redact.Lookalikes(r.Method)),
 			slog.String("path", logPath(r)),
 			slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes),
@@ -90,8 +90,8 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 					panic(p)
 				}
 				id := cuid.New()
-				log.Error("panic", "error_id", id, "method", token.RedactLookalikes(r.Method), "path", logPath(r),
-					"panic", token.RedactLookalikes(fmt.Sprint(p)))
+				log.Error("panic", "error_id", id, "method", redact.Lookalikes(r.Method), "path", logPath(r),
+					"panic", redact.Lookalikes(fmt.Sprint(p)))
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusInternalServerError)
 				_, _ = w.Write([]byte(`{"error":"There was an unexpected error; it was logged with id ` + id + `","errorCode":"INTERNAL","errorId":"` + id + `"}` + "\n"))

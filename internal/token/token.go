@@ -5,7 +5,7 @@
 // feasible however fast the hash.
 //
 // The package also owns what a secret looks like (Pattern), the one
-// definition every scrubber of output and logs uses.
+// definition the scrubber (package redact) uses.
 package token
 
 import (
@@ -45,10 +45,7 @@ var encoding = base32.NewEncoding(alphabet).WithPadding(base32.NoPadding)
 // in '_', which the alphabet lacks, so two matches never overlap.
 const Pattern = `lf[hk]_[a-z2-7]{52}`
 
-var (
-	pattern = regexp.MustCompile(Pattern)
-	whole   = regexp.MustCompile(`^` + Pattern + `$`)
-)
+var whole = regexp.MustCompile(`^` + Pattern + `$`)
 
 // New returns prefix followed by 256 random bits (52 characters).
 func New(prefix string) string {
@@ -72,21 +69,3 @@ func Equal(a, b string) bool {
 func Looks(s, prefix string) bool {
 	return strings.HasPrefix(s, prefix) && whole.MatchString(s)
 }
-
-// MayContain reports cheaply whether text can hold a secret; false means it
-// surely holds none, so scrubbers skip the regular expression.
-func MayContain(text string) bool {
-	return strings.Contains(text, HookPrefix) || strings.Contains(text, APIKeyPrefix)
-}
-
-// Redact replaces every secret in text by its prefix and [REDACTED]
-// ("lfh_[REDACTED]"), inside longer words too.
-func Redact(text string) string {
-	if !MayContain(text) {
-		return text
-	}
-	return pattern.ReplaceAllStringFunc(text, func(m string) string { return m[:len(HookPrefix)] + Redacted })
-}
-
-// Redacted is what replaces a secret.
-const Redacted = "[REDACTED]"

@@ -21,6 +21,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/prfilter"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -220,17 +221,19 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		ignore("pull requests from forks are not deployed automatically; deploy one with the preview deploy hook once its code is reviewed")
 		return nil
 	}
-	if ok, why := github.MatchPR(cfg.Source.Filter, *pr); !ok {
+	filter := prfilter.New(cfg.Source.Filter)
+	if ok, why := filter.MatchPR(prfilter.PullRequest{Base: pr.BaseRef, Head: pr.HeadRef, Labels: pr.Labels}); !ok {
 		ignore(why)
 		return nil
 	}
-	if ev.Action == github.ActionLabeled && !github.LabelStartsMatching(cfg.Source.Filter, *pr, pr.Label) {
+	if ev.Action == github.ActionLabeled && !filter.LabelStartsMatching(pr.Labels, pr.Label) {
 		ignore(fmt.Sprintf("label %q does not make its filter match for the first time", pr.Label))
 		return nil
 	}
 	detail := liftoff.TriggerDetail{Event: ev.Kind, Action: ev.Action, Sender: ev.Sender, BaseBranch: pr.BaseRef, HeadBranch: pr.HeadRef}
-	if cfg.Source.Filter != nil && github.NeedsFiles(cfg.Source.Filter) {
-		detail.FilterWatchPaths = cfg.Source.Filter.WatchPaths
+	if filter.NeedsFiles() {
+		// The payload does not list the changed files: the engine decides.
+		detail.FilterWatchPaths = filter.WatchPaths()
 	}
 	dep := liftoff.Deployment{ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr.Number, RepoURL: p.RepoURL,
 		RequestedCommit: pr.HeadSHA, TriggerType: liftoff.TriggerGitHub, TriggerDetail: detail}

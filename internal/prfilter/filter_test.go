@@ -1,24 +1,42 @@
-package github_test
+package prfilter_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/github"
+	"github.com/liftoffhq/liftoff/internal/prfilter"
 	"github.com/liftoffhq/liftoff/internal/watch"
 )
 
+// fixture reads one of the GitHub payloads recorded for package github.
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "github", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// pullRequest is what dispatch gives the filter from an event.
+func pullRequest(pr github.PullRequest) prfilter.PullRequest {
+	return prfilter.PullRequest{Base: pr.BaseRef, Head: pr.HeadRef, Labels: pr.Labels}
+}
+
 func TestMatchPR(t *testing.T) {
 	t.Parallel()
-	pr := func(base, head string, labels ...string) github.PullRequest {
-		return github.PullRequest{Number: 42, BaseRef: base, HeadRef: head, HeadSHA: headSHA, Labels: labels}
+	pr := func(base, head string, labels ...string) prfilter.PullRequest {
+		return prfilter.PullRequest{Base: base, Head: head, Labels: labels}
 	}
 	tests := []struct {
 		name    string
 		filter  *config.Filter
-		pr      github.PullRequest
+		pr      prfilter.PullRequest
 		wantWhy string // empty: matches
 	}{
 		{"nil filter", nil, pr("develop", "x"), ""},
@@ -81,7 +99,7 @@ func TestMatchPR(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ok, why := github.MatchPR(tt.filter, tt.pr)
+			ok, why := prfilter.New(tt.filter).MatchPR(tt.pr)
 			if ok != (tt.wantWhy == "") || why != tt.wantWhy {
 				t.Errorf("MatchPR() = %v, %q; want %v, %q", ok, why, tt.wantWhy == "", tt.wantWhy)
 			}
@@ -107,7 +125,7 @@ func TestMatchPRFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ok, why := github.MatchPR(filter, *ev.PR); ok != tt.want {
+			if ok, why := prfilter.New(filter).MatchPR(pullRequest(*ev.PR)); ok != tt.want {
 				t.Errorf("MatchPR() = %v, %q; want %v", ok, why, tt.want)
 			}
 		})
@@ -129,7 +147,7 @@ func TestNeedsFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := github.NeedsFiles(tt.filter); got != tt.want {
+			if got := prfilter.New(tt.filter).NeedsFiles(); got != tt.want {
 				t.Errorf("NeedsFiles() = %v; want %v", got, tt.want)
 			}
 		})
@@ -138,44 +156,54 @@ func TestNeedsFiles(t *testing.T) {
 
 func TestMatchFiles(t *testing.T) {
 	t.Parallel()
+	const nothing = "no file the pull request changes (%d since abc1234) matches the preview filter's watchPaths"
 	tests := []struct {
 		name       string
 		watchPaths []string
 		files      []string
 		wantWhy    string // empty: matches
+		wantErr    string
 	}{
-		{"no watchPaths", nil, []string{"docs/a.md"}, ""},
-		{"no watchPaths, no files", nil, nil, ""},
-		{"one matches", []string{"apps/api/**"}, []string{"docs/a.md", "apps/api/main.go"}, ""},
-		{"none matches", []string{"apps/api/**"}, []string{"docs/a.md", "README.md"},
-			"none of the 2 changed files matches watchPaths [apps/api/**]"},
-		{"single file misses", []string{"apps/api/**"}, []string{"docs/a.md"},
-			"the changed file docs/a.md does not match watchPaths [apps/api/**]"},
-		{"no files", []string{"apps/**"}, nil,
-			"the pull request changes no files, and watchPaths [apps/**] needs a matching change"},
-		{"leading exclusion has an implicit **", []string{"!docs/**"}, []string{"src/a.go"}, ""},
-		{"leading exclusion excludes", []string{"!docs/**"}, []string{"docs/a.md", "docs/b/c.md"},
-			"none of the 2 changed files matches watchPaths [!docs/**]"},
-		{"last match wins: excluded", []string{"apps/**", "!apps/**/*.md"}, []string{"apps/api/README.md"},
-			"the changed file apps/api/README.md does not match watchPaths [apps/**, !apps/**/*.md]"},
-		{"last match wins: included again", []string{"apps/**", "!apps/**/*.md", "apps/api/README.md"}, []string{"apps/api/README.md"}, ""},
-		{"order matters", []string{"!apps/**/*.md", "apps/**"}, []string{"apps/api/README.md"}, ""},
-		{"suffix glob", []string{"**/*.proto"}, []string{"a/b/c.proto"}, ""},
-		{"dot directory", []string{"**/*.yml"}, []string{".github/workflows/ci.yml"}, ""},
-		{"case-sensitive paths", []string{"Apps/**"}, []string{"apps/x"},
-			"the changed file apps/x does not match watchPaths [Apps/**]"},
-		{"leading ./ ignored", []string{"./apps/"}, []string{"apps/x"}, ""},
-		{"renamed file counts with its old path", []string{"legacy/**"}, []string{"legacy/a.go", "src/a.go"}, ""},
-		{"invalid pattern", []string{"apps/[api"}, []string{"apps/api"},
-			`the filter is invalid: watchPaths[0] "apps/[api": unterminated character class`},
+		{name: "no watchPaths", files: []string{"docs/a.md"}},
+		{name: "no watchPaths, no files"},
+		{name: "one matches", watchPaths: []string{"apps/api/**"}, files: []string{"docs/a.md", "apps/api/main.go"}},
+		{name: "none matches", watchPaths: []string{"apps/api/**"}, files: []string{"docs/a.md", "README.md"},
+			wantWhy: strings.ReplaceAll(nothing, "%d", "2")},
+		{name: "single file misses", watchPaths: []string{"apps/api/**"}, files: []string{"docs/a.md"},
+			wantWhy: strings.ReplaceAll(nothing, "%d", "1")},
+		{name: "no files", watchPaths: []string{"apps/**"}, wantWhy: strings.ReplaceAll(nothing, "%d", "0")},
+		{name: "leading exclusion has an implicit **", watchPaths: []string{"!docs/**"}, files: []string{"src/a.go"}},
+		{name: "leading exclusion excludes", watchPaths: []string{"!docs/**"}, files: []string{"docs/a.md", "docs/b/c.md"},
+			wantWhy: strings.ReplaceAll(nothing, "%d", "2")},
+		{name: "last match wins: excluded", watchPaths: []string{"apps/**", "!apps/**/*.md"}, files: []string{"apps/api/README.md"},
+			wantWhy: strings.ReplaceAll(nothing, "%d", "1")},
+		{name: "last match wins: included again", watchPaths: []string{"apps/**", "!apps/**/*.md", "apps/api/README.md"},
+			files: []string{"apps/api/README.md"}},
+		{name: "order matters", watchPaths: []string{"!apps/**/*.md", "apps/**"}, files: []string{"apps/api/README.md"}},
+		{name: "suffix glob", watchPaths: []string{"**/*.proto"}, files: []string{"a/b/c.proto"}},
+		{name: "dot directory", watchPaths: []string{"**/*.yml"}, files: []string{".github/workflows/ci.yml"}},
+		{name: "case-sensitive paths", watchPaths: []string{"Apps/**"}, files: []string{"apps/x"},
+			wantWhy: strings.ReplaceAll(nothing, "%d", "1")},
+		{name: "leading ./ ignored", watchPaths: []string{"./apps/"}, files: []string{"apps/x"}},
+		{name: "renamed file counts with its old path", watchPaths: []string{"legacy/**"}, files: []string{"legacy/a.go", "src/a.go"}},
+		{name: "renamed file counts with its new path", watchPaths: []string{"src/**"}, files: []string{"legacy/a.go", "src/a.go"}},
+		{name: "invalid pattern", watchPaths: []string{"apps/[api"}, files: []string{"apps/api"},
+			wantErr: `watchPaths[0] "apps/[api": unterminated character class`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := &config.Filter{WatchPaths: tt.watchPaths, ToBranches: []string{"ignored-here"}}
-			ok, why := github.MatchFiles(f, tt.files)
-			if ok != (tt.wantWhy == "") || why != tt.wantWhy {
-				t.Errorf("MatchFiles() = %v, %q; want %v, %q", ok, why, tt.wantWhy == "", tt.wantWhy)
+			f := prfilter.New(&config.Filter{WatchPaths: tt.watchPaths, ToBranches: []string{"ignored-here"}})
+			ok, why, err := f.MatchFiles(tt.files, "abc1234")
+			if tt.wantErr != "" {
+				var pe *watch.PatternError
+				if err == nil || err.Error() != tt.wantErr || !errors.As(err, &pe) || ok {
+					t.Fatalf("MatchFiles() = %v, %v; want the error %s", ok, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || ok != (tt.wantWhy == "") || why != tt.wantWhy {
+				t.Errorf("MatchFiles() = %v, %q, %v; want %v, %q", ok, why, err, tt.wantWhy == "", tt.wantWhy)
 			}
 			// The semantics are package watch's: agree with a Matcher on
 			// whether any file is watched.
@@ -190,8 +218,8 @@ func TestMatchFiles(t *testing.T) {
 			}
 		})
 	}
-	if ok, _ := github.MatchFiles(nil, nil); !ok {
-		t.Error("MatchFiles(nil filter) = false; want true")
+	if ok, _, err := prfilter.New(nil).MatchFiles(nil, ""); !ok || err != nil {
+		t.Errorf("MatchFiles(nil filter) = %v, %v; want true", ok, err)
 	}
 }
 
@@ -220,8 +248,7 @@ func TestLabelStartsMatching(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pr := github.PullRequest{Number: 42, BaseRef: "main", HeadRef: "x", Labels: tt.labels}
-			if got := github.LabelStartsMatching(tt.filter, pr, tt.added); got != tt.want {
+			if got := prfilter.New(tt.filter).LabelStartsMatching(tt.labels, tt.added); got != tt.want {
 				t.Errorf("LabelStartsMatching(%q) = %v; want %v", tt.added, got, tt.want)
 			}
 		})
@@ -233,16 +260,16 @@ func TestLabelStartsMatching(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !github.LabelStartsMatching(&config.Filter{Labels: []string{"preview"}}, *ev.PR, ev.PR.Label) {
+		if !prfilter.New(&config.Filter{Labels: []string{"preview"}}).LabelStartsMatching(ev.PR.Labels, ev.PR.Label) {
 			t.Error("adding preview to a PR labeled enhancement should start matching [preview]")
 		}
-		if github.LabelStartsMatching(&config.Filter{Labels: []string{"preview", "enhancement"}}, *ev.PR, ev.PR.Label) {
+		if prfilter.New(&config.Filter{Labels: []string{"preview", "enhancement"}}).LabelStartsMatching(ev.PR.Labels, ev.PR.Label) {
 			t.Error("the PR already matched [preview, enhancement] through enhancement")
 		}
 	})
 }
 
-func TestCheckFilter(t *testing.T) {
+func TestCheck(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -263,7 +290,7 @@ func TestCheckFilter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := github.CheckFilter(tt.filter)
+			err := prfilter.New(tt.filter).Check()
 			got := ""
 			if err != nil {
 				got = err.Error()
