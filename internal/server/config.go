@@ -16,7 +16,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
-	"github.com/liftoffhq/liftoff/internal/store/postgres"
 )
 
 // Config is everything `liftoff serve` is told. It is built once in main,
@@ -127,7 +126,9 @@ const (
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	// DefaultDatabaseTimeout is DatabaseTimeout's default.
-	DefaultDatabaseTimeout = postgres.DefaultTimeout
+	DefaultDatabaseTimeout = 5 * time.Second
+	// DefaultMaxDeploymentLogBytes is MaxDeploymentLogBytes's default.
+	DefaultMaxDeploymentLogBytes = 10 << 20
 )
 
 // WithDefaults fills in the defaults.
@@ -158,7 +159,7 @@ func (c Config) WithDefaults() Config {
 		c.Workers = 2
 	}
 	if c.MaxDeploymentLogBytes == 0 {
-		c.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
+		c.MaxDeploymentLogBytes = DefaultMaxDeploymentLogBytes
 	}
 	if c.MaxPreviewsPerEnvironment == 0 {
 		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
