@@ -12,12 +12,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
@@ -94,10 +96,18 @@ func testHooks(tune ...func(*hook.Config)) hook.Config {
 	return cfg
 }
 
-// newHooks is the hooks domain on st with cfg, recording through rec.
+// newHooks is the hooks domain on st with cfg, recording through rec,
+// queueing with no preview limit on a node without an engine.
 func newHooks(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.Config, log *slog.Logger) *hook.Service {
 	t.Helper()
-	s, err := hook.NewService(st, rec, cfg, log, cuid.New)
+	return newHooksLimited(t, st, rec, cfg, log, deployment.Limits{})
+}
+
+// newHooksLimited is newHooks with preview limits.
+func newHooksLimited(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.Config, log *slog.Logger, lim deployment.Limits) *hook.Service {
+	t.Helper()
+	deployments := &deployment.Service{Store: st, Limits: lim, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
+	s, err := hook.NewService(st, rec, deployments, cfg, log, cuid.New)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +134,13 @@ func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
 // newHarnessAllowing is newHarness with more --allowed-repos patterns.
 func newHarnessAllowing(t *testing.T, dialect string, cfg hook.Config, patterns ...string) *harness {
 	t.Helper()
+	return newHarnessLimited(t, dialect, cfg, deployment.Limits{}, patterns...)
+}
+
+// newHarnessLimited is newHarnessAllowing with limits on hook calls'
+// deployments.
+func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deployment.Limits, patterns ...string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, store: storetest.Open(t, dialect), logs: &syncBuffer{}, env: map[string]int64{}, mirrors: filepath.Join(t.TempDir(), "mirrors")}
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
@@ -133,7 +150,7 @@ func newHarnessAllowing(t *testing.T, dialect string, cfg hook.Config, patterns 
 	t.Cleanup(h.rec.Stop)
 	keys := apikey.NewService(h.store, cuid.New)
 	a := api.New(api.Deps{Store: h.store, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
-		Hooks: newHooks(t, h.store, h.rec, cfg, log), Logs: readLogs(t, h.store, log)})
+		Hooks: newHooksLimited(t, h.store, h.rec, cfg, log, lim), Logs: readLogs(t, h.store, log)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
 	t.Cleanup(h.srv.Close)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -179,7 +180,8 @@ func hookServer(b *testing.B, st store.Store) string {
 	rec.Start(ctx)
 	b.Cleanup(rec.Stop)
 	// The per-hook limit is lifted: this measures throughput, not the limiter.
-	hooks, err := hook.NewService(st, rec, hook.Config{PublicURL: "http://127.0.0.1:8080", PerHookPerMinute: 1 << 30, FailuresPerMinute: 20},
+	deployments := &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
+	hooks, err := hook.NewService(st, rec, deployments, hook.Config{PublicURL: "http://127.0.0.1:8080", PerHookPerMinute: 1 << 30, FailuresPerMinute: 20},
 		log, cuid.New)
 	if err != nil {
 		b.Fatal(err)

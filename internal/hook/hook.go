@@ -43,12 +43,6 @@ type Config struct {
 	// process apply at once; changes made by another replica within the
 	// TTL. Default 2s; negative disables the cache.
 	TargetCacheTTL time.Duration
-	// Limits refuse, with 409, a call that would start one preview
-	// instance too many. Default: none.
-	Limits deployment.Limits
-	// Queued, if set, is called after a call queued a new deployment (the
-	// engine wakes its workers).
-	Queued func()
 }
 
 // validate reports every required setting that is missing or cannot work.
@@ -91,17 +85,24 @@ type Service struct {
 	perHook  *Limiter
 	failures *Limiter
 	recorder *Recorder
-	targets  *targetCache
-	now      func() time.Time
-	newID    func() string
+	// deploys is where a call's deployment goes: its Limits refuse, with
+	// 409, a call that would start one preview instance too many, and it
+	// tells this node's engine (if any) what was queued.
+	deploys *deployment.Service
+	targets *targetCache
+	now     func() time.Time
+	newID   func() string
 }
 
 // NewService returns the hooks domain over s, or an error naming each
 // setting of cfg that cannot work. Calls are recorded through rec, which the
 // caller starts and stops.
-func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newID func() string) (*Service, error) {
+func NewService(s store.Store, rec *Recorder, deployments *deployment.Service, cfg Config, log *slog.Logger, newID func() string) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if deployments == nil {
+		return nil, errors.New("hook: NewService needs the deployment service")
 	}
 	cfg = cfg.withDefaults()
 	return &Service{
@@ -111,6 +112,7 @@ func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newI
 		perHook:  NewLimiter(cfg.PerHookPerMinute, time.Minute),
 		failures: NewLimiter(cfg.FailuresPerMinute, time.Minute),
 		recorder: rec,
+		deploys:  deployments,
 		targets:  newTargetCache(cfg.TargetCacheTTL),
 		now:      time.Now,
 		newID:    newID,

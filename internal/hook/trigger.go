@@ -70,8 +70,8 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 	switch {
 	case err == nil:
 		call.Status, call.Outcome = 200, res.Outcome
-		if res.Outcome == OutcomeQueued && s.cfg.Queued != nil {
-			s.cfg.Queued()
+		if res.Outcome == OutcomeQueued {
+			s.deploys.Queued()
 		}
 	case errors.Is(err, ErrNotFound):
 		call.Status, call.Outcome = fail.HTTPStatus(err), err.Error()
@@ -171,7 +171,7 @@ func (s *Service) queue(ctx context.Context, req Request, h liftoff.Hook, d lift
 	// The common case, no PENDING deployment and no idempotency key, is one
 	// statement (one round trip, one commit). A preview under a limit
 	// counts its environment's previews in the transaction instead.
-	if req.IdempotencyKey == "" && (d.PRNumber == 0 || s.cfg.Limits.MaxPreviews <= 0) {
+	if req.IdempotencyKey == "" && (d.PRNumber == 0 || s.deploys.Limits.MaxPreviews <= 0) {
 		inserted, err := s.store.InsertPendingDeployment(ctx, d)
 		if err != nil {
 			return "", "", storeError(err)
@@ -263,8 +263,8 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if outcome == OutcomeQueued && s.cfg.Queued != nil {
-		s.cfg.Queued()
+	if outcome == OutcomeQueued {
+		s.deploys.Queued()
 	}
 	return Result{DeploymentID: id, Outcome: outcome}, nil
 }
@@ -282,7 +282,7 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h l
 			return "", "", err
 		}
 	}
-	id, outcome, err := deployment.Enqueue(ctx, q, d, s.cfg.Limits)
+	id, outcome, err := deployment.Enqueue(ctx, q, d, s.deploys.Limits)
 	if err != nil {
 		return "", "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -35,7 +36,7 @@ type triggerHarness struct {
 	s      *Service
 	rec    *Recorder
 	now    time.Time
-	queued atomic.Int32 // calls of Config.Queued
+	queued atomic.Int32 // deployments the engine was told of
 	// by environment given id
 	env    map[string]liftoff.Environment
 	hook   map[string]liftoff.Hook
@@ -60,8 +61,9 @@ func newTriggerHarness(t *testing.T, tune func(*Config)) *triggerHarness {
 	if tune != nil {
 		tune(&cfg)
 	}
-	cfg.Queued = func() { h.queued.Add(1) }
-	s, err := NewService(h.st, h.rec, cfg, log, cuid.New)
+	deployments := &deployment.Service{Store: h.st, NewID: cuid.New, Now: func() time.Time { return h.now },
+		Runner: queueCounter{queued: &h.queued}}
+	s, err := NewService(h.st, h.rec, deployments, cfg, log, cuid.New)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,3 +423,11 @@ func TestTriggerRecordsCalls(t *testing.T) {
 		t.Errorf("calls, newest first:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// queueCounter is an engine that counts what it is told was queued.
+type queueCounter struct {
+	deployment.NoRunner
+	queued *atomic.Int32
+}
+
+func (c queueCounter) Queued() { c.queued.Add(1) }

@@ -236,9 +236,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	recorder := hook.NewRecorder(st, 0, log)
 	made = append(made, recorder)
-	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
-		Queued: deployments.Queued}
-	hooks, err := hook.NewService(st, recorder, hookCfg, log, cuid.New)
+	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit}
+	hooks, err := hook.NewService(st, recorder, deployments, hookCfg, log, cuid.New)
 	if err != nil {
 		return nil, err
 	}
