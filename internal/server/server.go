@@ -223,16 +223,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// Cancels, redeploys and teardowns change the store, then tell this
 	// node's engine; a replica without one leaves them to the others.
 	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
-	var eng *engine.Engine
+	// The engine, or nothing to run on an API-only replica (--workers -1).
+	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
-		eng, err = engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
+		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
 			return nil, err
 		}
 		made = append(made, eng)
-		deployments.Runner = eng
+		deployments.Runner, runner = eng, eng
 	}
 	recorder := hook.NewRecorder(st, 0, log)
 	made = append(made, recorder)
@@ -297,12 +298,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	parts := []lifecycle.Service{storePart, logs, recorder, proxyPart, releasesPart}
-	if eng != nil {
-		// Starts the releases of the previous run again, then the workers.
-		parts = append(parts, eng)
-	}
-	s.group = lifecycle.NewGroup(append(parts, apiPart)...)
+	// The engine starts the releases of the previous run again, then
+	// its workers, before the API takes calls.
+	s.group = lifecycle.NewGroup(storePart, logs, recorder, proxyPart, releasesPart, runner, apiPart)
 	return s, nil
 }
 
