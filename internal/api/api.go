@@ -19,7 +19,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -36,14 +35,13 @@ type Deps struct {
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
-	Logs     *logstream.Streams
 	// GitHubSecret is the webhook's shared secret; without it the webhook
 	// endpoint answers 404.
 	GitHubSecret []byte
 	Webhooks     *dispatch.Dispatcher
-	// Deployments cancels, redeploys and tears down, then tells this
-	// node's engine (if it runs one). Default: a service on Store with no
-	// limits and no engine.
+	// Deployments reads, cancels, redeploys and tears down, then tells
+	// this node's engine (if it runs one). Default: a service on Store
+	// with no limits and no engine, whose log readers poll the store.
 	Deployments *deployment.Service
 	Log         *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
@@ -79,9 +77,6 @@ func New(d Deps) *API {
 	}
 	if d.Deployments == nil {
 		d.Deployments = &deployment.Service{Store: d.Store, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
-	}
-	if d.Logs == nil {
-		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling
 	}
 	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget},
 		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}

@@ -218,7 +218,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	limits := deployment.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
 	// Cancels, redeploys and teardowns change the store, then tell this
 	// node's engine; a replica without one leaves them to the others.
-	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
+	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{},
+		Output: logs}
 	var eng *engine.Engine
 	if cfg.Workers > 0 {
 		eng, err = engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
@@ -261,7 +262,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Hooks:       hooks,
 		APIKeys:     apiKeys,
 		Deployments: deployments,
-		Logs:        logs,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
