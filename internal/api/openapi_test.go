@@ -1286,7 +1286,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	run(srv, exchange{name: "webhook unsigned", op: op, path: path, header: signed("push", push, nil), body: push, status: 401})
 	run(srv, exchange{name: "webhook signed with another secret", op: op, path: path, header: signed("push", push, []byte("another secret")), body: push, status: 401})
 	run(h.srv, exchange{name: "webhook without a secret configured", op: op, path: path, header: signed("ping", ping, secret), body: ping, status: 404})
-	run(srv, exchange{name: "webhook over 25 MB", op: op, path: path, header: signed("push", "", secret), body: strings.Repeat(" ", 25<<20+1), status: 413})
+	run(srv, exchange{name: "webhook over GitHub's cap", op: op, path: path, header: signed("push", "", secret), body: strings.Repeat(" ", github.MaxPayloadSize+1), status: 413})
 	closedStore := storetest.Open(t, dialect)
 	if err := closedStore.Close(); err != nil {
 		t.Fatal(err)
