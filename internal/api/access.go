@@ -182,14 +182,14 @@ func (a *API) inScope(r *http.Request, rt route, k liftoff.APIKey) error {
 		env, notFound = id, "Environment not found"
 	case envOfHook:
 		notFound = "Deploy hook not found"
-		h, err := a.Store.GetHook(r.Context(), r.PathValue("hookId"))
+		h, err := a.Hooks.Get(r.Context(), r.PathValue("hookId"))
 		if err != nil {
 			return orNotFound(err, notFound)
 		}
 		env = h.EnvironmentID
 	case envOfDeployment:
 		notFound = "Deployment not found"
-		d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
+		d, err := a.Deployments.Get(r.Context(), r.PathValue("deploymentId"))
 		if err != nil {
 			return orNotFound(err, notFound)
 		}

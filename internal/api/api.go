@@ -8,6 +8,9 @@ import (
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lucsky/cuid"
@@ -19,7 +22,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -36,16 +38,13 @@ type Deps struct {
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
-	// Logs serves deployment output. Required: an API that runs no
-	// engine still follows what other replicas store.
-	Logs *logstream.Streams
 	// GitHubSecret is the webhook's shared secret; without it the webhook
 	// endpoint answers 404.
 	GitHubSecret []byte
 	Webhooks     *dispatch.Dispatcher
-	// Deployments cancels, redeploys and tears down, then tells this
-	// node's engine (if it runs one). Default: a service on Store with no
-	// limits and no engine.
+	// Deployments reads, cancels, redeploys and tears down, then tells
+	// this node's engine (if it runs one). Default: a service on Store
+	// with no limits and no engine, whose log readers poll the store.
 	Deployments *deployment.Service
 	Log         *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
@@ -86,7 +85,7 @@ func New(d Deps) *API {
 		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}
 	a.hookOK, a.hookFalse = hookAnswers(d.HookSuccess)
 	a.routes()
-	a.root = a.Canonical(a.serve(v1Surface, a.route))
+	a.root = a.Canonical(a.mux)
 	return a
 }
 
@@ -133,13 +132,34 @@ func (a *API) table() []route {
 }
 
 // routes registers the route table, each route behind its access check.
+// Around it, in JSON rather than the mux's plain text: each path of the
+// table answers the methods it does not take with 405 and the Allow
+// header the mux would send, and any other path 404. Neither answer
+// repeats the path or the method, which may hold a secret.
 func (a *API) routes() {
+	type pathRoutes struct {
+		pattern string // the path as the table writes it
+		methods []string
+	}
+	var paths []*pathRoutes
+	byPath := map[string]*pathRoutes{} // by the path with its wildcards unnamed
 	for _, rt := range a.table() {
 		if err := rt.check(); err != nil {
 			panic(err) // a programming error: the route table is code
 		}
-		a.mux.HandleFunc(rt.pattern, a.serve(v1Surface, a.guard(rt)))
+		a.mux.HandleFunc(rt.pattern, a.serve(v1Surface, checkedText(rt.pattern, a.guard(rt))))
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		key := wildcard.ReplaceAllString(path, "{}")
+		if byPath[key] == nil {
+			byPath[key] = &pathRoutes{pattern: path}
+			paths = append(paths, byPath[key])
+		}
+		byPath[key].methods = append(byPath[key].methods, method)
 	}
+	for _, p := range paths {
+		a.mux.HandleFunc(p.pattern, a.serve(v1Surface, methodNotAllowed(p.methods)))
+	}
+	a.mux.HandleFunc("/", a.serve(v1Surface, noEndpoint))
 }
 
 // ServeHTTP routes hook calls to the hook handler and everything else through
@@ -148,58 +168,39 @@ func (a *API) routes() {
 // the mux would otherwise clean it and redirect, repeating it in Location.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.root.ServeHTTP(w, r) }
 
-// route serves a request through the route table, after checking the text
-// of its path and query values.
-func (a *API) route(w http.ResponseWriter, r *http.Request) error {
-	h, pattern := a.mux.Handler(r)
-	if pattern == "" {
-		return unrouted(w, r, h)
+// wildcard matches a wildcard of a pattern's path.
+var wildcard = regexp.MustCompile(`\{[^}]*\}`)
+
+// checkedText checks the text of a request's path and query values before
+// h sees them.
+func checkedText(pattern string, h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := checkRequestText(r, pattern); err != nil {
+			return err
+		}
+		return h(w, r)
 	}
-	if err := checkRequestText(r, pattern); err != nil {
-		return err
-	}
-	a.mux.ServeHTTP(w, r)
-	return nil
 }
 
-// unrouted answers a request the route table has no route for. The mux
-// would answer in plain text: find out what it would say, then say it in
-// JSON. Neither answer repeats the path or the method, which may hold a
-// secret.
-func unrouted(w http.ResponseWriter, r *http.Request, muxHandler http.Handler) error {
-	probe := &statusProbe{header: http.Header{}}
-	muxHandler.ServeHTTP(probe, r)
-	switch probe.status {
-	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", probe.header.Get("Allow"))
-		return fail.New(fail.MethodNotAllowed, "Method "+methodOf(r)+" is not allowed here; use "+probe.header.Get("Allow"))
-	case http.StatusNotFound:
-		return fail.New(fail.NotFound, "No such endpoint; the API's paths are listed in /v1/openapi.json")
+// methodNotAllowed answers a request for a path of the table with a
+// method none of its routes takes. The Allow header lists the methods as
+// the mux does: sorted, with HEAD wherever GET is.
+func methodNotAllowed(methods []string) handler {
+	allowed := slices.Clone(methods)
+	if slices.Contains(allowed, http.MethodGet) {
+		allowed = append(allowed, http.MethodHead)
 	}
-	for k, v := range probe.header {
-		w.Header()[k] = v
+	slices.Sort(allowed)
+	allow := strings.Join(slices.Compact(allowed), ", ")
+	return func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Allow", allow)
+		return fail.New(fail.MethodNotAllowed, "Method "+methodOf(r)+" is not allowed here; use "+allow)
 	}
-	w.WriteHeader(probe.status)
-	return nil
 }
 
-// statusProbe records what the mux's own handler would answer.
-type statusProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *statusProbe) Header() http.Header { return p.header }
-func (p *statusProbe) Write(b []byte) (int, error) {
-	if p.status == 0 {
-		p.status = http.StatusOK
-	}
-	return len(b), nil
-}
-func (p *statusProbe) WriteHeader(status int) {
-	if p.status == 0 {
-		p.status = status
-	}
+// noEndpoint answers a path the route table does not have.
+func noEndpoint(http.ResponseWriter, *http.Request) error {
+	return fail.New(fail.NotFound, "No such endpoint; the API's paths are listed in /v1/openapi.json")
 }
 
 func (a *API) openAPI(w http.ResponseWriter, _ *http.Request) error {

@@ -9,7 +9,7 @@ import (
 // webhookBodyBudget bounds the bytes that GitHub webhook bodies may hold
 // in memory at once, all calls together. A body is read before its
 // signature can be checked, so without a bound anyone could make Liftoff
-// hold 25 MB per connection they open. Real deliveries are a few KiB.
+// hold github.MaxPayloadSize per connection they open. Real deliveries are a few KiB.
 const webhookBodyBudget = 64 << 20
 
 // errOverBudget is readBudgeted's answer when the budget is spent.

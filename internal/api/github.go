@@ -16,6 +16,12 @@ import (
 // maxDeliveryID bounds the X-GitHub-Delivery header.
 const maxDeliveryID = 100
 
+// payloadTooLarge refuses a webhook body over GitHub's own cap, in MB as
+// GitHub's documentation counts them (2^20 bytes).
+func payloadTooLarge() string {
+	return fmt.Sprintf("the payload is larger than GitHub's %d MB", github.MaxPayloadSize>>20)
+}
+
 // githubWebhook serves POST /api/github/webhook: authenticate (the shared
 // secret's HMAC, in constant time), parse, act, answer. A refused call is
 // logged without its body.
@@ -34,7 +40,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) error {
 		return fail.Wrap(fail.Invalid, err, "could not read the request body")
 	}
 	if len(body) > github.MaxPayloadSize {
-		return fail.New(fail.TooLarge, "the payload is larger than GitHub's 25 MB")
+		return fail.New(fail.TooLarge, payloadTooLarge())
 	}
 	event, delivery := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery")
 	if err := github.Verify(a.GitHubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {

@@ -23,7 +23,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -114,18 +113,6 @@ func newHooksLimited(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.
 	return s
 }
 
-// readLogs are log streams on st, never started: the API only reads
-// deployment output, which the tests store directly, and follows it by
-// polling. The cap is liftoff serve's default.
-func readLogs(t testing.TB, st store.Store, log *slog.Logger) *logstream.Streams {
-	t.Helper()
-	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: 10 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return logs
-}
-
 func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
 	t.Helper()
 	return newHarnessAllowing(t, dialect, cfg)
@@ -150,7 +137,7 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	t.Cleanup(h.rec.Stop)
 	keys := apikey.NewService(h.store, cuid.New)
 	a := api.New(api.Deps{Store: h.store, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
-		Hooks: newHooksLimited(t, h.store, h.rec, cfg, log, lim), Logs: readLogs(t, h.store, log)})
+		Hooks: newHooksLimited(t, h.store, h.rec, cfg, log, lim)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
 	t.Cleanup(h.srv.Close)

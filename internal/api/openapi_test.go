@@ -545,7 +545,7 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
 	a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
-		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Logs: readLogs(t, st, log), Draining: func() bool { return draining }})
+		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Draining: func() bool { return draining }})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv
@@ -1108,7 +1108,7 @@ const webhookConfig = `{
 func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log, Logs: readLogs(t, st, log),
+	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log,
 		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log,
 			Deployments: &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}}})
 	srv := httptest.NewServer(a)
@@ -1288,7 +1288,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	run(srv, exchange{name: "webhook unsigned", op: op, path: path, header: signed("push", push, nil), body: push, status: 401})
 	run(srv, exchange{name: "webhook signed with another secret", op: op, path: path, header: signed("push", push, []byte("another secret")), body: push, status: 401})
 	run(h.srv, exchange{name: "webhook without a secret configured", op: op, path: path, header: signed("ping", ping, secret), body: ping, status: 404})
-	run(srv, exchange{name: "webhook over 25 MB", op: op, path: path, header: signed("push", "", secret), body: strings.Repeat(" ", 25<<20+1), status: 413})
+	run(srv, exchange{name: "webhook over GitHub's cap", op: op, path: path, header: signed("push", "", secret), body: strings.Repeat(" ", github.MaxPayloadSize+1), status: 413})
 	closedStore := storetest.Open(t, dialect)
 	if err := closedStore.Close(); err != nil {
 		t.Fatal(err)

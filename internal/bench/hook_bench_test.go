@@ -22,7 +22,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
-	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
@@ -190,11 +189,7 @@ func hookServer(b *testing.B, st store.Store) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: server.DefaultMaxDeploymentLogBytes})
-	if err != nil {
-		b.Fatal(err)
-	}
-	a := api.New(api.Deps{Store: st, Hooks: hooks, Logs: logs, APIKeys: apikey.NewService(st, cuid.New), Log: log})
+	a := api.New(api.Deps{Store: st, Hooks: hooks, APIKeys: apikey.NewService(st, cuid.New), Log: log})
 	srv := httptest.NewServer(server.Handler(st, a, log))
 	b.Cleanup(srv.Close)
 	return strings.Replace(srv.URL+fmt.Sprintf("/api/deploy-hook/%d/%s/", envs[0].ID, created.Secret), "%", "%%", -1) + "%d/" + strings.Repeat("a", 40)

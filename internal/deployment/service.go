@@ -42,6 +42,10 @@ type Service struct {
 	Now    func() time.Time
 	// Runner is this node's engine, or NoRunner.
 	Runner Runner
+	// Output wakes log readers when this replica stores output
+	// (internal/logstream). Default (nil): they read the store every
+	// second.
+	Output Output
 	// Deleted, when set, is called after a project's environments were
 	// deleted with it, so what keeps them in memory (the hook targets)
 	// forgets them.

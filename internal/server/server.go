@@ -222,7 +222,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	limits := deployment.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
 	// Cancels, redeploys and teardowns change the store, then tell this
 	// node's engine; a replica without one leaves them to the others.
-	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
+	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{},
+		Output: logs}
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
@@ -264,7 +265,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Hooks:       hooks,
 		APIKeys:     apiKeys,
 		Deployments: deployments,
-		Logs:        logs,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
