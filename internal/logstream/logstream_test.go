@@ -139,7 +139,7 @@ func TestWriteAndFollow(t *testing.T) {
 			got := make(chan []string, 1)
 			go func() {
 				var lines []string
-				err := s.Follow(ctx, FollowParams{DeploymentID: "d1", Poll: 50 * time.Millisecond,
+				err := follow(ctx, s, followParams{DeploymentID: "d1", Poll: 50 * time.Millisecond,
 					Finished: func(context.Context) (bool, error) { return finished.Load(), nil }},
 					func(ls []liftoff.LogLine) error {
 						for _, l := range ls {
@@ -195,7 +195,7 @@ func TestCapKeepsHeadAndTail(t *testing.T) {
 			followed := make(chan []string, 1)
 			go func() {
 				var lines []string
-				err := s.Follow(ctx, FollowParams{DeploymentID: "d1", Poll: 100 * time.Millisecond,
+				err := follow(ctx, s, followParams{DeploymentID: "d1", Poll: 100 * time.Millisecond,
 					Finished: func(context.Context) (bool, error) { return finished.Load(), nil }},
 					func(ls []liftoff.LogLine) error {
 						for _, l := range ls {
@@ -382,3 +382,60 @@ func (c *countingStore) AppendLogs(ctx context.Context, lines []liftoff.LogLine)
 }
 
 var _ io.Writer = (*Writer)(nil)
+
+// followParams select what to follow.
+type followParams struct {
+	DeploymentID        string
+	ServiceDeploymentID string // "" for every line
+	// Finished reports whether the deployment has ended; following stops
+	// once it has and every line is out.
+	Finished func(ctx context.Context) (bool, error)
+	// Poll is how often the store is read when this replica stored nothing
+	// new (lines written by another replica). Default 1s.
+	Poll time.Duration
+	// AfterID resumes after the line with this id (an event stream's
+	// Last-Event-ID).
+	AfterID int64
+}
+
+// follow calls emit with every line of a deployment, in order, as they are
+// stored, until the deployment has finished and its last lines were emitted,
+// or ctx ends: a live reader, as the API's is (internal/deployment), made
+// of the store and the signal Await uses.
+func follow(ctx context.Context, s *Streams, p followParams, emit func([]liftoff.LogLine) error) error {
+	if p.Poll <= 0 {
+		p.Poll = time.Second
+	}
+	after := p.AfterID
+	for {
+		// Check before reading, so lines stored before the end are read.
+		finished, err := p.Finished(ctx)
+		if err != nil {
+			return err
+		}
+		changed := s.wait()
+		for {
+			lines, err := s.store.ListLogs(ctx, store.ListLogsParams{DeploymentID: p.DeploymentID,
+				ServiceDeploymentID: p.ServiceDeploymentID, AfterID: after, Limit: 1000})
+			if err != nil {
+				return err
+			}
+			if len(lines) == 0 {
+				break
+			}
+			after = lines[len(lines)-1].ID
+			if err := emit(lines); err != nil {
+				return err
+			}
+		}
+		if finished {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		case <-time.After(p.Poll):
+		}
+	}
+}
