@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
@@ -92,10 +93,10 @@ func TestPreviewLimit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusSuccess, At: liftoff.Now()}); err != nil {
+				if _, err := h.store.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusSuccess, At: time.Now()}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: pr, At: liftoff.Now()}); err != nil {
+				if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: pr, At: time.Now()}); err != nil {
 					t.Fatal(err)
 				}
 			}

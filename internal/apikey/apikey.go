@@ -120,7 +120,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, s
 	}
 	key := token.New(token.APIKeyPrefix)
 	k, err := s.store.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: s.newID(), Name: name, Hash: token.Hash(key),
-		Scope: string(scope), EnvironmentIDs: envs, At: liftoff.At(s.now())})
+		Scope: string(scope), EnvironmentIDs: envs, At: s.now()})
 	if err != nil {
 		return liftoff.APIKey{}, "", fmt.Errorf("create API key: %w", err)
 	}
@@ -170,7 +170,7 @@ func (s *Service) List(ctx context.Context) ([]liftoff.APIKey, error) {
 
 // Delete revokes a key.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.store.DeleteAPIKey(ctx, id, liftoff.At(s.now()))
+	return s.store.DeleteAPIKey(ctx, id, s.now())
 }
 
 // FromHeader extracts a key from an Authorization header value, accepting

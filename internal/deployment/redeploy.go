@@ -25,7 +25,7 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	}
 	d := liftoff.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
 		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: liftoff.TriggerRedeploy,
-		RedeployOf: orig.ID, Status: liftoff.StatusPending, CreatedAt: liftoff.At(now)}
+		RedeployOf: orig.ID, Status: liftoff.StatusPending, CreatedAt: now}
 	var queued string
 	err = EnqueueTx(ctx, st, func(q store.Queries) error {
 		var err error

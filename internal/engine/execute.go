@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
@@ -45,7 +46,7 @@ type deployment struct {
 	failed  []liftoff.ErrorEntry // services that could not even start
 	// since is when the preview instance's current incarnation started:
 	// watch-path bases before it do not count. Zero for environments.
-	since liftoff.Time
+	since time.Time
 }
 
 // execute runs the deployment and returns how it ended.
@@ -149,7 +150,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 		// The first deployment of a PR (or of one torn down before) creates
 		// its instance; its history of watch-path bases starts then.
 		inst, err := st.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber,
-			HeadBranch: detail.HeadBranch, At: liftoff.At(r.e.now())})
+			HeadBranch: detail.HeadBranch, At: r.e.now()})
 		if err != nil {
 			return err
 		}

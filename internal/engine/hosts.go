@@ -26,7 +26,7 @@ func (e *Engine) hostNames(ctx context.Context, project liftoff.Project, inst ta
 	short, long := target.HostNames(inst, svc.ID, slug)
 	claim := func(host string) (liftoff.HostClaim, error) {
 		return e.Store.ClaimHost(ctx, liftoff.HostClaim{Host: host, ProjectID: project.ID, EnvironmentID: inst.EnvironmentID,
-			PRNumber: inst.PRNumber, CreatedAt: liftoff.At(e.now())})
+			PRNumber: inst.PRNumber, CreatedAt: e.now()})
 	}
 	held, err := claim(long)
 	if err != nil {

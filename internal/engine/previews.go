@@ -68,16 +68,16 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 		return
 	}
 	var ids []int64
-	var stale []liftoff.Time
+	var stale []time.Time
 	byID := map[int64]liftoff.Environment{}
 	for _, env := range envs {
 		byID[env.ID] = env
 		if cfg := env.Config; cfg.PreviewTTLHours > 0 {
 			ids = append(ids, env.ID)
-			stale = append(stale, liftoff.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
+			stale = append(stale, now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour))
 		}
 	}
-	due, err := e.Store.PreviewsDue(ctx, liftoff.At(now), ids, stale)
+	due, err := e.Store.PreviewsDue(ctx, now, ids, stale)
 	if err != nil {
 		e.Log.Error("previews due for teardown", "err", err)
 	}
@@ -102,7 +102,7 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 }
 
 func teardownReason(p liftoff.PreviewInstance, now time.Time) string {
-	if !p.TeardownAt.IsZero() && !p.TeardownAt.Time().After(now) {
+	if !p.TeardownAt.IsZero() && !p.TeardownAt.After(now) {
 		return "scheduled (pull request closed)"
 	}
 	return "no deployment within previewTtlHours"
@@ -140,7 +140,7 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 			return err
 		}
 	}
-	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, liftoff.At(e.now())); err != nil {
+	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, e.now()); err != nil {
 		return err
 	}
 	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))

@@ -37,7 +37,7 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 	}
 	secret := token.New(token.HookPrefix)
 	h, err := s.store.CreateHook(ctx, store.CreateHookParams{ID: s.newID(), EnvironmentID: env.ID, Name: name,
-		SecretHash: token.Hash(secret), At: liftoff.At(s.now())})
+		SecretHash: token.Hash(secret), At: s.now()})
 	if err != nil {
 		return Created{}, err
 	}
@@ -76,8 +76,8 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 	if err != nil {
 		return Created{}, err
 	}
-	now := liftoff.At(s.now())
-	var until liftoff.Time
+	now := s.now()
+	var until time.Time
 	if grace > 0 {
 		until = now.Add(grace)
 	}
@@ -92,7 +92,7 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 
 // SetPaused pauses or resumes a hook.
 func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (liftoff.Hook, error) {
-	h, err := s.store.SetHookPaused(ctx, id, paused, liftoff.At(s.now()))
+	h, err := s.store.SetHookPaused(ctx, id, paused, s.now())
 	if err == nil {
 		s.Forget(h.EnvironmentID)
 	}
@@ -105,7 +105,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteHook(ctx, id, liftoff.At(s.now())); err != nil {
+	if err := s.store.DeleteHook(ctx, id, s.now()); err != nil {
 		return err
 	}
 	s.Forget(h.EnvironmentID)
@@ -138,6 +138,6 @@ func (s *Service) CanRead(ctx context.Context, secret string, d liftoff.Deployme
 	if err != nil {
 		return false, err
 	}
-	_, ok := match([]liftoff.Hook{h}, secret, liftoff.At(s.now()))
+	_, ok := match([]liftoff.Hook{h}, secret, s.now())
 	return ok, nil
 }

@@ -114,7 +114,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: remote.URL,
 			RepoCredential: liftoff.RepoCredential{Userinfo: remote.Credential.Userinfo()},
 			ConfigPath:     read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
-			At: liftoff.At(s.now())})
+			At: s.now()})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another project took the slug meanwhile.
@@ -153,7 +153,7 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	mirror.RefreshHead(ctx)
 	v, err := s.load(ctx, mirror, ConfigSearchPath(p.ConfigPath), func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: read.path,
-			DefaultBranch: read.branch, ConfigCommit: read.commit, At: liftoff.At(s.now())})
+			DefaultBranch: read.branch, ConfigCommit: read.commit, At: s.now()})
 	})
 	if err == nil && s.Changed != nil {
 		// Environments and services may have changed or left.
@@ -184,7 +184,7 @@ func (s *Service) load(ctx context.Context, mirror *gitsource.Mirror, configPath
 			return err
 		}
 		envs, err := q.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: specs,
-			At: liftoff.At(s.now()), NewServiceID: s.newID})
+			At: s.now(), NewServiceID: s.newID})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
@@ -17,16 +19,16 @@ type CreateProjectParams struct {
 	GitHubRepository string
 	// RepoCredential is stored apart from RepoURL; zero for none.
 	RepoCredential liftoff.RepoCredential
-	At             liftoff.Time
+	At             time.Time
 }
 
 // RecordDeliveryParams are the arguments of RecordGitHubDelivery.
 type RecordDeliveryParams struct {
 	ID         string // the X-GitHub-Delivery header
 	BodySHA256 string // hex SHA-256 of the payload
-	At         liftoff.Time
+	At         time.Time
 	// ExpiredBefore: deliveries received before it are forgotten first.
-	ExpiredBefore liftoff.Time
+	ExpiredBefore time.Time
 }
 
 // UpdateProjectConfigParams are the arguments of UpdateProjectConfig.
@@ -35,14 +37,14 @@ type UpdateProjectConfigParams struct {
 	ConfigPath    string
 	DefaultBranch string
 	ConfigCommit  string
-	At            liftoff.Time
+	At            time.Time
 }
 
 // SyncEnvironmentsParams are the arguments of SyncEnvironments.
 type SyncEnvironmentsParams struct {
 	ProjectID    string
 	Environments []EnvironmentSpec
-	At           liftoff.Time
+	At           time.Time
 	// NewServiceID makes the id of a service seen for the first time.
 	NewServiceID func() string
 }
@@ -72,7 +74,7 @@ type CreateAPIKeyParams struct {
 	Hash           string
 	Scope          string
 	EnvironmentIDs []int64
-	At             liftoff.Time
+	At             time.Time
 }
 
 // CreateHookParams are the arguments of CreateHook.
@@ -81,7 +83,7 @@ type CreateHookParams struct {
 	EnvironmentID int64
 	Name          string
 	SecretHash    string
-	At            liftoff.Time
+	At            time.Time
 }
 
 // RotateHookParams are the arguments of RotateHook. With a zero
@@ -89,8 +91,8 @@ type CreateHookParams struct {
 type RotateHookParams struct {
 	ID                string
 	SecretHash        string
-	PreviousExpiresAt liftoff.Time
-	At                liftoff.Time
+	PreviousExpiresAt time.Time
+	At                time.Time
 }
 
 // PutIdempotencyKeyParams are the arguments of PutIdempotencyKey.
@@ -98,8 +100,8 @@ type PutIdempotencyKeyParams struct {
 	HookID        string
 	Key           string
 	DeploymentID  string
-	At            liftoff.Time
-	ExpiredBefore liftoff.Time
+	At            time.Time
+	ExpiredBefore time.Time
 }
 
 // FinishDeploymentParams end a deployment.
@@ -107,7 +109,7 @@ type FinishDeploymentParams struct {
 	ID     string
 	Status liftoff.Status
 	Errors []liftoff.ErrorEntry
-	At     liftoff.Time
+	At     time.Time
 }
 
 // ListDeploymentsParams filter and page ListDeployments. Zero values do not
@@ -123,15 +125,15 @@ type ListDeploymentsParams struct {
 	EnvironmentIDs []int64
 	Limit          int
 	// After pages: only deployments strictly older than (AfterCreatedAt, AfterID).
-	AfterCreatedAt liftoff.Time
+	AfterCreatedAt time.Time
 	AfterID        string
 }
 
 // ClaimParams are the arguments of ClaimDeployment.
 type ClaimParams struct {
 	Owner      string // the worker's node
-	At         liftoff.Time
-	LeaseUntil liftoff.Time
+	At         time.Time
+	LeaseUntil time.Time
 }
 
 // UpdateRunningParams change a running deployment. Empty fields are left as
@@ -151,9 +153,9 @@ type UpdateRunningParams struct {
 // LeaseExpiredBefore. Zero fields select nothing.
 type InterruptParams struct {
 	Owner              string
-	LeaseExpiredBefore liftoff.Time
+	LeaseExpiredBefore time.Time
 	Message            string
-	At                 liftoff.Time
+	At                 time.Time
 }
 
 // UpdateServiceDeploymentParams change a service deployment. Zero fields are
@@ -163,8 +165,8 @@ type UpdateServiceDeploymentParams struct {
 	Status     liftoff.Status
 	Reason     string
 	Errors     []liftoff.ErrorEntry
-	StartedAt  liftoff.Time
-	FinishedAt liftoff.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
 	BuildDir   string
 }
 
@@ -181,8 +183,8 @@ type ListLogsParams struct {
 type LastSuccessParams struct {
 	ServiceID string
 	PRNumber  int
-	Since     liftoff.Time // only deployments that finished at or after (zero: any)
-	Before    liftoff.Time // only deployments that finished at or before (zero: any)
+	Since     time.Time // only deployments that finished at or after (zero: any)
+	Before    time.Time // only deployments that finished at or before (zero: any)
 }
 
 // UpsertPreviewParams are the arguments of UpsertPreviewInstance.
@@ -190,5 +192,5 @@ type UpsertPreviewParams struct {
 	EnvironmentID int64
 	PRNumber      int
 	HeadBranch    string // kept when empty
-	At            liftoff.Time
+	At            time.Time
 }

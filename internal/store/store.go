@@ -11,6 +11,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
@@ -121,7 +122,7 @@ type ProjectQueries interface {
 	// deployments (with message), asks its running ones to stop and frees
 	// its host names, in one transaction; ErrNotFound when no live project
 	// has the id. Its history (deployments, logs) stays.
-	DeleteProject(ctx context.Context, id, message string, at liftoff.Time) (liftoff.Project, error)
+	DeleteProject(ctx context.Context, id, message string, at time.Time) (liftoff.Project, error)
 	// GetRepoCredential returns the credential of a project's repository
 	// (zero when it has none). Only the code that runs git calls it.
 	GetRepoCredential(ctx context.Context, projectID string) (liftoff.RepoCredential, error)
@@ -133,7 +134,7 @@ type APIKeyQueries interface {
 	ListAPIKeys(ctx context.Context) ([]liftoff.APIKey, error)
 	// GetAPIKeyByHash finds a key that is not deleted.
 	GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIKey, error)
-	DeleteAPIKey(ctx context.Context, id string, at liftoff.Time) error
+	DeleteAPIKey(ctx context.Context, id string, at time.Time) error
 }
 
 // HookQueries store deploy hooks, their calls and idempotency keys.
@@ -144,8 +145,8 @@ type HookQueries interface {
 	// ListHooks lists an environment's hooks that are not deleted, oldest first.
 	ListHooks(ctx context.Context, environmentID int64) ([]liftoff.Hook, error)
 	RotateHook(ctx context.Context, p RotateHookParams) (liftoff.Hook, error)
-	SetHookPaused(ctx context.Context, id string, paused bool, at liftoff.Time) (liftoff.Hook, error)
-	DeleteHook(ctx context.Context, id string, at liftoff.Time) error
+	SetHookPaused(ctx context.Context, id string, paused bool, at time.Time) (liftoff.Hook, error)
+	DeleteHook(ctx context.Context, id string, at time.Time) error
 	// HookTarget reads, in one query, what a hook call needs to authenticate
 	// and decide: the environment (deleted or not), its live hooks and how
 	// many services it has.
@@ -160,11 +161,11 @@ type HookQueries interface {
 
 	// GetIdempotencyKey returns the deployment recorded for (hookID, key) at or
 	// after since, or ErrNotFound.
-	GetIdempotencyKey(ctx context.Context, hookID, key string, since liftoff.Time) (string, error)
+	GetIdempotencyKey(ctx context.Context, hookID, key string, since time.Time) (string, error)
 	// PutIdempotencyKey records (hookID, key) → deploymentID, replacing a
 	// record older than expiredBefore; ErrConflict when a fresh one exists.
 	PutIdempotencyKey(ctx context.Context, p PutIdempotencyKeyParams) error
-	DeleteIdempotencyKeysBefore(ctx context.Context, before liftoff.Time) (int64, error)
+	DeleteIdempotencyKeysBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // DeploymentQueries store deployments and service deployments.
@@ -204,13 +205,13 @@ type EngineQueries interface {
 	ClaimDeployment(ctx context.Context, p ClaimParams) (liftoff.Deployment, error)
 	// RenewLease extends a running deployment's lease and reports whether it
 	// was asked to cancel; ErrNotFound when it is no longer running for owner.
-	RenewLease(ctx context.Context, id, owner string, until liftoff.Time) (cancelRequested bool, err error)
+	RenewLease(ctx context.Context, id, owner string, until time.Time) (cancelRequested bool, err error)
 	UpdateRunningDeployment(ctx context.Context, p UpdateRunningParams) error
 	// FinishDeployment ends a running deployment; false when it was not running.
 	FinishDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
 	// RequestCancel ends a PENDING deployment at once and asks a running one
 	// to stop. It returns the deployment's status afterwards.
-	RequestCancel(ctx context.Context, id string, at liftoff.Time) (liftoff.Status, error)
+	RequestCancel(ctx context.Context, id string, at time.Time) (liftoff.Status, error)
 	// InterruptDeployments ends running deployments that lost their worker
 	// with ERROR, and their unfinished service deployments too; it returns
 	// their ids.
@@ -236,7 +237,7 @@ type EngineQueries interface {
 	// EnsureServices creates or updates services of an environment without
 	// removing others (the config at a deployed commit may be newer than the
 	// last sync).
-	EnsureServices(ctx context.Context, environmentID int64, specs []ServiceSpec, at liftoff.Time, newID func() string) ([]liftoff.Service, error)
+	EnsureServices(ctx context.Context, environmentID int64, specs []ServiceSpec, at time.Time, newID func() string) ([]liftoff.Service, error)
 }
 
 // LogQueries store deployment output.
@@ -258,21 +259,21 @@ type PreviewQueries interface {
 	ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]liftoff.PreviewInstance, error)
 	// DeletePreviewInstance marks a live instance torn down; ErrNotFound when
 	// there is none.
-	DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) (liftoff.PreviewInstance, error)
+	DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at time.Time) (liftoff.PreviewInstance, error)
 	// SchedulePreviewTeardown sets (or, with a zero at, clears) when a live
 	// instance is to be torn down.
-	SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error
+	SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at time.Time) error
 	// PreviewsDue lists live instances whose scheduled teardown has come,
 	// and live instances of environmentIDs[i] last deployed before
 	// staleBefore[i] (previewTtlHours).
-	PreviewsDue(ctx context.Context, now liftoff.Time, environmentIDs []int64, staleBefore []liftoff.Time) ([]liftoff.PreviewInstance, error)
+	PreviewsDue(ctx context.Context, now time.Time, environmentIDs []int64, staleBefore []time.Time) ([]liftoff.PreviewInstance, error)
 	// PreviewsToClean lists torn down instances whose releases and builds
 	// were not removed yet.
 	PreviewsToClean(ctx context.Context) ([]liftoff.PreviewInstance, error)
-	MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error
+	MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at time.Time) error
 	// CancelInstanceDeployments cancels an instance's PENDING deployment and
 	// asks its running one to stop.
-	CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at liftoff.Time) error
+	CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at time.Time) error
 	// InstanceRunning reports whether a deployment of the instance runs.
 	InstanceRunning(ctx context.Context, environmentID int64, prNumber int) (bool, error)
 	// InstanceBuilds lists an instance's service deployments that still

@@ -20,7 +20,7 @@ func (h *harness) finishAll(projectID string) {
 			continue
 		}
 		if _, err := h.st.FinishPendingDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled,
-			At: liftoff.At(t0)}); err != nil {
+			At: t0}); err != nil {
 			h.t.Fatal(err)
 		}
 	}
@@ -104,7 +104,7 @@ func TestFailedDeliveryIsForgotten(t *testing.T) {
 			if fail {
 				return errors.New("the engine could not tear it down")
 			}
-			_, err := h.st.DeletePreviewInstance(ctx, envID, pr, liftoff.At(t0))
+			_, err := h.st.DeletePreviewInstance(ctx, envID, pr, t0)
 			return err
 		}
 		body := fixtureBody(t, "pull_request.closed.merged.json")

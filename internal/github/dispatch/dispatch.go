@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
@@ -105,7 +106,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
 	sum := sha256.Sum256(dl.Body)
 	now := d.now()
 	fresh, err := d.Store.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: dl.ID, BodySHA256: hex.EncodeToString(sum[:]),
-		At: liftoff.At(now), ExpiredBefore: liftoff.At(now.Add(-DeliveryWindow))})
+		At: now, ExpiredBefore: now.Add(-DeliveryWindow)})
 	if err != nil {
 		return Result{}, err
 	}
@@ -198,7 +199,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
 			return err
 		}
-		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: liftoff.At(at).String()})
+		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: client.FormatTime(at)})
 		return nil
 	case github.ActionOpened, github.ActionReopened, github.ActionSynchronize, github.ActionLabeled:
 	default:
@@ -271,7 +272,7 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p l
 // enqueue stores a PENDING deployment (joining or superseding, as a hook
 // call does).
 func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep liftoff.Deployment) error {
-	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), liftoff.StatusPending, liftoff.At(d.now())
+	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), liftoff.StatusPending, d.now()
 	var id string
 	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -20,7 +21,7 @@ func scanAPIKey(r Row) (liftoff.APIKey, error) {
 	if err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Scope, &envs, &created); err != nil {
 		return k, err
 	}
-	k.CreatedAt = liftoff.FromMillis(created)
+	k.CreatedAt = fromMillis(created)
 	if err := json.Unmarshal([]byte(envs), &k.EnvironmentIDs); err != nil {
 		return k, fmt.Errorf("API key %s: environment_ids %q: %w", k.ID, envs, err)
 	}
@@ -40,7 +41,7 @@ func (q queries) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (
 		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
 	_, err = q.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, scope, environment_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		p.ID, p.Name, p.Hash, p.Scope, string(b), p.At.Millis())
+		p.ID, p.Name, p.Hash, p.Scope, string(b), millis(p.At))
 	if err != nil {
 		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
@@ -69,8 +70,8 @@ func (q queries) GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIK
 	return k, nil
 }
 
-func (q queries) DeleteAPIKey(ctx context.Context, id string, at liftoff.Time) error {
-	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, at.Millis())
+func (q queries) DeleteAPIKey(ctx context.Context, id string, at time.Time) error {
+	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, millis(at))
 	if err == nil && n == 0 {
 		err = store.ErrNotFound
 	}

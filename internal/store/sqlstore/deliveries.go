@@ -10,13 +10,13 @@ import (
 func (q queries) RecordGitHubDelivery(ctx context.Context, p store.RecordDeliveryParams) (bool, error) {
 	var n int64
 	err := q.write(ctx, func(c Conn) error {
-		if _, err := c.Exec(ctx, `DELETE FROM github_deliveries WHERE received_at < $1`, p.ExpiredBefore.Millis()); err != nil {
+		if _, err := c.Exec(ctx, `DELETE FROM github_deliveries WHERE received_at < $1`, millis(p.ExpiredBefore)); err != nil {
 			return err
 		}
 		// No conflict target: a known id and a known body are both a replay.
 		var err error
 		n, err = c.Exec(ctx, `INSERT INTO github_deliveries (delivery_id, body_sha256, received_at) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, p.ID, p.BodySHA256, p.At.Millis())
+			ON CONFLICT DO NOTHING`, p.ID, p.BodySHA256, millis(p.At))
 		return err
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -27,7 +28,7 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (lift
 					AND pi.deleted_at IS NOT NULL AND pi.cleaned_at IS NULL)
 				ORDER BY d.created_at, d.id LIMIT 1`+q.skipLocked()+`)
 			AND status = `+sqlPending+`
-			RETURNING id`, p.Owner, p.At.Millis(), p.LeaseUntil.Millis()).Scan(&id)
+			RETURNING id`, p.Owner, millis(p.At), millis(p.LeaseUntil)).Scan(&id)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another replica started a deployment of the same instance first.
@@ -39,12 +40,12 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (lift
 	return q.GetDeployment(ctx, id)
 }
 
-func (q queries) RenewLease(ctx context.Context, id, owner string, until liftoff.Time) (bool, error) {
+func (q queries) RenewLease(ctx context.Context, id, owner string, until time.Time) (bool, error) {
 	var cancel bool
 	err := q.write(ctx, func(c Conn) error {
 		return c.QueryRow(ctx, `UPDATE deployments SET lease_expires_at = $3
 			WHERE id = $1 AND lease_owner = $2 AND status IN `+runningStatuses+` RETURNING cancel_requested`,
-			id, owner, until.Millis()).Scan(&cancel)
+			id, owner, millis(until)).Scan(&cancel)
 	})
 	if err != nil {
 		return false, fmt.Errorf("renew lease of deployment %s: %w", id, err)
@@ -72,14 +73,14 @@ func (q queries) FinishDeployment(ctx context.Context, p store.FinishDeploymentP
 		return false, err
 	}
 	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4, lease_owner = NULL, lease_expires_at = NULL
-		WHERE id = $1 AND status IN `+runningStatuses, p.ID, string(p.Status), errs, p.At.Millis())
+		WHERE id = $1 AND status IN `+runningStatuses, p.ID, string(p.Status), errs, millis(p.At))
 	if err != nil {
 		return false, fmt.Errorf("finish deployment %s: %w", p.ID, err)
 	}
 	return n == 1, nil
 }
 
-func (q queries) RequestCancel(ctx context.Context, id string, at liftoff.Time) (liftoff.Status, error) {
+func (q queries) RequestCancel(ctx context.Context, id string, at time.Time) (liftoff.Status, error) {
 	var status liftoff.Status
 	err := q.write(ctx, func(c Conn) error {
 		tx := q.in(c)
@@ -114,7 +115,7 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 	err := q.write(ctx, func(c Conn) error {
 		ids = ids[:0]
 		rows, err := c.Query(ctx, `SELECT id FROM deployments WHERE status IN `+runningStatuses+`
-			AND (lease_owner = $1 OR lease_expires_at < $2)`, p.Owner, p.LeaseExpiredBefore.Millis())
+			AND (lease_owner = $1 OR lease_expires_at < $2)`, p.Owner, millis(p.LeaseExpiredBefore))
 		if err != nil {
 			return err
 		}
@@ -131,12 +132,12 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 		}
 		for _, id := range found {
 			if _, err := c.Exec(ctx, `UPDATE deployments SET status = `+sqlError+`, errors = $2, finished_at = $3,
-				lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`, id, errs, p.At.Millis()); err != nil {
+				lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`, id, errs, millis(p.At)); err != nil {
 				return err
 			}
 			if _, err := c.Exec(ctx, `UPDATE service_deployments SET status = `+sqlError+`, errors = $2, finished_at = $3
 				WHERE deployment_id = $1 AND status NOT IN `+finalStatuses,
-				id, errs, p.At.Millis()); err != nil {
+				id, errs, millis(p.At)); err != nil {
 				return err
 			}
 		}
@@ -164,7 +165,7 @@ func (q queries) InsertServiceDeployment(ctx context.Context, sd liftoff.Service
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		sd.ID, sd.DeploymentID, sd.ServiceID, sd.ServiceGivenID, sd.ServiceName, sd.ServiceType, sd.ServiceDomain,
 		string(sd.Status), sd.Reason, errs, ms(sd.StartedAt), ms(sd.FinishedAt), sd.EnvironmentID, sd.PRNumber, sd.GitCommit,
-		sd.Fingerprint, cfg, sd.BuildDir, sd.Position, sd.CreatedAt.Millis())
+		sd.Fingerprint, cfg, sd.BuildDir, sd.Position, millis(sd.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert service deployment: %w", err)
 	}
@@ -191,13 +192,13 @@ func (q queries) UpdateServiceDeployment(ctx context.Context, p store.UpdateServ
 }
 
 func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (liftoff.ServiceDeployment, error) {
-	before := p.Before.Millis()
+	before := millis(p.Before)
 	if p.Before.IsZero() {
 		before = 1<<62 - 1
 	}
 	sd, err := scanServiceDeployment(q.read.QueryRow(ctx, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
 		WHERE service_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND finished_at >= $3 AND finished_at <= $4
-		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, p.Since.Millis(), before))
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, millis(p.Since), before))
 	if err != nil {
 		return liftoff.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", p.ServiceID, err)
 	}
@@ -252,7 +253,7 @@ func (q queries) ClearBuildDir(ctx context.Context, id string) error {
 	return nil
 }
 
-func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs []store.ServiceSpec, at liftoff.Time, newID func() string) ([]liftoff.Service, error) {
+func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs []store.ServiceSpec, at time.Time, newID func() string) ([]liftoff.Service, error) {
 	var out []liftoff.Service
 	err := q.write(ctx, func(c Conn) error {
 		out = out[:0]
@@ -265,7 +266,7 @@ func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs 
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 				ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
 					config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
-				RETURNING `+serviceColumns, newID(), environmentID, s.GivenID, s.Name, s.Type, cfg, at.Millis()))
+				RETURNING `+serviceColumns, newID(), environmentID, s.GivenID, s.Name, s.Type, cfg, millis(at)))
 			if err != nil {
 				return fmt.Errorf("ensure service %q: %w", s.GivenID, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -21,7 +22,7 @@ func scanHook(r Row) (liftoff.Hook, error) {
 		&h.UseCount, lastUsed.dest(), lastAddr.dest(), &created, &updated)
 	h.PreviousSecretHash, h.PreviousExpiresAt = prevHash.string(), prevExp.time()
 	h.LastUsedAt, h.LastCallerAddress = lastUsed.time(), lastAddr.string()
-	h.CreatedAt, h.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
+	h.CreatedAt, h.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return h, err
 }
 
@@ -31,7 +32,7 @@ func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (lift
 		var err error
 		h, err = scanHook(c.QueryRow(ctx, `INSERT INTO deploy_hooks (id, environment_id, name, secret_hash, paused, use_count, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, false, 0, $5, $5) RETURNING `+hookColumns,
-			p.ID, p.EnvironmentID, p.Name, p.SecretHash, p.At.Millis()))
+			p.ID, p.EnvironmentID, p.Name, p.SecretHash, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -75,18 +76,18 @@ func (q queries) updateHook(ctx context.Context, id, what, set string, args ...a
 func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (liftoff.Hook, error) {
 	if p.PreviousExpiresAt.IsZero() {
 		return q.updateHook(ctx, p.ID, "rotate", `secret_hash = $2, previous_secret_hash = NULL, previous_expires_at = NULL, updated_at = $3`,
-			p.SecretHash, p.At.Millis())
+			p.SecretHash, millis(p.At))
 	}
 	return q.updateHook(ctx, p.ID, "rotate", `previous_secret_hash = secret_hash, previous_expires_at = $4, secret_hash = $2, updated_at = $3`,
-		p.SecretHash, p.At.Millis(), p.PreviousExpiresAt.Millis())
+		p.SecretHash, millis(p.At), millis(p.PreviousExpiresAt))
 }
 
-func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at liftoff.Time) (liftoff.Hook, error) {
-	return q.updateHook(ctx, id, "pause", `paused = $2, updated_at = $3`, paused, at.Millis())
+func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at time.Time) (liftoff.Hook, error) {
+	return q.updateHook(ctx, id, "pause", `paused = $2, updated_at = $3`, paused, millis(at))
 }
 
-func (q queries) DeleteHook(ctx context.Context, id string, at liftoff.Time) error {
-	_, err := q.updateHook(ctx, id, "delete", `deleted_at = $2, updated_at = $2`, at.Millis())
+func (q queries) DeleteHook(ctx context.Context, id string, at time.Time) error {
+	_, err := q.updateHook(ctx, id, "delete", `deleted_at = $2, updated_at = $2`, millis(at))
 	return err
 }
 
@@ -122,7 +123,7 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		if err := decodeConfig(config, &e.Config); err != nil {
 			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", environmentID, err)
 		}
-		e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
+		e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
 		t.Environment, t.ProjectID, found = e, e.ProjectID, true
 		if hookID.v != nil {
 			t.Hooks = append(t.Hooks, liftoff.Hook{ID: hookID.string(), EnvironmentID: e.ID, Name: name.string(),
@@ -157,7 +158,7 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 				}
 				n := i * 6
 				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
-				args = append(args, call.HookID, call.At.Millis(), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
+				args = append(args, call.HookID, millis(call.At), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
 			}
 			if _, err := c.Exec(ctx, sb.String(), args...); err != nil {
 				return fmt.Errorf("insert hook calls: %w", err)
@@ -178,7 +179,9 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 				order = append(order, call.HookID)
 			}
 			u.count++
-			if !call.At.Before(u.last.At) {
+			// At the store's precision: of two calls in one millisecond
+			// the later one listed is the last.
+			if millis(call.At) >= millis(u.last.At) {
 				u.last = call
 			}
 		}
@@ -187,7 +190,7 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 			if _, err := c.Exec(ctx, `UPDATE deploy_hooks SET use_count = use_count + $2,
 				last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $3 ELSE last_used_at END,
 				last_caller_address = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $4 ELSE last_caller_address END
-				WHERE id = $1`, id, u.count, u.last.At.Millis(), u.last.Address); err != nil {
+				WHERE id = $1`, id, u.count, millis(u.last.At), u.last.Address); err != nil {
 				return fmt.Errorf("update usage of hook %s: %w", id, err)
 			}
 		}
@@ -204,7 +207,7 @@ func scanHookCall(r Row) (liftoff.HookCall, error) {
 	var at int64
 	var dep nullString
 	err := r.Scan(&c.ID, &c.HookID, &at, &c.Address, &c.Status, &c.Outcome, dep.dest())
-	c.At, c.DeploymentID = liftoff.FromMillis(at), dep.string()
+	c.At, c.DeploymentID = fromMillis(at), dep.string()
 	return c, err
 }
 
@@ -234,10 +237,10 @@ func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int)
 	return nil
 }
 
-func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since liftoff.Time) (string, error) {
+func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since time.Time) (string, error) {
 	var id string
 	err := q.read.QueryRow(ctx, `SELECT deployment_id FROM idempotency_keys WHERE hook_id = $1 AND key = $2 AND created_at >= $3`,
-		hookID, key, since.Millis()).Scan(&id)
+		hookID, key, millis(since)).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("get idempotency key: %w", err)
 	}
@@ -247,7 +250,7 @@ func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, sinc
 func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKeyParams) error {
 	n, err := q.exec(ctx, `INSERT INTO idempotency_keys (hook_id, key, deployment_id, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (hook_id, key) DO UPDATE SET deployment_id = excluded.deployment_id, created_at = excluded.created_at
-		WHERE idempotency_keys.created_at < $5`, p.HookID, p.Key, p.DeploymentID, p.At.Millis(), p.ExpiredBefore.Millis())
+		WHERE idempotency_keys.created_at < $5`, p.HookID, p.Key, p.DeploymentID, millis(p.At), millis(p.ExpiredBefore))
 	if err == nil && n == 0 {
 		err = store.ErrConflict
 	}
@@ -257,8 +260,8 @@ func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKe
 	return nil
 }
 
-func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before liftoff.Time) (int64, error) {
-	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, before.Millis())
+func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before time.Time) (int64, error) {
+	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, millis(before))
 	if err != nil {
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)
 	}

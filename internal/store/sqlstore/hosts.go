@@ -12,13 +12,13 @@ func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.Ho
 	err := q.write(ctx, func(c Conn) error {
 		if _, err := c.Exec(ctx, `INSERT INTO host_claims (host, project_id, environment_id, pr_number, created_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host) DO NOTHING`,
-			p.Host, p.ProjectID, p.EnvironmentID, p.PRNumber, p.CreatedAt.Millis()); err != nil {
+			p.Host, p.ProjectID, p.EnvironmentID, p.PRNumber, millis(p.CreatedAt)); err != nil {
 			return err
 		}
 		var created int64
 		err := c.QueryRow(ctx, `SELECT host, project_id, environment_id, pr_number, created_at FROM host_claims WHERE host = $1`, p.Host).
 			Scan(&out.Host, &out.ProjectID, &out.EnvironmentID, &out.PRNumber, &created)
-		out.CreatedAt = liftoff.FromMillis(created)
+		out.CreatedAt = fromMillis(created)
 		return err
 	})
 	if err != nil {

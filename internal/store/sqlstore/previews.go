@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -15,7 +16,7 @@ func scanPreview(r Row) (liftoff.PreviewInstance, error) {
 	var created, deployed int64
 	var teardown, deleted, cleaned nullTime
 	err := r.Scan(&p.EnvironmentID, &p.PRNumber, &p.HeadBranch, &created, &deployed, teardown.dest(), deleted.dest(), cleaned.dest())
-	p.CreatedAt, p.LastDeployedAt = liftoff.FromMillis(created), liftoff.FromMillis(deployed)
+	p.CreatedAt, p.LastDeployedAt = fromMillis(created), fromMillis(deployed)
 	p.TeardownAt, p.DeletedAt, p.CleanedAt = teardown.time(), deleted.time(), cleaned.time()
 	return p, err
 }
@@ -34,7 +35,7 @@ func (q queries) UpsertPreviewInstance(ctx context.Context, p store.UpsertPrevie
 				last_deployed_at = excluded.last_deployed_at,
 				teardown_at = CASE WHEN preview_instances.deleted_at IS NULL THEN preview_instances.teardown_at ELSE NULL END,
 				deleted_at = NULL, cleaned_at = NULL
-			RETURNING `+previewColumns, p.EnvironmentID, p.PRNumber, p.HeadBranch, p.At.Millis()))
+			RETURNING `+previewColumns, p.EnvironmentID, p.PRNumber, p.HeadBranch, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -64,13 +65,13 @@ func (q queries) ListPreviewInstances(ctx context.Context, environmentID int64, 
 	return out, nil
 }
 
-func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) (liftoff.PreviewInstance, error) {
+func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at time.Time) (liftoff.PreviewInstance, error) {
 	var out liftoff.PreviewInstance
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		out, err = scanPreview(c.QueryRow(ctx, `UPDATE preview_instances SET deleted_at = $3, teardown_at = NULL, cleaned_at = NULL
 			WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NULL RETURNING `+previewColumns,
-			environmentID, prNumber, at.Millis()))
+			environmentID, prNumber, millis(at)))
 		return err
 	})
 	if err != nil {
@@ -79,7 +80,7 @@ func (q queries) DeletePreviewInstance(ctx context.Context, environmentID int64,
 	return out, nil
 }
 
-func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error {
+func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at time.Time) error {
 	if _, err := q.exec(ctx, `UPDATE preview_instances SET teardown_at = $3
 		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NULL`, environmentID, prNumber, ms(at)); err != nil {
 		return fmt.Errorf("schedule teardown of %d/#%d: %w", environmentID, prNumber, err)
@@ -87,11 +88,11 @@ func (q queries) SchedulePreviewTeardown(ctx context.Context, environmentID int6
 	return nil
 }
 
-func (q queries) PreviewsDue(ctx context.Context, now liftoff.Time, environmentIDs []int64, staleBefore []liftoff.Time) ([]liftoff.PreviewInstance, error) {
+func (q queries) PreviewsDue(ctx context.Context, now time.Time, environmentIDs []int64, staleBefore []time.Time) ([]liftoff.PreviewInstance, error) {
 	query := `SELECT ` + previewColumns + ` FROM preview_instances WHERE deleted_at IS NULL AND (teardown_at <= $1`
-	args := []any{now.Millis()}
+	args := []any{millis(now)}
 	for i, id := range environmentIDs {
-		args = append(args, id, staleBefore[i].Millis())
+		args = append(args, id, millis(staleBefore[i]))
 		query += fmt.Sprintf(` OR (environment_id = $%d AND last_deployed_at < $%d)`, len(args)-1, len(args))
 	}
 	out, err := collectQuery(ctx, q.read, scanPreview, query+`) ORDER BY environment_id, pr_number`, args...)
@@ -110,22 +111,22 @@ func (q queries) PreviewsToClean(ctx context.Context) ([]liftoff.PreviewInstance
 	return out, nil
 }
 
-func (q queries) MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error {
+func (q queries) MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at time.Time) error {
 	if _, err := q.exec(ctx, `UPDATE preview_instances SET cleaned_at = $3
-		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NOT NULL`, environmentID, prNumber, at.Millis()); err != nil {
+		WHERE environment_id = $1 AND pr_number = $2 AND deleted_at IS NOT NULL`, environmentID, prNumber, millis(at)); err != nil {
 		return fmt.Errorf("mark %d/#%d cleaned: %w", environmentID, prNumber, err)
 	}
 	return nil
 }
 
-func (q queries) CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at liftoff.Time) error {
+func (q queries) CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at time.Time) error {
 	errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: message}})
 	if err != nil {
 		return err
 	}
 	err = q.write(ctx, func(c Conn) error {
 		if _, err := c.Exec(ctx, `UPDATE deployments SET status = `+sqlCancelled+`, errors = $3, finished_at = $4
-			WHERE environment_id = $1 AND pr_number = $2 AND status = `+sqlPending, environmentID, prNumber, errs, at.Millis()); err != nil {
+			WHERE environment_id = $1 AND pr_number = $2 AND status = `+sqlPending, environmentID, prNumber, errs, millis(at)); err != nil {
 			return err
 		}
 		_, err := c.Exec(ctx, `UPDATE deployments SET cancel_requested = true

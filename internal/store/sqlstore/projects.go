@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -15,7 +16,7 @@ func scanProject(r Row) (liftoff.Project, error) {
 	var p liftoff.Project
 	var created, updated int64
 	err := r.Scan(&p.ID, &p.Name, &p.Slug, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &p.GitHubRepository, &created, &updated)
-	p.CreatedAt, p.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
+	p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return p, err
 }
 
@@ -26,7 +27,7 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, slug, repo_url, config_path, default_branch, config_commit,
 			github_repository, repo_credential, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING `+projectColumns,
-			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.RepoCredential.Userinfo, p.At.Millis()))
+			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.RepoCredential.Userinfo, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -85,7 +86,7 @@ func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectC
 		var err error
 		out, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET config_path = $2, default_branch = $3, config_commit = $4, updated_at = $5
 			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns,
-			p.ID, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.At.Millis()))
+			p.ID, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -104,7 +105,7 @@ func scanEnvironment(r Row) (liftoff.Environment, error) {
 	if err := r.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config, &created, &updated, deleted.dest()); err != nil {
 		return e, err
 	}
-	e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
+	e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
 	if err := decodeConfig(config, &e.Config); err != nil {
 		return e, fmt.Errorf("environment %d: %w", e.ID, err)
 	}
@@ -127,7 +128,7 @@ func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsP
 				ON CONFLICT (project_id, given_id) DO UPDATE SET name = excluded.name, is_preview = excluded.is_preview,
 					branch = excluded.branch, config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
 				RETURNING `+environmentColumns,
-				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, cfg, p.At.Millis()))
+				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, cfg, millis(p.At)))
 			if err != nil {
 				return fmt.Errorf("upsert environment %q: %w", spec.GivenID, err)
 			}
@@ -144,7 +145,7 @@ func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsP
 			if keep[env.GivenID] {
 				continue
 			}
-			if _, err := c.Exec(ctx, `UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE id = $1`, env.ID, p.At.Millis()); err != nil {
+			if _, err := c.Exec(ctx, `UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE id = $1`, env.ID, millis(p.At)); err != nil {
 				return fmt.Errorf("delete environment %q: %w", env.GivenID, err)
 			}
 		}
@@ -166,13 +167,13 @@ func syncServices(ctx context.Context, c Conn, envID int64, specs []store.Servic
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 			ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
 				config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL`,
-			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, cfg, p.At.Millis())
+			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, cfg, millis(p.At))
 		if err != nil {
 			return fmt.Errorf("upsert service %q: %w", s.GivenID, err)
 		}
 	}
 	keep := make([]any, 0, len(specs)+2)
-	keep = append(keep, envID, p.At.Millis())
+	keep = append(keep, envID, millis(p.At))
 	list := ""
 	for i, s := range specs {
 		if i > 0 {
@@ -217,7 +218,7 @@ func scanService(r Row) (liftoff.Service, error) {
 	if err := r.Scan(&s.ID, &s.EnvironmentID, &s.GivenID, &s.Name, &s.Type, &config, &created, &updated); err != nil {
 		return s, err
 	}
-	s.CreatedAt, s.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
+	s.CreatedAt, s.UpdatedAt = fromMillis(created), fromMillis(updated)
 	if err := decodeConfig(config, &s.Config); err != nil {
 		return s, fmt.Errorf("service %s: %w", s.ID, err)
 	}
@@ -262,7 +263,7 @@ func collectQuery[T any](ctx context.Context, c Conn, scan func(Row) (T, error),
 // notFound reports whether err is store.ErrNotFound.
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
-func (q queries) DeleteProject(ctx context.Context, id, message string, at liftoff.Time) (liftoff.Project, error) {
+func (q queries) DeleteProject(ctx context.Context, id, message string, at time.Time) (liftoff.Project, error) {
 	errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: message}})
 	if err != nil {
 		return liftoff.Project{}, err
@@ -271,7 +272,7 @@ func (q queries) DeleteProject(ctx context.Context, id, message string, at lifto
 	err = q.write(ctx, func(c Conn) error {
 		var err error
 		if p, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET deleted_at = $2, updated_at = $2
-			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns, id, at.Millis())); err != nil {
+			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns, id, millis(at))); err != nil {
 			return err
 		}
 		envs := `(SELECT id FROM environments WHERE project_id = $1)`
@@ -280,13 +281,13 @@ func (q queries) DeleteProject(ctx context.Context, id, message string, at lifto
 			args  []any
 		}{
 			{`UPDATE deployments SET status = ` + sqlCancelled + `, errors = $2, finished_at = $3
-				WHERE environment_id IN ` + envs + ` AND status = ` + sqlPending, []any{id, errs, at.Millis()}},
+				WHERE environment_id IN ` + envs + ` AND status = ` + sqlPending, []any{id, errs, millis(at)}},
 			{`UPDATE deployments SET cancel_requested = true WHERE environment_id IN ` + envs + ` AND status IN ` + runningStatuses, []any{id}},
-			{`UPDATE deploy_hooks SET deleted_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
+			{`UPDATE deploy_hooks SET deleted_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, millis(at)}},
 			{`UPDATE preview_instances SET deleted_at = $2, teardown_at = NULL, cleaned_at = NULL
-				WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
-			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
-			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{id, at.Millis()}},
+				WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, millis(at)}},
+			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, millis(at)}},
+			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{id, millis(at)}},
 			{`DELETE FROM host_claims WHERE project_id = $1`, []any{id}},
 		} {
 			if _, err := c.Exec(ctx, stmt.query, stmt.args...); err != nil {

@@ -26,6 +26,7 @@ func basicCases() []testCase {
 		{"HookCalls", testHookCalls},
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"Deployments", testDeployments},
+		{"TimesReadBack", testTimesReadBack},
 		{"OnePendingPerInstance", testOnePendingPerInstance},
 		{"ListDeploymentsPaging", testListDeploymentsPaging},
 		{"TxRollsBack", testTxRollsBack},
@@ -34,7 +35,7 @@ func basicCases() []testCase {
 	}
 }
 
-var t0 = liftoff.At(time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC))
+var t0 = time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC)
 
 // seed makes a project with a production, a staging and a preview
 // environment, each with two services.
@@ -61,6 +62,30 @@ func seed(t *testing.T, s store.Store) (liftoff.Project, []liftoff.Environment) 
 var twoServices = []store.ServiceSpec{
 	{GivenID: "api", Name: "API", Type: "web", Config: config.Service{ID: "api"}},
 	{GivenID: "site", Name: "Site", Type: "static", Config: config.Service{ID: "site"}},
+}
+
+// testTimesReadBack: a time is kept at the API's precision and read back in
+// UTC whatever zone it was written in, and the zero time stays "not set".
+func testTimesReadBack(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	paris := time.FixedZone("CET", 3600)
+	at := time.Date(2026, 11, 26, 19, 43, 17, 123_456_789, paris)
+	want := time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC)
+	d := newDeployment(p, envs[0], 0, at)
+	if err := s.InsertDeployment(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDeployment(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt != want || got.CreatedAt.Location() != time.UTC {
+		t.Errorf("CreatedAt = %v, want %v in UTC", got.CreatedAt, want)
+	}
+	if !got.StartedAt.IsZero() || !got.FinishedAt.IsZero() {
+		t.Errorf("StartedAt %v, FinishedAt %v: want zero (not set)", got.StartedAt, got.FinishedAt)
+	}
 }
 
 func testProjectsAndSync(t *testing.T, s store.Store) {
@@ -274,7 +299,7 @@ func testHookCalls(t *testing.T, s store.Store) {
 
 func testIdempotencyKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	put := func(dep string, at liftoff.Time) error {
+	put := func(dep string, at time.Time) error {
 		return s.PutIdempotencyKey(ctx, store.PutIdempotencyKeyParams{HookID: "h", Key: "k", DeploymentID: dep, At: at, ExpiredBefore: at.Add(-24 * time.Hour)})
 	}
 	if err := put("d1", t0); err != nil {
@@ -298,7 +323,7 @@ func testIdempotencyKeys(t *testing.T, s store.Store) {
 	}
 }
 
-func newDeployment(p liftoff.Project, e liftoff.Environment, pr int, at liftoff.Time) liftoff.Deployment {
+func newDeployment(p liftoff.Project, e liftoff.Environment, pr int, at time.Time) liftoff.Deployment {
 	return liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: e.ID, PRNumber: pr, RepoURL: p.RepoURL,
 		GitBranch: e.Branch, TriggerType: liftoff.TriggerDeployHook, HookID: "hook", HookName: "CI", Status: liftoff.StatusPending, CreatedAt: at}
 }

@@ -28,7 +28,7 @@ func engineCases() []testCase {
 	}
 }
 
-func claim(t *testing.T, s store.Store, owner string, at liftoff.Time) (liftoff.Deployment, bool) {
+func claim(t *testing.T, s store.Store, owner string, at time.Time) (liftoff.Deployment, bool) {
 	t.Helper()
 	d, err := s.ClaimDeployment(context.Background(), store.ClaimParams{Owner: owner, At: at, LeaseUntil: at.Add(time.Minute)})
 	if errors.Is(err, store.ErrNotFound) {
@@ -247,26 +247,26 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 		}
 		return sd
 	}
-	last := func(pr int, since, before liftoff.Time) (liftoff.ServiceDeployment, error) {
+	last := func(pr int, since, before time.Time) (liftoff.ServiceDeployment, error) {
 		return s.LastSuccess(ctx, store.LastSuccessParams{ServiceID: api.ID, PRNumber: pr, Since: since, Before: before})
 	}
-	if _, err := last(0, liftoff.Time{}, liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, time.Time{}, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess with none: %v", err)
 	}
 	a := mk(liftoff.StatusSuccess, time.Minute, "/b/a")
 	b := mk(liftoff.StatusSuccess, 2*time.Minute, "/b/b")
 	mk(liftoff.StatusBuildError, 3*time.Minute, "")
-	latest, err := last(0, liftoff.Time{}, liftoff.Time{})
+	latest, err := last(0, time.Time{}, time.Time{})
 	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || latest.Config.ID != "api" {
 		t.Fatalf("LastSuccess = %+v, %v", latest, err)
 	}
-	if before, err := last(0, liftoff.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
+	if before, err := last(0, time.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
 		t.Fatalf("LastSuccess before b = %+v, %v", before, err)
 	}
-	if _, err := last(0, t0.Add(150*time.Second), liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, t0.Add(150*time.Second), time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess since after b: %v", err)
 	}
-	if _, err := last(7, liftoff.Time{}, liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(7, time.Time{}, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another instance shares the base: %v", err)
 	}
 	kept, err := s.KeptBuilds(ctx, api.ID, 0)

@@ -43,7 +43,7 @@ func testPreviews(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
 	pv := envs[2]
-	upsert := func(pr int, branch string, at liftoff.Time) liftoff.PreviewInstance {
+	upsert := func(pr int, branch string, at time.Time) liftoff.PreviewInstance {
 		t.Helper()
 		inst, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, HeadBranch: branch, At: at})
 		if err != nil {
@@ -77,11 +77,11 @@ func testPreviews(t *testing.T, s store.Store) {
 	if err != nil || len(due) != 1 || due[0].PRNumber != 8 {
 		t.Fatalf("due after its time = %+v, %v", due, err)
 	}
-	due, err = s.PreviewsDue(ctx, t0, []int64{pv.ID}, []liftoff.Time{t0.Add(2 * time.Hour)})
+	due, err = s.PreviewsDue(ctx, t0, []int64{pv.ID}, []time.Time{t0.Add(2 * time.Hour)})
 	if err != nil || len(due) != 2 {
 		t.Fatalf("stale instances = %+v, %v", due, err)
 	}
-	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, liftoff.Time{}); err != nil {
+	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if due, _ := s.PreviewsDue(ctx, t0.Add(31*time.Minute), nil, nil); len(due) != 0 {

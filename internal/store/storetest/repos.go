@@ -66,7 +66,7 @@ func testRepoCredential(t *testing.T, s store.Store) {
 func testGitHubDeliveries(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	day := 24 * time.Hour
-	record := func(id, body string, at liftoff.Time) bool {
+	record := func(id, body string, at time.Time) bool {
 		t.Helper()
 		fresh, err := s.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: id, BodySHA256: body, At: at, ExpiredBefore: at.Add(-day)})
 		if err != nil {
