@@ -235,11 +235,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
 		Queued: deployments.Queued}
 	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
-	dispatcher := &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log, Limits: limits, Queued: deployments.Queued,
-		TearDown: func(ctx context.Context, envID int64, pr int) error {
-			_, err := deployments.TearDown(ctx, envID, pr)
-			return err
-		}}
+	dispatcher := &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log, Deployments: deployments}
 	projects := project.NewService(st, git, log, cuid.New)
 	// Hook calls read environments through a cache: a sync or a
 	// deletion makes them read the store again.

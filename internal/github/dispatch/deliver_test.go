@@ -100,13 +100,7 @@ func TestFailedDeliveryIsForgotten(t *testing.T) {
 		_, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""))
 		h.upsert(envs["preview"].ID, 42, t0)
 		fail := true
-		h.d.TearDown = func(ctx context.Context, envID int64, pr int) error {
-			if fail {
-				return errors.New("the engine could not tear it down")
-			}
-			_, err := h.st.DeletePreviewInstance(ctx, envID, pr, t0)
-			return err
-		}
+		h.d.Deployments.Store = failingTx{Store: h.st, fail: &fail}
 		body := fixtureBody(t, "pull_request.closed.merged.json")
 		dl := dispatch.Delivery{ID: "72d3162e-merged", Body: []byte(body), Event: parse(t, "pull_request.closed.merged.json", body)}
 		if _, err := h.d.Deliver(h.ctx, dl); err == nil {
@@ -118,4 +112,17 @@ func TestFailedDeliveryIsForgotten(t *testing.T) {
 			t.Fatalf("redelivery after a failure: %+v, %v; want it acted on", res, err)
 		}
 	})
+}
+
+// failingTx is a store whose transactions fail while *fail is set.
+type failingTx struct {
+	store.Store
+	fail *bool
+}
+
+func (s failingTx) Tx(ctx context.Context, fn func(store.Queries) error) error {
+	if *s.fail {
+		return errors.New("the store could not tear it down")
+	}
+	return s.Store.Tx(ctx, fn)
 }

@@ -35,16 +35,12 @@ type Dispatcher struct {
 	Store store.Store
 	NewID func() string
 	Log   *slog.Logger
-	// Queued wakes the engine after deployments were queued. Optional.
-	Queued func()
-	// TearDown tears a preview instance down now. Default: mark it torn
-	// down in the store for the engine to clean up.
-	TearDown func(ctx context.Context, environmentID int64, prNumber int) error
-	// Limits refuse a pull request's deployment that would start one
-	// preview instance too many (the event then says why it did nothing
-	// for that environment). Default: none.
-	Limits deployment.Limits
-	Now    func() time.Time
+	// Deployments tears previews down and tells this node's engine (if
+	// it runs one) what was queued; its Limits refuse a pull request's
+	// deployment that would start one preview instance too many (the
+	// event then says why it did nothing for that environment).
+	Deployments *deployment.Service
+	Now         func() time.Time
 }
 
 // Queued is a deployment an event queued.
@@ -162,8 +158,8 @@ func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error
 	if matched == 0 {
 		res.Ignored = append(res.Ignored, fmt.Sprintf("no project uses the repository %s", ev.Repository.FullName))
 	}
-	if len(res.Queued) > 0 && d.Queued != nil {
-		d.Queued()
+	if len(res.Queued) > 0 {
+		d.Deployments.Queued()
 	}
 	return res, nil
 }
@@ -276,7 +272,7 @@ func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep liftoff.Deplo
 	var id string
 	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error
-		id, _, err = deployment.Enqueue(ctx, q, dep, d.Limits)
+		id, _, err = deployment.Enqueue(ctx, q, dep, d.Deployments.Limits)
 		return err
 	})
 	if err != nil {
@@ -292,9 +288,6 @@ func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep liftoff.Deplo
 }
 
 func (d *Dispatcher) tearDown(ctx context.Context, environmentID int64, prNumber int) error {
-	if d.TearDown != nil {
-		return d.TearDown(ctx, environmentID, prNumber)
-	}
-	_, err := deployment.TearDownPreview(ctx, d.Store, environmentID, prNumber, d.now())
+	_, err := d.Deployments.TearDown(ctx, environmentID, prNumber)
 	return err
 }

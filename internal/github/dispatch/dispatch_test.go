@@ -134,15 +134,33 @@ type harness struct {
 func newHarness(t *testing.T, dialect string) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), st: storetest.Open(t, dialect)}
+	now := func() time.Time { return t0 }
 	h.d = &dispatch.Dispatcher{
-		Store:  h.st,
-		NewID:  cuid.New,
-		Log:    slog.New(slog.DiscardHandler),
-		Queued: func() { h.queued.Add(1) },
-		Now:    func() time.Time { return t0 },
+		Store: h.st,
+		NewID: cuid.New,
+		Log:   slog.New(slog.DiscardHandler),
+		Deployments: &deployment.Service{Store: h.st, NewID: cuid.New, Now: now,
+			Runner: queueCounter{queued: &h.queued}},
+		Now: now,
 	}
 	return h
 }
+
+// queueCounter counts the deployments the dispatcher says it queued.
+type queueCounter struct {
+	deployment.NoRunner
+	queued *atomic.Int32
+}
+
+func (c queueCounter) Queued() { c.queued.Add(1) }
+
+// queueRefuser fails the test if the dispatcher says it queued something.
+type queueRefuser struct {
+	deployment.NoRunner
+	t *testing.T
+}
+
+func (r queueRefuser) Queued() { r.t.Error("Queued called") }
 
 // project creates a project and its environments, returned by given id.
 func (h *harness) project(repoURL, githubRepo string, envs ...store.EnvironmentSpec) (liftoff.Project, map[string]liftoff.Environment) {
@@ -568,36 +586,28 @@ func TestPullRequestClosed(t *testing.T) {
 			h.expectQueuedCalls(0)
 		})
 	})
-	t.Run("merged with a TearDown function", func(t *testing.T) {
+	t.Run("merged: the runner hears of the teardown", func(t *testing.T) {
 		t.Parallel()
 		eachDialect(t, func(t *testing.T, dialect string) {
 			h := newHarness(t, dialect)
 			_, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""), preview("other", "push", ""))
-			type call struct {
-				env int64
-				pr  int
-			}
-			var calls []call
-			h.d.TearDown = func(_ context.Context, env int64, pr int) error {
-				calls = append(calls, call{env, pr})
-				if env == envs["other"].ID {
-					return fmt.Errorf("tear down: %w", store.ErrNotFound)
-				}
-				return nil
-			}
+			h.upsert(envs["preview"].ID, 42, t0)
+			runner := &tornDownRecorder{}
+			h.d.Deployments.Runner = runner
 			res := h.handle(event(t, "pull_request.closed.merged.json"))
-			if want := []call{{envs["preview"].ID, 42}, {envs["other"].ID, 42}}; !sameElements(calls, want) {
-				t.Errorf("TearDown calls = %+v, want %+v", calls, want)
+			if want := []tornDown{{envs["preview"].ID, 42}}; !reflect.DeepEqual(runner.calls, want) {
+				t.Errorf("InstanceTornDown calls = %+v, want %+v", runner.calls, want)
 			}
 			if want := []dispatch.Preview{{EnvironmentID: envs["preview"].ID, PRNumber: 42}}; !reflect.DeepEqual(res.TornDown, want) {
 				t.Errorf("TornDown = %+v, want %+v", res.TornDown, want)
 			}
 			expectIgnored(t, res, "other PR #42: no live preview to tear down")
 
-			boom := errors.New("boom")
-			h.d.TearDown = func(context.Context, int64, int) error { return boom }
-			if _, err := h.d.Handle(h.ctx, event(t, "pull_request.closed.merged.json")); !errors.Is(err, boom) {
-				t.Errorf("Handle with a failing TearDown: %v, want %v", err, boom)
+			h.upsert(envs["preview"].ID, 43, t0)
+			fail := true
+			h.d.Deployments.Store = failingTx{Store: h.st, fail: &fail}
+			if _, err := h.d.Handle(h.ctx, event(t, "pull_request.closed.merged.json")); err == nil {
+				t.Error("Handle with a failing teardown succeeded")
 			}
 		})
 	})
@@ -882,7 +892,8 @@ func TestOtherEvents(t *testing.T) {
 	t.Parallel()
 	// No store call is needed: a store-less dispatcher would panic if one
 	// were made.
-	d := &dispatch.Dispatcher{NewID: cuid.New, Log: slog.New(slog.DiscardHandler), Queued: func() { t.Error("Queued called") }}
+	d := &dispatch.Dispatcher{NewID: cuid.New, Log: slog.New(slog.DiscardHandler),
+		Deployments: &deployment.Service{Runner: queueRefuser{t: t}}}
 	issues, err := github.Parse("issues", []byte(`{"action":"opened"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -945,7 +956,7 @@ func TestPullRequestPastThePreviewLimit(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newHarness(t, dialect)
-		h.d.Limits = deployment.Limits{MaxPreviews: 1}
+		h.d.Deployments.Limits = deployment.Limits{MaxPreviews: 1}
 		p, envs := h.project("https://github.com/octo-org/shop.git", "", preview("preview", "push", ""))
 		env := envs["preview"].ID
 		h.upsert(env, 7, t0)
@@ -974,4 +985,19 @@ func fromJSON[T any](s string) T {
 		panic(fmt.Sprintf("fixture %s: %v", s, err))
 	}
 	return v
+}
+
+type tornDown struct {
+	env int64
+	pr  int
+}
+
+// tornDownRecorder records the teardowns the runner is told of.
+type tornDownRecorder struct {
+	deployment.NoRunner
+	calls []tornDown
+}
+
+func (r *tornDownRecorder) InstanceTornDown(env int64, pr int) {
+	r.calls = append(r.calls, tornDown{env, pr})
 }
