@@ -11,6 +11,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // need is the scope a route needs of the API key that calls it.
@@ -182,14 +183,14 @@ func (a *API) inScope(r *http.Request, rt route, k liftoff.APIKey) error {
 		env, notFound = id, "Environment not found"
 	case envOfHook:
 		notFound = "Deploy hook not found"
-		h, err := a.Store.GetHook(r.Context(), r.PathValue("hookId"))
+		h, err := a.Store.GetHook(r.Context(), store.GetHookParams{ID: r.PathValue("hookId")})
 		if err != nil {
 			return orNotFound(err, notFound)
 		}
 		env = h.EnvironmentID
 	case envOfDeployment:
 		notFound = "Deployment not found"
-		d, err := a.Store.GetDeployment(r.Context(), r.PathValue("deploymentId"))
+		d, err := a.Store.GetDeployment(r.Context(), store.GetDeploymentParams{ID: r.PathValue("deploymentId")})
 		if err != nil {
 			return orNotFound(err, notFound)
 		}

@@ -102,7 +102,7 @@ func (a *API) deploymentLogs(w http.ResponseWriter, r *http.Request) error {
 		if !follow {
 			return true, nil
 		}
-		cur, err := a.Store.GetDeployment(ctx, d.ID)
+		cur, err := a.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 		if err != nil {
 			return false, err
 		}
@@ -177,7 +177,7 @@ func (l *lineLabels) of(ctx context.Context, st store.DeploymentQueries, service
 	if name, ok := l.names[serviceDeploymentID]; ok {
 		return name
 	}
-	if d, err := st.GetDeployment(ctx, l.deploymentID); err == nil {
+	if d, err := st.GetDeployment(ctx, store.GetDeploymentParams{ID: l.deploymentID}); err == nil {
 		l.learn(d)
 	}
 	if _, ok := l.names[serviceDeploymentID]; !ok {
@@ -202,7 +202,7 @@ func hasService(d liftoff.Deployment, givenID string) bool {
 // ended, checking when output is stored and at least every second.
 func (a *API) awaitPlan(ctx context.Context, d liftoff.Deployment) (liftoff.Deployment, error) {
 	err := a.Logs.Await(ctx, 0, func(ctx context.Context) (bool, error) {
-		cur, err := a.Store.GetDeployment(ctx, d.ID)
+		cur, err := a.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 		if err != nil {
 			return false, err
 		}

@@ -593,7 +593,7 @@ func (h *harness) finishDeployment() liftoff.Deployment {
 	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusSuccess, At: now}); err != nil || !ok {
 		h.t.Fatalf("finish deployment %s: %v %v", d.ID, ok, err)
 	}
-	d, err = h.store.GetDeployment(ctx, d.ID)
+	d, err = h.store.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -1189,7 +1189,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	const headSHA, mergeSHA = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "ad2d5075e2c1c95e8c82c8360b2c9f2c5100d127"
 	requested := func(q dispatch.Queued) string {
 		t.Helper()
-		d, err := h.store.GetDeployment(ctx, q.DeploymentID)
+		d, err := h.store.GetDeployment(ctx, store.GetDeploymentParams{ID: q.DeploymentID})
 		if err != nil {
 			t.Fatalf("queued deployment %s: %v", q.DeploymentID, err)
 		}

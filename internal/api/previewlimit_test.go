@@ -89,7 +89,7 @@ func TestPreviewLimit(t *testing.T) {
 			// records them) and still count.
 			ctx := context.Background()
 			for _, pr := range queued {
-				pending, err := h.store.GetPendingDeployment(ctx, env, pr)
+				pending, err := h.store.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: env, PRNumber: pr})
 				if err != nil {
 					t.Fatal(err)
 				}

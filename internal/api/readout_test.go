@@ -198,9 +198,9 @@ type readSignal struct {
 	reads chan struct{}
 }
 
-func (s *readSignal) GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := s.Store.GetDeployment(ctx, id)
-	if id == s.id {
+func (s *readSignal) GetDeployment(ctx context.Context, p store.GetDeploymentParams) (liftoff.Deployment, error) {
+	d, err := s.Store.GetDeployment(ctx, p)
+	if p.ID == s.id {
 		select {
 		case s.reads <- struct{}{}:
 		default: // the test has long had what it waits for

@@ -13,7 +13,7 @@ import (
 // it. It supersedes a PENDING deployment of the same environment instance.
 // Redeploying a torn down preview starts it again, within lim.
 func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (liftoff.Deployment, error) {
-	orig, err := st.GetDeployment(ctx, id)
+	orig, err := st.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		return liftoff.Deployment{}, err
 	}
@@ -35,5 +35,5 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	if err != nil {
 		return liftoff.Deployment{}, err
 	}
-	return st.GetDeployment(ctx, queued)
+	return st.GetDeployment(ctx, store.GetDeploymentParams{ID: queued})
 }

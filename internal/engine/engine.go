@@ -357,7 +357,7 @@ func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.Cancel
 			return
 		case <-t.C:
 		}
-		cancelRequested, err := e.Store.RenewLease(ctx, id, e.cfg.NodeID, e.now().Add(e.cfg.Lease))
+		cancelRequested, err := e.Store.RenewLease(ctx, store.RenewLeaseParams{ID: id, Owner: e.cfg.NodeID, Until: e.now().Add(e.cfg.Lease)})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			cancel(errLeaseLost)

@@ -106,10 +106,10 @@ func causeFailure(ctx context.Context) *failure {
 func (r *deployment) prepare(ctx context.Context) error {
 	st := r.e.Store
 	var err error
-	if r.project, err = st.GetProject(ctx, r.d.ProjectID); err != nil {
+	if r.project, err = st.GetProject(ctx, store.GetProjectParams{ID: r.d.ProjectID}); err != nil {
 		return fmt.Errorf("load project: %w", err)
 	}
-	if r.env, err = st.GetEnvironment(ctx, r.d.EnvironmentID); err != nil {
+	if r.env, err = st.GetEnvironment(ctx, store.GetEnvironmentParams{ID: r.d.EnvironmentID}); err != nil {
 		return fmt.Errorf("load environment: %w", err)
 	}
 	if r.env.Deleted() {
@@ -181,7 +181,7 @@ func (r *deployment) resolve(ctx context.Context) error {
 	repo := gitsource.RedactURL(r.project.RepoURL)
 	switch {
 	case r.d.RedeployOf != "":
-		orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+		orig, err := r.e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: r.d.RedeployOf})
 		if err != nil {
 			return fmt.Errorf("load the deployment to redeploy: %w", err)
 		}
@@ -277,7 +277,7 @@ func (r *deployment) readConfig(ctx context.Context) error {
 	var read project.ConfigFile
 	var err error
 	if r.d.RedeployOf != "" {
-		orig, getErr := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+		orig, getErr := r.e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: r.d.RedeployOf})
 		if getErr != nil {
 			return fmt.Errorf("load the deployment to redeploy: %w", getErr)
 		}

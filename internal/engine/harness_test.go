@@ -186,7 +186,7 @@ func (h *engineHarness) wait(id string) liftoff.Deployment {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		d, err := h.st.GetDeployment(h.ctx, id)
+		d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -48,7 +48,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	for i, s := range runnable {
 		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: s}
 	}
-	services, err := st.EnsureServices(ctx, r.env.ID, specs, r.e.now(), r.e.NewID)
+	services, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: r.env.ID, Services: specs, At: r.e.now(), NewServiceID: r.e.NewID})
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (r *deployment) decide(ctx context.Context, runnable []config.Service, serv
 // redeployChoices release again, for each service, the build that was live
 // right after the redeployed deployment.
 func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Service, services []liftoff.Service) ([]choice, error) {
-	orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+	orig, err := r.e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: r.d.RedeployOf})
 	if err != nil {
 		return nil, err
 	}

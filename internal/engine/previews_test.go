@@ -146,7 +146,7 @@ func (h *previewHarness) upsert(env string, pr int, at time.Time) {
 
 func (h *previewHarness) instance(env string, pr int) liftoff.PreviewInstance {
 	h.t.Helper()
-	inst, err := h.st.GetPreviewInstance(h.ctx, h.env[env].ID, pr)
+	inst, err := h.st.GetPreviewInstance(h.ctx, store.GetPreviewInstanceParams{EnvironmentID: h.env[env].ID, PRNumber: pr})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func (h *previewHarness) instance(env string, pr int) liftoff.PreviewInstance {
 
 func (h *previewHarness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
-	d, err := h.st.GetDeployment(h.ctx, id)
+	d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func (h *previewHarness) claim(want string, at time.Time) {
 // in a new directory (with a file) under the engine's DataDir.
 func (h *previewHarness) build(d liftoff.Deployment) (sdID, dir string) {
 	h.t.Helper()
-	svcs, err := h.st.ListServices(h.ctx, d.EnvironmentID)
+	svcs, err := h.st.ListServices(h.ctx, store.ListServicesParams{EnvironmentID: d.EnvironmentID})
 	if err != nil || len(svcs) != 1 {
 		h.t.Fatalf("ListServices = %+v, %v", svcs, err)
 	}

@@ -64,7 +64,7 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 		t.Fatal(err)
 	}
 	h.env = envs[0]
-	svcs, err := h.st.ListServices(h.ctx, h.env.ID)
+	svcs, err := h.st.ListServices(h.ctx, store.ListServicesParams{EnvironmentID: h.env.ID})
 	if err != nil {
 		t.Fatal(err)
 	}

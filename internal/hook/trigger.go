@@ -275,7 +275,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h liftoff.Hook, d liftoff.Deployment) (string, string, error) {
 	now := d.CreatedAt
 	if req.IdempotencyKey != "" {
-		id, err := q.GetIdempotencyKey(ctx, h.ID, req.IdempotencyKey, now.Add(-s.cfg.IdempotencyWindow))
+		id, err := q.GetIdempotencyKey(ctx, store.GetIdempotencyKeyParams{HookID: h.ID, Key: req.IdempotencyKey, Since: now.Add(-s.cfg.IdempotencyWindow)})
 		if err == nil {
 			return id, OutcomeIdempotent, nil
 		}

@@ -100,7 +100,7 @@ func (h *triggerHarness) callWith(env, secret string, req func(r *Request)) (Res
 
 func (h *triggerHarness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
-	d, err := h.st.GetDeployment(h.ctx, id)
+	d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		h.t.Fatalf("deployment %q: %v", id, err)
 	}

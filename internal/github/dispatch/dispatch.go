@@ -113,7 +113,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
 	}
 	res, err := d.Handle(ctx, dl.Event)
 	if err != nil {
-		if ferr := d.Store.ForgetGitHubDelivery(context.WithoutCancel(ctx), dl.ID); ferr != nil {
+		if ferr := d.Store.ForgetGitHubDelivery(context.WithoutCancel(ctx), store.ForgetGitHubDeliveryParams{ID: dl.ID}); ferr != nil {
 			d.Log.Warn("github webhook: forget a delivery that failed", "delivery", dl.ID, "err", ferr)
 		}
 		return res, err
@@ -139,7 +139,7 @@ func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error
 			continue
 		}
 		matched++
-		envs, err := d.Store.ListEnvironments(ctx, p.ID)
+		envs, err := d.Store.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: p.ID})
 		if err != nil {
 			return res, err
 		}
@@ -183,7 +183,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 			}
 			return err
 		}
-		inst, err := d.Store.GetPreviewInstance(ctx, env.ID, pr.Number)
+		inst, err := d.Store.GetPreviewInstance(ctx, store.GetPreviewInstanceParams{EnvironmentID: env.ID, PRNumber: pr.Number})
 		if errors.Is(err, store.ErrNotFound) || (err == nil && inst.Deleted()) {
 			ignore("no live preview to tear down")
 			return nil

@@ -205,7 +205,7 @@ func (h *harness) deployments(projectID string) []liftoff.Deployment {
 
 func (h *harness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
-	d, err := h.st.GetDeployment(h.ctx, id)
+	d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func (h *harness) upsert(envID int64, pr int, at time.Time) {
 
 func (h *harness) instance(envID int64, pr int) liftoff.PreviewInstance {
 	h.t.Helper()
-	inst, err := h.st.GetPreviewInstance(h.ctx, envID, pr)
+	inst, err := h.st.GetPreviewInstance(h.ctx, store.GetPreviewInstanceParams{EnvironmentID: envID, PRNumber: pr})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestSameEventJoinsThePendingDeployment(t *testing.T) {
 		if old.Status != liftoff.StatusCancelled || len(old.Errors) != 1 || old.Errors[0].Message != "superseded by "+third.Queued[0].DeploymentID {
 			t.Fatalf("superseded deployment = %+v", old)
 		}
-		pending, err := h.st.GetPendingDeployment(h.ctx, envs["preview"].ID, 42)
+		pending, err := h.st.GetPendingDeployment(h.ctx, store.GetPendingDeploymentParams{EnvironmentID: envs["preview"].ID, PRNumber: 42})
 		if err != nil || pending.ID != third.Queued[0].DeploymentID || pending.RequestedCommit != newSHA {
 			t.Fatalf("pending = %+v, %v", pending, err)
 		}
@@ -638,7 +638,7 @@ func TestPullRequestClosed(t *testing.T) {
 					t.Errorf("%s #42 = %+v, want a teardown scheduled at %s", env.GivenID, inst, at)
 				}
 			}
-			due, err := h.st.PreviewsDue(h.ctx, at, nil, nil)
+			due, err := h.st.PreviewsDue(h.ctx, store.PreviewsDueParams{Now: at, EnvironmentIDs: nil, StaleBefore: nil})
 			if err != nil || len(due) != 2 {
 				t.Errorf("PreviewsDue at the scheduled time = %+v, %v", due, err)
 			}
@@ -652,7 +652,7 @@ func TestPullRequestClosed(t *testing.T) {
 					t.Errorf("%s #42 after reopened = %+v, want no teardown scheduled", env.GivenID, inst)
 				}
 			}
-			if due, _ := h.st.PreviewsDue(h.ctx, at.Add(time.Hour), nil, nil); len(due) != 0 {
+			if due, _ := h.st.PreviewsDue(h.ctx, store.PreviewsDueParams{Now: at.Add(time.Hour), EnvironmentIDs: nil, StaleBefore: nil}); len(due) != 0 {
 				t.Errorf("still due after reopened: %+v", due)
 			}
 			if len(res.Queued) != 1 || res.Queued[0].EnvironmentID != pv.ID {
@@ -679,7 +679,7 @@ func TestPullRequestClosed(t *testing.T) {
 				t.Errorf("result = %+v", res)
 			}
 			expectIgnored(t, res, "preview PR #42: no live preview to tear down", "gone PR #42: no live preview to tear down")
-			if _, err := h.st.GetPreviewInstance(h.ctx, envs["preview"].ID, 42); !errors.Is(err, store.ErrNotFound) {
+			if _, err := h.st.GetPreviewInstance(h.ctx, store.GetPreviewInstanceParams{EnvironmentID: envs["preview"].ID, PRNumber: 42}); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("GetPreviewInstance: %v, want ErrNotFound", err)
 			}
 			if inst := h.instance(envs["gone"].ID, 42); !inst.TeardownAt.IsZero() || inst.DeletedAt != t0.Add(-time.Hour) {

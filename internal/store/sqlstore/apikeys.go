@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -61,22 +60,22 @@ func (q queries) ListAPIKeys(ctx context.Context) ([]liftoff.APIKey, error) {
 	return keys, nil
 }
 
-func (q queries) GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIKey, error) {
+func (q queries) GetAPIKeyByHash(ctx context.Context, p store.GetAPIKeyByHashParams) (liftoff.APIKey, error) {
 	k, err := scanAPIKey(q.read.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
-		WHERE key_hash = $1 AND deleted_at IS NULL`, hash))
+		WHERE key_hash = $1 AND deleted_at IS NULL`, p.Hash))
 	if err != nil {
 		return liftoff.APIKey{}, fmt.Errorf("get API key: %w", err)
 	}
 	return k, nil
 }
 
-func (q queries) DeleteAPIKey(ctx context.Context, id string, at time.Time) error {
-	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, millis(at))
+func (q queries) DeleteAPIKey(ctx context.Context, p store.DeleteAPIKeyParams) error {
+	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, p.ID, millis(p.At))
 	if err == nil && n == 0 {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete API key %s: %w", id, err)
+		return fmt.Errorf("delete API key %s: %w", p.ID, err)
 	}
 	return nil
 }

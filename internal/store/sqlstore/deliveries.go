@@ -25,9 +25,9 @@ func (q queries) RecordGitHubDelivery(ctx context.Context, p store.RecordDeliver
 	return n == 1, nil
 }
 
-func (q queries) ForgetGitHubDelivery(ctx context.Context, id string) error {
-	if _, err := q.exec(ctx, `DELETE FROM github_deliveries WHERE delivery_id = $1`, id); err != nil {
-		return fmt.Errorf("forget GitHub delivery %s: %w", id, err)
+func (q queries) ForgetGitHubDelivery(ctx context.Context, p store.ForgetGitHubDeliveryParams) error {
+	if _, err := q.exec(ctx, `DELETE FROM github_deliveries WHERE delivery_id = $1`, p.ID); err != nil {
+		return fmt.Errorf("forget GitHub delivery %s: %w", p.ID, err)
 	}
 	return nil
 }

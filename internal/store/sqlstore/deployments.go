@@ -84,45 +84,45 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployme
 	return n == 1, nil
 }
 
-func (q queries) GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, id))
+func (q queries) GetDeployment(ctx context.Context, p store.GetDeploymentParams) (liftoff.Deployment, error) {
+	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, p.ID))
 	if err != nil {
-		return liftoff.Deployment{}, fmt.Errorf("get deployment %s: %w", id, err)
+		return liftoff.Deployment{}, fmt.Errorf("get deployment %s: %w", p.ID, err)
 	}
 	d.Services, err = collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+`
-		FROM service_deployments WHERE deployment_id = $1 ORDER BY position, id`, id)
+		FROM service_deployments WHERE deployment_id = $1 ORDER BY position, id`, p.ID)
 	if err != nil {
-		return liftoff.Deployment{}, fmt.Errorf("get service deployments of %s: %w", id, err)
+		return liftoff.Deployment{}, fmt.Errorf("get service deployments of %s: %w", p.ID, err)
 	}
 	return d, nil
 }
 
-func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (liftoff.Deployment, error) {
+func (q queries) GetPendingDeployment(ctx context.Context, p store.GetPendingDeploymentParams) (liftoff.Deployment, error) {
 	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.environment_id = $1 AND d.pr_number = $2 AND d.status = `+sqlPending,
-		environmentID, prNumber))
+		p.EnvironmentID, p.PRNumber))
 	if err != nil {
-		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", environmentID, err)
+		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", p.EnvironmentID, err)
 	}
 	return d, nil
 }
 
-func (q queries) JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error) {
+func (q queries) JoinPendingDeployment(ctx context.Context, p store.JoinPendingDeploymentParams) (bool, error) {
 	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = ` + sqlPending
-	if !force {
+	if !p.Force {
 		// Nothing to upgrade: only check that it is still PENDING.
 		var one int
-		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = `+sqlPending, id).Scan(&one)
+		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = `+sqlPending, p.ID).Scan(&one)
 		if notFound(err) {
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("join deployment %s: %w", id, err)
+			return false, fmt.Errorf("join deployment %s: %w", p.ID, err)
 		}
 		return true, nil
 	}
-	n, err := q.exec(ctx, query, id)
+	n, err := q.exec(ctx, query, p.ID)
 	if err != nil {
-		return false, fmt.Errorf("join deployment %s: %w", id, err)
+		return false, fmt.Errorf("join deployment %s: %w", p.ID, err)
 	}
 	return n == 1, nil
 }

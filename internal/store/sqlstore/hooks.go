@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -41,19 +40,19 @@ func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (lift
 	return h, nil
 }
 
-func (q queries) GetHook(ctx context.Context, id string) (liftoff.Hook, error) {
-	h, err := scanHook(q.read.QueryRow(ctx, `SELECT `+hookColumns+` FROM deploy_hooks WHERE id = $1 AND deleted_at IS NULL`, id))
+func (q queries) GetHook(ctx context.Context, p store.GetHookParams) (liftoff.Hook, error) {
+	h, err := scanHook(q.read.QueryRow(ctx, `SELECT `+hookColumns+` FROM deploy_hooks WHERE id = $1 AND deleted_at IS NULL`, p.ID))
 	if err != nil {
-		return liftoff.Hook{}, fmt.Errorf("get deploy hook %s: %w", id, err)
+		return liftoff.Hook{}, fmt.Errorf("get deploy hook %s: %w", p.ID, err)
 	}
 	return h, nil
 }
 
-func (q queries) ListHooks(ctx context.Context, environmentID int64) ([]liftoff.Hook, error) {
+func (q queries) ListHooks(ctx context.Context, p store.ListHooksParams) ([]liftoff.Hook, error) {
 	hooks, err := collectQuery(ctx, q.read, scanHook, `SELECT `+hookColumns+` FROM deploy_hooks
-		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, environmentID)
+		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, p.EnvironmentID)
 	if err != nil {
-		return nil, fmt.Errorf("list deploy hooks of environment %d: %w", environmentID, err)
+		return nil, fmt.Errorf("list deploy hooks of environment %d: %w", p.EnvironmentID, err)
 	}
 	return hooks, nil
 }
@@ -82,16 +81,16 @@ func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (lift
 		p.SecretHash, millis(p.At), millis(p.PreviousExpiresAt))
 }
 
-func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at time.Time) (liftoff.Hook, error) {
-	return q.updateHook(ctx, id, "pause", `paused = $2, updated_at = $3`, paused, millis(at))
+func (q queries) SetHookPaused(ctx context.Context, p store.SetHookPausedParams) (liftoff.Hook, error) {
+	return q.updateHook(ctx, p.ID, "pause", `paused = $2, updated_at = $3`, p.Paused, millis(p.At))
 }
 
-func (q queries) DeleteHook(ctx context.Context, id string, at time.Time) error {
-	_, err := q.updateHook(ctx, id, "delete", `deleted_at = $2, updated_at = $2`, millis(at))
+func (q queries) DeleteHook(ctx context.Context, p store.DeleteHookParams) error {
+	_, err := q.updateHook(ctx, p.ID, "delete", `deleted_at = $2, updated_at = $2`, millis(p.At))
 	return err
 }
 
-func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.HookTarget, error) {
+func (q queries) HookTarget(ctx context.Context, p store.HookTargetParams) (store.HookTarget, error) {
 	// One round trip: the environment with its project, its service count and
 	// its live hooks (one row per hook; a row of NULL hook columns when none).
 	rows, err := q.read.Query(ctx, `SELECT e.id, e.project_id, e.given_id, e.name, e.is_preview, e.branch, e.config,
@@ -101,9 +100,9 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		FROM environments e
 		JOIN projects p ON p.id = e.project_id
 		LEFT JOIN deploy_hooks h ON h.environment_id = e.id AND h.deleted_at IS NULL
-		WHERE e.id = $1`, environmentID)
+		WHERE e.id = $1`, p.EnvironmentID)
 	if err != nil {
-		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 	}
 	defer rows.Close()
 	var t store.HookTarget
@@ -118,10 +117,10 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		if err := rows.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config,
 			&created, &updated, deleted.dest(), &t.RepoURL, &t.ServiceCount,
 			hookID.dest(), name.dest(), hash.dest(), prevHash.dest(), prevExp.dest(), &paused); err != nil {
-			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 		}
 		if err := decodeConfig(config, &e.Config); err != nil {
-			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", environmentID, err)
+			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", p.EnvironmentID, err)
 		}
 		e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
 		t.Environment, t.ProjectID, found = e, e.ProjectID, true
@@ -132,10 +131,10 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 	}
 	if !found {
-		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, store.ErrNotFound)
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, store.ErrNotFound)
 	}
 	return t, nil
 }
@@ -211,21 +210,21 @@ func scanHookCall(r Row) (liftoff.HookCall, error) {
 	return c, err
 }
 
-func (q queries) ListHookCalls(ctx context.Context, hookID string, limit int) ([]liftoff.HookCall, error) {
+func (q queries) ListHookCalls(ctx context.Context, p store.ListHookCallsParams) ([]liftoff.HookCall, error) {
 	calls, err := collectQuery(ctx, q.read, scanHookCall, `SELECT id, hook_id, created_at, address, status, outcome, deployment_id
-		FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`, hookID, limit)
+		FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`, p.HookID, p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("list calls of hook %s: %w", hookID, err)
+		return nil, fmt.Errorf("list calls of hook %s: %w", p.HookID, err)
 	}
 	return calls, nil
 }
 
-func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int) error {
+func (q queries) PruneHookCalls(ctx context.Context, p store.PruneHookCallsParams) error {
 	err := q.write(ctx, func(c Conn) error {
-		for _, id := range hookIDs {
+		for _, id := range p.HookIDs {
 			if _, err := c.Exec(ctx, `DELETE FROM hook_calls WHERE hook_id = $1 AND id < (
 				SELECT coalesce(min(id), 0) FROM (SELECT id FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2) AS newest)`,
-				id, keep); err != nil {
+				id, p.Keep); err != nil {
 				return fmt.Errorf("prune calls of hook %s: %w", id, err)
 			}
 		}
@@ -237,10 +236,10 @@ func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int)
 	return nil
 }
 
-func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since time.Time) (string, error) {
+func (q queries) GetIdempotencyKey(ctx context.Context, p store.GetIdempotencyKeyParams) (string, error) {
 	var id string
 	err := q.read.QueryRow(ctx, `SELECT deployment_id FROM idempotency_keys WHERE hook_id = $1 AND key = $2 AND created_at >= $3`,
-		hookID, key, millis(since)).Scan(&id)
+		p.HookID, p.Key, millis(p.Since)).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("get idempotency key: %w", err)
 	}
@@ -260,8 +259,8 @@ func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKe
 	return nil
 }
 
-func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before time.Time) (int64, error) {
-	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, millis(before))
+func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, p store.DeleteIdempotencyKeysBeforeParams) (int64, error) {
+	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, millis(p.Before))
 	if err != nil {
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)
 	}

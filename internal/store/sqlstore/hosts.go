@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error) {
@@ -27,9 +28,9 @@ func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.Ho
 	return out, nil
 }
 
-func (q queries) ReleaseHosts(ctx context.Context, environmentID int64, prNumber int) error {
-	if _, err := q.exec(ctx, `DELETE FROM host_claims WHERE environment_id = $1 AND pr_number = $2`, environmentID, prNumber); err != nil {
-		return fmt.Errorf("release host names of %d/#%d: %w", environmentID, prNumber, err)
+func (q queries) ReleaseHosts(ctx context.Context, p store.ReleaseHostsParams) error {
+	if _, err := q.exec(ctx, `DELETE FROM host_claims WHERE environment_id = $1 AND pr_number = $2`, p.EnvironmentID, p.PRNumber); err != nil {
+		return fmt.Errorf("release host names of %d/#%d: %w", p.EnvironmentID, p.PRNumber, err)
 	}
 	return nil
 }
