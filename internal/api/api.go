@@ -36,7 +36,9 @@ type Deps struct {
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
-	Logs     *logstream.Streams
+	// Logs serves deployment output. Required: an API that runs no
+	// engine still follows what other replicas store.
+	Logs *logstream.Streams
 	// GitHubSecret is the webhook's shared secret; without it the webhook
 	// endpoint answers 404.
 	GitHubSecret []byte
@@ -79,9 +81,6 @@ func New(d Deps) *API {
 	}
 	if d.Deployments == nil {
 		d.Deployments = &deployment.Service{Store: d.Store, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
-	}
-	if d.Logs == nil {
-		d.Logs = logstream.New(d.Store, d.Log, logstream.Options{}) // reads only: follows by polling
 	}
 	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget},
 		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}

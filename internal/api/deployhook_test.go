@@ -24,7 +24,7 @@ func TestHookCallRefusals(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{FailuresPerMinute: 1000})
+			h := newHarness(t, dialect, testHooks(func(c *hook.Config) { c.FailuresPerMinute = 1000 }))
 			ctx := context.Background()
 			prod, _ := h.createHook("production")
 			staging, _ := h.createHook("staging")
@@ -149,7 +149,7 @@ func TestHookCallDeploys(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			prod, prodID := h.createHook("production")
 			preview, _ := h.createHook("preview")
@@ -254,7 +254,7 @@ func TestHookCallDeploys(t *testing.T) {
 // headers.
 func TestHookRateLimits(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "sqlite", hook.Config{PerHookPerMinute: 3, FailuresPerMinute: 2})
+	h := newHarness(t, "sqlite", testHooks(func(c *hook.Config) { c.PerHookPerMinute, c.FailuresPerMinute = 3, 2 }))
 	prod, _ := h.createHook("production")
 	base := fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], prod)
 	for i := range 3 {

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/liftoffhq/liftoff/internal/hook"
 )
 
 // TestLogStreamsPerCredential: one credential may follow 16 deployments'
@@ -16,7 +14,7 @@ import (
 // another credential still follows, and closing a stream makes room.
 func TestLogStreamsPerCredential(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "sqlite", hook.Config{})
+	h := newHarness(t, "sqlite", testHooks())
 	secret, _ := h.createHook("production")
 	id := h.trigger(fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], secret), nil)
 	asHook := http.Header{"Authorization": {"Hook " + secret}}

@@ -21,6 +21,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -83,6 +84,38 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testHooks is the hook.Config liftoff serve passes by default, changed by
+// each of tune.
+func testHooks(tune ...func(*hook.Config)) hook.Config {
+	cfg := hook.Config{PublicURL: "http://127.0.0.1:8080", PerHookPerMinute: 60, FailuresPerMinute: 20}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	return cfg
+}
+
+// newHooks is the hooks domain on st with cfg, recording through rec.
+func newHooks(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.Config, log *slog.Logger) *hook.Service {
+	t.Helper()
+	s, err := hook.NewService(st, rec, cfg, log, cuid.New)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// readLogs are log streams on st, never started: the API only reads
+// deployment output, which the tests store directly, and follows it by
+// polling. The cap is liftoff serve's default.
+func readLogs(t testing.TB, st store.Store, log *slog.Logger) *logstream.Streams {
+	t.Helper()
+	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: 10 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logs
+}
+
 func newHarness(t *testing.T, dialect string, cfg hook.Config) *harness {
 	t.Helper()
 	return newHarnessAllowing(t, dialect, cfg)
@@ -100,7 +133,7 @@ func newHarnessAllowing(t *testing.T, dialect string, cfg hook.Config, patterns 
 	t.Cleanup(h.rec.Stop)
 	keys := apikey.NewService(h.store, cuid.New)
 	a := api.New(api.Deps{Store: h.store, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
-		Hooks: hook.NewService(h.store, h.rec, cfg, log, cuid.New)})
+		Hooks: newHooks(t, h.store, h.rec, cfg, log), Logs: readLogs(t, h.store, log)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
 	t.Cleanup(h.srv.Close)

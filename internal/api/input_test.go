@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/liftoffhq/liftoff/client"
-	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
@@ -47,7 +46,7 @@ func TestTextNoStoreKeeps(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			secret, hookID := h.createHook("production")
 			key := http.Header{"Authorization": {"Bearer " + h.key}}
 			env := h.env["production"]
@@ -112,7 +111,7 @@ func TestTextNoStoreKeeps(t *testing.T) {
 // /v1 endpoint that reads one: a 400, never the first page.
 func TestMalformedQueryIs400(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "sqlite", hook.Config{})
+	h := newHarness(t, "sqlite", testHooks())
 	_, hookID := h.createHook("production")
 	key := http.Header{"Authorization": {"Bearer " + h.key}}
 	pv := h.env["preview"]

@@ -545,7 +545,7 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
 	a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
-		Log: log, Hooks: hook.NewService(st, rec, cfg, log, cuid.New), Draining: func() bool { return draining }})
+		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Logs: readLogs(t, st, log), Draining: func() bool { return draining }})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv
@@ -613,7 +613,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			c := newOAChecker(t)
-			h := newHarness(t, dialect, hook.Config{PerHookPerMinute: 10, FailuresPerMinute: 1000})
+			h := newHarness(t, dialect, testHooks(func(c *hook.Config) { c.PerHookPerMinute, c.FailuresPerMinute = 10, 1000 }))
 			ctx := context.Background()
 			run := func(srv *httptest.Server, ex exchange) []byte {
 				var body []byte
@@ -695,7 +695,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(exchange{name: "hook over its rate limit", op: opHookGet, path: hookPath(h.env["staging"], limited), status: 429})
 			// 429: an address over its failed-call limit is refused every
 			// call without a valid secret (valid ones still go through).
-			strict := newTestAPI(t, h.store, h.rec, hook.Config{FailuresPerMinute: 1}, false)
+			strict := newTestAPI(t, h.store, h.rec, testHooks(func(c *hook.Config) { c.FailuresPerMinute = 1 }), false)
 			wrong := token.New(token.HookPrefix)
 			run(strict, exchange{name: "hook failure before the limit", op: opHookGet, path: hookPath(p, "lfh_wrong"), status: 404})
 			run(strict, exchange{name: "hook address over its failure limit", op: opHookGet, path: hookPath(p, wrong), status: 429})
@@ -703,7 +703,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			run(strict, exchange{name: "preview hook address over its failure limit", op: opPreviewGet, path: previewPath(wrong, 5, sha), status: 429})
 			run(strict, exchange{name: "preview hook POST address over its failure limit", op: opPreviewPost, path: previewPath(wrong, 5, sha), status: 429})
 			// 503: shutting down, or the store is unavailable.
-			draining := newTestAPI(t, h.store, h.rec, hook.Config{}, true)
+			draining := newTestAPI(t, h.store, h.rec, testHooks(), true)
 			run(draining, exchange{name: "hook while shutting down", op: opHookGet, path: hookPath(p, prod), status: 503})
 			run(draining, exchange{name: "hook POST while shutting down", op: opHookPost, path: hookPath(p, prod), status: 503})
 			run(draining, exchange{name: "preview hook while shutting down", op: opPreviewGet, path: previewPath(preview, 5, sha), status: 503})
@@ -716,7 +716,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			if err := closedStore.Close(); err != nil {
 				t.Fatal(err)
 			}
-			closed := newTestAPI(t, closedStore, h.rec, hook.Config{}, false)
+			closed := newTestAPI(t, closedStore, h.rec, testHooks(), false)
 			run(closed, exchange{name: "hook with the store down", op: opHookGet, path: hookPath(p, prod), status: 503})
 			run(closed, exchange{name: "preview hook POST with the store down", op: opPreviewPost, path: previewPath(preview, 5, sha), status: 503})
 
@@ -1108,7 +1108,7 @@ const webhookConfig = `{
 func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log,
+	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log, Logs: readLogs(t, st, log),
 		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log,
 			Deployments: &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}}})
 	srv := httptest.NewServer(a)

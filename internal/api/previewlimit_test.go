@@ -28,8 +28,9 @@ func TestPreviewLimit(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			const limit, calls = 3, 8
-			h := newHarness(t, dialect, hook.Config{PerHookPerMinute: 1000, FailuresPerMinute: 1000,
-				Limits: deployment.Limits{MaxPreviews: limit}})
+			h := newHarness(t, dialect, testHooks(func(c *hook.Config) {
+				c.PerHookPerMinute, c.FailuresPerMinute, c.Limits = 1000, 1000, deployment.Limits{MaxPreviews: limit}
+			}))
 			secret, _ := h.createHook("preview")
 			env := h.env["preview"]
 			path := func(pr int, sha string) string {

@@ -18,7 +18,7 @@ func TestDeleteProject(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{TargetCacheTTL: -1})
+			h := newHarness(t, dialect, testHooks(func(c *hook.Config) { c.TargetCacheTTL = -1 }))
 			ctx := t.Context()
 			secret, _ := h.createHook("production")
 			hookPath := fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], secret)

@@ -41,7 +41,7 @@ func serveAPI(t *testing.T, h *harness, st store.Store, success api.HookSuccessT
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
 	a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
-		Log: log, Hooks: hook.NewService(st, h.rec, hook.Config{}, log, cuid.New), Draining: func() bool { return draining },
+		Log: log, Hooks: newHooks(t, st, h.rec, testHooks(), log), Logs: readLogs(t, st, log), Draining: func() bool { return draining },
 		HookSuccess: success})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
@@ -162,7 +162,7 @@ func TestLogLabelsFollowedFromTheStart(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			secret, _ := h.createHook("production")
 			id := h.trigger(fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], secret), nil)
@@ -218,7 +218,7 @@ func TestServiceLogsWaitForThePlan(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			secret, _ := h.createHook("production")
 			id := h.trigger(fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], secret), nil)
@@ -307,7 +307,7 @@ func TestListCarriesServiceDeployments(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			secret, _ := h.createHook("production")
 			h.trigger(fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], secret), nil)
@@ -345,7 +345,7 @@ func TestServicesLiftoffDoesNotRun(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			key := http.Header{"Authorization": {"Bearer " + h.key}}
 			services := func(env int64) []any {
 				t.Helper()
@@ -385,7 +385,7 @@ func TestHookSuccessType(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{FailuresPerMinute: 1000})
+			h := newHarness(t, dialect, testHooks(func(c *hook.Config) { c.FailuresPerMinute = 1000 }))
 			ctx := context.Background()
 			prod, _ := h.createHook("production")
 			paused, pausedID := h.createHook("production")
@@ -463,7 +463,7 @@ func TestGitFieldsAreStrings(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			prod, _ := h.createHook("production")
 			preview, _ := h.createHook("preview")

@@ -75,7 +75,7 @@ func TestRepoCredentialNeverShown(t *testing.T) {
 			plain := srv.URL + "/private.git"
 			withToken := strings.Replace(plain, "http://", "http://"+user+":"+token+"@", 1)
 			// The server is on 127.0.0.1: the operator names it.
-			h := newHarnessAllowing(t, dialect, hook.Config{}, srv.URL+"/*")
+			h := newHarnessAllowing(t, dialect, testHooks(), srv.URL+"/*")
 			base, bearer := h.srv.URL, "Bearer "+h.key
 
 			noToken := func(what, s string) {
@@ -171,7 +171,7 @@ func TestRelativeRepoURLStoredAbsolute(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			wd, err := os.Getwd()
 			if err != nil {
@@ -220,7 +220,7 @@ func TestDefaultRepoRefusals(t *testing.T) {
 			git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, policy)
 			keys := apikey.NewService(st, cuid.New)
 			a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: keys, Log: log,
-				Hooks: hook.NewService(st, hook.NewRecorder(st, 0, log), hook.Config{}, log, cuid.New)})
+				Hooks: newHooks(t, st, hook.NewRecorder(st, 0, log), testHooks(), log), Logs: readLogs(t, st, log)})
 			srv := httptest.NewServer(a)
 			t.Cleanup(srv.Close)
 			_, key, err := keys.Create(context.Background(), apikey.CreateParams{Name: "test"})
@@ -281,7 +281,7 @@ func TestConfigReadFromTheDefaultBranch(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			r := gittest.New(t)
 			r.Commit("old", map[string]string{"liftoff.json": testConfig})
 			r.Git("tag", "main")

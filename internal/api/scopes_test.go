@@ -38,7 +38,7 @@ type scoped struct {
 func newScoped(t *testing.T, dialect string) *scoped {
 	t.Helper()
 	ctx := context.Background()
-	h := newHarness(t, dialect, hook.Config{PerHookPerMinute: 1000, FailuresPerMinute: 1000})
+	h := newHarness(t, dialect, testHooks(func(c *hook.Config) { c.PerHookPerMinute, c.FailuresPerMinute = 1000, 1000 }))
 	s := &scoped{harness: h}
 	var err error
 	s.deployKey, err = h.c.CreateAPIKeyWith(ctx, client.NewAPIKey{Name: "CI", Scope: "deploy",
@@ -458,7 +458,7 @@ func TestCreateAPIKeyScopes(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			prod, pv := h.env["production"], h.env["preview"]
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/gittest"
-	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
@@ -30,7 +29,7 @@ func TestGetDeploymentAuth(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			prod, prodID := h.createHook("production")
 			other, _ := h.createHook("production")
@@ -106,7 +105,7 @@ func TestListDeployments(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			preview, _ := h.createHook("preview")
 			prod, _ := h.createHook("production")
@@ -162,7 +161,7 @@ func TestListDeployments(t *testing.T) {
 // bad bodies.
 func TestV1Errors(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "sqlite", hook.Config{})
+	h := newHarness(t, "sqlite", testHooks())
 	auth := http.Header{"Authorization": {"Bearer " + h.key}}
 	for _, c := range []struct {
 		name, method, path string
@@ -227,7 +226,7 @@ func TestProjects(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			p := h.project
 			if len(p.Environments) != 4 || p.ConfigPath != "liftoff.json" || p.DefaultBranch != "main" || p.ConfigCommit != h.repo.Head() ||
@@ -309,7 +308,7 @@ func TestProjectSlugs(t *testing.T) {
 	for _, dialect := range storetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, dialect, hook.Config{})
+			h := newHarness(t, dialect, testHooks())
 			ctx := context.Background()
 			if h.project.Slug != "shop" {
 				t.Fatalf("slug of project shop = %q", h.project.Slug)

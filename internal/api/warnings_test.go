@@ -8,14 +8,13 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/gittest"
-	"github.com/liftoffhq/liftoff/internal/hook"
 )
 
 // A project refused for its config shows the warnings too, as liftoff
 // config validate does: the misspelled "prot" is why "port" is missing.
 func TestCreateProjectRefusalCarriesWarnings(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "sqlite", hook.Config{})
+	h := newHarness(t, "sqlite", testHooks())
 	repo := gittest.New(t)
 	repo.Commit("init", map[string]string{"liftoff.json": `{"environments": [{"id": "production", "name": "Production",
 		"source": {"branch": "main"}, "services": [

@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
@@ -120,7 +121,7 @@ func openBoth(b *testing.B, dialect string) (store.Store, baselineDB) {
 		_, err = base.sqlite.Exec(`CREATE TABLE baseline (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, payload TEXT NOT NULL)`)
 	case "postgres":
 		url := storetest.DatabaseURL(b)
-		if st, err = postgres.Open(ctx, url, postgres.Options{}); err != nil {
+		if st, err = postgres.Open(ctx, url, postgres.Options{Timeout: storetest.DatabaseTimeout}); err != nil {
 			b.Fatal(err)
 		}
 		if base.pg, err = pgxpool.New(ctx, url); err != nil {
@@ -177,12 +178,20 @@ func hookServer(b *testing.B, st store.Store) string {
 	rec.Start(ctx)
 	b.Cleanup(rec.Stop)
 	// The per-hook limit is lifted: this measures throughput, not the limiter.
-	hooks := hook.NewService(st, rec, hook.Config{PerHookPerMinute: 1 << 30}, log, cuid.New)
+	hooks, err := hook.NewService(st, rec, hook.Config{PublicURL: "http://127.0.0.1:8080", PerHookPerMinute: 1 << 30, FailuresPerMinute: 20},
+		log, cuid.New)
+	if err != nil {
+		b.Fatal(err)
+	}
 	created, err := hooks.Create(ctx, envs[0].ID, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := api.New(api.Deps{Store: st, Hooks: hooks, APIKeys: apikey.NewService(st, cuid.New), Log: log})
+	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: server.DefaultMaxDeploymentLogBytes})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := api.New(api.Deps{Store: st, Hooks: hooks, Logs: logs, APIKeys: apikey.NewService(st, cuid.New), Log: log})
 	srv := httptest.NewServer(server.Handler(st, a, log))
 	b.Cleanup(srv.Close)
 	return strings.Replace(srv.URL+fmt.Sprintf("/api/deploy-hook/%d/%s/", envs[0].ID, created.Secret), "%", "%%", -1) + "%d/" + strings.Repeat("a", 40)

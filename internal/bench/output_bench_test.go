@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
@@ -33,12 +34,15 @@ func BenchmarkHookUnderOutput(b *testing.B) {
 		for _, c := range []struct {
 			name string
 			cap  int64
-		}{{"capped", 0}, {"uncapped", 1 << 30}} {
+		}{{"capped", server.DefaultMaxDeploymentLogBytes}, {"uncapped", 1 << 30}} {
 			b.Run(dialect+"/"+c.name, func(b *testing.B) {
 				ctx := context.Background()
 				st, _ := openBoth(b, dialect)
 				hookURL := hookServer(b, st)
-				logs := logstream.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), logstream.Options{MaxDeploymentBytes: c.cap})
+				logs, err := logstream.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), logstream.Options{MaxDeploymentBytes: c.cap})
+				if err != nil {
+					b.Fatal(err)
+				}
 				logs.Start(ctx)
 				defer logs.Stop()
 				hc := &http.Client{Timeout: time.Minute}

@@ -44,7 +44,7 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 			case "postgres":
 				url := storetest.DatabaseURL(t)
 				for i := range replicas {
-					st, err := postgres.Open(ctx, url, postgres.Options{})
+					st, err := postgres.Open(ctx, url, postgres.Options{Timeout: storetest.DatabaseTimeout})
 					if err != nil {
 						t.Fatal(err)
 					}

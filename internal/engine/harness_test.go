@@ -130,7 +130,7 @@ func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fak
 
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	h.e, err = New(Deps{Store: h.st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
-		Logs: logstream.New(h.st, log, logstream.Options{}), Local: tg, Command: tg, Log: log, NewID: cuid.New},
+		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New},
 		Config{DataDir: t.TempDir(), NodeID: "node-a", SingleNode: true, Workers: 1, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -210,4 +210,14 @@ func service(t *testing.T, d liftoff.Deployment, given string) liftoff.ServiceDe
 	}
 	t.Fatalf("deployment %s (%s) has no service %q: %+v", d.ID, d.Status, given, d.Services)
 	return liftoff.ServiceDeployment{}
+}
+
+// newLogs are log streams on st with liftoff serve's default cap.
+func newLogs(t *testing.T, st store.LogQueries, log *slog.Logger) *logstream.Streams {
+	t.Helper()
+	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: 10 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logs
 }

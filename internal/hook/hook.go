@@ -5,8 +5,10 @@
 package hook
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,16 +17,21 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// Config tunes hooks. Zero values take the defaults.
+// Config tunes hooks. What an operator sets (PublicURL and the two
+// limits) is required: liftoff serve passes it from server.Config, where its
+// default lives. The package's own tunables, which no operator sets, take
+// the defaults their comments give when left zero.
 type Config struct {
-	// PublicURL is the base of hook URLs, e.g. "https://deploy.example.com".
-	// Default "http://127.0.0.1:8080".
+	// PublicURL is the base of hook URLs, e.g. "https://deploy.example.com",
+	// without a trailing slash. Required (liftoff serve --public-url, or the
+	// address the API listens on).
 	PublicURL string
-	// PerHookPerMinute bounds accepted calls of one hook. Default 60, with a
-	// burst of the same size.
+	// PerHookPerMinute bounds accepted calls of one hook, with a burst of
+	// the same size. Required, positive (liftoff serve --hook-rate-limit).
 	PerHookPerMinute int
 	// FailuresPerMinute bounds failed calls from one client address before
-	// its calls are refused with 429. Default 20.
+	// its calls are refused with 429. Required, positive (liftoff serve
+	// --failed-call-limit).
 	FailuresPerMinute int
 	// IdempotencyWindow is how long an Idempotency-Key is remembered. Default 24h.
 	IdempotencyWindow time.Duration
@@ -44,17 +51,22 @@ type Config struct {
 	Queued func()
 }
 
+// validate reports every required setting that is missing or cannot work.
+func (c Config) validate() error {
+	var errs []error
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		strings.HasSuffix(c.PublicURL, "/") {
+		errs = append(errs, fmt.Errorf("hook: Config.PublicURL %q must be an http:// or https:// URL without a trailing slash", c.PublicURL))
+	}
+	if c.PerHookPerMinute <= 0 || c.FailuresPerMinute <= 0 {
+		errs = append(errs, fmt.Errorf("hook: Config.PerHookPerMinute (%d) and Config.FailuresPerMinute (%d) must be positive",
+			c.PerHookPerMinute, c.FailuresPerMinute))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills the package's own tunables, which no operator sets.
 func (c Config) withDefaults() Config {
-	if c.PublicURL == "" {
-		c.PublicURL = "http://127.0.0.1:8080"
-	}
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if c.PerHookPerMinute <= 0 {
-		c.PerHookPerMinute = 60
-	}
-	if c.FailuresPerMinute <= 0 {
-		c.FailuresPerMinute = 20
-	}
 	if c.IdempotencyWindow <= 0 {
 		c.IdempotencyWindow = 24 * time.Hour
 	}
@@ -84,9 +96,13 @@ type Service struct {
 	newID    func() string
 }
 
-// NewService returns the hooks domain over s. Calls are recorded through
-// rec, which the caller starts and stops.
-func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newID func() string) *Service {
+// NewService returns the hooks domain over s, or an error naming each
+// setting of cfg that cannot work. Calls are recorded through rec, which the
+// caller starts and stops.
+func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newID func() string) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	return &Service{
 		store:    s,
@@ -98,7 +114,7 @@ func NewService(s store.Store, rec *Recorder, cfg Config, log *slog.Logger, newI
 		targets:  newTargetCache(cfg.TargetCacheTTL),
 		now:      time.Now,
 		newID:    newID,
-	}
+	}, nil
 }
 
 // Forget makes the next hook call of the environment (every environment

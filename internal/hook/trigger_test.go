@@ -42,7 +42,13 @@ type triggerHarness struct {
 	secret map[string]string
 }
 
-func newTriggerHarness(t *testing.T, cfg Config) *triggerHarness {
+// testConfig is the Config liftoff serve passes by default.
+func testConfig() Config {
+	return Config{PublicURL: "http://127.0.0.1:8080", PerHookPerMinute: 60, FailuresPerMinute: 20}
+}
+
+// newTriggerHarness serves testConfig, changed by tune when it is not nil.
+func newTriggerHarness(t *testing.T, tune func(*Config)) *triggerHarness {
 	t.Helper()
 	h := &triggerHarness{t: t, ctx: context.Background(), st: storetest.Open(t, "sqlite"), now: h0,
 		env: map[string]liftoff.Environment{}, hook: map[string]liftoff.Hook{}, secret: map[string]string{}}
@@ -50,8 +56,16 @@ func newTriggerHarness(t *testing.T, cfg Config) *triggerHarness {
 	h.rec = NewRecorder(h.st, 0, log)
 	h.rec.Start(h.ctx)
 	t.Cleanup(h.rec.Stop)
+	cfg := testConfig()
+	if tune != nil {
+		tune(&cfg)
+	}
 	cfg.Queued = func() { h.queued.Add(1) }
-	h.s = NewService(h.st, h.rec, cfg, log, cuid.New)
+	s, err := NewService(h.st, h.rec, cfg, log, cuid.New)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.s = s
 	h.s.now = func() time.Time { return h.now }
 
 	p, err := h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://github.com/acme/shop.git",
@@ -128,7 +142,7 @@ func TestTrigger(t *testing.T) {
 	wrong := func(r *Request) { r.Secret = "lft_hook_" + strings.Repeat("x", 40) }
 	cases := []struct {
 		name  string
-		cfg   Config
+		tune  func(*Config)
 		setup func(h *triggerHarness)
 		steps []step
 		// check looks at the store after the steps, given each step's
@@ -204,7 +218,7 @@ func TestTrigger(t *testing.T) {
 		},
 		{
 			name: "a hook called too often is refused until its bucket refills",
-			cfg:  Config{PerHookPerMinute: 2},
+			tune: func(c *Config) { c.PerHookPerMinute = 2 },
 			steps: []step{
 				{name: "1", outcome: OutcomeQueued},
 				{name: "2", outcome: OutcomeJoined, same: "1"},
@@ -214,7 +228,7 @@ func TestTrigger(t *testing.T) {
 		},
 		{
 			name: "wrong secrets lock their address out, a valid secret is still served",
-			cfg:  Config{FailuresPerMinute: 2},
+			tune: func(c *Config) { c.FailuresPerMinute = 2 },
 			steps: []step{
 				{name: "wrong 1", req: wrong, err: "Deploy hook not found"},
 				{name: "wrong 2", req: wrong, err: "Deploy hook not found"},
@@ -305,7 +319,7 @@ func TestTrigger(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := newTriggerHarness(t, tc.cfg)
+			h := newTriggerHarness(t, tc.tune)
 			if tc.setup != nil {
 				tc.setup(h)
 			}
@@ -375,7 +389,7 @@ func key(k, commit string) func(r *Request) {
 // its status and outcome; a call that matches none is not.
 func TestTriggerRecordsCalls(t *testing.T) {
 	t.Parallel()
-	h := newTriggerHarness(t, Config{})
+	h := newTriggerHarness(t, nil)
 	res, err := h.call("production", nil)
 	if err != nil {
 		t.Fatal(err)

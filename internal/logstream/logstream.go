@@ -6,6 +6,7 @@ package logstream
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,13 +20,12 @@ import (
 // spans the split).
 const MaxLine = 16 << 10
 
-// Defaults of Options.
 const (
-	DefaultMaxDeploymentBytes = 10 << 20
-	DefaultFlushEvery         = 200 * time.Millisecond
 	// MinMaxDeploymentBytes is the smallest cap that still holds a few
 	// lines of MaxLine in its head and its tail.
 	MinMaxDeploymentBytes = 128 << 10
+	// DefaultFlushEvery is Options.FlushEvery's default.
+	DefaultFlushEvery = 200 * time.Millisecond
 )
 
 // Bounds of one stored batch: one commit stays short however much a build
@@ -35,15 +35,18 @@ const (
 	maxBatchBytes = 256 << 10
 )
 
-// Options tune Streams. Zero fields take the defaults.
+// Options tune Streams. The cap, an operator's setting, is required:
+// liftoff serve passes it from server.Config, where its default lives.
+// FlushEvery, the package's own tunable, takes its default when zero.
 type Options struct {
 	// MaxDeploymentBytes caps the output stored per deployment, all its
 	// services together. The head (the cap but its tail: a quarter of it,
 	// at most 1 MiB) is stored as it comes; past it each writer keeps its
 	// last lines in memory (the tail, shared by all writers) and stores
 	// them when it closes, after a line saying what was cut. A line counts
-	// its text and its line break, and at least 32 bytes. Default 10 MiB;
-	// at least MinMaxDeploymentBytes.
+	// its text and its line break, and at least 32 bytes. Required, at
+	// least MinMaxDeploymentBytes (liftoff serve
+	// --max-deployment-log-bytes).
 	MaxDeploymentBytes int64
 	// FlushEvery is how often buffered lines are stored. Default 200ms.
 	FlushEvery time.Duration
@@ -66,17 +69,18 @@ type Streams struct {
 
 var _ lifecycle.Service = (*Streams)(nil)
 
-// New returns the streams over st. Start it before writing.
-func New(st store.LogQueries, log *slog.Logger, opts Options) *Streams {
-	if opts.MaxDeploymentBytes <= 0 {
-		opts.MaxDeploymentBytes = DefaultMaxDeploymentBytes
+// New returns the streams over st, or an error when opts cannot work.
+// Start it before writing.
+func New(st store.LogQueries, log *slog.Logger, opts Options) (*Streams, error) {
+	if opts.MaxDeploymentBytes < MinMaxDeploymentBytes {
+		return nil, fmt.Errorf("logstream: Options.MaxDeploymentBytes %d must be at least %d (128 KiB)",
+			opts.MaxDeploymentBytes, MinMaxDeploymentBytes)
 	}
-	opts.MaxDeploymentBytes = max(opts.MaxDeploymentBytes, MinMaxDeploymentBytes)
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = DefaultFlushEvery
 	}
 	return &Streams{store: st, log: log, opts: opts, budgets: make(map[string]*budget),
-		changed: make(chan struct{})}
+		changed: make(chan struct{})}, nil
 }
 
 // Start flushes buffered lines in the background until Stop; see package

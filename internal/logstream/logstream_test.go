@@ -21,6 +21,20 @@ import (
 
 var discard = slog.New(slog.DiscardHandler)
 
+// testCap is liftoff serve's default --max-deployment-log-bytes.
+const testCap = 10 << 20
+
+// newStreams returns streams over st with the cap testCap, storing what
+// they buffer every flushEvery (DefaultFlushEvery when 0).
+func newStreams(t *testing.T, st store.LogQueries, flushEvery time.Duration) *Streams {
+	t.Helper()
+	s, err := New(st, discard, Options{MaxDeploymentBytes: testCap, FlushEvery: flushEvery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 var secretShape = regexp.MustCompile(token.Pattern)
 
 // queued returns the texts a Streams holds, not yet stored.
@@ -44,7 +58,7 @@ func TestSplitEveryOffset(t *testing.T) {
 	for off := MaxLine - len(secret) - 1; off <= MaxLine+1; off++ {
 		for _, terminated := range []bool{true, false} {
 			for _, part := range []int{1 << 30, 5000, 777} {
-				s := New(nil, discard, Options{})
+				s := newStreams(t, nil, 0)
 				w := s.Writer("d", "sd")
 				in := strings.Repeat("a", off) + secret + strings.Repeat("b", 3*MaxLine/2)
 				if terminated {
@@ -75,7 +89,7 @@ func TestSplitEveryOffset(t *testing.T) {
 
 func TestLinesKeepUTF8(t *testing.T) {
 	t.Parallel()
-	s := New(nil, discard, Options{})
+	s := newStreams(t, nil, 0)
 	w := s.Writer("d", "sd")
 	// A three-byte character across the split, a NUL and an invalid byte.
 	in := strings.Repeat("a", MaxLine-1) + "€" + "tail\nnul\x00 and \xff here\n"
@@ -116,7 +130,7 @@ func TestWriteAndFollow(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			st := storetest.Open(t, dialect)
-			s := New(st, discard, Options{FlushEvery: 20 * time.Millisecond})
+			s := newStreams(t, st, 20*time.Millisecond)
 			ctx := context.Background()
 			s.Start(ctx)
 			defer s.Stop()
@@ -172,7 +186,7 @@ func TestCapKeepsHeadAndTail(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			st := storetest.Open(t, dialect)
-			s := New(st, discard, Options{FlushEvery: 50 * time.Millisecond})
+			s := newStreams(t, st, 50*time.Millisecond)
 			ctx := context.Background()
 			s.Start(ctx)
 			defer s.Stop()
@@ -235,8 +249,8 @@ func TestCapKeepsHeadAndTail(t *testing.T) {
 					svcLines = append(svcLines, l.Text)
 				}
 			}
-			if max := int64(DefaultMaxDeploymentBytes) + 1024; bytes > max {
-				t.Errorf("stored %d bytes, more than the cap of %d", bytes, DefaultMaxDeploymentBytes)
+			if max := int64(testCap) + 1024; bytes > max {
+				t.Errorf("stored %d bytes, more than the cap of %d", bytes, testCap)
 			}
 			if first, last := stored[0].Text, stored[len(stored)-1].Text; first != "==> Building api" || last != "==> SUCCESS" {
 				t.Errorf("the deployment's lines are %q ... %q", first, last)
@@ -293,7 +307,7 @@ func commas(n int64) string {
 func TestWritesNeverWaitForTheStore(t *testing.T) {
 	t.Parallel()
 	st := &blockedStore{Store: storetest.Open(t, "sqlite"), release: make(chan struct{})}
-	s := New(st, discard, Options{FlushEvery: 10 * time.Millisecond})
+	s := newStreams(t, st, 10*time.Millisecond)
 	ctx := context.Background()
 	s.Start(ctx)
 	defer s.Stop()
@@ -310,7 +324,7 @@ func TestWritesNeverWaitForTheStore(t *testing.T) {
 	w.mu.Lock()
 	held += w.tail.held
 	w.mu.Unlock()
-	if held > DefaultMaxDeploymentBytes {
+	if held > testCap {
 		t.Fatalf("%d bytes wait in memory for the store, more than the cap", held)
 	}
 }
@@ -331,7 +345,7 @@ func (b *blockedStore) AppendLogs(ctx context.Context, lines []liftoff.LogLine) 
 func TestBatchesAreBounded(t *testing.T) {
 	t.Parallel()
 	st := &countingStore{Store: storetest.Open(t, "sqlite")}
-	s := New(st, discard, Options{})
+	s := newStreams(t, st, 0)
 	w := s.Writer("d1", "sd1")
 	for range 3000 {
 		_, _ = w.Write([]byte(strings.Repeat("z", 1000) + "\n"))

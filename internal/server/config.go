@@ -16,7 +16,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
-	"github.com/liftoffhq/liftoff/internal/store/postgres"
 )
 
 // Config is everything `liftoff serve` is told. It is built once in main,
@@ -84,7 +83,7 @@ type Config struct {
 	AllowedRepos []string
 	// Demo creates, on first start, a project from the example monorepo
 	// that ships with Liftoff, an API key and a deploy hook, and prints how
-	// to deploy with them.
+	// to deploy with them. Default off.
 	Demo bool
 	// Out is where the demo prints (secrets included: it is the terminal,
 	// not the log). Default os.Stdout.
@@ -120,17 +119,25 @@ type Config struct {
 	IdleTimeout time.Duration
 }
 
-// Defaults of the HTTP servers' timeouts.
+// Defaults with a name, for the code that needs the value (tests,
+// benchmarks); WithDefaults applies them with the rest.
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	// DefaultDatabaseTimeout is DatabaseTimeout's default.
-	DefaultDatabaseTimeout = postgres.DefaultTimeout
+	DefaultDatabaseTimeout = 5 * time.Second
+	// DefaultMaxDeploymentLogBytes is MaxDeploymentLogBytes's default.
+	DefaultMaxDeploymentLogBytes = 10 << 20
+	// DefaultMaxPreviewsPerEnvironment is MaxPreviewsPerEnvironment's
+	// default.
+	DefaultMaxPreviewsPerEnvironment = 20
 )
 
-// WithDefaults fills in the defaults.
+// WithDefaults fills in the default each field's comment gives. It is the
+// one place they are applied: liftoff serve's flags show them, and the
+// packages the server builds require what it passes them.
 func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -158,7 +165,7 @@ func (c Config) WithDefaults() Config {
 		c.Workers = 2
 	}
 	if c.MaxDeploymentLogBytes == 0 {
-		c.MaxDeploymentLogBytes = logstream.DefaultMaxDeploymentBytes
+		c.MaxDeploymentLogBytes = DefaultMaxDeploymentLogBytes
 	}
 	if c.MaxPreviewsPerEnvironment == 0 {
 		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
@@ -238,10 +245,6 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// DefaultMaxPreviewsPerEnvironment is the default of
-// Config.MaxPreviewsPerEnvironment.
-const DefaultMaxPreviewsPerEnvironment = 20
 
 // Database returns the dialect and its connection string.
 func (c Config) Database() (dialect, dsn string, err error) {

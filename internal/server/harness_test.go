@@ -126,7 +126,7 @@ type fixture struct {
 func setUp(t *testing.T, cfg server.Config) fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := server.OpenStore(ctx, cfg)
+	st, err := server.OpenStore(ctx, cfg.WithDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}

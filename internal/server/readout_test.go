@@ -46,7 +46,7 @@ func TestDeploymentReadout(t *testing.T) {
 			ctx := context.Background()
 			cfg := baseConfig(t, dialect)
 			cfg.Workers, cfg.Sandbox, cfg.HookSuccessType = 1, "none", "boolean"
-			st, err := server.OpenStore(ctx, cfg)
+			st, err := server.OpenStore(ctx, cfg.WithDefaults())
 			if err != nil {
 				t.Fatal(err)
 			}

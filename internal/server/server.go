@@ -42,7 +42,8 @@ import (
 	"github.com/liftoffhq/liftoff/internal/target/local"
 )
 
-// OpenStore opens the store cfg names.
+// OpenStore opens the store cfg names; cfg is as WithDefaults left it
+// (PostgreSQL needs its DatabaseTimeout).
 func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
 	dialect, dsn, err := cfg.Database()
 	if err != nil {
@@ -212,7 +213,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, access)
-	logs := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
+	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
+	if err != nil {
+		return nil, err
+	}
 	made = append(made, logs)
 	// -1 (no limit) is 0 below.
 	limits := deployment.Limits{MaxPreviews: max(cfg.MaxPreviewsPerEnvironment, 0)}
@@ -234,7 +238,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	made = append(made, recorder)
 	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit, Limits: limits,
 		Queued: deployments.Queued}
-	hooks := hook.NewService(st, recorder, hookCfg, log, cuid.New)
+	hooks, err := hook.NewService(st, recorder, hookCfg, log, cuid.New)
+	if err != nil {
+		return nil, err
+	}
 	dispatcher := &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log, Deployments: deployments}
 	projects := project.NewService(st, git, log, cuid.New)
 	// Hook calls read environments through a cache: a sync or a

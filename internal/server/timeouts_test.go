@@ -142,7 +142,7 @@ func TestLogStreamOutlivesTimeouts(t *testing.T) {
 	if status, body := trickle(t, srv.base, f.key); status != 400 && status != 0 {
 		t.Fatalf("trickled body: %d %s", status, body)
 	}
-	st, err := server.OpenStore(context.Background(), cfg)
+	st, err := server.OpenStore(context.Background(), cfg.WithDefaults())
 	if err != nil {
 		t.Fatal(err)
 	}

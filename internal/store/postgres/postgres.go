@@ -31,10 +31,8 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DefaultTimeout is Options.Timeout's default.
-const DefaultTimeout = 5 * time.Second
-
-// Options tune the store. Zero values take the defaults.
+// Options tune the store. Timeout, an operator's setting, is required:
+// liftoff serve passes it from server.Config, where its default lives.
 type Options struct {
 	// Timeout bounds every database call: connecting (unless the URL sets
 	// connect_timeout), waiting for a pooled connection, and each statement,
@@ -42,7 +40,8 @@ type Options struct {
 	// client's side, so a partitioned network cannot hang a caller; pgx then
 	// closes the connection. A transaction as a whole is not bounded, only
 	// each of its statements. A call past it fails with
-	// store.ErrUnavailable. Migrations at Open are not bounded. Default 5s.
+	// store.ErrUnavailable. Migrations at Open are not bounded. Required,
+	// positive (liftoff serve --database-timeout).
 	//
 	// No statement_timeout is sent to the server: connection poolers such
 	// as PgBouncer refuse it as a startup parameter. Add one to the URL
@@ -55,7 +54,7 @@ type Options struct {
 // migrates it.
 func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error) {
 	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
+		return nil, fmt.Errorf("postgres: Options.Timeout %s must be positive, e.g. 5s", opts.Timeout)
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {

@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose
 	"github.com/pressly/goose/v3"
@@ -44,10 +46,33 @@ func TestConformance(t *testing.T) {
 // open opens the store at url, closed when the test ends.
 func open(t *testing.T, url string) store.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url, postgres.Options{})
+	s, err := postgres.Open(context.Background(), url, postgres.Options{Timeout: storetest.DatabaseTimeout})
 	if err != nil {
 		t.Fatalf("open PostgreSQL store: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// TestOpenNeedsATimeout: the timeout has its default in server.Config, so
+// Open given none refuses, naming it, before it connects anywhere.
+func TestOpenNeedsATimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{name: "none", timeout: 0},
+		{name: "negative", timeout: -time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// Nothing listens on port 1: an attempt to connect would fail
+			// with another error.
+			_, err := postgres.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none", postgres.Options{Timeout: tc.timeout})
+			if err == nil || !strings.Contains(err.Error(), "Options.Timeout") {
+				t.Fatalf("Open: %v, want an error naming Options.Timeout", err)
+			}
+		})
+	}
 }

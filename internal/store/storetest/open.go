@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,6 +24,10 @@ import (
 // EnvDatabaseURL names the environment variable that points the tests at a
 // PostgreSQL server.
 const EnvDatabaseURL = pgnote.EnvDatabaseURL
+
+// DatabaseTimeout bounds each PostgreSQL call of a test's store: liftoff
+// serve's default --database-timeout.
+const DatabaseTimeout = 5 * time.Second
 
 // Dialects are the dialects a test should run on.
 func Dialects() []string { return []string{"sqlite", "postgres"} }
@@ -39,7 +44,7 @@ func Open(t testing.TB, dialect string) store.Store {
 	case "sqlite":
 		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "liftoff.db"), sqlite.Options{})
 	case "postgres":
-		s, err = postgres.Open(ctx, DatabaseURL(t), postgres.Options{})
+		s, err = postgres.Open(ctx, DatabaseURL(t), postgres.Options{Timeout: DatabaseTimeout})
 	default:
 		t.Fatalf("unknown dialect %q", dialect)
 	}
