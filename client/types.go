@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // The wire types of the API. The server renders these same types, so the
@@ -231,4 +232,16 @@ func (s *HookSuccess) UnmarshalJSON(b []byte) error {
 	}
 	*s = HookSuccess(v)
 	return nil
+}
+
+// TimeLayout is how the API writes a timestamp: RFC 3339 with milliseconds.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime writes t as the API does, in UTC; "" for the zero time (a
+// timestamp not set).
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(TimeLayout)
 }

@@ -122,7 +122,7 @@ they act on. --json prints [{"id", "name", "scope", "environmentIds", "createdAt
 // apiKeyJSON renders a key as the API does.
 func apiKeyJSON(k liftoff.APIKey) client.APIKey {
 	envs := append([]int64{}, k.EnvironmentIDs...)
-	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: k.CreatedAt.String()}
+	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: client.FormatTime(k.CreatedAt)}
 }
 
 // envIDs lists ids as "3,4".

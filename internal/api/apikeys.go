@@ -59,5 +59,5 @@ func (a *API) deleteAPIKey(w http.ResponseWriter, r *http.Request) error {
 func apiKeyOf(k liftoff.APIKey) client.APIKey {
 	envs := []int64{}
 	envs = append(envs, k.EnvironmentIDs...)
-	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: k.CreatedAt.String()}
+	return client.APIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, EnvironmentIDs: envs, CreatedAt: client.FormatTime(k.CreatedAt)}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/fail"
@@ -198,19 +199,19 @@ func listParams(r *http.Request) (store.ListDeploymentsParams, error) {
 }
 
 // A cursor is the (createdAt, id) of the last deployment of a page.
-func encodeCursor(at liftoff.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.Millis(), 10) + ":" + id))
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMilli(), 10) + ":" + id))
 }
 
-func decodeCursor(c string) (liftoff.Time, string, bool) {
+func decodeCursor(c string) (time.Time, string, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return liftoff.Time{}, "", false
+		return time.Time{}, "", false
 	}
 	ms, id, ok := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(ms, 10, 64)
 	if !ok || err != nil || n <= 0 || id == "" || checkText("cursor", id) != nil {
-		return liftoff.Time{}, "", false
+		return time.Time{}, "", false
 	}
-	return liftoff.FromMillis(n), id, true
+	return time.UnixMilli(n).UTC(), id, true
 }

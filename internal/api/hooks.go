@@ -28,7 +28,7 @@ func (a *API) createHook(w http.ResponseWriter, r *http.Request) error {
 		return orNotFound(err, "Environment not found")
 	}
 	writeJSON(w, http.StatusCreated, client.CreatedHook{ID: c.Hook.ID, EnvironmentID: c.Hook.EnvironmentID, Name: c.Hook.Name,
-		URL: c.URL, Secret: c.Secret, CreatedAt: c.Hook.CreatedAt.String()})
+		URL: c.URL, Secret: c.Secret, CreatedAt: client.FormatTime(c.Hook.CreatedAt)})
 	return nil
 }
 
@@ -118,7 +118,7 @@ func (a *API) listHookCalls(w http.ResponseWriter, r *http.Request) error {
 		Calls []client.HookCall `json:"calls"`
 	}{Calls: []client.HookCall{}}
 	for _, c := range calls {
-		out.Calls = append(out.Calls, client.HookCall{At: c.At.String(), Address: c.Address, Status: c.Status, Outcome: c.Outcome,
+		out.Calls = append(out.Calls, client.HookCall{At: client.FormatTime(c.At), Address: c.Address, Status: c.Status, Outcome: c.Outcome,
 			DeploymentID: stringOrNull(c.DeploymentID)})
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -565,7 +565,7 @@ func (h *harness) finishDeployment() liftoff.Deployment {
 	h.t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
+	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: now, LeaseUntil: now.Add(time.Hour)})
 	if err != nil {
 		h.t.Fatalf("claim a deployment: %v", err)
 	}
@@ -579,21 +579,21 @@ func (h *harness) finishDeployment() liftoff.Deployment {
 	svc := env.Services[0]
 	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
 		ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: liftoff.StatusSuccess, Reason: "forced",
-		StartedAt: liftoff.At(now), FinishedAt: liftoff.At(now), EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber,
-		GitCommit: h.repo.Head(), CreatedAt: liftoff.At(now)}
+		StartedAt: now, FinishedAt: now, EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber,
+		GitCommit: h.repo.Head(), CreatedAt: now}
 	if err := h.store.InsertServiceDeployment(ctx, sd); err != nil {
 		h.t.Fatal(err)
 	}
 	if err := h.store.AppendLogs(ctx, []liftoff.LogLine{
-		{DeploymentID: d.ID, At: liftoff.At(now), Text: "Deploying " + h.repo.Head()},
-		{DeploymentID: d.ID, ServiceDeploymentID: sd.ID, At: liftoff.At(now), Text: "built in 1s"},
+		{DeploymentID: d.ID, At: now, Text: "Deploying " + h.repo.Head()},
+		{DeploymentID: d.ID, ServiceDeploymentID: sd.ID, At: now, Text: "built in 1s"},
 	}); err != nil {
 		h.t.Fatal(err)
 	}
-	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusSuccess, At: liftoff.At(now)}); err != nil || !ok {
+	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusSuccess, At: now}); err != nil || !ok {
 		h.t.Fatalf("finish deployment %s: %v %v", d.ID, ok, err)
 	}
-	d, err = h.store.GetDeployment(ctx, d.ID)
+	d, err = h.store.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -774,8 +774,8 @@ func TestOpenAPIResponses(t *testing.T) {
 			// The engine lists a service Liftoff does not run as NO_CHANGE.
 			if err := h.store.InsertServiceDeployment(ctx, liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: finished.ID,
 				ServiceGivenID: "db", ServiceName: "DB", ServiceType: "rds", Status: liftoff.StatusNoChange,
-				Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: liftoff.Now(), EnvironmentID: finished.EnvironmentID,
-				Position: 9, CreatedAt: liftoff.Now()}); err != nil {
+				Reason: "not deployed: type rds does not run on Liftoff", FinishedAt: time.Now(), EnvironmentID: finished.EnvironmentID,
+				Position: 9, CreatedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			do(withKey(exchange{name: "deployment with a service Liftoff does not run", op: getDep, path: "/v1/deployments/" + finished.ID, status: 200}))
@@ -798,7 +798,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "cancel a finished deployment", op: cancelDep, path: depPath(finished.ID, "cancel"), status: 409}))
 			do(withKey(exchange{name: "cancel unknown", op: cancelDep, path: depPath("cnope", "cancel"), status: 404}))
 			now := time.Now()
-			running, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
+			running, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: now, LeaseUntil: now.Add(time.Hour)})
 			if err != nil {
 				t.Fatalf("claim a deployment: %v", err)
 			}
@@ -934,7 +934,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			// instance: make PR 5's through the store, as its first
 			// deployment would.
 			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 5, HeadBranch: "feature/login",
-				At: liftoff.Now()}); err != nil {
+				At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			listPreviews, deletePreview := "GET /v1/environments/{environmentId}/previews", "DELETE /v1/environments/{environmentId}/previews/{prNumber}"
@@ -1189,7 +1189,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	const headSHA, mergeSHA = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", "ad2d5075e2c1c95e8c82c8360b2c9f2c5100d127"
 	requested := func(q dispatch.Queued) string {
 		t.Helper()
-		d, err := h.store.GetDeployment(ctx, q.DeploymentID)
+		d, err := h.store.GetDeployment(ctx, store.GetDeploymentParams{ID: q.DeploymentID})
 		if err != nil {
 			t.Fatalf("queued deployment %s: %v", q.DeploymentID, err)
 		}
@@ -1220,7 +1220,7 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 		t.Errorf("a form-encoded synchronize should deploy the preview: %+v %v", synced, err)
 	}
 	// No engine runs: make PR 42's instance as its first deployment would.
-	if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 42, HeadBranch: "feature/checkout", At: liftoff.Now()}); err != nil {
+	if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv, PRNumber: 42, HeadBranch: "feature/checkout", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	closed := deliver("pull_request closed unmerged", "pull_request", fixture("pull_request.closed.unmerged.json"))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
@@ -89,14 +90,14 @@ func TestPreviewLimit(t *testing.T) {
 			// records them) and still count.
 			ctx := context.Background()
 			for _, pr := range queued {
-				pending, err := h.store.GetPendingDeployment(ctx, env, pr)
+				pending, err := h.store.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: env, PRNumber: pr})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusSuccess, At: liftoff.Now()}); err != nil {
+				if _, err := h.store.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusSuccess, At: time.Now()}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: pr, At: liftoff.Now()}); err != nil {
+				if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: pr, At: time.Now()}); err != nil {
 					t.Fatal(err)
 				}
 			}

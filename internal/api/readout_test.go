@@ -55,7 +55,7 @@ func serveAPI(t *testing.T, h *harness, st store.Store, success api.HookSuccessT
 func (h *harness) planAsTheEngine(ctx context.Context) (liftoff.Deployment, map[string]string) {
 	h.t.Helper()
 	now := time.Now()
-	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
+	d, err := h.store.ClaimDeployment(ctx, store.ClaimParams{Owner: "test", At: now, LeaseUntil: now.Add(time.Hour)})
 	if err != nil {
 		h.t.Fatalf("claim a deployment: %v", err)
 	}
@@ -68,7 +68,7 @@ func (h *harness) planAsTheEngine(ctx context.Context) (liftoff.Deployment, map[
 	for i, svc := range env.Services {
 		sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: svc.ServiceID, ServiceGivenID: svc.ServiceGivenID,
 			ServiceName: svc.ServiceName, ServiceType: svc.Type, Status: liftoff.StatusPending, Reason: "forced",
-			EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: h.repo.Head(), Position: i, CreatedAt: liftoff.At(now)}
+			EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber, GitCommit: h.repo.Head(), Position: i, CreatedAt: now}
 		if err := h.store.InsertServiceDeployment(ctx, sd); err != nil {
 			h.t.Fatal(err)
 		}
@@ -84,14 +84,14 @@ func (h *harness) planAsTheEngine(ctx context.Context) (liftoff.Deployment, map[
 func (h *harness) log(ctx context.Context, deploymentID, serviceDeploymentID, text string) {
 	h.t.Helper()
 	if err := h.store.AppendLogs(ctx, []liftoff.LogLine{{DeploymentID: deploymentID, ServiceDeploymentID: serviceDeploymentID,
-		At: liftoff.Now(), Text: text}}); err != nil {
+		At: time.Now(), Text: text}}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
 func (h *harness) finish(ctx context.Context, id string) {
 	h.t.Helper()
-	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: liftoff.StatusSuccess, At: liftoff.Now()}); err != nil || !ok {
+	if ok, err := h.store.FinishDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: liftoff.StatusSuccess, At: time.Now()}); err != nil || !ok {
 		h.t.Fatalf("finish deployment %s: %v %v", id, ok, err)
 	}
 }
@@ -198,9 +198,9 @@ type readSignal struct {
 	reads chan struct{}
 }
 
-func (s *readSignal) GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := s.Store.GetDeployment(ctx, id)
-	if id == s.id {
+func (s *readSignal) GetDeployment(ctx context.Context, p store.GetDeploymentParams) (liftoff.Deployment, error) {
+	d, err := s.Store.GetDeployment(ctx, p)
+	if p.ID == s.id {
 		select {
 		case s.reads <- struct{}{}:
 		default: // the test has long had what it waits for
@@ -485,7 +485,7 @@ func TestGitFieldsAreStrings(t *testing.T) {
 			gh := liftoff.Deployment{ID: cuid.New(), ProjectID: h.project.ProjectID, EnvironmentID: h.env["preview"], PRNumber: 8,
 				RepoURL: h.repo.Dir, RequestedCommit: strings.Repeat("b", 40), TriggerType: liftoff.TriggerGitHub, Status: liftoff.StatusPending,
 				TriggerDetail: liftoff.TriggerDetail{Event: "pull_request", Action: "opened", HeadBranch: "feature/login", BaseBranch: "main"},
-				CreatedAt:     liftoff.Now()}
+				CreatedAt:     time.Now()}
 			if err := h.store.InsertDeployment(ctx, gh); err != nil {
 				t.Fatal(err)
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
+	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
@@ -121,15 +122,15 @@ func TestRepoCredentialNeverShown(t *testing.T) {
 				t.Fatalf("Get Deployment with the hook secret: %d %s", status, body)
 			}
 			noToken("Get Deployment", body)
-			d, err := h.store.GetDeployment(ctx, answer.DeploymentID)
+			d, err := h.store.GetDeployment(ctx, store.GetDeploymentParams{ID: answer.DeploymentID})
 			if err != nil || d.RepoURL != plain {
 				t.Fatalf("deployments row: repo_url %q, %v", d.RepoURL, err)
 			}
-			stored, err := h.store.GetProject(ctx, p.ProjectID)
+			stored, err := h.store.GetProject(ctx, store.GetProjectParams{ID: p.ProjectID})
 			if err != nil || stored.RepoURL != plain {
 				t.Fatalf("projects row: repo_url %q, %v", stored.RepoURL, err)
 			}
-			if cred, err := h.store.GetRepoCredential(ctx, p.ProjectID); err != nil || cred.Userinfo != user+":"+token {
+			if cred, err := h.store.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ProjectID}); err != nil || cred.Userinfo != user+":"+token {
 				t.Fatalf("the credential was not kept: %v", err)
 			}
 
@@ -189,7 +190,7 @@ func TestRelativeRepoURLStoredAbsolute(t *testing.T) {
 				if name == "file URL" {
 					want = "file://" + h.repo.Dir
 				}
-				stored, err := h.store.GetProject(ctx, p.ProjectID)
+				stored, err := h.store.GetProject(ctx, store.GetProjectParams{ID: p.ProjectID})
 				if p.RepoURL != want || err != nil || stored.RepoURL != want {
 					t.Errorf("%s %q: answered %q, stored %q (%v); want %q", name, in, p.RepoURL, stored.RepoURL, err, want)
 				}

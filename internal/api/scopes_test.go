@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -129,7 +129,7 @@ func TestScopesPerRoute(t *testing.T) {
 			previewIn := func(tg target) string {
 				pr++
 				if tg == own {
-					if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: h.env["preview"], PRNumber: pr, At: liftoff.Now()}); err != nil {
+					if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: h.env["preview"], PRNumber: pr, At: time.Now()}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -390,7 +390,7 @@ func TestReadKeyChangesNothing(t *testing.T) {
 			ro := s.as(s.readKey.Key)
 			secret, hookID := h.createHook("production")
 			dep := h.trigger(fmt.Sprintf("/api/deploy-hook/%d/%s", h.env["production"], secret), nil)
-			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: h.env["preview"], PRNumber: 3, At: liftoff.Now()}); err != nil {
+			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: h.env["preview"], PRNumber: 3, At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 			// The hook call's record (the hook's use count) is written in

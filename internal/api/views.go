@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -18,11 +19,11 @@ func jsonString(s string) string {
 }
 
 // timeOrNull is a timestamp in the API's format, or null.
-func timeOrNull(t liftoff.Time) *string {
+func timeOrNull(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	s := t.String()
+	s := client.FormatTime(t)
 	return &s
 }
 
@@ -52,9 +53,9 @@ func environmentSummaryOf(e liftoff.Environment) client.EnvironmentSummary {
 
 func projectOf(v project.View) client.Project {
 	out := client.Project{ProjectID: v.Project.ID, Name: v.Project.Name, Slug: v.Project.Slug, RepoURL: v.Project.RepoURL, ConfigPath: v.Project.ConfigPath,
-		DefaultBranch: v.Project.DefaultBranch, ConfigCommit: v.Project.ConfigCommit, CreatedAt: v.Project.CreatedAt.String(),
+		DefaultBranch: v.Project.DefaultBranch, ConfigCommit: v.Project.ConfigCommit, CreatedAt: client.FormatTime(v.Project.CreatedAt),
 		GitHubRepository: stringOrNull(v.Project.GitHubRepository),
-		UpdatedAt:        v.Project.UpdatedAt.String(), Environments: []client.EnvironmentSummary{}, Warnings: v.Warnings}
+		UpdatedAt:        client.FormatTime(v.Project.UpdatedAt), Environments: []client.EnvironmentSummary{}, Warnings: v.Warnings}
 	for _, e := range v.Environments {
 		out.Environments = append(out.Environments, environmentSummaryOf(e))
 	}
@@ -63,7 +64,7 @@ func projectOf(v project.View) client.Project {
 
 func environmentOf(v project.EnvironmentView) client.Environment {
 	out := client.Environment{EnvironmentSummary: environmentSummaryOf(v.Environment), ProjectID: v.Environment.ProjectID,
-		CreatedAt: v.Environment.CreatedAt.String(), Services: []client.Service{}}
+		CreatedAt: client.FormatTime(v.Environment.CreatedAt), Services: []client.Service{}}
 	for _, s := range v.Services {
 		out.Services = append(out.Services, client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type,
 			Deployed: true})
@@ -76,7 +77,7 @@ func environmentOf(v project.EnvironmentView) client.Environment {
 }
 
 func hookOf(h liftoff.Hook) client.Hook {
-	return client.Hook{ID: h.ID, EnvironmentID: h.EnvironmentID, Name: h.Name, CreatedAt: h.CreatedAt.String(),
+	return client.Hook{ID: h.ID, EnvironmentID: h.EnvironmentID, Name: h.Name, CreatedAt: client.FormatTime(h.CreatedAt),
 		LastUsedAt: timeOrNull(h.LastUsedAt), UseCount: h.UseCount, LastCallerAddress: stringOrNull(h.LastCallerAddress), Paused: h.Paused}
 }
 
@@ -84,7 +85,7 @@ func hookOf(h liftoff.Hook) client.Hook {
 func deploymentOf(d liftoff.Deployment) client.Deployment {
 	v := client.Deployment{
 		DeploymentID: d.ID, ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvironmentGivenID: d.EnvironmentGivenID,
-		IsPreviewEnvironment: d.IsPreview, CreatedAt: d.CreatedAt.String(), StartedAt: timeOrNull(d.StartedAt),
+		IsPreviewEnvironment: d.IsPreview, CreatedAt: client.FormatTime(d.CreatedAt), StartedAt: timeOrNull(d.StartedAt),
 		FinishedAt: timeOrNull(d.FinishedAt), RepoURL: d.RepoURL, GitCommit: d.GitCommit,
 		GitBranch: d.GitBranch, Force: d.Force, Trigger: client.Trigger{Type: d.TriggerType},
 		Status: string(d.Status), Error: errorList(d.Errors), ServiceDeployments: []client.ServiceDeployment{},
@@ -120,6 +121,6 @@ func deploymentOf(d liftoff.Deployment) client.Deployment {
 
 func previewOf(p liftoff.PreviewInstance) client.PreviewInstance {
 	return client.PreviewInstance{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, HeadBranch: stringOrNull(p.HeadBranch),
-		CreatedAt: p.CreatedAt.String(), LastDeployedAt: p.LastDeployedAt.String(), TeardownAt: timeOrNull(p.TeardownAt),
+		CreatedAt: client.FormatTime(p.CreatedAt), LastDeployedAt: client.FormatTime(p.LastDeployedAt), TeardownAt: timeOrNull(p.TeardownAt),
 		DeletedAt: timeOrNull(p.DeletedAt)}
 }

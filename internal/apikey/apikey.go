@@ -79,7 +79,7 @@ func ParseScope(s string) (Scope, error) {
 // environments a deploy key names.
 type Store interface {
 	store.APIKeyQueries
-	GetEnvironment(ctx context.Context, id int64) (liftoff.Environment, error)
+	GetEnvironment(ctx context.Context, p store.GetEnvironmentParams) (liftoff.Environment, error)
 }
 
 // Service manages API keys.
@@ -120,7 +120,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, s
 	}
 	key := token.New(token.APIKeyPrefix)
 	k, err := s.store.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: s.newID(), Name: name, Hash: token.Hash(key),
-		Scope: string(scope), EnvironmentIDs: envs, At: liftoff.At(s.now())})
+		Scope: string(scope), EnvironmentIDs: envs, At: s.now()})
 	if err != nil {
 		return liftoff.APIKey{}, "", fmt.Errorf("create API key: %w", err)
 	}
@@ -149,7 +149,7 @@ func (s *Service) environments(ctx context.Context, scope Scope, ids []int64) ([
 		if id <= 0 {
 			return nil, badScope("environment ids are positive integers, got %d", id)
 		}
-		env, err := s.store.GetEnvironment(ctx, id)
+		env, err := s.store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: id})
 		if err == nil && env.Deleted() {
 			err = store.ErrNotFound
 		}
@@ -170,7 +170,7 @@ func (s *Service) List(ctx context.Context) ([]liftoff.APIKey, error) {
 
 // Delete revokes a key.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	return s.store.DeleteAPIKey(ctx, id, liftoff.At(s.now()))
+	return s.store.DeleteAPIKey(ctx, store.DeleteAPIKeyParams{ID: id, At: s.now()})
 }
 
 // FromHeader extracts a key from an Authorization header value, accepting
@@ -195,7 +195,7 @@ func (s *Service) Authenticate(ctx context.Context, header string) (liftoff.APIK
 	}
 	// The lookup is by the hash of a 256-bit secret: how long it takes says
 	// nothing useful about any stored key.
-	k, err := s.store.GetAPIKeyByHash(ctx, token.Hash(key))
+	k, err := s.store.GetAPIKeyByHash(ctx, store.GetAPIKeyByHashParams{Hash: token.Hash(key)})
 	if errors.Is(err, store.ErrNotFound) {
 		return liftoff.APIKey{}, ErrInvalid
 	}

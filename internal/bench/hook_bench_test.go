@@ -21,7 +21,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
-	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
@@ -164,11 +163,11 @@ func baselineServer(b *testing.B, db baselineDB) string {
 // hook URL with %d in place of the PR number.
 func hookServer(b *testing.B, st store.Store) string {
 	ctx := context.Background()
-	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "bench", RepoURL: "/srv/bench", ConfigPath: "liftoff.json", At: liftoff.Now()})
+	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "bench", RepoURL: "/srv/bench", ConfigPath: "liftoff.json", At: time.Now()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
+	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true,
 			Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
 	if err != nil {

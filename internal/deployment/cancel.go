@@ -12,8 +12,8 @@ import (
 // stop; the node running it stops it at its next heartbeat. Any replica can
 // ask, engine or not.
 func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (liftoff.Deployment, error) {
-	if _, err := st.RequestCancel(ctx, id, liftoff.At(now)); err != nil {
+	if _, err := st.RequestCancel(ctx, store.RequestCancelParams{ID: id, At: now}); err != nil {
 		return liftoff.Deployment{}, err
 	}
-	return st.GetDeployment(ctx, id)
+	return st.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 }

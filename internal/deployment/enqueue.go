@@ -66,7 +66,7 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 	if d.PRNumber > 0 && lim.MaxPreviews > 0 {
 		// In the transaction, so that concurrent calls for new pull
 		// requests cannot each see room for one more.
-		live, err := q.CountLivePreviews(ctx, d.EnvironmentID, d.PRNumber)
+		live, err := q.CountLivePreviews(ctx, store.CountLivePreviewsParams{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber})
 		if err != nil {
 			return "", "", err
 		}
@@ -75,13 +75,13 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 			return "", "", fail.Wrap(fail.Conflict, limit, limit.Error())
 		}
 	}
-	pending, err := q.GetPendingDeployment(ctx, d.EnvironmentID, d.PRNumber)
+	pending, err := q.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return "", "", err
 	case sameTarget(pending, d):
-		joined, err := q.JoinPendingDeployment(ctx, pending.ID, d.Force)
+		joined, err := q.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: pending.ID, Force: d.Force})
 		if err != nil {
 			return "", "", err
 		}

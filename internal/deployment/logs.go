@@ -136,7 +136,7 @@ func (l *Logs) ended(ctx context.Context) (bool, error) {
 	if !l.p.Follow {
 		return true, nil
 	}
-	cur, err := l.s.Store.GetDeployment(ctx, l.d.ID)
+	cur, err := l.s.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: l.d.ID})
 	if err != nil {
 		return false, err
 	}
@@ -192,7 +192,7 @@ func (polling) Await(ctx context.Context, poll time.Duration, cond func(ctx cont
 // ended, checking when output is stored and at least every second.
 func (s *Service) awaitPlan(ctx context.Context, d liftoff.Deployment) (liftoff.Deployment, error) {
 	err := s.output().Await(ctx, 0, func(ctx context.Context) (bool, error) {
-		cur, err := s.Store.GetDeployment(ctx, d.ID)
+		cur, err := s.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 		if err != nil {
 			return false, err
 		}
@@ -241,7 +241,7 @@ func (l *lineLabels) of(ctx context.Context, st store.DeploymentQueries, service
 	if name, ok := l.names[serviceDeploymentID]; ok {
 		return name
 	}
-	if d, err := st.GetDeployment(ctx, l.deploymentID); err == nil {
+	if d, err := st.GetDeployment(ctx, store.GetDeploymentParams{ID: l.deploymentID}); err == nil {
 		l.learn(d)
 	}
 	if _, ok := l.names[serviceDeploymentID]; !ok {

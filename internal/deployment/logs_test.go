@@ -44,7 +44,7 @@ func TestLogs(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
-			now := liftoff.At(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: now})
 			if err != nil {
 				t.Fatal(err)
@@ -56,7 +56,7 @@ func TestLogs(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := envs[0]
-			services, err := st.ListServices(ctx, env.ID)
+			services, err := st.ListServices(ctx, store.ListServicesParams{EnvironmentID: env.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +82,7 @@ func TestLogs(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				d, err := st.GetDeployment(ctx, d.ID)
+				d, err := st.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lucsky/cuid"
 
@@ -52,11 +53,11 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 				}
 			}
 			st := replicas[0]
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: liftoff.Now()})
+			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
+			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
 				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true,
 					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
 			if err != nil {
@@ -67,7 +68,7 @@ func TestPreviewLimitHoldsUnderConcurrency(t *testing.T) {
 			lim := Limits{MaxPreviews: limit}
 			enqueue := func(st store.Store, pr int, commit string) error {
 				d := liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env.ID, PRNumber: pr, RepoURL: p.RepoURL,
-					RequestedCommit: commit, TriggerType: liftoff.TriggerDeployHook, Status: liftoff.StatusPending, CreatedAt: liftoff.Now()}
+					RequestedCommit: commit, TriggerType: liftoff.TriggerDeployHook, Status: liftoff.StatusPending, CreatedAt: time.Now()}
 				return EnqueueTx(ctx, st, func(q store.Queries) error {
 					_, _, err := Enqueue(ctx, q, d, lim)
 					return err

@@ -17,5 +17,5 @@ const ProjectDeletedMessage = "the project was deleted"
 // deployments and asks its running ones to stop. The engines then stop its
 // releases and forget its routes. Any replica can call it.
 func DeleteProject(ctx context.Context, st store.Store, id string, now time.Time) (liftoff.Project, error) {
-	return st.DeleteProject(ctx, id, ProjectDeletedMessage, liftoff.At(now))
+	return st.DeleteProject(ctx, store.DeleteProjectParams{ID: id, Message: ProjectDeletedMessage, At: now})
 }

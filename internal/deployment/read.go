@@ -11,7 +11,7 @@ import (
 
 // Get returns a deployment with its service deployments.
 func (s *Service) Get(ctx context.Context, id string) (liftoff.Deployment, error) {
-	return s.Store.GetDeployment(ctx, id)
+	return s.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 }
 
 // List returns deployments, newest first, as p filters and pages them.
@@ -23,7 +23,7 @@ func (s *Service) List(ctx context.Context, p store.ListDeploymentsParams) ([]li
 // environment: store.ErrNotFound when it is not live, Invalid when it is
 // not a preview environment.
 func (s *Service) PreviewEnvironment(ctx context.Context, id int64) (liftoff.Environment, error) {
-	env, err := s.Store.GetEnvironment(ctx, id)
+	env, err := s.Store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: id})
 	if err == nil && env.Deleted() {
 		err = fmt.Errorf("environment %d was deleted: %w", id, store.ErrNotFound)
 	}
@@ -38,5 +38,5 @@ func (s *Service) PreviewEnvironment(ctx context.Context, id int64) (liftoff.Env
 
 // Previews lists the live preview instances of a preview environment.
 func (s *Service) Previews(ctx context.Context, environmentID int64) ([]liftoff.PreviewInstance, error) {
-	return s.Store.ListPreviewInstances(ctx, environmentID, false)
+	return s.Store.ListPreviewInstances(ctx, store.ListPreviewInstancesParams{EnvironmentID: environmentID, IncludeDeleted: false})
 }

@@ -13,7 +13,7 @@ import (
 // it. It supersedes a PENDING deployment of the same environment instance.
 // Redeploying a torn down preview starts it again, within lim.
 func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (liftoff.Deployment, error) {
-	orig, err := st.GetDeployment(ctx, id)
+	orig, err := st.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		return liftoff.Deployment{}, err
 	}
@@ -25,7 +25,7 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	}
 	d := liftoff.Deployment{ID: newID(), ProjectID: orig.ProjectID, EnvironmentID: orig.EnvironmentID, PRNumber: orig.PRNumber,
 		RepoURL: orig.RepoURL, RequestedCommit: orig.GitCommit, GitBranch: orig.GitBranch, TriggerType: liftoff.TriggerRedeploy,
-		RedeployOf: orig.ID, Status: liftoff.StatusPending, CreatedAt: liftoff.At(now)}
+		RedeployOf: orig.ID, Status: liftoff.StatusPending, CreatedAt: now}
 	var queued string
 	err = EnqueueTx(ctx, st, func(q store.Queries) error {
 		var err error
@@ -35,5 +35,5 @@ func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id 
 	if err != nil {
 		return liftoff.Deployment{}, err
 	}
-	return st.GetDeployment(ctx, queued)
+	return st.GetDeployment(ctx, store.GetDeploymentParams{ID: queued})
 }

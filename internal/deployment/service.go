@@ -55,7 +55,7 @@ type Service struct {
 // Cancel ends a PENDING deployment at once and stops a running one (on
 // this node at once, on another at its next heartbeat).
 func (s *Service) Cancel(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := s.Store.GetDeployment(ctx, id)
+	d, err := s.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		return d, err
 	}
@@ -96,7 +96,7 @@ func (s *Service) TearDown(ctx context.Context, environmentID int64, prNumber in
 // Runner stops what it runs of its environments.
 func (s *Service) DeleteProject(ctx context.Context, id string) (liftoff.Project, error) {
 	// Before the deletion: the environments go with the project.
-	envs, err := s.Store.ListEnvironments(ctx, id)
+	envs, err := s.Store.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: id})
 	if err != nil {
 		return liftoff.Project{}, fmt.Errorf("list the environments of project %s: %w", id, err)
 	}

@@ -37,11 +37,11 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: liftoff.At(now)})
+			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: now})
 			if err != nil {
 				t.Fatal(err)
 			}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.At(now), NewServiceID: cuid.New,
+			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: now, NewServiceID: cuid.New,
 				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true,
 					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
 			if err != nil {
@@ -54,7 +54,7 @@ func TestServiceTellsTheRunner(t *testing.T) {
 				t.Helper()
 				d := liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env, PRNumber: pr, RepoURL: p.RepoURL,
 					RequestedCommit: "0123456789abcdef0123456789abcdef01234567", TriggerType: liftoff.TriggerDeployHook, Status: status,
-					CreatedAt: liftoff.At(now)}
+					CreatedAt: now}
 				if err := st.InsertDeployment(ctx, d); err != nil {
 					t.Fatal(err)
 				}
@@ -76,7 +76,7 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			want()
 			// A running one is asked to stop: the Runner stops it.
 			running := insert(2, liftoff.StatusPending)
-			if _, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))}); err != nil {
+			if _, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: now, LeaseUntil: now.Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Cancel(ctx, running.ID); err != nil {
@@ -86,13 +86,13 @@ func TestServiceTellsTheRunner(t *testing.T) {
 
 			// A deployment that read its commit and config, and ended.
 			done := insert(3, liftoff.StatusPending)
-			if d, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))}); err != nil || d.ID != done.ID {
+			if d, err := st.ClaimDeployment(ctx, store.ClaimParams{Owner: "node-a", At: now, LeaseUntil: now.Add(time.Hour)}); err != nil || d.ID != done.ID {
 				t.Fatalf("ClaimDeployment = %s, %v; want %s", d.ID, err, done.ID)
 			}
 			if err := st.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: done.ID, GitCommit: done.RequestedCommit, Config: "{}"}); err != nil {
 				t.Fatal(err)
 			}
-			if ok, err := st.FinishDeployment(ctx, store.FinishDeploymentParams{ID: done.ID, Status: liftoff.StatusSuccess, At: liftoff.At(now)}); err != nil || !ok {
+			if ok, err := st.FinishDeployment(ctx, store.FinishDeploymentParams{ID: done.ID, Status: liftoff.StatusSuccess, At: now}); err != nil || !ok {
 				t.Fatalf("FinishDeployment = %v, %v", ok, err)
 			}
 			if d, err := s.Redeploy(ctx, done.ID); err != nil || d.Status != liftoff.StatusPending {
@@ -105,7 +105,7 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			want()
 
 			if _, err := st.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: env, PRNumber: 3, HeadBranch: "feature",
-				At: liftoff.At(now)}); err != nil {
+				At: now}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.TearDown(ctx, env, 3); err != nil {

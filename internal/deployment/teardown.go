@@ -18,10 +18,10 @@ func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, p
 	var inst liftoff.PreviewInstance
 	err := st.Tx(ctx, func(q store.Queries) error {
 		var err error
-		if inst, err = q.DeletePreviewInstance(ctx, environmentID, prNumber, liftoff.At(now)); err != nil {
+		if inst, err = q.DeletePreviewInstance(ctx, store.DeletePreviewInstanceParams{EnvironmentID: environmentID, PRNumber: prNumber, At: now}); err != nil {
 			return err
 		}
-		return q.CancelInstanceDeployments(ctx, environmentID, prNumber, TornDownMessage, liftoff.At(now))
+		return q.CancelInstanceDeployments(ctx, store.CancelInstanceDeploymentsParams{EnvironmentID: environmentID, PRNumber: prNumber, Message: TornDownMessage, At: now})
 	})
 	return inst, err
 }
@@ -29,5 +29,5 @@ func TearDownPreview(ctx context.Context, st store.Store, environmentID int64, p
 // ScheduleTearDown tears a preview instance down at a later time (a PR
 // closed without merge), or cancels a scheduled teardown (at zero).
 func ScheduleTearDown(ctx context.Context, st store.Store, environmentID int64, prNumber int, at time.Time) error {
-	return st.SchedulePreviewTeardown(ctx, environmentID, prNumber, liftoff.At(at))
+	return st.SchedulePreviewTeardown(ctx, store.SchedulePreviewTeardownParams{EnvironmentID: environmentID, PRNumber: prNumber, At: at})
 }

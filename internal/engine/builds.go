@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"os"
+
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // pruneBuilds keeps the newest keep successful builds of a service instance
@@ -12,7 +14,7 @@ func (e *Engine) pruneBuilds(ctx context.Context, serviceID string, prNumber, ke
 	if keep <= 0 {
 		keep = 1
 	}
-	kept, err := e.Store.KeptBuilds(ctx, serviceID, prNumber)
+	kept, err := e.Store.KeptBuilds(ctx, store.KeptBuildsParams{ServiceID: serviceID, PRNumber: prNumber})
 	if err != nil {
 		e.Log.Error("list builds to prune", "service_id", serviceID, "err", err)
 		return
@@ -31,7 +33,7 @@ func (e *Engine) pruneBuilds(ctx context.Context, serviceID string, prNumber, ke
 				continue
 			}
 		}
-		if err := e.Store.ClearBuildDir(ctx, sd.ID); err != nil {
+		if err := e.Store.ClearBuildDir(ctx, store.ClearBuildDirParams{ServiceDeploymentID: sd.ID}); err != nil {
 			e.Log.Error("forget old build", "service_deployment_id", sd.ID, "err", err)
 		}
 	}

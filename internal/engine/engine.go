@@ -202,7 +202,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.runCtx, e.runCancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	e.runMu.Unlock()
-	now := liftoff.At(e.now())
+	now := e.now()
 	p := store.InterruptParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: now, Message: InterruptedMessage, At: now}
 	if e.cfg.SingleNode {
 		p.LeaseExpiredBefore = now.Add(100 * 365 * 24 * time.Hour) // every running deployment
@@ -270,7 +270,7 @@ func (e *Engine) stopping() bool {
 func (e *Engine) worker(n int) {
 	defer e.wg.Done()
 	for !e.stopping() {
-		now := liftoff.At(e.now())
+		now := e.now()
 		d, err := e.Store.ClaimDeployment(e.runCtx, store.ClaimParams{Owner: e.cfg.NodeID, At: now, LeaseUntil: now.Add(e.cfg.Lease)})
 		if err == nil {
 			e.run(d)
@@ -299,7 +299,7 @@ func (e *Engine) rescuer() {
 			return
 		case <-t.C:
 		}
-		now := liftoff.At(e.now())
+		now := e.now()
 		ids, err := e.Store.InterruptDeployments(e.runCtx, store.InterruptParams{LeaseExpiredBefore: now, Message: InterruptedMessage, At: now})
 		if err != nil {
 			e.Log.Error("rescue deployments", "err", err)
@@ -335,7 +335,7 @@ func (e *Engine) run(d liftoff.Deployment) {
 	cancel(nil)
 	<-hb
 	e.Logs.Flush(context.WithoutCancel(ctx))
-	ok, err := e.Store.FinishDeployment(context.WithoutCancel(ctx), store.FinishDeploymentParams{ID: d.ID, Status: status, Errors: errs, At: liftoff.At(e.now())})
+	ok, err := e.Store.FinishDeployment(context.WithoutCancel(ctx), store.FinishDeploymentParams{ID: d.ID, Status: status, Errors: errs, At: e.now()})
 	if err != nil || !ok {
 		e.Log.Error("finish deployment", "deployment_id", d.ID, "status", status, "finished", ok, "err", err)
 	}
@@ -357,7 +357,7 @@ func (e *Engine) heartbeat(ctx context.Context, id string, cancel context.Cancel
 			return
 		case <-t.C:
 		}
-		cancelRequested, err := e.Store.RenewLease(ctx, id, e.cfg.NodeID, liftoff.At(e.now()).Add(e.cfg.Lease))
+		cancelRequested, err := e.Store.RenewLease(ctx, store.RenewLeaseParams{ID: id, Owner: e.cfg.NodeID, Until: e.now().Add(e.cfg.Lease)})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			cancel(errLeaseLost)

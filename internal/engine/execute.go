@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
@@ -45,7 +46,7 @@ type deployment struct {
 	failed  []liftoff.ErrorEntry // services that could not even start
 	// since is when the preview instance's current incarnation started:
 	// watch-path bases before it do not count. Zero for environments.
-	since liftoff.Time
+	since time.Time
 }
 
 // execute runs the deployment and returns how it ended.
@@ -105,10 +106,10 @@ func causeFailure(ctx context.Context) *failure {
 func (r *deployment) prepare(ctx context.Context) error {
 	st := r.e.Store
 	var err error
-	if r.project, err = st.GetProject(ctx, r.d.ProjectID); err != nil {
+	if r.project, err = st.GetProject(ctx, store.GetProjectParams{ID: r.d.ProjectID}); err != nil {
 		return fmt.Errorf("load project: %w", err)
 	}
-	if r.env, err = st.GetEnvironment(ctx, r.d.EnvironmentID); err != nil {
+	if r.env, err = st.GetEnvironment(ctx, store.GetEnvironmentParams{ID: r.d.EnvironmentID}); err != nil {
 		return fmt.Errorf("load environment: %w", err)
 	}
 	if r.env.Deleted() {
@@ -149,7 +150,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 		// The first deployment of a PR (or of one torn down before) creates
 		// its instance; its history of watch-path bases starts then.
 		inst, err := st.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber,
-			HeadBranch: detail.HeadBranch, At: liftoff.At(r.e.now())})
+			HeadBranch: detail.HeadBranch, At: r.e.now()})
 		if err != nil {
 			return err
 		}
@@ -180,7 +181,7 @@ func (r *deployment) resolve(ctx context.Context) error {
 	repo := gitsource.RedactURL(r.project.RepoURL)
 	switch {
 	case r.d.RedeployOf != "":
-		orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+		orig, err := r.e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: r.d.RedeployOf})
 		if err != nil {
 			return fmt.Errorf("load the deployment to redeploy: %w", err)
 		}
@@ -276,7 +277,7 @@ func (r *deployment) readConfig(ctx context.Context) error {
 	var read project.ConfigFile
 	var err error
 	if r.d.RedeployOf != "" {
-		orig, getErr := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+		orig, getErr := r.e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: r.d.RedeployOf})
 		if getErr != nil {
 			return fmt.Errorf("load the deployment to redeploy: %w", getErr)
 		}

@@ -117,11 +117,11 @@ func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fak
 	h.repo.Commit("init", all)
 	var err error
 	h.p, err = h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: h.repo.Dir,
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: liftoff.Now()})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
+	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: time.Now(), NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func (h *engineHarness) deployments() *deployments.Service {
 func (h *engineHarness) queue(d liftoff.Deployment) string {
 	h.t.Helper()
 	d.ID, d.ProjectID, d.EnvironmentID, d.RepoURL = cuid.New(), h.p.ID, h.env.ID, h.p.RepoURL
-	d.Status, d.CreatedAt = liftoff.StatusPending, liftoff.Now()
+	d.Status, d.CreatedAt = liftoff.StatusPending, time.Now()
 	if d.GitBranch == "" {
 		d.GitBranch = "main"
 	}
@@ -186,7 +186,7 @@ func (h *engineHarness) wait(id string) liftoff.Deployment {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		d, err := h.st.GetDeployment(h.ctx, id)
+		d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -26,7 +27,7 @@ func (e *Engine) hostNames(ctx context.Context, project liftoff.Project, inst ta
 	short, long := target.HostNames(inst, svc.ID, slug)
 	claim := func(host string) (liftoff.HostClaim, error) {
 		return e.Store.ClaimHost(ctx, liftoff.HostClaim{Host: host, ProjectID: project.ID, EnvironmentID: inst.EnvironmentID,
-			PRNumber: inst.PRNumber, CreatedAt: liftoff.At(e.now())})
+			PRNumber: inst.PRNumber, CreatedAt: e.now()})
 	}
 	held, err := claim(long)
 	if err != nil {
@@ -34,7 +35,7 @@ func (e *Engine) hostNames(ctx context.Context, project liftoff.Project, inst ta
 	}
 	if held.ProjectID != project.ID {
 		other := held.ProjectID
-		if p, err := e.Store.GetProject(ctx, held.ProjectID); err == nil {
+		if p, err := e.Store.GetProject(ctx, store.GetProjectParams{ID: held.ProjectID}); err == nil {
 			other = fmt.Sprintf("%q (%s)", p.Name, p.ID)
 		}
 		return nil, fail(liftoff.StatusError, "host name %s of service %s in project %q (%s) is already used by project %s: rename the environment or the service in one of them",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -47,7 +48,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	for i, s := range runnable {
 		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: s}
 	}
-	services, err := st.EnsureServices(ctx, r.env.ID, specs, liftoff.At(r.e.now()), r.e.NewID)
+	services, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: r.env.ID, Services: specs, At: r.e.now(), NewServiceID: r.e.NewID})
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 	}
 
-	now := liftoff.At(r.e.now())
+	now := r.e.now()
 	var units []*unit
 	byID := map[string]*unit{}
 	for i, s := range runnable {
@@ -122,7 +123,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 // (rds, s3 ...) as ended NO_CHANGE, with why: Get Deployment then shows
 // every service of the environment, each with a status that a client
 // written for Flightcontrol knows.
-func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now liftoff.Time) error {
+func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now time.Time) error {
 	for _, s := range r.envCfg.Services {
 		why := s.NotRunReason()
 		if why == "" {
@@ -197,7 +198,7 @@ func (r *deployment) decide(ctx context.Context, runnable []config.Service, serv
 // redeployChoices release again, for each service, the build that was live
 // right after the redeployed deployment.
 func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Service, services []liftoff.Service) ([]choice, error) {
-	orig, err := r.e.Store.GetDeployment(ctx, r.d.RedeployOf)
+	orig, err := r.e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: r.d.RedeployOf})
 	if err != nil {
 		return nil, err
 	}

@@ -68,16 +68,16 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 		return
 	}
 	var ids []int64
-	var stale []liftoff.Time
+	var stale []time.Time
 	byID := map[int64]liftoff.Environment{}
 	for _, env := range envs {
 		byID[env.ID] = env
 		if cfg := env.Config; cfg.PreviewTTLHours > 0 {
 			ids = append(ids, env.ID)
-			stale = append(stale, liftoff.At(now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour)))
+			stale = append(stale, now.Add(-time.Duration(cfg.PreviewTTLHours)*time.Hour))
 		}
 	}
-	due, err := e.Store.PreviewsDue(ctx, liftoff.At(now), ids, stale)
+	due, err := e.Store.PreviewsDue(ctx, store.PreviewsDueParams{Now: now, EnvironmentIDs: ids, StaleBefore: stale})
 	if err != nil {
 		e.Log.Error("previews due for teardown", "err", err)
 	}
@@ -102,7 +102,7 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 }
 
 func teardownReason(p liftoff.PreviewInstance, now time.Time) string {
-	if !p.TeardownAt.IsZero() && !p.TeardownAt.Time().After(now) {
+	if !p.TeardownAt.IsZero() && !p.TeardownAt.After(now) {
 		return "scheduled (pull request closed)"
 	}
 	return "no deployment within previewTtlHours"
@@ -111,12 +111,12 @@ func teardownReason(p liftoff.PreviewInstance, now time.Time) string {
 // cleanPreview stops a torn down instance's releases and removes its
 // builds, once no deployment of it runs any more.
 func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, env liftoff.Environment) error {
-	running, err := e.Store.InstanceRunning(ctx, p.EnvironmentID, p.PRNumber)
+	running, err := e.Store.InstanceRunning(ctx, store.InstanceRunningParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber})
 	if err != nil || running {
 		return err // a cancelled deployment is still stopping: next round
 	}
 	if env.ID == 0 {
-		if env, err = e.Store.GetEnvironment(ctx, p.EnvironmentID); err != nil {
+		if env, err = e.Store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: p.EnvironmentID}); err != nil {
 			return err
 		}
 	}
@@ -125,10 +125,10 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 		return fmt.Errorf("stop releases: %w", err)
 	}
 	// Its host names are free for whichever project deploys there next.
-	if err := e.Store.ReleaseHosts(ctx, p.EnvironmentID, p.PRNumber); err != nil {
+	if err := e.Store.ReleaseHosts(ctx, store.ReleaseHostsParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber}); err != nil {
 		return err
 	}
-	builds, err := e.Store.InstanceBuilds(ctx, p.EnvironmentID, p.PRNumber)
+	builds, err := e.Store.InstanceBuilds(ctx, store.InstanceBuildsParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber})
 	if err != nil {
 		return err
 	}
@@ -136,11 +136,11 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 		if err := os.RemoveAll(sd.BuildDir); err != nil {
 			return fmt.Errorf("remove build: %w", err)
 		}
-		if err := e.Store.ClearBuildDir(ctx, sd.ID); err != nil {
+		if err := e.Store.ClearBuildDir(ctx, store.ClearBuildDirParams{ServiceDeploymentID: sd.ID}); err != nil {
 			return err
 		}
 	}
-	if err := e.Store.MarkPreviewCleaned(ctx, p.EnvironmentID, p.PRNumber, liftoff.At(e.now())); err != nil {
+	if err := e.Store.MarkPreviewCleaned(ctx, store.MarkPreviewCleanedParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, At: e.now()}); err != nil {
 		return err
 	}
 	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))

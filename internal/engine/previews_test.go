@@ -100,12 +100,12 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	})
 
 	h.p, err = h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://github.com/octo-org/shop.git",
-		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: previewSHA, At: liftoff.At(p0)})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: previewSHA, At: p0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svcs := []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: fromJSON[config.Service](apiService)}}
-	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.At(p0), NewServiceID: cuid.New,
+	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: p0, NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{
 			{GivenID: "preview", Name: "Previews", IsPreview: true, Services: svcs,
 				Config: fromJSON[config.Environment](`{"id":"preview","name":"Previews","source":{"pr":true,"trigger":"push"},"services":[` + apiService + `]}`)},
@@ -139,14 +139,14 @@ func (h *previewHarness) sweep(at time.Time) {
 func (h *previewHarness) upsert(env string, pr int, at time.Time) {
 	h.t.Helper()
 	if _, err := h.st.UpsertPreviewInstance(h.ctx, store.UpsertPreviewParams{EnvironmentID: h.env[env].ID, PRNumber: pr,
-		HeadBranch: "feature/pr-" + strconv.Itoa(pr), At: liftoff.At(at)}); err != nil {
+		HeadBranch: "feature/pr-" + strconv.Itoa(pr), At: at}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
 func (h *previewHarness) instance(env string, pr int) liftoff.PreviewInstance {
 	h.t.Helper()
-	inst, err := h.st.GetPreviewInstance(h.ctx, h.env[env].ID, pr)
+	inst, err := h.st.GetPreviewInstance(h.ctx, store.GetPreviewInstanceParams{EnvironmentID: h.env[env].ID, PRNumber: pr})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func (h *previewHarness) instance(env string, pr int) liftoff.PreviewInstance {
 
 func (h *previewHarness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
-	d, err := h.st.GetDeployment(h.ctx, id)
+	d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -167,10 +167,10 @@ func (h *previewHarness) deployment(id string) liftoff.Deployment {
 func (h *previewHarness) insert(env string, pr int, status liftoff.Status, at time.Time) liftoff.Deployment {
 	h.t.Helper()
 	d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env[env].ID, PRNumber: pr, RepoURL: h.p.RepoURL,
-		RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: status, CreatedAt: liftoff.At(at),
+		RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: status, CreatedAt: at,
 		TriggerDetail: liftoff.TriggerDetail{Event: "pull_request", Action: "synchronize", HeadBranch: "feature/pr-" + strconv.Itoa(pr)}}
 	if status.Final() {
-		d.GitCommit, d.StartedAt, d.FinishedAt = previewSHA, liftoff.At(at), liftoff.At(at)
+		d.GitCommit, d.StartedAt, d.FinishedAt = previewSHA, at, at
 	}
 	if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 		h.t.Fatal(err)
@@ -181,7 +181,7 @@ func (h *previewHarness) insert(env string, pr int, status liftoff.Status, at ti
 // claim starts the oldest PENDING deployment on node-a, as a worker does.
 func (h *previewHarness) claim(want string, at time.Time) {
 	h.t.Helper()
-	d, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(at), LeaseUntil: liftoff.At(at.Add(time.Hour))})
+	d, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: at, LeaseUntil: at.Add(time.Hour)})
 	if err != nil || d.ID != want || d.Status != liftoff.StatusInProgress {
 		h.t.Fatalf("ClaimDeployment = %s %s, %v; want %s INPROGRESS", d.ID, d.Status, err, want)
 	}
@@ -191,7 +191,7 @@ func (h *previewHarness) claim(want string, at time.Time) {
 // in a new directory (with a file) under the engine's DataDir.
 func (h *previewHarness) build(d liftoff.Deployment) (sdID, dir string) {
 	h.t.Helper()
-	svcs, err := h.st.ListServices(h.ctx, d.EnvironmentID)
+	svcs, err := h.st.ListServices(h.ctx, store.ListServicesParams{EnvironmentID: d.EnvironmentID})
 	if err != nil || len(svcs) != 1 {
 		h.t.Fatalf("ListServices = %+v, %v", svcs, err)
 	}
@@ -284,7 +284,7 @@ func TestSweepTearsDownScheduledPreviews(t *testing.T) {
 		}
 
 		h.sweep(p0.Add(10 * time.Minute))
-		if inst := h.instance("preview", 7); inst.Deleted() || inst.TeardownAt != liftoff.At(at) {
+		if inst := h.instance("preview", 7); inst.Deleted() || inst.TeardownAt != at {
 			t.Fatalf("#7 before its teardown time = %+v", inst)
 		}
 		if d := h.deployment(pending7.ID); d.Status != liftoff.StatusPending {
@@ -294,16 +294,16 @@ func TestSweepTearsDownScheduledPreviews(t *testing.T) {
 		due := at.Add(time.Minute)
 		h.sweep(due)
 		inst := h.instance("preview", 7)
-		if inst.DeletedAt != liftoff.At(due) || !inst.TeardownAt.IsZero() {
-			t.Errorf("#7 after its teardown time = %+v, want torn down at %s", inst, liftoff.At(due))
+		if inst.DeletedAt != due || !inst.TeardownAt.IsZero() {
+			t.Errorf("#7 after its teardown time = %+v, want torn down at %s", inst, due)
 		}
 		// Nothing runs and nothing was built: cleaned in the same round.
-		if inst.CleanedAt != liftoff.At(due) {
-			t.Errorf("#7 cleaned at %s, want %s", inst.CleanedAt, liftoff.At(due))
+		if inst.CleanedAt != due {
+			t.Errorf("#7 cleaned at %s, want %s", inst.CleanedAt, due)
 		}
 		d := h.deployment(pending7.ID)
 		if d.Status != liftoff.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the preview instance was torn down" ||
-			d.FinishedAt != liftoff.At(due) {
+			d.FinishedAt != due {
 			t.Errorf("#7's PENDING deployment after the teardown = %+v", d)
 		}
 		if err := context.Cause(run7); !errors.Is(err, errTornDown) {
@@ -342,8 +342,8 @@ func TestSweepTearsDownAfterPreviewTTL(t *testing.T) {
 		h.upsert("preview", 1, now.Add(-100*time.Hour)) // no previewTtlHours: lives on
 
 		h.sweep(now)
-		if inst := h.instance("ttl", 1); inst.DeletedAt != liftoff.At(now) {
-			t.Errorf("ttl #1, deployed 2 h ago = %+v, want torn down at %s", inst, liftoff.At(now))
+		if inst := h.instance("ttl", 1); inst.DeletedAt != now {
+			t.Errorf("ttl #1, deployed 2 h ago = %+v, want torn down at %s", inst, now)
 		}
 		for _, pr := range []int{2, 3} {
 			if inst := h.instance("ttl", pr); inst.Deleted() {
@@ -362,11 +362,11 @@ func TestSweepTearsDownAfterPreviewTTL(t *testing.T) {
 		later := now.Add(45 * time.Minute)
 		h.sweep(later)
 		for _, pr := range []int{2, 3} {
-			if inst := h.instance("ttl", pr); inst.DeletedAt != liftoff.At(later) {
-				t.Errorf("ttl #%d after its hour = %+v, want torn down at %s", pr, inst, liftoff.At(later))
+			if inst := h.instance("ttl", pr); inst.DeletedAt != later {
+				t.Errorf("ttl #%d after its hour = %+v, want torn down at %s", pr, inst, later)
 			}
 		}
-		if inst := h.instance("ttl", 1); inst.DeletedAt != liftoff.At(now) {
+		if inst := h.instance("ttl", 1); inst.DeletedAt != now {
 			t.Errorf("ttl #1 torn down again: %+v", inst)
 		}
 		if inst := h.instance("preview", 1); inst.Deleted() {
@@ -377,8 +377,8 @@ func TestSweepTearsDownAfterPreviewTTL(t *testing.T) {
 		// counts from then.
 		h.upsert("ttl", 1, later)
 		h.sweep(later.Add(30 * time.Minute))
-		if inst := h.instance("ttl", 1); inst.Deleted() || inst.CreatedAt != liftoff.At(later) {
-			t.Errorf("ttl #1 deployed again = %+v, want live since %s", inst, liftoff.At(later))
+		if inst := h.instance("ttl", 1); inst.Deleted() || inst.CreatedAt != later {
+			t.Errorf("ttl #1 deployed again = %+v, want live since %s", inst, later)
 		}
 	})
 }
@@ -407,8 +407,8 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 		h.sweep(cleaned)
 
 		inst := h.instance("preview", 5)
-		if inst.DeletedAt != liftoff.At(tornDown) || inst.CleanedAt != liftoff.At(cleaned) {
-			t.Errorf("#5 = %+v, want torn down at %s and cleaned at %s", inst, liftoff.At(tornDown), liftoff.At(cleaned))
+		if inst.DeletedAt != tornDown || inst.CleanedAt != cleaned {
+			t.Errorf("#5 = %+v, want torn down at %s and cleaned at %s", inst, tornDown, cleaned)
 		}
 		if _, err := os.Stat(dir5); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("#5's build %s: %v, want it removed", dir5, err)
@@ -469,8 +469,8 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 		first := p0.Add(6 * time.Minute)
 		h.sweep(first)
 		inst := h.instance("preview", 9)
-		if inst.DeletedAt != liftoff.At(first) || !inst.CleanedAt.IsZero() {
-			t.Fatalf("#9 while its deployment runs = %+v, want torn down at %s, not cleaned", inst, liftoff.At(first))
+		if inst.DeletedAt != first || !inst.CleanedAt.IsZero() {
+			t.Fatalf("#9 while its deployment runs = %+v, want torn down at %s, not cleaned", inst, first)
 		}
 		if d := h.deployment(run.ID); d.Status != liftoff.StatusInProgress || !d.CancelRequested {
 			t.Fatalf("the running deployment = %s, cancel requested %v; want INPROGRESS, asked to stop", d.Status, d.CancelRequested)
@@ -491,13 +491,13 @@ func TestSweepWaitsForTheRunningDeployment(t *testing.T) {
 
 		// Once it ended, the next round cleans.
 		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: liftoff.StatusCancelled,
-			Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: deployments.TornDownMessage}}, At: liftoff.At(first.Add(time.Minute))}); err != nil || !ok {
+			Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: deployments.TornDownMessage}}, At: first.Add(time.Minute)}); err != nil || !ok {
 			t.Fatalf("FinishDeployment = %v, %v", ok, err)
 		}
 		second := first.Add(2 * time.Minute)
 		h.sweep(second)
-		if inst := h.instance("preview", 9); inst.CleanedAt != liftoff.At(second) || inst.DeletedAt != liftoff.At(first) {
-			t.Errorf("#9 after its deployment ended = %+v, want cleaned at %s", inst, liftoff.At(second))
+		if inst := h.instance("preview", 9); inst.CleanedAt != second || inst.DeletedAt != first {
+			t.Errorf("#9 after its deployment ended = %+v, want cleaned at %s", inst, second)
 		}
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("build %s: %v, want it removed", dir, err)
@@ -525,14 +525,14 @@ func TestTearDownPreview(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if inst.EnvironmentID != env || inst.PRNumber != 11 || inst.DeletedAt != liftoff.At(at) || inst.CreatedAt != liftoff.At(p0) ||
+		if inst.EnvironmentID != env || inst.PRNumber != 11 || inst.DeletedAt != at || inst.CreatedAt != p0 ||
 			inst.HeadBranch != "feature/pr-11" || !inst.CleanedAt.IsZero() {
 			t.Errorf("TearDownPreview = %+v", inst)
 		}
 		if got := h.instance("preview", 11); got != inst {
 			t.Errorf("stored instance = %+v, want %+v", got, inst)
 		}
-		if d := h.deployment(pending.ID); d.Status != liftoff.StatusCancelled || d.FinishedAt != liftoff.At(at) ||
+		if d := h.deployment(pending.ID); d.Status != liftoff.StatusCancelled || d.FinishedAt != at ||
 			!reflect.DeepEqual(d.Errors, []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: deployments.TornDownMessage}}) {
 			t.Errorf("PENDING deployment after the teardown = %+v", d)
 		}
@@ -554,7 +554,7 @@ func TestTearDownPreview(t *testing.T) {
 		run12 := h.running("preview", 12)
 		h.now = at
 		got, err := h.deployments().TearDown(h.ctx, env, 12)
-		if err != nil || got.DeletedAt != liftoff.At(at) {
+		if err != nil || got.DeletedAt != at {
 			t.Fatalf("Service.TearDown = %+v, %v", got, err)
 		}
 		if err := context.Cause(run12); !errors.Is(err, errTornDown) {
@@ -579,9 +579,9 @@ func TestTeardownReason(t *testing.T) {
 		inst liftoff.PreviewInstance
 		want string
 	}{
-		{"scheduled and due", liftoff.PreviewInstance{TeardownAt: liftoff.At(now)}, "scheduled (pull request closed)"},
-		{"scheduled, not yet due", liftoff.PreviewInstance{TeardownAt: liftoff.At(now.Add(time.Minute))}, "no deployment within previewTtlHours"},
-		{"not scheduled", liftoff.PreviewInstance{LastDeployedAt: liftoff.At(p0)}, "no deployment within previewTtlHours"},
+		{"scheduled and due", liftoff.PreviewInstance{TeardownAt: now}, "scheduled (pull request closed)"},
+		{"scheduled, not yet due", liftoff.PreviewInstance{TeardownAt: now.Add(time.Minute)}, "no deployment within previewTtlHours"},
+		{"not scheduled", liftoff.PreviewInstance{LastDeployedAt: p0}, "no deployment within previewTtlHours"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -612,7 +612,7 @@ func TestTriggerDetailThroughStore(t *testing.T) {
 		for i, tc := range details {
 			d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env["preview"].ID, PRNumber: 20 + i,
 				RepoURL: h.p.RepoURL, RequestedCommit: previewSHA, TriggerType: liftoff.TriggerGitHub, Status: liftoff.StatusPending,
-				CreatedAt: liftoff.At(p0), TriggerDetail: tc.d}
+				CreatedAt: p0, TriggerDetail: tc.d}
 			if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 				t.Fatal(err)
 			}

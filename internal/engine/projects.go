@@ -44,7 +44,7 @@ func (e *Engine) sweepDeleted(ctx context.Context) {
 		return
 	}
 	for _, inst := range l.Instances() {
-		env, err := e.Store.GetEnvironment(ctx, inst.EnvironmentID)
+		env, err := e.Store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: inst.EnvironmentID})
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) {
 				e.Log.Warn("read the environment of a release", "environment_id", inst.EnvironmentID, "err", err)
@@ -54,7 +54,7 @@ func (e *Engine) sweepDeleted(ctx context.Context) {
 		if !env.Deleted() {
 			continue
 		}
-		running, err := e.Store.InstanceRunning(ctx, env.ID, inst.PRNumber)
+		running, err := e.Store.InstanceRunning(ctx, store.InstanceRunningParams{EnvironmentID: env.ID, PRNumber: inst.PRNumber})
 		if err != nil || running {
 			continue // a cancelled deployment is still stopping: next round
 		}
@@ -63,7 +63,7 @@ func (e *Engine) sweepDeleted(ctx context.Context) {
 			e.Log.Warn("stop the releases of a deleted environment", "environment", env.GivenID, "pr", inst.PRNumber, "err", err)
 			continue
 		}
-		if err := e.Store.ReleaseHosts(ctx, env.ID, inst.PRNumber); err != nil {
+		if err := e.Store.ReleaseHosts(ctx, store.ReleaseHostsParams{EnvironmentID: env.ID, PRNumber: inst.PRNumber}); err != nil {
 			e.Log.Warn("free the host names of a deleted environment", "environment", env.GivenID, "err", err)
 		}
 		e.Log.Info("releases of a deleted environment stopped", "environment_id", env.ID, "environment", env.GivenID, "pr", inst.PRNumber)

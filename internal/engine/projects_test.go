@@ -37,7 +37,7 @@ func TestDeleteProjectStopsItsReleases(t *testing.T) {
 			t.Fatal("the release was stopped while a deployment of it runs")
 		}
 		if ok, err := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: run.ID, Status: liftoff.StatusCancelled,
-			At: liftoff.At(p0.Add(time.Minute))}); err != nil || !ok {
+			At: p0.Add(time.Minute)}); err != nil || !ok {
 			t.Fatalf("FinishDeployment = %v, %v", ok, err)
 		}
 		h.e.sweepDeleted(h.ctx)
@@ -64,7 +64,7 @@ func TestSweepStopsReleasesOfEnvironmentsThatLeftTheConfig(t *testing.T) {
 			specs = append(specs, store.EnvironmentSpec{GivenID: e.GivenID, Name: e.Name, IsPreview: true, Config: e.Config,
 				Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "worker", Config: fromJSON[config.Service](apiService)}}})
 		}
-		if _, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.At(p0.Add(time.Hour)),
+		if _, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: p0.Add(time.Hour),
 			NewServiceID: cuid.New, Environments: specs}); err != nil {
 			t.Fatal(err)
 		}

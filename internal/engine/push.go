@@ -51,7 +51,7 @@ func (r *deployment) resolvePush(ctx context.Context, detail liftoff.TriggerDeta
 		}
 	}
 
-	deployed, err := r.e.Store.LastDeployedCommit(ctx, r.env.ID, 0)
+	deployed, err := r.e.Store.LastDeployedCommit(ctx, store.LastDeployedCommitParams{EnvironmentID: r.env.ID, PRNumber: 0})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

@@ -52,18 +52,18 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 	h.repo = gittest.New(t)
 	h.repo.Commit("init", map[string]string{"liftoff.json": resolveConfig})
 	h.p, err = h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: h.repo.Dir,
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: liftoff.Now()})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", At: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: liftoff.Now(), NewServiceID: cuid.New,
+	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: h.p.ID, At: time.Now(), NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main",
 			Services: []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.env = envs[0]
-	svcs, err := h.st.ListServices(h.ctx, h.env.ID)
+	svcs, err := h.st.ListServices(h.ctx, store.ListServicesParams{EnvironmentID: h.env.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 func (h *resolveHarness) prepare(d liftoff.Deployment) (string, *failure) {
 	h.t.Helper()
 	d.ID, d.ProjectID, d.EnvironmentID, d.RepoURL = cuid.New(), h.p.ID, h.env.ID, h.p.RepoURL
-	d.Status, d.CreatedAt = liftoff.StatusPending, liftoff.Now()
+	d.Status, d.CreatedAt = liftoff.StatusPending, time.Now()
 	if d.GitBranch == "" {
 		d.GitBranch = "main"
 	}
@@ -90,7 +90,7 @@ func (h *resolveHarness) prepare(d liftoff.Deployment) (string, *failure) {
 		h.t.Fatal(err)
 	}
 	now := time.Now()
-	claimed, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: liftoff.At(now), LeaseUntil: liftoff.At(now.Add(time.Hour))})
+	claimed, err := h.st.ClaimDeployment(h.ctx, store.ClaimParams{Owner: "node-a", At: now, LeaseUntil: now.Add(time.Hour)})
 	if err != nil || claimed.ID != d.ID {
 		h.t.Fatalf("claim %s: got %s, %v", d.ID, claimed.ID, err)
 	}
@@ -98,7 +98,7 @@ func (h *resolveHarness) prepare(d liftoff.Deployment) (string, *failure) {
 	r := &deployment{e: h.e, d: claimed, log: log}
 	err = r.prepare(h.ctx)
 	_ = log.Close()
-	if _, ferr := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled, At: liftoff.Now()}); ferr != nil {
+	if _, ferr := h.st.FinishDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled, At: time.Now()}); ferr != nil {
 		h.t.Fatal(ferr)
 	}
 	var f *failure
@@ -116,18 +116,18 @@ func (h *resolveHarness) prepare(d liftoff.Deployment) (string, *failure) {
 func (h *resolveHarness) deployed(commit string) {
 	h.t.Helper()
 	d := liftoff.Deployment{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env.ID, RepoURL: h.p.RepoURL, GitCommit: commit,
-		GitBranch: "main", TriggerType: liftoff.TriggerAPI, Status: liftoff.StatusSuccess, CreatedAt: liftoff.Now()}
+		GitBranch: "main", TriggerType: liftoff.TriggerAPI, Status: liftoff.StatusSuccess, CreatedAt: time.Now()}
 	if err := h.st.InsertDeployment(h.ctx, d); err != nil {
 		h.t.Fatal(err)
 	}
 	sd := liftoff.ServiceDeployment{ID: cuid.New(), DeploymentID: d.ID, ServiceID: h.svc.ID, ServiceGivenID: "api", ServiceName: "API",
-		ServiceType: "web", Status: liftoff.StatusBuilding, EnvironmentID: h.env.ID, GitCommit: commit, CreatedAt: liftoff.Now()}
+		ServiceType: "web", Status: liftoff.StatusBuilding, EnvironmentID: h.env.ID, GitCommit: commit, CreatedAt: time.Now()}
 	if err := h.st.InsertServiceDeployment(h.ctx, sd); err != nil {
 		h.t.Fatal(err)
 	}
 	h.last = h.last.Add(time.Minute)
 	if err := h.st.UpdateServiceDeployment(h.ctx, store.UpdateServiceDeploymentParams{ID: sd.ID, Status: liftoff.StatusSuccess,
-		FinishedAt: liftoff.At(h.last)}); err != nil {
+		FinishedAt: h.last}); err != nil {
 		h.t.Fatal(err)
 	}
 }

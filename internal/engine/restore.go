@@ -8,6 +8,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -51,7 +52,7 @@ func (e *Engine) restore(ctx context.Context) error {
 // store kept: the service's config and its deployment's config.
 func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (target.Release, error) {
 	svc := sd.Config
-	d, err := e.Store.GetDeployment(ctx, sd.DeploymentID)
+	d, err := e.Store.GetDeployment(ctx, store.GetDeploymentParams{ID: sd.DeploymentID})
 	if err != nil {
 		return target.Release{}, err
 	}
@@ -63,7 +64,7 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 	if !ok {
 		return target.Release{}, fmt.Errorf("environment %s is not in the config of deployment %s", d.EnvironmentGivenID, d.ID)
 	}
-	project, err := e.Store.GetProject(ctx, d.ProjectID)
+	project, err := e.Store.GetProject(ctx, store.GetProjectParams{ID: d.ProjectID})
 	if err != nil {
 		return target.Release{}, err
 	}

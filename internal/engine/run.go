@@ -111,7 +111,7 @@ func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once)
 		errs = []liftoff.ErrorEntry{{Status: status, Message: msg}}
 	}
 	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(u.ctx), store.UpdateServiceDeploymentParams{ID: u.row.ID,
-		Status: status, Errors: errs, FinishedAt: liftoff.At(r.e.now())}); err != nil {
+		Status: status, Errors: errs, FinishedAt: r.e.now()}); err != nil {
 		r.e.Log.Error("record service deployment", "service_deployment_id", u.row.ID, "err", err)
 	}
 	if status == liftoff.StatusSuccess {
@@ -143,7 +143,7 @@ func (r *deployment) unitCancelled(u *unit) (liftoff.Status, string) {
 func (r *deployment) setStatus(u *unit, status liftoff.Status) {
 	p := store.UpdateServiceDeploymentParams{ID: u.row.ID, Status: status}
 	if status == liftoff.StatusBuilding || (status == liftoff.StatusDeploying && u.prebuilt != "") {
-		p.StartedAt = liftoff.At(r.e.now())
+		p.StartedAt = r.e.now()
 	}
 	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(u.ctx), p); err != nil {
 		r.e.Log.Error("record service status", "service_deployment_id", u.row.ID, "err", err)

@@ -28,7 +28,7 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 	if !ok {
 		return Created{}, fail.New(fail.Invalid, liftoff.NameRule)
 	}
-	env, err := s.store.GetEnvironment(ctx, environmentID)
+	env, err := s.store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: environmentID})
 	if err != nil {
 		return Created{}, err
 	}
@@ -37,7 +37,7 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 	}
 	secret := token.New(token.HookPrefix)
 	h, err := s.store.CreateHook(ctx, store.CreateHookParams{ID: s.newID(), EnvironmentID: env.ID, Name: name,
-		SecretHash: token.Hash(secret), At: liftoff.At(s.now())})
+		SecretHash: token.Hash(secret), At: s.now()})
 	if err != nil {
 		return Created{}, err
 	}
@@ -47,19 +47,19 @@ func (s *Service) Create(ctx context.Context, environmentID int64, name string) 
 
 // List lists an environment's hooks.
 func (s *Service) List(ctx context.Context, environmentID int64) ([]liftoff.Hook, error) {
-	env, err := s.store.GetEnvironment(ctx, environmentID)
+	env, err := s.store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: environmentID})
 	if err != nil {
 		return nil, err
 	}
 	if env.Deleted() {
 		return nil, fmt.Errorf("environment %d: %w", environmentID, store.ErrNotFound)
 	}
-	return s.store.ListHooks(ctx, environmentID)
+	return s.store.ListHooks(ctx, store.ListHooksParams{EnvironmentID: environmentID})
 }
 
 // Get returns a hook.
 func (s *Service) Get(ctx context.Context, id string) (liftoff.Hook, error) {
-	return s.store.GetHook(ctx, id)
+	return s.store.GetHook(ctx, store.GetHookParams{ID: id})
 }
 
 // Rotate gives a hook a new secret. With grace > 0 the old secret keeps
@@ -68,16 +68,16 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 	if grace < 0 || grace > MaxGrace {
 		return Created{}, fail.Invalidf("gracePeriodSeconds must be between 0 and %d", int(MaxGrace.Seconds()))
 	}
-	h, err := s.store.GetHook(ctx, id)
+	h, err := s.store.GetHook(ctx, store.GetHookParams{ID: id})
 	if err != nil {
 		return Created{}, err
 	}
-	env, err := s.store.GetEnvironment(ctx, h.EnvironmentID)
+	env, err := s.store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: h.EnvironmentID})
 	if err != nil {
 		return Created{}, err
 	}
-	now := liftoff.At(s.now())
-	var until liftoff.Time
+	now := s.now()
+	var until time.Time
 	if grace > 0 {
 		until = now.Add(grace)
 	}
@@ -92,7 +92,7 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (C
 
 // SetPaused pauses or resumes a hook.
 func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (liftoff.Hook, error) {
-	h, err := s.store.SetHookPaused(ctx, id, paused, liftoff.At(s.now()))
+	h, err := s.store.SetHookPaused(ctx, store.SetHookPausedParams{ID: id, Paused: paused, At: s.now()})
 	if err == nil {
 		s.Forget(h.EnvironmentID)
 	}
@@ -101,11 +101,11 @@ func (s *Service) SetPaused(ctx context.Context, id string, paused bool) (liftof
 
 // Delete revokes a hook: its URL answers 404 from now on.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	h, err := s.store.GetHook(ctx, id)
+	h, err := s.store.GetHook(ctx, store.GetHookParams{ID: id})
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteHook(ctx, id, liftoff.At(s.now())); err != nil {
+	if err := s.store.DeleteHook(ctx, store.DeleteHookParams{ID: id, At: s.now()}); err != nil {
 		return err
 	}
 	s.Forget(h.EnvironmentID)
@@ -114,13 +114,13 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 
 // Calls lists a hook's recorded calls, newest first.
 func (s *Service) Calls(ctx context.Context, id string, limit int) ([]liftoff.HookCall, error) {
-	if _, err := s.store.GetHook(ctx, id); err != nil {
+	if _, err := s.store.GetHook(ctx, store.GetHookParams{ID: id}); err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > s.cfg.KeepCalls {
 		limit = s.cfg.KeepCalls
 	}
-	return s.store.ListHookCalls(ctx, id, limit)
+	return s.store.ListHookCalls(ctx, store.ListHookCallsParams{HookID: id, Limit: limit})
 }
 
 // CanRead reports whether secret is the current (or in-grace previous)
@@ -131,13 +131,13 @@ func (s *Service) CanRead(ctx context.Context, secret string, d liftoff.Deployme
 		_ = token.Equal(token.Hash(secret), "")
 		return false, nil
 	}
-	h, err := s.store.GetHook(ctx, d.HookID)
+	h, err := s.store.GetHook(ctx, store.GetHookParams{ID: d.HookID})
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	_, ok := match([]liftoff.Hook{h}, secret, liftoff.At(s.now()))
+	_, ok := match([]liftoff.Hook{h}, secret, s.now())
 	return ok, nil
 }

@@ -112,7 +112,7 @@ func (r *Recorder) run(ctx context.Context, stop <-chan struct{}) {
 			}
 		}
 		if len(prune) > 0 {
-			if err := r.store.PruneHookCalls(ctx, prune, r.keep); err != nil {
+			if err := r.store.PruneHookCalls(ctx, store.PruneHookCallsParams{HookIDs: prune, Keep: r.keep}); err != nil {
 				r.log.Error("prune hook calls", "err", err)
 			}
 		}

@@ -46,7 +46,7 @@ func (c *targetCache) get(ctx context.Context, s store.Store, envID int64, now t
 			return e.target, nil
 		}
 	}
-	t, err := s.HookTarget(ctx, envID)
+	t, err := s.HookTarget(ctx, store.HookTargetParams{EnvironmentID: envID})
 	notFound := errors.Is(err, store.ErrNotFound)
 	if err != nil && !notFound {
 		return t, err

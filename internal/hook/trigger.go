@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
@@ -66,7 +67,7 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 		return Result{}, q, errTooManyFailures(q)
 	}
 	res, q, err := s.trigger(ctx, req)
-	call := liftoff.HookCall{HookID: res.HookID, At: liftoff.At(now), Address: req.Address, DeploymentID: res.DeploymentID}
+	call := liftoff.HookCall{HookID: res.HookID, At: now, Address: req.Address, DeploymentID: res.DeploymentID}
 	switch {
 	case err == nil:
 		call.Status, call.Outcome = 200, res.Outcome
@@ -110,7 +111,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Result{}, s.failures.Peek(req.Address, now), storeError(err)
 	}
-	h, ok := match(target.Hooks, req.Secret, liftoff.At(now))
+	h, ok := match(target.Hooks, req.Secret, now)
 	if !ok {
 		return Result{}, Quota{}, ErrNotFound
 	}
@@ -148,7 +149,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		HookID:          h.ID,
 		HookName:        h.Name,
 		Status:          liftoff.StatusPending,
-		CreatedAt:       liftoff.At(now),
+		CreatedAt:       now,
 	}
 	if req.Branch != "" {
 		d.GitBranch = req.Branch
@@ -250,7 +251,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		TriggerType:     liftoff.TriggerAPI,
 		TriggerDetail:   liftoff.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName},
 		Status:          liftoff.StatusPending,
-		CreatedAt:       liftoff.At(now),
+		CreatedAt:       now,
 	}
 	if p.Branch != "" {
 		d.GitBranch = p.Branch
@@ -274,7 +275,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h liftoff.Hook, d liftoff.Deployment) (string, string, error) {
 	now := d.CreatedAt
 	if req.IdempotencyKey != "" {
-		id, err := q.GetIdempotencyKey(ctx, h.ID, req.IdempotencyKey, now.Add(-s.cfg.IdempotencyWindow))
+		id, err := q.GetIdempotencyKey(ctx, store.GetIdempotencyKeyParams{HookID: h.ID, Key: req.IdempotencyKey, Since: now.Add(-s.cfg.IdempotencyWindow)})
 		if err == nil {
 			return id, OutcomeIdempotent, nil
 		}
@@ -299,7 +300,7 @@ func (s *Service) enqueue(ctx context.Context, q store.Queries, req Request, h l
 // grace period, hashes to the given secret. Every candidate is compared in
 // constant time, and a dummy comparison keeps the work the same when there is
 // none, so the time taken does not tell a wrong environment from a wrong secret.
-func match(hooks []liftoff.Hook, secret string, now liftoff.Time) (liftoff.Hook, bool) {
+func match(hooks []liftoff.Hook, secret string, now time.Time) (liftoff.Hook, bool) {
 	sum := token.Hash(secret)
 	var found liftoff.Hook
 	ok := false

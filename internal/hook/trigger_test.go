@@ -71,12 +71,12 @@ func newTriggerHarness(t *testing.T, tune func(*Config)) *triggerHarness {
 	h.s.now = func() time.Time { return h.now }
 
 	p, err := h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://github.com/acme/shop.git",
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: liftoff.At(h0)})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", At: h0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api := []store.ServiceSpec{{GivenID: "api", Name: "API", Type: "web", Config: config.Service{ID: "api"}}}
-	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: liftoff.At(h0), NewServiceID: cuid.New,
+	envs, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: h0, NewServiceID: cuid.New,
 		Environments: []store.EnvironmentSpec{
 			{GivenID: "production", Name: "Production", Branch: "main", Services: api},
 			{GivenID: "previews", Name: "Previews", IsPreview: true, Services: api},
@@ -116,7 +116,7 @@ func (h *triggerHarness) callWith(env, secret string, req func(r *Request)) (Res
 
 func (h *triggerHarness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
-	d, err := h.st.GetDeployment(h.ctx, id)
+	d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		h.t.Fatalf("deployment %q: %v", id, err)
 	}

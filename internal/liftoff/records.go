@@ -2,6 +2,7 @@ package liftoff
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 )
@@ -22,8 +23,8 @@ type Project struct {
 	// GitHubRepository ("owner/name") links the project to a GitHub
 	// repository for webhooks when RepoURL does not say it; may be empty.
 	GitHubRepository string
-	CreatedAt        Time
-	UpdatedAt        Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // RepoCredential is what authenticates Liftoff to a project's repository:
@@ -63,9 +64,9 @@ type Environment struct {
 	IsPreview bool               // source.pr: true
 	Branch    string             // source.branch; empty for preview environments
 	Config    config.Environment // the environment's entry of the config at the last sync
-	CreatedAt Time
-	UpdatedAt Time
-	DeletedAt Time // set when the environment left the config
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt time.Time // set when the environment left the config
 }
 
 // Deleted reports whether the environment left the config.
@@ -79,8 +80,8 @@ type Service struct {
 	Name          string
 	Type          string
 	Config        config.Service // the service's entry of the config at the last sync
-	CreatedAt     Time
-	UpdatedAt     Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // APIKey authenticates /v1 and the CLI. The key itself is never stored.
@@ -95,7 +96,7 @@ type APIKey struct {
 	// EnvironmentIDs are the environments a deploy key acts on, ascending;
 	// empty for the other scopes.
 	EnvironmentIDs []int64
-	CreatedAt      Time
+	CreatedAt      time.Time
 }
 
 // Hook is a deploy hook of an environment or preview environment.
@@ -105,13 +106,13 @@ type Hook struct {
 	Name               string
 	SecretHash         string // hex SHA-256 of the secret
 	PreviousSecretHash string // the secret before the last rotation, valid until PreviousExpiresAt
-	PreviousExpiresAt  Time
+	PreviousExpiresAt  time.Time
 	Paused             bool
 	UseCount           int64
-	LastUsedAt         Time
+	LastUsedAt         time.Time
 	LastCallerAddress  string
-	CreatedAt          Time
-	UpdatedAt          Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // HostClaim says which project a host name belongs to. Host names are
@@ -123,14 +124,14 @@ type HostClaim struct {
 	ProjectID     string
 	EnvironmentID int64 // the instance that claimed it, released with it
 	PRNumber      int
-	CreatedAt     Time
+	CreatedAt     time.Time
 }
 
 // HookCall is one recorded call of a deploy hook.
 type HookCall struct {
 	ID           int64
 	HookID       string
-	At           Time
+	At           time.Time
 	Address      string // the caller's address
 	Status       int    // the HTTP status answered
 	Outcome      string // what happened: "queued", "joined", or the error
@@ -192,12 +193,12 @@ const (
 type PreviewInstance struct {
 	EnvironmentID  int64
 	PRNumber       int
-	HeadBranch     string // the PR's branch, when known (GitHub events)
-	CreatedAt      Time   // when this incarnation started; its watch-path history starts here
-	LastDeployedAt Time   // for previewTtlHours
-	TeardownAt     Time   // a teardown is scheduled for then (a PR closed without merge)
-	DeletedAt      Time   // torn down
-	CleanedAt      Time   // its releases and builds were removed
+	HeadBranch     string    // the PR's branch, when known (GitHub events)
+	CreatedAt      time.Time // when this incarnation started; its watch-path history starts here
+	LastDeployedAt time.Time // for previewTtlHours
+	TeardownAt     time.Time // a teardown is scheduled for then (a PR closed without merge)
+	DeletedAt      time.Time // torn down
+	CleanedAt      time.Time // its releases and builds were removed
 }
 
 // Deleted reports whether the instance was torn down.
@@ -221,9 +222,9 @@ type Deployment struct {
 	HookName           string
 	Status             Status
 	Errors             []ErrorEntry
-	CreatedAt          Time
-	StartedAt          Time
-	FinishedAt         Time
+	CreatedAt          time.Time
+	StartedAt          time.Time
+	FinishedAt         time.Time
 	Services           []ServiceDeployment // filled by GetDeployment
 	// Config is the config file as read at GitCommit, once read.
 	Config string
@@ -253,8 +254,8 @@ type ServiceDeployment struct {
 	Status         Status
 	Reason         string
 	Errors         []ErrorEntry
-	StartedAt      Time
-	FinishedAt     Time
+	StartedAt      time.Time
+	FinishedAt     time.Time
 	// Where and what it deployed.
 	EnvironmentID int64
 	PRNumber      int
@@ -268,7 +269,7 @@ type ServiceDeployment struct {
 	// the build was pruned.
 	BuildDir  string
 	Position  int
-	CreatedAt Time
+	CreatedAt time.Time
 }
 
 // LogLine is one line of a deployment's output.
@@ -276,6 +277,6 @@ type LogLine struct {
 	ID                  int64
 	DeploymentID        string
 	ServiceDeploymentID string // empty for the deployment's own lines
-	At                  Time
+	At                  time.Time
 	Text                string
 }

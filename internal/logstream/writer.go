@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -142,5 +143,5 @@ func (w *Writer) keep(text string) {
 }
 
 func (w *Writer) line(text string) liftoff.LogLine {
-	return liftoff.LogLine{DeploymentID: w.deploymentID, ServiceDeploymentID: w.serviceDepID, At: liftoff.Now(), Text: text}
+	return liftoff.LogLine{DeploymentID: w.deploymentID, ServiceDeploymentID: w.serviceDepID, At: time.Now(), Text: text}
 }

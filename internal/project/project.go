@@ -114,7 +114,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: remote.URL,
 			RepoCredential: liftoff.RepoCredential{Userinfo: remote.Credential.Userinfo()},
 			ConfigPath:     read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
-			At: liftoff.At(s.now())})
+			At: s.now()})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another project took the slug meanwhile.
@@ -135,7 +135,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 // branch: new environments get new ids, existing ones keep theirs, removed
 // ones are marked deleted.
 func (s *Service) Sync(ctx context.Context, id string) (View, error) {
-	p, err := s.store.GetProject(ctx, id)
+	p, err := s.store.GetProject(ctx, store.GetProjectParams{ID: id})
 	if err != nil {
 		return View{}, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	mirror.RefreshHead(ctx)
 	v, err := s.load(ctx, mirror, ConfigSearchPath(p.ConfigPath), func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.UpdateProjectConfig(ctx, store.UpdateProjectConfigParams{ID: p.ID, ConfigPath: read.path,
-			DefaultBranch: read.branch, ConfigCommit: read.commit, At: liftoff.At(s.now())})
+			DefaultBranch: read.branch, ConfigCommit: read.commit, At: s.now()})
 	})
 	if err == nil && s.Changed != nil {
 		// Environments and services may have changed or left.
@@ -184,7 +184,7 @@ func (s *Service) load(ctx context.Context, mirror *gitsource.Mirror, configPath
 			return err
 		}
 		envs, err := q.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: specs,
-			At: liftoff.At(s.now()), NewServiceID: s.newID})
+			At: s.now(), NewServiceID: s.newID})
 		if err != nil {
 			return err
 		}
@@ -284,7 +284,7 @@ func userError(err error) string { return gitsource.RedactURL(err.Error()) }
 // credential from the store. The credential is read here, for git, and
 // nowhere else (the encrypted secret store will take the store's place).
 func Remote(ctx context.Context, st store.ProjectQueries, p liftoff.Project) (gitsource.Remote, error) {
-	cred, err := st.GetRepoCredential(ctx, p.ID)
+	cred, err := st.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ID})
 	if err != nil {
 		return gitsource.Remote{}, fmt.Errorf("repository credential of project %s: %w", p.ID, err)
 	}
@@ -305,11 +305,11 @@ func cleanConfigPath(p string) (string, error) {
 
 // Get returns a project with its environments.
 func (s *Service) Get(ctx context.Context, id string) (View, error) {
-	p, err := s.store.GetProject(ctx, id)
+	p, err := s.store.GetProject(ctx, store.GetProjectParams{ID: id})
 	if err != nil {
 		return View{}, err
 	}
-	envs, err := s.store.ListEnvironments(ctx, id)
+	envs, err := s.store.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: id})
 	if err != nil {
 		return View{}, err
 	}
@@ -324,7 +324,7 @@ func (s *Service) List(ctx context.Context) ([]View, error) {
 	}
 	out := make([]View, 0, len(ps))
 	for _, p := range ps {
-		envs, err := s.store.ListEnvironments(ctx, p.ID)
+		envs, err := s.store.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: p.ID})
 		if err != nil {
 			return nil, err
 		}
@@ -364,14 +364,14 @@ func NotRunServices(env config.Environment) []NotRunService {
 
 // Environment returns a live environment with its services.
 func (s *Service) Environment(ctx context.Context, id int64) (EnvironmentView, error) {
-	env, err := s.store.GetEnvironment(ctx, id)
+	env, err := s.store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: id})
 	if err != nil {
 		return EnvironmentView{}, err
 	}
 	if env.Deleted() {
 		return EnvironmentView{}, fmt.Errorf("environment %d was deleted: %w", id, store.ErrNotFound)
 	}
-	svcs, err := s.store.ListServices(ctx, id)
+	svcs, err := s.store.ListServices(ctx, store.ListServicesParams{EnvironmentID: id})
 	if err != nil {
 		return EnvironmentView{}, err
 	}

@@ -55,7 +55,7 @@ func (h *projectHarness) environments(envs []liftoff.Environment) []string {
 	h.t.Helper()
 	var out []string
 	for _, e := range envs {
-		svcs, err := h.st.ListServices(h.ctx, e.ID)
+		svcs, err := h.st.ListServices(h.ctx, store.ListServicesParams{EnvironmentID: e.ID})
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -67,7 +67,7 @@ func slugTaken(slug, name string, other liftoff.Project) error {
 
 // ensureSlugFree refuses a slug a live project has.
 func (s *Service) ensureSlugFree(ctx context.Context, slug, name string) error {
-	other, err := s.store.GetProjectBySlug(ctx, slug)
+	other, err := s.store.GetProjectBySlug(ctx, store.GetProjectBySlugParams{Slug: slug})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil
@@ -95,7 +95,7 @@ func (s *Service) EnsureSlugs(ctx context.Context) error {
 			if n > 1 {
 				slug = base + "-" + strconv.Itoa(n)
 			}
-			err := s.store.SetProjectSlug(ctx, p.ID, slug)
+			err := s.store.SetProjectSlug(ctx, store.SetProjectSlugParams{ID: p.ID, Slug: slug})
 			if err == nil {
 				s.log.Info("project slug set", "project_id", p.ID, "slug", slug)
 				break

@@ -1,9 +1,14 @@
 package store
 
 import (
+	"time"
+
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
+
+// The params structs of the store's calls, in the order of the interfaces
+// in store.go. A call that takes only a record to insert takes the record.
 
 // CreateProjectParams are the arguments of CreateProject.
 type CreateProjectParams struct {
@@ -17,16 +22,23 @@ type CreateProjectParams struct {
 	GitHubRepository string
 	// RepoCredential is stored apart from RepoURL; zero for none.
 	RepoCredential liftoff.RepoCredential
-	At             liftoff.Time
+	At             time.Time
 }
 
-// RecordDeliveryParams are the arguments of RecordGitHubDelivery.
-type RecordDeliveryParams struct {
-	ID         string // the X-GitHub-Delivery header
-	BodySHA256 string // hex SHA-256 of the payload
-	At         liftoff.Time
-	// ExpiredBefore: deliveries received before it are forgotten first.
-	ExpiredBefore liftoff.Time
+// GetProjectParams are the arguments of GetProject.
+type GetProjectParams struct {
+	ID string
+}
+
+// GetProjectBySlugParams are the arguments of GetProjectBySlug.
+type GetProjectBySlugParams struct {
+	Slug string
+}
+
+// SetProjectSlugParams are the arguments of SetProjectSlug.
+type SetProjectSlugParams struct {
+	ID   string
+	Slug string
 }
 
 // UpdateProjectConfigParams are the arguments of UpdateProjectConfig.
@@ -35,14 +47,14 @@ type UpdateProjectConfigParams struct {
 	ConfigPath    string
 	DefaultBranch string
 	ConfigCommit  string
-	At            liftoff.Time
+	At            time.Time
 }
 
 // SyncEnvironmentsParams are the arguments of SyncEnvironments.
 type SyncEnvironmentsParams struct {
 	ProjectID    string
 	Environments []EnvironmentSpec
-	At           liftoff.Time
+	At           time.Time
 	// NewServiceID makes the id of a service seen for the first time.
 	NewServiceID func() string
 }
@@ -65,6 +77,34 @@ type ServiceSpec struct {
 	Config  config.Service
 }
 
+// ListEnvironmentsParams are the arguments of ListEnvironments.
+type ListEnvironmentsParams struct {
+	ProjectID string
+}
+
+// GetEnvironmentParams are the arguments of GetEnvironment.
+type GetEnvironmentParams struct {
+	ID int64
+}
+
+// ListServicesParams are the arguments of ListServices.
+type ListServicesParams struct {
+	EnvironmentID int64
+}
+
+// DeleteProjectParams are the arguments of DeleteProject.
+type DeleteProjectParams struct {
+	ID string
+	// Message is the error the project's PENDING deployments end with.
+	Message string
+	At      time.Time
+}
+
+// GetRepoCredentialParams are the arguments of GetRepoCredential.
+type GetRepoCredentialParams struct {
+	ProjectID string
+}
+
 // CreateAPIKeyParams are the arguments of CreateAPIKey.
 type CreateAPIKeyParams struct {
 	ID             string
@@ -72,7 +112,18 @@ type CreateAPIKeyParams struct {
 	Hash           string
 	Scope          string
 	EnvironmentIDs []int64
-	At             liftoff.Time
+	At             time.Time
+}
+
+// GetAPIKeyByHashParams are the arguments of GetAPIKeyByHash.
+type GetAPIKeyByHashParams struct {
+	Hash string // the key's hash, as CreateAPIKey stored it
+}
+
+// DeleteAPIKeyParams are the arguments of DeleteAPIKey.
+type DeleteAPIKeyParams struct {
+	ID string
+	At time.Time
 }
 
 // CreateHookParams are the arguments of CreateHook.
@@ -81,7 +132,17 @@ type CreateHookParams struct {
 	EnvironmentID int64
 	Name          string
 	SecretHash    string
-	At            liftoff.Time
+	At            time.Time
+}
+
+// GetHookParams are the arguments of GetHook.
+type GetHookParams struct {
+	ID string
+}
+
+// ListHooksParams are the arguments of ListHooks.
+type ListHooksParams struct {
+	EnvironmentID int64
 }
 
 // RotateHookParams are the arguments of RotateHook. With a zero
@@ -89,8 +150,46 @@ type CreateHookParams struct {
 type RotateHookParams struct {
 	ID                string
 	SecretHash        string
-	PreviousExpiresAt liftoff.Time
-	At                liftoff.Time
+	PreviousExpiresAt time.Time
+	At                time.Time
+}
+
+// SetHookPausedParams are the arguments of SetHookPaused.
+type SetHookPausedParams struct {
+	ID     string
+	Paused bool
+	At     time.Time
+}
+
+// DeleteHookParams are the arguments of DeleteHook.
+type DeleteHookParams struct {
+	ID string
+	At time.Time
+}
+
+// HookTargetParams are the arguments of HookTarget.
+type HookTargetParams struct {
+	EnvironmentID int64
+}
+
+// ListHookCallsParams are the arguments of ListHookCalls.
+type ListHookCallsParams struct {
+	HookID string
+	Limit  int // the newest Limit calls
+}
+
+// PruneHookCallsParams are the arguments of PruneHookCalls.
+type PruneHookCallsParams struct {
+	HookIDs []string
+	Keep    int // how many of each hook's newest calls stay
+}
+
+// GetIdempotencyKeyParams are the arguments of GetIdempotencyKey.
+type GetIdempotencyKeyParams struct {
+	HookID string
+	Key    string
+	// Since: a record made before it has expired and is not returned.
+	Since time.Time
 }
 
 // PutIdempotencyKeyParams are the arguments of PutIdempotencyKey.
@@ -98,16 +197,41 @@ type PutIdempotencyKeyParams struct {
 	HookID        string
 	Key           string
 	DeploymentID  string
-	At            liftoff.Time
-	ExpiredBefore liftoff.Time
+	At            time.Time
+	ExpiredBefore time.Time
 }
 
-// FinishDeploymentParams end a deployment.
+// DeleteIdempotencyKeysBeforeParams are the arguments of
+// DeleteIdempotencyKeysBefore.
+type DeleteIdempotencyKeysBeforeParams struct {
+	Before time.Time // records made before it are deleted
+}
+
+// GetDeploymentParams are the arguments of GetDeployment.
+type GetDeploymentParams struct {
+	ID string
+}
+
+// GetPendingDeploymentParams are the arguments of GetPendingDeployment.
+type GetPendingDeploymentParams struct {
+	EnvironmentID int64
+	PRNumber      int // 0 for a normal environment
+}
+
+// JoinPendingDeploymentParams are the arguments of JoinPendingDeployment.
+type JoinPendingDeploymentParams struct {
+	ID string
+	// Force makes the deployment forced; false leaves it as it is.
+	Force bool
+}
+
+// FinishDeploymentParams end a deployment (FinishPendingDeployment,
+// FinishDeployment).
 type FinishDeploymentParams struct {
 	ID     string
 	Status liftoff.Status
 	Errors []liftoff.ErrorEntry
-	At     liftoff.Time
+	At     time.Time
 }
 
 // ListDeploymentsParams filter and page ListDeployments. Zero values do not
@@ -123,15 +247,22 @@ type ListDeploymentsParams struct {
 	EnvironmentIDs []int64
 	Limit          int
 	// After pages: only deployments strictly older than (AfterCreatedAt, AfterID).
-	AfterCreatedAt liftoff.Time
+	AfterCreatedAt time.Time
 	AfterID        string
 }
 
 // ClaimParams are the arguments of ClaimDeployment.
 type ClaimParams struct {
 	Owner      string // the worker's node
-	At         liftoff.Time
-	LeaseUntil liftoff.Time
+	At         time.Time
+	LeaseUntil time.Time
+}
+
+// RenewLeaseParams are the arguments of RenewLease.
+type RenewLeaseParams struct {
+	ID    string
+	Owner string    // the node that holds the lease
+	Until time.Time // when the renewed lease expires
 }
 
 // UpdateRunningParams change a running deployment. Empty fields are left as
@@ -146,14 +277,20 @@ type UpdateRunningParams struct {
 	Config    string
 }
 
+// RequestCancelParams are the arguments of RequestCancel.
+type RequestCancelParams struct {
+	ID string
+	At time.Time
+}
+
 // InterruptParams select running deployments that lost their worker: those
 // of Owner (a node that restarted), or every one whose lease expired before
 // LeaseExpiredBefore. Zero fields select nothing.
 type InterruptParams struct {
 	Owner              string
-	LeaseExpiredBefore liftoff.Time
+	LeaseExpiredBefore time.Time
 	Message            string
-	At                 liftoff.Time
+	At                 time.Time
 }
 
 // UpdateServiceDeploymentParams change a service deployment. Zero fields are
@@ -163,9 +300,44 @@ type UpdateServiceDeploymentParams struct {
 	Status     liftoff.Status
 	Reason     string
 	Errors     []liftoff.ErrorEntry
-	StartedAt  liftoff.Time
-	FinishedAt liftoff.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
 	BuildDir   string
+}
+
+// LastSuccessParams select a service's last successful deployment in an
+// environment instance.
+type LastSuccessParams struct {
+	ServiceID string
+	PRNumber  int
+	Since     time.Time // only deployments that finished at or after (zero: any)
+	Before    time.Time // only deployments that finished at or before (zero: any)
+}
+
+// LastDeployedCommitParams are the arguments of LastDeployedCommit.
+type LastDeployedCommitParams struct {
+	EnvironmentID int64
+	PRNumber      int // 0 for a normal environment
+}
+
+// KeptBuildsParams are the arguments of KeptBuilds.
+type KeptBuildsParams struct {
+	ServiceID string
+	PRNumber  int // 0 for a normal environment
+}
+
+// ClearBuildDirParams are the arguments of ClearBuildDir.
+type ClearBuildDirParams struct {
+	ServiceDeploymentID string
+}
+
+// EnsureServicesParams are the arguments of EnsureServices.
+type EnsureServicesParams struct {
+	EnvironmentID int64
+	Services      []ServiceSpec
+	At            time.Time
+	// NewServiceID makes the id of a service seen for the first time.
+	NewServiceID func() string
 }
 
 // ListLogsParams select log lines.
@@ -176,19 +348,103 @@ type ListLogsParams struct {
 	Limit               int
 }
 
-// LastSuccessParams select a service's last successful deployment in an
-// environment instance.
-type LastSuccessParams struct {
-	ServiceID string
-	PRNumber  int
-	Since     liftoff.Time // only deployments that finished at or after (zero: any)
-	Before    liftoff.Time // only deployments that finished at or before (zero: any)
-}
-
 // UpsertPreviewParams are the arguments of UpsertPreviewInstance.
 type UpsertPreviewParams struct {
 	EnvironmentID int64
 	PRNumber      int
 	HeadBranch    string // kept when empty
-	At            liftoff.Time
+	At            time.Time
+}
+
+// GetPreviewInstanceParams are the arguments of GetPreviewInstance.
+type GetPreviewInstanceParams struct {
+	EnvironmentID int64
+	PRNumber      int
+}
+
+// ListPreviewInstancesParams are the arguments of ListPreviewInstances.
+type ListPreviewInstancesParams struct {
+	EnvironmentID  int64
+	IncludeDeleted bool // torn down instances too
+}
+
+// DeletePreviewInstanceParams are the arguments of DeletePreviewInstance.
+type DeletePreviewInstanceParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	At            time.Time
+}
+
+// SchedulePreviewTeardownParams are the arguments of
+// SchedulePreviewTeardown.
+type SchedulePreviewTeardownParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	At            time.Time // when to tear it down; zero clears the schedule
+}
+
+// PreviewsDueParams are the arguments of PreviewsDue.
+type PreviewsDueParams struct {
+	Now time.Time
+	// EnvironmentIDs and StaleBefore go in pairs: a live instance of
+	// EnvironmentIDs[i] last deployed before StaleBefore[i] is due.
+	EnvironmentIDs []int64
+	StaleBefore    []time.Time
+}
+
+// MarkPreviewCleanedParams are the arguments of MarkPreviewCleaned.
+type MarkPreviewCleanedParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	At            time.Time
+}
+
+// CancelInstanceDeploymentsParams are the arguments of
+// CancelInstanceDeployments.
+type CancelInstanceDeploymentsParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	// Message is the error the PENDING deployment ends with.
+	Message string
+	At      time.Time
+}
+
+// InstanceRunningParams are the arguments of InstanceRunning.
+type InstanceRunningParams struct {
+	EnvironmentID int64
+	PRNumber      int
+}
+
+// InstanceBuildsParams are the arguments of InstanceBuilds.
+type InstanceBuildsParams struct {
+	EnvironmentID int64
+	PRNumber      int
+}
+
+// CountLivePreviewsParams are the arguments of CountLivePreviews.
+type CountLivePreviewsParams struct {
+	EnvironmentID int64
+	// PRNumber is the pull request asked about: LivePreviews says whether
+	// it is one of those counted.
+	PRNumber int
+}
+
+// ReleaseHostsParams are the arguments of ReleaseHosts.
+type ReleaseHostsParams struct {
+	EnvironmentID int64
+	PRNumber      int
+}
+
+// RecordDeliveryParams are the arguments of RecordGitHubDelivery.
+type RecordDeliveryParams struct {
+	ID         string // the X-GitHub-Delivery header
+	BodySHA256 string // hex SHA-256 of the payload
+	At         time.Time
+	// ExpiredBefore: deliveries received before it are forgotten first.
+	ExpiredBefore time.Time
+}
+
+// ForgetGitHubDeliveryParams are the arguments of ForgetGitHubDelivery.
+type ForgetGitHubDeliveryParams struct {
+	ID string // the X-GitHub-Delivery header
 }

@@ -80,28 +80,16 @@ type Queries interface {
 	DeliveryQueries
 }
 
-// HostQueries keep which project each host name belongs to.
-type HostQueries interface {
-	// ClaimHost gives p.Host to p's project unless another project holds
-	// it, and returns the claim that holds it afterwards: p itself, an
-	// earlier claim of the same project (kept as it was), or another
-	// project's.
-	ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error)
-	// ReleaseHosts forgets the host names an environment instance claimed
-	// (a preview instance torn down).
-	ReleaseHosts(ctx context.Context, environmentID int64, prNumber int) error
-}
-
 // ProjectQueries store projects, their environments and services.
 type ProjectQueries interface {
 	CreateProject(ctx context.Context, p CreateProjectParams) (liftoff.Project, error)
-	GetProject(ctx context.Context, id string) (liftoff.Project, error)
+	GetProject(ctx context.Context, p GetProjectParams) (liftoff.Project, error)
 	ListProjects(ctx context.Context) ([]liftoff.Project, error)
 	// GetProjectBySlug returns the live project with the slug.
-	GetProjectBySlug(ctx context.Context, slug string) (liftoff.Project, error)
+	GetProjectBySlug(ctx context.Context, p GetProjectBySlugParams) (liftoff.Project, error)
 	// SetProjectSlug gives a project created before slugs existed its slug;
 	// ErrConflict when another live project has it.
-	SetProjectSlug(ctx context.Context, id, slug string) error
+	SetProjectSlug(ctx context.Context, p SetProjectSlugParams) error
 	// UpdateProjectConfig records the commit and default branch the config was
 	// last read from.
 	UpdateProjectConfig(ctx context.Context, p UpdateProjectConfigParams) (liftoff.Project, error)
@@ -111,20 +99,20 @@ type ProjectQueries interface {
 	// gets its old id again.
 	SyncEnvironments(ctx context.Context, p SyncEnvironmentsParams) ([]liftoff.Environment, error)
 	// ListEnvironments lists a project's environments that are not deleted.
-	ListEnvironments(ctx context.Context, projectID string) ([]liftoff.Environment, error)
+	ListEnvironments(ctx context.Context, p ListEnvironmentsParams) ([]liftoff.Environment, error)
 	// GetEnvironment returns an environment, deleted or not.
-	GetEnvironment(ctx context.Context, id int64) (liftoff.Environment, error)
+	GetEnvironment(ctx context.Context, p GetEnvironmentParams) (liftoff.Environment, error)
 	// ListServices lists an environment's services that are not deleted.
-	ListServices(ctx context.Context, environmentID int64) ([]liftoff.Service, error)
+	ListServices(ctx context.Context, p ListServicesParams) ([]liftoff.Service, error)
 	// DeleteProject marks a live project deleted with its environments,
 	// services, hooks and preview instances, cancels its PENDING
-	// deployments (with message), asks its running ones to stop and frees
+	// deployments (with p.Message), asks its running ones to stop and frees
 	// its host names, in one transaction; ErrNotFound when no live project
 	// has the id. Its history (deployments, logs) stays.
-	DeleteProject(ctx context.Context, id, message string, at liftoff.Time) (liftoff.Project, error)
+	DeleteProject(ctx context.Context, p DeleteProjectParams) (liftoff.Project, error)
 	// GetRepoCredential returns the credential of a project's repository
 	// (zero when it has none). Only the code that runs git calls it.
-	GetRepoCredential(ctx context.Context, projectID string) (liftoff.RepoCredential, error)
+	GetRepoCredential(ctx context.Context, p GetRepoCredentialParams) (liftoff.RepoCredential, error)
 }
 
 // APIKeyQueries store API keys. Keys are stored only as a hash.
@@ -132,39 +120,40 @@ type APIKeyQueries interface {
 	CreateAPIKey(ctx context.Context, p CreateAPIKeyParams) (liftoff.APIKey, error)
 	ListAPIKeys(ctx context.Context) ([]liftoff.APIKey, error)
 	// GetAPIKeyByHash finds a key that is not deleted.
-	GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIKey, error)
-	DeleteAPIKey(ctx context.Context, id string, at liftoff.Time) error
+	GetAPIKeyByHash(ctx context.Context, p GetAPIKeyByHashParams) (liftoff.APIKey, error)
+	DeleteAPIKey(ctx context.Context, p DeleteAPIKeyParams) error
 }
 
 // HookQueries store deploy hooks, their calls and idempotency keys.
 type HookQueries interface {
 	CreateHook(ctx context.Context, p CreateHookParams) (liftoff.Hook, error)
 	// GetHook returns a hook that is not deleted.
-	GetHook(ctx context.Context, id string) (liftoff.Hook, error)
+	GetHook(ctx context.Context, p GetHookParams) (liftoff.Hook, error)
 	// ListHooks lists an environment's hooks that are not deleted, oldest first.
-	ListHooks(ctx context.Context, environmentID int64) ([]liftoff.Hook, error)
+	ListHooks(ctx context.Context, p ListHooksParams) ([]liftoff.Hook, error)
 	RotateHook(ctx context.Context, p RotateHookParams) (liftoff.Hook, error)
-	SetHookPaused(ctx context.Context, id string, paused bool, at liftoff.Time) (liftoff.Hook, error)
-	DeleteHook(ctx context.Context, id string, at liftoff.Time) error
+	SetHookPaused(ctx context.Context, p SetHookPausedParams) (liftoff.Hook, error)
+	DeleteHook(ctx context.Context, p DeleteHookParams) error
 	// HookTarget reads, in one query, what a hook call needs to authenticate
 	// and decide: the environment (deleted or not), its live hooks and how
 	// many services it has.
-	HookTarget(ctx context.Context, environmentID int64) (HookTarget, error)
+	HookTarget(ctx context.Context, p HookTargetParams) (HookTarget, error)
 
 	// RecordHookCalls appends calls and updates each hook's usage counters.
 	RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) error
 	// ListHookCalls lists a hook's calls, newest first.
-	ListHookCalls(ctx context.Context, hookID string, limit int) ([]liftoff.HookCall, error)
-	// PruneHookCalls keeps the newest keep calls of each of the given hooks.
-	PruneHookCalls(ctx context.Context, hookIDs []string, keep int) error
+	ListHookCalls(ctx context.Context, p ListHookCallsParams) ([]liftoff.HookCall, error)
+	// PruneHookCalls keeps the newest p.Keep calls of each of p.HookIDs.
+	PruneHookCalls(ctx context.Context, p PruneHookCallsParams) error
 
-	// GetIdempotencyKey returns the deployment recorded for (hookID, key) at or
-	// after since, or ErrNotFound.
-	GetIdempotencyKey(ctx context.Context, hookID, key string, since liftoff.Time) (string, error)
-	// PutIdempotencyKey records (hookID, key) → deploymentID, replacing a
-	// record older than expiredBefore; ErrConflict when a fresh one exists.
+	// GetIdempotencyKey returns the deployment recorded for (p.HookID, p.Key)
+	// at or after p.Since, or ErrNotFound.
+	GetIdempotencyKey(ctx context.Context, p GetIdempotencyKeyParams) (string, error)
+	// PutIdempotencyKey records (p.HookID, p.Key) → p.DeploymentID, replacing
+	// a record older than p.ExpiredBefore; ErrConflict when a fresh one
+	// exists.
 	PutIdempotencyKey(ctx context.Context, p PutIdempotencyKeyParams) error
-	DeleteIdempotencyKeysBefore(ctx context.Context, before liftoff.Time) (int64, error)
+	DeleteIdempotencyKeysBefore(ctx context.Context, p DeleteIdempotencyKeysBeforeParams) (int64, error)
 }
 
 // DeploymentQueries store deployments and service deployments.
@@ -177,13 +166,13 @@ type DeploymentQueries interface {
 	// the common hook call costs one round trip.
 	InsertPendingDeployment(ctx context.Context, d liftoff.Deployment) (bool, error)
 	// GetDeployment returns a deployment with its service deployments.
-	GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error)
+	GetDeployment(ctx context.Context, p GetDeploymentParams) (liftoff.Deployment, error)
 	// GetPendingDeployment returns the PENDING deployment of an environment
-	// instance (prNumber 0 for a normal environment), or ErrNotFound.
-	GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (liftoff.Deployment, error)
+	// instance, or ErrNotFound.
+	GetPendingDeployment(ctx context.Context, p GetPendingDeploymentParams) (liftoff.Deployment, error)
 	// JoinPendingDeployment upgrades force on a deployment that is still
 	// PENDING; false when it is no longer PENDING.
-	JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error)
+	JoinPendingDeployment(ctx context.Context, p JoinPendingDeploymentParams) (bool, error)
 	// FinishPendingDeployment ends a deployment that is still PENDING with a
 	// final status and errors; false when it is no longer PENDING.
 	FinishPendingDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
@@ -203,14 +192,14 @@ type EngineQueries interface {
 	// deployment per instance whichever replica claims.
 	ClaimDeployment(ctx context.Context, p ClaimParams) (liftoff.Deployment, error)
 	// RenewLease extends a running deployment's lease and reports whether it
-	// was asked to cancel; ErrNotFound when it is no longer running for owner.
-	RenewLease(ctx context.Context, id, owner string, until liftoff.Time) (cancelRequested bool, err error)
+	// was asked to cancel; ErrNotFound when it is no longer running for p.Owner.
+	RenewLease(ctx context.Context, p RenewLeaseParams) (cancelRequested bool, err error)
 	UpdateRunningDeployment(ctx context.Context, p UpdateRunningParams) error
 	// FinishDeployment ends a running deployment; false when it was not running.
 	FinishDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
 	// RequestCancel ends a PENDING deployment at once and asks a running one
 	// to stop. It returns the deployment's status afterwards.
-	RequestCancel(ctx context.Context, id string, at liftoff.Time) (liftoff.Status, error)
+	RequestCancel(ctx context.Context, p RequestCancelParams) (liftoff.Status, error)
 	// InterruptDeployments ends running deployments that lost their worker
 	// with ERROR, and their unfinished service deployments too; it returns
 	// their ids.
@@ -222,21 +211,20 @@ type EngineQueries interface {
 	// environment instance within the params' bounds, or ErrNotFound.
 	LastSuccess(ctx context.Context, p LastSuccessParams) (liftoff.ServiceDeployment, error)
 	// LastDeployedCommit returns the commit of the latest successful service
-	// deployment of an environment instance (prNumber 0 for a normal
-	// environment): what it runs now. ErrNotFound when it never deployed.
-	LastDeployedCommit(ctx context.Context, environmentID int64, prNumber int) (string, error)
+	// deployment of an environment instance: what it runs now. ErrNotFound when it never deployed.
+	LastDeployedCommit(ctx context.Context, p LastDeployedCommitParams) (string, error)
 	// LiveReleases returns, for every live service of every live environment
 	// instance (a preview instance counts from its current incarnation), its
 	// latest successful deployment that still has its build.
 	LiveReleases(ctx context.Context) ([]liftoff.ServiceDeployment, error)
 	// KeptBuilds lists a service instance's successful deployments that still
 	// have a build, newest first.
-	KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]liftoff.ServiceDeployment, error)
-	ClearBuildDir(ctx context.Context, serviceDeploymentID string) error
+	KeptBuilds(ctx context.Context, p KeptBuildsParams) ([]liftoff.ServiceDeployment, error)
+	ClearBuildDir(ctx context.Context, p ClearBuildDirParams) error
 	// EnsureServices creates or updates services of an environment without
 	// removing others (the config at a deployed commit may be newer than the
 	// last sync).
-	EnsureServices(ctx context.Context, environmentID int64, specs []ServiceSpec, at liftoff.Time, newID func() string) ([]liftoff.Service, error)
+	EnsureServices(ctx context.Context, p EnsureServicesParams) ([]liftoff.Service, error)
 }
 
 // LogQueries store deployment output.
@@ -252,42 +240,54 @@ type PreviewQueries interface {
 	// one afresh, and records a deployment of it.
 	UpsertPreviewInstance(ctx context.Context, p UpsertPreviewParams) (liftoff.PreviewInstance, error)
 	// GetPreviewInstance returns an instance, torn down or not.
-	GetPreviewInstance(ctx context.Context, environmentID int64, prNumber int) (liftoff.PreviewInstance, error)
+	GetPreviewInstance(ctx context.Context, p GetPreviewInstanceParams) (liftoff.PreviewInstance, error)
 	// ListPreviewInstances lists an environment's live instances (and torn
-	// down ones with includeDeleted), by PR number.
-	ListPreviewInstances(ctx context.Context, environmentID int64, includeDeleted bool) ([]liftoff.PreviewInstance, error)
+	// down ones with p.IncludeDeleted), by PR number.
+	ListPreviewInstances(ctx context.Context, p ListPreviewInstancesParams) ([]liftoff.PreviewInstance, error)
 	// DeletePreviewInstance marks a live instance torn down; ErrNotFound when
 	// there is none.
-	DeletePreviewInstance(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) (liftoff.PreviewInstance, error)
-	// SchedulePreviewTeardown sets (or, with a zero at, clears) when a live
+	DeletePreviewInstance(ctx context.Context, p DeletePreviewInstanceParams) (liftoff.PreviewInstance, error)
+	// SchedulePreviewTeardown sets (or, with a zero p.At, clears) when a live
 	// instance is to be torn down.
-	SchedulePreviewTeardown(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error
+	SchedulePreviewTeardown(ctx context.Context, p SchedulePreviewTeardownParams) error
 	// PreviewsDue lists live instances whose scheduled teardown has come,
-	// and live instances of environmentIDs[i] last deployed before
-	// staleBefore[i] (previewTtlHours).
-	PreviewsDue(ctx context.Context, now liftoff.Time, environmentIDs []int64, staleBefore []liftoff.Time) ([]liftoff.PreviewInstance, error)
+	// and live instances of p.EnvironmentIDs[i] last deployed before
+	// p.StaleBefore[i] (previewTtlHours).
+	PreviewsDue(ctx context.Context, p PreviewsDueParams) ([]liftoff.PreviewInstance, error)
 	// PreviewsToClean lists torn down instances whose releases and builds
 	// were not removed yet.
 	PreviewsToClean(ctx context.Context) ([]liftoff.PreviewInstance, error)
-	MarkPreviewCleaned(ctx context.Context, environmentID int64, prNumber int, at liftoff.Time) error
+	MarkPreviewCleaned(ctx context.Context, p MarkPreviewCleanedParams) error
 	// CancelInstanceDeployments cancels an instance's PENDING deployment and
 	// asks its running one to stop.
-	CancelInstanceDeployments(ctx context.Context, environmentID int64, prNumber int, message string, at liftoff.Time) error
+	CancelInstanceDeployments(ctx context.Context, p CancelInstanceDeploymentsParams) error
 	// InstanceRunning reports whether a deployment of the instance runs.
-	InstanceRunning(ctx context.Context, environmentID int64, prNumber int) (bool, error)
+	InstanceRunning(ctx context.Context, p InstanceRunningParams) (bool, error)
 	// InstanceBuilds lists an instance's service deployments that still
 	// have a build.
-	InstanceBuilds(ctx context.Context, environmentID int64, prNumber int) ([]liftoff.ServiceDeployment, error)
+	InstanceBuilds(ctx context.Context, p InstanceBuildsParams) ([]liftoff.ServiceDeployment, error)
 	// CountLivePreviews counts the live preview instances of a preview
 	// environment and the pull requests with a deployment queued or
-	// running that will create one, and says whether prNumber is one of
+	// running that will create one, and says whether p.PRNumber is one of
 	// them. In a transaction on PostgreSQL it first locks the
 	// environment's row until the transaction ends, so that concurrent
 	// callers (on any replica) count one after another; SQLite runs
 	// transactions one at a time already.
-	CountLivePreviews(ctx context.Context, environmentID int64, prNumber int) (LivePreviews, error)
+	CountLivePreviews(ctx context.Context, p CountLivePreviewsParams) (LivePreviews, error)
 	// ListPreviewEnvironments lists every live preview environment.
 	ListPreviewEnvironments(ctx context.Context) ([]liftoff.Environment, error)
+}
+
+// HostQueries keep which project each host name belongs to.
+type HostQueries interface {
+	// ClaimHost gives p.Host to p's project unless another project holds
+	// it, and returns the claim that holds it afterwards: p itself, an
+	// earlier claim of the same project (kept as it was), or another
+	// project's.
+	ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error)
+	// ReleaseHosts forgets the host names an environment instance claimed
+	// (a preview instance torn down).
+	ReleaseHosts(ctx context.Context, p ReleaseHostsParams) error
 }
 
 // DeliveryQueries remember GitHub webhook deliveries, so that one replayed
@@ -300,5 +300,5 @@ type DeliveryQueries interface {
 	RecordGitHubDelivery(ctx context.Context, p RecordDeliveryParams) (bool, error)
 	// ForgetGitHubDelivery forgets a delivery that could not be acted on,
 	// so that GitHub's redelivery of it is not taken for a replay.
-	ForgetGitHubDelivery(ctx context.Context, id string) error
+	ForgetGitHubDelivery(ctx context.Context, p ForgetGitHubDeliveryParams) error
 }

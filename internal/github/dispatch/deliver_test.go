@@ -20,7 +20,7 @@ func (h *harness) finishAll(projectID string) {
 			continue
 		}
 		if _, err := h.st.FinishPendingDeployment(h.ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled,
-			At: liftoff.At(t0)}); err != nil {
+			At: t0}); err != nil {
 			h.t.Fatal(err)
 		}
 	}

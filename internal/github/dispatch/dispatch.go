@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
@@ -101,7 +102,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
 	sum := sha256.Sum256(dl.Body)
 	now := d.now()
 	fresh, err := d.Store.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: dl.ID, BodySHA256: hex.EncodeToString(sum[:]),
-		At: liftoff.At(now), ExpiredBefore: liftoff.At(now.Add(-DeliveryWindow))})
+		At: now, ExpiredBefore: now.Add(-DeliveryWindow)})
 	if err != nil {
 		return Result{}, err
 	}
@@ -112,7 +113,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, dl Delivery) (Result, error) {
 	}
 	res, err := d.Handle(ctx, dl.Event)
 	if err != nil {
-		if ferr := d.Store.ForgetGitHubDelivery(context.WithoutCancel(ctx), dl.ID); ferr != nil {
+		if ferr := d.Store.ForgetGitHubDelivery(context.WithoutCancel(ctx), store.ForgetGitHubDeliveryParams{ID: dl.ID}); ferr != nil {
 			d.Log.Warn("github webhook: forget a delivery that failed", "delivery", dl.ID, "err", ferr)
 		}
 		return res, err
@@ -138,7 +139,7 @@ func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error
 			continue
 		}
 		matched++
-		envs, err := d.Store.ListEnvironments(ctx, p.ID)
+		envs, err := d.Store.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: p.ID})
 		if err != nil {
 			return res, err
 		}
@@ -182,7 +183,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 			}
 			return err
 		}
-		inst, err := d.Store.GetPreviewInstance(ctx, env.ID, pr.Number)
+		inst, err := d.Store.GetPreviewInstance(ctx, store.GetPreviewInstanceParams{EnvironmentID: env.ID, PRNumber: pr.Number})
 		if errors.Is(err, store.ErrNotFound) || (err == nil && inst.Deleted()) {
 			ignore("no live preview to tear down")
 			return nil
@@ -194,7 +195,7 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, at); err != nil {
 			return err
 		}
-		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: liftoff.At(at).String()})
+		res.Scheduled = append(res.Scheduled, Preview{EnvironmentID: env.ID, PRNumber: pr.Number, At: client.FormatTime(at)})
 		return nil
 	case github.ActionOpened, github.ActionReopened, github.ActionSynchronize, github.ActionLabeled:
 	default:
@@ -267,7 +268,7 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p l
 // enqueue stores a PENDING deployment (joining or superseding, as a hook
 // call does).
 func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep liftoff.Deployment) error {
-	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), liftoff.StatusPending, liftoff.At(d.now())
+	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), liftoff.StatusPending, d.now()
 	var id string
 	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github"
@@ -165,11 +166,11 @@ func (r queueRefuser) Queued() { r.t.Error("Queued called") }
 func (h *harness) project(repoURL, githubRepo string, envs ...store.EnvironmentSpec) (liftoff.Project, map[string]liftoff.Environment) {
 	h.t.Helper()
 	p, err := h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop " + cuid.New(), RepoURL: repoURL,
-		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: mergeSHA, GitHubRepository: githubRepo, At: liftoff.At(t0)})
+		ConfigPath: "liftoff.json", DefaultBranch: "main", ConfigCommit: mergeSHA, GitHubRepository: githubRepo, At: t0})
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	list, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: envs, At: liftoff.At(t0), NewServiceID: cuid.New})
+	list, err := h.st.SyncEnvironments(h.ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, Environments: envs, At: t0, NewServiceID: cuid.New})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func (h *harness) deployments(projectID string) []liftoff.Deployment {
 
 func (h *harness) deployment(id string) liftoff.Deployment {
 	h.t.Helper()
-	d, err := h.st.GetDeployment(h.ctx, id)
+	d, err := h.st.GetDeployment(h.ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -214,14 +215,14 @@ func (h *harness) deployment(id string) liftoff.Deployment {
 func (h *harness) upsert(envID int64, pr int, at time.Time) {
 	h.t.Helper()
 	if _, err := h.st.UpsertPreviewInstance(h.ctx, store.UpsertPreviewParams{EnvironmentID: envID, PRNumber: pr,
-		HeadBranch: "feature/checkout", At: liftoff.At(at)}); err != nil {
+		HeadBranch: "feature/checkout", At: at}); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
 func (h *harness) instance(envID int64, pr int) liftoff.PreviewInstance {
 	h.t.Helper()
-	inst, err := h.st.GetPreviewInstance(h.ctx, envID, pr)
+	inst, err := h.st.GetPreviewInstance(h.ctx, store.GetPreviewInstanceParams{EnvironmentID: envID, PRNumber: pr})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -446,7 +447,7 @@ func TestPullRequestDeploys(t *testing.T) {
 					}
 					if d.EnvironmentID != env.ID || d.ProjectID != p.ID || d.PRNumber != 42 || !d.IsPreview ||
 						d.RequestedCommit != wantSHA || d.TriggerType != liftoff.TriggerGitHub || d.Status != liftoff.StatusPending ||
-						d.RepoURL != p.RepoURL || d.GitBranch != "" || d.Force || d.HookID != "" || d.CreatedAt != liftoff.At(t0) {
+						d.RepoURL != p.RepoURL || d.GitBranch != "" || d.Force || d.HookID != "" || d.CreatedAt != t0 {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s #42", d, wantSHA, env.GivenID)
 					}
 					if got := d.TriggerDetail; !reflect.DeepEqual(got, want) {
@@ -513,7 +514,7 @@ func TestSameEventJoinsThePendingDeployment(t *testing.T) {
 		if old.Status != liftoff.StatusCancelled || len(old.Errors) != 1 || old.Errors[0].Message != "superseded by "+third.Queued[0].DeploymentID {
 			t.Fatalf("superseded deployment = %+v", old)
 		}
-		pending, err := h.st.GetPendingDeployment(h.ctx, envs["preview"].ID, 42)
+		pending, err := h.st.GetPendingDeployment(h.ctx, store.GetPendingDeploymentParams{EnvironmentID: envs["preview"].ID, PRNumber: 42})
 		if err != nil || pending.ID != third.Queued[0].DeploymentID || pending.RequestedCommit != newSHA {
 			t.Fatalf("pending = %+v, %v", pending, err)
 		}
@@ -548,8 +549,8 @@ func TestPullRequestClosed(t *testing.T) {
 				t.Errorf("result = %+v", res)
 			}
 			for _, env := range []liftoff.Environment{pv, manual} {
-				if inst := h.instance(env.ID, 42); inst.DeletedAt != liftoff.At(t0) || !inst.TeardownAt.IsZero() {
-					t.Errorf("%s #42 = %+v, want torn down at %s", env.GivenID, inst, liftoff.At(t0))
+				if inst := h.instance(env.ID, 42); inst.DeletedAt != t0 || !inst.TeardownAt.IsZero() {
+					t.Errorf("%s #42 = %+v, want torn down at %s", env.GivenID, inst, t0)
 				}
 			}
 			if inst := h.instance(pv.ID, 43); inst.Deleted() {
@@ -620,12 +621,12 @@ func TestPullRequestClosed(t *testing.T) {
 			h.upsert(manual.ID, 42, t0.Add(-time.Hour))
 
 			res := h.handle(event(t, "pull_request.closed.unmerged.json"))
-			at := liftoff.At(t0.Add(30 * time.Minute))
-			want := []dispatch.Preview{{EnvironmentID: pv.ID, PRNumber: 42, At: at.String()}, {EnvironmentID: manual.ID, PRNumber: 42, At: at.String()}}
+			at := t0.Add(30 * time.Minute)
+			want := []dispatch.Preview{{EnvironmentID: pv.ID, PRNumber: 42, At: client.FormatTime(at)}, {EnvironmentID: manual.ID, PRNumber: 42, At: client.FormatTime(at)}}
 			if !sameElements(res.Scheduled, want) {
 				t.Errorf("Scheduled = %+v, want %+v", res.Scheduled, want)
 			}
-			if at.String() != "2026-11-26T19:13:17.123Z" {
+			if client.FormatTime(at) != "2026-11-26T19:13:17.123Z" {
 				t.Errorf("scheduled at %s", at)
 			}
 			expectIgnored(t, res)
@@ -637,7 +638,7 @@ func TestPullRequestClosed(t *testing.T) {
 					t.Errorf("%s #42 = %+v, want a teardown scheduled at %s", env.GivenID, inst, at)
 				}
 			}
-			due, err := h.st.PreviewsDue(h.ctx, at, nil, nil)
+			due, err := h.st.PreviewsDue(h.ctx, store.PreviewsDueParams{Now: at, EnvironmentIDs: nil, StaleBefore: nil})
 			if err != nil || len(due) != 2 {
 				t.Errorf("PreviewsDue at the scheduled time = %+v, %v", due, err)
 			}
@@ -651,14 +652,14 @@ func TestPullRequestClosed(t *testing.T) {
 					t.Errorf("%s #42 after reopened = %+v, want no teardown scheduled", env.GivenID, inst)
 				}
 			}
-			if due, _ := h.st.PreviewsDue(h.ctx, at.Add(time.Hour), nil, nil); len(due) != 0 {
+			if due, _ := h.st.PreviewsDue(h.ctx, store.PreviewsDueParams{Now: at.Add(time.Hour), EnvironmentIDs: nil, StaleBefore: nil}); len(due) != 0 {
 				t.Errorf("still due after reopened: %+v", due)
 			}
 			if len(res.Queued) != 1 || res.Queued[0].EnvironmentID != pv.ID {
 				t.Errorf("reopened queued %+v, want a deployment of preview", res.Queued)
 			}
 			expectIgnored(t, res, "manual PR #42: "+manualReason)
-			if ds := h.deployments(p.ID); len(ds) != 1 || ds[0].RequestedCommit != headSHA || ds[0].CreatedAt != liftoff.At(t0.Add(10*time.Minute)) {
+			if ds := h.deployments(p.ID); len(ds) != 1 || ds[0].RequestedCommit != headSHA || ds[0].CreatedAt != t0.Add(10*time.Minute) {
 				t.Errorf("deployments = %+v", ds)
 			}
 			h.expectQueuedCalls(1)
@@ -678,10 +679,10 @@ func TestPullRequestClosed(t *testing.T) {
 				t.Errorf("result = %+v", res)
 			}
 			expectIgnored(t, res, "preview PR #42: no live preview to tear down", "gone PR #42: no live preview to tear down")
-			if _, err := h.st.GetPreviewInstance(h.ctx, envs["preview"].ID, 42); !errors.Is(err, store.ErrNotFound) {
+			if _, err := h.st.GetPreviewInstance(h.ctx, store.GetPreviewInstanceParams{EnvironmentID: envs["preview"].ID, PRNumber: 42}); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("GetPreviewInstance: %v, want ErrNotFound", err)
 			}
-			if inst := h.instance(envs["gone"].ID, 42); !inst.TeardownAt.IsZero() || inst.DeletedAt != liftoff.At(t0.Add(-time.Hour)) {
+			if inst := h.instance(envs["gone"].ID, 42); !inst.TeardownAt.IsZero() || inst.DeletedAt != t0.Add(-time.Hour) {
 				t.Errorf("torn down instance = %+v, want it unchanged", inst)
 			}
 			h.expectQueuedCalls(0)
@@ -769,7 +770,7 @@ func TestPush(t *testing.T) {
 						t.Errorf("queued %+v, want environment %d without a PR", q, env.ID)
 					}
 					if d.PRNumber != 0 || d.IsPreview || d.RequestedCommit != mergeSHA || d.GitBranch != env.Branch ||
-						d.TriggerType != liftoff.TriggerGitHub || d.Status != liftoff.StatusPending || d.RepoURL != p.RepoURL || d.CreatedAt != liftoff.At(t0) {
+						d.TriggerType != liftoff.TriggerGitHub || d.Status != liftoff.StatusPending || d.RepoURL != p.RepoURL || d.CreatedAt != t0 {
 						t.Errorf("deployment = %+v\nwant a PENDING github deployment of %s to %s", d, mergeSHA, env.GivenID)
 					}
 					if detail := d.TriggerDetail; !reflect.DeepEqual(detail, pushDetail) {

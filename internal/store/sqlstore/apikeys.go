@@ -20,7 +20,7 @@ func scanAPIKey(r Row) (liftoff.APIKey, error) {
 	if err := r.Scan(&k.ID, &k.Name, &k.Hash, &k.Scope, &envs, &created); err != nil {
 		return k, err
 	}
-	k.CreatedAt = liftoff.FromMillis(created)
+	k.CreatedAt = fromMillis(created)
 	if err := json.Unmarshal([]byte(envs), &k.EnvironmentIDs); err != nil {
 		return k, fmt.Errorf("API key %s: environment_ids %q: %w", k.ID, envs, err)
 	}
@@ -40,7 +40,7 @@ func (q queries) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (
 		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
 	_, err = q.exec(ctx, `INSERT INTO api_keys (id, name, key_hash, scope, environment_ids, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		p.ID, p.Name, p.Hash, p.Scope, string(b), p.At.Millis())
+		p.ID, p.Name, p.Hash, p.Scope, string(b), millis(p.At))
 	if err != nil {
 		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
@@ -60,22 +60,22 @@ func (q queries) ListAPIKeys(ctx context.Context) ([]liftoff.APIKey, error) {
 	return keys, nil
 }
 
-func (q queries) GetAPIKeyByHash(ctx context.Context, hash string) (liftoff.APIKey, error) {
+func (q queries) GetAPIKeyByHash(ctx context.Context, p store.GetAPIKeyByHashParams) (liftoff.APIKey, error) {
 	k, err := scanAPIKey(q.read.QueryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys
-		WHERE key_hash = $1 AND deleted_at IS NULL`, hash))
+		WHERE key_hash = $1 AND deleted_at IS NULL`, p.Hash))
 	if err != nil {
 		return liftoff.APIKey{}, fmt.Errorf("get API key: %w", err)
 	}
 	return k, nil
 }
 
-func (q queries) DeleteAPIKey(ctx context.Context, id string, at liftoff.Time) error {
-	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, at.Millis())
+func (q queries) DeleteAPIKey(ctx context.Context, p store.DeleteAPIKeyParams) error {
+	n, err := q.exec(ctx, `UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, p.ID, millis(p.At))
 	if err == nil && n == 0 {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("delete API key %s: %w", id, err)
+		return fmt.Errorf("delete API key %s: %w", p.ID, err)
 	}
 	return nil
 }

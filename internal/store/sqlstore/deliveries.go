@@ -10,13 +10,13 @@ import (
 func (q queries) RecordGitHubDelivery(ctx context.Context, p store.RecordDeliveryParams) (bool, error) {
 	var n int64
 	err := q.write(ctx, func(c Conn) error {
-		if _, err := c.Exec(ctx, `DELETE FROM github_deliveries WHERE received_at < $1`, p.ExpiredBefore.Millis()); err != nil {
+		if _, err := c.Exec(ctx, `DELETE FROM github_deliveries WHERE received_at < $1`, millis(p.ExpiredBefore)); err != nil {
 			return err
 		}
 		// No conflict target: a known id and a known body are both a replay.
 		var err error
 		n, err = c.Exec(ctx, `INSERT INTO github_deliveries (delivery_id, body_sha256, received_at) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, p.ID, p.BodySHA256, p.At.Millis())
+			ON CONFLICT DO NOTHING`, p.ID, p.BodySHA256, millis(p.At))
 		return err
 	})
 	if err != nil {
@@ -25,9 +25,9 @@ func (q queries) RecordGitHubDelivery(ctx context.Context, p store.RecordDeliver
 	return n == 1, nil
 }
 
-func (q queries) ForgetGitHubDelivery(ctx context.Context, id string) error {
-	if _, err := q.exec(ctx, `DELETE FROM github_deliveries WHERE delivery_id = $1`, id); err != nil {
-		return fmt.Errorf("forget GitHub delivery %s: %w", id, err)
+func (q queries) ForgetGitHubDelivery(ctx context.Context, p store.ForgetGitHubDeliveryParams) error {
+	if _, err := q.exec(ctx, `DELETE FROM github_deliveries WHERE delivery_id = $1`, p.ID); err != nil {
+		return fmt.Errorf("forget GitHub delivery %s: %w", p.ID, err)
 	}
 	return nil
 }

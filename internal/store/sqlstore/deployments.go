@@ -30,7 +30,7 @@ func scanDeployment(r Row) (liftoff.Deployment, error) {
 	}
 	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), liftoff.Status(status)
 	d.Config, d.RedeployOf = config.string(), redeployOf.string()
-	d.CreatedAt, d.StartedAt, d.FinishedAt = liftoff.FromMillis(created), started.time(), finished.time()
+	d.CreatedAt, d.StartedAt, d.FinishedAt = fromMillis(created), started.time(), finished.time()
 	if d.TriggerDetail, err = decodeDetail(detail); err != nil {
 		return d, fmt.Errorf("deployment %s: %w", d.ID, err)
 	}
@@ -54,7 +54,7 @@ func deploymentArgs(d liftoff.Deployment) ([]any, error) {
 	}
 	return []any{d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
 		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
-		d.CreatedAt.Millis(), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), detail}, nil
+		millis(d.CreatedAt), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), detail}, nil
 }
 
 func (q queries) InsertDeployment(ctx context.Context, d liftoff.Deployment) error {
@@ -84,45 +84,45 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployme
 	return n == 1, nil
 }
 
-func (q queries) GetDeployment(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, id))
+func (q queries) GetDeployment(ctx context.Context, p store.GetDeploymentParams) (liftoff.Deployment, error) {
+	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, p.ID))
 	if err != nil {
-		return liftoff.Deployment{}, fmt.Errorf("get deployment %s: %w", id, err)
+		return liftoff.Deployment{}, fmt.Errorf("get deployment %s: %w", p.ID, err)
 	}
 	d.Services, err = collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+`
-		FROM service_deployments WHERE deployment_id = $1 ORDER BY position, id`, id)
+		FROM service_deployments WHERE deployment_id = $1 ORDER BY position, id`, p.ID)
 	if err != nil {
-		return liftoff.Deployment{}, fmt.Errorf("get service deployments of %s: %w", id, err)
+		return liftoff.Deployment{}, fmt.Errorf("get service deployments of %s: %w", p.ID, err)
 	}
 	return d, nil
 }
 
-func (q queries) GetPendingDeployment(ctx context.Context, environmentID int64, prNumber int) (liftoff.Deployment, error) {
+func (q queries) GetPendingDeployment(ctx context.Context, p store.GetPendingDeploymentParams) (liftoff.Deployment, error) {
 	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.environment_id = $1 AND d.pr_number = $2 AND d.status = `+sqlPending,
-		environmentID, prNumber))
+		p.EnvironmentID, p.PRNumber))
 	if err != nil {
-		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", environmentID, err)
+		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", p.EnvironmentID, err)
 	}
 	return d, nil
 }
 
-func (q queries) JoinPendingDeployment(ctx context.Context, id string, force bool) (bool, error) {
+func (q queries) JoinPendingDeployment(ctx context.Context, p store.JoinPendingDeploymentParams) (bool, error) {
 	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = ` + sqlPending
-	if !force {
+	if !p.Force {
 		// Nothing to upgrade: only check that it is still PENDING.
 		var one int
-		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = `+sqlPending, id).Scan(&one)
+		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = `+sqlPending, p.ID).Scan(&one)
 		if notFound(err) {
 			return false, nil
 		}
 		if err != nil {
-			return false, fmt.Errorf("join deployment %s: %w", id, err)
+			return false, fmt.Errorf("join deployment %s: %w", p.ID, err)
 		}
 		return true, nil
 	}
-	n, err := q.exec(ctx, query, id)
+	n, err := q.exec(ctx, query, p.ID)
 	if err != nil {
-		return false, fmt.Errorf("join deployment %s: %w", id, err)
+		return false, fmt.Errorf("join deployment %s: %w", p.ID, err)
 	}
 	return n == 1, nil
 }
@@ -133,7 +133,7 @@ func (q queries) FinishPendingDeployment(ctx context.Context, p store.FinishDepl
 		return false, err
 	}
 	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4 WHERE id = $1 AND status = `+sqlPending,
-		p.ID, string(p.Status), errs, p.At.Millis())
+		p.ID, string(p.Status), errs, millis(p.At))
 	if err != nil {
 		return false, fmt.Errorf("finish pending deployment %s: %w", p.ID, err)
 	}
@@ -173,7 +173,7 @@ func (q queries) ListDeployments(ctx context.Context, p store.ListDeploymentsPar
 		add("d.status = ?", string(p.Status))
 	}
 	if p.AfterID != "" {
-		add("(d.created_at < ? OR (d.created_at = ? AND d.id < ?))", p.AfterCreatedAt.Millis(), p.AfterCreatedAt.Millis(), p.AfterID)
+		add("(d.created_at < ? OR (d.created_at = ? AND d.id < ?))", millis(p.AfterCreatedAt), millis(p.AfterCreatedAt), p.AfterID)
 	}
 	query := deploymentSelect
 	if len(where) > 0 {
@@ -238,7 +238,7 @@ func scanServiceDeployment(r Row) (liftoff.ServiceDeployment, error) {
 	if err := decodeConfig(config, &s.Config); err != nil {
 		return s, fmt.Errorf("service deployment %s: %w", s.ID, err)
 	}
-	s.CreatedAt = liftoff.FromMillis(created)
+	s.CreatedAt = fromMillis(created)
 	s.Status, s.StartedAt, s.FinishedAt = liftoff.Status(status), started.time(), finished.time()
 	s.Errors, err = decodeErrors(errs)
 	return s, err

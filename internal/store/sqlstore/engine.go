@@ -27,7 +27,7 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (lift
 					AND pi.deleted_at IS NOT NULL AND pi.cleaned_at IS NULL)
 				ORDER BY d.created_at, d.id LIMIT 1`+q.skipLocked()+`)
 			AND status = `+sqlPending+`
-			RETURNING id`, p.Owner, p.At.Millis(), p.LeaseUntil.Millis()).Scan(&id)
+			RETURNING id`, p.Owner, millis(p.At), millis(p.LeaseUntil)).Scan(&id)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another replica started a deployment of the same instance first.
@@ -36,18 +36,18 @@ func (q queries) ClaimDeployment(ctx context.Context, p store.ClaimParams) (lift
 	if err != nil {
 		return liftoff.Deployment{}, fmt.Errorf("claim deployment: %w", err)
 	}
-	return q.GetDeployment(ctx, id)
+	return q.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 }
 
-func (q queries) RenewLease(ctx context.Context, id, owner string, until liftoff.Time) (bool, error) {
+func (q queries) RenewLease(ctx context.Context, p store.RenewLeaseParams) (bool, error) {
 	var cancel bool
 	err := q.write(ctx, func(c Conn) error {
 		return c.QueryRow(ctx, `UPDATE deployments SET lease_expires_at = $3
 			WHERE id = $1 AND lease_owner = $2 AND status IN `+runningStatuses+` RETURNING cancel_requested`,
-			id, owner, until.Millis()).Scan(&cancel)
+			p.ID, p.Owner, millis(p.Until)).Scan(&cancel)
 	})
 	if err != nil {
-		return false, fmt.Errorf("renew lease of deployment %s: %w", id, err)
+		return false, fmt.Errorf("renew lease of deployment %s: %w", p.ID, err)
 	}
 	return cancel, nil
 }
@@ -72,36 +72,36 @@ func (q queries) FinishDeployment(ctx context.Context, p store.FinishDeploymentP
 		return false, err
 	}
 	n, err := q.exec(ctx, `UPDATE deployments SET status = $2, errors = $3, finished_at = $4, lease_owner = NULL, lease_expires_at = NULL
-		WHERE id = $1 AND status IN `+runningStatuses, p.ID, string(p.Status), errs, p.At.Millis())
+		WHERE id = $1 AND status IN `+runningStatuses, p.ID, string(p.Status), errs, millis(p.At))
 	if err != nil {
 		return false, fmt.Errorf("finish deployment %s: %w", p.ID, err)
 	}
 	return n == 1, nil
 }
 
-func (q queries) RequestCancel(ctx context.Context, id string, at liftoff.Time) (liftoff.Status, error) {
+func (q queries) RequestCancel(ctx context.Context, p store.RequestCancelParams) (liftoff.Status, error) {
 	var status liftoff.Status
 	err := q.write(ctx, func(c Conn) error {
 		tx := q.in(c)
-		ok, err := tx.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: id, Status: liftoff.StatusCancelled, At: at,
+		ok, err := tx.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: p.ID, Status: liftoff.StatusCancelled, At: p.At,
 			Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "cancelled before it started"}}})
 		if err != nil {
 			return err
 		}
 		if !ok {
-			if _, err := c.Exec(ctx, `UPDATE deployments SET cancel_requested = true WHERE id = $1 AND status IN `+runningStatuses, id); err != nil {
+			if _, err := c.Exec(ctx, `UPDATE deployments SET cancel_requested = true WHERE id = $1 AND status IN `+runningStatuses, p.ID); err != nil {
 				return err
 			}
 		}
 		var s string
-		if err := c.QueryRow(ctx, `SELECT status FROM deployments WHERE id = $1`, id).Scan(&s); err != nil {
+		if err := c.QueryRow(ctx, `SELECT status FROM deployments WHERE id = $1`, p.ID).Scan(&s); err != nil {
 			return err
 		}
 		status = liftoff.Status(s)
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("cancel deployment %s: %w", id, err)
+		return "", fmt.Errorf("cancel deployment %s: %w", p.ID, err)
 	}
 	return status, nil
 }
@@ -114,7 +114,7 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 	err := q.write(ctx, func(c Conn) error {
 		ids = ids[:0]
 		rows, err := c.Query(ctx, `SELECT id FROM deployments WHERE status IN `+runningStatuses+`
-			AND (lease_owner = $1 OR lease_expires_at < $2)`, p.Owner, p.LeaseExpiredBefore.Millis())
+			AND (lease_owner = $1 OR lease_expires_at < $2)`, p.Owner, millis(p.LeaseExpiredBefore))
 		if err != nil {
 			return err
 		}
@@ -131,12 +131,12 @@ func (q queries) InterruptDeployments(ctx context.Context, p store.InterruptPara
 		}
 		for _, id := range found {
 			if _, err := c.Exec(ctx, `UPDATE deployments SET status = `+sqlError+`, errors = $2, finished_at = $3,
-				lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`, id, errs, p.At.Millis()); err != nil {
+				lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`, id, errs, millis(p.At)); err != nil {
 				return err
 			}
 			if _, err := c.Exec(ctx, `UPDATE service_deployments SET status = `+sqlError+`, errors = $2, finished_at = $3
 				WHERE deployment_id = $1 AND status NOT IN `+finalStatuses,
-				id, errs, p.At.Millis()); err != nil {
+				id, errs, millis(p.At)); err != nil {
 				return err
 			}
 		}
@@ -164,7 +164,7 @@ func (q queries) InsertServiceDeployment(ctx context.Context, sd liftoff.Service
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		sd.ID, sd.DeploymentID, sd.ServiceID, sd.ServiceGivenID, sd.ServiceName, sd.ServiceType, sd.ServiceDomain,
 		string(sd.Status), sd.Reason, errs, ms(sd.StartedAt), ms(sd.FinishedAt), sd.EnvironmentID, sd.PRNumber, sd.GitCommit,
-		sd.Fingerprint, cfg, sd.BuildDir, sd.Position, sd.CreatedAt.Millis())
+		sd.Fingerprint, cfg, sd.BuildDir, sd.Position, millis(sd.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert service deployment: %w", err)
 	}
@@ -191,26 +191,26 @@ func (q queries) UpdateServiceDeployment(ctx context.Context, p store.UpdateServ
 }
 
 func (q queries) LastSuccess(ctx context.Context, p store.LastSuccessParams) (liftoff.ServiceDeployment, error) {
-	before := p.Before.Millis()
+	before := millis(p.Before)
 	if p.Before.IsZero() {
 		before = 1<<62 - 1
 	}
 	sd, err := scanServiceDeployment(q.read.QueryRow(ctx, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
 		WHERE service_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND finished_at >= $3 AND finished_at <= $4
-		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, p.Since.Millis(), before))
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.ServiceID, p.PRNumber, millis(p.Since), before))
 	if err != nil {
 		return liftoff.ServiceDeployment{}, fmt.Errorf("last success of service %s: %w", p.ServiceID, err)
 	}
 	return sd, nil
 }
 
-func (q queries) LastDeployedCommit(ctx context.Context, environmentID int64, prNumber int) (string, error) {
+func (q queries) LastDeployedCommit(ctx context.Context, p store.LastDeployedCommitParams) (string, error) {
 	var commit string
 	err := q.read.QueryRow(ctx, `SELECT git_commit FROM service_deployments
 		WHERE environment_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND git_commit <> ''
-		ORDER BY finished_at DESC, id DESC LIMIT 1`, environmentID, prNumber).Scan(&commit)
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, p.EnvironmentID, p.PRNumber).Scan(&commit)
 	if err != nil {
-		return "", fmt.Errorf("last deployed commit of environment %d: %w", environmentID, err)
+		return "", fmt.Errorf("last deployed commit of environment %d: %w", p.EnvironmentID, err)
 	}
 	return commit, nil
 }
@@ -235,28 +235,28 @@ func (q queries) LiveReleases(ctx context.Context) ([]liftoff.ServiceDeployment,
 	return out, nil
 }
 
-func (q queries) KeptBuilds(ctx context.Context, serviceID string, prNumber int) ([]liftoff.ServiceDeployment, error) {
+func (q queries) KeptBuilds(ctx context.Context, p store.KeptBuildsParams) ([]liftoff.ServiceDeployment, error) {
 	out, err := collectQuery(ctx, q.read, scanServiceDeployment, `SELECT `+serviceDeploymentColumns+` FROM service_deployments
 		WHERE service_id = $1 AND pr_number = $2 AND status = `+sqlSuccess+` AND build_dir <> ''
-		ORDER BY finished_at DESC, id DESC`, serviceID, prNumber)
+		ORDER BY finished_at DESC, id DESC`, p.ServiceID, p.PRNumber)
 	if err != nil {
-		return nil, fmt.Errorf("kept builds of service %s: %w", serviceID, err)
+		return nil, fmt.Errorf("kept builds of service %s: %w", p.ServiceID, err)
 	}
 	return out, nil
 }
 
-func (q queries) ClearBuildDir(ctx context.Context, id string) error {
-	if _, err := q.exec(ctx, `UPDATE service_deployments SET build_dir = '' WHERE id = $1`, id); err != nil {
-		return fmt.Errorf("clear build of %s: %w", id, err)
+func (q queries) ClearBuildDir(ctx context.Context, p store.ClearBuildDirParams) error {
+	if _, err := q.exec(ctx, `UPDATE service_deployments SET build_dir = '' WHERE id = $1`, p.ServiceDeploymentID); err != nil {
+		return fmt.Errorf("clear build of %s: %w", p.ServiceDeploymentID, err)
 	}
 	return nil
 }
 
-func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs []store.ServiceSpec, at liftoff.Time, newID func() string) ([]liftoff.Service, error) {
+func (q queries) EnsureServices(ctx context.Context, p store.EnsureServicesParams) ([]liftoff.Service, error) {
 	var out []liftoff.Service
 	err := q.write(ctx, func(c Conn) error {
 		out = out[:0]
-		for _, s := range specs {
+		for _, s := range p.Services {
 			cfg, err := encodeConfig(s.Config)
 			if err != nil {
 				return fmt.Errorf("service %q: %w", s.GivenID, err)
@@ -265,7 +265,7 @@ func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs 
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 				ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
 					config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
-				RETURNING `+serviceColumns, newID(), environmentID, s.GivenID, s.Name, s.Type, cfg, at.Millis()))
+				RETURNING `+serviceColumns, p.NewServiceID(), p.EnvironmentID, s.GivenID, s.Name, s.Type, cfg, millis(p.At)))
 			if err != nil {
 				return fmt.Errorf("ensure service %q: %w", s.GivenID, err)
 			}
@@ -274,7 +274,7 @@ func (q queries) EnsureServices(ctx context.Context, environmentID int64, specs 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ensure services of environment %d: %w", environmentID, err)
+		return nil, fmt.Errorf("ensure services of environment %d: %w", p.EnvironmentID, err)
 	}
 	return out, nil
 }

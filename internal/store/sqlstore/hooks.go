@@ -21,7 +21,7 @@ func scanHook(r Row) (liftoff.Hook, error) {
 		&h.UseCount, lastUsed.dest(), lastAddr.dest(), &created, &updated)
 	h.PreviousSecretHash, h.PreviousExpiresAt = prevHash.string(), prevExp.time()
 	h.LastUsedAt, h.LastCallerAddress = lastUsed.time(), lastAddr.string()
-	h.CreatedAt, h.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
+	h.CreatedAt, h.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return h, err
 }
 
@@ -31,7 +31,7 @@ func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (lift
 		var err error
 		h, err = scanHook(c.QueryRow(ctx, `INSERT INTO deploy_hooks (id, environment_id, name, secret_hash, paused, use_count, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, false, 0, $5, $5) RETURNING `+hookColumns,
-			p.ID, p.EnvironmentID, p.Name, p.SecretHash, p.At.Millis()))
+			p.ID, p.EnvironmentID, p.Name, p.SecretHash, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -40,19 +40,19 @@ func (q queries) CreateHook(ctx context.Context, p store.CreateHookParams) (lift
 	return h, nil
 }
 
-func (q queries) GetHook(ctx context.Context, id string) (liftoff.Hook, error) {
-	h, err := scanHook(q.read.QueryRow(ctx, `SELECT `+hookColumns+` FROM deploy_hooks WHERE id = $1 AND deleted_at IS NULL`, id))
+func (q queries) GetHook(ctx context.Context, p store.GetHookParams) (liftoff.Hook, error) {
+	h, err := scanHook(q.read.QueryRow(ctx, `SELECT `+hookColumns+` FROM deploy_hooks WHERE id = $1 AND deleted_at IS NULL`, p.ID))
 	if err != nil {
-		return liftoff.Hook{}, fmt.Errorf("get deploy hook %s: %w", id, err)
+		return liftoff.Hook{}, fmt.Errorf("get deploy hook %s: %w", p.ID, err)
 	}
 	return h, nil
 }
 
-func (q queries) ListHooks(ctx context.Context, environmentID int64) ([]liftoff.Hook, error) {
+func (q queries) ListHooks(ctx context.Context, p store.ListHooksParams) ([]liftoff.Hook, error) {
 	hooks, err := collectQuery(ctx, q.read, scanHook, `SELECT `+hookColumns+` FROM deploy_hooks
-		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, environmentID)
+		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`, p.EnvironmentID)
 	if err != nil {
-		return nil, fmt.Errorf("list deploy hooks of environment %d: %w", environmentID, err)
+		return nil, fmt.Errorf("list deploy hooks of environment %d: %w", p.EnvironmentID, err)
 	}
 	return hooks, nil
 }
@@ -75,22 +75,22 @@ func (q queries) updateHook(ctx context.Context, id, what, set string, args ...a
 func (q queries) RotateHook(ctx context.Context, p store.RotateHookParams) (liftoff.Hook, error) {
 	if p.PreviousExpiresAt.IsZero() {
 		return q.updateHook(ctx, p.ID, "rotate", `secret_hash = $2, previous_secret_hash = NULL, previous_expires_at = NULL, updated_at = $3`,
-			p.SecretHash, p.At.Millis())
+			p.SecretHash, millis(p.At))
 	}
 	return q.updateHook(ctx, p.ID, "rotate", `previous_secret_hash = secret_hash, previous_expires_at = $4, secret_hash = $2, updated_at = $3`,
-		p.SecretHash, p.At.Millis(), p.PreviousExpiresAt.Millis())
+		p.SecretHash, millis(p.At), millis(p.PreviousExpiresAt))
 }
 
-func (q queries) SetHookPaused(ctx context.Context, id string, paused bool, at liftoff.Time) (liftoff.Hook, error) {
-	return q.updateHook(ctx, id, "pause", `paused = $2, updated_at = $3`, paused, at.Millis())
+func (q queries) SetHookPaused(ctx context.Context, p store.SetHookPausedParams) (liftoff.Hook, error) {
+	return q.updateHook(ctx, p.ID, "pause", `paused = $2, updated_at = $3`, p.Paused, millis(p.At))
 }
 
-func (q queries) DeleteHook(ctx context.Context, id string, at liftoff.Time) error {
-	_, err := q.updateHook(ctx, id, "delete", `deleted_at = $2, updated_at = $2`, at.Millis())
+func (q queries) DeleteHook(ctx context.Context, p store.DeleteHookParams) error {
+	_, err := q.updateHook(ctx, p.ID, "delete", `deleted_at = $2, updated_at = $2`, millis(p.At))
 	return err
 }
 
-func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.HookTarget, error) {
+func (q queries) HookTarget(ctx context.Context, p store.HookTargetParams) (store.HookTarget, error) {
 	// One round trip: the environment with its project, its service count and
 	// its live hooks (one row per hook; a row of NULL hook columns when none).
 	rows, err := q.read.Query(ctx, `SELECT e.id, e.project_id, e.given_id, e.name, e.is_preview, e.branch, e.config,
@@ -100,9 +100,9 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		FROM environments e
 		JOIN projects p ON p.id = e.project_id
 		LEFT JOIN deploy_hooks h ON h.environment_id = e.id AND h.deleted_at IS NULL
-		WHERE e.id = $1`, environmentID)
+		WHERE e.id = $1`, p.EnvironmentID)
 	if err != nil {
-		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 	}
 	defer rows.Close()
 	var t store.HookTarget
@@ -117,12 +117,12 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		if err := rows.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config,
 			&created, &updated, deleted.dest(), &t.RepoURL, &t.ServiceCount,
 			hookID.dest(), name.dest(), hash.dest(), prevHash.dest(), prevExp.dest(), &paused); err != nil {
-			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 		}
 		if err := decodeConfig(config, &e.Config); err != nil {
-			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", environmentID, err)
+			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", p.EnvironmentID, err)
 		}
-		e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
+		e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
 		t.Environment, t.ProjectID, found = e, e.ProjectID, true
 		if hookID.v != nil {
 			t.Hooks = append(t.Hooks, liftoff.Hook{ID: hookID.string(), EnvironmentID: e.ID, Name: name.string(),
@@ -131,10 +131,10 @@ func (q queries) HookTarget(ctx context.Context, environmentID int64) (store.Hoo
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, err)
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 	}
 	if !found {
-		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", environmentID, store.ErrNotFound)
+		return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, store.ErrNotFound)
 	}
 	return t, nil
 }
@@ -157,7 +157,7 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 				}
 				n := i * 6
 				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
-				args = append(args, call.HookID, call.At.Millis(), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
+				args = append(args, call.HookID, millis(call.At), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
 			}
 			if _, err := c.Exec(ctx, sb.String(), args...); err != nil {
 				return fmt.Errorf("insert hook calls: %w", err)
@@ -178,7 +178,9 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 				order = append(order, call.HookID)
 			}
 			u.count++
-			if !call.At.Before(u.last.At) {
+			// At the store's precision: of two calls in one millisecond
+			// the later one listed is the last.
+			if millis(call.At) >= millis(u.last.At) {
 				u.last = call
 			}
 		}
@@ -187,7 +189,7 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 			if _, err := c.Exec(ctx, `UPDATE deploy_hooks SET use_count = use_count + $2,
 				last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $3 ELSE last_used_at END,
 				last_caller_address = CASE WHEN last_used_at IS NULL OR last_used_at <= $3 THEN $4 ELSE last_caller_address END
-				WHERE id = $1`, id, u.count, u.last.At.Millis(), u.last.Address); err != nil {
+				WHERE id = $1`, id, u.count, millis(u.last.At), u.last.Address); err != nil {
 				return fmt.Errorf("update usage of hook %s: %w", id, err)
 			}
 		}
@@ -204,25 +206,25 @@ func scanHookCall(r Row) (liftoff.HookCall, error) {
 	var at int64
 	var dep nullString
 	err := r.Scan(&c.ID, &c.HookID, &at, &c.Address, &c.Status, &c.Outcome, dep.dest())
-	c.At, c.DeploymentID = liftoff.FromMillis(at), dep.string()
+	c.At, c.DeploymentID = fromMillis(at), dep.string()
 	return c, err
 }
 
-func (q queries) ListHookCalls(ctx context.Context, hookID string, limit int) ([]liftoff.HookCall, error) {
+func (q queries) ListHookCalls(ctx context.Context, p store.ListHookCallsParams) ([]liftoff.HookCall, error) {
 	calls, err := collectQuery(ctx, q.read, scanHookCall, `SELECT id, hook_id, created_at, address, status, outcome, deployment_id
-		FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`, hookID, limit)
+		FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2`, p.HookID, p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("list calls of hook %s: %w", hookID, err)
+		return nil, fmt.Errorf("list calls of hook %s: %w", p.HookID, err)
 	}
 	return calls, nil
 }
 
-func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int) error {
+func (q queries) PruneHookCalls(ctx context.Context, p store.PruneHookCallsParams) error {
 	err := q.write(ctx, func(c Conn) error {
-		for _, id := range hookIDs {
+		for _, id := range p.HookIDs {
 			if _, err := c.Exec(ctx, `DELETE FROM hook_calls WHERE hook_id = $1 AND id < (
 				SELECT coalesce(min(id), 0) FROM (SELECT id FROM hook_calls WHERE hook_id = $1 ORDER BY id DESC LIMIT $2) AS newest)`,
-				id, keep); err != nil {
+				id, p.Keep); err != nil {
 				return fmt.Errorf("prune calls of hook %s: %w", id, err)
 			}
 		}
@@ -234,10 +236,10 @@ func (q queries) PruneHookCalls(ctx context.Context, hookIDs []string, keep int)
 	return nil
 }
 
-func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, since liftoff.Time) (string, error) {
+func (q queries) GetIdempotencyKey(ctx context.Context, p store.GetIdempotencyKeyParams) (string, error) {
 	var id string
 	err := q.read.QueryRow(ctx, `SELECT deployment_id FROM idempotency_keys WHERE hook_id = $1 AND key = $2 AND created_at >= $3`,
-		hookID, key, since.Millis()).Scan(&id)
+		p.HookID, p.Key, millis(p.Since)).Scan(&id)
 	if err != nil {
 		return "", fmt.Errorf("get idempotency key: %w", err)
 	}
@@ -247,7 +249,7 @@ func (q queries) GetIdempotencyKey(ctx context.Context, hookID, key string, sinc
 func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKeyParams) error {
 	n, err := q.exec(ctx, `INSERT INTO idempotency_keys (hook_id, key, deployment_id, created_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (hook_id, key) DO UPDATE SET deployment_id = excluded.deployment_id, created_at = excluded.created_at
-		WHERE idempotency_keys.created_at < $5`, p.HookID, p.Key, p.DeploymentID, p.At.Millis(), p.ExpiredBefore.Millis())
+		WHERE idempotency_keys.created_at < $5`, p.HookID, p.Key, p.DeploymentID, millis(p.At), millis(p.ExpiredBefore))
 	if err == nil && n == 0 {
 		err = store.ErrConflict
 	}
@@ -257,8 +259,8 @@ func (q queries) PutIdempotencyKey(ctx context.Context, p store.PutIdempotencyKe
 	return nil
 }
 
-func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, before liftoff.Time) (int64, error) {
-	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, before.Millis())
+func (q queries) DeleteIdempotencyKeysBefore(ctx context.Context, p store.DeleteIdempotencyKeysBeforeParams) (int64, error) {
+	n, err := q.exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, millis(p.Before))
 	if err != nil {
 		return 0, fmt.Errorf("delete idempotency keys: %w", err)
 	}

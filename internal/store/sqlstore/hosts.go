@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error) {
@@ -12,13 +13,13 @@ func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.Ho
 	err := q.write(ctx, func(c Conn) error {
 		if _, err := c.Exec(ctx, `INSERT INTO host_claims (host, project_id, environment_id, pr_number, created_at)
 			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host) DO NOTHING`,
-			p.Host, p.ProjectID, p.EnvironmentID, p.PRNumber, p.CreatedAt.Millis()); err != nil {
+			p.Host, p.ProjectID, p.EnvironmentID, p.PRNumber, millis(p.CreatedAt)); err != nil {
 			return err
 		}
 		var created int64
 		err := c.QueryRow(ctx, `SELECT host, project_id, environment_id, pr_number, created_at FROM host_claims WHERE host = $1`, p.Host).
 			Scan(&out.Host, &out.ProjectID, &out.EnvironmentID, &out.PRNumber, &created)
-		out.CreatedAt = liftoff.FromMillis(created)
+		out.CreatedAt = fromMillis(created)
 		return err
 	})
 	if err != nil {
@@ -27,9 +28,9 @@ func (q queries) ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.Ho
 	return out, nil
 }
 
-func (q queries) ReleaseHosts(ctx context.Context, environmentID int64, prNumber int) error {
-	if _, err := q.exec(ctx, `DELETE FROM host_claims WHERE environment_id = $1 AND pr_number = $2`, environmentID, prNumber); err != nil {
-		return fmt.Errorf("release host names of %d/#%d: %w", environmentID, prNumber, err)
+func (q queries) ReleaseHosts(ctx context.Context, p store.ReleaseHostsParams) error {
+	if _, err := q.exec(ctx, `DELETE FROM host_claims WHERE environment_id = $1 AND pr_number = $2`, p.EnvironmentID, p.PRNumber); err != nil {
+		return fmt.Errorf("release host names of %d/#%d: %w", p.EnvironmentID, p.PRNumber, err)
 	}
 	return nil
 }

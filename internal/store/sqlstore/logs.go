@@ -26,7 +26,7 @@ func (q queries) AppendLogs(ctx context.Context, lines []liftoff.LogLine) error 
 					sb.WriteString(", ")
 				}
 				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d)", i*4+1, i*4+2, i*4+3, i*4+4)
-				args = append(args, l.DeploymentID, l.ServiceDeploymentID, l.At.Millis(), l.Text)
+				args = append(args, l.DeploymentID, l.ServiceDeploymentID, millis(l.At), l.Text)
 			}
 			if _, err := c.Exec(ctx, sb.String(), args...); err != nil {
 				return err
@@ -58,7 +58,7 @@ func (q queries) ListLogs(ctx context.Context, p store.ListLogsParams) ([]liftof
 		var l liftoff.LogLine
 		var at int64
 		err := r.Scan(&l.ID, &l.DeploymentID, &l.ServiceDeploymentID, &at, &l.Text)
-		l.At = liftoff.FromMillis(at)
+		l.At = fromMillis(at)
 		return l, err
 	}, query, args...)
 	if err != nil {

@@ -15,7 +15,7 @@ func scanProject(r Row) (liftoff.Project, error) {
 	var p liftoff.Project
 	var created, updated int64
 	err := r.Scan(&p.ID, &p.Name, &p.Slug, &p.RepoURL, &p.ConfigPath, &p.DefaultBranch, &p.ConfigCommit, &p.GitHubRepository, &created, &updated)
-	p.CreatedAt, p.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
+	p.CreatedAt, p.UpdatedAt = fromMillis(created), fromMillis(updated)
 	return p, err
 }
 
@@ -26,7 +26,7 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 		out, err = scanProject(c.QueryRow(ctx, `INSERT INTO projects (id, name, slug, repo_url, config_path, default_branch, config_commit,
 			github_repository, repo_credential, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING `+projectColumns,
-			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.RepoCredential.Userinfo, p.At.Millis()))
+			p.ID, p.Name, p.Slug, p.RepoURL, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.GitHubRepository, p.RepoCredential.Userinfo, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -35,19 +35,19 @@ func (q queries) CreateProject(ctx context.Context, p store.CreateProjectParams)
 	return out, nil
 }
 
-func (q queries) GetProject(ctx context.Context, id string) (liftoff.Project, error) {
-	p, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1 AND deleted_at IS NULL`, id))
+func (q queries) GetProject(ctx context.Context, p store.GetProjectParams) (liftoff.Project, error) {
+	project, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1 AND deleted_at IS NULL`, p.ID))
 	if err != nil {
-		return liftoff.Project{}, fmt.Errorf("get project %s: %w", id, err)
+		return liftoff.Project{}, fmt.Errorf("get project %s: %w", p.ID, err)
 	}
-	return p, nil
+	return project, nil
 }
 
-func (q queries) GetRepoCredential(ctx context.Context, projectID string) (liftoff.RepoCredential, error) {
+func (q queries) GetRepoCredential(ctx context.Context, p store.GetRepoCredentialParams) (liftoff.RepoCredential, error) {
 	var c liftoff.RepoCredential
-	err := q.read.QueryRow(ctx, `SELECT repo_credential FROM projects WHERE id = $1 AND deleted_at IS NULL`, projectID).Scan(&c.Userinfo)
+	err := q.read.QueryRow(ctx, `SELECT repo_credential FROM projects WHERE id = $1 AND deleted_at IS NULL`, p.ProjectID).Scan(&c.Userinfo)
 	if err != nil {
-		return liftoff.RepoCredential{}, fmt.Errorf("get repository credential of project %s: %w", projectID, err)
+		return liftoff.RepoCredential{}, fmt.Errorf("get repository credential of project %s: %w", p.ProjectID, err)
 	}
 	return c, nil
 }
@@ -60,21 +60,21 @@ func (q queries) ListProjects(ctx context.Context) ([]liftoff.Project, error) {
 	return collect(rows, scanProject, "list projects")
 }
 
-func (q queries) GetProjectBySlug(ctx context.Context, slug string) (liftoff.Project, error) {
-	p, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE slug = $1 AND slug <> '' AND deleted_at IS NULL`, slug))
+func (q queries) GetProjectBySlug(ctx context.Context, p store.GetProjectBySlugParams) (liftoff.Project, error) {
+	project, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE slug = $1 AND slug <> '' AND deleted_at IS NULL`, p.Slug))
 	if err != nil {
-		return liftoff.Project{}, fmt.Errorf("get project with slug %q: %w", slug, err)
+		return liftoff.Project{}, fmt.Errorf("get project with slug %q: %w", p.Slug, err)
 	}
-	return p, nil
+	return project, nil
 }
 
-func (q queries) SetProjectSlug(ctx context.Context, id, slug string) error {
-	n, err := q.exec(ctx, `UPDATE projects SET slug = $2 WHERE id = $1 AND deleted_at IS NULL`, id, slug)
+func (q queries) SetProjectSlug(ctx context.Context, p store.SetProjectSlugParams) error {
+	n, err := q.exec(ctx, `UPDATE projects SET slug = $2 WHERE id = $1 AND deleted_at IS NULL`, p.ID, p.Slug)
 	if err == nil && n == 0 {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("set slug of project %s: %w", id, err)
+		return fmt.Errorf("set slug of project %s: %w", p.ID, err)
 	}
 	return nil
 }
@@ -85,7 +85,7 @@ func (q queries) UpdateProjectConfig(ctx context.Context, p store.UpdateProjectC
 		var err error
 		out, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET config_path = $2, default_branch = $3, config_commit = $4, updated_at = $5
 			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns,
-			p.ID, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, p.At.Millis()))
+			p.ID, p.ConfigPath, p.DefaultBranch, p.ConfigCommit, millis(p.At)))
 		return err
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func scanEnvironment(r Row) (liftoff.Environment, error) {
 	if err := r.Scan(&e.ID, &e.ProjectID, &e.GivenID, &e.Name, &e.IsPreview, &e.Branch, &config, &created, &updated, deleted.dest()); err != nil {
 		return e, err
 	}
-	e.CreatedAt, e.UpdatedAt, e.DeletedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated), deleted.time()
+	e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
 	if err := decodeConfig(config, &e.Config); err != nil {
 		return e, fmt.Errorf("environment %d: %w", e.ID, err)
 	}
@@ -127,7 +127,7 @@ func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsP
 				ON CONFLICT (project_id, given_id) DO UPDATE SET name = excluded.name, is_preview = excluded.is_preview,
 					branch = excluded.branch, config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL
 				RETURNING `+environmentColumns,
-				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, cfg, p.At.Millis()))
+				p.ProjectID, spec.GivenID, spec.Name, spec.IsPreview, spec.Branch, cfg, millis(p.At)))
 			if err != nil {
 				return fmt.Errorf("upsert environment %q: %w", spec.GivenID, err)
 			}
@@ -144,7 +144,7 @@ func (q queries) SyncEnvironments(ctx context.Context, p store.SyncEnvironmentsP
 			if keep[env.GivenID] {
 				continue
 			}
-			if _, err := c.Exec(ctx, `UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE id = $1`, env.ID, p.At.Millis()); err != nil {
+			if _, err := c.Exec(ctx, `UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE id = $1`, env.ID, millis(p.At)); err != nil {
 				return fmt.Errorf("delete environment %q: %w", env.GivenID, err)
 			}
 		}
@@ -166,13 +166,13 @@ func syncServices(ctx context.Context, c Conn, envID int64, specs []store.Servic
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 			ON CONFLICT (environment_id, given_id) DO UPDATE SET name = excluded.name, type = excluded.type,
 				config = excluded.config, updated_at = excluded.updated_at, deleted_at = NULL`,
-			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, cfg, p.At.Millis())
+			p.NewServiceID(), envID, s.GivenID, s.Name, s.Type, cfg, millis(p.At))
 		if err != nil {
 			return fmt.Errorf("upsert service %q: %w", s.GivenID, err)
 		}
 	}
 	keep := make([]any, 0, len(specs)+2)
-	keep = append(keep, envID, p.At.Millis())
+	keep = append(keep, envID, millis(p.At))
 	list := ""
 	for i, s := range specs {
 		if i > 0 {
@@ -191,19 +191,19 @@ func syncServices(ctx context.Context, c Conn, envID int64, specs []store.Servic
 	return nil
 }
 
-func (q queries) ListEnvironments(ctx context.Context, projectID string) ([]liftoff.Environment, error) {
+func (q queries) ListEnvironments(ctx context.Context, p store.ListEnvironmentsParams) ([]liftoff.Environment, error) {
 	envs, err := collectQuery(ctx, q.read, scanEnvironment, `SELECT `+environmentColumns+` FROM environments
-		WHERE project_id = $1 AND deleted_at IS NULL ORDER BY id`, projectID)
+		WHERE project_id = $1 AND deleted_at IS NULL ORDER BY id`, p.ProjectID)
 	if err != nil {
-		return nil, fmt.Errorf("list environments of project %s: %w", projectID, err)
+		return nil, fmt.Errorf("list environments of project %s: %w", p.ProjectID, err)
 	}
 	return envs, nil
 }
 
-func (q queries) GetEnvironment(ctx context.Context, id int64) (liftoff.Environment, error) {
-	e, err := scanEnvironment(q.read.QueryRow(ctx, `SELECT `+environmentColumns+` FROM environments WHERE id = $1`, id))
+func (q queries) GetEnvironment(ctx context.Context, p store.GetEnvironmentParams) (liftoff.Environment, error) {
+	e, err := scanEnvironment(q.read.QueryRow(ctx, `SELECT `+environmentColumns+` FROM environments WHERE id = $1`, p.ID))
 	if err != nil {
-		return liftoff.Environment{}, fmt.Errorf("get environment %d: %w", id, err)
+		return liftoff.Environment{}, fmt.Errorf("get environment %d: %w", p.ID, err)
 	}
 	return e, nil
 }
@@ -217,18 +217,18 @@ func scanService(r Row) (liftoff.Service, error) {
 	if err := r.Scan(&s.ID, &s.EnvironmentID, &s.GivenID, &s.Name, &s.Type, &config, &created, &updated); err != nil {
 		return s, err
 	}
-	s.CreatedAt, s.UpdatedAt = liftoff.FromMillis(created), liftoff.FromMillis(updated)
+	s.CreatedAt, s.UpdatedAt = fromMillis(created), fromMillis(updated)
 	if err := decodeConfig(config, &s.Config); err != nil {
 		return s, fmt.Errorf("service %s: %w", s.ID, err)
 	}
 	return s, nil
 }
 
-func (q queries) ListServices(ctx context.Context, environmentID int64) ([]liftoff.Service, error) {
+func (q queries) ListServices(ctx context.Context, p store.ListServicesParams) ([]liftoff.Service, error) {
 	svcs, err := collectQuery(ctx, q.read, scanService, `SELECT `+serviceColumns+` FROM services
-		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, given_id`, environmentID)
+		WHERE environment_id = $1 AND deleted_at IS NULL ORDER BY created_at, given_id`, p.EnvironmentID)
 	if err != nil {
-		return nil, fmt.Errorf("list services of environment %d: %w", environmentID, err)
+		return nil, fmt.Errorf("list services of environment %d: %w", p.EnvironmentID, err)
 	}
 	return svcs, nil
 }
@@ -262,16 +262,16 @@ func collectQuery[T any](ctx context.Context, c Conn, scan func(Row) (T, error),
 // notFound reports whether err is store.ErrNotFound.
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
-func (q queries) DeleteProject(ctx context.Context, id, message string, at liftoff.Time) (liftoff.Project, error) {
-	errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: message}})
+func (q queries) DeleteProject(ctx context.Context, p store.DeleteProjectParams) (liftoff.Project, error) {
+	errs, err := encodeErrors([]liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: p.Message}})
 	if err != nil {
 		return liftoff.Project{}, err
 	}
-	var p liftoff.Project
+	var project liftoff.Project
 	err = q.write(ctx, func(c Conn) error {
 		var err error
-		if p, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET deleted_at = $2, updated_at = $2
-			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns, id, at.Millis())); err != nil {
+		if project, err = scanProject(c.QueryRow(ctx, `UPDATE projects SET deleted_at = $2, updated_at = $2
+			WHERE id = $1 AND deleted_at IS NULL RETURNING `+projectColumns, p.ID, millis(p.At))); err != nil {
 			return err
 		}
 		envs := `(SELECT id FROM environments WHERE project_id = $1)`
@@ -280,14 +280,14 @@ func (q queries) DeleteProject(ctx context.Context, id, message string, at lifto
 			args  []any
 		}{
 			{`UPDATE deployments SET status = ` + sqlCancelled + `, errors = $2, finished_at = $3
-				WHERE environment_id IN ` + envs + ` AND status = ` + sqlPending, []any{id, errs, at.Millis()}},
-			{`UPDATE deployments SET cancel_requested = true WHERE environment_id IN ` + envs + ` AND status IN ` + runningStatuses, []any{id}},
-			{`UPDATE deploy_hooks SET deleted_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
+				WHERE environment_id IN ` + envs + ` AND status = ` + sqlPending, []any{p.ID, errs, millis(p.At)}},
+			{`UPDATE deployments SET cancel_requested = true WHERE environment_id IN ` + envs + ` AND status IN ` + runningStatuses, []any{p.ID}},
+			{`UPDATE deploy_hooks SET deleted_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
 			{`UPDATE preview_instances SET deleted_at = $2, teardown_at = NULL, cleaned_at = NULL
-				WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
-			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{id, at.Millis()}},
-			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{id, at.Millis()}},
-			{`DELETE FROM host_claims WHERE project_id = $1`, []any{id}},
+				WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
+			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
+			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
+			{`DELETE FROM host_claims WHERE project_id = $1`, []any{p.ID}},
 		} {
 			if _, err := c.Exec(ctx, stmt.query, stmt.args...); err != nil {
 				return err
@@ -296,7 +296,7 @@ func (q queries) DeleteProject(ctx context.Context, id, message string, at lifto
 		return nil
 	})
 	if err != nil {
-		return liftoff.Project{}, fmt.Errorf("delete project %s: %w", id, err)
+		return liftoff.Project{}, fmt.Errorf("delete project %s: %w", p.ID, err)
 	}
-	return p, nil
+	return project, nil
 }

@@ -3,16 +3,29 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
-// ms converts a liftoff.Time to its column value: NULL when not set.
-func ms(t liftoff.Time) any {
+// ms converts a time to its column value: integer milliseconds since the
+// Unix epoch (so ordering and comparison are exact and the same on SQLite
+// and PostgreSQL, at the precision of the API's timestamps); NULL for the
+// zero time, which means "not set".
+func ms(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.Millis()
+	return millis(t)
+}
+
+// millis converts a time to milliseconds since the epoch, for a column or
+// a bound that is always set; 0 for the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // nullTime scans a nullable millisecond column.
@@ -20,12 +33,16 @@ type nullTime struct{ v *int64 }
 
 func (n *nullTime) dest() any { return &n.v }
 
-func (n nullTime) time() liftoff.Time {
+func (n nullTime) time() time.Time {
 	if n.v == nil {
-		return liftoff.Time{}
+		return time.Time{}
 	}
-	return liftoff.FromMillis(*n.v)
+	return fromMillis(*n.v)
 }
+
+// fromMillis reads a millisecond column: every time the store returns is
+// UTC, so that times read back compare equal to one another.
+func fromMillis(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
 // nullString scans a nullable text column.
 type nullString struct{ v *string }

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"testing"
+
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // beforeScopes is the last schema version without API key scopes.
@@ -22,7 +24,7 @@ func testAPIKeysBeforeScopesAreAdmin(t *testing.T, drv Driver) {
 	}
 
 	s := open(t) // migrates to the newest version
-	k, err := s.GetAPIKeyByHash(ctx, "oldhash")
+	k, err := s.GetAPIKeyByHash(ctx, store.GetAPIKeyByHashParams{Hash: "oldhash"})
 	if err != nil || k.ID != "cold" || k.Scope != "admin" || len(k.EnvironmentIDs) != 0 {
 		t.Fatalf("the old key after migration = %+v, %v; want an admin key", k, err)
 	}

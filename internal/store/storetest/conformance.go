@@ -26,6 +26,7 @@ func basicCases() []testCase {
 		{"HookCalls", testHookCalls},
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"Deployments", testDeployments},
+		{"TimesReadBack", testTimesReadBack},
 		{"OnePendingPerInstance", testOnePendingPerInstance},
 		{"ListDeploymentsPaging", testListDeploymentsPaging},
 		{"TxRollsBack", testTxRollsBack},
@@ -34,7 +35,7 @@ func basicCases() []testCase {
 	}
 }
 
-var t0 = liftoff.At(time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC))
+var t0 = time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC)
 
 // seed makes a project with a production, a staging and a preview
 // environment, each with two services.
@@ -63,17 +64,41 @@ var twoServices = []store.ServiceSpec{
 	{GivenID: "site", Name: "Site", Type: "static", Config: config.Service{ID: "site"}},
 }
 
+// testTimesReadBack: a time is kept at the API's precision and read back in
+// UTC whatever zone it was written in, and the zero time stays "not set".
+func testTimesReadBack(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	paris := time.FixedZone("CET", 3600)
+	at := time.Date(2026, 11, 26, 19, 43, 17, 123_456_789, paris)
+	want := time.Date(2026, 11, 26, 18, 43, 17, 123_000_000, time.UTC)
+	d := newDeployment(p, envs[0], 0, at)
+	if err := s.InsertDeployment(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CreatedAt != want || got.CreatedAt.Location() != time.UTC {
+		t.Errorf("CreatedAt = %v, want %v in UTC", got.CreatedAt, want)
+	}
+	if !got.StartedAt.IsZero() || !got.FinishedAt.IsZero() {
+		t.Errorf("StartedAt %v, FinishedAt %v: want zero (not set)", got.StartedAt, got.FinishedAt)
+	}
+}
+
 func testProjectsAndSync(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
 	if len(envs) != 3 || envs[0].GivenID != "production" || !envs[2].IsPreview || envs[1].Branch != "develop" {
 		t.Fatalf("environments = %+v", envs)
 	}
-	got, err := s.GetProject(ctx, p.ID)
+	got, err := s.GetProject(ctx, store.GetProjectParams{ID: p.ID})
 	if err != nil || got != p || got.CreatedAt != t0 {
 		t.Fatalf("GetProject = %+v, %v; want %+v", got, err, p)
 	}
-	if _, err := s.GetProject(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetProject(ctx, store.GetProjectParams{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetProject(nope) error = %v, want ErrNotFound", err)
 	}
 	// Ids are distinct integers shared by normal and preview environments.
@@ -84,7 +109,7 @@ func testProjectsAndSync(t *testing.T, s store.Store) {
 		}
 		seen[e.ID] = true
 	}
-	svcs, err := s.ListServices(ctx, envs[0].ID)
+	svcs, err := s.ListServices(ctx, store.ListServicesParams{EnvironmentID: envs[0].ID})
 	if err != nil || len(svcs) != 2 || svcs[0].GivenID != "api" || svcs[0].Config.ID != "api" {
 		t.Fatalf("ListServices = %+v, %v", svcs, err)
 	}
@@ -103,15 +128,15 @@ func testProjectsAndSync(t *testing.T, s store.Store) {
 	if again[0].ID != envs[0].ID || again[0].Name != "Prod" || again[1].ID != envs[2].ID || seen[again[2].ID] {
 		t.Fatalf("ids must be kept for existing environments and new for new ones: before %+v after %+v", envs, again)
 	}
-	listed, err := s.ListEnvironments(ctx, p.ID)
+	listed, err := s.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: p.ID})
 	if err != nil || len(listed) != 3 {
 		t.Fatalf("ListEnvironments = %+v, %v", listed, err)
 	}
-	staging, err := s.GetEnvironment(ctx, envs[1].ID)
+	staging, err := s.GetEnvironment(ctx, store.GetEnvironmentParams{ID: envs[1].ID})
 	if err != nil || !staging.Deleted() || staging.DeletedAt != t1 {
 		t.Fatalf("staging after it left the config = %+v, %v", staging, err)
 	}
-	svcs, err = s.ListServices(ctx, envs[0].ID)
+	svcs, err = s.ListServices(ctx, store.ListServicesParams{EnvironmentID: envs[0].ID})
 	if err != nil || len(svcs) != 1 {
 		t.Fatalf("ListServices after sync = %+v, %v", svcs, err)
 	}
@@ -140,7 +165,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if _, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "dup", Hash: "h1", Scope: "admin", At: t0}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate hash error = %v, want ErrConflict", err)
 	}
-	got, err := s.GetAPIKeyByHash(ctx, "h1")
+	got, err := s.GetAPIKeyByHash(ctx, store.GetAPIKeyByHashParams{Hash: "h1"})
 	if err != nil || !reflect.DeepEqual(got, k) || got.Scope != "admin" || got.EnvironmentIDs != nil {
 		t.Fatalf("GetAPIKeyByHash = %+v, %v; want %+v", got, err, k)
 	}
@@ -156,7 +181,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.GetAPIKeyByHash(ctx, "h2")
+	got, err = s.GetAPIKeyByHash(ctx, store.GetAPIKeyByHashParams{Hash: "h2"})
 	if err != nil || !reflect.DeepEqual(got, deploy) || got.Scope != "deploy" || !reflect.DeepEqual(got.EnvironmentIDs, []int64{3, 4, 9007199254740993}) {
 		t.Fatalf("deploy key = %+v, %v; want %+v", got, err, deploy)
 	}
@@ -165,13 +190,13 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		t.Fatalf("ListAPIKeys = %+v, %v", keys, err)
 	}
 
-	if err := s.DeleteAPIKey(ctx, k.ID, t0); err != nil {
+	if err := s.DeleteAPIKey(ctx, store.DeleteAPIKeyParams{ID: k.ID, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetAPIKeyByHash(ctx, "h1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetAPIKeyByHash(ctx, store.GetAPIKeyByHashParams{Hash: "h1"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted key found: %v", err)
 	}
-	if err := s.DeleteAPIKey(ctx, k.ID, t0); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteAPIKey(ctx, store.DeleteAPIKeyParams{ID: k.ID, At: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete error = %v, want ErrNotFound", err)
 	}
 	keys, err = s.ListAPIKeys(ctx)
@@ -191,15 +216,15 @@ func testHooks(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, err := s.HookTarget(ctx, envs[0].ID)
+	target, err := s.HookTarget(ctx, store.HookTargetParams{EnvironmentID: envs[0].ID})
 	if err != nil || target.ServiceCount != 2 || len(target.Hooks) != 2 || target.RepoURL != "/srv/shop" || target.Environment.GivenID != "production" {
 		t.Fatalf("HookTarget = %+v, %v", target, err)
 	}
-	empty, err := s.HookTarget(ctx, envs[1].ID)
+	empty, err := s.HookTarget(ctx, store.HookTargetParams{EnvironmentID: envs[1].ID})
 	if err != nil || len(empty.Hooks) != 0 || empty.ServiceCount != 2 {
 		t.Fatalf("HookTarget without hooks = %+v, %v", empty, err)
 	}
-	if _, err := s.HookTarget(ctx, 999999); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.HookTarget(ctx, store.HookTargetParams{EnvironmentID: 999999}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("HookTarget(unknown) error = %v", err)
 	}
 	exp := t0.Add(time.Hour)
@@ -211,23 +236,23 @@ func testHooks(t *testing.T, s store.Store) {
 	if err != nil || r.SecretHash != "s1c" || r.PreviousSecretHash != "" || !r.PreviousExpiresAt.IsZero() {
 		t.Fatalf("RotateHook without grace = %+v, %v", r, err)
 	}
-	p, err := s.SetHookPaused(ctx, h.ID, true, t0)
+	p, err := s.SetHookPaused(ctx, store.SetHookPausedParams{ID: h.ID, Paused: true, At: t0})
 	if err != nil || !p.Paused {
 		t.Fatalf("pause = %+v, %v", p, err)
 	}
-	if target, _ = s.HookTarget(ctx, envs[0].ID); !target.Hooks[0].Paused {
+	if target, _ = s.HookTarget(ctx, store.HookTargetParams{EnvironmentID: envs[0].ID}); !target.Hooks[0].Paused {
 		t.Fatalf("HookTarget does not show the pause: %+v", target.Hooks)
 	}
-	if err := s.DeleteHook(ctx, h2.ID, t0); err != nil {
+	if err := s.DeleteHook(ctx, store.DeleteHookParams{ID: h2.ID, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetHook(ctx, h2.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetHook(ctx, store.GetHookParams{ID: h2.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted hook found: %v", err)
 	}
-	if err := s.DeleteHook(ctx, h2.ID, t0); !errors.Is(err, store.ErrNotFound) {
+	if err := s.DeleteHook(ctx, store.DeleteHookParams{ID: h2.ID, At: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete = %v", err)
 	}
-	hooks, err := s.ListHooks(ctx, envs[0].ID)
+	hooks, err := s.ListHooks(ctx, store.ListHooksParams{EnvironmentID: envs[0].ID})
 	if err != nil || len(hooks) != 1 || hooks[0].ID != h.ID {
 		t.Fatalf("ListHooks = %+v, %v", hooks, err)
 	}
@@ -248,7 +273,7 @@ func testHookCalls(t *testing.T, s store.Store) {
 	if err := s.RecordHookCalls(ctx, calls); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.GetHook(ctx, h.ID)
+	got, err := s.GetHook(ctx, store.GetHookParams{ID: h.ID})
 	if err != nil || got.UseCount != 250 || got.LastUsedAt != t0.Add(249*time.Second) || got.LastCallerAddress != "10.0.0.249" {
 		t.Fatalf("usage after calls = %+v, %v", got, err)
 	}
@@ -256,14 +281,14 @@ func testHookCalls(t *testing.T, s store.Store) {
 	if err := s.RecordHookCalls(ctx, []liftoff.HookCall{{HookID: h.ID, At: t0, Address: "1.1.1.1", Status: 404, Outcome: "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.GetHook(ctx, h.ID)
+	got, _ = s.GetHook(ctx, store.GetHookParams{ID: h.ID})
 	if got.UseCount != 251 || got.LastCallerAddress != "10.0.0.249" {
 		t.Fatalf("usage after a late call = %+v", got)
 	}
-	if err := s.PruneHookCalls(ctx, []string{h.ID}, 100); err != nil {
+	if err := s.PruneHookCalls(ctx, store.PruneHookCallsParams{HookIDs: []string{h.ID}, Keep: 100}); err != nil {
 		t.Fatal(err)
 	}
-	list, err := s.ListHookCalls(ctx, h.ID, 1000)
+	list, err := s.ListHookCalls(ctx, store.ListHookCallsParams{HookID: h.ID, Limit: 1000})
 	if err != nil || len(list) != 100 {
 		t.Fatalf("after pruning to 100: %d calls, %v", len(list), err)
 	}
@@ -274,7 +299,7 @@ func testHookCalls(t *testing.T, s store.Store) {
 
 func testIdempotencyKeys(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	put := func(dep string, at liftoff.Time) error {
+	put := func(dep string, at time.Time) error {
 		return s.PutIdempotencyKey(ctx, store.PutIdempotencyKeyParams{HookID: "h", Key: "k", DeploymentID: dep, At: at, ExpiredBefore: at.Add(-24 * time.Hour)})
 	}
 	if err := put("d1", t0); err != nil {
@@ -283,22 +308,22 @@ func testIdempotencyKeys(t *testing.T, s store.Store) {
 	if err := put("d2", t0.Add(time.Hour)); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("fresh key replaced: %v", err)
 	}
-	if id, err := s.GetIdempotencyKey(ctx, "h", "k", t0.Add(-time.Hour)); err != nil || id != "d1" {
+	if id, err := s.GetIdempotencyKey(ctx, store.GetIdempotencyKeyParams{HookID: "h", Key: "k", Since: t0.Add(-time.Hour)}); err != nil || id != "d1" {
 		t.Fatalf("GetIdempotencyKey = %q, %v", id, err)
 	}
-	if _, err := s.GetIdempotencyKey(ctx, "h", "k", t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetIdempotencyKey(ctx, store.GetIdempotencyKeyParams{HookID: "h", Key: "k", Since: t0.Add(time.Minute)}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired key found: %v", err)
 	}
 	if err := put("d3", t0.Add(25*time.Hour)); err != nil {
 		t.Fatalf("expired key not replaced: %v", err)
 	}
-	n, err := s.DeleteIdempotencyKeysBefore(ctx, t0.Add(26*time.Hour))
+	n, err := s.DeleteIdempotencyKeysBefore(ctx, store.DeleteIdempotencyKeysBeforeParams{Before: t0.Add(26 * time.Hour)})
 	if err != nil || n != 1 {
 		t.Fatalf("DeleteIdempotencyKeysBefore = %d, %v", n, err)
 	}
 }
 
-func newDeployment(p liftoff.Project, e liftoff.Environment, pr int, at liftoff.Time) liftoff.Deployment {
+func newDeployment(p liftoff.Project, e liftoff.Environment, pr int, at time.Time) liftoff.Deployment {
 	return liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: e.ID, PRNumber: pr, RepoURL: p.RepoURL,
 		GitBranch: e.Branch, TriggerType: liftoff.TriggerDeployHook, HookID: "hook", HookName: "CI", Status: liftoff.StatusPending, CreatedAt: at}
 }
@@ -311,7 +336,7 @@ func testDeployments(t *testing.T, s store.Store) {
 	if err := s.InsertDeployment(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.GetDeployment(ctx, d.ID)
+	got, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,38 +344,38 @@ func testDeployments(t *testing.T, s store.Store) {
 		got.RequestedCommit != "abcdef1" || got.GitCommit != "" || !got.StartedAt.IsZero() || got.HookName != "CI" || len(got.Services) != 0 {
 		t.Fatalf("GetDeployment = %+v", got)
 	}
-	if _, err := s.GetDeployment(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetDeployment(nope) = %v", err)
 	}
-	pending, err := s.GetPendingDeployment(ctx, envs[0].ID, 0)
+	pending, err := s.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: envs[0].ID, PRNumber: 0})
 	if err != nil || pending.ID != d.ID {
 		t.Fatalf("GetPendingDeployment = %+v, %v", pending, err)
 	}
-	if _, err := s.GetPendingDeployment(ctx, envs[1].ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: envs[1].ID, PRNumber: 0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("pending of another environment: %v", err)
 	}
-	ok, err := s.JoinPendingDeployment(ctx, d.ID, false)
+	ok, err := s.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: d.ID, Force: false})
 	if err != nil || !ok {
 		t.Fatalf("join = %v, %v", ok, err)
 	}
-	if got, _ := s.GetDeployment(ctx, d.ID); got.Force {
+	if got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); got.Force {
 		t.Fatal("join without force set force")
 	}
-	if ok, err := s.JoinPendingDeployment(ctx, d.ID, true); err != nil || !ok {
+	if ok, err := s.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: d.ID, Force: true}); err != nil || !ok {
 		t.Fatalf("join with force = %v, %v", ok, err)
 	}
-	if got, _ := s.GetDeployment(ctx, d.ID); !got.Force {
+	if got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); !got.Force {
 		t.Fatal("join with force did not upgrade force")
 	}
 	errs := []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "superseded by x"}}
 	if ok, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled, Errors: errs, At: t0.Add(time.Second)}); err != nil || !ok {
 		t.Fatalf("finish = %v, %v", ok, err)
 	}
-	got, _ = s.GetDeployment(ctx, d.ID)
+	got, _ = s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 	if got.Status != liftoff.StatusCancelled || len(got.Errors) != 1 || got.Errors[0] != errs[0] || got.FinishedAt != t0.Add(time.Second) {
 		t.Fatalf("after finish = %+v", got)
 	}
-	if ok, _ := s.JoinPendingDeployment(ctx, d.ID, false); ok {
+	if ok, _ := s.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: d.ID, Force: false}); ok {
 		t.Fatal("joined a finished deployment")
 	}
 	if ok, _ := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusError, At: t0}); ok {
@@ -371,7 +396,7 @@ func testOnePendingPerInstance(t *testing.T, s store.Store) {
 	if ok, err := s.InsertPendingDeployment(ctx, second); ok || err != nil {
 		t.Fatalf("InsertPendingDeployment beside a PENDING one = %v, %v; want false, nil", ok, err)
 	}
-	if _, err := s.GetDeployment(ctx, second.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: second.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the refused deployment was stored: %v", err)
 	}
 	if ok, err := s.InsertPendingDeployment(ctx, newDeployment(p, envs[1], 0, t0)); !ok || err != nil {
@@ -477,7 +502,7 @@ func testTxRollsBack(t *testing.T, s store.Store) {
 			return err
 		}
 		// Reads in the transaction see its writes.
-		if _, err := q.GetPendingDeployment(ctx, envs[0].ID, 0); err != nil {
+		if _, err := q.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: envs[0].ID, PRNumber: 0}); err != nil {
 			return fmt.Errorf("read own write: %w", err)
 		}
 		return boom
@@ -485,13 +510,13 @@ func testTxRollsBack(t *testing.T, s store.Store) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Tx error = %v, want boom", err)
 	}
-	if _, err := s.GetDeployment(ctx, d.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("rolled back deployment exists: %v", err)
 	}
 	if err := s.Tx(ctx, func(q store.Queries) error { return q.InsertDeployment(ctx, d) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetDeployment(ctx, d.ID); err != nil {
+	if _, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); err != nil {
 		t.Fatalf("committed deployment missing: %v", err)
 	}
 }
@@ -523,7 +548,7 @@ func testConcurrentTx(t *testing.T, s store.Store) {
 			t.Fatalf("transaction %d: %v", i, err)
 		}
 	}
-	hooks, err := s.ListHooks(ctx, envs[0].ID)
+	hooks, err := s.ListHooks(ctx, store.ListHooksParams{EnvironmentID: envs[0].ID})
 	if err != nil || len(hooks) != n-n/4 {
 		t.Fatalf("%d hooks committed, want %d (%v)", len(hooks), n-n/4, err)
 	}

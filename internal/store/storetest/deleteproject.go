@@ -55,36 +55,36 @@ func testDeleteProject(t *testing.T, s store.Store) {
 	}
 
 	at := t0.Add(time.Minute)
-	got, err := s.DeleteProject(ctx, p.ID, "the project was deleted", at)
+	got, err := s.DeleteProject(ctx, store.DeleteProjectParams{ID: p.ID, Message: "the project was deleted", At: at})
 	if err != nil || got.ID != p.ID {
 		t.Fatalf("delete: %+v %v", got, err)
 	}
-	if _, err := s.DeleteProject(ctx, p.ID, "again", at); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DeleteProject(ctx, store.DeleteProjectParams{ID: p.ID, Message: "again", At: at}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delete: %v", err)
 	}
-	if _, err := s.GetProject(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetProject(ctx, store.GetProjectParams{ID: p.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("get a deleted project: %v", err)
 	}
-	if es, err := s.ListEnvironments(ctx, p.ID); err != nil || len(es) != 0 {
+	if es, err := s.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: p.ID}); err != nil || len(es) != 0 {
 		t.Errorf("environments of a deleted project: %+v %v", es, err)
 	}
-	if e, err := s.GetEnvironment(ctx, envs[0].ID); err != nil || !e.Deleted() {
+	if e, err := s.GetEnvironment(ctx, store.GetEnvironmentParams{ID: envs[0].ID}); err != nil || !e.Deleted() {
 		t.Errorf("environment after the delete: %+v %v", e, err)
 	}
-	if _, err := s.GetHook(ctx, hk.ID); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetHook(ctx, store.GetHookParams{ID: hk.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("hook of a deleted project: %v", err)
 	}
-	if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != liftoff.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the project was deleted" {
+	if d, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: pending.ID}); d.Status != liftoff.StatusCancelled || len(d.Errors) != 1 || d.Errors[0].Message != "the project was deleted" {
 		t.Errorf("PENDING deployment after the delete: %+v", d)
 	}
-	if cancel, err := s.RenewLease(ctx, running.ID, "n1", at.Add(time.Hour)); err != nil || !cancel {
+	if cancel, err := s.RenewLease(ctx, store.RenewLeaseParams{ID: running.ID, Owner: "n1", Until: at.Add(time.Hour)}); err != nil || !cancel {
 		t.Errorf("the running deployment is not asked to stop: %v %v", cancel, err)
 	}
-	if ps, err := s.ListPreviewInstances(ctx, envs[2].ID, false); err != nil || len(ps) != 0 {
+	if ps, err := s.ListPreviewInstances(ctx, store.ListPreviewInstancesParams{EnvironmentID: envs[2].ID, IncludeDeleted: false}); err != nil || len(ps) != 0 {
 		t.Errorf("live previews of a deleted project: %+v %v", ps, err)
 	}
 	// The other project is untouched; the deleted one's host is free.
-	if d, _ := s.GetDeployment(ctx, otherPending.ID); d.Status != liftoff.StatusPending {
+	if d, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: otherPending.ID}); d.Status != liftoff.StatusPending {
 		t.Errorf("another project's deployment: %+v", d)
 	}
 	if c, err := s.ClaimHost(ctx, liftoff.HostClaim{Host: "api.production.localhost", ProjectID: other.ID, EnvironmentID: otherEnvs[0].ID, CreatedAt: at}); err != nil || c.ProjectID != other.ID {

@@ -28,7 +28,7 @@ func engineCases() []testCase {
 	}
 }
 
-func claim(t *testing.T, s store.Store, owner string, at liftoff.Time) (liftoff.Deployment, bool) {
+func claim(t *testing.T, s store.Store, owner string, at time.Time) (liftoff.Deployment, bool) {
 	t.Helper()
 	d, err := s.ClaimDeployment(context.Background(), store.ClaimParams{Owner: owner, At: at, LeaseUntil: at.Add(time.Minute)})
 	if errors.Is(err, store.ErrNotFound) {
@@ -90,7 +90,7 @@ func testClaim(t *testing.T, s store.Store) {
 			t.Fatalf("PR instance %d did not start beside the other", pr)
 		}
 	}
-	got, _ := s.GetDeployment(ctx, older.ID)
+	got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: older.ID})
 	if got.Status != liftoff.StatusSuccess || got.FinishedAt != t0.Add(6*time.Second) {
 		t.Fatalf("finished deployment = %+v", got)
 	}
@@ -151,36 +151,36 @@ func testLeaseAndCancel(t *testing.T, s store.Store) {
 	if _, ok := claim(t, s, "n1", t0); !ok {
 		t.Fatal("no claim")
 	}
-	if cancel, err := s.RenewLease(ctx, running.ID, "n1", t0.Add(time.Hour)); err != nil || cancel {
+	if cancel, err := s.RenewLease(ctx, store.RenewLeaseParams{ID: running.ID, Owner: "n1", Until: t0.Add(time.Hour)}); err != nil || cancel {
 		t.Fatalf("renew = %v, %v", cancel, err)
 	}
-	if _, err := s.RenewLease(ctx, running.ID, "n2", t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RenewLease(ctx, store.RenewLeaseParams{ID: running.ID, Owner: "n2", Until: t0.Add(time.Hour)}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("renew by another owner: %v", err)
 	}
 	if err := s.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: running.ID, Status: liftoff.StatusBuilding, GitCommit: "abc", Config: `{"x":1}`}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := s.GetDeployment(ctx, running.ID)
+	got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: running.ID})
 	if got.Status != liftoff.StatusBuilding || got.GitCommit != "abc" || got.Config != `{"x":1}` {
 		t.Fatalf("after update = %+v", got)
 	}
-	if st, err := s.RequestCancel(ctx, running.ID, t0); err != nil || st != liftoff.StatusBuilding {
+	if st, err := s.RequestCancel(ctx, store.RequestCancelParams{ID: running.ID, At: t0}); err != nil || st != liftoff.StatusBuilding {
 		t.Fatalf("cancel of a running deployment = %v, %v", st, err)
 	}
-	if cancel, err := s.RenewLease(ctx, running.ID, "n1", t0.Add(time.Hour)); err != nil || !cancel {
+	if cancel, err := s.RenewLease(ctx, store.RenewLeaseParams{ID: running.ID, Owner: "n1", Until: t0.Add(time.Hour)}); err != nil || !cancel {
 		t.Fatalf("renew after cancel = %v, %v; want the request", cancel, err)
 	}
 	pending := newDeployment(p, envs[1], 0, t0)
 	if err := s.InsertDeployment(ctx, pending); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.RequestCancel(ctx, pending.ID, t0); err != nil || st != liftoff.StatusCancelled {
+	if st, err := s.RequestCancel(ctx, store.RequestCancelParams{ID: pending.ID, At: t0}); err != nil || st != liftoff.StatusCancelled {
 		t.Fatalf("cancel of a PENDING deployment = %v, %v", st, err)
 	}
-	if st, err := s.RequestCancel(ctx, pending.ID, t0); err != nil || st != liftoff.StatusCancelled {
+	if st, err := s.RequestCancel(ctx, store.RequestCancelParams{ID: pending.ID, At: t0}); err != nil || st != liftoff.StatusCancelled {
 		t.Fatalf("second cancel = %v, %v", st, err)
 	}
-	if _, err := s.RequestCancel(ctx, "nope", t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RequestCancel(ctx, store.RequestCancelParams{ID: "nope", At: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("cancel of an unknown deployment: %v", err)
 	}
 }
@@ -211,12 +211,12 @@ func testInterrupt(t *testing.T, s store.Store) {
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("interrupted %v, %v; want mine and the stale one", ids, err)
 	}
-	got, _ := s.GetDeployment(ctx, mine.ID)
+	got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: mine.ID})
 	if got.Status != liftoff.StatusError || got.Errors[0].Message != "interrupted by a restart of Liftoff" ||
 		len(got.Services) != 1 || got.Services[0].Status != liftoff.StatusError {
 		t.Fatalf("interrupted deployment = %+v", got)
 	}
-	if got, _ := s.GetDeployment(ctx, fresh.ID); got.Status != liftoff.StatusInProgress {
+	if got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: fresh.ID}); got.Status != liftoff.StatusInProgress {
 		t.Fatalf("a deployment with a live lease was interrupted: %s", got.Status)
 	}
 }
@@ -224,7 +224,7 @@ func testInterrupt(t *testing.T, s store.Store) {
 func testServiceDeployments(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
-	svcs, err := s.ListServices(ctx, envs[0].ID)
+	svcs, err := s.ListServices(ctx, store.ListServicesParams{EnvironmentID: envs[0].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,29 +247,29 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 		}
 		return sd
 	}
-	last := func(pr int, since, before liftoff.Time) (liftoff.ServiceDeployment, error) {
+	last := func(pr int, since, before time.Time) (liftoff.ServiceDeployment, error) {
 		return s.LastSuccess(ctx, store.LastSuccessParams{ServiceID: api.ID, PRNumber: pr, Since: since, Before: before})
 	}
-	if _, err := last(0, liftoff.Time{}, liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, time.Time{}, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess with none: %v", err)
 	}
 	a := mk(liftoff.StatusSuccess, time.Minute, "/b/a")
 	b := mk(liftoff.StatusSuccess, 2*time.Minute, "/b/b")
 	mk(liftoff.StatusBuildError, 3*time.Minute, "")
-	latest, err := last(0, liftoff.Time{}, liftoff.Time{})
+	latest, err := last(0, time.Time{}, time.Time{})
 	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || latest.Config.ID != "api" {
 		t.Fatalf("LastSuccess = %+v, %v", latest, err)
 	}
-	if before, err := last(0, liftoff.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
+	if before, err := last(0, time.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {
 		t.Fatalf("LastSuccess before b = %+v, %v", before, err)
 	}
-	if _, err := last(0, t0.Add(150*time.Second), liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(0, t0.Add(150*time.Second), time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastSuccess since after b: %v", err)
 	}
-	if _, err := last(7, liftoff.Time{}, liftoff.Time{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := last(7, time.Time{}, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another instance shares the base: %v", err)
 	}
-	kept, err := s.KeptBuilds(ctx, api.ID, 0)
+	kept, err := s.KeptBuilds(ctx, store.KeptBuildsParams{ServiceID: api.ID, PRNumber: 0})
 	if err != nil || len(kept) != 2 || kept[0].ID != b.ID {
 		t.Fatalf("KeptBuilds = %+v, %v", kept, err)
 	}
@@ -277,10 +277,10 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 	if err != nil || len(live) != 1 || live[0].ID != b.ID {
 		t.Fatalf("LiveReleases = %+v, %v", live, err)
 	}
-	if err := s.ClearBuildDir(ctx, a.ID); err != nil {
+	if err := s.ClearBuildDir(ctx, store.ClearBuildDirParams{ServiceDeploymentID: a.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if kept, _ := s.KeptBuilds(ctx, api.ID, 0); len(kept) != 1 {
+	if kept, _ := s.KeptBuilds(ctx, store.KeptBuildsParams{ServiceID: api.ID, PRNumber: 0}); len(kept) != 1 {
 		t.Fatalf("KeptBuilds after clearing = %d", len(kept))
 	}
 	// A service that left the config has no live release.
@@ -291,11 +291,11 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 	if live, _ := s.LiveReleases(ctx); len(live) != 0 {
 		t.Fatalf("LiveReleases of a removed service = %+v", live)
 	}
-	ensured, err := s.EnsureServices(ctx, envs[0].ID, twoServices, t0, cuid.New)
+	ensured, err := s.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: envs[0].ID, Services: twoServices, At: t0, NewServiceID: cuid.New})
 	if err != nil || len(ensured) != 2 || ensured[0].ID != api.ID {
 		t.Fatalf("EnsureServices = %+v, %v; want the old id back", ensured, err)
 	}
-	got, _ := s.GetDeployment(ctx, b.DeploymentID)
+	got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: b.DeploymentID})
 	if len(got.Services) != 1 || got.Services[0].Status != liftoff.StatusSuccess || len(got.Services[0].Errors) != 1 {
 		t.Fatalf("GetDeployment services = %+v", got.Services)
 	}

@@ -36,11 +36,11 @@ func testSlugs(t *testing.T, s store.Store) {
 	if _, err := createProject(t, s, "Shop again", "shop"); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second project with slug shop: %v, want ErrConflict", err)
 	}
-	got, err := s.GetProjectBySlug(ctx, "shop")
+	got, err := s.GetProjectBySlug(ctx, store.GetProjectBySlugParams{Slug: "shop"})
 	if err != nil || got.ID != shop.ID {
 		t.Fatalf("GetProjectBySlug = %+v, %v", got, err)
 	}
-	if _, err := s.GetProjectBySlug(ctx, "blog"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetProjectBySlug(ctx, store.GetProjectBySlugParams{Slug: "blog"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetProjectBySlug(blog) = %v, want ErrNotFound", err)
 	}
 	// Projects from before slugs have none, any number of them, until set.
@@ -52,19 +52,19 @@ func testSlugs(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetProjectBySlug(ctx, ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetProjectBySlug(ctx, store.GetProjectBySlugParams{Slug: ""}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetProjectBySlug(\"\") = %v, want ErrNotFound", err)
 	}
-	if err := s.SetProjectSlug(ctx, old1.ID, "old"); err != nil {
+	if err := s.SetProjectSlug(ctx, store.SetProjectSlugParams{ID: old1.ID, Slug: "old"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetProjectSlug(ctx, old2.ID, "old"); !errors.Is(err, store.ErrConflict) {
+	if err := s.SetProjectSlug(ctx, store.SetProjectSlugParams{ID: old2.ID, Slug: "old"}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("SetProjectSlug to a taken slug: %v, want ErrConflict", err)
 	}
-	if err := s.SetProjectSlug(ctx, cuid.New(), "x"); !errors.Is(err, store.ErrNotFound) {
+	if err := s.SetProjectSlug(ctx, store.SetProjectSlugParams{ID: cuid.New(), Slug: "x"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("SetProjectSlug of an unknown project: %v, want ErrNotFound", err)
 	}
-	if p, err := s.GetProject(ctx, old1.ID); err != nil || p.Slug != "old" {
+	if p, err := s.GetProject(ctx, store.GetProjectParams{ID: old1.ID}); err != nil || p.Slug != "old" {
 		t.Fatalf("GetProject after SetProjectSlug = %+v, %v", p, err)
 	}
 }
@@ -92,7 +92,7 @@ func testHostClaims(t *testing.T, s store.Store) {
 	claim("api.pr-7.preview.localhost", "a", 3, 7)
 	claim("site.pr-7.preview.localhost", "a", 3, 7)
 	claim("api.pr-8.preview.localhost", "a", 3, 8)
-	if err := s.ReleaseHosts(ctx, 3, 7); err != nil {
+	if err := s.ReleaseHosts(ctx, store.ReleaseHostsParams{EnvironmentID: 3, PRNumber: 7}); err != nil {
 		t.Fatal(err)
 	}
 	if c := claim("api.pr-7.preview.localhost", "b", 4, 7); c.ProjectID != "b" {

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"testing"
+
+	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 // testMigrationTakesCredentialsOutOfURLs: rows stored before migration 4
@@ -46,15 +48,15 @@ func testMigrationTakesCredentialsOutOfURLs(t *testing.T, drv Driver) {
 	s := open(t) // migrates to the newest version
 	for i, r := range rows {
 		id := "p" + string(rune('a'+i))
-		p, err := s.GetProject(ctx, id)
+		p, err := s.GetProject(ctx, store.GetProjectParams{ID: id})
 		if err != nil || p.RepoURL != r.want {
 			t.Errorf("project with %s: repo URL %q, %v; want %q", r.url, p.RepoURL, err, r.want)
 		}
-		cred, err := s.GetRepoCredential(ctx, id)
+		cred, err := s.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: id})
 		if err != nil || cred.Userinfo != r.cred {
 			t.Errorf("project with %s: credential %q, %v; want %q", r.url, cred.Userinfo, err, r.cred)
 		}
-		d, err := s.GetDeployment(ctx, "d"+id)
+		d, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: "d" + id})
 		if err != nil || d.RepoURL != r.want {
 			t.Errorf("deployment with %s: repo URL %q, %v; want %q", r.url, d.RepoURL, err, r.want)
 		}

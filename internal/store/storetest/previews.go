@@ -21,7 +21,7 @@ func testClaimWaitsForCleanup(t *testing.T, s store.Store) {
 	if _, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: 5, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeletePreviewInstance(ctx, pv.ID, 5, t0); err != nil {
+	if _, err := s.DeletePreviewInstance(ctx, store.DeletePreviewInstanceParams{EnvironmentID: pv.ID, PRNumber: 5, At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	d := newDeployment(p, pv, 5, t0.Add(time.Second))
@@ -31,7 +31,7 @@ func testClaimWaitsForCleanup(t *testing.T, s store.Store) {
 	if got, ok := claim(t, s, "n", t0.Add(2*time.Second)); ok {
 		t.Fatalf("claimed %s before the torn down preview was cleaned up", got.ID)
 	}
-	if err := s.MarkPreviewCleaned(ctx, pv.ID, 5, t0.Add(3*time.Second)); err != nil {
+	if err := s.MarkPreviewCleaned(ctx, store.MarkPreviewCleanedParams{EnvironmentID: pv.ID, PRNumber: 5, At: t0.Add(3 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if got, ok := claim(t, s, "n", t0.Add(4*time.Second)); !ok || got.ID != d.ID {
@@ -43,7 +43,7 @@ func testPreviews(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
 	pv := envs[2]
-	upsert := func(pr int, branch string, at liftoff.Time) liftoff.PreviewInstance {
+	upsert := func(pr int, branch string, at time.Time) liftoff.PreviewInstance {
 		t.Helper()
 		inst, err := s.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: pv.ID, PRNumber: pr, HeadBranch: branch, At: at})
 		if err != nil {
@@ -60,31 +60,31 @@ func testPreviews(t *testing.T, s store.Store) {
 		t.Fatalf("redeployed instance = %+v; want the same incarnation, later last deployment", again)
 	}
 	upsert(8, "other", t0)
-	list, err := s.ListPreviewInstances(ctx, pv.ID, false)
+	list, err := s.ListPreviewInstances(ctx, store.ListPreviewInstancesParams{EnvironmentID: pv.ID, IncludeDeleted: false})
 	if err != nil || len(list) != 2 || list[0].PRNumber != 7 {
 		t.Fatalf("ListPreviewInstances = %+v, %v", list, err)
 	}
 
 	// Scheduled teardown and TTL.
-	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, t0.Add(30*time.Minute)); err != nil {
+	if err := s.SchedulePreviewTeardown(ctx, store.SchedulePreviewTeardownParams{EnvironmentID: pv.ID, PRNumber: 8, At: t0.Add(30 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	due, err := s.PreviewsDue(ctx, t0.Add(10*time.Minute), nil, nil)
+	due, err := s.PreviewsDue(ctx, store.PreviewsDueParams{Now: t0.Add(10 * time.Minute), EnvironmentIDs: nil, StaleBefore: nil})
 	if err != nil || len(due) != 0 {
 		t.Fatalf("due before its time = %+v, %v", due, err)
 	}
-	due, err = s.PreviewsDue(ctx, t0.Add(31*time.Minute), nil, nil)
+	due, err = s.PreviewsDue(ctx, store.PreviewsDueParams{Now: t0.Add(31 * time.Minute), EnvironmentIDs: nil, StaleBefore: nil})
 	if err != nil || len(due) != 1 || due[0].PRNumber != 8 {
 		t.Fatalf("due after its time = %+v, %v", due, err)
 	}
-	due, err = s.PreviewsDue(ctx, t0, []int64{pv.ID}, []liftoff.Time{t0.Add(2 * time.Hour)})
+	due, err = s.PreviewsDue(ctx, store.PreviewsDueParams{Now: t0, EnvironmentIDs: []int64{pv.ID}, StaleBefore: []time.Time{t0.Add(2 * time.Hour)}})
 	if err != nil || len(due) != 2 {
 		t.Fatalf("stale instances = %+v, %v", due, err)
 	}
-	if err := s.SchedulePreviewTeardown(ctx, pv.ID, 8, liftoff.Time{}); err != nil {
+	if err := s.SchedulePreviewTeardown(ctx, store.SchedulePreviewTeardownParams{EnvironmentID: pv.ID, PRNumber: 8, At: time.Time{}}); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := s.PreviewsDue(ctx, t0.Add(31*time.Minute), nil, nil); len(due) != 0 {
+	if due, _ := s.PreviewsDue(ctx, store.PreviewsDueParams{Now: t0.Add(31 * time.Minute), EnvironmentIDs: nil, StaleBefore: nil}); len(due) != 0 {
 		t.Fatalf("a cancelled teardown is still due: %+v", due)
 	}
 
@@ -105,39 +105,39 @@ func testPreviews(t *testing.T, s store.Store) {
 	if err := s.InsertDeployment(ctx, pending); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := s.InstanceRunning(ctx, pv.ID, 7); err != nil || !r {
+	if r, err := s.InstanceRunning(ctx, store.InstanceRunningParams{EnvironmentID: pv.ID, PRNumber: 7}); err != nil || !r {
 		t.Fatalf("InstanceRunning = %v, %v", r, err)
 	}
-	deleted, err := s.DeletePreviewInstance(ctx, pv.ID, 7, t0.Add(2*time.Hour))
+	deleted, err := s.DeletePreviewInstance(ctx, store.DeletePreviewInstanceParams{EnvironmentID: pv.ID, PRNumber: 7, At: t0.Add(2 * time.Hour)})
 	if err != nil || !deleted.Deleted() {
 		t.Fatalf("DeletePreviewInstance = %+v, %v", deleted, err)
 	}
-	if _, err := s.DeletePreviewInstance(ctx, pv.ID, 7, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DeletePreviewInstance(ctx, store.DeletePreviewInstanceParams{EnvironmentID: pv.ID, PRNumber: 7, At: t0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
-	if err := s.CancelInstanceDeployments(ctx, pv.ID, 7, "torn down", t0.Add(2*time.Hour)); err != nil {
+	if err := s.CancelInstanceDeployments(ctx, store.CancelInstanceDeploymentsParams{EnvironmentID: pv.ID, PRNumber: 7, Message: "torn down", At: t0.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := s.GetDeployment(ctx, pending.ID); d.Status != liftoff.StatusCancelled || d.Errors[0].Message != "torn down" {
+	if d, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: pending.ID}); d.Status != liftoff.StatusCancelled || d.Errors[0].Message != "torn down" {
 		t.Fatalf("pending after teardown = %+v", d)
 	}
-	if cancel, err := s.RenewLease(ctx, running.ID, "n", t0.Add(time.Hour)); err != nil || !cancel {
+	if cancel, err := s.RenewLease(ctx, store.RenewLeaseParams{ID: running.ID, Owner: "n", Until: t0.Add(time.Hour)}); err != nil || !cancel {
 		t.Fatalf("running after teardown: cancel requested = %v, %v", cancel, err)
 	}
-	if cancel, _ := s.RenewLease(ctx, other.ID, "n", t0.Add(time.Hour)); cancel {
+	if cancel, _ := s.RenewLease(ctx, store.RenewLeaseParams{ID: other.ID, Owner: "n", Until: t0.Add(time.Hour)}); cancel {
 		t.Fatal("another PR's deployment was asked to cancel")
 	}
 	clean, err := s.PreviewsToClean(ctx)
 	if err != nil || len(clean) != 1 || clean[0].PRNumber != 7 {
 		t.Fatalf("PreviewsToClean = %+v, %v", clean, err)
 	}
-	if err := s.MarkPreviewCleaned(ctx, pv.ID, 7, t0.Add(3*time.Hour)); err != nil {
+	if err := s.MarkPreviewCleaned(ctx, store.MarkPreviewCleanedParams{EnvironmentID: pv.ID, PRNumber: 7, At: t0.Add(3 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if clean, _ := s.PreviewsToClean(ctx); len(clean) != 0 {
 		t.Fatalf("cleaned instance still listed: %+v", clean)
 	}
-	if all, _ := s.ListPreviewInstances(ctx, pv.ID, true); len(all) != 2 {
+	if all, _ := s.ListPreviewInstances(ctx, store.ListPreviewInstancesParams{EnvironmentID: pv.ID, IncludeDeleted: true}); len(all) != 2 {
 		t.Fatalf("ListPreviewInstances with deleted = %+v", all)
 	}
 	// A later deployment of the same PR starts it afresh.
@@ -145,13 +145,13 @@ func testPreviews(t *testing.T, s store.Store) {
 	if reborn.Deleted() || reborn.CreatedAt != t0.Add(4*time.Hour) || !reborn.CleanedAt.IsZero() || reborn.HeadBranch != "feature" {
 		t.Fatalf("re-created instance = %+v", reborn)
 	}
-	got, err := s.GetPreviewInstance(ctx, pv.ID, 7)
+	got, err := s.GetPreviewInstance(ctx, store.GetPreviewInstanceParams{EnvironmentID: pv.ID, PRNumber: 7})
 	if err != nil || got != reborn {
 		t.Fatalf("GetPreviewInstance = %+v, %v", got, err)
 	}
 
 	// Live releases of a preview count only from its current incarnation.
-	svcs, _ := s.ListServices(ctx, pv.ID)
+	svcs, _ := s.ListServices(ctx, store.ListServicesParams{EnvironmentID: pv.ID})
 	d := newDeployment(p, pv, 7, t0)
 	d.Status = liftoff.StatusSuccess
 	if err := s.InsertDeployment(ctx, d); err != nil {
@@ -165,7 +165,7 @@ func testPreviews(t *testing.T, s store.Store) {
 	if live, _ := s.LiveReleases(ctx); len(live) != 0 {
 		t.Fatalf("a release of the torn down incarnation is live: %+v", live)
 	}
-	builds, err := s.InstanceBuilds(ctx, pv.ID, 7)
+	builds, err := s.InstanceBuilds(ctx, store.InstanceBuildsParams{EnvironmentID: pv.ID, PRNumber: 7})
 	if err != nil || len(builds) != 1 {
 		t.Fatalf("InstanceBuilds = %+v, %v", builds, err)
 	}
@@ -187,7 +187,7 @@ func testCountLivePreviews(t *testing.T, s store.Store) {
 		var n store.LivePreviews
 		if err := s.Tx(ctx, func(q store.Queries) error {
 			var err error
-			n, err = q.CountLivePreviews(ctx, pv.ID, pr)
+			n, err = q.CountLivePreviews(ctx, store.CountLivePreviewsParams{EnvironmentID: pv.ID, PRNumber: pr})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -202,7 +202,7 @@ func testCountLivePreviews(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.DeletePreviewInstance(ctx, pv.ID, 3, t0); err != nil {
+	if _, err := s.DeletePreviewInstance(ctx, store.DeletePreviewInstanceParams{EnvironmentID: pv.ID, PRNumber: 3, At: t0}); err != nil {
 		t.Fatal(err)
 	}
 	// PR 1 live with a queued deployment: counted once. PR 4 queued,
@@ -217,7 +217,7 @@ func testCountLivePreviews(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	for _, pr := range []int{5, 6} {
-		pending, err := s.GetPendingDeployment(ctx, pv.ID, pr)
+		pending, err := s.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: pv.ID, PRNumber: pr})
 		if err != nil {
 			t.Fatal(err)
 		}

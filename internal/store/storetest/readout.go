@@ -25,7 +25,7 @@ func readoutCases() []testCase {
 func testListCarriesServiceDeployments(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
-	svcs, err := s.ListServices(ctx, envs[0].ID)
+	svcs, err := s.ListServices(ctx, store.ListServicesParams{EnvironmentID: envs[0].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func testListCarriesServiceDeployments(t *testing.T, s store.Store) {
 		t.Fatalf("ListDeployments = %d deployments, %v", len(list), err)
 	}
 	for _, d := range list {
-		got, err := s.GetDeployment(ctx, d.ID)
+		got, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func testRunningDeploymentLearnsItsBranch(t *testing.T, s store.Store) {
 	if err := s.UpdateRunningDeployment(ctx, store.UpdateRunningParams{ID: d.ID, Status: liftoff.StatusBuilding, GitCommit: "abc"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.GetDeployment(ctx, d.ID)
+	got, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID})
 	if err != nil || got.GitBranch != "feature/login" || got.GitCommit != "abc" || got.Status != liftoff.StatusBuilding {
 		t.Fatalf("after the updates: %+v, %v", got, err)
 	}

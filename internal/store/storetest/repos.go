@@ -37,7 +37,7 @@ func testRepoCredential(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	open, _ := seed(t, s)
-	got, err := s.GetProject(ctx, p.ID)
+	got, err := s.GetProject(ctx, store.GetProjectParams{ID: p.ID})
 	if err != nil || got.RepoURL != "https://github.com/acme/private.git" {
 		t.Fatalf("GetProject = %+v, %v", got, err)
 	}
@@ -48,17 +48,17 @@ func testRepoCredential(t *testing.T, s store.Store) {
 	if shown := fmt.Sprintf("%+v %#v %+v", got, got, list); strings.Contains(shown, "ghp_") {
 		t.Fatalf("a project record holds the credential: %s", shown)
 	}
-	cred, err := s.GetRepoCredential(ctx, p.ID)
+	cred, err := s.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ID})
 	if err != nil || cred.Userinfo != secret {
 		t.Fatalf("GetRepoCredential = %v, %v", cred.IsZero(), err)
 	}
 	if shown := fmt.Sprintf("%v %+v %#v %s", cred, cred, cred, cred); strings.Contains(shown, "ghp_") {
 		t.Fatalf("the credential prints itself: %s", shown)
 	}
-	if none, err := s.GetRepoCredential(ctx, open.ID); err != nil || !none.IsZero() {
+	if none, err := s.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: open.ID}); err != nil || !none.IsZero() {
 		t.Fatalf("GetRepoCredential of a project without one = %v, %v", none.IsZero(), err)
 	}
-	if _, err := s.GetRepoCredential(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetRepoCredential(nope): %v", err)
 	}
 }
@@ -66,7 +66,7 @@ func testRepoCredential(t *testing.T, s store.Store) {
 func testGitHubDeliveries(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	day := 24 * time.Hour
-	record := func(id, body string, at liftoff.Time) bool {
+	record := func(id, body string, at time.Time) bool {
 		t.Helper()
 		fresh, err := s.RecordGitHubDelivery(ctx, store.RecordDeliveryParams{ID: id, BodySHA256: body, At: at, ExpiredBefore: at.Add(-day)})
 		if err != nil {
@@ -96,7 +96,7 @@ func testGitHubDeliveries(t *testing.T, s store.Store) {
 	if !record("d1", "b1", t0.Add(day+time.Millisecond)) {
 		t.Fatal("a delivery older than a day is still remembered")
 	}
-	if err := s.ForgetGitHubDelivery(ctx, "d3"); err != nil {
+	if err := s.ForgetGitHubDelivery(ctx, store.ForgetGitHubDeliveryParams{ID: "d3"}); err != nil {
 		t.Fatal(err)
 	}
 	if !record("d3", "b3", t0.Add(day+time.Millisecond)) {
@@ -137,7 +137,7 @@ func testConcurrentGitHubDeliveries(t *testing.T, s store.Store) {
 func testLastDeployedCommit(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	p, envs := seed(t, s)
-	svcs, err := s.ListServices(ctx, envs[0].ID)
+	svcs, err := s.ListServices(ctx, store.ListServicesParams{EnvironmentID: envs[0].ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,20 +159,20 @@ func testLastDeployedCommit(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.LastDeployedCommit(ctx, envs[0].ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.LastDeployedCommit(ctx, store.LastDeployedCommitParams{EnvironmentID: envs[0].ID, PRNumber: 0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LastDeployedCommit of an environment that never deployed: %v", err)
 	}
 	mk(svcs[0], 0, liftoff.StatusSuccess, time.Minute, "aaa")
 	mk(svcs[1], 0, liftoff.StatusSuccess, 2*time.Minute, "bbb")
 	mk(svcs[0], 0, liftoff.StatusBuildError, 3*time.Minute, "ccc")
 	mk(svcs[0], 3, liftoff.StatusSuccess, 4*time.Minute, "ddd")
-	if got, err := s.LastDeployedCommit(ctx, envs[0].ID, 0); err != nil || got != "bbb" {
+	if got, err := s.LastDeployedCommit(ctx, store.LastDeployedCommitParams{EnvironmentID: envs[0].ID, PRNumber: 0}); err != nil || got != "bbb" {
 		t.Fatalf("LastDeployedCommit = %q, %v; want bbb (the newest success, failures and previews aside)", got, err)
 	}
-	if got, err := s.LastDeployedCommit(ctx, envs[0].ID, 3); err != nil || got != "ddd" {
+	if got, err := s.LastDeployedCommit(ctx, store.LastDeployedCommitParams{EnvironmentID: envs[0].ID, PRNumber: 3}); err != nil || got != "ddd" {
 		t.Fatalf("LastDeployedCommit of PR 3 = %q, %v", got, err)
 	}
-	if _, err := s.LastDeployedCommit(ctx, envs[1].ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.LastDeployedCommit(ctx, store.LastDeployedCommitParams{EnvironmentID: envs[1].ID, PRNumber: 0}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("another environment shares it: %v", err)
 	}
 }
