@@ -88,6 +88,7 @@ func (a *API) answerFailure(w http.ResponseWriter, r *http.Request, s surface, e
 	switch {
 	case s == hookSurface && fe.Kind == fail.Internal:
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(`{"success": ` + a.hookFalse + `, "error": ` + jsonString("Internal error "+id) +
 			`, "message": "There was an unexpected error."}`))

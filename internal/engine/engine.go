@@ -2,7 +2,7 @@
 // the store, one at a time per environment instance, oldest first, and runs
 // each: fetch and resolve the commit, read the config at that commit, decide
 // which services deploy (watch), build them in parallel in clean checkouts
-// (build), release them in dependsOn order (target), and record every step
+// (steps), release them in dependsOn order (target), and record every step
 // and every line of output. The deployments table is the queue: a claim is a
 // conditional UPDATE under a lease, so any number of replicas sharing a
 // PostgreSQL database run each deployment exactly once.
@@ -87,10 +87,10 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	var errs []error
 	if c.DataDir == "" || c.NodeID == "" {
-		errs = append(errs, errors.New("deploy: DataDir and NodeID are required"))
+		errs = append(errs, errors.New("engine: DataDir and NodeID are required"))
 	}
 	if c.Workers <= 0 || c.StopTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("deploy: Workers (%d) and StopTimeout (%s) must be positive", c.Workers, c.StopTimeout))
+		errs = append(errs, fmt.Errorf("engine: Workers (%d) and StopTimeout (%s) must be positive", c.Workers, c.StopTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -178,8 +178,8 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		running: map[string]runningDeployment{}}, nil
 }
 
-// Wake tells idle workers that a deployment was queued.
-func (e *Engine) Wake() {
+// wakeWorkers tells idle workers that a deployment was queued.
+func (e *Engine) wakeWorkers() {
 	for range e.cfg.Workers {
 		select {
 		case e.wake <- struct{}{}:
@@ -309,7 +309,7 @@ func (e *Engine) rescuer() {
 			e.Log.Warn("deployment lost its node", "deployment_id", id)
 		}
 		if len(ids) > 0 {
-			e.Wake()
+			e.wakeWorkers()
 		}
 	}
 }
@@ -340,7 +340,7 @@ func (e *Engine) run(d liftoff.Deployment) {
 		e.Log.Error("finish deployment", "deployment_id", d.ID, "status", status, "finished", ok, "err", err)
 	}
 	e.Log.Info("deployment finished", "deployment_id", d.ID, "status", status)
-	e.Wake() // a deployment queued behind this one may start now
+	e.wakeWorkers() // a deployment queued behind this one may start now
 	if status == liftoff.StatusCancelled {
 		e.wakeJanitor() // it may have held up the cleanup of a deleted project or a torn down preview
 	}
@@ -386,7 +386,7 @@ func (e *Engine) CancelRequested(id string) {
 }
 
 // Queued wakes the workers: a deployment was queued.
-func (e *Engine) Queued() { e.Wake() }
+func (e *Engine) Queued() { e.wakeWorkers() }
 
 // The engine is the Runner of the deployment use cases on its node.
 var _ deployments.Runner = (*Engine)(nil)

@@ -144,6 +144,6 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 		return err
 	}
 	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))
-	e.Wake() // a deployment of the same PR may have waited for the cleanup
+	e.wakeWorkers() // a deployment of the same PR may have waited for the cleanup
 	return nil
 }

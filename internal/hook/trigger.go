@@ -67,6 +67,11 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 		return Result{}, q, errTooManyFailures(q)
 	}
 	res, q, err := s.trigger(ctx, req)
+	if err != nil && fail.As(err) == nil {
+		// A hook call answers any other failure as Flightcontrol's do: an
+		// internal error.
+		err = fail.Wrap(fail.Internal, err, "")
+	}
 	call := liftoff.HookCall{HookID: res.HookID, At: now, Address: req.Address, DeploymentID: res.DeploymentID}
 	switch {
 	case err == nil:
@@ -80,6 +85,10 @@ func (s *Service) Trigger(ctx context.Context, req Request) (Result, Quota, erro
 			return res, fq, errTooManyFailures(fq)
 		}
 		q, _ = s.failures.Take(req.Address, now)
+	case fail.KindOf(err) == fail.Internal:
+		// The cause is for the server's log, where the API writes it; the
+		// call record, which API keys read, only says what was answered.
+		call.Status, call.Outcome = fail.HTTPStatus(err), "internal error (see the server's log)"
 	default:
 		call.Status, call.Outcome = fail.HTTPStatus(err), err.Error()
 	}
@@ -327,9 +336,10 @@ func storeError(err error) error {
 	if errors.Is(err, store.ErrUnavailable) {
 		return fail.Wrap(fail.Unavailable, err, "Liftoff cannot reach its database right now; nothing was queued, retry later")
 	}
-	// Internal even when it wraps another store sentinel: a hook call
-	// has no other answer for it.
-	return fail.Wrap(fail.Internal, fmt.Errorf("trigger deployment: %w", err), "")
+	// Left to the caller: a hook call has no answer for it but an
+	// internal error (Trigger), an API call maps the store's sentinels
+	// (a conflict left after the retries is a 409).
+	return fmt.Errorf("trigger deployment: %w", err)
 }
 
 // notRun says why an environment without services has none, from its

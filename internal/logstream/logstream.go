@@ -1,7 +1,8 @@
 // Package logstream keeps the output of deployments: writers that split it
 // into lines, scrub secrets from them (package redact) and store them in
-// bounded batches, within a cap per deployment, and followers that read
-// them back live, on this replica or any other.
+// bounded batches, within a cap per deployment, and a signal (Await) for
+// the readers that follow them live (internal/deployment), on this
+// replica or any other.
 package logstream
 
 import (

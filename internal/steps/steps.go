@@ -131,13 +131,6 @@ func Run(ctx context.Context, spec Spec) error {
 	return nil
 }
 
-// RunCommand runs one step with the settings of spec (its Steps are
-// ignored). It is Run for a single command, such as a deployCommand.
-func RunCommand(ctx context.Context, spec Spec, step Step) error {
-	spec.Steps = []Step{step}
-	return Run(ctx, spec)
-}
-
 // checkDir makes sure dir names an existing directory, so that a missing
 // checkout is reported as such rather than as a failure to start /bin/sh
 // (which is how exec reports a failed chdir).

@@ -1,6 +1,7 @@
 // Package store is the persistence seam of Liftoff: the Store interface every
-// other package stores through, the records it reads and writes, the params
-// structs of its calls and the sentinel errors both dialects map their
+// other package stores through (the records it reads and writes are the
+// domain types of internal/liftoff), the params structs of its calls, the
+// results of its queries and the sentinel errors both dialects map their
 // driver errors to. It knows no HTTP, git or process.
 //
 // Two dialects implement it (store/sqlite and store/postgres) on top of one

@@ -39,5 +39,6 @@ func (c Command) Deploy(ctx context.Context, rel Release) error {
 // Domain is empty: the command target does not know where the release lands.
 func (Command) Domain(config.Service, []string) string { return "" }
 
-// Stop does nothing: what a deploy command started is the user's to stop.
+// StopInstance does nothing: what a deploy command started is the user's
+// to stop.
 func (Command) StopInstance(context.Context, Instance) error { return nil }

@@ -44,7 +44,7 @@ func (q queries) CreateAPIKey(ctx context.Context, p store.CreateAPIKeyParams) (
 	if err != nil {
 		return liftoff.APIKey{}, fmt.Errorf("create API key: %w", err)
 	}
-	k := liftoff.APIKey{ID: p.ID, Name: p.Name, Hash: p.Hash, Scope: p.Scope, CreatedAt: p.At}
+	k := liftoff.APIKey{ID: p.ID, Name: p.Name, Hash: p.Hash, Scope: p.Scope, CreatedAt: fromMillis(millis(p.At))}
 	if len(p.EnvironmentIDs) > 0 {
 		k.EnvironmentIDs = append([]int64(nil), p.EnvironmentIDs...)
 	}

@@ -31,9 +31,7 @@ func scanDeployment(r Row) (liftoff.Deployment, error) {
 	d.GitCommit, d.HookID, d.HookName, d.Status = commit.string(), hookID.string(), hookName.string(), liftoff.Status(status)
 	d.Config, d.RedeployOf = config.string(), redeployOf.string()
 	d.CreatedAt, d.StartedAt, d.FinishedAt = fromMillis(created), started.time(), finished.time()
-	if d.TriggerDetail, err = decodeDetail(detail); err != nil {
-		return d, fmt.Errorf("deployment %s: %w", d.ID, err)
-	}
+	d.TriggerDetail = decodeDetail(detail)
 	d.Errors, err = decodeErrors(errs)
 	return d, err
 }
@@ -235,9 +233,7 @@ func scanServiceDeployment(r Row) (liftoff.ServiceDeployment, error) {
 	if err != nil {
 		return s, err
 	}
-	if err := decodeConfig(config, &s.Config); err != nil {
-		return s, fmt.Errorf("service deployment %s: %w", s.ID, err)
-	}
+	decodeConfig(config, &s.Config)
 	s.CreatedAt = fromMillis(created)
 	s.Status, s.StartedAt, s.FinishedAt = liftoff.Status(status), started.time(), finished.time()
 	s.Errors, err = decodeErrors(errs)

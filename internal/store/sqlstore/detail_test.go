@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
 
@@ -33,27 +34,47 @@ func TestTriggerDetailRoundTrip(t *testing.T) {
 			if str, ok := col.(string); ok {
 				s.v = &str
 			}
-			if got, err := decodeDetail(s); err != nil || !reflect.DeepEqual(got, tc.d) {
-				t.Errorf("decodeDetail(encodeDetail) = %+v, %v; want %+v", got, err, tc.d)
+			if got := decodeDetail(s); !reflect.DeepEqual(got, tc.d) {
+				t.Errorf("decodeDetail(encodeDetail) = %+v; want %+v", got, tc.d)
 			}
 		})
 	}
-	read := func(s string) (liftoff.TriggerDetail, error) { return decodeDetail(nullString{v: &s}) }
+	read := func(s string) liftoff.TriggerDetail { return decodeDetail(nullString{v: &s}) }
 	// Rows from before details were NULL for nothing kept "{}"; unknown
-	// fields (a newer Liftoff's) are skipped.
-	for _, s := range []string{"", "{}"} {
-		if got, err := read(s); err != nil || !got.IsZero() {
-			t.Errorf("decodeDetail(%q) = %+v, %v; want the zero detail", s, got, err)
+	// fields (a newer Liftoff's) are skipped; a detail that is not JSON
+	// says nothing rather than making its deployment unreadable.
+	for _, s := range []string{"", "{}", "not json", `["push"]`, `{"event":`} {
+		if got := read(s); !got.IsZero() {
+			t.Errorf("decodeDetail(%q) = %+v; want the zero detail", s, got)
 		}
 	}
-	if got, err := read(`{"event":"push","sender":"kenji-sato","deliveryId":"72d3162e"}`); err != nil ||
-		!reflect.DeepEqual(got, liftoff.TriggerDetail{Event: "push", Sender: "kenji-sato"}) {
-		t.Errorf("decodeDetail with an unknown field = %+v, %v", got, err)
+	if got := read(`{"event":"push","sender":"kenji-sato","deliveryId":"72d3162e"}`); !reflect.DeepEqual(got, liftoff.TriggerDetail{Event: "push", Sender: "kenji-sato"}) {
+		t.Errorf("decodeDetail with an unknown field = %+v", got)
 	}
-	// A detail that is not JSON is an error, not a silent empty detail.
-	for _, s := range []string{"not json", `["push"]`, `{"event":`} {
-		if _, err := read(s); err == nil {
-			t.Errorf("decodeDetail(%q) read it", s)
-		}
+}
+
+// An entry of the config written by another version of Liftoff reads as
+// well as it can: a field whose shape changed is skipped, the rest is
+// read; text that is not JSON reads as an empty entry. No read fails.
+func TestDecodeConfigNeverFailsARead(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, stored string
+		want         config.Service
+	}{
+		{"as written", `{"id":"api","name":"API","buildCommand":"make"}`, config.Service{ID: "api", Name: "API", BuildCommand: "make"}},
+		{"a field of a newer shape", `{"id":"api","name":"API","buildCommand":["make","all"],"startCommand":"./api"}`,
+			config.Service{ID: "api", Name: "API", StartCommand: "./api"}},
+		{"a field this version does not know", `{"id":"api","cpu":2}`, config.Service{ID: "api"}},
+		{"not JSON", `{"id":"api"`, config.Service{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got config.Service
+			decodeConfig(tc.stored, &got)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("decodeConfig(%s) = %+v, want %+v", tc.stored, got, tc.want)
+			}
+		})
 	}
 }

@@ -119,9 +119,7 @@ func (q queries) HookTarget(ctx context.Context, p store.HookTargetParams) (stor
 			hookID.dest(), name.dest(), hash.dest(), prevHash.dest(), prevExp.dest(), &paused); err != nil {
 			return store.HookTarget{}, fmt.Errorf("hook target %d: %w", p.EnvironmentID, err)
 		}
-		if err := decodeConfig(config, &e.Config); err != nil {
-			return store.HookTarget{}, fmt.Errorf("hook target %d: environment: %w", p.EnvironmentID, err)
-		}
+		decodeConfig(config, &e.Config)
 		e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
 		t.Environment, t.ProjectID, found = e, e.ProjectID, true
 		if hookID.v != nil {

@@ -105,9 +105,7 @@ func scanEnvironment(r Row) (liftoff.Environment, error) {
 		return e, err
 	}
 	e.CreatedAt, e.UpdatedAt, e.DeletedAt = fromMillis(created), fromMillis(updated), deleted.time()
-	if err := decodeConfig(config, &e.Config); err != nil {
-		return e, fmt.Errorf("environment %d: %w", e.ID, err)
-	}
+	decodeConfig(config, &e.Config)
 	return e, nil
 }
 
@@ -218,9 +216,7 @@ func scanService(r Row) (liftoff.Service, error) {
 		return s, err
 	}
 	s.CreatedAt, s.UpdatedAt = fromMillis(created), fromMillis(updated)
-	if err := decodeConfig(config, &s.Config); err != nil {
-		return s, fmt.Errorf("service %s: %w", s.ID, err)
-	}
+	decodeConfig(config, &s.Config)
 	return s, nil
 }
 

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -112,17 +114,16 @@ func encodeDetail(t liftoff.TriggerDetail) (any, error) {
 	return string(b), nil
 }
 
-// decodeDetail reads a trigger detail. Fields a newer Liftoff added are
-// skipped, so a rolled-back binary still reads its rows.
-func decodeDetail(s nullString) (liftoff.TriggerDetail, error) {
+// decodeDetail reads a trigger detail. It never fails a read: fields a
+// newer Liftoff added are skipped, and a detail that is not JSON (no
+// Liftoff writes one) says nothing, so one odd row never makes a
+// deployment, or a page of them, unreadable.
+func decodeDetail(s nullString) liftoff.TriggerDetail {
 	var t liftoff.TriggerDetail
-	if s.string() == "" {
-		return t, nil
+	if s.string() != "" && json.Unmarshal([]byte(*s.v), &t) != nil {
+		return liftoff.TriggerDetail{}
 	}
-	if err := json.Unmarshal([]byte(*s.v), &t); err != nil {
-		return t, fmt.Errorf("decode trigger detail: %w", err)
-	}
-	return t, nil
+	return t
 }
 
 // encodeConfig stores an entry of the config (an environment's, a
@@ -135,13 +136,20 @@ func encodeConfig(v any) (string, error) {
 	return string(b), nil
 }
 
-// decodeConfig reads an entry of the config kept as JSON into v.
-func decodeConfig(s string, v any) error {
+// decodeConfig reads an entry of the config kept as JSON into v (a
+// pointer) as well as it can, and never fails a read, so that rows written
+// by another version of Liftoff (a rollback) stay readable: a value whose
+// shape changed between versions is skipped while the rest is read (as
+// encoding/json does), and text that is not JSON at all leaves v zero. One
+// odd row then never makes its environment, and every listing, janitor
+// pass or restore that includes it, fail; what reads the config finds the
+// field missing and says so.
+func decodeConfig(s string, v any) {
 	if s == "" {
-		return nil
+		return
 	}
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		return fmt.Errorf("decode config: %w", err)
+	var shape *json.UnmarshalTypeError
+	if err := json.Unmarshal([]byte(s), v); err != nil && !errors.As(err, &shape) {
+		reflect.ValueOf(v).Elem().SetZero()
 	}
-	return nil
 }

@@ -86,6 +86,20 @@ func testTimesReadBack(t *testing.T, s store.Store) {
 	if !got.StartedAt.IsZero() || !got.FinishedAt.IsZero() {
 		t.Errorf("StartedAt %v, FinishedAt %v: want zero (not set)", got.StartedAt, got.FinishedAt)
 	}
+	// What a create returns is what a read will: the same precision, UTC.
+	key, err := s.CreateAPIKey(ctx, store.CreateAPIKeyParams{ID: cuid.New(), Name: "times", Hash: cuid.New(), Scope: "admin", At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.CreateHook(ctx, store.CreateHookParams{ID: cuid.New(), EnvironmentID: envs[0].ID, Name: "times", SecretHash: cuid.New(), At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, created := range map[string]time.Time{"CreateAPIKey": key.CreatedAt, "CreateHook": h.CreatedAt} {
+		if created != want || created.Location() != time.UTC {
+			t.Errorf("%s returned CreatedAt %v, want %v in UTC", what, created, want)
+		}
+	}
 }
 
 func testProjectsAndSync(t *testing.T, s store.Store) {
