@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
@@ -59,7 +60,7 @@ func TestAnswerFailure(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
-			a := New(Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			a := New(Deps{Deployments: &deployment.Service{}, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 			w := httptest.NewRecorder()
 			a.answerFailure(w, httptest.NewRequest(http.MethodGet, "/v1/things", nil), c.surface, c.err)
 			body := strings.TrimSpace(w.Body.String())
@@ -107,7 +108,7 @@ func TestAnswerFailure(t *testing.T) {
 func TestAnswerFailureCanceled(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	a := New(Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	a := New(Deps{Deployments: &deployment.Service{}, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	for _, s := range []surface{v1Surface, hookSurface} {
 		w := httptest.NewRecorder()
 		a.answerFailure(w, httptest.NewRequest(http.MethodGet, "/v1/things", nil), s, fmt.Errorf("read: %w", context.Canceled))

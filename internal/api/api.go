@@ -11,9 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
-
-	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
@@ -23,7 +20,6 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
-	"github.com/liftoffhq/liftoff/internal/store"
 )
 
 //go:embed openapi.json
@@ -34,7 +30,6 @@ func OpenAPI() []byte { return openAPIDocument }
 
 // Deps are the domain services the API calls.
 type Deps struct {
-	Store    store.Store
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
@@ -43,8 +38,8 @@ type Deps struct {
 	GitHubSecret []byte
 	Webhooks     *dispatch.Dispatcher
 	// Deployments reads, cancels, redeploys and tears down, then tells
-	// this node's engine (if it runs one). Default: a service on Store
-	// with no limits and no engine, whose log readers poll the store.
+	// this node's engine (if it runs one). Required: the one service the
+	// hooks and the GitHub dispatch share, with their limits.
 	Deployments *deployment.Service
 	Log         *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
@@ -78,8 +73,8 @@ func New(d Deps) *API {
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
 	}
-	if d.Deployments == nil {
-		d.Deployments = &deployment.Service{Store: d.Store, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
+	if d.Deployments == nil || d.Webhooks != nil && d.Webhooks.Deployments == nil {
+		panic("api.New: Deps.Deployments and Deps.Webhooks.Deployments are required")
 	}
 	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget},
 		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 )
 
@@ -85,7 +86,7 @@ func TestByteBudgetConcurrent(t *testing.T) {
 func TestWebhookBodiesAreBounded(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	a := New(Deps{GitHubSecret: []byte("s3cret"), Webhooks: &dispatch.Dispatcher{}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	a := New(Deps{Deployments: &deployment.Service{}, GitHubSecret: []byte("s3cret"), Webhooks: &dispatch.Dispatcher{Deployments: &deployment.Service{}}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	a.webhookBodies = &byteBudget{limit: 1 << 20}
 	send := func(body io.Reader, header http.Header) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, "/api/github/webhook", body)

@@ -99,13 +99,12 @@ func testHooks(tune ...func(*hook.Config)) hook.Config {
 // queueing with no preview limit on a node without an engine.
 func newHooks(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.Config, log *slog.Logger) *hook.Service {
 	t.Helper()
-	return newHooksLimited(t, st, rec, cfg, log, deployment.Limits{})
+	return newHooksWith(t, st, rec, cfg, log, deploymentsOn(st))
 }
 
-// newHooksLimited is newHooks with preview limits.
-func newHooksLimited(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.Config, log *slog.Logger, lim deployment.Limits) *hook.Service {
+// newHooksWith is newHooks queueing through deployments.
+func newHooksWith(t testing.TB, st store.Store, rec *hook.Recorder, cfg hook.Config, log *slog.Logger, deployments *deployment.Service) *hook.Service {
 	t.Helper()
-	deployments := &deployment.Service{Store: st, Limits: lim, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
 	s, err := hook.NewService(st, rec, deployments, cfg, log, cuid.New)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +135,10 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	h.rec.Start(ctx)
 	t.Cleanup(h.rec.Stop)
 	keys := apikey.NewService(h.store, cuid.New)
-	a := api.New(api.Deps{Store: h.store, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
-		Hooks: newHooksLimited(t, h.store, h.rec, cfg, log, lim)})
+	deployments := deploymentsOn(h.store)
+	deployments.Limits = lim
+	a := api.New(api.Deps{Deployments: deployments, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
+		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
 	t.Cleanup(h.srv.Close)
@@ -219,4 +220,9 @@ func tempDirPolicy(t testing.TB, more ...string) *repoaccess.Policy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// deploymentsOn is the deployment service of a node without an engine.
+func deploymentsOn(st store.Store) *deployment.Service {
+	return &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
 }

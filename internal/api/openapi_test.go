@@ -544,7 +544,7 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
-	a := api.New(api.Deps{Store: st, Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
+	a := api.New(api.Deps{Deployments: deploymentsOn(st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
 		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Draining: func() bool { return draining }})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
@@ -1108,7 +1108,7 @@ const webhookConfig = `{
 func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := api.New(api.Deps{Store: st, APIKeys: apikey.NewService(st, cuid.New), Log: log,
+	a := api.New(api.Deps{Deployments: deploymentsOn(st), APIKeys: apikey.NewService(st, cuid.New), Log: log,
 		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log,
 			Deployments: &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}}})
 	srv := httptest.NewServer(a)

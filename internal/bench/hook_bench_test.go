@@ -188,7 +188,7 @@ func hookServer(b *testing.B, st store.Store) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := api.New(api.Deps{Store: st, Hooks: hooks, APIKeys: apikey.NewService(st, cuid.New), Log: log})
+	a := api.New(api.Deps{Deployments: deployments, Hooks: hooks, APIKeys: apikey.NewService(st, cuid.New), Log: log})
 	srv := httptest.NewServer(server.Handler(st, a, log))
 	b.Cleanup(srv.Close)
 	return strings.Replace(srv.URL+fmt.Sprintf("/api/deploy-hook/%d/%s/", envs[0].ID, created.Secret), "%", "%%", -1) + "%d/" + strings.Repeat("a", 40)

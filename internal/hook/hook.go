@@ -101,8 +101,8 @@ func NewService(s store.Store, rec *Recorder, deployments *deployment.Service, c
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if deployments == nil {
-		return nil, errors.New("hook: NewService needs the deployment service")
+	if deployments == nil || deployments.Runner == nil {
+		return nil, errors.New("hook: NewService needs the deployment service, with its Runner (deployment.NoRunner{} without an engine)")
 	}
 	cfg = cfg.withDefaults()
 	return &Service{

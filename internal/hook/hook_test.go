@@ -32,7 +32,7 @@ func TestNewServiceValidates(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig()
 			tc.tune(&cfg)
-			s, err := NewService(nil, nil, &deployment.Service{}, cfg, slog.New(slog.DiscardHandler), cuid.New)
+			s, err := NewService(nil, nil, &deployment.Service{Runner: deployment.NoRunner{}}, cfg, slog.New(slog.DiscardHandler), cuid.New)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("NewService: %v", err)

@@ -260,7 +260,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	apiKeys := apikey.NewService(st, cuid.New)
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys}
 	handler := api.New(api.Deps{
-		Store:       st,
 		Projects:    projects,
 		Hooks:       hooks,
 		APIKeys:     apiKeys,
