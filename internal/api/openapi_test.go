@@ -1109,7 +1109,7 @@ func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a := api.New(api.Deps{Deployments: deploymentsOn(st), APIKeys: apikey.NewService(st, cuid.New), Log: log,
-		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log,
+		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, Log: log,
 			Deployments: &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}}})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

@@ -243,7 +243,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	dispatcher := &dispatch.Dispatcher{Store: st, NewID: cuid.New, Log: log, Deployments: deployments}
+	dispatcher := &dispatch.Dispatcher{Store: st, Log: log, Deployments: deployments}
 	projects := project.NewService(st, git, log, cuid.New)
 	// Hook calls read environments through a cache: a sync or a
 	// deletion makes them read the store again.

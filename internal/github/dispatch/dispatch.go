@@ -33,14 +33,14 @@ const UnmergedTeardownDelay = 30 * time.Minute
 // Dispatcher handles verified GitHub events.
 type Dispatcher struct {
 	Store store.Store
-	NewID func() string
 	Log   *slog.Logger
 	// Deployments tears previews down and tells this node's engine (if
 	// it runs one) what was queued; its Limits refuse a pull request's
 	// deployment that would start one preview instance too many (the
 	// event then says why it did nothing for that environment).
+	// Its NewID and Now are the ids and the clock of what events queue
+	// and schedule.
 	Deployments *deployment.Service
-	Now         func() time.Time
 }
 
 // Queued is a deployment an event queued.
@@ -70,12 +70,7 @@ type Result struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
-func (d *Dispatcher) now() time.Time {
-	if d.Now != nil {
-		return d.Now()
-	}
-	return time.Now()
-}
+func (d *Dispatcher) now() time.Time { return d.Deployments.Now() }
 
 // DeliveryWindow is how long a delivery is remembered: one replayed
 // within it (by GitHub's "Redeliver", or by anyone who captured it) acts on
@@ -268,7 +263,7 @@ func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p l
 // enqueue stores a PENDING deployment (joining or superseding, as a hook
 // call does).
 func (d *Dispatcher) enqueue(ctx context.Context, res *Result, dep liftoff.Deployment) error {
-	dep.ID, dep.Status, dep.CreatedAt = d.NewID(), liftoff.StatusPending, d.now()
+	dep.ID, dep.Status, dep.CreatedAt = d.Deployments.NewID(), liftoff.StatusPending, d.now()
 	var id string
 	err := deployment.EnqueueTx(ctx, d.Store, func(q store.Queries) error {
 		var err error

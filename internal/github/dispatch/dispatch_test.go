@@ -137,11 +137,9 @@ func newHarness(t *testing.T, dialect string) *harness {
 	now := func() time.Time { return t0 }
 	h.d = &dispatch.Dispatcher{
 		Store: h.st,
-		NewID: cuid.New,
 		Log:   slog.New(slog.DiscardHandler),
 		Deployments: &deployment.Service{Store: h.st, NewID: cuid.New, Now: now,
 			Runner: queueCounter{queued: &h.queued}},
-		Now: now,
 	}
 	return h
 }
@@ -645,7 +643,7 @@ func TestPullRequestClosed(t *testing.T) {
 
 			// Reopened within the 30 minutes: the previews stay, and the push
 			// environment deploys the head commit again.
-			h.d.Now = func() time.Time { return t0.Add(10 * time.Minute) }
+			h.d.Deployments.Now = func() time.Time { return t0.Add(10 * time.Minute) }
 			res = h.handle(event(t, "pull_request.reopened.json"))
 			for _, env := range []liftoff.Environment{pv, manual} {
 				if inst := h.instance(env.ID, 42); !inst.TeardownAt.IsZero() || inst.Deleted() {
@@ -892,7 +890,7 @@ func TestOtherEvents(t *testing.T) {
 	t.Parallel()
 	// No store call is needed: a store-less dispatcher would panic if one
 	// were made.
-	d := &dispatch.Dispatcher{NewID: cuid.New, Log: slog.New(slog.DiscardHandler),
+	d := &dispatch.Dispatcher{Log: slog.New(slog.DiscardHandler),
 		Deployments: &deployment.Service{Runner: queueRefuser{t: t}}}
 	issues, err := github.Parse("issues", []byte(`{"action":"opened"}`))
 	if err != nil {
