@@ -87,7 +87,7 @@ func New(d Deps) *API {
 // table is the one route table of the API: every route with the scope an
 // API key needs to call it and where it finds the environment the request is
 // about (access.go enforces both before the handler runs). Deploy hook calls
-// are served outside it (ServeHTTP), authenticated by their secret.
+// are served outside it (Canonical), authenticated by their secret.
 func (a *API) table() []route {
 	return []route{
 		{pattern: "GET /v1/openapi.json", need: public, handler: a.openAPI},

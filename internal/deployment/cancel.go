@@ -8,10 +8,10 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// RequestCancel ends a PENDING deployment at once and asks a running one to
+// requestCancel ends a PENDING deployment at once and asks a running one to
 // stop; the node running it stops it at its next heartbeat. Any replica can
 // ask, engine or not.
-func RequestCancel(ctx context.Context, st store.Store, id string, now time.Time) (liftoff.Deployment, error) {
+func requestCancel(ctx context.Context, st store.Store, id string, now time.Time) (liftoff.Deployment, error) {
 	if _, err := st.RequestCancel(ctx, store.RequestCancelParams{ID: id, At: now}); err != nil {
 		return liftoff.Deployment{}, err
 	}

@@ -2,7 +2,8 @@
 // run: queue, cancel, redeploy, tear down, and read deployments and their
 // output; the engine in internal/engine runs what they queue.
 //
-// They touch only the store, so a replica that runs no engine (and the
-// hook and webhook handlers) reach them without the engine's build, git
-// and target packages.
+// They work on the store, then tell this node's Runner (the engine, or
+// nothing on a replica without one) what it must act on, so a replica
+// that runs no engine, the hook service and the GitHub dispatch reach them
+// without the engine's steps, git and target packages.
 package deployment

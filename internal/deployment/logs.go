@@ -65,7 +65,7 @@ type Logs struct {
 // it has decided them (or has ended). NotFound when it has no such service.
 func (s *Service) OpenLogs(ctx context.Context, d liftoff.Deployment, p LogsParams) (*Logs, error) {
 	byService := p.Service != "" && p.Service != EngineLines
-	if p.Follow && byService && !hasService(d, p.Service) && !Planned(d) {
+	if p.Follow && byService && !hasService(d, p.Service) && !planned(d) {
 		var err error
 		if d, err = s.awaitPlan(ctx, d); err != nil {
 			return nil, err
@@ -82,7 +82,7 @@ func (s *Service) OpenLogs(ctx context.Context, d liftoff.Deployment, p LogsPara
 	}
 	if l.serviceDeploymentID == "" {
 		msg := fmt.Sprintf("Deployment %s has no service %s", d.ID, quoteShort(p.Service))
-		if !Planned(d) {
+		if !planned(d) {
 			msg += fmt.Sprintf(" yet: it is %s and decides its services when it starts; follow its logs (follow=true) to wait for them", d.Status)
 		}
 		return nil, fail.New(fail.NotFound, msg)
@@ -197,14 +197,14 @@ func (s *Service) awaitPlan(ctx context.Context, d liftoff.Deployment) (liftoff.
 			return false, err
 		}
 		d = cur
-		return Planned(cur), nil
+		return planned(cur), nil
 	})
 	return d, err
 }
 
-// Planned reports whether a deployment has decided its services: every
+// planned reports whether a deployment has decided its services: every
 // service deployment it will have exists.
-func Planned(d liftoff.Deployment) bool {
+func planned(d liftoff.Deployment) bool {
 	return d.Status != liftoff.StatusPending && d.Status != liftoff.StatusInProgress
 }
 

@@ -9,10 +9,10 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
-// QueueRedeploy queues a redeploy of deployment id; any node's engine runs
+// queueRedeploy queues a redeploy of deployment id; any node's engine runs
 // it. It supersedes a PENDING deployment of the same environment instance.
 // Redeploying a torn down preview starts it again, within lim.
-func QueueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (liftoff.Deployment, error) {
+func queueRedeploy(ctx context.Context, st store.Store, newID func() string, id string, now time.Time, lim Limits) (liftoff.Deployment, error) {
 	orig, err := st.GetDeployment(ctx, store.GetDeploymentParams{ID: id})
 	if err != nil {
 		return liftoff.Deployment{}, err

@@ -34,7 +34,8 @@ func (NoRunner) ProjectDeleted([]int64)      {}
 func (NoRunner) Queued()                     {}
 
 // Service runs the use cases that change deployments, then tells this
-// node's Runner. Every replica has one, engine or not.
+// node's Runner, and reads deployments and their output. Every replica has
+// one, engine or not.
 type Service struct {
 	Store  store.Store
 	Limits Limits
@@ -62,7 +63,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (liftoff.Deployment, er
 	if d.Status.Final() {
 		return d, fail.Conflictf("Deployment %s already ended %s", d.ID, d.Status)
 	}
-	if d, err = RequestCancel(ctx, s.Store, id, s.Now()); err != nil {
+	if d, err = requestCancel(ctx, s.Store, id, s.Now()); err != nil {
 		return d, err
 	}
 	if d.Status.Running() {
@@ -71,9 +72,9 @@ func (s *Service) Cancel(ctx context.Context, id string) (liftoff.Deployment, er
 	return d, nil
 }
 
-// Redeploy queues a redeploy of deployment id (see QueueRedeploy).
+// Redeploy queues a redeploy of deployment id (see queueRedeploy).
 func (s *Service) Redeploy(ctx context.Context, id string) (liftoff.Deployment, error) {
-	d, err := QueueRedeploy(ctx, s.Store, s.NewID, id, s.Now(), s.Limits)
+	d, err := queueRedeploy(ctx, s.Store, s.NewID, id, s.Now(), s.Limits)
 	if err != nil {
 		return d, err
 	}
@@ -92,15 +93,18 @@ func (s *Service) TearDown(ctx context.Context, environmentID int64, prNumber in
 	return inst, nil
 }
 
-// DeleteProject deletes a project (see the function DeleteProject); the
-// Runner stops what it runs of its environments.
+// DeleteProject marks a project deleted with everything it has (its
+// environments, hooks and preview instances), cancels its PENDING
+// deployments and asks its running ones to stop; this node's Runner stops
+// what it runs of them at once, the other engines their releases when they
+// see it.
 func (s *Service) DeleteProject(ctx context.Context, id string) (liftoff.Project, error) {
 	// Before the deletion: the environments go with the project.
 	envs, err := s.Store.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: id})
 	if err != nil {
 		return liftoff.Project{}, fmt.Errorf("list the environments of project %s: %w", id, err)
 	}
-	p, err := DeleteProject(ctx, s.Store, id, s.Now())
+	p, err := s.Store.DeleteProject(ctx, store.DeleteProjectParams{ID: id, Message: ProjectDeletedMessage, At: s.Now()})
 	if err != nil {
 		return p, err
 	}

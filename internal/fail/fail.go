@@ -101,9 +101,6 @@ func Wrap(kind Kind, cause error, msg string) *Error {
 // Invalidf returns an Invalid error with a formatted message.
 func Invalidf(format string, args ...any) *Error { return Newf(Invalid, format, args...) }
 
-// NotFoundf returns a NotFound error with a formatted message.
-func NotFoundf(format string, args ...any) *Error { return Newf(NotFound, format, args...) }
-
 // Conflictf returns a Conflict error with a formatted message.
 func Conflictf(format string, args ...any) *Error { return Newf(Conflict, format, args...) }
 

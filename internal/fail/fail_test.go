@@ -21,7 +21,6 @@ func TestError(t *testing.T) {
 		{"new", New(NotFound, "Deployment not found"), NotFound, "Deployment not found", nil},
 		{"newf", Newf(Conflict, "Deployment %s already ended %s", "d1", "SUCCESS"), Conflict, "Deployment d1 already ended SUCCESS", nil},
 		{"invalidf", Invalidf("limit must be between 1 and %d", 100), Invalid, "limit must be between 1 and 100", nil},
-		{"notfoundf", NotFoundf("Environment %d has no live preview of PR #%d", 3, 7), NotFound, "Environment 3 has no live preview of PR #7", nil},
 		{"conflictf", Conflictf("hook %q is paused", "ci"), Conflict, `hook "ci" is paused`, nil},
 		{"wrap shows the message, keeps the cause", Wrap(Unavailable, cause, "retry later"), Unavailable, "retry later", cause},
 		{"wrap without message shows the cause", Wrap(Internal, cause, ""), Internal, cause.Error(), cause},

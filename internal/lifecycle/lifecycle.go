@@ -29,7 +29,7 @@ type Service interface {
 // Why a Start started nothing.
 var (
 	ErrStarted = errors.New("already started")
-	ErrStopped = errors.New("stopped before start")
+	ErrStopped = errors.New("stopped")
 )
 
 // Guard keeps the contract's bookkeeping for a part: whether it started
@@ -61,13 +61,6 @@ func (g *Guard) Stop() (started, first bool) {
 	first = !g.stopped
 	g.stopped = true
 	return g.started, first
-}
-
-// Started reports whether Start succeeded.
-func (g *Guard) Started() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.started
 }
 
 // Loop runs one background loop. The zero value is ready to use.

@@ -183,7 +183,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 				_ = s.proxyLn.Close()
 				return
 			}
-			rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), releasesStopping.Add(cfg.ShutdownTimeout))
+			// Alone (the releases never stopped), it has a deadline of
+			// its own.
+			from := releasesStopping
+			if from.IsZero() {
+				from = time.Now()
+			}
+			rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), from.Add(cfg.ShutdownTimeout))
 			defer cancel()
 			_ = proxySrv.Shutdown(rctx)
 		},

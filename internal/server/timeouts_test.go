@@ -147,7 +147,7 @@ func TestLogStreamOutlivesTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = st.Close() }()
-	if _, err := deployment.RequestCancel(context.Background(), st, id, time.Now()); err != nil {
+	if _, err := (&deployment.Service{Store: st, Now: time.Now, Runner: deployment.NoRunner{}}).Cancel(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	stream, err := io.ReadAll(resp.Body)
