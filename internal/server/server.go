@@ -76,13 +76,14 @@ type Ready struct {
 //  3. the hook call recorder,
 //  4. the proxy in front of the releases,
 //  5. the releases (the local target),
-//  6. the deployment engine (not on an API-only replica),
+//  6. the deployment engine (nothing on an API-only replica),
 //  7. the API's HTTP server.
 //
 // So a shutdown drains HTTP first, then lets running deployments finish,
 // then stops the releases and their proxy, then writes what the recorder
-// and the streams still hold, then closes the store; each stage is bounded
-// by Config.ShutdownTimeout (the releases and the proxy share one).
+// and the streams still hold, then closes the store. The first three
+// stages are each bounded by Config.ShutdownTimeout (the releases and the
+// proxy share one); the last ones write to the local store and are not.
 type Server struct {
 	cfg            Config
 	log            *slog.Logger
