@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -33,22 +32,7 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 func (a *API) readableDeployment(r *http.Request) (liftoff.Deployment, error) {
 	id := r.PathValue("deploymentId")
 	if secret, ok := hookSecret(r); ok {
-		d, err := a.Deployments.Get(r.Context(), id)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return d, err
-		}
-		allowed := false
-		if err == nil {
-			if allowed, err = a.Hooks.CanRead(r.Context(), secret, d); err != nil {
-				return d, err
-			}
-		}
-		if !allowed {
-			// The same answer for an unknown deployment and one this hook
-			// did not start.
-			return d, fail.New(fail.NotFound, "Deployment not found")
-		}
-		return d, nil
+		return a.Hooks.ReadDeployment(r.Context(), secret, id)
 	}
 	// An API key: the route's guard checked it and its scope.
 	d, err := a.Deployments.Get(r.Context(), id)

@@ -123,21 +123,33 @@ func (s *Service) Calls(ctx context.Context, id string, limit int) ([]liftoff.Ho
 	return s.store.ListHookCalls(ctx, store.ListHookCallsParams{HookID: id, Limit: limit})
 }
 
-// CanRead reports whether secret is the current (or in-grace previous)
-// secret of the hook that triggered d: CI that holds only a hook URL may
-// poll the deployments it started, and nothing else.
-func (s *Service) CanRead(ctx context.Context, secret string, d liftoff.Deployment) (bool, error) {
+// ReadDeployment returns deployment id to a caller that holds only a hook
+// URL: CI may poll the deployments its hook started, and nothing else. The
+// secret must be the current (or in-grace previous) secret of the hook
+// that triggered it; an unknown deployment and one this hook did not start
+// get the same NotFound, so the answer says nothing about the other.
+func (s *Service) ReadDeployment(ctx context.Context, secret, id string) (liftoff.Deployment, error) {
+	notFound := fail.New(fail.NotFound, "Deployment not found")
+	d, err := s.deploys.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return liftoff.Deployment{}, notFound
+	}
+	if err != nil {
+		return liftoff.Deployment{}, err
+	}
 	if d.HookID == "" {
-		_ = token.Equal(token.Hash(secret), "")
-		return false, nil
+		_ = token.Equal(token.Hash(secret), "") // as long as a refusal below
+		return liftoff.Deployment{}, notFound
 	}
 	h, err := s.store.GetHook(ctx, store.GetHookParams{ID: d.HookID})
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		return liftoff.Deployment{}, notFound
 	}
 	if err != nil {
-		return false, err
+		return liftoff.Deployment{}, err
 	}
-	_, ok := match([]liftoff.Hook{h}, secret, s.now())
-	return ok, nil
+	if _, ok := match([]liftoff.Hook{h}, secret, s.now()); !ok {
+		return liftoff.Deployment{}, notFound
+	}
+	return d, nil
 }

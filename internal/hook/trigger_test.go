@@ -13,6 +13,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -431,3 +432,38 @@ type queueCounter struct {
 }
 
 func (c queueCounter) Queued() { c.queued.Add(1) }
+
+// TestReadDeployment: a hook's secret reads the deployments that hook
+// started and nothing else, with one answer for every refusal.
+func TestReadDeployment(t *testing.T) {
+	t.Parallel()
+	h := newTriggerHarness(t, nil)
+	res, err := h.call("production", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := h.call("previews", func(r *Request) { r.Preview, r.PRNumber, r.CommitSHA = true, 7, strings.Repeat("b", 40) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, secret, id string
+		ok               bool
+	}{
+		{"its hook's secret", h.secret["production"], res.DeploymentID, true},
+		{"another hook's secret", h.secret["previews"], res.DeploymentID, false},
+		{"a wrong secret", "lfh_" + strings.Repeat("x", 40), res.DeploymentID, false},
+		{"a deployment of another hook", h.secret["production"], other.DeploymentID, false},
+		{"an unknown deployment", h.secret["production"], "no-such-deployment", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := h.s.ReadDeployment(h.ctx, tc.secret, tc.id)
+			switch {
+			case tc.ok && (err != nil || d.ID != tc.id):
+				t.Errorf("ReadDeployment = %s, %v; want the deployment", d.ID, err)
+			case !tc.ok && (fail.KindOf(err) != fail.NotFound || err.Error() != "Deployment not found" || d.ID != ""):
+				t.Errorf("ReadDeployment = %q, %v; want Deployment not found and nothing read", d.ID, err)
+			}
+		})
+	}
+}
