@@ -45,16 +45,8 @@ func TestLogs(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: now, NewServiceID: cuid.New,
-				Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production",
-					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}, {GivenID: "worker", Name: "Worker", Type: "worker"}}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, envs := seed(t, st, now, store.EnvironmentSpec{GivenID: "production", Name: "Production",
+				Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}, {GivenID: "worker", Name: "Worker", Type: "worker"}}})
 			env := envs[0]
 			services, err := st.ListServices(ctx, store.ListServicesParams{EnvironmentID: env.ID})
 			if err != nil {

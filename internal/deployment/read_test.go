@@ -25,19 +25,11 @@ func TestReadSide(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: now})
-			if err != nil {
-				t.Fatal(err)
-			}
 			web := []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: now, NewServiceID: cuid.New,
-				Environments: []store.EnvironmentSpec{
-					{GivenID: "production", Name: "Production", Branch: "main", Services: web},
-					{GivenID: "preview", Name: "Preview", IsPreview: true, Services: web},
-					{GivenID: "old", Name: "Old previews", IsPreview: true, Services: web}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, envs := seed(t, st, now,
+				store.EnvironmentSpec{GivenID: "production", Name: "Production", Branch: "main", Services: web},
+				store.EnvironmentSpec{GivenID: "preview", Name: "Preview", IsPreview: true, Services: web},
+				store.EnvironmentSpec{GivenID: "old", Name: "Old previews", IsPreview: true, Services: web})
 			byID := map[string]int64{}
 			for _, e := range envs {
 				byID[e.GivenID] = e.ID

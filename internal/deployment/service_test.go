@@ -37,16 +37,8 @@ func TestServiceTellsTheRunner(t *testing.T) {
 			ctx := context.Background()
 			st := storetest.Open(t, dialect)
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: now, NewServiceID: cuid.New,
-				Environments: []store.EnvironmentSpec{{GivenID: "preview", Name: "Preview", IsPreview: true,
-					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, envs := seed(t, st, now, store.EnvironmentSpec{GivenID: "preview", Name: "Preview", IsPreview: true,
+				Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}})
 			env := envs[0].ID
 			r := &recordingRunner{}
 			s := &Service{Store: st, NewID: cuid.New, Now: func() time.Time { return now }, Runner: r}
