@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -88,7 +89,12 @@ func FuzzParseHookCall(f *testing.F) {
 			if fail.KindOf(err) != fail.Invalid && !errors.Is(err, hook.ErrNotFound) {
 				t.Fatalf("unexpected error kind %T: %v", err, err)
 			}
-			if req.Secret != "" && len(req.Secret) > 3 && strings.Contains(err.Error(), req.Secret) {
+			// Only a secret found nowhere else in the input, as it is or
+			// quoted, can leak: a short one may also be part of, say, the
+			// commit SHA the message quotes.
+			rest := strings.Replace(path, req.Secret, "", 1) + "?" + query
+			elsewhere := strings.Contains(rest, req.Secret) || strings.Contains(strconv.Quote(rest), req.Secret)
+			if len(req.Secret) > 3 && !elsewhere && strings.Contains(err.Error(), req.Secret) {
 				t.Fatalf("error repeats the secret: %v", err)
 			}
 			return
