@@ -101,10 +101,14 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 func checkService(s *Service, svp string, ps *problems) {
 	checkEnvVars(s.EnvVariables, child(svp, "envVariables"), ps)
 	checkGlobs(s.WatchPaths, child(svp, "watchPaths"), ps)
-	if !s.Runnable() {
+	if !isRunnableType(s.Type) {
 		if hint, ok := notApplicableType(s.Type); ok {
 			ps.warnf(child(svp, "type"), "%s has type %q, which is not applicable on Liftoff: it is accepted and not deployed%s", named("service", s.ID), s.Type, hint)
 		}
+		return
+	}
+	if why := s.NotRunReason(); why != "" {
+		ps.warnf(svp, "%s is accepted and not deployed: %s", named("service", s.ID), why)
 		return
 	}
 	if escapesRepo(cleanRel(s.BasePath)) {
@@ -133,9 +137,6 @@ func checkService(s *Service, svp string, ps *problems) {
 	}
 	if targetType != TargetCommand && s.Target.DeployCommand != "" {
 		ps.warnf(child(svp, "target", "deployCommand"), `only used by a target of type "command"; ignored`)
-	}
-	if targetType == TargetLocal && s.Type != TypeStatic && strings.TrimSpace(s.StartCommand) == "" {
-		ps.errorf(svp, `%s has no "startCommand": Liftoff needs it to run a %s service on the local target`, named("service", s.ID), s.Type)
 	}
 }
 
@@ -279,8 +280,6 @@ func escapesRepo(clean string) bool {
 // Liftoff accepts without running it, with a hint for the warning.
 func notApplicableType(t string) (hint string, ok bool) {
 	switch t {
-	case "fargate":
-		return `; it is Flightcontrol's former name for a web service: use "type": "web" to run it`, true
 	case "scheduler":
 		return `; to run a long-lived process, use "type": "worker"`, true
 	case "network-server", "network-server-private", "private-network-server",
@@ -309,7 +308,7 @@ func isNotApplicableField(k objectKind, name string) bool {
 		switch name {
 		case "region", "cpu", "memory", "gpu", "storage", "vpc",
 			"minInstances", "maxInstances", "autoscaling", "ci",
-			"containerImage", "dockerfilePath", "dockerContext", "buildType",
+			"dockerfilePath", "dockerContext",
 			"includeEnvVariablesInBuild", "healthCheckIntervalSecs",
 			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
 			"cloudfrontCachePolicyName", "sticky", "privileged",
@@ -318,6 +317,22 @@ func isNotApplicableField(k objectKind, name string) bool {
 		}
 	}
 	return false
+}
+
+// readFlightcontrolTypes reads Flightcontrol's names of the types Liftoff
+// runs as those types, before anything else looks at them.
+func (f *File) readFlightcontrolTypes() {
+	for i := range f.Environments {
+		for j := range f.Environments[i].Services {
+			s := &f.Environments[i].Services[j]
+			switch s.Type {
+			case typeFargate:
+				s.Type = TypeWeb
+			case typeFargateWorker:
+				s.Type = TypeWorker
+			}
+		}
+	}
 }
 
 // applyDefaults fills in what the file left out; see the field comments.

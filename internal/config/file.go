@@ -9,6 +9,19 @@ const (
 	TypeStatic     = "static"      // files built once and served by the proxy
 )
 
+// Flightcontrol's names for the types above, which Parse reads as them.
+const (
+	typeFargate       = "fargate"        // Flightcontrol's long-standing name for web
+	typeFargateWorker = "fargate-worker" // and for worker
+)
+
+// Build types of Flightcontrol's buildType.
+const (
+	BuildDocker   = "docker"   // a Dockerfile: built and run as a container (not yet on Liftoff)
+	BuildNixpacks = "nixpacks" // the service's commands, which Liftoff runs natively
+	BuildNodejs   = "nodejs"   // the same, Flightcontrol's older name
+)
+
 // Target types.
 const (
 	TargetLocal   = "local"   // run the release on the Liftoff host
@@ -141,8 +154,16 @@ type Service struct {
 	Name string `json:"name,omitempty"`
 	// Type is TypeWeb, TypeWebPrivate, TypeWorker or TypeStatic, which Liftoff
 	// runs, or another Flightcontrol type (rds, s3, ...), which is accepted
-	// and not deployed. Required.
+	// and not deployed. Flightcontrol's "fargate" and "fargate-worker" are
+	// read as web and worker. Required.
 	Type string `json:"type"`
+	// BuildType is Flightcontrol's: BuildNixpacks or BuildNodejs run the
+	// service's commands natively, as no buildType does; BuildDocker is
+	// accepted and not deployed until Liftoff runs containers. Optional.
+	BuildType string `json:"buildType,omitempty"`
+	// ContainerImage is a prebuilt image to run; accepted and not deployed
+	// until Liftoff runs containers. Optional.
+	ContainerImage *ContainerImage `json:"containerImage,omitempty"`
 	// WatchPaths are globs relative to the repository root ('*', '**', '?',
 	// '[...]', '{a,b}'; '!' excludes; a leading './' or '/' is ignored). The
 	// service deploys only when a changed file matches. Empty: it deploys
@@ -197,6 +218,13 @@ type Service struct {
 	BuildTimeoutSecs int `json:"buildTimeoutSecs,omitempty"`
 	// Target is where the release goes. Default {"type": "local"}.
 	Target Target `json:"target"`
+}
+
+// ContainerImage names a prebuilt image, as Flightcontrol's containerImage
+// does.
+type ContainerImage struct {
+	Repository string `json:"repository,omitempty"`
+	Tag        string `json:"tag,omitempty"`
 }
 
 // Target is where a service's release goes.

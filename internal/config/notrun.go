@@ -13,17 +13,29 @@ import (
 // changes this file and nothing else.
 
 // Runnable reports whether Liftoff builds and deploys the service: true for
-// the types web, web-private, worker and static. Services of other
-// Flightcontrol types (rds, s3, ...) are accepted in the file and skipped.
-func (s Service) Runnable() bool { return isRunnableType(s.Type) }
+// the types web, web-private, worker and static whose commands it can run.
+// Services of other Flightcontrol types (rds, s3, ...), container builds and
+// images, and a nixpacks service without the command it needs are accepted
+// in the file and skipped, each with its reason: one service Liftoff cannot
+// run never refuses the others.
+func (s Service) Runnable() bool { return s.NotRunReason() == "" }
 
 // NotRunReason says why Liftoff does not deploy the service ("type rds does
 // not run on Liftoff"), or "" when it does.
 func (s Service) NotRunReason() string {
-	if s.Runnable() {
-		return ""
+	switch {
+	case !isRunnableType(s.Type):
+		return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
+	case s.BuildType == BuildDocker:
+		return "Liftoff does not build and run containers yet (buildType docker)"
+	case s.ContainerImage != nil:
+		return "Liftoff does not run container images yet (containerImage)"
+	case s.Type != TypeStatic && s.Target.Type != TargetCommand && strings.TrimSpace(s.StartCommand) == "":
+		return `it has no "startCommand": Liftoff runs a ` + s.Type + ` service's own commands and does not detect them ` +
+			`as Flightcontrol's nixpacks builds do; add "startCommand" (and "installCommand" and "buildCommand" if the ` +
+			`service needs them)`
 	}
-	return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
+	return ""
 }
 
 // NotRunSummary says in a few words why Liftoff runs none of services, for
@@ -33,8 +45,11 @@ func (s Service) NotRunReason() string {
 func NotRunSummary(services []Service) string {
 	var parts []string
 	for _, s := range services {
-		if !s.Runnable() {
+		switch {
+		case !isRunnableType(s.Type):
 			parts = append(parts, fmt.Sprintf("%s is %s", s.ID, s.Type))
+		case !s.Runnable():
+			parts = append(parts, fmt.Sprintf("%s is not deployed (%s)", s.ID, s.NotRunReason()))
 		}
 	}
 	if len(parts) == 0 {

@@ -93,6 +93,9 @@ func (p *Parser) Parse(data []byte) (*File, []Problem, error) {
 		// reported rather than hidden.
 		ps.errorf("", "cannot read the configuration: %v", err)
 	}
+	if f != nil {
+		f.readFlightcontrolTypes()
+	}
 	check(f, &ps)
 	f.applyDefaults()
 	out := ps.sorted()

@@ -152,7 +152,6 @@ func TestParseValidFlightcontrolFile(t *testing.T) {
 		t.Parallel()
 		want := []string{
 			"/environments/0/region: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
-			"/environments/0/services/0/buildType: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
 			"/environments/0/services/0/cpu: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
 			`/environments/0/services/0/dependsOn/0: "db" has type "rds", which Liftoff does not run; the dependency is ignored`,
 			`/environments/0/services/0/envVariables/DATABASE_URL: "fromService" values are not applicable on Liftoff, skipped`,
@@ -238,6 +237,22 @@ func TestParseValidDefaults(t *testing.T) {
 			check: func(t *testing.T, f *File) {
 				if env := f.Environments[0]; !env.IsPreview() || env.Source.Trigger != TriggerPush {
 					t.Errorf("environment = %+v", env)
+				}
+			},
+		},
+		{
+			name:  "Flightcontrol's fargate and fargate-worker run as web and worker",
+			input: withService(`{"id": "api2", "type": "fargate", "startCommand": "node server.js", "buildType": "nixpacks"}, {"id": "jobs", "type": "fargate-worker", "startCommand": "node worker.js"}`),
+			check: func(t *testing.T, f *File) {
+				env := f.Environments[0]
+				if s := env.Services[1]; s.Type != TypeWeb || !s.Runnable() {
+					t.Errorf("fargate read as %q (runnable %v), want a runnable web service", s.Type, s.Runnable())
+				}
+				if s := env.Services[2]; s.Type != TypeWorker || !s.Runnable() {
+					t.Errorf("fargate-worker read as %q (runnable %v), want a runnable worker", s.Type, s.Runnable())
+				}
+				if got := len(env.RunnableServices()); got != 3 {
+					t.Errorf("%d runnable services, want 3", got)
 				}
 			},
 		},
@@ -393,7 +408,14 @@ func TestParseProblems(t *testing.T) {
 		{"unknown target type", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "k8s"}}`),
 			[]want{{"/environments/0/services/1/target/type", E, `target type "k8s" is not supported; use "local" or "command"`}}},
 		{"no start command", withService(`{"id": "w", "type": "worker"}`),
-			[]want{{"/environments/0/services/1", E, `service "w" has no "startCommand"`}}},
+			[]want{{"/environments/0/services/1", W, `service "w" is accepted and not deployed: it has no "startCommand"`}}},
+		{"a nixpacks service without commands", withService(`{"id": "w", "type": "web", "buildType": "nixpacks"}`),
+			[]want{{"/environments/0/services/1", W, `does not detect them as Flightcontrol's nixpacks builds do; add "startCommand"`}}},
+		{"a Docker web service without a start command", withService(`{"id": "d", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"}`),
+			[]want{{"/environments/0/services/1", W, `service "d" is accepted and not deployed: Liftoff does not build and run containers yet (buildType docker)`},
+				{"/environments/0/services/1/dockerfilePath", W, "not applicable on Liftoff"}}},
+		{"a prebuilt image", withService(`{"id": "i", "type": "worker", "containerImage": {"repository": "redis", "tag": "7"}}`),
+			[]want{{"/environments/0/services/1", W, `Liftoff does not run container images yet (containerImage)`}}},
 		{"base path leaving the repository", withService(`{"id": "w", "type": "worker", "startCommand": "w", "basePath": "apps/../../etc"}`),
 			[]want{{"/environments/0/services/1/basePath", E, `"apps/../../etc" leaves the repository`}}},
 		{"output directory leaving the repository", withService(`{"id": "s", "type": "static", "basePath": "site", "outputDirectory": "../../out"}`),
@@ -426,8 +448,8 @@ func TestParseProblems(t *testing.T) {
 			[]want{{"/environments/0/services/1/Port", W, `unknown field, ignored (did you mean "port"?)`}}},
 		{"fields of a service Liftoff does not run", withService(`{"id": "db", "type": "rds", "engine": "postgres", "cpu": 1}`),
 			[]want{{"/environments/0/services/1/type", W, `service "db" has type "rds", which is not applicable on Liftoff`}}},
-		{"legacy fargate type", withService(`{"id": "old", "type": "fargate"}`),
-			[]want{{"/environments/0/services/1/type", W, `use "type": "web" to run it`}}},
+		{"fargate without a start command", withService(`{"id": "old", "type": "fargate"}`),
+			[]want{{"/environments/0/services/1", W, `service "old" is accepted and not deployed: it has no "startCommand": Liftoff runs a web service's own commands`}}},
 		{"Flightcontrol target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "ecs-ec2", "clusterInstanceSize": "t3.medium"}}`),
 			[]want{{"/environments/0/services/1/target/type", W, `target type "ecs-ec2" is not applicable on Liftoff; the service runs on the local target`}}},
 		{"deployCommand of a local target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"deployCommand": "x"}}`),
@@ -600,4 +622,45 @@ func joinProblems(ps []Problem) string {
 		out[i] = p.String()
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestOneServiceNeverRefusesTheOthers: services Liftoff cannot run (a
+// Docker build, a prebuilt image, a service without the command Liftoff
+// needs, a managed database) are accepted and reported, each with its
+// reason; the file is not refused and the others run.
+func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
+	t.Parallel()
+	input := withService(`{"id": "app", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"},
+		{"id": "img", "type": "worker", "containerImage": {"repository": "redis", "tag": "7"}},
+		{"id": "auto", "type": "fargate", "buildType": "nixpacks"},
+		{"id": "db", "type": "rds"},
+		{"id": "site", "type": "static", "buildCommand": "make"}`)
+	f, problems, err := newTestParser(t).Parse([]byte(input))
+	if err != nil {
+		t.Fatalf("Parse refused the file: %v", err)
+	}
+	var runs []string
+	for _, s := range f.Environments[0].RunnableServices() {
+		runs = append(runs, s.ID)
+	}
+	if strings.Join(runs, ",") != "api,site" {
+		t.Errorf("runnable services = %v, want api and site", runs)
+	}
+	reasons := map[string]string{}
+	for _, s := range f.Environments[0].Services {
+		reasons[s.ID] = s.NotRunReason()
+	}
+	for id, want := range map[string]string{
+		"app":  "Liftoff does not build and run containers yet (buildType docker)",
+		"img":  "Liftoff does not run container images yet (containerImage)",
+		"auto": `it has no "startCommand": Liftoff runs a web service's own commands`,
+		"db":   "type rds does not run on Liftoff",
+	} {
+		if !strings.HasPrefix(reasons[id], want) {
+			t.Errorf("%s: NotRunReason %q, want it to start with %q", id, reasons[id], want)
+		}
+	}
+	if len(problems) == 0 || errorCount(problems) != 0 {
+		t.Errorf("problems = %v, want warnings only", problems)
+	}
 }

@@ -253,6 +253,21 @@ func TestPlan(t *testing.T) {
 			released: []string{"api"},
 		},
 		{
+			name: "a Flightcontrol file: fargate types run, a Docker build and a service without its command are reported",
+			services: `{"id": "app", "name": "App", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"},
+  {"id": "api", "name": "API", "type": "fargate", "buildType": "nixpacks", "startCommand": "./api"},
+  {"id": "jobs", "name": "Jobs", "type": "fargate-worker", "startCommand": "./jobs"},
+  {"id": "auto", "name": "Auto", "type": "fargate"}`,
+			rows: []string{
+				"app NO_CHANGE not deployed: Liftoff does not build and run containers yet (buildType docker)",
+				"api SUCCESS no watchPaths: every change deploys it",
+				"jobs SUCCESS no watchPaths: every change deploys it",
+				`auto NO_CHANGE not deployed: it has no "startCommand": Liftoff runs a web service's own commands and does not detect ` +
+					`them as Flightcontrol's nixpacks builds do; add "startCommand" (and "installCommand" and "buildCommand" if the service needs them)`,
+			},
+			released: []string{"api", "jobs"},
+		},
+		{
 			name: "dependsOn releases dependencies first, whatever the config's order",
 			services: `{"id": "web", "name": "Web", "type": "worker", "startCommand": "./web", "dependsOn": ["api"]},
   {"id": "api", "name": "API", "type": "worker", "startCommand": "./api", "dependsOn": ["jobs"]},
