@@ -295,28 +295,30 @@ func isFlightcontrolTarget(t string) bool {
 	return t == "fargate" || t == "ecs-ec2"
 }
 
-// isNotApplicableField reports whether name is a Flightcontrol setting that
-// only means something on AWS, for objects of kind k.
-func isNotApplicableField(k objectKind, name string) bool {
+// notApplicableFields are the Flightcontrol settings of objects of kind k
+// that only mean something on AWS: accepted with a warning, and known to
+// the "did you mean" of a misspelt field.
+func notApplicableFields(k objectKind) []string {
 	switch k {
 	case kindEnvironment:
-		switch name {
-		case "region", "vpc":
-			return true
-		}
+		return []string{"region", "vpc", "integrations", "experimental"}
 	case kindService:
-		switch name {
-		case "region", "cpu", "memory", "gpu", "storage", "vpc",
+		return []string{"region", "cpu", "memory", "gpu", "storage", "vpc",
 			"minInstances", "maxInstances", "autoscaling", "ci",
-			"dockerfilePath", "dockerContext",
+			"dockerfilePath", "dockerContext", "injectEnvVariablesInDockerfile",
 			"includeEnvVariablesInBuild", "healthCheckIntervalSecs",
 			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
-			"cloudfrontCachePolicyName", "sticky", "privileged",
-			"instanceSize", "logging":
-			return true
-		}
+			"cloudfrontCachePolicyName", "originShieldEnabled", "sticky",
+			"stickySessionsEnabled", "stickySessionsDurationSecs", "privileged",
+			"instanceSize", "logging", "sidecars", "dockerLabels",
+			"containerInsights", "permissions", "integrations", "experimental"}
 	}
-	return false
+	return nil
+}
+
+// isNotApplicableField reports whether name is one of notApplicableFields(k).
+func isNotApplicableField(k objectKind, name string) bool {
+	return slices.Contains(notApplicableFields(k), name)
 }
 
 // readFlightcontrolTypes reads Flightcontrol's names of the types Liftoff
@@ -325,14 +327,21 @@ func (f *File) readFlightcontrolTypes() {
 	for i := range f.Environments {
 		for j := range f.Environments[i].Services {
 			s := &f.Environments[i].Services[j]
-			switch s.Type {
-			case typeFargate:
-				s.Type = TypeWeb
-			case typeFargateWorker:
-				s.Type = TypeWorker
-			}
+			s.Type = runnableName(s.Type)
 		}
 	}
+}
+
+// runnableName is the type Liftoff runs for a Flightcontrol type name:
+// fargate is web, fargate-worker is worker; other types are themselves.
+func runnableName(t string) string {
+	switch t {
+	case typeFargate:
+		return TypeWeb
+	case typeFargateWorker:
+		return TypeWorker
+	}
+	return t
 }
 
 // applyDefaults fills in what the file left out; see the field comments.

@@ -268,7 +268,7 @@ func (p *Parser) inspectService(v any, path []any, ps *problems) any {
 	// A service Liftoff does not run gets one warning, on its type, rather
 	// than one per setting.
 	typ, _ := svc["type"].(string)
-	runnable := isRunnableType(typ)
+	runnable := isRunnableType(runnableName(typ))
 	out := p.keep(svc, path, kindService, runnable, ps)
 	if target, ok := out["target"].(map[string]any); ok {
 		tt, _ := target["type"].(string)
@@ -291,7 +291,7 @@ func (p *Parser) keep(obj map[string]any, path []any, k objectKind, warn bool, p
 				ps.warnf(pointer(appendPath(path, name)...), "not applicable on Liftoff (a Flightcontrol-only setting); ignored")
 			case !known[name]:
 				msg := "unknown field, ignored"
-				if s := suggest(name, known); s != "" {
+				if s := suggest(name, known, notApplicableFields(k)); s != "" {
 					msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 				ps.warnf(pointer(appendPath(path, name)...), "%s", msg)
@@ -352,9 +352,12 @@ func decodeFile(clean any) (*File, error) {
 
 // suggest returns the known name closest to name when it is close enough to
 // be a typo.
-func suggest(name string, known map[string]bool) string {
+func suggest(name string, known map[string]bool, also []string) string {
 	best, bestDist := "", 3
 	for k := range known {
+		also = append(also, k)
+	}
+	for _, k := range also {
 		if strings.HasPrefix(k, "$") {
 			continue
 		}
