@@ -35,13 +35,17 @@ func check(f *File, ps *problems) {
 		env := &f.Environments[i]
 		ep := pointer("environments", i)
 		if env.ID != "" {
-			if previewKey.MatchString(env.ID) {
+			if previewKey.MatchString(strings.ToLower(env.ID)) {
 				ps.errorf(child(ep, "id"), "environment id %q is reserved: preview instances' host names use pr-<number> (<service>.pr-7.<environment>.localhost); rename the environment", env.ID)
 			}
-			if first, dup := seen[env.ID]; dup {
-				ps.errorf(child(ep, "id"), "duplicate environment id %q: environment %d has it too", env.ID, first)
+			if first, dup := seen[strings.ToLower(env.ID)]; dup {
+				if other := f.Environments[first].ID; other != env.ID {
+					ps.errorf(child(ep, "id"), "environment ids %q and %q (environment %d) differ only in case: host names are lowercase, so they would be the same; rename one", env.ID, other, first)
+				} else {
+					ps.errorf(child(ep, "id"), "duplicate environment id %q: environment %d has it too", env.ID, first)
+				}
 			} else {
-				seen[env.ID] = i
+				seen[strings.ToLower(env.ID)] = i
 			}
 		}
 		checkEnvironment(env, ep, rejected[ep], ps)
@@ -72,14 +76,19 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 
 	// byID maps each service id to the index of its first service.
 	byID := make(map[string]int)
+	byLower := make(map[string]int) // host names are lowercase
 	for j := range env.Services {
 		s := &env.Services[j]
 		svp := child(ep, "services", j)
 		if s.ID != "" {
 			if first, dup := byID[s.ID]; dup {
 				ps.errorf(child(svp, "id"), "duplicate service id %q in %s: service %d has it too", s.ID, named("environment", env.ID), first)
+			} else if first, dup := byLower[strings.ToLower(s.ID)]; dup {
+				ps.errorf(child(svp, "id"), "service ids %q and %q (service %d) differ only in case: host names are lowercase, so they would be the same; rename one",
+					s.ID, env.Services[first].ID, first)
 			} else {
 				byID[s.ID] = j
+				byLower[strings.ToLower(s.ID)] = j
 			}
 		}
 		checkService(s, svp, ps)

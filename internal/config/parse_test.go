@@ -241,6 +241,16 @@ func TestParseValidDefaults(t *testing.T) {
 			},
 		},
 		{
+			name:  "Flightcontrol's generated ids, mixed case with a suffix",
+			input: fileWith(`{"id": "production-Xk2p9Q", "source": {"branch": "main"}, "services": [{"id": "api-1-Aah3Lq", "type": "web", "startCommand": "npm start"}, {"id": "astro-app-ntvIGO", "type": "static"}]}`),
+			check: func(t *testing.T, f *File) {
+				env := f.Environments[0]
+				if env.ID != "production-Xk2p9Q" || env.Services[0].ID != "api-1-Aah3Lq" || env.Services[1].ID != "astro-app-ntvIGO" {
+					t.Errorf("ids = %q, %q, %q; want them as written", env.ID, env.Services[0].ID, env.Services[1].ID)
+				}
+			},
+		},
+		{
 			name:  "Flightcontrol's fargate and fargate-worker run as web and worker",
 			input: withService(`{"id": "api2", "type": "fargate", "startCommand": "node server.js", "buildType": "nixpacks"}, {"id": "jobs", "type": "fargate-worker", "startCommand": "node worker.js"}`),
 			check: func(t *testing.T, f *File) {
@@ -327,8 +337,13 @@ func TestParseProblems(t *testing.T) {
 		// Environments.
 		{"environment without id", fileWith(`{"source": {"branch": "main"}, "services": [` + apiService + `]}`),
 			[]want{{"/environments/0", E, `missing required field "id"`}}},
-		{"environment id with capitals", fileWith(`{"id": "Production", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
-			[]want{{"/environments/0/id", E, `"Production" is not a valid id`}}},
+		{"environment ids that differ only in case", fileWith(`{"id": "Production", "source": {"branch": "main"}, "services": [`+apiService+`]}`,
+			`{"id": "production", "source": {"branch": "release"}, "services": [`+apiService+`]}`),
+			[]want{{"/environments/1/id", E, `environment ids "production" and "Production" (environment 0) differ only in case`}}},
+		{"service ids that differ only in case", withService(`{"id": "API", "type": "worker", "startCommand": "w"}`),
+			[]want{{"/environments/0/services/1/id", E, `service ids "API" and "api" (service 0) differ only in case`}}},
+		{"an upper-case preview key", fileWith(`{"id": "PR-7", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
+			[]want{{"/environments/0/id", E, `environment id "PR-7" is reserved`}}},
 		{"environment id starting with a dash", fileWith(`{"id": "-prod", "source": {"branch": "main"}, "services": [` + apiService + `]}`),
 			[]want{{"/environments/0/id", E, "is not a valid id"}}},
 		{"environment id too long", fileWith(`{"id": "` + long + `", "source": {"branch": "main"}, "services": [` + apiService + `]}`),

@@ -162,7 +162,7 @@ func (s *schema) message(e *jsonschema.ValidationError, path string, doc any) st
 	case *kind.Pattern, *kind.MinLength, *kind.MaxLength:
 		switch {
 		case fragment == "/$defs/slug":
-			return fmt.Sprintf("%s is not a valid id: use lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters (ids become part of host names)", display(value))
+			return fmt.Sprintf("%s is not a valid id: use letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters (ids become part of host names)", display(value))
 		case strings.HasSuffix(fragment, "/healthCheckPath"):
 			return fmt.Sprintf(`%s must start with "/"`, display(value))
 		}

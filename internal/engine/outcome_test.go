@@ -239,8 +239,12 @@ func TestPlan(t *testing.T) {
 	cases := []struct {
 		name     string
 		services string
-		rows     []string // given id, status and reason of each row, in order
-		released []string // in order
+		rows     []string          // given id, status and reason of each row, in order
+		released []string          // in order
+		hosts    map[string]string // the first host name of a service's release
+		// unordered: the services do not depend on each other, so they
+		// release in any order.
+		unordered bool
 	}{
 		{
 			name: "services Liftoff does not run are listed, not deployed",
@@ -255,17 +259,19 @@ func TestPlan(t *testing.T) {
 		{
 			name: "a Flightcontrol file: fargate types run, a Docker build and a service without its command are reported",
 			services: `{"id": "app", "name": "App", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"},
-  {"id": "api", "name": "API", "type": "fargate", "buildType": "nixpacks", "startCommand": "./api"},
+  {"id": "Api-1-Aah3Lq", "name": "API", "type": "fargate", "buildType": "nixpacks", "startCommand": "./api"},
   {"id": "jobs", "name": "Jobs", "type": "fargate-worker", "startCommand": "./jobs"},
   {"id": "auto", "name": "Auto", "type": "fargate"}`,
 			rows: []string{
 				"app NO_CHANGE not deployed: Liftoff does not build and run containers yet (buildType docker)",
-				"api SUCCESS no watchPaths: every change deploys it",
+				"Api-1-Aah3Lq SUCCESS no watchPaths: every change deploys it",
 				"jobs SUCCESS no watchPaths: every change deploys it",
 				`auto NO_CHANGE not deployed: it has no "startCommand": Liftoff runs a web service's own commands and does not detect ` +
 					`them as Flightcontrol's nixpacks builds do; add "startCommand" (and "installCommand" and "buildCommand" if the service needs them)`,
 			},
-			released: []string{"api", "jobs"},
+			released:  []string{"Api-1-Aah3Lq", "jobs"},
+			hosts:     map[string]string{"Api-1-Aah3Lq": "api-1-aah3lq.production.localhost", "jobs": ""},
+			unordered: true,
 		},
 		{
 			name: "dependsOn releases dependencies first, whatever the config's order",
@@ -298,8 +304,21 @@ func TestPlan(t *testing.T) {
 			for _, rel := range h.tg.released() {
 				released = append(released, rel.Service.ID)
 			}
+			if tc.unordered {
+				slices.Sort(released)
+			}
 			if !slices.Equal(released, tc.released) {
 				t.Errorf("released %v, want %v", released, tc.released)
+			}
+			for _, rel := range h.tg.released() {
+				want, ok := tc.hosts[rel.Service.ID]
+				got := ""
+				if len(rel.Hosts) > 0 {
+					got = rel.Hosts[0]
+				}
+				if ok && got != want {
+					t.Errorf("%s answers at %q, want %q", rel.Service.ID, got, want)
+				}
 			}
 		})
 	}
