@@ -33,6 +33,7 @@ func (r *deployment) environ(svc config.Service, hosts []string, withPort bool) 
 		"LIFTOFF_DEPLOYMENT_ID="+r.d.ID,
 		"LIFTOFF_ENV_ID="+r.env.GivenID,
 		"LIFTOFF_SERVICE_ID="+svc.ID,
+		"LIFTOFF_URL="+url,
 		"FC_GIT_COMMIT_SHA="+r.commit,
 		"FC_GIT_BRANCH="+branch,
 		"FC_URL="+url,

@@ -220,7 +220,8 @@ func TestRelease(t *testing.T) {
 			t.Errorf("%s: hosts %v, domain %q", rel.Service.ID, rel.Hosts, sd.ServiceDomain)
 		}
 		for _, kv := range []string{"LIFTOFF_GIT_COMMIT_SHA=" + d.GitCommit, "LIFTOFF_GIT_BRANCH=main", "LIFTOFF_DEPLOYMENT_ID=" + d.ID,
-			"LIFTOFF_ENV_ID=production", "LIFTOFF_SERVICE_ID=" + rel.Service.ID} {
+			"LIFTOFF_ENV_ID=production", "LIFTOFF_SERVICE_ID=" + rel.Service.ID, "LIFTOFF_URL=" + sd.ServiceDomain,
+			"FC_URL=" + sd.ServiceDomain, "FC_GIT_COMMIT_SHA=" + d.GitCommit, "CI=true"} {
 			if !slices.Contains(rel.Env, kv) {
 				t.Errorf("%s: the release's environment lacks %s: %v", rel.Service.ID, kv, rel.Env)
 			}
