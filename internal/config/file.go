@@ -185,13 +185,14 @@ type Service struct {
 	// PostBuildCommand runs after BuildCommand. Empty: skipped.
 	PostBuildCommand string `json:"postBuildCommand,omitempty"`
 	// PreDeployCommand runs before the new release starts (migrations).
-	// Empty: skipped.
-	PreDeployCommand string `json:"preDeployCommand,omitempty"`
+	// Empty: skipped. This and the other deployment commands are a shell
+	// line or, in the exec form, an argv run without a shell (Command).
+	PreDeployCommand Command `json:"preDeployCommand,omitzero"`
 	// StartCommand starts a web, web-private or worker service. Required for
 	// those on the local target: Liftoff does not guess it.
-	StartCommand string `json:"startCommand,omitempty"`
+	StartCommand Command `json:"startCommand,omitzero"`
 	// PostDeployCommand runs after the new release is healthy. Empty: skipped.
-	PostDeployCommand string `json:"postDeployCommand,omitempty"`
+	PostDeployCommand Command `json:"postDeployCommand,omitzero"`
 	// Port is the port the service listens on, passed to it as PORT.
 	// Default 3000; 1 to 65535.
 	Port int `json:"port,omitempty"`

@@ -37,9 +37,9 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		InstallCommand         string            `json:"installCommand"`
 		BuildCommand           string            `json:"buildCommand"`
 		PostBuildCommand       string            `json:"postBuildCommand"`
-		PreDeployCommand       string            `json:"preDeployCommand"`
-		StartCommand           string            `json:"startCommand"`
-		PostDeployCommand      string            `json:"postDeployCommand"`
+		PreDeployCommand       any               `json:"preDeployCommand"`
+		StartCommand           any               `json:"startCommand"`
+		PostDeployCommand      any               `json:"postDeployCommand"`
 		Port                   int               `json:"port"`
 		HealthCheckPath        string            `json:"healthCheckPath"`
 		HealthCheckTimeoutSecs int               `json:"healthCheckTimeoutSecs"`
@@ -56,9 +56,9 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		InstallCommand:         s.InstallCommand,
 		BuildCommand:           s.BuildCommand,
 		PostBuildCommand:       s.PostBuildCommand,
-		PreDeployCommand:       s.PreDeployCommand,
-		StartCommand:           s.StartCommand,
-		PostDeployCommand:      s.PostDeployCommand,
+		PreDeployCommand:       s.PreDeployCommand.fingerprintValue(),
+		StartCommand:           s.StartCommand.fingerprintValue(),
+		PostDeployCommand:      s.PostDeployCommand.fingerprintValue(),
 		Port:                   s.Port,
 		HealthCheckPath:        s.HealthCheckPath,
 		HealthCheckTimeoutSecs: s.HealthCheckTimeoutSecs,
@@ -73,7 +73,7 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	// encoding is canonical.
 	b, err := json.Marshal(canonical)
 	if err != nil {
-		panic("config: marshal fingerprint: " + err.Error()) // strings, ints and a map of strings cannot fail
+		panic("config: marshal fingerprint: " + err.Error()) // strings, string slices, ints and a map of strings cannot fail
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

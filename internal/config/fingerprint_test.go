@@ -83,7 +83,7 @@ func TestFingerprint(t *testing.T) {
 
 func TestFingerprintAppliesDefaults(t *testing.T) {
 	t.Parallel()
-	bare := Service{ID: "api", Type: TypeWeb, StartCommand: "s"}
+	bare := Service{ID: "api", Type: TypeWeb, StartCommand: Shell("s")}
 	explicit := bare
 	explicit.applyDefaults()
 	if bare.Fingerprint(nil, nil) != explicit.Fingerprint(nil, nil) {

@@ -30,7 +30,7 @@ func (s Service) NotRunReason() string {
 		return "Liftoff does not build and run containers yet (buildType docker)"
 	case s.ContainerImage != nil:
 		return "Liftoff does not run container images yet (containerImage)"
-	case s.Type != TypeStatic && s.Target.Type != TargetCommand && strings.TrimSpace(s.StartCommand) == "":
+	case s.Type != TypeStatic && s.Target.Type != TargetCommand && s.StartCommand.IsBlank():
 		return `it has no "startCommand": Liftoff runs a ` + s.Type + ` service's own commands and does not detect them ` +
 			`as Flightcontrol's nixpacks builds do; add "startCommand" (and "installCommand" and "buildCommand" if the ` +
 			`service needs them)`

@@ -4,7 +4,7 @@ import "testing"
 
 func TestNotRun(t *testing.T) {
 	t.Parallel()
-	web, db, cache := Service{ID: "web", Type: TypeWeb, StartCommand: "./web"}, Service{ID: "db", Type: "rds"}, Service{ID: "cache", Type: "elasticache"}
+	web, db, cache := Service{ID: "web", Type: TypeWeb, StartCommand: Shell("./web")}, Service{ID: "db", Type: "rds"}, Service{ID: "cache", Type: "elasticache"}
 	for _, tt := range []struct {
 		name     string
 		services []Service
@@ -22,7 +22,7 @@ func TestNotRun(t *testing.T) {
 		t.Errorf("NotRunReason of rds = %q", got)
 	}
 	for _, typ := range []string{TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic} {
-		if s := (Service{Type: typ, StartCommand: "./run"}); s.NotRunReason() != "" || !s.Runnable() {
+		if s := (Service{Type: typ, StartCommand: Shell("./run")}); s.NotRunReason() != "" || !s.Runnable() {
 			t.Errorf("%s: NotRunReason %q, Runnable %v", typ, s.NotRunReason(), s.Runnable())
 		}
 	}

@@ -191,7 +191,7 @@ func TestParseValidDefaults(t *testing.T) {
 					t.Errorf("environment = %+v", env)
 				}
 				want := Service{
-					ID: "app", Name: "app", Type: TypeWeb, StartCommand: "npm start",
+					ID: "app", Name: "app", Type: TypeWeb, StartCommand: Shell("npm start"),
 					BasePath: ".", Port: 3000, HealthCheckPath: "/", HealthCheckTimeoutSecs: 30,
 					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{Type: TargetLocal},
 				}
@@ -418,6 +418,20 @@ func TestParseProblems(t *testing.T) {
 			[]want{{"/environments/0/services/1/versionHistoryCount", E, "must be between 1 and 1000"}}},
 		{"build timeout too long", withService(`{"id": "w", "type": "web", "startCommand": "w", "buildTimeoutSecs": 90000}`),
 			[]want{{"/environments/0/services/1/buildTimeoutSecs", E, "must be between 1 and 86400"}}},
+		{"empty exec-form start command", withService(`{"id": "w", "type": "web", "startCommand": []}`),
+			[]want{
+				{"/environments/0/services/1", W, `service "w" is accepted and not deployed: it has no "startCommand"`},
+				{"/environments/0/services/1/startCommand", E, `"startCommand" is an empty array: give the program and its arguments`},
+			}},
+		{"empty argument of an exec-form command", withService(`{"id": "w", "type": "web", "startCommand": "w", "preDeployCommand": ["migrate", ""]}`),
+			[]want{{"/environments/0/services/1/preDeployCommand/1", E, "must not be empty"}}},
+		{"exec-form command with a number", withService(`{"id": "w", "type": "web", "startCommand": "w", "postDeployCommand": ["notify", 3]}`),
+			[]want{{"/environments/0/services/1/postDeployCommand/1", E, "must be a string, not a number"}}},
+		{"command as an object", withService(`{"id": "w", "type": "web", "startCommand": {"run": "w"}}`),
+			[]want{
+				{"/environments/0/services/1", W, `service "w" is accepted and not deployed: it has no "startCommand"`},
+				{"/environments/0/services/1/startCommand", E, "must be a string or an array, not an object"},
+			}},
 		{"command target without deployCommand", withService(`{"id": "w", "type": "web", "target": {"type": "command"}}`),
 			[]want{{"/environments/0/services/1/target", E, `missing "deployCommand"`}}},
 		{"unknown target type", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "k8s"}}`),

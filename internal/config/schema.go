@@ -180,8 +180,12 @@ func (s *schema) message(e *jsonschema.ValidationError, path string, doc any) st
 	case *kind.Minimum, *kind.Maximum:
 		return s.rangeMessage(fragment)
 	case *kind.MinItems:
-		if fragment == "/properties/environments" {
+		switch fragment {
+		case "/properties/environments":
 			return "at least one environment is required"
+		case "/$defs/command":
+			tok := splitPointer(path)
+			return fmt.Sprintf(`%q is an empty array: give the program and its arguments (["node", "server.js"]), or a shell line`, unescapeToken(tok[len(tok)-1]))
 		}
 		return fmt.Sprintf("must have at least %d items", k.Want)
 	case *kind.AnyOf, *kind.OneOf:

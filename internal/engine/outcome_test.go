@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +24,11 @@ func TestOutcome(t *testing.T) {
 	const dependsOnAPI = `{"environments": [{"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
   {"id": "api", "name": "API", "type": "web", "buildCommand": "exit 3", "startCommand": "./api"},
   {"id": "site", "name": "Site", "type": "web", "startCommand": "./site", "dependsOn": ["api"]}]}]}`
+	// The exec form passes "a;b" as one argument: as a shell line, test
+	// would get "a", and b would run as a command.
+	const execForm = `{"environments": [{"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
+  {"id": "api", "name": "API", "type": "web", "preDeployCommand": ["test", "a;b", "=", "a;b"], "startCommand": ["./api", "--port", "$PORT"],
+   "postDeployCommand": %s}]}]}`
 	cases := []struct {
 		name string
 		cfg  string
@@ -59,6 +65,21 @@ func TestOutcome(t *testing.T) {
 			errors:   []liftoff.ErrorEntry{{Status: liftoff.StatusBuildError, Message: `api: buildCommand "echo compiling; exit 3" exited with status 3`}},
 			services: map[string]liftoff.Status{"api": liftoff.StatusBuildError, "site": liftoff.StatusSuccess},
 			released: []string{"site"},
+		},
+		{
+			name:     "exec-form commands: SUCCESS",
+			cfg:      fmt.Sprintf(execForm, `["true"]`),
+			status:   liftoff.StatusSuccess,
+			services: map[string]liftoff.Status{"api": liftoff.StatusSuccess},
+			released: []string{"api"},
+		},
+		{
+			name:     "an exec-form postDeployCommand exits non-zero: DEPLOY_ERROR",
+			cfg:      fmt.Sprintf(execForm, `["test", "$HOME", "=", "a b"]`),
+			status:   liftoff.StatusDeployError,
+			errors:   []liftoff.ErrorEntry{{Status: liftoff.StatusDeployError, Message: `api: postDeployCommand "test '$HOME' = 'a b'" exited with status 1`}},
+			services: map[string]liftoff.Status{"api": liftoff.StatusDeployError},
+			released: []string{"api"},
 		},
 		{
 			name: "the target fails: DEPLOY_ERROR",

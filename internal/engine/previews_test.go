@@ -228,7 +228,7 @@ func (h *previewHarness) buildDir(deploymentID, sdID string) string {
 func (h *previewHarness) release(env string, pr int, id, dir string) int {
 	h.t.Helper()
 	rel := target.Release{ID: id, Instance: target.Instance{EnvironmentID: h.env[env].ID, EnvGivenID: env, PRNumber: pr},
-		Service: config.Service{ID: "api", Name: "API", Type: config.TypeWorker, StartCommand: "echo $$ > pgid; exec sleep 60"},
+		Service: config.Service{ID: "api", Name: "API", Type: config.TypeWorker, StartCommand: config.Shell("echo $$ > pgid; exec sleep 60")},
 		Dir:     dir, Env: []string{"PATH=" + os.Getenv("PATH")}, Log: io.Discard}
 	if err := h.tg.Deploy(h.ctx, rel); err != nil {
 		h.t.Fatalf("deploy a release of %s #%d: %v", env, pr, err)

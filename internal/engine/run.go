@@ -204,7 +204,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	})
 	r.setStatus(u, liftoff.StatusDeploying)
 	env := r.environ(u.svc, u.hosts, true)
-	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "preDeployCommand", Command: u.svc.PreDeployCommand}); err != nil {
+	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("preDeployCommand", u.svc.PreDeployCommand)); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	log.Printf("==> Releasing %s", u.svc.ID)
@@ -213,7 +213,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 		return liftoff.StatusDeployError, redact.Secrets(err.Error())
 	}
-	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, steps.Step{Name: "postDeployCommand", Command: u.svc.PostDeployCommand}); err != nil {
+	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("postDeployCommand", u.svc.PostDeployCommand)); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	return liftoff.StatusSuccess, ""
@@ -242,6 +242,12 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 		steps.Step{Name: "installCommand", Command: u.svc.InstallCommand},
 		steps.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
 		steps.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
+}
+
+// commandStep is the step of a deployment command of the service, in
+// either of its forms.
+func commandStep(name string, c config.Command) steps.Step {
+	return steps.Step{Name: name, Command: c.String(), Args: c.Args}
 }
 
 // runSteps runs steps in dir, part of the checkout root, in the sandbox.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +82,13 @@ func closeInherited() {
 }
 
 func startPlain(c Command) (*Process, error) {
-	cmd := exec.Command(c.Args[0], c.Args[1:]...)
+	// exec.Command would look the program up in Liftoff's own PATH; the
+	// command's is the one that counts, as in the sandbox.
+	path, err := lookPath(c.Args[0], c.Env, c.Dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := &exec.Cmd{Path: path, Args: c.Args}
 	cmd.Dir = c.Dir
 	cmd.Env = c.Env
 	if cmd.Env == nil {
@@ -470,4 +477,40 @@ func (b *limitedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// defaultExecPath is where execvp(3) looks when the environment has no PATH.
+const defaultExecPath = "/bin:/usr/bin"
+
+// lookPath finds name as a shell would for a command with environment env
+// started in dir: a name with a slash is a path (relative to dir), one
+// without is searched in env's PATH, whose relative entries are relative
+// to dir. The result is name itself or an absolute path.
+func lookPath(name string, env []string, dir string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	pathList := defaultExecPath
+	for _, kv := range slices.Backward(env) { // the last entry wins, as in exec
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathList = v
+			break
+		}
+	}
+	for _, d := range filepath.SplitList(pathList) {
+		if d == "" {
+			d = "."
+		}
+		p := filepath.Join(d, name)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
+			}
+		}
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
 }

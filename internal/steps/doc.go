@@ -3,8 +3,9 @@
 // engine, preDeployCommand, postDeployCommand and the command target's
 // deployCommand.
 //
-// Each command is a shell command line run with /bin/sh -c in the service's
-// working directory, with exactly the environment the caller passes (nothing
+// Each command is a shell command line run with /bin/sh -c, or an argv (the
+// exec form) run directly without a shell, in the service's working
+// directory, with exactly the environment the caller passes (nothing
 // is inherited from Liftoff's own environment, which holds its secrets; see
 // BaseEnv for a starting point), stdin from /dev/null, and stdout and stderr
 // merged, in the order they were written, into one live output stream.

@@ -34,12 +34,27 @@ type Step struct {
 	Name string
 	// Command is a shell command line, run with /bin/sh -c, so it may use
 	// &&, pipes, redirections and quoting ("npm ci && npm run build").
-	// An empty or blank command is skipped. Nothing it starts outlives it:
-	// when the shell exits, what is left of its process group is killed
-	// and, in a sandbox, everything else in the sandbox (unsandboxed, a
-	// process that leaves the group, with setsid for example, is on its
-	// own, and its output is dropped once the step is over).
+	// An empty or blank command without Args is skipped. Nothing it starts
+	// outlives it: when the shell (or the program of Args) exits, what is
+	// left of its process group is killed and, in a sandbox, everything
+	// else in the sandbox (unsandboxed, a process that leaves the group,
+	// with setsid for example, is on its own, and its output is dropped
+	// once the step is over).
 	Command string
+	// Args, when set, is the exec form of the command: Args[0] runs
+	// directly with the rest as its arguments, no shell reading them
+	// (["node", "server.js"]); Args[0] without a slash is looked up in
+	// the PATH of Spec.Env. Command then only shows the step in headers
+	// and errors.
+	Args []string
+}
+
+// argv is the command line that runs the step.
+func (s Step) argv() []string {
+	if len(s.Args) > 0 {
+		return s.Args
+	}
+	return []string{shell, "-c", s.Command}
 }
 
 // Spec describes how to run a list of steps.
@@ -121,7 +136,7 @@ func Run(ctx context.Context, spec Spec) error {
 		defer cancel()
 	}
 	for _, step := range spec.Steps {
-		if strings.TrimSpace(step.Command) == "" {
+		if len(step.Args) == 0 && strings.TrimSpace(step.Command) == "" {
 			continue
 		}
 		if err := r.runStep(ctx, step); err != nil {
@@ -194,7 +209,7 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 	defer pr.Close()
 
 	p, err := r.spec.Sandbox.Start(sandbox.Command{
-		Args:   []string{shell, "-c", step.Command},
+		Args:   step.argv(),
 		Dir:    r.spec.Dir,
 		Root:   r.spec.Root,
 		Home:   r.spec.Home,
@@ -309,7 +324,7 @@ func (r *runner) stopError(ctx context.Context, step Step, exitCode int) *StepEr
 func (r *runner) startError(step Step, err error) *StepError {
 	if dirErr := checkDir(r.spec.Dir); dirErr != nil {
 		err = dirErr // removed by an earlier step, or by someone else
-	} else if _, statErr := os.Stat(shell); errors.Is(statErr, fs.ErrNotExist) {
+	} else if _, statErr := os.Stat(shell); len(step.Args) == 0 && errors.Is(statErr, fs.ErrNotExist) {
 		err = fmt.Errorf("%s not found: %w", shell, err)
 	}
 	return &StepError{Step: step.Name, Command: step.Command, ExitCode: -1, Err: err}

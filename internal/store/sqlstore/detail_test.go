@@ -64,7 +64,7 @@ func TestDecodeConfigNeverFailsARead(t *testing.T) {
 	}{
 		{"as written", `{"id":"api","name":"API","buildCommand":"make"}`, config.Service{ID: "api", Name: "API", BuildCommand: "make"}},
 		{"a field of a newer shape", `{"id":"api","name":"API","buildCommand":["make","all"],"startCommand":"./api"}`,
-			config.Service{ID: "api", Name: "API", StartCommand: "./api"}},
+			config.Service{ID: "api", Name: "API", StartCommand: config.Shell("./api")}},
 		{"a field this version does not know", `{"id":"api","cpu":2}`, config.Service{ID: "api"}},
 		{"not JSON", `{"id":"api"`, config.Service{}},
 	} {

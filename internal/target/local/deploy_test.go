@@ -79,7 +79,7 @@ func TestRedeploySwitchesAndStopsTheOldRelease(t *testing.T) {
 	h := newHarness(t, nil)
 	// The shell stays as the group's leader, with the server its child.
 	v1 := serverRelease(t, production, "api", "v1")
-	v1.Service.StartCommand += "; echo unreachable"
+	v1.Service.StartCommand.Line += "; echo unreachable"
 	h.deploy(v1)
 	h.expectBody("api.production.localhost", "v1")
 	pg1 := releasePGID(t, v1)

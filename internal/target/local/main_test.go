@@ -200,7 +200,7 @@ func serverRelease(t *testing.T, inst target.Instance, service, body string, env
 		Service: config.Service{
 			ID:                     service,
 			Type:                   config.TypeWeb,
-			StartCommand:           "'" + serverBin + "'",
+			StartCommand:           config.Shell("'" + serverBin + "'"),
 			HealthCheckPath:        "/health",
 			HealthCheckTimeoutSecs: 20,
 		},
@@ -224,7 +224,7 @@ func shellRelease(t *testing.T, inst target.Instance, service, typ, command stri
 		Service: config.Service{
 			ID:                     service,
 			Type:                   typ,
-			StartCommand:           command,
+			StartCommand:           config.Shell(command),
 			HealthCheckPath:        "/health",
 			HealthCheckTimeoutSecs: 20,
 		},

@@ -52,7 +52,7 @@ func checkRelease(rel target.Release) error {
 	}
 	switch svc.Type {
 	case config.TypeWeb, config.TypeWebPrivate, config.TypeWorker:
-		if strings.TrimSpace(svc.StartCommand) == "" {
+		if svc.StartCommand.IsBlank() {
 			return fmt.Errorf("service %s has no startCommand: the local target needs one to run a %s service", svc.ID, svc.Type)
 		}
 	case config.TypeStatic:
@@ -193,9 +193,9 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 		return nil, fmt.Errorf("start %s: %w", rel.Service.ID, err)
 	}
 	fmt.Fprintf(out, "==> %s: starting release %s: %s (PORT=%d)\n",
-		time.Now().UTC().Format(time.RFC3339), rel.ID, rel.Service.StartCommand, port)
+		time.Now().UTC().Format(time.RFC3339), rel.ID, rel.Service.StartCommand.String(), port)
 	sp, err := t.cfg.Sandbox.Start(sandbox.Command{
-		Args: []string{shell, "-c", rel.Service.StartCommand},
+		Args: rel.Service.StartCommand.Argv(shell),
 		Dir:  rel.Dir,
 		Root: rel.Root,
 		Home: rel.Home,
@@ -231,7 +231,7 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 		p.statePath, err = t.writeRecord(procRecord{
 			PID: pid, Group: sp.Group(), StartTime: st.StartTime, BootID: t.bootID,
 			Release: rel.ID, Project: rel.Instance.ProjectID, Instance: rel.Instance.Key(), Service: rel.Service.ID,
-			Port: port, Command: rel.Service.StartCommand, Started: time.Now().UTC(),
+			Port: port, Command: rel.Service.StartCommand.String(), Started: time.Now().UTC(),
 		})
 	}
 	go p.copyOutput()

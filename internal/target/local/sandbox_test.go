@@ -75,7 +75,7 @@ func TestSandboxedReleaseDaemonsDie(t *testing.T) {
 			t.Parallel()
 			h, _, _ := sandboxHarness(t)
 			rel := serverRelease(t, production, "api", "v1")
-			rel.Service.StartCommand = daemonThen("exec " + rel.Service.StartCommand)
+			rel.Service.StartCommand = config.Shell(daemonThen("exec " + rel.Service.StartCommand.Line))
 			h.deploy(rel)
 			h.expectBody("api.production.localhost", "v1")
 			daemon := sandboxtest.ShellPid(t, sandboxtest.DaemonMarker(rel.Dir))
