@@ -105,6 +105,9 @@ func NewService(s store.Store, rec *Recorder, deployments *deployment.Service, c
 		return nil, errors.New("hook: NewService needs the deployment service, with its Runner (deployment.NoRunner{} without an engine)")
 	}
 	cfg = cfg.withDefaults()
+	if rec != nil {
+		rec.keyWindow.Store(int64(cfg.IdempotencyWindow))
+	}
 	return &Service{
 		store:    s,
 		cfg:      cfg,

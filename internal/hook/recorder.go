@@ -3,6 +3,7 @@ package hook
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
@@ -22,6 +23,9 @@ type Recorder struct {
 	keep       int
 	flushEvery time.Duration
 	pruneEvery time.Duration
+	// keyWindow is how long idempotency keys are kept (set by the Service
+	// that records through this recorder, maybe after Start); 0 keeps them.
+	keyWindow atomic.Int64
 
 	calls chan liftoff.HookCall
 	flush chan chan struct{}
@@ -82,9 +86,25 @@ func (r *Recorder) Start(ctx context.Context) error {
 // more than once.
 func (r *Recorder) Stop() { r.loop.Stop() }
 
+// pruneKeys forgets the idempotency keys older than the window: a key is
+// only looked up within it, and distinct keys (one per CI run, say) would
+// otherwise pile up for ever.
+func (r *Recorder) pruneKeys(ctx context.Context, now time.Time) {
+	window := time.Duration(r.keyWindow.Load())
+	if window <= 0 {
+		return
+	}
+	if _, err := r.store.DeleteIdempotencyKeysBefore(ctx, store.DeleteIdempotencyKeysBeforeParams{Before: now.Add(-window)}); err != nil {
+		r.log.Error("prune idempotency keys", "err", err)
+	}
+}
+
 func (r *Recorder) run(ctx context.Context, stop <-chan struct{}) {
 	ticker := time.NewTicker(r.flushEvery)
 	defer ticker.Stop()
+	keys := time.NewTicker(r.pruneEvery)
+	defer keys.Stop()
+	r.pruneKeys(ctx, time.Now())
 	var batch []liftoff.HookCall
 	lastPrune := map[string]time.Time{}
 	write := func() {
@@ -127,6 +147,8 @@ func (r *Recorder) run(ctx context.Context, stop <-chan struct{}) {
 		select {
 		case <-ticker.C:
 			write()
+		case now := <-keys.C:
+			r.pruneKeys(ctx, now)
 		case ack := <-r.flush:
 			write()
 			close(ack)

@@ -2,6 +2,7 @@ package hook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -465,5 +466,50 @@ func TestReadDeployment(t *testing.T) {
 				t.Errorf("ReadDeployment = %q, %v; want Deployment not found and nothing read", d.ID, err)
 			}
 		})
+	}
+}
+
+// TestRecorderForgetsOldIdempotencyKeys: keys older than the idempotency
+// window are deleted in the background, so distinct keys (one per CI run)
+// do not pile up; younger ones stay.
+func TestRecorderForgetsOldIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	h := newTriggerHarness(t, nil)
+	res, err := h.call("production", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	hookID := h.hook["production"].ID
+	for key, age := range map[string]time.Duration{"old": 25 * time.Hour, "young": time.Hour} {
+		if err := h.st.PutIdempotencyKey(h.ctx, store.PutIdempotencyKeyParams{HookID: hookID, Key: key, DeploymentID: res.DeploymentID,
+			At: now.Add(-age)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := NewRecorder(h.st, 0, slog.New(slog.DiscardHandler))
+	rec.pruneEvery = 10 * time.Millisecond
+	rec.keyWindow.Store(int64(24 * time.Hour))
+	known := func(key string) bool {
+		_, err := h.st.GetIdempotencyKey(h.ctx, store.GetIdempotencyKeyParams{HookID: hookID, Key: key})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	if !known("old") || !known("young") {
+		t.Fatal("the keys were not stored")
+	}
+	if err := rec.Start(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop()
+	for deadline := time.Now().Add(30 * time.Second); known("old"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the key older than the window is still there")
+		}
+	}
+	if !known("young") {
+		t.Error("a key younger than the window was deleted")
 	}
 }
