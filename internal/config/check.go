@@ -160,8 +160,10 @@ func checkDependsOn(env *Environment, j int, byID map[string]int, svp string, ps
 		switch {
 		case !ok:
 			ps.errorf(at, "%s depends on %q, which is not a service of %s", named("service", s.ID), dep, named("environment", env.ID))
-		case s.Runnable() && !env.Services[d].Runnable() && env.Services[d].Type != "":
+		case s.Runnable() && !isRunnableType(env.Services[d].Type) && env.Services[d].Type != "":
 			ps.warnf(at, "%q has type %q, which Liftoff does not run; the dependency is ignored", dep, env.Services[d].Type)
+		case s.Runnable() && !env.Services[d].Runnable():
+			ps.warnf(at, "%q is not deployed (%s); the dependency is ignored", dep, env.Services[d].NotRunReason())
 		}
 	}
 }
