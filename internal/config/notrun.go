@@ -15,7 +15,7 @@ import (
 // Runnable reports whether Liftoff builds and deploys the service: true for
 // the types web, web-private, worker and static whose commands it can run.
 // Services of other Flightcontrol types (rds, s3, ...), container builds and
-// images, and a nixpacks service without the command it needs are accepted
+// images, and a service without the startCommand it needs are accepted
 // in the file and skipped, each with its reason: one service Liftoff cannot
 // run never refuses the others.
 func (s Service) Runnable() bool { return s.NotRunReason() == "" }
