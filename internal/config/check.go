@@ -71,6 +71,8 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 	}
 	if src.Filter != nil {
 		checkGlobs(src.Filter.WatchPaths, child(sp, "filter", "watchPaths"), ps)
+		checkBranchGlobs(src.Filter.ToBranches, child(sp, "filter", "toBranches"), ps)
+		checkBranchGlobs(src.Filter.FromBranches, child(sp, "filter", "fromBranches"), ps)
 	}
 	checkEnvVars(env.EnvVariables, child(ep, "envVariables"), ps)
 
@@ -247,6 +249,19 @@ func checkGlobs(patterns []string, at string, ps *problems) {
 			ps.errorf(child(at, k), "%q is not a valid glob pattern: nothing is left after the leading '!', './' or '/'", pat)
 		case !doublestar.ValidatePattern(p):
 			ps.errorf(child(at, k), `%q is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\")`, pat)
+		}
+	}
+}
+
+// checkBranchGlobs warns about branch patterns that are not valid globs:
+// they match no branch (a pull request is then ignored with the pattern
+// named), which the file's author would rather hear now. A warning, not an
+// error: such a file was always accepted.
+func checkBranchGlobs(patterns []string, at string, ps *problems) {
+	for k, pat := range patterns {
+		p := strings.TrimPrefix(pat, "refs/heads/")
+		if p != "" && !doublestar.ValidatePattern(p) {
+			ps.warnf(child(at, k), `%q is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\"): it matches no branch`, pat)
 		}
 	}
 }
