@@ -259,11 +259,18 @@ func checkGlobs(patterns []string, at string, ps *problems) {
 // error: such a file was always accepted.
 func checkBranchGlobs(patterns []string, at string, ps *problems) {
 	for k, pat := range patterns {
-		p := strings.TrimPrefix(pat, "refs/heads/")
-		if p != "" && !doublestar.ValidatePattern(p) {
+		if pat != "" && !ValidBranchPattern(pat) { // the schema reports ""
 			ps.warnf(child(at, k), `%q is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\"): it matches no branch`, pat)
 		}
 	}
+}
+
+// ValidBranchPattern reports whether p is a branch pattern of a filter
+// that can match: a doublestar glob of the branch name, which may be
+// written as a full ref ("refs/heads/main").
+func ValidBranchPattern(p string) bool {
+	p = strings.TrimPrefix(p, "refs/heads/")
+	return p != "" && doublestar.ValidatePattern(p)
 }
 
 // checkEnvVars warns about the Flightcontrol object forms, which MergeEnv

@@ -124,7 +124,7 @@ func (f Filter) Check() error {
 		patterns []string
 	}{{"toBranches", f.toBranches}, {"fromBranches", f.fromBranches}} {
 		for i, p := range field.patterns {
-			if !validBranchPattern(p) {
+			if !config.ValidBranchPattern(p) {
 				errs = append(errs, fmt.Errorf("filter.%s[%d] %q is not a valid glob pattern", field.name, i, p))
 			}
 		}
@@ -155,16 +155,11 @@ func matchBranch(patterns []string, branch string) bool {
 	return false
 }
 
-func validBranchPattern(p string) bool {
-	p = strings.TrimPrefix(p, "refs/heads/")
-	return p != "" && doublestar.ValidatePattern(p)
-}
-
 // invalidNote is appended to a reason when patterns has invalid ones, which
 // would otherwise silently match nothing.
 func invalidNote(field string, patterns []string) string {
 	for i, p := range patterns {
-		if !validBranchPattern(p) {
+		if !config.ValidBranchPattern(p) {
 			return fmt.Sprintf(" (%s[%d] %q is not a valid glob pattern)", field, i, p)
 		}
 	}
