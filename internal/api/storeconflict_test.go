@@ -57,8 +57,9 @@ func TestStoreConflictAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusInternalServerError {
-		t.Errorf("hook call with a conflicting store answered %d, want 500", resp.StatusCode)
+	if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("hook call with a conflicting store answered %d (Cache-Control %q), want an uncached 500",
+			resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
 	h.rec.Flush(context.Background())
 	calls, err := h.c.HookCalls(context.Background(), hookID, 10)
