@@ -30,6 +30,10 @@ type writer struct {
 	reqs     chan *writeReq // interactive
 	bulk     chan *writeReq
 	maxBatch int
+	// commits counts the commits begun, the one under way included. Only
+	// the writer's goroutine, which also runs every transaction body,
+	// touches it: a body can read which commit it is part of.
+	commits  int
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
@@ -153,6 +157,7 @@ func (w *writer) drainAtStop() {
 }
 
 func (w *writer) commit(batch []*writeReq) {
+	w.commits++
 	bg := context.Background()
 	fail := func(err error) {
 		err = mapErr(err)
