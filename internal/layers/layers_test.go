@@ -18,7 +18,7 @@ var layers = [][]string{
 	// Leaves: nothing of ours. watch is a pure decision; config the
 	// model of liftoff.json; gitsource the git binary.
 	{"client", "clientaddr", "config", "confine", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
-		"layers", "lifecycle", "procgroup", "store/pgnote", "token", "watch"},
+		"layers", "lifecycle", "procgroup", "secretbox", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
 	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox"},
 	// The persistence seam, and the shell-step runner.
@@ -28,7 +28,7 @@ var layers = [][]string{
 	// The two dialects; the local runtime.
 	{"store/sqlite", "store/postgres", "target/local"},
 	// The use cases every replica runs, and the store's conformance suite.
-	{"deployment", "project", "apikey", "logstream", "store/storetest"},
+	{"deployment", "project", "apikey", "logstream", "store/storetest", "variables"},
 	// What starts deployments (hook calls, GitHub events) and what runs
 	// them (the engine): peers, so neither imports the other.
 	{"hook", "github/dispatch", "engine"},

@@ -280,3 +280,49 @@ type LogLine struct {
 	At                  time.Time
 	Text                string
 }
+
+// Variable is an environment variable set through the API or the CLI,
+// beside the config file's. It applies to a whole project
+// (EnvironmentID 0), to one environment (ServiceID ""), or to one service
+// of an environment (ServiceID its given id).
+type Variable struct {
+	ProjectID     string
+	EnvironmentID int64
+	ServiceID     string
+	Name          string
+	Kind          VariableKind
+	// Value is the value of a plainText variable, the secret's name of a
+	// fromParameterStore or fromSecretsManager one, the JSON {"id",
+	// "value"} of a fromService one; empty for a secret.
+	Value string
+	// KeyID and Sealed hold a secret's value, encrypted: only package
+	// variables opens it.
+	KeyID     string
+	Sealed    []byte
+	UpdatedAt time.Time
+}
+
+// VariableKind says what a Variable's value is; the names are those of
+// Flightcontrol's env-variables API.
+type VariableKind string
+
+// The kinds of variable.
+const (
+	VariablePlainText          VariableKind = "plainText"
+	VariableSecret             VariableKind = "secret"
+	VariableFromParameterStore VariableKind = "fromParameterStore"
+	VariableFromSecretsManager VariableKind = "fromSecretsManager"
+	VariableFromService        VariableKind = "fromService"
+)
+
+// Secret is a named secret of a project (EnvironmentID 0) or of one of its
+// environments, which {"fromParameterStore": name} and
+// {"fromSecretsManager": name} read. Its value is sealed.
+type Secret struct {
+	ProjectID     string
+	EnvironmentID int64
+	Name          string
+	KeyID         string
+	Sealed        []byte
+	UpdatedAt     time.Time
+}

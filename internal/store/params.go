@@ -448,3 +448,33 @@ type RecordDeliveryParams struct {
 type ForgetGitHubDeliveryParams struct {
 	ID string // the X-GitHub-Delivery header
 }
+
+// ListVariablesParams are the arguments of ListVariables and ListSecrets.
+type ListVariablesParams struct {
+	ProjectID      string
+	EnvironmentIDs []int64
+}
+
+// DeleteVariableParams are the arguments of DeleteVariable.
+type DeleteVariableParams struct {
+	ProjectID     string
+	EnvironmentID int64
+	ServiceID     string
+	Name          string
+}
+
+// DeleteSecretParams are the arguments of DeleteSecret.
+type DeleteSecretParams struct {
+	ProjectID     string
+	EnvironmentID int64
+	Name          string
+}
+
+// ResealParams are the arguments of ResealVariable and ResealSecret: the
+// row as it was read, and its value sealed anew.
+type ResealParams[T any] struct {
+	Old    T
+	KeyID  string
+	Sealed []byte
+	At     time.Time
+}

@@ -79,6 +79,7 @@ type Queries interface {
 	PreviewQueries
 	HostQueries
 	DeliveryQueries
+	VariableQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -107,8 +108,9 @@ type ProjectQueries interface {
 	ListServices(ctx context.Context, p ListServicesParams) ([]liftoff.Service, error)
 	// DeleteProject marks a live project deleted with its environments,
 	// services, hooks and preview instances, cancels its PENDING
-	// deployments (with p.Message), asks its running ones to stop and frees
-	// its host names, in one transaction; ErrNotFound when no live project
+	// deployments (with p.Message), asks its running ones to stop, frees
+	// its host names and deletes its variables and secrets, in one
+	// transaction; ErrNotFound when no live project
 	// has the id. Its history (deployments, logs) stays.
 	DeleteProject(ctx context.Context, p DeleteProjectParams) (liftoff.Project, error)
 	// GetRepoCredential returns the credential of a project's repository
@@ -302,4 +304,30 @@ type DeliveryQueries interface {
 	// ForgetGitHubDelivery forgets a delivery that could not be acted on,
 	// so that GitHub's redelivery of it is not taken for a replay.
 	ForgetGitHubDelivery(ctx context.Context, p ForgetGitHubDeliveryParams) error
+}
+
+// VariableQueries store the variables and named secrets set through the
+// API. Secret values arrive and leave sealed: the store never sees them in
+// clear.
+type VariableQueries interface {
+	// PutVariables creates or replaces variables, by (project,
+	// environment, service, name).
+	PutVariables(ctx context.Context, vars []liftoff.Variable) error
+	// ListVariables lists the variables of p.ProjectID (every project's
+	// when empty) whose environment is one of p.EnvironmentIDs (any when
+	// nil; 0 is the project's own), by environment, service and name.
+	ListVariables(ctx context.Context, p ListVariablesParams) ([]liftoff.Variable, error)
+	// DeleteVariable removes one variable; ErrNotFound when there is none.
+	DeleteVariable(ctx context.Context, p DeleteVariableParams) error
+	// PutSecret creates or replaces a named secret.
+	PutSecret(ctx context.Context, s liftoff.Secret) error
+	// ListSecrets lists named secrets as ListVariables lists variables.
+	ListSecrets(ctx context.Context, p ListVariablesParams) ([]liftoff.Secret, error)
+	// DeleteSecret removes one named secret; ErrNotFound when there is none.
+	DeleteSecret(ctx context.Context, p DeleteSecretParams) error
+	// ResealVariable replaces a secret variable's sealed value if it is
+	// still p.Old's; false when it changed or went since it was read.
+	ResealVariable(ctx context.Context, p ResealParams[liftoff.Variable]) (bool, error)
+	// ResealSecret is ResealVariable for a named secret.
+	ResealSecret(ctx context.Context, p ResealParams[liftoff.Secret]) (bool, error)
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, d Driver) {
 		{"DeleteProject", testDeleteProject},
 		{"ClaimWaitsForCleanup", testClaimWaitsForCleanup},
 		{"CountLivePreviews", testCountLivePreviews},
+		{"Variables", testVariables},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
