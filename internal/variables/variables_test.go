@@ -1,0 +1,360 @@
+package variables
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/fail"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/secretbox"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/store/storetest"
+)
+
+var t0 = time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
+
+// fixture is a project with a production environment on a fresh store.
+type fixture struct {
+	svc  *Service
+	st   store.Store
+	env  liftoff.Environment
+	keys string // the key file
+}
+
+func newFixture(t *testing.T, dialect string) fixture {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.Open(t, dialect)
+	keys := filepath.Join(t.TempDir(), "secret.key")
+	kr, _, err := secretbox.LoadOrCreate(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: "p1", Name: "shop", Slug: "shop", RepoURL: "/srv/shop", ConfigPath: "flightcontrol.json", At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: t0, NewServiceID: func() string { return "s" + t.Name() },
+		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(st, kr)
+	s.Now = func() time.Time { return t0 }
+	return fixture{svc: s, st: st, env: envs[0], keys: keys}
+}
+
+func (f fixture) scope(service string) Scope {
+	return Scope{ProjectID: f.env.ProjectID, EnvironmentID: f.env.ID, ServiceID: service}
+}
+
+func each(t *testing.T, fn func(t *testing.T, f fixture)) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newFixture(t, dialect))
+		})
+	}
+}
+
+// TestSetListUnset: every group is stored; a secret is listed masked and
+// its value is nowhere in the database's rows; one bad name saves nothing.
+func TestSetListUnset(t *testing.T) {
+	each(t, func(t *testing.T, f fixture) {
+		ctx := context.Background()
+		n, err := f.svc.Set(ctx, f.scope(""), Groups{
+			PlainText:          map[string]string{"LOG_LEVEL": "info"},
+			ParameterStore:     map[string]string{"STRIPE_KEY": "sk_live_abcdef"},
+			SecretsManager:     map[string]string{"DB_PASSWORD": "hunter2-hunter2"},
+			FromParameterStore: map[string]string{"ALGOLIA_KEY": "/prod/algolia"},
+			FromSecretsManager: map[string]string{"DB_URL": "arn:aws:secretsmanager:us-east-1:1:secret:db-AbC"},
+			FromService:        map[string]ServiceRef{"API_ORIGIN": {ID: "api", Value: "origin"}},
+		})
+		if err != nil || n != 6 {
+			t.Fatalf("Set = %d, %v", n, err)
+		}
+		views, err := f.svc.List(ctx, f.scope(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]View{}
+		for _, v := range views {
+			got[v.Name] = v
+		}
+		if len(got) != 6 || got["LOG_LEVEL"].Value != "info" || got["STRIPE_KEY"].Value != Mask || got["DB_PASSWORD"].Value != Mask ||
+			got["ALGOLIA_KEY"].Value != "/prod/algolia" || got["API_ORIGIN"].Value != `{"id":"api","value":"origin"}` ||
+			got["DB_PASSWORD"].Kind != liftoff.VariableSecret || got["LOG_LEVEL"].Scope != "environment" {
+			t.Fatalf("List = %+v", views)
+		}
+		rows, err := f.st.ListVariables(ctx, store.ListVariablesParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if strings.Contains(r.Value, "hunter2") || bytes.Contains(r.Sealed, []byte("hunter2")) || strings.Contains(r.Value, "sk_live") {
+				t.Fatalf("a secret is stored in clear: %+v", r)
+			}
+		}
+		// Listing the service scope does not show the environment's.
+		if v, err := f.svc.List(ctx, f.scope("api")); err != nil || len(v) != 0 {
+			t.Fatalf("List(service) = %+v, %v", v, err)
+		}
+
+		_, err = f.svc.Set(ctx, f.scope(""), Groups{
+			PlainText:      map[string]string{"GOOD": "1", "9BAD": "x", "LOG_LEVEL": "debug"},
+			SecretsManager: map[string]string{"GOOD": "dup"},
+			FromService:    map[string]ServiceRef{"REF": {ID: "api"}},
+		})
+		if fail.KindOf(err) != fail.Invalid {
+			t.Fatalf("Set of bad names = %v, want Invalid", err)
+		}
+		for _, want := range []string{"9BAD", "GOOD is in both", "fromService.REF"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "dup") {
+			t.Errorf("error %q shows a secret's value", err)
+		}
+		after, err := f.svc.List(ctx, f.scope(""))
+		if err != nil || len(after) != 6 {
+			t.Fatalf("a refused call saved something: %+v, %v", after, err)
+		}
+		for _, v := range after {
+			if v.Name == "LOG_LEVEL" && v.Value != "info" {
+				t.Fatalf("LOG_LEVEL changed by a refused call: %+v", v)
+			}
+		}
+
+		if err := f.svc.Unset(ctx, f.scope(""), "LOG_LEVEL"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.Unset(ctx, f.scope(""), "LOG_LEVEL"); fail.KindOf(err) != fail.NotFound {
+			t.Fatalf("Unset twice = %v, want NotFound", err)
+		}
+	})
+}
+
+// TestResolve: the API's levels merge project, environment, service, the
+// file's win over them, references read named secrets (the environment's
+// before the project's) and services, and every secret value is listed
+// for scrubbing.
+func TestResolve(t *testing.T) {
+	each(t, func(t *testing.T, f fixture) {
+		ctx := context.Background()
+		project := Scope{ProjectID: f.env.ProjectID}
+		mustSet(t, f, project, Groups{PlainText: map[string]string{"A": "project", "B": "project", "C": "project", "D": "project"}})
+		mustSet(t, f, f.scope(""), Groups{PlainText: map[string]string{"B": "environment", "C": "environment"},
+			SecretsManager: map[string]string{"TOKEN": "tok-environment-secret"}})
+		mustSet(t, f, f.scope("web"), Groups{PlainText: map[string]string{"C": "service"},
+			FromParameterStore: map[string]string{"ALGOLIA": "ALGOLIA_KEY"},
+			FromService:        map[string]ServiceRef{"API": {ID: "api", Value: "origin"}, "DB": {ID: "db", Value: "dbConnectionString"}}})
+		mustSet(t, f, f.scope("other"), Groups{PlainText: map[string]string{"A": "other service"}})
+		if err := f.svc.SetSecret(ctx, f.env.ProjectID, 0, "ALGOLIA_KEY", "algolia-project-value"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetSecret(ctx, f.env.ProjectID, f.env.ID, "ALGOLIA_KEY", "algolia-production-value"); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.SetSecret(ctx, f.env.ProjectID, 0, "/prod/session", "session-secret-value"); err != nil {
+			t.Fatal(err)
+		}
+		services := map[string]Address{
+			"web": {Runs: true, Type: "web", Host: "web.production.localhost:8080", Origin: "http://web.production.localhost:8080", Port: 3000},
+			"api": {Runs: true, Type: "web", Host: "api.production.localhost:8080", Origin: "http://api.production.localhost:8080", Port: 4000},
+			"db":  {Runs: false, Type: "rds"},
+		}
+		var file config.EnvVars
+		if err := json.Unmarshal([]byte(`{"D": "file", "SESSION": {"fromParameterStore": "/prod/session"}, "API_PORT": {"fromService": {"id": "api", "value": "port"}}}`), &file); err != nil {
+			t.Fatal(err)
+		}
+		sn, err := f.svc.Load(ctx, f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{nil, file, nil}, Services: services})
+		if fail.KindOf(err) != fail.Invalid || !strings.Contains(err.Error(), "variable DB of service web reads dbConnectionString of service db, which Liftoff does not run") ||
+			!strings.Contains(err.Error(), "liftoff secrets set --project "+f.env.ProjectID+" --env production db.dbConnectionString") {
+			t.Fatalf("Resolve with an unset database value = %v", err)
+		}
+		if err := f.svc.SetSecret(ctx, f.env.ProjectID, f.env.ID, "db.dbConnectionString", "postgres://u:pw-db@db/app"); err != nil {
+			t.Fatal(err)
+		}
+		sn, err = f.svc.Load(ctx, f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{nil, file, nil}, Services: services})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"A": "project", "B": "environment", "C": "service", "D": "file", "TOKEN": "tok-environment-secret",
+			"ALGOLIA": "algolia-production-value", "API": "http://api.production.localhost:8080", "DB": "postgres://u:pw-db@db/app",
+			"SESSION": "session-secret-value", "API_PORT": "4000"}
+		if !equalMaps(got.Env, want) {
+			t.Fatalf("Resolve = %v\nwant %v", got.Env, want)
+		}
+		for _, secret := range []string{"tok-environment-secret", "algolia-production-value", "postgres://u:pw-db@db/app", "session-secret-value"} {
+			if !contains(got.Secrets, secret) {
+				t.Errorf("Secrets %q lacks %q", got.Secrets, secret)
+			}
+		}
+		if contains(got.Secrets, "project") || got.Digest == "" {
+			t.Errorf("Secrets %q, Digest %q", got.Secrets, got.Digest)
+		}
+
+		// A change to a variable the service reads changes its digest; one
+		// to another service's does not.
+		mustSet(t, f, f.scope("other"), Groups{PlainText: map[string]string{"A": "changed"}})
+		again := resolve(t, f, "web", services, file)
+		if again.Digest != got.Digest {
+			t.Error("another service's variable changed web's digest")
+		}
+		mustSet(t, f, f.scope(""), Groups{SecretsManager: map[string]string{"TOKEN": "tok-environment-secret"}})
+		if resolve(t, f, "web", services, file).Digest == got.Digest {
+			t.Error("setting a secret again did not change the digest")
+		}
+		// A service reading nothing from the API keeps an empty digest.
+		empty := newFixture(t, "sqlite")
+		sn, err = empty.svc.Load(ctx, empty.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{{"X": {Value: "1"}}}}); err != nil || r.Digest != "" || r.Env["X"] != "1" {
+			t.Fatalf("Resolve without API variables = %+v, %v", r, err)
+		}
+	})
+}
+
+// TestResolveErrors: each unresolvable reference names the variable, the
+// service and what to do.
+func TestResolveErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "sqlite")
+	services := map[string]Address{"worker": {Runs: true, Type: "worker"}, "web": {Runs: true, Type: "web"}}
+	for _, c := range []struct{ file, want string }{
+		{`{"K": {"fromParameterStore": "MISSING"}}`, "variable K of service web reads the secret MISSING, which is not set: set it with `liftoff secrets set --project p1 --env production MISSING`"},
+		{`{"K": {"fromService": {"id": "nope", "value": "host"}}}`, "service nope, which this environment does not have"},
+		{`{"K": {"fromService": {"id": "worker", "value": "host"}}}`, "a worker service, which has no address"},
+		{`{"K": {"fromService": {"id": "worker", "value": "url"}}}`, `reads "url" of service worker: Liftoff gives host, origin and port`},
+		{`{"K": {"fromService": "api"}}`, `takes {"id": "<service>", "value": "<what to read>"}`},
+		{`{"K": {"fromSecretsManager": 3}}`, "takes the name of a secret"},
+		{`{"K": [1]}`, "neither a string"},
+	} {
+		var file config.EnvVars
+		if err := json.Unmarshal([]byte(c.file), &file); err != nil {
+			t.Fatal(err)
+		}
+		sn, err := f.svc.Load(context.Background(), f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{file}, Services: services})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.file, err, c.want)
+		}
+	}
+}
+
+// TestRotateKey: after a rotation every value opens under the new key
+// only, and the old key is gone from the file.
+func TestRotateKey(t *testing.T) {
+	each(t, func(t *testing.T, f fixture) {
+		ctx := context.Background()
+		mustSet(t, f, f.scope("web"), Groups{SecretsManager: map[string]string{"TOKEN": "t-value"}, PlainText: map[string]string{"P": "plain"}})
+		if err := f.svc.SetSecret(ctx, f.env.ProjectID, 0, "NAMED", "n-value"); err != nil {
+			t.Fatal(err)
+		}
+		old := f.svc.Keys.Primary()
+		oldFile, err := os.ReadFile(f.keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyID, n, err := f.svc.RotateKey(ctx)
+		if err != nil || n != 2 || keyID == old {
+			t.Fatalf("RotateKey = %s, %d, %v", keyID, n, err)
+		}
+		vars, _ := f.st.ListVariables(ctx, store.ListVariablesParams{})
+		secrets, _ := f.st.ListSecrets(ctx, store.ListVariablesParams{})
+		for _, v := range vars {
+			if v.Kind == liftoff.VariableSecret && v.KeyID != keyID {
+				t.Errorf("variable %s still under key %s", v.Name, v.KeyID)
+			}
+		}
+		if len(secrets) != 1 || secrets[0].KeyID != keyID {
+			t.Errorf("secrets after rotation: %+v", secrets)
+		}
+		newFile, _ := os.ReadFile(f.keys)
+		if bytes.Contains(newFile, []byte(old)) || bytes.Equal(newFile, oldFile) {
+			t.Errorf("the old key %s is still in the key file", old)
+		}
+		var file config.EnvVars
+		_ = json.Unmarshal([]byte(`{"N": {"fromParameterStore": "NAMED"}}`), &file)
+		r := resolve(t, f, "web", nil, file)
+		if r.Env["TOKEN"] != "t-value" || r.Env["N"] != "n-value" || r.Env["P"] != "plain" {
+			t.Fatalf("after rotation: %v", r.Env)
+		}
+		// A keyring of the old file cannot open the new values.
+		oldPath := filepath.Join(t.TempDir(), "old.key")
+		if err := os.WriteFile(oldPath, oldFile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		oldRing, err := secretbox.Load(oldPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := oldRing.Open(secrets[0].KeyID, secrets[0].Sealed, secretAAD(secrets[0])); !errors.Is(err, secretbox.ErrUnknownKey) {
+			t.Fatalf("the old key file opened a resealed value: %v", err)
+		}
+	})
+}
+
+func mustSet(t *testing.T, f fixture, scope Scope, g Groups) {
+	t.Helper()
+	if _, err := f.svc.Set(context.Background(), scope, g); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func resolve(t *testing.T, f fixture, service string, services map[string]Address, file config.EnvVars) Resolved {
+	t.Helper()
+	sn, err := f.svc.Load(context.Background(), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := sn.Resolve(Input{ServiceID: service, File: []config.EnvVars{nil, file, nil}, Services: services})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
