@@ -505,3 +505,62 @@ func (c *Client) stream(ctx context.Context, id, service string, follow bool, em
 	}
 	return nil
 }
+
+// VariablesScope names where variables and secrets are set: exactly one
+// of a project (its own, for every environment), an environment, or a
+// service (by its id).
+type VariablesScope struct {
+	ProjectID     string
+	EnvironmentID int64
+	ServiceID     string
+}
+
+func (s VariablesScope) path() string {
+	switch {
+	case s.ServiceID != "":
+		return "/v1/services/" + url.PathEscape(s.ServiceID)
+	case s.EnvironmentID != 0:
+		return "/v1/environments/" + strconv.FormatInt(s.EnvironmentID, 10)
+	}
+	return "/v1/projects/" + url.PathEscape(s.ProjectID)
+}
+
+// SetEnvVariables sets variables in scope.
+func (c *Client) SetEnvVariables(ctx context.Context, scope VariablesScope, vars EnvVariables) (SavedEnvVariables, error) {
+	var out SavedEnvVariables
+	err := c.do(ctx, http.MethodPost, scope.path()+"/env-variables", vars, &out)
+	return out, err
+}
+
+// EnvVariables lists the variables set in scope.
+func (c *Client) EnvVariables(ctx context.Context, scope VariablesScope) ([]EnvVariable, error) {
+	var out struct {
+		EnvVariables []EnvVariable `json:"envVariables"`
+	}
+	err := c.do(ctx, http.MethodGet, scope.path()+"/env-variables", nil, &out)
+	return out.EnvVariables, err
+}
+
+// DeleteEnvVariable removes the variable name from scope.
+func (c *Client) DeleteEnvVariable(ctx context.Context, scope VariablesScope, name string) error {
+	return c.do(ctx, http.MethodDelete, scope.path()+"/env-variables/"+url.PathEscape(name), nil, nil)
+}
+
+// SetSecret sets a named secret of a project or an environment.
+func (c *Client) SetSecret(ctx context.Context, scope VariablesScope, name, value string) error {
+	return c.do(ctx, http.MethodPost, scope.path()+"/secrets", NewSecret{Name: name, Value: value}, nil)
+}
+
+// Secrets lists the named secrets of a project or an environment.
+func (c *Client) Secrets(ctx context.Context, scope VariablesScope) ([]Secret, error) {
+	var out struct {
+		Secrets []Secret `json:"secrets"`
+	}
+	err := c.do(ctx, http.MethodGet, scope.path()+"/secrets", nil, &out)
+	return out.Secrets, err
+}
+
+// DeleteSecret removes a named secret of a project or an environment.
+func (c *Client) DeleteSecret(ctx context.Context, scope VariablesScope, name string) error {
+	return c.do(ctx, http.MethodDelete, scope.path()+"/secrets?name="+url.QueryEscape(name), nil, nil)
+}

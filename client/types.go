@@ -245,3 +245,55 @@ func FormatTime(t time.Time) string {
 	}
 	return t.UTC().Format(TimeLayout)
 }
+
+// EnvVariables is the body of POST .../env-variables, in the groups of
+// Flightcontrol's API: plain values; values kept as secrets
+// (parameterStore, secretsManager); references to named secrets and to
+// services.
+type EnvVariables struct {
+	PlainText          map[string]string       `json:"plainText,omitempty"`
+	ParameterStore     map[string]string       `json:"parameterStore,omitempty"`
+	SecretsManager     map[string]string       `json:"secretsManager,omitempty"`
+	FromParameterStore map[string]string       `json:"fromParameterStore,omitempty"`
+	FromSecretsManager map[string]string       `json:"fromSecretsManager,omitempty"`
+	FromService        map[string]ServiceValue `json:"fromService,omitempty"`
+}
+
+// ServiceValue is a {"id", "value"} reference to another service's value.
+type ServiceValue struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+// SavedEnvVariables answers POST .../env-variables.
+type SavedEnvVariables struct {
+	Status     string `json:"status"` // "completed"
+	SavedCount int    `json:"savedCount"`
+}
+
+// EnvVariable is a variable as listed: a secret's value is masked.
+type EnvVariable struct {
+	Name string `json:"name"`
+	// Scope is project, environment or service.
+	Scope string `json:"scope"`
+	// Type is plainText, secret, fromParameterStore, fromSecretsManager or
+	// fromService.
+	Type string `json:"type"`
+	// Value is the value, the name of the secret read, the service
+	// reference as JSON, or "********" for a secret.
+	Value     string `json:"value"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+// NewSecret is the body of POST .../secrets.
+type NewSecret struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Secret is a named secret as listed: never its value.
+type Secret struct {
+	Name      string `json:"name"`
+	Scope     string `json:"scope"` // project or environment
+	UpdatedAt string `json:"updatedAt"`
+}

@@ -38,6 +38,7 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services")
 	f.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for the SQLite database, git mirrors, builds and releases")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")
+	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file of the keys that encrypt secrets, created 0600 when missing; replicas share one (default <data-dir>/secret.key)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
 	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", def.HookRateLimit, "accepted calls per deploy hook per minute")
 	f.IntVar(&cfg.FailedCallLimit, "failed-call-limit", def.FailedCallLimit, "failed hook calls per client address per minute before it is refused")

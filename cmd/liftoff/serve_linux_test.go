@@ -26,6 +26,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		"data-dir":                     def.DataDir,
 		"database-url":                 def.DatabaseURL,
 		"public-url":                   def.PublicURL,
+		"secret-key-file":              def.SecretKeyFile,
 		"hook-rate-limit":              strconv.Itoa(def.HookRateLimit),
 		"failed-call-limit":            strconv.Itoa(def.FailedCallLimit),
 		"hook-success-type":            def.HookSuccessType,

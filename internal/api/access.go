@@ -48,11 +48,15 @@ const (
 	// envQuery: the environmentId query parameter. Without it the handler
 	// limits what it lists to the key's environments (scopedEnvironments).
 	envQuery
+	// envOfService: the environment of the {serviceId} path value's
+	// service.
+	envOfService
 )
 
 // pathValue is the path value each source reads, "" for none.
 func (e envFrom) pathValue() string {
-	return [...]string{noEnv: "", envPath: "environmentId", envOfHook: "hookId", envOfDeployment: "deploymentId", envQuery: ""}[e]
+	return [...]string{noEnv: "", envPath: "environmentId", envOfHook: "hookId", envOfDeployment: "deploymentId", envQuery: "",
+		envOfService: "serviceId"}[e]
 }
 
 // route is one entry of the route table.
@@ -91,7 +95,7 @@ func (rt route) check() error {
 	case rt.need == adminOnly && rt.env != noEnv:
 		return fmt.Errorf("route %s is for admin keys only: it needs no environment", rt.pattern)
 	}
-	for _, e := range []envFrom{envPath, envOfHook, envOfDeployment} {
+	for _, e := range []envFrom{envPath, envOfHook, envOfDeployment, envOfService} {
 		if has := strings.Contains(path, "{"+e.pathValue()+"}"); has && rt.env == noEnv && rt.need != adminOnly {
 			return fmt.Errorf("route %s has {%s} in its path but finds no environment", rt.pattern, e.pathValue())
 		}
@@ -194,6 +198,13 @@ func (a *API) inScope(r *http.Request, rt route, k liftoff.APIKey) error {
 			return orNotFound(err, notFound)
 		}
 		env = d.EnvironmentID
+	case envOfService:
+		notFound = "Service not found"
+		id, err := a.Variables.EnvironmentOfService(r.Context(), r.PathValue("serviceId"))
+		if err != nil {
+			return err
+		}
+		env = id
 	default:
 		// allows refuses deploy keys on routes without an environment.
 		return errors.New("route " + rt.pattern + " reached inScope without an environment")

@@ -17,6 +17,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // TestAnswerFailure: the adapter picks status, code and Retry-After from
@@ -60,7 +61,7 @@ func TestAnswerFailure(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
-			a := New(Deps{Deployments: &deployment.Service{}, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+			a := New(Deps{Deployments: &deployment.Service{}, Variables: &variables.Service{}, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 			w := httptest.NewRecorder()
 			a.answerFailure(w, httptest.NewRequest(http.MethodGet, "/v1/things", nil), c.surface, c.err)
 			body := strings.TrimSpace(w.Body.String())
@@ -108,7 +109,7 @@ func TestAnswerFailure(t *testing.T) {
 func TestAnswerFailureCanceled(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	a := New(Deps{Deployments: &deployment.Service{}, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+	a := New(Deps{Deployments: &deployment.Service{}, Variables: &variables.Service{}, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	for _, s := range []surface{v1Surface, hookSurface} {
 		w := httptest.NewRecorder()
 		a.answerFailure(w, httptest.NewRequest(http.MethodGet, "/v1/things", nil), s, fmt.Errorf("read: %w", context.Canceled))

@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 //go:embed openapi.json
@@ -41,7 +42,10 @@ type Deps struct {
 	// this node's engine (if it runs one). Required: the one service the
 	// hooks and the GitHub dispatch share, with their limits.
 	Deployments *deployment.Service
-	Log         *slog.Logger
+	// Variables keeps the variables and named secrets set through the API.
+	// Required.
+	Variables *variables.Service
+	Log       *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -73,8 +77,8 @@ func New(d Deps) *API {
 	if d.Draining == nil {
 		d.Draining = func() bool { return false }
 	}
-	if d.Deployments == nil || d.Webhooks != nil && d.Webhooks.Deployments == nil {
-		panic("api.New: Deps.Deployments and Deps.Webhooks.Deployments are required")
+	if d.Deployments == nil || d.Webhooks != nil && d.Webhooks.Deployments == nil || d.Variables == nil {
+		panic("api.New: Deps.Deployments, Deps.Variables and Deps.Webhooks.Deployments are required")
 	}
 	a := &API{Deps: d, mux: http.NewServeMux(), webhookBodies: &byteBudget{limit: webhookBodyBudget},
 		follows: newFollowLimits(defaultFollowsPerCredential, defaultFollowsTotal)}
@@ -119,6 +123,22 @@ func (a *API) table() []route {
 		{pattern: "POST /v1/deployments/{deploymentId}/cancel", need: deployOnly, env: envOfDeployment, does: "cancel deployments", handler: a.cancelDeployment},
 		{pattern: "POST /v1/deployments/{deploymentId}/redeploy", need: deployOnly, env: envOfDeployment, does: "redeploy deployments", handler: a.redeployDeployment},
 		{pattern: "GET /v1/deployments/{deploymentId}/logs", need: readOnly, env: envOfDeployment, hookSecret: true, does: "read deployment logs", handler: a.deploymentLogs},
+
+		{pattern: "POST /v1/projects/{projectId}/env-variables", need: adminOnly, does: "set project variables", handler: a.setEnvVariables},
+		{pattern: "GET /v1/projects/{projectId}/env-variables", need: readOnly, does: "list project variables", handler: a.listEnvVariables},
+		{pattern: "DELETE /v1/projects/{projectId}/env-variables/{name}", need: adminOnly, does: "delete project variables", handler: a.deleteEnvVariable},
+		{pattern: "POST /v1/environments/{environmentId}/env-variables", need: deployOnly, env: envPath, does: "set variables", handler: a.setEnvVariables},
+		{pattern: "GET /v1/environments/{environmentId}/env-variables", need: readOnly, env: envPath, does: "list variables", handler: a.listEnvVariables},
+		{pattern: "DELETE /v1/environments/{environmentId}/env-variables/{name}", need: deployOnly, env: envPath, does: "delete variables", handler: a.deleteEnvVariable},
+		{pattern: "POST /v1/services/{serviceId}/env-variables", need: deployOnly, env: envOfService, does: "set variables", handler: a.setEnvVariables},
+		{pattern: "GET /v1/services/{serviceId}/env-variables", need: readOnly, env: envOfService, does: "list variables", handler: a.listEnvVariables},
+		{pattern: "DELETE /v1/services/{serviceId}/env-variables/{name}", need: deployOnly, env: envOfService, does: "delete variables", handler: a.deleteEnvVariable},
+		{pattern: "POST /v1/projects/{projectId}/secrets", need: adminOnly, does: "set project secrets", handler: a.setSecret},
+		{pattern: "GET /v1/projects/{projectId}/secrets", need: readOnly, does: "list project secrets", handler: a.listSecrets},
+		{pattern: "DELETE /v1/projects/{projectId}/secrets", need: adminOnly, does: "delete project secrets", handler: a.deleteSecret},
+		{pattern: "POST /v1/environments/{environmentId}/secrets", need: deployOnly, env: envPath, does: "set secrets", handler: a.setSecret},
+		{pattern: "GET /v1/environments/{environmentId}/secrets", need: readOnly, env: envPath, does: "list secrets", handler: a.listSecrets},
+		{pattern: "DELETE /v1/environments/{environmentId}/secrets", need: deployOnly, env: envPath, does: "delete secrets", handler: a.deleteSecret},
 
 		{pattern: "POST /v1/api-keys", need: adminOnly, does: "create API keys", handler: a.createAPIKey},
 		{pattern: "GET /v1/api-keys", need: readOnly, does: "list API keys", handler: a.listAPIKeys},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 func TestReadBudgeted(t *testing.T) {
@@ -86,7 +87,7 @@ func TestByteBudgetConcurrent(t *testing.T) {
 func TestWebhookBodiesAreBounded(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	a := New(Deps{Deployments: &deployment.Service{}, GitHubSecret: []byte("s3cret"), Webhooks: &dispatch.Dispatcher{Deployments: &deployment.Service{}}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	a := New(Deps{Deployments: &deployment.Service{}, Variables: &variables.Service{}, GitHubSecret: []byte("s3cret"), Webhooks: &dispatch.Dispatcher{Deployments: &deployment.Service{}}, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	a.webhookBodies = &byteBudget{limit: 1 << 20}
 	send := func(body io.Reader, header http.Header) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodPost, "/api/github/webhook", body)

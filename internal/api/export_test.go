@@ -5,8 +5,8 @@ type RouteInfo struct {
 	Pattern string // "METHOD /path"
 	// Need is the scope the route needs: public, read, deploy or admin.
 	Need string
-	// Env is where it finds the environment: "", path, hook, deployment or
-	// query.
+	// Env is where it finds the environment: "", path, hook, deployment,
+	// query or service.
 	Env        string
 	HookSecret bool
 	Does       string
@@ -16,7 +16,8 @@ type RouteInfo struct {
 func RouteTable() []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range (&API{}).table() {
-		env := [...]string{noEnv: "", envPath: "path", envOfHook: "hook", envOfDeployment: "deployment", envQuery: "query"}[rt.env]
+		env := [...]string{noEnv: "", envPath: "path", envOfHook: "hook", envOfDeployment: "deployment", envQuery: "query",
+			envOfService: "service"}[rt.env]
 		out = append(out, RouteInfo{Pattern: rt.pattern, Need: string(rt.need), Env: env, HookSecret: rt.hookSecret, Does: rt.does})
 	}
 	return out

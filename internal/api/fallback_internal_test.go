@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/liftoffhq/liftoff/internal/deployment"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // TestFallbacksAnswerAsTheMux: a request the route table has no route for
@@ -20,7 +21,7 @@ import (
 // overlaps another's fails here rather than answer a wrong Allow.
 func TestFallbacksAnswerAsTheMux(t *testing.T) {
 	t.Parallel()
-	a := New(Deps{Deployments: &deployment.Service{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a := New(Deps{Deployments: &deployment.Service{}, Variables: &variables.Service{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	// The mux alone, as the oracle.
 	plain := http.NewServeMux()
 	for _, rt := range a.table() {

@@ -27,6 +27,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // testConfig has a production and a staging environment with two services,
@@ -137,7 +138,7 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	keys := apikey.NewService(h.store, cuid.New)
 	deployments := deploymentsOn(h.store)
 	deployments.Limits = lim
-	a := api.New(api.Deps{Deployments: deployments, Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
+	a := api.New(api.Deps{Deployments: deployments, Variables: variablesOn(t, h.store), Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
 		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
@@ -225,4 +226,14 @@ func tempDirPolicy(t testing.TB, more ...string) *repoaccess.Policy {
 // deploymentsOn is the deployment service of a node without an engine.
 func deploymentsOn(st store.Store) *deployment.Service {
 	return &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}
+}
+
+// variablesOn is the variables service of st, with a key file of the test.
+func variablesOn(t testing.TB, st store.Store) *variables.Service {
+	t.Helper()
+	v, _, err := variables.Open(st, filepath.Join(t.TempDir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -544,7 +544,7 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
-	a := api.New(api.Deps{Deployments: deploymentsOn(st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
+	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: variablesOn(t, st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
 		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Draining: func() bool { return draining }})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
@@ -1050,6 +1050,40 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "start a deployment of an unknown environment", op: startDep, path: envDeps(99999), status: 404}))
 			do(withKey(exchange{name: "start a deployment of an environment without services", op: startDep, path: envDeps(d), status: 409}))
 
+			// Variables and secrets, at each level.
+			svcs, err := h.store.ListServices(ctx, store.ListServicesParams{EnvironmentID: p})
+			if err != nil || len(svcs) == 0 {
+				t.Fatalf("services of production: %v, %v", svcs, err)
+			}
+			for _, lv := range []struct{ base, missing, tmpl string }{
+				{"/v1/projects/" + h.project.ProjectID, "/v1/projects/cnope", "/v1/projects/{projectId}"},
+				{fmt.Sprintf("/v1/environments/%d", p), "/v1/environments/99999", "/v1/environments/{environmentId}"},
+				{"/v1/services/" + svcs[0].ID, "/v1/services/cnope", "/v1/services/{serviceId}"},
+			} {
+				base, missingBase, tmpl := lv.base, lv.missing, lv.tmpl
+				do(withKey(exchange{name: "set variables " + tmpl, op: "POST " + tmpl + "/env-variables", path: base + "/env-variables",
+					body: `{"plainText": {"LOG_LEVEL": "info"}, "secretsManager": {"TOKEN": "t0k3n"}}`, status: 200}))
+				do(withKey(exchange{name: "set variables of nothing " + tmpl, op: "POST " + tmpl + "/env-variables", path: missingBase + "/env-variables",
+					body: `{"plainText": {"LOG_LEVEL": "info"}}`, status: 404}))
+				if body := string(do(withKey(exchange{name: "list variables " + tmpl, op: "GET " + tmpl + "/env-variables", path: base + "/env-variables", status: 200}))); strings.Contains(body, "t0k3n") {
+					t.Errorf("a secret's value was listed: %s", body)
+				}
+				do(withKey(exchange{name: "list variables of nothing " + tmpl, op: "GET " + tmpl + "/env-variables", path: missingBase + "/env-variables", status: 404}))
+				do(withKey(exchange{name: "delete a variable " + tmpl, op: "DELETE " + tmpl + "/env-variables/{name}", path: base + "/env-variables/LOG_LEVEL", status: 204}))
+				do(withKey(exchange{name: "delete a deleted variable " + tmpl, op: "DELETE " + tmpl + "/env-variables/{name}", path: base + "/env-variables/LOG_LEVEL", status: 404}))
+				if strings.Contains(tmpl, "services") {
+					continue
+				}
+				do(withKey(exchange{name: "set a secret " + tmpl, op: "POST " + tmpl + "/secrets", path: base + "/secrets",
+					body: `{"name": "/prod/db", "value": "pw"}`, status: 204}))
+				do(withKey(exchange{name: "set a secret of nothing " + tmpl, op: "POST " + tmpl + "/secrets", path: missingBase + "/secrets",
+					body: `{"name": "/prod/db", "value": "pw"}`, status: 404}))
+				do(withKey(exchange{name: "list secrets " + tmpl, op: "GET " + tmpl + "/secrets", path: base + "/secrets", status: 200}))
+				do(withKey(exchange{name: "list secrets of nothing " + tmpl, op: "GET " + tmpl + "/secrets", path: missingBase + "/secrets", status: 404}))
+				do(withKey(exchange{name: "delete a secret " + tmpl, op: "DELETE " + tmpl + "/secrets", path: base + "/secrets?name=%2Fprod%2Fdb", status: 204}))
+				do(withKey(exchange{name: "delete a deleted secret " + tmpl, op: "DELETE " + tmpl + "/secrets", path: base + "/secrets?name=%2Fprod%2Fdb", status: 404}))
+			}
+
 			// Delete a project: last, the others need this one.
 			doomed := gittest.New(t)
 			doomed.Commit("init", map[string]string{"liftoff.json": testConfig})
@@ -1108,7 +1142,7 @@ const webhookConfig = `{
 func newWebhookAPI(t *testing.T, st store.Store, secret []byte) *httptest.Server {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a := api.New(api.Deps{Deployments: deploymentsOn(st), APIKeys: apikey.NewService(st, cuid.New), Log: log,
+	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: variablesOn(t, st), APIKeys: apikey.NewService(st, cuid.New), Log: log,
 		GitHubSecret: secret, Webhooks: &dispatch.Dispatcher{Store: st, Log: log,
 			Deployments: &deployment.Service{Store: st, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{}}}})
 	srv := httptest.NewServer(a)

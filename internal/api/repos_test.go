@@ -219,7 +219,7 @@ func TestDefaultRepoRefusals(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, policy)
 			keys := apikey.NewService(st, cuid.New)
-			a := api.New(api.Deps{Deployments: deploymentsOn(st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: keys, Log: log,
+			a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: variablesOn(t, st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: keys, Log: log,
 				Hooks: newHooks(t, st, hook.NewRecorder(st, 0, log), testHooks(), log)})
 			srv := httptest.NewServer(a)
 			t.Cleanup(srv.Close)

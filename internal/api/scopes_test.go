@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,66 @@ func TestScopesPerRoute(t *testing.T) {
 				return fmt.Sprintf("/v1/environments/%d/previews/%d", envOf(tg, true), pr)
 			}
 
+			serviceIn := func(tg target) string {
+				if tg == missing {
+					return "cnope"
+				}
+				svcs, err := h.store.ListServices(ctx, store.ListServicesParams{EnvironmentID: envOf(tg, false)})
+				if err != nil || len(svcs) == 0 {
+					t.Fatalf("services of %s: %v, %v", envName(tg), svcs, err)
+				}
+				return svcs[0].ID
+			}
+			// scopeIn is a variables path and its scope for the client, in
+			// the target's environment or service.
+			scopeIn := func(tg target, service bool) (string, client.VariablesScope) {
+				if service {
+					id := serviceIn(tg)
+					return "/v1/services/" + id, client.VariablesScope{ServiceID: id}
+				}
+				return fmt.Sprintf("/v1/environments/%d", envOf(tg, false)), client.VariablesScope{EnvironmentID: envOf(tg, false)}
+			}
+			// variableIn sets a variable the admin may delete afterwards.
+			vars := 0
+			variableIn := func(tg target, service bool) string {
+				base, scope := scopeIn(tg, service)
+				vars++
+				name := fmt.Sprintf("V%d", vars)
+				if tg != missing {
+					if _, err := h.c.SetEnvVariables(ctx, scope, client.EnvVariables{PlainText: map[string]string{name: "x"}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return base + "/env-variables/" + name
+			}
+			secretIn := func(tg target) string {
+				base, scope := scopeIn(tg, false)
+				vars++
+				name := fmt.Sprintf("/app/S%d", vars)
+				if tg != missing {
+					if err := h.c.SetSecret(ctx, scope, name, "s3cret-value"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return base + "/secrets?name=" + url.QueryEscape(name)
+			}
+			projectVariable := func() string {
+				vars++
+				name := fmt.Sprintf("P%d", vars)
+				if _, err := h.c.SetEnvVariables(ctx, client.VariablesScope{ProjectID: h.project.ProjectID}, client.EnvVariables{PlainText: map[string]string{name: "x"}}); err != nil {
+					t.Fatal(err)
+				}
+				return "/v1/projects/" + h.project.ProjectID + "/env-variables/" + name
+			}
+			projectSecret := func() string {
+				vars++
+				name := fmt.Sprintf("P%d", vars)
+				if err := h.c.SetSecret(ctx, client.VariablesScope{ProjectID: h.project.ProjectID}, name, "s3cret-value"); err != nil {
+					t.Fatal(err)
+				}
+				return "/v1/projects/" + h.project.ProjectID + "/secrets?name=" + name
+			}
+
 			started, deleted := 0, 0
 			type want struct{ admin, read, deployOwn, deployOther int }
 			cases := map[string]struct {
@@ -217,6 +278,53 @@ func TestScopesPerRoute(t *testing.T) {
 					}
 					return "/v1/deployments/" + finished[envName(tg)] + "/logs", ""
 				}, want{200, 200, 200, 404}},
+
+				"POST /v1/projects/{projectId}/env-variables": {func(target) (string, string) {
+					return "/v1/projects/" + h.project.ProjectID + "/env-variables", `{"plainText": {"LOG_LEVEL": "info"}}`
+				}, want{200, 403, 403, 403}},
+				"GET /v1/projects/{projectId}/env-variables": {func(target) (string, string) {
+					return "/v1/projects/" + h.project.ProjectID + "/env-variables", ""
+				}, want{200, 200, 403, 403}},
+				"DELETE /v1/projects/{projectId}/env-variables/{name}": {func(target) (string, string) { return projectVariable(), "" },
+					want{204, 403, 403, 403}},
+				"POST /v1/projects/{projectId}/secrets": {func(target) (string, string) {
+					return "/v1/projects/" + h.project.ProjectID + "/secrets", `{"name": "/app/key", "value": "v"}`
+				}, want{204, 403, 403, 403}},
+				"GET /v1/projects/{projectId}/secrets": {func(target) (string, string) {
+					return "/v1/projects/" + h.project.ProjectID + "/secrets", ""
+				}, want{200, 200, 403, 403}},
+				"DELETE /v1/projects/{projectId}/secrets": {func(target) (string, string) { return projectSecret(), "" },
+					want{204, 403, 403, 403}},
+				"POST /v1/environments/{environmentId}/env-variables": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, false)
+					return base + "/env-variables", `{"secretsManager": {"TOKEN": "t0k3n"}}`
+				}, want{200, 403, 200, 404}},
+				"GET /v1/environments/{environmentId}/env-variables": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, false)
+					return base + "/env-variables", ""
+				}, want{200, 200, 200, 404}},
+				"DELETE /v1/environments/{environmentId}/env-variables/{name}": {func(tg target) (string, string) { return variableIn(tg, false), "" },
+					want{204, 403, 204, 404}},
+				"POST /v1/services/{serviceId}/env-variables": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, true)
+					return base + "/env-variables", `{"plainText": {"A": "1"}}`
+				}, want{200, 403, 200, 404}},
+				"GET /v1/services/{serviceId}/env-variables": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, true)
+					return base + "/env-variables", ""
+				}, want{200, 200, 200, 404}},
+				"DELETE /v1/services/{serviceId}/env-variables/{name}": {func(tg target) (string, string) { return variableIn(tg, true), "" },
+					want{204, 403, 204, 404}},
+				"POST /v1/environments/{environmentId}/secrets": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, false)
+					return base + "/secrets", `{"name": "arn:aws:secretsmanager:us-east-1:1:secret:db", "value": "v"}`
+				}, want{204, 403, 204, 404}},
+				"GET /v1/environments/{environmentId}/secrets": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, false)
+					return base + "/secrets", ""
+				}, want{200, 200, 200, 404}},
+				"DELETE /v1/environments/{environmentId}/secrets": {func(tg target) (string, string) { return secretIn(tg), "" },
+					want{204, 403, 204, 404}},
 
 				"POST /v1/api-keys": {func(target) (string, string) { return "/v1/api-keys", `{"name": "another"}` }, want{201, 403, 403, 403}},
 				"GET /v1/api-keys":  {func(target) (string, string) { return "/v1/api-keys", "" }, want{200, 200, 403, 403}},

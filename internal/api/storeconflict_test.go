@@ -41,7 +41,7 @@ func TestStoreConflictAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	a := api.New(api.Deps{Deployments: deploymentsOn(h.store), APIKeys: apikey.NewService(h.store, cuid.New), Log: log,
+	a := api.New(api.Deps{Deployments: deploymentsOn(h.store), Variables: variablesOn(t, h.store), APIKeys: apikey.NewService(h.store, cuid.New), Log: log,
 		Hooks: newHooks(t, conflictingTx{h.store}, h.rec, testHooks(), log)})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

@@ -26,6 +26,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 const (
@@ -188,7 +189,11 @@ func hookServer(b *testing.B, st store.Store) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := api.New(api.Deps{Deployments: deployments, Hooks: hooks, APIKeys: apikey.NewService(st, cuid.New), Log: log})
+	vars, _, err := variables.Open(st, filepath.Join(b.TempDir(), "secret.key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Hooks: hooks, APIKeys: apikey.NewService(st, cuid.New), Log: log})
 	srv := httptest.NewServer(server.Handler(st, a, log))
 	b.Cleanup(srv.Close)
 	return strings.Replace(srv.URL+fmt.Sprintf("/api/deploy-hook/%d/%s/", envs[0].ID, created.Secret), "%", "%%", -1) + "%d/" + strings.Repeat("a", 40)

@@ -5,7 +5,6 @@ import (
 	"path"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -21,7 +20,6 @@ import (
 var previewKey = regexp.MustCompile(`^pr-[0-9]+$`)
 
 func check(f *File, ps *problems) {
-	checkEnvVars(f.EnvVariables, pointer("envVariables"), ps)
 	// Environments whose services the schema rejected: their lack of a
 	// runnable service is no news.
 	rejected := make(map[string]bool)
@@ -74,7 +72,6 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 		checkBranchGlobs(src.Filter.ToBranches, child(sp, "filter", "toBranches"), ps)
 		checkBranchGlobs(src.Filter.FromBranches, child(sp, "filter", "fromBranches"), ps)
 	}
-	checkEnvVars(env.EnvVariables, child(ep, "envVariables"), ps)
 
 	// byID maps each service id to the index of its first service.
 	byID := make(map[string]int)
@@ -110,7 +107,6 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 }
 
 func checkService(s *Service, svp string, ps *problems) {
-	checkEnvVars(s.EnvVariables, child(svp, "envVariables"), ps)
 	checkGlobs(s.WatchPaths, child(svp, "watchPaths"), ps)
 	if !isRunnableType(s.Type) {
 		if hint, ok := notApplicableType(s.Type); ok {
@@ -273,22 +269,6 @@ func ValidBranchPattern(p string) bool {
 	return p != "" && doublestar.ValidatePattern(p)
 }
 
-// checkEnvVars warns about the Flightcontrol object forms, which MergeEnv
-// skips.
-func checkEnvVars(vars EnvVars, at string, ps *problems) {
-	names := make([]string, 0, len(vars))
-	for name := range vars {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		switch from := vars[name].From; from {
-		case "fromParameterStore", "fromSecretsManager", "fromService":
-			ps.warnf(child(at, name), "%q values are not applicable on Liftoff, skipped", from)
-		}
-	}
-}
-
 // named refers to an environment or a service in a message, by id when it
 // has one.
 func named(what, id string) string {
@@ -339,7 +319,7 @@ func notApplicableFields(k objectKind) []string {
 		return []string{"region", "cpu", "memory", "gpu", "storage", "vpc",
 			"minInstances", "maxInstances", "autoscaling", "ci",
 			"dockerfilePath", "dockerContext", "injectEnvVariablesInDockerfile",
-			"includeEnvVariablesInBuild", "healthCheckIntervalSecs",
+			"healthCheckIntervalSecs",
 			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
 			"cloudfrontCachePolicyName", "originShieldEnabled", "sticky",
 			"stickySessionsEnabled", "stickySessionsDurationSecs", "privileged",

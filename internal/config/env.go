@@ -12,10 +12,10 @@ type EnvVars map[string]EnvValue
 // EnvValue is one value of an envVariables object.
 //
 // A string is used as written; a number or a boolean as its JSON text
-// (3000, 1.50, true). Flightcontrol's object forms
-// ({"fromParameterStore": ...}, {"fromSecretsManager": ...},
-// {"fromService": {...}}) read values Liftoff has no access to: they are
-// kept with From set, reported as not applicable, and skipped by MergeEnv.
+// (3000, 1.50, true). Flightcontrol's references
+// ({"fromParameterStore": name}, {"fromSecretsManager": name},
+// {"fromService": {"id", "value"}}) are kept with From set: package
+// variables resolves them at deploy time; MergeEnv skips them.
 type EnvValue struct {
 	// Value is the literal value; empty when From is set.
 	Value string
@@ -26,7 +26,7 @@ type EnvValue struct {
 	Ref json.RawMessage
 }
 
-// Applicable reports whether the value is a literal Liftoff can use.
+// Applicable reports whether the value is a literal, not a reference.
 func (v EnvValue) Applicable() bool { return v.From == "" }
 
 // UnmarshalJSON reads a string, number, boolean or object form. It does not
@@ -73,10 +73,11 @@ func (v EnvValue) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]json.RawMessage{v.From: ref})
 }
 
-// MergeEnv merges envVariables levels, given in the order root, environment,
-// service: a later level overrides an earlier one. Values that are not
-// applicable (Flightcontrol object forms) are skipped, so a literal value of
-// an earlier level stays in place. The result is never nil.
+// MergeEnv merges the literal values of envVariables levels, given in the
+// order root, environment, service: a later level overrides an earlier
+// one. References are skipped, so a literal value of an earlier level
+// stays in place (the fingerprint reads it; package variables resolves the
+// references). The result is never nil.
 func MergeEnv(levels ...EnvVars) map[string]string {
 	out := make(map[string]string)
 	for _, level := range levels {

@@ -174,6 +174,10 @@ type Service struct {
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// EnvVariables override the environment's and the file's.
 	EnvVariables EnvVars `json:"envVariables,omitempty"`
+	// IncludeEnvVariablesInBuild, when false, keeps the service's variables
+	// (the file's and the API's) from its install and build commands,
+	// which then see only the built-in ones. Default true.
+	IncludeEnvVariablesInBuild *bool `json:"includeEnvVariablesInBuild,omitempty"`
 	// BasePath is the directory, relative to the repository root, in which
 	// the commands run. Default "." (the root). Parse cleans it ("./apps/api/"
 	// becomes "apps/api"); it may not leave the repository.
@@ -219,6 +223,12 @@ type Service struct {
 	BuildTimeoutSecs int `json:"buildTimeoutSecs,omitempty"`
 	// Target is where the release goes. Default {"type": "local"}.
 	Target Target `json:"target"`
+}
+
+// BuildGetsVariables reports whether the install and build commands see
+// the service's variables (IncludeEnvVariablesInBuild).
+func (s Service) BuildGetsVariables() bool {
+	return s.IncludeEnvVariablesInBuild == nil || *s.IncludeEnvVariablesInBuild
 }
 
 // ContainerImage names a prebuilt image, as Flightcontrol's containerImage

@@ -49,6 +49,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		TargetType             string            `json:"targetType"`
 		DeployCommand          string            `json:"deployCommand"`
 		Env                    map[string]string `json:"env"`
+		// Only when set, so that fingerprints from before it stay.
+		NoVariablesInBuild bool `json:"noVariablesInBuild,omitempty"`
 	}{
 		Version:                fingerprintVersion,
 		Type:                   s.Type,
@@ -68,6 +70,7 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		TargetType:             s.Target.Type,
 		DeployCommand:          s.Target.DeployCommand,
 		Env:                    MergeEnv(root, env, s.EnvVariables),
+		NoVariablesInBuild:     !s.BuildGetsVariables(),
 	}
 	// Struct fields marshal in declaration order and map keys sorted: the
 	// encoding is canonical.

@@ -190,7 +190,7 @@ func (s *schema) message(e *jsonschema.ValidationError, path string, doc any) st
 		return fmt.Sprintf("must have at least %d items", k.Want)
 	case *kind.AnyOf, *kind.OneOf:
 		if fragment == "/$defs/envValue" {
-			return `must be a string, a number or a boolean (Flightcontrol's {"fromParameterStore": ...}, {"fromSecretsManager": ...} and {"fromService": ...} are accepted and skipped)`
+			return `must be a string, a number, a boolean, {"fromParameterStore": "<secret name>"}, {"fromSecretsManager": "<secret name>"} or {"fromService": {"id": "<service>", "value": "<host, origin, port or a value set with liftoff secrets set>"}}`
 		}
 		return "does not match any of the allowed forms"
 	}

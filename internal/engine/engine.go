@@ -25,6 +25,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // Config tunes the engine. Zero values take the defaults, but for the
@@ -115,6 +116,9 @@ type Deps struct {
 	// Local should run releases in the same one. Nil runs them
 	// unsandboxed, as Liftoff's user.
 	Sandbox *sandbox.Sandbox
+	// Variables resolves the variables and secrets set through the API and
+	// the config file's references. Required.
+	Variables *variables.Service
 }
 
 // Why a deployment's context was cancelled.
@@ -166,6 +170,9 @@ func New(d Deps, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if d.Variables == nil {
+		return nil, errors.New("engine: Deps.Variables is required")
+	}
 	parser, err := config.NewParser()
 	if err != nil {
 		return nil, fmt.Errorf("config parser: %w", err)

@@ -1,21 +1,27 @@
 package engine
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/steps"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // environ is a service's environment: the process basics
-// (PATH, HOME ...), then the config's variables merged root, environment,
-// service, then what the engine sets, which wins. withPort adds PORT (the
-// config's port) for build and deploy commands; the local target sets PORT
-// itself for the running release.
-func (r *deployment) environ(svc config.Service, hosts []string, withPort bool) []string {
+// (PATH, HOME ...), then its variables (vars, resolved by package
+// variables), then what the engine sets, which wins. withPort adds PORT
+// (the config's port) for build and deploy commands; the local target sets
+// PORT itself for the running release.
+func (r *deployment) environ(svc config.Service, hosts []string, merged map[string]string, withPort bool) []string {
 	env := steps.BaseEnv()
-	merged := config.MergeEnv(r.file.EnvVariables, r.envCfg.EnvVariables, svc.EnvVariables)
 	keys := make([]string, 0, len(merged))
 	for k := range merged {
 		keys = append(keys, k)
@@ -45,4 +51,55 @@ func (r *deployment) environ(svc config.Service, hosts []string, withPort bool) 
 		env = append(env, "PORT="+strconv.Itoa(svc.Port))
 	}
 	return env
+}
+
+// resolveVariables resolves the variables of every service Liftoff runs in
+// the environment: the API's and the config file's, references included.
+// hosts are the runnable services' host names, in their order. A
+// reference that cannot be resolved fails the deployment before any build.
+func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Service, hosts [][]string) ([]variables.Resolved, error) {
+	snap, err := r.e.Variables.Load(ctx, r.env)
+	if err != nil {
+		return nil, err
+	}
+	addrs := make(map[string]variables.Address, len(r.envCfg.Services))
+	for _, s := range r.envCfg.Services {
+		addrs[s.ID] = variables.Address{Type: s.Type}
+	}
+	for i, s := range runnable {
+		origin := r.targetOf(s).Domain(s, hosts[i])
+		addrs[s.ID] = variables.Address{Runs: true, Type: s.Type, Origin: origin, Host: hostOf(origin), Port: s.Port}
+	}
+	out := make([]variables.Resolved, len(runnable))
+	for i, s := range runnable {
+		out[i], err = snap.Resolve(variables.Input{ServiceID: s.ID, Services: addrs,
+			File: []config.EnvVars{r.file.EnvVariables, r.envCfg.EnvVariables, s.EnvVariables}})
+		if err != nil {
+			if errors.Is(err, variables.ErrUnresolved) {
+				return nil, fail(liftoff.StatusError, "%s", err.Error())
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// hostOf is the host[:port] of an origin ("http://api.localhost:8080").
+func hostOf(origin string) string {
+	if _, rest, ok := strings.Cut(origin, "://"); ok {
+		return rest
+	}
+	return origin
+}
+
+// fingerprint is a service's config fingerprint, with the digest of the
+// variables it reads through the API when it reads any (services that
+// read none keep the fingerprints they had before such variables existed).
+func (r *deployment) fingerprint(s config.Service, vars variables.Resolved) string {
+	fp := s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)
+	if vars.Digest == "" {
+		return fp
+	}
+	sum := sha256.Sum256([]byte(fp + "\x00" + vars.Digest))
+	return hex.EncodeToString(sum[:])
 }

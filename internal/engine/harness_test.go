@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/target"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // fakeTarget runs nothing: it records what it was asked to release, fails
@@ -130,7 +131,7 @@ func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fak
 
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	h.e, err = New(Deps{Store: h.st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
-		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New},
+		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New, Variables: variablesOf(t, h.st)},
 		Config{DataDir: t.TempDir(), NodeID: "node-a", SingleNode: true, Workers: 1, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -220,4 +221,14 @@ func newLogs(t *testing.T, st store.LogQueries, log *slog.Logger) *logstream.Str
 		t.Fatal(err)
 	}
 	return logs
+}
+
+// variablesOf is the variables service of st, with a key file of the test.
+func variablesOf(t testing.TB, st store.Store) *variables.Service {
+	t.Helper()
+	v, _, err := variables.Open(st, filepath.Join(t.TempDir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/watch"
 )
@@ -25,8 +26,12 @@ type unit struct {
 	errMsg string
 	// prebuilt is set for a redeploy: the kept build to release again.
 	prebuilt string
-	ctx      context.Context
-	cancel   context.CancelCauseFunc
+	// vars are its variables, resolved; scrub hides the secret ones in
+	// its output, its errors and its release's output.
+	vars   map[string]string
+	scrub  *redact.Scrubber
+	ctx    context.Context
+	cancel context.CancelCauseFunc
 }
 
 // plan decides which services deploy and records a service deployment for
@@ -53,24 +58,44 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		return nil, err
 	}
 
-	var choices []choice
-	if r.d.RedeployOf != "" {
-		choices, err = r.redeployChoices(ctx, runnable, services)
-	} else {
-		choices, err = r.decide(ctx, runnable, services)
-	}
-	if err != nil {
-		return nil, err
-	}
-
+	// Host names first: fromService variables read them.
 	hosts := make([][]string, len(runnable))
+	hostFailed := make([]string, len(runnable))
 	for i, s := range runnable {
 		if hosts[i], err = r.e.hostNames(ctx, r.project, r.inst, s); err != nil {
 			var f *failure
 			if !errors.As(err, &f) {
 				return nil, err
 			}
-			choices[i] = choice{reason: "its host name is taken", failed: f.msg}
+			hostFailed[i] = f.msg
+		}
+	}
+	vars, err := r.resolveVariables(ctx, runnable, hosts)
+	if err != nil {
+		return nil, err
+	}
+	var secrets []string
+	fingerprints := make([]string, len(runnable))
+	for i, s := range runnable {
+		secrets = append(secrets, vars[i].Secrets...)
+		fingerprints[i] = r.fingerprint(s, vars[i])
+	}
+	// From here on the deployment's own lines may quote a secret value
+	// (a command's error): they are scrubbed of every service's.
+	r.log.Scrub(redact.New(secrets...))
+
+	var choices []choice
+	if r.d.RedeployOf != "" {
+		choices, err = r.redeployChoices(ctx, runnable, services)
+	} else {
+		choices, err = r.decide(ctx, runnable, services, fingerprints)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i, msg := range hostFailed {
+		if msg != "" {
+			choices[i] = choice{reason: "its host name is taken", failed: msg}
 		}
 	}
 
@@ -81,7 +106,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		row := liftoff.ServiceDeployment{ID: r.e.NewID(), DeploymentID: r.d.ID, ServiceID: services[i].ID, ServiceGivenID: s.ID,
 			ServiceName: s.Name, ServiceType: s.Type, ServiceDomain: r.targetOf(s).Domain(s, hosts[i]), Reason: choices[i].reason,
 			EnvironmentID: r.env.ID, PRNumber: r.d.PRNumber, GitCommit: r.commit, Config: s, Position: position[s.ID], CreatedAt: now,
-			Fingerprint: s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)}
+			Fingerprint: fingerprints[i]}
 		c := choices[i]
 		verb := "deploy"
 		switch {
@@ -99,7 +124,8 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 		r.log.Printf("    %s: %s (%s)", s.ID, verb, c.reason)
 		if c.deploy {
-			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt}
+			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt,
+				vars: vars[i].Env, scrub: redact.New(vars[i].Secrets...)}
 			units = append(units, u)
 			byID[s.ID] = u
 		}
@@ -150,7 +176,7 @@ type choice struct {
 
 // decide runs the watch-path decision: each service against the changes
 // since its own last success in this environment instance.
-func (r *deployment) decide(ctx context.Context, runnable []config.Service, services []liftoff.Service) ([]choice, error) {
+func (r *deployment) decide(ctx context.Context, runnable []config.Service, services []liftoff.Service, fingerprints []string) ([]choice, error) {
 	changes := map[string]*watch.ChangeSet{} // by base commit
 	in := make([]watch.Service, len(runnable))
 	for i, s := range runnable {
@@ -162,7 +188,7 @@ func (r *deployment) decide(ctx context.Context, runnable []config.Service, serv
 			return nil, err
 		default:
 			ws.Base = last.GitCommit
-			ws.ConfigChanged = last.Fingerprint != s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)
+			ws.ConfigChanged = last.Fingerprint != fingerprints[i]
 		}
 		if ws.Base != "" && !r.d.Force {
 			cs, known := changes[ws.Base]

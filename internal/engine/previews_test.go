@@ -87,7 +87,7 @@ func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 		}
 	})
 	h.tg = tg
-	h.e, err = New(Deps{Store: h.st, Local: tg, Log: slog.New(slog.NewTextHandler(h.logs, nil)), NewID: cuid.New},
+	h.e, err = New(Deps{Store: h.st, Local: tg, Variables: variablesOf(t, h.st), Log: slog.New(slog.NewTextHandler(h.logs, nil)), NewID: cuid.New},
 		Config{DataDir: dataDir, NodeID: "node-a", Workers: 2, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func newResolveHarness(t *testing.T, dialect string) *resolveHarness {
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	var err error
 	h.e, err = New(Deps{Store: h.st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
-		Logs: newLogs(t, h.st, log), Log: log, NewID: cuid.New}, Config{DataDir: t.TempDir(), NodeID: "node-a", Workers: 2, StopTimeout: 30 * time.Second})
+		Logs: newLogs(t, h.st, log), Log: log, NewID: cuid.New, Variables: variablesOf(t, h.st)}, Config{DataDir: t.TempDir(), NodeID: "node-a", Workers: 2, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,8 +95,10 @@ func (r *deployment) outcome(ctx context.Context, units []*unit) (liftoff.Status
 // records its final status.
 func (r *deployment) runUnit(u *unit, slots chan struct{}, deploying *sync.Once) {
 	log := r.e.Logs.Writer(r.d.ID, u.row.ID)
+	log.Scrub(u.scrub)
 	defer func() { _ = log.Close() }()
 	status, msg := r.unitSteps(u, log, slots, deploying)
+	msg = u.scrub.String(msg)
 	if status != liftoff.StatusSuccess && u.ctx.Err() != nil {
 		status, msg = r.unitCancelled(u)
 	}
@@ -203,13 +205,13 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		}
 	})
 	r.setStatus(u, liftoff.StatusDeploying)
-	env := r.environ(u.svc, u.hosts, true)
+	env := r.environ(u.svc, u.hosts, u.vars, true)
 	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("preDeployCommand", u.svc.PreDeployCommand)); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	log.Printf("==> Releasing %s", u.svc.ID)
 	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
-		Env: r.environ(u.svc, u.hosts, false), Log: log}
+		Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub}
 	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 		return liftoff.StatusDeployError, redact.Secrets(err.Error())
 	}
@@ -238,7 +240,11 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 		return "", fmt.Errorf("%w at %s", err, short(r.commit))
 	}
 	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
-	return dir, r.runSteps(ctx, dir, releaseDir, r.environ(u.svc, u.hosts, true), log, timeout,
+	vars := u.vars
+	if !u.svc.BuildGetsVariables() {
+		vars = nil // includeEnvVariablesInBuild: false
+	}
+	return dir, r.runSteps(ctx, dir, releaseDir, r.environ(u.svc, u.hosts, vars, true), log, timeout,
 		steps.Step{Name: "installCommand", Command: u.svc.InstallCommand},
 		steps.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
 		steps.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})

@@ -41,6 +41,15 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Scrub makes the writer hide the values sc knows, as well as Liftoff's
+// own secrets, in the lines written from now on (the values of a
+// service's secret variables, once they are resolved).
+func (w *Writer) Scrub(sc *redact.Scrubber) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.scrub = sc
+}
+
 // Printf writes one formatted line.
 func (w *Writer) Printf(format string, args ...any) {
 	_, _ = w.Write([]byte(fmt.Sprintf(format, args...) + "\n"))

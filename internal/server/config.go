@@ -32,6 +32,11 @@ type Config struct {
 	// a sqlite:// or file: URL or path for another SQLite file, or a
 	// postgres:// URL.
 	DatabaseURL string
+	// SecretKeyFile holds the keys that encrypt secret variables and named
+	// secrets; created (mode 0600) with a new key on first start when
+	// missing. Replicas sharing one database share one key file. Default
+	// DataDir/secret.key.
+	SecretKeyFile string
 	// PublicURL is the base of the hook URLs Liftoff shows. Default
 	// http://<the address the API listens on> (localhost when it listens on
 	// every interface).
@@ -244,6 +249,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// KeyFile is the secret key file: SecretKeyFile, or secret.key in the
+// data directory.
+func (c Config) KeyFile() string {
+	if c.SecretKeyFile != "" {
+		return c.SecretKeyFile
+	}
+	return filepath.Join(c.DataDir, "secret.key")
 }
 
 // Database returns the dialect and its connection string.

@@ -40,6 +40,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 	"github.com/liftoffhq/liftoff/internal/target/local"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // OpenStore opens the store cfg names; cfg is as WithDefaults left it
@@ -231,10 +232,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// node's engine; a replica without one leaves them to the others.
 	deployments := &deployment.Service{Store: st, Limits: limits, NewID: cuid.New, Now: time.Now, Runner: deployment.NoRunner{},
 		Output: logs}
+	keyFile := cfg.SecretKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(dataDir, "secret.key")
+	}
+	vars, created, err := variables.Open(st, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Info("created the secret key file: back it up, secrets cannot be read without it", "path", keyFile)
+	}
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
-		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb},
+		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
+			Variables: vars},
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
@@ -271,6 +284,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Hooks:       hooks,
 		APIKeys:     apiKeys,
 		Deployments: deployments,
+		Variables:   vars,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,

@@ -92,6 +92,11 @@ type ListServicesParams struct {
 	EnvironmentID int64
 }
 
+// GetServiceParams are the arguments of GetService.
+type GetServiceParams struct {
+	ID string
+}
+
 // DeleteProjectParams are the arguments of DeleteProject.
 type DeleteProjectParams struct {
 	ID string

@@ -106,6 +106,8 @@ type ProjectQueries interface {
 	GetEnvironment(ctx context.Context, p GetEnvironmentParams) (liftoff.Environment, error)
 	// ListServices lists an environment's services that are not deleted.
 	ListServices(ctx context.Context, p ListServicesParams) ([]liftoff.Service, error)
+	// GetService returns a service that is not deleted.
+	GetService(ctx context.Context, p GetServiceParams) (liftoff.Service, error)
 	// DeleteProject marks a live project deleted with its environments,
 	// services, hooks and preview instances, cancels its PENDING
 	// deployments (with p.Message), asks its running ones to stop, frees

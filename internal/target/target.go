@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/liftoffhq/liftoff/internal/redact"
+
 	"github.com/liftoffhq/liftoff/internal/config"
 )
 
@@ -71,6 +73,10 @@ type Release struct {
 	// Log receives what the release prints until it is healthy (and, for
 	// the command target, the deploy command's output).
 	Log io.Writer
+	// Scrub hides the values of the service's secret variables in what
+	// the release prints, wherever it is kept; nil: Liftoff's own secrets
+	// only.
+	Scrub *redact.Scrubber
 }
 
 // Target releases services.

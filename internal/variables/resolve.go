@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"strconv"
@@ -15,6 +16,15 @@ import (
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
+
+// ErrUnresolved is the cause of every error of Resolve that the variables
+// or the config file can fix; its message says how.
+var ErrUnresolved = errors.New("a variable cannot be resolved")
+
+// unresolved is an Invalid error caused by ErrUnresolved.
+func unresolved(format string, args ...any) error {
+	return fail.Wrap(fail.Invalid, ErrUnresolved, fmt.Sprintf(format, args...))
+}
 
 // Snapshot is what one deployment resolves from: the variables and named
 // secrets of a project and one of its environments, read once.
@@ -140,7 +150,7 @@ func (r *resolution) variable(v liftoff.Variable) (string, error) {
 	case liftoff.VariableSecret:
 		plain, err := r.sn.s.Keys.Open(v.KeyID, v.Sealed, variableAAD(v))
 		if err != nil {
-			return "", fail.Wrap(fail.Internal, err, fmt.Sprintf("variable %s of service %s could not be decrypted: %v", v.Name, r.in.ServiceID, err))
+			return "", unresolved("variable %s of service %s could not be decrypted: %v", v.Name, r.in.ServiceID, err)
 		}
 		r.out.Secrets = append(r.out.Secrets, string(plain))
 		return string(plain), nil
@@ -149,32 +159,36 @@ func (r *resolution) variable(v liftoff.Variable) (string, error) {
 	case liftoff.VariableFromService:
 		var ref ServiceRef
 		if err := json.Unmarshal([]byte(v.Value), &ref); err != nil {
-			return "", fail.Invalidf("variable %s: the stored fromService reference %q is not {\"id\", \"value\"}: set it again", v.Name, v.Value)
+			return "", unresolved("variable %s: the stored fromService reference %q is not {\"id\", \"value\"}: set it again", v.Name, v.Value)
 		}
 		return r.service(v.Name, ref)
 	}
-	return "", fail.Invalidf("variable %s has kind %q, which this Liftoff does not know", v.Name, v.Kind)
+	return "", unresolved("variable %s has kind %q, which this Liftoff does not know", v.Name, v.Kind)
 }
 
 // fileValue is the value of a config file variable.
 func (r *resolution) fileValue(name string, v config.EnvValue) (string, error) {
+	if v.From != "" {
+		// The fingerprint skips references: a changed one is a change.
+		r.note("file", name, v.From, string(v.Ref))
+	}
 	switch v.From {
 	case "":
 		return v.Value, nil
 	case "fromParameterStore", "fromSecretsManager":
 		var secret string
 		if err := json.Unmarshal(v.Ref, &secret); err != nil || checkSecretName(secret) != "" {
-			return "", fail.Invalidf(`variable %s of service %s: {%q: ...} takes the name of a secret, a string`, name, r.in.ServiceID, v.From)
+			return "", unresolved(`variable %s of service %s: {%q: ...} takes the name of a secret, a string`, name, r.in.ServiceID, v.From)
 		}
 		return r.named(name, secret)
 	case "fromService":
 		var ref ServiceRef
 		if err := json.Unmarshal(v.Ref, &ref); err != nil || ref.ID == "" || ref.Value == "" {
-			return "", fail.Invalidf(`variable %s of service %s: {"fromService": ...} takes {"id": "<service>", "value": "<what to read>"}`, name, r.in.ServiceID)
+			return "", unresolved(`variable %s of service %s: {"fromService": ...} takes {"id": "<service>", "value": "<what to read>"}`, name, r.in.ServiceID)
 		}
 		return r.service(name, ref)
 	}
-	return "", fail.Invalidf("variable %s of service %s: its value is neither a string, a number, a boolean nor a fromParameterStore, fromSecretsManager or fromService reference", name, r.in.ServiceID)
+	return "", unresolved("variable %s of service %s: its value is neither a string, a number, a boolean nor a fromParameterStore, fromSecretsManager or fromService reference", name, r.in.ServiceID)
 }
 
 // lookup finds the named secret of the environment, else of the project.
@@ -194,7 +208,7 @@ func (r *resolution) open(s liftoff.Secret) (string, error) {
 	r.note("secret", s.Name, strconv.FormatInt(s.EnvironmentID, 10), s.KeyID, hex.EncodeToString(s.Sealed))
 	plain, err := r.sn.s.Keys.Open(s.KeyID, s.Sealed, secretAAD(s))
 	if err != nil {
-		return "", fail.Wrap(fail.Internal, err, fmt.Sprintf("secret %s could not be decrypted: %v", printable(s.Name), err))
+		return "", unresolved("secret %s could not be decrypted: %v", printable(s.Name), err)
 	}
 	r.out.Secrets = append(r.out.Secrets, string(plain))
 	return string(plain), nil
@@ -204,7 +218,7 @@ func (r *resolution) open(s liftoff.Secret) (string, error) {
 func (r *resolution) named(name, secret string) (string, error) {
 	s, ok := r.lookup(secret)
 	if !ok {
-		return "", fail.Invalidf("variable %s of service %s reads the secret %s, which is not set: set it with `%s`",
+		return "", unresolved("variable %s of service %s reads the secret %s, which is not set: set it with `%s`",
 			name, r.in.ServiceID, printable(secret), r.setCommand(secret))
 	}
 	return r.open(s)
@@ -222,11 +236,11 @@ func (r *resolution) service(name string, ref ServiceRef) (string, error) {
 	}
 	addr, known := r.in.Services[ref.ID]
 	if !known {
-		return "", fail.Invalidf("variable %s of service %s reads %s of service %s, which this environment does not have: fix the id, or set the value with `%s`",
+		return "", unresolved("variable %s of service %s reads %s of service %s, which this environment does not have: fix the id, or set the value with `%s`",
 			name, r.in.ServiceID, ref.Value, ref.ID, r.setCommand(ServiceValueName(ref)))
 	}
 	if !addr.Runs {
-		return "", fail.Invalidf("variable %s of service %s reads %s of service %s, which Liftoff does not run: set the value with `%s`",
+		return "", unresolved("variable %s of service %s reads %s of service %s, which Liftoff does not run: set the value with `%s`",
 			name, r.in.ServiceID, ref.Value, ref.ID, r.setCommand(ServiceValueName(ref)))
 	}
 	switch ref.Value {
@@ -236,17 +250,17 @@ func (r *resolution) service(name string, ref ServiceRef) (string, error) {
 			v = addr.Origin
 		}
 		if v == "" {
-			return "", fail.Invalidf("variable %s of service %s reads %s of service %s, a %s service, which has no address on Liftoff's local target: set the value with `%s`",
+			return "", unresolved("variable %s of service %s reads %s of service %s, a %s service, which has no address on Liftoff's local target: set the value with `%s`",
 				name, r.in.ServiceID, ref.Value, ref.ID, addr.Type, r.setCommand(ServiceValueName(ref)))
 		}
 		return v, nil
 	case "port":
 		if addr.Port == 0 {
-			return "", fail.Invalidf("variable %s of service %s reads port of service %s, which has no port", name, r.in.ServiceID, ref.ID)
+			return "", unresolved("variable %s of service %s reads port of service %s, which has no port", name, r.in.ServiceID, ref.ID)
 		}
 		return strconv.Itoa(addr.Port), nil
 	}
-	return "", fail.Invalidf("variable %s of service %s reads %q of service %s: Liftoff gives host, origin and port; set another value with `%s`",
+	return "", unresolved("variable %s of service %s reads %q of service %s: Liftoff gives host, origin and port; set another value with `%s`",
 		name, r.in.ServiceID, ref.Value, ref.ID, r.setCommand(ServiceValueName(ref)))
 }
 

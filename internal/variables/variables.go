@@ -59,6 +59,17 @@ func New(st store.Store, keys *secretbox.Keyring) *Service {
 	return &Service{Store: st, Keys: keys, Now: time.Now}
 }
 
+// Open returns the service with the keys of the key file at keyFile,
+// which it creates (mode 0600) with a new key when it is missing; created
+// says so.
+func Open(st store.Store, keyFile string) (s *Service, created bool, err error) {
+	keys, created, err := secretbox.LoadOrCreate(keyFile)
+	if err != nil {
+		return nil, false, err
+	}
+	return New(st, keys), created, nil
+}
+
 // Scope is where a variable applies: a project (EnvironmentID 0), one of
 // its environments (ServiceID ""), or one service of an environment (its
 // given id).
@@ -325,4 +336,56 @@ func variableAAD(v liftoff.Variable) []byte {
 // secretAAD binds a named secret's sealed value to its row.
 func secretAAD(s liftoff.Secret) []byte {
 	return []byte(strings.Join([]string{"liftoff secret", s.ProjectID, strconv.FormatInt(s.EnvironmentID, 10), s.Name}, "\x00"))
+}
+
+// ProjectScope is the scope of a live project's own variables.
+func (s *Service) ProjectScope(ctx context.Context, projectID string) (Scope, error) {
+	if _, err := s.Store.GetProject(ctx, store.GetProjectParams{ID: projectID}); err != nil {
+		return Scope{}, notFound(err, "Project not found")
+	}
+	return Scope{ProjectID: projectID}, nil
+}
+
+// EnvironmentScope is the scope of a live environment's variables.
+func (s *Service) EnvironmentScope(ctx context.Context, environmentID int64) (Scope, error) {
+	env, err := s.Store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: environmentID})
+	if err == nil && env.Deleted() {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return Scope{}, notFound(err, "Environment not found")
+	}
+	return Scope{ProjectID: env.ProjectID, EnvironmentID: env.ID}, nil
+}
+
+// ServiceScope is the scope of a live service's variables (by the
+// service's id, not its given id).
+func (s *Service) ServiceScope(ctx context.Context, serviceID string) (Scope, error) {
+	svc, err := s.Store.GetService(ctx, store.GetServiceParams{ID: serviceID})
+	if err != nil {
+		return Scope{}, notFound(err, "Service not found")
+	}
+	scope, err := s.EnvironmentScope(ctx, svc.EnvironmentID)
+	if err != nil {
+		return Scope{}, notFound(err, "Service not found")
+	}
+	scope.ServiceID = svc.GivenID
+	return scope, nil
+}
+
+// EnvironmentOfService is the environment a live service belongs to.
+func (s *Service) EnvironmentOfService(ctx context.Context, serviceID string) (int64, error) {
+	svc, err := s.Store.GetService(ctx, store.GetServiceParams{ID: serviceID})
+	if err != nil {
+		return 0, notFound(err, "Service not found")
+	}
+	return svc.EnvironmentID, nil
+}
+
+// notFound turns the store's ErrNotFound into a NotFound failure saying msg.
+func notFound(err error, msg string) error {
+	if errors.Is(err, store.ErrNotFound) || fail.KindOf(err) == fail.NotFound {
+		return fail.Wrap(fail.NotFound, err, msg)
+	}
+	return err
 }

@@ -229,6 +229,14 @@ func (q queries) ListServices(ctx context.Context, p store.ListServicesParams) (
 	return svcs, nil
 }
 
+func (q queries) GetService(ctx context.Context, p store.GetServiceParams) (liftoff.Service, error) {
+	svc, err := scanService(q.read.QueryRow(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1 AND deleted_at IS NULL`, p.ID))
+	if err != nil {
+		return liftoff.Service{}, fmt.Errorf("get service %s: %w", p.ID, err)
+	}
+	return svc, nil
+}
+
 // collect scans every row of rows and closes it.
 func collect[T any](rows Rows, scan func(Row) (T, error), what string) ([]T, error) {
 	defer rows.Close()

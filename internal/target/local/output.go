@@ -96,11 +96,12 @@ type output struct {
 	live io.Writer      // nil once detached, or after it failed
 }
 
-// newOutput returns the output of one release. Each release scrubs its own
-// stream: two releases of a service write to one file during a redeploy,
-// and their unfinished lines must not mix.
-func newOutput(file io.Writer, live io.Writer) *output {
-	return &output{file: redact.NewWriter(file, nil), live: live}
+// newOutput returns the output of one release, scrubbed of Liftoff's
+// secrets and of the values scrub knows (the release's secret variables).
+// Each release scrubs its own stream: two releases of a service write to
+// one file during a redeploy, and their unfinished lines must not mix.
+func newOutput(file io.Writer, live io.Writer, scrub *redact.Scrubber) *output {
+	return &output{file: redact.NewWriter(file, scrub), live: live}
 }
 
 func (o *output) Write(p []byte) (int, error) {

@@ -87,7 +87,7 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 		}
 		s.log = lf
 	}
-	out := newOutput(s.log, rel.Log)
+	out := newOutput(s.log, rel.Log, rel.Scrub)
 	// After a failure the process has been stopped and its output copied
 	// when this runs, so the deployment's log has all of it.
 	defer out.detach()
