@@ -101,6 +101,7 @@ type engineHarness struct {
 	p    liftoff.Project
 	env  liftoff.Environment
 	logs *syncBuffer
+	vars *variables.Service
 }
 
 // newEngineHarness makes a repository whose first commit holds liftoff.json
@@ -130,8 +131,9 @@ func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fak
 	h.env = envs[0]
 
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
+	h.vars = variablesOf(t, h.st)
 	h.e, err = New(Deps{Store: h.st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
-		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New, Variables: variablesOf(t, h.st)},
+		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New, Variables: h.vars},
 		Config{DataDir: t.TempDir(), NodeID: "node-a", SingleNode: true, Workers: 1, StopTimeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)

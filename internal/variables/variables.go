@@ -311,9 +311,13 @@ func checkSecretName(name string) string {
 	return ""
 }
 
-// printable quotes a name that may hold anything, for a message.
+// printable quotes a name that may hold anything, for a message, when it
+// holds what would make the message ambiguous (spaces, quotes, control
+// characters); "/prod/db" and ARNs stay as they are.
 func printable(name string) string {
-	if nameRule.MatchString(name) {
+	if name != "" && !strings.ContainsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune("\"'`\\", r) || r > unicode.MaxASCII
+	}) {
 		return name
 	}
 	return strconv.Quote(name)

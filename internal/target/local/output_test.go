@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/token"
 )
 
@@ -67,5 +68,33 @@ exec sleep 600
 		if !strings.Contains(log, want) {
 			t.Errorf("the runtime log misses %q:\n%.2000s", want, log)
 		}
+	}
+}
+
+// TestRuntimeLogScrubsSecretVariables: the values of a release's secret
+// variables (Release.Scrub) are hidden in the service's log file too.
+func TestRuntimeLogScrubsSecretVariables(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const secret = "db-password-5be1c0"
+	rel := shellRelease(t, production, "jobs", config.TypeWorker, `echo "connecting with $DB_PASSWORD"; : > printed; exec sleep 600`)
+	rel.Env = append(rel.Env, "DB_PASSWORD="+secret)
+	rel.Scrub = redact.New(secret)
+	if err := h.tg.Deploy(context.Background(), rel); err != nil {
+		t.Fatalf("Deploy: %v", err)
+	}
+	eventually(t, "the release to print", func() bool {
+		_, err := os.Stat(filepath.Join(rel.Dir, "printed"))
+		return err == nil
+	})
+	if err := h.tg.StopInstance(context.Background(), production); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(h.tg.LogPath(production, "jobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), secret) || !strings.Contains(string(b), "connecting with [REDACTED]") {
+		t.Fatalf("the runtime log:\n%s", b)
 	}
 }
