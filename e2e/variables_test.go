@@ -177,4 +177,14 @@ func TestSecretsReachServicesAndNoLog(t *testing.T) {
 	if status, body := f.get("api", "/env/STRIPE_KEY"); status != 200 || body != secretValues["STRIPE_KEY"] {
 		t.Errorf("after the rotation the api has STRIPE_KEY=%q (%d)", body, status)
 	}
+
+	// A restart starts the release again with its values.
+	if err := f.srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	f.start()
+	waitUntil(t, "the api to answer again with its secret", func() bool {
+		status, body := f.get("api", "/env/DATABASE_URL")
+		return status == 200 && body == secretValues["DATABASE_URL"]
+	})
 }
