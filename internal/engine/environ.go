@@ -62,6 +62,18 @@ func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Ser
 	if err != nil {
 		return nil, err
 	}
+	addrs := r.addresses(runnable, hosts)
+	out := make([]variables.Resolved, len(runnable))
+	for i, s := range runnable {
+		if out[i], err = r.resolveOne(snap, addrs, s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// addresses are the environment's services as fromService sees them.
+func (r *deployment) addresses(runnable []config.Service, hosts [][]string) map[string]variables.Address {
 	addrs := make(map[string]variables.Address, len(r.envCfg.Services))
 	for _, s := range r.envCfg.Services {
 		addrs[s.ID] = variables.Address{Type: s.Type}
@@ -70,18 +82,18 @@ func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Ser
 		origin := r.targetOf(s).Domain(s, hosts[i])
 		addrs[s.ID] = variables.Address{Runs: true, Type: s.Type, Origin: origin, Host: hostOf(origin), Port: s.Port}
 	}
-	out := make([]variables.Resolved, len(runnable))
-	for i, s := range runnable {
-		out[i], err = snap.Resolve(variables.Input{ServiceID: s.ID, Services: addrs,
-			File: []config.EnvVars{r.file.EnvVariables, r.envCfg.EnvVariables, s.EnvVariables}})
-		if err != nil {
-			if errors.Is(err, variables.ErrUnresolved) {
-				return nil, fail(liftoff.StatusError, "%s", err.Error())
-			}
-			return nil, err
-		}
+	return addrs
+}
+
+// resolveOne resolves one service's variables; an error the variables or
+// the file can fix is the deployment's failure.
+func (r *deployment) resolveOne(snap *variables.Snapshot, addrs map[string]variables.Address, s config.Service) (variables.Resolved, error) {
+	res, err := snap.Resolve(variables.Input{ServiceID: s.ID, Services: addrs,
+		File: []config.EnvVars{r.file.EnvVariables, r.envCfg.EnvVariables, s.EnvVariables}})
+	if errors.Is(err, variables.ErrUnresolved) {
+		return res, fail(liftoff.StatusError, "%s", err.Error())
 	}
-	return out, nil
+	return res, err
 }
 
 // hostOf is the host[:port] of an origin ("http://api.localhost:8080").

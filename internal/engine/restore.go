@@ -74,31 +74,27 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 		inst: target.Instance{ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
 	// Claimed again: the claims are kept, so this finds the same names,
 	// and a release made before host names were claimed gets its own.
-	// Every runnable service's, which its fromService variables may read.
+	hosts, err := e.hostNames(ctx, project, r.inst, svc)
+	if err != nil {
+		return target.Release{}, err
+	}
+	// Its variables as they are now (a restart applies what was set since
+	// the release was deployed), fromService reading the others' names.
 	runnable := envCfg.RunnableServices()
-	allHosts := make([][]string, len(runnable))
-	var hosts []string
-	at := -1
+	all := make([][]string, len(runnable))
 	for i, s := range runnable {
-		if allHosts[i], err = e.hostNames(ctx, project, r.inst, s); err != nil && s.ID == svc.ID {
-			return target.Release{}, err
-		}
 		if s.ID == svc.ID {
-			hosts, at = allHosts[i], i
-		}
-	}
-	if at < 0 {
-		// The service left the config of its own deployment's commit:
-		// only its own variables matter.
-		if hosts, err = e.hostNames(ctx, project, r.inst, svc); err != nil {
+			all[i] = hosts
+		} else if all[i], err = e.hostNames(ctx, project, r.inst, s); err != nil {
 			return target.Release{}, err
 		}
-		runnable, allHosts, at = []config.Service{svc}, [][]string{hosts}, 0
 	}
-	// The variables as they are now: a restart applies what was set since
-	// the release was deployed.
 	r.env.ProjectID = d.ProjectID
-	vars, err := r.resolveVariables(ctx, runnable, allHosts)
+	snap, err := e.Variables.Load(ctx, r.env)
+	if err != nil {
+		return target.Release{}, err
+	}
+	vars, err := r.resolveOne(snap, r.addresses(runnable, all), svc)
 	if err != nil {
 		return target.Release{}, err
 	}
@@ -111,5 +107,5 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 		return target.Release{}, err
 	}
 	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, Root: sd.BuildDir, Dir: dir, Hosts: hosts, Home: home,
-		Env: r.environ(svc, hosts, vars[at].Env, false), Log: io.Discard, Scrub: redact.New(vars[at].Secrets...)}, nil
+		Env: r.environ(svc, hosts, vars.Env, false), Log: io.Discard, Scrub: redact.New(vars.Secrets...)}, nil
 }
