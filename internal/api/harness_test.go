@@ -138,7 +138,8 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	keys := apikey.NewService(h.store, cuid.New)
 	deployments := deploymentsOn(h.store)
 	deployments.Limits = lim
-	a := api.New(api.Deps{Deployments: deployments, Variables: variablesOn(t, h.store), Projects: project.NewService(h.store, git, log, cuid.New), APIKeys: keys, Log: log,
+	vars := variablesOn(t, h.store)
+	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
 		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)

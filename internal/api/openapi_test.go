@@ -544,7 +544,8 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
-	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: variablesOn(t, st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
+	vars := variablesOn(t, st)
+	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: vars, Projects: project.NewService(st, git, vars.Keys, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
 		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Draining: func() bool { return draining }})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)

@@ -40,7 +40,8 @@ func serveAPI(t *testing.T, h *harness, st store.Store, success api.HookSuccessT
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
-	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: variablesOn(t, st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
+	vars := variablesOn(t, st)
+	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: vars, Projects: project.NewService(st, git, vars.Keys, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
 		Log: log, Hooks: newHooks(t, st, h.rec, testHooks(), log), Draining: func() bool { return draining },
 		HookSuccess: success})
 	srv := httptest.NewServer(a)

@@ -130,8 +130,10 @@ func TestRepoCredentialNeverShown(t *testing.T) {
 			if err != nil || stored.RepoURL != plain {
 				t.Fatalf("projects row: repo_url %q, %v", stored.RepoURL, err)
 			}
-			if cred, err := h.store.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ProjectID}); err != nil || cred.Userinfo != user+":"+token {
-				t.Fatalf("the credential was not kept: %v", err)
+			// Kept sealed: the database holds no token.
+			if cred, err := h.store.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ProjectID}); err != nil ||
+				!strings.HasPrefix(cred.Userinfo, "sealed:v1:") || strings.Contains(cred.Userinfo, token) {
+				t.Fatalf("the credential was not kept sealed: %v", err)
 			}
 
 			// git fetches with it: a new environment appears on sync.
@@ -219,7 +221,8 @@ func TestDefaultRepoRefusals(t *testing.T) {
 			log := slog.New(slog.DiscardHandler)
 			git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, policy)
 			keys := apikey.NewService(st, cuid.New)
-			a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: variablesOn(t, st), Projects: project.NewService(st, git, log, cuid.New), APIKeys: keys, Log: log,
+			vars := variablesOn(t, st)
+			a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: vars, Projects: project.NewService(st, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
 				Hooks: newHooks(t, st, hook.NewRecorder(st, 0, log), testHooks(), log)})
 			srv := httptest.NewServer(a)
 			t.Cleanup(srv.Close)

@@ -121,7 +121,7 @@ func (r *deployment) prepare(ctx context.Context) error {
 	r.inst = target.Instance{ProjectID: r.project.ID, EnvironmentID: r.env.ID, EnvGivenID: r.env.GivenID, PRNumber: r.d.PRNumber}
 	repo := gitsource.RedactURL(r.project.RepoURL)
 	r.log.Printf("==> Fetching %s", repo)
-	remote, err := project.Remote(ctx, st, r.project)
+	remote, err := project.Remote(ctx, st, r.e.Variables.Keys, r.project)
 	if err != nil {
 		return err
 	}

@@ -30,11 +30,17 @@ type Project struct {
 // RepoCredential is what authenticates Liftoff to a project's repository:
 // the user information its http(s) URL was given with, percent-encoded
 // (user[:password]), kept apart from Project.RepoURL so that no answer, log
-// or deployment row shows it. Only the code that runs git reads it
-// (GetRepoCredential); the encrypted secret store will take its place.
-// Its String, GoString and LogValue are redacted.
+// or deployment row shows it. The store holds it sealed (package project
+// seals and opens it; one stored before sealing existed is plain until the
+// next start seals it). Only the code that runs git reads it
+// (GetRepoCredential). Its String, GoString and LogValue are redacted.
 type RepoCredential struct {
 	Userinfo string
+}
+
+// RepoCredentialAAD binds a project's sealed credential to the project.
+func RepoCredentialAAD(projectID string) []byte {
+	return []byte("liftoff repo credential\x00" + projectID)
 }
 
 // IsZero reports whether there is no credential.

@@ -17,6 +17,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/secretbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 )
 
@@ -32,14 +33,16 @@ type Service struct {
 
 	store store.Store
 	git   *gitsource.Manager
+	keys  *secretbox.Keyring
 	log   *slog.Logger
 	newID func() string
 	now   func() time.Time
 }
 
-// NewService returns the projects domain.
-func NewService(s store.Store, git *gitsource.Manager, log *slog.Logger, newID func() string) *Service {
-	return &Service{store: s, git: git, log: log, newID: newID, now: time.Now}
+// NewService returns the projects domain; keys seal the credentials of
+// repositories.
+func NewService(s store.Store, git *gitsource.Manager, keys *secretbox.Keyring, log *slog.Logger, newID func() string) *Service {
+	return &Service{store: s, git: git, keys: keys, log: log, newID: newID, now: time.Now}
 }
 
 // View is a project with its live environments and the warnings of its
@@ -106,13 +109,17 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (View, error) {
 		return View{}, invalid("repoUrl: %s", userError(err))
 	}
 	id := s.newID()
+	cred, err := sealCredential(s.keys, id, remote.Credential.Userinfo())
+	if err != nil {
+		return View{}, err
+	}
 	mirror, err := s.git.Mirror(ctx, id, remote)
 	if err != nil {
 		return View{}, gitInvalid("clone the repository", err)
 	}
 	view, err := s.load(ctx, mirror, p.ConfigPath, func(q store.Queries, read readResult) (liftoff.Project, error) {
 		return q.CreateProject(ctx, store.CreateProjectParams{ID: id, Name: p.Name, Slug: p.Slug, RepoURL: remote.URL,
-			RepoCredential: liftoff.RepoCredential{Userinfo: remote.Credential.Userinfo()},
+			RepoCredential: cred,
 			ConfigPath:     read.path, DefaultBranch: read.branch, ConfigCommit: read.commit, GitHubRepository: p.GitHubRepository,
 			At: s.now()})
 	})
@@ -139,7 +146,7 @@ func (s *Service) Sync(ctx context.Context, id string) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	remote, err := Remote(ctx, s.store, p)
+	remote, err := Remote(ctx, s.store, s.keys, p)
 	if err != nil {
 		return View{}, err
 	}
@@ -281,18 +288,68 @@ func gitInvalid(what string, err error) error {
 func userError(err error) string { return gitsource.RedactURL(err.Error()) }
 
 // Remote is where git reads a project's repository: its URL, and its
-// credential from the store. The credential is read here, for git, and
-// nowhere else (the encrypted secret store will take the store's place).
-func Remote(ctx context.Context, st store.ProjectQueries, p liftoff.Project) (gitsource.Remote, error) {
+// credential from the store, opened with keys. The credential is read
+// here, for git, and nowhere else.
+func Remote(ctx context.Context, st store.ProjectQueries, keys *secretbox.Keyring, p liftoff.Project) (gitsource.Remote, error) {
 	cred, err := st.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ID})
 	if err != nil {
 		return gitsource.Remote{}, fmt.Errorf("repository credential of project %s: %w", p.ID, err)
 	}
-	c, err := gitsource.ParseUserinfo(cred.Userinfo)
+	userinfo := cred.Userinfo
+	if secretbox.IsSealedText(userinfo) {
+		if userinfo, err = keys.OpenText(userinfo, liftoff.RepoCredentialAAD(p.ID)); err != nil {
+			return gitsource.Remote{}, fmt.Errorf("repository credential of project %s: %w", p.ID, err)
+		}
+	}
+	c, err := gitsource.ParseUserinfo(userinfo)
 	if err != nil {
 		return gitsource.Remote{}, fmt.Errorf("project %s: %w", p.ID, err)
 	}
 	return gitsource.Remote{URL: p.RepoURL, Credential: c}, nil
+}
+
+// sealCredential is a repository's credential as the store keeps it:
+// sealed, bound to its project; zero for none.
+func sealCredential(keys *secretbox.Keyring, projectID, userinfo string) (liftoff.RepoCredential, error) {
+	if userinfo == "" {
+		return liftoff.RepoCredential{}, nil
+	}
+	sealed, err := keys.SealText(userinfo, liftoff.RepoCredentialAAD(projectID))
+	if err != nil {
+		return liftoff.RepoCredential{}, fmt.Errorf("seal the repository credential: %w", err)
+	}
+	return liftoff.RepoCredential{Userinfo: sealed}, nil
+}
+
+// SealCredentials seals the repository credentials stored in clear (by a
+// Liftoff from before they were sealed) and returns how many it sealed.
+func (s *Service) SealCredentials(ctx context.Context) (int, error) {
+	projects, err := s.store.ListProjects(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range projects {
+		cred, err := s.store.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ID})
+		if err != nil {
+			return n, err
+		}
+		if cred.IsZero() || secretbox.IsSealedText(cred.Userinfo) {
+			continue
+		}
+		sealed, err := sealCredential(s.keys, p.ID, cred.Userinfo)
+		if err != nil {
+			return n, err
+		}
+		ok, err := s.store.ReplaceRepoCredential(ctx, store.ReplaceRepoCredentialParams{ProjectID: p.ID, Old: cred, New: sealed})
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func cleanConfigPath(p string) (string, error) {

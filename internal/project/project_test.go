@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/secretbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -45,8 +47,12 @@ func newProjectHarness(t *testing.T) *projectHarness {
 	t.Helper()
 	st := storetest.Open(t, "sqlite")
 	log := slog.New(slog.DiscardHandler)
+	keys, _, err := secretbox.LoadOrCreate(filepath.Join(t.TempDir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &projectHarness{t: t, ctx: context.Background(), st: st,
-		s: NewService(st, gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil), log, cuid.New)}
+		s: NewService(st, gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil), keys, log, cuid.New)}
 }
 
 // environments describes a project's live environments: given id, kind or
@@ -297,5 +303,32 @@ func TestEnvironmentView(t *testing.T) {
 	want := []NotRunService{{GivenID: "db", Name: "DB", Type: "rds", Reason: "type rds does not run on Liftoff"}}
 	if !slices.Equal(ev.NotRun, want) {
 		t.Errorf("not run = %+v, want %+v", ev.NotRun, want)
+	}
+}
+
+// TestSealCredentials: a credential an older Liftoff stored in clear is
+// sealed at the next start, and git still gets it whole.
+func TestSealCredentials(t *testing.T) {
+	t.Parallel()
+	h := newProjectHarness(t)
+	const userinfo = "x-access-token:ghp_legacy0123"
+	p, err := h.st.CreateProject(h.ctx, store.CreateProjectParams{ID: cuid.New(), Name: "old", RepoURL: "https://example.com/old.git",
+		ConfigPath: "liftoff.json", RepoCredential: liftoff.RepoCredential{Userinfo: userinfo}, At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.s.SealCredentials(h.ctx); err != nil || n != 1 {
+		t.Fatalf("SealCredentials = %d, %v", n, err)
+	}
+	stored, err := h.st.GetRepoCredential(h.ctx, store.GetRepoCredentialParams{ProjectID: p.ID})
+	if err != nil || !secretbox.IsSealedText(stored.Userinfo) || strings.Contains(stored.Userinfo, "ghp_") {
+		t.Fatalf("stored credential after sealing: sealed %v, %v", secretbox.IsSealedText(stored.Userinfo), err)
+	}
+	remote, err := Remote(h.ctx, h.st, h.s.keys, p)
+	if err != nil || remote.Credential.Userinfo() != userinfo {
+		t.Fatalf("Remote after sealing: %v", err)
+	}
+	if n, err := h.s.SealCredentials(h.ctx); err != nil || n != 0 {
+		t.Fatalf("SealCredentials again = %d, %v; want nothing to seal", n, err)
 	}
 }

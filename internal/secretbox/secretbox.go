@@ -324,3 +324,45 @@ func writeTemp(path string, lines []line) (string, error) {
 	}
 	return tmp.Name(), nil
 }
+
+// textPrefix starts a value SealText returned.
+const textPrefix = "sealed:v1:"
+
+// SealText is Seal for a value kept in a text column: "sealed:v1:<key
+// id>:<base64 of the sealed bytes>".
+func (k *Keyring) SealText(plaintext string, aad []byte) (string, error) {
+	id, sealed, err := k.Seal([]byte(plaintext), aad)
+	if err != nil {
+		return "", err
+	}
+	return textPrefix + id + ":" + base64.StdEncoding.EncodeToString(sealed), nil
+}
+
+// IsSealedText reports whether s is a value SealText returned.
+func IsSealedText(s string) bool { return strings.HasPrefix(s, textPrefix) }
+
+// OpenText opens a value SealText returned.
+func (k *Keyring) OpenText(s string, aad []byte) (string, error) {
+	rest, ok := strings.CutPrefix(s, textPrefix)
+	id, enc, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 {
+		return "", errors.New("open a sealed text: not of the form sealed:v1:<key id>:<base64>")
+	}
+	sealed, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", fmt.Errorf("open a sealed text: %w", err)
+	}
+	plain, err := k.Open(id, sealed, aad)
+	return string(plain), err
+}
+
+// TextKeyID is the id of the key a value SealText returned was sealed
+// with; "" for another text.
+func TextKeyID(s string) string {
+	rest, ok := strings.CutPrefix(s, textPrefix)
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, ":")
+	return id
+}

@@ -162,3 +162,30 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 	}
 }
+
+func TestSealText(t *testing.T) {
+	t.Parallel()
+	k, _, err := LoadOrCreate(filepath.Join(t.TempDir(), "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := k.SealText("user:ghp_token", []byte("p1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsSealedText(s) || strings.Contains(s, "ghp_token") || TextKeyID(s) != k.Primary() {
+		t.Fatalf("SealText = %q", s)
+	}
+	if got, err := k.OpenText(s, []byte("p1")); err != nil || got != "user:ghp_token" {
+		t.Fatalf("OpenText = %q, %v", got, err)
+	}
+	if _, err := k.OpenText(s, []byte("p2")); err == nil {
+		t.Error("a sealed text opened under another aad")
+	}
+	if IsSealedText("user:pw") || TextKeyID("user:pw") != "" {
+		t.Error("a plain text reads as sealed")
+	}
+	if _, err := k.OpenText("sealed:v1:nocolon", nil); err == nil {
+		t.Error("a malformed sealed text opened")
+	}
+}

@@ -264,7 +264,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 	dispatcher := &dispatch.Dispatcher{Store: st, Log: log, Deployments: deployments}
-	projects := project.NewService(st, git, log, cuid.New)
+	projects := project.NewService(st, git, vars.Keys, log, cuid.New)
 	// Hook calls read environments through a cache: a sync or a
 	// deletion makes them read the store again.
 	projects.Changed = func() { hooks.Forget(0) }
@@ -276,6 +276,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// Before the engine restores releases: their host names carry it.
 	if err := projects.EnsureSlugs(ctx); err != nil {
 		return nil, err
+	}
+	// Before the engine fetches: credentials a Liftoff from before they
+	// were sealed stored in clear are sealed now.
+	if n, err := projects.SealCredentials(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Info("sealed the repository credentials stored in clear", "count", n)
 	}
 	apiKeys := apikey.NewService(st, cuid.New)
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys}

@@ -105,6 +105,12 @@ type DeleteProjectParams struct {
 	At      time.Time
 }
 
+// ReplaceRepoCredentialParams are the arguments of ReplaceRepoCredential.
+type ReplaceRepoCredentialParams struct {
+	ProjectID string
+	Old, New  liftoff.RepoCredential
+}
+
 // GetRepoCredentialParams are the arguments of GetRepoCredential.
 type GetRepoCredentialParams struct {
 	ProjectID string

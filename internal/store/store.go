@@ -118,6 +118,10 @@ type ProjectQueries interface {
 	// GetRepoCredential returns the credential of a project's repository
 	// (zero when it has none). Only the code that runs git calls it.
 	GetRepoCredential(ctx context.Context, p GetRepoCredentialParams) (liftoff.RepoCredential, error)
+	// ReplaceRepoCredential replaces a live project's credential if it is
+	// still p.Old (sealing it, sealing it again under a new key); false
+	// when it changed or the project went.
+	ReplaceRepoCredential(ctx context.Context, p ReplaceRepoCredentialParams) (bool, error)
 }
 
 // APIKeyQueries store API keys. Keys are stored only as a hash.

@@ -14,7 +14,8 @@ import (
 const rotateRounds = 10
 
 // RotateKey puts a new key first in the key file, seals every secret value
-// again with it and then retires the old keys. Processes that share the key
+// (secret variables, named secrets, repository credentials) again with it
+// and then retires the old keys. Processes that share the key
 // file follow it as it changes, so Liftoff may keep serving meanwhile. It
 // returns the new key's id and how many values it sealed again. When it
 // fails, the old keys stay in the file and every value still opens; running
@@ -72,6 +73,35 @@ func (s *Service) resealAll(ctx context.Context, keyID string) (resealed, left i
 		})
 		if err != nil {
 			return resealed, left, fmt.Errorf("secret %s: %w", printable(sec.Name), err)
+		}
+		resealed, left = count(ok, resealed, left)
+	}
+	projects, err := s.Store.ListProjects(ctx)
+	if err != nil {
+		return resealed, left, err
+	}
+	for _, p := range projects {
+		cred, err := s.Store.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ID})
+		if err != nil {
+			return resealed, left, err
+		}
+		id := secretbox.TextKeyID(cred.Userinfo)
+		if id == "" || id == keyID {
+			continue // none, or not sealed yet (liftoff serve seals it at start)
+		}
+		aad := liftoff.RepoCredentialAAD(p.ID)
+		plain, err := s.Keys.OpenText(cred.Userinfo, aad)
+		if err != nil {
+			return resealed, left, fmt.Errorf("repository credential of project %s: %w", p.ID, err)
+		}
+		again, err := s.Keys.SealText(plain, aad)
+		if err != nil {
+			return resealed, left, err
+		}
+		ok, err := s.Store.ReplaceRepoCredential(ctx, store.ReplaceRepoCredentialParams{ProjectID: p.ID, Old: cred,
+			New: liftoff.RepoCredential{Userinfo: again}})
+		if err != nil {
+			return resealed, left, err
 		}
 		resealed, left = count(ok, resealed, left)
 	}

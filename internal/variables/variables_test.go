@@ -274,13 +274,22 @@ func TestRotateKey(t *testing.T) {
 		if err := f.svc.SetSecret(ctx, f.env.ProjectID, 0, "NAMED", "n-value"); err != nil {
 			t.Fatal(err)
 		}
+		// A repository credential, sealed as package project seals it.
+		sealedCred, err := f.svc.Keys.SealText("x-access-token:ghp_rotate", liftoff.RepoCredentialAAD(f.env.ProjectID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := f.st.ReplaceRepoCredential(ctx, store.ReplaceRepoCredentialParams{ProjectID: f.env.ProjectID,
+			New: liftoff.RepoCredential{Userinfo: sealedCred}}); err != nil || !ok {
+			t.Fatalf("store a credential: %v, %v", ok, err)
+		}
 		old := f.svc.Keys.Primary()
 		oldFile, err := os.ReadFile(f.keys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keyID, n, err := f.svc.RotateKey(ctx)
-		if err != nil || n != 2 || keyID == old {
+		if err != nil || n != 3 || keyID == old {
 			t.Fatalf("RotateKey = %s, %d, %v", keyID, n, err)
 		}
 		vars, _ := f.st.ListVariables(ctx, store.ListVariablesParams{})
@@ -292,6 +301,13 @@ func TestRotateKey(t *testing.T) {
 		}
 		if len(secrets) != 1 || secrets[0].KeyID != keyID {
 			t.Errorf("secrets after rotation: %+v", secrets)
+		}
+		cred, err := f.st.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: f.env.ProjectID})
+		if err != nil || secretbox.TextKeyID(cred.Userinfo) != keyID {
+			t.Fatalf("the credential after rotation is under key %q, %v", secretbox.TextKeyID(cred.Userinfo), err)
+		}
+		if plain, err := f.svc.Keys.OpenText(cred.Userinfo, liftoff.RepoCredentialAAD(f.env.ProjectID)); err != nil || plain != "x-access-token:ghp_rotate" {
+			t.Fatalf("the credential after rotation opens to %q, %v", plain, err)
 		}
 		newFile, _ := os.ReadFile(f.keys)
 		if bytes.Contains(newFile, []byte(old)) || bytes.Equal(newFile, oldFile) {

@@ -43,6 +43,15 @@ func (q queries) GetProject(ctx context.Context, p store.GetProjectParams) (lift
 	return project, nil
 }
 
+func (q queries) ReplaceRepoCredential(ctx context.Context, p store.ReplaceRepoCredentialParams) (bool, error) {
+	n, err := q.exec(ctx, `UPDATE projects SET repo_credential = $3 WHERE id = $1 AND repo_credential = $2 AND deleted_at IS NULL`,
+		p.ProjectID, p.Old.Userinfo, p.New.Userinfo)
+	if err != nil {
+		return false, fmt.Errorf("replace repository credential of project %s: %w", p.ProjectID, err)
+	}
+	return n == 1, nil
+}
+
 func (q queries) GetRepoCredential(ctx context.Context, p store.GetRepoCredentialParams) (liftoff.RepoCredential, error) {
 	var c liftoff.RepoCredential
 	err := q.read.QueryRow(ctx, `SELECT repo_credential FROM projects WHERE id = $1 AND deleted_at IS NULL`, p.ProjectID).Scan(&c.Userinfo)

@@ -61,6 +61,17 @@ func testRepoCredential(t *testing.T, s store.Store) {
 	if _, err := s.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: "nope"}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetRepoCredential(nope): %v", err)
 	}
+	// Replaced only while it is what the caller read.
+	sealed := liftoff.RepoCredential{Userinfo: "sealed:v1:k:AAAA"}
+	if ok, err := s.ReplaceRepoCredential(ctx, store.ReplaceRepoCredentialParams{ProjectID: p.ID, Old: cred, New: sealed}); err != nil || !ok {
+		t.Fatalf("ReplaceRepoCredential = %v, %v", ok, err)
+	}
+	if ok, err := s.ReplaceRepoCredential(ctx, store.ReplaceRepoCredentialParams{ProjectID: p.ID, Old: cred, New: cred}); err != nil || ok {
+		t.Fatalf("ReplaceRepoCredential of a changed credential = %v, %v; want false", ok, err)
+	}
+	if got, err := s.GetRepoCredential(ctx, store.GetRepoCredentialParams{ProjectID: p.ID}); err != nil || got != sealed {
+		t.Fatalf("after ReplaceRepoCredential: %v, %v", got.Userinfo == sealed.Userinfo, err)
+	}
 }
 
 func testGitHubDeliveries(t *testing.T, s store.Store) {
