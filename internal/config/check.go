@@ -118,6 +118,7 @@ func checkService(s *Service, svp string, ps *problems) {
 		ps.warnf(svp, "%s is accepted and not deployed: %s", named("service", s.ID), why)
 		return
 	}
+	checkJobs(s, svp, ps)
 	if escapesRepo(cleanRel(s.BasePath)) {
 		ps.errorf(child(svp, "basePath"), "%q leaves the repository; use a directory inside it", s.BasePath)
 	}
@@ -144,6 +145,43 @@ func checkService(s *Service, svp string, ps *problems) {
 	}
 	if targetType != TargetCommand && s.Target.DeployCommand != "" {
 		ps.warnf(child(svp, "target", "deployCommand"), `only used by a target of type "command"; ignored`)
+	}
+}
+
+// jobID is the rule of a job's id: it is a path segment of the API
+// (/v1/services/{id}/job/{jobId}/execution), so the same as a service's.
+var jobID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
+
+// checkJobs checks a scheduler's jobs: ids, schedules and time zones. A
+// job with a wrong schedule is an error naming the job, so that a file
+// never deploys a job that would silently not run.
+func checkJobs(s *Service, svp string, ps *problems) {
+	if s.Type != TypeScheduler {
+		if len(s.Jobs) > 0 {
+			ps.warnf(child(svp, "jobs"), "only applies to scheduler services; ignored")
+		}
+		return
+	}
+	if len(s.Jobs) == 0 {
+		ps.warnf(svp, `%s is a scheduler without "jobs": it is built and runs nothing`, named("service", s.ID))
+		return
+	}
+	for _, id := range s.JobIDs() {
+		j := s.Jobs[id]
+		jp := child(svp, "jobs", id)
+		if !jobID.MatchString(id) {
+			ps.errorf(jp, "job id %q is not valid: use letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters (it is part of the API's paths)", id)
+		}
+		if j.Schedule == "" {
+			continue // the schema reported it
+		}
+		if _, err := ParseSchedule(j.Schedule, j.Timezone); err != nil {
+			at := child(jp, "schedule")
+			if strings.HasPrefix(err.Error(), "timezone ") {
+				at = child(jp, "timezone")
+			}
+			ps.errorf(at, "job %q of %s: %s", id, named("service", s.ID), err.Error())
+		}
 	}
 }
 
@@ -293,8 +331,6 @@ func escapesRepo(clean string) bool {
 // Liftoff accepts without running it, with a hint for the warning.
 func notApplicableType(t string) (hint string, ok bool) {
 	switch t {
-	case "scheduler":
-		return `; to run a long-lived process, use "type": "worker"`, true
 	case "network-server", "network-server-private", "private-network-server",
 		"lambda", "lambda-function", "rds", "elasticache", "redis", "s3":
 		return "", true
@@ -325,6 +361,8 @@ func notApplicableFields(k objectKind) []string {
 			"stickySessionsEnabled", "stickySessionsDurationSecs", "privileged",
 			"instanceSize", "logging", "sidecars", "dockerLabels",
 			"containerInsights", "permissions", "integrations", "experimental"}
+	case kindJob:
+		return []string{"cpu", "memory", "gpu", "containerImage", "storage", "ephemeralStorage"}
 	}
 	return nil
 }

@@ -1,5 +1,10 @@
 package config
 
+import (
+	"slices"
+	"time"
+)
+
 // Service types Liftoff runs on its local target (and hands to a command
 // target).
 const (
@@ -7,6 +12,7 @@ const (
 	TypeWebPrivate = "web-private" // HTTP service not exposed through the proxy
 	TypeWorker     = "worker"      // long-running process without HTTP
 	TypeStatic     = "static"      // files built once and served by the proxy
+	TypeScheduler  = "scheduler"   // built once; its jobs run on their schedules, no long-running process
 )
 
 // Flightcontrol's names for the types above, which Parse reads as them.
@@ -43,6 +49,7 @@ const (
 	DefaultOutputDirectory        = "public"
 	DefaultVersionHistoryCount    = 10
 	DefaultBuildTimeoutSecs       = 1800
+	DefaultJobTimeoutMinutes      = 1440
 )
 
 // File is a parsed liftoff.json. Parse returns it with every default applied.
@@ -223,6 +230,47 @@ type Service struct {
 	BuildTimeoutSecs int `json:"buildTimeoutSecs,omitempty"`
 	// Target is where the release goes. Default {"type": "local"}.
 	Target Target `json:"target"`
+	// Jobs, for a scheduler service, are its jobs by id (the job's
+	// givenId: the same rule as Service.ID). Ignored (with a warning) for
+	// other types.
+	Jobs map[string]Job `json:"jobs,omitempty"`
+}
+
+// Job is one job of a scheduler service: a command run in the service's
+// release, with the service's environment, on a schedule or when asked.
+type Job struct {
+	// StartCommand is what the job runs, a shell line or an argv, in the
+	// release's basePath. Required.
+	StartCommand Command `json:"startCommand,omitzero"`
+	// Schedule says when the job runs: five cron fields ("0 3 * * *"),
+	// rate(N minutes|hours|days), AWS's cron(...) with six fields, or
+	// "manual" (ParseSchedule). Required.
+	Schedule string `json:"schedule"`
+	// Timezone is the IANA time zone the schedule is read in
+	// ("Europe/Paris"). A Liftoff extension. Default UTC.
+	Timezone string `json:"timezone,omitempty"`
+	// Timeout is how many minutes a run may take before its processes are
+	// killed and it ends TIMED_OUT; fractions of a minute are allowed.
+	// Default 1440 (a day); at most 10080 (a week).
+	Timeout float64 `json:"timeout,omitempty"`
+}
+
+// TimeoutDuration is the job's timeout, its default applied.
+func (j Job) TimeoutDuration() time.Duration {
+	if j.Timeout <= 0 {
+		return DefaultJobTimeoutMinutes * time.Minute
+	}
+	return time.Duration(j.Timeout * float64(time.Minute))
+}
+
+// JobIDs returns the ids of the service's jobs, sorted.
+func (s Service) JobIDs() []string {
+	ids := make([]string, 0, len(s.Jobs))
+	for id := range s.Jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // BuildGetsVariables reports whether the install and build commands see

@@ -30,6 +30,10 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	if s.Type != TypeStatic {
 		s.OutputDirectory, s.SinglePageApp = "", false // ignored
 	}
+	var jobs map[string]Job
+	if s.Type == TypeScheduler && len(s.Jobs) > 0 {
+		jobs = s.Jobs
+	}
 	canonical := struct {
 		Version                string            `json:"v"`
 		Type                   string            `json:"type"`
@@ -50,7 +54,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		DeployCommand          string            `json:"deployCommand"`
 		Env                    map[string]string `json:"env"`
 		// Only when set, so that fingerprints from before it stay.
-		NoVariablesInBuild bool `json:"noVariablesInBuild,omitempty"`
+		NoVariablesInBuild bool           `json:"noVariablesInBuild,omitempty"`
+		Jobs               map[string]Job `json:"jobs,omitempty"` // absent unless a scheduler has jobs: older fingerprints stand
 	}{
 		Version:                fingerprintVersion,
 		Type:                   s.Type,
@@ -71,6 +76,7 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		DeployCommand:          s.Target.DeployCommand,
 		Env:                    MergeEnv(root, env, s.EnvVariables),
 		NoVariablesInBuild:     !s.BuildGetsVariables(),
+		Jobs:                   jobs,
 	}
 	// Struct fields marshal in declaration order and map keys sorted: the
 	// encoding is canonical.

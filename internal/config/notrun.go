@@ -13,7 +13,8 @@ import (
 // changes this file and nothing else.
 
 // Runnable reports whether Liftoff builds and deploys the service: true for
-// the types web, web-private, worker and static whose commands it can run.
+// the types web, web-private, worker, static and scheduler whose commands
+// it can run.
 // Services of other Flightcontrol types (rds, s3, ...), container builds and
 // images, and a service without the startCommand it needs are accepted
 // in the file and skipped, each with its reason: one service Liftoff cannot
@@ -30,7 +31,7 @@ func (s Service) NotRunReason() string {
 		return "Liftoff does not build and run containers yet (buildType docker)"
 	case s.ContainerImage != nil:
 		return "Liftoff does not run container images yet (containerImage)"
-	case s.Type != TypeStatic && s.Target.Type != TargetCommand && s.StartCommand.IsBlank():
+	case s.Type != TypeStatic && s.Type != TypeScheduler && s.Target.Type != TargetCommand && s.StartCommand.IsBlank():
 		return `it has no "startCommand": Liftoff runs a ` + s.Type + ` service's own commands and does not detect them ` +
 			`as Flightcontrol's nixpacks builds do; add "startCommand" (and "installCommand" and "buildCommand" if the ` +
 			`service needs them)`
@@ -59,11 +60,11 @@ func NotRunSummary(services []Service) string {
 }
 
 // runnableTypeList names the runnable types for messages.
-const runnableTypeList = "web, web-private, worker, static"
+const runnableTypeList = "web, web-private, worker, static, scheduler"
 
 func isRunnableType(t string) bool {
 	switch t {
-	case TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic:
+	case TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic, TypeScheduler:
 		return true
 	}
 	return false

@@ -30,6 +30,7 @@ const (
 	kindFilter      objectKind = "/$defs/filter"
 	kindService     objectKind = "/$defs/service"
 	kindTarget      objectKind = "/$defs/target"
+	kindJob         objectKind = "/$defs/job"
 )
 
 // NewParser compiles the embedded schema. It fails only if the schema
@@ -40,7 +41,7 @@ func NewParser() (*Parser, error) {
 		return nil, err
 	}
 	p := &Parser{schema: s, known: make(map[objectKind]map[string]bool)}
-	for _, k := range []objectKind{kindFile, kindEnvironment, kindSource, kindFilter, kindService, kindTarget} {
+	for _, k := range []objectKind{kindFile, kindEnvironment, kindSource, kindFilter, kindService, kindTarget, kindJob} {
 		p.known[k] = s.properties(string(k))
 	}
 	return p, nil
@@ -275,6 +276,17 @@ func (p *Parser) inspectService(v any, path []any, ps *problems) any {
 		// Flightcontrol's targets have settings of their own (cluster
 		// sizes ...); the warning on the type covers them.
 		out["target"] = p.keep(target, appendPath(path, "target"), kindTarget, runnable && !isFlightcontrolTarget(tt), ps)
+	}
+	if jobs, ok := out["jobs"].(map[string]any); ok {
+		clean := make(map[string]any, len(jobs))
+		for id, j := range jobs {
+			if job, ok := j.(map[string]any); ok {
+				clean[id] = p.keep(job, appendPath(path, "jobs", id), kindJob, runnable && runnableName(typ) == TypeScheduler, ps)
+			} else {
+				clean[id] = j
+			}
+		}
+		out["jobs"] = clean
 	}
 	return out
 }

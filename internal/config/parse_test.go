@@ -386,7 +386,7 @@ func TestParseProblems(t *testing.T) {
 		{"service without type", withService(`{"id": "w", "startCommand": "w"}`),
 			[]want{{"/environments/0/services/1", E, `missing required field "type"`}}},
 		{"service type Liftoff cannot run", withService(`{"id": "api2", "type": "foo"}`),
-			[]want{{"/environments/0/services/1/type", E, `service "api2" has type "foo", which Liftoff cannot run; use one of web, web-private, worker, static`}}},
+			[]want{{"/environments/0/services/1/type", E, `service "api2" has type "foo", which Liftoff cannot run; use one of web, web-private, worker, static, scheduler`}}},
 		{"service id with a dot", withService(`{"id": "api.v2", "type": "worker", "startCommand": "w"}`),
 			[]want{{"/environments/0/services/1/id", E, `"api.v2" is not a valid id`}}},
 		{"duplicate service ids", withService(apiService),
@@ -500,6 +500,41 @@ func TestParseProblems(t *testing.T) {
 			[]want{{"/environments/0/services/1/outputDirectory", W, "only applies to static services"}}},
 		{"single page app worker", withService(`{"id": "w", "type": "worker", "startCommand": "w", "singlePageApp": true}`),
 			[]want{{"/environments/0/services/1/singlePageApp", W, "only applies to static services"}}},
+
+		// Scheduler services and their jobs.
+		{"scheduler without jobs", withService(`{"id": "cron", "type": "scheduler"}`),
+			[]want{{"/environments/0/services/1", W, `service "cron" is a scheduler without "jobs"`}}},
+		{"job without schedule", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"startCommand": "x"}}}`),
+			[]want{{"/environments/0/services/1/jobs/nightly", E, `missing required field "schedule"`}}},
+		{"job without startCommand", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"schedule": "manual"}}}`),
+			[]want{{"/environments/0/services/1/jobs/nightly", E, `missing required field "startCommand"`}}},
+		{"job with a bad cron", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"startCommand": "x", "schedule": "0 25 * * *"}}}`),
+			[]want{{"/environments/0/services/1/jobs/nightly/schedule", E, `job "nightly" of service "cron": "0 25 * * *" is not a valid cron expression`}}},
+		{"job with four cron fields", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"startCommand": "x", "schedule": "0 3 * *"}}}`),
+			[]want{{"/environments/0/services/1/jobs/nightly/schedule", E, `it has 4 fields, not 5`}}},
+		{"job with a bad rate unit", withService(`{"id": "cron", "type": "scheduler", "jobs": {"often": {"startCommand": "x", "schedule": "rate(5 seconds)"}}}`),
+			[]want{{"/environments/0/services/1/jobs/often/schedule", E, `job "often" of service "cron": "rate(5 seconds)" is not a valid rate: unit "seconds" is not minute(s), hour(s) or day(s)`}}},
+		{"job with rate zero", withService(`{"id": "cron", "type": "scheduler", "jobs": {"often": {"startCommand": "x", "schedule": "rate(0 minutes)"}}}`),
+			[]want{{"/environments/0/services/1/jobs/often/schedule", E, `"0" is not a whole number of at least 1`}}},
+		{"job with an AWS year", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": "x", "schedule": "cron(0 3 * * ? 2030)"}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/schedule", E, `the year field must be *`}}},
+		{"job with AWS L", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": "x", "schedule": "cron(0 3 L * ? *)"}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/schedule", E, `L, W and # in the day fields are not supported`}}},
+		{"job with @every", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": "x", "schedule": "@every 5m"}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/schedule", E, `use rate(...)`}}},
+		{"job with an unknown timezone", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": "x", "schedule": "0 3 * * *", "timezone": "Mars/Olympus"}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/timezone", E, `job "y" of service "cron": timezone "Mars/Olympus" is not a known IANA time zone`}}},
+		{"job with a zero timeout", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": "x", "schedule": "manual", "timeout": 0}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/timeout", E, `must be more than 0`}}},
+		{"job id with a dot", withService(`{"id": "cron", "type": "scheduler", "jobs": {"a.b": {"startCommand": "x", "schedule": "manual"}}}`),
+			[]want{{"/environments/0/services/1/jobs/a.b", E, `job id "a.b" is not valid`}}},
+		{"job with an empty argv", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": [], "schedule": "manual"}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/startCommand", E, `"startCommand" is an empty array`}}},
+		{"job with Flightcontrol's cpu and a typo", withService(`{"id": "cron", "type": "scheduler", "jobs": {"y": {"startCommand": "x", "schedule": "manual", "cpu": 0.5, "timout": 3}}}`),
+			[]want{{"/environments/0/services/1/jobs/y/cpu", W, "not applicable on Liftoff"},
+				{"/environments/0/services/1/jobs/y/timout", W, `unknown field, ignored (did you mean "timeout"?)`}}},
+		{"jobs of a worker", withService(`{"id": "w", "type": "worker", "startCommand": "w", "jobs": {"y": {"startCommand": "x", "schedule": "manual"}}}`),
+			[]want{{"/environments/0/services/1/jobs", W, "only applies to scheduler services; ignored"}}},
 	}
 	p := newTestParser(t)
 	for _, tt := range tests {
@@ -533,7 +568,7 @@ func TestParseReportsEveryError(t *testing.T) {
 	want := []string{
 		"/environments/0/services/0/port: must be between 1 and 65535",
 		`/environments/0/services/1/id: duplicate service id "api" in environment "production": service 0 has it too`,
-		`/environments/0/services/2/type: service "cron" has type "cronjob", which Liftoff cannot run; use one of web, web-private, worker, static`,
+		`/environments/0/services/2/type: service "cron" has type "cronjob", which Liftoff cannot run; use one of web, web-private, worker, static, scheduler`,
 	}
 	if got := joinProblems(problems); got != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))

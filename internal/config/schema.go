@@ -179,6 +179,8 @@ func (s *schema) message(e *jsonschema.ValidationError, path string, doc any) st
 		}
 	case *kind.Minimum, *kind.Maximum:
 		return s.rangeMessage(fragment)
+	case *kind.ExclusiveMinimum:
+		return "must be more than " + k.Want.RatString()
 	case *kind.MinItems:
 		switch fragment {
 		case "/properties/environments":
