@@ -332,3 +332,70 @@ type Secret struct {
 	Sealed        []byte
 	UpdatedAt     time.Time
 }
+
+// JobStatus is the status of a job execution, spelled as the API spells
+// it (Flightcontrol's, with TIMED_OUT and SKIPPED added).
+type JobStatus string
+
+// Job execution statuses.
+const (
+	// JobInitializing: asked for (a manual run) and not started yet.
+	JobInitializing JobStatus = "INITIALIZING"
+	// JobInProgress: its command runs, on the node that holds its lease.
+	JobInProgress JobStatus = "IN_PROGRESS"
+	// JobCompleted: its command exited 0.
+	JobCompleted JobStatus = "COMPLETED"
+	// JobFailed: its command exited with another code, or could not
+	// start, or its node stopped (Error says which).
+	JobFailed JobStatus = "FAILED"
+	// JobTimedOut: it ran past its timeout and its processes were killed.
+	JobTimedOut JobStatus = "TIMED_OUT"
+	// JobSkipped: its time came while the job's previous run was still
+	// going; it did not run.
+	JobSkipped JobStatus = "SKIPPED"
+)
+
+// Final reports whether s ends a job execution.
+func (s JobStatus) Final() bool {
+	switch s {
+	case JobCompleted, JobFailed, JobTimedOut, JobSkipped:
+		return true
+	}
+	return false
+}
+
+// Job execution triggers.
+const (
+	JobTriggerSchedule = "schedule" // its schedule's time came
+	JobTriggerManual   = "manual"   // asked for through the API
+)
+
+// JobExecution is one run (or skipped time) of a scheduler service's job.
+type JobExecution struct {
+	ID            string
+	ProjectID     string
+	EnvironmentID int64
+	PRNumber      int
+	ServiceID     string
+	JobID         string // the job's givenId in the config
+	// ServiceDeploymentID is the release the job runs in: the service's
+	// current release when it was asked for or due.
+	ServiceDeploymentID string
+	Trigger             string // JobTriggerSchedule or JobTriggerManual
+	// ScheduledAt is the schedule's time it runs for; zero for a manual run.
+	ScheduledAt time.Time
+	// Command is what it runs: the job's startCommand, or the one the
+	// manual request gave instead.
+	Command    config.Command
+	Status     JobStatus
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// ExitCode is the command's exit status once it exited; nil before,
+	// and when it never started or was killed (timed out, interrupted).
+	ExitCode *int
+	// Error says why a run FAILED, TIMED_OUT or was SKIPPED; "" otherwise.
+	Error string
+	// LeaseOwner is the node running it while IN_PROGRESS.
+	LeaseOwner string
+}

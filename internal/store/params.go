@@ -489,3 +489,64 @@ type ResealParams[T any] struct {
 	Sealed []byte
 	At     time.Time
 }
+
+// ClaimScheduledJobParams are the arguments of ClaimScheduledJob.
+type ClaimScheduledJobParams struct {
+	// Execution is the run to record: id, project, environment, PR number,
+	// service, job, release, command and ScheduledAt set; the store sets
+	// the trigger, status, times and lease.
+	Execution  liftoff.JobExecution
+	Owner      string
+	At         time.Time
+	LeaseUntil time.Time
+	// SkipMessage is the Error of a SKIPPED execution.
+	SkipMessage string
+}
+
+// ClaimJobExecutionParams are the arguments of ClaimJobExecution.
+type ClaimJobExecutionParams struct {
+	Owner      string
+	At         time.Time
+	LeaseUntil time.Time
+	// ServiceDeploymentIDs are the releases this node has the builds of:
+	// only their executions are claimed.
+	ServiceDeploymentIDs []string
+}
+
+// RenewJobLeaseParams are the arguments of RenewJobLease.
+type RenewJobLeaseParams struct {
+	ID    string
+	Owner string
+	Until time.Time
+}
+
+// FinishJobExecutionParams are the arguments of FinishJobExecution.
+type FinishJobExecutionParams struct {
+	ID       string
+	Owner    string
+	Status   liftoff.JobStatus
+	ExitCode *int
+	Error    string
+	At       time.Time
+}
+
+// InterruptJobExecutionsParams are the arguments of InterruptJobExecutions:
+// running executions of Owner, and those whose lease expired before
+// LeaseExpiredBefore, end FAILED with Message.
+type InterruptJobExecutionsParams struct {
+	Owner              string
+	LeaseExpiredBefore time.Time
+	Message            string
+	At                 time.Time
+}
+
+// GetJobExecutionParams are the arguments of GetJobExecution.
+type GetJobExecutionParams struct{ ID string }
+
+// ListJobExecutionsParams are the arguments of ListJobExecutions.
+type ListJobExecutionsParams struct {
+	ServiceID string
+	PRNumber  int
+	JobID     string // "" for every job of the service
+	Limit     int    // default 20
+}

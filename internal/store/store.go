@@ -80,6 +80,7 @@ type Queries interface {
 	HostQueries
 	DeliveryQueries
 	VariableQueries
+	JobQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -336,4 +337,37 @@ type VariableQueries interface {
 	ResealVariable(ctx context.Context, p ResealParams[liftoff.Variable]) (bool, error)
 	// ResealSecret is ResealVariable for a named secret.
 	ResealSecret(ctx context.Context, p ResealParams[liftoff.Secret]) (bool, error)
+}
+
+// JobQueries store the executions of scheduler services' jobs. A job's
+// scheduled time is recorded once across replicas (a unique key on the
+// service instance, the job and the time), and a job has at most one
+// execution IN_PROGRESS (a unique index), held under a lease its node
+// renews.
+type JobQueries interface {
+	// InsertJobExecution stores a manual run, INITIALIZING, for an engine
+	// to claim.
+	InsertJobExecution(ctx context.Context, e liftoff.JobExecution) error
+	// ClaimScheduledJob records a job's scheduled time and returns the
+	// execution: IN_PROGRESS, leased to p.Owner, or SKIPPED (with
+	// p.SkipMessage) when the job has an execution IN_PROGRESS.
+	// ErrConflict when the time was recorded already (by any replica).
+	ClaimScheduledJob(ctx context.Context, p ClaimScheduledJobParams) (liftoff.JobExecution, error)
+	// ClaimJobExecution starts the oldest INITIALIZING execution of
+	// p.ServiceDeploymentIDs whose job has none IN_PROGRESS (IN_PROGRESS,
+	// leased to p.Owner), or returns ErrNotFound.
+	ClaimJobExecution(ctx context.Context, p ClaimJobExecutionParams) (liftoff.JobExecution, error)
+	// RenewJobLease extends a running execution's lease; ErrNotFound when
+	// it is no longer running for p.Owner.
+	RenewJobLease(ctx context.Context, p RenewJobLeaseParams) error
+	// FinishJobExecution ends an execution IN_PROGRESS for p.Owner; false
+	// when it was not (it lost its lease).
+	FinishJobExecution(ctx context.Context, p FinishJobExecutionParams) (bool, error)
+	// InterruptJobExecutions ends FAILED the executions IN_PROGRESS that
+	// lost their node, and returns their ids.
+	InterruptJobExecutions(ctx context.Context, p InterruptJobExecutionsParams) ([]string, error)
+	GetJobExecution(ctx context.Context, p GetJobExecutionParams) (liftoff.JobExecution, error)
+	// ListJobExecutions lists a service instance's executions, newest
+	// first.
+	ListJobExecutions(ctx context.Context, p ListJobExecutionsParams) ([]liftoff.JobExecution, error)
 }

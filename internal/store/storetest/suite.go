@@ -40,6 +40,7 @@ func Run(t *testing.T, d Driver) {
 		{"Isolation", isolationCases()},
 		{"Readout", readoutCases()},
 		{"Repos", reposCases()},
+		{"Jobs", jobCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
