@@ -508,9 +508,18 @@ type ClaimJobExecutionParams struct {
 	Owner      string
 	At         time.Time
 	LeaseUntil time.Time
-	// ServiceDeploymentIDs are the releases this node has the builds of:
-	// only their executions are claimed.
-	ServiceDeploymentIDs []string
+	// Releases are the current releases of the scheduler services whose
+	// builds this node has: only executions of their service instances are
+	// claimed, and a claimed one runs in (and records) its instance's
+	// release here, which may be newer than the one it was asked in.
+	Releases []JobRelease
+}
+
+// JobRelease is the current release of a scheduler service instance.
+type JobRelease struct {
+	ServiceID           string
+	PRNumber            int
+	ServiceDeploymentID string
 }
 
 // RenewJobLeaseParams are the arguments of RenewJobLease.

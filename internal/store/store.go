@@ -353,9 +353,10 @@ type JobQueries interface {
 	// p.SkipMessage) when the job has an execution IN_PROGRESS.
 	// ErrConflict when the time was recorded already (by any replica).
 	ClaimScheduledJob(ctx context.Context, p ClaimScheduledJobParams) (liftoff.JobExecution, error)
-	// ClaimJobExecution starts the oldest INITIALIZING execution of
-	// p.ServiceDeploymentIDs whose job has none IN_PROGRESS (IN_PROGRESS,
-	// leased to p.Owner), or returns ErrNotFound.
+	// ClaimJobExecution starts the oldest INITIALIZING execution of the
+	// service instances of p.Releases whose job has none IN_PROGRESS
+	// (IN_PROGRESS, leased to p.Owner, in the instance's release of
+	// p.Releases), or returns ErrNotFound.
 	ClaimJobExecution(ctx context.Context, p ClaimJobExecutionParams) (liftoff.JobExecution, error)
 	// RenewJobLease extends a running execution's lease; ErrNotFound when
 	// it is no longer running for p.Owner.

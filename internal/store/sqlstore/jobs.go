@@ -125,23 +125,30 @@ func (q queries) ClaimScheduledJob(ctx context.Context, p store.ClaimScheduledJo
 }
 
 func (q queries) ClaimJobExecution(ctx context.Context, p store.ClaimJobExecutionParams) (liftoff.JobExecution, error) {
-	if len(p.ServiceDeploymentIDs) == 0 {
+	if len(p.Releases) == 0 {
 		return liftoff.JobExecution{}, fmt.Errorf("claim job execution: %w", store.ErrNotFound)
 	}
 	args := []any{p.Owner, millis(p.At), millis(p.LeaseUntil)}
-	marks := make([]string, len(p.ServiceDeploymentIDs))
-	for i, id := range p.ServiceDeploymentIDs {
-		args = append(args, id)
-		marks[i] = fmt.Sprintf("$%d", len(args))
+	var match, release strings.Builder
+	release.WriteString("CASE")
+	for i, r := range p.Releases {
+		args = append(args, r.ServiceID, r.PRNumber, r.ServiceDeploymentID)
+		n := len(args)
+		if i > 0 {
+			match.WriteString(" OR ")
+		}
+		fmt.Fprintf(&match, "(e.service_id = $%d AND e.pr_number = $%d)", n-2, n-1)
+		fmt.Fprintf(&release, " WHEN service_id = $%d AND pr_number = $%d THEN $%d", n-2, n-1, n)
 	}
+	release.WriteString(" ELSE service_deployment_id END")
 	var out liftoff.JobExecution
 	err := q.write(ctx, func(c Conn) error {
 		var err error
 		out, err = scanJobExecution(c.QueryRow(ctx, `UPDATE job_executions SET status = `+sqlJobInProgress+`, started_at = $2,
-				lease_owner = $1, lease_expires_at = $3
+				lease_owner = $1, lease_expires_at = $3, service_deployment_id = `+release.String()+`
 			WHERE id = (
 				SELECT e.id FROM job_executions e
-				WHERE e.status = `+sqlJobInitializing+` AND e.service_deployment_id IN (`+strings.Join(marks, ", ")+`)
+				WHERE e.status = `+sqlJobInitializing+` AND (`+match.String()+`)
 				AND NOT EXISTS (SELECT 1 FROM job_executions r WHERE r.service_id = e.service_id AND r.pr_number = e.pr_number
 					AND r.job_id = e.job_id AND r.status = `+sqlJobInProgress+`)
 				ORDER BY e.created_at, e.id LIMIT 1`+q.skipLocked()+`)

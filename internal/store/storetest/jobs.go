@@ -176,7 +176,8 @@ func testManualJobRuns(t *testing.T, s store.Store) {
 		t.Fatalf("inserted %+v %v", got, err)
 	}
 	// Only a node with the release's build claims it.
-	p := store.ClaimJobExecutionParams{Owner: "node-a", At: t0, LeaseUntil: t0.Add(time.Minute), ServiceDeploymentIDs: []string{"sd-other"}}
+	p := store.ClaimJobExecutionParams{Owner: "node-a", At: t0, LeaseUntil: t0.Add(time.Minute),
+		Releases: []store.JobRelease{{ServiceID: "other", ServiceDeploymentID: "sd-other"}, {ServiceID: base.ServiceID, PRNumber: 7, ServiceDeploymentID: "sd-pr"}}}
 	if _, err := s.ClaimJobExecution(ctx, p); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("claimed without the build: %v", err)
 	}
@@ -185,7 +186,9 @@ func testManualJobRuns(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.ServiceDeploymentIDs = []string{"sd-other", base.ServiceDeploymentID}
+	// Claimed in the instance's release of this node, newer than the one
+	// it was asked in.
+	p.Releases = append(p.Releases, store.JobRelease{ServiceID: base.ServiceID, ServiceDeploymentID: "sd-2"})
 	if _, err := s.ClaimJobExecution(ctx, p); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("claimed while the job runs: %v", err)
 	}
@@ -193,7 +196,8 @@ func testManualJobRuns(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	claimed, err := s.ClaimJobExecution(ctx, p)
-	if err != nil || claimed.ID != manual.ID || claimed.Status != liftoff.JobInProgress || claimed.LeaseOwner != "node-a" || !claimed.StartedAt.Equal(t0) {
+	if err != nil || claimed.ID != manual.ID || claimed.Status != liftoff.JobInProgress || claimed.LeaseOwner != "node-a" || !claimed.StartedAt.Equal(t0) ||
+		claimed.ServiceDeploymentID != "sd-2" {
 		t.Fatalf("claimed %+v %v", claimed, err)
 	}
 	if _, err := s.ClaimJobExecution(ctx, p); !errors.Is(err, store.ErrNotFound) {
