@@ -62,6 +62,13 @@ type Config struct {
 	// teardown (previewTtlHours, a closed PR) and torn down ones cleaned
 	// up. Default 30s; a teardown on this node wakes it at once.
 	JanitorEvery time.Duration
+	// JobPoll is how often the scheduler services' jobs are checked for a
+	// due time, and manual runs asked for on another node looked for.
+	// Default 1s; a manual run asked for on this node wakes it at once.
+	JobPoll time.Duration
+	// JobMissedWindow is how late a job's time may still run: a time
+	// missed by more (no node ran the engine then) is not run. Default 1m.
+	JobMissedWindow time.Duration
 }
 
 // withDefaults fills the engine's own tunables, which no operator sets.
@@ -80,6 +87,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JanitorEvery <= 0 {
 		c.JanitorEvery = 30 * time.Second
+	}
+	if c.JobPoll <= 0 {
+		c.JobPoll = time.Second
+	}
+	if c.JobMissedWindow <= 0 {
+		c.JobMissedWindow = time.Minute
 	}
 	return c
 }
@@ -119,6 +132,9 @@ type Deps struct {
 	// Variables resolves the variables and secrets set through the API and
 	// the config file's references. Required.
 	Variables *variables.Service
+	// Now is the clock of leases, records and job schedules. Nil is
+	// time.Now; tests inject one to make a job's time come.
+	Now func() time.Time
 }
 
 // Why a deployment's context was cancelled.
@@ -152,6 +168,7 @@ type Engine struct {
 	runMu sync.Mutex
 
 	janitorWake chan struct{}
+	jobWake     chan struct{}
 
 	mu      sync.Mutex
 	running map[string]runningDeployment // by deployment id
@@ -180,9 +197,13 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	if d.Command == nil {
 		d.Command = target.Command{Sandbox: d.Sandbox}
 	}
-	return &Engine{Deps: d, cfg: cfg, parser: parser, now: time.Now,
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Engine{Deps: d, cfg: cfg, parser: parser, now: now,
 		wake: make(chan struct{}, cfg.Workers), stop: make(chan struct{}), janitorWake: make(chan struct{}, 1),
-		running: map[string]runningDeployment{}}, nil
+		jobWake: make(chan struct{}, 1), running: map[string]runningDeployment{}}, nil
 }
 
 // wakeWorkers tells idle workers that a deployment was queued.
@@ -221,6 +242,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	for _, id := range ids {
 		e.Log.Warn("deployment interrupted by a restart", "deployment_id", id)
 	}
+	jp := store.InterruptJobExecutionsParams{Owner: e.cfg.NodeID, LeaseExpiredBefore: p.LeaseExpiredBefore, Message: InterruptedMessage, At: now}
+	jobs, err := e.Store.InterruptJobExecutions(ctx, jp)
+	if err != nil {
+		return fmt.Errorf("recover interrupted job executions: %w", err)
+	}
+	for _, id := range jobs {
+		e.Log.Warn("job execution interrupted by a restart", "job_execution_id", id)
+	}
 	// Before any release starts again: they would carry the same marker.
 	if n := killLeftovers(ids); n > 0 {
 		e.Log.Warn("killed processes left by interrupted deployments", "processes", n)
@@ -233,9 +262,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.wg.Add(1)
 		go e.worker(w)
 	}
-	e.wg.Add(2)
+	e.wg.Add(3)
 	go e.rescuer()
 	go e.janitor()
+	go e.jobLoop()
 	return nil
 }
 
@@ -317,6 +347,15 @@ func (e *Engine) rescuer() {
 		}
 		if len(ids) > 0 {
 			e.wakeWorkers()
+		}
+		jobs, err := e.Store.InterruptJobExecutions(e.runCtx, store.InterruptJobExecutionsParams{LeaseExpiredBefore: now,
+			Message: "interrupted: its node stopped renewing its lease (Liftoff stopped or lost the database there)", At: now})
+		if err != nil {
+			e.Log.Error("rescue job executions", "err", err)
+			continue
+		}
+		for _, id := range jobs {
+			e.Log.Warn("job execution lost its node", "job_execution_id", id)
 		}
 	}
 }

@@ -108,7 +108,7 @@ type engineHarness struct {
 // (cfg) and files, a project on it with the production environment
 // (branch main), and a started engine with tg as both its local and its
 // command target.
-func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fakeTarget) *engineHarness {
+func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fakeTarget, opts ...func(*Deps, *Config)) *engineHarness {
 	t.Helper()
 	h := &engineHarness{t: t, ctx: context.Background(), st: storetest.Open(t, "sqlite"), tg: tg, logs: &syncBuffer{}}
 	all := map[string]string{"liftoff.json": cfg}
@@ -132,9 +132,13 @@ func newEngineHarness(t *testing.T, cfg string, files map[string]string, tg *fak
 
 	log := slog.New(slog.NewTextHandler(h.logs, nil))
 	h.vars = variablesOf(t, h.st)
-	h.e, err = New(Deps{Store: h.st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
-		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New, Variables: h.vars},
-		Config{DataDir: t.TempDir(), NodeID: "node-a", SingleNode: true, Workers: 1, StopTimeout: 30 * time.Second})
+	deps := Deps{Store: h.st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
+		Logs: newLogs(t, h.st, log), Local: tg, Command: tg, Log: log, NewID: cuid.New, Variables: h.vars}
+	cfg2 := Config{DataDir: t.TempDir(), NodeID: "node-a", SingleNode: true, Workers: 1, StopTimeout: 30 * time.Second}
+	for _, o := range opts {
+		o(&deps, &cfg2)
+	}
+	h.e, err = New(deps, cfg2)
 	if err != nil {
 		t.Fatal(err)
 	}

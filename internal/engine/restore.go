@@ -30,6 +30,9 @@ func (e *Engine) restore(ctx context.Context) error {
 	var rels []target.Release
 	var errs []error
 	for _, sd := range live {
+		if isJobRelease(sd.Config) {
+			continue // nothing runs between its jobs
+		}
 		rel, err := e.releaseOf(ctx, sd)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", sd.ServiceGivenID, err))

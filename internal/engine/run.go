@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,11 +210,16 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("preDeployCommand", u.svc.PreDeployCommand)); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
-	log.Printf("==> Releasing %s", u.svc.ID)
-	rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
-		Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub}
-	if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
-		return liftoff.StatusDeployError, redact.Secrets(err.Error())
+	if isJobRelease(u.svc) {
+		// Nothing runs until a job does: the build is the release.
+		log.Printf("==> Released %s: its jobs (%s) run in this build", u.svc.ID, strings.Join(u.svc.JobIDs(), ", "))
+	} else {
+		log.Printf("==> Releasing %s", u.svc.ID)
+		rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
+			Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub}
+		if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
+			return liftoff.StatusDeployError, redact.Secrets(err.Error())
+		}
 	}
 	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("postDeployCommand", u.svc.PostDeployCommand)); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
