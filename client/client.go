@@ -564,3 +564,90 @@ func (c *Client) Secrets(ctx context.Context, scope VariablesScope) ([]Secret, e
 func (c *Client) DeleteSecret(ctx context.Context, scope VariablesScope, name string) error {
 	return c.do(ctx, http.MethodDelete, scope.path()+"/secrets?name="+url.QueryEscape(name), nil, nil)
 }
+
+// RunJob asks for a run of a scheduler service's job now (Create Job
+// Execution), with startCommand instead of the job's own when it is not
+// nil (a string or a []string). prNumber names the preview instance of a
+// service in a preview environment; 0 otherwise.
+func (c *Client) RunJob(ctx context.Context, serviceID, jobGivenID string, prNumber int, startCommand any) (CreatedJobExecution, error) {
+	var out CreatedJobExecution
+	body := map[string]any{}
+	if startCommand != nil {
+		body["startCommand"] = startCommand
+	}
+	err := c.do(ctx, http.MethodPost, jobPath(serviceID, jobGivenID)+"/execution"+prQuery(prNumber), body, &out)
+	return out, err
+}
+
+// JobExecution gets a job execution (Get Job Execution).
+func (c *Client) JobExecution(ctx context.Context, id string) (JobExecution, error) {
+	var out JobExecution
+	err := c.do(ctx, http.MethodGet, "/v1/job-executions/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+// JobExecutions lists a job's executions, newest first, at most limit (0:
+// the server's default).
+func (c *Client) JobExecutions(ctx context.Context, serviceID, jobGivenID string, prNumber, limit int) ([]JobExecution, error) {
+	q := url.Values{}
+	if prNumber > 0 {
+		q.Set("prNumber", strconv.Itoa(prNumber))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := jobPath(serviceID, jobGivenID) + "/executions"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out JobExecutionList
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.JobExecutions, err
+}
+
+// JobExecutionLogs returns a job execution's output so far, a line a line.
+func (c *Client) JobExecutionLogs(ctx context.Context, id string) (string, error) {
+	var out strings.Builder
+	err := c.doText(ctx, "/v1/job-executions/"+url.PathEscape(id)+"/logs", &out)
+	return out.String(), err
+}
+
+func jobPath(serviceID, jobGivenID string) string {
+	return "/v1/services/" + url.PathEscape(serviceID) + "/job/" + url.PathEscape(jobGivenID)
+}
+
+func prQuery(prNumber int) string {
+	if prNumber > 0 {
+		return "?prNumber=" + strconv.Itoa(prNumber)
+	}
+	return ""
+}
+
+// doText gets a plain text answer into out.
+func (c *Client) doText(ctx context.Context, path string, out *strings.Builder) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return c.requestError(http.MethodGet, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("GET %s: read answer: %w", path, err)
+	}
+	if resp.StatusCode >= 400 {
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
+			eb.Error = strings.TrimSpace(string(data))
+		}
+		return &Error{Status: resp.StatusCode, Code: eb.ErrorCode, Msg: eb.Error}
+	}
+	out.Write(data)
+	return nil
+}

@@ -297,3 +297,49 @@ type Secret struct {
 	Scope     string `json:"scope"` // project or environment
 	UpdatedAt string `json:"updatedAt"`
 }
+
+// JobRef names the job a job execution runs.
+type JobRef struct {
+	// ID identifies the job: "<serviceId>/<givenId>".
+	ID      string `json:"id"`
+	GivenID string `json:"givenId"`
+}
+
+// JobError says why a job execution did not complete.
+type JobError struct {
+	Message string `json:"message"`
+}
+
+// JobExecution is the answer of Get Job Execution: Flightcontrol's fields
+// (id, status, createdAt, finishedAt, exitCode, error, job) and Liftoff's
+// (the trigger, the scheduled time, the start, where it ran and what).
+type JobExecution struct {
+	ID string `json:"id"`
+	// Status is INITIALIZING, IN_PROGRESS, COMPLETED, FAILED, TIMED_OUT or
+	// SKIPPED.
+	Status              string    `json:"status"`
+	CreatedAt           string    `json:"createdAt"`
+	FinishedAt          *string   `json:"finishedAt"`
+	ExitCode            *int      `json:"exitCode"`
+	Error               *JobError `json:"error"`
+	Job                 JobRef    `json:"job"`
+	Trigger             string    `json:"trigger"` // schedule or manual
+	ScheduledAt         *string   `json:"scheduledAt"`
+	StartedAt           *string   `json:"startedAt"`
+	ServiceID           string    `json:"serviceId"`
+	EnvironmentID       int64     `json:"environmentId"`
+	PRNumber            *int      `json:"prNumber"`
+	ServiceDeploymentID string    `json:"serviceDeploymentId"`
+	// StartCommand is what it runs: a string (shell line) or an array.
+	StartCommand any `json:"startCommand"`
+}
+
+// CreatedJobExecution is the answer of Create Job Execution.
+type CreatedJobExecution struct {
+	JobExecutionID string `json:"jobExecutionId"`
+}
+
+// JobExecutionList is a job's executions, newest first.
+type JobExecutionList struct {
+	JobExecutions []JobExecution `json:"jobExecutions"`
+}

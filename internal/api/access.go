@@ -48,15 +48,17 @@ const (
 	// envQuery: the environmentId query parameter. Without it the handler
 	// limits what it lists to the key's environments (scopedEnvironments).
 	envQuery
-	// envOfService: the environment of the {serviceId} path value's
-	// service.
+	// envOfService: the environment of the {serviceId} path value's service.
 	envOfService
+	// envOfJobExecution: the environment of the {executionId} path value's
+	// job execution.
+	envOfJobExecution
 )
 
 // pathValue is the path value each source reads, "" for none.
 func (e envFrom) pathValue() string {
 	return [...]string{noEnv: "", envPath: "environmentId", envOfHook: "hookId", envOfDeployment: "deploymentId", envQuery: "",
-		envOfService: "serviceId"}[e]
+		envOfService: "serviceId", envOfJobExecution: "executionId"}[e]
 }
 
 // route is one entry of the route table.
@@ -95,7 +97,7 @@ func (rt route) check() error {
 	case rt.need == adminOnly && rt.env != noEnv:
 		return fmt.Errorf("route %s is for admin keys only: it needs no environment", rt.pattern)
 	}
-	for _, e := range []envFrom{envPath, envOfHook, envOfDeployment, envOfService} {
+	for _, e := range []envFrom{envPath, envOfHook, envOfDeployment, envOfService, envOfJobExecution} {
 		if has := strings.Contains(path, "{"+e.pathValue()+"}"); has && rt.env == noEnv && rt.need != adminOnly {
 			return fmt.Errorf("route %s has {%s} in its path but finds no environment", rt.pattern, e.pathValue())
 		}
@@ -205,6 +207,13 @@ func (a *API) inScope(r *http.Request, rt route, k liftoff.APIKey) error {
 			return err
 		}
 		env = id
+	case envOfJobExecution:
+		notFound = "Job execution not found"
+		x, err := a.jobExecution(r)
+		if err != nil {
+			return err
+		}
+		env = x.EnvironmentID
 	default:
 		// allows refuses deploy keys on routes without an environment.
 		return errors.New("route " + rt.pattern + " reached inScope without an environment")

@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
@@ -45,7 +46,10 @@ type Deps struct {
 	// Variables keeps the variables and named secrets set through the API.
 	// Required.
 	Variables *variables.Service
-	Log       *slog.Logger
+	// Jobs asks for runs of scheduler jobs and reads them. Nil: the job
+	// routes answer 404 as for a service without jobs.
+	Jobs *job.Service
+	Log  *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -139,6 +143,10 @@ func (a *API) table() []route {
 		{pattern: "POST /v1/environments/{environmentId}/secrets", need: deployOnly, env: envPath, does: "set secrets", handler: a.setSecret},
 		{pattern: "GET /v1/environments/{environmentId}/secrets", need: readOnly, env: envPath, does: "list secrets", handler: a.listSecrets},
 		{pattern: "DELETE /v1/environments/{environmentId}/secrets", need: deployOnly, env: envPath, does: "delete secrets", handler: a.deleteSecret},
+		{pattern: "POST /v1/services/{serviceId}/job/{jobGivenId}/execution", need: deployOnly, env: envOfService, does: "run jobs", handler: a.runJob},
+		{pattern: "GET /v1/services/{serviceId}/job/{jobGivenId}/executions", need: readOnly, env: envOfService, does: "list job executions", handler: a.listJobExecutions},
+		{pattern: "GET /v1/job-executions/{executionId}", need: readOnly, env: envOfJobExecution, does: "read job executions", handler: a.getJobExecution},
+		{pattern: "GET /v1/job-executions/{executionId}/logs", need: readOnly, env: envOfJobExecution, does: "read job execution logs", handler: a.jobExecutionLogs},
 
 		{pattern: "POST /v1/api-keys", need: adminOnly, does: "create API keys", handler: a.createAPIKey},
 		{pattern: "GET /v1/api-keys", need: readOnly, does: "list API keys", handler: a.listAPIKeys},

@@ -17,7 +17,7 @@ func RouteTable() []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range (&API{}).table() {
 		env := [...]string{noEnv: "", envPath: "path", envOfHook: "hook", envOfDeployment: "deployment", envQuery: "query",
-			envOfService: "service"}[rt.env]
+			envOfService: "service", envOfJobExecution: "job execution"}[rt.env]
 		out = append(out, RouteInfo{Pattern: rt.pattern, Need: string(rt.need), Env: env, HookSecret: rt.hookSecret, Does: rt.does})
 	}
 	return out

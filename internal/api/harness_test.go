@@ -23,6 +23,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -139,7 +140,7 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	deployments := deploymentsOn(h.store)
 	deployments.Limits = lim
 	vars := variablesOn(t, h.store)
-	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
+	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now}, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
 		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)

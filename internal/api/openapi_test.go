@@ -1085,6 +1085,28 @@ func TestOpenAPIResponses(t *testing.T) {
 				do(withKey(exchange{name: "delete a deleted secret " + tmpl, op: "DELETE " + tmpl + "/secrets", path: base + "/secrets?name=%2Fprod%2Fdb", status: 404}))
 			}
 
+			// Jobs of a scheduler. No engine runs: runs stay INITIALIZING.
+			cron := h.schedulerRelease("production")
+			runJob, listJobs, getJob, jobLogs := "POST /v1/services/{serviceId}/job/{jobGivenId}/execution",
+				"GET /v1/services/{serviceId}/job/{jobGivenId}/executions", "GET /v1/job-executions/{executionId}",
+				"GET /v1/job-executions/{executionId}/logs"
+			var jobRun client.CreatedJobExecution
+			if err := json.Unmarshal(do(withKey(exchange{name: "run a job", op: runJob, path: "/v1/services/" + cron + "/job/nightly/execution", status: 201})), &jobRun); err != nil {
+				t.Fatal(err)
+			}
+			do(withKey(exchange{name: "run a job with another command", op: runJob, path: "/v1/services/" + cron + "/job/byhand/execution",
+				body: `{"startCommand": ["node", "other.js"]}`, status: 201}))
+			do(withKey(exchange{name: "run a job with a bad command", op: runJob, path: "/v1/services/" + cron + "/job/byhand/execution",
+				body: `{"startCommand": []}`, status: 400}))
+			do(withKey(exchange{name: "run an unknown job", op: runJob, path: "/v1/services/" + cron + "/job/weekly/execution", status: 404}))
+			do(withKey(exchange{name: "get a job execution", op: getJob, path: "/v1/job-executions/" + jobRun.JobExecutionID, status: 200}))
+			do(withKey(exchange{name: "get an unknown job execution", op: getJob, path: "/v1/job-executions/cnope", status: 404}))
+			do(withKey(exchange{name: "job execution logs", op: jobLogs, path: "/v1/job-executions/" + jobRun.JobExecutionID + "/logs", status: 200}))
+			do(withKey(exchange{name: "logs of an unknown job execution", op: jobLogs, path: "/v1/job-executions/cnope/logs", status: 404}))
+			do(withKey(exchange{name: "list job executions", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=5", status: 200}))
+			do(withKey(exchange{name: "list job executions, limit too high", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=101", status: 400}))
+			do(withKey(exchange{name: "list job executions of an unknown service", op: listJobs, path: "/v1/services/cnope/job/nightly/executions", status: 404}))
+
 			// Delete a project: last, the others need this one.
 			doomed := gittest.New(t)
 			doomed.Commit("init", map[string]string{"liftoff.json": testConfig})

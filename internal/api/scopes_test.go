@@ -196,6 +196,25 @@ func TestScopesPerRoute(t *testing.T) {
 				}
 				return "/v1/projects/" + h.project.ProjectID + "/secrets?name=" + name
 			}
+			// A scheduler released in each environment, made again for each
+			// request: a sync of the project (another case) deletes what its
+			// config lacks.
+			cronIn := func(tg target) string {
+				if tg == missing {
+					return "cnope"
+				}
+				return h.schedulerRelease(envName(tg))
+			}
+			executionIn := func(tg target) string {
+				if tg == missing {
+					return "cnope"
+				}
+				x, err := h.c.RunJob(ctx, cronIn(tg), "nightly", 0, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return x.JobExecutionID
+			}
 
 			started, deleted := 0, 0
 			type want struct{ admin, read, deployOwn, deployOther int }
@@ -325,6 +344,17 @@ func TestScopesPerRoute(t *testing.T) {
 				}, want{200, 200, 200, 404}},
 				"DELETE /v1/environments/{environmentId}/secrets": {func(tg target) (string, string) { return secretIn(tg), "" },
 					want{204, 403, 204, 404}},
+				"POST /v1/services/{serviceId}/job/{jobGivenId}/execution": {func(tg target) (string, string) {
+					return "/v1/services/" + cronIn(tg) + "/job/nightly/execution", ""
+				}, want{201, 403, 201, 404}},
+				"GET /v1/services/{serviceId}/job/{jobGivenId}/executions": {func(tg target) (string, string) {
+					return "/v1/services/" + cronIn(tg) + "/job/nightly/executions", ""
+				}, want{200, 200, 200, 404}},
+				"GET /v1/job-executions/{executionId}": {func(tg target) (string, string) { return "/v1/job-executions/" + executionIn(tg), "" },
+					want{200, 200, 200, 404}},
+				"GET /v1/job-executions/{executionId}/logs": {func(tg target) (string, string) {
+					return "/v1/job-executions/" + executionIn(tg) + "/logs", ""
+				}, want{200, 200, 200, 404}},
 
 				"POST /v1/api-keys": {func(target) (string, string) { return "/v1/api-keys", `{"name": "another"}` }, want{201, 403, 403, 403}},
 				"GET /v1/api-keys":  {func(target) (string, string) { return "/v1/api-keys", "" }, want{200, 200, 403, 403}},

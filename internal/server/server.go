@@ -31,6 +31,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
@@ -243,6 +244,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if created {
 		log.Info("created the secret key file: back it up, secrets cannot be read without it", "path", keyFile)
 	}
+	jobs := &job.Service{Store: st, NewID: cuid.New, Now: time.Now}
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
@@ -255,6 +257,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 		made = append(made, eng)
 		deployments.Runner, runner = eng, eng
+		jobs.Runner = eng
 	}
 	recorder := hook.NewRecorder(st, 0, log)
 	made = append(made, recorder)
@@ -292,6 +295,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		APIKeys:     apiKeys,
 		Deployments: deployments,
 		Variables:   vars,
+		Jobs:        jobs,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,

@@ -34,6 +34,13 @@ func jobOf(t *testing.T, s store.Store) liftoff.JobExecution {
 	if err != nil || len(svcs) == 0 {
 		t.Fatalf("services: %v %v", svcs, err)
 	}
+	got, err := s.GetService(context.Background(), store.GetServiceParams{ID: svcs[0].ID})
+	if err != nil || got.ID != svcs[0].ID || got.GivenID != svcs[0].GivenID || got.EnvironmentID != envs[0].ID {
+		t.Fatalf("GetService: %+v %v", got, err)
+	}
+	if _, err := s.GetService(context.Background(), store.GetServiceParams{ID: "nope"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetService of an unknown id: %v", err)
+	}
 	return liftoff.JobExecution{ProjectID: p.ID, EnvironmentID: envs[0].ID, ServiceID: svcs[0].ID, JobID: "nightly",
 		ServiceDeploymentID: "sd-1", Command: config.Exec("node", "job.js")}
 }
