@@ -23,6 +23,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/token"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 // fakeClock is the engine's clock in job tests: a job's time comes when
@@ -338,10 +339,15 @@ func TestJobsRunOnceAcrossReplicas(t *testing.T) {
 	clock := &fakeClock{now: jobStart}
 	dataDir := t.TempDir() // shared: both nodes have the builds
 	var logs syncBuffer
+	keyFile := filepath.Join(t.TempDir(), "secret.key") // one key for the replicas, as they must share
 	newEngine := func(st store.Store, node string) *Engine {
 		log := slog.New(slog.NewTextHandler(&logs, nil)).With("node", node)
+		vars, _, err := variables.Open(st, keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
 		e, err := New(Deps{Store: st, Git: gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, nil),
-			Logs: newLogs(t, st, log), Local: newFakeTarget(), Log: log, NewID: cuid.New, Now: clock.Now},
+			Logs: newLogs(t, st, log), Local: newFakeTarget(), Log: log, NewID: cuid.New, Now: clock.Now, Variables: vars},
 			Config{DataDir: dataDir, NodeID: node, Workers: 1, StopTimeout: 30 * time.Second,
 				Heartbeat: 50 * time.Millisecond, Lease: 2 * time.Second, JobPoll: time.Hour})
 		if err != nil {
@@ -450,5 +456,36 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("after 30s: not yet %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestJobGetsTheServiceSecretsScrubbed: a run gets the variables and
+// secrets set through the API as they are when it runs, as a restarted
+// release would, and its output hides the secret values.
+func TestJobGetsTheServiceSecretsScrubbed(t *testing.T) {
+	t.Parallel()
+	h := newJobHarness(t, "x")
+	const value = "job-s3cret-9f1c2a"
+	if _, err := h.vars.Set(h.ctx, variables.Scope{ProjectID: h.p.ID, EnvironmentID: h.env.ID},
+		variables.Groups{SecretsManager: map[string]string{"API_SECRET": value}}); err != nil {
+		t.Fatal(err)
+	}
+	x := liftoff.JobExecution{ID: cuid.New(), ProjectID: h.p.ID, EnvironmentID: h.env.ID, ServiceID: h.sd.ServiceID, JobID: "byhand",
+		ServiceDeploymentID: h.sd.ID, Trigger: liftoff.JobTriggerManual, Status: liftoff.JobInitializing, CreatedAt: h.clock.Now(),
+		Command: config.Shell(`test "$API_SECRET" = ` + value + ` && echo the secret is $API_SECRET; exit 4`)}
+	if err := h.st.InsertJobExecution(h.ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	h.e.JobQueued()
+	done := h.waitExecution("byhand", func(e liftoff.JobExecution) bool { return e.ID == x.ID && final(e) })
+	if done.Status != liftoff.JobFailed || done.ExitCode == nil || *done.ExitCode != 4 {
+		t.Fatalf("execution %+v", done)
+	}
+	out := h.output(x.ID)
+	if !strings.Contains(out, "the secret is") {
+		t.Errorf("the run did not get the secret:\n%s", out)
+	}
+	if strings.Contains(out, value) || strings.Contains(done.Error, value) {
+		t.Errorf("the secret's value shows: %q\n%s", done.Error, out)
 	}
 }
