@@ -384,13 +384,16 @@ func (f *File) readFlightcontrolTypes() {
 }
 
 // runnableName is the type Liftoff runs for a Flightcontrol type name:
-// fargate is web, fargate-worker is worker; other types are themselves.
+// fargate is web, fargate-worker is worker, fargate-scheduler is
+// scheduler; other types are themselves.
 func runnableName(t string) string {
 	switch t {
 	case typeFargate:
 		return TypeWeb
 	case typeFargateWorker:
 		return TypeWorker
+	case typeFargateScheduler:
+		return TypeScheduler
 	}
 	return t
 }

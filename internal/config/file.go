@@ -17,8 +17,9 @@ const (
 
 // Flightcontrol's names for the types above, which Parse reads as them.
 const (
-	typeFargate       = "fargate"        // Flightcontrol's long-standing name for web
-	typeFargateWorker = "fargate-worker" // and for worker
+	typeFargate          = "fargate"           // Flightcontrol's long-standing name for web
+	typeFargateWorker    = "fargate-worker"    // and for worker
+	typeFargateScheduler = "fargate-scheduler" // and for scheduler
 )
 
 // Build types of Flightcontrol's buildType.
@@ -159,10 +160,11 @@ type Service struct {
 	ID string `json:"id"`
 	// Name is shown in API answers and the CLI. Default: ID.
 	Name string `json:"name,omitempty"`
-	// Type is TypeWeb, TypeWebPrivate, TypeWorker or TypeStatic, which Liftoff
-	// runs, or another Flightcontrol type (rds, s3, ...), which is accepted
-	// and not deployed. Flightcontrol's "fargate" and "fargate-worker" are
-	// read as web and worker. Required.
+	// Type is TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic or
+	// TypeScheduler, which Liftoff runs, or another Flightcontrol type (rds,
+	// s3, ...), which is accepted and not deployed. Flightcontrol's
+	// "fargate", "fargate-worker" and "fargate-scheduler" are read as web,
+	// worker and scheduler. Required.
 	Type string `json:"type"`
 	// BuildType is Flightcontrol's: BuildNixpacks or BuildNodejs run the
 	// service's commands natively, as no buildType does; BuildDocker is

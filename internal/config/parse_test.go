@@ -249,8 +249,9 @@ func TestParseValidDefaults(t *testing.T) {
 			},
 		},
 		{
-			name:  "Flightcontrol's fargate and fargate-worker run as web and worker",
-			input: withService(`{"id": "api2", "type": "fargate", "startCommand": "node server.js", "buildType": "nixpacks"}, {"id": "jobs", "type": "fargate-worker", "startCommand": "node worker.js"}`),
+			name: "Flightcontrol's fargate, fargate-worker and fargate-scheduler run as web, worker and scheduler",
+			input: withService(`{"id": "api2", "type": "fargate", "startCommand": "node server.js", "buildType": "nixpacks"}, {"id": "jobs", "type": "fargate-worker", "startCommand": "node worker.js"}, ` +
+				`{"id": "cron", "type": "fargate-scheduler", "jobs": {"billing": {"startCommand": "php artisan run:billing-cycle", "schedule": "0 1 * * *"}}}`),
 			check: func(t *testing.T, f *File) {
 				env := f.Environments[0]
 				if s := env.Services[1]; s.Type != TypeWeb || !s.Runnable() {
@@ -259,8 +260,11 @@ func TestParseValidDefaults(t *testing.T) {
 				if s := env.Services[2]; s.Type != TypeWorker || !s.Runnable() {
 					t.Errorf("fargate-worker read as %q (runnable %v), want a runnable worker", s.Type, s.Runnable())
 				}
-				if got := len(env.RunnableServices()); got != 3 {
-					t.Errorf("%d runnable services, want 3", got)
+				if s := env.Services[3]; s.Type != TypeScheduler || !s.Runnable() || len(s.Jobs) != 1 {
+					t.Errorf("fargate-scheduler read as %q (runnable %v, %d jobs), want a runnable scheduler with its job", s.Type, s.Runnable(), len(s.Jobs))
+				}
+				if got := len(env.RunnableServices()); got != 4 {
+					t.Errorf("%d runnable services, want 4", got)
 				}
 			},
 		},
