@@ -13,7 +13,6 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/secretbox"
-	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
@@ -340,16 +339,16 @@ stops half way, every value still opens with the keys left in the file; run it
 again to finish. Back the new key file up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := server.Config{DataDir: dataDir, DatabaseURL: databaseURL, SecretKeyFile: keyFile}.WithDefaults()
-			st, err := openStore(cmd.Context(), cfg.DataDir, cfg.DatabaseURL)
+			st, err := openStore(cmd.Context(), dataDir, databaseURL)
 			if err != nil {
 				return err
 			}
 			defer func() { _ = st.Close() }()
-			if _, err := os.Stat(cfg.KeyFile()); err != nil {
-				return fmt.Errorf("no secret key file at %s: point --secret-key-file or --data-dir at the server's (%w)", cfg.KeyFile(), err)
+			path := secretKeyFile(dataDir, keyFile)
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("no secret key file at %s: point --secret-key-file or --data-dir at the server's (%w)", path, err)
 			}
-			keys, err := secretbox.Load(cfg.KeyFile())
+			keys, err := secretbox.Load(path)
 			if err != nil {
 				return err
 			}
@@ -358,10 +357,10 @@ again to finish. Back the new key file up.`,
 				return fmt.Errorf("rotate the secret key (sealed again so far: %d): %w", n, err)
 			}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"keyId": id, "resealed": n, "keyFile": cfg.KeyFile()})
+				return printJSON(cmd.OutOrStdout(), map[string]any{"keyId": id, "resealed": n, "keyFile": path})
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Rotated the secret key of %s: key %s now encrypts all %d secret value(s); the old key is gone. Back the file up.\n",
-				cfg.KeyFile(), id, n)
+				path, id, n)
 			return err
 		},
 	}
