@@ -73,6 +73,24 @@ func (s varScope) resolve(ctx context.Context, c *client.Client) (client.Variabl
 	return client.VariablesScope{}, envTarget{}, "", fmt.Errorf("%s has no service %q Liftoff runs; its services are %s", t, s.service, strings.Join(ids, ", "))
 }
 
+// scoped is the API client and the scope an env or secrets command acts on.
+type scoped struct {
+	c     *client.Client
+	vs    client.VariablesScope
+	env   envTarget
+	where string // the scope in words
+}
+
+// scopeClient is the API client and the scope s names.
+func (g *globals) scopeClient(ctx context.Context, s varScope) (scoped, error) {
+	c, err := g.apiClient()
+	if err != nil {
+		return scoped{}, err
+	}
+	vs, env, where, err := s.resolve(ctx, c)
+	return scoped{c: c, vs: vs, env: env, where: where}, err
+}
+
 func newEnv(g *globals) *cobra.Command {
 	cmd := g.clientFlags(&cobra.Command{Use: "env", Short: "Set, unset and list environment variables of a project, an environment or a service"})
 	var scope varScope
@@ -100,26 +118,22 @@ deployment counts a changed variable as a change of the services that read it.
 			if err != nil {
 				return err
 			}
-			c, err := g.apiClient()
+			sc, err := g.scopeClient(cmd.Context(), scope)
 			if err != nil {
 				return err
 			}
-			vs, t, where, err := scope.resolve(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			if deploy && vs.ProjectID != "" {
+			if deploy && sc.vs.ProjectID != "" {
 				return errors.New("--deploy needs --env: a project's variables reach each environment at its next deployment")
 			}
 			body := client.EnvVariables{PlainText: values}
 			if secret {
 				body = client.EnvVariables{SecretsManager: values}
 			}
-			saved, err := c.SetEnvVariables(cmd.Context(), vs, body)
+			saved, err := sc.c.SetEnvVariables(cmd.Context(), sc.vs, body)
 			if err != nil {
 				return err
 			}
-			return afterChange(cmd, g, c, t, deploy, fmt.Sprintf("Set %d variable(s) of %s.", saved.SavedCount, where))
+			return afterChange(cmd, g, sc, deploy, fmt.Sprintf("Set %d variable(s) of %s.", saved.SavedCount, sc.where))
 		},
 	}
 	scope.flags(set, true)
@@ -131,20 +145,16 @@ deployment counts a changed variable as a change of the services that read it.
 		Short: "Remove variables",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.apiClient()
-			if err != nil {
-				return err
-			}
-			vs, t, where, err := scope.resolve(cmd.Context(), c)
+			sc, err := g.scopeClient(cmd.Context(), scope)
 			if err != nil {
 				return err
 			}
 			for _, name := range args {
-				if err := c.DeleteEnvVariable(cmd.Context(), vs, name); err != nil {
+				if err := sc.c.DeleteEnvVariable(cmd.Context(), sc.vs, name); err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 			}
-			return afterChange(cmd, g, c, t, deploy, fmt.Sprintf("Removed %d variable(s) of %s.", len(args), where))
+			return afterChange(cmd, g, sc, deploy, fmt.Sprintf("Removed %d variable(s) of %s.", len(args), sc.where))
 		},
 	}
 	scope.flags(unset, true)
@@ -158,15 +168,11 @@ inherits, nor the config file's). Secret values are shown as ********.
 --json prints [{"name", "scope", "type", "value", "updatedAt"}].`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
+			sc, err := g.scopeClient(cmd.Context(), scope)
 			if err != nil {
 				return err
 			}
-			vs, _, _, err := scope.resolve(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			vars, err := c.EnvVariables(cmd.Context(), vs)
+			vars, err := sc.c.EnvVariables(cmd.Context(), sc.vs)
 			if err != nil {
 				return err
 			}
@@ -185,8 +191,9 @@ inherits, nor the config file's). Secret values are shown as ********.
 	return cmd
 }
 
-// afterChange prints msg and, with deploy, starts a deployment of t.
-func afterChange(cmd *cobra.Command, g *globals, c *client.Client, t envTarget, deploy bool, msg string) error {
+// afterChange prints msg and, with deploy, starts a deployment of the
+// scope's environment.
+func afterChange(cmd *cobra.Command, g *globals, sc scoped, deploy bool, msg string) error {
 	if !deploy {
 		if g.json {
 			return printJSON(cmd.OutOrStdout(), map[string]bool{"ok": true})
@@ -194,7 +201,7 @@ func afterChange(cmd *cobra.Command, g *globals, c *client.Client, t envTarget, 
 		_, err := fmt.Fprintln(cmd.OutOrStdout(), msg+" It takes effect at the next deployment (--deploy starts one).")
 		return err
 	}
-	d, err := c.StartDeployment(cmd.Context(), t.EnvironmentID, false, "", "")
+	d, err := sc.c.StartDeployment(cmd.Context(), sc.env.EnvironmentID, false, "", "")
 	if err != nil {
 		return fmt.Errorf("%s but the deployment did not start: %w", msg, err)
 	}
@@ -202,7 +209,7 @@ func afterChange(cmd *cobra.Command, g *globals, c *client.Client, t envTarget, 
 		return printJSON(cmd.OutOrStdout(), d)
 	}
 	_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\nDeployment %s of %s (%s).\nFollow it with: liftoff deployments watch %s\n",
-		msg, d.DeploymentID, t, d.Outcome, d.DeploymentID)
+		msg, d.DeploymentID, sc.env, d.Outcome, d.DeploymentID)
 	return err
 }
 
@@ -263,18 +270,14 @@ The value is read from stdin and never shown again.`,
 			if err != nil {
 				return err
 			}
-			c, err := g.apiClient()
+			sc, err := g.scopeClient(cmd.Context(), scope)
 			if err != nil {
 				return err
 			}
-			vs, _, where, err := scope.resolve(cmd.Context(), c)
-			if err != nil {
+			if err := sc.c.SetSecret(cmd.Context(), sc.vs, args[0], value); err != nil {
 				return err
 			}
-			if err := c.SetSecret(cmd.Context(), vs, args[0], value); err != nil {
-				return err
-			}
-			return done(cmd, g, fmt.Sprintf("Set secret %s of %s. It takes effect at the next deployment.", args[0], where))
+			return done(cmd, g, fmt.Sprintf("Set secret %s of %s. It takes effect at the next deployment.", args[0], sc.where))
 		},
 	}
 	scope.flags(set, false)
@@ -283,18 +286,14 @@ The value is read from stdin and never shown again.`,
 		Short: "Remove a named secret",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.apiClient()
+			sc, err := g.scopeClient(cmd.Context(), scope)
 			if err != nil {
 				return err
 			}
-			vs, _, where, err := scope.resolve(cmd.Context(), c)
-			if err != nil {
+			if err := sc.c.DeleteSecret(cmd.Context(), sc.vs, args[0]); err != nil {
 				return err
 			}
-			if err := c.DeleteSecret(cmd.Context(), vs, args[0]); err != nil {
-				return err
-			}
-			return done(cmd, g, fmt.Sprintf("Removed secret %s of %s.", args[0], where))
+			return done(cmd, g, fmt.Sprintf("Removed secret %s of %s.", args[0], sc.where))
 		},
 	}
 	scope.flags(unset, false)
@@ -303,15 +302,11 @@ The value is read from stdin and never shown again.`,
 		Short: "List named secrets (names only)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.apiClient()
+			sc, err := g.scopeClient(cmd.Context(), scope)
 			if err != nil {
 				return err
 			}
-			vs, _, _, err := scope.resolve(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			secrets, err := c.Secrets(cmd.Context(), vs)
+			secrets, err := sc.c.Secrets(cmd.Context(), sc.vs)
 			if err != nil {
 				return err
 			}
