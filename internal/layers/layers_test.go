@@ -16,11 +16,12 @@ const module = "github.com/liftoffhq/liftoff/"
 // nothing of the use cases that call it.
 var layers = [][]string{
 	// Leaves: nothing of ours. watch is a pure decision; config the
-	// model of liftoff.json; gitsource the git binary.
-	{"client", "clientaddr", "config", "confine", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
+	// model of liftoff.json; gitsource the git binary; container the
+	// podman or docker binary.
+	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
 		"layers", "lifecycle", "procgroup", "secretbox", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
-	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox"},
+	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
 	// The persistence seam, and the shell-step runner.
 	{"store", "steps", "sandbox/sandboxtest"},
 	// One SQL implementation; the release seam.
