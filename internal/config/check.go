@@ -122,6 +122,7 @@ func checkService(s *Service, svp string, ps *problems) {
 	if escapesRepo(cleanRel(s.BasePath)) {
 		ps.errorf(child(svp, "basePath"), "%q leaves the repository; use a directory inside it", s.BasePath)
 	}
+	checkDocker(s, svp, ps)
 	if s.Type == TypeStatic {
 		if s.OutputDirectory != "" && escapesRepo(path.Join(cleanRel(s.BasePath), cleanRel(s.OutputDirectory))) {
 			ps.errorf(child(svp, "outputDirectory"), "%q leaves the repository; use a directory inside it (relative to basePath)", s.OutputDirectory)
@@ -354,7 +355,6 @@ func notApplicableFields(k objectKind) []string {
 	case kindService:
 		return []string{"region", "cpu", "memory", "gpu", "storage", "vpc",
 			"minInstances", "maxInstances", "autoscaling", "ci",
-			"dockerfilePath", "dockerContext", "injectEnvVariablesInDockerfile",
 			"healthCheckIntervalSecs",
 			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
 			"cloudfrontCachePolicyName", "originShieldEnabled", "sticky",
@@ -442,10 +442,46 @@ func (s *Service) applyDefaults() {
 	if s.Target.Type == "" || isFlightcontrolTarget(s.Target.Type) {
 		s.Target.Type = TargetLocal
 	}
+	if s.BuildType == BuildDocker {
+		if s.DockerfilePath == "" {
+			s.DockerfilePath = DefaultDockerfilePath
+		}
+		if s.DockerContext == "" {
+			s.DockerContext = DefaultDockerContext
+		}
+		s.DockerfilePath, s.DockerContext = cleanRel(s.DockerfilePath), cleanRel(s.DockerContext)
+	}
 	if s.Type == TypeStatic {
 		if s.OutputDirectory == "" {
 			s.OutputDirectory = DefaultOutputDirectory
 		}
 		s.OutputDirectory = cleanRel(s.OutputDirectory)
+	}
+}
+
+// checkDocker checks the fields of a docker build, and warns about them on
+// a service that builds no Dockerfile.
+func checkDocker(s *Service, svp string, ps *problems) {
+	fields := []struct{ name, value string }{{"dockerfilePath", s.DockerfilePath}, {"dockerContext", s.DockerContext}, {"dockerTarget", s.DockerTarget}}
+	if s.BuildType != BuildDocker {
+		for _, f := range fields {
+			if f.value != "" {
+				ps.warnf(child(svp, f.name), "only applies to a service with \"buildType\": \"docker\"; ignored")
+			}
+		}
+		if s.InjectEnvVariablesInDockerfile != nil {
+			ps.warnf(child(svp, "injectEnvVariablesInDockerfile"), "only applies to a service with \"buildType\": \"docker\"; ignored")
+		}
+		return
+	}
+	for _, f := range fields[:2] {
+		if f.value != "" && escapesRepo(cleanRel(f.value)) {
+			ps.errorf(child(svp, f.name), "%q leaves the repository; use a path inside it (relative to the repository root)", f.value)
+		}
+	}
+	for _, f := range []struct{ name, value string }{{"installCommand", s.InstallCommand}, {"buildCommand", s.BuildCommand}, {"postBuildCommand", s.PostBuildCommand}} {
+		if f.value != "" {
+			ps.warnf(child(svp, f.name), "a docker build runs its Dockerfile instead; ignored")
+		}
 	}
 }

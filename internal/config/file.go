@@ -24,7 +24,7 @@ const (
 
 // Build types of Flightcontrol's buildType.
 const (
-	BuildDocker   = "docker"   // a Dockerfile: built and run as a container (not yet on Liftoff)
+	BuildDocker   = "docker"   // a Dockerfile: built into an image, run as a container
 	BuildNixpacks = "nixpacks" // the service's commands, which Liftoff runs natively
 	BuildNodejs   = "nodejs"   // the same, Flightcontrol's older name
 )
@@ -51,6 +51,8 @@ const (
 	DefaultVersionHistoryCount    = 10
 	DefaultBuildTimeoutSecs       = 1800
 	DefaultJobTimeoutMinutes      = 1440
+	DefaultDockerfilePath         = "Dockerfile"
+	DefaultDockerContext          = "."
 )
 
 // File is a parsed liftoff.json. Parse returns it with every default applied.
@@ -167,11 +169,31 @@ type Service struct {
 	// worker and scheduler. Required.
 	Type string `json:"type"`
 	// BuildType is Flightcontrol's: BuildNixpacks or BuildNodejs run the
-	// service's commands natively, as no buildType does; BuildDocker is
-	// accepted and not deployed until Liftoff runs containers. Optional.
+	// service's commands natively, as no buildType does; BuildDocker
+	// builds DockerfilePath into an image with the container CLI instead
+	// of the install and build commands (see RunsAsContainer). Optional.
 	BuildType string `json:"buildType,omitempty"`
-	// ContainerImage is a prebuilt image to run; accepted and not deployed
-	// until Liftoff runs containers. Optional.
+	// DockerfilePath, for a docker build, is the Dockerfile, relative to
+	// the repository root. Default "Dockerfile"; it may not leave the
+	// repository.
+	DockerfilePath string `json:"dockerfilePath,omitempty"`
+	// DockerContext, for a docker build, is the build context, relative to
+	// the repository root. Default "." (the root); it may not leave the
+	// repository. basePath keeps its meaning (where commands run).
+	DockerContext string `json:"dockerContext,omitempty"`
+	// DockerTarget, for a docker build, is the stage of a multi-stage
+	// Dockerfile to build (docker build --target). A Liftoff extension.
+	// Default: the last stage.
+	DockerTarget string `json:"dockerTarget,omitempty"`
+	// InjectEnvVariablesInDockerfile, for a docker build, passes the
+	// service's variables as build arguments (ARG; a value a RUN step uses
+	// can be read in the image's history). False passes them as build
+	// secrets instead, mounted by the RUN steps that ask for them
+	// (RUN --mount=type=secret,id=NAME, at /run/secrets/NAME) and kept out
+	// of the image. Default true, as on Flightcontrol.
+	InjectEnvVariablesInDockerfile *bool `json:"injectEnvVariablesInDockerfile,omitempty"`
+	// ContainerImage is a prebuilt image to run, repository:tag, instead
+	// of a build. Optional.
 	ContainerImage *ContainerImage `json:"containerImage,omitempty"`
 	// WatchPaths are globs relative to the repository root ('*', '**', '?',
 	// '[...]', '{a,b}'; '!' excludes; a leading './' or '/' is ignored). The
@@ -279,6 +301,13 @@ func (s Service) JobIDs() []string {
 // the service's variables (IncludeEnvVariablesInBuild).
 func (s Service) BuildGetsVariables() bool {
 	return s.IncludeEnvVariablesInBuild == nil || *s.IncludeEnvVariablesInBuild
+}
+
+// InjectsVariablesAsBuildArgs reports whether a docker build gets the
+// service's variables as build arguments rather than build secrets
+// (InjectEnvVariablesInDockerfile).
+func (s Service) InjectsVariablesAsBuildArgs() bool {
+	return s.InjectEnvVariablesInDockerfile == nil || *s.InjectEnvVariablesInDockerfile
 }
 
 // ContainerImage names a prebuilt image, as Flightcontrol's containerImage

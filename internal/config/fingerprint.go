@@ -30,6 +30,11 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	if s.Type != TypeStatic {
 		s.OutputDirectory, s.SinglePageApp = "", false // ignored
 	}
+	docker := dockerPrint{}
+	if s.BuildType == BuildDocker {
+		docker = dockerPrint{BuildType: s.BuildType, DockerfilePath: s.DockerfilePath, DockerContext: s.DockerContext,
+			DockerTarget: s.DockerTarget, SecretsNotArgs: !s.InjectsVariablesAsBuildArgs()}
+	}
 	var jobs map[string]Job
 	if s.Type == TypeScheduler && len(s.Jobs) > 0 {
 		jobs = s.Jobs
@@ -56,6 +61,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		// Only when set, so that fingerprints from before it stay.
 		NoVariablesInBuild bool           `json:"noVariablesInBuild,omitempty"`
 		Jobs               map[string]Job `json:"jobs,omitempty"` // absent unless a scheduler has jobs: older fingerprints stand
+		dockerPrint
+		ContainerImage *ContainerImage `json:"containerImage,omitempty"`
 	}{
 		Version:                fingerprintVersion,
 		Type:                   s.Type,
@@ -77,6 +84,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		Env:                    MergeEnv(root, env, s.EnvVariables),
 		NoVariablesInBuild:     !s.BuildGetsVariables(),
 		Jobs:                   jobs,
+		dockerPrint:            docker,
+		ContainerImage:         s.ContainerImage,
 	}
 	// Struct fields marshal in declaration order and map keys sorted: the
 	// encoding is canonical.
@@ -86,4 +95,14 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// dockerPrint is what a docker build adds to a fingerprint: every field
+// empty, and so absent, for other services, whose fingerprints stay.
+type dockerPrint struct {
+	BuildType      string `json:"buildType,omitempty"`
+	DockerfilePath string `json:"dockerfilePath,omitempty"`
+	DockerContext  string `json:"dockerContext,omitempty"`
+	DockerTarget   string `json:"dockerTarget,omitempty"`
+	SecretsNotArgs bool   `json:"secretsNotArgs,omitempty"`
 }

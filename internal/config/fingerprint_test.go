@@ -25,6 +25,12 @@ func TestFingerprint(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(want) {
 		t.Fatalf("fingerprint %q is not sha256 hex", want)
 	}
+	// Fields added since keep the fingerprints of services that leave them
+	// out: a new Liftoff redeploys nothing.
+	const golden = "99d1e238e578555177eee8ced4a40849265550520ec34e165feb0e661d7158d5"
+	if want != golden {
+		t.Errorf("fingerprint of the base service = %s, want %s as before", want, golden)
+	}
 
 	same := []struct{ name, doc string }{
 		{"key order and whitespace", `{"environments":[{"services":[{"envVariables":{"C":"3"},"startCommand":"npm start","type":"web","id":"api"}],
@@ -41,6 +47,9 @@ func TestFingerprint(t *testing.T) {
 		{"a variable moved between levels", `{"envVariables": {"A": "1", "C": "3"}, "environments": [{"id": "production", "source": {"branch": "main"},
 			"envVariables": {"B": "2"},
 			"services": [{"id": "api", "type": "web", "startCommand": "npm start"}]}]}`},
+		{"docker fields on a service without a docker build", `{"envVariables": {"A": "1"}, "environments": [{"id": "production", "source": {"branch": "main"},
+			"envVariables": {"B": "2"},
+			"services": [{"id": "api", "type": "web", "startCommand": "npm start", "envVariables": {"C": "3"}, "dockerfilePath": "x", "injectEnvVariablesInDockerfile": false}]}]}`},
 		{"a skipped object value", `{"envVariables": {"A": "1"}, "environments": [{"id": "production", "source": {"branch": "main"},
 			"envVariables": {"B": "2"},
 			"services": [{"id": "api", "type": "web", "startCommand": "npm start", "envVariables": {"C": "3", "D": {"fromParameterStore": "x"}}}]}]}`},
@@ -91,5 +100,34 @@ func TestFingerprintAppliesDefaults(t *testing.T) {
 	}
 	if bare.Port != 0 {
 		t.Error("Fingerprint changed its receiver")
+	}
+}
+
+func TestFingerprintOfDockerBuilds(t *testing.T) {
+	t.Parallel()
+	p := newTestParser(t)
+	fingerprint := func(t *testing.T, service string) string {
+		t.Helper()
+		f, _, err := p.Parse([]byte(`{"environments": [{"id": "production", "source": {"branch": "main"}, "services": [` + service + `]}]}`))
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		return f.Environments[0].Services[0].Fingerprint(nil, nil)
+	}
+	base := fingerprint(t, `{"id": "api", "type": "web", "buildType": "docker"}`)
+	if got := fingerprint(t, `{"id": "api", "type": "web", "buildType": "docker", "dockerfilePath": "./Dockerfile", "dockerContext": "./", "injectEnvVariablesInDockerfile": true}`); got != base {
+		t.Errorf("defaults spelt out changed the fingerprint")
+	}
+	for name, service := range map[string]string{
+		"not docker":     `{"id": "api", "type": "web", "startCommand": "s"}`,
+		"dockerfilePath": `{"id": "api", "type": "web", "buildType": "docker", "dockerfilePath": "api/Dockerfile"}`,
+		"dockerContext":  `{"id": "api", "type": "web", "buildType": "docker", "dockerContext": "api"}`,
+		"dockerTarget":   `{"id": "api", "type": "web", "buildType": "docker", "dockerTarget": "prod"}`,
+		"secrets":        `{"id": "api", "type": "web", "buildType": "docker", "injectEnvVariablesInDockerfile": false}`,
+		"image":          `{"id": "api", "type": "web", "buildType": "docker", "containerImage": {"repository": "r", "tag": "1"}}`,
+	} {
+		if fingerprint(t, service) == base {
+			t.Errorf("%s: the fingerprint did not change", name)
+		}
 	}
 }

@@ -442,12 +442,18 @@ func TestParseProblems(t *testing.T) {
 			[]want{{"/environments/0/services/1", W, `service "w" is accepted and not deployed: it has no "startCommand"`}}},
 		{"a nixpacks service without commands", withService(`{"id": "w", "type": "web", "buildType": "nixpacks"}`),
 			[]want{{"/environments/0/services/1", W, `does not detect them as Flightcontrol's nixpacks builds do; add "startCommand"`}}},
-		{"a Docker web service without a start command", withService(`{"id": "d", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"}`),
-			[]want{{"/environments/0/services/1", W, `service "d" is accepted and not deployed: Liftoff does not build and run containers yet (buildType docker)`},
-				{"/environments/0/services/1/dockerfilePath", W, "not applicable on Liftoff"}}},
-		{"a dependency on a Docker service", withService(`{"id": "d", "type": "web", "buildType": "docker"}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`),
+		{"a Docker web service needs no start command", withService(`{"id": "d", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"}`), nil},
+		{"a Dockerfile outside the repository", withService(`{"id": "d", "type": "web", "buildType": "docker", "dockerfilePath": "../Dockerfile", "dockerContext": "/../x"}`),
+			[]want{{"/environments/0/services/1/dockerContext", E, "leaves the repository"}, {"/environments/0/services/1/dockerfilePath", E, "leaves the repository"}}},
+		{"Docker fields without a docker build", withService(`{"id": "d", "type": "web", "startCommand": "s", "dockerfilePath": "Dockerfile", "injectEnvVariablesInDockerfile": false}`),
+			[]want{{"/environments/0/services/1/dockerfilePath", W, `only applies to a service with "buildType": "docker"`},
+				{"/environments/0/services/1/injectEnvVariablesInDockerfile", W, `only applies to a service with "buildType": "docker"`}}},
+		{"build commands of a docker build", withService(`{"id": "d", "type": "worker", "buildType": "docker", "buildCommand": "make"}`),
+			[]want{{"/environments/0/services/1/buildCommand", W, "a docker build runs its Dockerfile instead"}}},
+		{"a dependency on a Docker service", withService(`{"id": "d", "type": "web", "buildType": "docker"}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`), nil},
+		{"a dependency on a prebuilt image", withService(`{"id": "d", "type": "web", "containerImage": {"repository": "redis", "tag": "7"}}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`),
 			[]want{{"/environments/0/services/1", W, `service "d" is accepted and not deployed`},
-				{"/environments/0/services/2/dependsOn/0", W, `"d" is not deployed (Liftoff does not build and run containers yet (buildType docker)); the dependency is ignored`}}},
+				{"/environments/0/services/2/dependsOn/0", W, `"d" is not deployed (Liftoff does not run container images yet (containerImage)); the dependency is ignored`}}},
 		{"an invalid branch pattern", fileWith(`{"id": "preview", "source": {"pr": true, "filter": {"toBranches": ["main", "release/[1"], "fromBranches": ["feature/{a"]}}, "services": [` + apiService + `]}`),
 			[]want{{"/environments/0/source/filter/fromBranches/0", W, `"feature/{a" is not a valid glob pattern`},
 				{"/environments/0/source/filter/toBranches/1", W, `"release/[1" is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\"): it matches no branch`}}},
@@ -706,7 +712,7 @@ func joinProblems(ps []Problem) string {
 }
 
 // TestOneServiceNeverRefusesTheOthers: services Liftoff cannot run (a
-// Docker build, a prebuilt image, a service without the command Liftoff
+// prebuilt image, a service without the command Liftoff
 // needs, a managed database) are accepted and reported, each with its
 // reason; the file is not refused and the others run.
 func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
@@ -724,15 +730,14 @@ func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
 	for _, s := range f.Environments[0].RunnableServices() {
 		runs = append(runs, s.ID)
 	}
-	if strings.Join(runs, ",") != "api,site" {
-		t.Errorf("runnable services = %v, want api and site", runs)
+	if strings.Join(runs, ",") != "api,app,site" {
+		t.Errorf("runnable services = %v, want api, app (built, see ReleaseSkipReason) and site", runs)
 	}
 	reasons := map[string]string{}
 	for _, s := range f.Environments[0].Services {
 		reasons[s.ID] = s.NotRunReason()
 	}
 	for id, want := range map[string]string{
-		"app":  "Liftoff does not build and run containers yet (buildType docker)",
 		"img":  "Liftoff does not run container images yet (containerImage)",
 		"auto": `it has no "startCommand": Liftoff runs a web service's own commands`,
 		"db":   "type rds does not run on Liftoff",

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/container"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
@@ -132,6 +133,9 @@ type Deps struct {
 	// Variables resolves the variables and secrets set through the API and
 	// the config file's references. Required.
 	Variables *variables.Service
+	// Containers builds the images of docker services. Nil: none is built,
+	// and such services are not deployed, saying why.
+	Containers *container.CLI
 	// Now is the clock of leases, records and job schedules. Nil is
 	// time.Now; tests inject one to make a job's time come.
 	Now func() time.Time

@@ -285,7 +285,7 @@ func TestPlan(t *testing.T) {
   {"id": "jobs", "name": "Jobs", "type": "fargate-worker", "startCommand": "./jobs"},
   {"id": "auto", "name": "Auto", "type": "fargate"}`,
 			rows: []string{
-				"app NO_CHANGE not deployed: Liftoff does not build and run containers yet (buildType docker)",
+				"app NO_CHANGE " + noContainerCLI,
 				"Api-1-Aah3Lq SUCCESS no watchPaths: every change deploys it",
 				"jobs SUCCESS no watchPaths: every change deploys it",
 				`auto NO_CHANGE not deployed: it has no "startCommand": Liftoff runs a web service's own commands and does not detect ` +

@@ -98,6 +98,11 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 			choices[i] = choice{reason: "its host name is taken", failed: msg}
 		}
 	}
+	for i, s := range runnable {
+		if s.BuildType == config.BuildDocker && r.e.Containers == nil && choices[i].failed == "" {
+			choices[i] = choice{reason: noContainerCLI}
+		}
+	}
 
 	now := r.e.now()
 	var units []*unit

@@ -39,7 +39,7 @@ func (r *deployment) deploy(ctx context.Context, units []*unit) (liftoff.Status,
 		wg.Go(func() {
 			defer close(u.done)
 			r.runUnit(u, slots, &deploying)
-			if u.status != liftoff.StatusSuccess {
+			if !released(u.status) {
 				// Its dependents cannot deploy: stop them, even mid-build.
 				for _, other := range units {
 					if dependsOn(other, u) {
@@ -52,6 +52,14 @@ func (r *deployment) deploy(ctx context.Context, units []*unit) (liftoff.Status,
 	wg.Wait()
 	r.e.Logs.Flush(context.WithoutCancel(ctx))
 	return r.outcome(ctx, units)
+}
+
+// released reports whether a unit that ended with status lets the
+// services that depend on it deploy: it was released, or it is a
+// container Liftoff built and does not run yet (NO_CHANGE), as a service
+// Liftoff does not run at all is no obstacle either.
+func released(status liftoff.Status) bool {
+	return status == liftoff.StatusSuccess || status == liftoff.StatusNoChange
 }
 
 // dependsOn reports whether a depends on b, directly or not.
@@ -170,6 +178,11 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 			return liftoff.StatusBuildError, buildMessage(err)
 		}
 	}
+	// The one place container releases wait for the local target.
+	if why := u.svc.ReleaseSkipReason(); why != "" {
+		r.skipRelease(ctx, u, why, log)
+		return liftoff.StatusNoChange, ""
+	}
 	// Checked again: a build step may have replaced basePath by a link.
 	releaseDir, err := basePathDir(dir, u.svc.BasePath)
 	if err != nil {
@@ -192,7 +205,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		}
 	}
 	for _, d := range u.deps {
-		if d.status != liftoff.StatusSuccess {
+		if !released(d.status) {
 			return liftoff.StatusCancelled, fmt.Sprintf("dependency %s ended %s", d.svc.ID, d.status)
 		}
 	}
@@ -240,6 +253,9 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 	}
 	if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, BuildDir: dir}); err != nil {
 		return "", err
+	}
+	if u.svc.BuildType == config.BuildDocker {
+		return dir, r.buildImage(ctx, u, dir, log)
 	}
 	releaseDir, err := basePathDir(dir, u.svc.BasePath)
 	if err != nil {

@@ -273,7 +273,11 @@ type ServiceDeployment struct {
 	Config config.Service
 	// BuildDir is where its build is kept; empty when it built nothing or
 	// the build was pruned.
-	BuildDir  string
+	BuildDir string
+	// Image is the container image its release runs (a docker build's
+	// tag, or a prebuilt image's repository:tag); empty for a service that
+	// runs no container.
+	Image     string
 	Position  int
 	CreatedAt time.Time
 }

@@ -314,6 +314,7 @@ type UpdateServiceDeploymentParams struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	BuildDir   string
+	Image      string // empty: unchanged
 }
 
 // LastSuccessParams select a service's last successful deployment in an

@@ -219,7 +219,7 @@ func (q queries) addServiceDeployments(ctx context.Context, ds []liftoff.Deploym
 
 const serviceDeploymentColumns = `id, deployment_id, service_id, service_given_id, service_name, service_type, service_domain,
 	status, reason, errors, started_at, finished_at, environment_id, pr_number, git_commit, fingerprint, config, build_dir,
-	position, created_at`
+	image, position, created_at`
 
 func scanServiceDeployment(r Row) (liftoff.ServiceDeployment, error) {
 	var s liftoff.ServiceDeployment
@@ -229,7 +229,7 @@ func scanServiceDeployment(r Row) (liftoff.ServiceDeployment, error) {
 	var created int64
 	err := r.Scan(&s.ID, &s.DeploymentID, &s.ServiceID, &s.ServiceGivenID, &s.ServiceName, &s.ServiceType, &s.ServiceDomain,
 		&status, &s.Reason, errs.dest(), started.dest(), finished.dest(), &s.EnvironmentID, &s.PRNumber, &s.GitCommit,
-		&s.Fingerprint, &config, &s.BuildDir, &s.Position, &created)
+		&s.Fingerprint, &config, &s.BuildDir, &s.Image, &s.Position, &created)
 	if err != nil {
 		return s, err
 	}

@@ -160,11 +160,11 @@ func (q queries) InsertServiceDeployment(ctx context.Context, sd liftoff.Service
 	}
 	_, err = q.exec(ctx, `INSERT INTO service_deployments (id, deployment_id, service_id, service_given_id, service_name, service_type,
 		service_domain, status, reason, errors, started_at, finished_at, environment_id, pr_number, git_commit, fingerprint, config,
-		build_dir, position, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		build_dir, image, position, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		sd.ID, sd.DeploymentID, sd.ServiceID, sd.ServiceGivenID, sd.ServiceName, sd.ServiceType, sd.ServiceDomain,
 		string(sd.Status), sd.Reason, errs, ms(sd.StartedAt), ms(sd.FinishedAt), sd.EnvironmentID, sd.PRNumber, sd.GitCommit,
-		sd.Fingerprint, cfg, sd.BuildDir, sd.Position, millis(sd.CreatedAt))
+		sd.Fingerprint, cfg, sd.BuildDir, sd.Image, sd.Position, millis(sd.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert service deployment: %w", err)
 	}
@@ -182,8 +182,9 @@ func (q queries) UpdateServiceDeployment(ctx context.Context, p store.UpdateServ
 			reason = CASE WHEN $4 = '' THEN reason ELSE $4 END,
 			started_at = coalesce($5, started_at),
 			finished_at = coalesce($6, finished_at),
-			build_dir = CASE WHEN $7 = '' THEN build_dir ELSE $7 END
-		WHERE id = $1`, p.ID, string(p.Status), errs, p.Reason, ms(p.StartedAt), ms(p.FinishedAt), p.BuildDir)
+			build_dir = CASE WHEN $7 = '' THEN build_dir ELSE $7 END,
+			image = CASE WHEN $8 = '' THEN image ELSE $8 END
+		WHERE id = $1`, p.ID, string(p.Status), errs, p.Reason, ms(p.StartedAt), ms(p.FinishedAt), p.BuildDir, p.Image)
 	if err != nil {
 		return fmt.Errorf("update service deployment %s: %w", p.ID, err)
 	}

@@ -242,7 +242,7 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		if err := s.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: sd.ID, Status: status, Reason: "matched",
-			FinishedAt: t0.Add(finished), BuildDir: build, Errors: []liftoff.ErrorEntry{{Status: status, Message: "m"}}}); err != nil {
+			FinishedAt: t0.Add(finished), BuildDir: build, Image: "img" + build, Errors: []liftoff.ErrorEntry{{Status: status, Message: "m"}}}); err != nil {
 			t.Fatal(err)
 		}
 		return sd
@@ -257,7 +257,7 @@ func testServiceDeployments(t *testing.T, s store.Store) {
 	b := mk(liftoff.StatusSuccess, 2*time.Minute, "/b/b")
 	mk(liftoff.StatusBuildError, 3*time.Minute, "")
 	latest, err := last(0, time.Time{}, time.Time{})
-	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || latest.Config.ID != "api" {
+	if err != nil || latest.ID != b.ID || latest.GitCommit != b.GitCommit || latest.Reason != "matched" || latest.BuildDir != "/b/b" || latest.Image != "img/b/b" || latest.Config.ID != "api" {
 		t.Fatalf("LastSuccess = %+v, %v", latest, err)
 	}
 	if before, err := last(0, time.Time{}, t0.Add(90*time.Second)); err != nil || before.ID != a.ID {

@@ -1,0 +1,189 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/confine"
+	"github.com/liftoffhq/liftoff/internal/container"
+	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/steps"
+	"github.com/liftoffhq/liftoff/internal/store"
+)
+
+// Labels of the images (and, later, containers) Liftoff makes: a service
+// instance's images are found by them, to prune and to adopt.
+const (
+	LabelProject           = "liftoff.project"
+	LabelEnvironment       = "liftoff.environment"
+	LabelPR                = "liftoff.pr"
+	LabelService           = "liftoff.service"
+	LabelDeployment        = "liftoff.deployment"
+	LabelServiceDeployment = "liftoff.service-deployment"
+)
+
+// noContainerCLI is why a docker build is not deployed on a host without
+// a container CLI.
+const noContainerCLI = "not deployed: Liftoff found no container CLI (podman or docker) to build its Dockerfile; install podman, or name one with liftoff serve --container-cli"
+
+// buildImage builds the service's Dockerfile from the checkout dir, tags
+// and labels the image, records its reference on the service deployment
+// and prunes the service's images beyond versionHistoryCount.
+func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *logstream.Writer) error {
+	cli := r.e.Containers
+	if cli == nil {
+		return errors.New("no container CLI on this host")
+	}
+	contextDir, err := confine.Resolve(dir, u.svc.DockerContext)
+	if err != nil {
+		return fmt.Errorf("dockerContext %q is not a directory inside the checkout", u.svc.DockerContext)
+	}
+	dockerfile, err := confine.Resolve(dir, u.svc.DockerfilePath)
+	if err != nil {
+		return fmt.Errorf("dockerfilePath %q is not a file inside the checkout", u.svc.DockerfilePath)
+	}
+	ref := r.imageRef(u)
+	spec := container.BuildSpec{Context: contextDir, Dockerfile: dockerfile, Target: u.svc.DockerTarget,
+		Labels: r.imageLabels(u), Tags: []string{ref}, Output: log, TempDir: r.e.cfg.DataDir}
+	vars := buildVariables(r.environ(u.svc, u.hosts, u.vars, true))
+	if !u.svc.BuildGetsVariables() {
+		vars = buildVariables(r.environ(u.svc, u.hosts, nil, true))
+	}
+	if u.svc.InjectsVariablesAsBuildArgs() {
+		spec.Args = vars
+	} else {
+		spec.Secrets = vars
+	}
+	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
+	bctx, cancel := context.WithTimeoutCause(ctx, timeout, errBuildTimeout)
+	defer cancel()
+	log.Printf("==> Building image %s (%s, context %s)", ref, u.svc.DockerfilePath, u.svc.DockerContext)
+	start := time.Now()
+	if err := cli.Build(bctx, spec); err != nil {
+		if errors.Is(context.Cause(bctx), errBuildTimeout) && ctx.Err() == nil {
+			return fmt.Errorf("the image build exceeded buildTimeoutSecs (%d)", u.svc.BuildTimeoutSecs)
+		}
+		return fmt.Errorf("image build failed: %w", err)
+	}
+	log.Printf("==> Built image %s in %s", ref, time.Since(start).Round(time.Millisecond))
+	if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, Image: ref}); err != nil {
+		return err
+	}
+	r.e.pruneImages(context.WithoutCancel(ctx), r.imageInstanceLabels(u), u.svc.VersionHistoryCount)
+	return nil
+}
+
+var errBuildTimeout = errors.New("build timeout")
+
+// buildVariables are a build's variables without the process basics
+// (PATH, HOME ...), which the build's own image sets.
+func buildVariables(env []string) map[string]string {
+	base := map[string]bool{}
+	for _, kv := range steps.BaseEnv() {
+		k, _, _ := strings.Cut(kv, "=")
+		base[k] = true
+	}
+	out := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if !base[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// imageRef is the image's reference:
+// localhost/liftoff/<project>/<env>[-pr-N]/<service>:<service deployment>,
+// every part made a valid, lowercase name.
+func (r *deployment) imageRef(u *unit) string {
+	project := r.project.Slug
+	if project == "" {
+		project = r.project.ID
+	}
+	env := r.env.GivenID
+	if r.d.PRNumber > 0 {
+		env += "-pr-" + strconv.Itoa(r.d.PRNumber)
+	}
+	return "localhost/liftoff/" + refPart(project) + "/" + refPart(env) + "/" + refPart(u.svc.ID) + ":" + refPart(u.row.ID)
+}
+
+var refInvalid = regexp.MustCompile(`[^a-z0-9]+`)
+
+// refPart makes s a component of an image reference: lowercase letters
+// and digits, other runs of characters made one '-'.
+func refPart(s string) string {
+	p := strings.Trim(refInvalid.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if p == "" {
+		return "x"
+	}
+	return p
+}
+
+// imageInstanceLabels name the service instance an image belongs to.
+func (r *deployment) imageInstanceLabels(u *unit) map[string]string {
+	return map[string]string{LabelProject: r.project.ID, LabelEnvironment: r.env.GivenID,
+		LabelPR: strconv.Itoa(r.d.PRNumber), LabelService: u.svc.ID}
+}
+
+func (r *deployment) imageLabels(u *unit) map[string]string {
+	l := r.imageInstanceLabels(u)
+	l[LabelDeployment], l[LabelServiceDeployment] = r.d.ID, u.row.ID
+	return l
+}
+
+// pruneImages keeps the newest keep image tags of a service instance
+// (versionHistoryCount) and removes older ones. Tags, not images, are
+// counted: a build that changed nothing makes the same image under a new
+// tag. A tag ends with its service deployment's id, and ids sort in the
+// order they were made (cuid), so the greatest tags are the newest. An
+// image a container still uses is refused by the CLI and stays, with a
+// warning.
+func (e *Engine) pruneImages(ctx context.Context, labels map[string]string, keep int) {
+	if keep <= 0 {
+		keep = 1
+	}
+	images, err := e.Containers.ListImages(ctx, labels)
+	if err != nil {
+		e.Log.Error("list images to prune", "labels", labels, "err", err)
+		return
+	}
+	var tags []string
+	for _, im := range images {
+		tags = append(tags, im.Tags...) // none for a stage of a multi-stage build: the layer cache
+	}
+	slices.SortFunc(tags, func(a, b string) int { return strings.Compare(tagOf(b), tagOf(a)) })
+	for _, tag := range tags[min(keep, len(tags)):] {
+		if err := e.Containers.RemoveImage(ctx, tag); err != nil && !errors.Is(err, container.ErrNotFound) {
+			e.Log.Warn("remove old image", "image", tag, "err", err)
+		}
+	}
+}
+
+// tagOf is the tag of an image reference.
+func tagOf(ref string) string {
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		return ref[i+1:]
+	}
+	return ""
+}
+
+// skipRelease ends a unit whose release Liftoff does not run yet (a
+// container, config.Service.ReleaseSkipReason) once it is built.
+func (r *deployment) skipRelease(ctx context.Context, u *unit, why string, log *logstream.Writer) {
+	reason := "not deployed: " + why
+	if u.svc.BuildType == config.BuildDocker {
+		reason = "built " + r.imageRef(u) + "; " + reason
+	}
+	log.Printf("==> %s: %s", u.svc.ID, reason)
+	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(ctx), store.UpdateServiceDeploymentParams{ID: u.row.ID, Reason: reason}); err != nil {
+		r.e.Log.Error("record service deployment", "service_deployment_id", u.row.ID, "err", err)
+	}
+}
