@@ -31,8 +31,8 @@ func flightcontrolFile() string {
 
 // TestFlightcontrolFileDeploys: a flightcontrol.json is read as it is:
 // the services Liftoff runs deploy and answer at lowercase host names;
-// the Docker service and the database are listed as not deployed, each
-// with its reason; the AWS settings are reported, never refused.
+// the Docker service is built (with a container CLI) and, like the
+// database, listed as not deployed, each with its reason; the AWS settings are reported, never refused.
 func TestFlightcontrolFileDeploys(t *testing.T) {
 	t.Parallel()
 	f := &fixture{t: t, logs: &logLines{}}
@@ -55,7 +55,6 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 	for _, want := range []string{
 		`/environments/0/services/0/cpu: not applicable on Liftoff`,
 		`/environments/0/services/0/sidecars: not applicable on Liftoff`,
-		`service "app" is accepted and not deployed: Liftoff does not build and run containers yet (buildType docker)`,
 		`service "db" has type "rds", which is not applicable on Liftoff`,
 	} {
 		if !strings.Contains(warnings, want) {
@@ -73,7 +72,6 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 		"Api-1-Aah3Lq":     "SUCCESS web",
 		"jobs":             "SUCCESS worker",
 		"astro-app-ntvIGO": "SUCCESS static",
-		"app":              "NO_CHANGE web not deployed: Liftoff does not build and run containers yet (buildType docker)",
 		"db":               "NO_CHANGE rds not deployed: type rds does not run on Liftoff",
 	} {
 		s := service(t, d, id)
@@ -84,6 +82,12 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: %s, want %s", id, got, want)
 		}
+	}
+	// The Docker service is built when the host has a container CLI, and
+	// not run either way (yet).
+	if s := service(t, d, "app"); s.Status != "NO_CHANGE" || !strings.Contains(reason(s), "not deployed: ") ||
+		!strings.Contains(reason(s), "does not run containers yet") && !strings.Contains(reason(s), "no container CLI") {
+		t.Errorf("app: %s %q, want NO_CHANGE, built or not, and not run", s.Status, reason(s))
 	}
 	for host, want := range map[string]string{
 		"api-1-aah3lq.production-xk2p9q.localhost":     "fc api",

@@ -54,6 +54,11 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")
 	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", def.MaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")
 	f.StringVar(&cfg.Sandbox, "sandbox", def.Sandbox, "how builds, deploy steps and releases run: auto (in bubblewrap when it works here), bwrap or none")
+	f.StringVar(&cfg.ContainerCLI, "container-cli", def.ContainerCLI, "container CLI that builds docker services' images: auto (podman, else docker, in PATH), a path, or none")
+	f.StringVar(&cfg.ContainerRuntime, "container-runtime", "", "podman's --runtime (runc, crun; default podman's)")
+	f.StringVar(&cfg.ContainerCgroupManager, "container-cgroup-manager", "", "podman's --cgroup-manager (systemd, cgroupfs; default podman's)")
+	f.StringVar(&cfg.ContainerStorageDriver, "container-storage-driver", "", "podman's --storage-driver (overlay, vfs; default podman's)")
+	f.StringVar(&cfg.ContainerUlimits, "container-ulimits", def.ContainerUlimits, "podman's --ulimit values: auto (the host's hard limits when below podman's defaults), none, or nofile=N:N,nproc=N:N")
 	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
 	f.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxies",
 		"CIDR prefixes or addresses of the proxies in front of Liftoff whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.168.1.7 (default none)")

@@ -80,6 +80,21 @@ type Config struct {
 	// toolchains installed outside the system directories and PATH.
 	// Default none.
 	SandboxBinds []string
+	// ContainerCLI is the container CLI that builds docker services'
+	// images: "auto" (the default) podman if it is in PATH, else docker,
+	// else none (docker services are then not deployed, saying why); a
+	// path or name of podman or docker; or "none".
+	ContainerCLI string
+	// ContainerRuntime, ContainerCgroupManager and ContainerStorageDriver
+	// are podman's --runtime, --cgroup-manager and --storage-driver.
+	// Default "": podman's own (containers.conf, and the driver its
+	// storage was made with). Ignored for docker.
+	ContainerRuntime, ContainerCgroupManager, ContainerStorageDriver string
+	// ContainerUlimits are the --ulimit values of podman's builds and
+	// containers: "auto" (the default) lowers nofile and nproc to the
+	// host's hard limits when podman's defaults are above them; "none"
+	// passes none; or a comma-separated list ("nofile=4096:4096,nproc=4096:4096").
+	ContainerUlimits string
 	// AllowedRepos are the patterns of the repositories projects may be
 	// created from and fetched (see package repoaccess for the syntax).
 	// Default: every https, http, ssh and scp-like URL whose host is on a
@@ -174,6 +189,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxPreviewsPerEnvironment == 0 {
 		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
+	}
+	if c.ContainerCLI == "" {
+		c.ContainerCLI = "auto"
+	}
+	if c.ContainerUlimits == "" {
+		c.ContainerUlimits = "auto"
 	}
 	if c.Sandbox == "" {
 		c.Sandbox = string(sandbox.Auto)

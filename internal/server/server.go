@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
+	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/demo"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/engine"
@@ -248,8 +250,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
+		containers, err := newContainerCLI(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
 		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
-			Variables: vars},
+			Variables: vars, Containers: containers},
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
@@ -499,4 +505,43 @@ func warnOpenDataDir(dir string, log *slog.Logger) {
 	}
 	log.Warn("the data dir can be read by other users: it holds the database, the repositories and every build; "+
 		"make it private with chmod", "data_dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "fix", "chmod 700 "+dir)
+}
+
+// newContainerCLI finds the container CLI that builds docker services'
+// images, and says at start which one and how, or why there is none.
+func newContainerCLI(ctx context.Context, cfg Config, log *slog.Logger) (*container.CLI, error) {
+	if cfg.ContainerCLI == "none" {
+		log.Info("no container CLI (--container-cli none): docker services are not deployed")
+		return nil, nil
+	}
+	cc := container.Config{Runtime: cfg.ContainerRuntime, CgroupManager: cfg.ContainerCgroupManager, StorageDriver: cfg.ContainerStorageDriver}
+	if cfg.ContainerCLI != "auto" {
+		cc.CLI = cfg.ContainerCLI
+	}
+	switch cfg.ContainerUlimits {
+	case "auto":
+	case "none":
+		cc.Ulimits = []string{}
+	default:
+		cc.Ulimits = strings.Split(cfg.ContainerUlimits, ",")
+	}
+	cli, err := container.New(cc)
+	switch {
+	case errors.Is(err, container.ErrNoCLI):
+		log.Warn("no container CLI (podman or docker) in PATH: docker services are not deployed")
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("--container-cli: %w", err)
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := cli.Check(checkCtx); err != nil {
+		if cfg.ContainerCLI != "auto" {
+			return nil, fmt.Errorf("--container-cli %s does not work: %w", cfg.ContainerCLI, err)
+		}
+		log.Warn("the container CLI does not work: docker services are not deployed", "cli", cli.Path(), "err", err)
+		return nil, nil
+	}
+	log.Info("container CLI", "cli", cli.Path(), "kind", cli.Kind(), "ulimits", strings.Join(cli.Ulimits(), ","))
+	return cli, nil
 }
