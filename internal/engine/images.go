@@ -76,7 +76,7 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 	if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, Image: ref}); err != nil {
 		return err
 	}
-	r.e.pruneImages(context.WithoutCancel(ctx), r.imageInstanceLabels(u), u.svc.VersionHistoryCount)
+	r.e.pruneImages(context.WithoutCancel(ctx), r.imageInstanceLabels(u), repositoryOf(r.imageRef(u)), u.svc.VersionHistoryCount)
 	return nil
 }
 
@@ -142,14 +142,14 @@ func (r *deployment) imageLabels(u *unit) map[string]string {
 // pruneImages keeps the newest keep image tags of a service instance
 // (versionHistoryCount) and removes older ones. Tags, not images, are
 // counted: a build that changed nothing makes the same image under a new
-// tag. A tag ends with its service deployment's id, and ids sort in the
-// order they were made (cuid), so the greatest tags are the newest. An
-// image a container still uses is refused by the CLI and stays, with a
-// warning.
-func (e *Engine) pruneImages(ctx context.Context, labels map[string]string, keep int) {
-	if keep <= 0 {
-		keep = 1
-	}
+// tag. An image found by the instance's labels may carry other instances'
+// tags too (the CLI's layer cache gives identical builds of two previews,
+// or two projects, one image, labelled by the first), so only the tags of
+// the instance's own repository count. A tag ends with its service
+// deployment's id, and ids sort in the order they were made (cuid), so the
+// greatest tags are the newest. An image a container still uses is
+// refused by the CLI and stays, with a warning.
+func (e *Engine) pruneImages(ctx context.Context, labels map[string]string, repository string, keep int) {
 	images, err := e.Containers.ListImages(ctx, labels)
 	if err != nil {
 		e.Log.Error("list images to prune", "labels", labels, "err", err)
@@ -159,12 +159,34 @@ func (e *Engine) pruneImages(ctx context.Context, labels map[string]string, keep
 	for _, im := range images {
 		tags = append(tags, im.Tags...) // none for a stage of a multi-stage build: the layer cache
 	}
-	slices.SortFunc(tags, func(a, b string) int { return strings.Compare(tagOf(b), tagOf(a)) })
-	for _, tag := range tags[min(keep, len(tags)):] {
+	for _, tag := range staleTags(tags, repository, keep) {
 		if err := e.Containers.RemoveImage(ctx, tag); err != nil && !errors.Is(err, container.ErrNotFound) {
 			e.Log.Warn("remove old image", "image", tag, "err", err)
 		}
 	}
+}
+
+// staleTags are the tags of repository beyond the newest keep (at least
+// one is kept); tags of other repositories are never stale here.
+func staleTags(tags []string, repository string, keep int) []string {
+	keep = max(keep, 1)
+	var own []string
+	for _, t := range tags {
+		if repositoryOf(t) == repository {
+			own = append(own, t)
+		}
+	}
+	slices.SortFunc(own, func(a, b string) int { return strings.Compare(tagOf(b), tagOf(a)) })
+	own = slices.Compact(own)
+	return own[min(keep, len(own)):]
+}
+
+// repositoryOf is an image reference without its tag.
+func repositoryOf(ref string) string {
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		return ref[:i]
+	}
+	return ref
 }
 
 // tagOf is the tag of an image reference.

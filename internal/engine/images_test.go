@@ -75,7 +75,12 @@ func TestDockerServiceBuildsItsImage(t *testing.T) {
 	}
 	var tags []string
 	for _, im := range images {
-		tags = append(tags, im.Tags...)
+		for _, tag := range im.Tags {
+			// Another test process's identical build may share the image.
+			if repositoryOf(tag) == repositoryOf(refs[0]) {
+				tags = append(tags, tag)
+			}
+		}
 		if len(im.Tags) > 0 && (im.Labels[LabelEnvironment] != "production" || im.Labels[LabelPR] != "0" || im.Labels[LabelServiceDeployment] == "") {
 			t.Errorf("image %v has labels %v", im.Tags, im.Labels)
 		}
@@ -119,5 +124,24 @@ func TestDockerBuildFailure(t *testing.T) {
 	}
 	if text := logText(t, h, d.ID); !strings.Contains(text, "step runs") || !strings.Contains(text, "image build failed") {
 		t.Errorf("the stored output lacks the step's output or the failure:\n%s", text)
+	}
+}
+
+// TestStaleTags: only the instance's own repository's tags count, the
+// newest keep stay; another preview's tags on the same image (the layer
+// cache's doing) are never removed.
+func TestStaleTags(t *testing.T) {
+	t.Parallel()
+	own := "localhost/liftoff/shop/preview-pr-1/web"
+	other := "localhost/liftoff/shop/preview-pr-2/web"
+	tags := []string{own + ":c3", other + ":c9", own + ":c1", own + ":c2", other + ":c8", own + ":c2"}
+	if got, want := staleTags(tags, own, 2), []string{own + ":c1"}; !slices.Equal(got, want) {
+		t.Errorf("staleTags keep 2 = %v, want %v", got, want)
+	}
+	if got := staleTags(tags, own, 0); !slices.Equal(got, []string{own + ":c2", own + ":c1"}) {
+		t.Errorf("staleTags keep 0 = %v, want all but the newest", got)
+	}
+	if got := staleTags(tags, "localhost/liftoff/shop/production/web", 1); len(got) != 0 {
+		t.Errorf("staleTags of a repository with no tags = %v", got)
 	}
 }
