@@ -355,7 +355,6 @@ func notApplicableFields(k objectKind) []string {
 	case kindService:
 		return []string{"region", "cpu", "memory", "gpu", "storage", "vpc",
 			"minInstances", "maxInstances", "autoscaling", "ci",
-			"healthCheckIntervalSecs",
 			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
 			"cloudfrontCachePolicyName", "originShieldEnabled", "sticky",
 			"stickySessionsEnabled", "stickySessionsDurationSecs", "privileged",
@@ -432,6 +431,9 @@ func (s *Service) applyDefaults() {
 	}
 	if s.HealthCheckTimeoutSecs == 0 {
 		s.HealthCheckTimeoutSecs = DefaultHealthCheckTimeoutSecs
+	}
+	if s.HealthCheckIntervalSecs == 0 {
+		s.HealthCheckIntervalSecs = DefaultHealthCheckIntervalSecs
 	}
 	if s.VersionHistoryCount == 0 {
 		s.VersionHistoryCount = DefaultVersionHistoryCount

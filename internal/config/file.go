@@ -47,12 +47,14 @@ const (
 	DefaultPort                   = 3000
 	DefaultHealthCheckPath        = "/"
 	DefaultHealthCheckTimeoutSecs = 30
-	DefaultOutputDirectory        = "public"
-	DefaultVersionHistoryCount    = 10
-	DefaultBuildTimeoutSecs       = 1800
-	DefaultJobTimeoutMinutes      = 1440
-	DefaultDockerfilePath         = "Dockerfile"
-	DefaultDockerContext          = "."
+	// DefaultHealthCheckIntervalSecs is Flightcontrol's default.
+	DefaultHealthCheckIntervalSecs = 10
+	DefaultOutputDirectory         = "public"
+	DefaultVersionHistoryCount     = 10
+	DefaultBuildTimeoutSecs        = 1800
+	DefaultJobTimeoutMinutes       = 1440
+	DefaultDockerfilePath          = "Dockerfile"
+	DefaultDockerContext           = "."
 )
 
 // File is a parsed liftoff.json. Parse returns it with every default applied.
@@ -237,6 +239,10 @@ type Service struct {
 	// HealthCheckTimeoutSecs is how long a new release has to become healthy
 	// before the deployment of the service fails. Default 30; 1 to 3600.
 	HealthCheckTimeoutSecs int `json:"healthCheckTimeoutSecs,omitempty"`
+	// HealthCheckIntervalSecs is the pause between the health checks of a
+	// healthy release (HealthCheckPath); after 3 failures in a row it is
+	// restarted. Default 10; 1 to 300.
+	HealthCheckIntervalSecs int `json:"healthCheckIntervalSecs,omitempty"`
 	// OutputDirectory, for a static service, is the directory, relative to
 	// BasePath, whose files are served after the build. Default "public"
 	// (Flightcontrol's default); it may not leave the repository. Ignored

@@ -63,6 +63,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		Jobs               map[string]Job `json:"jobs,omitempty"` // absent unless a scheduler has jobs: older fingerprints stand
 		dockerPrint
 		ContainerImage *ContainerImage `json:"containerImage,omitempty"`
+		// Only when not the default, so that older fingerprints stand.
+		HealthCheckIntervalSecs int `json:"healthCheckIntervalSecs,omitempty"`
 	}{
 		Version:                fingerprintVersion,
 		Type:                   s.Type,
@@ -86,6 +88,9 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		Jobs:                   jobs,
 		dockerPrint:            docker,
 		ContainerImage:         s.ContainerImage,
+	}
+	if s.HealthCheckIntervalSecs != DefaultHealthCheckIntervalSecs {
+		canonical.HealthCheckIntervalSecs = s.HealthCheckIntervalSecs
 	}
 	// Struct fields marshal in declaration order and map keys sorted: the
 	// encoding is canonical.

@@ -190,7 +190,7 @@ func TestParseValidDefaults(t *testing.T) {
 				}
 				want := Service{
 					ID: "app", Name: "app", Type: TypeWeb, StartCommand: Shell("npm start"),
-					BasePath: ".", Port: 3000, HealthCheckPath: "/", HealthCheckTimeoutSecs: 30,
+					BasePath: ".", Port: 3000, HealthCheckPath: "/", HealthCheckTimeoutSecs: 30, HealthCheckIntervalSecs: 10,
 					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{Type: TargetLocal},
 				}
 				if got := env.Services[0]; !reflect.DeepEqual(got, want) {
@@ -416,6 +416,8 @@ func TestParseProblems(t *testing.T) {
 			[]want{{"/environments/0/services/1/healthCheckPath", E, `"health" must start with "/"`}}},
 		{"health check timeout zero", withService(`{"id": "w", "type": "web", "startCommand": "w", "healthCheckTimeoutSecs": 0}`),
 			[]want{{"/environments/0/services/1/healthCheckTimeoutSecs", E, "must be between 1 and 3600"}}},
+		{"health check interval too long", withService(`{"id": "w", "type": "web", "startCommand": "w", "healthCheckIntervalSecs": 301}`),
+			[]want{{"/environments/0/services/1/healthCheckIntervalSecs", E, "must be between 1 and 300"}}},
 		{"version history zero", withService(`{"id": "w", "type": "web", "startCommand": "w", "versionHistoryCount": 0}`),
 			[]want{{"/environments/0/services/1/versionHistoryCount", E, "must be between 1 and 1000"}}},
 		{"build timeout too long", withService(`{"id": "w", "type": "web", "startCommand": "w", "buildTimeoutSecs": 90000}`),

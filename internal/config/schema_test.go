@@ -72,15 +72,16 @@ func TestSchemaDefaultsMatchModel(t *testing.T) {
 	t.Parallel()
 	p := newTestParser(t)
 	want := map[string]any{
-		"/$defs/service/properties/basePath":               DefaultBasePath,
-		"/$defs/service/properties/port":                   DefaultPort,
-		"/$defs/service/properties/healthCheckPath":        DefaultHealthCheckPath,
-		"/$defs/service/properties/healthCheckTimeoutSecs": DefaultHealthCheckTimeoutSecs,
-		"/$defs/service/properties/outputDirectory":        DefaultOutputDirectory,
-		"/$defs/service/properties/versionHistoryCount":    DefaultVersionHistoryCount,
-		"/$defs/service/properties/buildTimeoutSecs":       DefaultBuildTimeoutSecs,
-		"/$defs/target/properties/type":                    TargetLocal,
-		"/$defs/source/properties/trigger":                 TriggerPush,
+		"/$defs/service/properties/basePath":                DefaultBasePath,
+		"/$defs/service/properties/port":                    DefaultPort,
+		"/$defs/service/properties/healthCheckPath":         DefaultHealthCheckPath,
+		"/$defs/service/properties/healthCheckTimeoutSecs":  DefaultHealthCheckTimeoutSecs,
+		"/$defs/service/properties/healthCheckIntervalSecs": DefaultHealthCheckIntervalSecs,
+		"/$defs/service/properties/outputDirectory":         DefaultOutputDirectory,
+		"/$defs/service/properties/versionHistoryCount":     DefaultVersionHistoryCount,
+		"/$defs/service/properties/buildTimeoutSecs":        DefaultBuildTimeoutSecs,
+		"/$defs/target/properties/type":                     TargetLocal,
+		"/$defs/source/properties/trigger":                  TriggerPush,
 	}
 	for ptr, w := range want {
 		obj, _ := p.schema.at(ptr).(map[string]any)

@@ -403,3 +403,50 @@ type JobExecution struct {
 	// LeaseOwner is the node running it while IN_PROGRESS.
 	LeaseOwner string
 }
+
+// Runtime states of a service instance's release (ServiceState.State), as
+// the local target's supervision records them.
+const (
+	ServiceRunning    = "running"
+	ServiceRestarting = "restarting"
+	ServiceCrashed    = "crashed"
+	ServiceStopped    = "stopped"
+)
+
+// ServiceState is where the release of a service instance (a service, or
+// one pull request's copy of a preview service) stands, as the node
+// running it last recorded it.
+type ServiceState struct {
+	ServiceID string
+	PRNumber  int
+	// ReleaseID is the serving release: the service deployment that built it.
+	ReleaseID string
+	State     string // ServiceRunning, ...
+	// Restarts counts the restarts of the release so far.
+	Restarts int
+	// NodeID is the node that runs the release (and has its log file).
+	NodeID    string
+	UpdatedAt time.Time
+}
+
+// ServiceRestart is the record of one end of a release's process that was
+// not Liftoff's doing: it exited, or failed its health check.
+type ServiceRestart struct {
+	ID        int64
+	ServiceID string
+	PRNumber  int
+	ReleaseID string
+	At        time.Time
+	// HealthCheck: it stopped answering its health check; otherwise it
+	// exited.
+	HealthCheck bool
+	// ExitCode is nil when a signal ended it, or Liftoff after a failed
+	// health check.
+	ExitCode *int
+	Reason   string
+	// LastLines are its last lines of output, scrubbed of secrets.
+	LastLines []string
+	// State is what it left the release in: ServiceRestarting or
+	// ServiceCrashed.
+	State string
+}

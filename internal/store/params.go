@@ -560,3 +560,30 @@ type ListJobExecutionsParams struct {
 	JobID     string // "" for every job of the service
 	Limit     int    // default 20
 }
+
+// GetServiceStateParams are the arguments of GetServiceState.
+type GetServiceStateParams struct {
+	ServiceID string
+	PRNumber  int
+}
+
+// ListServiceStatesParams are the arguments of ListServiceStates: the
+// states of a service's instances, or of every service of an environment.
+type ListServiceStatesParams struct {
+	ServiceID     string // "" for every service of EnvironmentID
+	EnvironmentID int64
+}
+
+// RecordServiceRestartParams are the arguments of RecordServiceRestart.
+type RecordServiceRestartParams struct {
+	Restart liftoff.ServiceRestart
+	// Keep is how many records the service instance keeps, the newest.
+	Keep int
+}
+
+// ListServiceRestartsParams are the arguments of ListServiceRestarts.
+type ListServiceRestartsParams struct {
+	ServiceID string
+	PRNumber  int
+	Limit     int // default 20
+}

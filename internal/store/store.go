@@ -81,6 +81,7 @@ type Queries interface {
 	DeliveryQueries
 	VariableQueries
 	JobQueries
+	RuntimeQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -371,4 +372,26 @@ type JobQueries interface {
 	// ListJobExecutions lists a service instance's executions, newest
 	// first.
 	ListJobExecutions(ctx context.Context, p ListJobExecutionsParams) ([]liftoff.JobExecution, error)
+}
+
+// RuntimeQueries store what the supervision of releases saw: the state of
+// each service instance's release and its last restarts, so that every
+// replica can show them.
+type RuntimeQueries interface {
+	// PutServiceState records the state of a service instance, replacing
+	// the one before.
+	PutServiceState(ctx context.Context, s liftoff.ServiceState) error
+	// GetServiceState returns the state of a service instance, or
+	// ErrNotFound when none was recorded.
+	GetServiceState(ctx context.Context, p GetServiceStateParams) (liftoff.ServiceState, error)
+	// ListServiceStates lists the recorded states of a service's
+	// instances, or of every service of an environment, by service and
+	// pull request number.
+	ListServiceStates(ctx context.Context, p ListServiceStatesParams) ([]liftoff.ServiceState, error)
+	// RecordServiceRestart stores a restart and forgets the service
+	// instance's older ones beyond p.Keep.
+	RecordServiceRestart(ctx context.Context, p RecordServiceRestartParams) error
+	// ListServiceRestarts lists a service instance's restarts, newest
+	// first.
+	ListServiceRestarts(ctx context.Context, p ListServiceRestartsParams) ([]liftoff.ServiceRestart, error)
 }

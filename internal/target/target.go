@@ -52,6 +52,9 @@ type Release struct {
 	Instance Instance
 	// Service is the service's configuration at the deployed commit.
 	Service config.Service
+	// ServiceRef is the service's id in the store (liftoff.Service.ID),
+	// which the records of its runtime name. Empty in tests.
+	ServiceRef string
 	// Root is the checkout the release was built in. Dir and every path
 	// the service configures must resolve inside it, symbolic links
 	// included. In a sandbox, Root (and Home) is all the release may

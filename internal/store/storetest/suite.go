@@ -41,6 +41,7 @@ func Run(t *testing.T, d Driver) {
 		{"Readout", readoutCases()},
 		{"Repos", reposCases()},
 		{"Jobs", jobCases()},
+		{"Runtime", runtimeCases()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -104,7 +104,7 @@ func TestCleanupLeavesOwnReleasesAndJunk(t *testing.T) {
 	}
 	h.expectBody("api.production.localhost", "v1")
 	entries, _ := os.ReadDir(procs)
-	pid := h.current(production, "api").proc.pid
+	pid := h.current(production, "api").proc().pid
 	if len(entries) != 1 || entries[0].Name() != strconv.Itoa(pid)+".json" {
 		t.Errorf("procs/ after Cleanup: %v, want only the running release's state file", entries)
 	}

@@ -47,8 +47,8 @@ func TestDeployWebServesThroughProxy(t *testing.T) {
 
 	cur := h.current(production, "api")
 	_, port := h.mustGet("api.production.localhost", "/env?name=PORT")
-	if port != strconv.Itoa(cur.port) {
-		t.Errorf("PORT = %q, want %d", port, cur.port)
+	if port != strconv.Itoa(cur.run.port()) {
+		t.Errorf("PORT = %q, want %d", port, cur.run.port())
 	}
 	if _, id := h.mustGet("api.production.localhost", "/env?name=LIFTOFF_RELEASE_ID"); id != "v1" {
 		t.Errorf("LIFTOFF_RELEASE_ID = %q, want v1", id)
@@ -65,7 +65,7 @@ func TestDeployWebServesThroughProxy(t *testing.T) {
 	}
 
 	// The process group is recorded for Cleanup.
-	rec, err := readRecord(filepath.Join(h.dir, "procs", strconv.Itoa(cur.proc.pid)+".json"))
+	rec, err := readRecord(filepath.Join(h.dir, "procs", strconv.Itoa(cur.proc().pid)+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestWebPrivateRunsButIsNotRouted(t *testing.T) {
 	if status, _ := h.mustGet("internal.production.localhost", "/"); status != http.StatusNotFound {
 		t.Errorf("proxy answers %d for a private service, want 404", status)
 	}
-	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(h.current(production, "internal").port) + "/")
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(h.current(production, "internal").run.port()) + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,7 +352,7 @@ func TestRestore(t *testing.T) {
 		t.Errorf("Restore reports releases that started: %v", err)
 	}
 	h.expectBody("api.production.localhost", "restored")
-	if cur := h.current(preview12, "jobs"); cur == nil || !cur.proc.running() {
+	if cur := h.current(preview12, "jobs"); cur == nil || !cur.proc().running() {
 		t.Error("the worker was not restored")
 	}
 }
@@ -378,7 +378,10 @@ func TestCloseStopsEverything(t *testing.T) {
 	}
 }
 
-func TestCrashedReleaseAnswers502(t *testing.T) {
+// TestCrashedReleaseAnswers503: a release killed under the proxy is
+// restarting (after the default backoff of a second), and the proxy says
+// so rather than a bare 502.
+func TestCrashedReleaseAnswers503(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	rel := serverRelease(t, production, "api", "v1")
@@ -387,10 +390,10 @@ func TestCrashedReleaseAnswers502(t *testing.T) {
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-h.current(production, "api").proc.done
+	<-h.current(production, "api").proc().done
 	status, body := h.mustGet("api.production.localhost", "/")
-	if status != http.StatusBadGateway || !strings.Contains(body, "api.production.localhost did not answer") {
-		t.Errorf("GET = %d %q, want 502 naming the service", status, body)
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, `"api.production.localhost" is restarting`) {
+		t.Errorf("GET = %d %q, want 503 saying the service restarts", status, body)
 	}
 }
 

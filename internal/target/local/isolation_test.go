@@ -40,7 +40,7 @@ func TestProjectsDoNotCollide(t *testing.T) {
 	if ra == nil || rb == nil || ra == rb {
 		t.Fatalf("serving releases: shop %v, blog %v: want one each", ra, rb)
 	}
-	if err := syscall.Kill(ra.proc.pid, 0); err != nil {
+	if err := syscall.Kill(ra.proc().pid, 0); err != nil {
 		t.Fatalf("the first project's release was stopped by the second's deploy: %v", err)
 	}
 	if pa, pb := h.tg.LogPath(shop, "api"), h.tg.LogPath(blog, "api"); pa == pb {

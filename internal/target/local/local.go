@@ -27,6 +27,12 @@ const (
 	DefaultStopGrace    = 10 * time.Second
 	DefaultDrainTimeout = 30 * time.Second
 	DefaultWorkerGrace  = 3 * time.Second
+
+	DefaultRestartBackoff    = time.Second
+	DefaultRestartBackoffMax = time.Minute
+	DefaultStableAfter       = time.Minute
+	DefaultMaxRestarts       = 10
+	DefaultHealthFailures    = 3
 )
 
 // ErrClosed is returned by Deploy once Close has been called.
@@ -65,6 +71,28 @@ type Config struct {
 	// Release.Root and Release.Home. Default nil: unsandboxed, as
 	// Liftoff's user.
 	Sandbox *sandbox.Sandbox
+	// RestartBackoff is the wait before restarting a release whose
+	// instance ended; it doubles with each restart in a row, up to
+	// RestartBackoffMax. Default 1s.
+	RestartBackoff time.Duration
+	// RestartBackoffMax caps the wait between restarts. Default 1m.
+	RestartBackoffMax time.Duration
+	// StableAfter is how long a restarted release must stay up for its
+	// restarts to count from zero again. Default 1m.
+	StableAfter time.Duration
+	// MaxRestarts is how many restarts in a row that did not stay up
+	// StableAfter a release gets; at the next end it is crashed and stays
+	// down until the next deployment. Default 10.
+	MaxRestarts int
+	// HealthFailures is how many health checks in a row a healthy web or
+	// web-private release may fail (one every healthCheckIntervalSecs)
+	// before it is restarted. Default 3.
+	HealthFailures int
+	// OnEvent, if set, is told every change of a service's state: a
+	// release serving, restarting, crashed or stopped, with the record of
+	// each restart. It is called synchronously, one call at a time per
+	// service; it should return promptly.
+	OnEvent func(Event)
 	// Clients decides, for the X-Forwarded-* and X-Real-IP headers the
 	// proxy sends to releases, whether a request's own forwarding headers
 	// come from a trusted proxy. Default (nil): they never do.
@@ -117,6 +145,21 @@ func New(cfg Config) (*Target, error) {
 	}
 	if cfg.WorkerGrace <= 0 {
 		cfg.WorkerGrace = DefaultWorkerGrace
+	}
+	if cfg.RestartBackoff <= 0 {
+		cfg.RestartBackoff = DefaultRestartBackoff
+	}
+	if cfg.RestartBackoffMax <= 0 {
+		cfg.RestartBackoffMax = DefaultRestartBackoffMax
+	}
+	if cfg.StableAfter <= 0 {
+		cfg.StableAfter = DefaultStableAfter
+	}
+	if cfg.MaxRestarts <= 0 {
+		cfg.MaxRestarts = DefaultMaxRestarts
+	}
+	if cfg.HealthFailures <= 0 {
+		cfg.HealthFailures = DefaultHealthFailures
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -301,9 +344,21 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 			t.routes.removeIf(hostKey(h), old.backend)
 		}
 	}
-	t.log.Info("local target: release serving", "service", s.name, "hosts", rel.Hosts, "release", rel.ID, "type", rel.Service.Type, "port", r.port)
+	port := 0
+	if r.run != nil {
+		port = r.run.port()
+	}
+	t.log.Info("local target: release serving", "service", s.name, "hosts", rel.Hosts, "release", rel.ID, "type", rel.Service.Type, "port", port)
 	if old != nil {
+		// Its supervision ends first: a release being replaced is never
+		// restarted.
 		t.retire(t.life, old)
+	}
+	// Told after the old release is gone, so that nothing it tells
+	// comes after.
+	t.emit(r, StateRunning, nil)
+	if r.run != nil {
+		t.supervise(r)
 	}
 	return nil
 }
@@ -464,6 +519,7 @@ func (t *Target) stopSlots(ctx context.Context, slots []*slot) bool {
 				if t.retire(ctx, r) {
 					cut.Store(true)
 				}
+				t.emit(r, StateStopped, nil)
 			}
 			if s.log != nil {
 				s.log.Close()

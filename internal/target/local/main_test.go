@@ -324,3 +324,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// proc is the process of a release's current instance.
+func (r *release) proc() *process {
+	inst, _ := r.run.current()
+	return inst.(*process)
+}

@@ -1,10 +1,12 @@
 package local
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/redact"
 )
@@ -94,6 +96,8 @@ type output struct {
 	mu   sync.Mutex
 	file *redact.Writer // holds at most a line's unfinished part
 	live io.Writer      // nil once detached, or after it failed
+	// tail keeps the last lines, scrubbed, for the record of a restart.
+	tail *tailBuffer
 }
 
 // newOutput returns the output of one release, scrubbed of Liftoff's
@@ -101,7 +105,9 @@ type output struct {
 // Each release scrubs its own stream: two releases of a service write to
 // one file during a redeploy, and their unfinished lines must not mix.
 func newOutput(file io.Writer, live io.Writer, scrub *redact.Scrubber) *output {
-	return &output{file: redact.NewWriter(file, scrub), live: live}
+	tail := &tailBuffer{}
+	stamped := &stamper{w: file, now: time.Now}
+	return &output{file: redact.NewWriter(io.MultiWriter(stamped, tail), scrub), live: live, tail: tail}
 }
 
 func (o *output) Write(p []byte) (int, error) {
@@ -128,4 +134,93 @@ func (o *output) detach() {
 	o.mu.Lock()
 	o.live = nil
 	o.mu.Unlock()
+}
+
+// stampLayout is the time each line of a service's log starts with,
+// followed by a space: RFC 3339 in UTC, with milliseconds, of one width.
+const stampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// stamper starts every line it writes with the time it began
+// (stampLayout), so that readers can pick the lines since a time. It sees
+// one release's stream, whose writes may end in the middle of a line.
+type stamper struct {
+	w   io.Writer
+	now func() time.Time
+	mid bool // the last write ended inside a line
+}
+
+func (s *stamper) Write(p []byte) (int, error) {
+	var b []byte
+	for rest := p; len(rest) > 0; {
+		if !s.mid {
+			b = s.now().UTC().AppendFormat(b, stampLayout)
+			b = append(b, ' ')
+		}
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			b = append(b, rest...)
+			s.mid = true
+			break
+		}
+		b = append(b, rest[:i+1]...)
+		rest = rest[i+1:]
+		s.mid = false
+	}
+	if _, err := s.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+const (
+	// tailLines is how many of its last lines a restart's record keeps.
+	tailLines = 20
+	// tailLineBytes caps each of them.
+	tailLineBytes = 1024
+)
+
+// tailBuffer keeps the last tailLines lines written to it.
+type tailBuffer struct {
+	mu   sync.Mutex
+	done []string
+	cur  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		part := rest
+		if i >= 0 {
+			part = rest[:i]
+		}
+		if room := tailLineBytes - len(t.cur); room > 0 {
+			t.cur = append(t.cur, part[:min(room, len(part))]...)
+		}
+		if i < 0 {
+			break
+		}
+		t.done = append(t.done, string(t.cur))
+		if len(t.done) > tailLines {
+			t.done = t.done[len(t.done)-tailLines:]
+		}
+		t.cur = t.cur[:0]
+		rest = rest[i+1:]
+	}
+	return len(p), nil
+}
+
+// lines returns the last lines, an unfinished one included.
+func (t *tailBuffer) lines() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]string(nil), t.done...)
+	if len(t.cur) > 0 {
+		out = append(out, string(t.cur))
+	}
+	if len(out) > tailLines {
+		out = out[len(out)-tailLines:]
+	}
+	return out
 }

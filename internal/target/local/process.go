@@ -38,6 +38,7 @@ const (
 type process struct {
 	sp        *sandbox.Process
 	pid       int // of the leader (the shell, or bwrap); also its process group's id
+	port      int // PORT it was given
 	grace     time.Duration
 	pipe      *os.File // read end of stdout and stderr
 	out       *output

@@ -147,8 +147,7 @@ func (b *backend) inFlight() int64 { return b.state.Load() &^ retiredBit }
 // set from the real client (what a client sent in them is dropped, unless
 // it came through a trusted proxy: Config.Clients). Streaming responses are
 // flushed as they come, and upgrades (websockets) are passed through.
-func (t *Target) newProxyBackend(key, releaseID string, port int) *backend {
-	u := &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+func (t *Target) newProxyBackend(key, releaseID string, run *supervised) *backend {
 	tr := &http.Transport{
 		// No Proxy: the release is on loopback, never behind HTTP_PROXY.
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -158,19 +157,52 @@ func (t *Target) newProxyBackend(key, releaseID string, port int) *backend {
 	log := t.log.With("host", key, "release", releaseID)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(u)
+			// The current instance's port: a restart changes it.
+			pr.SetURL(&url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(run.port()))})
 			pr.Out.Host = pr.In.Host
 			t.cfg.Clients.Forward(pr.In, pr.Out.Header)
 		},
 		Transport: tr,
 		ErrorLog:  slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if !errors.Is(r.Context().Err(), context.Canceled) {
-				log.Warn("local target proxy: release did not answer", "err", err)
+			if errors.Is(r.Context().Err(), context.Canceled) {
+				return
 			}
+			if !run.up() { // it ended under this request: it is restarting
+				serveDown(w, r, StateRestarting)
+				return
+			}
+			log.Warn("local target proxy: release did not answer", "err", err)
 			http.Error(w, "502 Bad Gateway\n\nThe service at "+r.Host+" did not answer: "+
 				"its release may have crashed. Its log is in Liftoff.", http.StatusBadGateway)
 		},
 	}
-	return newBackend(rp, tr.CloseIdleConnections)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := run.State(); st != StateRunning {
+			serveDown(w, r, st)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})
+	return newBackend(h, tr.CloseIdleConnections)
+}
+
+// serveDown answers 503 for a service whose release is restarting or
+// crashed, with a page that says which and what to do.
+func serveDown(w http.ResponseWriter, r *http.Request, st State) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	var msg string
+	if st == StateCrashed {
+		msg = "The service at %q has crashed: its release kept stopping, and Liftoff gave up restarting it.\n" +
+			"It stays down until the next deployment of the service. Its restarts (exit codes and last lines)\n" +
+			"are in Liftoff: liftoff logs, or GET /v1/services/{serviceId}.\n"
+	} else {
+		w.Header().Set("Retry-After", "5")
+		msg = "The service at %q is restarting: its release stopped, and Liftoff is starting it again.\n" +
+			"Try again in a few seconds.\n"
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, "503 Service Unavailable\n\n"+msg, r.Host)
 }

@@ -34,13 +34,14 @@ const (
 	portProbeTimeout = 2 * time.Second
 )
 
-// release is a started, healthy release.
+// release is a started release that was healthy: a static site, or a
+// supervised instance (see supervise.go).
 type release struct {
 	rel     target.Release
-	port    int      // 0 for static
-	proc    *process // nil for static
 	backend *backend // nil when the proxy does not serve it
 	root    *os.Root // static only
+	// run is what supervises its instances; nil for static.
+	run *supervised
 }
 
 // checkRelease rejects what the local target cannot run, before anything
@@ -92,24 +93,20 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 	// when this runs, so the deployment's log has all of it.
 	defer out.detach()
 
-	port, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("find a free port: %w", err)
-	}
-	p, err := t.spawn(rel, port, out)
+	inst, err := t.launch(rel, out)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.waitHealthy(ctx, rel, p, port); err != nil {
-		state, _ := p.stop(t.life)
+	if err := t.waitHealthy(ctx, rel, inst); err != nil {
+		exit, _ := inst.Stop(t.life)
 		if errors.Is(err, errExited) {
-			return nil, t.exitError(rel, state)
+			return nil, t.exitError(rel, exit)
 		}
 		return nil, err
 	}
-	r := &release{rel: rel, port: port, proc: p}
+	r := &release{rel: rel, run: newSupervised(inst, out, s.log)}
 	if rel.Service.Type == config.TypeWeb {
-		r.backend = t.newProxyBackend(s.name, rel.ID, port)
+		r.backend = t.newProxyBackend(s.name, rel.ID, r.run)
 	}
 	return r, nil
 }
@@ -183,6 +180,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// launch starts an instance of rel writing its output to out: a process
+// group, the one kind of instance there is today.
+func (t *Target) launch(rel target.Release, out *output) (instance, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("find a free port: %w", err)
+	}
+	p, err := t.spawn(rel, port, out)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // spawn starts the start command in a process group of its own, in the
 // target's sandbox, and records the group in a state file.
 func (t *Target) spawn(rel target.Release, port int, out *output) (*process, error) {
@@ -212,6 +223,7 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 	p := &process{
 		sp:      sp,
 		pid:     pid,
+		port:    port,
 		grace:   t.cfg.StopGrace,
 		pipe:    pr,
 		out:     out,
@@ -247,8 +259,8 @@ func (t *Target) spawn(rel target.Release, port int, out *output) (*process, err
 // it into a message with the exit status.
 var errExited = errors.New("exited")
 
-func (t *Target) exitError(rel target.Release, state *os.ProcessState) error {
-	how := describeExit(state)
+func (t *Target) exitError(rel target.Release, exit Exit) error {
+	how := exit.Text
 	logs := "see its output above (also in " + t.LogPath(rel.Instance, rel.Service.ID) + ")"
 	if rel.Service.Type == config.TypeWorker {
 		return fmt.Errorf("worker %s within %s of its start: a worker must keep running; %s", how, t.cfg.WorkerGrace, logs)
@@ -258,29 +270,32 @@ func (t *Target) exitError(rel target.Release, state *os.ProcessState) error {
 
 // waitHealthy returns nil once the release is healthy, errExited when its
 // process exits first, and otherwise an error saying what went wrong.
-func (t *Target) waitHealthy(ctx context.Context, rel target.Release, p *process, port int) error {
+func (t *Target) waitHealthy(ctx context.Context, rel target.Release, p instance) error {
 	if rel.Service.Type == config.TypeWorker {
 		timer := time.NewTimer(t.cfg.WorkerGrace)
 		defer timer.Stop()
 		select {
 		case <-timer.C:
-			if !p.running() {
+			select {
+			case <-p.Exited():
 				return errExited
+			default:
+				return nil
 			}
-			return nil
-		case <-p.exited:
+		case <-p.Exited():
 			return errExited
 		case <-ctx.Done():
 			return fmt.Errorf("start cancelled: %w", context.Cause(ctx))
 		}
 	}
-	return checkHTTP(ctx, rel.Service, p, port)
+	return checkHTTP(ctx, rel.Service, p)
 }
 
 // checkHTTP polls GET http://127.0.0.1:<port><healthCheckPath> until it
 // answers 200-399 (redirects are not followed), the process exits, ctx
 // ends or healthCheckTimeoutSecs pass.
-func checkHTTP(ctx context.Context, svc config.Service, p *process, port int) error {
+func checkHTTP(ctx context.Context, svc config.Service, p instance) error {
+	port := p.Port()
 	path := svc.HealthCheckPath
 	if path == "" {
 		path = config.DefaultHealthCheckPath
@@ -319,7 +334,7 @@ func checkHTTP(ctx context.Context, svc config.Service, p *process, port int) er
 		timer := time.NewTimer(delay)
 		select {
 		case <-timer.C:
-		case <-p.exited:
+		case <-p.Exited():
 			timer.Stop()
 			return errExited
 		case <-hctx.Done():
@@ -412,6 +427,11 @@ func describeProbeError(err error) string {
 // short; retire reports whether that happened.
 func (t *Target) retire(ctx context.Context, r *release) (cut bool) {
 	log := t.log.With("service", r.rel.Service.ID+"."+r.rel.Instance.Key(), "release", r.rel.ID)
+	// Supervision ends first: from now on the release ending is Liftoff's
+	// doing, never a crash to restart.
+	if r.run != nil {
+		r.run.endSupervision()
+	}
 	if b := r.backend; b != nil {
 		idle := b.retire()
 		timer := time.NewTimer(t.cfg.DrainTimeout)
@@ -425,8 +445,8 @@ func (t *Target) retire(ctx context.Context, r *release) (cut bool) {
 		}
 		timer.Stop()
 	}
-	if r.proc != nil {
-		if _, hurried := r.proc.stop(ctx); hurried {
+	if r.run != nil {
+		if r.run.stop(ctx) {
 			cut = true
 		}
 	}

@@ -110,9 +110,9 @@ func TestSandboxedReleaseSeesNothingOfLiftoff(t *testing.T) {
 	eventually(t, "the release to print checked", func() bool {
 		b, _ := os.ReadFile(h.tg.LogPath(production, "worker"))
 		got = string(b)
-		return strings.Contains(got, "\nchecked\n")
+		return strings.Contains(got, " checked\n") // after the line's time
 	})
-	for _, want := range []string{"ppid: \n", "home: " + home + "\n"} {
+	for _, want := range []string{" ppid: \n", " home: " + home + "\n"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("release output lacks %q:\n%s", want, got)
 		}

@@ -12,7 +12,8 @@
 // /hold?file=F (answers "started", then "done" once F exists), /headers
 // (the request's Host, X-Forwarded-* headers and any header with an
 // underscore in its name), /env?name=N, and /ws (an
-// upgrade that echoes what it gets).
+// upgrade that echoes what it gets), /crash?code=N (prints "crashing with
+// N" and exits with status N at once).
 package main
 
 import (
@@ -99,6 +100,11 @@ func run() error {
 				fmt.Fprintf(w, "%s=%s\n", h, r.Header.Get(h))
 			}
 		}
+	})
+	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		fmt.Println("crashing with", code)
+		os.Exit(code)
 	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, os.Getenv(r.URL.Query().Get("name")))
