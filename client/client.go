@@ -453,10 +453,47 @@ func (c *Client) stream(ctx context.Context, id, service string, follow bool, em
 	if service != "" {
 		q.Set("service", service)
 	}
+	return c.streamPath(ctx, "/v1/deployments/"+url.PathEscape(id)+"/logs", q, follow, emit)
+}
+
+// ServiceLogsParams are the arguments of ServiceLogs.
+type ServiceLogsParams struct {
+	PRNumber int    // the preview instance, in a preview environment
+	Since    string // a duration ("10m") or an RFC 3339 time; "" for every line kept
+	Follow   bool
+}
+
+// ServiceLogs reads the runtime log of a service's release (Get Service
+// Logs), each line "<time> <text>"; with p.Follow it goes on with new
+// lines until ctx ends.
+func (c *Client) ServiceLogs(ctx context.Context, serviceID string, p ServiceLogsParams, line func(string)) error {
+	q := url.Values{}
+	if p.PRNumber > 0 {
+		q.Set("prNumber", strconv.Itoa(p.PRNumber))
+	}
+	if p.Since != "" {
+		q.Set("since", p.Since)
+	}
+	err := c.streamPath(ctx, "/v1/services/"+url.PathEscape(serviceID)+"/logs", q, p.Follow, func(_, data string) { line(data) })
+	if err != nil && ctx.Err() != nil {
+		return nil // the caller stopped following
+	}
+	return err
+}
+
+// Service gets a service with the state of its release and its last
+// restarts (Get Service); prNumber > 0 picks a preview instance.
+func (c *Client) Service(ctx context.Context, id string, prNumber int) (ServiceDetail, error) {
+	var out ServiceDetail
+	err := c.do(ctx, http.MethodGet, "/v1/services/"+url.PathEscape(id)+prQuery(prNumber), nil, &out)
+	return out, err
+}
+
+// streamPath reads a logs endpoint at path with query q.
+func (c *Client) streamPath(ctx context.Context, path string, q url.Values, follow bool, emit func(event, data string)) error {
 	if follow {
 		q.Set("follow", "true")
 	}
-	path := "/v1/deployments/" + url.PathEscape(id) + "/logs"
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}

@@ -343,3 +343,48 @@ type CreatedJobExecution struct {
 type JobExecutionList struct {
 	JobExecutions []JobExecution `json:"jobExecutions"`
 }
+
+// ServiceDetail is a service with the runtime of its release (Get
+// Service).
+type ServiceDetail struct {
+	ServiceID      string             `json:"serviceId"`
+	ServiceGivenID string             `json:"serviceGivenId"`
+	ServiceName    string             `json:"serviceName"`
+	Type           string             `json:"type"`
+	ProjectID      string             `json:"projectId"`
+	Environment    EnvironmentSummary `json:"environment"`
+	// Instances are the service's (one, or one per pull request in a
+	// preview environment) that ran on the local target; empty before.
+	Instances []ServiceInstance `json:"instances"`
+}
+
+// ServiceInstance is the runtime of a service's release in one instance.
+type ServiceInstance struct {
+	PRNumber *int `json:"prNumber"`
+	// State is running, restarting, crashed or stopped.
+	State string `json:"state"`
+	// ReleaseID is the serving release: the service deployment that built it.
+	ReleaseID    string `json:"releaseId"`
+	RestartCount int    `json:"restartCount"`
+	// NodeID is the Liftoff node that runs it (and has its log).
+	NodeID       string           `json:"nodeId"`
+	UpdatedAt    string           `json:"updatedAt"`
+	LastRestarts []ServiceRestart `json:"lastRestarts"`
+}
+
+// ServiceRestart is one restart of a release, newest first in
+// ServiceInstance.LastRestarts.
+type ServiceRestart struct {
+	At        string `json:"at"`
+	ReleaseID string `json:"releaseId"`
+	// Reason says what happened: "exited with status 1", "health check
+	// GET /health failed 3 times in a row (last: 500)".
+	Reason string `json:"reason"`
+	// ExitCode is null when a signal ended it, or Liftoff after its
+	// health check failed.
+	ExitCode    *int `json:"exitCode"`
+	HealthCheck bool `json:"healthCheck"`
+	// State is what it left the release in: restarting, or crashed.
+	State     string   `json:"state"`
+	LastLines []string `json:"lastLines"`
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
@@ -49,7 +50,10 @@ type Deps struct {
 	// Jobs asks for runs of scheduler jobs and reads them. Nil: the job
 	// routes answer 404 as for a service without jobs.
 	Jobs *job.Service
-	Log  *slog.Logger
+	// Supervision reads the state, restarts and logs of services'
+	// releases. Nil: those routes answer 404.
+	Supervision *supervision.Service
+	Log         *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -134,6 +138,8 @@ func (a *API) table() []route {
 		{pattern: "POST /v1/environments/{environmentId}/env-variables", need: deployOnly, env: envPath, does: "set variables", handler: a.setEnvVariables},
 		{pattern: "GET /v1/environments/{environmentId}/env-variables", need: readOnly, env: envPath, does: "list variables", handler: a.listEnvVariables},
 		{pattern: "DELETE /v1/environments/{environmentId}/env-variables/{name}", need: deployOnly, env: envPath, does: "delete variables", handler: a.deleteEnvVariable},
+		{pattern: "GET /v1/services/{serviceId}", need: readOnly, env: envOfService, does: "read services", handler: a.getService},
+		{pattern: "GET /v1/services/{serviceId}/logs", need: readOnly, env: envOfService, does: "read service logs", handler: a.serviceLogs},
 		{pattern: "POST /v1/services/{serviceId}/env-variables", need: deployOnly, env: envOfService, does: "set variables", handler: a.setEnvVariables},
 		{pattern: "GET /v1/services/{serviceId}/env-variables", need: readOnly, env: envOfService, does: "list variables", handler: a.listEnvVariables},
 		{pattern: "DELETE /v1/services/{serviceId}/env-variables/{name}", need: deployOnly, env: envOfService, does: "delete variables", handler: a.deleteEnvVariable},

@@ -28,6 +28,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
@@ -140,7 +141,8 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	deployments := deploymentsOn(h.store)
 	deployments.Limits = lim
 	vars := variablesOn(t, h.store)
-	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now}, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
+	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now},
+		Supervision: &supervision.Service{Store: h.store, Reader: fakeLogs{}, NodeID: testNode}, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
 		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)

@@ -856,6 +856,8 @@ func TestOpenAPIResponses(t *testing.T) {
 			}
 			do(exchange{name: "logs followed 17 times at once", op: depLogs, path: depPath(streamed, "logs") + "?follow=true",
 				header: asStreamer, status: 429})
+			do(exchange{name: "service logs followed beside 16 streams", op: "GET /v1/services/{serviceId}/logs",
+				path: "/v1/services/" + h.serviceIn("production", "api") + "/logs?follow=true", header: asStreamer, status: 429})
 			closeStreams()
 
 			// Deploy hook management.
@@ -1106,6 +1108,20 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "list job executions", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=5", status: 200}))
 			do(withKey(exchange{name: "list job executions, limit too high", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=101", status: 400}))
 			do(withKey(exchange{name: "list job executions of an unknown service", op: listJobs, path: "/v1/services/cnope/job/nightly/executions", status: 404}))
+
+			// A service's runtime.
+			getSvc, svcLogs := "GET /v1/services/{serviceId}", "GET /v1/services/{serviceId}/logs"
+			api := h.serviceIn("production", "api")
+			do(withKey(exchange{name: "get a service never released", op: getSvc, path: "/v1/services/" + api, status: 200}))
+			do(withKey(exchange{name: "get an unknown service", op: getSvc, path: "/v1/services/cnope", status: 404}))
+			do(withKey(exchange{name: "get a service with a bad prNumber", op: getSvc, path: "/v1/services/" + api + "?prNumber=0", status: 400}))
+			do(withKey(exchange{name: "service logs", op: svcLogs, path: "/v1/services/" + api + "/logs?since=10m", status: 200}))
+			do(withKey(exchange{name: "service logs followed", op: svcLogs, path: "/v1/services/" + api + "/logs?follow=true", status: 200}))
+			do(withKey(exchange{name: "service logs since a bad time", op: svcLogs, path: "/v1/services/" + api + "/logs?since=yesterday", status: 400}))
+			do(withKey(exchange{name: "logs of an unknown service", op: svcLogs, path: "/v1/services/cnope/logs", status: 404}))
+			h.crashedService(api, "node-b")
+			do(withKey(exchange{name: "get a crashed service", op: getSvc, path: "/v1/services/" + api, status: 200}))
+			do(withKey(exchange{name: "service logs on another node", op: svcLogs, path: "/v1/services/" + api + "/logs", status: 503}))
 
 			// Delete a project: last, the others need this one.
 			doomed := gittest.New(t)

@@ -328,6 +328,14 @@ func TestScopesPerRoute(t *testing.T) {
 					base, _ := scopeIn(tg, true)
 					return base + "/env-variables", `{"plainText": {"A": "1"}}`
 				}, want{200, 403, 200, 404}},
+				"GET /v1/services/{serviceId}": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, true)
+					return base, ""
+				}, want{200, 200, 200, 404}},
+				"GET /v1/services/{serviceId}/logs": {func(tg target) (string, string) {
+					base, _ := scopeIn(tg, true)
+					return base + "/logs", ""
+				}, want{200, 200, 200, 404}},
 				"GET /v1/services/{serviceId}/env-variables": {func(tg target) (string, string) {
 					base, _ := scopeIn(tg, true)
 					return base + "/env-variables", ""

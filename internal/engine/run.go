@@ -228,7 +228,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		log.Printf("==> Released %s: its jobs (%s) run in this build", u.svc.ID, strings.Join(u.svc.JobIDs(), ", "))
 	} else {
 		log.Printf("==> Releasing %s", u.svc.ID)
-		rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
+		rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
 			Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub}
 		if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 			return liftoff.StatusDeployError, redact.Secrets(err.Error())

@@ -42,6 +42,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
+	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target/local"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
@@ -203,8 +204,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	s.publicURL = cfg.publicURL(s.apiLn.Addr())
 
 	clients := clientaddr.New(cfg.TrustedProxies)
+	node := nodeID(dataDir)
+	// The supervision of releases records their states and restarts, for
+	// every replica to show.
+	recorder := &supervision.Recorder{Store: st, NodeID: node, Log: log}
 	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: s.proxyLn.Addr().String(), Log: log,
-		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout})
+		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record})
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +261,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
 			Variables: vars, Containers: containers},
-			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: nodeID(dataDir), SingleNode: st.Dialect() == "sqlite",
+			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: node, SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
 			return nil, err
@@ -265,10 +270,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		deployments.Runner, runner = eng, eng
 		jobs.Runner = eng
 	}
-	recorder := hook.NewRecorder(st, 0, log)
-	made = append(made, recorder)
+	hookRecorder := hook.NewRecorder(st, 0, log)
+	made = append(made, hookRecorder)
 	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit}
-	hooks, err := hook.NewService(st, recorder, deployments, hookCfg, log, cuid.New)
+	hooks, err := hook.NewService(st, hookRecorder, deployments, hookCfg, log, cuid.New)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +307,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Deployments: deployments,
 		Variables:   vars,
 		Jobs:        jobs,
+		Supervision: &supervision.Service{Store: st, Reader: releases, NodeID: node},
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
@@ -337,7 +343,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// The engine starts the releases of the previous run again, then
 	// its workers, before the API takes calls.
-	s.group = lifecycle.NewGroup(storePart, logs, recorder, proxyPart, releasesPart, runner, apiPart)
+	s.group = lifecycle.NewGroup(storePart, logs, hookRecorder, proxyPart, releasesPart, runner, apiPart)
 	return s, nil
 }
 
