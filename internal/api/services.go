@@ -154,4 +154,3 @@ func (o *logAnswer) text(lines []local.LogLine) error {
 	}
 	return nil
 }
-
