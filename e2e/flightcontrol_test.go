@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/liftoffhq/liftoff/internal/container/containertest"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 )
 
@@ -30,11 +31,14 @@ func flightcontrolFile() string {
 }
 
 // TestFlightcontrolFileDeploys: a flightcontrol.json is read as it is:
-// the services Liftoff runs deploy and answer at lowercase host names;
-// the Docker service is built (with a container CLI) and, like the
-// database, listed as not deployed, each with its reason; the AWS settings are reported, never refused.
+// the services Liftoff runs deploy and answer at lowercase host names,
+// the Docker service as a container built from its Dockerfile; the
+// database is listed as not deployed with its reason; the AWS settings
+// are reported, never refused.
 func TestFlightcontrolFileDeploys(t *testing.T) {
 	t.Parallel()
+	// The Docker service runs on podman, from the tests' busybox image.
+	cli := containertest.CLI(t)
 	f := &fixture{t: t, logs: &logLines{}}
 	f.flags = storeFlags(t, "sqlite", t.TempDir())
 	f.key = bootstrapKey(t, f.flags)
@@ -44,13 +48,17 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 		"flightcontrol.json": flightcontrolFile(),
 		"api/version.txt":    "fc api",
 		"site/index.html":    "<h1>fc site</h1>",
-		"Dockerfile":         "FROM scratch\n",
+		"Dockerfile": "FROM " + containertest.BaseImage + "\nRUN mkdir -p /www && echo 'fc app in a container' > /www/index.html\n" +
+			"CMD [\"/bin/sh\", \"-c\", \"exec httpd -f -p $PORT -h /www\"]\n",
 	})
 	ctx := context.Background()
 	var err error
 	if f.project, err = f.c.CreateProject(ctx, "fc", f.repo.Dir, ""); err != nil {
 		t.Fatal(err)
 	}
+	// A stopping Liftoff leaves its containers running, for its next
+	// start: the test's go when it ends.
+	containertest.Cleanup(t, cli, "liftoff.project", f.project.ProjectID)
 	warnings := strings.Join(f.project.Warnings, "\n")
 	for _, want := range []string{
 		`/environments/0/services/0/cpu: not applicable on Liftoff`,
@@ -72,6 +80,7 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 		"Api-1-Aah3Lq":     "SUCCESS web",
 		"jobs":             "SUCCESS worker",
 		"astro-app-ntvIGO": "SUCCESS static",
+		"app":              "SUCCESS web",
 		"db":               "NO_CHANGE rds not deployed: type rds does not run on Liftoff",
 	} {
 		s := service(t, d, id)
@@ -83,13 +92,8 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 			t.Errorf("%s: %s, want %s", id, got, want)
 		}
 	}
-	// The Docker service is built when the host has a container CLI, and
-	// not run either way (yet).
-	if s := service(t, d, "app"); s.Status != "NO_CHANGE" || !strings.Contains(reason(s), "not deployed: ") ||
-		!strings.Contains(reason(s), "does not run containers yet") && !strings.Contains(reason(s), "no container CLI") {
-		t.Errorf("app: %s %q, want NO_CHANGE, built or not, and not run", s.Status, reason(s))
-	}
 	for host, want := range map[string]string{
+		"app.production-xk2p9q.localhost":              "fc app in a container",
 		"api-1-aah3lq.production-xk2p9q.localhost":     "fc api",
 		"astro-app-ntvigo.production-xk2p9q.localhost": "fc site",
 	} {

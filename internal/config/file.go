@@ -323,6 +323,16 @@ type ContainerImage struct {
 	Tag        string `json:"tag,omitempty"`
 }
 
+// Ref is the image reference: repository:tag, the tag "latest" when
+// none is given.
+func (c ContainerImage) Ref() string {
+	tag := c.Tag
+	if tag == "" {
+		tag = "latest"
+	}
+	return c.Repository + ":" + tag
+}
+
 // Target is where a service's release goes.
 type Target struct {
 	// Type is TargetLocal (the default) or TargetCommand. Flightcontrol's

@@ -25,7 +25,7 @@ func (s Service) Runnable() bool { return s.NotRunReason() == "" }
 // target runs containers, a docker service is built (its image tagged and
 // recorded) and its release skipped with ReleaseSkipReason, and a
 // prebuilt image is not deployed. Setting it makes both release.
-const containersRun = false
+const containersRun = true
 
 // RunsAsContainer reports whether the service's release is a container:
 // an image built from its Dockerfile, or a prebuilt one.
@@ -51,6 +51,10 @@ func (s Service) NotRunReason() string {
 		return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
 	case s.ContainerImage != nil && !containersRun:
 		return "Liftoff does not run container images yet (containerImage)"
+	case s.RunsAsContainer() && (s.Type == TypeStatic || s.Type == TypeScheduler):
+		return "Liftoff runs web, web-private and worker services from a container image, not yet a " + s.Type + " service"
+	case s.RunsAsContainer() && s.Target.Type == TargetCommand:
+		return "a container image is released by the local target only (target command hands a build directory to deployCommand)"
 	case s.RunsAsContainer():
 		// The image says what runs.
 	case s.Type != TypeStatic && s.Type != TypeScheduler && s.Target.Type != TargetCommand && s.StartCommand.IsBlank():

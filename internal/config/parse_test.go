@@ -453,14 +453,14 @@ func TestParseProblems(t *testing.T) {
 		{"build commands of a docker build", withService(`{"id": "d", "type": "worker", "buildType": "docker", "buildCommand": "make"}`),
 			[]want{{"/environments/0/services/1/buildCommand", W, "a docker build runs its Dockerfile instead"}}},
 		{"a dependency on a Docker service", withService(`{"id": "d", "type": "web", "buildType": "docker"}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`), nil},
-		{"a dependency on a prebuilt image", withService(`{"id": "d", "type": "web", "containerImage": {"repository": "redis", "tag": "7"}}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`),
+		{"a dependency on a prebuilt static image", withService(`{"id": "d", "type": "static", "containerImage": {"repository": "redis", "tag": "7"}}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`),
 			[]want{{"/environments/0/services/1", W, `service "d" is accepted and not deployed`},
-				{"/environments/0/services/2/dependsOn/0", W, `"d" is not deployed (Liftoff does not run container images yet (containerImage)); the dependency is ignored`}}},
+				{"/environments/0/services/2/dependsOn/0", W, `"d" is not deployed (Liftoff runs web, web-private and worker services from a container image, not yet a static service); the dependency is ignored`}}},
 		{"an invalid branch pattern", fileWith(`{"id": "preview", "source": {"pr": true, "filter": {"toBranches": ["main", "release/[1"], "fromBranches": ["feature/{a"]}}, "services": [` + apiService + `]}`),
 			[]want{{"/environments/0/source/filter/fromBranches/0", W, `"feature/{a" is not a valid glob pattern`},
 				{"/environments/0/source/filter/toBranches/1", W, `"release/[1" is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\"): it matches no branch`}}},
-		{"a prebuilt image", withService(`{"id": "i", "type": "worker", "containerImage": {"repository": "redis", "tag": "7"}}`),
-			[]want{{"/environments/0/services/1", W, `Liftoff does not run container images yet (containerImage)`}}},
+		{"a prebuilt image of a scheduler", withService(`{"id": "i", "type": "scheduler", "containerImage": {"repository": "redis", "tag": "7"}}`),
+			[]want{{"/environments/0/services/1", W, `Liftoff runs web, web-private and worker services from a container image, not yet a scheduler service`}}},
 		{"base path leaving the repository", withService(`{"id": "w", "type": "worker", "startCommand": "w", "basePath": "apps/../../etc"}`),
 			[]want{{"/environments/0/services/1/basePath", E, `"apps/../../etc" leaves the repository`}}},
 		{"output directory leaving the repository", withService(`{"id": "s", "type": "static", "basePath": "site", "outputDirectory": "../../out"}`),
@@ -714,13 +714,14 @@ func joinProblems(ps []Problem) string {
 }
 
 // TestOneServiceNeverRefusesTheOthers: services Liftoff cannot run (a
-// prebuilt image, a service without the command Liftoff
+// static site from an image, a service without the command Liftoff
 // needs, a managed database) are accepted and reported, each with its
 // reason; the file is not refused and the others run.
 func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
 	t.Parallel()
 	input := withService(`{"id": "app", "type": "web", "buildType": "docker", "dockerfilePath": "Dockerfile"},
 		{"id": "img", "type": "worker", "containerImage": {"repository": "redis", "tag": "7"}},
+		{"id": "staticimg", "type": "static", "containerImage": {"repository": "nginx"}},
 		{"id": "auto", "type": "fargate", "buildType": "nixpacks"},
 		{"id": "db", "type": "rds"},
 		{"id": "site", "type": "static", "buildCommand": "make"}`)
@@ -732,17 +733,17 @@ func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
 	for _, s := range f.Environments[0].RunnableServices() {
 		runs = append(runs, s.ID)
 	}
-	if strings.Join(runs, ",") != "api,app,site" {
-		t.Errorf("runnable services = %v, want api, app (built, see ReleaseSkipReason) and site", runs)
+	if strings.Join(runs, ",") != "api,app,img,site" {
+		t.Errorf("runnable services = %v, want api, app and img (containers) and site", runs)
 	}
 	reasons := map[string]string{}
 	for _, s := range f.Environments[0].Services {
 		reasons[s.ID] = s.NotRunReason()
 	}
 	for id, want := range map[string]string{
-		"img":  "Liftoff does not run container images yet (containerImage)",
-		"auto": `it has no "startCommand": Liftoff runs a web service's own commands`,
-		"db":   "type rds does not run on Liftoff",
+		"staticimg": "Liftoff runs web, web-private and worker services from a container image, not yet a static service",
+		"auto":      `it has no "startCommand": Liftoff runs a web service's own commands`,
+		"db":        "type rds does not run on Liftoff",
 	} {
 		if !strings.HasPrefix(reasons[id], want) {
 			t.Errorf("%s: NotRunReason %q, want it to start with %q", id, reasons[id], want)

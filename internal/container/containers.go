@@ -230,7 +230,20 @@ func (c *CLI) List(ctx context.Context, labels map[string]string) ([]State, erro
 		return nil, nil
 	}
 	states, err := c.inspect(ctx, ids...)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		// One was removed between the two commands: the others, one by one.
+		states = states[:0]
+		for _, id := range ids {
+			st, err := c.Inspect(ctx, id)
+			switch {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return nil, err
+			default:
+				states = append(states, st)
+			}
+		}
+	} else if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(states, func(a, b State) int { return strings.Compare(a.Name, b.Name) })
@@ -269,4 +282,18 @@ func lastLine(out []byte) string {
 		}
 	}
 	return last
+}
+
+// Wait blocks until the container has ended and returns its exit code.
+// ErrNotFound when there is no such container (it was removed).
+func (c *CLI) Wait(ctx context.Context, name string) (int, error) {
+	out, err := c.output(ctx, nil, "wait", name)
+	if err != nil {
+		return -1, err
+	}
+	code, err := strconv.Atoi(lastLine(out))
+	if err != nil {
+		return -1, fmt.Errorf("container: wait %s answered %q", name, lastLine(out))
+	}
+	return code, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/container"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -31,7 +32,7 @@ const (
 
 // noContainerCLI is why a docker build is not deployed on a host without
 // a container CLI.
-const noContainerCLI = "not deployed: Liftoff found no container CLI (podman or docker) to build its Dockerfile; install podman, or name one with liftoff serve --container-cli"
+const noContainerCLI = "not deployed: Liftoff found no container CLI (podman or docker) to build and run its image; install podman, or name one with liftoff serve --container-cli"
 
 // buildImage builds the service's Dockerfile from the checkout dir, tags
 // and labels the image, records its reference on the service deployment
@@ -104,15 +105,48 @@ func buildVariables(env []string) map[string]string {
 // localhost/liftoff/<project>/<env>[-pr-N]/<service>:<service deployment>,
 // every part made a valid, lowercase name.
 func (r *deployment) imageRef(u *unit) string {
-	project := r.project.Slug
+	return instanceImages(r.project, r.env.GivenID, r.d.PRNumber) + refPart(u.svc.ID) + ":" + refPart(u.row.ID)
+}
+
+// instanceImages is the start of the references of an environment
+// instance's images: localhost/liftoff/<project>/<env>[-pr-N]/.
+func instanceImages(p liftoff.Project, envGivenID string, pr int) string {
+	project := p.Slug
 	if project == "" {
-		project = r.project.ID
+		project = p.ID
 	}
-	env := r.env.GivenID
-	if r.d.PRNumber > 0 {
-		env += "-pr-" + strconv.Itoa(r.d.PRNumber)
+	env := envGivenID
+	if pr > 0 {
+		env += "-pr-" + strconv.Itoa(pr)
 	}
-	return "localhost/liftoff/" + refPart(project) + "/" + refPart(env) + "/" + refPart(u.svc.ID) + ":" + refPart(u.row.ID)
+	return "localhost/liftoff/" + refPart(project) + "/" + refPart(env) + "/"
+}
+
+// removeInstanceImages removes the image tags of a torn down preview
+// (an image goes with its last tag). Tags, not labels, say whose an image
+// is: the layer cache labels an image by its first build.
+func (e *Engine) removeInstanceImages(ctx context.Context, p liftoff.Project, envGivenID string, pr int) (int, error) {
+	if e.Containers == nil {
+		return 0, nil
+	}
+	images, err := e.Containers.ListImages(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	prefix := instanceImages(p, envGivenID, pr)
+	n := 0
+	for _, im := range images {
+		for _, tag := range im.Tags {
+			if !strings.HasPrefix(tag, prefix) {
+				continue
+			}
+			if err := e.Containers.RemoveImage(ctx, tag); err != nil && !errors.Is(err, container.ErrNotFound) {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 var refInvalid = regexp.MustCompile(`[^a-z0-9]+`)
@@ -195,6 +229,21 @@ func tagOf(ref string) string {
 		return ref[i+1:]
 	}
 	return ""
+}
+
+// imageOf is what a container release of u runs: the redeployed build's
+// image, the image built for this deployment, or the prebuilt one.
+func (r *deployment) imageOf(u *unit) string {
+	switch {
+	case u.prebuilt != "":
+		if u.svc.ContainerImage != nil {
+			return u.svc.ContainerImage.Ref()
+		}
+		return u.prebuiltImage
+	case u.svc.ContainerImage != nil:
+		return u.svc.ContainerImage.Ref()
+	}
+	return r.imageRef(u)
 }
 
 // skipRelease ends a unit whose release Liftoff does not run yet (a

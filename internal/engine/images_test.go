@@ -46,9 +46,8 @@ func TestDockerServiceBuildsItsImage(t *testing.T) {
 			project = h.p.ID
 		}
 		want := "localhost/liftoff/" + refPart(project) + "/production/app-1:" + app.ID
-		if app.Status != liftoff.StatusNoChange || app.Image != want ||
-			app.Reason != "built "+want+"; not deployed: Liftoff builds the image but does not run containers yet" {
-			t.Fatalf("App_1 = %s %q image %q, want NO_CHANGE, built and not run, image %s", app.Status, app.Reason, app.Image, want)
+		if app.Status != liftoff.StatusSuccess || app.Image != want {
+			t.Fatalf("App_1 = %s %q image %q, want SUCCESS with image %s", app.Status, app.Reason, app.Image, want)
 		}
 		if api := service(t, d, "api"); api.Status != liftoff.StatusSuccess {
 			t.Errorf("api, which depends on App_1, ended %s", api.Status)
@@ -61,10 +60,18 @@ func TestDockerServiceBuildsItsImage(t *testing.T) {
 		}
 		refs = append(refs, want)
 	}
+	// Each deployment released its own image, and only the docker service
+	// as a container.
+	var released []string
 	for _, rel := range tg.released() {
 		if rel.Service.ID == "App_1" {
-			t.Errorf("the docker service was released to the target")
+			released = append(released, rel.Image)
+		} else if rel.Image != "" {
+			t.Errorf("%s was released with an image %s", rel.Service.ID, rel.Image)
 		}
+	}
+	if !slices.Equal(released, refs) {
+		t.Errorf("App_1 released %v, want %v", released, refs)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -24,8 +24,11 @@ type unit struct {
 	done   chan struct{} // closed when it has its final status
 	status liftoff.Status
 	errMsg string
-	// prebuilt is set for a redeploy: the kept build to release again.
-	prebuilt string
+	// prebuilt is set for a redeploy: the kept build to release again,
+	// and its image for a container release.
+	prebuilt, prebuiltImage string
+	// image is what a container release runs, once built.
+	image string
 	// vars are its variables, resolved; scrub hides the secret ones in
 	// its output, its errors and its release's output.
 	vars   map[string]string
@@ -99,7 +102,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 	}
 	for i, s := range runnable {
-		if s.BuildType == config.BuildDocker && r.e.Containers == nil && choices[i].failed == "" {
+		if s.RunsAsContainer() && r.e.Containers == nil && choices[i].failed == "" {
 			choices[i] = choice{reason: noContainerCLI}
 		}
 	}
@@ -129,7 +132,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		}
 		r.log.Printf("    %s: %s (%s)", s.ID, verb, c.reason)
 		if c.deploy {
-			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt,
+			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt, prebuiltImage: c.prebuiltImage,
 				vars: vars[i].Env, scrub: redact.New(vars[i].Secrets...)}
 			units = append(units, u)
 			byID[s.ID] = u
@@ -177,6 +180,8 @@ type choice struct {
 	reason   string // why, for people
 	failed   string // it cannot deploy: the error
 	prebuilt string // a redeploy: the kept build to release again
+	// prebuiltImage is the redeployed release's image, for a container.
+	prebuiltImage string
 }
 
 // decide runs the watch-path decision: each service against the changes
@@ -249,7 +254,7 @@ func (r *deployment) redeployChoices(ctx context.Context, runnable []config.Serv
 			choices[i] = choice{reason: msg, failed: msg}
 			continue
 		}
-		choices[i] = choice{deploy: true, prebuilt: src.BuildDir,
+		choices[i] = choice{deploy: true, prebuilt: src.BuildDir, prebuiltImage: src.Image,
 			reason: fmt.Sprintf("redeploy of the build from %s (%s)", short(src.GitCommit), src.DeploymentID)}
 	}
 	return choices, nil

@@ -140,6 +140,13 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 			return err
 		}
 	}
+	if project, err := e.Store.GetProject(ctx, store.GetProjectParams{ID: env.ProjectID}); err == nil {
+		if _, err := e.removeInstanceImages(ctx, project, env.GivenID, p.PRNumber); err != nil {
+			return fmt.Errorf("remove images: %w", err)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	if err := e.Store.MarkPreviewCleaned(ctx, store.MarkPreviewCleanedParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, At: e.now()}); err != nil {
 		return err
 	}

@@ -109,6 +109,12 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 	if err != nil {
 		return target.Release{}, err
 	}
+	image := ""
+	if svc.RunsAsContainer() {
+		if image = sd.Image; svc.ContainerImage != nil {
+			image = svc.ContainerImage.Ref()
+		}
+	}
 	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, ServiceRef: sd.ServiceID, Root: sd.BuildDir, Dir: dir, Hosts: hosts, Home: home,
-		Env: r.environ(svc, hosts, vars.Env, false), Log: io.Discard, Scrub: redact.New(vars.Secrets...)}, nil
+		Env: r.environ(svc, hosts, vars.Env, false), Log: io.Discard, Scrub: redact.New(vars.Secrets...), Image: image}, nil
 }

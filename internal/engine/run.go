@@ -183,6 +183,14 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		r.skipRelease(ctx, u, why, log)
 		return liftoff.StatusNoChange, ""
 	}
+	if u.svc.RunsAsContainer() {
+		if u.image = r.imageOf(u); u.image == "" {
+			return liftoff.StatusDeployError, "the build to redeploy recorded no image"
+		}
+		if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, Image: u.image}); err != nil {
+			return liftoff.StatusError, err.Error()
+		}
+	}
 	// Checked again: a build step may have replaced basePath by a link.
 	releaseDir, err := basePathDir(dir, u.svc.BasePath)
 	if err != nil {
@@ -229,7 +237,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	} else {
 		log.Printf("==> Releasing %s", u.svc.ID)
 		rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
-			Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub}
+			Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub, Image: u.image}
 		if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 			return liftoff.StatusDeployError, redact.Secrets(err.Error())
 		}
@@ -254,8 +262,12 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 	if err := r.e.Store.UpdateServiceDeployment(ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, BuildDir: dir}); err != nil {
 		return "", err
 	}
-	if u.svc.BuildType == config.BuildDocker {
+	switch {
+	case u.svc.BuildType == config.BuildDocker:
 		return dir, r.buildImage(ctx, u, dir, log)
+	case u.svc.ContainerImage != nil:
+		log.Printf("==> Using the prebuilt image %s", u.svc.ContainerImage.Ref())
+		return dir, nil // its image is built; the checkout serves its deploy commands
 	}
 	releaseDir, err := basePathDir(dir, u.svc.BasePath)
 	if err != nil {

@@ -208,8 +208,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// The supervision of releases records their states and restarts, for
 	// every replica to show.
 	recorder := &supervision.Recorder{Store: st, NodeID: node, Log: log}
+	// The container CLI builds docker services' images and runs them, on
+	// a node with an engine.
+	var containers *container.CLI
+	if cfg.Workers > 0 {
+		if containers, err = newContainerCLI(ctx, cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: s.proxyLn.Addr().String(), Log: log,
-		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record})
+		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record, Containers: containers})
 	if err != nil {
 		return nil, err
 	}
@@ -255,10 +263,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
-		containers, err := newContainerCLI(ctx, cfg, log)
-		if err != nil {
-			return nil, err
-		}
 		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
 			Variables: vars, Containers: containers},
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: node, SingleNode: st.Dialect() == "sqlite",

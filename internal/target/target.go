@@ -76,6 +76,10 @@ type Release struct {
 	// Log receives what the release prints until it is healthy (and, for
 	// the command target, the deploy command's output).
 	Log io.Writer
+	// Image is the container image the release runs (a Docker build's, or
+	// a prebuilt containerImage); empty for a release of the service's own
+	// commands.
+	Image string
 	// Scrub hides the values of the service's secret variables in what
 	// the release prints, wherever it is kept; nil: Liftoff's own secrets
 	// only.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -93,6 +94,10 @@ type Config struct {
 	// each restart. It is called synchronously, one call at a time per
 	// service; it should return promptly.
 	OnEvent func(Event)
+	// Containers runs the releases that have an image (Release.Image):
+	// Docker builds and prebuilt images. Nil: such a release fails to
+	// start, saying that no container CLI is configured.
+	Containers *container.CLI
 	// Clients decides, for the X-Forwarded-* and X-Real-IP headers the
 	// proxy sends to releases, whether a request's own forwarding headers
 	// come from a trusted proxy. Default (nil): they never do.
@@ -122,6 +127,10 @@ type Target struct {
 	closed bool
 	slots  map[slotKey]*slot
 	procs  map[int]bool // process groups of this Target, which Cleanup leaves alone
+	// seq tells apart the containers of one release (each restart is one).
+	seq atomic.Int64
+	// runtimeID labels this Target's containers (runtimeIDOf its Dir).
+	runtimeID string
 }
 
 var (
@@ -165,12 +174,13 @@ func New(cfg Config) (*Target, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	t := &Target{
-		cfg:    cfg,
-		log:    cfg.Log,
-		bootID: procgroup.BootID(),
-		routes: router{m: make(map[string]*backend)},
-		slots:  make(map[slotKey]*slot),
-		procs:  make(map[int]bool),
+		cfg:       cfg,
+		log:       cfg.Log,
+		bootID:    procgroup.BootID(),
+		runtimeID: runtimeIDOf(cfg.Dir),
+		routes:    router{m: make(map[string]*backend)},
+		slots:     make(map[slotKey]*slot),
+		procs:     make(map[int]bool),
 	}
 	if cfg.ProxyAddr != "" {
 		_, port, err := net.SplitHostPort(cfg.ProxyAddr)
@@ -388,7 +398,13 @@ func (t *Target) StopInstance(ctx context.Context, inst target.Instance) error {
 	key := inst.Key()
 	slots := t.takeSlots(func(k slotKey) bool { return k.in(inst) },
 		fmt.Errorf("instance %s is being stopped", key))
-	if t.stopSlots(ctx, slots) {
+	cut := t.stopSlots(ctx, slots, false)
+	// Containers of the instance that no slot held (left by a Liftoff
+	// killed while it started one) go too.
+	if err := t.removeInstanceContainers(context.WithoutCancel(ctx), inst); err != nil {
+		return fmt.Errorf("stop %s: remove its containers: %w", key, err)
+	}
+	if cut {
 		return fmt.Errorf("stop %s: cut short, processes were killed: %w", key, context.Cause(ctx))
 	}
 	return nil
@@ -425,6 +441,13 @@ func (t *Target) Restore(ctx context.Context, rels []target.Release) error {
 		})
 	}
 	wg.Wait()
+	// The containers a previous Liftoff left that no restored release
+	// adopted belong to none.
+	keep := make(map[string]bool, len(rels))
+	for _, rel := range rels {
+		keep[rel.ID] = true
+	}
+	errs = append(errs, t.removeOrphans(ctx, keep))
 	return errors.Join(errs...)
 }
 
@@ -467,7 +490,7 @@ func (t *Target) Close(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, t.endLife)
 	defer stop()
 	slots := t.takeSlots(func(slotKey) bool { return true }, ErrClosed)
-	if t.stopSlots(ctx, slots) {
+	if t.stopSlots(ctx, slots, true) {
 		return fmt.Errorf("close local target: cut short, processes were killed: %w", context.Cause(ctx))
 	}
 	return nil
@@ -502,7 +525,10 @@ func (t *Target) takeSlots(match func(slotKey) bool, cause error) []*slot {
 // reports whether ctx cut any of that short. It waits for each slot's
 // lock without a deadline: the holder is a Deploy whose start was just
 // cancelled, or one retiring a release, both bounded.
-func (t *Target) stopSlots(ctx context.Context, slots []*slot) bool {
+//
+// With closing (Liftoff shutting down), container releases are left
+// running, unsupervised, for the next start to adopt; processes stop.
+func (t *Target) stopSlots(ctx context.Context, slots []*slot, closing bool) bool {
 	var cut atomic.Bool
 	var wg sync.WaitGroup
 	for _, s := range slots {
@@ -516,10 +542,14 @@ func (t *Target) stopSlots(ctx context.Context, slots []*slot) bool {
 						t.routes.removeIf(hostKey(h), r.backend)
 					}
 				}
-				if t.retire(ctx, r) {
+				switch {
+				case closing && t.detach(r):
+				case t.retire(ctx, r):
 					cut.Store(true)
+					t.emit(r, StateStopped, nil)
+				default:
+					t.emit(r, StateStopped, nil)
 				}
-				t.emit(r, StateStopped, nil)
 			}
 			if s.log != nil {
 				s.log.Close()

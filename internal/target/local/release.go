@@ -53,7 +53,7 @@ func checkRelease(rel target.Release) error {
 	}
 	switch svc.Type {
 	case config.TypeWeb, config.TypeWebPrivate, config.TypeWorker:
-		if svc.StartCommand.IsBlank() {
+		if svc.StartCommand.IsBlank() && !isContainer(rel) {
 			return fmt.Errorf("service %s has no startCommand: the local target needs one to run a %s service", svc.ID, svc.Type)
 		}
 	case config.TypeStatic:
@@ -72,14 +72,16 @@ func (t *Target) start(ctx context.Context, s *slot, rel target.Release) (*relea
 	if rel.Service.Type == config.TypeStatic {
 		return t.startStatic(rel)
 	}
-	// The start command runs where basePath really leads, which must be
-	// inside the checkout whatever links the repository or its build made.
-	rootDir, sub, err := insideRoot(rel, ".")
-	if err == nil {
-		rel.Dir, err = confine.Resolve(rootDir, filepath.ToSlash(sub))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("release directory: %w", err)
+	if !isContainer(rel) {
+		// The start command runs where basePath really leads, which must be
+		// inside the checkout whatever links the repository or its build made.
+		rootDir, sub, err := insideRoot(rel, ".")
+		if err == nil {
+			rel.Dir, err = confine.Resolve(rootDir, filepath.ToSlash(sub))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("release directory: %w", err)
+		}
 	}
 	if s.log == nil {
 		lf, err := openLogFile(t.LogPath(rel.Instance, rel.Service.ID))
@@ -180,9 +182,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// launch starts an instance of rel writing its output to out: a process
-// group, the one kind of instance there is today.
+// launch starts an instance of rel writing its output to out: a container
+// when it has an image, else a process group.
 func (t *Target) launch(rel target.Release, out *output) (instance, error) {
+	if isContainer(rel) {
+		return t.launchContainer(rel, out)
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, fmt.Errorf("find a free port: %w", err)
@@ -419,6 +424,30 @@ func describeProbeError(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// detach, for Liftoff shutting down, leaves r's container running,
+// unsupervised, for the next start to adopt, and reports whether r was a
+// container release; it takes r's routes out of this Target as retire
+// does.
+func (t *Target) detach(r *release) bool {
+	if r.run == nil {
+		return false
+	}
+	r.run.endSupervision()
+	inst, out := r.run.current()
+	c, ok := inst.(*containerInstance)
+	if !ok {
+		return false
+	}
+	c.Detach()
+	out.finish()
+	if b := r.backend; b != nil && b.free != nil {
+		b.free()
+	}
+	t.log.Info("local target: container left running for the next start", "service", r.rel.Service.ID+"."+r.rel.Instance.Key(),
+		"release", r.rel.ID, "container", c.name)
+	return true
 }
 
 // retire takes r out of service: no new requests (its route, if any, was

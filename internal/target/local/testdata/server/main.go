@@ -1,6 +1,8 @@
 // Command server is the service the local target's tests deploy. It
 // listens on 127.0.0.1:$PORT and is configured by its environment:
 //
+//	HOST           the address to listen on (default 127.0.0.1; 0.0.0.0 in
+//	               a container)
 //	BODY           what / answers (default "ok")
 //	HEALTH_STATUS  the status /health answers (default 200)
 //	HEALTH_FILE    if set, /health answers the status this file holds
@@ -124,7 +126,11 @@ func run() error {
 		echo(rw)
 	})
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", os.Getenv("PORT")))
+	host := os.Getenv("HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, os.Getenv("PORT")))
 	if err != nil {
 		return err
 	}
