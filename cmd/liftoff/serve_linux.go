@@ -45,6 +45,9 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&cfg.HookSuccessType, "hook-success-type", def.HookSuccessType,
 		`how deploy hook answers write "success": string ("true", as Flightcontrol's Deploy Hooks docs show) or boolean (true)`)
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", def.ShutdownTimeout, "how long each stage of a graceful shutdown (requests, then deployments, then releases) may take")
+	f.DurationVar(&cfg.RestartBackoff, "restart-backoff", def.RestartBackoff, "wait before a release whose process ended is started again; it doubles with each restart in a row")
+	f.DurationVar(&cfg.RestartBackoffMax, "restart-backoff-max", def.RestartBackoffMax, "cap of the wait between restarts of a release")
+	f.IntVar(&cfg.MaxRestarts, "max-restarts", def.MaxRestarts, "restarts in a row (that did not stay up 1 min) before a release is crashed, down until its next deployment")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")
 	f.StringVar(&allowedRepos, "allowed-repos", "", "comma-separated patterns of the repositories projects may use, e.g. "+

@@ -16,6 +16,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
+	"github.com/liftoffhq/liftoff/internal/target/local"
 )
 
 // Config is everything `liftoff serve` is told. It is built once in main,
@@ -59,6 +60,16 @@ type Config struct {
 	// in flight, then deployments running, then the releases (and the
 	// proxy in front of them). Default 30s.
 	ShutdownTimeout time.Duration
+	// RestartBackoff is the wait before a supervised release whose process
+	// ended (or failed its health checks) is started again; it doubles with
+	// each restart in a row, up to RestartBackoffMax. Default 1s.
+	RestartBackoff time.Duration
+	// RestartBackoffMax caps the wait between restarts. Default 1m.
+	RestartBackoffMax time.Duration
+	// MaxRestarts is how many restarts in a row (that did not stay up 1 min)
+	// a release gets before it is crashed: left down until the next
+	// deployment of its service. Default 10.
+	MaxRestarts int
 	// Workers bounds the deployments this node runs at once. Default 2;
 	// -1 runs no engine on this node (an API-only replica).
 	Workers int
@@ -181,6 +192,15 @@ func (c Config) WithDefaults() Config {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	if c.RestartBackoff == 0 {
+		c.RestartBackoff = local.DefaultRestartBackoff
+	}
+	if c.RestartBackoffMax == 0 {
+		c.RestartBackoffMax = local.DefaultRestartBackoffMax
+	}
+	if c.MaxRestarts == 0 {
+		c.MaxRestarts = local.DefaultMaxRestarts
+	}
 	if c.Workers == 0 {
 		c.Workers = 2
 	}
@@ -257,6 +277,15 @@ func (c Config) Validate() error {
 		if !filepath.IsAbs(p) {
 			errs = append(errs, fmt.Errorf("--sandbox-bind %q: use an absolute path", p))
 		}
+	}
+	if c.RestartBackoff < 0 || c.RestartBackoffMax < 0 {
+		errs = append(errs, fmt.Errorf("--restart-backoff %s and --restart-backoff-max %s must be positive, e.g. 1s and 1m", c.RestartBackoff, c.RestartBackoffMax))
+	}
+	if c.RestartBackoffMax > 0 && c.RestartBackoff > c.RestartBackoffMax {
+		errs = append(errs, fmt.Errorf("--restart-backoff %s is above --restart-backoff-max %s", c.RestartBackoff, c.RestartBackoffMax))
+	}
+	if c.MaxRestarts < 0 {
+		errs = append(errs, fmt.Errorf("--max-restarts %d must be positive, e.g. 10", c.MaxRestarts))
 	}
 	if c.DatabaseTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--database-timeout %s must be positive, e.g. 5s", c.DatabaseTimeout))

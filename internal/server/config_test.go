@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 )
@@ -67,5 +68,29 @@ func TestValidateHookSuccessType(t *testing.T) {
 	}
 	if got := (Config{}).WithDefaults().HookSuccessType; got != "string" {
 		t.Errorf("default HookSuccessType = %q, want string", got)
+	}
+}
+
+// TestValidateRestarts: the restart settings default to the local target's
+// and refuse what cannot work, naming the flag.
+func TestValidateRestarts(t *testing.T) {
+	t.Parallel()
+	def := Config{}.WithDefaults()
+	if def.RestartBackoff != time.Second || def.RestartBackoffMax != time.Minute || def.MaxRestarts != 10 {
+		t.Errorf("defaults = %s, %s, %d; want 1s, 1m, 10", def.RestartBackoff, def.RestartBackoffMax, def.MaxRestarts)
+	}
+	for _, tt := range []struct {
+		c       Config
+		wantErr string
+	}{
+		{Config{RestartBackoff: 50 * time.Millisecond, RestartBackoffMax: 100 * time.Millisecond, MaxRestarts: 2}, ""},
+		{Config{RestartBackoff: -time.Second}, "--restart-backoff -1s and --restart-backoff-max 1m0s must be positive, e.g. 1s and 1m"},
+		{Config{RestartBackoff: 2 * time.Minute}, "--restart-backoff 2m0s is above --restart-backoff-max 1m0s"},
+		{Config{MaxRestarts: -3}, "--max-restarts -3 must be positive, e.g. 10"},
+	} {
+		err := tt.c.WithDefaults().Validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+			t.Errorf("%+v: Validate = %v, want %q", tt.c, err, tt.wantErr)
+		}
 	}
 }

@@ -217,7 +217,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 	}
 	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: s.proxyLn.Addr().String(), Log: log,
-		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record, Containers: containers})
+		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record, Containers: containers,
+		RestartBackoff: cfg.RestartBackoff, RestartBackoffMax: cfg.RestartBackoffMax, MaxRestarts: cfg.MaxRestarts})
 	if err != nil {
 		return nil, err
 	}
