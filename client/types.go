@@ -53,6 +53,24 @@ type Service struct {
 	// elasticache, s3 ...); Reason then says why.
 	Deployed bool    `json:"deployed"`
 	Reason   *string `json:"reason"`
+	// State is the runtime state of the service's release in the
+	// environment: running, restarting, crashed or stopped; "" (absent
+	// from the JSON) when it never ran on the local target, and in a
+	// preview environment, whose instances are in Previews.
+	State string `json:"state,omitempty"`
+	// RestartCount is the restarts of that release so far.
+	RestartCount int `json:"restartCount"`
+	// Previews, in a preview environment, are the state of the service in
+	// each pull request's instance that ran, by prNumber.
+	Previews []ServiceInstanceState `json:"previews,omitempty"`
+}
+
+// ServiceInstanceState is the runtime state of a service in one pull
+// request's preview instance.
+type ServiceInstanceState struct {
+	PRNumber     int    `json:"prNumber"`
+	State        string `json:"state"`
+	RestartCount int    `json:"restartCount"`
 }
 
 // Environment is an environment with its services.

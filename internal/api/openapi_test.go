@@ -276,6 +276,7 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{reflect.TypeFor[client.EnvironmentSummary](), "EnvironmentSummary"},
 		{reflect.TypeFor[client.Project](), "Project"},
 		{reflect.TypeFor[client.Service](), "Service"},
+		{reflect.TypeFor[client.ServiceInstanceState](), "ServiceInstanceState"},
 		{reflect.TypeFor[client.Environment](), "Environment"},
 		{reflect.TypeFor[client.PreviewInstance](), "PreviewInstance"},
 		{reflect.TypeFor[client.CreatedHook](), "CreatedDeployHook"},
@@ -1121,6 +1122,11 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "logs of an unknown service", op: svcLogs, path: "/v1/services/cnope/logs", status: 404}))
 			h.crashedService(api, "node-b")
 			do(withKey(exchange{name: "get a crashed service", op: getSvc, path: "/v1/services/" + api, status: 200}))
+			do(withKey(exchange{name: "get an environment with a crashed service", op: "GET /v1/environments/{environmentId}",
+				path: fmt.Sprintf("/v1/environments/%d", h.env["production"]), status: 200}))
+			h.previewState(h.serviceIn("preview", "api"), 4, liftoff.ServiceRunning)
+			do(withKey(exchange{name: "get a preview environment with a running instance", op: "GET /v1/environments/{environmentId}",
+				path: fmt.Sprintf("/v1/environments/%d", h.env["preview"]), status: 200}))
 			do(withKey(exchange{name: "service logs on another node", op: svcLogs, path: "/v1/services/" + api + "/logs", status: 503}))
 
 			// Delete a project: last, the others need this one.

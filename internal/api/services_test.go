@@ -151,3 +151,62 @@ func isStatus(err error, status int) bool {
 	var e *client.Error
 	return errors.As(err, &e) && e.Status == status
 }
+
+// previewState records the state of service id in pull request pr's
+// instance, as the supervision of a node does.
+func (h *harness) previewState(id string, pr int, state string) {
+	h.t.Helper()
+	if err := h.store.PutServiceState(context.Background(), liftoff.ServiceState{ServiceID: id, PRNumber: pr, ReleaseID: "sd-pr",
+		State: state, Restarts: 2, NodeID: testNode, UpdatedAt: logStart}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// TestEnvironmentServiceStates: Get Environment gives each service the
+// state and restart count of its release, none for one that never ran,
+// and in a preview environment the state of each pull request's instance.
+func TestEnvironmentServiceStates(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, dialect, testHooks())
+			ctx := context.Background()
+			byID := func(env string) map[string]client.Service {
+				t.Helper()
+				e, err := h.c.Environment(ctx, h.env[env])
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]client.Service{}
+				for _, s := range e.Services {
+					out[s.ServiceGivenID] = s
+				}
+				return out
+			}
+			if api := byID("production")["api"]; api.State != "" || api.RestartCount != 0 || api.Previews != nil {
+				t.Fatalf("api before any release = %+v", api)
+			}
+			h.crashedService(h.serviceIn("production", "api"), testNode)
+			prod := byID("production")
+			if api := prod["api"]; api.State != "crashed" || api.RestartCount != 1 || api.Previews != nil {
+				t.Errorf("crashed api = %+v", api)
+			}
+			if site := prod["site"]; site.State != "" || site.RestartCount != 0 {
+				t.Errorf("site, never run = %+v", site)
+			}
+			// Another environment's service of the same given id is its own.
+			if api := byID("staging")["api"]; api.State != "" {
+				t.Errorf("staging's api took production's state: %+v", api)
+			}
+			pv := h.serviceIn("preview", "api")
+			h.previewState(pv, 7, liftoff.ServiceRunning)
+			h.previewState(pv, 3, liftoff.ServiceRestarting)
+			api := byID("preview")["api"]
+			want := []client.ServiceInstanceState{{PRNumber: 3, State: "restarting", RestartCount: 2}, {PRNumber: 7, State: "running", RestartCount: 2}}
+			if api.State != "" || !slices.Equal(api.Previews, want) {
+				t.Errorf("preview api = %+v, want previews %+v", api, want)
+			}
+		})
+	}
+}

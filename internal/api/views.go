@@ -1,7 +1,9 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/liftoffhq/liftoff/client"
@@ -62,12 +64,22 @@ func projectOf(v project.View) client.Project {
 	return out
 }
 
-func environmentOf(v project.EnvironmentView) client.Environment {
+// environmentOf renders Get Environment; states are the runtime states of
+// its services' instances, by service id (supervision.Service.States).
+func environmentOf(v project.EnvironmentView, states map[string][]liftoff.ServiceState) client.Environment {
 	out := client.Environment{EnvironmentSummary: environmentSummaryOf(v.Environment), ProjectID: v.Environment.ProjectID,
 		CreatedAt: client.FormatTime(v.Environment.CreatedAt), Services: []client.Service{}}
 	for _, s := range v.Services {
-		out.Services = append(out.Services, client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type,
-			Deployed: true})
+		svc := client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type, Deployed: true}
+		for _, st := range states[s.ID] {
+			if v.Environment.IsPreview {
+				svc.Previews = append(svc.Previews, client.ServiceInstanceState{PRNumber: st.PRNumber, State: st.State, RestartCount: st.Restarts})
+			} else if st.PRNumber == 0 {
+				svc.State, svc.RestartCount = st.State, st.Restarts
+			}
+		}
+		slices.SortFunc(svc.Previews, func(a, b client.ServiceInstanceState) int { return cmp.Compare(a.PRNumber, b.PRNumber) })
+		out.Services = append(out.Services, svc)
 	}
 	for _, s := range v.NotRun {
 		out.Services = append(out.Services, client.Service{ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type,
