@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,9 +39,9 @@ func newEnvs(g *globals) *cobra.Command {
 				if !s.Deployed {
 					deployed = "no: " + orDash(s.Reason)
 				}
-				rows = append(rows, []string{s.ServiceGivenID, s.ServiceName, s.Type, orDash(&s.ServiceID), deployed})
+				rows = append(rows, []string{s.ServiceGivenID, s.ServiceName, s.Type, orDash(&s.ServiceID), deployed, serviceState(s)})
 			}
-			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID", "DEPLOYED"}, rows)
+			return table(cmd.OutOrStdout(), []string{"SERVICE", "NAME", "TYPE", "ID", "DEPLOYED", "STATE"}, rows)
 		},
 	}
 	var project string
@@ -104,4 +105,31 @@ func parseID(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not an environment id: use the positive integer shown by liftoff projects get", s)
 	}
 	return n, nil
+}
+
+// serviceState is the STATE cell of a service: its release's state with
+// its restarts ("running", "crashed, 10 restarts"), each pull request's in
+// a preview environment ("pr-3 running; pr-7 restarting, 1 restart"), or
+// "-" when it never ran.
+func serviceState(s client.Service) string {
+	one := func(state string, restarts int) string {
+		switch restarts {
+		case 0:
+			return state
+		case 1:
+			return state + ", 1 restart"
+		}
+		return fmt.Sprintf("%s, %d restarts", state, restarts)
+	}
+	if len(s.Previews) > 0 {
+		parts := make([]string, len(s.Previews))
+		for i, p := range s.Previews {
+			parts[i] = fmt.Sprintf("pr-%d %s", p.PRNumber, one(p.State, p.RestartCount))
+		}
+		return strings.Join(parts, "; ")
+	}
+	if s.State == "" {
+		return "-"
+	}
+	return one(s.State, s.RestartCount)
 }
