@@ -2,16 +2,24 @@
 // answers / with the text of version.txt (read at start) and /health with
 // 200, or 503 when health.txt says "fail"; /slow?ms=N answers after N ms. On
 // SIGTERM it finishes the requests in flight and exits. /env/NAME answers
-// the value of the environment variable NAME.
+// the value of the environment variable NAME. /started answers the time
+// the process started, in nanoseconds: it tells processes apart, even in
+// a sandbox's PID namespace. /print/NAME prints "NAME=<its value>" on
+// stdout and /say?text=T prints T. /crash?code=N answers, then exits with
+// status N. When crash.txt holds a status, it exits with it after
+// answering its first healthy /health: a release that always crashes once
+// up.
 package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -19,6 +27,12 @@ import (
 func main() {
 	version, _ := os.ReadFile("version.txt")
 	health, _ := os.ReadFile("health.txt")
+	crash, err := os.ReadFile("crash.txt")
+	crashCode := -1
+	if err == nil {
+		crashCode, _ = strconv.Atoi(strings.TrimSpace(string(crash)))
+	}
+	var crashOnce sync.Once
 	mux := http.NewServeMux()
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		if strings.TrimSpace(string(health)) == "fail" {
@@ -26,6 +40,31 @@ func main() {
 			return
 		}
 		_, _ = w.Write([]byte("ok"))
+		if crashCode >= 0 {
+			crashOnce.Do(func() { exitAfterAnswer(w, crashCode) })
+		}
+	})
+	started := strconv.FormatInt(time.Now().UnixNano(), 10)
+	mux.HandleFunc("/started", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(started))
+	})
+	mux.HandleFunc("/print/", func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/print/")
+		fmt.Printf("%s=%s\n", name, os.Getenv(name))
+		_, _ = w.Write([]byte("printed"))
+	})
+	mux.HandleFunc("/say", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println(r.URL.Query().Get("text"))
+		_, _ = w.Write([]byte("said"))
+	})
+	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.URL.Query().Get("code"))
+		if err != nil {
+			http.Error(w, "give ?code=N", http.StatusBadRequest)
+			return
+		}
+		_, _ = w.Write([]byte("crashing with status " + strconv.Itoa(code)))
+		exitAfterAnswer(w, code)
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
@@ -50,4 +89,16 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+}
+
+// exitAfterAnswer sends what the handler wrote, then exits with code once
+// the answer had time to leave.
+func exitAfterAnswer(w http.ResponseWriter, code int) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		os.Exit(code)
+	}()
 }
