@@ -54,12 +54,19 @@ type fixture struct {
 	hook        client.CreatedHook // production's
 	previewHook client.CreatedHook
 	key         string
-	deliveries  int // GitHub deliveries sent, for their ids
+	deliveries  int      // GitHub deliveries sent, for their ids
+	serve       []string // more flags of liftoff serve
 }
 
 func newFixture(t *testing.T, dialect string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, logs: &logLines{}}
+	return newFixtureWith(t, dialect)
+}
+
+// newFixtureWith is newFixture with more flags of liftoff serve.
+func newFixtureWith(t *testing.T, dialect string, serve ...string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, logs: &logLines{}, serve: serve}
 	f.flags = storeFlags(t, dialect, t.TempDir())
 	f.key = bootstrapKey(t, f.flags)
 	f.start()
@@ -89,7 +96,8 @@ func newFixture(t *testing.T, dialect string) *fixture {
 }
 
 func (f *fixture) start() {
-	f.srv = start(f.t, append([]string{"--workers", "2", "--github-webhook-secret", webhookSecret}, f.flags...), f.logs)
+	flags := append([]string{"--workers", "2", "--github-webhook-secret", webhookSecret}, f.flags...)
+	f.srv = start(f.t, append(flags, f.serve...), f.logs)
 	f.c = client.New(f.srv.url(), f.key)
 }
 
