@@ -358,9 +358,9 @@ func TestServicesLiftoffDoesNotRun(t *testing.T) {
 			}
 			want := []any{
 				map[string]any{"serviceId": "", "serviceGivenId": "db", "serviceName": "DB", "type": "rds", "deployed": false,
-					"reason": "type rds does not run on Liftoff"},
+					"reason": "type rds does not run on Liftoff", "restartCount": float64(0)},
 				map[string]any{"serviceId": "", "serviceGivenId": "cache", "serviceName": "Cache", "type": "elasticache", "deployed": false,
-					"reason": "type elasticache does not run on Liftoff"},
+					"reason": "type elasticache does not run on Liftoff", "restartCount": float64(0)},
 			}
 			if got := services(h.env["data"]); !reflect.DeepEqual(got, want) {
 				t.Errorf("services of data = %v, want %v", got, want)
