@@ -68,32 +68,11 @@ func (c *CLI) Run(ctx context.Context, spec RunSpec) (string, error) {
 		}
 		args = append(args, "--publish", fmt.Sprintf("%s:%d:%d", ip, p.HostPort, p.ContainerPort))
 	}
-	env := []string{}
-	if len(spec.Env) > 0 {
-		dir, err := os.MkdirTemp(spec.TempDir, "liftoff-env-")
-		if err != nil {
-			return "", fmt.Errorf("container: directory for the env file: %w", err)
-		}
-		defer func() { _ = os.RemoveAll(dir) }()
-		var file bytes.Buffer
-		for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
-			v := spec.Env[k]
-			if !strings.ContainsAny(v, "\r\n") {
-				fmt.Fprintf(&file, "%s=%s\n", k, v)
-				continue
-			}
-			if reservedName(k) {
-				return "", fmt.Errorf("container: variable %s has a line break, which an env file cannot hold, and the container CLI reads a variable of that name itself", k)
-			}
-			args = append(args, "--env", k)
-			env = append(env, k+"="+v)
-		}
-		f := filepath.Join(dir, "env")
-		if err := os.WriteFile(f, file.Bytes(), 0o600); err != nil {
-			return "", fmt.Errorf("container: write the env file: %w", err)
-		}
-		args = append(args, "--env-file", f)
+	args, env, cleanup, err := c.envArgs(args, spec)
+	if err != nil {
+		return "", err
 	}
+	defer cleanup()
 	args = append(args, spec.Image)
 	args = append(args, spec.Command...)
 	out, err := c.output(ctx, env, args...)
@@ -101,6 +80,68 @@ func (c *CLI) Run(ctx context.Context, spec RunSpec) (string, error) {
 		return "", err
 	}
 	return lastLine(out), nil
+}
+
+// envArgs adds spec's variables to args: through an env file readable only
+// by Liftoff's user, in a private directory that cleanup removes, and a
+// value with a line break through the CLI's environment (the env it
+// returns). Never through the command line.
+func (c *CLI) envArgs(args []string, spec RunSpec) (_ []string, env []string, cleanup func(), err error) {
+	cleanup = func() {}
+	if len(spec.Env) == 0 {
+		return args, nil, cleanup, nil
+	}
+	dir, err := os.MkdirTemp(spec.TempDir, "liftoff-env-")
+	if err != nil {
+		return nil, nil, cleanup, fmt.Errorf("container: directory for the env file: %w", err)
+	}
+	cleanup = func() { _ = os.RemoveAll(dir) }
+	var file bytes.Buffer
+	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
+		v := spec.Env[k]
+		if !strings.ContainsAny(v, "\r\n") {
+			fmt.Fprintf(&file, "%s=%s\n", k, v)
+			continue
+		}
+		if reservedName(k) {
+			cleanup()
+			return nil, nil, func() {}, fmt.Errorf("container: variable %s has a line break, which an env file cannot hold, and the container CLI reads a variable of that name itself", k)
+		}
+		args = append(args, "--env", k)
+		env = append(env, k+"="+v)
+	}
+	f := filepath.Join(dir, "env")
+	if err := os.WriteFile(f, file.Bytes(), 0o600); err != nil {
+		cleanup()
+		return nil, nil, func() {}, fmt.Errorf("container: write the env file: %w", err)
+	}
+	return append(args, "--env-file", f), env, cleanup, nil
+}
+
+// RunOnce runs spec's command in a new container of its image, attached,
+// writing its output to out, and removes the container when it ends (a
+// deployment's preDeployCommand in the service's image). A non-zero exit
+// is an error that says the status.
+func (c *CLI) RunOnce(ctx context.Context, spec RunSpec, out io.Writer) error {
+	if spec.Image == "" {
+		return fmt.Errorf("container: run needs an image")
+	}
+	args := []string{"run", "--rm"}
+	if spec.Name != "" {
+		args = append(args, "--name", spec.Name)
+	}
+	args = appendLabels(args, spec.Labels)
+	for _, u := range c.ulimits {
+		args = append(args, "--ulimit", u)
+	}
+	args, env, cleanup, err := c.envArgs(args, spec)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	args = append(args, spec.Image)
+	args = append(args, spec.Command...)
+	return c.run(ctx, invocation{args: args, env: env, stdout: out, stderr: out})
 }
 
 // Stop asks the container to stop (its stop signal, SIGTERM by default)

@@ -21,7 +21,8 @@ func TestDockerServiceBuildsItsImage(t *testing.T) {
 	cli := containertest.CLI(t)
 	cfg := `{"envVariables": {"GREETING": "bonjour"}, "environments": [{"id": "production", "source": {"branch": "main"}, "services": [
 		{"id": "App_1", "type": "web", "buildType": "docker", "dockerfilePath": "docker/app.Dockerfile", "dockerContext": "app",
-		 "dockerTarget": "final", "versionHistoryCount": 2},
+		 "dockerTarget": "final", "versionHistoryCount": 2,
+		 "preDeployCommand": ["/bin/sh", "-c", "echo predeploy in the image sees $(cat /greeting) and $GREETING"]},
 		{"id": "api", "type": "worker", "startCommand": "./api", "dependsOn": ["App_1"]}]}]}`
 	files := map[string]string{
 		"docker/app.Dockerfile": "FROM " + containertest.BaseImage + " AS final\nARG GREETING\nARG LIFTOFF_DEPLOYMENT_ID\nCOPY hello.txt /hello.txt\n" +
@@ -53,7 +54,8 @@ func TestDockerServiceBuildsItsImage(t *testing.T) {
 			t.Errorf("api, which depends on App_1, ended %s", api.Status)
 		}
 		text := logText(t, h, d.ID)
-		for _, line := range []string{"==> Building image " + want, "build " + d.ID + " says bonjour, from the context", "==> Built image " + want} {
+		for _, line := range []string{"==> Building image " + want, "build " + d.ID + " says bonjour, from the context", "==> Built image " + want,
+			"predeploy in the image sees bonjour and bonjour"} {
 			if !strings.Contains(text, line) {
 				t.Errorf("the stored output lacks %q:\n%s", line, text)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
+	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/redact"
@@ -228,7 +229,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	})
 	r.setStatus(u, liftoff.StatusDeploying)
 	env := r.environ(u.svc, u.hosts, u.vars, true)
-	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("preDeployCommand", u.svc.PreDeployCommand)); err != nil {
+	if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "preDeployCommand", u.svc.PreDeployCommand); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	if isJobRelease(u.svc) {
@@ -242,7 +243,7 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 			return liftoff.StatusDeployError, redact.Secrets(err.Error())
 		}
 	}
-	if err := r.runSteps(ctx, dir, releaseDir, env, log, 0, commandStep("postDeployCommand", u.svc.PostDeployCommand)); err != nil {
+	if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "postDeployCommand", u.svc.PostDeployCommand); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	return liftoff.StatusSuccess, ""
@@ -282,6 +283,26 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 		steps.Step{Name: "installCommand", Command: u.svc.InstallCommand},
 		steps.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
 		steps.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
+}
+
+// deployCommand runs a deployment command of the service: in a one-off
+// container of its image for a container release (the tools it needs are
+// in the image, such as a migration tool), else in the sandbox at its
+// basePath.
+func (r *deployment) deployCommand(ctx context.Context, u *unit, root, dir string, env []string, log *logstream.Writer, name string, c config.Command) error {
+	if c.IsBlank() {
+		return nil
+	}
+	if u.image == "" {
+		return r.runSteps(ctx, root, dir, env, log, 0, commandStep(name, c))
+	}
+	log.Printf("==> Running %s in a container of %s: %s", name, u.image, c.String())
+	err := r.e.Containers.RunOnce(ctx, container.RunSpec{Image: u.image, Command: c.Argv("/bin/sh"), Env: buildVariables(env),
+		Labels: r.imageLabels(u), TempDir: r.e.cfg.DataDir}, log)
+	if err != nil {
+		return fmt.Errorf("%s failed: %w", name, err)
+	}
+	return nil
 }
 
 // commandStep is the step of a deployment command of the service, in
