@@ -90,7 +90,8 @@ func (t *Target) launchContainer(rel target.Release, out *output) (instance, err
 	fmt.Fprintf(out, "==> %s: starting release %s: container %s of %s (PORT=%d, published on 127.0.0.1:%d)\n",
 		time.Now().UTC().Format(time.RFC3339), rel.ID, name, rel.Image, svcPort, port)
 	since := time.Now()
-	ctx, cancel := context.WithTimeout(t.life, containerCommandTimeout)
+	// Run pulls a containerImage the host does not have: that may take a while.
+	ctx, cancel := context.WithTimeout(t.life, containerRunTimeout)
 	defer cancel()
 	if _, err := cli.Run(ctx, container.RunSpec{Name: name, Image: rel.Image, Command: cmd, Labels: labels, Env: env,
 		Publish: []container.Port{{HostPort: port, ContainerPort: svcPort}}, TempDir: t.cfg.Dir}); err != nil {
@@ -103,8 +104,12 @@ func (t *Target) launchContainer(rel target.Release, out *output) (instance, err
 }
 
 // containerCommandTimeout bounds one CLI command that should be quick
-// (run, inspect, stop beyond its grace, remove).
-const containerCommandTimeout = 2 * time.Minute
+// (inspect, list, stop beyond its grace, remove); containerRunTimeout
+// bounds a run, which may pull its image first.
+const (
+	containerCommandTimeout = 2 * time.Minute
+	containerRunTimeout     = 15 * time.Minute
+)
 
 // containerName names a release's container; n tells its restarts apart.
 func containerName(releaseID string, n int64) string {
