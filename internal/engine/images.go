@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -57,11 +58,11 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 	if !u.svc.BuildGetsVariables() {
 		vars = buildVariables(r.environ(u.svc, u.hosts, nil, true))
 	}
-	if u.svc.InjectsVariablesAsBuildArgs() {
-		spec.Args = vars
-	} else {
-		spec.Secrets = vars
+	declared, err := declaredArgs(dockerfile)
+	if err != nil {
+		return fmt.Errorf("read dockerfilePath %q: %w", u.svc.DockerfilePath, err)
 	}
+	spec.Args, spec.Secrets = splitBuildVariables(vars, u.secretNames, declared, u.svc.InjectsVariablesAsBuildArgs())
 	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
 	bctx, cancel := context.WithTimeoutCause(ctx, timeout, errBuildTimeout)
 	defer cancel()
@@ -82,6 +83,39 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 }
 
 var errBuildTimeout = errors.New("build timeout")
+
+// argLine matches a Dockerfile's ARG instruction and its first name.
+var argLine = regexp.MustCompile(`(?im)^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)`)
+
+// declaredArgs are the names a Dockerfile declares with ARG, in any stage.
+func declaredArgs(dockerfile string) (map[string]bool, error) {
+	b, err := os.ReadFile(dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, m := range argLine.FindAllStringSubmatch(string(b), -1) {
+		out[m[1]] = true
+	}
+	return out, nil
+}
+
+// splitBuildVariables says how a build gets each variable. Every one is a
+// build secret (RUN --mount=type=secret,id=NAME reads it, and it stays out
+// of the image). With injectEnvVariablesInDockerfile (asArgs) a variable
+// is also a build argument, but a secret one only when the Dockerfile
+// declares its ARG: a secret value reaches the image's history only when
+// the Dockerfile asks for it by name.
+func splitBuildVariables(vars map[string]string, secret, declared map[string]bool, asArgs bool) (args, secrets map[string]string) {
+	args, secrets = map[string]string{}, map[string]string{}
+	for k, v := range vars {
+		secrets[k] = v
+		if asArgs && (!secret[k] || declared[k]) {
+			args[k] = v
+		}
+	}
+	return args, secrets
+}
 
 // buildVariables are a build's variables without the process basics
 // (PATH, HOME ...), which the build's own image sets.

@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -152,5 +155,36 @@ func TestStaleTags(t *testing.T) {
 	}
 	if got := staleTags(tags, "localhost/liftoff/shop/production/web", 1); len(got) != 0 {
 		t.Errorf("staleTags of a repository with no tags = %v", got)
+	}
+}
+
+// TestSplitBuildVariables: every variable is a build secret; with
+// injectEnvVariablesInDockerfile a plain one is also an argument, a
+// secret one only when the Dockerfile declares its ARG.
+func TestSplitBuildVariables(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"PLAIN": "p", "TOKEN": "t", "DB_URL": "d"}
+	secret := map[string]bool{"TOKEN": true, "DB_URL": true}
+	args, secrets := splitBuildVariables(vars, secret, map[string]bool{"DB_URL": true}, true)
+	if want := map[string]string{"PLAIN": "p", "DB_URL": "d"}; !maps.Equal(args, want) {
+		t.Errorf("args = %v, want %v", args, want)
+	}
+	if !maps.Equal(secrets, vars) {
+		t.Errorf("secrets = %v, want every variable", secrets)
+	}
+	if args, _ := splitBuildVariables(vars, secret, map[string]bool{"DB_URL": true}, false); len(args) != 0 {
+		t.Errorf("args without injectEnvVariablesInDockerfile = %v, want none", args)
+	}
+}
+
+func TestDeclaredArgs(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(f, []byte("ARG BASE=x\nFROM scratch\n  arg token\nRUN echo ARG NOT_ME\nARG DB_URL\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := declaredArgs(f)
+	if err != nil || !maps.Equal(got, map[string]bool{"BASE": true, "token": true, "DB_URL": true}) {
+		t.Fatalf("declaredArgs = %v, %v", got, err)
 	}
 }

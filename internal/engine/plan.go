@@ -30,11 +30,13 @@ type unit struct {
 	// image is what a container release runs, once built.
 	image string
 	// vars are its variables, resolved; scrub hides the secret ones in
-	// its output, its errors and its release's output.
-	vars   map[string]string
-	scrub  *redact.Scrubber
-	ctx    context.Context
-	cancel context.CancelCauseFunc
+	// its output, its errors and its release's output; secretNames are
+	// the variables whose values are secret.
+	vars        map[string]string
+	scrub       *redact.Scrubber
+	secretNames map[string]bool
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
 }
 
 // plan decides which services deploy and records a service deployment for
@@ -133,7 +135,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		r.log.Printf("    %s: %s (%s)", s.ID, verb, c.reason)
 		if c.deploy {
 			u := &unit{svc: s, hosts: hosts[i], row: row, done: make(chan struct{}), prebuilt: c.prebuilt, prebuiltImage: c.prebuiltImage,
-				vars: vars[i].Env, scrub: redact.New(vars[i].Secrets...)}
+				vars: vars[i].Env, scrub: redact.New(vars[i].Secrets...), secretNames: vars[i].SecretNames}
 			units = append(units, u)
 			byID[s.ID] = u
 		}

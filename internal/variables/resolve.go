@@ -78,6 +78,8 @@ type Resolved struct {
 	// Secrets are the values that must not be shown: every secret's and
 	// named secret's, and the operator-set values of fromService.
 	Secrets []string
+	// SecretNames are the variables whose values are among Secrets.
+	SecretNames map[string]bool
 	// Digest changes whenever a variable or secret the service reads
 	// through the API changes (or is sealed again); "" when it reads none,
 	// so that services without such variables keep their fingerprints.
@@ -90,7 +92,7 @@ type Resolved struct {
 // it with a message naming the variable, the service and the command that
 // fixes it.
 func (sn *Snapshot) Resolve(in Input) (Resolved, error) {
-	r := &resolution{sn: sn, in: in, out: Resolved{Env: map[string]string{}}, digest: sha256.New()}
+	r := &resolution{sn: sn, in: in, out: Resolved{Env: map[string]string{}, SecretNames: map[string]bool{}}, digest: sha256.New()}
 	for _, level := range []struct {
 		env     int64
 		service string
@@ -103,21 +105,23 @@ func (sn *Snapshot) Resolve(in Input) (Resolved, error) {
 				continue
 			}
 			r.note("variable", v.Name, string(v.Kind), strconv.FormatInt(v.EnvironmentID, 10), v.ServiceID, v.Value, v.KeyID, hex.EncodeToString(v.Sealed))
+			before := len(r.out.Secrets)
 			value, err := r.variable(v)
 			if err != nil {
 				return Resolved{}, err
 			}
-			r.out.Env[v.Name] = value
+			r.out.Env[v.Name], r.out.SecretNames[v.Name] = value, len(r.out.Secrets) > before
 		}
 	}
 	for _, level := range in.File {
 		for _, name := range sortedKeys(level) {
 			v := level[name]
+			before := len(r.out.Secrets)
 			value, err := r.fileValue(name, v)
 			if err != nil {
 				return Resolved{}, err
 			}
-			r.out.Env[name] = value
+			r.out.Env[name], r.out.SecretNames[name] = value, len(r.out.Secrets) > before
 		}
 	}
 	if r.used {

@@ -208,6 +208,11 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Secrets %q lacks %q", got.Secrets, secret)
 			}
 		}
+		for name, secret := range map[string]bool{"TOKEN": true, "ALGOLIA": true, "DB": true, "SESSION": true, "A": false, "D": false, "API": false} {
+			if got.SecretNames[name] != secret {
+				t.Errorf("SecretNames[%s] = %v, want %v", name, got.SecretNames[name], secret)
+			}
+		}
 		if contains(got.Secrets, "project") || got.Digest == "" {
 			t.Errorf("Secrets %q, Digest %q", got.Secrets, got.Digest)
 		}
