@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,18 +82,7 @@ func TestSecretsReachServicesAndNoLog(t *testing.T) {
 		t.Fatalf("deployment with unset secrets ended %s %v, want ERROR with %q", d.Status, d.Error, want)
 	}
 
-	cli := func(stdin string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command(binary, append([]string{"--server", f.srv.url(), "--api-key", f.key}, args...)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("liftoff %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
-		}
-		return string(out)
-	}
+	cli := f.cliIn
 	cli(secretValues["ALGOLIA_KEY"]+"\n", "secrets", "set", "--project", "fc", "ALGOLIA_API_ADMIN_KEY")
 	cli(secretValues["DATABASE_URL"], "secrets", "set", "--project", "fc", "--env", "production", "db.dbConnectionString")
 	cli(secretValues["SESSION_SECRET"], "secrets", "set", "--project", "fc", "arn:aws:secretsmanager:us-east-1:123456789012:secret:session-AbCdEf")
