@@ -8,7 +8,9 @@
 // stdout and /say?text=T prints T. /crash?code=N answers, then exits with
 // status N. When crash.txt holds a status, it exits with it after
 // answering its first healthy /health: a release that always crashes once
-// up.
+// up. It listens on 127.0.0.1:$PORT, or on $WEBSERVER_HOST:$PORT when
+// that is set (0.0.0.0 in a container, whose published port reaches its
+// network interface, not its loopback).
 package main
 
 import (
@@ -77,7 +79,11 @@ func main() {
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(version)
 	})
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux}
+	host := os.Getenv("WEBSERVER_HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	srv := &http.Server{Addr: host + ":" + os.Getenv("PORT"), Handler: mux}
 	go func() {
 		if err := srv.ListenAndServe(); err != http.ErrServerClosed {
 			os.Exit(1)
