@@ -193,14 +193,15 @@ func projectImageTags(t *testing.T, cli *container.CLI, p client.Project, instan
 
 // listImages lists every image. Podman fails a listing when another
 // test removes an image meanwhile ("image not known", "file does not
-// exist"): it lists again, a few times.
+// exist"): it lists again, up to 10 times over about 5s.
 func listImages(ctx context.Context, cli *container.CLI) ([]container.Image, error) {
 	var err error
-	for range 5 {
+	for i := range 10 {
 		var images []container.Image
 		if images, err = cli.ListImages(ctx, nil); err == nil {
 			return images, nil
 		}
+		time.Sleep(time.Duration(i+1) * 100 * time.Millisecond) // a retry's pause, not a synchronisation
 	}
 	return nil, err
 }

@@ -280,10 +280,11 @@ func removeBenchContainers(b *testing.B, cli *container.CLI, p client.Project) {
 		}
 	}
 	var images []container.Image
-	for range 5 { // podman fails a listing while an image is removed
+	for i := range 10 { // podman fails a listing while an image is removed
 		if images, err = cli.ListImages(ctx, nil); err == nil {
 			break
 		}
+		time.Sleep(time.Duration(i+1) * 100 * time.Millisecond)
 	}
 	if err != nil {
 		b.Errorf("list images: %v", err)
