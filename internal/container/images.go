@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -29,7 +30,30 @@ func (c *CLI) RemoveImage(ctx context.Context, ref string) error {
 // ListImages returns the images that carry all the labels, newest first.
 // Podman labels the images of a multi-stage build's earlier stages too:
 // they have no tags, and are the layer cache of later builds.
+//
+// An image removed while the list is made (another build's cache, a
+// pruning) makes podman's listing fail with "image not known": it is made
+// again, a few times.
 func (c *CLI) ListImages(ctx context.Context, labels map[string]string) ([]Image, error) {
+	var err error
+	for attempt := range listAttempts {
+		var images []Image
+		if images, err = c.listImages(ctx, labels); !errors.Is(err, ErrNotFound) {
+			return images, err
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+// listAttempts bounds ListImages' attempts.
+const listAttempts = 5
+
+func (c *CLI) listImages(ctx context.Context, labels map[string]string) ([]Image, error) {
 	args := []string{"images", "--no-trunc", "--quiet"}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		args = append(args, "--filter", "label="+k+"="+labels[k])
