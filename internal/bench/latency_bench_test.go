@@ -76,8 +76,10 @@ func BenchmarkHookToBuild(b *testing.B) {
 	// The build runs as builds do by default: in the sandbox where
 	// bubblewrap works, which must show it the pipe (a pipe opens for
 	// writing through a read-only bind).
+	// The test's repository is in a temp directory, which the server's
+	// default policy refuses: allow it.
 	cfg := server.Config{Addr: "127.0.0.1:0", ProxyAddr: "127.0.0.1:0", DataDir: dataDir, HookRateLimit: 100000,
-		SandboxBinds: []string{filepath.Dir(fifo)}}
+		SandboxBinds: []string{filepath.Dir(fifo)}, AllowedRepos: []string{filepath.Join(os.TempDir(), "**")}}
 	key := bootstrapAPIKey(b, ctx, cfg)
 	repo := gittest.New(b)
 	repo.Commit("initial", map[string]string{"liftoff.json": markerConfig(fifo), "README.md": "bench\n"})
