@@ -3,9 +3,11 @@ package local
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/container/containertest"
+	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -68,7 +71,7 @@ func containerRelease(inst target.Instance, service, body, image string, env ...
 		Service: config.Service{ID: service, Type: config.TypeWeb, Port: 3000, HealthCheckPath: "/health",
 			HealthCheckTimeoutSecs: 30},
 		Image: image,
-		Env:   append([]string{"BODY=" + body}, env...),
+		Env:   append(append(steps.BaseEnv(), "BODY="+body), env...),
 		Log:   &lockedBuffer{},
 	}
 }
@@ -110,6 +113,7 @@ func TestContainerReleases(t *testing.T) {
 	if _, port := h.mustGet(host, "/env?name=PORT"); port != "3000" {
 		t.Errorf("PORT in the container = %q, want the service's port 3000", port)
 	}
+
 	first := containersOf(t, cli, inst)
 	if len(first) != 1 {
 		t.Fatalf("%d containers after the first deploy, want 1", len(first))
@@ -199,4 +203,17 @@ func removeAll(cli *container.CLI, inst target.Instance) error {
 		_ = cli.Remove(ctx, s.Name)
 	}
 	return nil
+}
+
+// TestContainerEnv: the host's process basics stay out of a container,
+// the service's variables (one that sets a basic to its own value too)
+// go in.
+func TestContainerEnv(t *testing.T) {
+	t.Parallel()
+	base := []string{"PATH=/usr/local/go/bin:/usr/bin", "HOME=/root", "TZ=UTC"}
+	got := containerEnv(append(slices.Clone(base), "TZ=Europe/Paris", "BODY=v1", "EMPTY="), base)
+	want := map[string]string{"TZ": "Europe/Paris", "BODY": "v1", "EMPTY": ""}
+	if !maps.Equal(got, want) {
+		t.Errorf("containerEnv = %v, want %v", got, want)
+	}
 }
