@@ -106,6 +106,11 @@ func newContainerFixture(t *testing.T, name string, files map[string]string, ser
 		"web/Dockerfile":  containerDockerfile,
 		"web/webserver":   staticWebserverBinary(t),
 		"web/version.txt": "v1",
+		// Each test's build context differs from its first layer on:
+		// tests running at once share no layer of podman's cache, so
+		// one's cleanup never removes a layer another's build uses, and
+		// each first build runs every step.
+		"web/test-id.txt": t.Name() + " " + strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
 	for k, v := range files {
 		commit[k] = v
@@ -251,7 +256,7 @@ func TestContainerMultiStageZeroDowntime(t *testing.T) {
 		t.Fatalf("web = %s %s", s.Status, s.Service.Type)
 	}
 	logs, _ := f.c.Logs(context.Background(), d.DeploymentID, "web")
-	if !strings.Contains(logs, "stage one gathered 2 files") || !strings.Contains(logs, "Built image "+imagePrefix(f.project, "production")+"web:") {
+	if !strings.Contains(logs, "stage one gathered 3 files") || !strings.Contains(logs, "Built image "+imagePrefix(f.project, "production")+"web:") {
 		t.Fatalf("the build log lacks the first stage's output or the image:\n%s", logs)
 	}
 	f.expectAnswer("web", "v1")
