@@ -14,33 +14,18 @@ import (
 
 // Runnable reports whether Liftoff builds and deploys the service: true for
 // the types web, web-private, worker, static and scheduler whose commands
-// it can run, or whose Dockerfile it can build.
-// Services of other Flightcontrol types (rds, s3, ...), prebuilt images,
-// and a service without the startCommand it needs are accepted in the
-// file and skipped, each with its reason: one service Liftoff cannot run
-// never refuses the others.
+// it can run, and for web, web-private and worker services from a
+// Dockerfile or a prebuilt image, which run as containers. Services of
+// other Flightcontrol types (rds, s3, ...), static sites and schedulers
+// from an image, and a service without the startCommand it needs are
+// accepted in the file and skipped, each with its reason: one service
+// Liftoff cannot run never refuses the others.
 func (s Service) Runnable() bool { return s.NotRunReason() == "" }
-
-// containersRun is the one switch of container releases: until the local
-// target runs containers, a docker service is built (its image tagged and
-// recorded) and its release skipped with ReleaseSkipReason, and a
-// prebuilt image is not deployed. Setting it makes both release.
-const containersRun = true
 
 // RunsAsContainer reports whether the service's release is a container:
 // an image built from its Dockerfile, or a prebuilt one.
 func (s Service) RunsAsContainer() bool {
 	return s.BuildType == BuildDocker || s.ContainerImage != nil
-}
-
-// ReleaseSkipReason says why the engine stops a service after its build
-// instead of releasing it ("" when it releases): a container, until
-// Liftoff runs them.
-func (s Service) ReleaseSkipReason() string {
-	if s.RunsAsContainer() && !containersRun {
-		return "Liftoff builds the image but does not run containers yet"
-	}
-	return ""
 }
 
 // NotRunReason says why Liftoff does not deploy the service ("type rds does
@@ -49,8 +34,6 @@ func (s Service) NotRunReason() string {
 	switch {
 	case !isRunnableType(s.Type):
 		return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
-	case s.ContainerImage != nil && !containersRun:
-		return "Liftoff does not run container images yet (containerImage)"
 	case s.RunsAsContainer() && (s.Type == TypeStatic || s.Type == TypeScheduler):
 		return "Liftoff runs web, web-private and worker services from a container image, not yet a " + s.Type + " service"
 	case s.RunsAsContainer() && s.Target.Type == TargetCommand:

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -278,17 +277,4 @@ func (r *deployment) imageOf(u *unit) string {
 		return u.svc.ContainerImage.Ref()
 	}
 	return r.imageRef(u)
-}
-
-// skipRelease ends a unit whose release Liftoff does not run yet (a
-// container, config.Service.ReleaseSkipReason) once it is built.
-func (r *deployment) skipRelease(ctx context.Context, u *unit, why string, log *logstream.Writer) {
-	reason := "not deployed: " + why
-	if u.svc.BuildType == config.BuildDocker {
-		reason = "built " + r.imageRef(u) + "; " + reason
-	}
-	log.Printf("==> %s: %s", u.svc.ID, reason)
-	if err := r.e.Store.UpdateServiceDeployment(context.WithoutCancel(ctx), store.UpdateServiceDeploymentParams{ID: u.row.ID, Reason: reason}); err != nil {
-		r.e.Log.Error("record service deployment", "service_deployment_id", u.row.ID, "err", err)
-	}
 }

@@ -179,11 +179,6 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 			return liftoff.StatusBuildError, buildMessage(err)
 		}
 	}
-	// The one place container releases wait for the local target.
-	if why := u.svc.ReleaseSkipReason(); why != "" {
-		r.skipRelease(ctx, u, why, log)
-		return liftoff.StatusNoChange, ""
-	}
 	if u.svc.RunsAsContainer() {
 		if u.image = r.imageOf(u); u.image == "" {
 			return liftoff.StatusDeployError, "the build to redeploy recorded no image"
