@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -561,73 +558,5 @@ func TestContainerLogsFollow(t *testing.T) {
 		t.Fatalf("the container has PRINTED_SECRET=%q (%d)", body, status)
 	}
 
-	cmd := exec.Command(binary, "--server", f.srv.url(), "--api-key", f.key,
-		"logs", "-f", "--project", "ctr-logs", "--env", "production", "--service", "web")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 100)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	var got []string
-	waitLine := func(s string) {
-		t.Helper()
-		timeout := time.After(60 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("liftoff logs -f ended before printing %q: %s\n%s", s, stderr.String(), strings.Join(got, "\n"))
-				}
-				got = append(got, l)
-				if strings.Contains(l, s) {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("liftoff logs -f did not print %q within 60s:\n%s", s, strings.Join(got, "\n"))
-			}
-		}
-	}
-	say := func(text string) {
-		t.Helper()
-		if status, body := f.get("web", "/say?text="+text); status != 200 {
-			t.Fatalf("/say answered %d %q", status, body)
-		}
-	}
-	say("before-the-secret")
-	waitLine("before-the-secret")
-	if status, body := f.get("web", "/print/PRINTED_SECRET"); status != 200 {
-		t.Fatalf("/print answered %d %q", status, body)
-	}
-	say("after-the-secret")
-	waitLine("after-the-secret")
-
-	const printed = "PRINTED_SECRET=[REDACTED]"
-	found := false
-	for _, l := range got {
-		if strings.Contains(l, secret) {
-			t.Errorf("liftoff logs -f printed the secret's value: %q", l)
-		}
-		if strings.HasSuffix(l, " "+printed) {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("liftoff logs -f did not print %q:\n%s", printed, strings.Join(got, "\n"))
-	}
+	followScrubbed(t, f, "ctr-logs", "web", secret, 60*time.Second)
 }

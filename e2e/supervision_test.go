@@ -217,8 +217,18 @@ func TestLogsFollow(t *testing.T) {
 		t.Fatalf("the release has PRINTED_SECRET=%q (%d)", body, status)
 	}
 
+	followScrubbed(t, f, "mono", "api", secret, 30*time.Second)
+}
+
+// followScrubbed runs liftoff logs -f on a production service that has
+// the secret variable PRINTED_SECRET, makes the service print a line, the
+// secret and another line (e2e/testdata/webserver's /say and /print), and
+// checks that the follow printed both lines and the secret only as
+// [REDACTED]. wait bounds each wait for a line.
+func followScrubbed(t *testing.T, f *fixture, project, service, secret string, wait time.Duration) {
+	t.Helper()
 	cmd := exec.Command(binary, "--server", f.srv.url(), "--api-key", f.key,
-		"logs", "-f", "--project", "mono", "--env", "production", "--service", "api")
+		"logs", "-f", "--project", project, "--env", "production", "--service", service)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -244,7 +254,7 @@ func TestLogsFollow(t *testing.T) {
 	// waitLine reads what liftoff logs -f prints until a line holds s.
 	waitLine := func(s string) {
 		t.Helper()
-		timeout := time.After(30 * time.Second)
+		timeout := time.After(wait)
 		for {
 			select {
 			case l, ok := <-lines:
@@ -256,13 +266,13 @@ func TestLogsFollow(t *testing.T) {
 					return
 				}
 			case <-timeout:
-				t.Fatalf("liftoff logs -f did not print %q within 30s:\n%s", s, strings.Join(got, "\n"))
+				t.Fatalf("liftoff logs -f did not print %q within %s:\n%s", s, wait, strings.Join(got, "\n"))
 			}
 		}
 	}
 	say := func(text string) {
 		t.Helper()
-		if status, body := f.get("api", "/say?text="+text); status != 200 {
+		if status, body := f.get(service, "/say?text="+text); status != 200 {
 			t.Fatalf("/say answered %d %q", status, body)
 		}
 	}
@@ -270,7 +280,7 @@ func TestLogsFollow(t *testing.T) {
 	waitLine("before-the-secret")
 	// Printed once the command printed the line above: it can only come
 	// through the follow.
-	if status, body := f.get("api", "/print/PRINTED_SECRET"); status != 200 {
+	if status, body := f.get(service, "/print/PRINTED_SECRET"); status != 200 {
 		t.Fatalf("/print answered %d %q", status, body)
 	}
 	say("after-the-secret")

@@ -90,7 +90,26 @@ func (c *CLI) Build(ctx context.Context, spec BuildSpec) error {
 		env = []string{}
 	}
 	args = append(args, spec.Context)
-	return c.run(ctx, invocation{args: args, env: env, stdout: out, stderr: out})
+	var err error
+	for attempt := 1; ; attempt++ {
+		var seen tail
+		err = c.run(ctx, invocation{args: args, env: env, stdout: out, stderr: io.MultiWriter(out, &seen)})
+		if err == nil || attempt == buildAttempts || ctx.Err() != nil || !storageRace(seen.String()) {
+			return err
+		}
+		fmt.Fprintf(out, "An image or layer the build's cache looked at was removed meanwhile (another build, a pruning): building again\n")
+	}
+}
+
+// buildAttempts bounds Build's attempts when the storage changed under it.
+const buildAttempts = 3
+
+// storageRace recognises a build that failed because an image or a layer
+// was removed while podman's cache looked at it: not the build's fault,
+// and gone when it runs again.
+func storageRace(output string) bool {
+	s := strings.ToLower(output)
+	return strings.Contains(s, "layer not known") || strings.Contains(s, "image not known")
 }
 
 // appendLabels adds --label k=v for each label, in a stable order.

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Kinds of CLI.
@@ -146,11 +147,16 @@ func (c *CLI) run(ctx context.Context, inv invocation) error {
 		cmd.Env = append(os.Environ(), inv.env...)
 	}
 	cmd.Stdin = inv.stdin
-	cmd.Stdout = inv.stdout
+	// stdout and stderr are copied by two goroutines, often to one writer
+	// (a build's output): one at a time.
+	var mu sync.Mutex
+	if inv.stdout != nil {
+		cmd.Stdout = &lockedWriter{mu: &mu, w: inv.stdout}
+	}
 	var errBuf tail
-	cmd.Stderr = &errBuf
+	cmd.Stderr = &lockedWriter{mu: &mu, w: &errBuf}
 	if inv.stderr != nil {
-		cmd.Stderr = io.MultiWriter(inv.stderr, &errBuf)
+		cmd.Stderr = &lockedWriter{mu: &mu, w: io.MultiWriter(inv.stderr, &errBuf)}
 	}
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
@@ -181,6 +187,18 @@ func isNotFound(stderr string) bool {
 	return strings.Contains(s, "no such container") || strings.Contains(s, "no such object") ||
 		strings.Contains(s, "no such image") || strings.Contains(s, "image not known") ||
 		strings.Contains(s, "image is not known") || strings.Contains(s, "no container with name or id")
+}
+
+// lockedWriter writes to w under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // tail keeps the last few kilobytes written to it: enough of a failing

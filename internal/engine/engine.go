@@ -172,7 +172,11 @@ type Engine struct {
 	runMu sync.Mutex
 
 	janitorWake chan struct{}
-	jobWake     chan struct{}
+	// images orders this node's image builds (readers, any number at
+	// once) and image removals (a writer): podman fails a build whose
+	// cache meets an image removed meanwhile.
+	images  sync.RWMutex
+	jobWake chan struct{}
 
 	mu      sync.Mutex
 	running map[string]runningDeployment // by deployment id

@@ -67,7 +67,10 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 	defer cancel()
 	log.Printf("==> Building image %s (%s, context %s)", ref, u.svc.DockerfilePath, u.svc.DockerContext)
 	start := time.Now()
-	if err := cli.Build(bctx, spec); err != nil {
+	r.e.images.RLock()
+	err = cli.Build(bctx, spec)
+	r.e.images.RUnlock()
+	if err != nil {
 		if errors.Is(context.Cause(bctx), errBuildTimeout) && ctx.Err() == nil {
 			return fmt.Errorf("the image build exceeded buildTimeoutSecs (%d)", u.svc.BuildTimeoutSecs)
 		}
@@ -162,6 +165,8 @@ func (e *Engine) removeInstanceImages(ctx context.Context, p liftoff.Project, en
 	if e.Containers == nil {
 		return 0, nil
 	}
+	e.images.Lock()
+	defer e.images.Unlock()
 	images, err := e.Containers.ListImages(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -217,6 +222,8 @@ func (r *deployment) imageLabels(u *unit) map[string]string {
 // greatest tags are the newest. An image a container still uses is
 // refused by the CLI and stays, with a warning.
 func (e *Engine) pruneImages(ctx context.Context, labels map[string]string, repository string, keep int) {
+	e.images.Lock()
+	defer e.images.Unlock()
 	images, err := e.Containers.ListImages(ctx, labels)
 	if err != nil {
 		e.Log.Error("list images to prune", "labels", labels, "err", err)
