@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,37 +259,7 @@ func TestContainerMultiStageZeroDowntime(t *testing.T) {
 		t.Fatalf("the container has PORT=%q (%d), want 3000", body, status)
 	}
 
-	var sent, failed atomic.Int64
-	var firstFailure atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 30 * time.Second}
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("GET", "http://"+f.srv.proxy+"/slow?ms=20", nil)
-				req.Host = "web.production.localhost"
-				resp, err := hc.Do(req)
-				sent.Add(1)
-				if err != nil {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != 200 {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
-				}
-			}
-		})
-	}
+	done := f.proxyLoad("web.production.localhost")
 	started := time.Now()
 	for i := 2; i <= 11; i++ {
 		version := "v" + strconv.Itoa(i)
@@ -302,15 +270,14 @@ func TestContainerMultiStageZeroDowntime(t *testing.T) {
 		}
 		f.expectAnswer("web", version)
 	}
-	close(stop)
-	wg.Wait()
+	sent, failed, first := done()
 	t.Logf("containers: %d requests sent during 10 redeploys of a container service (%s), %d failed",
-		sent.Load(), time.Since(started).Round(time.Millisecond), failed.Load())
-	if failed.Load() > 0 {
-		t.Fatalf("%d of %d requests failed during redeploys; first: %v", failed.Load(), sent.Load(), firstFailure.Load())
+		sent, time.Since(started).Round(time.Millisecond), failed)
+	if failed > 0 {
+		t.Fatalf("%d of %d requests failed during redeploys; first: %v", failed, sent, first)
 	}
-	if sent.Load() < 200 {
-		t.Fatalf("only %d requests were sent: the test proves nothing", sent.Load())
+	if sent < 200 {
+		t.Fatalf("only %d requests were sent: the test proves nothing", sent)
 	}
 	// The old releases' containers are gone: one runs.
 	waitUntil(t, "one container of the project runs", func() bool {

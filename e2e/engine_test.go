@@ -452,50 +452,19 @@ func TestEngineZeroDowntime(t *testing.T) {
 	if d := f.deploy(""); d.Status != "SUCCESS" {
 		t.Fatalf("first deployment ended %s", d.Status)
 	}
-	var sent, failed atomic.Int64
-	var firstFailure atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 30 * time.Second}
-	for range 4 {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				req, _ := http.NewRequest("GET", "http://"+f.srv.proxy+"/slow?ms=20", nil)
-				req.Host = "api.production.localhost"
-				resp, err := hc.Do(req)
-				sent.Add(1)
-				if err != nil {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != 200 {
-					failed.Add(1)
-					firstFailure.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
-				}
-			}
-		})
-	}
+	done := f.proxyLoad("api.production.localhost")
 	for i := range 10 {
 		if d := f.deploy("force=true"); d.Status != "SUCCESS" {
 			t.Fatalf("redeploy %d ended %s", i+1, d.Status)
 		}
 	}
-	close(stop)
-	wg.Wait()
-	t.Logf("zero downtime: %d requests sent during 10 redeploys, %d failed", sent.Load(), failed.Load())
-	if failed.Load() > 0 {
-		t.Fatalf("%d of %d requests failed during redeploys; first: %v", failed.Load(), sent.Load(), firstFailure.Load())
+	sent, failed, first := done()
+	t.Logf("zero downtime: %d requests sent during 10 redeploys, %d failed", sent, failed)
+	if failed > 0 {
+		t.Fatalf("%d of %d requests failed during redeploys; first: %v", failed, sent, first)
 	}
-	if sent.Load() < 100 {
-		t.Fatalf("only %d requests were sent: the test proves nothing", sent.Load())
+	if sent < 100 {
+		t.Fatalf("only %d requests were sent: the test proves nothing", sent)
 	}
 }
 
@@ -536,3 +505,46 @@ func TestEngineRedeploy(t *testing.T) {
 func clientFilter() client.DeploymentFilter { return client.DeploymentFilter{Limit: 100} }
 
 func clientFor(url, key string) *client.Client { return client.New(url, key) }
+
+// proxyLoad sends requests to host through the proxy from 4 clients, each
+// one after the other, until the returned function is called, which
+// returns how many were sent, how many failed (an error or a status other
+// than 200) and the first failure.
+func (f *fixture) proxyLoad(host string) func() (sent, failed int64, first any) {
+	var sentN, failedN atomic.Int64
+	var firstFailure atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	hc := &http.Client{Timeout: 30 * time.Second}
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", "http://"+f.srv.proxy+"/slow?ms=20", nil)
+				req.Host = host
+				resp, err := hc.Do(req)
+				sentN.Add(1)
+				if err != nil {
+					failedN.Add(1)
+					firstFailure.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failedN.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
+				}
+			}
+		})
+	}
+	return func() (int64, int64, any) {
+		close(stop)
+		wg.Wait()
+		return sentN.Load(), failedN.Load(), firstFailure.Load()
+	}
+}
