@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/steps"
+	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
@@ -62,7 +64,10 @@ func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Ser
 	if err != nil {
 		return nil, err
 	}
-	addrs := r.addresses(runnable, hosts)
+	addrs, err := r.addresses(ctx, runnable, hosts)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]variables.Resolved, len(runnable))
 	for i, s := range runnable {
 		if out[i], err = r.resolveOne(snap, addrs, s); err != nil {
@@ -72,23 +77,42 @@ func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Ser
 	return out, nil
 }
 
-// addresses are the environment's services as fromService sees them.
-func (r *deployment) addresses(runnable []config.Service, hosts [][]string) map[string]variables.Address {
+// addresses are the environment's services as fromService sees them. A
+// web-private service on a target with internal addresses is read at its
+// internal port (processes and containers each at theirs); a web service
+// at the URL people reach.
+func (r *deployment) addresses(ctx context.Context, runnable []config.Service, hosts [][]string) (map[string]variables.Address, error) {
 	addrs := make(map[string]variables.Address, len(r.envCfg.Services))
 	for _, s := range r.envCfg.Services {
 		addrs[s.ID] = variables.Address{Type: s.Type}
 	}
 	for i, s := range runnable {
-		origin := r.targetOf(s).Domain(s, hosts[i])
-		addrs[s.ID] = variables.Address{Runs: true, Type: s.Type, Origin: origin, Host: hostOf(origin), Port: s.Port}
+		t := r.targetOf(s)
+		origin := t.Domain(s, hosts[i])
+		a := variables.Address{Runs: true, Type: s.Type, Origin: origin, Host: hostOf(origin), Port: s.Port}
+		if in, ok := t.(target.Internal); ok && s.Type == config.TypeWebPrivate {
+			ep, err := in.InternalAddress(ctx, r.inst, s)
+			if err != nil {
+				return nil, err
+			}
+			port := strconv.Itoa(ep.Port)
+			a.Port, a.Host = ep.Port, net.JoinHostPort(ep.Host, port)
+			a.Origin = "http://" + a.Host
+			if ep.ContainerHost != "" {
+				a.ContainerHost = net.JoinHostPort(ep.ContainerHost, port)
+				a.ContainerOrigin = "http://" + a.ContainerHost
+			}
+			a.ContainerErr = ep.ContainerErr
+		}
+		addrs[s.ID] = a
 	}
-	return addrs
+	return addrs, nil
 }
 
 // resolveOne resolves one service's variables; an error the variables or
 // the file can fix is the deployment's failure.
 func (r *deployment) resolveOne(snap *variables.Snapshot, addrs map[string]variables.Address, s config.Service) (variables.Resolved, error) {
-	res, err := snap.Resolve(variables.Input{ServiceID: s.ID, Services: addrs,
+	res, err := snap.Resolve(variables.Input{ServiceID: s.ID, Services: addrs, Container: s.RunsAsContainer(),
 		File: []config.EnvVars{r.file.EnvVariables, r.envCfg.EnvVariables, s.EnvVariables}})
 	if errors.Is(err, variables.ErrUnresolved) {
 		return res, fail(liftoff.StatusError, "%s", err.Error())

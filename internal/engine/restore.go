@@ -97,7 +97,11 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 	if err != nil {
 		return target.Release{}, err
 	}
-	vars, err := r.resolveOne(snap, r.addresses(runnable, all), svc)
+	addrs, err := r.addresses(ctx, runnable, all)
+	if err != nil {
+		return target.Release{}, err
+	}
+	vars, err := r.resolveOne(snap, addrs, svc)
 	if err != nil {
 		return target.Release{}, err
 	}

@@ -100,3 +100,24 @@ type Target interface {
 	// preview instance torn down).
 	StopInstance(ctx context.Context, inst Instance) error
 }
+
+// Endpoint is where the other services of an instance reach a service.
+type Endpoint struct {
+	// Port is the service's port at both addresses.
+	Port int
+	// Host is the address processes on the Liftoff host reach it at.
+	Host string
+	// ContainerHost is the address containers reach it at; empty when
+	// they cannot, with ContainerErr saying why.
+	ContainerHost string
+	ContainerErr  error
+}
+
+// Internal is a Target whose services reach each other at addresses of
+// its own (the local target's internal ports).
+type Internal interface {
+	// InternalAddress is where the other services of inst reach svc, a
+	// web or web-private service, from now on and for as long as inst
+	// lives, whichever release serves it.
+	InternalAddress(ctx context.Context, inst Instance, svc config.Service) (Endpoint, error)
+}

@@ -50,15 +50,21 @@ func (s *Service) Load(ctx context.Context, env liftoff.Environment) (*Snapshot,
 }
 
 // Address is where a service of the environment answers, for fromService:
-// Runs is false for a service Liftoff does not run (a database, a Docker
-// build it cannot run yet). Host and Origin are empty for a service that
-// has no address people reach (a worker, a private service).
+// Runs is false for a service Liftoff does not run (a database). Host and
+// Origin are empty for a service that has no address (a worker, a service
+// on the command target). ContainerHost and ContainerOrigin, when set, are
+// where services running in containers reach it instead (a private
+// service's internal port); ContainerErr says why containers cannot.
 type Address struct {
 	Runs   bool
 	Type   string
-	Host   string // "api.production.localhost:8080"
+	Host   string // "api.production.localhost:8080", "127.0.0.1:41234"
 	Origin string // "http://api.production.localhost:8080"
 	Port   int
+
+	ContainerHost   string // "10.88.0.1:41234"
+	ContainerOrigin string
+	ContainerErr    error
 }
 
 // Input is what Resolve needs of one service.
@@ -69,6 +75,9 @@ type Input struct {
 	File []config.EnvVars
 	// Services are the environment's services by given id.
 	Services map[string]Address
+	// Container says the service runs in a container: it reads the
+	// container addresses of the others where they have them.
+	Container bool
 }
 
 // Resolved is a service's environment from its variables.
@@ -252,6 +261,16 @@ func (r *resolution) service(name string, ref ServiceRef) (string, error) {
 		v := addr.Host
 		if ref.Value == "origin" {
 			v = addr.Origin
+		}
+		if r.in.Container && addr.ContainerErr != nil && addr.ContainerHost == "" {
+			return "", unresolved("variable %s of service %s reads %s of service %s, which containers cannot reach: %v; set the value with `%s`",
+				name, r.in.ServiceID, ref.Value, ref.ID, addr.ContainerErr, r.setCommand(ServiceValueName(ref)))
+		}
+		if r.in.Container && addr.ContainerHost != "" {
+			v = addr.ContainerHost
+			if ref.Value == "origin" {
+				v = addr.ContainerOrigin
+			}
 		}
 		if v == "" {
 			return "", unresolved("variable %s of service %s reads %s of service %s, a %s service, which has no address on Liftoff's local target: set the value with `%s`",

@@ -270,6 +270,52 @@ func TestResolveErrors(t *testing.T) {
 	}
 }
 
+// TestResolvePrivateAddresses: a private service is read at the address
+// the reader can reach: processes at the loopback one, containers at the
+// container network's; a container told why it cannot reach one.
+func TestResolvePrivateAddresses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "sqlite")
+	services := map[string]Address{
+		"api": {Runs: true, Type: "web-private", Host: "127.0.0.1:41234", Origin: "http://127.0.0.1:41234", Port: 41234,
+			ContainerHost: "10.88.0.1:41234", ContainerOrigin: "http://10.88.0.1:41234"},
+		"jobs": {Runs: true, Type: "web-private", Host: "127.0.0.1:41235", Origin: "http://127.0.0.1:41235", Port: 41235,
+			ContainerErr: errors.New("this Liftoff has no container CLI")},
+	}
+	var file config.EnvVars
+	if err := json.Unmarshal([]byte(`{"API_HOST": {"fromService": {"id": "api", "value": "host"}}, "API": {"fromService": {"id": "api", "value": "origin"}},
+		"API_PORT": {"fromService": {"id": "api", "value": "port"}}}`), &file); err != nil {
+		t.Fatal(err)
+	}
+	sn, err := f.svc.Load(context.Background(), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		container bool
+		want      map[string]string
+	}{
+		{false, map[string]string{"API_HOST": "127.0.0.1:41234", "API": "http://127.0.0.1:41234", "API_PORT": "41234"}},
+		{true, map[string]string{"API_HOST": "10.88.0.1:41234", "API": "http://10.88.0.1:41234", "API_PORT": "41234"}},
+	} {
+		got, err := sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{file}, Services: services, Container: c.container})
+		if err != nil || !equalMaps(got.Env, c.want) {
+			t.Errorf("container %v: Resolve = %v, %v; want %v", c.container, got.Env, err, c.want)
+		}
+	}
+	var jobs config.EnvVars
+	if err := json.Unmarshal([]byte(`{"JOBS": {"fromService": {"id": "jobs", "value": "origin"}}}`), &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{jobs}, Services: services}); err != nil || got.Env["JOBS"] != "http://127.0.0.1:41235" {
+		t.Errorf("a process reading jobs: %v, %v", got.Env, err)
+	}
+	_, err = sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{jobs}, Services: services, Container: true})
+	if err == nil || !strings.Contains(err.Error(), "reads origin of service jobs, which containers cannot reach: this Liftoff has no container CLI") {
+		t.Errorf("a container reading jobs: %v", err)
+	}
+}
+
 // TestRotateKey: after a rotation every value opens under the new key
 // only, and the old key is gone from the file.
 func TestRotateKey(t *testing.T) {

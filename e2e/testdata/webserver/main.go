@@ -2,7 +2,8 @@
 // answers / with the text of version.txt (read at start) and /health with
 // 200, or 503 when health.txt says "fail"; /slow?ms=N answers after N ms. On
 // SIGTERM it finishes the requests in flight and exits. /env/NAME answers
-// the value of the environment variable NAME. /started answers the time
+// the value of the environment variable NAME; /fetch/NAME answers what GET /
+// of the URL in the variable NAME answers (another service). /started answers the time
 // the process started, in nanoseconds: it tells processes apart, even in
 // a sandbox's PID namespace. /print/NAME prints "NAME=<its value>" on
 // stdout and /say?text=T prints T. /crash?code=N answers, then exits with
@@ -16,6 +17,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -75,6 +77,17 @@ func main() {
 	})
 	mux.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(os.Getenv(strings.TrimPrefix(r.URL.Path, "/env/"))))
+	})
+	mux.HandleFunc("/fetch/", func(w http.ResponseWriter, r *http.Request) {
+		// GET / of the URL in the named variable: another service's.
+		c := &http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Get(os.Getenv(strings.TrimPrefix(r.URL.Path, "/fetch/")) + "/")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(version)

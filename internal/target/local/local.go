@@ -131,6 +131,10 @@ type Target struct {
 	seq atomic.Int64
 	// runtimeID labels this Target's containers (runtimeIDOf its Dir).
 	runtimeID string
+	// serving is the release each web and web-private service's internal
+	// port forwards to (see internal.go). Guarded by mu.
+	serving  map[slotKey]*supervised
+	internal internalEndpoints
 }
 
 var (
@@ -181,6 +185,7 @@ func New(cfg Config) (*Target, error) {
 		routes:    router{m: make(map[string]*backend)},
 		slots:     make(map[slotKey]*slot),
 		procs:     make(map[int]bool),
+		serving:   make(map[slotKey]*supervised),
 	}
 	if cfg.ProxyAddr != "" {
 		_, port, err := net.SplitHostPort(cfg.ProxyAddr)
@@ -197,6 +202,10 @@ func New(cfg Config) (*Target, error) {
 		}
 	}
 	t.life, t.endLife = context.WithCancel(context.Background())
+	if err := t.openInternal(); err != nil {
+		t.endLife()
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -342,6 +351,11 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 
 	old := s.current
 	s.current = r
+	if listens(rel.Service) {
+		t.setServing(s.key, r.run, nil)
+	} else {
+		t.setServing(s.key, nil, nil)
+	}
 	if r.backend != nil {
 		for _, h := range rel.Hosts {
 			t.routes.set(hostKey(h), r.backend)
@@ -403,6 +417,9 @@ func (t *Target) StopInstance(ctx context.Context, inst target.Instance) error {
 	// killed while it started one) go too.
 	if err := t.removeInstanceContainers(context.WithoutCancel(ctx), inst); err != nil {
 		return fmt.Errorf("stop %s: remove its containers: %w", key, err)
+	}
+	if err := t.dropInternal(inst); err != nil {
+		return fmt.Errorf("stop %s: %w", key, err)
 	}
 	if cut {
 		return fmt.Errorf("stop %s: cut short, processes were killed: %w", key, context.Cause(ctx))
@@ -490,6 +507,7 @@ func (t *Target) Close(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, t.endLife)
 	defer stop()
 	slots := t.takeSlots(func(slotKey) bool { return true }, ErrClosed)
+	t.closeInternal()
 	if t.stopSlots(ctx, slots, true) {
 		return fmt.Errorf("close local target: cut short, processes were killed: %w", context.Cause(ctx))
 	}
@@ -537,6 +555,9 @@ func (t *Target) stopSlots(ctx context.Context, slots []*slot, closing bool) boo
 			defer s.unlock()
 			if r := s.current; r != nil {
 				s.current = nil
+				if r.run != nil {
+					t.setServing(s.key, nil, r.run)
+				}
 				if r.backend != nil {
 					for _, h := range r.rel.Hosts {
 						t.routes.removeIf(hostKey(h), r.backend)
