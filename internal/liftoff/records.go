@@ -130,7 +130,10 @@ type HostClaim struct {
 	ProjectID     string
 	EnvironmentID int64 // the instance that claimed it, released with it
 	PRNumber      int
-	CreatedAt     time.Time
+	// ServiceID is the given id of the service a custom domain leads to;
+	// "" for .localhost names, whose service is in the name.
+	ServiceID string
+	CreatedAt time.Time
 }
 
 // HookCall is one recorded call of a deploy hook.

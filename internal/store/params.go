@@ -441,6 +441,13 @@ type CountLivePreviewsParams struct {
 	PRNumber int
 }
 
+// ReleaseUnusedDomainsParams are the arguments of ReleaseUnusedDomains.
+type ReleaseUnusedDomainsParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	Keep          []string // lowercase host names
+}
+
 // ReleaseHostsParams are the arguments of ReleaseHosts.
 type ReleaseHostsParams struct {
 	EnvironmentID int64

@@ -293,9 +293,14 @@ type PreviewQueries interface {
 type HostQueries interface {
 	// ClaimHost gives p.Host to p's project unless another project holds
 	// it, and returns the claim that holds it afterwards: p itself, an
-	// earlier claim of the same project (kept as it was), or another
-	// project's.
+	// earlier claim of the same project (kept as it was, but for its
+	// ServiceID, which p's replaces when the claim is of p's instance), or
+	// another project's.
 	ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error)
+	// ReleaseUnusedDomains forgets the custom domains (every claimed name
+	// not under .localhost) of an environment instance that are not in
+	// p.Keep: domains its config no longer has. It returns those freed.
+	ReleaseUnusedDomains(ctx context.Context, p ReleaseUnusedDomainsParams) ([]string, error)
 	// ReleaseHosts forgets the host names an environment instance claimed
 	// (a preview instance torn down).
 	ReleaseHosts(ctx context.Context, p ReleaseHostsParams) error

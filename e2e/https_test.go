@@ -1,0 +1,246 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/liftoffhq/liftoff/client"
+	"github.com/liftoffhq/liftoff/internal/gittest"
+)
+
+// httpsConfig is a web service with a custom domain in production, and
+// previews named by a previewDomain template.
+func httpsConfig(domain string) string {
+	svc := func(extra string) string {
+		return `[{"id": "web", "name": "Web", "type": "web", "startCommand": "` + webserver + `", "healthCheckPath": "/health"` + extra + `}]`
+	}
+	return `{"environments": [
+  {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": ` + svc(`, "domain": "`+domain+`"`) + `},
+  {"id": "preview", "name": "Previews", "source": {"pr": true}, "previewDomain": "{service}-pr-{pr}.preview.example.test", "services": ` + svc("") + `}
+]}`
+}
+
+// httpsSite is a Liftoff serving HTTPS with certificates from Pebble.
+type httpsSite struct {
+	*fixture
+	ca                  *pebbleCA
+	httpPort, httpsPort int
+}
+
+// newHTTPSFixture starts Pebble, then Liftoff (on the store flags) with
+// HTTPS on: the proxy's HTTP side on httpPort, HTTPS on httpsPort, which
+// Pebble validates challenges on. validity is the certificates' lifetime.
+func newHTTPSFixture(t *testing.T, flags []string, ca *pebbleCA, httpPort, httpsPort int, more ...string) *httpsSite {
+	t.Helper()
+	f := &fixture{t: t, logs: &logLines{}, flags: flags}
+	f.serve = append([]string{"--proxy-addr", "127.0.0.1:" + strconv.Itoa(httpPort), "--https-addr", "127.0.0.1:" + strconv.Itoa(httpsPort),
+		"--acme-email", "ops@example.test", "--acme-ca", ca.Directory, "--acme-ca-root", ca.CAFile, "--hsts-max-age", "1h"}, more...)
+	f.key = bootstrapKey(t, f.flags)
+	f.start()
+	return &httpsSite{fixture: f, ca: ca, httpPort: httpPort, httpsPort: httpsPort}
+}
+
+// createProject makes the project from a new repository with the
+// webserver at version v1 and a domain.
+func (s *httpsSite) createProject(name, domain string) {
+	f := s.fixture
+	f.repo = gittest.New(f.t)
+	f.repo.Commit("site", map[string]string{"liftoff.json": httpsConfig(domain), "version.txt": "v1"})
+	ctx := ctxT(f.t)
+	var err error
+	if f.project, err = f.c.CreateProjectWith(ctx, client.NewProject{Name: name, RepoURL: f.repo.Dir}); err != nil {
+		f.t.Fatal(err)
+	}
+	if f.hook, err = f.c.CreateHook(ctx, f.project.Environments[0].EnvironmentID, "CI"); err != nil {
+		f.t.Fatal(err)
+	}
+	if f.previewHook, err = f.c.CreateHook(ctx, f.project.Environments[1].EnvironmentID, "CI previews"); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// httpsClient connects to this Liftoff's HTTPS port whatever the URL's
+// host, trusting Pebble's root only.
+func (s *httpsSite) httpsClient(roots *x509.CertPool) *http.Client {
+	addr := "127.0.0.1:" + strconv.Itoa(s.httpsPort)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		},
+		ForceAttemptHTTP2: true,
+	}}
+}
+
+// httpsURL is https://host:<https port>/path.
+func (s *httpsSite) httpsURL(host, path string) string {
+	return "https://" + host + ":" + strconv.Itoa(s.httpsPort) + path
+}
+
+// serial is the serial number of the certificate served for host, or ""
+// with the handshake's error.
+func (s *httpsSite) serial(host string, roots *x509.CertPool) (string, error) {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", "127.0.0.1:"+strconv.Itoa(s.httpsPort),
+		&tls.Config{ServerName: host, RootCAs: roots})
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].SerialNumber.String(), nil
+}
+
+// TestHTTPSCustomDomain: a service with a domain gets a certificate from
+// Pebble (a real ACME CA) on its first deployment; HTTPS answers from the
+// service with HSTS; plain HTTP redirects; .localhost names stay plain
+// HTTP; a preview host gets its certificate once its service is live;
+// names nobody serves get none.
+func TestHTTPSCustomDomain(t *testing.T) {
+	t.Parallel()
+	httpPort, httpsPort := freeTCPPort(t), freeTCPPort(t)
+	ca := startPebble(t, httpPort, httpsPort, 90*24*time.Hour)
+	s := newHTTPSFixture(t, storeFlags(t, "sqlite", t.TempDir()), ca, httpPort, httpsPort)
+	s.createProject("tls", "app.example.test")
+	d := s.deployOK("")
+	web := service(t, d, "web")
+	if want := s.httpsURL("app.example.test", ""); web.Service.ServiceDomain == nil || *web.Service.ServiceDomain != want {
+		t.Fatalf("serviceDomain = %v, want %s", web.Service.ServiceDomain, want)
+	}
+	if n := ca.Issued("app.example.test"); n != 1 {
+		logs, _ := s.c.Logs(context.Background(), d.DeploymentID, "web")
+		t.Fatalf("Pebble issued %d certificates for app.example.test by the end of the deployment, want 1:\n%s\nLiftoff:\n%s\ndeployment:\n%s",
+			n, strings.Join(ca.log.all(), "\n"), strings.Join(s.logs.all(), "\n"), logs)
+	}
+	roots := ca.Roots()
+	hc := s.httpsClient(roots)
+	resp, err := hc.Get(s.httpsURL("app.example.test", "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "v1" || resp.Header.Get("Strict-Transport-Security") != "max-age=3600" {
+		t.Fatalf("HTTPS: %d %q, HSTS %q", resp.StatusCode, body, resp.Header.Get("Strict-Transport-Security"))
+	}
+
+	// Plain HTTP redirects to HTTPS, method and path kept.
+	noFollow := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:"+strconv.Itoa(httpPort)+"/a?b=c", nil)
+	req.Host = "app.example.test"
+	resp, err = noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != s.httpsURL("app.example.test", "/a?b=c") {
+		t.Fatalf("plain HTTP: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if status, body := s.get("web", "/"); status != 200 || body != "v1" {
+		t.Fatalf("web.production.localhost over plain HTTP: %d %q", status, body)
+	}
+
+	// Nobody serves this name: no certificate is asked for it.
+	if _, err := s.serial("nobody.example.test", roots); err == nil {
+		t.Fatal("a TLS handshake for a name no service answers at succeeded")
+	}
+	if n := ca.Issued("nobody.example.test"); n != 0 {
+		t.Fatalf("Pebble issued %d certificates for a name nobody serves", n)
+	}
+
+	// A preview's host, from previewDomain, gets its certificate too.
+	sha := s.branch("feature", map[string]string{"version.txt": "pr1"})
+	pd := s.wait(callHook(t, s.previewURL(1, sha)))
+	pweb := service(t, pd, "web")
+	host := "web-pr-1.preview.example.test"
+	if pd.Status != "SUCCESS" || pweb.Service.ServiceDomain == nil || *pweb.Service.ServiceDomain != s.httpsURL(host, "") {
+		t.Fatalf("preview: %s, serviceDomain %v", pd.Status, pweb.Service.ServiceDomain)
+	}
+	resp, err = hc.Get(s.httpsURL(host, "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "pr1" {
+		t.Fatalf("preview over HTTPS: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestHTTPSRenewal: with certificates living 30 seconds, Liftoff renews
+// them (in their last third) while requests keep succeeding over HTTPS.
+func TestHTTPSRenewal(t *testing.T) {
+	t.Parallel()
+	httpPort, httpsPort := freeTCPPort(t), freeTCPPort(t)
+	ca := startPebble(t, httpPort, httpsPort, 30*time.Second)
+	s := newHTTPSFixture(t, storeFlags(t, "sqlite", t.TempDir()), ca, httpPort, httpsPort, "--acme-renew-interval", "1s")
+	s.createProject("renew", "renew.example.test")
+	s.deployOK("")
+	roots := ca.Roots()
+	first, err := s.serial("renew.example.test", roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := s.httpsLoad("renew.example.test", roots)
+	var renewed string
+	waitUntil(t, "the certificate renewed", func() bool {
+		renewed, err = s.serial("renew.example.test", roots)
+		return err == nil && renewed != first
+	})
+	sent, failed, firstFailure := stop()
+	t.Logf("https: certificate %s renewed as %s; %d HTTPS requests during it, %d failed", first, renewed, sent, failed)
+	if failed > 0 || sent == 0 {
+		t.Fatalf("%d of %d HTTPS requests failed during the renewal; first: %v", failed, sent, firstFailure)
+	}
+}
+
+// httpsLoad sends requests to host over HTTPS from 2 clients, each on new
+// connections (so each sees the certificate served then), until the
+// returned function is called, which returns how many were sent, failed,
+// and the first failure.
+func (s *httpsSite) httpsLoad(host string, roots *x509.CertPool) func() (sent, failed int64, first any) {
+	var sentN, failedN atomic.Int64
+	var firstFailure atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			hc := s.httpsClient(roots)
+			hc.Transport.(*http.Transport).DisableKeepAlives = true
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := hc.Get(s.httpsURL(host, "/"))
+				sentN.Add(1)
+				if err != nil {
+					failedN.Add(1)
+					firstFailure.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failedN.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprint("status ", resp.StatusCode))
+				}
+			}
+		})
+	}
+	return func() (int64, int64, any) {
+		close(stop)
+		wg.Wait()
+		return sentN.Load(), failedN.Load(), firstFailure.Load()
+	}
+}
