@@ -453,3 +453,24 @@ type ServiceRestart struct {
 	// ServiceCrashed.
 	State string
 }
+
+// CertificateItem is one value of the storage of TLS certificates that
+// every replica shares (package certstore, behind certmagic): a
+// certificate, its private key, an ACME account, an OCSP staple. Key is a
+// slash-separated path (certificates/<issuer>/<domain>/<domain>.key); the
+// value is sealed with the secret keys and bound to Key
+// (CertificateItemAAD), so the store never sees it in clear.
+type CertificateItem struct {
+	Key    string
+	KeyID  string
+	Sealed []byte
+	// Size is the length of the value in clear.
+	Size      int64
+	UpdatedAt time.Time
+}
+
+// CertificateItemAAD binds a sealed certificate item to its key: moved to
+// another key, it no longer opens.
+func CertificateItemAAD(key string) []byte {
+	return []byte("liftoff certificate item\x00" + key)
+}

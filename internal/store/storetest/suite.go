@@ -60,6 +60,8 @@ func Run(t *testing.T, d Driver) {
 		{"ClaimWaitsForCleanup", testClaimWaitsForCleanup},
 		{"CountLivePreviews", testCountLivePreviews},
 		{"Variables", testVariables},
+		{"CertificateItems", testCertificateItems},
+		{"CertificateLocks", testCertificateLocks},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
