@@ -24,8 +24,9 @@ var layers = [][]string{
 	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
 	// The persistence seam, and the shell-step runner.
 	{"store", "steps", "sandbox/sandboxtest"},
-	// One SQL implementation; the release seam.
-	{"store/sqlstore", "target"},
+	// One SQL implementation; the release seam; certmagic's storage on
+	// the store.
+	{"store/sqlstore", "target", "certstore"},
 	// The two dialects; the local runtime.
 	{"store/sqlite", "store/postgres", "target/local"},
 	// The use cases every replica runs, and the store's conformance suite.
