@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/gittest"
+	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
 // httpsConfig is a web service with a custom domain in production, and
@@ -243,4 +245,58 @@ func (s *httpsSite) httpsLoad(host string, roots *x509.CertPool) func() (sent, f
 		wg.Wait()
 		return sentN.Load(), failedN.Load(), firstFailure.Load()
 	}
+}
+
+// TestHTTPSReplicasShareCertificates: two replicas on one PostgreSQL. The
+// first deploys a service with a domain and gets its certificate; the
+// second starts, runs the release too, and serves the same certificate,
+// loaded from the shared store: Pebble issued one.
+func TestHTTPSReplicasShareCertificates(t *testing.T) {
+	t.Parallel()
+	db := storetest.DatabaseURL(t) // skips without PostgreSQL
+	httpPort, httpsPort := freeTCPPort(t), freeTCPPort(t)
+	ca := startPebble(t, httpPort, httpsPort, 90*24*time.Hour)
+	dirA := t.TempDir()
+	a := newHTTPSFixture(t, []string{"--data-dir", dirA, "--database-url", db}, ca, httpPort, httpsPort)
+	a.createProject("replicas", "shared.example.test")
+	a.deployOK("")
+	if n := ca.Issued("shared.example.test"); n != 1 {
+		t.Fatalf("Pebble issued %d certificates for shared.example.test, want 1", n)
+	}
+
+	// The second replica: the same database and secret key file, its
+	// own data dir and ports.
+	bHTTP, bHTTPS := freeTCPPort(t), freeTCPPort(t)
+	bLogs := &logLines{}
+	start(t, []string{"--workers", "2", "--data-dir", t.TempDir(), "--database-url", db, "--secret-key-file", filepath.Join(dirA, "secret.key"),
+		"--proxy-addr", "127.0.0.1:" + strconv.Itoa(bHTTP), "--https-addr", "127.0.0.1:" + strconv.Itoa(bHTTPS),
+		"--acme-email", "ops@example.test", "--acme-ca", ca.Directory, "--acme-ca-root", ca.CAFile}, bLogs)
+	waitUntil(t, "the second replica serving the restored release", func() bool {
+		for _, l := range bLogs.all() {
+			if strings.Contains(l, "release serving") && strings.Contains(l, "shared.example.test") {
+				return true
+			}
+		}
+		return false
+	})
+	b := &httpsSite{fixture: a.fixture, ca: ca, httpPort: bHTTP, httpsPort: bHTTPS}
+	roots := ca.Roots()
+	serialA, errA := a.serial("shared.example.test", roots)
+	serialB, errB := b.serial("shared.example.test", roots)
+	if errA != nil || errB != nil || serialA != serialB {
+		t.Fatalf("replica A serves %s (%v), replica B %s (%v): want one certificate", serialA, errA, serialB, errB)
+	}
+	if n := ca.Issued("shared.example.test"); n != 1 {
+		t.Fatalf("Pebble issued %d certificates for shared.example.test with two replicas, want 1", n)
+	}
+	resp, err := b.httpsClient(roots).Get(b.httpsURL("shared.example.test", "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "v1" {
+		t.Fatalf("replica B over HTTPS: %d %q", resp.StatusCode, body)
+	}
+	t.Logf("https: two replicas serve certificate %s, issued once", serialA)
 }

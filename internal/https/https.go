@@ -229,5 +229,12 @@ func (m *Manager) HTTPSHandler(next http.Handler) http.Handler {
 	})
 }
 
-// Stop ends the background renewal and OCSP maintenance.
-func (m *Manager) Stop() { m.cache.Stop() }
+// Stop ends the background renewal and OCSP maintenance and frees the
+// storage locks this process holds, so other replicas need not wait for
+// them to expire. Call it once nothing is served any more.
+func (m *Manager) Stop() {
+	m.cache.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	certmagic.CleanUpOwnLocks(ctx, zapLogger(m.cfg.Log))
+}

@@ -348,7 +348,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	proxyHandler := releases.Handler()
 	var httpsSrv *http.Server
 	if s.httpsLn != nil {
-		if certs, err = newCertificates(cfg, st, vars.Keys, releases, s.proxyLn, s.httpsLn, log); err != nil {
+		if certs, err = newCertificates(cfg, st, vars.Keys, node, releases, s.proxyLn, s.httpsLn, log); err != nil {
 			return nil, err
 		}
 		httpsSrv = &http.Server{
@@ -621,7 +621,7 @@ func newContainerCLI(ctx context.Context, cfg Config, log *slog.Logger) (*contai
 // newCertificates prepares HTTPS: certificates from the ACME CA cfg
 // names for the hosts releases serves, kept in the store every replica
 // shares.
-func newCertificates(cfg Config, st store.Store, keys *secretbox.Keyring, releases *local.Target, httpLn, httpsLn net.Listener, log *slog.Logger) (*https.Manager, error) {
+func newCertificates(cfg Config, st store.Store, keys *secretbox.Keyring, node string, releases *local.Target, httpLn, httpsLn net.Listener, log *slog.Logger) (*https.Manager, error) {
 	roots, err := cfg.CARoots()
 	if err != nil {
 		return nil, err
@@ -635,7 +635,7 @@ func newCertificates(cfg Config, st store.Store, keys *secretbox.Keyring, releas
 		return nil, err
 	}
 	m, err := https.New(https.Config{Email: cfg.ACMEEmail, CA: cfg.ACMECA, CARoots: roots,
-		Storage: certificateStorage(cfg, st, keys), Serves: releases.Serves,
+		Storage: certificateStorage(st, keys, node, log), Serves: releases.Serves,
 		HTTPSPort: httpsPort, HTTPPort: httpPort, HSTSMaxAge: cfg.HSTSMaxAge, RenewCheckInterval: cfg.ACMERenewInterval, Log: log})
 	if err != nil {
 		return nil, err
