@@ -21,15 +21,17 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
-// httpsConfig is a web service with a custom domain in production, and
-// previews named by a previewDomain template.
+// httpsConfig is a web service with a custom domain in production (and
+// another, wild, under a wildcard domain), and previews named by a
+// previewDomain template.
 func httpsConfig(domain string) string {
-	svc := func(extra string) string {
-		return `[{"id": "web", "name": "Web", "type": "web", "startCommand": "` + webserver + `", "healthCheckPath": "/health"` + extra + `}]`
+	svc := func(id, extra string) string {
+		return `{"id": "` + id + `", "name": "` + id + `", "type": "web", "startCommand": "` + webserver + `", "healthCheckPath": "/health"` + extra + `}`
 	}
 	return `{"environments": [
-  {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": ` + svc(`, "domain": "`+domain+`"`) + `},
-  {"id": "preview", "name": "Previews", "source": {"pr": true}, "previewDomain": "{service}-pr-{pr}.preview.example.test", "services": ` + svc("") + `}
+  {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [` +
+		svc("web", `, "domain": "`+domain+`"`) + `, ` + svc("wild", `, "domain": "*.wild.`+domain+`"`) + `]},
+  {"id": "preview", "name": "Previews", "source": {"pr": true}, "previewDomain": "{service}-pr-{pr}.preview.example.test", "services": [` + svc("web", "") + `]}
 ]}`
 }
 
@@ -85,6 +87,21 @@ func (s *httpsSite) httpsClient(roots *x509.CertPool) *http.Client {
 	}}
 }
 
+// httpsGet fetches host's path over HTTPS and returns the body of a 200.
+func (s *httpsSite) httpsGet(hc *http.Client, host, path string) string {
+	s.t.Helper()
+	resp, err := hc.Get(s.httpsURL(host, path))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		s.t.Fatalf("GET %s: %d %q", s.httpsURL(host, path), resp.StatusCode, body)
+	}
+	return string(body)
+}
+
 // httpsURL is https://host:<https port>/path.
 func (s *httpsSite) httpsURL(host, path string) string {
 	return "https://" + host + ":" + strconv.Itoa(s.httpsPort) + path
@@ -133,6 +150,19 @@ func TestHTTPSCustomDomain(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "v1" || resp.Header.Get("Strict-Transport-Security") != "max-age=3600" {
 		t.Fatalf("HTTPS: %d %q, HSTS %q", resp.StatusCode, body, resp.Header.Get("Strict-Transport-Security"))
+	}
+	if got := s.httpsGet(hc, "app.example.test", "/header/X-Forwarded-Proto"); got != "https" {
+		t.Fatalf("the service saw X-Forwarded-Proto %q over HTTPS, want https", got)
+	}
+	// A name under the wildcard domain gets its certificate on demand.
+	if n := ca.Issued("a.wild.app.example.test"); n != 0 {
+		t.Fatalf("a name under a wildcard had a certificate before anyone asked: %d", n)
+	}
+	if got := s.httpsGet(hc, "a.wild.app.example.test", "/"); got != "v1" {
+		t.Fatalf("a.wild.app.example.test over HTTPS: %q", got)
+	}
+	if n := ca.Issued("a.wild.app.example.test"); n != 1 {
+		t.Fatalf("Pebble issued %d certificates for a.wild.app.example.test, want 1 (on demand)", n)
 	}
 
 	// Plain HTTP redirects to HTTPS, method and path kept.
@@ -299,4 +329,62 @@ func TestHTTPSReplicasShareCertificates(t *testing.T) {
 		t.Fatalf("replica B over HTTPS: %d %q", resp.StatusCode, body)
 	}
 	t.Logf("https: two replicas serve certificate %s, issued once", serialA)
+}
+
+// TestHTTPSTLSALPN: where the CA cannot reach the HTTP side (port 80 closed
+// to it), the certificate is obtained with the TLS-ALPN-01 challenge on
+// the HTTPS side.
+func TestHTTPSTLSALPN(t *testing.T) {
+	t.Parallel()
+	closed, httpPort, httpsPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
+	ca := startPebble(t, closed, httpsPort, 90*24*time.Hour)
+	s := newHTTPSFixture(t, storeFlags(t, "sqlite", t.TempDir()), ca, httpPort, httpsPort)
+	s.createProject("alpn", "alpn.example.test")
+	s.deployOK("")
+	if got := s.httpsGet(s.httpsClient(ca.Roots()), "alpn.example.test", "/"); got != "v1" {
+		t.Fatalf("HTTPS: %q", got)
+	}
+	solved := false
+	for _, l := range s.logs.all() {
+		if strings.Contains(l, "served key authentication certificate") && strings.Contains(l, `"challenge":"tls-alpn-01"`) &&
+			strings.Contains(l, `"server_name":"alpn.example.test"`) {
+			solved = true
+		}
+	}
+	if !solved {
+		t.Fatalf("Liftoff never answered a TLS-ALPN-01 challenge for alpn.example.test:\n%s", strings.Join(s.logs.all(), "\n"))
+	}
+}
+
+// TestDomainHeldByAnotherProject: a domain one project's service holds
+// fails another project's service that claims it, naming both; once the
+// first drops it from its config and deploys, the second gets it.
+func TestDomainHeldByAnotherProject(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "sqlite")
+	first := &httpsSite{fixture: &fixture{t: t, logs: f.logs, srv: f.srv, c: f.c, key: f.key}}
+	first.createProject("first", "dup.example.test")
+	if d := first.deployOK(""); service(t, d, "web").Service.ServiceDomain == nil ||
+		!strings.HasPrefix(*service(t, d, "web").Service.ServiceDomain, "http://dup.example.test:") {
+		t.Fatalf("first's serviceDomain = %v", service(t, d, "web").Service.ServiceDomain)
+	}
+	second := &httpsSite{fixture: &fixture{t: t, logs: f.logs, srv: f.srv, c: f.c, key: f.key}}
+	second.createProject("second", "dup.example.test")
+	d := second.deploy("")
+	web := service(t, d, "web")
+	msg := fmt.Sprint(web.Error)
+	if web.Status == "SUCCESS" || !strings.Contains(msg, "domain dup.example.test of service web in project \"second\"") ||
+		!strings.Contains(msg, `is already used by service web of project "first"`) {
+		t.Fatalf("second's web: %s %q, want a failure naming both services", web.Status, msg)
+	}
+	if status, body := first.getHost("dup.example.test", "/"); status != 200 || body != "v1" {
+		t.Fatalf("the domain no longer leads to the first project: %d %q", status, body)
+	}
+	dropped := strings.NewReplacer(`, "domain": "dup.example.test"`, ``, `, "domain": "*.wild.dup.example.test"`, ``).Replace(httpsConfig("dup.example.test"))
+	first.repo.Commit("drop the domains", map[string]string{"liftoff.json": dropped})
+	first.deployOK("")
+	second.deployOK("force=true")
+	if status, body := second.getHost("dup.example.test", "/"); status != 200 || body != "v1" {
+		t.Fatalf("after the first dropped it, dup.example.test: %d %q", status, body)
+	}
 }
