@@ -67,7 +67,9 @@ func BenchmarkProxyTLS(b *testing.B) {
 		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			DisableKeepAlives: !keepAlive, ForceAttemptHTTP2: true,
 			TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: host},
-			DialContext:     func(ctx context.Context, _, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", addr) },
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+			},
 		}}
 	}
 	get := func(c *http.Client, tlsOn bool) time.Duration {
