@@ -23,12 +23,12 @@ const (
 	// readOnly routes change nothing. Admin and read keys may call them, and
 	// a deploy key may on an environment it names; a readOnly route that is
 	// about no one environment is not for deploy keys.
-	readOnly need = "read"
+	readOnly need = need(apikey.NeedRead)
 	// deployOnly routes change the hooks, deployments or previews of one
 	// environment: admin keys, and deploy keys on an environment they name.
-	deployOnly need = "deploy"
+	deployOnly need = need(apikey.NeedDeploy)
 	// adminOnly routes reach beyond one environment: projects, API keys.
-	adminOnly need = "admin"
+	adminOnly need = need(apikey.NeedAdmin)
 )
 
 // envFrom says where a route finds the environment a request is about,
@@ -137,17 +137,9 @@ func (a *API) guard(rt route) handler {
 }
 
 // allows says whether a scope may call a route at all, whatever the
-// environment. An unknown scope may call nothing.
+// environment (apikey decides, for keys and dashboard users alike).
 func allows(s apikey.Scope, rt route) bool {
-	switch s {
-	case apikey.Admin:
-		return true
-	case apikey.Read:
-		return rt.need == readOnly
-	case apikey.Deploy:
-		return rt.need != adminOnly && rt.env != noEnv
-	}
-	return false
+	return s.Allows(apikey.Need(rt.need), rt.env != noEnv)
 }
 
 // forbidden refuses a key the route does not take, saying what it needs.
@@ -218,7 +210,7 @@ func (a *API) inScope(r *http.Request, rt route, k liftoff.APIKey) error {
 		// allows refuses deploy keys on routes without an environment.
 		return errors.New("route " + rt.pattern + " reached inScope without an environment")
 	}
-	if !slices.Contains(k.EnvironmentIDs, env) {
+	if !apikey.Scope(k.Scope).Reaches(k.EnvironmentIDs, env) {
 		return fail.New(fail.NotFound, notFound)
 	}
 	return nil

@@ -10,7 +10,9 @@
 //   - read: every read (GET) of the API, no change.
 //
 // Keys made before scopes existed are admin. Which route needs which scope
-// is declared once, in the route table of package api.
+// is declared once, in the route table of package api; what each scope may
+// do is decided here (Scope.Allows, Scope.Reaches), for API keys and for
+// the dashboard's users, whose roles have the same names and powers.
 package apikey
 
 import (
@@ -59,6 +61,52 @@ const (
 
 // Scopes lists every scope, widest first.
 func Scopes() []Scope { return []Scope{Admin, Deploy, Read} }
+
+// Need is what an action needs of the credential that asks for it.
+type Need string
+
+// The needs, from the narrowest.
+const (
+	// NeedRead: the action changes nothing.
+	NeedRead Need = "read"
+	// NeedDeploy: the action changes the hooks, deployments, previews or
+	// variables of one environment.
+	NeedDeploy Need = "deploy"
+	// NeedAdmin: the action reaches beyond one environment (projects, API
+	// keys, users).
+	NeedAdmin Need = "admin"
+)
+
+// Allows reports whether scope s may take an action that needs n at all,
+// whatever the environment. oneEnvironment says whether the action is about
+// one environment, which a deploy scope must then name (Reaches): an action
+// about no one environment is not for deploy scopes, even a read. An
+// unknown scope may do nothing.
+func (s Scope) Allows(n Need, oneEnvironment bool) bool {
+	switch s {
+	case Admin:
+		return true
+	case Read:
+		return n == NeedRead
+	case Deploy:
+		return n != NeedAdmin && oneEnvironment
+	}
+	return false
+}
+
+// Reaches reports whether a credential of scope s that names the
+// environments envs may act on environment env: admin and read reach every
+// environment, deploy only those it names (a preview environment's id
+// covers all its previews).
+func (s Scope) Reaches(envs []int64, env int64) bool {
+	switch s {
+	case Admin, Read:
+		return true
+	case Deploy:
+		return slices.Contains(envs, env)
+	}
+	return false
+}
 
 // MaxEnvironments bounds how many environments one deploy key names.
 const MaxEnvironments = 100
@@ -114,7 +162,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, s
 	if err != nil {
 		return liftoff.APIKey{}, "", err
 	}
-	envs, err := s.environments(ctx, scope, p.EnvironmentIDs)
+	envs, err := CheckEnvironments(ctx, s.store, scope, p.EnvironmentIDs, KeyWords)
 	if err != nil {
 		return liftoff.APIKey{}, "", err
 	}
@@ -127,29 +175,46 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (liftoff.APIKey, s
 	return k, key, nil
 }
 
-// environments checks the environments given with a scope and returns them
-// sorted, without duplicates.
-func (s *Service) environments(ctx context.Context, scope Scope, ids []int64) ([]int64, error) {
+// Words name, in the refusals of CheckEnvironments, the holder of a scope
+// and how its environments are given.
+type Words struct {
+	Holder string // "key", "user"
+	Give   string // how to give environments: "give environmentIds (in the CLI: --env ID, once per environment)"
+}
+
+// KeyWords are the words of API keys.
+var KeyWords = Words{Holder: "key", Give: "give environmentIds (in the CLI: --env ID, once per environment)"}
+
+// EnvironmentReader reads environments, deleted or not.
+type EnvironmentReader interface {
+	GetEnvironment(ctx context.Context, p store.GetEnvironmentParams) (liftoff.Environment, error)
+}
+
+// CheckEnvironments checks the environments given with a scope (to an API
+// key, or to a dashboard user as its role) and returns them sorted, without
+// duplicates: a deploy scope names 1 to MaxEnvironments live environments,
+// the others none. Refusals wrap ErrBadScope.
+func CheckEnvironments(ctx context.Context, st EnvironmentReader, scope Scope, ids []int64, w Words) ([]int64, error) {
 	if scope != Deploy {
 		if len(ids) > 0 {
-			return nil, badScope("environmentIds are only for scope deploy; a key of scope %s reaches every environment", scope)
+			return nil, badScope("environmentIds are only for scope deploy; a %s of scope %s reaches every environment", w.Holder, scope)
 		}
 		return nil, nil
 	}
 	if len(ids) == 0 {
-		return nil, badScope("a deploy key must name the environments it deploys: give environmentIds (in the CLI: --env ID, once per environment)")
+		return nil, badScope("a deploy %s must name the environments it deploys: %s", w.Holder, w.Give)
 	}
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	out = slices.Compact(out)
 	if len(out) > MaxEnvironments {
-		return nil, badScope("a deploy key names at most %d environments, got %d", MaxEnvironments, len(out))
+		return nil, badScope("a deploy %s names at most %d environments, got %d", w.Holder, MaxEnvironments, len(out))
 	}
 	for _, id := range out {
 		if id <= 0 {
 			return nil, badScope("environment ids are positive integers, got %d", id)
 		}
-		env, err := s.store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: id})
+		env, err := st.GetEnvironment(ctx, store.GetEnvironmentParams{ID: id})
 		if err == nil && env.Deleted() {
 			err = store.ErrNotFound
 		}
