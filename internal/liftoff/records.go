@@ -105,6 +105,35 @@ type APIKey struct {
 	CreatedAt      time.Time
 }
 
+// User is a person who signs in to the dashboard. The password is never
+// stored, only its hash.
+type User struct {
+	ID string
+	// Email is how the user signs in: lowercase, unique among users.
+	Email string
+	// PasswordHash is the password's argon2id hash in the PHC string
+	// format ($argon2id$v=19$m=...,t=...,p=...$salt$hash).
+	PasswordHash string
+	// Role is what the user may do: "admin", "deploy" or "read", with the
+	// powers of the API key scopes of the same names (package apikey).
+	Role string
+	// EnvironmentIDs are the environments a deploy user acts on,
+	// ascending; empty for the other roles.
+	EnvironmentIDs []int64
+	CreatedAt      time.Time
+}
+
+// Session is a browser signed in to the dashboard as a user. Its token is
+// never stored, only its hash.
+type Session struct {
+	Hash       string // hex SHA-256 of the token
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time // when its expiry was last pushed forward
+	ExpiresAt  time.Time
+	User       User // filled by GetSession
+}
+
 // Hook is a deploy hook of an environment or preview environment.
 type Hook struct {
 	ID                 string

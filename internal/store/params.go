@@ -640,3 +640,66 @@ type ReleaseCertificateLockParams struct {
 	Name  string
 	Owner string
 }
+
+// CreateUserParams are the arguments of CreateUser.
+type CreateUserParams struct {
+	ID             string
+	Email          string // lowercase
+	PasswordHash   string
+	Role           string
+	EnvironmentIDs []int64
+	At             time.Time
+}
+
+// GetUserParams are the arguments of GetUser.
+type GetUserParams struct {
+	ID string
+}
+
+// GetUserByEmailParams are the arguments of GetUserByEmail.
+type GetUserByEmailParams struct {
+	Email string // lowercase
+}
+
+// SetUserPasswordParams are the arguments of SetUserPassword.
+type SetUserPasswordParams struct {
+	ID           string
+	PasswordHash string
+}
+
+// DeleteUserParams are the arguments of DeleteUser.
+type DeleteUserParams struct {
+	ID string
+}
+
+// CreateSessionParams are the arguments of CreateSession.
+type CreateSessionParams struct {
+	Hash      string // hex SHA-256 of the session's token
+	UserID    string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// GetSessionParams are the arguments of GetSession.
+type GetSessionParams struct {
+	Hash string
+	// At is now: a session that expires at or before it is not returned.
+	At time.Time
+}
+
+// TouchSessionParams are the arguments of TouchSession.
+type TouchSessionParams struct {
+	Hash      string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// DeleteSessionParams are the arguments of DeleteSession.
+type DeleteSessionParams struct {
+	Hash string
+}
+
+// DeleteExpiredSessionsParams are the arguments of DeleteExpiredSessions.
+type DeleteExpiredSessionsParams struct {
+	Before time.Time
+}

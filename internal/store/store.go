@@ -83,6 +83,7 @@ type Queries interface {
 	JobQueries
 	RuntimeQueries
 	CertificateQueries
+	UserQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -134,6 +135,39 @@ type APIKeyQueries interface {
 	// GetAPIKeyByHash finds a key that is not deleted.
 	GetAPIKeyByHash(ctx context.Context, p GetAPIKeyByHashParams) (liftoff.APIKey, error)
 	DeleteAPIKey(ctx context.Context, p DeleteAPIKeyParams) error
+}
+
+// UserQueries store the dashboard's users and their sessions. Passwords and
+// session tokens are stored only as hashes.
+type UserQueries interface {
+	// CreateUser stores a user; ErrConflict when another has the email.
+	CreateUser(ctx context.Context, p CreateUserParams) (liftoff.User, error)
+	// GetUser returns a user by id.
+	GetUser(ctx context.Context, p GetUserParams) (liftoff.User, error)
+	// GetUserByEmail returns the user with the email (lowercase).
+	GetUserByEmail(ctx context.Context, p GetUserByEmailParams) (liftoff.User, error)
+	// ListUsers lists the users, oldest first.
+	ListUsers(ctx context.Context) ([]liftoff.User, error)
+	// SetUserPassword replaces a user's password hash and ends every
+	// session of the user; ErrNotFound when there is no such user.
+	SetUserPassword(ctx context.Context, p SetUserPasswordParams) error
+	// DeleteUser deletes a user and its sessions; ErrNotFound when there is
+	// no such user.
+	DeleteUser(ctx context.Context, p DeleteUserParams) error
+
+	// CreateSession stores a new session of a user.
+	CreateSession(ctx context.Context, p CreateSessionParams) error
+	// GetSession returns the session with the hash, with its user, unless
+	// it expired at p.At: then, or when there is none, ErrNotFound.
+	GetSession(ctx context.Context, p GetSessionParams) (liftoff.Session, error)
+	// TouchSession pushes a live session's expiry to p.ExpiresAt and
+	// records p.At as when it was last seen; ErrNotFound when it is gone.
+	TouchSession(ctx context.Context, p TouchSessionParams) error
+	// DeleteSession ends a session (none is no error).
+	DeleteSession(ctx context.Context, p DeleteSessionParams) error
+	// DeleteExpiredSessions removes the sessions that expired before
+	// p.Before and returns how many.
+	DeleteExpiredSessions(ctx context.Context, p DeleteExpiredSessionsParams) (int64, error)
 }
 
 // HookQueries store deploy hooks, their calls and idempotency keys.

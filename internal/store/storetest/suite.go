@@ -62,6 +62,7 @@ func Run(t *testing.T, d Driver) {
 		{"Variables", testVariables},
 		{"CertificateItems", testCertificateItems},
 		{"CertificateLocks", testCertificateLocks},
+		{"Users", testUsers},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
