@@ -1,6 +1,7 @@
 // Package token makes and checks the secrets Liftoff hands out: deploy hook
-// secrets (lfh_) and API keys (lfk_). A secret is 256 random bits with a fixed
-// prefix that secret scanners can match; only its SHA-256 is stored. A slow
+// secrets (lfh_), API keys (lfk_) and the dashboard's session tokens
+// (lfs_). A secret is 256 random bits with a fixed prefix that secret
+// scanners can match; only its SHA-256 is stored. A slow
 // password hash would add nothing here: guessing 256 random bits is not
 // feasible however fast the hash.
 //
@@ -22,6 +23,9 @@ import (
 const (
 	HookPrefix   = "lfh_"
 	APIKeyPrefix = "lfk_"
+	// SessionPrefix starts the token of a dashboard session, which only
+	// a cookie carries.
+	SessionPrefix = "lfs_"
 )
 
 // bodyLen is the length of a secret after its prefix: 256 bits in base32.
@@ -43,7 +47,7 @@ var encoding = base32.NewEncoding(alphabet).WithPadding(base32.NoPadding)
 // TOKEN_lfh_..., lfh_...x or a URL, the secret is still a secret ('_' and
 // the letters are word characters, so \b would miss both). The prefix ends
 // in '_', which the alphabet lacks, so two matches never overlap.
-const Pattern = `lf[hk]_[a-z2-7]{52}`
+const Pattern = `lf[hks]_[a-z2-7]{52}`
 
 var whole = regexp.MustCompile(`^` + Pattern + `$`)
 
