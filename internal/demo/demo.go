@@ -1,7 +1,8 @@
 // Package demo sets up what `liftoff serve --demo` promises a newcomer: on
 // first start, a project made from the example monorepo that ships with
-// Liftoff, an admin API key and a deploy hook, and a few lines on how to
-// deploy with one curl and how to make a deploy-scoped key for CI.
+// Liftoff, an admin API key, a deploy hook and a dashboard user, and a few
+// lines on how to deploy with one curl, where to sign in, and how to make a
+// deploy-scoped key for CI.
 package demo
 
 import (
@@ -19,14 +20,20 @@ import (
 	"github.com/liftoffhq/liftoff/examples"
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/token"
+	"github.com/liftoffhq/liftoff/internal/user"
 )
 
 // ProjectName is the demo project's name.
 const ProjectName = "demo"
+
+// UserEmail is the email of the demo's dashboard user.
+const UserEmail = "demo@liftoff.localhost"
 
 // RepoDir is where the demo keeps its repository in the data dir: Liftoff
 // wrote it, so the repository access policy always allows it.
@@ -38,6 +45,7 @@ type Deps struct {
 	Projects *project.Service
 	Hooks    *hook.Service
 	APIKeys  *apikey.Service
+	Users    *user.Service
 }
 
 // Setup creates the demo unless it exists, and writes what to do next to
@@ -53,18 +61,23 @@ func Setup(ctx context.Context, d Deps, dataDir, apiURL, proxyAddr string, out i
 	}
 	for _, p := range projects {
 		if p.Name == ProjectName {
-			// The key and the hook URL were shown once, on the first
-			// start: say how to make new ones rather than point at them.
+			// The key, the hook URL and the password were shown once, on
+			// the first start: say how to make new ones rather than point
+			// at them.
 			_, err := fmt.Fprintf(out, `
 The demo project exists already: it was made on an earlier start, which showed its
-API key and deploy hook URL once. If you no longer have them, make a new admin key
-in this server's store, then a new hook with it:
+API key, deploy hook URL and dashboard password once. If you no longer have them,
+make a new admin key in this server's store, then a new hook with it:
 
   liftoff apikeys create --name me %[1]s
   export LIFTOFF_SERVER=%[2]s LIFTOFF_API_KEY=<the key it printed>
   liftoff hooks create --project %[3]s --env production --name me
 
-`, storeFlag, apiURL, ProjectName)
+and sign in to the dashboard at %[2]s/ with a new password for %[4]s:
+
+  liftoff users set-password %[4]s %[1]s
+
+`, storeFlag, apiURL, ProjectName, UserEmail)
 			return err
 		}
 	}
@@ -97,6 +110,13 @@ in this server's store, then a new hook with it:
 	if err != nil {
 		return fmt.Errorf("demo preview hook: %w", err)
 	}
+	password := token.New("")[:24] // 120 random bits
+	_, err = d.Users.Create(ctx, user.CreateParams{Email: UserEmail, Password: password, Role: apikey.Admin})
+	if fail.KindOf(err) == fail.Conflict {
+		password = "the one set for " + UserEmail + " before (liftoff users set-password changes it)"
+	} else if err != nil {
+		return fmt.Errorf("demo user: %w", err)
+	}
 	previewURL := strings.NewReplacer("{prNumber}", "1", "{commitSHA}", view.Project.ConfigCommit).Replace(ph.URL)
 	port := ""
 	if _, p, err := net.SplitHostPort(proxyAddr); err == nil && p != "80" {
@@ -107,6 +127,12 @@ Liftoff demo ready. Shown only now, keep them:
 
   API key:      %[1]s
   Deploy hook:  %[2]s
+
+Sign in to the dashboard, watch deployments and make deploy hooks there:
+
+  Dashboard:    %[3]s/
+  Email:        %[10]s
+  Password:     %[11]s
 
 Deploy the demo monorepo (a Go API and a static site) and follow it:
 
@@ -128,7 +154,7 @@ environments it names (production is %[7]d, preview %[8]d):
 
   liftoff apikeys create --name CI --scope deploy --env %[7]d --env %[8]d %[9]s
 
-`, key, h.URL, apiURL, port, repo, previewURL, prod.ID, preview.ID, storeFlag)
+`, key, h.URL, apiURL, port, repo, previewURL, prod.ID, preview.ID, storeFlag, UserEmail, password)
 	return err
 }
 

@@ -40,3 +40,12 @@ func (s *Service) PreviewEnvironment(ctx context.Context, id int64) (liftoff.Env
 func (s *Service) Previews(ctx context.Context, environmentID int64) ([]liftoff.PreviewInstance, error) {
 	return s.Store.ListPreviewInstances(ctx, store.ListPreviewInstancesParams{EnvironmentID: environmentID, IncludeDeleted: false})
 }
+
+// Await calls cond each time this replica stores deployment output, and at
+// least every second (for what other replicas store and change), until
+// cond returns true, fails, or ctx ends: how a reader follows deployments
+// as they change (the dashboard's live pages) without reading the store in
+// a tight loop.
+func (s *Service) Await(ctx context.Context, cond func(ctx context.Context) (bool, error)) error {
+	return s.output().Await(ctx, 0, cond)
+}

@@ -30,14 +30,15 @@ var layers = [][]string{
 	// The two dialects; the local runtime.
 	{"store/sqlite", "store/postgres", "target/local"},
 	// The use cases every replica runs, and the store's conformance suite.
-	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "user"},
+	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision"},
 	// What starts deployments (hook calls, GitHub events) and what runs
-	// them (the engine): peers, so neither imports the other.
-	{"hook", "github/dispatch", "engine"},
+	// them (the engine): peers, so neither imports the other. The
+	// dashboard's users, whose roles are apikey's scopes.
+	{"hook", "github/dispatch", "engine", "user"},
 	// The demo project, made through the use cases.
 	{"demo"},
-	// HTTP.
-	{"api"},
+	// HTTP: the API and the dashboard, peers.
+	{"api", "dashboard"},
 	// The wiring.
 	{"server"},
 	// The binary, and the tests that drive it.

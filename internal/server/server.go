@@ -28,6 +28,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/container"
+	"github.com/liftoffhq/liftoff/internal/dashboard"
 	"github.com/liftoffhq/liftoff/internal/demo"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/engine"
@@ -47,6 +48,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target/local"
+	"github.com/liftoffhq/liftoff/internal/user"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
@@ -322,7 +324,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		log.Info("sealed the repository credentials stored in clear", "count", n)
 	}
 	apiKeys := apikey.NewService(st, cuid.New)
-	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys}
+	users := user.NewService(st, cuid.New, user.Config{})
+	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{
 		Projects:    projects,
 		Hooks:       hooks,
@@ -339,6 +342,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		HookSuccess:  api.HookSuccessType(cfg.HookSuccessType),
 		Clients:      clients,
 	})
+	// The dashboard, on the API's address, calling the same use cases.
+	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: hooks, Deployments: deployments, Users: users, Clients: clients, Log: log})
+	if err != nil {
+		return nil, err
+	}
 
 	// The servers in front of the releases stop after them (see
 	// lifecycle.Group): the proxy, and HTTPS when it is on.
@@ -384,7 +392,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	const maxAPIHeaderBytes = 64 << 10
 	apiSrv = &http.Server{
-		Handler:           Handler(st, handler, log),
+		Handler:           Handler(st, handler, log, ui),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		// Hook URLs and API calls need a few hundred bytes of request
 		// line and headers; Go's default allows 1 MB per request.
@@ -492,15 +500,18 @@ func nodeID(dataDir string) string {
 	return host + "-" + hex.EncodeToString(sum[:4])
 }
 
-// Handler is the whole HTTP surface of Liftoff: /healthz, /readyz and the
-// API, behind the access log and panic recovery. Paths not in canonical
-// form are answered by the API's guard before the mux, which would
-// otherwise redirect them.
-func Handler(st store.Store, a *api.API, log *slog.Logger) http.Handler {
+// Handler is the whole HTTP surface of Liftoff: /healthz, /readyz, the API
+// and what pages mounts beside it (the dashboard), behind the access log
+// and panic recovery. Paths not in canonical form are answered by the
+// API's guard before the mux, which would otherwise redirect them.
+func Handler(st store.Store, a *api.API, log *slog.Logger, pages ...interface{ Mount(*http.ServeMux) }) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(st))
 	mux.Handle("GET /readyz", readyz(st, log))
 	mux.Handle("/", a)
+	for _, p := range pages {
+		p.Mount(mux)
+	}
 	return accessLog(log, a.Clients, recoverPanics(log, a.Canonical(mux)))
 }
 

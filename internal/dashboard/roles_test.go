@@ -1,0 +1,135 @@
+package dashboard_test
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/liftoffhq/liftoff/internal/store/storetest"
+)
+
+// TestRoles: each role opens and does what the API lets a key of the same
+// scope do, page by page: admin everything, read every page and no form,
+// deploy the pages and forms of its environment (production) and, for
+// other environments, the 404 of a page that does not exist.
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, dialect)
+			ctx := t.Context()
+			prod, staging := h.env["production"], h.env["staging"]
+			prodHook, err := h.hooks.Create(ctx, prod, "CI prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stagingHook, err := h.hooks.Create(ctx, staging, "CI staging")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, prodDeploy := callHook(t, prodHook.URL)
+			_, stagingDeploy := callHook(t, stagingHook.URL)
+			prodID, stagingID := deploymentID(t, prodDeploy), deploymentID(t, stagingDeploy)
+			project := "/projects/" + h.project.Project.ID
+
+			browsers := map[string]*browser{}
+			for _, role := range []string{"admin", "read", "deploy"} {
+				browsers[role] = h.signIn(role + "@example.com")
+				browsers[role].get("/projects") // the session's CSRF token
+			}
+			type want struct{ admin, read, deploy int }
+			for _, c := range []struct {
+				method, path string
+				form         url.Values
+				want         want
+			}{
+				{"GET", "/projects", nil, want{200, 200, 200}},
+				{"GET", project, nil, want{200, 200, 403}},
+				{"GET", envPath(prod), nil, want{200, 200, 200}},
+				{"GET", envPath(staging), nil, want{200, 200, 404}},
+				{"GET", envPath(99999), nil, want{404, 404, 404}},
+				{"GET", "/deployments", nil, want{200, 200, 200}},
+				{"GET", "/deployments?environmentId=" + fmt.Sprint(staging), nil, want{200, 200, 404}},
+				{"GET", "/deployments/" + prodID, nil, want{200, 200, 200}},
+				{"GET", "/deployments/" + stagingID, nil, want{200, 200, 404}},
+				{"POST", envPath(prod) + "/deploy-hooks", url.Values{"name": {"x"}}, want{200, 403, 200}},
+				{"POST", envPath(staging) + "/deploy-hooks", url.Values{"name": {"x"}}, want{200, 403, 404}},
+				{"POST", "/deploy-hooks/" + prodHook.Hook.ID + "/pause", nil, want{303, 403, 303}},
+				{"POST", "/deploy-hooks/" + stagingHook.Hook.ID + "/pause", nil, want{303, 403, 404}},
+				{"POST", "/deploy-hooks/" + stagingHook.Hook.ID + "/delete", nil, want{200, 403, 404}}, // 200: the confirmation
+				{"POST", "/deployments/" + stagingID + "/cancel", nil, want{200, 403, 404}},
+				{"POST", "/deployments/" + prodID + "/cancel", nil, want{200, 403, 200}},
+				{"POST", "/projects", url.Values{"name": {"x"}}, want{400, 403, 403}},
+				{"POST", project + "/delete", nil, want{200, 403, 403}},
+				{"POST", project + "/sync", nil, want{303, 403, 403}},
+			} {
+				for role, status := range map[string]int{"admin": c.want.admin, "read": c.want.read, "deploy": c.want.deploy} {
+					b := browsers[role]
+					var got int
+					var body string
+					if c.method == "GET" {
+						got, body, _ = b.get(c.path)
+					} else {
+						got, body, _ = b.post(c.path, c.form)
+					}
+					if got != status {
+						t.Errorf("%s %s as %s: %d, want %d\n%.300s", c.method, c.path, role, got, status, body)
+					}
+					if got == 403 && !strings.Contains(body, "Your role ("+role+") cannot") {
+						t.Errorf("%s %s as %s: the 403 does not say why:\n%s", c.method, c.path, role, body)
+					}
+				}
+			}
+
+			// What each role's pages offer follows what it may do.
+			admin, read, deployer := browsers["admin"], browsers["read"], browsers["deploy"]
+			for _, c := range []struct {
+				b     *browser
+				path  string
+				has   []string
+				hasNo []string
+			}{
+				{admin, "/projects", []string{"Create a project", `href="/projects/`}, nil},
+				{read, "/projects", []string{`href="/projects/`, "Staging"}, []string{"Create a project"}},
+				{deployer, "/projects", []string{"Production", "shop"}, []string{"Staging", "Create a project", `href="/projects/`}},
+				{admin, envPath(prod), []string{"Create Deploy Hook", "Pause"}, nil},
+				{read, envPath(prod), []string{"Deploy Hooks", "CI prod"}, []string{"Create Deploy Hook", "Pause", "Delete…"}},
+				{deployer, envPath(prod), []string{"Create Deploy Hook", "Rotate…"}, nil},
+				{read, "/deployments/" + prodID, []string{prodID}, []string{"Cancel deployment"}},
+				{deployer, "/deployments/" + prodID, []string{"Cancel deployment"}, nil},
+				{deployer, "/deployments", []string{prodID}, []string{stagingID, "Staging"}},
+				{read, "/deployments", []string{prodID, stagingID}, nil},
+			} {
+				status, body, _ := c.b.get(c.path)
+				if status != 200 {
+					t.Errorf("GET %s: %d", c.path, status)
+					continue
+				}
+				main := body[strings.Index(body, "<main"):]
+				for _, s := range c.has {
+					if !strings.Contains(main, s) {
+						t.Errorf("GET %s: no %q", c.path, s)
+					}
+				}
+				for _, s := range c.hasNo {
+					if strings.Contains(main, s) {
+						t.Errorf("GET %s shows %q", c.path, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+// deploymentID reads the id from a hook call's answer.
+func deploymentID(t *testing.T, body string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(body, `"deploymentId": "`)
+	id, _, ok2 := strings.Cut(rest, `"`)
+	if !ok || !ok2 || id == "" {
+		t.Fatalf("no deployment id in %s", body)
+	}
+	return id
+}
