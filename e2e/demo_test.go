@@ -9,7 +9,8 @@ import (
 )
 
 // TestDemo: `liftoff serve --demo` on an empty data dir prints an API key,
-// a hook URL and how to make a deploy key for CI; one call to the hook
+// a hook URL, a dashboard login that signs in, and how to make a deploy
+// key for CI; one call to the hook
 // deploys the example monorepo (a Go web service and a static site) with
 // nothing but Go and git, and both answer through the proxy.
 func TestDemo(t *testing.T) {
@@ -21,10 +22,16 @@ func TestDemo(t *testing.T) {
 	f.srv = start(t, f.flags, f.logs)
 	// The demo prints its key, its hook and, last, how to make a deploy key
 	// for CI: wait for all of it (stdout arrives in pieces).
-	var key, hook string
+	var key, hook, email, password string
 	var ciKey []string
-	waitUntil(t, "the demo prints its key, its hook and how to make a CI key", func() bool {
+	waitUntil(t, "the demo prints its key, its hook, its login and how to make a CI key", func() bool {
 		for _, l := range f.srv.stdout.all() {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Email:"); ok {
+				email = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Password:"); ok {
+				password = strings.TrimSpace(v)
+			}
 			if v, ok := strings.CutPrefix(strings.TrimSpace(l), "API key:"); ok {
 				key = strings.TrimSpace(v)
 			}
@@ -35,8 +42,12 @@ func TestDemo(t *testing.T) {
 				ciKey = strings.Fields(l)
 			}
 		}
-		return key != "" && hook != "" && ciKey != nil
+		return key != "" && hook != "" && email != "" && password != "" && ciKey != nil
 	})
+	// The dashboard login it prints works.
+	if err := signIn(f.srv.url(), email, password); err != nil {
+		t.Fatalf("the demo's login %s: %v", email, err)
+	}
 	f.key = key
 	f.c = clientFor(f.srv.url(), key)
 	// The command it prints for a CI key works.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/user"
@@ -107,7 +108,10 @@ func TestSecureCookieOverTLS(t *testing.T) {
 // while, even with the right password.
 func TestSignInRateLimit(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, "sqlite", options{users: user.Config{LoginsPerMinute: 10}})
+	// A clock that stands still: no attempt is given back while the test
+	// runs, however slow the machine.
+	at := time.Now()
+	h := newHarnessWith(t, "sqlite", options{users: user.Config{LoginsPerMinute: 10, Now: func() time.Time { return at }}})
 	b := h.browser()
 	for range 10 {
 		if status, _ := b.login("admin@example.com", "wrong password!", "/"); status != http.StatusUnauthorized {

@@ -77,6 +77,8 @@ type Config struct {
 	// ConcurrentHashes bounds the password hashes computed at once (each
 	// takes 19 MiB). Default 2.
 	ConcurrentHashes int
+	// Now is the clock of sessions and limits. Default time.Now.
+	Now func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -91,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConcurrentHashes <= 0 {
 		c.ConcurrentHashes = 2
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }
@@ -114,7 +119,7 @@ type Service struct {
 // NewService returns the users domain over st.
 func NewService(st Store, newID func() string, cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	s := &Service{store: st, cfg: cfg, newID: newID, now: time.Now, hash: newHasher(cfg.ConcurrentHashes),
+	s := &Service{store: st, cfg: cfg, newID: newID, now: cfg.Now, hash: newHasher(cfg.ConcurrentHashes),
 		byAddress: newLimiter(cfg.LoginsPerMinute), byEmail: newLimiter(cfg.LoginsPerMinute)}
 	s.decoy = sync.OnceValue(func() string {
 		h, _ := s.hash.Hash(context.Background(), token.New("decoy_"))
