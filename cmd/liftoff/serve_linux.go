@@ -19,7 +19,7 @@ func newServe() *cobra.Command {
 	var logFormat, logLevel, allowedRepos, httpAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run Liftoff: the API, deploy hooks, the engine and the proxy",
+		Short: "Run Liftoff: the dashboard, the API, deploy hooks, the engine and the proxy",
 		Long: `Run Liftoff in one process. Every flag can also be set with an environment
 variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE_URL, and so on.`,
 		Args: cobra.NoArgs,
@@ -40,7 +40,7 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	}
 	f := cmd.Flags()
 	def := server.Config{}.WithDefaults() // the defaults live there, once
-	f.StringVar(&cfg.Addr, "addr", def.Addr, "address of the API and deploy hooks")
+	f.StringVar(&cfg.Addr, "addr", def.Addr, "address of the dashboard, the API and deploy hooks")
 	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services, over plain HTTP (with HTTPS on it redirects custom domains to HTTPS and answers ACME HTTP-01 challenges)")
 	f.StringVar(&httpAddr, "http-addr", "", "the other name of --proxy-addr, e.g. :80 beside --https-addr :443")
 	f.StringVar(&cfg.HTTPSAddr, "https-addr", "", "address of the proxy over HTTPS, e.g. :443, with certificates from ACME for services' domains (off when empty)")

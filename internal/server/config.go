@@ -24,7 +24,8 @@ import (
 // Config is everything `liftoff serve` is told. It is built once in main,
 // validated once, and passed down; every field documents its default.
 type Config struct {
-	// Addr is where the API and deploy hooks listen. Default 127.0.0.1:8080.
+	// Addr is where the dashboard, the API and deploy hooks listen.
+	// Default 127.0.0.1:8080.
 	Addr string
 	// ProxyAddr is where the local target's proxy listens over plain HTTP
 	// (liftoff serve --proxy-addr, or its other name --http-addr). With
