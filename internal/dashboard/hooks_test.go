@@ -55,7 +55,7 @@ func TestDeployHooks(t *testing.T) {
 				t.Fatal("the settings page shows the hook's secret again")
 			}
 			if !strings.Contains(body, `<code class="masked">`+h.srv.URL+`/api/deploy-hook/`) || !strings.Contains(body, "lfh_••••••••") ||
-				!strings.Contains(body, "<td>1</td>") || !strings.Contains(body, "Recent calls of GitHub Actions") || !strings.Contains(body, ": 200 queued") {
+				!strings.Contains(body, `<td data-label="Calls">1</td>`) || !strings.Contains(body, "Recent calls of GitHub Actions") || !strings.Contains(body, ": 200 queued") {
 				t.Fatalf("the hook after a call:\n%s", body)
 			}
 			hooks, err := h.hooks.List(ctx, h.env["production"])

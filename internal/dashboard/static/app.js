@@ -24,6 +24,12 @@
     });
   });
 
+  // A hook URL shown once: selected, ready to copy.
+  var shown = document.getElementById('hook-url');
+  if (shown && document.activeElement === shown) {
+    shown.select();
+  }
+
   if (!window.EventSource) {
     return;
   }
