@@ -82,6 +82,7 @@ type Queries interface {
 	VariableQueries
 	JobQueries
 	RuntimeQueries
+	ProtectionQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -394,4 +395,24 @@ type RuntimeQueries interface {
 	// ListServiceRestarts lists a service instance's restarts, newest
 	// first.
 	ListServiceRestarts(ctx context.Context, p ListServiceRestartsParams) ([]liftoff.ServiceRestart, error)
+}
+
+// ProtectionQueries store who may open each environment's services
+// through Liftoff's proxy: its mode and shared password (sealed; the
+// store never sees it in clear).
+type ProtectionQueries interface {
+	// GetEnvironmentProtection returns what was set for an environment;
+	// ErrNotFound when nothing was (it has the default of its kind).
+	GetEnvironmentProtection(ctx context.Context, p GetEnvironmentProtectionParams) (liftoff.EnvironmentProtection, error)
+	// SetEnvironmentProtection sets an environment's mode, its password,
+	// or both, in one statement (concurrent calls changing one each lose
+	// neither), and returns what is set afterwards.
+	SetEnvironmentProtection(ctx context.Context, p SetEnvironmentProtectionParams) (liftoff.EnvironmentProtection, error)
+	// ListEnvironmentProtections lists what was set for every
+	// environment, by environment id.
+	ListEnvironmentProtections(ctx context.Context) ([]liftoff.EnvironmentProtection, error)
+	// ResealProtectionPassword replaces an environment's sealed password
+	// if it is still p.Old's; false when it changed or went since it was
+	// read.
+	ResealProtectionPassword(ctx context.Context, p ResealParams[liftoff.EnvironmentProtection]) (bool, error)
 }

@@ -301,9 +301,11 @@ func (q queries) DeleteProject(ctx context.Context, p store.DeleteProjectParams)
 			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
 			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
 			{`DELETE FROM host_claims WHERE project_id = $1`, []any{p.ID}},
-			// Its variables and secrets are credentials, not history.
+			// Its variables, secrets and preview passwords are
+			// credentials, not history.
 			{`DELETE FROM variables WHERE project_id = $1`, []any{p.ID}},
 			{`DELETE FROM secrets WHERE project_id = $1`, []any{p.ID}},
+			{`DELETE FROM environment_protection WHERE environment_id IN ` + envs, []any{p.ID}},
 		} {
 			if _, err := c.Exec(ctx, stmt.query, stmt.args...); err != nil {
 				return err

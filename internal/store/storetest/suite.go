@@ -60,6 +60,7 @@ func Run(t *testing.T, d Driver) {
 		{"ClaimWaitsForCleanup", testClaimWaitsForCleanup},
 		{"CountLivePreviews", testCountLivePreviews},
 		{"Variables", testVariables},
+		{"Protection", testProtection},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
