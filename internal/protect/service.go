@@ -89,15 +89,15 @@ func (s *Service) Get(ctx context.Context, environmentID int64) (Setting, error)
 // Set changes a live environment's protection and applies it on this
 // replica at once.
 func (s *Service) Set(ctx context.Context, environmentID int64, c Change) (Setting, error) {
+	env, err := s.environment(ctx, environmentID)
+	if err != nil {
+		return Setting{}, err
+	}
 	if c.Mode == nil && c.Password == nil {
 		return Setting{}, fail.New(fail.Invalid, "give mode (public or protected), password, or both")
 	}
 	if c.Mode != nil && *c.Mode != liftoff.ProtectionPublic && *c.Mode != liftoff.ProtectionProtected {
 		return Setting{}, fail.Invalidf("mode must be public or protected, got %q", printable(string(*c.Mode)))
-	}
-	env, err := s.environment(ctx, environmentID)
-	if err != nil {
-		return Setting{}, err
 	}
 	params := store.SetEnvironmentProtectionParams{EnvironmentID: env.ID, Mode: c.Mode, At: s.Now()}
 	if c.Password != nil {

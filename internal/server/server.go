@@ -37,6 +37,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -304,6 +305,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		log.Info("sealed the repository credentials stored in clear", "count", n)
 	}
 	apiKeys := apikey.NewService(st, cuid.New)
+	// Who may open each environment through the proxy: the API sets it,
+	// the gate in front of the proxy enforces it.
+	protection := protect.NewService(st, vars.Keys)
+	gate, err := protect.NewGate(releases.Handler(), protect.Config{Protection: protection, Instances: releases, Clients: clients, Log: log})
+	if err != nil {
+		return nil, err
+	}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys}
 	handler := api.New(api.Deps{
 		Projects:    projects,
@@ -313,6 +321,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Variables:   vars,
 		Jobs:        jobs,
 		Supervision: &supervision.Service{Store: st, Reader: releases, NodeID: node},
+		Protection:  protection,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
@@ -340,7 +349,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// Headers and idle connections are bounded, so idle or half-sent
 	// requests cannot pile up.
 	proxySrv = &http.Server{
-		Handler:           releases.Handler(),
+		Handler:           gate,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
