@@ -56,8 +56,9 @@
 // the keys it retires: share links, cookies and forms alike.
 //
 // The CSRF token of the password form is a signed double submit: the
-// form page sets a random nonce in a cookie (Path=/.liftoff/,
-// SameSite=Strict) and puts a sealed token naming that nonce, the host's
+// form page sets a random nonce in a cookie (HttpOnly, SameSite=Lax,
+// kept by every later form of the host) and puts a sealed token naming
+// that nonce, the host's
 // environment and pull request and an expiry in the form; a login must
 // bring both, matching. Cross-origin posts are also refused by their
 // Sec-Fetch-Site and Origin headers (net/http's CrossOriginProtection).

@@ -249,7 +249,7 @@ func (g *Gate) login(w http.ResponseWriter, r *http.Request, inst target.Instanc
 	}
 	g.setCookie(w, r, &http.Cookie{Name: accessCookie, Value: tok, Path: "/", Expires: expires,
 		MaxAge: int(g.cfg.PasswordTTL / time.Second), SameSite: http.SameSiteLaxMode})
-	g.setCookie(w, r, &http.Cookie{Name: csrfCookie, Value: "", Path: "/.liftoff/", MaxAge: -1, SameSite: http.SameSiteStrictMode})
+	g.setCookie(w, r, &http.Cookie{Name: csrfCookie, Value: "", Path: "/", MaxAge: -1, SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -324,7 +324,10 @@ func (g *Gate) deny(w http.ResponseWriter, r *http.Request, inst target.Instance
 }
 
 // csrfNonce returns the nonce of the client's CSRF cookie, setting a new
-// one when it has none: forms served in several tabs share it.
+// one when it has none: forms served in several tabs share it. The
+// cookie goes with every request to the host (Path=/, SameSite=Lax), so
+// that any page of it shows a form that matches the others, also when a
+// link from another site led there.
 func (g *Gate) csrfNonce(w http.ResponseWriter, r *http.Request) []byte {
 	for _, c := range r.CookiesNamed(csrfCookie) {
 		if nonce, ok := decodeNonce(c.Value); ok {
@@ -333,8 +336,8 @@ func (g *Gate) csrfNonce(w http.ResponseWriter, r *http.Request) []byte {
 	}
 	nonce := make([]byte, 16)
 	_, _ = rand.Read(nonce) // never fails (crypto/rand)
-	g.setCookie(w, r, &http.Cookie{Name: csrfCookie, Value: base64.RawURLEncoding.EncodeToString(nonce), Path: "/.liftoff/",
-		SameSite: http.SameSiteStrictMode})
+	g.setCookie(w, r, &http.Cookie{Name: csrfCookie, Value: base64.RawURLEncoding.EncodeToString(nonce), Path: "/",
+		SameSite: http.SameSiteLaxMode})
 	return nonce
 }
 

@@ -297,8 +297,13 @@ func TestPassword(t *testing.T) {
 	f := newFixture(t, "sqlite")
 	f.set(f.pv.ID, "", ptr("correct horse"))
 	form, nonce := f.form(host12, "/docs?page=2")
-	if form.Get("next") != "/docs?page=2" || !nonce.HttpOnly || nonce.SameSite != http.SameSiteStrictMode || nonce.Path != "/.liftoff/" {
+	if form.Get("next") != "/docs?page=2" || !nonce.HttpOnly || nonce.SameSite != http.SameSiteLaxMode || nonce.Path != "/" {
 		t.Fatalf("form next %q, nonce cookie %+v", form.Get("next"), nonce)
+	}
+	// Another page of the host, in another tab, keeps the nonce: the
+	// first form still posts.
+	if a := f.get(host12, "/other", nonce); a.status != http.StatusUnauthorized || a.cookies[csrfCookie] != nil {
+		t.Fatalf("another page with the nonce: %d, cookies %v", a.status, a.cookies)
 	}
 	if a := f.login(host12, form, "battery staple", nonce); a.status != http.StatusUnauthorized ||
 		!strings.Contains(a.body, "That password is not right.") || a.cookies[accessCookie] != nil {
