@@ -78,6 +78,9 @@ func main() {
 	mux.HandleFunc("/env/", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(os.Getenv(strings.TrimPrefix(r.URL.Path, "/env/"))))
 	})
+	mux.HandleFunc("/header/", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.Header.Get(strings.TrimPrefix(r.URL.Path, "/header/"))))
+	})
 	mux.HandleFunc("/fetch/", func(w http.ResponseWriter, r *http.Request) {
 		// GET / of the URL in the named variable: another service's.
 		c := &http.Client{Timeout: 10 * time.Second}
