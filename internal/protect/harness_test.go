@@ -62,7 +62,7 @@ type seen struct {
 // fixture is a project with production and a preview environment, a gate
 // in front of a service that answers "app <path>", and a fake clock.
 type fixture struct {
-	t          *testing.T
+	t          testing.TB
 	st         store.Store
 	keys       *secretbox.Keyring
 	keyFile    string
@@ -84,7 +84,7 @@ const (
 	host13   = "web.pr-13.preview.localhost"
 )
 
-func newFixture(t *testing.T, dialect string) *fixture {
+func newFixture(t testing.TB, dialect string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, st: storetest.Open(t, dialect), clock: &clock{now: t0}, seen: &seen{}}
