@@ -16,7 +16,7 @@ import (
 
 func newServe() *cobra.Command {
 	var cfg server.Config
-	var logFormat, logLevel, allowedRepos string
+	var logFormat, logLevel, allowedRepos, httpAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run Liftoff: the API, deploy hooks, the engine and the proxy",
@@ -29,13 +29,26 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 				return err
 			}
 			cfg.AllowedRepos = repoaccess.SplitPatterns(allowedRepos)
+			if httpAddr != "" {
+				if cmd.Flags().Changed("proxy-addr") && cfg.ProxyAddr != httpAddr {
+					return fmt.Errorf("--http-addr %s and --proxy-addr %s name the same listener: give one", httpAddr, cfg.ProxyAddr)
+				}
+				cfg.ProxyAddr = httpAddr
+			}
 			return server.Run(cmd.Context(), cfg, log, nil)
 		},
 	}
 	f := cmd.Flags()
 	def := server.Config{}.WithDefaults() // the defaults live there, once
 	f.StringVar(&cfg.Addr, "addr", def.Addr, "address of the API and deploy hooks")
-	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services")
+	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services, over plain HTTP (with HTTPS on it redirects custom domains to HTTPS and answers ACME HTTP-01 challenges)")
+	f.StringVar(&httpAddr, "http-addr", "", "the other name of --proxy-addr, e.g. :80 beside --https-addr :443")
+	f.StringVar(&cfg.HTTPSAddr, "https-addr", "", "address of the proxy over HTTPS, e.g. :443, with certificates from ACME for services' domains (off when empty)")
+	f.StringVar(&cfg.ACMEEmail, "acme-email", "", "ACME account email, required with --https-addr: the CA writes there about your certificates")
+	f.StringVar(&cfg.ACMECA, "acme-ca", def.ACMECA, "ACME directory URL of the CA that issues certificates")
+	f.StringVar(&cfg.ACMECARoot, "acme-ca-root", "", "PEM file of the roots to trust for the CA's own HTTPS (a private CA; default the system's)")
+	f.DurationVar(&cfg.HSTSMaxAge, "hsts-max-age", 0, "send Strict-Transport-Security with this max-age on HTTPS responses, e.g. 8760h (off when 0)")
+	f.DurationVar(&cfg.ACMERenewInterval, "acme-renew-interval", def.ACMERenewInterval, "how often certificates are checked for renewal (renewed in the last third of their lifetime)")
 	f.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for the SQLite database, git mirrors, builds and releases")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file of the keys that encrypt secrets, created 0600 when missing; replicas share one (default <data-dir>/secret.key)")

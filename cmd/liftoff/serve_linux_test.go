@@ -23,6 +23,13 @@ func TestServeFlagDefaults(t *testing.T) {
 	want := map[string]string{
 		"addr":                         def.Addr,
 		"proxy-addr":                   def.ProxyAddr,
+		"http-addr":                    "",
+		"https-addr":                   def.HTTPSAddr,
+		"acme-email":                   def.ACMEEmail,
+		"acme-ca":                      def.ACMECA,
+		"acme-ca-root":                 def.ACMECARoot,
+		"hsts-max-age":                 def.HSTSMaxAge.String(),
+		"acme-renew-interval":          def.ACMERenewInterval.String(),
 		"data-dir":                     def.DataDir,
 		"database-url":                 def.DatabaseURL,
 		"public-url":                   def.PublicURL,

@@ -326,8 +326,9 @@ The value is read from stdin and never shown again.`,
 	rotate := &cobra.Command{
 		Use:   "rotate-key [--data-dir D] [--database-url U] [--secret-key-file F]",
 		Short: "Encrypt every secret with a new key and retire the old one",
-		Long: `Put a new key first in the secret key file, encrypt every secret variable and
-named secret again with it, then remove the old key from the file. Point it at
+		Long: `Put a new key first in the secret key file, encrypt every secret variable,
+named secret, repository credential and stored TLS certificate and key again
+with it, then remove the old key from the file. Point it at
 the same --data-dir, --database-url and --secret-key-file as liftoff serve.
 Servers may keep running: they read the key file again when it changes. If it
 stops half way, every value still opens with the keys left in the file; run it

@@ -66,6 +66,14 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 		if env.PreviewTTLHours != 0 {
 			ps.warnf(child(ep, "previewTtlHours"), `only applies to preview environments ("pr": true); ignored`)
 		}
+		if env.PreviewDomain != "" {
+			ps.warnf(child(ep, "previewDomain"), `only applies to preview environments ("pr": true); ignored`)
+		}
+	}
+	if src.PR && env.PreviewDomain != "" {
+		if why := checkPreviewDomain(env.PreviewDomain); why != "" {
+			ps.errorf(child(ep, "previewDomain"), "%q %s", env.PreviewDomain, why)
+		}
 	}
 	if src.Filter != nil {
 		checkGlobs(src.Filter.WatchPaths, child(sp, "filter", "watchPaths"), ps)
@@ -95,6 +103,7 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 	for j := range env.Services {
 		checkDependsOn(env, j, byID, child(ep, "services", j), ps)
 	}
+	checkDomains(env, ep, ps)
 	checkCycles(env, byID, ep, ps)
 
 	if !servicesRejected && !slices.ContainsFunc(env.Services, Service.Runnable) {
@@ -355,7 +364,7 @@ func notApplicableFields(k objectKind) []string {
 	case kindService:
 		return []string{"region", "cpu", "memory", "gpu", "storage", "vpc",
 			"minInstances", "maxInstances", "autoscaling", "ci",
-			"domain", "cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
+			"cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
 			"cloudfrontCachePolicyName", "originShieldEnabled", "sticky",
 			"stickySessionsEnabled", "stickySessionsDurationSecs", "privileged",
 			"instanceSize", "logging", "sidecars", "dockerLabels",
@@ -409,9 +418,17 @@ func (f *File) applyDefaults() {
 		}
 		if env.Source.PR {
 			env.Source.Branch = ""
+		} else {
+			env.PreviewDomain = ""
 		}
 		for j := range env.Services {
-			env.Services[j].applyDefaults()
+			s := &env.Services[j]
+			s.applyDefaults()
+			// The warnings said so: a domain only leads to a web or
+			// static service, and never to a preview.
+			if !s.ServesDomain() || env.IsPreview() {
+				s.Domain = ""
+			}
 		}
 	}
 }
@@ -423,6 +440,7 @@ func (s *Service) applyDefaults() {
 		s.Name = s.ID
 	}
 	s.BasePath = cleanRel(s.BasePath)
+	s.Domain = strings.ToLower(strings.TrimSuffix(s.Domain, "."))
 	if s.Port == 0 {
 		s.Port = DefaultPort
 	}

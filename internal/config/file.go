@@ -102,6 +102,13 @@ type Environment struct {
 	// instance lives until it is torn down. Ignored (with a warning) on a
 	// normal environment.
 	PreviewTTLHours int `json:"previewTtlHours,omitempty"`
+	// PreviewDomain, for a preview environment, names the host of each web
+	// and static service of a preview instance, from a template with
+	// {service} (the service's id) and {pr} (the pull request's number):
+	// "{service}-pr-{pr}.preview.example.com". A Liftoff extension: the
+	// services' "domain" is production's and never used by a preview.
+	// Optional: previews keep their .localhost names either way.
+	PreviewDomain string `json:"previewDomain,omitempty"`
 }
 
 // IsPreview reports whether the environment is a preview environment.
@@ -197,6 +204,13 @@ type Service struct {
 	// ContainerImage is a prebuilt image to run, repository:tag, instead
 	// of a build. Optional.
 	ContainerImage *ContainerImage `json:"containerImage,omitempty"`
+	// Domain is the host name a web or static service answers at besides
+	// its .localhost names, Flightcontrol's custom domain: "app.example.com",
+	// or a wildcard "*.example.com" (every name one label below it). With
+	// HTTPS on (liftoff serve --https-addr), its certificate is obtained
+	// automatically. Normal environments only: previews use the
+	// environment's PreviewDomain. Parse lowercases it. Optional.
+	Domain string `json:"domain,omitempty"`
 	// WatchPaths are globs relative to the repository root ('*', '**', '?',
 	// '[...]', '{a,b}'; '!' excludes; a leading './' or '/' is ignored). The
 	// service deploys only when a changed file matches. Empty: it deploys

@@ -63,11 +63,16 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 		return nil, err
 	}
 
-	// Host names first: fromService variables read them.
+	// Host names first: fromService variables read them. The domains
+	// the config no longer has are freed first, so one can move to
+	// another service.
+	if err := r.releaseUnusedDomains(ctx, runnable); err != nil {
+		return nil, err
+	}
 	hosts := make([][]string, len(runnable))
 	hostFailed := make([]string, len(runnable))
 	for i, s := range runnable {
-		if hosts[i], err = r.e.hostNames(ctx, r.project, r.inst, s); err != nil {
+		if hosts[i], err = r.e.hostNames(ctx, r.project, r.inst, s, r.customHost(s)); err != nil {
 			var f *failure
 			if !errors.As(err, &f) {
 				return nil, err

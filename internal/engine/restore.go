@@ -77,7 +77,7 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 		inst: target.Instance{ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvGivenID: d.EnvironmentGivenID, PRNumber: d.PRNumber}}
 	// Claimed again: the claims are kept, so this finds the same names,
 	// and a release made before host names were claimed gets its own.
-	hosts, err := e.hostNames(ctx, project, r.inst, svc)
+	hosts, err := e.hostNames(ctx, project, r.inst, svc, r.customHost(svc))
 	if err != nil {
 		return target.Release{}, err
 	}
@@ -88,7 +88,7 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 	for i, s := range runnable {
 		if s.ID == svc.ID {
 			all[i] = hosts
-		} else if all[i], err = e.hostNames(ctx, project, r.inst, s); err != nil {
+		} else if all[i], err = e.hostNames(ctx, project, r.inst, s, r.customHost(s)); err != nil {
 			return target.Release{}, err
 		}
 	}

@@ -19,13 +19,14 @@ var layers = [][]string{
 	// model of liftoff.json; gitsource the git binary; container the
 	// podman or docker binary.
 	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
-		"layers", "lifecycle", "procgroup", "secretbox", "store/pgnote", "token", "watch"},
+		"https", "layers", "lifecycle", "procgroup", "secretbox", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
 	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
 	// The persistence seam, and the shell-step runner.
 	{"store", "steps", "sandbox/sandboxtest"},
-	// One SQL implementation; the release seam.
-	{"store/sqlstore", "target"},
+	// One SQL implementation; the release seam; certmagic's storage on
+	// the store.
+	{"store/sqlstore", "target", "certstore"},
 	// The two dialects; the local runtime.
 	{"store/sqlite", "store/postgres", "target/local"},
 	// The use cases every replica runs, and the store's conformance suite.

@@ -131,7 +131,10 @@ type HostClaim struct {
 	ProjectID     string
 	EnvironmentID int64 // the instance that claimed it, released with it
 	PRNumber      int
-	CreatedAt     time.Time
+	// ServiceID is the given id of the service a custom domain leads to;
+	// "" for .localhost names, whose service is in the name.
+	ServiceID string
+	CreatedAt time.Time
 }
 
 // HookCall is one recorded call of a deploy hook.
@@ -499,4 +502,25 @@ func (p EnvironmentProtection) HasPassword() bool { return p.PasswordKeyID != ""
 // environment.
 func ProtectionPasswordAAD(environmentID int64) []byte {
 	return []byte("liftoff protection password\x00" + strconv.FormatInt(environmentID, 10))
+}
+
+// CertificateItem is one value of the storage of TLS certificates that
+// every replica shares (package certstore, behind certmagic): a
+// certificate, its private key, an ACME account, an OCSP staple. Key is a
+// slash-separated path (certificates/<issuer>/<domain>/<domain>.key); the
+// value is sealed with the secret keys and bound to Key
+// (CertificateItemAAD), so the store never sees it in clear.
+type CertificateItem struct {
+	Key    string
+	KeyID  string
+	Sealed []byte
+	// Size is the length of the value in clear.
+	Size      int64
+	UpdatedAt time.Time
+}
+
+// CertificateItemAAD binds a sealed certificate item to its key: moved to
+// another key, it no longer opens.
+func CertificateItemAAD(key string) []byte {
+	return []byte("liftoff certificate item\x00" + key)
 }

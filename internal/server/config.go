@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/api"
+	"github.com/liftoffhq/liftoff/internal/https"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
@@ -24,8 +26,29 @@ import (
 type Config struct {
 	// Addr is where the API and deploy hooks listen. Default 127.0.0.1:8080.
 	Addr string
-	// ProxyAddr is where the local target's proxy listens. Default 127.0.0.1:8000.
+	// ProxyAddr is where the local target's proxy listens over plain HTTP
+	// (liftoff serve --proxy-addr, or its other name --http-addr). With
+	// HTTPS on it also answers ACME's HTTP-01 challenges and redirects
+	// custom domains to HTTPS. Default 127.0.0.1:8000.
 	ProxyAddr string
+	// HTTPSAddr is where the proxy is also served over TLS, with
+	// certificates obtained and renewed from an ACME CA for the custom
+	// domains of services ("domain", "previewDomain"). Empty: HTTPS off.
+	HTTPSAddr string
+	// ACMEEmail is the ACME account's contact. Required with HTTPSAddr.
+	ACMEEmail string
+	// ACMECA is the ACME directory URL. Default Let's Encrypt's production
+	// directory.
+	ACMECA string
+	// ACMECARoot is a PEM file of the roots to trust for the CA's own
+	// HTTPS (a private CA). Default: the system's.
+	ACMECARoot string
+	// HSTSMaxAge, when positive, sends Strict-Transport-Security with that
+	// max-age on HTTPS responses. Default 0: none.
+	HSTSMaxAge time.Duration
+	// ACMERenewInterval is how often certificates are checked for
+	// renewal. Default 10m.
+	ACMERenewInterval time.Duration
 	// DataDir holds the SQLite database, git mirrors, builds and releases.
 	// Default ./liftoff-data.
 	DataDir string
@@ -176,6 +199,12 @@ func (c Config) WithDefaults() Config {
 	if c.ProxyAddr == "" {
 		c.ProxyAddr = "127.0.0.1:8000"
 	}
+	if c.ACMECA == "" {
+		c.ACMECA = https.LetsEncrypt
+	}
+	if c.ACMERenewInterval == 0 {
+		c.ACMERenewInterval = 10 * time.Minute
+	}
 	if c.DataDir == "" {
 		c.DataDir = "./liftoff-data"
 	}
@@ -248,6 +277,25 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q must be host:port, e.g. 127.0.0.1:8080", a.flag, a.addr))
 		}
 	}
+	if c.HTTPSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPSAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--https-addr %q must be host:port, e.g. :443", c.HTTPSAddr))
+		}
+		if c.ACMEEmail == "" || !strings.Contains(c.ACMEEmail, "@") {
+			errs = append(errs, fmt.Errorf("--https-addr needs --acme-email: the address the CA writes to about your certificates (got %q)", c.ACMEEmail))
+		}
+		if u, err := url.Parse(c.ACMECA); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--acme-ca %q must be the https:// URL of an ACME directory", c.ACMECA))
+		}
+		if c.ACMECARoot != "" {
+			if _, err := c.CARoots(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if c.HSTSMaxAge < 0 || c.ACMERenewInterval < 0 {
+			errs = append(errs, fmt.Errorf("--hsts-max-age %s and --acme-renew-interval %s must be positive", c.HSTSMaxAge, c.ACMERenewInterval))
+		}
+	}
 	if u, err := url.Parse(c.PublicURL); c.PublicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, fmt.Errorf("--public-url %q must be an http:// or https:// URL", c.PublicURL))
 	}
@@ -299,6 +347,22 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CARoots reads ACMECARoot: nil when it is not set.
+func (c Config) CARoots() (*x509.CertPool, error) {
+	if c.ACMECARoot == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.ACMECARoot)
+	if err != nil {
+		return nil, fmt.Errorf("--acme-ca-root: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--acme-ca-root %s holds no PEM certificate", c.ACMECARoot)
+	}
+	return pool, nil
 }
 
 // KeyFile is the secret key file: SecretKeyFile, or secret.key in the

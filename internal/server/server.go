@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/https"
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
@@ -40,6 +42,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
+	"github.com/liftoffhq/liftoff/internal/secretbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
@@ -95,6 +98,7 @@ type Server struct {
 	log            *slog.Logger
 	dataDir        string
 	apiLn, proxyLn net.Listener
+	httpsLn        net.Listener // nil when HTTPS is off
 	publicURL      string
 	demo           demo.Deps
 	group          *lifecycle.Group
@@ -129,7 +133,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, dataDir: dataDir, serveErr: make(chan error, 2)}
+	s := &Server{cfg: cfg, log: log, dataDir: dataDir, serveErr: make(chan error, 3)}
 	// made is what New made so far, released if it fails: every part's
 	// Stop is safe before Start.
 	var made []lifecycle.Service
@@ -217,9 +221,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			return nil, err
 		}
 	}
+	var certs *https.Manager // set below when HTTPS is on, before anything deploys
+	httpsAddr := ""
+	if cfg.HTTPSAddr != "" {
+		if s.httpsLn, err = net.Listen("tcp", cfg.HTTPSAddr); err != nil {
+			return nil, fmt.Errorf("listen on --https-addr %s: %w", cfg.HTTPSAddr, err)
+		}
+		httpsAddr = s.httpsLn.Addr().String()
+	}
 	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: s.proxyLn.Addr().String(), Log: log,
-		Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record, Containers: containers,
-		RestartBackoff: cfg.RestartBackoff, RestartBackoffMax: cfg.RestartBackoffMax, MaxRestarts: cfg.MaxRestarts})
+		HTTPSAddr: httpsAddr, Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record, Containers: containers,
+		RestartBackoff: cfg.RestartBackoff, RestartBackoffMax: cfg.RestartBackoffMax, MaxRestarts: cfg.MaxRestarts,
+		PrepareHosts: func(ctx context.Context, hosts []string) error {
+			if certs == nil {
+				return nil
+			}
+			return certs.Prepare(ctx, hosts)
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -331,6 +349,48 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Clients:      clients,
 	})
 
+	// The servers in front of the releases stop after them (see
+	// lifecycle.Group): the proxy, and HTTPS when it is on.
+	parts := []lifecycle.Service{storePart, logs, hookRecorder, proxyPart}
+	// With HTTPS on, the proxy is served over TLS too, and its plain
+	// HTTP side answers ACME challenges and redirects custom domains.
+	proxyHandler := http.Handler(gate)
+	var httpsSrv *http.Server
+	if s.httpsLn != nil {
+		if certs, err = newCertificates(cfg, st, vars.Keys, node, releases, s.proxyLn, s.httpsLn, log); err != nil {
+			return nil, err
+		}
+		httpsSrv = &http.Server{
+			Handler:           certs.HTTPSHandler(proxyHandler),
+			TLSConfig:         certs.TLSConfig(),
+			ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			IdleTimeout:       cfg.IdleTimeout,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		proxyHandler = certs.HTTPHandler(proxyHandler)
+		httpsPart := &lifecycle.Funcs{
+			StartFunc: func(context.Context) error {
+				go func() { s.serveErr <- httpsSrv.ServeTLS(s.httpsLn, "", "") }()
+				return nil
+			},
+			StopFunc: func(started bool) {
+				defer certs.Stop()
+				if !started {
+					_ = s.httpsLn.Close()
+					return
+				}
+				from := releasesStopping
+				if from.IsZero() {
+					from = time.Now()
+				}
+				rctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), from.Add(cfg.ShutdownTimeout))
+				defer cancel()
+				_ = httpsSrv.Shutdown(rctx)
+			},
+		}
+		made = append(made, httpsPart)
+		parts = append(parts, httpsPart)
+	}
 	const maxAPIHeaderBytes = 64 << 10
 	apiSrv = &http.Server{
 		Handler:           Handler(st, handler, log),
@@ -349,7 +409,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// Headers and idle connections are bounded, so idle or half-sent
 	// requests cannot pile up.
 	proxySrv = &http.Server{
-		Handler:           gate,
+		Handler:           proxyHandler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -357,7 +417,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// The engine starts the releases of the previous run again, then
 	// its workers, before the API takes calls.
-	s.group = lifecycle.NewGroup(storePart, logs, hookRecorder, proxyPart, releasesPart, runner, apiPart)
+	parts = append(parts, releasesPart, runner, apiPart)
+	s.group = lifecycle.NewGroup(parts...)
 	return s, nil
 }
 
@@ -564,4 +625,38 @@ func newContainerCLI(ctx context.Context, cfg Config, log *slog.Logger) (*contai
 	}
 	log.Info("container CLI", "cli", cli.Path(), "kind", cli.Kind(), "ulimits", strings.Join(cli.Ulimits(), ","))
 	return cli, nil
+}
+
+// newCertificates prepares HTTPS: certificates from the ACME CA cfg
+// names for the hosts releases serves, kept in the store every replica
+// shares.
+func newCertificates(cfg Config, st store.Store, keys *secretbox.Keyring, node string, releases *local.Target, httpLn, httpsLn net.Listener, log *slog.Logger) (*https.Manager, error) {
+	roots, err := cfg.CARoots()
+	if err != nil {
+		return nil, err
+	}
+	httpsPort, err := portOf(httpsLn.Addr())
+	if err != nil {
+		return nil, err
+	}
+	httpPort, err := portOf(httpLn.Addr())
+	if err != nil {
+		return nil, err
+	}
+	m, err := https.New(https.Config{Email: cfg.ACMEEmail, CA: cfg.ACMECA, CARoots: roots,
+		Storage: certificateStorage(st, keys, node, log), Serves: releases.Serves,
+		HTTPSPort: httpsPort, HTTPPort: httpPort, HSTSMaxAge: cfg.HSTSMaxAge, RenewCheckInterval: cfg.ACMERenewInterval, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("https on", "addr", httpsLn.Addr().String(), "ca", cfg.ACMECA, "email", cfg.ACMEEmail)
+	return m, nil
+}
+
+func portOf(a net.Addr) (int, error) {
+	_, p, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(p)
 }

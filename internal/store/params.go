@@ -441,6 +441,13 @@ type CountLivePreviewsParams struct {
 	PRNumber int
 }
 
+// ReleaseUnusedDomainsParams are the arguments of ReleaseUnusedDomains.
+type ReleaseUnusedDomainsParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	Keep          []string // lowercase host names
+}
+
 // ReleaseHostsParams are the arguments of ReleaseHosts.
 type ReleaseHostsParams struct {
 	EnvironmentID int64
@@ -482,8 +489,8 @@ type DeleteSecretParams struct {
 	Name          string
 }
 
-// ResealParams are the arguments of ResealVariable and ResealSecret: the
-// row as it was read, and its value sealed anew.
+// ResealParams are the arguments of ResealVariable, ResealSecret and
+// ResealCertificateItem: the row as it was read, and its value sealed anew.
 type ResealParams[T any] struct {
 	Old    T
 	KeyID  string
@@ -611,4 +618,50 @@ type SetEnvironmentProtectionParams struct {
 type SealedValue struct {
 	KeyID  string
 	Sealed []byte
+}
+
+// GetCertificateItemParams are the arguments of GetCertificateItem.
+type GetCertificateItemParams struct {
+	Key string
+}
+
+// ListCertificateItemsParams are the arguments of ListCertificateItems.
+type ListCertificateItemsParams struct {
+	// Prefix: the items under it (keys starting with Prefix + "/"); every
+	// item when empty.
+	Prefix string
+	// Limit bounds how many are listed when positive.
+	Limit int
+	// Sealed: with their sealed values (KeyID and Sealed); without, only
+	// their keys, sizes and times.
+	Sealed bool
+}
+
+// DeleteCertificateItemsParams are the arguments of DeleteCertificateItems.
+type DeleteCertificateItemsParams struct {
+	// Key: the item at Key and every item under it. Required.
+	Key string
+}
+
+// AcquireCertificateLockParams are the arguments of AcquireCertificateLock.
+type AcquireCertificateLockParams struct {
+	Name string
+	// Owner is the holder: a token of its own for each acquisition.
+	Owner string
+	// At is now: a lock whose expiry is not after it is free to take.
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// RenewCertificateLockParams are the arguments of RenewCertificateLock.
+type RenewCertificateLockParams struct {
+	Name      string
+	Owner     string
+	ExpiresAt time.Time
+}
+
+// ReleaseCertificateLockParams are the arguments of ReleaseCertificateLock.
+type ReleaseCertificateLockParams struct {
+	Name  string
+	Owner string
 }

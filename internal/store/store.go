@@ -83,6 +83,7 @@ type Queries interface {
 	JobQueries
 	RuntimeQueries
 	ProtectionQueries
+	CertificateQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -294,9 +295,14 @@ type PreviewQueries interface {
 type HostQueries interface {
 	// ClaimHost gives p.Host to p's project unless another project holds
 	// it, and returns the claim that holds it afterwards: p itself, an
-	// earlier claim of the same project (kept as it was), or another
-	// project's.
+	// earlier claim of the same project (kept as it was, but for its
+	// ServiceID, which p's replaces when the claim is of p's instance), or
+	// another project's.
 	ClaimHost(ctx context.Context, p liftoff.HostClaim) (liftoff.HostClaim, error)
+	// ReleaseUnusedDomains forgets the custom domains (every claimed name
+	// not under .localhost) of an environment instance that are not in
+	// p.Keep: domains its config no longer has. It returns those freed.
+	ReleaseUnusedDomains(ctx context.Context, p ReleaseUnusedDomainsParams) ([]string, error)
 	// ReleaseHosts forgets the host names an environment instance claimed
 	// (a preview instance torn down).
 	ReleaseHosts(ctx context.Context, p ReleaseHostsParams) error
@@ -415,4 +421,41 @@ type ProtectionQueries interface {
 	// if it is still p.Old's; false when it changed or went since it was
 	// read.
 	ResealProtectionPassword(ctx context.Context, p ResealParams[liftoff.EnvironmentProtection]) (bool, error)
+}
+
+// CertificateQueries store what the TLS certificates need, for every
+// replica to share (package certstore, behind certmagic): items (values
+// under slash-separated keys, sealed: the store never sees them in clear)
+// and the locks replicas take before issuing or renewing a certificate.
+// Keys are compared byte by byte; the items "under" a prefix are those
+// whose key starts with the prefix and a slash ("a" is a prefix of "a/b",
+// not of "ab/c").
+type CertificateQueries interface {
+	// PutCertificateItem creates or replaces the item at its key.
+	PutCertificateItem(ctx context.Context, item liftoff.CertificateItem) error
+	// GetCertificateItem returns the item at p.Key, or ErrNotFound.
+	GetCertificateItem(ctx context.Context, p GetCertificateItemParams) (liftoff.CertificateItem, error)
+	// ListCertificateItems lists the items under p.Prefix (every item when
+	// it is empty), by key, at most p.Limit of them when it is positive;
+	// their sealed values only with p.Sealed.
+	ListCertificateItems(ctx context.Context, p ListCertificateItemsParams) ([]liftoff.CertificateItem, error)
+	// DeleteCertificateItems removes the item at p.Key and every item under
+	// it, and returns how many it removed (none is no error).
+	DeleteCertificateItems(ctx context.Context, p DeleteCertificateItemsParams) (int64, error)
+	// ResealCertificateItem replaces an item's sealed value if it is still
+	// p.Old's; false when it changed or went since it was read.
+	ResealCertificateItem(ctx context.Context, p ResealParams[liftoff.CertificateItem]) (bool, error)
+
+	// AcquireCertificateLock takes the lock p.Name for p.Owner until
+	// p.ExpiresAt, when nobody holds it or its holder let it expire (its
+	// expiry is not after p.At); false when another holder has it. One
+	// statement: of concurrent callers, on any replica, one wins.
+	AcquireCertificateLock(ctx context.Context, p AcquireCertificateLockParams) (bool, error)
+	// RenewCertificateLock moves the expiry of the lock p.Name to
+	// p.ExpiresAt if p.Owner still holds it; false when it does not (it
+	// expired and another holder took it).
+	RenewCertificateLock(ctx context.Context, p RenewCertificateLockParams) (bool, error)
+	// ReleaseCertificateLock frees the lock p.Name if p.Owner holds it;
+	// false when it does not, and then leaves it as it is.
+	ReleaseCertificateLock(ctx context.Context, p ReleaseCertificateLockParams) (bool, error)
 }

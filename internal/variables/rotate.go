@@ -15,9 +15,10 @@ const rotateRounds = 10
 
 // RotateKey puts a new key first in the key file, seals every secret value
 // (secret variables, named secrets, repository credentials, environments'
-// shared passwords) again with it
-// and then retires the old keys. Processes that share the key
-// file follow it as it changes, so Liftoff may keep serving meanwhile. It
+// shared passwords, and the items of the certificate storage: certificates,
+// their private keys, ACME accounts) again with it and then retires the old
+// keys. Processes that share the key file follow it as it changes, so
+// Liftoff may keep serving meanwhile. It
 // returns the new key's id and how many values it sealed again. When it
 // fails, the old keys stay in the file and every value still opens; running
 // it again finishes the job.
@@ -120,6 +121,22 @@ func (s *Service) resealAll(ctx context.Context, keyID string) (resealed, left i
 			New: liftoff.RepoCredential{Userinfo: again}})
 		if err != nil {
 			return resealed, left, err
+		}
+		resealed, left = count(ok, resealed, left)
+	}
+	items, err := s.Store.ListCertificateItems(ctx, store.ListCertificateItemsParams{Sealed: true})
+	if err != nil {
+		return resealed, left, err
+	}
+	for _, it := range items {
+		if it.KeyID == keyID {
+			continue
+		}
+		ok, err := reseal(ctx, s, it.KeyID, it.Sealed, liftoff.CertificateItemAAD(it.Key), func(id string, sealed []byte) (bool, error) {
+			return s.Store.ResealCertificateItem(ctx, store.ResealParams[liftoff.CertificateItem]{Old: it, KeyID: id, Sealed: sealed, At: s.Now()})
+		})
+		if err != nil {
+			return resealed, left, fmt.Errorf("certificate item %s: %w", it.Key, err)
 		}
 		resealed, left = count(ok, resealed, left)
 	}

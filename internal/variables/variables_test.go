@@ -316,7 +316,8 @@ func TestResolvePrivateAddresses(t *testing.T) {
 	}
 }
 
-// TestRotateKey: after a rotation every value opens under the new key
+// TestRotateKey: after a rotation every value (secret variables, named
+// secrets, repository credentials, certificate items) opens under the new key
 // only, and the old key is gone from the file.
 func TestRotateKey(t *testing.T) {
 	each(t, func(t *testing.T, f fixture) {
@@ -345,13 +346,25 @@ func TestRotateKey(t *testing.T) {
 			Password: &store.SealedValue{KeyID: pwKey, Sealed: pwSealed}, At: t0}); err != nil {
 			t.Fatal(err)
 		}
+		// A private key of the certificate storage, sealed as package
+		// certstore seals it.
+		const certKey = "certificates/acme-v02.api.letsencrypt.org-directory/example.com/example.com.key"
+		certPEM := []byte("-----BEGIN EC PRIVATE KEY-----\nrotate\n-----END EC PRIVATE KEY-----\n")
+		certKeyID, sealedItem, err := f.svc.Keys.Seal(certPEM, liftoff.CertificateItemAAD(certKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.PutCertificateItem(ctx, liftoff.CertificateItem{Key: certKey, KeyID: certKeyID, Sealed: sealedItem,
+			Size: int64(len(certPEM)), UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
 		old := f.svc.Keys.Primary()
 		oldFile, err := os.ReadFile(f.keys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keyID, n, err := f.svc.RotateKey(ctx)
-		if err != nil || n != 4 || keyID == old {
+		if err != nil || n != 5 || keyID == old {
 			t.Fatalf("RotateKey = %s, %d, %v", keyID, n, err)
 		}
 		vars, _ := f.st.ListVariables(ctx, store.ListVariablesParams{})
@@ -378,6 +391,13 @@ func TestRotateKey(t *testing.T) {
 		if plain, err := f.svc.Keys.Open(pw.PasswordKeyID, pw.PasswordSealed, pwAAD); err != nil || string(plain) != "open sesame" {
 			t.Fatalf("the password after rotation opens to %q, %v", plain, err)
 		}
+		item, err := f.st.GetCertificateItem(ctx, store.GetCertificateItemParams{Key: certKey})
+		if err != nil || item.KeyID != keyID || !item.UpdatedAt.Equal(t0) {
+			t.Fatalf("the certificate item after rotation: %+v, %v; want it under key %s, its time kept", item, err, keyID)
+		}
+		if plain, err := f.svc.Keys.Open(item.KeyID, item.Sealed, liftoff.CertificateItemAAD(certKey)); err != nil || !bytes.Equal(plain, certPEM) {
+			t.Fatalf("the certificate item after rotation opens to %q, %v", plain, err)
+		}
 		newFile, _ := os.ReadFile(f.keys)
 		if bytes.Contains(newFile, []byte(old)) || bytes.Equal(newFile, oldFile) {
 			t.Errorf("the old key %s is still in the key file", old)
@@ -399,6 +419,9 @@ func TestRotateKey(t *testing.T) {
 		}
 		if _, err := oldRing.Open(secrets[0].KeyID, secrets[0].Sealed, secretAAD(secrets[0])); !errors.Is(err, secretbox.ErrUnknownKey) {
 			t.Fatalf("the old key file opened a resealed value: %v", err)
+		}
+		if _, err := oldRing.Open(item.KeyID, item.Sealed, liftoff.CertificateItemAAD(certKey)); !errors.Is(err, secretbox.ErrUnknownKey) {
+			t.Fatalf("the old key file opened a resealed certificate item: %v", err)
 		}
 	})
 }

@@ -3,7 +3,8 @@
 // 200, or 503 when health.txt says "fail"; /slow?ms=N answers after N ms. On
 // SIGTERM it finishes the requests in flight and exits. /env/NAME answers
 // the value of the environment variable NAME; /fetch/NAME answers what GET /
-// of the URL in the variable NAME answers (another service). /started answers the time
+// of the URL in the variable NAME answers (another service); /header/NAME
+// the request's header NAME. /started answers the time
 // the process started, in nanoseconds: it tells processes apart, even in
 // a sandbox's PID namespace. /print/NAME prints "NAME=<its value>" on
 // stdout and /say?text=T prints T. /crash?code=N answers, then exits with

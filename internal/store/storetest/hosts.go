@@ -102,6 +102,43 @@ func testHostClaims(t *testing.T, s store.Store) {
 		t.Fatalf("another PR's host was released: %+v", c)
 	}
 
+	// A custom domain names its service; within its instance it moves to
+	// the service that claims it now, never across instances or projects.
+	domain := func(host, project string, env int64, pr int, svc string) liftoff.HostClaim {
+		t.Helper()
+		c, err := s.ClaimHost(ctx, liftoff.HostClaim{Host: host, ProjectID: project, EnvironmentID: env, PRNumber: pr, ServiceID: svc, CreatedAt: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := domain("app.example.com", "a", 1, 0, "web"); c.ServiceID != "web" {
+		t.Fatalf("domain claim = %+v", c)
+	}
+	if c := domain("app.example.com", "a", 1, 0, "site"); c.ServiceID != "site" || c.EnvironmentID != 1 {
+		t.Fatalf("the same instance's other service: %+v, want the claim moved to site", c)
+	}
+	if c := domain("app.example.com", "a", 5, 0, "web"); c.ServiceID != "site" || c.EnvironmentID != 1 {
+		t.Fatalf("another environment's claim: %+v, want site's of environment 1 kept", c)
+	}
+	if c := domain("app.example.com", "b", 1, 0, "web"); c.ProjectID != "a" || c.ServiceID != "site" {
+		t.Fatalf("another project's claim: %+v, want a's kept", c)
+	}
+	domain("www.example.com", "a", 1, 0, "web")
+	freed, err := s.ReleaseUnusedDomains(ctx, store.ReleaseUnusedDomainsParams{EnvironmentID: 1, Keep: []string{"www.example.com"}})
+	if err != nil || len(freed) != 1 || freed[0] != "app.example.com" {
+		t.Fatalf("ReleaseUnusedDomains = %v, %v; want app.example.com freed", freed, err)
+	}
+	if c := claim("api.production.localhost", "b", 2, 0); c.ProjectID != "a" {
+		t.Fatalf("ReleaseUnusedDomains freed a .localhost name: %+v", c)
+	}
+	if c := domain("app.example.com", "b", 2, 0, "web"); c.ProjectID != "b" {
+		t.Fatalf("a freed domain was not free: %+v", c)
+	}
+	if c := domain("www.example.com", "b", 2, 0, "web"); c.ProjectID != "a" {
+		t.Fatalf("a kept domain was freed: %+v", c)
+	}
+
 	// Concurrent claims of one host: exactly one project wins, and all
 	// agree on which.
 	var wg sync.WaitGroup

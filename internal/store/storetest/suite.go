@@ -61,6 +61,8 @@ func Run(t *testing.T, d Driver) {
 		{"CountLivePreviews", testCountLivePreviews},
 		{"Variables", testVariables},
 		{"Protection", testProtection},
+		{"CertificateItems", testCertificateItems},
+		{"CertificateLocks", testCertificateLocks},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

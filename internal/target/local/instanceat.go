@@ -13,7 +13,7 @@ func (t *Target) InstanceAt(host string) (inst target.Instance, ok bool) {
 	if !ok {
 		return target.Instance{}, false
 	}
-	b := t.routes.get(key)
+	b := t.routes.lookup(key)
 	if b == nil {
 		return target.Instance{}, false
 	}

@@ -51,6 +51,14 @@ type Config struct {
 	// 127.0.0.1:8000. Only Domain uses it, for the port of the URLs it
 	// returns. Empty: the URLs carry no port.
 	ProxyAddr string
+	// HTTPSAddr is the host:port the proxy is also served on with TLS
+	// (liftoff serve --https-addr); Domain then gives custom domains'
+	// URLs as https. Empty: HTTPS is off.
+	HTTPSAddr string
+	// PrepareHosts, if set, is called before a release takes traffic at
+	// its hosts (Release.Hosts): HTTPS obtains their certificates there.
+	// Its error goes to the release's log; the release goes on.
+	PrepareHosts func(ctx context.Context, hosts []string) error
 	// StopGrace is how long a stopped release's processes have between
 	// SIGTERM and SIGKILL. Default 10s.
 	StopGrace time.Duration
@@ -107,11 +115,13 @@ type Config struct {
 // Target runs releases as processes on the Liftoff host and serves them
 // through Liftoff's proxy (Handler). It is safe for concurrent use.
 type Target struct {
-	cfg        Config
-	log        *slog.Logger
-	portSuffix string // ":8000" in Domain's URLs, or ""
-	bootID     string
-	routes     router
+	cfg         Config
+	log         *slog.Logger
+	portSuffix  string // ":8000" in Domain's URLs, or ""
+	httpsSuffix string // ":8443" in Domain's https URLs, or ""; see https
+	https       bool
+	bootID      string
+	routes      router
 
 	// life ends when a Close runs out of time; replaced releases are
 	// retired under it, so that Close hurries them too.
@@ -196,6 +206,16 @@ func New(cfg Config) (*Target, error) {
 			t.portSuffix = ":" + port
 		}
 	}
+	if cfg.HTTPSAddr != "" {
+		_, port, err := net.SplitHostPort(cfg.HTTPSAddr)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("local target: HTTPSAddr %q is not a host:port", cfg.HTTPSAddr)
+		}
+		t.https = true
+		if port != "443" {
+			t.httpsSuffix = ":" + port
+		}
+	}
 	for _, d := range []string{t.procsDir(), t.logsDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("local target: %w", err)
@@ -209,13 +229,31 @@ func New(cfg Config) (*Target, error) {
 	return t, nil
 }
 
-// Domain is http://<first host>:<proxy port> for web and static services,
-// and "" for the others, which the proxy does not serve.
+// Domain is the URL of a web or static service at the first of hosts
+// that is not a wildcard: https://<domain>[:port] for a custom domain when
+// HTTPS is on, else http://<host>:<proxy port>; "" for the others, which
+// the proxy does not serve.
 func (t *Target) Domain(svc config.Service, hosts []string) string {
-	if (svc.Type != config.TypeWeb && svc.Type != config.TypeStatic) || len(hosts) == 0 {
+	if !svc.ServesDomain() {
 		return ""
 	}
-	return "http://" + hosts[0] + t.portSuffix
+	for _, h := range hosts {
+		switch {
+		case strings.HasPrefix(h, "*."):
+		case t.https && !IsLocalhost(h):
+			return "https://" + h + t.httpsSuffix
+		default:
+			return "http://" + h + t.portSuffix
+		}
+	}
+	return ""
+}
+
+// IsLocalhost reports whether host is localhost or a name under it, which
+// no CA certifies: Liftoff serves those over plain HTTP only.
+func IsLocalhost(host string) bool {
+	host = hostKey(host)
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // LogPath is the file holding the output of a service's releases, with
@@ -349,6 +387,11 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 		return err
 	}
 
+	if t.cfg.PrepareHosts != nil && len(rel.Hosts) > 0 {
+		if err := t.cfg.PrepareHosts(ctx, rel.Hosts); err != nil && rel.Log != nil {
+			fmt.Fprintf(rel.Log, "==> %s: %v; it will be obtained at the first HTTPS request instead\n", time.Now().UTC().Format(time.RFC3339), err)
+		}
+	}
 	old := s.current
 	s.current = r
 	if listens(rel.Service) {

@@ -28,7 +28,7 @@ func (t *Target) Handler() http.Handler { return http.HandlerFunc(t.serveProxy) 
 func (t *Target) serveProxy(w http.ResponseWriter, r *http.Request) {
 	if key, ok := routeKey(r.Host); ok {
 		for {
-			b := t.routes.get(key)
+			b := t.routes.lookup(key)
 			if b == nil {
 				break
 			}
@@ -50,6 +50,14 @@ func (t *Target) serveProxy(w http.ResponseWriter, r *http.Request) {
 		"(previews: <service>.pr-<number>.<environment>[.<project>].localhost).\n", r.Host)
 }
 
+// Serves reports whether a release serves host (any case, with or without
+// a port) now: what on-demand certificate issuance asks before it asks a
+// CA for a name.
+func (t *Target) Serves(host string) bool {
+	key, ok := routeKey(host)
+	return ok && t.routes.lookup(key) != nil
+}
+
 // routeKey turns a Host header into a route key: the host name without
 // port or trailing dot, in lowercase ("api.production.localhost").
 func routeKey(host string) (string, bool) {
@@ -69,10 +77,18 @@ type router struct {
 	m  map[string]*backend
 }
 
-func (rt *router) get(key string) *backend {
+// lookup finds the backend of a host: its own route, else the wildcard
+// route one label up ("*.example.com" for "a.example.com").
+func (rt *router) lookup(key string) *backend {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	return rt.m[key]
+	if b := rt.m[key]; b != nil {
+		return b
+	}
+	if i := strings.IndexByte(key, '.'); i > 0 {
+		return rt.m["*"+key[i:]]
+	}
+	return nil
 }
 
 func (rt *router) set(key string, b *backend) {

@@ -283,3 +283,29 @@ func TestZeroDowntime(t *testing.T) {
 		t.Errorf("only %d requests ran during the redeploys", ok.Load())
 	}
 }
+
+// A wildcard route leads every name one label below it to its release;
+// a name of its own wins over the wildcard; deeper names and the bare
+// domain do not match.
+func TestWildcardRoute(t *testing.T) {
+	h := newHarness(t, nil)
+	wild := serverRelease(t, production, "wild", "wild")
+	wild.Hosts = []string{"*.example.test"}
+	h.deploy(wild)
+	own := serverRelease(t, production, "own", "own")
+	own.Hosts = []string{"own.example.test"}
+	h.deploy(own)
+	for host, want := range map[string]int{"a.example.test": 200, "B.Example.Test:443": 200, "own.example.test": 200,
+		"a.b.example.test": 404, "example.test": 404} {
+		status, body := h.mustGet(host, "/")
+		if status != want {
+			t.Errorf("%s: %d %q, want %d", host, status, body, want)
+		}
+		if host == "own.example.test" && body != "own" {
+			t.Errorf("own.example.test answered %q: the wildcard won over the name's own route", body)
+		}
+	}
+	if !h.tg.Serves("a.example.test") || h.tg.Serves("a.b.example.test") {
+		t.Error("Serves disagrees with the routes")
+	}
+}
