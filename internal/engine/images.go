@@ -53,9 +53,9 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 	ref := r.imageRef(u)
 	spec := container.BuildSpec{Context: contextDir, Dockerfile: dockerfile, Target: u.svc.DockerTarget,
 		Labels: r.imageLabels(u), Tags: []string{ref}, Output: log, TempDir: r.e.cfg.DataDir}
-	vars := buildVariables(r.environ(u.svc, u.hosts, u.vars, true))
+	vars := steps.ContainerEnv(r.environ(u.svc, u.hosts, u.vars, true))
 	if !u.svc.BuildGetsVariables() {
-		vars = buildVariables(r.environ(u.svc, u.hosts, nil, true))
+		vars = steps.ContainerEnv(r.environ(u.svc, u.hosts, nil, true))
 	}
 	declared, err := declaredArgs(dockerfile)
 	if err != nil {
@@ -117,24 +117,6 @@ func splitBuildVariables(vars map[string]string, secret, declared map[string]boo
 		}
 	}
 	return args, secrets
-}
-
-// buildVariables are a build's variables without the process basics
-// (PATH, HOME ...), which the build's own image sets.
-func buildVariables(env []string) map[string]string {
-	base := map[string]bool{}
-	for _, kv := range steps.BaseEnv() {
-		k, _, _ := strings.Cut(kv, "=")
-		base[k] = true
-	}
-	out := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		if !base[k] {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // imageRef is the image's reference:

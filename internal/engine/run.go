@@ -292,7 +292,7 @@ func (r *deployment) deployCommand(ctx context.Context, u *unit, root, dir strin
 		return r.runSteps(ctx, root, dir, env, log, 0, commandStep(name, c))
 	}
 	log.Printf("==> Running %s in a container of %s: %s", name, u.image, c.String())
-	err := r.e.Containers.RunOnce(ctx, container.RunSpec{Image: u.image, Command: c.Argv("/bin/sh"), Env: buildVariables(env),
+	err := r.e.Containers.RunOnce(ctx, container.RunSpec{Image: u.image, Command: c.Argv("/bin/sh"), Env: steps.ContainerEnv(env),
 		Labels: r.imageLabels(u), TempDir: r.e.cfg.DataDir}, log)
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", name, err)
