@@ -262,6 +262,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if n := killLeftovers(ids); n > 0 {
 		e.Log.Warn("killed processes left by interrupted deployments", "processes", n)
 	}
+	// Before anything runs in a container again: what a killed Liftoff
+	// was running once (a job, a deploy command) is not waited for.
+	e.removeOneOffs(ctx)
 	if err := e.restore(ctx); err != nil {
 		// Releases that cannot start are logged; deployments still run.
 		e.Log.Error("restore releases", "err", err)

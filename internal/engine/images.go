@@ -5,18 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
 )
 
 // Labels of the images (and, later, containers) Liftoff makes: a service
@@ -266,4 +269,46 @@ func (r *deployment) imageOf(u *unit) string {
 		return u.svc.ContainerImage.Ref()
 	}
 	return r.imageRef(u)
+}
+
+// imageSiteDir is where a static site built from a Dockerfile is copied
+// out of its image: a directory of its build, which is kept (and pruned)
+// with it, so that a restart or a redeploy serves it again.
+const imageSiteDir = ".liftoff-image-site"
+
+// copySite copies a static site's outputDirectory out of the image its
+// Dockerfile built into its build directory (imageSiteDir), for the proxy
+// to serve as it serves any static site.
+func (r *deployment) copySite(ctx context.Context, u *unit, dir string, log *logstream.Writer) error {
+	dest := filepath.Join(dir, imageSiteDir)
+	if err := os.RemoveAll(dest); err != nil { // the repository's, if it has one
+		return fmt.Errorf("make room for the site: %w", err)
+	}
+	ref := r.imageRef(u)
+	log.Printf("==> Copying outputDirectory %s out of image %s", u.svc.OutputDirectory, ref)
+	src, err := r.e.Containers.CopyFromImage(ctx, container.CopySpec{Image: ref, Path: u.svc.OutputDirectory, Dest: dest,
+		Labels: r.e.oneOffLabels(r.imageLabels(u), "copy")})
+	switch {
+	case errors.Is(err, container.ErrNoDirectory):
+		return fmt.Errorf("outputDirectory %q is not a directory in the image (%s): the Dockerfile must leave the site there, "+
+			"or outputDirectory must name where it is (absolute, or relative to the image's WORKDIR)", u.svc.OutputDirectory, src)
+	case err != nil:
+		return fmt.Errorf("copy outputDirectory %q out of the image: %w", u.svc.OutputDirectory, err)
+	}
+	log.Printf("==> Copied %s out of the image", src)
+	return nil
+}
+
+// siteRelease makes the release of a static site built from a Dockerfile
+// serve the site copied out of its image (copySite), the whole directory;
+// other releases are returned as they are. Such a site runs no container:
+// its release has no image.
+func siteRelease(rel target.Release) target.Release {
+	if rel.Service.Type != config.TypeStatic || !rel.Service.RunsAsContainer() {
+		return rel
+	}
+	rel.Dir = filepath.Join(rel.Root, imageSiteDir)
+	rel.Service.OutputDirectory = "."
+	rel.Image = ""
+	return rel
 }
