@@ -184,9 +184,10 @@ type Engine struct {
 
 // runningDeployment is a deployment running on this node.
 type runningDeployment struct {
-	env    int64
-	pr     int
-	cancel context.CancelCauseFunc
+	project string
+	env     int64
+	pr      int
+	cancel  context.CancelCauseFunc
 }
 
 // New returns an engine; Start runs it.
@@ -375,7 +376,7 @@ func (e *Engine) rescuer() {
 func (e *Engine) run(d liftoff.Deployment) {
 	ctx, cancel := context.WithCancelCause(e.runCtx)
 	e.mu.Lock()
-	e.running[d.ID] = runningDeployment{env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
+	e.running[d.ID] = runningDeployment{project: d.ProjectID, env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()

@@ -132,21 +132,33 @@ func (r *deployment) imageRef(u *unit) string {
 // instanceImages is the start of the references of an environment
 // instance's images: localhost/liftoff/<project>/<env>[-pr-N]/.
 func instanceImages(p liftoff.Project, envGivenID string, pr int) string {
-	project := p.Slug
-	if project == "" {
-		project = p.ID
-	}
 	env := envGivenID
 	if pr > 0 {
 		env += "-pr-" + strconv.Itoa(pr)
 	}
-	return "localhost/liftoff/" + refPart(project) + "/" + refPart(env) + "/"
+	return projectImages(p) + refPart(env) + "/"
+}
+
+// projectImages is the start of the references of all of a project's
+// images: localhost/liftoff/<project slug, or id without one>/.
+func projectImages(p liftoff.Project) string {
+	project := p.Slug
+	if project == "" {
+		project = p.ID
+	}
+	return "localhost/liftoff/" + refPart(project) + "/"
 }
 
 // removeInstanceImages removes the image tags of a torn down preview
 // (an image goes with its last tag). Tags, not labels, say whose an image
 // is: the layer cache labels an image by its first build.
 func (e *Engine) removeInstanceImages(ctx context.Context, p liftoff.Project, envGivenID string, pr int) (int, error) {
+	return e.removeImageTags(ctx, instanceImages(p, envGivenID, pr))
+}
+
+// removeImageTags removes every image tag that starts with prefix, and
+// returns how many it removed. Without a container CLI there is none.
+func (e *Engine) removeImageTags(ctx context.Context, prefix string) (int, error) {
 	if e.Containers == nil {
 		return 0, nil
 	}
@@ -156,7 +168,6 @@ func (e *Engine) removeInstanceImages(ctx context.Context, p liftoff.Project, en
 	if err != nil {
 		return 0, err
 	}
-	prefix := instanceImages(p, envGivenID, pr)
 	n := 0
 	for _, im := range images {
 		for _, tag := range im.Tags {
