@@ -91,6 +91,10 @@ type ProjectQueries interface {
 	CreateProject(ctx context.Context, p CreateProjectParams) (liftoff.Project, error)
 	GetProject(ctx context.Context, p GetProjectParams) (liftoff.Project, error)
 	ListProjects(ctx context.Context) ([]liftoff.Project, error)
+	// ListDeletedProjects lists the deleted projects, in the order they
+	// were deleted (each one's UpdatedAt is when), for the nodes to remove
+	// what they keep of them.
+	ListDeletedProjects(ctx context.Context) ([]liftoff.Project, error)
 	// GetProjectBySlug returns the live project with the slug.
 	GetProjectBySlug(ctx context.Context, p GetProjectBySlugParams) (liftoff.Project, error)
 	// SetProjectSlug gives a project created before slugs existed its slug;

@@ -69,6 +69,14 @@ func (q queries) ListProjects(ctx context.Context) ([]liftoff.Project, error) {
 	return collect(rows, scanProject, "list projects")
 }
 
+func (q queries) ListDeletedProjects(ctx context.Context) ([]liftoff.Project, error) {
+	rows, err := q.read.Query(ctx, `SELECT `+projectColumns+` FROM projects WHERE deleted_at IS NOT NULL ORDER BY deleted_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list deleted projects: %w", err)
+	}
+	return collect(rows, scanProject, "list deleted projects")
+}
+
 func (q queries) GetProjectBySlug(ctx context.Context, p store.GetProjectBySlugParams) (liftoff.Project, error) {
 	project, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE slug = $1 AND slug <> '' AND deleted_at IS NULL`, p.Slug))
 	if err != nil {
