@@ -688,3 +688,27 @@ func (c *Client) doText(ctx context.Context, path string, out *strings.Builder) 
 	out.Write(data)
 	return nil
 }
+
+// Protection reads who may open an environment's services through the
+// proxy.
+func (c *Client) Protection(ctx context.Context, environmentID int64) (Protection, error) {
+	var p Protection
+	err := c.do(ctx, http.MethodGet, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/protection", nil, &p)
+	return p, err
+}
+
+// SetProtection changes an environment's protection: its mode, its
+// password, or both.
+func (c *Client) SetProtection(ctx context.Context, environmentID int64, ch ProtectionChange) (Protection, error) {
+	var p Protection
+	err := c.do(ctx, http.MethodPut, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/protection", ch, &p)
+	return p, err
+}
+
+// CreateShareLink makes a link that opens a protected environment (a
+// pull request's preview) until it expires.
+func (c *Client) CreateShareLink(ctx context.Context, environmentID int64, nl NewShareLink) (ShareLink, error) {
+	var l ShareLink
+	err := c.do(ctx, http.MethodPost, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/share-links", nl, &l)
+	return l, err
+}

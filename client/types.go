@@ -406,3 +406,51 @@ type ServiceRestart struct {
 	State     string   `json:"state"`
 	LastLines []string `json:"lastLines"`
 }
+
+// Protection is who may open an environment's web and static services
+// through Liftoff's proxy: anyone (public), or only with a share link,
+// the environment's password or (later) a team session (protected).
+type Protection struct {
+	EnvironmentID int64 `json:"environmentId"`
+	// Mode is public or protected.
+	Mode string `json:"mode"`
+	// IsDefault says nobody set the mode: it is the default of the
+	// environment's kind (protected for a preview environment, else
+	// public).
+	IsDefault   bool `json:"isDefault"`
+	HasPassword bool `json:"hasPassword"`
+	// UpdatedAt is when it was last set; null when it never was.
+	UpdatedAt *string `json:"updatedAt"`
+}
+
+// ProtectionChange is the body of PUT .../protection: what is absent
+// stays as it is.
+type ProtectionChange struct {
+	// Mode is public or protected.
+	Mode *string `json:"mode,omitempty"`
+	// Password is the new shared password; "" removes it.
+	Password *string `json:"password,omitempty"`
+}
+
+// NewShareLink is the body of POST .../share-links.
+type NewShareLink struct {
+	// PRNumber is the pull request of a preview environment; absent for
+	// another environment.
+	PRNumber int `json:"prNumber,omitempty"`
+	// ExpiresIn is how long the link works ("24h", "90m", "7d"); default
+	// 24h, at most 30 days.
+	ExpiresIn string `json:"expiresIn,omitempty"`
+	// Service is the given id of the service whose address the link
+	// opens; default the first web service (else static).
+	Service string `json:"service,omitempty"`
+	// Host is the host (host[:port], or https://host) the link opens,
+	// instead of a service's address.
+	Host string `json:"host,omitempty"`
+}
+
+// ShareLink is a link that opens a protected environment (a pull
+// request's preview) until ExpiresAt.
+type ShareLink struct {
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expiresAt"`
+}

@@ -125,6 +125,7 @@ func newContainerFixture(t *testing.T, name string, files map[string]string, ser
 	if f.previewHook, err = f.c.CreateHook(ctx, f.project.Environments[1].EnvironmentID, "CI previews"); err != nil {
 		t.Fatal(err)
 	}
+	f.publicPreviews()
 	return f, cli
 }
 

@@ -63,8 +63,30 @@ func newFixture(t *testing.T, dialect string) *fixture {
 	return newFixtureWith(t, dialect)
 }
 
-// newFixtureWith is newFixture with more flags of liftoff serve.
+// newFixtureWith is newFixture with more flags of liftoff serve. Its
+// preview environment is set public through the API, as a team that
+// shares its previews with anyone would: the tests fetch previews through
+// the proxy without a share link. Preview protection has tests of its own
+// (protect_test.go).
 func newFixtureWith(t *testing.T, dialect string, serve ...string) *fixture {
+	t.Helper()
+	f := newProtectedFixture(t, dialect, serve...)
+	f.publicPreviews()
+	return f
+}
+
+// publicPreviews sets the preview environment public.
+func (f *fixture) publicPreviews() {
+	f.t.Helper()
+	public := "public"
+	if _, err := f.c.SetProtection(ctxT(f.t), f.project.Environments[1].EnvironmentID, client.ProtectionChange{Mode: &public}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// newProtectedFixture is newFixtureWith leaving the preview environment
+// protected, as it is by default.
+func newProtectedFixture(t *testing.T, dialect string, serve ...string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, logs: &logLines{}, serve: serve}
 	f.flags = storeFlags(t, dialect, t.TempDir())

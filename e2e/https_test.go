@@ -72,6 +72,7 @@ func (s *httpsSite) createProject(name, domain string) {
 	if f.previewHook, err = f.c.CreateHook(ctx, f.project.Environments[1].EnvironmentID, "CI previews"); err != nil {
 		f.t.Fatal(err)
 	}
+	f.publicPreviews() // the tests open previews without a share link
 }
 
 // httpsClient connects to this Liftoff's HTTPS port whatever the URL's

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -80,8 +82,106 @@ func newEnvs(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().StringVar(&project, "project", "", "only this project's environments (its name or id)")
-	cmd.AddCommand(list, get)
+	cmd.AddCommand(list, get, newEnvProtection(g))
 	return cmd
+}
+
+// newEnvProtection reads, or with flags changes, who may open an
+// environment's services through Liftoff's proxy.
+func newEnvProtection(g *globals) *cobra.Command {
+	var env envRef
+	var mode string
+	var passwordStdin, noPassword bool
+	cmd := &cobra.Command{
+		Use:   "protection [--project PROJECT] --env ENV [--mode public|protected] [--password-stdin | --no-password]",
+		Short: "Show or change who may open an environment's services through the proxy",
+		Long: `Show who may open an environment's web and static services through
+Liftoff's proxy, or change it: --mode public (anyone) or protected (only
+with a share link, the shared password, or a team session); --password-stdin
+sets the shared password, read from stdin; --no-password removes it.
+A preview environment is protected and any other public until set.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, t, err := g.envClient(cmd.Context(), env)
+			if err != nil {
+				return err
+			}
+			var ch client.ProtectionChange
+			if mode != "" {
+				ch.Mode = &mode
+			}
+			switch {
+			case passwordStdin:
+				pw, err := readPassword(cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				ch.Password = &pw
+			case noPassword:
+				none := ""
+				ch.Password = &none
+			}
+			var p client.Protection
+			changed := ch.Mode != nil || ch.Password != nil
+			if changed {
+				p, err = c.SetProtection(cmd.Context(), t.EnvironmentID, ch)
+			} else {
+				p, err = c.Protection(cmd.Context(), t.EnvironmentID)
+			}
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), p)
+			}
+			prefix := "Protection of"
+			if changed {
+				prefix = "Set the protection of"
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s %s: %s\n", prefix, t, describeProtection(p, t.IsPreviewEnvironment))
+			return err
+		},
+	}
+	env.flags(cmd, true)
+	cmd.Flags().StringVar(&mode, "mode", "", "public (anyone) or protected (share links, the password, the team)")
+	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "set the shared password, read from stdin (printf %s \"$PASSWORD\" | liftoff ...)")
+	cmd.Flags().BoolVar(&noPassword, "no-password", false, "remove the shared password (share links still open the environment)")
+	cmd.MarkFlagsMutuallyExclusive("password-stdin", "no-password")
+	return cmd
+}
+
+// describeProtection says an environment's protection in words:
+// "protected (the default of a preview environment); a password is set".
+func describeProtection(p client.Protection, preview bool) string {
+	s := p.Mode
+	if p.IsDefault {
+		kind := "an environment that is not a preview"
+		if preview {
+			kind = "a preview environment"
+		}
+		s += " (the default of " + kind + ")"
+	}
+	switch {
+	case p.HasPassword:
+		s += "; a password is set"
+	case p.Mode == "protected":
+		s += "; no password: only share links open it (liftoff previews share)"
+	}
+	return s
+}
+
+// readPassword reads a password from stdin: all of it, without the
+// newline that ends it. The server checks its length.
+func readPassword(stdin io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(stdin, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if pw == "" {
+		return "", errors.New("stdin is empty: pipe the password in (printf %s \"$PASSWORD\" | liftoff envs protection ... --password-stdin)")
+	}
+	return pw, nil
 }
 
 // envListItem is one line of envs list --json.

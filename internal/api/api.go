@@ -21,6 +21,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
@@ -53,7 +54,10 @@ type Deps struct {
 	// Supervision reads the state, restarts and logs of services'
 	// releases. Nil: those routes answer 404.
 	Supervision *supervision.Service
-	Log         *slog.Logger
+	// Protection keeps who may open each environment through the proxy,
+	// and makes share links. Nil: those routes answer 404.
+	Protection *protect.Service
+	Log        *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -118,6 +122,9 @@ func (a *API) table() []route {
 		{pattern: "POST /v1/environments/{environmentId}/deployments", need: deployOnly, env: envPath, does: "start deployments", handler: a.startDeployment},
 		{pattern: "GET /v1/environments/{environmentId}/previews", need: readOnly, env: envPath, does: "list previews", handler: a.listPreviews},
 		{pattern: "DELETE /v1/environments/{environmentId}/previews/{prNumber}", need: deployOnly, env: envPath, does: "tear down previews", handler: a.deletePreview},
+		{pattern: "GET /v1/environments/{environmentId}/protection", need: readOnly, env: envPath, does: "read protection", handler: a.getProtection},
+		{pattern: "PUT /v1/environments/{environmentId}/protection", need: deployOnly, env: envPath, does: "change protection", handler: a.setProtection},
+		{pattern: "POST /v1/environments/{environmentId}/share-links", need: deployOnly, env: envPath, does: "create share links", handler: a.createShareLink},
 
 		{pattern: "GET /v1/deploy-hooks/{hookId}", need: readOnly, env: envOfHook, does: "read deploy hooks", handler: a.getHook},
 		{pattern: "DELETE /v1/deploy-hooks/{hookId}", need: deployOnly, env: envOfHook, does: "delete deploy hooks", handler: a.deleteHook},

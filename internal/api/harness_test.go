@@ -25,6 +25,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -143,7 +144,7 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	vars := variablesOn(t, h.store)
 	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now},
 		Supervision: &supervision.Service{Store: h.store, Reader: fakeLogs{}, NodeID: testNode}, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
-		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments)})
+		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments), Protection: protect.NewService(h.store, vars.Keys)})
 	h.hooks = a.Hooks
 	h.srv = httptest.NewServer(a)
 	t.Cleanup(h.srv.Close)

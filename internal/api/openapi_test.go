@@ -42,6 +42,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -290,6 +291,10 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{reflect.TypeFor[client.Deployment](), "Deployment"},
 		{reflect.TypeFor[client.DeploymentList](), "DeploymentList"},
 		{reflect.TypeFor[client.ErrorBody](), "Error"},
+		{reflect.TypeFor[client.Protection](), "Protection"},
+		{reflect.TypeFor[client.ProtectionChange](), "ProtectionChange"},
+		{reflect.TypeFor[client.NewShareLink](), "NewShareLink"},
+		{reflect.TypeFor[client.ShareLink](), "ShareLink"},
 		{reflect.TypeFor[dispatch.Result](), "GitHubWebhookResult"},
 		{reflect.TypeFor[dispatch.Queued](), "GitHubQueuedDeployment"},
 		{reflect.TypeFor[dispatch.Preview](), "GitHubPreview"},
@@ -547,7 +552,7 @@ func newTestAPI(t *testing.T, st store.Store, rec *hook.Recorder, cfg hook.Confi
 	git := gitsource.NewManager(filepath.Join(t.TempDir(), "mirrors"), log, tempDirPolicy(t))
 	vars := variablesOn(t, st)
 	a := api.New(api.Deps{Deployments: deploymentsOn(st), Variables: vars, Projects: project.NewService(st, git, vars.Keys, log, cuid.New), APIKeys: apikey.NewService(st, cuid.New),
-		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Draining: func() bool { return draining }})
+		Log: log, Hooks: newHooks(t, st, rec, cfg, log), Draining: func() bool { return draining }, Protection: protect.NewService(st, vars.Keys)})
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return srv
@@ -1109,6 +1114,41 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "list job executions", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=5", status: 200}))
 			do(withKey(exchange{name: "list job executions, limit too high", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=101", status: 400}))
 			do(withKey(exchange{name: "list job executions of an unknown service", op: listJobs, path: "/v1/services/cnope/job/nightly/executions", status: 404}))
+
+			// Protection and share links.
+			getProt, setProt, share := "GET /v1/environments/{environmentId}/protection", "PUT /v1/environments/{environmentId}/protection",
+				"POST /v1/environments/{environmentId}/share-links"
+			protPath := func(env int64) string { return fmt.Sprintf("/v1/environments/%d/protection", env) }
+			sharePath := func(env int64) string { return fmt.Sprintf("/v1/environments/%d/share-links", env) }
+			var prot client.Protection
+			if err := json.Unmarshal(do(withKey(exchange{name: "read a preview's default protection", op: getProt, path: protPath(pv), status: 200})), &prot); err != nil ||
+				prot.Mode != "protected" || !prot.IsDefault || prot.HasPassword || prot.UpdatedAt != nil {
+				t.Errorf("a preview's default protection: %+v %v", prot, err)
+			}
+			do(withKey(exchange{name: "read an unknown environment's protection", op: getProt, path: protPath(99999), status: 404}))
+			do(withKey(exchange{name: "read protection with a bad id", op: getProt, path: "/v1/environments/abc/protection", status: 400}))
+			answer := do(withKey(exchange{name: "set a password", op: setProt, path: protPath(pv), body: `{"password": "correct horse"}`, status: 200}))
+			if err := json.Unmarshal(answer, &prot); err != nil || !prot.HasPassword || !prot.IsDefault || strings.Contains(string(answer), "correct horse") {
+				t.Errorf("after setting a password: %s %v", answer, err)
+			}
+			if err := json.Unmarshal(do(withKey(exchange{name: "set production protected", op: setProt, path: protPath(p), body: `{"mode": "protected"}`,
+				status: 200})), &prot); err != nil || prot.Mode != "protected" || prot.IsDefault || prot.UpdatedAt == nil {
+				t.Errorf("production set protected: %+v %v", prot, err)
+			}
+			do(withKey(exchange{name: "set an unknown mode", op: setProt, path: protPath(pv), body: `{"mode": "private"}`, status: 400}))
+			do(withKey(exchange{name: "set a short password", op: setProt, path: protPath(pv), body: `{"password": "short"}`, status: 400}))
+			do(withKey(exchange{name: "set nothing", op: setProt, path: protPath(pv), body: `{}`, status: 400}))
+			do(withKey(exchange{name: "set an unknown environment's protection", op: setProt, path: protPath(99999), body: `{"mode": "public"}`, status: 404}))
+			var link client.ShareLink
+			if err := json.Unmarshal(do(withKey(exchange{name: "create a share link", op: share, path: sharePath(pv),
+				body: `{"prNumber": 5, "expiresIn": "2h", "host": "web.pr-5.preview.localhost:8000"}`, status: 201})), &link); err != nil ||
+				!strings.HasPrefix(link.URL, "http://web.pr-5.preview.localhost:8000/?liftoff_share=") || link.ExpiresAt == "" {
+				t.Errorf("a share link: %+v %v", link, err)
+			}
+			do(withKey(exchange{name: "create a share link of a PR never deployed", op: share, path: sharePath(pv), body: `{"prNumber": 77}`, status: 409}))
+			do(withKey(exchange{name: "create a share link without prNumber", op: share, path: sharePath(pv), status: 400}))
+			do(withKey(exchange{name: "create a share link with a bad expiry", op: share, path: sharePath(pv), body: `{"prNumber": 5, "expiresIn": "forever"}`, status: 400}))
+			do(withKey(exchange{name: "create a share link of an unknown environment", op: share, path: sharePath(99999), body: `{"prNumber": 5}`, status: 404}))
 
 			// A service's runtime.
 			getSvc, svcLogs := "GET /v1/services/{serviceId}", "GET /v1/services/{serviceId}/logs"

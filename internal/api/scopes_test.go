@@ -262,6 +262,15 @@ func TestScopesPerRoute(t *testing.T) {
 				"DELETE /v1/environments/{environmentId}/previews/{prNumber}": {func(tg target) (string, string) {
 					return previewIn(tg), ""
 				}, want{200, 403, 200, 404}},
+				"GET /v1/environments/{environmentId}/protection": {func(tg target) (string, string) {
+					return fmt.Sprintf("/v1/environments/%d/protection", envOf(tg, true)), ""
+				}, want{200, 200, 200, 404}},
+				"PUT /v1/environments/{environmentId}/protection": {func(tg target) (string, string) {
+					return fmt.Sprintf("/v1/environments/%d/protection", envOf(tg, true)), `{"mode": "public"}`
+				}, want{200, 403, 200, 404}},
+				"POST /v1/environments/{environmentId}/share-links": {func(tg target) (string, string) {
+					return fmt.Sprintf("/v1/environments/%d/share-links", envOf(tg, true)), `{"prNumber": 5, "host": "web.pr-5.preview.localhost"}`
+				}, want{201, 403, 201, 404}},
 
 				"GET /v1/deploy-hooks/{hookId}": {func(tg target) (string, string) { return "/v1/deploy-hooks/" + hookIn(tg), "" },
 					want{200, 200, 200, 404}},

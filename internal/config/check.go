@@ -133,7 +133,8 @@ func checkService(s *Service, svp string, ps *problems) {
 	}
 	checkDocker(s, svp, ps)
 	if s.Type == TypeStatic {
-		if s.OutputDirectory != "" && escapesRepo(path.Join(cleanRel(s.BasePath), cleanRel(s.OutputDirectory))) {
+		// From a Dockerfile it is a path in the image, not in the repository.
+		if s.OutputDirectory != "" && s.BuildType != BuildDocker && escapesRepo(path.Join(cleanRel(s.BasePath), cleanRel(s.OutputDirectory))) {
 			ps.errorf(child(svp, "outputDirectory"), "%q leaves the repository; use a directory inside it (relative to basePath)", s.OutputDirectory)
 		}
 	} else {
@@ -181,6 +182,10 @@ func checkJobs(s *Service, svp string, ps *problems) {
 		jp := child(svp, "jobs", id)
 		if !jobID.MatchString(id) {
 			ps.errorf(jp, "job id %q is not valid: use letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters (it is part of the API's paths)", id)
+		}
+		if j.StartCommand.IsBlank() && !s.RunsAsContainer() && !ps.at(child(jp, "startCommand")) {
+			ps.errorf(jp, `job %q of %s has no "startCommand": give the command the job runs in the build (only a job of a service `+
+				`built from a Dockerfile or a containerImage may leave it out: its image's CMD then runs)`, id, named("service", s.ID))
 		}
 		if j.Schedule == "" {
 			continue // the schema reported it
@@ -475,7 +480,11 @@ func (s *Service) applyDefaults() {
 		if s.OutputDirectory == "" {
 			s.OutputDirectory = DefaultOutputDirectory
 		}
-		s.OutputDirectory = cleanRel(s.OutputDirectory)
+		if s.BuildType == BuildDocker {
+			s.OutputDirectory = path.Clean(s.OutputDirectory) // in the image: it may be absolute
+		} else {
+			s.OutputDirectory = cleanRel(s.OutputDirectory)
+		}
 	}
 }
 

@@ -259,8 +259,10 @@ type Service struct {
 	HealthCheckIntervalSecs int `json:"healthCheckIntervalSecs,omitempty"`
 	// OutputDirectory, for a static service, is the directory, relative to
 	// BasePath, whose files are served after the build. Default "public"
-	// (Flightcontrol's default); it may not leave the repository. Ignored
-	// for other types.
+	// (Flightcontrol's default); it may not leave the repository. For a
+	// static site built from a Dockerfile it is a directory in the image
+	// instead: absolute, or relative to the image's WORKDIR. Ignored for
+	// other types.
 	OutputDirectory string `json:"outputDirectory,omitempty"`
 	// SinglePageApp, for a static service, answers paths without a file with
 	// /index.html. Default false.
@@ -284,7 +286,9 @@ type Service struct {
 // release, with the service's environment, on a schedule or when asked.
 type Job struct {
 	// StartCommand is what the job runs, a shell line or an argv, in the
-	// release's basePath. Required.
+	// release's basePath, or in a container of the service's image.
+	// Required, but for a service that runs as a container: there, without
+	// it, the image's CMD runs.
 	StartCommand Command `json:"startCommand,omitzero"`
 	// Schedule says when the job runs: five cron fields ("0 3 * * *"),
 	// rate(N minutes|hours|days), AWS's cron(...) with six fields, or

@@ -14,16 +14,21 @@ import (
 
 // Runnable reports whether Liftoff builds and deploys the service: true for
 // the types web, web-private, worker, static and scheduler whose commands
-// it can run, and for web, web-private and worker services from a
-// Dockerfile or a prebuilt image, which run as containers. Services of
-// other Flightcontrol types (rds, s3, ...), static sites and schedulers
-// from an image, and a service without the startCommand it needs are
+// it can run; for web, web-private, worker and scheduler services from a
+// Dockerfile or a prebuilt image, which run as containers (a scheduler's
+// jobs each in a container of its own); and for static sites built from a
+// Dockerfile, whose outputDirectory is copied out of the image. Services
+// of other Flightcontrol types (rds, s3, ...), a static site from a
+// prebuilt image, and a service without the startCommand it needs are
 // accepted in the file and skipped, each with its reason: one service
 // Liftoff cannot run never refuses the others.
 func (s Service) Runnable() bool { return s.NotRunReason() == "" }
 
-// RunsAsContainer reports whether the service's release is a container:
-// an image built from its Dockerfile, or a prebuilt one.
+// RunsAsContainer reports whether the service is built or run as an image:
+// one built from its Dockerfile, or a prebuilt one. Its release is a
+// container of that image, but for a scheduler (its jobs run in containers
+// of it) and a static site (the proxy serves its outputDirectory, copied
+// out of it).
 func (s Service) RunsAsContainer() bool {
 	return s.BuildType == BuildDocker || s.ContainerImage != nil
 }
@@ -34,8 +39,9 @@ func (s Service) NotRunReason() string {
 	switch {
 	case !isRunnableType(s.Type):
 		return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
-	case s.RunsAsContainer() && (s.Type == TypeStatic || s.Type == TypeScheduler):
-		return "Liftoff runs web, web-private and worker services from a container image, not yet a " + s.Type + " service"
+	case s.Type == TypeStatic && s.ContainerImage != nil:
+		return `a static site is built from its commands or from its Dockerfile ("buildType": "docker"); a prebuilt ` +
+			`containerImage is for web, web-private, worker and scheduler services`
 	case s.RunsAsContainer() && s.Target.Type == TargetCommand:
 		return "a container image is released by the local target only (target command hands a build directory to deployCommand)"
 	case s.RunsAsContainer():

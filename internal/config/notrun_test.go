@@ -26,4 +26,19 @@ func TestNotRun(t *testing.T) {
 			t.Errorf("%s: NotRunReason %q, Runnable %v", typ, s.NotRunReason(), s.Runnable())
 		}
 	}
+	// From an image: every runnable type from a Dockerfile, all but static
+	// from a prebuilt image; none on the command target.
+	image := &ContainerImage{Repository: "busybox"}
+	for _, typ := range []string{TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic, TypeScheduler} {
+		if s := (Service{Type: typ, BuildType: BuildDocker}); !s.Runnable() {
+			t.Errorf("%s from a Dockerfile is not run: %q", typ, s.NotRunReason())
+		}
+		s := Service{Type: typ, ContainerImage: image}
+		if s.Runnable() == (typ == TypeStatic) {
+			t.Errorf("%s from a prebuilt image: Runnable %v (%q)", typ, s.Runnable(), s.NotRunReason())
+		}
+		if s := (Service{Type: typ, BuildType: BuildDocker, Target: Target{Type: TargetCommand}}); s.Runnable() {
+			t.Errorf("%s from a Dockerfile on the command target is run", typ)
+		}
+	}
 }

@@ -455,12 +455,15 @@ func TestParseProblems(t *testing.T) {
 		{"a dependency on a Docker service", withService(`{"id": "d", "type": "web", "buildType": "docker"}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`), nil},
 		{"a dependency on a prebuilt static image", withService(`{"id": "d", "type": "static", "containerImage": {"repository": "redis", "tag": "7"}}, {"id": "w", "type": "worker", "startCommand": "w", "dependsOn": ["d"]}`),
 			[]want{{"/environments/0/services/1", W, `service "d" is accepted and not deployed`},
-				{"/environments/0/services/2/dependsOn/0", W, `"d" is not deployed (Liftoff runs web, web-private and worker services from a container image, not yet a static service); the dependency is ignored`}}},
+				{"/environments/0/services/2/dependsOn/0", W, `"d" is not deployed (a static site is built from its commands or from its Dockerfile ("buildType": "docker"); a prebuilt containerImage is for web, web-private, worker and scheduler services); the dependency is ignored`}}},
+		{"a static site from a Dockerfile", withService(`{"id": "s", "type": "static", "buildType": "docker", "outputDirectory": "/usr/share/nginx/html"}, {"id": "t", "type": "static", "buildType": "docker", "outputDirectory": "../dist"}`), nil},
 		{"an invalid branch pattern", fileWith(`{"id": "preview", "source": {"pr": true, "filter": {"toBranches": ["main", "release/[1"], "fromBranches": ["feature/{a"]}}, "services": [` + apiService + `]}`),
 			[]want{{"/environments/0/source/filter/fromBranches/0", W, `"feature/{a" is not a valid glob pattern`},
 				{"/environments/0/source/filter/toBranches/1", W, `"release/[1" is not a valid glob pattern (look for an unclosed "[" or "{", or a trailing "\"): it matches no branch`}}},
-		{"a prebuilt image of a scheduler", withService(`{"id": "i", "type": "scheduler", "containerImage": {"repository": "redis", "tag": "7"}}`),
-			[]want{{"/environments/0/services/1", W, `Liftoff runs web, web-private and worker services from a container image, not yet a scheduler service`}}},
+		{"a prebuilt image of a scheduler", withService(`{"id": "i", "type": "scheduler", "containerImage": {"repository": "busybox", "tag": "1"},
+			"jobs": {"ls": {"startCommand": "ls", "schedule": "manual"}, "cmd": {"schedule": "0 3 * * *"}}}`), nil},
+		{"a scheduler from a Dockerfile, a job without startCommand", withService(`{"id": "i", "type": "scheduler", "buildType": "docker",
+			"jobs": {"cmd": {"schedule": "0 3 * * *"}}}`), nil},
 		{"base path leaving the repository", withService(`{"id": "w", "type": "worker", "startCommand": "w", "basePath": "apps/../../etc"}`),
 			[]want{{"/environments/0/services/1/basePath", E, `"apps/../../etc" leaves the repository`}}},
 		{"output directory leaving the repository", withService(`{"id": "s", "type": "static", "basePath": "site", "outputDirectory": "../../out"}`),
@@ -519,7 +522,7 @@ func TestParseProblems(t *testing.T) {
 		{"job without schedule", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"startCommand": "x"}}}`),
 			[]want{{"/environments/0/services/1/jobs/nightly", E, `missing required field "schedule"`}}},
 		{"job without startCommand", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"schedule": "manual"}}}`),
-			[]want{{"/environments/0/services/1/jobs/nightly", E, `missing required field "startCommand"`}}},
+			[]want{{"/environments/0/services/1/jobs/nightly", E, `job "nightly" of service "cron" has no "startCommand": give the command the job runs in the build (only a job of a service built from a Dockerfile or a containerImage may leave it out`}}},
 		{"job with a bad cron", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"startCommand": "x", "schedule": "0 25 * * *"}}}`),
 			[]want{{"/environments/0/services/1/jobs/nightly/schedule", E, `job "nightly" of service "cron": "0 25 * * *" is not a valid cron expression`}}},
 		{"job with four cron fields", withService(`{"id": "cron", "type": "scheduler", "jobs": {"nightly": {"startCommand": "x", "schedule": "0 3 * *"}}}`),
@@ -741,7 +744,7 @@ func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
 		reasons[s.ID] = s.NotRunReason()
 	}
 	for id, want := range map[string]string{
-		"staticimg": "Liftoff runs web, web-private and worker services from a container image, not yet a static service",
+		"staticimg": "a static site is built from its commands or from its Dockerfile",
 		"auto":      `it has no "startCommand": Liftoff runs a web service's own commands`,
 		"db":        "type rds does not run on Liftoff",
 	} {

@@ -135,6 +135,12 @@ func (ps *problems) warnf(path, format string, args ...any) {
 	*ps = append(*ps, Problem{Path: path, Message: fmt.Sprintf(format, args...), Severity: SeverityWarning})
 }
 
+// at reports whether a problem was found at path already (the schema's,
+// say), so that a check does not say it again in other words.
+func (ps problems) at(path string) bool {
+	return slices.ContainsFunc(ps, func(p Problem) bool { return p.Path == path })
+}
+
 // sorted returns the problems in document order (array indexes compared as
 // numbers), errors before warnings at the same path, without duplicates.
 func (ps problems) sorted() []Problem {

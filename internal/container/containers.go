@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -118,18 +120,22 @@ func (c *CLI) envArgs(args []string, spec RunSpec) (_ []string, env []string, cl
 	return append(args, "--env-file", f), env, cleanup, nil
 }
 
-// RunOnce runs spec's command in a new container of its image, attached,
-// writing its output to out, and removes the container when it ends (a
-// deployment's preDeployCommand in the service's image). A non-zero exit
-// is an error that says the status.
+// RunOnce runs spec's command (the image's CMD when spec.Command is
+// empty) in a new container of its image, attached, writing its output
+// to out, and removes the container when it ends: a deploy command or a
+// job run in the service's image. When ctx ends first, the container is
+// removed (killed) too, as the end of the CLI does not end a container.
+// A container that ran and exited with a non-zero status is an
+// *ExitError. A container without spec.Name is given a name of its own.
 func (c *CLI) RunOnce(ctx context.Context, spec RunSpec, out io.Writer) error {
 	if spec.Image == "" {
 		return fmt.Errorf("container: run needs an image")
 	}
-	args := []string{"run", "--rm"}
-	if spec.Name != "" {
-		args = append(args, "--name", spec.Name)
+	name := spec.Name
+	if name == "" {
+		name = "liftoff-once-" + strings.ToLower(rand.Text()[:16])
 	}
+	args := []string{"run", "--rm", "--name", name}
 	args = appendLabels(args, spec.Labels)
 	for _, u := range c.ulimits {
 		args = append(args, "--ulimit", u)
@@ -141,8 +147,36 @@ func (c *CLI) RunOnce(ctx context.Context, spec RunSpec, out io.Writer) error {
 	defer cleanup()
 	args = append(args, spec.Image)
 	args = append(args, spec.Command...)
-	return c.run(ctx, invocation{args: args, env: env, stdout: out, stderr: out})
+	err = c.run(ctx, invocation{args: args, env: env, stdout: out, stderr: out})
+	if ctx.Err() != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		defer cancel()
+		if rerr := c.Remove(rctx, name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("container: remove %s after its run was stopped: %w", name, rerr))
+		}
+		return err
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() > 0 {
+		return &ExitError{Code: ee.ExitCode(), err: err}
+	}
+	return err
 }
+
+// removeTimeout bounds the removal of a container whose run was stopped.
+const removeTimeout = 2 * time.Minute
+
+// ExitError is a one-off container that exited with a non-zero status
+// (RunOnce). Podman and docker exit 125 when they could not run the
+// container at all, 126 when its command could not be invoked and 127
+// when it was not found.
+type ExitError struct {
+	Code int
+	err  error
+}
+
+func (e *ExitError) Error() string { return e.err.Error() }
+func (e *ExitError) Unwrap() error { return e.err }
 
 // Stop asks the container to stop (its stop signal, SIGTERM by default)
 // and kills it after timeout. Stopping a stopped container is no error.

@@ -2,10 +2,13 @@ package container
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -99,4 +102,73 @@ func (c *CLI) Import(ctx context.Context, tarPath, ref string, changes ...string
 	}
 	_, err := c.output(ctx, nil, append(args, tarPath, ref)...)
 	return err
+}
+
+// CopySpec is a directory to copy out of an image.
+type CopySpec struct {
+	// Image is the image's reference. Required.
+	Image string
+	// Path is the directory in the image: absolute, or relative to the
+	// image's working directory (its WORKDIR; / without one). Required.
+	Path string
+	// Dest is where the directory's content goes on the host: a path that
+	// does not exist yet, whose parent does. Required.
+	Dest string
+	// Labels are set on the container the copy is made from.
+	Labels map[string]string
+}
+
+// ErrNoDirectory is returned by CopyFromImage when the image has no
+// directory at the path.
+var ErrNoDirectory = errors.New("no such directory in the image")
+
+// CopyFromImage copies a directory of an image to the host (a static
+// site its Dockerfile built): it creates a container of the image, never
+// started, copies the directory's content out of it (symbolic links as
+// they are) and removes the container. It returns the absolute path it
+// copied from; ErrNoDirectory when the image has none there (nothing, or
+// a file).
+func (c *CLI) CopyFromImage(ctx context.Context, spec CopySpec) (string, error) {
+	if spec.Image == "" || spec.Path == "" || spec.Dest == "" {
+		return "", fmt.Errorf("container: a copy needs an image, a path and a destination")
+	}
+	src := spec.Path
+	if !path.IsAbs(src) {
+		// Podman reads a relative path from the working directory, docker
+		// from the root: made absolute here, it means the same to both.
+		out, err := c.output(ctx, nil, "image", "inspect", "--format", "{{.Config.WorkingDir}}", spec.Image)
+		if err != nil {
+			return "", err
+		}
+		wd := strings.TrimSpace(string(out))
+		if wd == "" {
+			wd = "/"
+		}
+		src = path.Join(wd, src)
+	}
+	src = path.Clean(src)
+	name := "liftoff-copy-" + strings.ToLower(rand.Text()[:16])
+	// The command is never run: it only stands for an image without one.
+	args := appendLabels([]string{"create", "--name", name}, spec.Labels)
+	if _, err := c.output(ctx, nil, append(args, spec.Image, "liftoff-copy")...); err != nil {
+		_ = c.Remove(context.WithoutCancel(ctx), name)
+		return src, err
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+		defer cancel()
+		_ = c.Remove(rctx, name)
+	}()
+	// "dir/." copies the directory's content into Dest, which it makes.
+	if _, err := c.output(ctx, nil, "cp", name+":"+strings.TrimSuffix(src, "/")+"/.", spec.Dest); err != nil {
+		if s := strings.ToLower(err.Error()); strings.Contains(s, "could not be found") || strings.Contains(s, "no such file") {
+			return src, fmt.Errorf("%w: %s", ErrNoDirectory, src)
+		}
+		return src, err
+	}
+	// A file copies as nothing at all.
+	if info, err := os.Lstat(spec.Dest); err != nil || !info.IsDir() {
+		return src, fmt.Errorf("%w: %s is not a directory", ErrNoDirectory, src)
+	}
+	return src, nil
 }

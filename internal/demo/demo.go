@@ -147,6 +147,9 @@ Then open the services, through Liftoff's proxy:
 
 Commit a change under %[5]s/site and call the hook again: only the site builds.
 A pull request preview of the same commit: curl -X POST '%[6]s'
+Previews open only for the team; make a link that opens it for a day:
+
+  liftoff previews share --env %[8]d --pr 1
 
 The key above is an admin key: it can do everything. Give CI a deploy key
 instead, which reaches only the hooks, deployments and previews of the

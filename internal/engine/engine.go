@@ -184,9 +184,10 @@ type Engine struct {
 
 // runningDeployment is a deployment running on this node.
 type runningDeployment struct {
-	env    int64
-	pr     int
-	cancel context.CancelCauseFunc
+	project string
+	env     int64
+	pr      int
+	cancel  context.CancelCauseFunc
 }
 
 // New returns an engine; Start runs it.
@@ -262,6 +263,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if n := killLeftovers(ids); n > 0 {
 		e.Log.Warn("killed processes left by interrupted deployments", "processes", n)
 	}
+	// Before anything runs in a container again: what a killed Liftoff
+	// was running once (a job, a deploy command) is not waited for.
+	e.removeOneOffs(ctx)
 	if err := e.restore(ctx); err != nil {
 		// Releases that cannot start are logged; deployments still run.
 		e.Log.Error("restore releases", "err", err)
@@ -372,7 +376,7 @@ func (e *Engine) rescuer() {
 func (e *Engine) run(d liftoff.Deployment) {
 	ctx, cancel := context.WithCancelCause(e.runCtx)
 	e.mu.Lock()
-	e.running[d.ID] = runningDeployment{env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
+	e.running[d.ID] = runningDeployment{project: d.ProjectID, env: d.EnvironmentID, pr: d.PRNumber, cancel: cancel}
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()

@@ -185,11 +185,15 @@ func (h *engineHarness) deploy(d liftoff.Deployment) liftoff.Deployment {
 	return h.wait(h.queue(d))
 }
 
+// waitBound bounds the wait for a deployment to end: generous, as image
+// builds on a loaded machine take minutes; it only matters when one hangs.
+const waitBound = 3 * time.Minute
+
 // wait returns deployment id once it has a final status, read from the
 // store until a deadline.
 func (h *engineHarness) wait(id string) liftoff.Deployment {
 	h.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(waitBound)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -201,7 +205,7 @@ func (h *engineHarness) wait(id string) liftoff.Deployment {
 			return d
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("deployment %s is still %s after 30s", id, d.Status)
+			h.t.Fatalf("deployment %s is still %s after %s", id, d.Status, waitBound)
 		}
 		<-tick.C
 	}

@@ -5,18 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/target"
 )
 
 // Labels of the images (and, later, containers) Liftoff makes: a service
@@ -53,9 +56,9 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 	ref := r.imageRef(u)
 	spec := container.BuildSpec{Context: contextDir, Dockerfile: dockerfile, Target: u.svc.DockerTarget,
 		Labels: r.imageLabels(u), Tags: []string{ref}, Output: log, TempDir: r.e.cfg.DataDir}
-	vars := buildVariables(r.environ(u.svc, u.hosts, u.vars, true))
+	vars := steps.ContainerEnv(r.environ(u.svc, u.hosts, u.vars, true))
 	if !u.svc.BuildGetsVariables() {
-		vars = buildVariables(r.environ(u.svc, u.hosts, nil, true))
+		vars = steps.ContainerEnv(r.environ(u.svc, u.hosts, nil, true))
 	}
 	declared, err := declaredArgs(dockerfile)
 	if err != nil {
@@ -119,24 +122,6 @@ func splitBuildVariables(vars map[string]string, secret, declared map[string]boo
 	return args, secrets
 }
 
-// buildVariables are a build's variables without the process basics
-// (PATH, HOME ...), which the build's own image sets.
-func buildVariables(env []string) map[string]string {
-	base := map[string]bool{}
-	for _, kv := range steps.BaseEnv() {
-		k, _, _ := strings.Cut(kv, "=")
-		base[k] = true
-	}
-	out := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		if !base[k] {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // imageRef is the image's reference:
 // localhost/liftoff/<project>/<env>[-pr-N]/<service>:<service deployment>,
 // every part made a valid, lowercase name.
@@ -147,21 +132,33 @@ func (r *deployment) imageRef(u *unit) string {
 // instanceImages is the start of the references of an environment
 // instance's images: localhost/liftoff/<project>/<env>[-pr-N]/.
 func instanceImages(p liftoff.Project, envGivenID string, pr int) string {
-	project := p.Slug
-	if project == "" {
-		project = p.ID
-	}
 	env := envGivenID
 	if pr > 0 {
 		env += "-pr-" + strconv.Itoa(pr)
 	}
-	return "localhost/liftoff/" + refPart(project) + "/" + refPart(env) + "/"
+	return projectImages(p) + refPart(env) + "/"
+}
+
+// projectImages is the start of the references of all of a project's
+// images: localhost/liftoff/<project slug, or id without one>/.
+func projectImages(p liftoff.Project) string {
+	project := p.Slug
+	if project == "" {
+		project = p.ID
+	}
+	return "localhost/liftoff/" + refPart(project) + "/"
 }
 
 // removeInstanceImages removes the image tags of a torn down preview
 // (an image goes with its last tag). Tags, not labels, say whose an image
 // is: the layer cache labels an image by its first build.
 func (e *Engine) removeInstanceImages(ctx context.Context, p liftoff.Project, envGivenID string, pr int) (int, error) {
+	return e.removeImageTags(ctx, instanceImages(p, envGivenID, pr))
+}
+
+// removeImageTags removes every image tag that starts with prefix, and
+// returns how many it removed. Without a container CLI there is none.
+func (e *Engine) removeImageTags(ctx context.Context, prefix string) (int, error) {
 	if e.Containers == nil {
 		return 0, nil
 	}
@@ -171,7 +168,6 @@ func (e *Engine) removeInstanceImages(ctx context.Context, p liftoff.Project, en
 	if err != nil {
 		return 0, err
 	}
-	prefix := instanceImages(p, envGivenID, pr)
 	n := 0
 	for _, im := range images {
 		for _, tag := range im.Tags {
@@ -284,4 +280,46 @@ func (r *deployment) imageOf(u *unit) string {
 		return u.svc.ContainerImage.Ref()
 	}
 	return r.imageRef(u)
+}
+
+// imageSiteDir is where a static site built from a Dockerfile is copied
+// out of its image: a directory of its build, which is kept (and pruned)
+// with it, so that a restart or a redeploy serves it again.
+const imageSiteDir = ".liftoff-image-site"
+
+// copySite copies a static site's outputDirectory out of the image its
+// Dockerfile built into its build directory (imageSiteDir), for the proxy
+// to serve as it serves any static site.
+func (r *deployment) copySite(ctx context.Context, u *unit, dir string, log *logstream.Writer) error {
+	dest := filepath.Join(dir, imageSiteDir)
+	if err := os.RemoveAll(dest); err != nil { // the repository's, if it has one
+		return fmt.Errorf("make room for the site: %w", err)
+	}
+	ref := r.imageRef(u)
+	log.Printf("==> Copying outputDirectory %s out of image %s", u.svc.OutputDirectory, ref)
+	src, err := r.e.Containers.CopyFromImage(ctx, container.CopySpec{Image: ref, Path: u.svc.OutputDirectory, Dest: dest,
+		Labels: r.e.oneOffLabels(r.imageLabels(u), "copy")})
+	switch {
+	case errors.Is(err, container.ErrNoDirectory):
+		return fmt.Errorf("outputDirectory %q is not a directory in the image (%s): the Dockerfile must leave the site there, "+
+			"or outputDirectory must name where it is (absolute, or relative to the image's WORKDIR)", u.svc.OutputDirectory, src)
+	case err != nil:
+		return fmt.Errorf("copy outputDirectory %q out of the image: %w", u.svc.OutputDirectory, err)
+	}
+	log.Printf("==> Copied %s out of the image", src)
+	return nil
+}
+
+// siteRelease makes the release of a static site built from a Dockerfile
+// serve the site copied out of its image (copySite), the whole directory;
+// other releases are returned as they are. Such a site runs no container:
+// its release has no image.
+func siteRelease(rel target.Release) target.Release {
+	if rel.Service.Type != config.TypeStatic || !rel.Service.RunsAsContainer() {
+		return rel
+	}
+	rel.Dir = filepath.Join(rel.Root, imageSiteDir)
+	rel.Service.OutputDirectory = "."
+	rel.Image = ""
+	return rel
 }

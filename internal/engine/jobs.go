@@ -15,8 +15,8 @@ import (
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
-// The jobs of scheduler services. A scheduler's release is its build:
-// nothing runs until one of its jobs does. Every JobPoll the node looks at
+// The jobs of scheduler services. A scheduler's release is its build (or
+// its image): nothing runs until one of its jobs does. Every JobPoll the node looks at
 // the current release of every scheduler service whose build it has, and
 // for each job whose time came since the last look (within
 // JobMissedWindow) records that time in the store. The store records a
@@ -222,9 +222,11 @@ func (e *Engine) startJob(x liftoff.JobExecution, rel target.Release, timeout ti
 }
 
 // runJob runs an execution's command in its release, with its service's
-// environment, in the sandbox, under its lease and its timeout, and
-// records how it ended. Its output is stored as a deployment's is, under
-// the execution's id, scrubbed of secrets.
+// environment, under its lease and its timeout, and records how it
+// ended: in the sandbox, or in a one-off container of the release's image
+// for a service built from a Dockerfile or a containerImage. Its output
+// is stored as a deployment's is, under the execution's id, scrubbed of
+// secrets.
 func (e *Engine) runJob(x liftoff.JobExecution, rel target.Release, timeout time.Duration) {
 	ctx, cancel := context.WithCancelCause(e.runCtx)
 	defer cancel(nil)
@@ -237,11 +239,19 @@ func (e *Engine) runJob(x liftoff.JobExecution, rel target.Release, timeout time
 	if x.Trigger == liftoff.JobTriggerSchedule {
 		when = "due at " + x.ScheduledAt.UTC().Format(time.RFC3339)
 	}
-	log.Printf("==> Running job %s of %s (%s) in release %s", x.JobID, rel.Service.ID, when, rel.ID)
 	env := append(append([]string(nil), rel.Env...), "LIFTOFF_JOB_ID="+x.JobID, "LIFTOFF_JOB_EXECUTION_ID="+x.ID)
-	err := steps.Run(ctx, steps.Spec{Dir: rel.Dir, Root: rel.Root, Sandbox: e.Sandbox, Home: rel.Home, Env: env,
-		Steps: []steps.Step{{Name: "startCommand", Command: x.Command.String(), Args: x.Command.Args}}, Timeout: timeout, Output: log})
-	status, code, msg := jobOutcome(ctx, err)
+	var status liftoff.JobStatus
+	var code *int
+	var msg string
+	if rel.Image != "" {
+		log.Printf("==> Running job %s of %s (%s) in a container of %s (release %s)", x.JobID, rel.Service.ID, when, rel.Image, rel.ID)
+		status, code, msg = e.runJobContainer(ctx, x, rel, env, timeout, log)
+	} else {
+		log.Printf("==> Running job %s of %s (%s) in release %s", x.JobID, rel.Service.ID, when, rel.ID)
+		err := steps.Run(ctx, steps.Spec{Dir: rel.Dir, Root: rel.Root, Sandbox: e.Sandbox, Home: rel.Home, Env: env,
+			Steps: []steps.Step{{Name: "startCommand", Command: x.Command.String(), Args: x.Command.Args}}, Timeout: timeout, Output: log})
+		status, code, msg = jobOutcome(ctx, err)
+	}
 	msg = rel.Scrub.String(msg)
 	if msg != "" {
 		log.Printf("==> %s: %s", status, msg)

@@ -43,14 +43,17 @@ func (e *Engine) wakeJanitor() {
 
 // janitor tears down preview instances whose time has come (a scheduled
 // teardown, previewTtlHours) and cleans up torn down ones: stops their
-// releases, removes their routes and builds.
+// releases, removes their routes and builds; and cleans up after deleted
+// environments and projects.
 func (e *Engine) janitor() {
 	defer e.wg.Done()
 	t := time.NewTicker(e.cfg.JanitorEvery)
 	defer t.Stop()
+	cleaned := map[string]bool{} // deleted projects whose containers and images this node removed
 	for {
 		e.sweepPreviews(e.runCtx)
 		e.sweepDeleted(e.runCtx)
+		e.sweepDeletedProjects(e.runCtx, cleaned)
 		select {
 		case <-e.stop:
 			return

@@ -119,6 +119,6 @@ func (e *Engine) releaseOf(ctx context.Context, sd liftoff.ServiceDeployment) (t
 			image = svc.ContainerImage.Ref()
 		}
 	}
-	return target.Release{ID: sd.ID, Instance: r.inst, Service: svc, ServiceRef: sd.ServiceID, Root: sd.BuildDir, Dir: dir, Hosts: hosts, Home: home,
-		Env: r.environ(svc, hosts, vars.Env, false), Log: io.Discard, Scrub: redact.New(vars.Secrets...), Image: image}, nil
+	return siteRelease(target.Release{ID: sd.ID, Instance: r.inst, Service: svc, ServiceRef: sd.ServiceID, Root: sd.BuildDir, Dir: dir, Hosts: hosts,
+		Home: home, Env: r.environ(svc, hosts, vars.Env, false), Log: io.Discard, Scrub: redact.New(vars.Secrets...), Image: image}), nil
 }

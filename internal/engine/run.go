@@ -227,13 +227,17 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "preDeployCommand", u.svc.PreDeployCommand); err != nil {
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
-	if isJobRelease(u.svc) {
+	switch {
+	case isJobRelease(u.svc) && u.image != "":
+		// Nothing runs until a job does, each in a container of the image.
+		log.Printf("==> Released %s: its jobs (%s) run in containers of %s", u.svc.ID, strings.Join(u.svc.JobIDs(), ", "), u.image)
+	case isJobRelease(u.svc):
 		// Nothing runs until a job does: the build is the release.
 		log.Printf("==> Released %s: its jobs (%s) run in this build", u.svc.ID, strings.Join(u.svc.JobIDs(), ", "))
-	} else {
+	default:
 		log.Printf("==> Releasing %s", u.svc.ID)
-		rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir, Hosts: u.hosts, Home: r.home,
-			Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub, Image: u.image}
+		rel := siteRelease(target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir,
+			Hosts: u.hosts, Home: r.home, Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub, Image: u.image})
 		if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
 			return liftoff.StatusDeployError, redact.Secrets(err.Error())
 		}
@@ -259,6 +263,11 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 		return "", err
 	}
 	switch {
+	case u.svc.BuildType == config.BuildDocker && u.svc.Type == config.TypeStatic:
+		if err := r.buildImage(ctx, u, dir, log); err != nil {
+			return dir, err
+		}
+		return dir, r.copySite(ctx, u, dir, log)
 	case u.svc.BuildType == config.BuildDocker:
 		return dir, r.buildImage(ctx, u, dir, log)
 	case u.svc.ContainerImage != nil:
@@ -292,8 +301,8 @@ func (r *deployment) deployCommand(ctx context.Context, u *unit, root, dir strin
 		return r.runSteps(ctx, root, dir, env, log, 0, commandStep(name, c))
 	}
 	log.Printf("==> Running %s in a container of %s: %s", name, u.image, c.String())
-	err := r.e.Containers.RunOnce(ctx, container.RunSpec{Image: u.image, Command: c.Argv("/bin/sh"), Env: buildVariables(env),
-		Labels: r.imageLabels(u), TempDir: r.e.cfg.DataDir}, log)
+	err := r.e.Containers.RunOnce(ctx, container.RunSpec{Image: u.image, Command: c.Argv("/bin/sh"), Env: steps.ContainerEnv(env),
+		Labels: r.e.oneOffLabels(r.imageLabels(u), "deploy-command"), TempDir: r.e.cfg.DataDir}, log)
 	if err != nil {
 		return fmt.Errorf("%s failed: %w", name, err)
 	}

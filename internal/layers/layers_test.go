@@ -30,7 +30,7 @@ var layers = [][]string{
 	// The two dialects; the local runtime.
 	{"store/sqlite", "store/postgres", "target/local"},
 	// The use cases every replica runs, and the store's conformance suite.
-	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision"},
+	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "protect"},
 	// What starts deployments (hook calls, GitHub events) and what runs
 	// them (the engine): peers, so neither imports the other. The
 	// dashboard's users, whose roles are apikey's scopes.

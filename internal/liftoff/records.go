@@ -2,6 +2,7 @@ package liftoff
 
 import (
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
@@ -481,6 +482,55 @@ type ServiceRestart struct {
 	// State is what it left the release in: ServiceRestarting or
 	// ServiceCrashed.
 	State string
+}
+
+// ProtectionMode says who may open an environment's web and static
+// services through Liftoff's proxy.
+type ProtectionMode string
+
+// The protection modes. ProtectionDefault is the mode of an environment
+// nobody set one for: protected for a preview environment, public for
+// the others.
+const (
+	ProtectionDefault   ProtectionMode = ""
+	ProtectionPublic    ProtectionMode = "public"
+	ProtectionProtected ProtectionMode = "protected"
+)
+
+// Effective is the mode that applies to an environment set to m:
+// m, or the default of its kind.
+func (m ProtectionMode) Effective(isPreview bool) ProtectionMode {
+	switch {
+	case m != ProtectionDefault:
+		return m
+	case isPreview:
+		return ProtectionProtected
+	}
+	return ProtectionPublic
+}
+
+// EnvironmentProtection is the protection set for an environment: its
+// mode and its shared password. It is kept in the store, never in the
+// config file, so that a pull request cannot lift its own preview's.
+type EnvironmentProtection struct {
+	EnvironmentID int64
+	// Mode is ProtectionDefault until someone sets one.
+	Mode ProtectionMode
+	// PasswordKeyID and PasswordSealed hold the shared password, sealed
+	// (ProtectionPasswordAAD); empty when there is none. Only package
+	// protect opens it.
+	PasswordKeyID  string
+	PasswordSealed []byte
+	UpdatedAt      time.Time
+}
+
+// HasPassword reports whether a shared password is set.
+func (p EnvironmentProtection) HasPassword() bool { return p.PasswordKeyID != "" }
+
+// ProtectionPasswordAAD binds an environment's sealed password to the
+// environment.
+func ProtectionPasswordAAD(environmentID int64) []byte {
+	return []byte("liftoff protection password\x00" + strconv.FormatInt(environmentID, 10))
 }
 
 // CertificateItem is one value of the storage of TLS certificates that

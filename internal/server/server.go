@@ -40,6 +40,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/secretbox"
@@ -325,6 +326,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	apiKeys := apikey.NewService(st, cuid.New)
 	users := user.NewService(st, cuid.New, user.Config{})
+	// Who may open each environment through the proxy: the API sets it,
+	// the gate in front of the proxy enforces it.
+	protection := protect.NewService(st, vars.Keys)
+	gate, err := protect.NewGate(releases.Handler(), protect.Config{Protection: protection, Instances: releases, Clients: clients, Log: log})
+	if err != nil {
+		return nil, err
+	}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{
 		Projects:    projects,
@@ -334,6 +342,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Variables:   vars,
 		Jobs:        jobs,
 		Supervision: &supervision.Service{Store: st, Reader: releases, NodeID: node},
+		Protection:  protection,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
@@ -353,7 +362,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	parts := []lifecycle.Service{storePart, logs, hookRecorder, proxyPart}
 	// With HTTPS on, the proxy is served over TLS too, and its plain
 	// HTTP side answers ACME challenges and redirects custom domains.
-	proxyHandler := releases.Handler()
+	proxyHandler := http.Handler(gate)
 	var httpsSrv *http.Server
 	if s.httpsLn != nil {
 		if certs, err = newCertificates(cfg, st, vars.Keys, node, releases, s.proxyLn, s.httpsLn, log); err != nil {

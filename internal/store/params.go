@@ -595,6 +595,31 @@ type ListServiceRestartsParams struct {
 	Limit     int // default 20
 }
 
+// GetEnvironmentProtectionParams are the arguments of
+// GetEnvironmentProtection.
+type GetEnvironmentProtectionParams struct {
+	EnvironmentID int64
+}
+
+// SetEnvironmentProtectionParams are the arguments of
+// SetEnvironmentProtection: what is nil is left as it is.
+type SetEnvironmentProtectionParams struct {
+	EnvironmentID int64
+	// Mode, when not nil, is the new mode (ProtectionDefault: the
+	// default of the environment's kind again).
+	Mode *liftoff.ProtectionMode
+	// Password, when not nil, is the new sealed password; an empty
+	// KeyID removes it.
+	Password *SealedValue
+	At       time.Time
+}
+
+// SealedValue is a value sealed under the key KeyID of the secret key file.
+type SealedValue struct {
+	KeyID  string
+	Sealed []byte
+}
+
 // GetCertificateItemParams are the arguments of GetCertificateItem.
 type GetCertificateItemParams struct {
 	Key string

@@ -82,6 +82,7 @@ type Queries interface {
 	VariableQueries
 	JobQueries
 	RuntimeQueries
+	ProtectionQueries
 	CertificateQueries
 	UserQueries
 }
@@ -91,6 +92,10 @@ type ProjectQueries interface {
 	CreateProject(ctx context.Context, p CreateProjectParams) (liftoff.Project, error)
 	GetProject(ctx context.Context, p GetProjectParams) (liftoff.Project, error)
 	ListProjects(ctx context.Context) ([]liftoff.Project, error)
+	// ListDeletedProjects lists the deleted projects, in the order they
+	// were deleted (each one's UpdatedAt is when), for the nodes to remove
+	// what they keep of them.
+	ListDeletedProjects(ctx context.Context) ([]liftoff.Project, error)
 	// GetProjectBySlug returns the live project with the slug.
 	GetProjectBySlug(ctx context.Context, p GetProjectBySlugParams) (liftoff.Project, error)
 	// SetProjectSlug gives a project created before slugs existed its slug;
@@ -434,6 +439,26 @@ type RuntimeQueries interface {
 	// ListServiceRestarts lists a service instance's restarts, newest
 	// first.
 	ListServiceRestarts(ctx context.Context, p ListServiceRestartsParams) ([]liftoff.ServiceRestart, error)
+}
+
+// ProtectionQueries store who may open each environment's services
+// through Liftoff's proxy: its mode and shared password (sealed; the
+// store never sees it in clear).
+type ProtectionQueries interface {
+	// GetEnvironmentProtection returns what was set for an environment;
+	// ErrNotFound when nothing was (it has the default of its kind).
+	GetEnvironmentProtection(ctx context.Context, p GetEnvironmentProtectionParams) (liftoff.EnvironmentProtection, error)
+	// SetEnvironmentProtection sets an environment's mode, its password,
+	// or both, in one statement (concurrent calls changing one each lose
+	// neither), and returns what is set afterwards.
+	SetEnvironmentProtection(ctx context.Context, p SetEnvironmentProtectionParams) (liftoff.EnvironmentProtection, error)
+	// ListEnvironmentProtections lists what was set for every
+	// environment, by environment id.
+	ListEnvironmentProtections(ctx context.Context) ([]liftoff.EnvironmentProtection, error)
+	// ResealProtectionPassword replaces an environment's sealed password
+	// if it is still p.Old's; false when it changed or went since it was
+	// read.
+	ResealProtectionPassword(ctx context.Context, p ResealParams[liftoff.EnvironmentProtection]) (bool, error)
 }
 
 // CertificateQueries store what the TLS certificates need, for every

@@ -14,10 +14,11 @@ import (
 const rotateRounds = 10
 
 // RotateKey puts a new key first in the key file, seals every secret value
-// (secret variables, named secrets, repository credentials, and the items of
-// the certificate storage: certificates, their private keys, ACME accounts)
-// again with it and then retires the old keys. Processes that share the key
-// file follow it as it changes, so Liftoff may keep serving meanwhile. It
+// (secret variables, named secrets, repository credentials, environments'
+// shared passwords, and the items of the certificate storage: certificates,
+// their private keys, ACME accounts) again with it and then retires the old
+// keys. Processes that share the key file follow it as it changes, so
+// Liftoff may keep serving meanwhile. It
 // returns the new key's id and how many values it sealed again. When it
 // fails, the old keys stay in the file and every value still opens; running
 // it again finishes the job.
@@ -74,6 +75,23 @@ func (s *Service) resealAll(ctx context.Context, keyID string) (resealed, left i
 		})
 		if err != nil {
 			return resealed, left, fmt.Errorf("secret %s: %w", printable(sec.Name), err)
+		}
+		resealed, left = count(ok, resealed, left)
+	}
+	protections, err := s.Store.ListEnvironmentProtections(ctx)
+	if err != nil {
+		return resealed, left, err
+	}
+	for _, p := range protections {
+		if !p.HasPassword() || p.PasswordKeyID == keyID {
+			continue
+		}
+		ok, err := reseal(ctx, s, p.PasswordKeyID, p.PasswordSealed, liftoff.ProtectionPasswordAAD(p.EnvironmentID),
+			func(id string, sealed []byte) (bool, error) {
+				return s.Store.ResealProtectionPassword(ctx, store.ResealParams[liftoff.EnvironmentProtection]{Old: p, KeyID: id, Sealed: sealed, At: s.Now()})
+			})
+		if err != nil {
+			return resealed, left, fmt.Errorf("password of environment %d: %w", p.EnvironmentID, err)
 		}
 		resealed, left = count(ok, resealed, left)
 	}

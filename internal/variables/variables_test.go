@@ -335,6 +335,17 @@ func TestRotateKey(t *testing.T) {
 			New: liftoff.RepoCredential{Userinfo: sealedCred}}); err != nil || !ok {
 			t.Fatalf("store a credential: %v, %v", ok, err)
 		}
+		// An environment's shared password, sealed as package protect
+		// seals it.
+		pwAAD := liftoff.ProtectionPasswordAAD(f.env.ID)
+		pwKey, pwSealed, err := f.svc.Keys.Seal([]byte("open sesame"), pwAAD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.SetEnvironmentProtection(ctx, store.SetEnvironmentProtectionParams{EnvironmentID: f.env.ID,
+			Password: &store.SealedValue{KeyID: pwKey, Sealed: pwSealed}, At: t0}); err != nil {
+			t.Fatal(err)
+		}
 		// A private key of the certificate storage, sealed as package
 		// certstore seals it.
 		const certKey = "certificates/acme-v02.api.letsencrypt.org-directory/example.com/example.com.key"
@@ -353,7 +364,7 @@ func TestRotateKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		keyID, n, err := f.svc.RotateKey(ctx)
-		if err != nil || n != 4 || keyID == old {
+		if err != nil || n != 5 || keyID == old {
 			t.Fatalf("RotateKey = %s, %d, %v", keyID, n, err)
 		}
 		vars, _ := f.st.ListVariables(ctx, store.ListVariablesParams{})
@@ -372,6 +383,13 @@ func TestRotateKey(t *testing.T) {
 		}
 		if plain, err := f.svc.Keys.OpenText(cred.Userinfo, liftoff.RepoCredentialAAD(f.env.ProjectID)); err != nil || plain != "x-access-token:ghp_rotate" {
 			t.Fatalf("the credential after rotation opens to %q, %v", plain, err)
+		}
+		pw, err := f.st.GetEnvironmentProtection(ctx, store.GetEnvironmentProtectionParams{EnvironmentID: f.env.ID})
+		if err != nil || pw.PasswordKeyID != keyID {
+			t.Fatalf("the password after rotation is under key %q, %v", pw.PasswordKeyID, err)
+		}
+		if plain, err := f.svc.Keys.Open(pw.PasswordKeyID, pw.PasswordSealed, pwAAD); err != nil || string(plain) != "open sesame" {
+			t.Fatalf("the password after rotation opens to %q, %v", plain, err)
 		}
 		item, err := f.st.GetCertificateItem(ctx, store.GetCertificateItemParams{Key: certKey})
 		if err != nil || item.KeyID != keyID || !item.UpdatedAt.Equal(t0) {

@@ -69,6 +69,14 @@ func (q queries) ListProjects(ctx context.Context) ([]liftoff.Project, error) {
 	return collect(rows, scanProject, "list projects")
 }
 
+func (q queries) ListDeletedProjects(ctx context.Context) ([]liftoff.Project, error) {
+	rows, err := q.read.Query(ctx, `SELECT `+projectColumns+` FROM projects WHERE deleted_at IS NOT NULL ORDER BY deleted_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list deleted projects: %w", err)
+	}
+	return collect(rows, scanProject, "list deleted projects")
+}
+
 func (q queries) GetProjectBySlug(ctx context.Context, p store.GetProjectBySlugParams) (liftoff.Project, error) {
 	project, err := scanProject(q.read.QueryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE slug = $1 AND slug <> '' AND deleted_at IS NULL`, p.Slug))
 	if err != nil {
@@ -301,9 +309,11 @@ func (q queries) DeleteProject(ctx context.Context, p store.DeleteProjectParams)
 			{`UPDATE services SET deleted_at = $2, updated_at = $2 WHERE environment_id IN ` + envs + ` AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
 			{`UPDATE environments SET deleted_at = $2, updated_at = $2 WHERE project_id = $1 AND deleted_at IS NULL`, []any{p.ID, millis(p.At)}},
 			{`DELETE FROM host_claims WHERE project_id = $1`, []any{p.ID}},
-			// Its variables and secrets are credentials, not history.
+			// Its variables, secrets and preview passwords are
+			// credentials, not history.
 			{`DELETE FROM variables WHERE project_id = $1`, []any{p.ID}},
 			{`DELETE FROM secrets WHERE project_id = $1`, []any{p.ID}},
+			{`DELETE FROM environment_protection WHERE environment_id IN ` + envs, []any{p.ID}},
 		} {
 			if _, err := c.Exec(ctx, stmt.query, stmt.args...); err != nil {
 				return err

@@ -65,6 +65,9 @@ func testDeleteProject(t *testing.T, s store.Store) {
 	if _, err := s.GetProject(ctx, store.GetProjectParams{ID: p.ID}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("get a deleted project: %v", err)
 	}
+	if ds, err := s.ListDeletedProjects(ctx); err != nil || len(ds) != 1 || ds[0].ID != p.ID || ds[0].Slug != p.Slug || !ds[0].UpdatedAt.Equal(at) {
+		t.Errorf("deleted projects = %+v, %v; want %s alone, deleted at %v", ds, err, p.ID, at)
+	}
 	if es, err := s.ListEnvironments(ctx, store.ListEnvironmentsParams{ProjectID: p.ID}); err != nil || len(es) != 0 {
 		t.Errorf("environments of a deleted project: %+v %v", es, err)
 	}

@@ -60,6 +60,7 @@ func Run(t *testing.T, d Driver) {
 		{"ClaimWaitsForCleanup", testClaimWaitsForCleanup},
 		{"CountLivePreviews", testCountLivePreviews},
 		{"Variables", testVariables},
+		{"Protection", testProtection},
 		{"CertificateItems", testCertificateItems},
 		{"CertificateLocks", testCertificateLocks},
 		{"Users", testUsers},

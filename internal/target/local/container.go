@@ -73,7 +73,7 @@ func (t *Target) launchContainer(rel target.Release, out *output) (instance, err
 	if svcPort == 0 {
 		svcPort = config.DefaultPort
 	}
-	env := containerEnv(rel.Env, steps.BaseEnv())
+	env := steps.ContainerEnv(rel.Env)
 	env["PORT"], env[releaseIDVar] = strconv.Itoa(svcPort), rel.ID
 	name := containerName(rel.ID, t.seq.Add(1))
 	labels := map[string]string{labelManaged: t.runtimeID, labelRelease: rel.ID, labelProject: rel.Instance.ProjectID,
@@ -97,23 +97,6 @@ func (t *Target) launchContainer(rel target.Release, out *output) (instance, err
 	c := &containerInstance{cli: cli, name: name, port: port, grace: t.cfg.StopGrace}
 	t.watchContainer(c, out, since)
 	return c, nil
-}
-
-// containerEnv is a container release's variables: relEnv without the
-// host's process basics (base: PATH, HOME ...), which the image sets
-// itself; a variable the service sets to another value stays.
-func containerEnv(relEnv, base []string) map[string]string {
-	host := map[string]bool{}
-	for _, kv := range base {
-		host[kv] = true
-	}
-	env := map[string]string{}
-	for _, kv := range relEnv {
-		if k, v, ok := strings.Cut(kv, "="); ok && !host[kv] {
-			env[k] = v
-		}
-	}
-	return env
 }
 
 // containerCommandTimeout bounds one CLI command that should be quick

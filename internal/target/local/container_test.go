@@ -3,11 +3,9 @@ package local
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,17 +201,4 @@ func removeAll(cli *container.CLI, inst target.Instance) error {
 		_ = cli.Remove(ctx, s.Name)
 	}
 	return nil
-}
-
-// TestContainerEnv: the host's process basics stay out of a container,
-// the service's variables (one that sets a basic to its own value too)
-// go in.
-func TestContainerEnv(t *testing.T) {
-	t.Parallel()
-	base := []string{"PATH=/usr/local/go/bin:/usr/bin", "HOME=/root", "TZ=UTC"}
-	got := containerEnv(append(slices.Clone(base), "TZ=Europe/Paris", "BODY=v1", "EMPTY="), base)
-	want := map[string]string{"TZ": "Europe/Paris", "BODY": "v1", "EMPTY": ""}
-	if !maps.Equal(got, want) {
-		t.Errorf("containerEnv = %v, want %v", got, want)
-	}
 }

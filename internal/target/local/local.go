@@ -400,6 +400,7 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 		t.setServing(s.key, nil, nil)
 	}
 	if r.backend != nil {
+		r.backend.instance = rel.Instance
 		for _, h := range rel.Hosts {
 			t.routes.set(hostKey(h), r.backend)
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/target"
 )
 
 // Handler is Liftoff's proxy: it routes a request by its Host (any port,
@@ -115,6 +117,7 @@ const retiredBit = 1 << 62
 // (and retirement waits for it) or refused (and routed again).
 type backend struct {
 	handler  http.Handler
+	instance target.Instance // the instance of the release, for InstanceAt
 	state    atomic.Int64
 	idle     chan struct{} // closed once retired with nothing in flight
 	idleOnce sync.Once

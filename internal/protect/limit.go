@@ -1,0 +1,50 @@
+package protect
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// limiter allows each key (a client address) limit events per minute,
+// in a burst or spread out. Buckets full again are forgotten, so it holds
+// only the addresses seen lately.
+type limiter struct {
+	limit int
+	every rate.Limit
+
+	mu        sync.Mutex
+	buckets   map[string]*rate.Limiter
+	lastSweep time.Time
+}
+
+func newLimiter(perMinute int) *limiter {
+	return &limiter{limit: perMinute, every: rate.Limit(float64(perMinute) / 60), buckets: map[string]*rate.Limiter{}}
+}
+
+// take spends one of key's events; false, with the wait until the next
+// one, when none is left.
+func (l *limiter) take(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.lastSweep) > time.Minute {
+		l.lastSweep = now
+		for k, b := range l.buckets {
+			if b.TokensAt(now) >= float64(l.limit) {
+				delete(l.buckets, k)
+			}
+		}
+	}
+	b := l.buckets[key]
+	if b == nil {
+		b = rate.NewLimiter(l.every, l.limit)
+		b.SetBurstAt(now, l.limit)
+		l.buckets[key] = b
+	}
+	if b.AllowN(now, 1) {
+		return true, 0
+	}
+	wait := time.Duration((1 - b.TokensAt(now)) / float64(l.every) * float64(time.Second))
+	return false, max(wait, time.Second)
+}
