@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNotRun(t *testing.T) {
 	t.Parallel()
@@ -18,8 +21,38 @@ func TestNotRun(t *testing.T) {
 			t.Errorf("%s: NotRunSummary = %q, want %q", tt.name, got, tt.summary)
 		}
 	}
-	if got := db.NotRunReason(); got != "type rds does not run on Liftoff" {
+	if got := db.NotRunReason(); !strings.HasPrefix(got, `type rds does not run on Liftoff without "engine": "postgres"`) {
 		t.Errorf("NotRunReason of rds = %q", got)
+	}
+	// Managed resources: made on the operator's servers, not run.
+	for _, tt := range []struct {
+		svc     Service
+		managed string
+		reason  string // without a server of its kind
+	}{
+		{Service{Type: "rds", Engine: "postgres"}, ManagedPostgres, "no managed PostgreSQL configured (liftoff serve --managed-postgres-url)"},
+		{Service{Type: "elasticache"}, ManagedRedis, "no managed Redis configured (liftoff serve --managed-redis-url)"},
+		{Service{Type: "elasticache", Engine: "redis"}, ManagedRedis, "no managed Redis configured (liftoff serve --managed-redis-url)"},
+		{Service{Type: "rds", Engine: "mysql"}, "", ""},
+		{Service{Type: "rds", Engine: "mariadb"}, "", ""},
+		{Service{Type: "rds"}, "", ""},
+		{Service{Type: TypeWeb, StartCommand: Shell("./web")}, "", ""},
+	} {
+		if got := tt.svc.Managed(); got != tt.managed {
+			t.Errorf("%s %s: Managed = %q, want %q", tt.svc.Type, tt.svc.Engine, got, tt.managed)
+		}
+		if got := tt.svc.NotManagedReason(nil); got != tt.reason {
+			t.Errorf("%s %s: NotManagedReason = %q, want %q", tt.svc.Type, tt.svc.Engine, got, tt.reason)
+		}
+		if got := tt.svc.NotManagedReason(map[string]bool{ManagedPostgres: true, ManagedRedis: true}); got != "" {
+			t.Errorf("%s %s with both servers: NotManagedReason = %q", tt.svc.Type, tt.svc.Engine, got)
+		}
+		if tt.managed != "" && tt.svc.Runnable() {
+			t.Errorf("%s: a managed resource is made, not run", tt.svc.Type)
+		}
+	}
+	if got := (Service{Type: "rds", Engine: "mysql"}).NotRunReason(); got != "engine mysql: Liftoff manages PostgreSQL databases only (engine postgres)" {
+		t.Errorf("NotRunReason of rds mysql = %q", got)
 	}
 	for _, typ := range []string{TypeWeb, TypeWebPrivate, TypeWorker, TypeStatic} {
 		if s := (Service{Type: typ, StartCommand: Shell("./run")}); s.NotRunReason() != "" || !s.Runnable() {
