@@ -63,6 +63,7 @@ func Run(t *testing.T, d Driver) {
 		{"Protection", testProtection},
 		{"CertificateItems", testCertificateItems},
 		{"CertificateLocks", testCertificateLocks},
+		{"ManagedResources", testManagedResources},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
