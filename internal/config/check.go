@@ -390,8 +390,10 @@ func escapesRepo(clean string) bool {
 // Liftoff accepts without running it, with a hint for the warning.
 func notApplicableType(t string) (hint string, ok bool) {
 	switch t {
+	case "rds":
+		return ` (with "engine": "postgres" Liftoff makes it a database on the operator's PostgreSQL server)`, true
 	case "network-server", "network-server-private", "private-network-server",
-		"lambda", "lambda-function", "rds", "elasticache", "redis", "s3":
+		"lambda", "lambda-function", "elasticache", "redis", "s3":
 		return "", true
 	}
 	return "", false

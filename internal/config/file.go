@@ -136,6 +136,18 @@ func (e *Environment) RunnableServices() []Service {
 	return out
 }
 
+// Deploys reports whether a deployment of the environment does anything
+// on a Liftoff that manages the kinds in available: it has a service
+// Liftoff runs, or one it makes on a server it was given.
+func (e *Environment) Deploys(available map[string]bool) bool {
+	for _, s := range e.Services {
+		if s.Runnable() || (s.Managed() != "" && s.NotManagedReason(available) == "") {
+			return true
+		}
+	}
+	return false
+}
+
 // ManagedServices returns the services Liftoff makes on the operator's
 // servers (Managed), in file order.
 func (e *Environment) ManagedServices() []Service {

@@ -82,11 +82,9 @@ func (s Service) NotRunReason() string {
 		return "a managed PostgreSQL database, made when Liftoff has a server to manage (liftoff serve --managed-postgres-url)"
 	case s.Managed() == ManagedRedis:
 		return "a managed Redis user and key prefix, made when Liftoff has a server to manage (liftoff serve --managed-redis-url)"
-	case s.Type == "rds" && s.Engine == "":
-		return `type rds does not run on Liftoff without "engine": "postgres", which makes a managed PostgreSQL database`
-	case s.Type == "rds":
+	case s.Type == "rds" && s.Engine != "":
 		return fmt.Sprintf("engine %s: Liftoff manages PostgreSQL databases only (engine postgres)", s.Engine)
-	case s.Type == "elasticache":
+	case s.Type == "elasticache" && s.Engine != "":
 		return fmt.Sprintf("engine %s: Liftoff manages Redis only (engine redis)", s.Engine)
 	case !isRunnableType(s.Type):
 		return fmt.Sprintf("type %s does not run on Liftoff", s.Type)

@@ -133,7 +133,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		return res, hq, errDeleted(env)
 	case h.Paused:
 		return res, hq, fail.Conflictf("Deploy hook %q is paused; resume it to deploy", h.Name)
-	case target.ServiceCount == 0:
+	case target.ServiceCount == 0 || !env.Config.Deploys(s.cfg.Managed):
 		return res, hq, errNoServices(env)
 	case env.IsPreview && !req.Preview:
 		return res, hq, fail.Invalidf("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
@@ -243,7 +243,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	switch {
 	case env.Deleted():
 		return Result{}, errDeleted(env)
-	case target.ServiceCount == 0:
+	case target.ServiceCount == 0 || !env.Config.Deploys(s.cfg.Managed):
 		return Result{}, errNoServices(env)
 	case env.IsPreview:
 		return Result{}, fail.Invalidf("Environment %d (%s) is a preview environment: it deploys pull requests, through its deploy hook "+

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/secretbox"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -277,29 +278,41 @@ func (s *Service) List(ctx context.Context, environmentID int64) ([]liftoff.Mana
 	return s.store.ListManagedResources(ctx, store.ListManagedResourcesParams{EnvironmentID: environmentID, AllInstances: true})
 }
 
-// DropInstance drops every resource of an environment instance: a preview
-// torn down.
-func (s *Service) DropInstance(ctx context.Context, environmentID int64, prNumber int) (int, error) {
+// DropInstance drops every resource of an environment instance (a
+// preview torn down) and returns those it dropped.
+func (s *Service) DropInstance(ctx context.Context, environmentID int64, prNumber int) ([]liftoff.ManagedResource, error) {
 	list, err := s.store.ListManagedResources(ctx, store.ListManagedResourcesParams{EnvironmentID: environmentID, PRNumber: prNumber})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for i, m := range list {
 		if err := s.drop(ctx, m); err != nil {
-			return i, err
+			return list[:i], err
 		}
 	}
-	return len(list), nil
+	return list, nil
 }
 
-// Delete drops the resource of a service of an environment instance; the
-// next deployment makes it anew, empty. ErrNotFound when it has none.
+// Delete drops the resource of a service of an environment instance, its
+// data with it; the next deployment makes it anew, empty. ErrNotFound
+// when it has none; a fail.Conflict while a deployment of the instance
+// runs (it may be making it or handing it to its services).
 func (s *Service) Delete(ctx context.Context, environmentID int64, prNumber int, serviceID string) (liftoff.ManagedResource, error) {
 	m, err := s.store.GetManagedResource(ctx, store.GetManagedResourceParams{EnvironmentID: environmentID, PRNumber: prNumber, ServiceID: serviceID})
 	if err != nil {
 		return liftoff.ManagedResource{}, err
 	}
-	return m, s.drop(ctx, m)
+	running, err := s.store.InstanceRunning(ctx, store.InstanceRunningParams{EnvironmentID: environmentID, PRNumber: prNumber})
+	if err != nil {
+		return liftoff.ManagedResource{}, err
+	}
+	if running {
+		return liftoff.ManagedResource{}, fail.Newf(fail.Conflict, "a deployment of the environment runs: delete %s once it ended", m.Name)
+	}
+	if err := s.drop(ctx, m); err != nil {
+		return liftoff.ManagedResource{}, fail.Wrap(fail.Unavailable, err, "could not drop "+m.Name+": "+err.Error())
+	}
+	return m, nil
 }
 
 // ErrNotPostgres: a dump was asked of a resource that is no database.
@@ -314,10 +327,10 @@ func (s *Service) Dump(ctx context.Context, environmentID int64, prNumber int, s
 		return err
 	}
 	if res.Kind != config.ManagedPostgres {
-		return ErrNotPostgres
+		return fail.Wrap(fail.Invalid, ErrNotPostgres, ErrNotPostgres.Error()+": "+serviceID+" is a Redis user")
 	}
 	if res.State != liftoff.ResourceAvailable {
-		return fmt.Errorf("database %s is %s, not available", res.Name, res.State)
+		return fail.Newf(fail.Conflict, "database %s is %s, not available", res.Name, res.State)
 	}
 	return s.pg.dump(ctx, res.Name, res.Values["password"], w)
 }

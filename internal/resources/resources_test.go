@@ -181,8 +181,8 @@ func TestPostgresDatabases(t *testing.T) {
 	}
 
 	// PR 1 torn down: its database and role go, PR 2's and production's stay.
-	if n, err := s.DropInstance(ctx, 2, 1); err != nil || n != 1 {
-		t.Fatalf("DropInstance = %d, %v", n, err)
+	if dropped, err := s.DropInstance(ctx, 2, 1); err != nil || len(dropped) != 1 || dropped[0].Name != pr1.Name {
+		t.Fatalf("DropInstance = %v, %v", dropped, err)
 	}
 	super := rt.PostgresURL(t)
 	if got := rt.Strings(t, super, `SELECT datname FROM pg_database WHERE datname = $1 UNION ALL SELECT rolname FROM pg_roles WHERE rolname = $1`, pr1.Name); len(got) != 0 {
