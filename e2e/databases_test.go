@@ -36,9 +36,11 @@ func databasesConfig() string {
   {"id": "db", "name": "Database", "type": "rds", "engine": "postgres", "engineVersion": "16", "instanceSize": "db.t4g.micro"},
   {"id": "cache", "name": "Cache", "type": "elasticache", "engine": "redis"}
 ]`
+	// A preview's database starts as a copy of production's.
+	previewServices := strings.Replace(services, `"engine": "postgres",`, `"engine": "postgres", "seedFromEnvironment": "production",`, 1)
 	return `{"environments": [
   {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": ` + services + `},
-  {"id": "preview", "name": "Previews", "source": {"pr": true}, "services": ` + services + `}
+  {"id": "preview", "name": "Previews", "source": {"pr": true}, "services": ` + previewServices + `}
 ]}`
 }
 
@@ -73,7 +75,7 @@ func newDatabasesFixture(t *testing.T, pgURL string) *fixture {
 // TestManagedDatabases: a web service reads DATABASE_URL and REDIS_URL
 // from an rds and an elasticache service; each environment and preview
 // gets its own, made before the service builds and kept across
-// deployments; one preview's credentials cannot read another's data; a
+// deployments, a preview's database a copy of production's; one preview's credentials cannot read another's data; a
 // preview's teardown drops its database, role, Redis user and keys and
 // leaves the others; no password reaches a log; a dump restores with
 // pg_restore; and the operator's explicit delete drops production's,
@@ -141,6 +143,10 @@ func TestManagedDatabases(t *testing.T) {
 			t.Fatalf("PR %d: %s %+v", pr, d.Status, d.Error)
 		}
 		host := "api.pr-" + string(rune('0'+pr)) + ".preview.localhost"
+		// Seeded from production's database; its Redis starts empty.
+		if _, body := f.getHost(host, "/data/get"); body != "pg=production-note redis=" {
+			t.Errorf("PR %d's new database reads %q, want a copy of production's", pr, body)
+		}
 		value := "pr" + string(rune('0'+pr)) + "-note"
 		if status, body := f.getHost(host, "/data/put?value="+value); status != 200 {
 			t.Fatalf("PR %d stores: %d %s", pr, status, body)
