@@ -72,3 +72,29 @@ func TestNotRun(t *testing.T) {
 		}
 	}
 }
+
+// TestDeploys: an environment deploys something when it has a service
+// Liftoff runs, or a managed one whose server the operator gave.
+func TestDeploys(t *testing.T) {
+	t.Parallel()
+	web := Service{ID: "web", Type: TypeWeb, StartCommand: Shell("./web")}
+	db, cache, s3 := Service{ID: "db", Type: "rds", Engine: "postgres"}, Service{ID: "cache", Type: "elasticache"}, Service{ID: "b", Type: "s3"}
+	pg := map[string]bool{ManagedPostgres: true}
+	for _, tt := range []struct {
+		name     string
+		services []Service
+		avail    map[string]bool
+		want     bool
+	}{
+		{"a web service", []Service{web, s3}, nil, true},
+		{"only a database, no server", []Service{db, s3}, nil, false},
+		{"only a database, with its server", []Service{db}, pg, true},
+		{"only a Redis, with PostgreSQL only", []Service{cache}, pg, false},
+		{"nothing", nil, pg, false},
+	} {
+		env := Environment{Services: tt.services}
+		if got := env.Deploys(tt.avail); got != tt.want {
+			t.Errorf("%s: Deploys = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
