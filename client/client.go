@@ -712,3 +712,62 @@ func (c *Client) CreateShareLink(ctx context.Context, environmentID int64, nl Ne
 	err := c.do(ctx, http.MethodPost, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/share-links", nl, &l)
 	return l, err
 }
+
+// resourcePath is the path of the resource of a service of an environment.
+func resourcePath(environmentID int64, service string, prNumber int, suffix string) string {
+	p := "/v1/environments/" + strconv.FormatInt(environmentID, 10) + "/resources/" + url.PathEscape(service) + suffix
+	if prNumber > 0 {
+		p += "?prNumber=" + strconv.Itoa(prNumber)
+	}
+	return p
+}
+
+// Resources lists the databases and Redis users Liftoff made for an
+// environment's services, of every instance.
+func (c *Client) Resources(ctx context.Context, environmentID int64) ([]Resource, error) {
+	var out ResourceList
+	err := c.do(ctx, http.MethodGet, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/resources", nil, &out)
+	return out.Resources, err
+}
+
+// DeleteResource drops the database or Redis user of a service of an
+// environment (of a preview's with prNumber > 0), with its data.
+func (c *Client) DeleteResource(ctx context.Context, environmentID int64, service string, prNumber int) (Resource, error) {
+	var out Resource
+	err := c.do(ctx, http.MethodDelete, resourcePath(environmentID, service, prNumber, ""), nil, &out)
+	return out, err
+}
+
+// DumpResource writes a pg_dump (custom format, for pg_restore) of the
+// database of a service of an environment (of a preview's with
+// prNumber > 0) to w. An error after the first bytes means w holds an
+// incomplete dump.
+func (c *Client) DumpResource(ctx context.Context, environmentID int64, service string, prNumber int, w io.Writer) error {
+	path := resourcePath(environmentID, service, prNumber, "/dump")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
+	hc := *c.httpClient()
+	hc.Timeout = 0 // a large database takes long
+	resp, err := hc.Do(req)
+	if err != nil {
+		return c.requestError(http.MethodPost, path, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode >= 400 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var eb ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error == "" {
+			eb.Error = strings.TrimSpace(string(data))
+		}
+		return &Error{Status: resp.StatusCode, Code: eb.ErrorCode, Msg: eb.Error}
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("POST %s: the dump ended early: %w", path, err)
+	}
+	return nil
+}

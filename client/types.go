@@ -454,3 +454,26 @@ type ShareLink struct {
 	URL       string `json:"url"`
 	ExpiresAt string `json:"expiresAt"`
 }
+
+// Resource is a database (with its role) or a Redis user (with its key
+// prefix) that Liftoff made on the operator's servers for an rds or
+// elasticache service of one environment instance. Its password is never
+// shown: the services read it through fromService.
+type Resource struct {
+	EnvironmentID  int64  `json:"environmentId"`
+	PRNumber       *int   `json:"prNumber"`       // the preview's; null in a normal environment
+	ServiceGivenID string `json:"serviceGivenId"` // the service's id in the config
+	Kind           string `json:"kind"`           // postgres or redis
+	// Name is the database and its role, or the Redis user and the key
+	// prefix (Name + ":") of its keys and channels.
+	Name string `json:"name"`
+	// State: creating, available or deleting (deleted in the answer of
+	// Delete Resource).
+	State     string `json:"state"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// ResourceList is the answer of List Resources.
+type ResourceList struct {
+	Resources []Resource `json:"resources"`
+}

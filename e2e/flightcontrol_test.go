@@ -63,7 +63,6 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 	for _, want := range []string{
 		`/environments/0/services/0/cpu: not applicable on Liftoff`,
 		`/environments/0/services/0/sidecars: not applicable on Liftoff`,
-		`service "db" has type "rds", which is not applicable on Liftoff`,
 	} {
 		if !strings.Contains(warnings, want) {
 			t.Errorf("project warnings lack %q:\n%s", want, warnings)
@@ -81,7 +80,7 @@ func TestFlightcontrolFileDeploys(t *testing.T) {
 		"jobs":             "SUCCESS worker",
 		"astro-app-ntvIGO": "SUCCESS static",
 		"app":              "SUCCESS web",
-		"db":               "NO_CHANGE rds not deployed: type rds does not run on Liftoff",
+		"db":               "NO_CHANGE rds not deployed: no managed PostgreSQL configured (liftoff serve --managed-postgres-url)",
 	} {
 		s := service(t, d, id)
 		got := s.Status + " " + s.Service.Type

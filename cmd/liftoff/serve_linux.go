@@ -51,6 +51,10 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.DurationVar(&cfg.ACMERenewInterval, "acme-renew-interval", def.ACMERenewInterval, "how often certificates are checked for renewal (renewed in the last third of their lifetime)")
 	f.StringVar(&cfg.DataDir, "data-dir", def.DataDir, "directory for the SQLite database, git mirrors, builds and releases")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL to use PostgreSQL (default: SQLite in the data dir)")
+	f.StringVar(&cfg.ManagedPostgresURL, "managed-postgres-url", "", "postgres://role:password@host:port/db of a role with CREATEDB and CREATEROLE: "+
+		"rds postgres services get a database of their own there, per environment and preview (off when empty)")
+	f.StringVar(&cfg.ManagedRedisURL, "managed-redis-url", "", "redis://user:password@host:port of a user that may manage ACL users: "+
+		"elasticache services get a user and key prefix of their own there, per environment and preview (off when empty)")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file of the keys that encrypt secrets, created 0600 when missing; replicas share one (default <data-dir>/secret.key)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
 	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", def.HookRateLimit, "accepted calls per deploy hook per minute")

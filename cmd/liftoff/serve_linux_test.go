@@ -32,6 +32,8 @@ func TestServeFlagDefaults(t *testing.T) {
 		"acme-renew-interval":          def.ACMERenewInterval.String(),
 		"data-dir":                     def.DataDir,
 		"database-url":                 def.DatabaseURL,
+		"managed-postgres-url":         def.ManagedPostgresURL,
+		"managed-redis-url":            def.ManagedRedisURL,
 		"public-url":                   def.PublicURL,
 		"secret-key-file":              def.SecretKeyFile,
 		"hook-rate-limit":              strconv.Itoa(def.HookRateLimit),

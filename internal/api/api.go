@@ -22,6 +22,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
+	"github.com/liftoffhq/liftoff/internal/resources"
 	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
@@ -57,7 +58,10 @@ type Deps struct {
 	// Protection keeps who may open each environment through the proxy,
 	// and makes share links. Nil: those routes answer 404.
 	Protection *protect.Service
-	Log        *slog.Logger
+	// Resources lists, deletes and dumps the databases and Redis users
+	// of rds and elasticache services. Nil: there are none.
+	Resources *resources.Service
+	Log       *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -124,6 +128,9 @@ func (a *API) table() []route {
 		{pattern: "DELETE /v1/environments/{environmentId}/previews/{prNumber}", need: deployOnly, env: envPath, does: "tear down previews", handler: a.deletePreview},
 		{pattern: "GET /v1/environments/{environmentId}/protection", need: readOnly, env: envPath, does: "read protection", handler: a.getProtection},
 		{pattern: "PUT /v1/environments/{environmentId}/protection", need: deployOnly, env: envPath, does: "change protection", handler: a.setProtection},
+		{pattern: "GET /v1/environments/{environmentId}/resources", need: readOnly, env: envPath, does: "list managed resources", handler: a.listResources},
+		{pattern: "DELETE /v1/environments/{environmentId}/resources/{serviceId}", need: adminOnly, does: "delete managed resources", handler: a.deleteResource},
+		{pattern: "POST /v1/environments/{environmentId}/resources/{serviceId}/dump", need: adminOnly, does: "dump managed databases", handler: a.dumpResource},
 		{pattern: "POST /v1/environments/{environmentId}/share-links", need: deployOnly, env: envPath, does: "create share links", handler: a.createShareLink},
 
 		{pattern: "GET /v1/deploy-hooks/{hookId}", need: readOnly, env: envOfHook, does: "read deploy hooks", handler: a.getHook},

@@ -23,6 +23,6 @@ func (a *API) getEnvironment(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, environmentOf(v, states))
+	writeJSON(w, http.StatusOK, environmentOf(v, states, a.Resources.Available()))
 	return nil
 }

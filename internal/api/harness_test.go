@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
@@ -27,6 +28,8 @@ import (
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
+	"github.com/liftoffhq/liftoff/internal/resources"
+	rt "github.com/liftoffhq/liftoff/internal/resources/resourcestest"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/supervision"
@@ -70,6 +73,9 @@ type harness struct {
 	project client.Project
 	env     map[string]int64 // given id → environment id
 	mirrors string           // the git mirrors' directory
+	// resources makes databases on the test PostgreSQL server, when
+	// LIFTOFF_TEST_DATABASE_URL names one.
+	resources *resources.Service
 }
 
 type syncBuffer struct {
@@ -142,7 +148,17 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 	deployments := deploymentsOn(h.store)
 	deployments.Limits = lim
 	vars := variablesOn(t, h.store)
-	a := api.New(api.Deps{Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now},
+	// Managed databases on the test server, when there is one.
+	var managed resources.Config
+	if os.Getenv(rt.EnvDatabaseURL) != "" {
+		managed.PostgresURL = rt.PostgresAdmin(t)
+	}
+	res, err := resources.New(managed, h.store, vars.Keys, cuid.New, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.resources = res
+	a := api.New(api.Deps{Resources: res, Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now},
 		Supervision: &supervision.Service{Store: h.store, Reader: fakeLogs{}, NodeID: testNode}, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
 		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments), Protection: protect.NewService(h.store, vars.Keys)})
 	h.hooks = a.Hooks
@@ -241,4 +257,19 @@ func variablesOn(t testing.TB, st store.Store) *variables.Service {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// makeDatabase makes the database of service of an environment instance
+// on the test PostgreSQL server; false when there is none.
+func (h *harness) makeDatabase(env int64, pr int, service string) bool {
+	h.t.Helper()
+	if !h.resources.Available()[config.ManagedPostgres] {
+		return false
+	}
+	id := resources.Identity{ProjectID: h.project.ProjectID, ProjectSlug: "t" + rt.Suffix(), EnvironmentID: env, EnvGivenID: "production",
+		PRNumber: pr, ServiceID: service}
+	if _, _, err := h.resources.Ensure(context.Background(), id, config.Service{ID: service, Type: "rds", Engine: "postgres"}, nil); err != nil {
+		h.t.Fatal(err)
+	}
+	return true
 }

@@ -43,6 +43,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
+	rt "github.com/liftoffhq/liftoff/internal/resources/resourcestest"
 	"github.com/liftoffhq/liftoff/internal/server"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
@@ -1168,6 +1169,24 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "get a preview environment with a running instance", op: "GET /v1/environments/{environmentId}",
 				path: fmt.Sprintf("/v1/environments/%d", h.env["preview"]), status: 200}))
 			do(withKey(exchange{name: "service logs on another node", op: svcLogs, path: "/v1/services/" + api + "/logs", status: 503}))
+
+			// Managed resources: a database of production's on the test
+			// server, when there is one.
+			resourcesOf := fmt.Sprintf("/v1/environments/%d/resources", p)
+			const listRes, delRes, dumpRes = "GET /v1/environments/{environmentId}/resources",
+				"DELETE /v1/environments/{environmentId}/resources/{serviceId}", "POST /v1/environments/{environmentId}/resources/{serviceId}/dump"
+			do(withKey(exchange{name: "list no resource", op: listRes, path: resourcesOf, status: 200}))
+			do(withKey(exchange{name: "list the resources of no environment", op: listRes, path: "/v1/environments/99999/resources", status: 404}))
+			do(withKey(exchange{name: "dump no database", op: dumpRes, path: resourcesOf + "/nope/dump", status: 404}))
+			do(withKey(exchange{name: "delete no resource", op: delRes, path: resourcesOf + "/nope", status: 404}))
+			if h.makeDatabase(p, 0, "db") {
+				do(withKey(exchange{name: "list resources", op: listRes, path: resourcesOf, status: 200}))
+				do(withKey(exchange{name: "dump a database", op: dumpRes, path: resourcesOf + "/db/dump", status: 200}))
+				do(withKey(exchange{name: "delete a database", op: delRes, path: resourcesOf + "/db", status: 200}))
+			} else {
+				t.Logf("%s is not set: the answers of a database that exists are not exercised", rt.EnvDatabaseURL)
+				c.covered[dumpRes+" 200"], c.covered[delRes+" 200"] = true, true
+			}
 
 			// Delete a project: last, the others need this one.
 			doomed := gittest.New(t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/api"
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -216,6 +217,12 @@ func TestScopesPerRoute(t *testing.T) {
 				return x.JobExecutionID
 			}
 
+			// An admin deletes and dumps a database when the test server
+			// can make one; otherwise there is none (404).
+			withDatabase := http.StatusNotFound
+			if h.resources.Available()[config.ManagedPostgres] {
+				withDatabase = http.StatusOK
+			}
 			started, deleted := 0, 0
 			type want struct{ admin, read, deployOwn, deployOther int }
 			cases := map[string]struct {
@@ -372,6 +379,18 @@ func TestScopesPerRoute(t *testing.T) {
 				"GET /v1/job-executions/{executionId}/logs": {func(tg target) (string, string) {
 					return "/v1/job-executions/" + executionIn(tg) + "/logs", ""
 				}, want{200, 200, 200, 404}},
+
+				"GET /v1/environments/{environmentId}/resources": {func(tg target) (string, string) {
+					return fmt.Sprintf("/v1/environments/%d/resources", envOf(tg, false)), ""
+				}, want{200, 200, 200, 404}},
+				"DELETE /v1/environments/{environmentId}/resources/{serviceId}": {func(tg target) (string, string) {
+					h.makeDatabase(envOf(tg, false), 0, "db")
+					return fmt.Sprintf("/v1/environments/%d/resources/db", envOf(tg, false)), ""
+				}, want{withDatabase, 403, 403, 403}},
+				"POST /v1/environments/{environmentId}/resources/{serviceId}/dump": {func(tg target) (string, string) {
+					h.makeDatabase(envOf(tg, false), 0, "db")
+					return fmt.Sprintf("/v1/environments/%d/resources/db/dump", envOf(tg, false)), ""
+				}, want{withDatabase, 403, 403, 403}},
 
 				"POST /v1/api-keys": {func(target) (string, string) { return "/v1/api-keys", `{"name": "another"}` }, want{201, 403, 403, 403}},
 				"GET /v1/api-keys":  {func(target) (string, string) { return "/v1/api-keys", "" }, want{200, 200, 403, 403}},

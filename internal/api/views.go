@@ -66,11 +66,21 @@ func projectOf(v project.View) client.Project {
 
 // environmentOf renders Get Environment; states are the runtime states of
 // its services' instances, by service id (supervision.Service.States).
-func environmentOf(v project.EnvironmentView, states map[string][]liftoff.ServiceState) client.Environment {
+// environmentOf renders an environment. A managed service (rds,
+// elasticache) is deployed once Liftoff made it (it has a state); until
+// then its reason says why not, by what this Liftoff manages (avail).
+func environmentOf(v project.EnvironmentView, states map[string][]liftoff.ServiceState, avail map[string]bool) client.Environment {
 	out := client.Environment{EnvironmentSummary: environmentSummaryOf(v.Environment), ProjectID: v.Environment.ProjectID,
 		CreatedAt: client.FormatTime(v.Environment.CreatedAt), Services: []client.Service{}}
 	for _, s := range v.Services {
 		svc := client.Service{ServiceID: s.ID, ServiceGivenID: s.GivenID, ServiceName: s.Name, Type: s.Type, Deployed: true}
+		if s.Config.Managed() != "" && len(states[s.ID]) == 0 {
+			why := s.Config.NotManagedReason(avail)
+			if why == "" {
+				why = "not made yet: the environment's next deployment makes it"
+			}
+			svc.Deployed, svc.Reason = false, stringOrNull(why)
+		}
 		for _, st := range states[s.ID] {
 			if v.Environment.IsPreview {
 				svc.Previews = append(svc.Previews, client.ServiceInstanceState{PRNumber: st.PRNumber, State: st.State, RestartCount: st.Restarts})
@@ -135,4 +145,14 @@ func previewOf(p liftoff.PreviewInstance) client.PreviewInstance {
 	return client.PreviewInstance{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, HeadBranch: stringOrNull(p.HeadBranch),
 		CreatedAt: client.FormatTime(p.CreatedAt), LastDeployedAt: client.FormatTime(p.LastDeployedAt), TeardownAt: timeOrNull(p.TeardownAt),
 		DeletedAt: timeOrNull(p.DeletedAt)}
+}
+
+// resourceOf renders a managed resource, never its password.
+func resourceOf(environmentID int64, prNumber int, service, kind, name, state string, created time.Time) client.Resource {
+	out := client.Resource{EnvironmentID: environmentID, ServiceGivenID: service, Kind: kind, Name: name, State: state,
+		CreatedAt: client.FormatTime(created)}
+	if prNumber > 0 {
+		out.PRNumber = new(prNumber)
+	}
+	return out
 }

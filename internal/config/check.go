@@ -48,6 +48,41 @@ func check(f *File, ps *problems) {
 		}
 		checkEnvironment(env, ep, rejected[ep], ps)
 	}
+	for i := range f.Environments {
+		checkSeeds(f, i, ps)
+	}
+}
+
+// checkSeeds checks the seedFromEnvironment of the services of
+// environment i: a preview's rds postgres database copied from the
+// database of the same service id of a normal environment of the file.
+func checkSeeds(f *File, i int, ps *problems) {
+	env := &f.Environments[i]
+	for j, s := range env.Services {
+		if s.SeedFromEnvironment == "" {
+			continue
+		}
+		at := child(pointer("environments", i), "services", j, "seedFromEnvironment")
+		if s.Managed() != ManagedPostgres {
+			ps.errorf(at, `only an rds service with "engine": "postgres" is seeded; remove it from %s`, named("service", s.ID))
+			continue
+		}
+		if !env.IsPreview() {
+			ps.errorf(at, `only a preview environment's database is seeded (from %q); %s is not one`, s.SeedFromEnvironment, named("environment", env.ID))
+			continue
+		}
+		base, ok := f.Environment(s.SeedFromEnvironment)
+		switch {
+		case !ok:
+			ps.errorf(at, "%q is not an environment of this file", s.SeedFromEnvironment)
+		case base.IsPreview():
+			ps.errorf(at, "%q is a preview environment: seed from a normal environment's database", s.SeedFromEnvironment)
+		default:
+			if other, ok := base.Service(s.ID); !ok || other.Managed() != ManagedPostgres {
+				ps.errorf(at, `environment %q has no rds postgres service %q to copy the database of`, s.SeedFromEnvironment, s.ID)
+			}
+		}
+	}
 }
 
 // checkEnvironment checks one environment; servicesRejected says the schema
@@ -117,6 +152,13 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 
 func checkService(s *Service, svp string, ps *problems) {
 	checkGlobs(s.WatchPaths, child(svp, "watchPaths"), ps)
+	if s.Managed() != "" {
+		return // made on the operator's server, when it has one
+	}
+	if (s.Type == "rds" || s.Type == "elasticache") && s.Engine != "" {
+		ps.warnf(child(svp, "engine"), "%s is accepted and not deployed: %s", named("service", s.ID), s.NotRunReason())
+		return
+	}
 	if !isRunnableType(s.Type) {
 		if hint, ok := notApplicableType(s.Type); ok {
 			ps.warnf(child(svp, "type"), "%s has type %q, which is not applicable on Liftoff: it is accepted and not deployed%s", named("service", s.ID), s.Type, hint)
@@ -211,6 +253,8 @@ func checkDependsOn(env *Environment, j int, byID map[string]int, svp string, ps
 		switch {
 		case !ok:
 			ps.errorf(at, "%s depends on %q, which is not a service of %s", named("service", s.ID), dep, named("environment", env.ID))
+		case env.Services[d].Managed() != "":
+			// Made before any service of the deployment is built.
 		case s.Runnable() && !isRunnableType(env.Services[d].Type) && env.Services[d].Type != "":
 			ps.warnf(at, "%q has type %q, which Liftoff does not run; the dependency is ignored", dep, env.Services[d].Type)
 		case s.Runnable() && !env.Services[d].Runnable():
@@ -346,8 +390,10 @@ func escapesRepo(clean string) bool {
 // Liftoff accepts without running it, with a hint for the warning.
 func notApplicableType(t string) (hint string, ok bool) {
 	switch t {
+	case "rds":
+		return ` (with "engine": "postgres" Liftoff makes it a database on the operator's PostgreSQL server)`, true
 	case "network-server", "network-server-private", "private-network-server",
-		"lambda", "lambda-function", "rds", "elasticache", "redis", "s3":
+		"lambda", "lambda-function", "elasticache", "redis", "s3":
 		return "", true
 	}
 	return "", false

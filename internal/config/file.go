@@ -136,6 +136,30 @@ func (e *Environment) RunnableServices() []Service {
 	return out
 }
 
+// Deploys reports whether a deployment of the environment does anything
+// on a Liftoff that manages the kinds in available: it has a service
+// Liftoff runs, or one it makes on a server it was given.
+func (e *Environment) Deploys(available map[string]bool) bool {
+	for _, s := range e.Services {
+		if s.Runnable() || (s.Managed() != "" && s.NotManagedReason(available) == "") {
+			return true
+		}
+	}
+	return false
+}
+
+// ManagedServices returns the services Liftoff makes on the operator's
+// servers (Managed), in file order.
+func (e *Environment) ManagedServices() []Service {
+	var out []Service
+	for _, s := range e.Services {
+		if s.Managed() != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Source is what an environment deploys: a branch, or pull requests.
 type Source struct {
 	// Branch is the branch a normal environment deploys. Required unless PR
@@ -201,6 +225,17 @@ type Service struct {
 	// (RUN --mount=type=secret,id=NAME, at /run/secrets/NAME) and kept out
 	// of the image. Default true, as on Flightcontrol.
 	InjectEnvVariablesInDockerfile *bool `json:"injectEnvVariablesInDockerfile,omitempty"`
+	// Engine is, for an rds service, postgres, mysql or mariadb, and for
+	// an elasticache service redis (the default). Liftoff manages rds
+	// postgres and elasticache services on the operator's servers
+	// (Managed); other engines are accepted and not deployed.
+	Engine string `json:"engine,omitempty"`
+	// SeedFromEnvironment, for an rds postgres service of a preview
+	// environment, is the id of the environment whose database of the
+	// same service id seeds each new preview's database (a copy made with
+	// pg_dump and pg_restore when the preview's database is created). A
+	// Liftoff extension. Empty: the preview's database starts empty.
+	SeedFromEnvironment string `json:"seedFromEnvironment,omitempty"`
 	// ContainerImage is a prebuilt image to run, repository:tag, instead
 	// of a build. Optional.
 	ContainerImage *ContainerImage `json:"containerImage,omitempty"`

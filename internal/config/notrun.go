@@ -33,10 +33,59 @@ func (s Service) RunsAsContainer() bool {
 	return s.BuildType == BuildDocker || s.ContainerImage != nil
 }
 
+// Kinds of managed resources: what Managed returns.
+const (
+	// ManagedPostgres is a database and a role of their own on the
+	// operator's PostgreSQL server: an rds service with engine postgres.
+	ManagedPostgres = "postgres"
+	// ManagedRedis is an ACL user and a key prefix of their own on the
+	// operator's Redis server: an elasticache service.
+	ManagedRedis = "redis"
+)
+
+// Managed says which resource Liftoff makes for the service on a server
+// the operator runs, for each environment and each preview instance:
+// ManagedPostgres for an rds service whose engine is postgres,
+// ManagedRedis for an elasticache service (engine redis, the default),
+// "" for the others. Whether the operator gave Liftoff such a server is
+// the engine's to know: see NotManagedReason.
+func (s Service) Managed() string {
+	switch {
+	case s.Type == "rds" && s.Engine == "postgres":
+		return ManagedPostgres
+	case s.Type == "elasticache" && (s.Engine == "" || s.Engine == "redis"):
+		return ManagedRedis
+	}
+	return ""
+}
+
+// NotManagedReason says why a service of a managed kind is not made on
+// this Liftoff, whose operator configured the kinds in available ("" when
+// it is made): the server it needs was not given.
+func (s Service) NotManagedReason(available map[string]bool) string {
+	switch kind := s.Managed(); {
+	case kind == "" || available[kind]:
+		return ""
+	case kind == ManagedPostgres:
+		return "no managed PostgreSQL configured (liftoff serve --managed-postgres-url)"
+	default:
+		return "no managed Redis configured (liftoff serve --managed-redis-url)"
+	}
+}
+
 // NotRunReason says why Liftoff does not deploy the service ("type rds does
-// not run on Liftoff"), or "" when it does.
+// not run on Liftoff"), or "" when it does. A managed resource (Managed)
+// is not run either: it is made, when the operator configured its kind.
 func (s Service) NotRunReason() string {
 	switch {
+	case s.Managed() == ManagedPostgres:
+		return "a managed PostgreSQL database, made when Liftoff has a server to manage (liftoff serve --managed-postgres-url)"
+	case s.Managed() == ManagedRedis:
+		return "a managed Redis user and key prefix, made when Liftoff has a server to manage (liftoff serve --managed-redis-url)"
+	case s.Type == "rds" && s.Engine != "":
+		return fmt.Sprintf("engine %s: Liftoff manages PostgreSQL databases only (engine postgres)", s.Engine)
+	case s.Type == "elasticache" && s.Engine != "":
+		return fmt.Sprintf("engine %s: Liftoff manages Redis only (engine redis)", s.Engine)
 	case !isRunnableType(s.Type):
 		return fmt.Sprintf("type %s does not run on Liftoff", s.Type)
 	case s.Type == TypeStatic && s.ContainerImage != nil:

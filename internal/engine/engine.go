@@ -23,6 +23,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/resources"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -136,6 +137,11 @@ type Deps struct {
 	// Containers builds the images of docker services. Nil: none is built,
 	// and such services are not deployed, saying why.
 	Containers *container.CLI
+	// Resources makes the databases and Redis users of rds and
+	// elasticache services on the operator's servers, and drops a
+	// preview's when it is torn down. Nil: none is made, and such
+	// services are not deployed, saying why.
+	Resources *resources.Service
 	// Now is the clock of leases, records and job schedules. Nil is
 	// time.Now; tests inject one to make a job's time come.
 	Now func() time.Time

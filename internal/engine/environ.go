@@ -12,6 +12,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/resources"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/variables"
@@ -59,7 +60,7 @@ func (r *deployment) environ(svc config.Service, hosts []string, merged map[stri
 // the environment: the API's and the config file's, references included.
 // hosts are the runnable services' host names, in their order. A
 // reference that cannot be resolved fails the deployment before any build.
-func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Service, hosts [][]string) ([]variables.Resolved, error) {
+func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Service, hosts [][]string, made map[string]resources.Resource) ([]variables.Resolved, error) {
 	snap, err := r.e.Variables.Load(ctx, r.env)
 	if err != nil {
 		return nil, err
@@ -67,6 +68,11 @@ func (r *deployment) resolveVariables(ctx context.Context, runnable []config.Ser
 	addrs, err := r.addresses(ctx, runnable, hosts)
 	if err != nil {
 		return nil, err
+	}
+	for id, res := range made {
+		port, _ := strconv.Atoi(res.Values["port"])
+		addrs[id] = variables.Address{Type: addrs[id].Type, Host: res.Values["host"], Port: port, Values: res.Values, Secret: res.Secret,
+			Env: res.Env, Version: res.ID}
 	}
 	out := make([]variables.Resolved, len(runnable))
 	for i, s := range runnable {

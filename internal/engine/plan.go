@@ -44,7 +44,8 @@ type unit struct {
 func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	st := r.e.Store
 	runnable := r.envCfg.RunnableServices()
-	if len(runnable) == 0 {
+	managed := r.managedServices()
+	if len(runnable) == 0 && len(managed) == 0 {
 		return nil, fail(liftoff.StatusError, "environment %q has no service Liftoff runs at %s: %s", r.env.GivenID, short(r.commit),
 			config.NotRunSummary(r.envCfg.Services))
 	}
@@ -54,14 +55,21 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 	for i, s := range r.envCfg.Services {
 		position[s.ID] = i
 	}
-	specs := make([]store.ServiceSpec, len(runnable))
-	for i, s := range runnable {
-		specs[i] = store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: s}
+	specs := make([]store.ServiceSpec, 0, len(runnable)+len(managed))
+	for _, s := range append(append([]config.Service(nil), runnable...), managed...) {
+		specs = append(specs, store.ServiceSpec{GivenID: s.ID, Name: s.Name, Type: s.Type, Config: s})
 	}
 	services, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: r.env.ID, Services: specs, At: r.e.now(), NewServiceID: r.e.NewID})
 	if err != nil {
 		return nil, err
 	}
+	// The databases and Redis users first: the others' variables read
+	// them, so each is made before any service of the deployment builds.
+	made, err := r.ensureResources(ctx, managed, services[len(runnable):], position)
+	if err != nil {
+		return nil, err
+	}
+	services = services[:len(runnable)]
 
 	// Host names first: fromService variables read them. The domains
 	// the config no longer has are freed first, so one can move to
@@ -80,7 +88,7 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 			hostFailed[i] = f.msg
 		}
 	}
-	vars, err := r.resolveVariables(ctx, runnable, hosts)
+	vars, err := r.resolveVariables(ctx, runnable, hosts, made)
 	if err != nil {
 		return nil, err
 	}
@@ -165,8 +173,14 @@ func (r *deployment) plan(ctx context.Context) ([]*unit, error) {
 // every service of the environment, each with a status that a client
 // written for Flightcontrol knows.
 func (r *deployment) recordNotRun(ctx context.Context, position map[string]int, now time.Time) error {
+	avail := r.e.Resources.Available()
 	for _, s := range r.envCfg.Services {
 		why := s.NotRunReason()
+		if s.Managed() != "" {
+			// Made (its row says how it went), or not, for want of a
+			// server of its kind.
+			why = s.NotManagedReason(avail)
+		}
 		if why == "" {
 			continue
 		}

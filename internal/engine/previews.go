@@ -111,8 +111,9 @@ func teardownReason(p liftoff.PreviewInstance, now time.Time) string {
 	return "no deployment within previewTtlHours"
 }
 
-// cleanPreview stops a torn down instance's releases and removes its
-// builds, once no deployment of it runs any more.
+// cleanPreview stops a torn down instance's releases, removes its builds
+// and drops its databases and Redis users, once no deployment of it runs
+// any more.
 func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, env liftoff.Environment) error {
 	running, err := e.Store.InstanceRunning(ctx, store.InstanceRunningParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber})
 	if err != nil || running {
@@ -149,6 +150,12 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	// Its databases and Redis users go with it: a preview's are its own.
+	if e.Resources != nil {
+		if err := e.dropResources(ctx, env, p.PRNumber); err != nil {
+			return err
+		}
 	}
 	if err := e.Store.MarkPreviewCleaned(ctx, store.MarkPreviewCleanedParams{EnvironmentID: p.EnvironmentID, PRNumber: p.PRNumber, At: e.now()}); err != nil {
 		return err

@@ -33,6 +33,11 @@ type Config struct {
 	// its calls are refused with 429. Required, positive (liftoff serve
 	// --failed-call-limit).
 	FailuresPerMinute int
+	// Managed are the kinds of managed resources this Liftoff makes
+	// (config.ManagedPostgres, config.ManagedRedis): an environment whose
+	// only services are rds or elasticache ones deploys when it makes
+	// them, and is refused (nothing to deploy) when it does not.
+	Managed map[string]bool
 	// IdempotencyWindow is how long an Idempotency-Key is remembered. Default 24h.
 	IdempotencyWindow time.Duration
 	// KeepCalls is how many calls are kept per hook. Default

@@ -133,7 +133,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		return res, hq, errDeleted(env)
 	case h.Paused:
 		return res, hq, fail.Conflictf("Deploy hook %q is paused; resume it to deploy", h.Name)
-	case target.ServiceCount == 0:
+	case target.ServiceCount == 0 || !deploys(env, s.cfg.Managed):
 		return res, hq, errNoServices(env)
 	case env.IsPreview && !req.Preview:
 		return res, hq, fail.Invalidf("Environment %d is a preview environment: call /api/deploy-hook/%d/{secret}/{prNumber}/{commitSHA}", env.ID, env.ID)
@@ -243,7 +243,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	switch {
 	case env.Deleted():
 		return Result{}, errDeleted(env)
-	case target.ServiceCount == 0:
+	case target.ServiceCount == 0 || !deploys(env, s.cfg.Managed):
 		return Result{}, errNoServices(env)
 	case env.IsPreview:
 		return Result{}, fail.Invalidf("Environment %d (%s) is a preview environment: it deploys pull requests, through its deploy hook "+
@@ -346,4 +346,11 @@ func storeError(err error) error {
 // config at the last sync.
 func notRun(env liftoff.Environment) string {
 	return config.NotRunSummary(env.Config.Services)
+}
+
+// deploys reports whether a deployment of env would do anything on this
+// Liftoff: its services stored are all managed resources (rds,
+// elasticache) of kinds it does not make, it would not.
+func deploys(env liftoff.Environment, managed map[string]bool) bool {
+	return len(env.Config.Services) == 0 || env.Config.Deploys(managed)
 }

@@ -19,7 +19,7 @@ var layers = [][]string{
 	// model of liftoff.json; gitsource the git binary; container the
 	// podman or docker binary.
 	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
-		"https", "layers", "lifecycle", "procgroup", "secretbox", "store/pgnote", "token", "watch"},
+		"https", "layers", "lifecycle", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
 	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
 	// The persistence seam, and the shell-step runner.
@@ -27,8 +27,9 @@ var layers = [][]string{
 	// One SQL implementation; the release seam; certmagic's storage on
 	// the store.
 	{"store/sqlstore", "target", "certstore"},
-	// The two dialects; the local runtime.
-	{"store/sqlite", "store/postgres", "target/local"},
+	// The two dialects; the local runtime; the managed databases and
+	// Redis users on the operator's servers.
+	{"store/sqlite", "store/postgres", "target/local", "resources"},
 	// The use cases every replica runs, and the store's conformance suite.
 	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "protect"},
 	// What starts deployments (hook calls, GitHub events) and what runs

@@ -553,3 +553,48 @@ type CertificateItem struct {
 func CertificateItemAAD(key string) []byte {
 	return []byte("liftoff certificate item\x00" + key)
 }
+
+// ResourceState is where a managed resource stands.
+type ResourceState string
+
+const (
+	// ResourceCreating: Liftoff is making it on the server, or was when
+	// it stopped; what exists of it there is removed before it is made
+	// again.
+	ResourceCreating ResourceState = "creating"
+	// ResourceAvailable: it exists on the server and its services use it.
+	ResourceAvailable ResourceState = "available"
+	// ResourceDeleting: it is being dropped from the server (a preview
+	// torn down, or an operator's delete).
+	ResourceDeleting ResourceState = "deleting"
+)
+
+// ManagedResource is a database (and its role) of the operator's managed
+// PostgreSQL server, or a user (and its key prefix) of the managed Redis
+// server, that Liftoff made for one service of one environment instance:
+// an rds or elasticache service of the config. Its password is sealed with
+// the secret keys and bound to the resource (ManagedResourceAAD), so the
+// store never sees it in clear.
+type ManagedResource struct {
+	ID            string
+	ProjectID     string
+	EnvironmentID int64
+	PRNumber      int    // 0 for a normal environment
+	ServiceID     string // the service's given id ("db")
+	// Kind is config.ManagedPostgres or config.ManagedRedis.
+	Kind string
+	// Name is the database and its role, or the Redis user and its key
+	// prefix: unique per kind across every project.
+	Name      string
+	KeyID     string
+	Sealed    []byte
+	State     ResourceState
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ManagedResourceAAD binds a resource's sealed password to its kind and
+// name: moved to another resource, it no longer opens.
+func ManagedResourceAAD(kind, name string) []byte {
+	return []byte("liftoff managed resource\x00" + kind + "\x00" + name)
+}

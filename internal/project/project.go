@@ -263,8 +263,12 @@ func environmentSpecs(f *config.File) []store.EnvironmentSpec {
 		if !spec.IsPreview {
 			spec.Branch = env.Source.Branch
 		}
-		for _, svc := range env.RunnableServices() {
-			spec.Services = append(spec.Services, store.ServiceSpec{GivenID: svc.ID, Name: svc.Name, Type: svc.Type, Config: svc})
+		// The services Liftoff runs, and those it makes on the
+		// operator's servers (rds, elasticache).
+		for _, svc := range env.Services {
+			if svc.Runnable() || svc.Managed() != "" {
+				spec.Services = append(spec.Services, store.ServiceSpec{GivenID: svc.ID, Name: svc.Name, Type: svc.Type, Config: svc})
+			}
 		}
 		specs = append(specs, spec)
 	}
@@ -408,11 +412,13 @@ type NotRunService struct {
 }
 
 // NotRunServices lists the services of an environment's config that
-// Liftoff does not deploy, with why.
+// Liftoff does not deploy, with why. Managed resources (rds, elasticache)
+// are not among them: they are stored services, made when the operator
+// gave Liftoff their server.
 func NotRunServices(env config.Environment) []NotRunService {
 	var out []NotRunService
 	for _, s := range env.Services {
-		if why := s.NotRunReason(); why != "" {
+		if why := s.NotRunReason(); why != "" && s.Managed() == "" {
 			out = append(out, NotRunService{GivenID: s.ID, Name: s.Name, Type: s.Type, Reason: why})
 		}
 	}

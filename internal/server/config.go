@@ -57,6 +57,18 @@ type Config struct {
 	// a sqlite:// or file: URL or path for another SQLite file, or a
 	// postgres:// URL.
 	DatabaseURL string
+	// ManagedPostgresURL is postgres://role:password@host:port/database of
+	// a role with CREATEDB and CREATEROLE on a PostgreSQL server (13 or
+	// later) where Liftoff makes a database and a role for each rds
+	// postgres service of each environment and preview. Empty: such
+	// services are not deployed, saying why. Its password is never logged.
+	ManagedPostgresURL string
+	// ManagedRedisURL is redis://user:password@host:port[/db] of a user
+	// allowed to manage ACL users on a Redis server (6 or later), where
+	// Liftoff makes an ACL user and key prefix for each elasticache
+	// service of each environment and preview. Empty: such services are
+	// not deployed, saying why. Its password is never logged.
+	ManagedRedisURL string
 	// SecretKeyFile holds the keys that encrypt secret variables and named
 	// secrets; created (mode 0600) with a new key on first start when
 	// missing. Replicas sharing one database share one key file. Default

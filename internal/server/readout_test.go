@@ -138,7 +138,7 @@ func TestDeploymentReadout(t *testing.T) {
 			want := []row{
 				{"db", "", "NO_CHANGE", "not deployed: type rds does not run on Liftoff"},
 				{"site", "", "SUCCESS", ""},
-				{"cache", "", "NO_CHANGE", "not deployed: type elasticache does not run on Liftoff"},
+				{"cache", "", "NO_CHANGE", "not deployed: no managed Redis configured (liftoff serve --managed-redis-url)"},
 			}
 			if d.Status != "SUCCESS" || !reflect.DeepEqual(got, want) {
 				t.Errorf("deployment %s with services %+v, want SUCCESS with %+v", d.Status, got, want)

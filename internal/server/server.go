@@ -42,6 +42,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
+	"github.com/liftoffhq/liftoff/internal/resources"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/secretbox"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -281,12 +282,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if created {
 		log.Info("created the secret key file: back it up, secrets cannot be read without it", "path", keyFile)
 	}
+	// The databases and Redis users of rds and elasticache services, on
+	// the operator's servers when given.
+	managed, err := resources.New(resources.Config{PostgresURL: cfg.ManagedPostgresURL, RedisURL: cfg.ManagedRedisURL}, st, vars.Keys, cuid.New, log)
+	if err != nil {
+		return nil, err
+	}
 	jobs := &job.Service{Store: st, NewID: cuid.New, Now: time.Now}
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
 		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
-			Variables: vars, Containers: containers},
+			Variables: vars, Containers: containers, Resources: managed},
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: node, SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
@@ -298,7 +305,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	hookRecorder := hook.NewRecorder(st, 0, log)
 	made = append(made, hookRecorder)
-	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit}
+	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit,
+		Managed: managed.Available()}
 	hooks, err := hook.NewService(st, hookRecorder, deployments, hookCfg, log, cuid.New)
 	if err != nil {
 		return nil, err
@@ -343,6 +351,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Jobs:        jobs,
 		Supervision: &supervision.Service{Store: st, Reader: releases, NodeID: node},
 		Protection:  protection,
+		Resources:   managed,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,

@@ -728,3 +728,32 @@ type DeleteSessionParams struct {
 type DeleteExpiredSessionsParams struct {
 	Before time.Time
 }
+// GetManagedResourceParams are the arguments of GetManagedResource: the
+// resource of one service of one environment instance.
+type GetManagedResourceParams struct {
+	EnvironmentID int64
+	PRNumber      int
+	ServiceID     string // the service's given id
+}
+
+// ListManagedResourcesParams are the arguments of ListManagedResources.
+type ListManagedResourcesParams struct {
+	// EnvironmentID: the resources of one environment; 0 for every one.
+	EnvironmentID int64
+	// PRNumber: of one instance of the environment, unless AllInstances.
+	PRNumber     int
+	AllInstances bool
+}
+
+// SetManagedResourceStateParams are the arguments of
+// SetManagedResourceState.
+type SetManagedResourceStateParams struct {
+	ID    string
+	State liftoff.ResourceState
+	At    time.Time
+}
+
+// DeleteManagedResourceParams are the arguments of DeleteManagedResource.
+type DeleteManagedResourceParams struct {
+	ID string
+}

@@ -85,6 +85,7 @@ type Queries interface {
 	ProtectionQueries
 	CertificateQueries
 	UserQueries
+	ResourceQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -496,4 +497,30 @@ type CertificateQueries interface {
 	// ReleaseCertificateLock frees the lock p.Name if p.Owner holds it;
 	// false when it does not, and then leaves it as it is.
 	ReleaseCertificateLock(ctx context.Context, p ReleaseCertificateLockParams) (bool, error)
+}
+
+// ResourceQueries store the managed resources Liftoff made on the
+// operator's servers (databases, Redis users), so that every replica
+// knows them and their passwords (sealed: the store never sees them in
+// clear). A resource is recorded before it is made on its server and
+// forgotten after it was dropped there.
+type ResourceQueries interface {
+	// InsertManagedResource records a resource; ErrConflict when its
+	// environment instance has one for the service already, or another
+	// resource of its kind has its name.
+	InsertManagedResource(ctx context.Context, r liftoff.ManagedResource) error
+	// GetManagedResource returns the resource of a service of an
+	// environment instance, or ErrNotFound.
+	GetManagedResource(ctx context.Context, p GetManagedResourceParams) (liftoff.ManagedResource, error)
+	// ListManagedResources lists resources by environment, PR number and
+	// service.
+	ListManagedResources(ctx context.Context, p ListManagedResourcesParams) ([]liftoff.ManagedResource, error)
+	// SetManagedResourceState changes a resource's state; ErrNotFound
+	// when it is not recorded.
+	SetManagedResourceState(ctx context.Context, p SetManagedResourceStateParams) error
+	// DeleteManagedResource forgets a resource (none is no error).
+	DeleteManagedResource(ctx context.Context, p DeleteManagedResourceParams) error
+	// ResealManagedResource replaces a resource's sealed password if it
+	// is still p.Old's; false when it changed or went since it was read.
+	ResealManagedResource(ctx context.Context, p ResealParams[liftoff.ManagedResource]) (bool, error)
 }

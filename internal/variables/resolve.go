@@ -65,6 +65,17 @@ type Address struct {
 	ContainerHost   string // "10.88.0.1:41234"
 	ContainerOrigin string
 	ContainerErr    error
+
+	// Values, for a managed resource (a database, a Redis user), are
+	// what fromService reads of it by name (dbConnectionString, host,
+	// password ...); Secret names those that must not be shown. Env are
+	// variables a service that reads it gets besides, unless it sets
+	// them itself (LIFTOFF_REDIS_PREFIX). Version changes when the
+	// resource is made anew, so that its readers deploy again.
+	Values  map[string]string
+	Secret  map[string]bool
+	Env     map[string]string
+	Version string
 }
 
 // Input is what Resolve needs of one service.
@@ -133,6 +144,11 @@ func (sn *Snapshot) Resolve(in Input) (Resolved, error) {
 			r.out.Env[name], r.out.SecretNames[name] = value, len(r.out.Secrets) > before
 		}
 	}
+	for _, name := range sortedKeys(r.implied) {
+		if _, set := r.out.Env[name]; !set {
+			r.out.Env[name] = r.implied[name]
+		}
+	}
 	if r.used {
 		r.out.Digest = hex.EncodeToString(r.digest.Sum(nil))
 	}
@@ -145,6 +161,8 @@ type resolution struct {
 	out    Resolved
 	digest hash.Hash
 	used   bool
+	// implied are the variables the resources it reads give besides.
+	implied map[string]string
 }
 
 // note adds a stored row the service reads to the digest.
@@ -252,6 +270,9 @@ func (r *resolution) service(name string, ref ServiceRef) (string, error) {
 		return "", unresolved("variable %s of service %s reads %s of service %s, which this environment does not have: fix the id, or set the value with `%s`",
 			name, r.in.ServiceID, ref.Value, ref.ID, r.setCommand(ServiceValueName(ref)))
 	}
+	if addr.Values != nil {
+		return r.resource(name, ref, addr)
+	}
 	if !addr.Runs {
 		return "", unresolved("variable %s of service %s reads %s of service %s, which Liftoff does not run: set the value with `%s`",
 			name, r.in.ServiceID, ref.Value, ref.ID, r.setCommand(ServiceValueName(ref)))
@@ -285,6 +306,26 @@ func (r *resolution) service(name string, ref ServiceRef) (string, error) {
 	}
 	return "", unresolved("variable %s of service %s reads %q of service %s: Liftoff gives host, origin and port; set another value with `%s`",
 		name, r.in.ServiceID, ref.Value, ref.ID, r.setCommand(ServiceValueName(ref)))
+}
+
+// resource is the value of variable name read from a managed resource.
+func (r *resolution) resource(name string, ref ServiceRef, addr Address) (string, error) {
+	v, ok := addr.Values[ref.Value]
+	if !ok {
+		return "", unresolved("variable %s of service %s reads %q of service %s, a managed %s: it gives %s; set another value with `%s`",
+			name, r.in.ServiceID, ref.Value, ref.ID, addr.Type, strings.Join(sortedKeys(addr.Values), ", "), r.setCommand(ServiceValueName(ref)))
+	}
+	r.note("resource", ref.ID, ref.Value, addr.Version)
+	if addr.Secret[ref.Value] {
+		r.out.Secrets = append(r.out.Secrets, v)
+	}
+	for k, val := range addr.Env {
+		if r.implied == nil {
+			r.implied = map[string]string{}
+		}
+		r.implied[k] = val
+	}
+	return v, nil
 }
 
 // setCommand is the CLI command that sets the named secret of this

@@ -15,8 +15,8 @@ const rotateRounds = 10
 
 // RotateKey puts a new key first in the key file, seals every secret value
 // (secret variables, named secrets, repository credentials, environments'
-// shared passwords, and the items of the certificate storage: certificates,
-// their private keys, ACME accounts) again with it and then retires the old
+// shared passwords, the items of the certificate storage: certificates,
+// their private keys, ACME accounts, and managed resources' passwords) again with it and then retires the old
 // keys. Processes that share the key file follow it as it changes, so
 // Liftoff may keep serving meanwhile. It
 // returns the new key's id and how many values it sealed again. When it
@@ -137,6 +137,22 @@ func (s *Service) resealAll(ctx context.Context, keyID string) (resealed, left i
 		})
 		if err != nil {
 			return resealed, left, fmt.Errorf("certificate item %s: %w", it.Key, err)
+		}
+		resealed, left = count(ok, resealed, left)
+	}
+	managed, err := s.Store.ListManagedResources(ctx, store.ListManagedResourcesParams{AllInstances: true})
+	if err != nil {
+		return resealed, left, err
+	}
+	for _, m := range managed {
+		if m.KeyID == keyID {
+			continue
+		}
+		ok, err := reseal(ctx, s, m.KeyID, m.Sealed, liftoff.ManagedResourceAAD(m.Kind, m.Name), func(id string, sealed []byte) (bool, error) {
+			return s.Store.ResealManagedResource(ctx, store.ResealParams[liftoff.ManagedResource]{Old: m, KeyID: id, Sealed: sealed, At: s.Now()})
+		})
+		if err != nil {
+			return resealed, left, fmt.Errorf("password of managed resource %s: %w", m.Name, err)
 		}
 		resealed, left = count(ok, resealed, left)
 	}

@@ -317,7 +317,8 @@ func TestResolvePrivateAddresses(t *testing.T) {
 }
 
 // TestRotateKey: after a rotation every value (secret variables, named
-// secrets, repository credentials, certificate items) opens under the new key
+// secrets, repository credentials, certificate items, managed resources'
+// passwords) opens under the new key
 // only, and the old key is gone from the file.
 func TestRotateKey(t *testing.T) {
 	each(t, func(t *testing.T, f fixture) {
@@ -358,13 +359,25 @@ func TestRotateKey(t *testing.T) {
 			Size: int64(len(certPEM)), UpdatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
+		// A managed database's password, sealed as package resources
+		// seals it.
+		dbAAD := liftoff.ManagedResourceAAD("postgres", "lo_shop_production_db_1a2b3c4d")
+		dbKey, dbSealed, err := f.svc.Keys.Seal([]byte("db-password"), dbAAD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.InsertManagedResource(ctx, liftoff.ManagedResource{ID: "r1", ProjectID: f.env.ProjectID, EnvironmentID: f.env.ID,
+			ServiceID: "db", Kind: "postgres", Name: "lo_shop_production_db_1a2b3c4d", KeyID: dbKey, Sealed: dbSealed,
+			State: liftoff.ResourceAvailable, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
 		old := f.svc.Keys.Primary()
 		oldFile, err := os.ReadFile(f.keys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keyID, n, err := f.svc.RotateKey(ctx)
-		if err != nil || n != 5 || keyID == old {
+		if err != nil || n != 6 || keyID == old {
 			t.Fatalf("RotateKey = %s, %d, %v", keyID, n, err)
 		}
 		vars, _ := f.st.ListVariables(ctx, store.ListVariablesParams{})
@@ -397,6 +410,13 @@ func TestRotateKey(t *testing.T) {
 		}
 		if plain, err := f.svc.Keys.Open(item.KeyID, item.Sealed, liftoff.CertificateItemAAD(certKey)); err != nil || !bytes.Equal(plain, certPEM) {
 			t.Fatalf("the certificate item after rotation opens to %q, %v", plain, err)
+		}
+		db, err := f.st.GetManagedResource(ctx, store.GetManagedResourceParams{EnvironmentID: f.env.ID, ServiceID: "db"})
+		if err != nil || db.KeyID != keyID {
+			t.Fatalf("the database's password after rotation: %+v, %v; want it under key %s", db, err, keyID)
+		}
+		if plain, err := f.svc.Keys.Open(db.KeyID, db.Sealed, dbAAD); err != nil || string(plain) != "db-password" {
+			t.Fatalf("the database's password after rotation opens to %q, %v", plain, err)
 		}
 		newFile, _ := os.ReadFile(f.keys)
 		if bytes.Contains(newFile, []byte(old)) || bytes.Equal(newFile, oldFile) {
@@ -465,4 +485,58 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestResolveManagedResources: fromService reads a managed resource's
+// values; its secret ones are scrubbed, the variables it implies are set
+// unless the service sets them, a value it does not give is an error
+// naming those it gives, and a resource made anew changes the digest.
+func TestResolveManagedResources(t *testing.T) {
+	each(t, func(t *testing.T, f fixture) {
+		db := Address{Type: "rds", Version: "r1",
+			Values: map[string]string{"dbConnectionString": "postgres://u:pw@h/db", "host": "h", "password": "pw"},
+			Secret: map[string]bool{"dbConnectionString": true, "password": true}}
+		cache := Address{Type: "elasticache", Version: "r2", Values: map[string]string{"connectionString": "redis://u:tok@h"},
+			Secret: map[string]bool{"connectionString": true}, Env: map[string]string{"LIFTOFF_REDIS_PREFIX": "lo_x:"}}
+		var file config.EnvVars
+		_ = json.Unmarshal([]byte(`{"DATABASE_URL": {"fromService": {"id": "db", "value": "dbConnectionString"}},
+			"DB_HOST": {"fromService": {"id": "db", "value": "host"}},
+			"REDIS_URL": {"fromService": {"id": "cache", "value": "connectionString"}}}`), &file)
+		r := resolve(t, f, "web", map[string]Address{"db": db, "cache": cache}, file)
+		want := map[string]string{"DATABASE_URL": "postgres://u:pw@h/db", "DB_HOST": "h", "REDIS_URL": "redis://u:tok@h", "LIFTOFF_REDIS_PREFIX": "lo_x:"}
+		if !equalMaps(r.Env, want) {
+			t.Errorf("Env = %v, want %v", r.Env, want)
+		}
+		if !contains(r.Secrets, "postgres://u:pw@h/db") || !contains(r.Secrets, "redis://u:tok@h") || contains(r.Secrets, "h") {
+			t.Errorf("Secrets = %v", r.Secrets)
+		}
+		if !r.SecretNames["DATABASE_URL"] || r.SecretNames["DB_HOST"] || r.Digest == "" {
+			t.Errorf("SecretNames = %v, digest %q", r.SecretNames, r.Digest)
+		}
+		// The service's own LIFTOFF_REDIS_PREFIX wins.
+		file = nil
+		_ = json.Unmarshal([]byte(`{"REDIS_URL": {"fromService": {"id": "cache", "value": "connectionString"}}, "LIFTOFF_REDIS_PREFIX": "mine:"}`), &file)
+		if r := resolve(t, f, "web", map[string]Address{"cache": cache}, file); r.Env["LIFTOFF_REDIS_PREFIX"] != "mine:" {
+			t.Errorf("a set LIFTOFF_REDIS_PREFIX became %q", r.Env["LIFTOFF_REDIS_PREFIX"])
+		}
+		// Made anew: another digest.
+		file = nil
+		_ = json.Unmarshal([]byte(`{"DATABASE_URL": {"fromService": {"id": "db", "value": "dbConnectionString"}}}`), &file)
+		before := resolve(t, f, "web", map[string]Address{"db": db}, file).Digest
+		db.Version = "r3"
+		if after := resolve(t, f, "web", map[string]Address{"db": db}, file).Digest; after == before {
+			t.Error("a database made anew left the digest as it was")
+		}
+		// A value it does not give.
+		file = nil
+		_ = json.Unmarshal([]byte(`{"X": {"fromService": {"id": "db", "value": "origin"}}}`), &file)
+		sn, err := f.svc.Load(context.Background(), f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sn.Resolve(Input{ServiceID: "web", File: []config.EnvVars{nil, file, nil}, Services: map[string]Address{"db": db}})
+		if !errors.Is(err, ErrUnresolved) || !strings.Contains(err.Error(), "it gives dbConnectionString, host, password") {
+			t.Errorf("an unknown value: %v", err)
+		}
+	})
 }

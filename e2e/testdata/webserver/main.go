@@ -12,7 +12,9 @@
 // answering its first healthy /health: a release that always crashes once
 // up. It listens on 127.0.0.1:$PORT, or on $WEBSERVER_HOST:$PORT when
 // that is set (0.0.0.0 in a container, whose published port reaches its
-// network interface, not its loopback).
+// network interface, not its loopback). /data/put and /data/get store and
+// read a value in $DATABASE_URL's PostgreSQL and $REDIS_URL's Redis
+// (data.go).
 package main
 
 import (
@@ -93,6 +95,7 @@ func main() {
 		defer resp.Body.Close()
 		_, _ = io.Copy(w, resp.Body)
 	})
+	dataHandlers(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write(version)
 	})
