@@ -47,6 +47,8 @@ import (
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
+	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/user"
 )
 
@@ -60,6 +62,12 @@ type Deps struct {
 	Hooks       *hook.Service
 	Deployments *deployment.Service
 	Users       *user.Service
+	// Protection and InstanceAt let a signed-in member of the team open
+	// a protected environment's hosts (/environments/{id}/open): the
+	// share link, and which instance a host serves. Nil: that page
+	// answers 404.
+	Protection *protect.Service
+	InstanceAt func(host string) (target.Instance, bool)
 	// Clients finds a request's client address (the sign-in rate limit)
 	// and whether a trusted proxy received it over TLS (Secure cookies).
 	// Default (nil): the TCP peer, no proxy trusted.
@@ -135,6 +143,7 @@ func (d *Dashboard) pageTable() []page {
 		{pattern: "POST /projects/{projectId}/delete", need: apikey.NeedAdmin, does: "delete projects", handler: d.deleteProject},
 
 		{pattern: "GET /environments/{environmentId}", need: apikey.NeedRead, env: envPath, does: "read environments", handler: d.environmentPage},
+		{pattern: "GET /environments/{environmentId}/open", need: apikey.NeedRead, env: envPath, does: "open protected environments", handler: d.openProtected},
 		{pattern: "POST /environments/{environmentId}/deploy-hooks", need: apikey.NeedDeploy, env: envPath, does: "create deploy hooks", handler: d.createHook},
 		{pattern: "POST /deploy-hooks/{hookId}/pause", need: apikey.NeedDeploy, env: envOfHook, does: "pause deploy hooks", handler: d.pauseHook},
 		{pattern: "POST /deploy-hooks/{hookId}/resume", need: apikey.NeedDeploy, env: envOfHook, does: "resume deploy hooks", handler: d.resumeHook},

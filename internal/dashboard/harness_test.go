@@ -28,10 +28,12 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/user"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
@@ -67,6 +69,7 @@ type harness struct {
 	rec         *hook.Recorder
 	deployments *deployment.Service
 	users       *user.Service
+	protection  *protect.Service
 	project     project.View
 	repo        *gittest.Repo
 	env         map[string]int64 // given id → environment id
@@ -85,6 +88,9 @@ type options struct {
 	// users tunes the users domain; by default sign-ins are not limited
 	// (every test browser signs in from 127.0.0.1).
 	users user.Config
+	// instanceAt, when set, is which instance serves a host (the proxy's
+	// routes), for opening protected environments.
+	instanceAt func(host string) (target.Instance, bool)
 }
 
 // newHarnessWith is newHarness as opts change it.
@@ -130,7 +136,9 @@ func newHarnessWith(t *testing.T, dialect string, opts options) *harness {
 	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: apikey.NewService(h.store, cuid.New), Deployments: h.deployments,
 		Variables: vars, Log: log})
 	mux.Handle("/", a)
-	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: h.hooks, Deployments: h.deployments, Users: h.users, Log: log})
+	h.protection = protect.NewService(h.store, vars.Keys)
+	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: h.hooks, Deployments: h.deployments, Users: h.users, Log: log,
+		Protection: h.protection, InstanceAt: opts.instanceAt})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,10 +70,18 @@ type Config struct {
 	// password or a token. Default: discarded.
 	Log *slog.Logger
 	// Session, when set, reports whether a request comes from a member
-	// of the team signed in to Liftoff (the dashboard's session): such a
-	// request opens every protected environment. Nil today, as Liftoff
-	// has no dashboard yet: it is the seam a session plugs into.
+	// of the team signed in to Liftoff: such a request opens every
+	// protected environment. A browser does not send the dashboard's
+	// cookie (the API's host) to a preview's host, so Liftoff leaves it
+	// nil and uses SignInURL instead; it is the seam for a session shared
+	// across hosts.
 	Session func(*http.Request) bool
+	// SignInURL, when set, is the dashboard's base URL (liftoff serve
+	// --public-url): the page of a protected host links to the
+	// dashboard's /environments/{id}/open, where a signed-in member of
+	// the team who may read the environment is sent back with a share
+	// link of a few hours. Empty: no link.
+	SignInURL string
 	// PasswordTTL is how long the cookie a right password sets opens
 	// the environment. Default DefaultPasswordTTL (7 days).
 	PasswordTTL time.Duration
@@ -279,6 +287,7 @@ type page struct {
 	Action      string
 	CSRF        string
 	Next        string
+	SignIn      string
 }
 
 // deny answers status with the page of a protected host: what it is, the
@@ -287,6 +296,17 @@ type page struct {
 func (g *Gate) deny(w http.ResponseWriter, r *http.Request, inst target.Instance, rl rule, status int, msg, next string) {
 	p := page{Title: "Protected by Liftoff", Host: hostOnly(r.Host), Message: msg, Action: LoginPath, Next: next,
 		HasPassword: len(rl.version) > 0}
+	if g.cfg.SignInURL != "" {
+		scheme := "http://"
+		if g.overTLS(r) {
+			scheme = "https://"
+		}
+		q := url.Values{"origin": {scheme + r.Host}}
+		if inst.PRNumber > 0 {
+			q.Set("pr", strconv.Itoa(inst.PRNumber))
+		}
+		p.SignIn = g.cfg.SignInURL + "/environments/" + strconv.FormatInt(inst.EnvironmentID, 10) + "/open?" + q.Encode()
+	}
 	if inst.PRNumber > 0 {
 		p.What = fmt.Sprintf("the preview of pull request #%d (%s)", inst.PRNumber, inst.EnvGivenID)
 	} else {

@@ -337,7 +337,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// Who may open each environment through the proxy: the API sets it,
 	// the gate in front of the proxy enforces it.
 	protection := protect.NewService(st, vars.Keys)
-	gate, err := protect.NewGate(releases.Handler(), protect.Config{Protection: protection, Instances: releases, Clients: clients, Log: log})
+	gate, err := protect.NewGate(releases.Handler(), protect.Config{Protection: protection, Instances: releases, Clients: clients, Log: log,
+		SignInURL: s.publicURL})
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +362,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Clients:      clients,
 	})
 	// The dashboard, on the API's address, calling the same use cases.
-	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: hooks, Deployments: deployments, Users: users, Clients: clients, Log: log})
+	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: hooks, Deployments: deployments, Users: users, Clients: clients, Log: log,
+		Protection: protection, InstanceAt: releases.InstanceAt})
 	if err != nil {
 		return nil, err
 	}
