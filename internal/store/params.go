@@ -728,6 +728,7 @@ type DeleteSessionParams struct {
 type DeleteExpiredSessionsParams struct {
 	Before time.Time
 }
+
 // GetManagedResourceParams are the arguments of GetManagedResource: the
 // resource of one service of one environment instance.
 type GetManagedResourceParams struct {
