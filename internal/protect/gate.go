@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
+	"github.com/liftoffhq/liftoff/internal/keylimit"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -101,7 +102,7 @@ type Gate struct {
 	next   http.Handler
 	log    *slog.Logger
 	page   *template.Template
-	logins *limiter
+	logins *keylimit.Limiter
 	cross  *http.CrossOriginProtection
 }
 
@@ -124,7 +125,7 @@ func NewGate(next http.Handler, cfg Config) (*Gate, error) {
 		return nil, fmt.Errorf("protect: the page template: %w", err)
 	}
 	return &Gate{cfg: cfg, svc: cfg.Protection, next: next, log: cfg.Log, page: page,
-		logins: newLimiter(cfg.LoginLimit), cross: http.NewCrossOriginProtection()}, nil
+		logins: keylimit.New(cfg.LoginLimit), cross: http.NewCrossOriginProtection()}, nil
 }
 
 // ServeHTTP lets r through to the proxy, or answers it.
@@ -215,7 +216,7 @@ func (g *Gate) login(w http.ResponseWriter, r *http.Request, inst target.Instanc
 		return
 	}
 	client := g.cfg.Clients.Client(r)
-	if ok, wait := g.logins.take(client, now); !ok {
+	if ok, wait := g.logins.Take(client, now); !ok {
 		g.log.Warn("protect: password attempts rate limited", "host", r.Host, "client", client)
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		g.deny(w, r, inst, rl, http.StatusTooManyRequests,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/fail"
+	"github.com/liftoffhq/liftoff/internal/keylimit"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
@@ -37,10 +38,10 @@ func (s *Service) Login(ctx context.Context, p LoginParams) (Login, error) {
 	now := s.now()
 	email := strings.ToLower(strings.TrimSpace(p.Email))
 	for _, l := range []struct {
-		lim *limiter
+		lim *keylimit.Limiter
 		key string
 	}{{s.byAddress, p.Address}, {s.byEmail, email}} {
-		if ok, wait := l.lim.take(l.key, now); !ok {
+		if ok, wait := l.lim.Take(l.key, now); !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			return Login{}, &fail.Error{Kind: fail.RateLimited, RetryAfter: wait,
 				Message: fmt.Sprintf("Too many sign-in attempts; try again in %d seconds", secs)}

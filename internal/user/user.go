@@ -25,6 +25,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/fail"
+	"github.com/liftoffhq/liftoff/internal/keylimit"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/token"
@@ -107,8 +108,8 @@ type Service struct {
 	newID     func() string
 	now       func() time.Time
 	hash      *hasher
-	byAddress *limiter
-	byEmail   *limiter
+	byAddress *keylimit.Limiter
+	byEmail   *keylimit.Limiter
 	// decoy is the hash an unknown email's password is checked against,
 	// so that a refusal takes as long whether the email exists or not.
 	decoy     func() string
@@ -120,7 +121,7 @@ type Service struct {
 func NewService(st Store, newID func() string, cfg Config) *Service {
 	cfg = cfg.withDefaults()
 	s := &Service{store: st, cfg: cfg, newID: newID, now: cfg.Now, hash: newHasher(cfg.ConcurrentHashes),
-		byAddress: newLimiter(cfg.LoginsPerMinute), byEmail: newLimiter(cfg.LoginsPerMinute)}
+		byAddress: keylimit.New(cfg.LoginsPerMinute), byEmail: keylimit.New(cfg.LoginsPerMinute)}
 	s.decoy = sync.OnceValue(func() string {
 		h, _ := s.hash.Hash(context.Background(), token.New("decoy_"))
 		return h
