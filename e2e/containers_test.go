@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -61,13 +62,15 @@ var staticWebserver struct {
 func staticWebserverBinary(t *testing.T) string {
 	t.Helper()
 	staticWebserver.once.Do(func() {
-		src, err := os.ReadFile(filepath.Join("testdata", "webserver", "main.go"))
-		if err != nil {
-			t.Fatal(err)
+		// Built from this module (its data handlers use the module's
+		// PostgreSQL and Redis clients), without cgo.
+		out := filepath.Join(t.TempDir(), "webserver")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./testdata/webserver")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build the static webserver: %v\n%s", err, b)
 		}
-		dir := t.TempDir()
-		containertest.GoProgram(t, dir, "webserver", string(src))
-		b, err := os.ReadFile(filepath.Join(dir, "webserver"))
+		b, err := os.ReadFile(out)
 		if err != nil {
 			t.Fatal(err)
 		}

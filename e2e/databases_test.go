@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
@@ -201,11 +202,11 @@ func TestManagedDatabases(t *testing.T) {
 	}
 	super := rt.PostgresURL(t)
 	pr1Name := pr1User
-	waitUntil(t, "PR 1's database and role are dropped", func() bool {
+	waitUntilUpTo(t, "PR 1's database and role are dropped", 3*time.Minute, func() bool {
 		return len(rt.Strings(t, super, `SELECT datname FROM pg_database WHERE datname = $1 UNION ALL SELECT rolname FROM pg_roles WHERE rolname = $1`, pr1Name)) == 0
 	})
 	redisAdmin := rt.RedisClient(t, rt.RedisURL(t))
-	waitUntil(t, "PR 1's Redis user and keys are dropped", func() bool {
+	waitUntilUpTo(t, "PR 1's Redis user and keys are dropped", 3*time.Minute, func() bool {
 		n, err := redisAdmin.Exists(ctx, userOf(t, urls[1][1])+":note").Result()
 		return err == nil && n == 0 && errors.Is(redisAdmin.Do(ctx, "ACL", "GETUSER", userOf(t, urls[1][1])).Err(), redis.Nil)
 	})

@@ -287,7 +287,14 @@ func ctxT(t *testing.T) context.Context {
 // waitUntil polls cond for up to 30 s.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitUntilUpTo(t, what, 30*time.Second, cond)
+}
+
+// waitUntilUpTo is waitUntil with a bound of its own, for what a loaded
+// machine makes slow (a teardown retried by the janitor).
+func waitUntilUpTo(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)
