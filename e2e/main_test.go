@@ -165,6 +165,10 @@ func startWith(t *testing.T, flags, env []string, logs *logLines) *instance {
 		if err := in.stop(); err != nil {
 			in.kill()
 		}
+		if t.Failed() {
+			lines := logs.all()
+			t.Logf("the last lines liftoff serve logged:\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
+		}
 	})
 	select {
 	case addrs := <-listening:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
@@ -97,11 +98,17 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 		e.Log.Error("previews to clean", "err", err)
 		return
 	}
+	// Each instance is cleaned on its own: one whose cleanup waits on the
+	// container CLI (busy with a build) keeps no other serving.
+	var wg sync.WaitGroup
 	for _, p := range clean {
-		if err := e.cleanPreview(ctx, p, byID[p.EnvironmentID]); err != nil {
-			e.Log.Warn("clean up a torn down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
-		}
+		wg.Go(func() {
+			if err := e.cleanPreview(ctx, p, byID[p.EnvironmentID]); err != nil {
+				e.Log.Warn("clean up a torn down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 func teardownReason(p liftoff.PreviewInstance, now time.Time) string {

@@ -71,11 +71,18 @@ func (b *syncBuffer) String() string {
 // (no previewTtlHours), "ttl" (previewTtlHours 1) and "production".
 func newPreviewHarness(t *testing.T, dialect string) *previewHarness {
 	t.Helper()
+	return newPreviewHarnessGrace(t, dialect, 5*time.Second)
+}
+
+// newPreviewHarnessGrace is newPreviewHarness whose target gives a release
+// stopGrace after SIGTERM before it kills it.
+func newPreviewHarnessGrace(t *testing.T, dialect string, stopGrace time.Duration) *previewHarness {
+	t.Helper()
 	h := &previewHarness{t: t, ctx: context.Background(), st: storetest.Open(t, dialect), now: p0, logs: &syncBuffer{}}
 	// Made before the target, so that it is removed after the target
 	// stopped the releases running in its builds.
 	dataDir := t.TempDir()
-	tg, err := local.New(local.Config{Dir: t.TempDir(), WorkerGrace: 200 * time.Millisecond, StopGrace: 5 * time.Second, StopTimeout: 30 * time.Second})
+	tg, err := local.New(local.Config{Dir: t.TempDir(), WorkerGrace: 200 * time.Millisecond, StopGrace: stopGrace, StopTimeout: stopGrace + 30*time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,8 +234,15 @@ func (h *previewHarness) buildDir(deploymentID, sdID string) string {
 // would have, and returns its process group.
 func (h *previewHarness) release(env string, pr int, id, dir string) int {
 	h.t.Helper()
+	return h.releaseRunning(env, pr, id, dir, "echo $$ > pgid; exec sleep 60")
+}
+
+// releaseRunning is release with a start command of its own, which writes
+// its process id to the file pgid.
+func (h *previewHarness) releaseRunning(env string, pr int, id, dir, command string) int {
+	h.t.Helper()
 	rel := target.Release{ID: id, Instance: target.Instance{EnvironmentID: h.env[env].ID, EnvGivenID: env, PRNumber: pr},
-		Service: config.Service{ID: "api", Name: "API", Type: config.TypeWorker, StartCommand: config.Shell("echo $$ > pgid; exec sleep 60")},
+		Service: config.Service{ID: "api", Name: "API", Type: config.TypeWorker, StartCommand: config.Shell(command)},
 		Dir:     dir, Env: []string{"PATH=" + os.Getenv("PATH")}, Log: io.Discard}
 	if err := h.tg.Deploy(h.ctx, rel); err != nil {
 		h.t.Fatalf("deploy a release of %s #%d: %v", env, pr, err)
@@ -447,6 +461,59 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 		h.sweep(cleaned.Add(time.Hour))
 		if again := h.instance("preview", 5); again != inst {
 			t.Errorf("#5 after another round = %+v, want %+v", again, inst)
+		}
+	})
+}
+
+// TestSweepCleansEachPreviewOnItsOwn: a torn down preview whose cleanup
+// takes long (a release that ignores SIGTERM, as a container CLI busy with
+// a build would) keeps no other torn down preview serving.
+func TestSweepCleansEachPreviewOnItsOwn(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		h := newPreviewHarnessGrace(t, dialect, 10*time.Minute)
+		h.upsert("preview", 5, p0)
+		h.upsert("preview", 6, p0)
+		d5 := h.insert("preview", 5, liftoff.StatusSuccess, p0)
+		d6 := h.insert("preview", 6, liftoff.StatusSuccess, p0)
+		sd5, dir5 := h.build(d5)
+		sd6, dir6 := h.build(d6)
+		stubborn := h.releaseRunning("preview", 5, sd5, dir5, "trap '' TERM; echo $$ > pgid; while :; do sleep 1; done")
+		pg6 := h.releaseRunning("preview", 6, sd6, dir6, "echo $$ > pgid; exec sleep 600")
+		for _, pr := range []int{5, 6} {
+			if _, err := deployments.TearDownPreview(h.ctx, h.st, h.env["preview"].ID, pr, p0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		swept := make(chan struct{})
+		h.now = p0.Add(2 * time.Hour)
+		go func() {
+			defer close(swept)
+			h.e.sweepPreviews(h.ctx)
+		}()
+		t.Cleanup(func() {
+			_ = syscall.Kill(-stubborn, syscall.SIGKILL)
+			<-swept
+		})
+		// #5's release is given its grace, which #6 does not wait out.
+		deadline := time.Now().Add(time.Minute)
+		for groupAlive(pg6) {
+			if time.Now().After(deadline) {
+				t.Fatalf("#6's release still runs while #5's is given its grace")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !groupAlive(stubborn) {
+			t.Fatal("#5's release, which ignores SIGTERM, stopped before its grace ended")
+		}
+		if err := syscall.Kill(-stubborn, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-swept // the cleanup of #5 ends once its release is gone
+		for _, pr := range []int{5, 6} {
+			if inst := h.instance("preview", pr); inst.CleanedAt.IsZero() {
+				t.Errorf("#%d = %+v, want cleaned", pr, inst)
+			}
 		}
 	})
 }
