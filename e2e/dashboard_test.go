@@ -34,7 +34,7 @@ const dashboardConfig = `{"environments": [
 
 // chromium is the browser the dashboard's tests drive: Debian's chromium.
 // Without it they skip, saying how to run them.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -47,7 +47,7 @@ func chromium(t *testing.T) string {
 
 // newBrowser starts a headless chromium of the test's own, with a fresh
 // profile, at a phone's width.
-func newBrowser(t *testing.T, ctx context.Context) context.Context {
+func newBrowser(t testing.TB, ctx context.Context) context.Context {
 	t.Helper()
 	alloc, cancel := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromium(t)),
@@ -72,7 +72,7 @@ func newBrowser(t *testing.T, ctx context.Context) context.Context {
 }
 
 // createUser makes a dashboard user on the store, the password on stdin.
-func createUser(t *testing.T, flags []string, email, password string, more ...string) {
+func createUser(t testing.TB, flags []string, email, password string, more ...string) {
 	t.Helper()
 	cmd := exec.Command(binary, append(append([]string{"users", "create", "--email", email}, more...), flags...)...)
 	cmd.Stdin = strings.NewReader(password + "\n")

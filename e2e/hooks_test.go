@@ -134,7 +134,7 @@ func TestHooksEndToEnd(t *testing.T) {
 	}
 }
 
-func callHook(t *testing.T, url string) string {
+func callHook(t testing.TB, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {

@@ -66,7 +66,7 @@ func TestMain(m *testing.M) {
 
 // instance is one running `liftoff serve`.
 type instance struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	addr     string
 	proxy    string
@@ -95,7 +95,7 @@ func (l *logLines) all() []string {
 }
 
 // storeFlags points a command at the dialect's store for this test.
-func storeFlags(t *testing.T, dialect, dataDir string) []string {
+func storeFlags(t testing.TB, dialect, dataDir string) []string {
 	if dialect == "postgres" {
 		return []string{"--data-dir", dataDir, "--database-url", storetest.DatabaseURL(t)}
 	}
@@ -110,7 +110,7 @@ func allowTempRepos() []string {
 }
 
 // start runs `liftoff serve` with the flags and waits until it listens.
-func start(t *testing.T, flags []string, logs *logLines) *instance {
+func start(t testing.TB, flags []string, logs *logLines) *instance {
 	t.Helper()
 	return startWith(t, flags, nil, logs)
 }
@@ -118,7 +118,7 @@ func start(t *testing.T, flags []string, logs *logLines) *instance {
 // startWith runs `liftoff serve` with the flags and more environment
 // variables (KEY=VALUE), and waits until it listens. Without an
 // --allowed-repos among flags, it allows allowTempRepos.
-func startWith(t *testing.T, flags, env []string, logs *logLines) *instance {
+func startWith(t testing.TB, flags, env []string, logs *logLines) *instance {
 	t.Helper()
 	in := &instance{t: t, logs: logs, stdout: &logLines{}, exited: make(chan error, 1)}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--proxy-addr", "127.0.0.1:0", "--log-format", "json",
@@ -257,7 +257,7 @@ func (in *instance) wait() error {
 }
 
 // liftoffCLI runs a liftoff CLI command and returns its stdout.
-func liftoffCLI(t *testing.T, args ...string) string {
+func liftoffCLI(t testing.TB, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	out, err := cmd.Output()
@@ -272,7 +272,7 @@ func liftoffCLI(t *testing.T, args ...string) string {
 }
 
 // bootstrapKey creates an API key on the store directly, as a newcomer does.
-func bootstrapKey(t *testing.T, flags []string) string {
+func bootstrapKey(t testing.TB, flags []string) string {
 	t.Helper()
 	var k struct{ ID, Name, Key string }
 	out := liftoffCLI(t, append([]string{"apikeys", "create", "--name", "e2e", "--json"}, flags...)...)
