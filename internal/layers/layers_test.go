@@ -31,11 +31,11 @@ var layers = [][]string{
 	// Redis users on the operator's servers.
 	{"store/sqlite", "store/postgres", "target/local", "resources"},
 	// The use cases every replica runs, and the store's conformance suite.
-	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "protect"},
+	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "protect", "notify"},
 	// What starts deployments (hook calls, GitHub events) and what runs
 	// them (the engine): peers, so neither imports the other. The
 	// dashboard's users, whose roles are apikey's scopes.
-	{"hook", "github/dispatch", "engine", "user"},
+	{"hook", "github/dispatch", "github/report", "engine", "user"},
 	// The demo project, made through the use cases.
 	{"demo"},
 	// HTTP: the API and the dashboard, peers.
