@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/dispatch"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/job"
+	"github.com/liftoffhq/liftoff/internal/metrics"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/resources"
@@ -61,7 +62,9 @@ type Deps struct {
 	// Resources lists, deletes and dumps the databases and Redis users
 	// of rds and elasticache services. Nil: there are none.
 	Resources *resources.Service
-	Log       *slog.Logger
+	// Metrics counts hook calls by outcome. Nil counts nothing.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool

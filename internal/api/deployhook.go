@@ -10,6 +10,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/metrics"
 )
 
 // MaxIdempotencyKeyLength bounds the Idempotency-Key header.
@@ -19,15 +20,29 @@ const MaxIdempotencyKeyLength = 255
 // /api/deploy-hook/{previewEnvId}/{secret}/{prNumber}/{commitSHA}: parse,
 // authenticate and enqueue (hook.Trigger, one transaction), answer.
 func (a *API) deployHook(w http.ResponseWriter, r *http.Request) error {
+	res, err := a.callHook(w, r)
+	switch {
+	case err != nil:
+		a.Metrics.HookCall(metrics.OutcomeRefused, fail.HTTPStatus(err))
+	case res.Superseded:
+		a.Metrics.HookCall(metrics.OutcomeSuperseded, http.StatusOK)
+	default:
+		a.Metrics.HookCall(res.Outcome, http.StatusOK)
+	}
+	return err
+}
+
+// callHook is deployHook without the metrics.
+func (a *API) callHook(w http.ResponseWriter, r *http.Request) (hook.Result, error) {
 	addr := a.client(r)
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		setQuota(w, a.Hooks.Quota(addr))
 		w.Header().Set("Allow", "GET, POST")
-		return fail.New(fail.MethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
+		return hook.Result{}, fail.New(fail.MethodNotAllowed, "Method "+methodOf(r)+" is not allowed; call deploy hooks with GET or POST")
 	}
 	if a.Draining() {
 		setQuota(w, a.Hooks.Quota(addr))
-		return fail.New(fail.Unavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
+		return hook.Result{}, fail.New(fail.Unavailable, "Liftoff is shutting down; nothing was queued, retry in a moment")
 	}
 	req, err := ParseHookCall(r.URL.EscapedPath(), r.URL.RawQuery)
 	if err == nil {
@@ -37,20 +52,20 @@ func (a *API) deployHook(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if err != nil {
-		return a.refuseHookCall(w, r, err)
+		return hook.Result{}, a.refuseHookCall(w, r, err)
 	}
 	req.Address = addr
 	res, q, err := a.Hooks.Trigger(r.Context(), req)
 	setQuota(w, q)
 	if err != nil {
-		return err
+		return res, err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	// Byte for byte what Flightcontrol answers.
 	_, _ = w.Write([]byte(a.hookOK + res.DeploymentID + `"}`))
-	return nil
+	return res, nil
 }
 
 // refuseHookCall refuses a call before it reaches the hooks domain (a

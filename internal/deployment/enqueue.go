@@ -16,6 +16,9 @@ import (
 const (
 	OutcomeQueued = "queued" // a new deployment
 	OutcomeJoined = "joined" // an equal PENDING deployment answers
+	// OutcomeSuperseded: a new deployment, which cancelled the PENDING
+	// deployment of another commit.
+	OutcomeSuperseded = "superseded"
 )
 
 // Limits bound what one environment may hold. Zero fields do not limit.
@@ -60,7 +63,8 @@ func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
 // deployment of a pull request that has no preview instance yet is refused
 // with a Conflict wrapping a *PreviewLimitError when the environment is at
 // lim.MaxPreviews. Run it inside a store transaction; it returns the id
-// that answers and the outcome. ErrConflict means a concurrent caller queued first: run the
+// that answers and the outcome (OutcomeSuperseded when it cancelled a
+// PENDING deployment to queue d). ErrConflict means a concurrent caller queued first: run the
 // transaction again.
 func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Limits) (string, string, error) {
 	if d.PRNumber > 0 && lim.MaxPreviews > 0 {
@@ -76,6 +80,7 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 		}
 	}
 	pending, err := q.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber})
+	superseded := false
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -89,6 +94,7 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 			return pending.ID, OutcomeJoined, nil
 		}
 	default:
+		superseded = true
 		d = carrySuperseded(pending, d)
 		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled,
 			At: d.CreatedAt, Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
@@ -97,6 +103,9 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 	}
 	if err := q.InsertDeployment(ctx, d); err != nil {
 		return "", "", err
+	}
+	if superseded {
+		return d.ID, OutcomeSuperseded, nil
 	}
 	return d.ID, OutcomeQueued, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/metrics"
 	"github.com/liftoffhq/liftoff/internal/resources"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -145,6 +146,9 @@ type Deps struct {
 	// Now is the clock of leases, records and job schedules. Nil is
 	// time.Now; tests inject one to make a job's time come.
 	Now func() time.Time
+	// Metrics records busy workers, build and release durations and
+	// deployments' final statuses. Nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Why a deployment's context was cancelled.
@@ -276,6 +280,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		// Releases that cannot start are logged; deployments still run.
 		e.Log.Error("restore releases", "err", err)
 	}
+	e.Metrics.Workers(e.cfg.Workers)
 	for w := range e.cfg.Workers {
 		e.wg.Add(1)
 		go e.worker(w)
@@ -393,6 +398,8 @@ func (e *Engine) run(d liftoff.Deployment) {
 	hb := make(chan struct{})
 	go func() { defer close(hb); e.heartbeat(ctx, d.ID, cancel) }()
 
+	e.Metrics.WorkerBusy(1)
+	defer e.Metrics.WorkerBusy(-1)
 	log := e.Logs.Writer(d.ID, "")
 	status, errs := e.execute(ctx, d, log)
 	_ = log.Close()
@@ -403,6 +410,7 @@ func (e *Engine) run(d liftoff.Deployment) {
 	if err != nil || !ok {
 		e.Log.Error("finish deployment", "deployment_id", d.ID, "status", status, "finished", ok, "err", err)
 	}
+	e.Metrics.DeploymentFinished(string(status))
 	e.Log.Info("deployment finished", "deployment_id", d.ID, "status", status)
 	e.wakeWorkers() // a deployment queued behind this one may start now
 	if status == liftoff.StatusCancelled {

@@ -15,6 +15,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/metrics"
 	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/store"
@@ -173,8 +174,10 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		}
 		r.setStatus(u, liftoff.StatusBuilding)
 		var err error
+		started := time.Now()
 		dir, err = r.build(ctx, u, log)
 		<-slots
+		r.e.Metrics.Build(result(ctx, err), time.Since(started))
 		if err != nil {
 			return liftoff.StatusBuildError, buildMessage(err)
 		}
@@ -238,7 +241,10 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		log.Printf("==> Releasing %s", u.svc.ID)
 		rel := siteRelease(target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir,
 			Hosts: u.hosts, Home: r.home, Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub, Image: u.image})
-		if err := r.targetOf(u.svc).Deploy(ctx, rel); err != nil {
+		started := time.Now()
+		err := r.targetOf(u.svc).Deploy(ctx, rel)
+		r.e.Metrics.Release(result(ctx, err), time.Since(started))
+		if err != nil {
 			return liftoff.StatusDeployError, redact.Secrets(err.Error())
 		}
 	}
@@ -246,6 +252,17 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 		return liftoff.StatusDeployError, buildMessage(err)
 	}
 	return liftoff.StatusSuccess, ""
+}
+
+// result names how a build or a release ended, for the metrics.
+func result(ctx context.Context, err error) string {
+	switch {
+	case err == nil:
+		return metrics.ResultSuccess
+	case ctx.Err() != nil:
+		return metrics.ResultCancelled
+	}
+	return metrics.ResultFailure
 }
 
 // build exports the commit into the unit's build directory and runs the

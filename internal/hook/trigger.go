@@ -48,6 +48,18 @@ type Result struct {
 	DeploymentID string
 	Outcome      string
 	HookID       string
+	// Superseded: the new deployment (OutcomeQueued) cancelled a PENDING
+	// one of another commit.
+	Superseded bool
+}
+
+// outcome splits Enqueue's outcome into the one callers are answered
+// (queued, joined, idempotent) and whether it superseded a deployment.
+func outcome(o string) (string, bool) {
+	if o == deployment.OutcomeSuperseded {
+		return OutcomeQueued, true
+	}
+	return o, false
 }
 
 // Trigger authenticates a call and stores the deployment it asks for, all
@@ -166,11 +178,12 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 	if req.Preview {
 		d.PRNumber, d.RequestedCommit, d.GitBranch = req.PRNumber, strings.ToLower(req.CommitSHA), ""
 	}
-	id, outcome, err := s.queue(ctx, req, h, d)
+	id, o, err := s.queue(ctx, req, h, d)
 	if err != nil {
 		return res, q, err
 	}
-	res.DeploymentID, res.Outcome = id, outcome
+	res.DeploymentID = id
+	res.Outcome, res.Superseded = outcome(o)
 	return res, q, nil
 }
 
@@ -265,7 +278,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	if p.Branch != "" {
 		d.GitBranch = p.Branch
 	}
-	id, outcome, err := s.queue(ctx, Request{EnvironmentID: env.ID}, liftoff.Hook{}, d)
+	id, o, err := s.queue(ctx, Request{EnvironmentID: env.ID}, liftoff.Hook{}, d)
 	if fail.KindOf(err) == fail.Unavailable {
 		// Said as every /v1 call says it.
 		return Result{}, fail.Wrap(fail.Unavailable, err, "Liftoff cannot reach its database right now; retry later")
@@ -273,10 +286,12 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if outcome == OutcomeQueued {
+	res := Result{DeploymentID: id}
+	res.Outcome, res.Superseded = outcome(o)
+	if res.Outcome == OutcomeQueued {
 		s.deploys.Queued()
 	}
-	return Result{DeploymentID: id, Outcome: outcome}, nil
+	return res, nil
 }
 
 // enqueue runs in the trigger's transaction: idempotency key, then join or

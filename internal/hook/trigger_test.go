@@ -134,7 +134,9 @@ type step struct {
 	req     func(r *Request)
 	err     string // the message of the error it must fail with
 	outcome string
-	same    string // the name of an earlier step whose deployment answers
+	// superseded: the new deployment cancelled a PENDING one.
+	superseded bool
+	same       string // the name of an earlier step whose deployment answers
 }
 
 // TestTrigger runs sequences of hook calls against a real store: secrets
@@ -184,9 +186,9 @@ func TestTrigger(t *testing.T) {
 			},
 			steps: []step{
 				{name: "new", req: commit(sha1), outcome: OutcomeQueued},
-				{name: "old in grace", advance: 59 * time.Minute, secret: "old", req: commit(sha2), outcome: OutcomeQueued},
+				{name: "old in grace", advance: 59 * time.Minute, secret: "old", req: commit(sha2), outcome: OutcomeQueued, superseded: true},
 				{name: "old after grace", advance: 2 * time.Minute, secret: "old", req: commit(sha1), err: "Deploy hook not found"},
-				{name: "new still", req: commit(sha1), outcome: OutcomeQueued},
+				{name: "new still", req: commit(sha1), outcome: OutcomeQueued, superseded: true},
 			},
 		},
 		{
@@ -288,8 +290,8 @@ func TestTrigger(t *testing.T) {
 			steps: []step{
 				{name: "a", req: commit(sha1), outcome: OutcomeQueued},
 				{name: "short a", req: commit(sha1[:10]), outcome: OutcomeJoined, same: "a"},
-				{name: "b", req: commit(sha2), outcome: OutcomeQueued},
-				{name: "branch head", req: func(r *Request) { r.Branch = "develop" }, outcome: OutcomeQueued},
+				{name: "b", req: commit(sha2), outcome: OutcomeQueued, superseded: true},
+				{name: "branch head", req: func(r *Request) { r.Branch = "develop" }, outcome: OutcomeQueued, superseded: true},
 			},
 			check: func(t *testing.T, h *triggerHarness, ids map[string]string) {
 				for _, c := range []struct{ old, by string }{{"a", "b"}, {"b", "branch head"}} {
@@ -310,7 +312,7 @@ func TestTrigger(t *testing.T) {
 				{name: "first", req: key("k1", sha1), outcome: OutcomeQueued},
 				{name: "retry", req: key("k1", sha1), outcome: OutcomeIdempotent, same: "first"},
 				{name: "retry of another commit", req: key("k1", sha2), outcome: OutcomeIdempotent, same: "first"},
-				{name: "another key", req: key("k2", sha2), outcome: OutcomeQueued},
+				{name: "another key", req: key("k2", sha2), outcome: OutcomeQueued, superseded: true},
 				{name: "a day later", advance: 24*time.Hour + time.Second, req: key("k1", sha2), outcome: OutcomeJoined, same: "another key"},
 			},
 			check: func(t *testing.T, h *triggerHarness, ids map[string]string) {
@@ -348,8 +350,8 @@ func TestTrigger(t *testing.T) {
 					}
 					continue
 				}
-				if err != nil || res.Outcome != s.outcome || res.DeploymentID == "" {
-					t.Errorf("%s: %+v, %v; want %s", s.name, res, err, s.outcome)
+				if err != nil || res.Outcome != s.outcome || res.Superseded != s.superseded || res.DeploymentID == "" {
+					t.Errorf("%s: %+v, %v; want %s (superseding: %v)", s.name, res, err, s.outcome, s.superseded)
 					continue
 				}
 				if s.same != "" && res.DeploymentID != ids[s.same] {

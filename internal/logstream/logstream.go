@@ -51,6 +51,9 @@ type Options struct {
 	MaxDeploymentBytes int64
 	// FlushEvery is how often buffered lines are stored. Default 200ms.
 	FlushEvery time.Duration
+	// Stored, if set, is told each batch of lines stored: how many, and
+	// their bytes.
+	Stored func(lines, bytes int)
 }
 
 // Streams stores and serves deployment output.
@@ -124,6 +127,8 @@ func (s *Streams) Flush(ctx context.Context) {
 		queued = queued[n:]
 		if err := s.store.AppendLogs(ctx, batch); err != nil {
 			s.log.Error("store deployment output", "lines", len(batch), "err", err)
+		} else if s.opts.Stored != nil {
+			s.opts.Stored(n, size)
 		}
 		s.mu.Lock()
 		close(s.changed)

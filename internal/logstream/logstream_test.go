@@ -363,6 +363,34 @@ func TestBatchesAreBounded(t *testing.T) {
 	}
 }
 
+// TestStoredIsTold: Options.Stored hears every batch stored, its lines
+// and bytes, as the store received them.
+func TestStoredIsTold(t *testing.T) {
+	t.Parallel()
+	st := &countingStore{Store: storetest.Open(t, "sqlite")}
+	var mu sync.Mutex
+	lines, bytes := 0, 0
+	s, err := New(st, discard, Options{MaxDeploymentBytes: testCap, Stored: func(n, size int) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines, bytes = lines+n, bytes+size
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.Writer("d1", "sd1")
+	_, _ = w.Write([]byte(strings.Repeat("0123456789\n", 2500)))
+	_ = w.Close()
+	s.Flush(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if lines != 2500 || lines != st.lines || bytes != 25000 {
+		t.Fatalf("told %d lines and %d bytes; the store received %d lines of 10 bytes", lines, bytes, st.lines)
+	}
+}
+
 type countingStore struct {
 	store.Store
 	mu                        sync.Mutex

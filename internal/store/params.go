@@ -229,6 +229,15 @@ type GetPendingDeploymentParams struct {
 	PRNumber      int // 0 for a normal environment
 }
 
+// QueueStats is what QueueStats counts.
+type QueueStats struct {
+	Pending int
+	// OldestPending is when the oldest PENDING deployment was created;
+	// zero when none is.
+	OldestPending time.Time
+	Running       int
+}
+
 // JoinPendingDeploymentParams are the arguments of JoinPendingDeployment.
 type JoinPendingDeploymentParams struct {
 	ID string

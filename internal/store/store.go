@@ -228,6 +228,9 @@ type DeploymentQueries interface {
 	// FinishPendingDeployment ends a deployment that is still PENDING with a
 	// final status and errors; false when it is no longer PENDING.
 	FinishPendingDeployment(ctx context.Context, p FinishDeploymentParams) (bool, error)
+	// QueueStats counts the PENDING deployments (and the creation time of
+	// the oldest) and the running ones, of every environment.
+	QueueStats(ctx context.Context) (QueueStats, error)
 	// ListDeployments lists deployments newest first, each with its
 	// service deployments (as GetDeployment returns it).
 	ListDeployments(ctx context.Context, p ListDeploymentsParams) ([]liftoff.Deployment, error)

@@ -47,6 +47,8 @@ type Options struct {
 	// as PgBouncer refuse it as a startup parameter. Add one to the URL
 	// (statement_timeout=5000) where the server takes it.
 	Timeout time.Duration
+	// Observe, if set, is told how long each call took.
+	Observe sqlstore.Observe
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -76,7 +78,11 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error
 		pool.Close()
 		return nil, err
 	}
-	return sqlstore.New(&driver{pool: pool, timeout: opts.Timeout, embedded: embedded}), nil
+	var d sqlstore.Driver = &driver{pool: pool, timeout: opts.Timeout, embedded: embedded}
+	if opts.Observe != nil {
+		d = sqlstore.Observed(d, opts.Observe)
+	}
+	return sqlstore.New(d), nil
 }
 
 // Migrations are the dialect's numbered migrations, for tests that build a

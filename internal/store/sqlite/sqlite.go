@@ -40,6 +40,8 @@ type Options struct {
 	ReadConns int
 	// MaxBatch bounds how many transactions share one commit. Default 256.
 	MaxBatch int
+	// Observe, if set, is told how long each call took.
+	Observe sqlstore.Observe
 }
 
 // Open opens (creating if needed) the database file at path and migrates it.
@@ -58,6 +60,9 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.Store, erro
 	d, err := openDriver(ctx, path, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Observe != nil {
+		return sqlstore.New(sqlstore.Observed(d, opts.Observe)), nil
 	}
 	return sqlstore.New(d), nil
 }

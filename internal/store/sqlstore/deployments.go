@@ -104,6 +104,23 @@ func (q queries) GetPendingDeployment(ctx context.Context, p store.GetPendingDep
 	return d, nil
 }
 
+// QueueStats reads the two partial indexes of the queue: PENDING and
+// running deployments.
+func (q queries) QueueStats(ctx context.Context) (store.QueueStats, error) {
+	var st store.QueueStats
+	var oldest *int64
+	if err := q.read.QueryRow(ctx, `SELECT count(*), min(created_at) FROM deployments WHERE status = `+sqlPending).Scan(&st.Pending, &oldest); err != nil {
+		return st, fmt.Errorf("count pending deployments: %w", err)
+	}
+	if oldest != nil {
+		st.OldestPending = fromMillis(*oldest)
+	}
+	if err := q.read.QueryRow(ctx, `SELECT count(*) FROM deployments WHERE status IN `+runningStatuses).Scan(&st.Running); err != nil {
+		return st, fmt.Errorf("count running deployments: %w", err)
+	}
+	return st, nil
+}
+
 func (q queries) JoinPendingDeployment(ctx context.Context, p store.JoinPendingDeploymentParams) (bool, error) {
 	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = ` + sqlPending
 	if !p.Force {

@@ -25,6 +25,44 @@ func engineCases() []testCase {
 		{"Interrupt", testInterrupt},
 		{"ServiceDeployments", testServiceDeployments},
 		{"Logs", testLogs},
+		{"QueueStats", testQueueStats},
+	}
+}
+
+// testQueueStats: the queue counts PENDING deployments with the oldest's
+// time, and running ones, whichever environment they are of.
+func testQueueStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	stats := func() store.QueueStats {
+		t.Helper()
+		st, err := s.QueueStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := stats(); st != (store.QueueStats{}) {
+		t.Fatalf("an empty queue = %+v", st)
+	}
+	for i, d := range []liftoff.Deployment{newDeployment(p, envs[0], 0, t0.Add(time.Second)), newDeployment(p, envs[1], 0, t0),
+		newDeployment(p, envs[2], 4, t0.Add(2*time.Second))} {
+		if err := s.InsertDeployment(ctx, d); err != nil {
+			t.Fatalf("deployment %d: %v", i, err)
+		}
+	}
+	if st := stats(); st.Pending != 3 || !st.OldestPending.Equal(t0) || st.Running != 0 {
+		t.Fatalf("three queued = %+v, want 3 pending since %s", st, t0)
+	}
+	oldest, _ := claim(t, s, "n1", t0.Add(3*time.Second))
+	if st := stats(); st.Pending != 2 || !st.OldestPending.Equal(t0.Add(time.Second)) || st.Running != 1 {
+		t.Fatalf("one claimed = %+v, want 2 pending since %s and 1 running", st, t0.Add(time.Second))
+	}
+	if ok, err := s.FinishDeployment(ctx, store.FinishDeploymentParams{ID: oldest.ID, Status: liftoff.StatusSuccess, At: t0.Add(4 * time.Second)}); !ok || err != nil {
+		t.Fatalf("finish = %v, %v", ok, err)
+	}
+	if st := stats(); st.Pending != 2 || st.Running != 0 {
+		t.Fatalf("one finished = %+v", st)
 	}
 }
 

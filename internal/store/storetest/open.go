@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
+	"github.com/liftoffhq/liftoff/internal/store/sqlstore"
 )
 
 // EnvDatabaseURL names the environment variable that points the tests at a
@@ -37,14 +38,20 @@ func Dialects() []string { return []string{"sqlite", "postgres"} }
 // LIFTOFF_TEST_DATABASE_URL is not set.
 func Open(t testing.TB, dialect string) store.Store {
 	t.Helper()
+	return OpenObserved(t, dialect, nil)
+}
+
+// OpenObserved is Open with every store call timed for observe (nil: none).
+func OpenObserved(t testing.TB, dialect string, observe sqlstore.Observe) store.Store {
+	t.Helper()
 	ctx := context.Background()
 	var s store.Store
 	var err error
 	switch dialect {
 	case "sqlite":
-		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "liftoff.db"), sqlite.Options{})
+		s, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "liftoff.db"), sqlite.Options{Observe: observe})
 	case "postgres":
-		s, err = postgres.Open(ctx, DatabaseURL(t), postgres.Options{Timeout: DatabaseTimeout})
+		s, err = postgres.Open(ctx, DatabaseURL(t), postgres.Options{Timeout: DatabaseTimeout, Observe: observe})
 	default:
 		t.Fatalf("unknown dialect %q", dialect)
 	}
