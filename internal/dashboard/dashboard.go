@@ -30,7 +30,9 @@
 //
 // Live pages follow deployments through Server-Sent Events (events.go),
 // woken when this replica stores output and at least every second (for
-// what other replicas do), as the API's log stream is.
+// what other replicas do), as the API's log stream is; a service's page
+// follows its log the same way, as the API's service log stream reads it
+// (services.go).
 package dashboard
 
 import (
