@@ -36,11 +36,18 @@ const (
 	// envOfDeployment: the environment of the {deploymentId} path value's
 	// deployment (a preview environment for a preview's).
 	envOfDeployment
+	// envOfService: the environment of the {serviceId} path value's
+	// service.
+	envOfService
+	// envOfJobExecution: the environment of the {executionId} path
+	// value's job execution.
+	envOfJobExecution
 )
 
 // pathValue is the path value each source reads, "" for none.
 func (e envFrom) pathValue() string {
-	return [...]string{envNone: "", envAny: "", envList: "", envPath: "environmentId", envOfHook: "hookId", envOfDeployment: "deploymentId"}[e]
+	return [...]string{envNone: "", envAny: "", envList: "", envPath: "environmentId", envOfHook: "hookId", envOfDeployment: "deploymentId",
+		envOfService: "serviceId", envOfJobExecution: "executionId"}[e]
 }
 
 // viewer is who a request comes from: a signed-in user, with the CSRF
@@ -192,6 +199,18 @@ func (d *Dashboard) environmentOf(r *http.Request, from envFrom) (int64, error) 
 			return 0, notFoundAs(err)
 		}
 		return dep.EnvironmentID, nil
+	case envOfService:
+		svc, err := d.service(ctx, r.PathValue("serviceId"))
+		if err != nil {
+			return 0, err
+		}
+		return svc.Service.EnvironmentID, nil
+	case envOfJobExecution:
+		x, err := d.jobExecution(ctx, r.PathValue("executionId"))
+		if err != nil {
+			return 0, err
+		}
+		return x.EnvironmentID, nil
 	}
 	return 0, errors.New("a deploy user reached a page about no one environment")
 }

@@ -30,7 +30,9 @@
 //
 // Live pages follow deployments through Server-Sent Events (events.go),
 // woken when this replica stores output and at least every second (for
-// what other replicas do), as the API's log stream is.
+// what other replicas do), as the API's log stream is; a service's page
+// follows its log the same way, as the API's service log stream reads it
+// (services.go).
 package dashboard
 
 import (
@@ -46,8 +48,11 @@ import (
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/deployment"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
+	"github.com/liftoffhq/liftoff/internal/resources"
+	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/user"
 )
@@ -68,6 +73,14 @@ type Deps struct {
 	// answers 404.
 	Protection *protect.Service
 	InstanceAt func(host string) (target.Instance, bool)
+	// Supervision reads services' runtime (state, restarts, logs) and
+	// Jobs asks for runs of scheduler jobs and reads them, as for the
+	// API. Nil: the service and job execution pages answer 404.
+	Supervision *supervision.Service
+	Jobs        *job.Service
+	// Resources says which managed resources (rds, elasticache) this
+	// Liftoff makes. Nil: none.
+	Resources *resources.Service
 	// Clients finds a request's client address (the sign-in rate limit)
 	// and whether a trusted proxy received it over TLS (Secure cookies).
 	// Default (nil): the TCP peer, no proxy trusted.
@@ -156,6 +169,14 @@ func (d *Dashboard) pageTable() []page {
 		{pattern: "GET /deployments/{deploymentId}/events", need: apikey.NeedRead, env: envOfDeployment, does: "read deployments", handler: d.deploymentEvents},
 		{pattern: "POST /deployments/{deploymentId}/cancel", need: apikey.NeedDeploy, env: envOfDeployment, does: "cancel deployments", handler: d.cancelDeployment},
 		{pattern: "POST /deployments/{deploymentId}/redeploy", need: apikey.NeedDeploy, env: envOfDeployment, does: "redeploy deployments", handler: d.redeployDeployment},
+
+		// The runtime: services, their logs and jobs, previews, deploy now.
+		{pattern: "POST /environments/{environmentId}/deployments", need: apikey.NeedDeploy, env: envPath, does: "start deployments", handler: d.deployNow},
+		{pattern: "POST /environments/{environmentId}/previews/{prNumber}/teardown", need: apikey.NeedDeploy, env: envPath, does: "tear down previews", handler: d.tearDownPreview},
+		{pattern: "GET /services/{serviceId}", need: apikey.NeedRead, env: envOfService, does: "read services", handler: d.servicePage},
+		{pattern: "GET /services/{serviceId}/logs/events", need: apikey.NeedRead, env: envOfService, does: "read service logs", handler: d.serviceLogEvents},
+		{pattern: "POST /services/{serviceId}/jobs/{jobId}/run", need: apikey.NeedDeploy, env: envOfService, does: "run jobs", handler: d.runJob},
+		{pattern: "GET /job-executions/{executionId}", need: apikey.NeedRead, env: envOfJobExecution, does: "read job executions", handler: d.jobExecutionPage},
 	}
 }
 

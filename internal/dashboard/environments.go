@@ -27,6 +27,9 @@ type environmentData struct {
 	Previews    []liftoff.PreviewInstance
 	Deployments []deploymentRow
 	CanDeploy   bool
+	// Runtime is what runs: the services' state, the previews' last
+	// deployments and addresses (runtime.go).
+	Runtime runtimeData
 	// Created is the hook just created or rotated, whose full URL this
 	// answer shows, once.
 	Created *createdHook
@@ -102,6 +105,9 @@ func (d *Dashboard) renderEnvironment(w http.ResponseWriter, r *http.Request, st
 		return err
 	}
 	data.Deployments = rowsOf(ds)
+	if err := d.fillRuntime(ctx, &data); err != nil {
+		return err
+	}
 	fill(&data)
 	return d.render(w, r, status, "environment", envName(ev.Environment)+" settings", data)
 }

@@ -27,12 +27,14 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gitsource"
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
+	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/user"
 	"github.com/liftoffhq/liftoff/internal/variables"
@@ -70,6 +72,8 @@ type harness struct {
 	deployments *deployment.Service
 	users       *user.Service
 	protection  *protect.Service
+	jobs        *job.Service
+	logs        *fakeLogs
 	project     project.View
 	repo        *gittest.Repo
 	env         map[string]int64 // given id → environment id
@@ -133,12 +137,15 @@ func newHarnessWith(t *testing.T, dialect string, opts options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: apikey.NewService(h.store, cuid.New), Deployments: h.deployments,
-		Variables: vars, Log: log})
-	mux.Handle("/", a)
 	h.protection = protect.NewService(h.store, vars.Keys)
+	h.jobs = &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now}
+	h.logs = newFakeLogs()
+	supervised := &supervision.Service{Store: h.store, Reader: h.logs, NodeID: testNode}
+	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: apikey.NewService(h.store, cuid.New), Deployments: h.deployments,
+		Variables: vars, Jobs: h.jobs, Supervision: supervised, Log: log})
+	mux.Handle("/", a)
 	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: h.hooks, Deployments: h.deployments, Users: h.users, Log: log,
-		Protection: h.protection, InstanceAt: opts.instanceAt})
+		Protection: h.protection, InstanceAt: opts.instanceAt, Supervision: supervised, Jobs: h.jobs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,12 +274,21 @@ type event struct {
 // events opens an event stream of the browser's session.
 func (b *browser) events(ctx context.Context, path string) (<-chan event, func()) {
 	b.h.t.Helper()
+	return b.eventsWith(ctx, path, nil)
+}
+
+// eventsWith opens an event stream with more headers (Last-Event-ID).
+func (b *browser) eventsWith(ctx context.Context, path string, header http.Header) (<-chan event, func()) {
+	b.h.t.Helper()
 	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.h.srv.URL+path, nil)
 	if err != nil {
 		b.h.t.Fatal(err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.h.t.Fatal(err)

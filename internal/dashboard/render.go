@@ -117,7 +117,7 @@ func (d *Dashboard) renderPartial(name string, data any) (string, error) {
 func section(p string) string {
 	first, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
 	switch first {
-	case "environments", "deploy-hooks":
+	case "environments", "deploy-hooks", "services", "job-executions":
 		return "projects"
 	}
 	return first

@@ -1,10 +1,18 @@
 package dashboard_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lucsky/cuid"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
 
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -33,6 +41,12 @@ func TestRoles(t *testing.T) {
 			_, stagingDeploy := callHook(t, stagingHook.URL)
 			prodID, stagingID := deploymentID(t, prodDeploy), deploymentID(t, stagingDeploy)
 			project := "/projects/" + h.project.Project.ID
+			prodAPI, stagingAPI := "/services/"+h.serviceIn("production", "api").ID, "/services/"+h.serviceIn("staging", "api").ID
+			prodRun, stagingRun := "/job-executions/"+h.jobExecution("production"), "/job-executions/"+h.jobExecution("staging")
+			preview := envPath(h.env["preview"])
+			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: h.env["preview"], PRNumber: 7, At: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
 
 			browsers := map[string]*browser{}
 			for _, role := range []string{"admin", "read", "deploy"} {
@@ -64,8 +78,23 @@ func TestRoles(t *testing.T) {
 				{"POST", "/projects", url.Values{"name": {"x"}}, want{400, 403, 403}},
 				{"POST", project + "/delete", nil, want{200, 403, 403}},
 				{"POST", project + "/sync", nil, want{303, 403, 403}},
+				{"GET", prodAPI, nil, want{200, 200, 200}},
+				{"GET", stagingAPI, nil, want{200, 200, 404}},
+				{"GET", "/services/cnope", nil, want{404, 404, 404}},
+				{"GET", stagingAPI + "/logs/events", nil, want{0, 0, 404}},        // 0: a stream, followed in TestServiceLogEvents
+				{"POST", prodAPI + "/jobs/nightly/run", nil, want{303, 403, 303}}, // 303: the refusal (a web service has no jobs), said there
+				{"POST", stagingAPI + "/jobs/nightly/run", nil, want{303, 403, 404}},
+				{"GET", prodRun, nil, want{200, 200, 200}},
+				{"GET", stagingRun, nil, want{200, 200, 404}},
+				{"POST", preview + "/previews/7/teardown", nil, want{200, 403, 404}}, // 200: the confirmation
+				{"POST", envPath(prod) + "/previews/7/teardown", nil, want{404, 403, 404}},
+				{"POST", envPath(staging) + "/deployments", nil, want{303, 403, 404}},
+				{"POST", envPath(prod) + "/deployments", nil, want{303, 403, 303}},
 			} {
 				for role, status := range map[string]int{"admin": c.want.admin, "read": c.want.read, "deploy": c.want.deploy} {
+					if status == 0 {
+						continue
+					}
 					b := browsers[role]
 					var got int
 					var body string
@@ -101,6 +130,12 @@ func TestRoles(t *testing.T) {
 				{deployer, "/deployments/" + prodID, []string{"Cancel deployment"}, nil},
 				{deployer, "/deployments", []string{prodID}, []string{stagingID, "Staging"}},
 				{read, "/deployments", []string{prodID, stagingID}, nil},
+				{read, envPath(prod), []string{"Services", prodAPI}, []string{"Deploy now"}},
+				{deployer, envPath(prod), []string{"Deploy now", prodAPI}, nil},
+				{read, preview, []string{"PR #7"}, []string{"Tear down…"}},
+				{admin, preview, []string{"Tear down…"}, nil},
+				{read, prodAPI, []string{"Release and runtime", "Logs"}, nil},
+				{read, prodRun, []string{"Job run", "nightly"}, nil},
 			} {
 				status, body, _ := c.b.get(c.path)
 				if status != 200 {
@@ -132,4 +167,17 @@ func deploymentID(t *testing.T, body string) string {
 		t.Fatalf("no deployment id in %s", body)
 	}
 	return id
+}
+
+// jobExecution records a run of job nightly of a service of environment
+// env, and returns its id.
+func (h *harness) jobExecution(env string) string {
+	h.t.Helper()
+	svc := h.serviceIn(env, "api")
+	x := liftoff.JobExecution{ID: cuid.New(), ProjectID: h.project.Project.ID, EnvironmentID: svc.EnvironmentID, ServiceID: svc.ID, JobID: "nightly",
+		Trigger: liftoff.JobTriggerManual, Command: config.Shell("node report.js"), Status: liftoff.JobInitializing, CreatedAt: time.Now()}
+	if err := h.store.InsertJobExecution(context.Background(), x); err != nil {
+		h.t.Fatal(err)
+	}
+	return x.ID
 }

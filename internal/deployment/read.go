@@ -3,6 +3,7 @@ package deployment
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -48,4 +49,24 @@ func (s *Service) Previews(ctx context.Context, environmentID int64) ([]liftoff.
 // a tight loop.
 func (s *Service) Await(ctx context.Context, cond func(ctx context.Context) (bool, error)) error {
 	return s.output().Await(ctx, 0, cond)
+}
+
+// Release returns the release a service instance serves: the service's
+// latest successful service deployment in the environment, or in a
+// preview environment (prNumber > 0) in the pull request's current
+// preview (a preview torn down and started again starts afresh).
+// store.ErrNotFound when there is none.
+func (s *Service) Release(ctx context.Context, svc liftoff.Service, prNumber int) (liftoff.ServiceDeployment, error) {
+	var since time.Time
+	if prNumber > 0 {
+		inst, err := s.Store.GetPreviewInstance(ctx, store.GetPreviewInstanceParams{EnvironmentID: svc.EnvironmentID, PRNumber: prNumber})
+		if err == nil && inst.Deleted() {
+			err = fmt.Errorf("the preview of PR #%d was torn down: %w", prNumber, store.ErrNotFound)
+		}
+		if err != nil {
+			return liftoff.ServiceDeployment{}, err
+		}
+		since = inst.CreatedAt
+	}
+	return s.Store.LastSuccess(ctx, store.LastSuccessParams{ServiceID: svc.ID, PRNumber: prNumber, Since: since})
 }

@@ -342,6 +342,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	supervised := &supervision.Service{Store: st, Reader: releases, NodeID: node}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{
 		Projects:    projects,
@@ -350,7 +351,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Deployments: deployments,
 		Variables:   vars,
 		Jobs:        jobs,
-		Supervision: &supervision.Service{Store: st, Reader: releases, NodeID: node},
+		Supervision: supervised,
 		Protection:  protection,
 		Resources:   managed,
 		// GitHub webhooks, when a secret is set.
@@ -363,7 +364,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	})
 	// The dashboard, on the API's address, calling the same use cases.
 	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: hooks, Deployments: deployments, Users: users, Clients: clients, Log: log,
-		Protection: protection, InstanceAt: releases.InstanceAt})
+		Protection: protection, InstanceAt: releases.InstanceAt, Supervision: supervised, Jobs: jobs, Resources: managed})
 	if err != nil {
 		return nil, err
 	}

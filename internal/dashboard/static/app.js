@@ -61,6 +61,36 @@
     });
   }
 
+  // A service's page: its log, live. The page keeps the last lines only.
+  var serviceLogs = document.querySelector('[data-service-logs]');
+  if (serviceLogs) {
+    var said = document.getElementById('service-logs-status');
+    var keep = 2000;
+    var follow = new EventSource(serviceLogs.getAttribute('data-service-logs'));
+    follow.onopen = function () {
+      said.textContent = 'Following the service\'s output.';
+    };
+    follow.onmessage = function (e) {
+      var atEnd = serviceLogs.scrollTop + serviceLogs.clientHeight >= serviceLogs.scrollHeight - 4;
+      var line = document.createElement('span');
+      line.className = 'line';
+      line.textContent = e.data;
+      serviceLogs.appendChild(line);
+      serviceLogs.appendChild(document.createTextNode('\n'));
+      while (serviceLogs.childNodes.length > 2 * keep) {
+        serviceLogs.removeChild(serviceLogs.firstChild);
+        serviceLogs.removeChild(serviceLogs.firstChild);
+      }
+      if (atEnd) {
+        serviceLogs.scrollTop = serviceLogs.scrollHeight;
+      }
+    };
+    follow.addEventListener('gone', function (e) {
+      follow.close();
+      said.textContent = e.data;
+    });
+  }
+
   // The newest page of the deployments list, live.
   var rows = document.querySelector('[data-live-rows]');
   if (rows) {
