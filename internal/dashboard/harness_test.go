@@ -70,6 +70,8 @@ type harness struct {
 	deployments *deployment.Service
 	users       *user.Service
 	protection  *protect.Service
+	apiKeys     *apikey.Service
+	vars        *variables.Service
 	project     project.View
 	repo        *gittest.Repo
 	env         map[string]int64 // given id → environment id
@@ -133,12 +135,13 @@ func newHarnessWith(t *testing.T, dialect string, opts options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: apikey.NewService(h.store, cuid.New), Deployments: h.deployments,
+	h.apiKeys, h.vars = apikey.NewService(h.store, cuid.New), vars
+	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: h.apiKeys, Deployments: h.deployments,
 		Variables: vars, Log: log})
 	mux.Handle("/", a)
 	h.protection = protect.NewService(h.store, vars.Keys)
 	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: h.hooks, Deployments: h.deployments, Users: h.users, Log: log,
-		Protection: h.protection, InstanceAt: opts.instanceAt})
+		Protection: h.protection, InstanceAt: opts.instanceAt, APIKeys: h.apiKeys, Variables: vars})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -363,7 +363,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	})
 	// The dashboard, on the API's address, calling the same use cases.
 	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: hooks, Deployments: deployments, Users: users, Clients: clients, Log: log,
-		Protection: protection, InstanceAt: releases.InstanceAt})
+		Protection: protection, InstanceAt: releases.InstanceAt, APIKeys: apiKeys, Variables: vars, APIURL: s.publicURL})
 	if err != nil {
 		return nil, err
 	}
