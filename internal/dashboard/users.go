@@ -133,7 +133,7 @@ func (d *Dashboard) setUserRole(w http.ResponseWriter, r *http.Request) error {
 func (d *Dashboard) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	u, err := d.Users.Find(r.Context(), r.PathValue("userId"))
 	if err != nil {
-		return errNotFound
+		return notFoundOf(err)
 	}
 	self := u.ID == viewerOf(r).User.ID
 	if !confirmed(r) {
