@@ -12,6 +12,9 @@ type confirmData struct {
 	// Fields are more of the form's fields, carried or chosen there (a
 	// rotation's grace period).
 	Grace bool
+	// Fields are hidden fields the form carries to its second post (which
+	// variable to delete).
+	Fields map[string]string
 }
 
 // confirmed reports whether a destructive form was confirmed.

@@ -55,6 +55,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/user"
+	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
 //go:embed templates static
@@ -81,6 +82,13 @@ type Deps struct {
 	// Resources says which managed resources (rds, elasticache) this
 	// Liftoff makes. Nil: none.
 	Resources *resources.Service
+	// APIKeys (the API keys page) and Variables (an environment's
+	// variables and secrets page) are the API's own use cases. Nil: their
+	// pages answer 404. APIURL is the base of the API's URLs the pages
+	// show in examples; default: the address the page was asked at.
+	APIKeys   *apikey.Service
+	Variables *variables.Service
+	APIURL    string
 	// Clients finds a request's client address (the sign-in rate limit)
 	// and whether a trusted proxy received it over TLS (Secure cookies).
 	// Default (nil): the TCP peer, no proxy trusted.
@@ -177,6 +185,18 @@ func (d *Dashboard) pageTable() []page {
 		{pattern: "GET /services/{serviceId}/logs/events", need: apikey.NeedRead, env: envOfService, does: "read service logs", handler: d.serviceLogEvents},
 		{pattern: "POST /services/{serviceId}/jobs/{jobId}/run", need: apikey.NeedDeploy, env: envOfService, does: "run jobs", handler: d.runJob},
 		{pattern: "GET /job-executions/{executionId}", need: apikey.NeedRead, env: envOfJobExecution, does: "read job executions", handler: d.jobExecutionPage},
+		{pattern: "GET /api-keys", need: apikey.NeedRead, does: "list API keys", handler: d.apiKeysPage},
+		{pattern: "POST /api-keys", need: apikey.NeedAdmin, does: "create API keys", handler: d.createAPIKey},
+		{pattern: "POST /api-keys/{apiKeyId}/delete", need: apikey.NeedAdmin, does: "revoke API keys", handler: d.deleteAPIKey},
+		{pattern: "GET /users", need: apikey.NeedAdmin, does: "manage users", handler: d.usersPage},
+		{pattern: "POST /users", need: apikey.NeedAdmin, does: "create users", handler: d.createUser},
+		{pattern: "POST /users/{userId}/role", need: apikey.NeedAdmin, does: "change users' roles", handler: d.setUserRole},
+		{pattern: "POST /users/{userId}/delete", need: apikey.NeedAdmin, does: "delete users", handler: d.deleteUser},
+		{pattern: "GET /environments/{environmentId}/variables", need: apikey.NeedRead, env: envPath, does: "list variables", handler: d.variablesPage},
+		{pattern: "POST /environments/{environmentId}/variables", need: apikey.NeedDeploy, env: envPath, does: "set variables", handler: d.setVariable},
+		{pattern: "POST /environments/{environmentId}/variables/delete", need: apikey.NeedDeploy, env: envPath, does: "delete variables", handler: d.deleteVariable},
+		{pattern: "POST /environments/{environmentId}/secrets", need: apikey.NeedDeploy, env: envPath, does: "set secrets", handler: d.setSecret},
+		{pattern: "POST /environments/{environmentId}/secrets/delete", need: apikey.NeedDeploy, env: envPath, does: "delete secrets", handler: d.deleteSecret},
 	}
 }
 
@@ -211,8 +231,8 @@ func (p page) check() error {
 		return fmt.Errorf("page %s does not say what it does, for its 403 answer", p.pattern)
 	case method == http.MethodPost && p.need == apikey.NeedRead && p.env != envAny:
 		return fmt.Errorf("page %s changes something: it cannot need only read", p.pattern)
-	case method == http.MethodGet && p.need != apikey.NeedRead:
-		return fmt.Errorf("page %s shows something: it needs read (its forms need more)", p.pattern)
+	case method == http.MethodGet && p.need == apikey.NeedDeploy:
+		return fmt.Errorf("page %s shows something: it needs read (its forms need more), or admin for what only admins see", p.pattern)
 	case p.need == apikey.NeedDeploy && (p.env == envNone || p.env == envAny || p.env == envList):
 		return fmt.Errorf("page %s is for deploy users but finds no one environment to check", p.pattern)
 	case p.need == apikey.NeedAdmin && p.env != envNone:

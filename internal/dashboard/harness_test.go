@@ -74,6 +74,8 @@ type harness struct {
 	protection  *protect.Service
 	jobs        *job.Service
 	logs        *fakeLogs
+	apiKeys     *apikey.Service
+	vars        *variables.Service
 	project     project.View
 	repo        *gittest.Repo
 	env         map[string]int64 // given id → environment id
@@ -137,15 +139,16 @@ func newHarnessWith(t *testing.T, dialect string, opts options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.apiKeys, h.vars = apikey.NewService(h.store, cuid.New), vars
 	h.protection = protect.NewService(h.store, vars.Keys)
 	h.jobs = &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now}
 	h.logs = newFakeLogs()
 	supervised := &supervision.Service{Store: h.store, Reader: h.logs, NodeID: testNode}
-	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: apikey.NewService(h.store, cuid.New), Deployments: h.deployments,
+	a := api.New(api.Deps{Projects: projects, Hooks: h.hooks, APIKeys: h.apiKeys, Deployments: h.deployments,
 		Variables: vars, Jobs: h.jobs, Supervision: supervised, Log: log})
 	mux.Handle("/", a)
 	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: h.hooks, Deployments: h.deployments, Users: h.users, Log: log,
-		Protection: h.protection, InstanceAt: opts.instanceAt, Supervision: supervised, Jobs: h.jobs})
+		Protection: h.protection, InstanceAt: opts.instanceAt, Supervision: supervised, Jobs: h.jobs, APIKeys: h.apiKeys, Variables: vars})
 	if err != nil {
 		t.Fatal(err)
 	}

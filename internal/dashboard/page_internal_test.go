@@ -26,6 +26,8 @@ func TestPageCheck(t *testing.T) {
 		{page{pattern: "GET /x", public: true, need: apikey.NeedRead, handler: h}, "takes no session"},
 		{page{pattern: "POST /x", need: apikey.NeedRead, does: "x", handler: h}, "cannot need only read"},
 		{page{pattern: "GET /x", need: apikey.NeedDeploy, env: envPath, does: "x", handler: h}, "needs read"},
+		{page{pattern: "GET /x", need: apikey.NeedAdmin, does: "x", handler: h}, ""},
+		{page{pattern: "GET /x", need: apikey.NeedAdmin, env: envPath, does: "x", handler: h}, "admins only"},
 		{page{pattern: "POST /x", need: apikey.NeedDeploy, does: "x", handler: h}, "finds no one environment"},
 		{page{pattern: "POST /x", need: apikey.NeedAdmin, env: envList, does: "x", handler: h}, "admins only"},
 		{page{pattern: "POST /x/{hookId}", need: apikey.NeedDeploy, env: envPath, does: "x", handler: h}, "which its path lacks"},
@@ -52,7 +54,7 @@ func TestTemplatesParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"login", "projects", "project", "environment", "deployments", "deployment", "confirm", "error"} {
+	for _, name := range []string{"login", "projects", "project", "environment", "deployments", "deployment", "confirm", "error", "apikeys", "users", "variables"} {
 		if pages[name] == nil {
 			t.Errorf("no template %s", name)
 		}

@@ -31,6 +31,8 @@ type navItem struct {
 var nav = []navItem{
 	{Name: "Projects", Path: "/projects", need: apikey.NeedRead, oneEnv: true},
 	{Name: "Deployments", Path: "/deployments", need: apikey.NeedRead, oneEnv: true},
+	{Name: "API keys", Path: "/api-keys", need: apikey.NeedRead},
+	{Name: "Users", Path: "/users", need: apikey.NeedAdmin},
 }
 
 // layoutData is what the layout shows around every page.

@@ -14,6 +14,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 
+	"github.com/liftoffhq/liftoff/internal/apikey"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
@@ -47,6 +48,15 @@ func TestRoles(t *testing.T) {
 			if _, err := h.store.UpsertPreviewInstance(ctx, store.UpsertPreviewParams{EnvironmentID: h.env["preview"], PRNumber: 7, At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
+			key, _, err := h.apiKeys.Create(ctx, apikey.CreateParams{Name: "ci", Scope: apikey.Read})
+			if err != nil {
+				t.Fatal(err)
+			}
+			readUser, err := h.users.Find(ctx, "read@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			prodVars, stagingVars := envPath(prod)+"/variables", envPath(staging)+"/variables"
 
 			browsers := map[string]*browser{}
 			for _, role := range []string{"admin", "read", "deploy"} {
@@ -90,6 +100,26 @@ func TestRoles(t *testing.T) {
 				{"POST", envPath(prod) + "/previews/7/teardown", nil, want{404, 403, 404}},
 				{"POST", envPath(staging) + "/deployments", nil, want{303, 403, 404}},
 				{"POST", envPath(prod) + "/deployments", nil, want{303, 403, 303}},
+
+				{"GET", "/api-keys", nil, want{200, 200, 403}},
+				{"POST", "/api-keys", url.Values{"name": {""}}, want{400, 403, 403}},
+				{"POST", "/api-keys/" + key.ID + "/delete", nil, want{200, 403, 403}}, // 200: the confirmation
+				{"POST", "/api-keys/nokey/delete", nil, want{404, 403, 403}},
+				{"GET", "/users", nil, want{200, 403, 403}},
+				{"POST", "/users", url.Values{"email": {"x"}}, want{400, 403, 403}},
+				{"POST", "/users/" + readUser.ID + "/role", url.Values{"scope": {"read"}}, want{303, 403, 403}},
+				{"POST", "/users/" + readUser.ID + "/delete", nil, want{200, 403, 403}},
+				{"GET", prodVars, nil, want{200, 200, 200}},
+				{"GET", stagingVars, nil, want{200, 200, 404}},
+				{"GET", envPath(99999) + "/variables", nil, want{404, 404, 404}},
+				{"POST", prodVars, url.Values{"name": {"A"}, "value": {"1"}}, want{303, 403, 303}},
+				{"POST", stagingVars, url.Values{"name": {"A"}, "value": {"1"}}, want{303, 403, 404}},
+				{"POST", prodVars + "/delete", url.Values{"name": {"A"}}, want{200, 403, 200}},
+				{"POST", stagingVars + "/delete", url.Values{"name": {"A"}}, want{200, 403, 404}},
+				{"POST", envPath(prod) + "/secrets", url.Values{"name": {"s"}, "value": {"v"}}, want{303, 403, 303}},
+				{"POST", envPath(staging) + "/secrets", url.Values{"name": {"s"}, "value": {"v"}}, want{303, 403, 404}},
+				{"POST", envPath(prod) + "/secrets/delete", url.Values{"name": {"s"}}, want{200, 403, 200}},
+				{"POST", envPath(staging) + "/secrets/delete", url.Values{"name": {"s"}}, want{200, 403, 404}},
 			} {
 				for role, status := range map[string]int{"admin": c.want.admin, "read": c.want.read, "deploy": c.want.deploy} {
 					if status == 0 {
@@ -136,6 +166,14 @@ func TestRoles(t *testing.T) {
 				{admin, preview, []string{"Tear down…"}, nil},
 				{read, prodAPI, []string{"Release and runtime", "Logs"}, nil},
 				{read, prodRun, []string{"Job run", "nightly"}, nil},
+				{admin, "/api-keys", []string{"Create an API key", "Revoke…", "ci"}, nil},
+				{read, "/api-keys", []string{"ci", "read"}, []string{"Create an API key", "Revoke…"}},
+				{admin, "/users", []string{"Create a user", "read@example.com", "deploy@example.com", "Change role"}, nil},
+				{admin, envPath(prod), []string{`href="/environments/` + fmt.Sprint(prod) + `/variables"`}, nil},
+				{read, envPath(prod), []string{`href="/environments/` + fmt.Sprint(prod) + `/variables"`}, nil},
+				{admin, prodVars, []string{"Set a variable", "Set a named secret"}, nil},
+				{deployer, prodVars, []string{"Set a variable", "Set a named secret", "Delete…"}, nil},
+				{read, prodVars, []string{"Variables", "Named secrets", ">A<"}, []string{"Set a variable", "Set a named secret", "Delete…"}},
 			} {
 				status, body, _ := c.b.get(c.path)
 				if status != 200 {
@@ -151,6 +189,29 @@ func TestRoles(t *testing.T) {
 				for _, s := range c.hasNo {
 					if strings.Contains(main, s) {
 						t.Errorf("GET %s shows %q", c.path, s)
+					}
+				}
+			}
+
+			// The navigation offers the sections each role may open.
+			for _, c := range []struct {
+				b          *browser
+				has, hasNo []string
+			}{
+				{admin, []string{`href="/api-keys"`, `href="/users"`}, nil},
+				{read, []string{`href="/api-keys"`}, []string{`href="/users"`}},
+				{deployer, nil, []string{`href="/api-keys"`, `href="/users"`}},
+			} {
+				_, body, _ := c.b.get("/projects")
+				nav := body[:strings.Index(body, "<main")]
+				for _, s := range c.has {
+					if !strings.Contains(nav, s) {
+						t.Errorf("%s: the navigation has no %s", c.b.role(), s)
+					}
+				}
+				for _, s := range c.hasNo {
+					if strings.Contains(nav, s) {
+						t.Errorf("%s: the navigation offers %s", c.b.role(), s)
 					}
 				}
 			}

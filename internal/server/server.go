@@ -364,7 +364,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	})
 	// The dashboard, on the API's address, calling the same use cases.
 	ui, err := dashboard.New(dashboard.Deps{Projects: projects, Hooks: hooks, Deployments: deployments, Users: users, Clients: clients, Log: log,
-		Protection: protection, InstanceAt: releases.InstanceAt, Supervision: supervised, Jobs: jobs, Resources: managed})
+		Protection: protection, InstanceAt: releases.InstanceAt, Supervision: supervised, Jobs: jobs, Resources: managed,
+		APIKeys: apiKeys, Variables: vars, APIURL: s.publicURL})
 	if err != nil {
 		return nil, err
 	}

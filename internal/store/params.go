@@ -701,9 +701,22 @@ type SetUserPasswordParams struct {
 	PasswordHash string
 }
 
+// SetUserRoleParams are the arguments of SetUserRole.
+type SetUserRoleParams struct {
+	ID             string
+	Role           string
+	EnvironmentIDs []int64
+	// KeepAnAdmin refuses (ErrLastAdmin) a change that would leave no
+	// user with the admin role.
+	KeepAnAdmin bool
+}
+
 // DeleteUserParams are the arguments of DeleteUser.
 type DeleteUserParams struct {
 	ID string
+	// KeepAnAdmin refuses (ErrLastAdmin) to delete the last user with the
+	// admin role.
+	KeepAnAdmin bool
 }
 
 // CreateSessionParams are the arguments of CreateSession.

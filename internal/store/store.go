@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 )
@@ -27,6 +28,9 @@ var (
 	// ErrUnavailable: the database cannot be reached or is closed. Nothing was
 	// written.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrLastAdmin: a change asked to keep an admin (KeepAnAdmin) would
+	// have left no user with the admin role. It is an ErrConflict.
+	ErrLastAdmin = fmt.Errorf("%w: no admin would be left", ErrConflict)
 )
 
 // Store is the whole persistence API. Queries outside Tx run on their own;
@@ -157,8 +161,14 @@ type UserQueries interface {
 	// SetUserPassword replaces a user's password hash and ends every
 	// session of the user; ErrNotFound when there is no such user.
 	SetUserPassword(ctx context.Context, p SetUserPasswordParams) error
+	// SetUserRole gives a user a new role and its environments;
+	// ErrNotFound when there is no such user, ErrLastAdmin (with
+	// p.KeepAnAdmin) when it would take the admin role from the last user
+	// who has it. Its sessions go on, with the new role.
+	SetUserRole(ctx context.Context, p SetUserRoleParams) (liftoff.User, error)
 	// DeleteUser deletes a user and its sessions; ErrNotFound when there is
-	// no such user.
+	// no such user, ErrLastAdmin (with p.KeepAnAdmin) when it is the last
+	// user with the admin role.
 	DeleteUser(ctx context.Context, p DeleteUserParams) error
 
 	// CreateSession stores a new session of a user.

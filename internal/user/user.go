@@ -216,16 +216,56 @@ func (s *Service) Find(ctx context.Context, emailOrID string) (liftoff.User, err
 	return u, err
 }
 
-// Delete deletes the user with an email or an id, ending its sessions.
+// ErrLastAdmin refuses to delete or demote the last user with the admin
+// role: Liftoff would have no one left to manage its users and keys.
+var ErrLastAdmin = fail.New(fail.Conflict, "this is the last admin: give another user the admin role first, so that someone can still manage users and API keys")
+
+// Delete deletes the user with an email or an id, ending its sessions. It
+// refuses (ErrLastAdmin) to delete the last admin.
 func (s *Service) Delete(ctx context.Context, emailOrID string) (liftoff.User, error) {
 	u, err := s.Find(ctx, emailOrID)
 	if err != nil {
 		return u, err
 	}
-	if err := s.store.DeleteUser(ctx, store.DeleteUserParams{ID: u.ID}); err != nil {
+	err = s.store.DeleteUser(ctx, store.DeleteUserParams{ID: u.ID, KeepAnAdmin: true})
+	switch {
+	case errors.Is(err, store.ErrLastAdmin):
+		return u, fail.Wrap(fail.Conflict, err, ErrLastAdmin.Message)
+	case errors.Is(err, store.ErrNotFound):
+		return u, fail.Wrap(fail.NotFound, errors.Join(errUnknownUser, err), "no user has the email or id "+emailOrID)
+	case err != nil:
 		return u, fmt.Errorf("delete user %s: %w", u.Email, err)
 	}
 	return u, nil
+}
+
+// SetRole gives the user with an email or an id a new role, with the
+// environments of a deploy role, checked as Create checks them. Its
+// sessions go on with the new role at once. It refuses (ErrLastAdmin) to
+// take the admin role from the last user who has it.
+func (s *Service) SetRole(ctx context.Context, emailOrID string, role apikey.Scope, environmentIDs []int64) (liftoff.User, error) {
+	role, err := apikey.ParseScope(string(role))
+	if err != nil {
+		return liftoff.User{}, err
+	}
+	envs, err := apikey.CheckEnvironments(ctx, s.store, role, environmentIDs, Words)
+	if err != nil {
+		return liftoff.User{}, err
+	}
+	u, err := s.Find(ctx, emailOrID)
+	if err != nil {
+		return u, err
+	}
+	nu, err := s.store.SetUserRole(ctx, store.SetUserRoleParams{ID: u.ID, Role: string(role), EnvironmentIDs: envs, KeepAnAdmin: true})
+	switch {
+	case errors.Is(err, store.ErrLastAdmin):
+		return u, fail.Wrap(fail.Conflict, err, ErrLastAdmin.Message)
+	case errors.Is(err, store.ErrNotFound):
+		return u, fail.Wrap(fail.NotFound, errors.Join(errUnknownUser, err), "no user has the email or id "+emailOrID)
+	case err != nil:
+		return u, fmt.Errorf("set the role of user %s: %w", u.Email, err)
+	}
+	return nu, nil
 }
 
 // SetPassword gives the user with an email or an id a new password and

@@ -291,3 +291,74 @@ func TestParseHashRefusesWhatItCannotBound(t *testing.T) {
 		}
 	}
 }
+
+// TestSetRoleAndLastAdmin: a role changes with its environments checked as
+// Create checks them, and the session goes on with the new role; the last
+// admin can be neither demoted nor deleted.
+func TestSetRoleAndLastAdmin(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, _, env, _ := newService(t, dialect, Config{})
+			ada, err := s.Create(ctx, CreateParams{Email: "ada@example.com", Password: goodPassword})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := s.Create(ctx, CreateParams{Email: "bob@example.com", Password: goodPassword, Role: apikey.Read})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := s.Login(ctx, LoginParams{Email: "bob@example.com", Password: goodPassword, Address: "10.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				role apikey.Scope
+				envs []int64
+				want string
+			}{
+				{"owner", nil, "scope must be admin, deploy or read"},
+				{apikey.Deploy, nil, "a deploy user must name the environments"},
+				{apikey.Read, []int64{env}, "environmentIds are only for scope deploy"},
+				{apikey.Deploy, []int64{env + 100}, "does not exist"},
+			} {
+				if _, err := s.SetRole(ctx, bob.ID, c.role, c.envs); fail.KindOf(err) != fail.Invalid || !strings.Contains(err.Error(), c.want) {
+					t.Errorf("SetRole(%s, %v) = %v, want Invalid %q", c.role, c.envs, err, c.want)
+				}
+			}
+			u, err := s.SetRole(ctx, "bob@example.com", apikey.Deploy, []int64{env})
+			if err != nil || u.Role != "deploy" || len(u.EnvironmentIDs) != 1 || u.EnvironmentIDs[0] != env {
+				t.Fatalf("SetRole(bob, deploy) = %+v, %v", u, err)
+			}
+			if sess, err := s.Session(ctx, in.Token); err != nil || sess.User.Role != "deploy" {
+				t.Errorf("bob's session after SetRole: %+v, %v", sess, err)
+			}
+			if _, err := s.SetRole(ctx, "nobody@example.com", apikey.Read, nil); fail.KindOf(err) != fail.NotFound {
+				t.Errorf("SetRole(nobody) = %v, want NotFound", err)
+			}
+
+			// Ada is the only admin.
+			if _, err := s.SetRole(ctx, ada.ID, apikey.Read, nil); !errors.Is(err, store.ErrLastAdmin) || fail.KindOf(err) != fail.Conflict ||
+				!strings.Contains(err.Error(), "last admin") {
+				t.Errorf("demoting the last admin: %v, want Conflict ErrLastAdmin", err)
+			}
+			if _, err := s.Delete(ctx, ada.Email); fail.KindOf(err) != fail.Conflict {
+				t.Errorf("deleting the last admin: %v, want Conflict", err)
+			}
+			if _, err := s.SetRole(ctx, bob.ID, apikey.Admin, nil); err != nil {
+				t.Fatal(err)
+			}
+			if u, err := s.SetRole(ctx, ada.ID, apikey.Read, nil); err != nil || u.Role != "read" {
+				t.Fatalf("demoting an admin when another is left: %+v, %v", u, err)
+			}
+			if _, err := s.Delete(ctx, bob.ID); fail.KindOf(err) != fail.Conflict {
+				t.Errorf("deleting bob, now the last admin: %v, want Conflict", err)
+			}
+			if _, err := s.Delete(ctx, ada.ID); err != nil {
+				t.Errorf("deleting a read user: %v", err)
+			}
+		})
+	}
+}

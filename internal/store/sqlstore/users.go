@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -107,12 +108,80 @@ func (q queries) SetUserPassword(ctx context.Context, p store.SetUserPasswordPar
 	return nil
 }
 
+// lockAdmins is the head of a statement that must leave an admin: the
+// users with the admin role, which PostgreSQL locks in the order of their
+// ids, so that two such statements run one after the other (under READ
+// COMMITTED each would otherwise count the other's admin, and both go
+// through) and never deadlock. SQLite has a single writer and needs no
+// lock.
+func (q queries) lockAdmins() string {
+	lock := ""
+	if q.dialect == "postgres" {
+		lock = " FOR UPDATE"
+	}
+	return `WITH admins AS (SELECT id FROM users WHERE role = 'admin' ORDER BY id` + lock + `) `
+}
+
+// leavesAnAdmin is the condition of a change to user $1 that must leave
+// an admin: the user is not one, or another is.
+const leavesAnAdmin = `(role <> 'admin' OR EXISTS (SELECT 1 FROM admins WHERE admins.id <> $1))`
+
+// refused tells why a guarded change of user id changed no row: there is
+// no such user, or it would have left no admin.
+func refused(ctx context.Context, c Conn, id string) error {
+	var one int
+	if err := c.QueryRow(ctx, `SELECT 1 FROM users WHERE id = $1`, id).Scan(&one); err != nil {
+		return err
+	}
+	return store.ErrLastAdmin
+}
+
+func (q queries) SetUserRole(ctx context.Context, p store.SetUserRoleParams) (liftoff.User, error) {
+	envs := p.EnvironmentIDs
+	if envs == nil {
+		envs = []int64{}
+	}
+	b, err := json.Marshal(envs)
+	if err != nil {
+		return liftoff.User{}, fmt.Errorf("set the role of user %s: %w", p.ID, err)
+	}
+	var u liftoff.User
+	err = q.write(ctx, func(c Conn) error {
+		var err error
+		if !p.KeepAnAdmin || p.Role == "admin" {
+			u, err = scanUser(c.QueryRow(ctx, `UPDATE users SET role = $2, environment_ids = $3 WHERE id = $1 RETURNING `+userColumns,
+				p.ID, p.Role, string(b)))
+			return err
+		}
+		u, err = scanUser(c.QueryRow(ctx, q.lockAdmins()+`UPDATE users SET role = $2, environment_ids = $3
+			WHERE id = $1 AND `+leavesAnAdmin+` RETURNING `+userColumns, p.ID, p.Role, string(b)))
+		if errors.Is(err, store.ErrNotFound) {
+			return refused(ctx, c, p.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return liftoff.User{}, fmt.Errorf("set the role of user %s: %w", p.ID, err)
+	}
+	return u, nil
+}
+
 // DeleteUser deletes the user; its sessions go with it (ON DELETE CASCADE).
 func (q queries) DeleteUser(ctx context.Context, p store.DeleteUserParams) error {
-	n, err := q.exec(ctx, `DELETE FROM users WHERE id = $1`, p.ID)
-	if err == nil && n == 0 {
-		err = store.ErrNotFound
-	}
+	err := q.write(ctx, func(c Conn) error {
+		if !p.KeepAnAdmin {
+			n, err := c.Exec(ctx, `DELETE FROM users WHERE id = $1`, p.ID)
+			if err == nil && n == 0 {
+				err = store.ErrNotFound
+			}
+			return err
+		}
+		n, err := c.Exec(ctx, q.lockAdmins()+`DELETE FROM users WHERE id = $1 AND `+leavesAnAdmin, p.ID)
+		if err == nil && n == 0 {
+			err = refused(ctx, c, p.ID)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete user %s: %w", p.ID, err)
 	}

@@ -64,6 +64,7 @@ func Run(t *testing.T, d Driver) {
 		{"CertificateItems", testCertificateItems},
 		{"CertificateLocks", testCertificateLocks},
 		{"Users", testUsers},
+		{"UserRoles", testUserRoles},
 		{"ManagedResources", testManagedResources},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -148,3 +148,111 @@ func sameUser(a, b liftoff.User) bool {
 	return a.ID == b.ID && a.Email == b.Email && a.PasswordHash == b.PasswordHash && a.Role == b.Role &&
 		slices.Equal(a.EnvironmentIDs, b.EnvironmentIDs) && a.CreatedAt.Equal(b.CreatedAt)
 }
+
+// testUserRoles: a user's role and environments change, its sessions
+// going on with the new role; with KeepAnAdmin, neither a role change nor
+// a deletion takes the admin role from the last user who has it, and two
+// admins demoting each other at once leave one admin.
+func testUserRoles(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	expires := t0.Add(time.Hour)
+	for _, p := range []store.CreateUserParams{
+		{ID: "a1", Email: "a1@example.com", PasswordHash: "x", Role: "admin", At: t0},
+		{ID: "a2", Email: "a2@example.com", PasswordHash: "x", Role: "admin", At: t0.Add(time.Second)},
+		{ID: "r1", Email: "r1@example.com", PasswordHash: "x", Role: "read", At: t0.Add(2 * time.Second)},
+	} {
+		if _, err := s.CreateUser(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateSession(ctx, store.CreateSessionParams{Hash: "s-r1", UserID: "r1", At: t0, ExpiresAt: expires}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: "r1", Role: "deploy", EnvironmentIDs: []int64{4, 9}, KeepAnAdmin: true})
+	if err != nil || u.Role != "deploy" || !slices.Equal(u.EnvironmentIDs, []int64{4, 9}) || u.Email != "r1@example.com" {
+		t.Fatalf("SetUserRole(r1, deploy) = %+v, %v", u, err)
+	}
+	if sess, err := s.GetSession(ctx, store.GetSessionParams{Hash: "s-r1", At: t0}); err != nil || sess.User.Role != "deploy" ||
+		!slices.Equal(sess.User.EnvironmentIDs, []int64{4, 9}) {
+		t.Fatalf("the session after SetUserRole: %+v, %v", sess, err)
+	}
+	if u, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: "r1", Role: "read", KeepAnAdmin: true}); err != nil || u.EnvironmentIDs != nil {
+		t.Fatalf("SetUserRole(r1, read) = %+v, %v", u, err)
+	}
+	if _, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: "nobody", Role: "read", KeepAnAdmin: true}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetUserRole(nobody) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: "nobody", Role: "admin"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetUserRole(nobody, admin) = %v, want ErrNotFound", err)
+	}
+
+	// Two admins demote each other at once: one of them stays admin.
+	errs := make(chan error, 2)
+	for _, id := range []string{"a1", "a2"} {
+		go func() {
+			_, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: id, Role: "read", KeepAnAdmin: true})
+			errs <- err
+		}()
+	}
+	var refused int
+	for range 2 {
+		switch err := <-errs; {
+		case errors.Is(err, store.ErrLastAdmin):
+			refused++
+		case err != nil:
+			t.Fatalf("SetUserRole of an admin: %v", err)
+		}
+	}
+	admins := adminsOf(t, s)
+	if refused != 1 || len(admins) != 1 {
+		t.Fatalf("two admins demoted each other: %d refused, admins left %v; want 1 and 1", refused, admins)
+	}
+	last := admins[0]
+	if _, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: last, Role: "deploy", EnvironmentIDs: []int64{4}, KeepAnAdmin: true}); !errors.Is(err, store.ErrLastAdmin) ||
+		!errors.Is(err, store.ErrConflict) {
+		t.Errorf("demoting the last admin: %v, want ErrLastAdmin (a conflict)", err)
+	}
+	if err := s.DeleteUser(ctx, store.DeleteUserParams{ID: last, KeepAnAdmin: true}); !errors.Is(err, store.ErrLastAdmin) {
+		t.Errorf("deleting the last admin: %v, want ErrLastAdmin", err)
+	}
+	if err := s.DeleteUser(ctx, store.DeleteUserParams{ID: "nobody", KeepAnAdmin: true}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteUser(nobody) = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUser(ctx, store.DeleteUserParams{ID: "r1", KeepAnAdmin: true}); err != nil {
+		t.Errorf("deleting a read user: %v", err)
+	}
+	if got := adminsOf(t, s); !slices.Equal(got, []string{last}) {
+		t.Fatalf("admins after the refusals: %v, want [%s]", got, last)
+	}
+	// Promoting another first lets the last one go; without KeepAnAdmin
+	// nothing is refused.
+	other := "a1"
+	if last == "a1" {
+		other = "a2"
+	}
+	if _, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: other, Role: "admin", KeepAnAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, store.DeleteUserParams{ID: last, KeepAnAdmin: true}); err != nil {
+		t.Fatalf("deleting an admin when another is left: %v", err)
+	}
+	if _, err := s.SetUserRole(ctx, store.SetUserRoleParams{ID: other, Role: "read"}); err != nil {
+		t.Fatalf("demoting the last admin without KeepAnAdmin: %v", err)
+	}
+}
+
+// adminsOf lists the ids of the users with the admin role.
+func adminsOf(t *testing.T, s store.Store) []string {
+	t.Helper()
+	users, err := s.ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, u := range users {
+		if u.Role == "admin" {
+			out = append(out, u.ID)
+		}
+	}
+	return out
+}
