@@ -151,12 +151,33 @@ var viewports = []struct {
 	width, height int64
 }{{"desktop", 1280, 800}, {"phone", 390, 844}}
 
+// a11yConfig deploys one service of each kind the dashboard shows: a web
+// service that runs, a static site, a scheduler with a job run by hand.
+func a11yConfig() string {
+	return `{"environments": [
+  {"id": "production", "name": "Production", "source": {"branch": "main"}, "services": [
+    {"id": "site", "name": "Site", "type": "static", "basePath": "site", "watchPaths": ["site/**"],
+     "buildCommand": "mkdir -p public && cp index.html public/", "outputDirectory": "public"},
+    {"id": "api", "name": "API", "type": "web", "startCommand": "` + webserver + `", "healthCheckPath": "/health", "watchPaths": ["api/**"]},
+    {"id": "cron", "name": "Cron", "type": "scheduler", "buildCommand": "true",
+     "jobs": {"by-hand": {"startCommand": "echo by hand", "schedule": "manual"}}}
+  ]},
+  {"id": "preview", "name": "Previews", "source": {"pr": true}, "services": [
+    {"id": "site", "name": "Site", "type": "static", "basePath": "site", "watchPaths": ["site/**"],
+     "buildCommand": "mkdir -p public && cp index.html public/", "outputDirectory": "public"}
+  ]}
+]}`
+}
+
 // dashboardSite is a liftoff serve with an admin user signed in in a
 // headless chromium, and a project whose production and a pull request's
 // preview were deployed.
 type dashboardSite struct {
-	base, env, deployment string
-	tab                   context.Context
+	base, env, preview, deployment string
+	// api and cron are the production services' ids; run a run of
+	// cron's job.
+	api, cron, run string
+	tab            context.Context
 }
 
 func newDashboardSite(t testing.TB, ctx context.Context) dashboardSite {
@@ -168,12 +189,13 @@ func newDashboardSite(t testing.TB, ctx context.Context) dashboardSite {
 	srv := start(t, flags, &logLines{})
 	c := client.New(srv.url(), key)
 	repo := gittest.New(t)
-	repo.Commit("site", map[string]string{"liftoff.json": dashboardConfig, "site/index.html": "<h1>hi</h1>"})
+	repo.Commit("site", map[string]string{"liftoff.json": a11yConfig(), "site/index.html": "<h1>hi</h1>"})
 	p, err := c.CreateProjectWith(ctx, client.NewProject{Name: "shop", RepoURL: repo.Dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := dashboardSite{base: srv.url(), env: strconv.FormatInt(p.Environments[0].EnvironmentID, 10)}
+	s := dashboardSite{base: srv.url(), env: strconv.FormatInt(p.Environments[0].EnvironmentID, 10),
+		preview: strconv.FormatInt(p.Environments[1].EnvironmentID, 10)}
 	prod, err := c.CreateHook(ctx, p.Environments[0].EnvironmentID, "CI")
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +226,23 @@ func newDashboardSite(t testing.TB, ctx context.Context) dashboardSite {
 			}
 		}
 	}
+	d, err := c.Deployment(ctx, s.deployment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sd := range d.ServiceDeployments {
+		switch sd.Service.ServiceGivenID {
+		case "api":
+			s.api = sd.Service.ServiceID
+		case "cron":
+			s.cron = sd.Service.ServiceID
+		}
+	}
+	run, err := c.RunJob(ctx, s.cron, "by-hand", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.run = run.JobExecutionID
 	s.tab = newBrowser(t, ctx)
 	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/login"), chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password+"\r"),
@@ -320,6 +359,15 @@ func TestDashboardAccessibility(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("no link leads to a page %s: %v", want, seen)
 		}
+	}
+
+	// Pages of a kind seen, whose content differs: a preview environment's
+	// settings (its previews), a running web service (its live log), a
+	// scheduler (its jobs), a job's run.
+	for name, path := range map[string]string{"preview-environment": "/environments/" + s.preview, "service-web": "/services/" + s.api,
+		"service-scheduler": "/services/" + s.cron, "job-execution": "/job-executions/" + s.run} {
+		open(path)
+		check(name)
 	}
 
 	// The pages only forms lead to.

@@ -309,7 +309,7 @@ func TestJobs(t *testing.T) {
 			_, body, _ := b.get("/services/" + cron.ID)
 			page := mainOf(body)
 			if !strings.Contains(page, `<tr data-job="nightly">`) || !strings.Contains(page, "<code>0 3 * * *</code>") ||
-				!strings.Contains(page, "<code>node report.js</code>") || !strings.Contains(page, `aria-label="Run backfill now">Run now</button>`) ||
+				!strings.Contains(page, "<code>node report.js</code>") || !strings.Contains(page, `aria-label="Run now: backfill">Run now</button>`) ||
 				!strings.Contains(page, "No runs yet.") {
 				t.Fatalf("the scheduler's page:\n%s", page)
 			}
