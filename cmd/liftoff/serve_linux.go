@@ -67,6 +67,10 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.IntVar(&cfg.MaxRestarts, "max-restarts", def.MaxRestarts, "restarts in a row (that did not stay up 1 min) before a release is crashed, down until its next deployment")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, create a demo project, API key and deploy hook and print how to deploy")
 	f.StringVar(&cfg.GitHubWebhookSecret, "github-webhook-secret", "", "secret of GitHub webhooks sent to /api/github/webhook (off when empty)")
+	f.StringVar(&cfg.GitHubToken, "github-token", "", "token that reports deployments to GitHub: commit statuses, deployments, preview comments (off when empty; or a GitHub App)")
+	f.Int64Var(&cfg.GitHubAppID, "github-app-id", 0, "id of the GitHub App that reports deployments to GitHub, with --github-app-key-file (instead of --github-token)")
+	f.StringVar(&cfg.GitHubAppKeyFile, "github-app-key-file", "", "PEM private key file of the GitHub App of --github-app-id")
+	f.StringVar(&cfg.GitHubAPIURL, "github-api-url", "", "GitHub's REST API (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3)")
 	f.StringVar(&allowedRepos, "allowed-repos", "", "comma-separated patterns of the repositories projects may use, e.g. "+
 		"'https://github.com/acme/*,/srv/git/*' (default: remote URLs on public addresses, and local paths only under <data-dir>/repos)")
 	f.IntVar(&cfg.Workers, "workers", def.Workers, "deployments this node runs at once (-1: none, an API-only replica)")

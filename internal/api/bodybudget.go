@@ -4,13 +4,17 @@ import (
 	"errors"
 	"io"
 	"sync/atomic"
+
+	"github.com/liftoffhq/liftoff/internal/github"
 )
 
 // webhookBodyBudget bounds the bytes that GitHub webhook bodies may hold
 // in memory at once, all calls together. A body is read before its
 // signature can be checked, so without a bound anyone could make Liftoff
-// hold github.MaxPayloadSize per connection they open. Real deliveries are a few KiB.
-const webhookBodyBudget = 64 << 20
+// hold github.MaxBodySize per connection they open. Real deliveries are a
+// few KiB; the budget holds two of the largest bodies GitHub may send (a
+// 25 MB payload, form-encoded).
+const webhookBodyBudget = 2 * github.MaxBodySize
 
 // errOverBudget is readBudgeted's answer when the budget is spent.
 var errOverBudget = errors.New("over the budget of bodies held at once")

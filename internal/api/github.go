@@ -29,7 +29,10 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) error {
 	if len(a.GitHubSecret) == 0 || a.Webhooks == nil {
 		return fail.New(fail.NotFound, "GitHub webhooks are not set up: start Liftoff with --github-webhook-secret")
 	}
-	body, release, err := readBudgeted(r.Body, github.MaxPayloadSize, a.webhookBodies)
+	// The cap is GitHub's, on the payload; a form-encoded body is larger
+	// than its payload, so the body is bounded at the most such a payload
+	// takes.
+	body, release, err := readBudgeted(r.Body, github.MaxBodySize, a.webhookBodies)
 	defer release()
 	if errors.Is(err, errOverBudget) {
 		// Logged once, with the caller's address, by the adapter.
@@ -39,7 +42,7 @@ func (a *API) githubWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fail.Wrap(fail.Invalid, err, "could not read the request body")
 	}
-	if len(body) > github.MaxPayloadSize {
+	if len(body) > github.MaxBodySize || github.PayloadSize(body) > github.MaxPayloadSize {
 		return fail.New(fail.TooLarge, payloadTooLarge())
 	}
 	event, delivery := r.Header.Get("X-GitHub-Event"), r.Header.Get("X-GitHub-Delivery")

@@ -1401,11 +1401,11 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	// 202: pushes.
 	pushed := deliver("push main", "push", fixture("push.main.json"))
 	if len(pushed.Queued) != 1 || pushed.Queued[0].EnvironmentID != prod || pushed.Queued[0].PRNumber != nil || requested(pushed.Queued[0]) != mergeSHA ||
-		len(pushed.Ignored) != 1 || !strings.HasPrefix(pushed.Ignored[0], "audit: ") || pushed.Action != "" {
-		t.Errorf("a push to main should deploy production and explain why audit was not: %+v", pushed)
+		len(pushed.Ignored) != 2 || !strings.HasPrefix(pushed.Ignored[0], "audit: ") || !strings.HasPrefix(pushed.Ignored[1], "preview: ") || pushed.Action != "" {
+		t.Errorf("a push to main should deploy production and explain why audit and preview were not: %+v", pushed)
 	}
-	if tag := deliver("push tag", "push", fixture("push.tag.json")); len(tag.Queued)+len(tag.Ignored) != 0 {
-		t.Errorf("a tag concerns no environment: %+v", tag)
+	if tag := deliver("push tag", "push", fixture("push.tag.json")); len(tag.Queued) != 0 || len(tag.Ignored) != 3 {
+		t.Errorf("a tag deploys nothing, and says why for each of the 3 environments: %+v", tag)
 	}
 	other := strings.ReplaceAll(fixture("push.main.json"), "octo-org/shop", "octo-org/elsewhere")
 	if res := deliver("push to a repository no project uses", "push", other); len(res.Queued) != 0 || len(res.Ignored) != 1 {
@@ -1427,6 +1427,22 @@ func exerciseGitHubWebhook(t *testing.T, h *harness, dialect string, run func(*h
 	run(srv, exchange{name: "webhook signed with another secret", op: op, path: path, header: signed("push", push, []byte("another secret")), body: push, status: 401})
 	run(h.srv, exchange{name: "webhook without a secret configured", op: op, path: path, header: signed("ping", ping, secret), body: ping, status: 404})
 	run(srv, exchange{name: "webhook over GitHub's cap", op: op, path: path, header: signed("push", "", secret), body: strings.Repeat(" ", github.MaxPayloadSize+1), status: 413})
+	// The cap is on the payload: form-encoded, a payload under it makes a
+	// body over it ("{" is "%7B"), which is accepted; one over it is not.
+	padded := func(n int) string {
+		return "payload=" + url.QueryEscape(strings.Replace(fixture("push.main.json"), `"ref":`, `"padding": "`+strings.Repeat("{", n)+`", "ref":`, 1))
+	}
+	big := padded(github.MaxPayloadSize / 2)
+	hd = signed("push", big, secret)
+	hd.Set("Content-Type", "application/x-www-form-urlencoded")
+	if len(big) <= github.MaxPayloadSize {
+		t.Fatalf("the form-encoded body is %d bytes: want more than the cap", len(big))
+	}
+	run(srv, exchange{name: "webhook form-encoded under GitHub's cap", op: op, path: path, header: hd, body: big, status: 202})
+	big = padded(github.MaxPayloadSize)
+	hd = signed("push", big, secret)
+	hd.Set("Content-Type", "application/x-www-form-urlencoded")
+	run(srv, exchange{name: "webhook form-encoded over GitHub's cap", op: op, path: path, header: hd, body: big, status: 413})
 	closedStore := storetest.Open(t, dialect)
 	if err := closedStore.Close(); err != nil {
 		t.Fatal(err)

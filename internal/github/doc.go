@@ -8,8 +8,10 @@
 // It is pure: no HTTP, no store, no git. The webhook handler does the steps,
 // in this order:
 //
-//  1. Read the body (at most [MaxPayloadSize] bytes) and [Verify] it against
-//     the X-Hub-Signature-256 header before anything else looks at it.
+//  1. Read the body (at most [MaxBodySize] bytes: a form-encoded body is
+//     larger than its payload), refuse a payload over [MaxPayloadSize]
+//     ([PayloadSize]), and [Verify] it against the X-Hub-Signature-256
+//     header before anything else looks at it.
 //  2. [Parse] it with the X-GitHub-Event header. Events other than ping,
 //     push and pull_request come back with Kind [KindIgnored], not an error,
 //     so a hook subscribed to "everything" keeps working. Both content types

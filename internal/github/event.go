@@ -12,10 +12,42 @@ import (
 // EventHeader is the header naming the event of a delivery.
 const EventHeader = "X-GitHub-Event"
 
-// MaxPayloadSize is the largest delivery GitHub sends (it drops bigger
-// ones), and so the most a handler needs to read; Parse rejects bigger
-// bodies.
+// MaxPayloadSize is the largest payload GitHub sends (it drops bigger
+// ones); Parse rejects a bigger one. It bounds the JSON, not the body: a
+// form-encoded delivery's body is larger than its payload.
 const MaxPayloadSize = 25 << 20
+
+// MaxBodySize is the most a handler needs to read of a delivery's body: a
+// MaxPayloadSize payload form-encoded, each of its bytes written as at most
+// three ("%7B"), after the field's name.
+const MaxBodySize = 3*MaxPayloadSize + 8 // 8: len("payload=")
+
+// PayloadSize is the size of the JSON payload body holds, without decoding
+// it: the body itself for application/json, the decoded length of its
+// "payload" field for application/x-www-form-urlencoded, or, for what is
+// neither, the body's length. It lets a handler refuse an oversized
+// delivery (413) before checking its signature.
+func PayloadSize(body []byte) int {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		return len(trimmed)
+	}
+	for field := range bytes.SplitSeq(body, []byte("&")) {
+		value, ok := bytes.CutPrefix(field, []byte("payload="))
+		if !ok {
+			continue
+		}
+		n := 0
+		for i := 0; i < len(value); i++ {
+			if value[i] == '%' {
+				i += 2
+			}
+			n++
+		}
+		return n
+	}
+	return len(body)
+}
 
 // Kinds of Event.
 const (
@@ -166,12 +198,15 @@ func Parse(eventHeader string, body []byte) (Event, error) {
 		ev.Kind = KindIgnored
 		return ev, nil
 	}
-	if len(body) > MaxPayloadSize {
-		return Event{}, fmt.Errorf("%w: %s event: body is larger than %d bytes", ErrInvalidPayload, name, MaxPayloadSize)
+	if len(body) > MaxBodySize {
+		return Event{}, fmt.Errorf("%w: %s event: body is larger than %d bytes", ErrInvalidPayload, name, MaxBodySize)
 	}
 	js, err := payloadJSON(body)
 	if err != nil {
 		return Event{}, fmt.Errorf("%w: %s event: %w", ErrInvalidPayload, name, err)
+	}
+	if len(js) > MaxPayloadSize {
+		return Event{}, fmt.Errorf("%w: %s event: payload is larger than %d bytes", ErrInvalidPayload, name, MaxPayloadSize)
 	}
 	switch name {
 	case KindPing:

@@ -249,7 +249,7 @@ func TestParseErrors(t *testing.T) {
 		{"NUL in the pushed ref", "push", strings.Replace(pushMain, `"ref": "refs/heads/main"`, `"ref": "refs/heads/ma\u0000in"`, 1),
 			"push event: ref holds a control character"},
 		{"ping without hook_id", "ping", `{"zen":"Design for failure."}`, "ping event: missing hook_id"},
-		{"too big", "push", `{"ref":"` + strings.Repeat("x", github.MaxPayloadSize) + `"}`, "push event: body is larger than 26214400 bytes"},
+		{"too big", "push", `{"ref":"` + strings.Repeat("x", github.MaxPayloadSize) + `"}`, "push event: payload is larger than 26214400 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,4 +429,41 @@ func dump(ev github.Event) string {
 		s += fmt.Sprintf("\n  Ping=%+v", *ev.Ping)
 	}
 	return s
+}
+
+// The cap is on the payload, not on the body: a form-encoded payload under
+// it may make a body over it.
+func TestPayloadCapIsOnThePayload(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile("testdata/push.main.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// padded is the payload with a field of n c's, form-encoded.
+	padded := func(c string, n int) []byte {
+		js := strings.Replace(string(body), `"ref":`, `"padding": "`+strings.Repeat(c, n)+`", "ref":`, 1)
+		return []byte("payload=" + url.QueryEscape(js))
+	}
+	under := padded("{", github.MaxPayloadSize-len(body)-100)
+	if len(under) <= github.MaxPayloadSize || len(under) > github.MaxBodySize {
+		t.Fatalf("the form body is %d bytes: want over the payload cap, under MaxBodySize", len(under))
+	}
+	if n := github.PayloadSize(under); n > github.MaxPayloadSize || n < github.MaxPayloadSize-200 {
+		t.Errorf("PayloadSize = %d, want the JSON's size, just under %d", n, github.MaxPayloadSize)
+	}
+	if ev, err := github.Parse("push", under); err != nil || ev.Push == nil || ev.Push.Branch != "main" {
+		t.Errorf("a form-encoded payload under the cap: %+v, %v", ev, err)
+	}
+	over := padded("a", github.MaxPayloadSize) // under MaxBodySize: "a" is not escaped
+	if n := github.PayloadSize(over); n <= github.MaxPayloadSize {
+		t.Errorf("PayloadSize = %d, want over %d", n, github.MaxPayloadSize)
+	}
+	if _, err := github.Parse("push", over); err == nil || !strings.Contains(err.Error(), "payload is larger than") {
+		t.Errorf("a form-encoded payload over the cap: %v", err)
+	}
+	for in, want := range map[string]int{`{"a":1}`: 7, "  \n{}": 2, "payload=%7B%7D": 2, "x=1&payload=%7B+%7D": 3, "not a payload": 13} {
+		if got := github.PayloadSize([]byte(in)); got != want {
+			t.Errorf("PayloadSize(%q) = %d, want %d", in, got, want)
+		}
+	}
 }

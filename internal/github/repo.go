@@ -131,3 +131,27 @@ func cleanRepoPath(p string) string {
 	}
 	return p
 }
+
+// FullName returns the "owner/name" that repo, a repository location in
+// any form Matches accepts, names on one of hosts (lowercase host names,
+// e.g. "github.com"). A bare "owner/name" names a repository on any host.
+// ok is false for a local path, another host, or a path that is not
+// owner/name.
+func FullName(repo string, hosts ...string) (fullName string, ok bool) {
+	host, path, ok := splitRepoURL(strings.TrimSpace(repo))
+	if !ok || strings.Count(path, "/") != 1 || strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") {
+		return "", false
+	}
+	if host == "" {
+		return path, true
+	}
+	if host == "www.github.com" || host == "ssh.github.com" {
+		host = "github.com"
+	}
+	for _, h := range hosts {
+		if strings.EqualFold(h, host) {
+			return path, true
+		}
+	}
+	return "", false
+}

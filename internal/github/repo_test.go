@@ -88,3 +88,29 @@ func TestRepoMatches(t *testing.T) {
 		})
 	}
 }
+
+func TestFullName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		repo  string
+		hosts []string
+		want  string
+	}{
+		{"https://github.com/octo-org/shop.git", []string{"github.com"}, "octo-org/shop"},
+		{"git@github.com:octo-org/shop.git", []string{"github.com"}, "octo-org/shop"},
+		{"ssh://git@ssh.github.com:443/octo-org/shop.git", []string{"github.com"}, "octo-org/shop"},
+		{"octo-org/shop", []string{"github.com"}, "octo-org/shop"},
+		{"https://ghe.corp.example/platform/shop", []string{"ghe.corp.example"}, "platform/shop"},
+		{"https://ghe.corp.example/platform/shop", []string{"github.com"}, ""},
+		{"https://gitlab.com/octo-org/shop.git", []string{"github.com"}, ""},
+		{"https://github.com/octo-org/shop/tree/main", []string{"github.com"}, ""},
+		{"/srv/git/shop", []string{"github.com"}, ""},
+		{"", []string{"github.com"}, ""},
+	}
+	for _, tt := range tests {
+		got, ok := github.FullName(tt.repo, tt.hosts...)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("FullName(%q, %q) = %q, %v; want %q", tt.repo, tt.hosts, got, ok, tt.want)
+		}
+	}
+}

@@ -92,6 +92,16 @@ type Config struct {
 	// GitHubWebhookSecret is the secret shared with GitHub webhooks
 	// (POST /api/github/webhook). Empty: the endpoint is off.
 	GitHubWebhookSecret string
+	// GitHubToken, or GitHubAppID with GitHubAppKeyFile, let Liftoff tell
+	// GitHub how deployments went (package github/report: commit
+	// statuses, deployments, a preview's pull request comment); off when
+	// neither is set. GitHubAPIURL is the REST API's root: default
+	// https://api.github.com; https://HOST/api/v3 for GitHub Enterprise
+	// Server. The token and the key are never logged.
+	GitHubToken      string
+	GitHubAppID      int64
+	GitHubAppKeyFile string
+	GitHubAPIURL     string
 	// ShutdownTimeout bounds each stage of the graceful shutdown: requests
 	// in flight, then deployments running, then the releases (and the
 	// proxy in front of them). Default 30s.
@@ -313,6 +323,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--public-url %q must be an http:// or https:// URL", c.PublicURL))
 	}
 	if _, _, err := c.Database(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.GitHubReporter("", nil); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := repoaccess.New(repoaccess.Config{Patterns: c.AllowedRepos}); err != nil {

@@ -140,10 +140,15 @@ func (d *Dispatcher) Handle(ctx context.Context, ev github.Event) (Result, error
 		}
 		for _, env := range envs {
 			cfg := env.Config
-			if ev.Kind == github.KindPullRequest && env.IsPreview {
+			// A push gives every environment a line: what it queued
+			// for it, or why not.
+			switch {
+			case ev.Kind == github.KindPullRequest && env.IsPreview:
 				err = d.pullRequest(ctx, &res, ev, p, env, cfg)
-			} else if ev.Kind == github.KindPush && !env.IsPreview {
+			case ev.Kind == github.KindPush && !env.IsPreview:
 				err = d.push(ctx, &res, ev, p, env, cfg)
+			case ev.Kind == github.KindPush:
+				res.Ignored = append(res.Ignored, fmt.Sprintf("%s: a preview environment deploys pull requests, not pushes", env.GivenID))
 			}
 			if err != nil {
 				return res, err
@@ -197,6 +202,12 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 		ignore(fmt.Sprintf("action %q does not deploy", ev.Action))
 		return nil
 	}
+	if pr.State != "open" {
+		// A closed or merged PR's late events (a label added after the
+		// merge, a push to its branch) must not bring a preview back up.
+		ignore(fmt.Sprintf("the pull request is %s: only an open pull request's events deploy", closedWord(pr)))
+		return nil
+	}
 	if ev.Action == github.ActionReopened {
 		// A reopened PR keeps its preview: cancel a teardown still scheduled.
 		if err := deployment.ScheduleTearDown(ctx, d.Store, env.ID, pr.Number, time.Time{}); err != nil {
@@ -238,12 +249,31 @@ func (d *Dispatcher) pullRequest(ctx context.Context, res *Result, ev github.Eve
 	return err
 }
 
+// closedWord says how a pull request that is not open ended.
+func closedWord(pr *github.PullRequest) string {
+	if pr.Merged {
+		return "merged"
+	}
+	if pr.State == "" {
+		return "not open"
+	}
+	return pr.State
+}
+
 func (d *Dispatcher) push(ctx context.Context, res *Result, ev github.Event, p liftoff.Project, env liftoff.Environment, cfg config.Environment) error {
 	push := ev.Push
-	if push.Branch == "" || push.Branch != env.Branch {
-		return nil // another branch, or a tag: not this environment's
-	}
 	ignore := func(why string) { res.Ignored = append(res.Ignored, fmt.Sprintf("%s: %s", env.GivenID, why)) }
+	switch {
+	case push.Branch == "" && push.Tag != "":
+		ignore(fmt.Sprintf("the push is of tag %s; it follows branch %s", push.Tag, env.Branch))
+		return nil
+	case push.Branch == "":
+		ignore(fmt.Sprintf("the push is of %s, not a branch; it follows branch %s", push.Ref, env.Branch))
+		return nil
+	case push.Branch != env.Branch:
+		ignore(fmt.Sprintf("it follows branch %s, not %s", env.Branch, push.Branch))
+		return nil
+	}
 	if push.Deleted {
 		ignore("the branch was deleted")
 		return nil

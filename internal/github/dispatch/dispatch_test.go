@@ -359,6 +359,22 @@ func TestPullRequestDeploys(t *testing.T) {
 			ignored: []string{"preview PR #42: the pull request has none of the labels [deploy-me] (it has [enhancement, preview])"},
 		},
 		{
+			name: "labeled on a closed PR does not deploy", fixture: "pull_request.labeled.json", rewrite: []string{`"state": "open"`, `"state": "closed"`},
+			envs:    []store.EnvironmentSpec{preview("preview", "push", `{"labels":["preview"]}`)},
+			ignored: []string{"preview PR #42: the pull request is closed: only an open pull request's events deploy"},
+		},
+		{
+			name: "labeled on a merged PR does not deploy", fixture: "pull_request.labeled.json",
+			rewrite: []string{`"state": "open"`, `"state": "closed"`, `"merged": false`, `"merged": true`},
+			envs:    []store.EnvironmentSpec{preview("preview", "push", `{"labels":["preview"]}`)},
+			ignored: []string{"preview PR #42: the pull request is merged: only an open pull request's events deploy"},
+		},
+		{
+			name: "synchronize on a closed PR does not deploy", fixture: "pull_request.synchronize.json", rewrite: []string{`"state": "open"`, `"state": "closed"`},
+			envs:    []store.EnvironmentSpec{preview("preview", "push", "")},
+			ignored: []string{"preview PR #42: the pull request is closed: only an open pull request's events deploy"},
+		},
+		{
 			name: "an action that does not deploy", fixture: "pull_request.opened.json", rewrite: []string{`"action": "opened"`, `"action": "assigned"`},
 			envs:    []store.EnvironmentSpec{preview("preview", "push", "")},
 			ignored: []string{`preview PR #42: action "assigned" does not deploy`},
@@ -717,7 +733,8 @@ func TestPush(t *testing.T) {
 			name: "a push to the branch deploys its environments", fixture: "push.main.json",
 			envs: []store.EnvironmentSpec{normal("production", "main", "push"), normal("canary", "main", "push"),
 				normal("staging", "develop", "push"), preview("preview", "push", "")},
-			want: []string{"production", "canary"},
+			want:    []string{"production", "canary"},
+			ignored: []string{"staging: it follows branch develop, not main", "preview: a preview environment deploys pull requests, not pushes"},
 		},
 		{
 			name: "a manual environment is ignored", fixture: "push.main.json",
@@ -727,21 +744,25 @@ func TestPush(t *testing.T) {
 		},
 		{
 			name: "another branch", fixture: "push.main.json", rewrite: []string{`"ref": "refs/heads/main"`, `"ref": "refs/heads/develop"`},
-			envs: []store.EnvironmentSpec{normal("production", "main", "push"), normal("staging", "develop", "push")},
-			want: []string{"staging"},
+			envs:    []store.EnvironmentSpec{normal("production", "main", "push"), normal("staging", "develop", "push")},
+			want:    []string{"staging"},
+			ignored: []string{"production: it follows branch main, not develop"},
 		},
 		{
 			name: "a branch no environment follows", fixture: "push.main.json", rewrite: []string{`"ref": "refs/heads/main"`, `"ref": "refs/heads/hotfix"`},
-			envs: []store.EnvironmentSpec{normal("production", "main", "push")},
+			envs:    []store.EnvironmentSpec{normal("production", "main", "push"), preview("preview", "push", "")},
+			ignored: []string{"production: it follows branch main, not hotfix", "preview: a preview environment deploys pull requests, not pushes"},
 		},
 		{
 			name: "a tag", fixture: "push.tag.json",
 			envs: []store.EnvironmentSpec{normal("production", "main", "push"), normal("tagged", "v1.4.0", "push")},
+			ignored: []string{"production: the push is of tag v1.4.0; it follows branch main",
+				"tagged: the push is of tag v1.4.0; it follows branch v1.4.0"},
 		},
 		{
 			name: "a deleted branch", fixture: "push.deleted.json",
 			envs:    []store.EnvironmentSpec{normal("production", "main", "push"), normal("checkout", "feature/checkout", "push")},
-			ignored: []string{"checkout: the branch was deleted"},
+			ignored: []string{"production: it follows branch main, not feature/checkout", "checkout: the branch was deleted"},
 		},
 	}
 	for _, tc := range tests {
@@ -921,11 +942,12 @@ func TestResultJSON(t *testing.T) {
 	eachDialect(t, func(t *testing.T, dialect string) {
 		h := newHarness(t, dialect)
 		h.project("https://github.com/octo-org/shop.git", "", normal("production", "main", "push"))
-		b, err := json.Marshal(h.handle(event(t, "push.tag.json")))
+		// A pull request concerns no normal environment.
+		b, err := json.Marshal(h.handle(event(t, "pull_request.opened.json")))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := `{"event":"push","queued":[],"tornDown":[],"teardownScheduled":[],"ignored":[]}`; string(b) != want {
+		if want := `{"event":"pull_request","action":"opened","queued":[],"tornDown":[],"teardownScheduled":[],"ignored":[]}`; string(b) != want {
 			t.Errorf("JSON = %s\nwant   %s", b, want)
 		}
 	})

@@ -1,0 +1,462 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/github/report"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/notify"
+)
+
+const (
+	sha1st   = "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c"
+	sha2nd   = "5c3f0e9d1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d"
+	patToken = "ghp_R2bX9cZ1eT7qL0mN4vW8yA3sD6fG5hJ2kP1o"
+	public   = "https://liftoff.example.com"
+)
+
+var t0 = time.Date(2026, 11, 26, 18, 43, 17, 0, time.UTC)
+
+var (
+	// shop's repository is on github.com; the fake GitHub is on another
+	// host, so the project is linked by name.
+	shop       = liftoff.Project{ID: "prj1", Name: "Shop", RepoURL: "https://github.com/octo-org/shop.git", GitHubRepository: "octo-org/shop"}
+	production = liftoff.Environment{ID: 3, ProjectID: "prj1", GivenID: "production", Name: "Production", Branch: "main"}
+	preview    = liftoff.Environment{ID: 4, ProjectID: "prj1", GivenID: "preview", Name: "Preview", IsPreview: true}
+)
+
+// services are a deployment's services with the status st.
+func services(prefix string, st liftoff.Status) []liftoff.ServiceDeployment {
+	return []liftoff.ServiceDeployment{
+		{ServiceGivenID: "worker", ServiceName: "Worker", ServiceType: config.TypeWorker, Status: st},
+		{ServiceGivenID: "api", ServiceName: "API", ServiceType: config.TypeWeb, ServiceDomain: "https://api." + prefix + ".shop.example.com", Status: st},
+		{ServiceGivenID: "site", ServiceName: "Site", ServiceType: config.TypeStatic, ServiceDomain: "https://site." + prefix + ".shop.example.com", Status: st},
+	}
+}
+
+// events are the created, started and end events of one deployment.
+func events(env liftoff.Environment, id, sha string, pr int, end string, at time.Time) []notify.Event {
+	d := liftoff.Deployment{ID: id, ProjectID: shop.ID, EnvironmentID: env.ID, EnvironmentGivenID: env.GivenID, IsPreview: env.IsPreview,
+		PRNumber: pr, RepoURL: shop.RepoURL, RequestedCommit: sha, Status: liftoff.StatusPending, CreatedAt: at}
+	created := d
+	started := d
+	started.GitCommit, started.Status, started.StartedAt = sha, liftoff.StatusBuilding, at.Add(time.Second)
+	prefix := env.GivenID
+	if pr > 0 {
+		prefix = fmt.Sprintf("pr-%d.%s", pr, env.GivenID)
+	}
+	started.Services = services(prefix, liftoff.StatusBuilding)
+	ended := started
+	ended.FinishedAt = at.Add(73 * time.Second)
+	switch end {
+	case notify.EventSucceeded:
+		ended.Status, ended.Services = liftoff.StatusSuccess, services(prefix, liftoff.StatusSuccess)
+	case notify.EventFailed:
+		ended.Status, ended.Services = liftoff.StatusBuildError, services(prefix, liftoff.StatusBuildError)
+		ended.Errors = []liftoff.ErrorEntry{{Status: liftoff.StatusBuildError, Message: "api: npm run build exited with status 1"}}
+	}
+	ev := func(typ string, d liftoff.Deployment, at time.Time) notify.Event {
+		return notify.Event{ID: notify.EventID(d.ID, typ), Type: typ, At: at, Deployment: d, Project: shop, Environment: env}
+	}
+	return []notify.Event{ev(notify.EventCreated, created, at), ev(notify.EventStarted, started, started.StartedAt),
+		ev(end, ended, ended.FinishedAt)}
+}
+
+func newReporter(t *testing.T, f *fakeGitHub, cfg report.Config) *report.Reporter {
+	t.Helper()
+	cfg.BaseURL = f.baseURL()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = public
+	}
+	if cfg.Token == "" && cfg.AppID == 0 {
+		cfg.Token = patToken
+		f.token = patToken
+	}
+	r, err := report.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func deliver(t *testing.T, r *report.Reporter, evs ...notify.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if err := r.Deliver(context.Background(), ev); err != nil {
+			t.Fatalf("Deliver %s: %v", ev.ID, err)
+		}
+	}
+}
+
+func str(v any) string { return fmt.Sprint(v) }
+
+func TestCommitStatusPerEvent(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "")
+	r := newReporter(t, f, report.Config{})
+	deliver(t, r, events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)...)
+
+	posts := f.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)
+	var got []string
+	for _, c := range posts {
+		got = append(got, str(c.Body["state"])+" "+str(c.Body["description"]))
+		if c.Body["context"] != "liftoff/production" || c.Body["target_url"] != public+"/deployments/dep1" {
+			t.Errorf("status %v: want context liftoff/production and the deployment's page", c.Body)
+		}
+		if c.Auth != "Bearer "+patToken {
+			t.Errorf("status sent with Authorization %q", c.Auth)
+		}
+	}
+	want := []string{"pending Queued", "pending Deploying", "success Deployed in 1m12s"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("statuses %q, want %q", got, want)
+	}
+
+	f2 := newFake(t, "")
+	r2 := newReporter(t, f2, report.Config{})
+	deliver(t, r2, events(production, "dep2", sha1st, 0, notify.EventFailed, t0)...)
+	posts = f2.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)
+	if len(posts) != 3 || posts[2].Body["state"] != "failure" ||
+		posts[2].Body["description"] != "Failed: api: npm run build exited with status 1" || posts[2].Body["target_url"] != public+"/deployments/dep2" {
+		t.Errorf("a failed deployment's statuses: %+v", posts)
+	}
+}
+
+func TestDeploymentAndStatuses(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "")
+	r := newReporter(t, f, report.Config{})
+	deliver(t, r, events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)...)
+
+	made := f.callsTo("POST", "/repos/octo-org/shop/deployments")
+	if len(made) != 1 {
+		t.Fatalf("%d deployments made, want 1", len(made))
+	}
+	b := made[0].Body
+	if b["ref"] != sha1st || b["environment"] != "production" || b["auto_merge"] != false || b["production_environment"] != true ||
+		b["transient_environment"] != false || fmt.Sprint(b["required_contexts"]) != "[]" {
+		t.Errorf("deployment made with %v", b)
+	}
+	lists := f.callsTo("GET", "/repos/octo-org/shop/deployments")
+	if len(lists) == 0 || lists[0].Query.Get("sha") != sha1st || lists[0].Query.Get("environment") != "production" {
+		t.Errorf("deployments looked up with %+v, want by sha and environment", lists)
+	}
+	stats := f.callsTo("POST", `/repos/octo-org/shop/deployments/\d+/statuses`)
+	var got []string
+	for _, c := range stats {
+		got = append(got, str(c.Body["state"]))
+		if c.Body["log_url"] != public+"/deployments/dep1" {
+			t.Errorf("deployment status log_url %v", c.Body["log_url"])
+		}
+	}
+	if strings.Join(got, ",") != "queued,in_progress,success" {
+		t.Errorf("deployment statuses %v, want queued, in_progress, success", got)
+	}
+	if u := stats[2].Body["environment_url"]; u != "https://api.production.shop.example.com" {
+		t.Errorf("environment_url %v, want the web service's URL", u)
+	}
+
+	// A preview's deployment is transient and named after the PR.
+	f2 := newFake(t, "")
+	r2 := newReporter(t, f2, report.Config{})
+	deliver(t, r2, events(preview, "dep2", sha1st, 7, notify.EventFailed, t0)...)
+	made = f2.callsTo("POST", "/repos/octo-org/shop/deployments")
+	if len(made) != 1 || made[0].Body["environment"] != "preview (PR #7)" || made[0].Body["transient_environment"] != true ||
+		made[0].Body["production_environment"] != false {
+		t.Errorf("preview deployment made with %+v", made)
+	}
+	stats = f2.callsTo("POST", `/repos/octo-org/shop/deployments/\d+/statuses`)
+	if len(stats) != 3 || stats[2].Body["state"] != "failure" {
+		t.Errorf("preview deployment statuses %+v, want the last failure", stats)
+	}
+}
+
+func TestPreviewCommentEditedInPlace(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "")
+	// 130 comments before Liftoff's: its comment is on the second page.
+	f.mu.Lock()
+	for i := range 130 {
+		f.newComment("octo-org", "shop", 7, fmt.Sprintf("LGTM %d", i))
+	}
+	f.mu.Unlock()
+	r := newReporter(t, f, report.Config{})
+	deliver(t, r, events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)...)
+	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventFailed, t0.Add(time.Hour))...)
+
+	created := f.callsTo("POST", "/repos/octo-org/shop/issues/7/comments")
+	if len(created) != 1 {
+		t.Fatalf("%d comments made, want 1", len(created))
+	}
+	edits := f.callsTo("PATCH", `/repos/octo-org/shop/issues/comments/\d+`)
+	if len(edits) == 0 {
+		t.Fatal("the comment was never edited")
+	}
+	f.mu.Lock()
+	list := f.comments[7]
+	f.mu.Unlock()
+	var ours []map[string]any
+	for _, c := range list {
+		if strings.Contains(str(c["body"]), "liftoff:preview") {
+			ours = append(ours, c)
+		}
+	}
+	if len(ours) != 1 {
+		t.Fatalf("%d Liftoff comments on the PR, want 1", len(ours))
+	}
+	for _, e := range edits {
+		if !strings.HasSuffix(e.Path, fmt.Sprint(ours[0]["id"])) {
+			t.Errorf("edited %s, not the comment %v", e.Path, ours[0]["id"])
+		}
+	}
+	body := str(ours[0]["body"])
+	for _, want := range []string{
+		"<!-- liftoff:preview env=4 pr=7 -->",
+		"commit `5c3f0e9`",
+		"[deployment dep2](" + public + "/deployments/dep2)",
+		"| API (`api`) | [https://api.pr-7.preview.shop.example.com](https://api.pr-7.preview.shop.example.com) | BUILD_ERROR |",
+		"| Worker (`worker`) | — | BUILD_ERROR |",
+		"npm run build exited with status 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the comment lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "dep1") || strings.Contains(body, "SUCCESS") {
+		t.Errorf("the comment still shows the first deployment:\n%s", body)
+	}
+	// The comments were read page by page.
+	pages := f.callsTo("GET", "/repos/octo-org/shop/issues/7/comments")
+	if len(pages) < 2 || pages[1].Query.Get("page") != "2" {
+		t.Errorf("comment lists %+v: want the second page read", pages)
+	}
+}
+
+func TestRepeatedEventChangesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "")
+	r := newReporter(t, f, report.Config{})
+	evs := events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)
+	deliver(t, r, evs...)
+	before := len(f.writes())
+	// At least once: each event again, then the older ones late.
+	deliver(t, r, evs[2], evs[2], evs[0], evs[1])
+	if w := f.writes(); len(w) != before {
+		for _, c := range w[before:] {
+			t.Errorf("repeated events made %s %s %v", c.Method, c.Path, c.Body)
+		}
+	}
+	f.mu.Lock()
+	n := len(f.statuses[sha1st])
+	f.mu.Unlock()
+	if n != 3 {
+		t.Errorf("%d commit statuses, want 3", n)
+	}
+	if len(f.callsTo("POST", "/repos/octo-org/shop/deployments")) != 1 {
+		t.Error("a repeated event made a second deployment")
+	}
+	// A redeploy of the same commit is a deployment of its own.
+	deliver(t, r, events(preview, "dep2", sha1st, 7, notify.EventSucceeded, t0.Add(time.Hour))...)
+	if n := len(f.callsTo("POST", "/repos/octo-org/shop/deployments")); n != 2 {
+		t.Errorf("%d deployments after a redeploy, want 2", n)
+	}
+	if n := len(f.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)); n != 6 {
+		t.Errorf("%d commit statuses after a redeploy, want 6", n)
+	}
+}
+
+func TestNothingToReport(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "")
+	r := newReporter(t, f, report.Config{})
+	evs := events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)
+	gitlab := evs[2]
+	gitlab.Project.RepoURL, gitlab.Project.GitHubRepository = "https://gitlab.com/octo-org/shop.git", ""
+	noCommit := evs[0]
+	noCommit.Deployment.RequestedCommit = "" // the branch head, not resolved yet
+	deliver(t, r, gitlab, noCommit)
+	if len(f.calls) != 0 {
+		t.Errorf("%d calls for events with nothing to report: %+v", len(f.calls), f.calls)
+	}
+	// A project linked to a GitHub repository by name reports there.
+	linked := evs[2]
+	linked.Project.RepoURL, linked.Project.GitHubRepository = "/srv/git/shop", "octo-org/shop"
+	deliver(t, r, linked)
+	if len(f.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)) != 1 {
+		t.Error("no status for a project linked with githubRepository")
+	}
+}
+
+func TestEnterpriseServer(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, "/api/v3")
+	r := newReporter(t, f, report.Config{})
+	host := strings.TrimPrefix(f.srv.URL, "http://")
+	evs := events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)
+	for i := range evs {
+		evs[i].Project.RepoURL, evs[i].Project.GitHubRepository = "http://"+host+"/platform/shop.git", ""
+	}
+	deliver(t, r, evs...)
+	if n := len(f.callsTo("POST", "/repos/platform/shop/statuses/"+sha1st)); n != 3 {
+		t.Errorf("%d statuses on the Enterprise server, want 3", n)
+	}
+}
+
+// newKey makes an App's key pair and its PEM (PKCS#1, as GitHub gives it).
+func newKey(t *testing.T) (*rsa.PrivateKey, []byte) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+}
+
+// clock is a settable time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestAppAuth(t *testing.T) {
+	t.Parallel()
+	key, pemKey := newKey(t)
+	f := newFake(t, "")
+	clk := &clock{t: time.Now()}
+	f.app, f.appID, f.installationID, f.clock = &key.PublicKey, 123456, 987654, clk.now
+	r := newReporter(t, f, report.Config{AppID: 123456, AppPrivateKey: pemKey, Now: clk.now})
+	deliver(t, r, events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)...)
+
+	if n := len(f.callsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
+		t.Errorf("installation looked up %d times, want 1", n)
+	}
+	if n := len(f.callsTo("POST", "/app/installations/987654/access_tokens")); n != 1 {
+		t.Errorf("%d token exchanges, want 1 (the token is kept)", n)
+	}
+	for _, c := range f.writes() {
+		if c.Auth != "token ghs_16C7e42F292c6912E7710c838347Ae170001" {
+			t.Errorf("%s %s with Authorization %q, want the installation token", c.Method, c.Path, c.Auth)
+		}
+	}
+	// Near its expiry the token is replaced; the installation is kept.
+	clk.add(56 * time.Minute)
+	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventSucceeded, t0.Add(time.Hour))[0])
+	if n := len(f.callsTo("POST", "/app/installations/987654/access_tokens")); n != 2 {
+		t.Errorf("%d token exchanges after 56 minutes, want 2", n)
+	}
+	if n := len(f.callsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
+		t.Errorf("installation looked up %d times, want 1", n)
+	}
+	// A token GitHub revoked is replaced once, and the call made again.
+	f.mu.Lock()
+	f.token = "ghs_revoked"
+	f.mu.Unlock()
+	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventSucceeded, t0.Add(time.Hour))[1])
+	if n := len(f.callsTo("POST", "/app/installations/987654/access_tokens")); n != 3 {
+		t.Errorf("%d token exchanges after a revocation, want 3", n)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	t.Parallel()
+	_, pemKey := newKey(t)
+	for name, cfg := range map[string]report.Config{
+		"nothing":          {},
+		"token and app":    {Token: patToken, AppID: 1, AppPrivateKey: pemKey},
+		"app without key":  {AppID: 1},
+		"app with garbage": {AppID: 1, AppPrivateKey: []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")},
+		"bad url":          {Token: patToken, BaseURL: "ftp://github.example"},
+	} {
+		if _, err := report.New(cfg); err == nil {
+			t.Errorf("%s: New accepted it", name)
+		} else if strings.Contains(err.Error(), patToken) {
+			t.Errorf("%s: the error shows the token", name)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	ev := events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)[2]
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	tests := []struct {
+		name      string
+		status    int
+		header    http.Header
+		body      string
+		permanent bool
+		wait      time.Duration
+	}{
+		{"not found", 404, nil, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest","status":"404"}`, true, 0},
+		{"bad credentials", 401, nil, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest","status":"401"}`, true, 0},
+		{"no permission", 403, nil, `{"message":"Resource not accessible by personal access token","status":"403"}`, true, 0},
+		{"refused", 422, nil, `{"message":"Validation Failed","errors":[{"resource":"Status","code":"custom","message":"This SHA and context has reached the maximum number of statuses."}],"status":"422"}`, true, 0},
+		{"server error", 502, nil, `<html>bad gateway</html>`, false, 0},
+		{"too many", 429, http.Header{"Retry-After": {"30"}}, `{"message":"You have exceeded a secondary rate limit"}`, false, 30 * time.Second},
+		{"primary rate limit", 403, http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"1800000090"}},
+			`{"message":"API rate limit exceeded for user ID 1.","status":"403"}`, false, 90 * time.Second},
+		{"secondary rate limit", 403, http.Header{"Retry-After": {"60"}}, `{"message":"You have exceeded a secondary rate limit."}`, false, 60 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, "")
+			f.fail = func(r *http.Request) (int, http.Header, string) { return tt.status, tt.header, tt.body }
+			var logs bytes.Buffer
+			r := newReporter(t, f, report.Config{Now: clk.now, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			err := r.Deliver(context.Background(), ev)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, report.ErrPermanent); got != tt.permanent {
+				t.Errorf("errors.Is(%v, ErrPermanent) = %v, want %v", err, got, tt.permanent)
+			}
+			var ae *report.APIError
+			if !errors.As(err, &ae) || ae.Status != tt.status || ae.RetryAfter() != tt.wait {
+				t.Errorf("error %v: want an APIError %d waiting %s", err, tt.status, tt.wait)
+			}
+			if strings.Contains(err.Error(), patToken) || strings.Contains(logs.String(), patToken) {
+				t.Error("the token shows in the error or the log")
+			}
+		})
+	}
+	t.Run("network", func(t *testing.T) {
+		t.Parallel()
+		f := newFake(t, "")
+		r := newReporter(t, f, report.Config{})
+		f.srv.Close()
+		err := r.Deliver(context.Background(), ev)
+		if err == nil || errors.Is(err, report.ErrPermanent) {
+			t.Errorf("a closed server: error %v, want a retryable one", err)
+		}
+		if err != nil && strings.Contains(err.Error(), patToken) {
+			t.Error("the token shows in the error")
+		}
+	})
+}
