@@ -42,6 +42,7 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	def := server.Config{}.WithDefaults() // the defaults live there, once
 	f.StringVar(&cfg.Addr, "addr", def.Addr, "address of the dashboard, the API and deploy hooks")
 	f.StringVar(&cfg.ProxyAddr, "proxy-addr", def.ProxyAddr, "address of the proxy in front of deployed services, over plain HTTP (with HTTPS on it redirects custom domains to HTTPS and answers ACME HTTP-01 challenges)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address of /metrics alone, e.g. 127.0.0.1:9090 (default: /metrics on --addr)")
 	f.StringVar(&httpAddr, "http-addr", "", "the other name of --proxy-addr, e.g. :80 beside --https-addr :443")
 	f.StringVar(&cfg.HTTPSAddr, "https-addr", "", "address of the proxy over HTTPS, e.g. :443, with certificates from ACME for services' domains (off when empty)")
 	f.StringVar(&cfg.ACMEEmail, "acme-email", "", "ACME account email, required with --https-addr: the CA writes there about your certificates")

@@ -37,11 +37,16 @@ const (
 )
 
 // durationBuckets cover a build or a release: a second to half an hour.
-var durationBuckets = []float64{1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800}
+func durationBuckets() []float64 { return []float64{1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800} }
 
-// Queue is what the queue gauges read at each scrape, from the store, so
-// that every replica reports the whole queue.
-type Queue func(ctx context.Context) (pending int, oldestPending time.Duration, running int, err error)
+// QueueState is the queue as the store holds it, for every replica.
+type QueueState struct {
+	Pending int
+	// OldestPending is how long the oldest PENDING deployment has
+	// waited; 0 when none waits.
+	OldestPending time.Duration
+	Running       int
+}
 
 // Metrics holds the collectors of one server, on a registry of its own.
 type Metrics struct {
@@ -59,8 +64,8 @@ type Metrics struct {
 }
 
 // New makes the collectors and registers them, with the Go runtime's and
-// the process's, and the queue gauges when queue is set.
-func New(queue Queue) *Metrics {
+// the process's.
+func New() *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		hookCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftoff_hook_calls_total",
@@ -69,9 +74,9 @@ func New(queue Queue) *Metrics {
 		deployments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "liftoff_deployments_finished_total",
 			Help: "Deployments this replica ran to their end, by final status."}, []string{"status"}),
 		builds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "liftoff_build_duration_seconds",
-			Help: "How long a service's build took, by result.", Buckets: durationBuckets}, []string{"result"}),
+			Help: "How long a service's build took, by result.", Buckets: durationBuckets()}, []string{"result"}),
 		releases: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "liftoff_release_duration_seconds",
-			Help: "How long a service's release took to be healthy and take traffic, by result.", Buckets: durationBuckets}, []string{"result"}),
+			Help: "How long a service's release took to be healthy and take traffic, by result.", Buckets: durationBuckets()}, []string{"result"}),
 		workers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftoff_workers",
 			Help: "Deployment workers of this replica (liftoff serve --workers)."}),
 		busy: prometheus.NewGauge(prometheus.GaugeOpts{Name: "liftoff_workers_busy",
@@ -88,10 +93,14 @@ func New(queue Queue) *Metrics {
 	}
 	m.reg.MustRegister(m.hookCalls, m.deployments, m.builds, m.releases, m.workers, m.busy, m.restarts, m.store, m.logBytes, m.logLines,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if queue != nil {
-		m.reg.MustRegister(&queueCollector{read: queue})
-	}
 	return m
+}
+
+// WatchQueue registers the queue gauges, which read is called for at each
+// scrape (with a bound of its own), from the store, so that every replica
+// reports the whole queue. Call it once.
+func (m *Metrics) WatchQueue(read func(ctx context.Context) (QueueState, error)) {
+	m.reg.MustRegister(&queueCollector{read: read})
 }
 
 // Handler serves the metrics in Prometheus's text format (or
@@ -176,7 +185,9 @@ func (m *Metrics) OutputStored(lines, bytes int) {
 }
 
 // queueCollector reads the queue from the store at each scrape.
-type queueCollector struct{ read Queue }
+type queueCollector struct {
+	read func(ctx context.Context) (QueueState, error)
+}
 
 var (
 	pendingDesc = prometheus.NewDesc("liftoff_deployments_pending",
@@ -198,12 +209,12 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	pending, oldest, running, err := c.read(ctx)
+	q, err := c.read(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(pendingDesc, err)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
-	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, oldest.Seconds())
-	ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, float64(running))
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(q.Pending))
+	ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, q.OldestPending.Seconds())
+	ch <- prometheus.MustNewConstMetric(runningDesc, prometheus.GaugeValue, float64(q.Running))
 }

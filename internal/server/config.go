@@ -32,6 +32,9 @@ type Config struct {
 	// HTTPS on it also answers ACME's HTTP-01 challenges and redirects
 	// custom domains to HTTPS. Default 127.0.0.1:8000.
 	ProxyAddr string
+	// MetricsAddr is where /metrics is served alone, for a scraper on a
+	// private network. Empty: /metrics is served on Addr.
+	MetricsAddr string
 	// HTTPSAddr is where the proxy is also served over TLS, with
 	// certificates obtained and renewed from an ACME CA for the custom
 	// domains of services ("domain", "previewDomain"). Empty: HTTPS off.
@@ -298,6 +301,11 @@ func (c Config) Validate() error {
 	for _, a := range []struct{ flag, addr string }{{"--addr", c.Addr}, {"--proxy-addr", c.ProxyAddr}} {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q must be host:port, e.g. 127.0.0.1:8080", a.flag, a.addr))
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-addr %q must be host:port, e.g. 127.0.0.1:9090", c.MetricsAddr))
 		}
 	}
 	if c.HTTPSAddr != "" {

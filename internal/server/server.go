@@ -39,6 +39,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/metrics"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
@@ -48,6 +49,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
+	"github.com/liftoffhq/liftoff/internal/store/sqlstore"
 	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target/local"
 	"github.com/liftoffhq/liftoff/internal/user"
@@ -57,19 +59,25 @@ import (
 // OpenStore opens the store cfg names; cfg is as WithDefaults left it
 // (PostgreSQL needs its DatabaseTimeout).
 func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
+	return openStore(ctx, cfg, nil)
+}
+
+// openStore is OpenStore with every store call timed for observe (nil:
+// none).
+func openStore(ctx context.Context, cfg Config, observe sqlstore.Observe) (store.Store, error) {
 	dialect, dsn, err := cfg.Database()
 	if err != nil {
 		return nil, err
 	}
 	if dialect == "postgres" {
-		return postgres.Open(ctx, dsn, postgres.Options{Timeout: cfg.DatabaseTimeout})
+		return postgres.Open(ctx, dsn, postgres.Options{Timeout: cfg.DatabaseTimeout, Observe: observe})
 	}
 	if cfg.DatabaseURL == "" && cfg.DataDir != "" { // the database in the data dir
 		if err := PrepareDataDir(cfg.DataDir); err != nil {
 			return nil, err
 		}
 	}
-	return sqlite.Open(ctx, dsn, sqlite.Options{})
+	return sqlite.Open(ctx, dsn, sqlite.Options{Observe: observe})
 }
 
 // Ready is what a started server tells its caller.
@@ -132,11 +140,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 	}
 	warnOpenDataDir(dataDir, log)
-	st, err := OpenStore(ctx, cfg)
+	m := metrics.New()
+	st, err := openStore(ctx, cfg, m.StoreCall)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, dataDir: dataDir, serveErr: make(chan error, 3)}
+	m.WatchQueue(func(ctx context.Context) (metrics.QueueState, error) {
+		q, err := st.QueueStats(ctx)
+		st := metrics.QueueState{Pending: q.Pending, Running: q.Running}
+		if !q.OldestPending.IsZero() {
+			st.OldestPending = time.Since(q.OldestPending)
+		}
+		return st, err
+	})
+	s := &Server{cfg: cfg, log: log, dataDir: dataDir, serveErr: make(chan error, 4)}
 	// made is what New made so far, released if it fails: every part's
 	// Stop is safe before Start.
 	var made []lifecycle.Service
@@ -233,7 +250,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		httpsAddr = s.httpsLn.Addr().String()
 	}
 	releases, err := local.New(local.Config{Dir: filepath.Join(dataDir, "runtime"), ProxyAddr: s.proxyLn.Addr().String(), Log: log,
-		HTTPSAddr: httpsAddr, Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: recorder.Record, Containers: containers,
+		HTTPSAddr: httpsAddr, Sandbox: sb, Clients: clients, StopTimeout: cfg.ShutdownTimeout, OnEvent: func(ev local.Event) {
+			if ev.State == local.StateRestarting {
+				m.ServiceRestarted()
+			}
+			recorder.Record(ev)
+		}, Containers: containers,
 		RestartBackoff: cfg.RestartBackoff, RestartBackoffMax: cfg.RestartBackoffMax, MaxRestarts: cfg.MaxRestarts,
 		PrepareHosts: func(ctx context.Context, hosts []string) error {
 			if certs == nil {
@@ -260,7 +282,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 	git := gitsource.NewManager(filepath.Join(dataDir, "mirrors"), log, access)
-	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes})
+	logs, err := logstream.New(st, log, logstream.Options{MaxDeploymentBytes: cfg.MaxDeploymentLogBytes, Stored: m.OutputStored})
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +315,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
 		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
-			Variables: vars, Containers: containers, Resources: managed},
+			Variables: vars, Containers: containers, Resources: managed, Metrics: m},
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: node, SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
@@ -345,6 +367,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	supervised := &supervision.Service{Store: st, Reader: releases, NodeID: node}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{
+		Metrics:     m,
 		Projects:    projects,
 		Hooks:       hooks,
 		APIKeys:     apiKeys,
@@ -414,7 +437,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	const maxAPIHeaderBytes = 64 << 10
 	apiSrv = &http.Server{
-		Handler:           Handler(st, handler, log, ui),
+		Handler:           Handler(st, handler, log, ui, metricsOn{m, cfg.MetricsAddr == ""}),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		// Hook URLs and API calls need a few hundred bytes of request
 		// line and headers; Go's default allows 1 MB per request.
@@ -439,6 +462,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// The engine starts the releases of the previous run again, then
 	// its workers, before the API takes calls.
 	parts = append(parts, releasesPart, runner, apiPart)
+	if cfg.MetricsAddr != "" {
+		part, err := serveMetrics(ctx, cfg, m, log, s.serveErr)
+		if err != nil {
+			return nil, err
+		}
+		made = append(made, part)
+		parts = append(parts, part)
+	}
 	s.group = lifecycle.NewGroup(parts...)
 	return s, nil
 }
@@ -492,6 +523,48 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Ready)) e
 	s.Stop()
 	log.Info("stopped")
 	return runErr
+}
+
+// metricsOn mounts /metrics on the API's address, unless it has one of its
+// own (--metrics-addr).
+type metricsOn struct {
+	m  *metrics.Metrics
+	on bool
+}
+
+func (o metricsOn) Mount(mux *http.ServeMux) {
+	if o.on {
+		mux.Handle("GET /metrics", o.m.Handler())
+	}
+}
+
+// serveMetrics listens on --metrics-addr and returns the part that serves
+// /metrics there, alone.
+func serveMetrics(ctx context.Context, cfg Config, m *metrics.Metrics, log *slog.Logger, serveErr chan<- error) (lifecycle.Service, error) {
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", cfg.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout: cfg.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return &lifecycle.Funcs{
+		StartFunc: func(context.Context) error {
+			log.Info("metrics listening", "metrics_addr", ln.Addr().String())
+			go func() { serveErr <- srv.Serve(ln) }()
+			return nil
+		},
+		StopFunc: func(started bool) {
+			if !started {
+				_ = ln.Close()
+				return
+			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		},
+	}, nil
 }
 
 // newSandbox makes the sandbox of builds and releases and says at start
