@@ -25,6 +25,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		"proxy-addr":                   def.ProxyAddr,
 		"http-addr":                    "",
 		"https-addr":                   def.HTTPSAddr,
+		"metrics-addr":                 def.MetricsAddr,
 		"acme-email":                   def.ACMEEmail,
 		"acme-ca":                      def.ACMECA,
 		"acme-ca-root":                 def.ACMECARoot,

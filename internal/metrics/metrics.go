@@ -37,7 +37,9 @@ const (
 )
 
 // durationBuckets cover a build or a release: a second to half an hour.
-func durationBuckets() []float64 { return []float64{1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800} }
+func durationBuckets() []float64 {
+	return []float64{1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800}
+}
 
 // QueueState is the queue as the store holds it, for every replica.
 type QueueState struct {
