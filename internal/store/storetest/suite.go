@@ -65,6 +65,7 @@ func Run(t *testing.T, d Driver) {
 		{"CertificateLocks", testCertificateLocks},
 		{"Users", testUsers},
 		{"ManagedResources", testManagedResources},
+		{"Notifications", testNotifications},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
