@@ -771,3 +771,51 @@ func (c *Client) DumpResource(ctx context.Context, environmentID int64, service 
 	}
 	return nil
 }
+
+// notificationsPath is the path of an environment's webhooks.
+func notificationsPath(environmentID int64) string {
+	return "/v1/environments/" + strconv.FormatInt(environmentID, 10) + "/notifications"
+}
+
+// CreateNotification makes a webhook of an environment; the answer is the
+// one time its secret is shown.
+func (c *Client) CreateNotification(ctx context.Context, environmentID int64, target string, events []string, format string) (CreatedNotification, error) {
+	var out CreatedNotification
+	err := c.do(ctx, http.MethodPost, notificationsPath(environmentID),
+		map[string]any{"url": target, "events": events, "format": format}, &out)
+	return out, err
+}
+
+// Notifications lists an environment's webhooks.
+func (c *Client) Notifications(ctx context.Context, environmentID int64) ([]Notification, error) {
+	var out struct {
+		Notifications []Notification `json:"notifications"`
+	}
+	err := c.do(ctx, http.MethodGet, notificationsPath(environmentID), nil, &out)
+	return out.Notifications, err
+}
+
+// DeleteNotification deletes a webhook made through the API.
+func (c *Client) DeleteNotification(ctx context.Context, environmentID int64, id string) error {
+	return c.do(ctx, http.MethodDelete, notificationsPath(environmentID)+"/"+url.PathEscape(id), nil, nil)
+}
+
+// RotateNotification gives a webhook a new secret and shows it.
+func (c *Client) RotateNotification(ctx context.Context, environmentID int64, id string) (CreatedNotification, error) {
+	var out CreatedNotification
+	err := c.do(ctx, http.MethodPost, notificationsPath(environmentID)+"/"+url.PathEscape(id)+"/rotate", nil, &out)
+	return out, err
+}
+
+// NotificationDeliveries lists a webhook's deliveries, newest first.
+func (c *Client) NotificationDeliveries(ctx context.Context, environmentID int64, id string, limit int) ([]NotificationDelivery, error) {
+	var out struct {
+		Deliveries []NotificationDelivery `json:"deliveries"`
+	}
+	q := ""
+	if limit > 0 {
+		q = "?limit=" + strconv.Itoa(limit)
+	}
+	err := c.do(ctx, http.MethodGet, notificationsPath(environmentID)+"/"+url.PathEscape(id)+"/deliveries"+q, nil, &out)
+	return out.Deliveries, err
+}

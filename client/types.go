@@ -477,3 +477,39 @@ type Resource struct {
 type ResourceList struct {
 	Resources []Resource `json:"resources"`
 }
+
+// Notification is a webhook of an environment. URL shows only the
+// origin of its URL (the rest may be a secret, as a Slack webhook's is).
+type Notification struct {
+	ID            string   `json:"id"`
+	EnvironmentID int64    `json:"environmentId"`
+	URL           string   `json:"url"`
+	Events        []string `json:"events"`
+	Format        string   `json:"format"`
+	// Source is api (made through the API) or config (declared in
+	// liftoff.json).
+	Source    string `json:"source"`
+	CreatedAt string `json:"createdAt"`
+}
+
+// CreatedNotification is a webhook just made or given a new secret: the
+// one answer that shows its signing secret.
+type CreatedNotification struct {
+	Notification
+	Secret string `json:"secret"`
+}
+
+// NotificationDelivery is one event on its way to a webhook.
+type NotificationDelivery struct {
+	EventID      string `json:"eventId"`
+	EventType    string `json:"eventType"`
+	DeploymentID string `json:"deploymentId"`
+	// State is pending, delivered or failed (given up).
+	State         string  `json:"state"`
+	Attempts      int     `json:"attempts"`
+	LastStatus    *int    `json:"lastStatus"`
+	LastError     *string `json:"lastError"`
+	NextAttemptAt *string `json:"nextAttemptAt"`
+	CreatedAt     string  `json:"createdAt"`
+	DeliveredAt   *string `json:"deliveredAt"`
+}

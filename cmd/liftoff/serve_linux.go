@@ -56,6 +56,7 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 		"rds postgres services get a database of their own there, per environment and preview (off when empty)")
 	f.StringVar(&cfg.ManagedRedisURL, "managed-redis-url", "", "redis://user:password@host:port of a user that may manage ACL users: "+
 		"elasticache services get a user and key prefix of their own there, per environment and preview (off when empty)")
+	f.BoolVar(&cfg.NotifyAllowPrivate, "notify-allow-private", false, "let notification webhooks reach loopback, link-local, private and multicast addresses (refused by default)")
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file of the keys that encrypt secrets, created 0600 when missing; replicas share one (default <data-dir>/secret.key)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base URL of hook URLs (default http://<addr>)")
 	f.IntVar(&cfg.HookRateLimit, "hook-rate-limit", def.HookRateLimit, "accepted calls per deploy hook per minute")

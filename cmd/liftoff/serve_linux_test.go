@@ -35,6 +35,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		"database-url":                 def.DatabaseURL,
 		"managed-postgres-url":         def.ManagedPostgresURL,
 		"managed-redis-url":            def.ManagedRedisURL,
+		"notify-allow-private":         strconv.FormatBool(def.NotifyAllowPrivate),
 		"public-url":                   def.PublicURL,
 		"secret-key-file":              def.SecretKeyFile,
 		"hook-rate-limit":              strconv.Itoa(def.HookRateLimit),

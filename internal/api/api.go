@@ -21,6 +21,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/job"
 	"github.com/liftoffhq/liftoff/internal/metrics"
+	"github.com/liftoffhq/liftoff/internal/notify"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/resources"
@@ -64,7 +65,10 @@ type Deps struct {
 	Resources *resources.Service
 	// Metrics counts hook calls by outcome. Nil counts nothing.
 	Metrics *metrics.Metrics
-	Log     *slog.Logger
+	// Notifications keeps the environments' webhooks and their delivery
+	// logs. Nil: those routes answer 404.
+	Notifications *notify.Service
+	Log           *slog.Logger
 	// Draining reports whether the server is shutting down; hook calls then
 	// answer 503 and queue nothing.
 	Draining func() bool
@@ -134,6 +138,11 @@ func (a *API) table() []route {
 		{pattern: "GET /v1/environments/{environmentId}/resources", need: readOnly, env: envPath, does: "list managed resources", handler: a.listResources},
 		{pattern: "DELETE /v1/environments/{environmentId}/resources/{serviceId}", need: adminOnly, does: "delete managed resources", handler: a.deleteResource},
 		{pattern: "POST /v1/environments/{environmentId}/resources/{serviceId}/dump", need: adminOnly, does: "dump managed databases", handler: a.dumpResource},
+		{pattern: "POST /v1/environments/{environmentId}/notifications", need: deployOnly, env: envPath, does: "create notifications", handler: a.createNotification},
+		{pattern: "GET /v1/environments/{environmentId}/notifications", need: readOnly, env: envPath, does: "list notifications", handler: a.listNotifications},
+		{pattern: "DELETE /v1/environments/{environmentId}/notifications/{notificationId}", need: deployOnly, env: envPath, does: "delete notifications", handler: a.deleteNotification},
+		{pattern: "POST /v1/environments/{environmentId}/notifications/{notificationId}/rotate", need: deployOnly, env: envPath, does: "rotate notification secrets", handler: a.rotateNotification},
+		{pattern: "GET /v1/environments/{environmentId}/notifications/{notificationId}/deliveries", need: readOnly, env: envPath, does: "list notification deliveries", handler: a.listNotificationDeliveries},
 		{pattern: "POST /v1/environments/{environmentId}/share-links", need: deployOnly, env: envPath, does: "create share links", handler: a.createShareLink},
 
 		{pattern: "GET /v1/deploy-hooks/{hookId}", need: readOnly, env: envOfHook, does: "read deploy hooks", handler: a.getHook},

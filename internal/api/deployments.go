@@ -13,6 +13,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/view"
 )
 
 // getDeployment serves Get Deployment. It takes an API key, or the secret of
@@ -22,7 +23,7 @@ func (a *API) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, deploymentOf(d))
+	writeJSON(w, http.StatusOK, view.Deployment(d))
 	return nil
 }
 
@@ -53,7 +54,7 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := client.DeploymentList{Deployments: []client.Deployment{}}
 	for _, d := range ds {
-		out.Deployments = append(out.Deployments, deploymentOf(d))
+		out.Deployments = append(out.Deployments, view.Deployment(d))
 	}
 	if len(ds) == p.Limit {
 		last := ds[len(ds)-1]
@@ -108,7 +109,7 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) error {
 	if res.Outcome != hook.OutcomeQueued {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, client.StartedDeployment{Outcome: res.Outcome, Deployment: deploymentOf(d)})
+	writeJSON(w, status, client.StartedDeployment{Outcome: res.Outcome, Deployment: view.Deployment(d)})
 	return nil
 }
 
@@ -118,7 +119,7 @@ func (a *API) cancelDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return orNotFound(err, "Deployment not found")
 	}
-	writeJSON(w, http.StatusOK, deploymentOf(d))
+	writeJSON(w, http.StatusOK, view.Deployment(d))
 	return nil
 }
 
@@ -128,7 +129,7 @@ func (a *API) redeployDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return orNotFound(err, "Deployment not found")
 	}
-	writeJSON(w, http.StatusCreated, deploymentOf(d))
+	writeJSON(w, http.StatusCreated, view.Deployment(d))
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/gittest"
 	"github.com/liftoffhq/liftoff/internal/hook"
 	"github.com/liftoffhq/liftoff/internal/job"
+	"github.com/liftoffhq/liftoff/internal/notify"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
@@ -158,7 +159,11 @@ func newHarnessLimited(t *testing.T, dialect string, cfg hook.Config, lim deploy
 		t.Fatal(err)
 	}
 	h.resources = res
-	a := api.New(api.Deps{Resources: res, Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now},
+	notifications, err := notify.New(notify.Config{Store: h.store, Keys: vars.Keys, NodeID: testNode, NewID: cuid.New, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := api.New(api.Deps{Notifications: notifications, Resources: res, Deployments: deployments, Variables: vars, Jobs: &job.Service{Store: h.store, NewID: cuid.New, Now: time.Now},
 		Supervision: &supervision.Service{Store: h.store, Reader: fakeLogs{}, NodeID: testNode}, Projects: project.NewService(h.store, git, vars.Keys, log, cuid.New), APIKeys: keys, Log: log,
 		Hooks: newHooksWith(t, h.store, h.rec, cfg, log, deployments), Protection: protect.NewService(h.store, vars.Keys)})
 	h.hooks = a.Hooks

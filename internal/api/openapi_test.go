@@ -1116,6 +1116,37 @@ func TestOpenAPIResponses(t *testing.T) {
 			do(withKey(exchange{name: "list job executions, limit too high", op: listJobs, path: "/v1/services/" + cron + "/job/nightly/executions?limit=101", status: 400}))
 			do(withKey(exchange{name: "list job executions of an unknown service", op: listJobs, path: "/v1/services/cnope/job/nightly/executions", status: 404}))
 
+			// Webhooks of an environment and their delivery logs.
+			notifOp := "/v1/environments/{environmentId}/notifications"
+			notifPath := func(env int64) string { return fmt.Sprintf("/v1/environments/%d/notifications", env) }
+			var made client.CreatedNotification
+			answer0 := do(withKey(exchange{name: "create a webhook", op: "POST " + notifOp, path: notifPath(p),
+				body: `{"url": "https://hooks.example.com/T0/secret-path", "events": ["deployment.failed"], "format": "slack"}`, status: 201}))
+			if err := json.Unmarshal(answer0, &made); err != nil || !strings.HasPrefix(made.Secret, "whsec_") || made.URL != "https://hooks.example.com/…" ||
+				made.Source != "api" || made.Format != "slack" {
+				t.Errorf("a webhook made: %s %v", answer0, err)
+			}
+			do(withKey(exchange{name: "create a webhook with a bad URL", op: "POST " + notifOp, path: notifPath(p), body: `{"url": "ftp://x"}`, status: 400}))
+			do(withKey(exchange{name: "create a webhook of an unknown environment", op: "POST " + notifOp, path: notifPath(99999),
+				body: `{"url": "https://hooks.example.com/x"}`, status: 404}))
+			listed := do(withKey(exchange{name: "list webhooks", op: "GET " + notifOp, path: notifPath(p), status: 200}))
+			if strings.Contains(string(listed), "secret-path") || strings.Contains(string(listed), made.Secret) {
+				t.Errorf("the list shows a secret: %s", listed)
+			}
+			do(withKey(exchange{name: "list webhooks of an unknown environment", op: "GET " + notifOp, path: notifPath(99999), status: 404}))
+			one := notifPath(p) + "/" + made.ID
+			var rotated client.CreatedNotification
+			if err := json.Unmarshal(do(withKey(exchange{name: "rotate a webhook's secret", op: "POST " + notifOp + "/{notificationId}/rotate",
+				path: one + "/rotate", status: 200})), &rotated); err != nil || rotated.Secret == made.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
+				t.Errorf("rotated: %+v %v", rotated, err)
+			}
+			do(withKey(exchange{name: "rotate an unknown webhook", op: "POST " + notifOp + "/{notificationId}/rotate", path: notifPath(p) + "/cnope/rotate", status: 404}))
+			do(withKey(exchange{name: "list a webhook's deliveries", op: "GET " + notifOp + "/{notificationId}/deliveries", path: one + "/deliveries?limit=5", status: 200}))
+			do(withKey(exchange{name: "list an unknown webhook's deliveries", op: "GET " + notifOp + "/{notificationId}/deliveries",
+				path: notifPath(p) + "/cnope/deliveries", status: 404}))
+			do(withKey(exchange{name: "delete a webhook of another environment", op: "DELETE " + notifOp + "/{notificationId}", path: notifPath(pv) + "/" + made.ID, status: 404}))
+			do(withKey(exchange{name: "delete a webhook", op: "DELETE " + notifOp + "/{notificationId}", path: one, status: 204}))
+
 			// Protection and share links.
 			getProt, setProt, share := "GET /v1/environments/{environmentId}/protection", "PUT /v1/environments/{environmentId}/protection",
 				"POST /v1/environments/{environmentId}/share-links"
@@ -1205,7 +1236,7 @@ func TestOpenAPIResponses(t *testing.T) {
 			// provoke: unexpected errors, and conflicts of concurrent writes.
 			var missing []string
 			for key, op := range operations(c.doc) {
-				if key == "GET /healthz" || key == "GET /readyz" { // served by internal/server: TestOpenAPIServer
+				if key == "GET /healthz" || key == "GET /readyz" || key == "GET /metrics" { // served by internal/server: TestOpenAPIServer
 					continue
 				}
 				for status := range op.Responses.Map() {
@@ -1489,6 +1520,12 @@ func TestOpenAPIServer(t *testing.T) {
 			hc := &http.Client{Timeout: 10 * time.Second}
 			t.Run("healthz", func(t *testing.T) {
 				c.run(t, base, hc, exchange{name: "healthz", op: "GET /healthz", path: "/healthz", status: 200})
+			})
+			t.Run("metrics", func(t *testing.T) {
+				body := c.run(t, base, hc, exchange{name: "metrics", op: "GET /metrics", path: "/metrics", status: 200})
+				if !bytes.Contains(body, []byte("\nliftoff_workers ")) {
+					t.Errorf("/metrics serves no liftoff_workers:\n%.500s", body)
+				}
 			})
 			t.Run("openapi.json", func(t *testing.T) {
 				body := c.run(t, base, hc, exchange{name: "openapi.json", op: "GET /v1/openapi.json", path: "/v1/openapi.json", status: 200})

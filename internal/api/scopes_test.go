@@ -121,6 +121,19 @@ func TestScopesPerRoute(t *testing.T) {
 				_, id := h.createHook(envName(tg))
 				return id
 			}
+			// A webhook of the environment, made by the admin key.
+			notificationIn := func(tg target) string {
+				env := envOf(tg, false)
+				id := "cnope"
+				if tg != missing {
+					c, err := h.c.CreateNotification(ctx, env, "https://hooks.example.com/liftoff", nil, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					id = c.ID
+				}
+				return fmt.Sprintf("/v1/environments/%d/notifications/%s", env, id)
+			}
 			deploymentIn := func(tg target) string {
 				if tg == missing {
 					return "cnope"
@@ -275,6 +288,21 @@ func TestScopesPerRoute(t *testing.T) {
 				"PUT /v1/environments/{environmentId}/protection": {func(tg target) (string, string) {
 					return fmt.Sprintf("/v1/environments/%d/protection", envOf(tg, true)), `{"mode": "public"}`
 				}, want{200, 403, 200, 404}},
+				"POST /v1/environments/{environmentId}/notifications": {func(tg target) (string, string) {
+					return fmt.Sprintf("/v1/environments/%d/notifications", envOf(tg, false)), `{"url": "https://hooks.example.com/x"}`
+				}, want{201, 403, 201, 404}},
+				"GET /v1/environments/{environmentId}/notifications": {func(tg target) (string, string) {
+					return fmt.Sprintf("/v1/environments/%d/notifications", envOf(tg, false)), ""
+				}, want{200, 200, 200, 404}},
+				"DELETE /v1/environments/{environmentId}/notifications/{notificationId}": {func(tg target) (string, string) {
+					return notificationIn(tg), ""
+				}, want{204, 403, 204, 404}},
+				"POST /v1/environments/{environmentId}/notifications/{notificationId}/rotate": {func(tg target) (string, string) {
+					return notificationIn(tg) + "/rotate", ""
+				}, want{200, 403, 200, 404}},
+				"GET /v1/environments/{environmentId}/notifications/{notificationId}/deliveries": {func(tg target) (string, string) {
+					return notificationIn(tg) + "/deliveries", ""
+				}, want{200, 200, 200, 404}},
 				"POST /v1/environments/{environmentId}/share-links": {func(tg target) (string, string) {
 					return fmt.Sprintf("/v1/environments/%d/share-links", envOf(tg, true)), `{"prNumber": 5, "host": "web.pr-5.preview.localhost"}`
 				}, want{201, 403, 201, 404}},

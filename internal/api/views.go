@@ -9,6 +9,7 @@ import (
 	"github.com/liftoffhq/liftoff/client"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/project"
+	"github.com/liftoffhq/liftoff/internal/view"
 )
 
 // The API renders the wire types of the public client package, so the
@@ -20,33 +21,11 @@ func jsonString(s string) string {
 	return string(b)
 }
 
-// timeOrNull is a timestamp in the API's format, or null.
-func timeOrNull(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := client.FormatTime(t)
-	return &s
-}
+// timeOrNull, stringOrNull and errorList are view's, under the names the
+// API's handlers use.
+func timeOrNull(t time.Time) *string { return view.TimeOrNull(t) }
 
-func stringOrNull(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// errorList is the API's error field: null or [{"STATUS": "message"}].
-func errorList(errs []liftoff.ErrorEntry) []map[string]string {
-	if len(errs) == 0 {
-		return nil
-	}
-	out := make([]map[string]string, len(errs))
-	for i, e := range errs {
-		out[i] = map[string]string{string(e.Status): e.Message}
-	}
-	return out
-}
+func stringOrNull(s string) *string { return view.StringOrNull(s) }
 
 func environmentSummaryOf(e liftoff.Environment) client.EnvironmentSummary {
 	return client.EnvironmentSummary{EnvironmentID: e.ID, GivenID: e.GivenID, Name: e.Name, IsPreviewEnvironment: e.IsPreview,
@@ -101,44 +80,6 @@ func environmentOf(v project.EnvironmentView, states map[string][]liftoff.Servic
 func hookOf(h liftoff.Hook) client.Hook {
 	return client.Hook{ID: h.ID, EnvironmentID: h.EnvironmentID, Name: h.Name, CreatedAt: client.FormatTime(h.CreatedAt),
 		LastUsedAt: timeOrNull(h.LastUsedAt), UseCount: h.UseCount, LastCallerAddress: stringOrNull(h.LastCallerAddress), Paused: h.Paused}
-}
-
-// deploymentOf renders the exact shape of Get Deployment (docs/api.md).
-func deploymentOf(d liftoff.Deployment) client.Deployment {
-	v := client.Deployment{
-		DeploymentID: d.ID, ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvironmentGivenID: d.EnvironmentGivenID,
-		IsPreviewEnvironment: d.IsPreview, CreatedAt: client.FormatTime(d.CreatedAt), StartedAt: timeOrNull(d.StartedAt),
-		FinishedAt: timeOrNull(d.FinishedAt), RepoURL: d.RepoURL, GitCommit: d.GitCommit,
-		GitBranch: d.GitBranch, Force: d.Force, Trigger: client.Trigger{Type: d.TriggerType},
-		Status: string(d.Status), Error: errorList(d.Errors), ServiceDeployments: []client.ServiceDeployment{},
-	}
-	if d.IsPreview {
-		pr := d.PRNumber
-		v.PRNumber = &pr
-	}
-	if d.HookID != "" {
-		v.Trigger.HookID, v.Trigger.HookName = stringOrNull(d.HookID), stringOrNull(d.HookName)
-	}
-	v.Trigger.RedeployOf = stringOrNull(d.RedeployOf)
-	if detail := d.TriggerDetail; !detail.IsZero() {
-		v.Trigger.Event, v.Trigger.Action = stringOrNull(detail.Event), stringOrNull(detail.Action)
-		v.Trigger.APIKeyID, v.Trigger.APIKeyName = stringOrNull(detail.APIKeyID), stringOrNull(detail.APIKeyName)
-		if v.GitBranch == "" && d.IsPreview {
-			// A pull request event names its branch before the
-			// deployment starts and records it.
-			v.GitBranch = detail.HeadBranch
-		}
-	}
-	for _, s := range d.Services {
-		v.ServiceDeployments = append(v.ServiceDeployments, client.ServiceDeployment{
-			ServiceDeploymentID: s.ID,
-			Service: client.ServiceRef{ServiceID: s.ServiceID, ServiceGivenID: s.ServiceGivenID, ServiceName: s.ServiceName,
-				ServiceDomain: stringOrNull(s.ServiceDomain), Type: s.ServiceType},
-			Status: string(s.Status), Reason: stringOrNull(s.Reason), StartedAt: timeOrNull(s.StartedAt),
-			FinishedAt: timeOrNull(s.FinishedAt), Error: errorList(s.Errors),
-		})
-	}
-	return v
 }
 
 func previewOf(p liftoff.PreviewInstance) client.PreviewInstance {

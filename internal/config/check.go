@@ -110,6 +110,14 @@ func checkEnvironment(env *Environment, ep string, servicesRejected bool, ps *pr
 			ps.errorf(child(ep, "previewDomain"), "%q %s", env.PreviewDomain, why)
 		}
 	}
+	urls := make(map[string]int)
+	for j, n := range env.Notifications {
+		if first, dup := urls[n.URL]; dup {
+			ps.errorf(child(ep, "notifications", j, "url"), "%q is notification %d's URL too: each URL once per environment (list every event it hears in one)", n.URL, first)
+		} else {
+			urls[n.URL] = j
+		}
+	}
 	if src.Filter != nil {
 		checkGlobs(src.Filter.WatchPaths, child(sp, "filter", "watchPaths"), ps)
 		checkBranchGlobs(src.Filter.ToBranches, child(sp, "filter", "toBranches"), ps)

@@ -109,6 +109,30 @@ type Environment struct {
 	// services' "domain" is production's and never used by a preview.
 	// Optional: previews keep their .localhost names either way.
 	PreviewDomain string `json:"previewDomain,omitempty"`
+	// Notifications are the webhooks told of the environment's
+	// deployments (a Liftoff extension, package notify). Their signing
+	// secrets are never in the file: Liftoff makes them, and shows one
+	// when asked (liftoff notifications rotate).
+	Notifications []Notification `json:"notifications,omitempty"`
+}
+
+// Notification is a webhook of an environment.
+type Notification struct {
+	// URL receives a POST per event: http or https. Required, unique in
+	// the environment.
+	URL string `json:"url"`
+	// Events are the event types it hears ("deployment.succeeded", ...);
+	// empty: every type.
+	Events []string `json:"events,omitempty"`
+	// Format is "json" (the event, signed) or "slack" (a Slack incoming
+	// webhook's {"text": ...}). Default json.
+	Format string `json:"format,omitempty"`
+}
+
+// NotificationEvents returns the event types a notification may name.
+func NotificationEvents() []string {
+	return []string{"deployment.created", "deployment.started", "deployment.succeeded", "deployment.failed",
+		"deployment.cancelled", "deployment.no_change"}
 }
 
 // IsPreview reports whether the environment is a preview environment.

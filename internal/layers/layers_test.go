@@ -22,8 +22,9 @@ var layers = [][]string{
 		"https", "keylimit", "layers", "lifecycle", "metrics", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
 	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
-	// The persistence seam, and the shell-step runner.
-	{"store", "steps", "sandbox/sandboxtest"},
+	// The persistence seam, the shell-step runner, and the API's views of
+	// the records (what the API and the notifications both send).
+	{"store", "steps", "sandbox/sandboxtest", "view"},
 	// One SQL implementation; the release seam; certmagic's storage on
 	// the store.
 	{"store/sqlstore", "target", "certstore"},

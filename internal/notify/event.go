@@ -1,8 +1,3 @@
-// Package notify tells the world about deployments: it derives, from the
-// deployments the store holds, one event per deployment and change
-// (created, started, and how it ended), and delivers each, at least once,
-// to the places an environment names (signed webhooks, Slack) and to
-// GitHub (commit statuses, deployments, a pull request's comment).
 package notify
 
 import (

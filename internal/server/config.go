@@ -16,6 +16,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/https"
 	"github.com/liftoffhq/liftoff/internal/logstream"
+	"github.com/liftoffhq/liftoff/internal/notify"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
 	"github.com/liftoffhq/liftoff/internal/target/local"
@@ -72,6 +73,15 @@ type Config struct {
 	// service of each environment and preview. Empty: such services are
 	// not deployed, saying why. Its password is never logged.
 	ManagedRedisURL string
+	// NotifyAllowPrivate lets the environments' webhooks reach loopback,
+	// link-local, private, unspecified and multicast addresses, which
+	// they may not by default (a webhook's URL is anyone's with a deploy
+	// key, and must not reach the operator's network).
+	NotifyAllowPrivate bool
+	// NotificationSinks are destinations, by name, that hear every
+	// deployment event besides the environments' webhooks (package
+	// notify's Sink).
+	NotificationSinks map[string]notify.Sink
 	// SecretKeyFile holds the keys that encrypt secret variables and named
 	// secrets; created (mode 0600) with a new key on first start when
 	// missing. Replicas sharing one database share one key file. Default

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -40,6 +41,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/lifecycle"
 	"github.com/liftoffhq/liftoff/internal/logstream"
 	"github.com/liftoffhq/liftoff/internal/metrics"
+	"github.com/liftoffhq/liftoff/internal/notify"
 	"github.com/liftoffhq/liftoff/internal/project"
 	"github.com/liftoffhq/liftoff/internal/protect"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
@@ -325,6 +327,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		deployments.Runner, runner = eng, eng
 		jobs.Runner = eng
 	}
+	// Notifications: every replica derives the events of deployments
+	// from the store and delivers them (each once, whichever replica).
+	// Sinks are destinations besides the environments' webhooks, by
+	// name: GitHub's reporter plugs in here.
+	sinks := maps.Clone(cfg.NotificationSinks)
+	if gh, err := cfg.GitHubReporter(s.publicURL, log); err != nil {
+		return nil, err
+	} else if gh != nil {
+		if sinks == nil {
+			sinks = map[string]notify.Sink{}
+		}
+		sinks["github"] = gh
+	}
+	notifications, err := notify.New(notify.Config{Store: st, Keys: vars.Keys, NodeID: node, Sinks: sinks,
+		AllowPrivate: cfg.NotifyAllowPrivate, PublicURL: s.publicURL, Log: log, NewID: cuid.New})
+	if err != nil {
+		return nil, err
+	}
+	notifyPart := runLoop(notifications.Run)
+	made = append(made, notifyPart)
 	hookRecorder := hook.NewRecorder(st, 0, log)
 	made = append(made, hookRecorder)
 	hookCfg := hook.Config{PublicURL: s.publicURL, PerHookPerMinute: cfg.HookRateLimit, FailuresPerMinute: cfg.FailedCallLimit,
@@ -377,6 +399,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Supervision: supervised,
 		Protection:  protection,
 		Resources:   managed,
+		// Webhooks of environments and their delivery logs.
+		Notifications: notifications,
 		// GitHub webhooks, when a secret is set.
 		GitHubSecret: []byte(cfg.GitHubWebhookSecret),
 		Webhooks:     dispatcher,
@@ -461,7 +485,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// The engine starts the releases of the previous run again, then
 	// its workers, before the API takes calls.
-	parts = append(parts, releasesPart, runner, apiPart)
+	parts = append(parts, releasesPart, runner, notifyPart, apiPart)
 	if cfg.MetricsAddr != "" {
 		part, err := serveMetrics(ctx, cfg, m, log, s.serveErr)
 		if err != nil {
@@ -756,4 +780,27 @@ func portOf(a net.Addr) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(p)
+}
+
+// runLoop is a part that runs loop until it stops.
+func runLoop(loop func(ctx context.Context)) *lifecycle.Funcs {
+	var cancel context.CancelFunc
+	done := make(chan struct{})
+	return &lifecycle.Funcs{
+		StartFunc: func(ctx context.Context) error {
+			var lctx context.Context
+			lctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+			go func() {
+				defer close(done)
+				loop(lctx)
+			}()
+			return nil
+		},
+		StopFunc: func(started bool) {
+			if started {
+				cancel()
+				<-done
+			}
+		},
+	}
 }

@@ -780,3 +780,91 @@ type SetManagedResourceStateParams struct {
 type DeleteManagedResourceParams struct {
 	ID string
 }
+
+// ListNotificationEndpointsParams are the arguments of
+// ListNotificationEndpoints.
+type ListNotificationEndpointsParams struct {
+	// EnvironmentID is the environment whose endpoints to list; 0 lists
+	// every live endpoint.
+	EnvironmentID int64
+}
+
+// GetNotificationEndpointParams are the arguments of
+// GetNotificationEndpoint.
+type GetNotificationEndpointParams struct {
+	ID string
+}
+
+// DeleteNotificationEndpointParams are the arguments of
+// DeleteNotificationEndpoint.
+type DeleteNotificationEndpointParams struct {
+	ID string
+	At time.Time
+}
+
+// UntoldDeploymentsParams are the arguments of UntoldDeployments.
+type UntoldDeploymentsParams struct {
+	// Limit bounds how many it returns, oldest first.
+	Limit int
+}
+
+// UntoldDeployment is a deployment whose events lag its state, and how
+// far they were told (0 nothing, 1 created, 2 started, 3 the end).
+type UntoldDeployment struct {
+	Deployment liftoff.Deployment
+	Told       int
+}
+
+// DeploymentEvent is one event RecordDeploymentEvents records.
+type DeploymentEvent struct {
+	ID   string
+	Type string
+	// Seq orders a deployment's events: 0 created, 1 started, 2 the end.
+	Seq int
+	At  time.Time
+}
+
+// RecordDeploymentEventsParams are the arguments of
+// RecordDeploymentEvents.
+type RecordDeploymentEventsParams struct {
+	DeploymentID  string
+	EnvironmentID int64
+	// Events are the events to record, in order.
+	Events []DeploymentEvent
+	// Told is the deployment's told stage after them.
+	Told int
+	// Sinks are the destinations, besides the environment's endpoints,
+	// every event goes to ("sink:github").
+	Sinks []string
+	At    time.Time
+}
+
+// ClaimNotificationDeliveryParams are the arguments of
+// ClaimNotificationDelivery.
+type ClaimNotificationDeliveryParams struct {
+	Owner      string
+	At         time.Time
+	LeaseUntil time.Time
+}
+
+// FinishNotificationDeliveryParams are the arguments of
+// FinishNotificationDelivery.
+type FinishNotificationDeliveryParams struct {
+	Destination string
+	EventID     string
+	Owner       string
+	// State is liftoff.DeliveryDelivered, DeliveryFailed (given up) or
+	// DeliveryPending (to try again at NextAttemptAt).
+	State         string
+	NextAttemptAt time.Time
+	Status        int
+	Error         string
+	At            time.Time
+}
+
+// ListNotificationDeliveriesParams are the arguments of
+// ListNotificationDeliveries.
+type ListNotificationDeliveriesParams struct {
+	Destination string
+	Limit       int
+}

@@ -90,6 +90,7 @@ type Queries interface {
 	CertificateQueries
 	UserQueries
 	ResourceQueries
+	NotificationQueries
 }
 
 // ProjectQueries store projects, their environments and services.
@@ -536,4 +537,55 @@ type ResourceQueries interface {
 	// ResealManagedResource replaces a resource's sealed password if it
 	// is still p.Old's; false when it changed or went since it was read.
 	ResealManagedResource(ctx context.Context, p ResealParams[liftoff.ManagedResource]) (bool, error)
+}
+
+// NotificationQueries store what package notify tells: the events derived
+// from deployments (each (deployment, type) once, whichever replica
+// derives it), the webhooks of environments (their secrets sealed: the
+// store never sees them in clear) and the durable queue of deliveries,
+// claimed under a lease as the engine claims deployments.
+type NotificationQueries interface {
+	// CreateNotificationEndpoint stores an endpoint; ErrConflict when it is
+	// declared in the config and its environment has a live one with its
+	// URL declared there already.
+	CreateNotificationEndpoint(ctx context.Context, e liftoff.NotificationEndpoint) error
+	// GetNotificationEndpoint returns a live endpoint, or ErrNotFound.
+	GetNotificationEndpoint(ctx context.Context, p GetNotificationEndpointParams) (liftoff.NotificationEndpoint, error)
+	// ListNotificationEndpoints lists the live endpoints of an environment
+	// (of every environment when p.EnvironmentID is 0), oldest first.
+	ListNotificationEndpoints(ctx context.Context, p ListNotificationEndpointsParams) ([]liftoff.NotificationEndpoint, error)
+	// DeleteNotificationEndpoint marks a live endpoint deleted and gives up
+	// its pending deliveries; ErrNotFound when there is none.
+	DeleteNotificationEndpoint(ctx context.Context, p DeleteNotificationEndpointParams) error
+	// ResealNotificationEndpoint replaces a live endpoint's sealed secret
+	// if it is still p.Old's; false when it changed or went since it was
+	// read.
+	ResealNotificationEndpoint(ctx context.Context, p ResealParams[liftoff.NotificationEndpoint]) (bool, error)
+
+	// UntoldDeployments lists, oldest first, the deployments whose told
+	// stage lags their state: nothing told, started but its start not
+	// told, or ended but its end not told. It reads only deployments not
+	// told to the end (an index holds those).
+	UntoldDeployments(ctx context.Context, p UntoldDeploymentsParams) ([]UntoldDeployment, error)
+	// RecordDeploymentEvents records, in one transaction, the events of
+	// p not recorded yet, with one pending delivery each to every live
+	// endpoint of p.EnvironmentID that hears its type and to every sink,
+	// and moves the deployment's told stage up to p.Told. It returns how
+	// many events this call recorded: two calls at once (on any replicas)
+	// record each event, and its deliveries, once.
+	RecordDeploymentEvents(ctx context.Context, p RecordDeploymentEventsParams) (int, error)
+
+	// ClaimNotificationDelivery takes the pending delivery due soonest at
+	// p.At whose destination has no earlier event of its deployment still
+	// pending, counts an attempt, and leases it to p.Owner until
+	// p.LeaseUntil (when it is due again if not finished); ErrNotFound
+	// when none is due.
+	ClaimNotificationDelivery(ctx context.Context, p ClaimNotificationDeliveryParams) (liftoff.NotificationDelivery, error)
+	// FinishNotificationDelivery records how an attempt of p.Owner went;
+	// false when the delivery is no longer its own (its lease ran out and
+	// another took it, or it was given up).
+	FinishNotificationDelivery(ctx context.Context, p FinishNotificationDeliveryParams) (bool, error)
+	// ListNotificationDeliveries lists a destination's deliveries, newest
+	// first, at most p.Limit when it is positive.
+	ListNotificationDeliveries(ctx context.Context, p ListNotificationDeliveriesParams) ([]liftoff.NotificationDelivery, error)
 }

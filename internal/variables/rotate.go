@@ -16,7 +16,7 @@ const rotateRounds = 10
 // RotateKey puts a new key first in the key file, seals every secret value
 // (secret variables, named secrets, repository credentials, environments'
 // shared passwords, the items of the certificate storage: certificates,
-// their private keys, ACME accounts, and managed resources' passwords) again with it and then retires the old
+// their private keys, ACME accounts, managed resources' passwords, and notification webhooks' signing secrets) again with it and then retires the old
 // keys. Processes that share the key file follow it as it changes, so
 // Liftoff may keep serving meanwhile. It
 // returns the new key's id and how many values it sealed again. When it
@@ -153,6 +153,22 @@ func (s *Service) resealAll(ctx context.Context, keyID string) (resealed, left i
 		})
 		if err != nil {
 			return resealed, left, fmt.Errorf("password of managed resource %s: %w", m.Name, err)
+		}
+		resealed, left = count(ok, resealed, left)
+	}
+	endpoints, err := s.Store.ListNotificationEndpoints(ctx, store.ListNotificationEndpointsParams{})
+	if err != nil {
+		return resealed, left, err
+	}
+	for _, e := range endpoints {
+		if e.KeyID == keyID {
+			continue
+		}
+		ok, err := reseal(ctx, s, e.KeyID, e.Sealed, liftoff.NotificationSecretAAD(e.ID), func(id string, sealed []byte) (bool, error) {
+			return s.Store.ResealNotificationEndpoint(ctx, store.ResealParams[liftoff.NotificationEndpoint]{Old: e, KeyID: id, Sealed: sealed, At: s.Now()})
+		})
+		if err != nil {
+			return resealed, left, fmt.Errorf("secret of notification endpoint %s: %w", e.ID, err)
 		}
 		resealed, left = count(ok, resealed, left)
 	}

@@ -371,13 +371,24 @@ func TestRotateKey(t *testing.T) {
 			State: liftoff.ResourceAvailable, CreatedAt: t0, UpdatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}
+		// A webhook's signing secret, sealed as package notify seals it.
+		hookAAD := liftoff.NotificationSecretAAD("n1")
+		hookKey, hookSealed, err := f.svc.Keys.Seal([]byte("whsec_rotate"), hookAAD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.st.CreateNotificationEndpoint(ctx, liftoff.NotificationEndpoint{ID: "n1", ProjectID: f.env.ProjectID, EnvironmentID: f.env.ID,
+			URL: "https://hooks.example.com/x", Format: liftoff.NotificationJSON, Source: liftoff.NotificationFromAPI, KeyID: hookKey,
+			Sealed: hookSealed, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
 		old := f.svc.Keys.Primary()
 		oldFile, err := os.ReadFile(f.keys)
 		if err != nil {
 			t.Fatal(err)
 		}
 		keyID, n, err := f.svc.RotateKey(ctx)
-		if err != nil || n != 6 || keyID == old {
+		if err != nil || n != 7 || keyID == old {
 			t.Fatalf("RotateKey = %s, %d, %v", keyID, n, err)
 		}
 		vars, _ := f.st.ListVariables(ctx, store.ListVariablesParams{})
@@ -417,6 +428,13 @@ func TestRotateKey(t *testing.T) {
 		}
 		if plain, err := f.svc.Keys.Open(db.KeyID, db.Sealed, dbAAD); err != nil || string(plain) != "db-password" {
 			t.Fatalf("the database's password after rotation opens to %q, %v", plain, err)
+		}
+		hook, err := f.st.GetNotificationEndpoint(ctx, store.GetNotificationEndpointParams{ID: "n1"})
+		if err != nil || hook.KeyID != keyID {
+			t.Fatalf("the webhook's secret after rotation: %+v, %v; want it under key %s", hook, err, keyID)
+		}
+		if plain, err := f.svc.Keys.Open(hook.KeyID, hook.Sealed, hookAAD); err != nil || string(plain) != "whsec_rotate" {
+			t.Fatalf("the webhook's secret after rotation opens to %q, %v", plain, err)
 		}
 		newFile, _ := os.ReadFile(f.keys)
 		if bytes.Contains(newFile, []byte(old)) || bytes.Equal(newFile, oldFile) {

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liftoffhq/liftoff/internal/notify"
 )
 
 // ErrPermanent is wrapped by Deliver's errors that retrying cannot cure:
@@ -18,8 +20,8 @@ import (
 // limits), e.g. 401 bad credentials, 403 a token without the permission,
 // 404 a repository the token cannot see, 422 a payload refused. Test it with
 // errors.Is. Every other error (5xx, 429, rate limits, the network) is
-// worth retrying.
-var ErrPermanent = errors.New("github refused the call: retrying will not help")
+// worth retrying. It is notify's own, so the queue gives such an event up.
+var ErrPermanent = notify.ErrPermanent
 
 // APIError is an answer of GitHub other than 2xx.
 type APIError struct {

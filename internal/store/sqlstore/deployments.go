@@ -11,10 +11,12 @@ import (
 
 // deploymentSelect reads deployments with the environment fields the API
 // shows beside them.
-const deploymentSelect = `SELECT d.id, d.project_id, d.environment_id, e.given_id, e.is_preview, d.pr_number, d.repo_url,
+const deploymentSelect = `SELECT ` + deploymentSelectColumns + ` FROM deployments d JOIN environments e ON e.id = d.environment_id`
+
+// deploymentSelectColumns are the columns scanDeployment reads.
+const deploymentSelectColumns = `d.id, d.project_id, d.environment_id, e.given_id, e.is_preview, d.pr_number, d.repo_url,
 	d.requested_commit, d.git_commit, d.git_branch, d.force, d.trigger_type, d.hook_id, d.hook_name, d.status, d.errors,
-	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested, d.trigger_detail
-	FROM deployments d JOIN environments e ON e.id = d.environment_id`
+	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested, d.trigger_detail`
 
 func scanDeployment(r Row) (liftoff.Deployment, error) {
 	var d liftoff.Deployment

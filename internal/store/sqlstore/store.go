@@ -16,7 +16,7 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a Store over d.
 func New(d Driver) *Store {
-	return &Store{queries: queries{read: d.Read(), write: d.Write, writeBulk: d.WriteBulk, dialect: d.Name()}, driver: d}
+	return &Store{queries: queries{read: d.Read(), write: d.Write, writeBulk: d.WriteBulk, tx: d.Tx, dialect: d.Name()}, driver: d}
 }
 
 // Tx implements store.Store.
@@ -48,13 +48,16 @@ type queries struct {
 	read      Conn
 	write     func(ctx context.Context, fn func(Conn) error) error
 	writeBulk func(ctx context.Context, fn func(Conn) error) error
-	dialect   string
+	// tx runs fn in a transaction of its own (outside Tx), or in the one
+	// the queries are bound to.
+	tx      func(ctx context.Context, fn func(Conn) error) error
+	dialect string
 }
 
 // in returns the queries bound to one connection (a transaction).
 func (q queries) in(c Conn) queries {
 	write := func(_ context.Context, f func(Conn) error) error { return f(c) }
-	return queries{read: c, write: write, writeBulk: write, dialect: q.dialect}
+	return queries{read: c, write: write, writeBulk: write, tx: write, dialect: q.dialect}
 }
 
 // skipLocked is what a PostgreSQL claim adds so that concurrent workers pass

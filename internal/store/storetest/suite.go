@@ -66,6 +66,7 @@ func Run(t *testing.T, d Driver) {
 		{"Users", testUsers},
 		{"UserRoles", testUserRoles},
 		{"ManagedResources", testManagedResources},
+		{"Notifications", testNotifications},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
