@@ -29,6 +29,9 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 				return err
 			}
 			cfg.AllowedRepos = repoaccess.SplitPatterns(allowedRepos)
+			if cfg.Role == server.RoleAPI && !cmd.Flags().Changed("workers") {
+				cfg.Workers = -1 // an API replica runs none, whatever the default
+			}
 			if httpAddr != "" {
 				if cmd.Flags().Changed("proxy-addr") && cfg.ProxyAddr != httpAddr {
 					return fmt.Errorf("--http-addr %s and --proxy-addr %s name the same listener: give one", httpAddr, cfg.ProxyAddr)
@@ -76,6 +79,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&allowedRepos, "allowed-repos", "", "comma-separated patterns of the repositories projects may use, e.g. "+
 		"'https://github.com/acme/*,/srv/git/*' (default: remote URLs on public addresses, and local paths only under <data-dir>/repos)")
 	f.IntVar(&cfg.Workers, "workers", def.Workers, "deployments this node runs at once (-1: none, an API-only replica)")
+	f.StringVar(&cfg.Role, "role", def.Role, "what this replica does: all; api (the API, dashboard and hooks, no deployments); "+
+		"worker (deployments and the proxy of their releases; on --addr only /healthz, /readyz and /metrics)")
 	cfg.MaxDeploymentLogBytes = def.MaxDeploymentLogBytes
 	f.Var(byteSize{&cfg.MaxDeploymentLogBytes}, "max-deployment-log-bytes", "output stored per deployment, all its services together; past it the head and the tail are kept (bytes, or with KiB, MiB, GiB)")
 	f.IntVar(&cfg.MaxPreviewsPerEnvironment, "max-previews-per-environment", def.MaxPreviewsPerEnvironment, "live preview instances per preview environment; past it a new PR's deployment is refused (-1: no limit)")

@@ -53,6 +53,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		"github-api-url":               def.GitHubAPIURL,
 		"allowed-repos":                strings.Join(def.AllowedRepos, ","),
 		"workers":                      strconv.Itoa(def.Workers),
+		"role":                         def.Role,
 		"max-deployment-log-bytes":     byteSize{&def.MaxDeploymentLogBytes}.String(),
 		"max-previews-per-environment": strconv.Itoa(def.MaxPreviewsPerEnvironment),
 		"sandbox":                      def.Sandbox,

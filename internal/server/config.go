@@ -22,6 +22,13 @@ import (
 	"github.com/liftoffhq/liftoff/internal/target/local"
 )
 
+// Roles of a replica (liftoff serve --role).
+const (
+	RoleAll    = "all"
+	RoleAPI    = "api"
+	RoleWorker = "worker"
+)
+
 // Config is everything `liftoff serve` is told. It is built once in main,
 // validated once, and passed down; every field documents its default.
 type Config struct {
@@ -129,6 +136,12 @@ type Config struct {
 	// a release gets before it is crashed: left down until the next
 	// deployment of its service. Default 10.
 	MaxRestarts int
+	// Role is what this replica does: RoleAll (the default) everything;
+	// RoleAPI the API, the dashboard, deploy hooks and the GitHub webhook,
+	// with no engine (Workers -1); RoleWorker the engine and the proxy of
+	// the releases it runs, with only /healthz, /readyz and /metrics on
+	// Addr.
+	Role string
 	// Workers bounds the deployments this node runs at once. Default 2;
 	// -1 runs no engine on this node (an API-only replica).
 	Workers int
@@ -266,6 +279,12 @@ func (c Config) WithDefaults() Config {
 	if c.MaxRestarts == 0 {
 		c.MaxRestarts = local.DefaultMaxRestarts
 	}
+	if c.Role == "" {
+		c.Role = RoleAll
+	}
+	if c.Role == RoleAPI && c.Workers == 0 {
+		c.Workers = -1
+	}
 	if c.Workers == 0 {
 		c.Workers = 2
 	}
@@ -312,6 +331,18 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q must be host:port, e.g. 127.0.0.1:8080", a.flag, a.addr))
 		}
+	}
+	switch c.Role {
+	case RoleAll, RoleWorker:
+		if c.Role == RoleWorker && c.Workers <= 0 {
+			errs = append(errs, fmt.Errorf("--role worker runs deployments: --workers must be positive (got %d)", c.Workers))
+		}
+	case RoleAPI:
+		if c.Workers > 0 {
+			errs = append(errs, fmt.Errorf("--role api runs no deployments: drop --workers %d (or use --role all)", c.Workers))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--role %q: give all (the default), api or worker", c.Role))
 	}
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

@@ -94,3 +94,29 @@ func TestValidateRestarts(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateRole: --role defaults to all; an api replica runs no
+// workers, a worker some; another role is refused, naming the flag.
+func TestValidateRole(t *testing.T) {
+	t.Parallel()
+	if def := (Config{}).WithDefaults(); def.Role != RoleAll || def.Workers != 2 {
+		t.Errorf("defaults = role %q with %d workers, want all with 2", def.Role, def.Workers)
+	}
+	if api := (Config{Role: RoleAPI}).WithDefaults(); api.Workers != -1 || api.Validate() != nil {
+		t.Errorf("--role api = %d workers (%v), want -1", api.Workers, api.Validate())
+	}
+	for _, tt := range []struct {
+		c       Config
+		wantErr string
+	}{
+		{Config{Role: RoleWorker}, ""},
+		{Config{Role: RoleAPI, Workers: 2}, "--role api runs no deployments: drop --workers 2 (or use --role all)"},
+		{Config{Role: RoleWorker, Workers: -1}, "--role worker runs deployments: --workers must be positive (got -1)"},
+		{Config{Role: "scheduler"}, `--role "scheduler": give all (the default), api or worker`},
+	} {
+		err := tt.c.WithDefaults().Validate()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+			t.Errorf("%+v: Validate = %v, want %q", tt.c, err, tt.wantErr)
+		}
+	}
+}

@@ -459,9 +459,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		made = append(made, httpsPart)
 		parts = append(parts, httpsPart)
 	}
+	// A worker serves its probes and metrics on --addr, not the API.
+	front := Handler(st, handler, log, ui, metricsOn{m, cfg.MetricsAddr == ""})
+	if cfg.Role == RoleWorker {
+		front = probes(st, handler, log, metricsOn{m, cfg.MetricsAddr == ""})
+	}
 	const maxAPIHeaderBytes = 64 << 10
 	apiSrv = &http.Server{
-		Handler:           Handler(st, handler, log, ui, metricsOn{m, cfg.MetricsAddr == ""}),
+		Handler:           front,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		// Hook URLs and API calls need a few hundred bytes of request
 		// line and headers; Go's default allows 1 MB per request.
@@ -632,6 +637,19 @@ func Handler(st store.Store, a *api.API, log *slog.Logger, pages ...interface{ M
 		p.Mount(mux)
 	}
 	return accessLog(log, a.Clients, recoverPanics(log, a.Canonical(mux)))
+}
+
+// probes is the HTTP surface of a worker replica (--role worker):
+// /healthz, /readyz and what pages mounts (/metrics), behind the access log
+// and panic recovery; the API and the dashboard answer 404 there.
+func probes(st store.Store, a *api.API, log *slog.Logger, pages ...interface{ Mount(*http.ServeMux) }) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", healthz(st))
+	mux.Handle("GET /readyz", readyz(st, log))
+	for _, p := range pages {
+		p.Mount(mux)
+	}
+	return accessLog(log, a.Clients, recoverPanics(log, mux))
 }
 
 // healthz is the liveness check: the process serves and its database
