@@ -125,7 +125,13 @@ func openBoth(b *testing.B, dialect string) (store.Store, baselineDB) {
 		if st, err = postgres.Open(ctx, url, postgres.Options{Timeout: storetest.DatabaseTimeout}); err != nil {
 			b.Fatal(err)
 		}
-		if base.pg, err = pgxpool.New(ctx, url); err != nil {
+		// A pool of the store's size: the same connections for both.
+		pcfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pcfg.MaxConns = postgres.DefaultMaxConns
+		if base.pg, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(base.pg.Close)

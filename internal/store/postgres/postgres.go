@@ -51,6 +51,27 @@ type Options struct {
 	Observe sqlstore.Observe
 }
 
+// DefaultMaxConns is the pool's size when the URL names none
+// (pool_max_conns): pgx's own default, 4 on a machine of 2 cores, holds
+// the hook path of one replica to a third of what 16 serve here.
+const DefaultMaxConns = 16
+
+// poolConfig parses url into the pool's settings, with Liftoff's defaults
+// where the URL says nothing.
+func poolConfig(url string, timeout time.Duration) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = timeout
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
+	}
+	return cfg, nil
+}
+
 // Open connects to the database at url (a postgres:// URL or a key=value
 // connection string; pool settings such as pool_max_conns are honoured) and
 // migrates it.
@@ -58,12 +79,9 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error
 	if opts.Timeout <= 0 {
 		return nil, fmt.Errorf("postgres: Options.Timeout %s must be positive, e.g. 5s", opts.Timeout)
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := poolConfig(url, opts.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("parse database URL: %w", err)
-	}
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = opts.Timeout
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
