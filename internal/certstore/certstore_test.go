@@ -19,6 +19,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/sqlite"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 )
 
 var t0 = time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
@@ -122,24 +123,6 @@ func each(t *testing.T, fn func(t *testing.T, f fixture)) {
 	}
 }
 
-// clock is a clock the test moves.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestValues: values stored on one replica load on the other; keys are
 // files and the prefixes of files are directories, listed, stated and
 // deleted as certmagic's FileStorage has them; what is missing is
@@ -147,7 +130,7 @@ func (c *clock) Add(d time.Duration) {
 func TestValues(t *testing.T) {
 	each(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
-		clk := &clock{t: t0}
+		clk := testclock.New(t0)
 		a, b := f.replica(0, Options{Now: clk.Now}), f.replica(1, Options{Now: clk.Now})
 		values := map[string]string{
 			"certificates/acme/example.com/example.com.crt":  "-----BEGIN CERTIFICATE-----\ncrt\n",
@@ -167,7 +150,7 @@ func TestValues(t *testing.T) {
 				}
 			}
 		}) {
-			clk.Add(time.Second)
+			clk.Advance(time.Second)
 			if err := a.Store(ctx, k, []byte(values[k])); err != nil {
 				t.Fatalf("Store(%s): %v", k, err)
 			}
@@ -430,7 +413,7 @@ func TestLockContention(t *testing.T) {
 func TestStaleLockTakenOver(t *testing.T) {
 	each(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
-		clk := &clock{t: t0}
+		clk := testclock.New(t0)
 		// A TTL of an hour of real time: a's refresh never runs in the test,
 		// as if a had died; the clock the lock's expiry is read with moves.
 		a := f.replica(0, Options{LockTTL: time.Hour, Now: clk.Now})
@@ -438,11 +421,11 @@ func TestStaleLockTakenOver(t *testing.T) {
 		if err := a.Lock(ctx, "stale"); err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(59 * time.Minute)
+		clk.Advance(59 * time.Minute)
 		if ok, err := b.TryLock(ctx, "stale"); err != nil || ok {
 			t.Fatalf("b.TryLock before the expiry = %v, %v", ok, err)
 		}
-		clk.Add(time.Minute)
+		clk.Advance(time.Minute)
 		if err := b.Lock(ctx, "stale"); err != nil {
 			t.Fatalf("b.Lock of an expired lock: %v", err)
 		}
@@ -476,7 +459,7 @@ func TestStaleLockTakenOver(t *testing.T) {
 func TestLockKeptFresh(t *testing.T) {
 	each(t, func(t *testing.T, f fixture) {
 		ctx := context.Background()
-		clk := &clock{t: t0}
+		clk := testclock.New(t0)
 		// Refreshes every half second of real time (a refresh may take up
 		// to the TTL, 1.5s, on a loaded machine); expiries are on the clock.
 		a := f.replica(0, Options{LockTTL: 1500 * time.Millisecond, Now: clk.Now})
@@ -500,7 +483,7 @@ func TestLockKeptFresh(t *testing.T) {
 		a.mu.Unlock()
 		// An hour passes on the clock: without a refresh the lock would
 		// have expired.
-		clk.Add(time.Hour)
+		clk.Advance(time.Hour)
 		for r := range refreshes {
 			if !r.held {
 				t.Fatal("a lost its lock")

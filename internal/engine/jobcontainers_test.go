@@ -8,6 +8,7 @@ import (
 
 	"github.com/lucsky/cuid"
 
+	"github.com/liftoffhq/liftoff/internal/testclock"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/container/containertest"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -48,7 +49,7 @@ func TestDockerSchedulerJobsRunInContainers(t *testing.T) {
 		// A context of its own: no layer shared with another test's build.
 		"cron/job.txt": "built-" + run,
 	}
-	clock := &fakeClock{now: jobStart}
+	clock := testclock.New(jobStart)
 	h := newEngineHarness(t, dockerSchedulerConfig, files, newFakeTarget(), func(d *Deps, c *Config) {
 		d.Containers, d.Now = cli, clock.Now
 		c.Heartbeat = 50 * time.Millisecond

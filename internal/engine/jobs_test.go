@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,28 +21,10 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/postgres"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 	"github.com/liftoffhq/liftoff/internal/token"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
-
-// fakeClock is the engine's clock in job tests: a job's time comes when
-// the test moves it, not after a real minute.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // jobStart is the clock when the scheduler deploys: half a minute past
 // 10:00, so its first "* * * * *" time is 10:01.
@@ -68,7 +49,7 @@ const schedulerConfig = `{"environments": [{"id": "production", "source": {"bran
 
 type jobHarness struct {
 	*engineHarness
-	clock *fakeClock
+	clock *testclock.Clock
 	dir   string // the scheduler's release, at its basePath
 	sd    liftoff.ServiceDeployment
 }
@@ -84,7 +65,7 @@ func newJobHarness(t *testing.T, secret string, enabled ...string) *jobHarness {
 			text = manualJob(text, job)
 		}
 	}
-	clock := &fakeClock{now: jobStart}
+	clock := testclock.New(jobStart)
 	h := newEngineHarness(t, text, map[string]string{"jobs/.keep": ""}, newFakeTarget(), func(d *Deps, c *Config) {
 		d.Now = clock.Now
 		c.Heartbeat = 50 * time.Millisecond
@@ -336,7 +317,7 @@ func TestJobsRunOnceAcrossReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: jobStart}
+	clock := testclock.New(jobStart)
 	dataDir := t.TempDir() // shared: both nodes have the builds
 	var logs syncBuffer
 	keyFile := filepath.Join(t.TempDir(), "secret.key") // one key for the replicas, as they must share

@@ -19,7 +19,7 @@ var layers = [][]string{
 	// model of liftoff.json; gitsource the git binary; container the
 	// podman or docker binary.
 	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
-		"https", "keylimit", "layers", "lifecycle", "metrics", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
+		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves.
 	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
 	// The persistence seam, the shell-step runner, and the API's views of

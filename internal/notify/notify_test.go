@@ -23,27 +23,10 @@ import (
 	"github.com/liftoffhq/liftoff/internal/secretbox"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 )
 
 var t0 = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-
-// clock is the injected time: tests move it, never sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixture is a store with a project and a production environment, keys,
 // and the clock.
@@ -51,7 +34,7 @@ type fixture struct {
 	t     *testing.T
 	st    store.Store
 	keys  *secretbox.Keyring
-	clock *clock
+	clock *testclock.Clock
 	p     liftoff.Project
 	env   liftoff.Environment
 }
@@ -76,7 +59,7 @@ func newFixture(t *testing.T, dialect string, notifications ...config.Notificati
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, st: st, keys: keys, clock: &clock{t: t0}, p: p, env: envs[0]}
+	return &fixture{t: t, st: st, keys: keys, clock: testclock.New(t0), p: p, env: envs[0]}
 }
 
 // service makes a Service on the fixture's store.

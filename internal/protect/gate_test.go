@@ -151,11 +151,11 @@ func TestShareLink(t *testing.T) {
 	}
 
 	// A second before its expiry it still works; at its expiry, not.
-	f.clock.advance(time.Hour - time.Second)
+	f.clock.Advance(time.Hour - time.Second)
 	if a := f.get(host12, "/", c); a.status != http.StatusOK {
 		t.Fatalf("the cookie a second before expiry: %d", a.status)
 	}
-	f.clock.advance(time.Second)
+	f.clock.Advance(time.Second)
 	a = f.get(host12, "/?"+ShareParam+"="+tok)
 	if a.status != http.StatusUnauthorized || !strings.Contains(a.body, "expired at "+t0.Add(time.Hour).Format(time.RFC3339)) {
 		t.Fatalf("the link at its expiry: %d %q", a.status, a.body)
@@ -388,7 +388,7 @@ func TestLoginRefusals(t *testing.T) {
 		t.Errorf("a login from another origin: %d", a.status)
 	}
 	// A form an hour old.
-	f.clock.advance(csrfTTL)
+	f.clock.Advance(csrfTTL)
 	if a := f.login(host12, form, "correct horse", nonce); a.status != http.StatusForbidden || !strings.Contains(a.body, "expired") {
 		t.Errorf("an expired form: %d %q", a.status, a.body)
 	}
@@ -426,7 +426,7 @@ func TestLoginRateLimit(t *testing.T) {
 	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" || !strings.Contains(a.body, "Too many password attempts") {
 		t.Fatalf("attempt %d: %d, Retry-After %q", DefaultLoginLimit+1, a.status, a.header.Get("Retry-After"))
 	}
-	f.clock.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	if a := f.login(host12, form, "correct horse", nonce); a.status != http.StatusSeeOther {
 		t.Fatalf("a minute later: %d", a.status)
 	}

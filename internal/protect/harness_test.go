@@ -20,27 +20,10 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/target"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 )
 
 var t0 = time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC)
-
-// clock is the injected clock of expiries, the cache and the rate limit.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // routes is the proxy's route table as the gate sees it.
 type routes map[string]target.Instance
@@ -66,7 +49,7 @@ type fixture struct {
 	st         store.Store
 	keys       *secretbox.Keyring
 	keyFile    string
-	clock      *clock
+	clock      *testclock.Clock
 	svc        *Service
 	gate       *Gate
 	routes     routes
@@ -87,7 +70,7 @@ const (
 func newFixture(t testing.TB, dialect string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{t: t, st: storetest.Open(t, dialect), clock: &clock{now: t0}, seen: &seen{}}
+	f := &fixture{t: t, st: storetest.Open(t, dialect), clock: testclock.New(t0), seen: &seen{}}
 	f.keyFile = filepath.Join(t.TempDir(), "secret.key")
 	var err error
 	if f.keys, _, err = secretbox.LoadOrCreate(f.keyFile); err != nil {

@@ -37,11 +37,11 @@ func TestCache(t *testing.T) {
 			if _, err := other.Set(ctx, f.pv.ID, Change{Mode: ptr(liftoff.ProtectionProtected)}); err != nil {
 				t.Fatal(err)
 			}
-			f.clock.advance(f.svc.TTL - time.Millisecond)
+			f.clock.Advance(f.svc.TTL - time.Millisecond)
 			if a := f.get(host12, "/"); a.status != http.StatusOK {
 				t.Fatalf("within TTL of a change elsewhere: %d, want the cached 200", a.status)
 			}
-			f.clock.advance(time.Millisecond)
+			f.clock.Advance(time.Millisecond)
 			if a := f.get(host12, "/"); a.status != http.StatusUnauthorized {
 				t.Fatalf("TTL after a change elsewhere: %d", a.status)
 			}
@@ -51,7 +51,7 @@ func TestCache(t *testing.T) {
 			if err := f.st.Close(); err != nil {
 				t.Fatal(err)
 			}
-			f.clock.advance(time.Hour)
+			f.clock.Advance(time.Hour)
 			if a := f.get(host12, "/"); a.status != http.StatusUnauthorized {
 				t.Fatalf("store down, read before: %d", a.status)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,33 +15,16 @@ import (
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgnote.Main(m) }
 
 const goodPassword = "correct horse battery"
 
-// clock is a settable now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // newService is the users domain on a fresh store of the dialect, with an
 // environment (its id returned) and a clock the test moves.
-func newService(t *testing.T, dialect string, cfg Config) (*Service, store.Store, int64, *clock) {
+func newService(t *testing.T, dialect string, cfg Config) (*Service, store.Store, int64, *testclock.Clock) {
 	t.Helper()
 	st := storetest.Open(t, dialect)
 	ctx := context.Background()
@@ -56,9 +38,9 @@ func newService(t *testing.T, dialect string, cfg Config) (*Service, store.Store
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	s := NewService(st, cuid.New, cfg)
-	s.now = c.now
+	s.now = c.Now
 	return s, st, envs[0].ID, c
 }
 
@@ -150,7 +132,7 @@ func TestLoginAndSessions(t *testing.T) {
 				t.Fatalf("login %+v", in)
 			}
 			sess, err := s.Session(ctx, in.Token)
-			if err != nil || sess.User.Role != "read" || !sess.ExpiresAt.Equal(clk.now().Add(time.Hour)) {
+			if err != nil || sess.User.Role != "read" || !sess.ExpiresAt.Equal(clk.Now().Add(time.Hour)) {
 				t.Fatalf("Session = %+v, %v", sess, err)
 			}
 			for _, tok := range []string{"", "nonsense", in.Token + "x", strings.Replace(in.Token, "lfs_", "lfk_", 1)} {
@@ -161,15 +143,15 @@ func TestLoginAndSessions(t *testing.T) {
 
 			// The expiry slides with use: 50 minutes, then 50 more, is past
 			// the first hour but within an hour of the last use.
-			clk.advance(50 * time.Minute)
-			if sess, err = s.Session(ctx, in.Token); err != nil || !sess.ExpiresAt.Equal(clk.now().Add(time.Hour)) {
+			clk.Advance(50 * time.Minute)
+			if sess, err = s.Session(ctx, in.Token); err != nil || !sess.ExpiresAt.Equal(clk.Now().Add(time.Hour)) {
 				t.Fatalf("after 50 minutes: %+v, %v", sess, err)
 			}
-			clk.advance(50 * time.Minute)
+			clk.Advance(50 * time.Minute)
 			if _, err = s.Session(ctx, in.Token); err != nil {
 				t.Fatalf("used 50 minutes ago: %v", err)
 			}
-			clk.advance(61 * time.Minute)
+			clk.Advance(61 * time.Minute)
 			if _, err := s.Session(ctx, in.Token); !errors.Is(err, ErrNoSession) {
 				t.Fatalf("unused for 61 minutes: %v, want ErrNoSession", err)
 			}
@@ -254,7 +236,7 @@ func TestLoginRateLimits(t *testing.T) {
 	if _, err := s.Login(ctx, LoginParams{Email: "ada@example.com", Password: goodPassword, Address: "10.1.0.9"}); fail.KindOf(err) != fail.RateLimited {
 		t.Fatalf("the fourth attempt for one email: %v", err)
 	}
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	if _, err := s.Login(ctx, LoginParams{Email: "ada@example.com", Password: goodPassword, Address: "10.0.0.9"}); err != nil {
 		t.Fatalf("a minute later: %v", err)
 	}
