@@ -8,11 +8,11 @@ import (
 
 	"github.com/lucsky/cuid"
 
-	"github.com/liftoffhq/liftoff/internal/testclock"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/container/containertest"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 	"github.com/liftoffhq/liftoff/internal/variables"
 )
 
