@@ -112,13 +112,32 @@ func (d *Dashboard) variableScope(r *http.Request, env int64, service string) (v
 	return sc, err
 }
 
+// variablesEnvironment is the environment of a variables or secrets form;
+// 404 where this dashboard has no variables.
+func (d *Dashboard) variablesEnvironment(r *http.Request) (int64, error) {
+	if d.Variables == nil {
+		return 0, errNotFound
+	}
+	return positive(r.PathValue("environmentId"))
+}
+
+// secretScope is the environment, and its scope, of a named secret's form.
+func (d *Dashboard) secretScope(r *http.Request) (int64, variables.Scope, error) {
+	id, err := d.variablesEnvironment(r)
+	if err != nil {
+		return 0, variables.Scope{}, err
+	}
+	scope, err := d.Variables.EnvironmentScope(r.Context(), id)
+	if err != nil {
+		return 0, scope, notFoundAs(notFoundOf(err))
+	}
+	return id, scope, nil
+}
+
 // setVariable sets one variable, plain or secret, on the environment or
 // one of its services, with the API's use case.
 func (d *Dashboard) setVariable(w http.ResponseWriter, r *http.Request) error {
-	if d.Variables == nil {
-		return errNotFound
-	}
-	id, err := positive(r.PathValue("environmentId"))
+	id, err := d.variablesEnvironment(r)
 	if err != nil {
 		return err
 	}
@@ -161,10 +180,7 @@ func (d *Dashboard) setVariable(w http.ResponseWriter, r *http.Request) error {
 
 // deleteVariable removes a variable, once confirmed.
 func (d *Dashboard) deleteVariable(w http.ResponseWriter, r *http.Request) error {
-	if d.Variables == nil {
-		return errNotFound
-	}
-	id, err := positive(r.PathValue("environmentId"))
+	id, err := d.variablesEnvironment(r)
 	if err != nil {
 		return err
 	}
@@ -189,16 +205,9 @@ func (d *Dashboard) deleteVariable(w http.ResponseWriter, r *http.Request) error
 // setSecret stores a named secret of the environment, which variables
 // read by reference.
 func (d *Dashboard) setSecret(w http.ResponseWriter, r *http.Request) error {
-	if d.Variables == nil {
-		return errNotFound
-	}
-	id, err := positive(r.PathValue("environmentId"))
+	id, scope, err := d.secretScope(r)
 	if err != nil {
 		return err
-	}
-	scope, err := d.Variables.EnvironmentScope(r.Context(), id)
-	if err != nil {
-		return notFoundAs(notFoundOf(err))
 	}
 	name := r.PostFormValue("name")
 	if err := d.Variables.SetSecret(r.Context(), scope.ProjectID, scope.EnvironmentID, name, r.PostFormValue("value")); err != nil {
@@ -219,16 +228,9 @@ func (d *Dashboard) setSecret(w http.ResponseWriter, r *http.Request) error {
 
 // deleteSecret removes a named secret, once confirmed.
 func (d *Dashboard) deleteSecret(w http.ResponseWriter, r *http.Request) error {
-	if d.Variables == nil {
-		return errNotFound
-	}
-	id, err := positive(r.PathValue("environmentId"))
+	id, scope, err := d.secretScope(r)
 	if err != nil {
 		return err
-	}
-	scope, err := d.Variables.EnvironmentScope(r.Context(), id)
-	if err != nil {
-		return notFoundAs(notFoundOf(err))
 	}
 	name := r.PostFormValue("name")
 	if !confirmed(r) {
