@@ -3,6 +3,15 @@
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("LIFTOFF_API_KEY"))
 //	d, err := c.Deployment(ctx, "clcpcxekt000lc9ojqtgtc26y")
+//
+// The examples show what an integration does, each run by go test
+// against a real Liftoff server: call a deploy hook and read the
+// deployment it started ([CallHook]), wait for a deployment to end by
+// polling Get Deployment with a deadline and an interval
+// ([Client.Deployment]), follow its logs ([Client.FollowLogs]), start
+// one with an API key ([Client.StartDeployment]), and create a deploy
+// hook ([Client.CreateHook]). Errors of the API are an [*Error], of a
+// hook call a [*HookError].
 package client
 
 import (

@@ -36,7 +36,7 @@ var layers = [][]string{
 	// What starts deployments (hook calls, GitHub events) and what runs
 	// them (the engine): peers, so neither imports the other. The
 	// dashboard's users, whose roles are apikey's scopes.
-	{"hook", "github/dispatch", "github/report", "engine", "user"},
+	{"hook", "github/dispatch", "github/report", "github/report/reporttest", "engine", "user"},
 	// The demo project, made through the use cases.
 	{"demo"},
 	// HTTP: the API and the dashboard, peers.

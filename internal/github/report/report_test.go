@@ -18,6 +18,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/github/report"
+	"github.com/liftoffhq/liftoff/internal/github/report/reporttest"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/notify"
 )
@@ -76,15 +77,15 @@ func events(env liftoff.Environment, id, sha string, pr int, end string, at time
 		ev(end, ended, ended.FinishedAt)}
 }
 
-func newReporter(t *testing.T, f *fakeGitHub, cfg report.Config) *report.Reporter {
+func newReporter(t *testing.T, f *reporttest.Server, cfg report.Config) *report.Reporter {
 	t.Helper()
-	cfg.BaseURL = f.baseURL()
+	cfg.BaseURL = f.URL()
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = public
 	}
 	if cfg.Token == "" && cfg.AppID == 0 {
 		cfg.Token = patToken
-		f.token = patToken
+		f.SetToken(patToken)
 	}
 	r, err := report.New(cfg)
 	if err != nil {
@@ -106,11 +107,11 @@ func str(v any) string { return fmt.Sprint(v) }
 
 func TestCommitStatusPerEvent(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "")
+	f := reporttest.New(t, "")
 	r := newReporter(t, f, report.Config{})
 	deliver(t, r, events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)...)
 
-	posts := f.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)
+	posts := f.CallsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)
 	var got []string
 	for _, c := range posts {
 		got = append(got, str(c.Body["state"])+" "+str(c.Body["description"]))
@@ -126,10 +127,10 @@ func TestCommitStatusPerEvent(t *testing.T) {
 		t.Errorf("statuses %q, want %q", got, want)
 	}
 
-	f2 := newFake(t, "")
+	f2 := reporttest.New(t, "")
 	r2 := newReporter(t, f2, report.Config{})
 	deliver(t, r2, events(production, "dep2", sha1st, 0, notify.EventFailed, t0)...)
-	posts = f2.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)
+	posts = f2.CallsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)
 	if len(posts) != 3 || posts[2].Body["state"] != "failure" ||
 		posts[2].Body["description"] != "Failed: api: npm run build exited with status 1" || posts[2].Body["target_url"] != public+"/deployments/dep2" {
 		t.Errorf("a failed deployment's statuses: %+v", posts)
@@ -138,11 +139,11 @@ func TestCommitStatusPerEvent(t *testing.T) {
 
 func TestDeploymentAndStatuses(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "")
+	f := reporttest.New(t, "")
 	r := newReporter(t, f, report.Config{})
 	deliver(t, r, events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)...)
 
-	made := f.callsTo("POST", "/repos/octo-org/shop/deployments")
+	made := f.CallsTo("POST", "/repos/octo-org/shop/deployments")
 	if len(made) != 1 {
 		t.Fatalf("%d deployments made, want 1", len(made))
 	}
@@ -151,11 +152,11 @@ func TestDeploymentAndStatuses(t *testing.T) {
 		b["transient_environment"] != false || fmt.Sprint(b["required_contexts"]) != "[]" {
 		t.Errorf("deployment made with %v", b)
 	}
-	lists := f.callsTo("GET", "/repos/octo-org/shop/deployments")
+	lists := f.CallsTo("GET", "/repos/octo-org/shop/deployments")
 	if len(lists) == 0 || lists[0].Query.Get("sha") != sha1st || lists[0].Query.Get("environment") != "production" {
 		t.Errorf("deployments looked up with %+v, want by sha and environment", lists)
 	}
-	stats := f.callsTo("POST", `/repos/octo-org/shop/deployments/\d+/statuses`)
+	stats := f.CallsTo("POST", `/repos/octo-org/shop/deployments/\d+/statuses`)
 	var got []string
 	for _, c := range stats {
 		got = append(got, str(c.Body["state"]))
@@ -171,15 +172,15 @@ func TestDeploymentAndStatuses(t *testing.T) {
 	}
 
 	// A preview's deployment is transient and named after the PR.
-	f2 := newFake(t, "")
+	f2 := reporttest.New(t, "")
 	r2 := newReporter(t, f2, report.Config{})
 	deliver(t, r2, events(preview, "dep2", sha1st, 7, notify.EventFailed, t0)...)
-	made = f2.callsTo("POST", "/repos/octo-org/shop/deployments")
+	made = f2.CallsTo("POST", "/repos/octo-org/shop/deployments")
 	if len(made) != 1 || made[0].Body["environment"] != "preview (PR #7)" || made[0].Body["transient_environment"] != true ||
 		made[0].Body["production_environment"] != false {
 		t.Errorf("preview deployment made with %+v", made)
 	}
-	stats = f2.callsTo("POST", `/repos/octo-org/shop/deployments/\d+/statuses`)
+	stats = f2.CallsTo("POST", `/repos/octo-org/shop/deployments/\d+/statuses`)
 	if len(stats) != 3 || stats[2].Body["state"] != "failure" {
 		t.Errorf("preview deployment statuses %+v, want the last failure", stats)
 	}
@@ -187,28 +188,24 @@ func TestDeploymentAndStatuses(t *testing.T) {
 
 func TestPreviewCommentEditedInPlace(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "")
+	f := reporttest.New(t, "")
 	// 130 comments before Liftoff's: its comment is on the second page.
-	f.mu.Lock()
 	for i := range 130 {
-		f.newComment("octo-org", "shop", 7, fmt.Sprintf("LGTM %d", i))
+		f.AddComment("octo-org", "shop", 7, fmt.Sprintf("LGTM %d", i))
 	}
-	f.mu.Unlock()
 	r := newReporter(t, f, report.Config{})
 	deliver(t, r, events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)...)
 	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventFailed, t0.Add(time.Hour))...)
 
-	created := f.callsTo("POST", "/repos/octo-org/shop/issues/7/comments")
+	created := f.CallsTo("POST", "/repos/octo-org/shop/issues/7/comments")
 	if len(created) != 1 {
 		t.Fatalf("%d comments made, want 1", len(created))
 	}
-	edits := f.callsTo("PATCH", `/repos/octo-org/shop/issues/comments/\d+`)
+	edits := f.CallsTo("PATCH", `/repos/octo-org/shop/issues/comments/\d+`)
 	if len(edits) == 0 {
 		t.Fatal("the comment was never edited")
 	}
-	f.mu.Lock()
-	list := f.comments[7]
-	f.mu.Unlock()
+	list := f.Comments(7)
 	var ours []map[string]any
 	for _, c := range list {
 		if strings.Contains(str(c["body"]), "liftoff:preview") {
@@ -240,7 +237,7 @@ func TestPreviewCommentEditedInPlace(t *testing.T) {
 		t.Errorf("the comment still shows the first deployment:\n%s", body)
 	}
 	// The comments were read page by page.
-	pages := f.callsTo("GET", "/repos/octo-org/shop/issues/7/comments")
+	pages := f.CallsTo("GET", "/repos/octo-org/shop/issues/7/comments")
 	if len(pages) < 2 || pages[1].Query.Get("page") != "2" {
 		t.Errorf("comment lists %+v: want the second page read", pages)
 	}
@@ -248,40 +245,38 @@ func TestPreviewCommentEditedInPlace(t *testing.T) {
 
 func TestRepeatedEventChangesNothing(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "")
+	f := reporttest.New(t, "")
 	r := newReporter(t, f, report.Config{})
 	evs := events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)
 	deliver(t, r, evs...)
-	before := len(f.writes())
+	before := len(f.Writes())
 	// At least once: each event again, then the older ones late.
 	deliver(t, r, evs[2], evs[2], evs[0], evs[1])
-	if w := f.writes(); len(w) != before {
+	if w := f.Writes(); len(w) != before {
 		for _, c := range w[before:] {
 			t.Errorf("repeated events made %s %s %v", c.Method, c.Path, c.Body)
 		}
 	}
-	f.mu.Lock()
-	n := len(f.statuses[sha1st])
-	f.mu.Unlock()
+	n := len(f.Statuses(sha1st))
 	if n != 3 {
 		t.Errorf("%d commit statuses, want 3", n)
 	}
-	if len(f.callsTo("POST", "/repos/octo-org/shop/deployments")) != 1 {
+	if len(f.CallsTo("POST", "/repos/octo-org/shop/deployments")) != 1 {
 		t.Error("a repeated event made a second deployment")
 	}
 	// A redeploy of the same commit is a deployment of its own.
 	deliver(t, r, events(preview, "dep2", sha1st, 7, notify.EventSucceeded, t0.Add(time.Hour))...)
-	if n := len(f.callsTo("POST", "/repos/octo-org/shop/deployments")); n != 2 {
+	if n := len(f.CallsTo("POST", "/repos/octo-org/shop/deployments")); n != 2 {
 		t.Errorf("%d deployments after a redeploy, want 2", n)
 	}
-	if n := len(f.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)); n != 6 {
+	if n := len(f.CallsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)); n != 6 {
 		t.Errorf("%d commit statuses after a redeploy, want 6", n)
 	}
 }
 
 func TestNothingToReport(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "")
+	f := reporttest.New(t, "")
 	r := newReporter(t, f, report.Config{})
 	evs := events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)
 	gitlab := evs[2]
@@ -289,29 +284,29 @@ func TestNothingToReport(t *testing.T) {
 	noCommit := evs[0]
 	noCommit.Deployment.RequestedCommit = "" // the branch head, not resolved yet
 	deliver(t, r, gitlab, noCommit)
-	if len(f.calls) != 0 {
-		t.Errorf("%d calls for events with nothing to report: %+v", len(f.calls), f.calls)
+	if calls := f.Calls(); len(calls) != 0 {
+		t.Errorf("%d calls for events with nothing to report: %+v", len(calls), calls)
 	}
 	// A project linked to a GitHub repository by name reports there.
 	linked := evs[2]
 	linked.Project.RepoURL, linked.Project.GitHubRepository = "/srv/git/shop", "octo-org/shop"
 	deliver(t, r, linked)
-	if len(f.callsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)) != 1 {
+	if len(f.CallsTo("POST", "/repos/octo-org/shop/statuses/"+sha1st)) != 1 {
 		t.Error("no status for a project linked with githubRepository")
 	}
 }
 
 func TestEnterpriseServer(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, "/api/v3")
+	f := reporttest.New(t, "/api/v3")
 	r := newReporter(t, f, report.Config{})
-	host := strings.TrimPrefix(f.srv.URL, "http://")
+	host := f.Host()
 	evs := events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)
 	for i := range evs {
 		evs[i].Project.RepoURL, evs[i].Project.GitHubRepository = "http://"+host+"/platform/shop.git", ""
 	}
 	deliver(t, r, evs...)
-	if n := len(f.callsTo("POST", "/repos/platform/shop/statuses/"+sha1st)); n != 3 {
+	if n := len(f.CallsTo("POST", "/repos/platform/shop/statuses/"+sha1st)); n != 3 {
 		t.Errorf("%d statuses on the Enterprise server, want 3", n)
 	}
 }
@@ -347,19 +342,19 @@ func (c *clock) add(d time.Duration) {
 func TestAppAuth(t *testing.T) {
 	t.Parallel()
 	key, pemKey := newKey(t)
-	f := newFake(t, "")
+	f := reporttest.New(t, "")
 	clk := &clock{t: time.Now()}
-	f.app, f.appID, f.installationID, f.clock = &key.PublicKey, 123456, 987654, clk.now
+	f.SetApp(&key.PublicKey, 123456, 987654, clk.now)
 	r := newReporter(t, f, report.Config{AppID: 123456, AppPrivateKey: pemKey, Now: clk.now})
 	deliver(t, r, events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)...)
 
-	if n := len(f.callsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
+	if n := len(f.CallsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
 		t.Errorf("installation looked up %d times, want 1", n)
 	}
-	if n := len(f.callsTo("POST", "/app/installations/987654/access_tokens")); n != 1 {
+	if n := len(f.CallsTo("POST", "/app/installations/987654/access_tokens")); n != 1 {
 		t.Errorf("%d token exchanges, want 1 (the token is kept)", n)
 	}
-	for _, c := range f.writes() {
+	for _, c := range f.Writes() {
 		if c.Auth != "token ghs_16C7e42F292c6912E7710c838347Ae170001" {
 			t.Errorf("%s %s with Authorization %q, want the installation token", c.Method, c.Path, c.Auth)
 		}
@@ -367,18 +362,16 @@ func TestAppAuth(t *testing.T) {
 	// Near its expiry the token is replaced; the installation is kept.
 	clk.add(56 * time.Minute)
 	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventSucceeded, t0.Add(time.Hour))[0])
-	if n := len(f.callsTo("POST", "/app/installations/987654/access_tokens")); n != 2 {
+	if n := len(f.CallsTo("POST", "/app/installations/987654/access_tokens")); n != 2 {
 		t.Errorf("%d token exchanges after 56 minutes, want 2", n)
 	}
-	if n := len(f.callsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
+	if n := len(f.CallsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
 		t.Errorf("installation looked up %d times, want 1", n)
 	}
 	// A token GitHub revoked is replaced once, and the call made again.
-	f.mu.Lock()
-	f.token = "ghs_revoked"
-	f.mu.Unlock()
+	f.SetToken("ghs_revoked")
 	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventSucceeded, t0.Add(time.Hour))[1])
-	if n := len(f.callsTo("POST", "/app/installations/987654/access_tokens")); n != 3 {
+	if n := len(f.CallsTo("POST", "/app/installations/987654/access_tokens")); n != 3 {
 		t.Errorf("%d token exchanges after a revocation, want 3", n)
 	}
 }
@@ -426,8 +419,8 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, "")
-			f.fail = func(r *http.Request) (int, http.Header, string) { return tt.status, tt.header, tt.body }
+			f := reporttest.New(t, "")
+			f.SetFail(func(*http.Request) (int, http.Header, string) { return tt.status, tt.header, tt.body })
 			var logs bytes.Buffer
 			r := newReporter(t, f, report.Config{Now: clk.now, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			err := r.Deliver(context.Background(), ev)
@@ -448,9 +441,9 @@ func TestErrors(t *testing.T) {
 	}
 	t.Run("network", func(t *testing.T) {
 		t.Parallel()
-		f := newFake(t, "")
+		f := reporttest.New(t, "")
 		r := newReporter(t, f, report.Config{})
-		f.srv.Close()
+		f.Close()
 		err := r.Deliver(context.Background(), ev)
 		if err == nil || errors.Is(err, report.ErrPermanent) {
 			t.Errorf("a closed server: error %v, want a retryable one", err)

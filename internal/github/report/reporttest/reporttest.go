@@ -1,4 +1,10 @@
-package report_test
+// Package reporttest is a fake GitHub REST API for the tests of the
+// GitHub reporter (package github/report) and for end-to-end tests of
+// liftoff serve --github-token: the endpoints the reporter calls, with
+// the request and answer shapes of GitHub's documentation, keeping what
+// was made so that lists answer it, and recording every call for the
+// test to assert on.
+package reporttest
 
 import (
 	"crypto"
@@ -7,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,18 +25,21 @@ import (
 	"time"
 )
 
-// fakeGitHub is a local GitHub REST API: the endpoints the reporter calls,
+// Server is a local GitHub REST API: the endpoints the reporter calls,
 // with the request and answer shapes of GitHub's documentation
 // (docs.github.com/rest: commits/statuses, deployments/deployments,
 // deployments/statuses, issues/comments, apps/apps). It keeps what was
-// made, so that lists answer it, and records every call.
-type fakeGitHub struct {
-	t      *testing.T
+// made, so that lists answer it, and records every call. A request
+// without GitHub's headers (Accept, X-GitHub-Api-Version, User-Agent)
+// fails the test. Make it with New; its methods are safe for concurrent
+// use.
+type Server struct {
+	t      testing.TB
 	srv    *httptest.Server
 	prefix string // "/api/v3" for a GitHub Enterprise Server
 
 	mu       sync.Mutex
-	calls    []call
+	calls    []Call
 	nextID   int64
 	statuses map[string][]map[string]any // sha -> statuses, newest first
 	deps     []map[string]any            // newest first
@@ -52,30 +62,76 @@ type fakeGitHub struct {
 	fail func(r *http.Request) (status int, header http.Header, body string)
 }
 
-// call is one request the fake received.
-type call struct {
+// Call is one request the fake received.
+type Call struct {
 	Method string
 	Path   string // without the prefix
 	Query  url.Values
-	Auth   string
+	Auth   string // the Authorization header
 	Body   map[string]any
 }
 
-func newFake(t *testing.T, prefix string) *fakeGitHub {
-	f := &fakeGitHub{t: t, prefix: prefix, nextID: 1_000_000, statuses: map[string][]map[string]any{},
+// New starts a fake GitHub that serves its API under prefix ("" as
+// api.github.com does, "/api/v3" as a GitHub Enterprise Server does),
+// until the test ends. It accepts no token until SetToken or SetApp.
+func New(t testing.TB, prefix string) *Server {
+	f := &Server{t: t, prefix: prefix, nextID: 1_000_000, statuses: map[string][]map[string]any{},
 		depStats: map[int64][]map[string]any{}, comments: map[int][]map[string]any{}, clock: time.Now}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fakeGitHub) baseURL() string { return f.srv.URL + f.prefix }
+// URL is the API's root, for report.Config.BaseURL or liftoff serve
+// --github-api-url.
+func (f *Server) URL() string { return f.srv.URL + f.prefix }
 
-// writes are the calls that change something.
-func (f *fakeGitHub) writes() []call {
+// Host is the host:port the fake listens on.
+func (f *Server) Host() string { return strings.TrimPrefix(f.srv.URL, "http://") }
+
+// Close stops the fake: calls then fail to connect.
+func (f *Server) Close() { f.srv.Close() }
+
+// SetToken makes token (a personal access token) the one repository
+// calls must carry, as "Bearer <token>" or "token <token>". With an App
+// set, it replaces the installation token (as if GitHub revoked it).
+func (f *Server) SetToken(token string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []call
+	f.token = token
+}
+
+// SetApp makes the fake a GitHub App's: the App endpoints take a JWT
+// signed with the key of pub (iss appID, valid at clock's time), the
+// repositories are installed in installationID, and repository calls
+// take only the installation token issued last, for an hour of clock.
+func (f *Server) SetApp(pub *rsa.PublicKey, appID, installationID int64, clock func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.app, f.appID, f.installationID, f.clock = pub, appID, installationID, clock
+}
+
+// SetFail makes fail answer every call first: a status other than 0
+// replaces the fake's answer with that status, header and body.
+func (f *Server) SetFail(fail func(r *http.Request) (status int, header http.Header, body string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = fail
+}
+
+// Calls are every call received, oldest first.
+func (f *Server) Calls() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Call(nil), f.calls...)
+}
+
+// Writes are the calls that change something, oldest first (the App's
+// token exchanges left out).
+func (f *Server) Writes() []Call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Call
 	for _, c := range f.calls {
 		if c.Method != "GET" && !strings.HasPrefix(c.Path, "/app/") {
 			out = append(out, c)
@@ -84,11 +140,12 @@ func (f *fakeGitHub) writes() []call {
 	return out
 }
 
-// callsTo are the calls of method to paths matching re.
-func (f *fakeGitHub) callsTo(method, re string) []call {
+// CallsTo are the calls of method to the paths re matches whole, oldest
+// first.
+func (f *Server) CallsTo(method, re string) []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []call
+	var out []Call
 	for _, c := range f.calls {
 		if c.Method == method && regexp.MustCompile("^"+re+"$").MatchString(c.Path) {
 			out = append(out, c)
@@ -97,12 +154,57 @@ func (f *fakeGitHub) callsTo(method, re string) []call {
 	return out
 }
 
-func (f *fakeGitHub) id() int64 {
+// Comments are the comments on issue (or pull request) n, oldest first,
+// as GitHub would list them.
+func (f *Server) Comments(n int) []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return clone(f.comments[n])
+}
+
+// Statuses are the commit statuses of sha, newest first.
+func (f *Server) Statuses(sha string) []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return clone(f.statuses[sha])
+}
+
+// Deployments are the deployments made, newest first.
+func (f *Server) Deployments() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return clone(f.deps)
+}
+
+// DeploymentStatuses are the statuses of the deployment id, newest first.
+func (f *Server) DeploymentStatuses(id int64) []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return clone(f.depStats[id])
+}
+
+// AddComment writes a comment on issue n of owner/repo, as another user
+// would, and returns it.
+func (f *Server) AddComment(owner, repo string, n int, body string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.newComment(owner, repo, n, body))
+}
+
+func clone(l []map[string]any) []map[string]any {
+	out := make([]map[string]any, len(l))
+	for i, m := range l {
+		out[i] = maps.Clone(m)
+	}
+	return out
+}
+
+func (f *Server) id() int64 {
 	f.nextID++
 	return f.nextID
 }
 
-func (f *fakeGitHub) user() map[string]any {
+func (f *Server) user() map[string]any {
 	return map[string]any{"login": "liftoff-bot", "id": 1, "node_id": "MDQ6VXNlcjE=", "type": "User",
 		"html_url": "https://github.com/liftoff-bot"}
 }
@@ -118,13 +220,13 @@ var (
 	reAccessTokens = regexp.MustCompile(`^/app/installations/(\d+)/access_tokens$`)
 )
 
-func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.Path, f.prefix)
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	c := call{Method: r.Method, Path: path, Query: r.URL.Query(), Auth: r.Header.Get("Authorization")}
+	c := Call{Method: r.Method, Path: path, Query: r.URL.Query(), Auth: r.Header.Get("Authorization")}
 	if r.Body != nil {
 		_ = json.NewDecoder(r.Body).Decode(&c.Body)
 	}
@@ -238,7 +340,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // newComment stores a comment on issue n; f.mu is held.
-func (f *fakeGitHub) newComment(owner, repo string, n int, body string) map[string]any {
+func (f *Server) newComment(owner, repo string, n int, body string) map[string]any {
 	id := f.id()
 	cm := map[string]any{"id": id, "node_id": fmt.Sprintf("MDEyOklzc3VlQ29tbWVudDE%d", id),
 		"url":      fmt.Sprintf("%s/repos/%s/%s/issues/comments/%d", f.srv.URL, owner, repo, id),
@@ -249,7 +351,7 @@ func (f *fakeGitHub) newComment(owner, repo string, n int, body string) map[stri
 	return cm
 }
 
-func (f *fakeGitHub) hasDeployment(id int64) bool {
+func (f *Server) hasDeployment(id int64) bool {
 	for _, d := range f.deps {
 		if d["id"] == id {
 			return true
@@ -260,7 +362,7 @@ func (f *fakeGitHub) hasDeployment(id int64) bool {
 
 // page answers one page of list (per_page, default 30, and page), with
 // GitHub's Link header.
-func (f *fakeGitHub) page(w http.ResponseWriter, r *http.Request, list []map[string]any) {
+func (f *Server) page(w http.ResponseWriter, r *http.Request, list []map[string]any) {
 	per, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
 	if per <= 0 {
 		per = 30
@@ -281,7 +383,7 @@ func (f *fakeGitHub) page(w http.ResponseWriter, r *http.Request, list []map[str
 }
 
 // authorized reports whether a repository call carries the token.
-func (f *fakeGitHub) authorized(auth string) bool {
+func (f *Server) authorized(auth string) bool {
 	if f.token == "" {
 		return false
 	}
@@ -293,7 +395,7 @@ func (f *fakeGitHub) authorized(auth string) bool {
 
 // serveApp answers the App's endpoints, which take the App's JWT; f.mu is
 // held.
-func (f *fakeGitHub) serveApp(w http.ResponseWriter, r *http.Request, path string, c call) {
+func (f *Server) serveApp(w http.ResponseWriter, r *http.Request, path string, c Call) {
 	if f.app == nil {
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 		return
@@ -333,7 +435,7 @@ func (f *fakeGitHub) serveApp(w http.ResponseWriter, r *http.Request, path strin
 // verifyJWT checks the App's token as GitHub does: RS256 with the App's
 // public key, iss the App's id, issued in the past, expiring within ten
 // minutes.
-func (f *fakeGitHub) verifyJWT(auth string) error {
+func (f *Server) verifyJWT(auth string) error {
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok {
 		return fmt.Errorf("authorization %q is not a bearer JWT", redactAuth(auth))
