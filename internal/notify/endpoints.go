@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/fail"
@@ -44,6 +47,11 @@ func (s *Service) Create(ctx context.Context, environmentID int64, spec Spec) (C
 	if err != nil {
 		return Created{}, err
 	}
+	if !s.cfg.AllowPrivate {
+		if err := reachable(ctx, spec.URL); err != nil {
+			return Created{}, err
+		}
+	}
 	if s.cfg.NewID == nil {
 		return Created{}, errors.New("notify: Config.NewID is required to make endpoints")
 	}
@@ -57,6 +65,38 @@ func (s *Service) Create(ctx context.Context, environmentID int64, spec Spec) (C
 		return Created{}, err
 	}
 	return Created{Endpoint: ep, Secret: secret}, nil
+}
+
+// reachable refuses, when the endpoint is made, a URL whose host is, or
+// resolves only to, addresses notifications may not reach, so the caller
+// learns it at once. A name that does not resolve now is left to the
+// delivery, whose dialler checks every address it connects to.
+func reachable(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil // checkSpec refused it
+	}
+	host := u.Hostname()
+	var addrs []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{ip}
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if addrs, err = net.DefaultResolver.LookupNetIP(rctx, "ip", host); err != nil {
+			return nil
+		}
+	}
+	var refused error
+	for _, a := range addrs {
+		if refused = checkAddress(netip.AddrPortFrom(a, 0).String()); refused == nil {
+			return nil
+		}
+	}
+	if refused == nil {
+		return nil
+	}
+	return fail.Wrap(fail.Invalid, refused, "url: "+strings.TrimPrefix(refused.Error(), ErrForbiddenAddress.Error()+": "))
 }
 
 // checkSpec checks and normalizes what the API or the config gives.

@@ -18,6 +18,7 @@ import (
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/notify"
 	"github.com/liftoffhq/liftoff/internal/secretbox"
@@ -370,8 +371,18 @@ func TestPrivateAddressRefused(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, "sqlite")
 	guarded := f.service("n1", false, nil)
+	allowed := f.service("n2", true, nil)
 	r := newReceiver(t)
-	ep := f.endpoint(guarded, r, notify.Spec{})
+	// Refused when it is made, naming the flag.
+	for _, u := range []string{r.srv.URL + "/hook", strings.Replace(r.srv.URL, "127.0.0.1", "localhost", 1) + "/hook", "http://10.1.2.3/hook"} {
+		_, err := guarded.Create(ctx, f.env.ID, notify.Spec{URL: u})
+		if fail.KindOf(err) != fail.Invalid || !strings.Contains(err.Error(), "--notify-allow-private") {
+			t.Fatalf("creating %s: %v, want it refused naming --notify-allow-private", u, err)
+		}
+	}
+	// Made where it is allowed (another replica, or a name that resolved
+	// elsewhere then), it is refused when it is dialled.
+	ep := f.endpoint(allowed, r, notify.Spec{})
 	d := f.deployment()
 	step(t, guarded)
 	if got := r.events(); len(got) != 0 {
@@ -382,7 +393,6 @@ func TestPrivateAddressRefused(t *testing.T) {
 		strings.Contains(log[0].LastError, r.srv.URL) {
 		t.Fatalf("refused: %+v", log)
 	}
-	allowed := f.service("n2", true, nil)
 	f.clock.Advance(notify.DefaultRetryMax)
 	step(t, allowed)
 	if got := r.events(); !slices.Equal(got, ids(d, notify.EventCreated)) {
