@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/github/report/reporttest"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/notify"
+	"github.com/liftoffhq/liftoff/internal/testclock"
 )
 
 const (
@@ -321,31 +321,13 @@ func newKey(t *testing.T) (*rsa.PrivateKey, []byte) {
 	return k, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
 }
 
-// clock is a settable time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func TestAppAuth(t *testing.T) {
 	t.Parallel()
 	key, pemKey := newKey(t)
 	f := reporttest.New(t, "")
-	clk := &clock{t: time.Now()}
-	f.SetApp(&key.PublicKey, 123456, 987654, clk.now)
-	r := newReporter(t, f, report.Config{AppID: 123456, AppPrivateKey: pemKey, Now: clk.now})
+	clk := testclock.New(time.Now())
+	f.SetApp(&key.PublicKey, 123456, 987654, clk.Now)
+	r := newReporter(t, f, report.Config{AppID: 123456, AppPrivateKey: pemKey, Now: clk.Now})
 	deliver(t, r, events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0)...)
 
 	if n := len(f.CallsTo("GET", "/repos/octo-org/shop/installation")); n != 1 {
@@ -360,7 +342,7 @@ func TestAppAuth(t *testing.T) {
 		}
 	}
 	// Near its expiry the token is replaced; the installation is kept.
-	clk.add(56 * time.Minute)
+	clk.Advance(56 * time.Minute)
 	deliver(t, r, events(preview, "dep2", sha2nd, 7, notify.EventSucceeded, t0.Add(time.Hour))[0])
 	if n := len(f.CallsTo("POST", "/app/installations/987654/access_tokens")); n != 2 {
 		t.Errorf("%d token exchanges after 56 minutes, want 2", n)
@@ -397,7 +379,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	ev := events(production, "dep1", sha1st, 0, notify.EventSucceeded, t0)[2]
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := testclock.New(time.Unix(1_800_000_000, 0))
 	tests := []struct {
 		name      string
 		status    int
@@ -422,7 +404,7 @@ func TestErrors(t *testing.T) {
 			f := reporttest.New(t, "")
 			f.SetFail(func(*http.Request) (int, http.Header, string) { return tt.status, tt.header, tt.body })
 			var logs bytes.Buffer
-			r := newReporter(t, f, report.Config{Now: clk.now, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			r := newReporter(t, f, report.Config{Now: clk.Now, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 			err := r.Deliver(context.Background(), ev)
 			if err == nil {
 				t.Fatal("no error")
