@@ -7,6 +7,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -79,17 +80,9 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error
 	if opts.Timeout <= 0 {
 		return nil, fmt.Errorf("postgres: Options.Timeout %s must be positive, e.g. 5s", opts.Timeout)
 	}
-	cfg, err := poolConfig(url, opts.Timeout)
+	pool, err := connect(ctx, url, opts.Timeout)
 	if err != nil {
 		return nil, err
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect to postgres: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to postgres %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, mapErr(err))
 	}
 	embedded, err := migrate(ctx, pool)
 	if err != nil {
@@ -101,6 +94,24 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error
 		d = sqlstore.Observed(d, opts.Observe)
 	}
 	return sqlstore.New(d), nil
+}
+
+// connect opens a pool on url and checks that the database answers;
+// timeout bounds connecting unless the URL sets connect_timeout.
+func connect(ctx context.Context, url string, timeout time.Duration) (*pgxpool.Pool, error) {
+	cfg, err := poolConfig(url, timeout)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, mapErr(err))
+	}
+	return pool, nil
 }
 
 // Migrations are the dialect's numbered migrations, for tests that build a
@@ -118,27 +129,37 @@ func Migrations() fs.FS {
 func migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	db := stdlib.OpenDBFromPool(pool)
 	defer func() { _ = db.Close() }()
-	// The advisory lock is per database and schema, so installations (and
-	// tests) in different schemas of one database migrate independently.
-	var where string
-	if err := pool.QueryRow(ctx, `SELECT current_database() || '.' || current_schema()`).Scan(&where); err != nil {
-		return 0, fmt.Errorf("migration lock: %w", mapErr(err))
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("liftoff-migrations:" + where))
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 600))
+	p, err := newProvider(ctx, pool, db)
 	if err != nil {
-		return 0, fmt.Errorf("migration lock: %w", err)
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithSessionLocker(locker))
-	if err != nil {
-		return 0, fmt.Errorf("migrations: %w", err)
+		return 0, err
 	}
 	if _, err := p.Up(ctx); err != nil {
 		return 0, fmt.Errorf("migrate postgres: %w", err)
 	}
 	sources := p.ListSources()
 	return sources[len(sources)-1].Version, nil
+}
+
+// newProvider is goose over db (pool's), holding a session advisory lock
+// while it migrates so that replicas starting together migrate once.
+func newProvider(ctx context.Context, pool *pgxpool.Pool, db *sql.DB) (*goose.Provider, error) {
+	// The advisory lock is per database and schema, so installations (and
+	// tests) in different schemas of one database migrate independently.
+	var where string
+	if err := pool.QueryRow(ctx, `SELECT current_database() || '.' || current_schema()`).Scan(&where); err != nil {
+		return nil, fmt.Errorf("migration lock: %w", mapErr(err))
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("liftoff-migrations:" + where))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 600))
+	if err != nil {
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithSessionLocker(locker))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
 }
 
 type driver struct {
