@@ -126,8 +126,8 @@ func openBoth(b *testing.B, dialect string) (store.Store, baselineDB) {
 			b.Fatal(err)
 		}
 		// A pool of the store's size: the same connections for both.
-		pcfg, err := pgxpool.ParseConfig(url)
-		if err != nil {
+		var pcfg *pgxpool.Config
+		if pcfg, err = pgxpool.ParseConfig(url); err != nil {
 			b.Fatal(err)
 		}
 		pcfg.MaxConns = postgres.DefaultMaxConns

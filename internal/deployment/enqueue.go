@@ -94,9 +94,9 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 			return pending.ID, OutcomeJoined, nil
 		}
 	default:
-		superseded = true
 		d = carrySuperseded(pending, d)
-		if _, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled,
+		// False when a worker took it meanwhile: nothing was superseded.
+		if superseded, err = q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled,
 			At: d.CreatedAt, Errors: []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "superseded by " + d.ID}}}); err != nil {
 			return "", "", err
 		}

@@ -1,62 +1,84 @@
 package deployment
 
 import (
+	"context"
 	"testing"
+	"time"
+
+	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/store"
+	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
 
-func TestSameTarget(t *testing.T) {
-	t.Parallel()
-	sha := "0123456789abcdef0123456789abcdef01234567"
-	for _, c := range []struct {
-		name       string
-		pending, d liftoff.Deployment
-		want       bool
-	}{
-		{"both branch heads", liftoff.Deployment{GitBranch: "main"}, liftoff.Deployment{GitBranch: "main"}, true},
-		{"other branch", liftoff.Deployment{GitBranch: "main"}, liftoff.Deployment{GitBranch: "dev"}, false},
-		{"head then commit", liftoff.Deployment{GitBranch: "main"}, liftoff.Deployment{GitBranch: "main", RequestedCommit: sha}, false},
-		{"same commit", liftoff.Deployment{RequestedCommit: sha}, liftoff.Deployment{RequestedCommit: sha}, true},
-		{"short and full", liftoff.Deployment{RequestedCommit: sha[:7]}, liftoff.Deployment{RequestedCommit: sha}, true},
-		{"other commit", liftoff.Deployment{RequestedCommit: sha}, liftoff.Deployment{RequestedCommit: "fedcba9"}, false},
-		{"a redeploy never joins", liftoff.Deployment{RequestedCommit: sha}, liftoff.Deployment{RequestedCommit: sha, RedeployOf: "c1"}, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if got := sameTarget(c.pending, c.d); got != c.want {
-				t.Fatalf("sameTarget = %v, want %v", got, c.want)
-			}
-		})
-	}
+// claimedMeanwhile is a transaction in which a worker claims the PENDING
+// deployment right after Enqueue read it, as another replica's worker may.
+type claimedMeanwhile struct {
+	store.Queries
+	claim func() error
 }
 
-// TestCarrySuperseded: a push deployment that supersedes a PENDING one
-// carries what that one asked for, and what it had carried; others do not.
-func TestCarrySuperseded(t *testing.T) {
+func (q claimedMeanwhile) GetPendingDeployment(ctx context.Context, p store.GetPendingDeploymentParams) (liftoff.Deployment, error) {
+	d, err := q.Queries.GetPendingDeployment(ctx, p)
+	if err == nil {
+		err = q.claim()
+	}
+	return d, err
+}
+
+// TestEnqueueSupersedes: a deployment of another commit supersedes the
+// PENDING one (OutcomeSuperseded); when a worker took the PENDING one
+// between Enqueue's read and its cancel, nothing was superseded and the new
+// deployment is just queued.
+func TestEnqueueSupersedes(t *testing.T) {
 	t.Parallel()
-	pushed := func(commit string, superseded ...string) liftoff.Deployment {
-		return liftoff.Deployment{RequestedCommit: commit, TriggerType: liftoff.TriggerGitHub,
-			TriggerDetail: liftoff.TriggerDetail{Event: "push", Superseded: superseded}}
-	}
-	got := carrySuperseded(pushed("bbb", "aaa"), pushed("ccc")).TriggerDetail.Superseded
-	if len(got) != 2 || got[0] != "aaa" || got[1] != "bbb" {
-		t.Errorf("superseding a push: carried %q, want [aaa bbb]", got)
-	}
-	got = carrySuperseded(liftoff.Deployment{GitBranch: "main", TriggerType: liftoff.TriggerDeployHook}, pushed("ccc")).TriggerDetail.Superseded
-	if len(got) != 1 || got[0] != "" {
-		t.Errorf("superseding a deployment of the branch head: carried %q, want [\"\"]", got)
-	}
-	if d := carrySuperseded(pushed("bbb"), liftoff.Deployment{RequestedCommit: "ccc", TriggerType: liftoff.TriggerDeployHook}); !d.TriggerDetail.IsZero() {
-		t.Errorf("a hook deployment carried %+v", d.TriggerDetail)
-	}
-	if d := carrySuperseded(liftoff.Deployment{RequestedCommit: "aaa", RedeployOf: "c1"}, pushed("ccc")); len(d.TriggerDetail.Superseded) != 0 {
-		t.Errorf("a redeploy (a rollback someone asked for) was carried: %+v", d.TriggerDetail)
-	}
-	many := make([]string, 40)
-	for i := range many {
-		many[i] = string(rune('a' + i%26))
-	}
-	if got := carrySuperseded(pushed("zzz", many...), pushed("ccc")).TriggerDetail.Superseded; len(got) != maxSuperseded || got[len(got)-1] != "zzz" {
-		t.Errorf("carried %d commits ending %q, want the newest %d", len(got), got[len(got)-1], maxSuperseded)
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, dialect)
+			p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "/srv/shop", ConfigPath: "liftoff.json", At: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
+				Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main",
+					Services: []store.ServiceSpec{{GivenID: "web", Name: "Web", Type: "web"}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deployment := func(commit string) liftoff.Deployment {
+				return liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: envs[0].ID, RepoURL: p.RepoURL, GitBranch: "main",
+					RequestedCommit: commit, TriggerType: liftoff.TriggerDeployHook, Status: liftoff.StatusPending, CreatedAt: time.Now()}
+			}
+			enqueue := func(d liftoff.Deployment, racy bool) string {
+				t.Helper()
+				var outcome string
+				if err := st.Tx(ctx, func(q store.Queries) error {
+					if racy {
+						q = claimedMeanwhile{Queries: q, claim: func() error {
+							_, err := q.ClaimDeployment(ctx, store.ClaimParams{Owner: "n1", At: time.Now(), LeaseUntil: time.Now().Add(time.Minute)})
+							return err
+						}}
+					}
+					var err error
+					_, outcome, err = Enqueue(ctx, q, d, Limits{})
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return outcome
+			}
+			if got := enqueue(deployment("aaaaaaa"), false); got != OutcomeQueued {
+				t.Fatalf("the first = %s, want queued", got)
+			}
+			if got := enqueue(deployment("bbbbbbb"), false); got != OutcomeSuperseded {
+				t.Fatalf("another commit = %s, want superseded", got)
+			}
+			if got := enqueue(deployment("ccccccc"), true); got != OutcomeQueued {
+				t.Fatalf("another commit, its PENDING one taken by a worker meanwhile = %s, want queued", got)
+			}
+		})
 	}
 }

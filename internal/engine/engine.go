@@ -185,8 +185,15 @@ type Engine struct {
 	// images orders this node's image builds (readers, any number at
 	// once) and image removals (a writer): podman fails a build whose
 	// cache meets an image removed meanwhile.
-	images  sync.RWMutex
-	jobWake chan struct{}
+	images sync.RWMutex
+	// cleanups are the torn down previews being cleaned (the janitor does
+	// not wait for them), cleaning their instances, cleanupSlots bounds
+	// them.
+	cleanups     sync.WaitGroup
+	cleanMu      sync.Mutex
+	cleaning     map[instanceKey]bool
+	cleanupSlots chan struct{}
+	jobWake      chan struct{}
 
 	mu      sync.Mutex
 	running map[string]runningDeployment // by deployment id
@@ -222,6 +229,7 @@ func New(d Deps, cfg Config) (*Engine, error) {
 	}
 	return &Engine{Deps: d, cfg: cfg, parser: parser, now: now,
 		wake: make(chan struct{}, cfg.Workers), stop: make(chan struct{}), janitorWake: make(chan struct{}, 1),
+		cleaning: map[instanceKey]bool{}, cleanupSlots: make(chan struct{}, maxCleanups),
 		jobWake: make(chan struct{}, 1), running: map[string]runningDeployment{}}, nil
 }
 
@@ -308,7 +316,11 @@ func (e *Engine) Stop() {
 		e.Log.Info("shutting down: letting running deployments finish", "timeout", e.cfg.StopTimeout)
 	}
 	done := make(chan struct{})
-	go func() { e.wg.Wait(); close(done) }()
+	go func() {
+		e.wg.Wait()
+		e.cleanups.Wait() // the janitor started them; it has returned
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(e.cfg.StopTimeout):
@@ -409,8 +421,9 @@ func (e *Engine) run(d liftoff.Deployment) {
 	ok, err := e.Store.FinishDeployment(context.WithoutCancel(ctx), store.FinishDeploymentParams{ID: d.ID, Status: status, Errors: errs, At: e.now()})
 	if err != nil || !ok {
 		e.Log.Error("finish deployment", "deployment_id", d.ID, "status", status, "finished", ok, "err", err)
+	} else {
+		e.Metrics.DeploymentFinished(string(status))
 	}
-	e.Metrics.DeploymentFinished(string(status))
 	e.Log.Info("deployment finished", "deployment_id", d.ID, "status", status)
 	e.wakeWorkers() // a deployment queued behind this one may start now
 	if status == liftoff.StatusCancelled {

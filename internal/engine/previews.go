@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
@@ -98,17 +97,55 @@ func (e *Engine) sweepPreviews(ctx context.Context) {
 		e.Log.Error("previews to clean", "err", err)
 		return
 	}
-	// Each instance is cleaned on its own: one whose cleanup waits on the
-	// container CLI (busy with a build) keeps no other serving.
-	var wg sync.WaitGroup
+	// Each instance is cleaned on its own, and the sweep does not wait: a
+	// cleanup that waits on the container CLI (busy with a build) or on a
+	// release's stop grace keeps no other preview serving, this round or
+	// the next. An instance being cleaned is not started again; at most
+	// maxCleanups run at once.
 	for _, p := range clean {
-		wg.Go(func() {
+		key := instanceKey{p.EnvironmentID, p.PRNumber}
+		if !e.startCleanup(key) {
+			continue
+		}
+		e.cleanups.Go(func() {
+			defer e.endCleanup(key)
+			select {
+			case e.cleanupSlots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-e.cleanupSlots }()
 			if err := e.cleanPreview(ctx, p, byID[p.EnvironmentID]); err != nil {
 				e.Log.Warn("clean up a torn down preview", "environment_id", p.EnvironmentID, "pr", p.PRNumber, "err", err)
 			}
 		})
 	}
-	wg.Wait()
+}
+
+// maxCleanups bounds the torn down previews cleaned at once.
+const maxCleanups = 4
+
+// instanceKey names a preview instance.
+type instanceKey struct {
+	environmentID int64
+	prNumber      int
+}
+
+// startCleanup marks an instance being cleaned; false when it already is.
+func (e *Engine) startCleanup(k instanceKey) bool {
+	e.cleanMu.Lock()
+	defer e.cleanMu.Unlock()
+	if e.cleaning[k] {
+		return false
+	}
+	e.cleaning[k] = true
+	return true
+}
+
+func (e *Engine) endCleanup(k instanceKey) {
+	e.cleanMu.Lock()
+	defer e.cleanMu.Unlock()
+	delete(e.cleaning, k)
 }
 
 func teardownReason(p liftoff.PreviewInstance, now time.Time) string {

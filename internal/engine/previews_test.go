@@ -141,6 +141,7 @@ func (h *previewHarness) sweep(at time.Time) {
 	h.t.Helper()
 	h.now = at
 	h.e.sweepPreviews(h.ctx)
+	h.e.cleanups.Wait()
 }
 
 func (h *previewHarness) upsert(env string, pr int, at time.Time) {
@@ -467,7 +468,8 @@ func TestSweepCleansTornDownPreviews(t *testing.T) {
 
 // TestSweepCleansEachPreviewOnItsOwn: a torn down preview whose cleanup
 // takes long (a release that ignores SIGTERM, as a container CLI busy with
-// a build would) keeps no other torn down preview serving.
+// a build would) keeps no other torn down preview serving, and the sweep
+// returns without waiting for it.
 func TestSweepCleansEachPreviewOnItsOwn(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
@@ -485,17 +487,19 @@ func TestSweepCleansEachPreviewOnItsOwn(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		swept := make(chan struct{})
+		returned := make(chan struct{})
 		h.now = p0.Add(2 * time.Hour)
 		go func() {
-			defer close(swept)
+			defer close(returned)
 			h.e.sweepPreviews(h.ctx)
 		}()
 		t.Cleanup(func() {
 			_ = syscall.Kill(-stubborn, syscall.SIGKILL)
-			<-swept
+			<-returned
+			h.e.cleanups.Wait()
 		})
-		// #5's release is given its grace, which #6 does not wait out.
+		// #5's release is given its grace, which #6 does not wait out,
+		// nor the sweep: the janitor's next round is not held up by it.
 		deadline := time.Now().Add(time.Minute)
 		for groupAlive(pg6) {
 			if time.Now().After(deadline) {
@@ -503,13 +507,20 @@ func TestSweepCleansEachPreviewOnItsOwn(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		select {
+		case <-returned:
+		case <-time.After(time.Minute):
+			t.Fatal("the sweep waits for #5's cleanup")
+		}
 		if !groupAlive(stubborn) {
 			t.Fatal("#5's release, which ignores SIGTERM, stopped before its grace ended")
 		}
+		// A round meanwhile does not start #5's cleanup again.
+		h.e.sweepPreviews(h.ctx)
 		if err := syscall.Kill(-stubborn, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
-		<-swept // the cleanup of #5 ends once its release is gone
+		h.e.cleanups.Wait() // the cleanup of #5 ends once its release is gone
 		for _, pr := range []int{5, 6} {
 			if inst := h.instance("preview", pr); inst.CleanedAt.IsZero() {
 				t.Errorf("#%d = %+v, want cleaned", pr, inst)

@@ -108,7 +108,10 @@ func (m *Metrics) WatchQueue(read func(ctx context.Context) (QueueState, error))
 // Handler serves the metrics in Prometheus's text format (or
 // OpenMetrics, when the scraper asks for it).
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+	// A series that cannot be read (the queue, when the store is down)
+	// is left out with its error, not the whole scrape: the store's
+	// latency and the process's series matter most then.
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError})
 }
 
 // HookCall counts a hook call answered with code.
@@ -207,7 +210,7 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect reads the queue within a bound, so a slow store cannot hang a
-// scrape; a failed read reports the error to the scraper.
+// scrape; a failed read leaves the queue's series out of that scrape.
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -337,6 +337,9 @@ func (c Config) Validate() error {
 		if c.Role == RoleWorker && c.Workers <= 0 {
 			errs = append(errs, fmt.Errorf("--role worker runs deployments: --workers must be positive (got %d)", c.Workers))
 		}
+		if c.Role == RoleWorker && c.Demo {
+			errs = append(errs, errors.New("--demo sets its project up through the API, which --role worker does not serve: use --role all"))
+		}
 	case RoleAPI:
 		if c.Workers > 0 {
 			errs = append(errs, fmt.Errorf("--role api runs no deployments: drop --workers %d (or use --role all)", c.Workers))

@@ -113,6 +113,7 @@ func TestValidateRole(t *testing.T) {
 		{Config{Role: RoleAPI, Workers: 2}, "--role api runs no deployments: drop --workers 2 (or use --role all)"},
 		{Config{Role: RoleWorker, Workers: -1}, "--role worker runs deployments: --workers must be positive (got -1)"},
 		{Config{Role: "scheduler"}, `--role "scheduler": give all (the default), api or worker`},
+		{Config{Role: RoleWorker, Demo: true}, "--demo sets its project up through the API, which --role worker does not serve: use --role all"},
 	} {
 		err := tt.c.WithDefaults().Validate()
 		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {

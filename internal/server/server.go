@@ -149,11 +149,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	m.WatchQueue(func(ctx context.Context) (metrics.QueueState, error) {
 		q, err := st.QueueStats(ctx)
-		st := metrics.QueueState{Pending: q.Pending, Running: q.Running}
+		state := metrics.QueueState{Pending: q.Pending, Running: q.Running}
 		if !q.OldestPending.IsZero() {
-			st.OldestPending = time.Since(q.OldestPending)
+			state.OldestPending = time.Since(q.OldestPending)
 		}
-		return st, err
+		return state, err
 	})
 	s := &Server{cfg: cfg, log: log, dataDir: dataDir, serveErr: make(chan error, 4)}
 	// made is what New made so far, released if it fails: every part's

@@ -17,6 +17,7 @@ func TestPoolConfig(t *testing.T) {
 		{"postgres://u@db:5432/liftoff", DefaultMaxConns},
 		{"postgres://u@db:5432/liftoff?pool_max_conns=3", 3},
 		{"host=db user=u dbname=liftoff pool_max_conns=40", 40},
+		{"postgres://u:pool_max_conns@db:5432/liftoff", DefaultMaxConns}, // a password is no setting
 	} {
 		cfg, err := poolConfig(tt.url, 5*time.Second)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -53,8 +54,9 @@ type Options struct {
 }
 
 // DefaultMaxConns is the pool's size when the URL names none
-// (pool_max_conns): pgx's own default, 4 on a machine of 2 cores, holds
-// the hook path of one replica to a third of what 16 serve here.
+// (pool_max_conns): pgx's own default (the number of CPUs, at least 4)
+// held the hook path of one replica on 2 cores to a third of what 16
+// serve there.
 const DefaultMaxConns = 16
 
 // poolConfig parses url into the pool's settings, with Liftoff's defaults
@@ -67,10 +69,25 @@ func poolConfig(url string, timeout time.Duration) (*pgxpool.Config, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = timeout
 	}
-	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = max(cfg.MaxConns, DefaultMaxConns)
+	if !namesMaxConns(url) {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	return cfg, nil
+}
+
+// namesMaxConns reports whether a database URL (postgres://…) or key=value
+// connection string sets pool_max_conns.
+func namesMaxConns(dsn string) bool {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := neturl.Parse(dsn)
+		return err == nil && u.Query().Has("pool_max_conns")
+	}
+	for _, f := range strings.Fields(dsn) {
+		if strings.HasPrefix(f, "pool_max_conns=") {
+			return true
+		}
+	}
+	return false
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
