@@ -1,9 +1,8 @@
 package gitsource
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -57,33 +56,23 @@ func (m *Mirror) ChangedFiles(ctx context.Context, base, target string) ([]strin
 	return paths, nil
 }
 
-// readNULSeparated splits r's content at NUL bytes as it arrives.
+// readNULSeparated splits r's content at NUL bytes, dropping empty
+// entries. The content is read as it arrives into one buffer, converted to
+// one string, and the paths are substrings of it: two allocations for the
+// whole listing rather than one per path, which matters for diffs of
+// thousands of files.
 func readNULSeparated(r io.Reader) ([]string, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var paths []string
-	for {
-		p, err := br.ReadSlice(0)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A path longer than the buffer: rare enough to pay for a copy.
-			var b strings.Builder
-			b.Write(p)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				p, err = br.ReadSlice(0)
-				b.Write(p)
-			}
-			p = []byte(b.String())
-		}
-		if len(p) > 0 && p[len(p)-1] == 0 {
-			p = p[:len(p)-1]
-		}
-		if len(p) > 0 {
-			paths = append(paths, string(p))
-		}
-		if err == io.EOF {
-			return paths, nil
-		}
-		if err != nil {
-			return paths, err
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(r)
+	out := buf.String()
+	paths := make([]string, 0, strings.Count(out, "\x00")+1)
+	for p := range strings.SplitSeq(out, "\x00") {
+		if p != "" {
+			paths = append(paths, p)
 		}
 	}
+	if len(paths) == 0 {
+		paths = nil
+	}
+	return paths, err
 }

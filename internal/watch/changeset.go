@@ -17,10 +17,27 @@ type ChangeSet struct {
 // `git diff --name-only --no-renames -z` prints them: a rename is its old
 // and its new path, a deletion the deleted path. Duplicates are dropped;
 // paths is not modified.
+//
+// git lists a diff in byte order of the full paths (the index's order), so
+// the common case is already sorted and without duplicates: that is checked
+// in one pass, and only other input is sorted and compacted.
 func NewChangeSet(paths []string) *ChangeSet {
 	sorted := slices.Clone(paths)
-	slices.Sort(sorted)
-	return &ChangeSet{paths: slices.Compact(sorted)}
+	if !strictlyIncreasing(sorted) {
+		slices.Sort(sorted)
+		sorted = slices.Compact(sorted)
+	}
+	return &ChangeSet{paths: sorted}
+}
+
+// strictlyIncreasing reports whether paths is sorted without duplicates.
+func strictlyIncreasing(paths []string) bool {
+	for i := 1; i < len(paths); i++ {
+		if paths[i-1] >= paths[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Len is the number of distinct changed paths; 0 for a nil change set.

@@ -47,14 +47,33 @@ type Decision struct {
 // and not BaseMissing): deciding NO_CHANGE without knowing what changed
 // would silently skip a deployment.
 func Decide(force bool, services []Service) ([]Decision, error) {
-	decisions := make([]Decision, len(services))
-	var buf []int32 // reused across services
+	matchers := make([]*Matcher, len(services))
+	// Services diffed against the same base share a change set, and often
+	// globs ("libs/**"): those are matched once per change set.
+	shared := map[*ChangeSet]*sharedMatches{}
 	for k := range services {
 		s := &services[k]
 		m, err := Compile(s.WatchPaths)
 		if err != nil {
 			return nil, fmt.Errorf("service %q: %w", s.ID, err)
 		}
+		matchers[k] = m
+		if s.Changes == nil {
+			continue
+		}
+		sm := shared[s.Changes]
+		if sm == nil {
+			sm = &sharedMatches{uses: map[string]int{}, byGlob: map[string][]int32{}}
+			shared[s.Changes] = sm
+		}
+		for _, g := range m.globs() {
+			sm.uses[g]++
+		}
+	}
+	decisions := make([]Decision, len(services))
+	var buf []int32 // reused across services
+	for k := range services {
+		s, m := &services[k], matchers[k]
 		d := Decision{ServiceID: s.ID, Deploy: true}
 		switch {
 		case force:
@@ -70,7 +89,7 @@ func Decide(force bool, services []Service) ([]Decision, error) {
 		case s.Changes == nil:
 			return nil, fmt.Errorf("service %q: no change set since base commit %s", s.ID, short(s.Base))
 		default:
-			buf = m.decideChanges(&d, s.Changes, s.Base, buf)
+			buf = m.decideChanges(&d, s.Changes, s.Base, buf, shared[s.Changes])
 		}
 		decisions[k] = d
 	}
@@ -78,7 +97,7 @@ func Decide(force bool, services []Service) ([]Decision, error) {
 }
 
 // decideChanges fills d from the change set and returns the buffer it used.
-func (m *Matcher) decideChanges(d *Decision, cs *ChangeSet, base string, buf []int32) []int32 {
+func (m *Matcher) decideChanges(d *Decision, cs *ChangeSet, base string, buf []int32, shared *sharedMatches) []int32 {
 	paths := cs.sorted()
 	if len(paths) == 0 {
 		d.Deploy = false
@@ -86,7 +105,7 @@ func (m *Matcher) decideChanges(d *Decision, cs *ChangeSet, base string, buf []i
 		return buf
 	}
 	counts := make([]int, len(m.patterns))
-	buf = m.decide(paths, buf, counts)
+	buf = m.decide(paths, buf, counts, shared)
 	for i, n := range counts {
 		if !m.patterns[i].exclude {
 			d.Matched += n

@@ -44,13 +44,15 @@
 //
 // # Performance
 //
-// A [ChangeSet] sorts the changed paths once and is shared by every service
-// diffed against the same base. Each compiled pattern knows its literal
-// prefix (before its first meta character) and literal suffix (after its
-// last), so it only tries the paths in the prefix's binary-searched range
-// that end with the suffix; a fully literal pattern is one binary search,
-// and the commonest shapes, "dir/**" and "**/*.ext", need no glob matching
-// at all. Patterns are tried last to first, each only on the paths no later
-// pattern decided. Matchers and change sets are immutable and safe for
-// concurrent use.
+// A [ChangeSet] sorts the changed paths once (git's order is already sorted:
+// that is checked in one pass) and is shared by every service diffed
+// against the same base; [Decide] matches a glob several of those services
+// watch ("libs/**", "**/*.proto") against it once. Each compiled pattern
+// knows its literal prefix (before its first meta character) and literal
+// suffix (after its last), so it only tries the paths in the prefix's
+// binary-searched range that end with the suffix; a fully literal pattern
+// is one binary search, and the commonest shapes, "dir/**" and "**/*.ext",
+// need no glob matching at all. Patterns are tried last to first, each only
+// on the paths no later pattern decided. Matchers and change sets are
+// immutable and safe for concurrent use.
 package watch

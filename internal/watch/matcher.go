@@ -2,6 +2,7 @@ package watch
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -268,7 +269,7 @@ type Result struct {
 func (m *Matcher) Filter(cs *ChangeSet) Result {
 	paths := cs.sorted()
 	counts := make([]int, len(m.patterns))
-	decider := m.decide(paths, nil, counts)
+	decider := m.decide(paths, nil, counts, nil)
 	var r Result
 	for j, i := range decider {
 		if i >= 0 && !m.patterns[i].exclude {
@@ -286,12 +287,13 @@ func (m *Matcher) Filter(cs *ChangeSet) Result {
 
 // decide returns, for each of the sorted paths, the index in m.patterns of
 // the last pattern matching it, or -1, and sets counts[i] to the number of
-// paths pattern i decided. It reuses buf when it is big enough.
+// paths pattern i decided. It reuses buf when it is big enough. shared, when
+// not nil, holds the paths' matches of globs other matchers use too.
 //
 // Patterns are tried last to first so that a path is matched only until its
 // deciding pattern is found, and each pattern only tries the paths in its
 // prefix range.
-func (m *Matcher) decide(paths []string, buf []int32, counts []int) []int32 {
+func (m *Matcher) decide(paths []string, buf []int32, counts []int, shared *sharedMatches) []int32 {
 	decider := buf[:0]
 	if cap(decider) < len(paths) {
 		decider = make([]int32, 0, len(paths))
@@ -300,33 +302,81 @@ func (m *Matcher) decide(paths []string, buf []int32, counts []int) []int32 {
 	for j := range decider {
 		decider[j] = -1
 	}
+	var scratch []int32
 	undecided := len(paths)
 	for i := len(m.patterns) - 1; i >= 0 && undecided > 0; i-- {
 		p := &m.patterns[i]
+		var matched []int32
+		if shared != nil && shared.uses[p.glob] > 1 {
+			matched = shared.matches(p, paths)
+		} else {
+			scratch = p.matches(paths, scratch[:0])
+			matched = scratch
+		}
 		n := 0 // paths p decides
-		try := func(j int) {
-			if decider[j] < 0 && p.matchInRange(paths[j]) {
+		for _, j := range matched {
+			if decider[j] < 0 {
 				decider[j] = int32(i)
 				n++
-			}
-		}
-		if p.kind == kindLiteral {
-			if j, ok := search(paths, p.glob); ok {
-				try(j)
-			}
-		} else {
-			if dir, ok := strings.CutSuffix(p.prefix, "/"); ok {
-				if j, ok := search(paths, dir); ok {
-					try(j)
-				}
-			}
-			lo, hi := prefixRange(paths, p.prefix)
-			for j := lo; j < hi; j++ {
-				try(j)
 			}
 		}
 		counts[i] = n
 		undecided -= n
 	}
 	return decider
+}
+
+// matches appends to dst the indices of the sorted paths p matches: one
+// binary search for a literal pattern, else the paths in its prefix range
+// (and the prefix's directory itself) that matchInRange accepts.
+func (p *pattern) matches(paths []string, dst []int32) []int32 {
+	if p.kind == kindLiteral {
+		if j, ok := search(paths, p.glob); ok {
+			dst = append(dst, int32(j))
+		}
+		return dst
+	}
+	if dir, ok := strings.CutSuffix(p.prefix, "/"); ok {
+		if j, ok := search(paths, dir); ok && p.matchInRange(paths[j]) {
+			dst = append(dst, int32(j))
+		}
+	}
+	lo, hi := prefixRange(paths, p.prefix)
+	for j := lo; j < hi; j++ {
+		if p.matchInRange(paths[j]) {
+			dst = append(dst, int32(j))
+		}
+	}
+	return dst
+}
+
+// sharedMatches remembers, for one change set, which of its paths each glob
+// matches, so that a glob several services watch ("libs/**",
+// "**/*.proto") is matched against the change set once per [Decide] rather
+// than once per service. A glob's matches depend on nothing else: whether
+// the pattern excludes, and which pattern decides a path, are applied by
+// each matcher on top.
+type sharedMatches struct {
+	uses   map[string]int     // services whose watchPaths have the glob
+	byGlob map[string][]int32 // matches of the globs used more than once
+}
+
+func (s *sharedMatches) matches(p *pattern, paths []string) []int32 {
+	if got, ok := s.byGlob[p.glob]; ok {
+		return got
+	}
+	got := p.matches(paths, nil)
+	s.byGlob[p.glob] = got
+	return got
+}
+
+// globs returns the distinct globs of m's patterns.
+func (m *Matcher) globs() []string {
+	out := make([]string, 0, len(m.patterns))
+	for i := range m.patterns {
+		if g := m.patterns[i].glob; !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
