@@ -44,7 +44,7 @@ var layers = [][]string{
 	// The wiring.
 	{"server"},
 	// The binary, and the tests that drive it.
-	{"cmd/liftoff", "e2e", "bench"},
+	{"cmd/liftoff", "e2e", "bench", "packaging"},
 }
 
 // forbidden are imports no package of a layer may have, whatever its

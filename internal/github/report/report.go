@@ -154,6 +154,13 @@ func (r *Reporter) Deliver(ctx context.Context, ev notify.Event) error {
 	}
 	sha := commitOf(ev.Deployment)
 	if sha == "" {
+		// A deployment of a branch head learns its commit once it has
+		// fetched, after it started: its start is told again, later, so
+		// the commit shows it running. Once it ended without one (it
+		// failed to fetch), there is nothing to tell.
+		if ev.Type == notify.EventStarted && !ev.Deployment.Status.Final() {
+			return ErrNoCommitYet
+		}
 		r.log.DebugContext(ctx, "github report: no commit yet", "event", ev.ID)
 		return nil
 	}
@@ -175,6 +182,10 @@ func (r *Reporter) Deliver(ctx context.Context, ev notify.Event) error {
 	}
 	return nil
 }
+
+// ErrNoCommitYet is Deliver's error for the start of a deployment whose
+// commit is not resolved yet: worth retrying.
+var ErrNoCommitYet = errors.New("the deployment's commit is not resolved yet: its start is told once it is")
 
 // repoRef is the repository ("owner/name") and commit an event is about.
 type repoRef struct {

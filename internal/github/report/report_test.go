@@ -287,6 +287,18 @@ func TestNothingToReport(t *testing.T) {
 	if calls := f.Calls(); len(calls) != 0 {
 		t.Errorf("%d calls for events with nothing to report: %+v", len(calls), calls)
 	}
+	// The start of a branch head's deployment, its commit not resolved
+	// yet, is told again later; once it ended without one, never.
+	started := evs[1]
+	started.Deployment.RequestedCommit, started.Deployment.GitCommit, started.Deployment.Status = "", "", liftoff.StatusInProgress
+	if err := r.Deliver(context.Background(), started); !errors.Is(err, report.ErrNoCommitYet) || errors.Is(err, report.ErrPermanent) {
+		t.Errorf("the start without a commit: %v, want ErrNoCommitYet, worth retrying", err)
+	}
+	started.Deployment.Status = liftoff.StatusError
+	deliver(t, r, started)
+	if calls := f.Calls(); len(calls) != 0 {
+		t.Errorf("%d calls for events with nothing to report: %+v", len(calls), calls)
+	}
 	// A project linked to a GitHub repository by name reports there.
 	linked := evs[2]
 	linked.Project.RepoURL, linked.Project.GitHubRepository = "/srv/git/shop", "octo-org/shop"
