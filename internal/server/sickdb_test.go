@@ -128,7 +128,9 @@ func TestSQLiteTablesGone(t *testing.T) {
 	f := setUp(t, cfg)
 	srv := start(t, cfg)
 	path := filepath.Join(cfg.DataDir, "liftoff.db")
-	db, err := sql.Open("sqlite", path)
+	// It waits for the server's writer, as any other process would: the
+	// notification loop writes on its own every second.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
