@@ -1565,7 +1565,7 @@ func dropVersionTable(t *testing.T, dialect string, cfg server.Config) {
 		}
 		return
 	}
-	db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, "liftoff.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(cfg.DataDir, "liftoff.db")+"?_pragma=busy_timeout(10000)") // the server writes on its own
 	if err != nil {
 		t.Fatal(err)
 	}
