@@ -1,0 +1,39 @@
+// Package buildcache keeps each service's build cache between deployments:
+// the Go module and build caches, npm's, yarn's, pnpm's and pip's caches,
+// the directories a service lists in cacheDirectories (node_modules,
+// .next/cache ...), and the cache mounts of a Dockerfile's RUN steps
+// (RUN --mount=type=cache) under podman.
+//
+// A cache belongs to one service of one environment instance of one
+// project (Key): Dir/<project>/<environment>/<service>, or
+// Dir/<project>/<environment>.pr-<n>/<service> for a pull request's
+// preview. A build borrows it for its whole run (Open, one build per cache
+// at a time) and gets a working copy at a fixed path, the lease's Dir,
+// which the engine makes the only cache directory the build's sandbox may
+// write. The saved cache itself is never written by a build:
+//
+//   - Open makes the working copy from the saved cache: a tree of hard
+//     links, so that it costs a directory entry per file rather than a copy
+//     of the bytes (the tools write their caches by creating files, and
+//     replace a file in place only to repair it). A saved cache that cannot
+//     be read, whose manifest is missing (a save that never finished) or
+//     unreadable, is dropped, said in the deployment's log, and the build
+//     runs cold: a cache never fails a build.
+//   - Commit, after a successful build, writes the manifest into the
+//     working copy and swaps it with the saved cache in one rename
+//     (renameat2 RENAME_EXCHANGE), then removes the old one. A build that
+//     fails, is cancelled, or dies with Liftoff leaves the saved cache as
+//     it was; its working copy is removed then, or at the next Open.
+//   - A preview's cache starts, at its first build, as a copy (bytes, not
+//     links) of its production environment's (Options.Seed): it reads
+//     production's cache and writes only its own.
+//   - cacheDirectories are copied (bytes) into the checkout before the
+//     install step and out of it after the build (RestoreDirs, SaveDirs):
+//     the checkout becomes the release, which must never share a file
+//     with a cache a later build writes.
+//
+// The caches together are bounded (Config.MaxSize): after each save, whole
+// caches are removed, least recently used first, until the total fits; a
+// cache a build holds is never removed. Last use is the time of the last
+// Open or Commit of the cache.
+package buildcache
