@@ -29,6 +29,9 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 				return err
 			}
 			cfg.AllowedRepos = repoaccess.SplitPatterns(allowedRepos)
+			if cmd.Flags().Changed("build-cache-max-size") && cfg.BuildCacheMaxSize == 0 {
+				cfg.BuildCacheMaxSize = -1 // off; the server's zero is its default
+			}
 			if cfg.Role == server.RoleAPI && !cmd.Flags().Changed("workers") {
 				cfg.Workers = -1 // an API replica runs none, whatever the default
 			}
@@ -90,6 +93,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&cfg.ContainerCgroupManager, "container-cgroup-manager", "", "podman's --cgroup-manager (systemd, cgroupfs; default podman's)")
 	f.StringVar(&cfg.ContainerStorageDriver, "container-storage-driver", "", "podman's --storage-driver (overlay, vfs; default podman's)")
 	f.StringVar(&cfg.ContainerUlimits, "container-ulimits", def.ContainerUlimits, "podman's --ulimit values: auto (the host's hard limits when below podman's defaults), none, or nofile=N:N,nproc=N:N")
+	cfg.BuildCacheMaxSize = def.BuildCacheMaxSize
+	f.Var(byteSize{&cfg.BuildCacheMaxSize}, "build-cache-max-size", "bound of all services' build caches together; past it the least recently used go (bytes, or with KiB, MiB, GiB; 0 turns build caches off)")
 	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
 	f.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxies",
 		"CIDR prefixes or addresses of the proxies in front of Liftoff whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.168.1.7 (default none)")

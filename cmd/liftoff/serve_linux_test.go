@@ -63,6 +63,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		"container-storage-driver":     "",
 		"container-ulimits":            def.ContainerUlimits,
 		"sandbox-bind":                 "[" + strings.Join(def.SandboxBinds, ",") + "]",
+		"build-cache-max-size":         byteSize{&def.BuildCacheMaxSize}.String(),
 		"trusted-proxies":              (*prefixList)(&def.TrustedProxies).String(),
 		"database-timeout":             def.DatabaseTimeout.String(),
 		// Not server.Config's: serve builds its logger itself.

@@ -142,7 +142,10 @@ type manifest struct {
 	Version int       `json:"version"`
 	SavedAt time.Time `json:"savedAt"`
 	Size    int64     `json:"size"` // bytes of its regular files
-	Key     Key       `json:"key"`
+	// Digest sums the paths and sizes of its files (but dirs/): restored
+	// from, the cache must still match it.
+	Digest string `json:"digest"`
+	Key    Key    `json:"key"`
 }
 
 // ErrBusy is Open's error when a build already holds the cache.
@@ -329,11 +332,11 @@ func (l *Lease) clone(src string, how int) (manifest, error) {
 	if err != nil {
 		return manifest{}, err
 	}
-	err = copyTree(src, l.Dir(), how, func(rel string) bool {
-		// The manifest is ours; cacheDirectories are copied into the
-		// checkout from the saved cache (RestoreDirs).
-		return rel == manifestName || rel == dirsName
-	})
+	sum := newDigest()
+	err = copyTree(src, l.Dir(), how, skipSaved, sum.add)
+	if err == nil && sum.String() != mf.Digest {
+		err = errors.New("its files changed since it was saved (a build wrote into them in place, or the disk lost part of them)")
+	}
 	if err != nil {
 		if rerr := removeTree(l.Dir()); rerr != nil {
 			err = errors.Join(err, rerr)
@@ -342,6 +345,11 @@ func (l *Lease) clone(src string, how int) (manifest, error) {
 	}
 	return mf, nil
 }
+
+// skipSaved leaves out of a working copy, and of the digest, what a
+// build does not get: the manifest, which is ours, and cacheDirectories,
+// copied into the checkout from the saved cache (RestoreDirs).
+func skipSaved(rel string) bool { return rel == manifestName || rel == dirsName }
 
 // readManifest reads and checks the manifest of the saved cache at dir.
 func readManifest(dir string) (manifest, error) {
@@ -406,7 +414,7 @@ func (l *Lease) Commit(ctx context.Context) error {
 	}
 	started := time.Now()
 	work := l.Dir()
-	size, err := treeSize(work)
+	size, sum, err := treeDigest(work, skipSaved)
 	if err != nil {
 		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
 		return fmt.Errorf("buildcache: measure %s: %w", work, err)
@@ -416,7 +424,10 @@ func (l *Lease) Commit(ctx context.Context) error {
 			l.key.Service, formatSize(size), formatSize(l.m.max))
 		return nil
 	}
-	mf := manifest{Version: formatVersion, SavedAt: l.m.now().UTC(), Size: size, Key: l.key}
+	if dirs, err := treeDigestSize(filepath.Join(work, dirsName)); err == nil {
+		size += dirs
+	}
+	mf := manifest{Version: formatVersion, SavedAt: l.m.now().UTC(), Size: size, Digest: sum, Key: l.key}
 	if err := writeManifest(work, mf); err != nil {
 		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
 		return err
@@ -438,6 +449,16 @@ func (l *Lease) Commit(ctx context.Context) error {
 		l.log("==> Build caches removed to stay within %s (least recently used first): %s", formatSize(l.m.max), evictedList(evicted))
 	}
 	return nil
+}
+
+// treeDigestSize is the total size of the regular files under path; 0
+// when it does not exist.
+func treeDigestSize(path string) (int64, error) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	n, _, err := treeDigest(path, nil)
+	return n, err
 }
 
 // writeManifest writes mf into dir, replacing one the build may have put

@@ -165,6 +165,38 @@ func TestAFailedBuildLeavesTheSavedCache(t *testing.T) {
 	}
 }
 
+// TestAFailedBuildThatWroteInPlace: a build that writes into a restored
+// file in place writes the saved cache's file too (they are one file):
+// if it then fails, its next build finds the saved cache changed and
+// drops it rather than build from what a failed build half wrote.
+func TestAFailedBuildThatWroteInPlace(t *testing.T) {
+	m := newManager(t, 1<<30)
+	build(t, m, prod, Options{}, func(work string) error {
+		write(t, filepath.Join(work, "go/build/index"), "entry 1\n")
+		return nil
+	})
+	build(t, m, prod, Options{}, func(work string) error {
+		f, err := os.OpenFile(filepath.Join(work, "go/build/index"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.WriteString("entry 2, half wri")
+		_ = f.Close()
+		return errors.New("killed")
+	})
+	var log logLines
+	l, err := m.Open(t.Context(), prod, Options{Log: log.printf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	log.has(t, "could not be restored (its files changed since it was saved")
+	log.has(t, "dropped, building cold")
+	if exists(filepath.Join(l.Dir(), "go/build/index")) {
+		t.Error("the changed cache was restored")
+	}
+}
+
 func TestALeftoverWorkingCopyIsNeverUsed(t *testing.T) {
 	m := newManager(t, 1<<30)
 	build(t, m, prod, Options{}, func(work string) error {

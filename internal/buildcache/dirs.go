@@ -58,7 +58,7 @@ func (l *Lease) RestoreDirs(root, base string, paths []string) {
 		started := time.Now()
 		err := os.MkdirAll(filepath.Dir(dst), 0o755)
 		if err == nil {
-			err = copyTree(src, dst, byCopy, nil)
+			err = copyTree(src, dst, byCopy, nil, nil)
 		}
 		if err != nil {
 			_ = removeTree(dst)
@@ -111,7 +111,7 @@ func (l *Lease) SaveDirs(root, base string, paths []string) {
 			continue
 		}
 		dst := filepath.Join(dirs, dirKey(p))
-		if err := copyTree(src, dst, byCopy, nil); err != nil {
+		if err := copyTree(src, dst, byCopy, nil, nil); err != nil {
 			_ = removeTree(dst)
 			l.log("==> cacheDirectories %q not saved: %v", p, err)
 		}

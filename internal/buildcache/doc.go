@@ -10,20 +10,25 @@
 // preview. A build borrows it for its whole run (Open, one build per cache
 // at a time) and gets a working copy at a fixed path, the lease's Dir,
 // which the engine makes the only cache directory the build's sandbox may
-// write. The saved cache itself is never written by a build:
+// write. Only a successful build replaces the saved cache:
 //
 //   - Open makes the working copy from the saved cache: a tree of hard
 //     links, so that it costs a directory entry per file rather than a copy
-//     of the bytes (the tools write their caches by creating files, and
-//     replace a file in place only to repair it). A saved cache that cannot
-//     be read, whose manifest is missing (a save that never finished) or
-//     unreadable, is dropped, said in the deployment's log, and the build
-//     runs cold: a cache never fails a build.
+//     of the bytes. The tools write their caches by creating files (and
+//     renaming them into place); a file they create replaces the link, and
+//     the saved cache keeps its own. A build that writes into a restored
+//     file in place writes the saved one too, as they are one file: the
+//     manifest holds a digest of the saved files' paths and sizes, checked
+//     as the links are made, and a cache whose files changed since it was
+//     saved is dropped. So is one that cannot be read, or whose manifest
+//     is missing (a save that never finished) or unreadable: the
+//     deployment's log says so and the build runs cold. A cache never
+//     fails a build.
 //   - Commit, after a successful build, writes the manifest into the
 //     working copy and swaps it with the saved cache in one rename
 //     (renameat2 RENAME_EXCHANGE), then removes the old one. A build that
-//     fails, is cancelled, or dies with Liftoff leaves the saved cache as
-//     it was; its working copy is removed then, or at the next Open.
+//     fails, is cancelled, or dies with Liftoff is not saved; its working
+//     copy is removed then, or at the next Open.
 //   - A preview's cache starts, at its first build, as a copy (bytes, not
 //     links) of its production environment's (Options.Seed): it reads
 //     production's cache and writes only its own.

@@ -1,8 +1,11 @@
 package buildcache
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -27,7 +30,7 @@ const (
 // out. skip, when not nil, leaves out the entries (and the trees under
 // them) whose path relative to src it returns true for. Any entry that
 // cannot be read fails the copy; the caller removes what it made.
-func copyTree(src, dst string, how int, skip func(rel string) bool) error {
+func copyTree(src, dst string, how int, skip func(rel string) bool, onFile func(rel string, size int64)) error {
 	type dirTimes struct {
 		path  string
 		mode  fs.FileMode
@@ -62,6 +65,9 @@ func copyTree(src, dst string, how int, skip func(rel string) bool) error {
 			}
 			dirs = append(dirs, dirTimes{path: target, mode: mode.Perm(), mtime: info.ModTime()})
 		case mode.IsRegular():
+			if onFile != nil {
+				onFile(rel, info.Size())
+			}
 			if how == byLink {
 				if err := os.Link(path, target); err == nil {
 					return nil
@@ -136,12 +142,25 @@ func removeTree(path string) error {
 	return os.RemoveAll(path)
 }
 
-// treeSize is the total size of the regular files under path.
-func treeSize(path string) (int64, error) {
+// treeDigest is the total size of the regular files under path, and the
+// digest of their paths (relative to path) and sizes, in the order
+// filepath.WalkDir visits them; skip leaves entries out as copyTree's does.
+func treeDigest(path string, skip func(rel string) bool) (int64, string, error) {
 	var n int64
-	err := filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+	sum := newDigest()
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		rel, err := filepath.Rel(path, p)
+		if err != nil {
+			return err
+		}
+		if rel != "." && skip != nil && skip(rel) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
 		}
 		if d.Type().IsRegular() {
 			info, err := d.Info()
@@ -149,8 +168,22 @@ func treeSize(path string) (int64, error) {
 				return err
 			}
 			n += info.Size()
+			sum.add(rel, info.Size())
 		}
 		return nil
 	})
-	return n, err
+	return n, sum.String(), err
 }
+
+// digest sums the paths and sizes of a tree's files: a saved cache whose
+// files' sizes changed since it was saved (a build wrote in place through
+// a hard link, a disk lost part of a file) no longer matches its manifest.
+type digest struct{ h hash.Hash }
+
+func newDigest() *digest { return &digest{h: sha256.New()} }
+
+func (d *digest) add(rel string, size int64) {
+	fmt.Fprintf(d.h, "%s\x00%d\n", rel, size)
+}
+
+func (d *digest) String() string { return hex.EncodeToString(d.h.Sum(nil)) }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/buildcache"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/container"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
@@ -149,6 +150,10 @@ type Deps struct {
 	// Metrics records busy workers, build and release durations and
 	// deployments' final statuses. Nil records nothing.
 	Metrics *metrics.Metrics
+	// BuildCache keeps each service's build cache between deployments
+	// (the tools' caches, cacheDirectories, podman's cache mounts). Nil:
+	// every build runs cold.
+	BuildCache *buildcache.Manager
 }
 
 // Why a deployment's context was cancelled.

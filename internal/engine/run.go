@@ -300,10 +300,30 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 	if !u.svc.BuildGetsVariables() {
 		vars = nil // includeEnvVariablesInBuild: false
 	}
-	return dir, r.runSteps(ctx, dir, releaseDir, r.environ(u.svc, u.hosts, vars, true), log, timeout,
-		steps.Step{Name: "installCommand", Command: u.svc.InstallCommand},
-		steps.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
-		steps.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
+	spec := steps.Spec{Dir: releaseDir, Root: dir, Sandbox: r.e.Sandbox, Home: r.home,
+		Env: r.environ(u.svc, u.hosts, vars, true), Timeout: timeout, Output: log,
+		Steps: []steps.Step{
+			{Name: "installCommand", Command: u.svc.InstallCommand},
+			{Name: "buildCommand", Command: u.svc.BuildCommand},
+			{Name: "postBuildCommand", Command: u.svc.PostBuildCommand},
+		}}
+	// The build cache: the tools' caches pointed into it, cacheDirectories
+	// restored into the checkout, and its working copy the one cache
+	// directory the sandbox lets the build write.
+	cache := r.openCache(ctx, u, log)
+	cached := u.svc.CachedDirectories()
+	if cache != nil {
+		cache.RestoreDirs(dir, releaseDir, cached)
+		spec.Env = append(spec.Env, cache.Env(spec.Env, dir, releaseDir)...)
+		spec.Writable = []string{cache.Dir()}
+	}
+	err = steps.Run(ctx, spec)
+	if err == nil && cache != nil {
+		cache.SaveDirs(dir, releaseDir, cached)
+		saveCache(ctx, cache)
+	}
+	closeCache(ctx, cache, err, log)
+	return dir, err
 }
 
 // deployCommand runs a deployment command of the service: in a one-off

@@ -163,6 +163,11 @@ type Config struct {
 	// toolchains installed outside the system directories and PATH.
 	// Default none.
 	SandboxBinds []string
+	// BuildCacheMaxSize bounds the build caches of all services together
+	// (<data-dir>/buildcache), in bytes: past it, after a save, whole
+	// caches are removed, least recently used first. Default 10 GiB;
+	// negative: no build cache, every build runs cold.
+	BuildCacheMaxSize int64
 	// ContainerCLI is the container CLI that builds docker services'
 	// images: "auto" (the default) podman if it is in PATH, else docker,
 	// else none (docker services are then not deployed, saying why); a
@@ -236,6 +241,8 @@ const (
 	// DefaultMaxPreviewsPerEnvironment is MaxPreviewsPerEnvironment's
 	// default.
 	DefaultMaxPreviewsPerEnvironment = 20
+	// DefaultBuildCacheMaxSize is BuildCacheMaxSize's default.
+	DefaultBuildCacheMaxSize = 10 << 30
 )
 
 // WithDefaults fills in the default each field's comment gives. It is the
@@ -293,6 +300,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxPreviewsPerEnvironment == 0 {
 		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
+	}
+	if c.BuildCacheMaxSize == 0 {
+		c.BuildCacheMaxSize = DefaultBuildCacheMaxSize
 	}
 	if c.ContainerCLI == "" {
 		c.ContainerCLI = "auto"
