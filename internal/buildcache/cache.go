@@ -142,10 +142,12 @@ type manifest struct {
 	Version int       `json:"version"`
 	SavedAt time.Time `json:"savedAt"`
 	Size    int64     `json:"size"` // bytes of its regular files
-	// Digest sums the paths and sizes of its files (but dirs/): restored
-	// from, the cache must still match it.
-	Digest string `json:"digest"`
-	Key    Key    `json:"key"`
+	// Digest sums the paths and sizes of its files but dirs/, DirsDigest
+	// those of dirs/ (the cacheDirectories): restored from, the cache must
+	// still match them.
+	Digest     string `json:"digest"`
+	DirsDigest string `json:"dirsDigest"`
+	Key        Key    `json:"key"`
 }
 
 // ErrBusy is Open's error when a build already holds the cache.
@@ -172,7 +174,8 @@ type Lease struct {
 	rel   string
 	e     *entry
 	log   func(format string, args ...any)
-	saved string // restored from: "" (cold), "own" or "seed"
+	saved string   // restored from: "" (cold), "own" or "seed"
+	mf    manifest // of the cache it was restored from
 	// seedRel and seedEntry are the cache it was seeded from.
 	seedRel   string
 	seedEntry *entry
@@ -274,7 +277,7 @@ func (l *Lease) restore(ctx context.Context, o Options) error {
 		l.drop(err)
 		return l.emptyWork()
 	}
-	l.saved = "own"
+	l.saved, l.mf = "own", mf
 	l.log("==> Build cache of %s restored: %s saved %s, in %s", l.key.Service, formatSize(mf.Size),
 		mf.SavedAt.Format(time.RFC3339), time.Since(started).Round(time.Millisecond))
 	return nil
@@ -312,7 +315,7 @@ func (l *Lease) seed(ctx context.Context, k Key) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	l.saved, l.seedRel, l.seedEntry = "seed", rel, e
+	l.saved, l.mf, l.seedRel, l.seedEntry = "seed", mf, rel, e
 	l.log("==> Build cache of %s starts from a copy of %s's: %s saved %s, in %s", l.key.Service, k, formatSize(mf.Size),
 		mf.SavedAt.Format(time.RFC3339), time.Since(started).Round(time.Millisecond))
 	return nil
@@ -419,15 +422,18 @@ func (l *Lease) Commit(ctx context.Context) error {
 		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
 		return fmt.Errorf("buildcache: measure %s: %w", work, err)
 	}
+	dirsSize, dirsSum, err := dirsDigest(filepath.Join(work, dirsName))
+	if err != nil {
+		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
+		return fmt.Errorf("buildcache: measure %s: %w", work, err)
+	}
+	size += dirsSize
 	if size > l.m.max {
 		l.log("==> Build cache of %s not saved: at %s it is larger than the bound of all caches (%s, liftoff serve --build-cache-max-size)",
 			l.key.Service, formatSize(size), formatSize(l.m.max))
 		return nil
 	}
-	if dirs, err := treeDigestSize(filepath.Join(work, dirsName)); err == nil {
-		size += dirs
-	}
-	mf := manifest{Version: formatVersion, SavedAt: l.m.now().UTC(), Size: size, Digest: sum, Key: l.key}
+	mf := manifest{Version: formatVersion, SavedAt: l.m.now().UTC(), Size: size, Digest: sum, DirsDigest: dirsSum, Key: l.key}
 	if err := writeManifest(work, mf); err != nil {
 		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
 		return err
@@ -451,14 +457,13 @@ func (l *Lease) Commit(ctx context.Context) error {
 	return nil
 }
 
-// treeDigestSize is the total size of the regular files under path; 0
-// when it does not exist.
-func treeDigestSize(path string) (int64, error) {
+// dirsDigest is treeDigest of the cacheDirectories at path: 0 and ""
+// when there are none.
+func dirsDigest(path string) (int64, string, error) {
 	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, "", nil
 	}
-	n, _, err := treeDigest(path, nil)
-	return n, err
+	return treeDigest(path, nil)
 }
 
 // writeManifest writes mf into dir, replacing one the build may have put

@@ -358,6 +358,9 @@ func TestPreviewReadsProductionAndWritesItsOwn(t *testing.T) {
 	if got := read(t, filepath.Join(checkout, "node_modules/pkg/index.js")); got != "module.exports = 1" {
 		t.Errorf("production's node_modules restored as %q", got)
 	}
+	if inode(t, filepath.Join(checkout, "node_modules/pkg/index.js")) == inode(t, filepath.Join(prodSaved, "dirs", dirKey("node_modules"), "pkg/index.js")) {
+		t.Error("the preview's node_modules shares a file with production's cache")
+	}
 	if err := l.Commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -511,9 +514,9 @@ func TestCacheDirectoriesRoundTrip(t *testing.T) {
 	if got := read(t, filepath.Join(base2, ".next/cache/webpack/pack")); got != "pack" {
 		t.Errorf(".next/cache restored as %q", got)
 	}
-	// Not shared with the release: a copy.
-	if inode(t, filepath.Join(base2, "node_modules/left-pad/index.js")) == inode(t, filepath.Join(base, "node_modules/left-pad/index.js")) {
-		t.Error("the restored file is the previous checkout's")
+	// Links, not copies: restoring costs no bytes.
+	if inode(t, filepath.Join(base2, "node_modules/left-pad/index.js")) != inode(t, filepath.Join(base, "node_modules/left-pad/index.js")) {
+		t.Error("the restored file is not a link to the saved one")
 	}
 
 	// A checkout whose .next is a link out of it: nothing is written there.
@@ -528,6 +531,18 @@ func TestCacheDirectoriesRoundTrip(t *testing.T) {
 	log.has(t, `cacheDirectories "node_modules" not restored: the checkout has it already`)
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Errorf("restored through the link: %v", entries)
+	}
+
+	// Something wrote into a saved file in place (a release through its
+	// link): the directories are not restored any more.
+	if err := os.WriteFile(filepath.Join(base, "node_modules/left-pad/index.js"), []byte("changed in place"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root4 := t.TempDir()
+	l2.RestoreDirs(root4, root4, paths)
+	log.has(t, "cacheDirectories not restored: their files changed since they were saved")
+	if exists(filepath.Join(root4, "node_modules")) {
+		t.Error("a changed node_modules was restored")
 	}
 }
 

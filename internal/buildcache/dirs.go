@@ -22,24 +22,37 @@ func dirKey(p string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// RestoreDirs copies the saved copy of each of paths (cacheDirectories:
+// RestoreDirs puts the saved copy of each of paths (cacheDirectories:
 // clean, relative to base, as config checks them) into base, which is the
-// checkout root or inside it: before the install step. A path the
-// checkout already has (the repository holds it), or that leads through a
-// symbolic link, is left alone; one that cannot be copied is removed
-// again. Log says what was restored and what was not; nothing fails the
-// build.
+// checkout root or inside it: before the install step. Its files are hard
+// links to the saved ones, as package managers' own stores do (pnpm links
+// one copy of a package into every project): they replace a package's
+// files rather than write into them. A preview's first build, seeded from
+// production's cache, gets copies instead: nothing it does may reach
+// production's files. Saved directories whose files changed size since
+// they were saved (something wrote into them in place) are not restored.
+// A path the checkout already has (the repository holds it), or that
+// leads through a symbolic link, is left alone; one that cannot be
+// restored is removed again. Log says what was restored and what was not;
+// nothing fails the build.
 func (l *Lease) RestoreDirs(root, base string, paths []string) {
 	if len(paths) == 0 || l.saved == "" {
 		return
 	}
-	from := l.e
+	from, how := l.e, byLink
 	saved := filepath.Join(l.savedPath(), dirsName)
 	if l.saved == "seed" {
-		from, saved = l.seedEntry, filepath.Join(l.m.dir, l.seedRel, savedName, dirsName)
+		from, how, saved = l.seedEntry, byCopy, filepath.Join(l.m.dir, l.seedRel, savedName, dirsName)
 	}
 	from.saved.RLock()
 	defer from.saved.RUnlock()
+	if _, sum, err := dirsDigest(saved); err != nil || sum != l.mf.DirsDigest {
+		if err == nil {
+			err = errors.New("their files changed since they were saved")
+		}
+		l.log("==> cacheDirectories not restored: %v", err)
+		return
+	}
 	var restored []string
 	for _, p := range paths {
 		src := filepath.Join(saved, dirKey(p))
@@ -58,7 +71,7 @@ func (l *Lease) RestoreDirs(root, base string, paths []string) {
 		started := time.Now()
 		err := os.MkdirAll(filepath.Dir(dst), 0o755)
 		if err == nil {
-			err = copyTree(src, dst, byCopy, nil, nil)
+			err = copyTree(src, dst, how, nil, nil)
 		}
 		if err != nil {
 			_ = removeTree(dst)
@@ -72,11 +85,11 @@ func (l *Lease) RestoreDirs(root, base string, paths []string) {
 	}
 }
 
-// SaveDirs copies each of paths, relative to base, from the checkout into
-// the working copy, to be saved with it: after the build. A path that is
-// missing, not a directory, or leads through a symbolic link is not saved
-// (Log says why for the last two). The checkout keeps them: it is the
-// release.
+// SaveDirs puts each of paths, relative to base, from the checkout into
+// the working copy, to be saved with it: after the build, as hard links
+// (see RestoreDirs). A path that is missing, not a directory, or leads
+// through a symbolic link is not saved (Log says why for the last two).
+// The checkout keeps them: it is the release.
 func (l *Lease) SaveDirs(root, base string, paths []string) {
 	if len(paths) == 0 {
 		return
@@ -111,7 +124,7 @@ func (l *Lease) SaveDirs(root, base string, paths []string) {
 			continue
 		}
 		dst := filepath.Join(dirs, dirKey(p))
-		if err := copyTree(src, dst, byCopy, nil, nil); err != nil {
+		if err := copyTree(src, dst, byLink, nil, nil); err != nil {
 			_ = removeTree(dst)
 			l.log("==> cacheDirectories %q not saved: %v", p, err)
 		}

@@ -32,10 +32,15 @@
 //   - A preview's cache starts, at its first build, as a copy (bytes, not
 //     links) of its production environment's (Options.Seed): it reads
 //     production's cache and writes only its own.
-//   - cacheDirectories are copied (bytes) into the checkout before the
-//     install step and out of it after the build (RestoreDirs, SaveDirs):
-//     the checkout becomes the release, which must never share a file
-//     with a cache a later build writes.
+//   - cacheDirectories are put into the checkout before the install step
+//     and back into the working copy after the build (RestoreDirs,
+//     SaveDirs), as hard links, the way pnpm links one copy of a package
+//     into every project: package managers replace a package's files,
+//     they do not write into them. So a release, the saved cache and the
+//     next build share the files of a package no build changed; a file
+//     written in place would be written for all of them, and the saved
+//     directories whose files changed size are not restored again. A
+//     preview's first build gets copies of production's.
 //
 // The caches together are bounded (Config.MaxSize): after each save, whole
 // caches are removed, least recently used first, until the total fits; a

@@ -22,10 +22,11 @@ import (
 
 // cacheService's commands say whether what the previous build left in its
 // caches is there (GOCACHE, the environment's tools cache; node_modules,
-// a cacheDirectories entry), then leave their own: the environment and
-// pull request that wrote them.
+// a cacheDirectories entry), then leave their own, as tools do (a new
+// file in place of the old one): the environment and pull request that
+// wrote them.
 const cacheService = `{"id": "web", "type": "web", "startCommand": "true", "cacheDirectories": ["node_modules"],
-	"installCommand": "if [ -f node_modules/by ]; then echo \"dir-hit $(cat node_modules/by)\"; else echo dir-miss; fi; mkdir -p node_modules; echo $LIFTOFF_ENV_ID-${LIFTOFF_PR_NUMBER:-0} > node_modules/by",
+	"installCommand": "if [ -f node_modules/by ]; then echo \"dir-hit $(cat node_modules/by)\"; else echo dir-miss; fi; mkdir -p node_modules; rm -f node_modules/by; echo $LIFTOFF_ENV_ID-${LIFTOFF_PR_NUMBER:-0} > node_modules/by",
 	"buildCommand": "if [ -f \"$GOCACHE/by\" ]; then echo \"go-hit $(cat $GOCACHE/by)\"; else echo go-miss; fi; mkdir -p \"$GOCACHE\"; echo $LIFTOFF_ENV_ID-${LIFTOFF_PR_NUMBER:-0} > \"$GOCACHE/by\"; BUILD_EXTRA"}`
 
 // cacheConfig is a production and a preview environment of cacheService,
@@ -83,7 +84,7 @@ func TestBuildCacheLastsBetweenDeployments(t *testing.T) {
 	// A failed build is not saved: what it wrote as tools do (a new
 	// file in place of the old one) is not there at the next build.
 	h.repo.Commit("break the build", map[string]string{"liftoff.json": cacheConfig(
-		`rm \"$GOCACHE/by\"; echo poisoned > \"$GOCACHE/by\"; echo poisoned > node_modules/by; exit 3`)})
+		`rm \"$GOCACHE/by\" node_modules/by; echo poisoned > \"$GOCACHE/by\"; echo poisoned > node_modules/by; exit 3`)})
 	says(t, h.deployCached(liftoff.Deployment{}, liftoff.StatusBuildError),
 		"go-hit production-0", "Build cache of web not saved: the build did not succeed", "deploy with clearCache")
 	h.repo.Commit("fix the build", map[string]string{"liftoff.json": cacheConfig(":")})
@@ -91,11 +92,12 @@ func TestBuildCacheLastsBetweenDeployments(t *testing.T) {
 
 	// One that wrote into a cached file in place, and failed: its file is
 	// the saved cache's too; the next build drops that cache.
-	h.repo.Commit("break it in place", map[string]string{"liftoff.json": cacheConfig(`echo half-written >> \"$GOCACHE/by\"; exit 3`)})
+	h.repo.Commit("break it in place", map[string]string{"liftoff.json": cacheConfig(
+		`echo half-written >> \"$GOCACHE/by\"; echo half-written >> node_modules/by; exit 3`)})
 	h.deployCached(liftoff.Deployment{}, liftoff.StatusBuildError)
 	h.repo.Commit("fix it again", map[string]string{"liftoff.json": cacheConfig(":")})
 	says(t, h.deployCached(liftoff.Deployment{}, liftoff.StatusSuccess),
-		"Build cache of web could not be restored (its files changed since it was saved", "dropped, building cold", "go-miss")
+		"Build cache of web could not be restored (its files changed since it was saved", "dropped, building cold", "go-miss", "dir-miss")
 
 	// clearCache starts from nothing.
 	log := h.deployCached(liftoff.Deployment{ClearCache: true}, liftoff.StatusSuccess)
