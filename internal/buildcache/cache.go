@@ -39,6 +39,8 @@ type Manager struct {
 
 	mu   sync.Mutex // guards keys, and the directories of keys as they are made or removed
 	keys map[string]*entry
+	// removals are the caches being removed from the trash.
+	removals sync.WaitGroup
 }
 
 // entry is the in-process state of one cache.
@@ -142,12 +144,12 @@ type manifest struct {
 	Version int       `json:"version"`
 	SavedAt time.Time `json:"savedAt"`
 	Size    int64     `json:"size"` // bytes of its regular files
-	// Digest sums the paths and sizes of its files but dirs/, DirsDigest
-	// those of dirs/ (the cacheDirectories): restored from, the cache must
-	// still match them.
-	Digest     string `json:"digest"`
-	DirsDigest string `json:"dirsDigest"`
-	Key        Key    `json:"key"`
+	// Digest sums the paths and sizes of its files but dirs/, Dirs those
+	// of each directory of dirs/ (the cacheDirectories, by dirKey):
+	// restored from, the cache must still match them.
+	Digest string              `json:"digest"`
+	Dirs   map[string]savedDir `json:"dirs,omitempty"`
+	Key    Key                 `json:"key"`
 }
 
 // ErrBusy is Open's error when a build already holds the cache.
@@ -176,6 +178,12 @@ type Lease struct {
 	log   func(format string, args ...any)
 	saved string   // restored from: "" (cold), "own" or "seed"
 	mf    manifest // of the cache it was restored from
+	// restored are the cacheDirectories restored as links, carried those
+	// the build left as they were (taken over from the saved cache at
+	// Commit), saving those linked into the working copy; by dirKey.
+	restored map[string]restoredDir
+	carried  map[string]savedDir
+	saving   map[string]savedDir
 	// seedRel and seedEntry are the cache it was seeded from.
 	seedRel   string
 	seedEntry *entry
@@ -209,7 +217,8 @@ func (m *Manager) Open(ctx context.Context, k Key, o Options) (*Lease, error) {
 		return nil, ErrBusy
 	}
 	e.leased = true
-	l := &Lease{m: m, key: k, rel: rel, e: e, log: logf, started: m.now()}
+	l := &Lease{m: m, key: k, rel: rel, e: e, log: logf, started: m.now(),
+		restored: map[string]restoredDir{}, carried: map[string]savedDir{}, saving: map[string]savedDir{}}
 	err = os.MkdirAll(l.path(), 0o700)
 	m.mu.Unlock()
 	if err != nil {
@@ -218,7 +227,7 @@ func (m *Manager) Open(ctx context.Context, k Key, o Options) (*Lease, error) {
 	}
 	// A working copy left by a build that never ended (Liftoff killed)
 	// was never saved: it goes.
-	if err := removeTree(l.Dir()); err != nil {
+	if err := m.trash(l.Dir()); err != nil {
 		l.release()
 		return nil, fmt.Errorf("buildcache: remove a leftover working copy: %w", err)
 	}
@@ -307,9 +316,6 @@ func (l *Lease) seed(ctx context.Context, k Key) error {
 	case err != nil:
 		// Theirs is not ours to drop: its own next build will.
 		l.log("==> Build cache of %s: the cache of %s could not be read (%v), building cold", l.key.Service, k, err)
-		if rerr := removeTree(l.Dir()); rerr != nil {
-			return fmt.Errorf("buildcache: %w", rerr)
-		}
 		return l.emptyWork()
 	}
 	if ctx.Err() != nil {
@@ -341,7 +347,7 @@ func (l *Lease) clone(src string, how int) (manifest, error) {
 		err = errors.New("its files changed since it was saved (a build wrote into them in place, or the disk lost part of them)")
 	}
 	if err != nil {
-		if rerr := removeTree(l.Dir()); rerr != nil {
+		if rerr := l.m.trash(l.Dir()); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 		return manifest{}, err
@@ -422,31 +428,33 @@ func (l *Lease) Commit(ctx context.Context) error {
 		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
 		return fmt.Errorf("buildcache: measure %s: %w", work, err)
 	}
-	dirsSize, dirsSum, err := dirsDigest(filepath.Join(work, dirsName))
-	if err != nil {
-		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
-		return fmt.Errorf("buildcache: measure %s: %w", work, err)
+	for _, d := range l.saving {
+		size += d.Size
 	}
-	size += dirsSize
+	for _, d := range l.carried {
+		size += d.Size
+	}
 	if size > l.m.max {
 		l.log("==> Build cache of %s not saved: at %s it is larger than the bound of all caches (%s, liftoff serve --build-cache-max-size)",
 			l.key.Service, formatSize(size), formatSize(l.m.max))
 		return nil
 	}
-	mf := manifest{Version: formatVersion, SavedAt: l.m.now().UTC(), Size: size, Digest: sum, DirsDigest: dirsSum, Key: l.key}
-	if err := writeManifest(work, mf); err != nil {
-		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
-		return err
-	}
 	l.e.saved.Lock()
-	err = swap(work, l.savedPath())
+	if lost := l.carry(); len(lost) > 0 {
+		l.log("==> Build cache of %s: %d of its cacheDirectories could not be kept", l.key.Service, len(lost))
+	}
+	mf := manifest{Version: formatVersion, SavedAt: l.m.now().UTC(), Size: size, Digest: sum, Dirs: l.saving, Key: l.key}
+	err = writeManifest(work, mf)
+	if err == nil {
+		err = swap(work, l.savedPath())
+	}
 	l.e.saved.Unlock()
 	if err != nil {
 		l.log("==> Build cache of %s not saved: %v", l.key.Service, err)
 		return fmt.Errorf("buildcache: save %s: %w", l.key, err)
 	}
 	// After the swap the working copy's path holds the old cache.
-	if err := removeTree(work); err != nil {
+	if err := l.m.trash(work); err != nil {
 		l.log("==> Build cache of %s: the previous one could not be removed: %v", l.key.Service, err)
 	}
 	l.touch()
@@ -455,15 +463,6 @@ func (l *Lease) Commit(ctx context.Context) error {
 		l.log("==> Build caches removed to stay within %s (least recently used first): %s", formatSize(l.m.max), evictedList(evicted))
 	}
 	return nil
-}
-
-// dirsDigest is treeDigest of the cacheDirectories at path: 0 and ""
-// when there are none.
-func dirsDigest(path string) (int64, string, error) {
-	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
-		return 0, "", nil
-	}
-	return treeDigest(path, nil)
 }
 
 // writeManifest writes mf into dir, replacing one the build may have put
@@ -518,7 +517,7 @@ func (l *Lease) Close() {
 		return
 	}
 	l.closed = true
-	if err := removeTree(l.Dir()); err != nil {
+	if err := l.m.trash(l.Dir()); err != nil {
 		l.log("==> Build cache of %s: its working copy could not be removed: %v", l.key.Service, err)
 	}
 	l.release()

@@ -45,6 +45,7 @@ func newManager(t *testing.T, max int64) *Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(m.Wait) // before the temporary directory goes
 	return m
 }
 
@@ -214,6 +215,7 @@ func TestALeftoverWorkingCopyIsNeverUsed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(m2.Wait)
 	l2, err := m2.Open(t.Context(), prod, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -326,11 +328,21 @@ func TestClearStartsEmpty(t *testing.T) {
 
 func TestPreviewReadsProductionAndWritesItsOwn(t *testing.T) {
 	m := newManager(t, 1<<30)
+	prodCheckout := t.TempDir()
+	write(t, filepath.Join(prodCheckout, "node_modules/pkg/index.js"), "module.exports = 1")
 	build(t, m, prod, Options{}, func(work string) error {
 		write(t, filepath.Join(work, "npm/shared"), "production")
-		write(t, filepath.Join(work, "dirs", dirKey("node_modules"), "pkg/index.js"), "module.exports = 1")
 		return nil
 	})
+	l1, err := m.Open(t.Context(), prod, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1.SaveDirs(prodCheckout, prodCheckout, []string{"node_modules"})
+	if err := l1.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	l1.Close()
 	prodSaved := filepath.Join(m.Dir(), "p1", "production", "web", savedName)
 	preview := Key{Project: "p1", Environment: "preview", PR: 12, Service: "web"}
 	var log logLines
@@ -405,6 +417,7 @@ func TestLeastRecentlyUsedCachesGoFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(m.Wait)
 	key := func(s string) Key { return Key{Project: "p1", Environment: "production", Service: s} }
 	fill := func(s string) {
 		t.Helper()
@@ -540,9 +553,62 @@ func TestCacheDirectoriesRoundTrip(t *testing.T) {
 	}
 	root4 := t.TempDir()
 	l2.RestoreDirs(root4, root4, paths)
-	log.has(t, "cacheDirectories not restored: their files changed since they were saved")
+	log.has(t, `cacheDirectories "node_modules" not restored: its files changed since it was saved`)
 	if exists(filepath.Join(root4, "node_modules")) {
 		t.Error("a changed node_modules was restored")
+	}
+}
+
+// TestUnchangedCacheDirectoriesAreCarried: a cacheDirectories entry the
+// build left as restored is taken over by the new saved cache as it is
+// (no file linked again); one it changed is saved anew.
+func TestUnchangedCacheDirectoriesAreCarried(t *testing.T) {
+	m := newManager(t, 1<<30)
+	paths := []string{"node_modules", ".next/cache"}
+	deploy := func(change func(checkout string)) string {
+		t.Helper()
+		checkout := t.TempDir()
+		l, err := m.Open(t.Context(), prod, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		l.RestoreDirs(checkout, checkout, paths)
+		change(checkout)
+		l.SaveDirs(checkout, checkout, paths)
+		if err := l.Commit(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return checkout
+	}
+	saved := func(p string) string { return filepath.Join(m.Dir(), "p1", "production", "web", savedName, dirsName, dirKey(p)) }
+	deploy(func(c string) {
+		write(t, filepath.Join(c, "node_modules/a/index.js"), "a")
+		write(t, filepath.Join(c, ".next/cache/pack"), "1")
+	})
+	modules, next := inode(t, saved("node_modules")), inode(t, saved(".next/cache"))
+	deploy(func(c string) {
+		if got := read(t, filepath.Join(c, "node_modules/a/index.js")); got != "a" {
+			t.Errorf("node_modules/a/index.js = %q", got)
+		}
+		// A new pack replaces the old one, as webpack writes them.
+		if err := os.Remove(filepath.Join(c, ".next/cache/pack")); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(c, ".next/cache/pack"), "22")
+	})
+	if inode(t, saved("node_modules")) != modules {
+		t.Error("the unchanged node_modules was saved anew, not carried over")
+	}
+	if inode(t, saved(".next/cache")) == next {
+		t.Error("the changed .next/cache was carried over")
+	}
+	c := deploy(func(string) {})
+	if got := read(t, filepath.Join(c, ".next/cache/pack")); got != "22" {
+		t.Errorf(".next/cache/pack = %q, want the second build's", got)
+	}
+	if got := read(t, filepath.Join(c, "node_modules/a/index.js")); got != "a" {
+		t.Errorf("node_modules/a/index.js = %q", got)
 	}
 }
 

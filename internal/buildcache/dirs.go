@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +23,12 @@ func dirKey(p string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// savedDir is a saved cacheDirectories entry, as the manifest records it.
+type savedDir struct {
+	Digest string `json:"digest"` // of its files' paths and sizes (treeDigest)
+	Size   int64  `json:"size"`
+}
+
 // RestoreDirs puts the saved copy of each of paths (cacheDirectories:
 // clean, relative to base, as config checks them) into base, which is the
 // checkout root or inside it: before the install step. Its files are hard
@@ -29,12 +36,12 @@ func dirKey(p string) string {
 // one copy of a package into every project): they replace a package's
 // files rather than write into them. A preview's first build, seeded from
 // production's cache, gets copies instead: nothing it does may reach
-// production's files. Saved directories whose files changed size since
-// they were saved (something wrote into them in place) are not restored.
-// A path the checkout already has (the repository holds it), or that
-// leads through a symbolic link, is left alone; one that cannot be
-// restored is removed again. Log says what was restored and what was not;
-// nothing fails the build.
+// production's files. A saved directory whose files changed size since it
+// was saved (something wrote into them in place) is not restored. A path
+// the checkout already has (the repository holds it), or that leads
+// through a symbolic link, is left alone; one that cannot be restored is
+// removed again. Log says what was restored and what was not; nothing
+// fails the build.
 func (l *Lease) RestoreDirs(root, base string, paths []string) {
 	if len(paths) == 0 || l.saved == "" {
 		return
@@ -46,17 +53,12 @@ func (l *Lease) RestoreDirs(root, base string, paths []string) {
 	}
 	from.saved.RLock()
 	defer from.saved.RUnlock()
-	if _, sum, err := dirsDigest(saved); err != nil || sum != l.mf.DirsDigest {
-		if err == nil {
-			err = errors.New("their files changed since they were saved")
-		}
-		l.log("==> cacheDirectories not restored: %v", err)
-		return
-	}
 	var restored []string
 	for _, p := range paths {
-		src := filepath.Join(saved, dirKey(p))
-		if _, err := os.Lstat(src); err != nil {
+		key := dirKey(p)
+		want, ok := l.mf.Dirs[key]
+		src := filepath.Join(saved, key)
+		if !ok {
 			continue // not saved: the last build had none
 		}
 		dst := filepath.Join(base, p)
@@ -69,14 +71,26 @@ func (l *Lease) RestoreDirs(root, base string, paths []string) {
 			continue
 		}
 		started := time.Now()
-		err := os.MkdirAll(filepath.Dir(dst), 0o755)
+		// What it holds as it is restored, to tell at the save whether
+		// the build changed anything in it.
+		id, err := treeIdentity(src)
 		if err == nil {
-			err = copyTree(src, dst, how, nil, nil)
+			err = os.MkdirAll(filepath.Dir(dst), 0o755)
+		}
+		sum := newDigest()
+		if err == nil {
+			err = copyTree(src, dst, how, nil, sum.add)
+		}
+		if err == nil && sum.String() != want.Digest {
+			err = errors.New("its files changed since it was saved")
 		}
 		if err != nil {
 			_ = removeTree(dst)
 			l.log("==> cacheDirectories %q not restored: %v", p, err)
 			continue
+		}
+		if how == byLink {
+			l.restored[key] = restoredDir{identity: id, saved: want}
 		}
 		restored = append(restored, fmt.Sprintf("%s (%s)", p, time.Since(started).Round(time.Millisecond)))
 	}
@@ -85,8 +99,16 @@ func (l *Lease) RestoreDirs(root, base string, paths []string) {
 	}
 }
 
+// restoredDir is a cacheDirectories entry restored as links: what it was.
+type restoredDir struct {
+	identity string // treeIdentity of the saved one
+	saved    savedDir
+}
+
 // SaveDirs puts each of paths, relative to base, from the checkout into
-// the working copy, to be saved with it: after the build, as hard links
+// the working copy, to be saved with it: after the build. One the build
+// did not change (the same files, the very ones restored) is taken over
+// from the saved cache as it is, at Commit; another is linked file by file
 // (see RestoreDirs). A path that is missing, not a directory, or leads
 // through a symbolic link is not saved (Log says why for the last two).
 // The checkout keeps them: it is the release.
@@ -123,12 +145,78 @@ func (l *Lease) SaveDirs(root, base string, paths []string) {
 			l.log("==> cacheDirectories %q not saved: it is not a directory", p)
 			continue
 		}
-		dst := filepath.Join(dirs, dirKey(p))
-		if err := copyTree(src, dst, byLink, nil, nil); err != nil {
+		key := dirKey(p)
+		if r, ok := l.restored[key]; ok {
+			if id, err := treeIdentity(src); err == nil && id == r.identity {
+				l.carried[key] = r.saved
+				continue
+			}
+		}
+		dst := filepath.Join(dirs, key)
+		sum := newDigest()
+		var size int64
+		err = copyTree(src, dst, byLink, nil, func(rel string, n int64) {
+			sum.add(rel, n)
+			size += n
+		})
+		if err != nil {
 			_ = removeTree(dst)
 			l.log("==> cacheDirectories %q not saved: %v", p, err)
+			continue
 		}
+		l.saving[key] = savedDir{Digest: sum.String(), Size: size}
 	}
+}
+
+// carry moves the saved directories the build did not change from the
+// saved cache into the working copy. The saved cache is held (saved
+// lock). It returns those it could not move.
+func (l *Lease) carry() []string {
+	var lost []string
+	for key, d := range l.carried {
+		err := os.Rename(filepath.Join(l.savedPath(), dirsName, key), filepath.Join(l.Dir(), dirsName, key))
+		if err != nil {
+			lost = append(lost, key)
+			continue
+		}
+		l.saving[key] = d
+	}
+	return lost
+}
+
+// treeIdentity sums what a tree is made of: every entry's path and type,
+// files' inodes and sizes, and links' targets. Two trees whose
+// files are the same files (hard links) have the same identity, and a
+// file added, removed, replaced or grown in one changes it.
+func treeIdentity(path string) (string, error) {
+	sum := newDigest()
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(path, p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := info.Mode()
+		var ino uint64 // a file's own; directories and links are made anew
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && mode.IsRegular() {
+			ino = st.Ino
+		}
+		var target string
+		if mode&fs.ModeSymlink != 0 {
+			if target, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(sum.h, "%s\x00%v\x00%d\x00%d\x00%s\n", rel, mode.Type(), ino, info.Size(), target)
+		return nil
+	})
+	return sum.String(), err
 }
 
 // confined checks that path, inside root, is reached without following a

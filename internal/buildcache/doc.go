@@ -40,7 +40,9 @@
 //     next build share the files of a package no build changed; a file
 //     written in place would be written for all of them, and the saved
 //     directories whose files changed size are not restored again. A
-//     preview's first build gets copies of production's.
+//     directory the build left as it was restored (the same files) is
+//     taken over by the new saved cache as it is, without linking its
+//     files again. A preview's first build gets copies of production's.
 //
 // The caches together are bounded (Config.MaxSize): after each save, whole
 // caches are removed, least recently used first, until the total fits; a

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// trash moves path into the trash and removes it there. A path that does
-// not exist is no error.
+// trash moves path into the trash, at once, and removes it there in the
+// background (a cache of many files takes a while to remove, which no
+// build should wait for). A path that does not exist is no error.
 func (m *Manager) trash(path string) error {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -27,20 +28,29 @@ func (m *Manager) trash(path string) error {
 		}
 		return err
 	}
-	return removeTree(dst)
+	m.removeLater(dst)
+	return nil
 }
 
-// emptyTrash removes what the trash holds.
+// removeLater removes path, in the trash, in the background; Wait waits
+// for it. What a process that died left there is removed by the next New.
+func (m *Manager) removeLater(path string) {
+	m.removals.Go(func() { _ = removeTree(path) })
+}
+
+// Wait waits until the caches moved into the trash are removed.
+func (m *Manager) Wait() { m.removals.Wait() }
+
+// emptyTrash removes, in the background, what the trash holds.
 func (m *Manager) emptyTrash() error {
 	entries, err := os.ReadDir(filepath.Join(m.dir, trashDir))
 	if err != nil {
 		return err
 	}
-	var errs []error
 	for _, e := range entries {
-		errs = append(errs, removeTree(filepath.Join(m.dir, trashDir, e.Name())))
+		m.removeLater(filepath.Join(m.dir, trashDir, e.Name()))
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // usage is one cache as eviction sees it.
@@ -154,7 +164,7 @@ func (m *Manager) remove(rel string) bool {
 		return false
 	}
 	if trashed != "" {
-		_ = removeTree(trashed)
+		m.removeLater(trashed)
 	}
 	return true
 }

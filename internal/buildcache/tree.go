@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -28,17 +29,57 @@ const (
 // symbolic links (as they are, never followed), with their permissions and
 // modification times. Anything else (a fifo, a socket, a device) is left
 // out. skip, when not nil, leaves out the entries (and the trees under
-// them) whose path relative to src it returns true for. Any entry that
-// cannot be read fails the copy; the caller removes what it made.
+// them) whose path relative to src it returns true for; onFile, when not
+// nil, is told each regular file copied, in the order of
+// filepath.WalkDir. Any entry that cannot be read fails the copy; the
+// caller removes what it made.
+//
+// The files are linked or copied by a few goroutines while the walk goes
+// on: a cache holds thousands of small files, and a file system takes
+// several links at once faster than one after the other.
 func copyTree(src, dst string, how int, skip func(rel string) bool, onFile func(rel string, size int64)) error {
 	type dirTimes struct {
 		path  string
 		mode  fs.FileMode
 		mtime time.Time
 	}
+	type file struct {
+		src, dst string
+		info     fs.FileInfo
+	}
 	var dirs []dirTimes // set once their entries are in: writing an entry changes them
+	files := make(chan file, 256)
+	var (
+		mu      sync.Mutex
+		failure error
+	)
+	failed := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return failure
+	}
+	var workers sync.WaitGroup
+	for range copyWorkers {
+		workers.Go(func() {
+			for f := range files {
+				if failed() != nil {
+					continue
+				}
+				if err := placeFile(f.src, f.dst, f.info, how); err != nil {
+					mu.Lock()
+					if failure == nil {
+						failure = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := failed(); err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(src, path)
@@ -68,12 +109,7 @@ func copyTree(src, dst string, how int, skip func(rel string) bool, onFile func(
 			if onFile != nil {
 				onFile(rel, info.Size())
 			}
-			if how == byLink {
-				if err := os.Link(path, target); err == nil {
-					return nil
-				}
-			}
-			return copyFile(path, target, info)
+			files <- file{src: path, dst: target, info: info}
 		case mode&fs.ModeSymlink != 0:
 			link, err := os.Readlink(path)
 			if err != nil {
@@ -83,6 +119,11 @@ func copyTree(src, dst string, how int, skip func(rel string) bool, onFile func(
 		}
 		return nil
 	})
+	close(files)
+	workers.Wait()
+	if err == nil {
+		err = failed()
+	}
 	if err != nil {
 		return err
 	}
@@ -96,6 +137,21 @@ func copyTree(src, dst string, how int, skip func(rel string) bool, onFile func(
 		}
 	}
 	return nil
+}
+
+// copyWorkers is how many files copyTree links or copies at once.
+const copyWorkers = 8
+
+// placeFile makes dst a hard link to src (how byLink) or, where a link
+// cannot be made (another file system, a link count at its limit), or for
+// byCopy, a copy.
+func placeFile(src, dst string, info fs.FileInfo, how int) error {
+	if how == byLink {
+		if err := os.Link(src, dst); err == nil {
+			return nil
+		}
+	}
+	return copyFile(src, dst, info)
 }
 
 // copyFile copies the regular file src (of info) to dst, which must not

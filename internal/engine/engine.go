@@ -333,6 +333,9 @@ func (e *Engine) Stop() {
 		<-done
 	}
 	e.runCancel(errShutdown)
+	if e.BuildCache != nil {
+		e.BuildCache.Wait() // old caches being removed: the next start would redo it
+	}
 }
 
 func (e *Engine) stopping() bool {
