@@ -581,7 +581,9 @@ func TestUnchangedCacheDirectoriesAreCarried(t *testing.T) {
 		}
 		return checkout
 	}
-	saved := func(p string) string { return filepath.Join(m.Dir(), "p1", "production", "web", savedName, dirsName, dirKey(p)) }
+	saved := func(p string) string {
+		return filepath.Join(m.Dir(), "p1", "production", "web", savedName, dirsName, dirKey(p))
+	}
 	deploy(func(c string) {
 		write(t, filepath.Join(c, "node_modules/a/index.js"), "a")
 		write(t, filepath.Join(c, ".next/cache/pack"), "1")
