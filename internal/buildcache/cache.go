@@ -510,6 +510,29 @@ func swap(work, saved string) error {
 	return err
 }
 
+// Drop throws the cache away, the saved one and the working copy, and
+// gives the build an empty working copy at the same path: for a build
+// that failed on something its cache held, to run again cold.
+func (l *Lease) Drop() error {
+	if l.closed {
+		return errors.New("buildcache: drop after close")
+	}
+	l.e.saved.Lock()
+	err := l.m.trash(l.savedPath())
+	l.e.saved.Unlock()
+	if terr := l.m.trash(l.Dir()); err == nil {
+		err = terr
+	}
+	if err == nil {
+		err = l.emptyWork()
+	}
+	l.saved, l.mf = "", manifest{}
+	clear(l.restored)
+	clear(l.carried)
+	clear(l.saving)
+	return err
+}
+
 // Close ends the lease: a working copy not saved is removed. Safe to call
 // more than once.
 func (l *Lease) Close() {

@@ -677,3 +677,29 @@ func TestKeysThatCannotNameADirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestDropRunsTheBuildAgainCold(t *testing.T) {
+	m := newManager(t, 1<<30)
+	build(t, m, prod, Options{}, func(work string) error {
+		write(t, filepath.Join(work, "pip/wheel"), "old")
+		return nil
+	})
+	l, err := m.Open(t.Context(), prod, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Drop(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Restored() != "" || exists(filepath.Join(l.Dir(), "pip")) || exists(l.savedPath()) {
+		t.Fatalf("after Drop: restored %q, working copy %v, saved %v", l.Restored(), exists(filepath.Join(l.Dir(), "pip")), exists(l.savedPath()))
+	}
+	write(t, filepath.Join(l.Dir(), "pip/wheel"), "new")
+	if err := l.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(l.savedPath(), "pip/wheel")); got != "new" {
+		t.Errorf("saved %q after the cold run", got)
+	}
+}

@@ -22,8 +22,10 @@
 //     as the links are made, and a cache whose files changed since it was
 //     saved is dropped. So is one that cannot be read, or whose manifest
 //     is missing (a save that never finished) or unreadable: the
-//     deployment's log says so and the build runs cold. A cache never
-//     fails a build.
+//     deployment's log says so and the build runs cold. A build that
+//     fails on something its cache held anyway can Drop it and run again
+//     cold (the engine does, when the output names the working copy). A
+//     cache never fails a build.
 //   - Commit, after a successful build, writes the manifest into the
 //     working copy and swaps it with the saved cache in one rename
 //     (renameat2 RENAME_EXCHANGE), then removes the old one. A build that

@@ -85,8 +85,11 @@ func TestBuildCacheLastsBetweenDeployments(t *testing.T) {
 	// file in place of the old one) is not there at the next build.
 	h.repo.Commit("break the build", map[string]string{"liftoff.json": cacheConfig(
 		`rm \"$GOCACHE/by\" node_modules/by; echo poisoned > \"$GOCACHE/by\"; echo poisoned > node_modules/by; exit 3`)})
-	says(t, h.deployCached(liftoff.Deployment{}, liftoff.StatusBuildError),
-		"go-hit production-0", "Build cache of web not saved: the build did not succeed", "deploy with clearCache")
+	failed := h.deployCached(liftoff.Deployment{}, liftoff.StatusBuildError)
+	says(t, failed, "go-hit production-0", "Build cache of web not saved: the build did not succeed", "deploy with clearCache")
+	if strings.Contains(failed, "building again") {
+		t.Errorf("a build that failed on its own ran again:\n%s", failed)
+	}
 	h.repo.Commit("fix the build", map[string]string{"liftoff.json": cacheConfig(":")})
 	says(t, h.deployCached(liftoff.Deployment{}, liftoff.StatusSuccess), "go-hit production-0", "dir-hit production-0")
 
@@ -266,4 +269,25 @@ func TestDockerBuildCache(t *testing.T) {
 	}
 	says(t, h.deployCached(liftoff.Deployment{ClearCache: true}, liftoff.StatusSuccess),
 		"Build cache of img cleared (clearCache)", "mount holds: \n", "layer-ran-2")
+}
+
+// TestBuildFailingOnItsCacheRunsAgainCold: a cached file whose bytes went
+// bad without changing its size passes the saved cache's digest; the build
+// fails on it, naming it; the build runs again, cold, and succeeds.
+func TestBuildFailingOnItsCacheRunsAgainCold(t *testing.T) {
+	t.Parallel()
+	cfg := `{"environments": [{"id": "production", "source": {"branch": "main"}, "services": [{"id": "web", "type": "web", "startCommand": "true",
+		"buildCommand": "if grep -q bitrot \"$GOCACHE/by\" 2>/dev/null; then echo \"corrupt entry in $GOCACHE/by\" >&2; exit 2; fi; echo build-ok; mkdir -p \"$GOCACHE\"; echo production-0 > \"$GOCACHE/by\""}]}]}`
+	h := newEngineHarness(t, cfg, nil, newFakeTarget(), withBuildCache(t))
+	h.deployCached(liftoff.Deployment{}, liftoff.StatusSuccess)
+	entry := filepath.Join(h.e.cfg.DataDir, "buildcache", h.p.ID, "production", "web", "cache", "go", "build", "by")
+	if err := os.WriteFile(entry, []byte("bitrot-00000\n"), 0o644); err != nil { // the same size
+		t.Fatal(err)
+	}
+	log := h.deployCached(liftoff.Deployment{}, liftoff.StatusSuccess)
+	says(t, log, "Build cache of web restored", "corrupt entry in", "The build failed on a file of its cache", "building again from a clean checkout, cold",
+		"build-ok", "Build cache of web saved")
+	if b, err := os.ReadFile(entry); err != nil || string(b) != "production-0\n" {
+		t.Errorf("the saved cache after the cold build: %q, %v", b, err)
+	}
 }
