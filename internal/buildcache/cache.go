@@ -188,7 +188,6 @@ type Lease struct {
 	seedRel   string
 	seedEntry *entry
 	closed    bool
-	started   time.Time
 }
 
 // Open lends the cache of k to a build: it prepares the working copy Dir
@@ -217,7 +216,7 @@ func (m *Manager) Open(ctx context.Context, k Key, o Options) (*Lease, error) {
 		return nil, ErrBusy
 	}
 	e.leased = true
-	l := &Lease{m: m, key: k, rel: rel, e: e, log: logf, started: m.now(),
+	l := &Lease{m: m, key: k, rel: rel, e: e, log: logf,
 		restored: map[string]restoredDir{}, carried: map[string]savedDir{}, saving: map[string]savedDir{}}
 	err = os.MkdirAll(l.path(), 0o700)
 	m.mu.Unlock()

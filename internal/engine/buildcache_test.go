@@ -291,3 +291,52 @@ func TestBuildFailingOnItsCacheRunsAgainCold(t *testing.T) {
 		t.Errorf("the saved cache after the cold build: %q, %v", b, err)
 	}
 }
+
+// TestProductionCacheOfAPreview: which environment's cache a preview's
+// first build starts from.
+func TestProductionCacheOfAPreview(t *testing.T) {
+	t.Parallel()
+	const web = `{"id": "web", "type": "web", "startCommand": "s"}`
+	env := func(id, source string, services ...string) string {
+		return `{"id": "` + id + `", "source": ` + source + `, "services": [` + strings.Join(services, ",") + `]}`
+	}
+	parser, err := config.NewParser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name       string
+		envs       []string
+		baseBranch string
+		want       string // environment; "" for none
+	}{
+		{"the base branch's environment", []string{env("production", `{"branch": "main"}`, web), env("staging", `{"branch": "develop"}`, web),
+			env("preview", `{"pr": true}`, web)}, "develop", "staging"},
+		{"the one branch the filter names", []string{env("production", `{"branch": "main"}`, web), env("staging", `{"branch": "develop"}`, web),
+			env("preview", `{"pr": true, "filter": {"toBranches": ["develop"]}}`, web)}, "", "staging"},
+		{"a filter's pattern names no branch: production", []string{env("staging", `{"branch": "develop"}`, web), env("production", `{"branch": "main"}`, web),
+			env("preview", `{"pr": true, "filter": {"toBranches": ["release/*"]}}`, web)}, "", "production"},
+		{"no production: the first", []string{env("live", `{"branch": "main"}`, web), env("staging", `{"branch": "develop"}`, web),
+			env("preview", `{"pr": true}`, web)}, "feature", "live"},
+		{"the service is not there", []string{env("production", `{"branch": "main"}`, `{"id": "api", "type": "web", "startCommand": "s"}`),
+			env("preview", `{"pr": true}`, web)}, "main", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			f, _, err := parser.Parse([]byte(`{"environments": [` + strings.Join(c.envs, ",") + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			envCfg, _ := f.Environment("preview")
+			r := &deployment{project: liftoff.Project{ID: "p1"}, file: f, envCfg: envCfg,
+				d: liftoff.Deployment{PRNumber: 3, TriggerDetail: liftoff.TriggerDetail{BaseBranch: c.baseBranch}}}
+			got := r.productionCache("web")
+			switch {
+			case c.want == "" && got != nil:
+				t.Errorf("productionCache = %+v, want none", *got)
+			case c.want != "" && (got == nil || got.Environment != c.want || got.Service != "web" || got.PR != 0 || got.Project != "p1"):
+				t.Errorf("productionCache = %+v, want %s/web", got, c.want)
+			}
+		})
+	}
+}
