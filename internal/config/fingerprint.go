@@ -27,6 +27,12 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	if s.Target.Type != TargetCommand {
 		s.Target.DeployCommand = "" // ignored
 	}
+	var kube *kubePrint
+	if s.Target.IsKubernetes() {
+		replicas := max(s.MinInstances, 1)
+		kube = &kubePrint{Namespace: s.Target.Namespace, Context: s.Target.Context, Registry: s.Target.Registry,
+			IngressClass: s.Target.IngressClass, Replicas: replicas}
+	}
 	if s.Type != TypeStatic {
 		s.OutputDirectory, s.SinglePageApp = "", false // ignored
 	}
@@ -65,6 +71,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		ContainerImage *ContainerImage `json:"containerImage,omitempty"`
 		// Only when not the default, so that older fingerprints stand.
 		HealthCheckIntervalSecs int `json:"healthCheckIntervalSecs,omitempty"`
+		// Only for a kubernetes target, so that older fingerprints stand.
+		Kube *kubePrint `json:"kube,omitempty"`
 	}{
 		Version:                fingerprintVersion,
 		Type:                   s.Type,
@@ -88,6 +96,7 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		Jobs:                   jobs,
 		dockerPrint:            docker,
 		ContainerImage:         s.ContainerImage,
+		Kube:                   kube,
 	}
 	if s.HealthCheckIntervalSecs != DefaultHealthCheckIntervalSecs {
 		canonical.HealthCheckIntervalSecs = s.HealthCheckIntervalSecs
@@ -110,4 +119,14 @@ type dockerPrint struct {
 	DockerContext  string `json:"dockerContext,omitempty"`
 	DockerTarget   string `json:"dockerTarget,omitempty"`
 	SecretsNotArgs bool   `json:"secretsNotArgs,omitempty"`
+}
+
+// kubePrint is what a kubernetes target adds to a fingerprint: where the
+// release goes and how many instances run.
+type kubePrint struct {
+	Namespace    string `json:"namespace,omitempty"`
+	Context      string `json:"context,omitempty"`
+	Registry     string `json:"registry,omitempty"`
+	IngressClass string `json:"ingressClass,omitempty"`
+	Replicas     int    `json:"replicas"`
 }
