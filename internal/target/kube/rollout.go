@@ -44,7 +44,7 @@ func (r *release) waitRollout(ctx context.Context) error {
 			return false, nil
 		}
 		if ev.Type == watch.Deleted {
-			return false, fmt.Errorf("Deployment %s/%s was deleted during its rollout", r.ns, r.name)
+			return false, fmt.Errorf("the rollout of Deployment %s/%s ended: it was deleted", r.ns, r.name)
 		}
 		last = d
 		return rolledOut(d)
@@ -53,9 +53,9 @@ func (r *release) waitRollout(ctx context.Context) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, errProgressDeadline):
-		return fmt.Errorf("Deployment %s/%s: %w (%s)", r.ns, r.name, err, progress(last))
+		return fmt.Errorf("the rollout of Deployment %s/%s failed: %w (%s)", r.ns, r.name, err, progress(last))
 	case ctx.Err() != nil && context.Cause(ctx) == context.DeadlineExceeded:
-		return fmt.Errorf("Deployment %s/%s did not roll out within %s (%s)", r.ns, r.name, r.t.cfg.RolloutTimeout, progress(last))
+		return fmt.Errorf("the rollout of Deployment %s/%s did not end within %s (%s)", r.ns, r.name, r.t.cfg.RolloutTimeout, progress(last))
 	}
 	return fmt.Errorf("wait for Deployment %s/%s: %w", r.ns, r.name, err)
 }
@@ -120,13 +120,13 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 			case cond.Type == batchv1.JobComplete && cond.Status == corev1.ConditionTrue:
 				return true, nil
 			case cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue:
-				return false, fmt.Errorf("Job %s/%s failed: %s", r.ns, name, cond.Message)
+				return false, fmt.Errorf("the pod of Job %s/%s failed: %s", r.ns, name, cond.Message)
 			}
 		}
 		return false, nil
 	})
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("Job %s/%s did not finish within %s", r.ns, name, r.t.cfg.RolloutTimeout)
+		return fmt.Errorf("the pod of Job %s/%s did not finish within %s", r.ns, name, r.t.cfg.RolloutTimeout)
 	}
 	return err
 }
