@@ -539,7 +539,7 @@ func (s *Service) applyDefaults() {
 		s.BuildTimeoutSecs = DefaultBuildTimeoutSecs
 	}
 	if !isChosenTarget(s.Target.Type) {
-		s.Target.Type, s.Target.Default = TargetLocal, true
+		s.Target.Type = "" // the operator's default
 	}
 	if s.BuildType == BuildDocker {
 		if s.DockerfilePath == "" {

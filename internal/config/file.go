@@ -423,13 +423,10 @@ func (c ContainerImage) Ref() string {
 // Target is where a service's release goes.
 type Target struct {
 	// Type is TargetLocal, TargetCommand or TargetKubernetes. Left out,
-	// or Flightcontrol's "fargate" and "ecs-ec2", it is the operator's
-	// default target (Default is then true): TargetLocal unless Liftoff
-	// runs with a default Kubernetes cluster.
+	// or Flightcontrol's "fargate" and "ecs-ec2" (which Parse makes
+	// empty), it is the operator's default target (IsDefault): TargetLocal
+	// unless Liftoff runs with a default Kubernetes cluster.
 	Type string `json:"type"`
-	// Default says that the file did not choose the type: the operator's
-	// default applies. Set by Parse.
-	Default bool `json:"-"`
 	// DeployCommand deploys the built release. Required when Type is
 	// TargetCommand, ignored (with a warning) otherwise.
 	DeployCommand string `json:"deployCommand,omitempty"`
@@ -447,3 +444,7 @@ type Target struct {
 
 // IsKubernetes reports whether the target names a Kubernetes cluster.
 func (t Target) IsKubernetes() bool { return t.Type == TargetKubernetes }
+
+// IsDefault reports whether the file left the target to the operator's
+// default.
+func (t Target) IsDefault() bool { return t.Type == "" }

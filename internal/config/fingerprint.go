@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -89,7 +90,7 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		OutputDirectory:        s.OutputDirectory,
 		SinglePageApp:          s.SinglePageApp,
 		BuildTimeoutSecs:       s.BuildTimeoutSecs,
-		TargetType:             s.Target.Type,
+		TargetType:             cmp.Or(s.Target.Type, TargetLocal), // as before the operator's default existed
 		DeployCommand:          s.Target.DeployCommand,
 		Env:                    MergeEnv(root, env, s.EnvVariables),
 		NoVariablesInBuild:     !s.BuildGetsVariables(),

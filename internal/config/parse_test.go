@@ -80,7 +80,7 @@ func TestParseValidFlightcontrolFile(t *testing.T) {
 		if api.BasePath != "apps/api" || api.Port != 8080 || api.HealthCheckPath != "/healthz" {
 			t.Errorf("api = basePath %q port %d health %q", api.BasePath, api.Port, api.HealthCheckPath)
 		}
-		if api.Target.Type != TargetLocal || api.HealthCheckTimeoutSecs != 30 || api.VersionHistoryCount != 10 || api.BuildTimeoutSecs != 1800 {
+		if !api.Target.IsDefault() || api.HealthCheckTimeoutSecs != 30 || api.VersionHistoryCount != 10 || api.BuildTimeoutSecs != 1800 {
 			t.Errorf("api defaults not applied: %+v", api)
 		}
 		if got := api.EnvVariables["WORKERS"].Value; got != "4" {
@@ -138,8 +138,8 @@ func TestParseValidFlightcontrolFile(t *testing.T) {
 		if api.Name != "api" || api.Port != 3000 || api.HealthCheckPath != "/" || api.BasePath != "apps/api" {
 			t.Errorf("defaults not applied: %+v", api)
 		}
-		if api.Target.Type != TargetLocal {
-			t.Errorf("fargate target read as %q, want local", api.Target.Type)
+		if !api.Target.IsDefault() {
+			t.Errorf("fargate target read as %q, want the operator's default", api.Target.Type)
 		}
 	})
 	t.Run("unknown environment", func(t *testing.T) {
@@ -188,7 +188,7 @@ func TestParseValidDefaults(t *testing.T) {
 				want := Service{
 					ID: "app", Name: "app", Type: TypeWeb, StartCommand: Shell("npm start"),
 					BasePath: ".", Port: 3000, HealthCheckPath: "/", HealthCheckTimeoutSecs: 30, HealthCheckIntervalSecs: 10,
-					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{Type: TargetLocal, Default: true},
+					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{},
 				}
 				if got := env.Services[0]; !reflect.DeepEqual(got, want) {
 					t.Errorf("service =\n%+v\nwant\n%+v", got, want)
@@ -810,7 +810,7 @@ func TestEnvironmentTarget(t *testing.T) {
 	if prod[2].Target.Type != TargetCommand {
 		t.Errorf("a service's own target = %+v, want command", prod[2].Target)
 	}
-	if got := f.Environments[1].Services[0].Target; got.Type != TargetLocal || !got.Default {
-		t.Errorf("staging's ecs-ec2 target = %+v, want the operator's default (local, Default)", got)
+	if got := f.Environments[1].Services[0].Target; !got.IsDefault() {
+		t.Errorf("staging's ecs-ec2 target = %+v, want the operator's default", got)
 	}
 }

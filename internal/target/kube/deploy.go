@@ -63,18 +63,12 @@ func (t *Target) Deploy(ctx context.Context, rel target.Release) error {
 	if st.Namespace == "" {
 		return errors.New(`no Kubernetes namespace: set "namespace" in the service's (or its environment's) target, or start Liftoff with --kube-namespace`)
 	}
-	if st.Registry == "" {
-		return errors.New(`no registry for the images: set "registry" in the service's (or its environment's) target, or start Liftoff with --kube-registry`)
-	}
 	cs, err := t.client(st.Context)
 	if err != nil {
 		return err
 	}
 	r := &release{t: t, rel: rel, cs: cs, st: st, ns: st.Namespace, name: ObjectName(rel.Instance, rel.Service.ID),
-		owner: serviceLabels(rel.Instance, rel.Service.ID), log: rel.Log}
-	if r.log == nil {
-		r.log = io.Discard
-	}
+		owner: serviceLabels(rel.Instance, rel.Service.ID), log: logOf(rel)}
 	return r.deploy(ctx)
 }
 
@@ -86,12 +80,10 @@ func (r *release) deploy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.printf("Publishing the image to %s", r.st.Registry)
-	image, err := r.t.cfg.Images.Publish(ctx, r.rel, r.st.Registry)
-	if err != nil {
-		return fmt.Errorf("publish the image: %w", err)
+	image := r.rel.Image
+	if image == "" {
+		return errors.New("the release has no published image (Publish makes it)")
 	}
-	r.printf("Image %s", image)
 	secret, err := r.applySecret(ctx)
 	if err != nil {
 		return err
@@ -103,10 +95,13 @@ func (r *release) deploy(ctx context.Context) error {
 		}
 	}
 	if svc.Type == config.TypeScheduler {
-		return r.applyCronJobs(ctx, image, secret)
+		if err := r.applyCronJobs(ctx, image, secret); err != nil {
+			return err
+		}
+		return r.postDeploy(ctx, image, secret)
 	}
-	if port := r.port(); port > 0 {
-		if err := r.applyService(ctx, port); err != nil {
+	if r.port() > 0 {
+		if err := r.applyService(ctx); err != nil {
 			return err
 		}
 	}
@@ -125,7 +120,48 @@ func (r *release) deploy(ctx context.Context) error {
 		}
 	}
 	r.pruneSecrets(ctx, secret)
+	return r.postDeploy(ctx, image, secret)
+}
+
+// postDeploy runs postDeployCommand in a Job of the release's image.
+func (r *release) postDeploy(ctx context.Context, image, secret string) error {
+	if c := r.rel.Service.PostDeployCommand; !c.IsBlank() {
+		if err := r.runJob(ctx, "postdeploy", image, secret, c); err != nil {
+			return fmt.Errorf("postDeployCommand: %w", err)
+		}
+	}
 	return nil
+}
+
+// Publish pushes the image of rel to the registry of its service and
+// returns the reference the cluster pulls.
+func (t *Target) Publish(ctx context.Context, rel target.Release) (string, error) {
+	st := t.Settings(rel.Service)
+	if st.Registry == "" {
+		return "", errors.New(`no registry for the images: set "registry" in the service's (or its environment's) target, or start Liftoff with --kube-registry`)
+	}
+	fmt.Fprintf(logOf(rel), "==> Publishing the image of %s to %s\n", rel.Service.ID, st.Registry)
+	ref, err := t.cfg.Images.Publish(ctx, rel, st.Registry)
+	if err != nil {
+		return "", fmt.Errorf("publish the image: %w", err)
+	}
+	fmt.Fprintf(logOf(rel), "==> Published %s\n", ref)
+	return ref, nil
+}
+
+// logOf is where a release's progress goes.
+func logOf(rel target.Release) io.Writer {
+	if rel.Log == nil {
+		return io.Discard
+	}
+	return rel.Log
+}
+
+// InternalAddress is where the other services of inst reach svc: its
+// Service's cluster name, at port 80.
+func (t *Target) InternalAddress(_ context.Context, inst target.Instance, svc config.Service) (target.Endpoint, error) {
+	host := ObjectName(inst, svc.ID) + "." + t.Settings(svc).Namespace + ".svc.cluster.local"
+	return target.Endpoint{Port: 80, Host: host, ContainerHost: host}, nil
 }
 
 // ensureNamespace makes the namespace when it is missing.
@@ -260,11 +296,10 @@ func (r *release) deployment(image, secret string) *appsac.DeploymentApplyConfig
 }
 
 // applyService applies the Service in front of the pods.
-func (r *release) applyService(ctx context.Context, port int) error {
+func (r *release) applyService(ctx context.Context) error {
 	s := coreac.Service(r.name, r.ns).WithLabels(r.owner).
 		WithSpec(coreac.ServiceSpec().WithSelector(r.owner).
 			WithPorts(coreac.ServicePort().WithName("http").WithPort(80).WithTargetPort(intstr.FromString("http"))))
-	_ = port
 	if _, err := r.cs.CoreV1().Services(r.ns).Apply(ctx, s, apply); err != nil {
 		return fmt.Errorf("apply Service %s/%s: %w", r.ns, r.name, err)
 	}

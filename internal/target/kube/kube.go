@@ -235,3 +235,5 @@ func notOurs(kind, namespace, name string, labels map[string]string) error {
 	return fmt.Errorf("%s %s/%s exists and is %s: Liftoff never changes an object it does not manage; "+
 		"rename or remove it, or deploy the service to another namespace (target.namespace)", kind, namespace, name, owner)
 }
+
+var _ target.Internal = (*Target)(nil)
