@@ -87,6 +87,9 @@ type Config struct {
 	// RolloutTimeout bounds a rollout: past it the release fails and is
 	// rolled back. Default 10 minutes.
 	RolloutTimeout time.Duration
+	// Default sends the services that leave the target to the operator
+	// (no target, or Flightcontrol's) to the cluster.
+	Default bool
 	// Log is the operator's log. Nil discards.
 	Log *slog.Logger
 	// REST, when set, is the cluster of every context (tests).
