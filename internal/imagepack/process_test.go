@@ -23,6 +23,9 @@ import (
 	"github.com/liftoffhq/liftoff/internal/imagepack"
 )
 
+// longName is a path longer than a plain tar header holds.
+var longName = "node_modules/" + strings.Repeat("deep/", 20) + "file.js"
+
 // buildDir is a process service's build output: a start script, a
 // basePath directory, a symbolic link, an empty directory, a named pipe.
 func buildDir(t *testing.T) string {
@@ -33,6 +36,7 @@ func buildDir(t *testing.T) string {
 		"api/www/index.html":      "<p>static part</p>",
 		"node_modules/a/index.js": "module.exports = 1",
 		"z-last.txt":              "last",
+		longName:                  "a path past tar's 100 bytes",
 	})
 	if err := os.Symlink("serve.sh", filepath.Join(dir, "api", "run")); err != nil {
 		t.Fatal(err)
@@ -124,7 +128,13 @@ func TestProcess(t *testing.T) {
 				}
 			}
 			want := []string{"app/", "app/api/", "app/api/run", "app/api/serve.sh", "app/api/www/", "app/api/www/index.html",
-				"app/empty/", "app/node_modules/", "app/node_modules/a/", "app/node_modules/a/index.js", "app/z-last.txt"}
+				"app/empty/", "app/node_modules/", "app/node_modules/a/", "app/node_modules/a/index.js"}
+			d := "app/node_modules/"
+			for range 20 {
+				d += "deep/"
+				want = append(want, d)
+			}
+			want = append(want, "app/"+longName, "app/z-last.txt")
 			if !slices.Equal(names, want) {
 				t.Errorf("entries\n%q\nwant\n%q", names, want)
 			}
