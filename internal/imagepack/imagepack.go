@@ -174,7 +174,7 @@ func New(cfg Config) (*Packer, error) {
 }
 
 // Close removes what the Packer keeps between packs (the server binary's
-// layer).
+// layer), once no pack runs.
 func (p *Packer) Close() error {
 	p.binMu.Lock()
 	defer p.binMu.Unlock()

@@ -79,9 +79,9 @@ func (p *Packer) Process(ctx context.Context, spec ProcessSpec) (Image, error) {
 	if baseName == "" {
 		baseName = p.cfg.BaseImage
 	}
-	baseRef, err := name.ParseReference(baseName)
+	baseRef, err := p.parseBase(baseName)
 	if err != nil {
-		return Image{}, fmt.Errorf("base image %q is not an image reference: %w", baseName, err)
+		return Image{}, err
 	}
 	fmt.Fprintf(log, "==> Packing the build into an image on %s\n", baseName)
 	start := time.Now()
@@ -144,13 +144,26 @@ func (p *Packer) Process(ctx context.Context, spec ProcessSpec) (Image, error) {
 	if oci {
 		img = mutate.Annotations(img, labels).(v1.Image)
 	}
-	fmt.Fprintf(log, "==> Packed %s of build output in %s; pushing %s\n", humanSize(layer.size), time.Since(start).Round(time.Millisecond), tag)
+	fmt.Fprintf(log, "==> Packed the build directory (%s compressed) in %s; pushing %s\n", humanSize(layer.size), time.Since(start).Round(time.Millisecond), tag)
 	out, err := p.push(ctx, tag, img, spec.Port)
 	if err != nil {
 		return Image{}, err
 	}
 	fmt.Fprintf(log, "==> Pushed %s in %s\n", out.Ref, time.Since(start).Round(time.Millisecond))
 	return out, nil
+}
+
+// parseBase reads a base image's reference; one in Config.Registry is
+// reached as Config.Insecure says.
+func (p *Packer) parseBase(s string) (name.Reference, error) {
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return nil, fmt.Errorf("base image %q is not an image reference: %w", s, err)
+	}
+	if p.cfg.Insecure && ref.Context().RegistryStr() == p.registry.RegistryStr() {
+		return name.ParseReference(s, name.Insecure)
+	}
+	return ref, nil
 }
 
 // workingDir is dir's place in the image: AppDir and dir's path inside

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,6 +177,18 @@ func TestStaticRefusesABinaryThatCannotRunAlone(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
 			t.Errorf("server binary %s: %v, want an error saying %q and how to fix it", bin, err, want)
 		}
+	}
+	bin, err := liftoffBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := map[string]string{"amd64": "linux/arm64"}[runtime.GOARCH]
+	if other == "" {
+		other = "linux/amd64"
+	}
+	p := newPacker(t, imagepack.Config{Registry: host, ServerBinary: bin, Platform: other})
+	if _, err := p.Static(t.Context(), imagepack.StaticSpec{Origin: origin("d"), Dir: site}); err == nil || !strings.Contains(err.Error(), "not "+other[len("linux/"):]) {
+		t.Errorf("a binary for %s packed for %s: %v", runtime.GOARCH, other, err)
 	}
 }
 

@@ -113,15 +113,20 @@ func (p *Packer) binaryLayer(ctx context.Context) (*fileLayer, error) {
 	if p.binary != nil {
 		return p.binary, nil
 	}
-	bin := p.cfg.ServerBinary
+	bin, shown := p.cfg.ServerBinary, p.cfg.ServerBinary
 	if bin == "" {
 		exe, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("imagepack: find the liftoff binary a static site's image runs: %w", err)
 		}
-		bin = exe
+		bin, shown = exe, exe
+		// The running program itself, even when an upgrade replaced the
+		// file since it started: the sites serve as the server does.
+		if _, err := os.Stat(selfExe); err == nil {
+			bin = selfExe
+		}
 	}
-	if err := checkStatic(bin, p.platform); err != nil {
+	if err := checkStatic(bin, shown, p.platform); err != nil {
 		return nil, err
 	}
 	l, err := writeLayer(ctx, p.cfg.TempDir, types.OCILayer, func(tw *tar.Writer) error {
@@ -134,6 +139,9 @@ func (p *Packer) binaryLayer(ctx context.Context) (*fileLayer, error) {
 	return l, nil
 }
 
+// selfExe is the running program on Linux.
+const selfExe = "/proc/self/exe"
+
 // elfMachines are the ELF machines of the architectures Go builds.
 var elfMachines = map[string]elf.Machine{
 	"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "arm": elf.EM_ARM,
@@ -143,20 +151,20 @@ var elfMachines = map[string]elf.Machine{
 // checkStatic refuses a binary that cannot run alone in an image of
 // platform: not ELF, another architecture, or linked dynamically (it
 // needs a loader and libraries an empty image does not have).
-func checkStatic(bin string, platform v1.Platform) error {
+func checkStatic(bin, shown string, platform v1.Platform) error {
 	fix := "build liftoff with CGO_ENABLED=0 for " + platform.OS + "/" + platform.Architecture +
 		" (as the release binaries and the container image are), or name such a binary as the server binary"
 	f, err := elf.Open(bin)
 	if err != nil {
-		return fmt.Errorf("imagepack: the liftoff binary %s, which a static site's image runs, is not a Linux executable (%v): %s", bin, err, fix)
+		return fmt.Errorf("imagepack: the liftoff binary %s, which a static site's image runs, is not a Linux executable (%v): %s", shown, err, fix)
 	}
 	defer func() { _ = f.Close() }()
 	if want, ok := elfMachines[platform.Architecture]; !ok || f.Machine != want {
-		return fmt.Errorf("imagepack: the liftoff binary %s is built for %s, not %s: %s", bin, f.Machine, platform.Architecture, fix)
+		return fmt.Errorf("imagepack: the liftoff binary %s is built for %s, not %s: %s", shown, f.Machine, platform.Architecture, fix)
 	}
 	for _, prog := range f.Progs {
 		if prog.Type == elf.PT_INTERP {
-			return fmt.Errorf("imagepack: the liftoff binary %s is linked dynamically (cgo), and an image without a base has no C library: %s", bin, fix)
+			return fmt.Errorf("imagepack: the liftoff binary %s is linked dynamically (cgo), and an image without a base has no C library: %s", shown, fix)
 		}
 	}
 	return nil
