@@ -22,10 +22,11 @@ lint: ## gofmt, go vet and staticcheck
 fuzz: ## run every fuzz target on 200,000 inputs
 	.ci/fuzz 200000x
 
-bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build, hook to a container release against a process release, sandboxed step)
+bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build, hook to a container release against a process release, sandboxed step, a process service's image packed against podman build)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
 	$(GO) test -run='^$$' -bench=. ./internal/gitsource/ ./internal/watch/
 	$(GO) test -run='^$$' -bench=BenchmarkStep -benchtime=50x ./internal/steps/
+	$(GO) test -run='^$$' -bench=BenchmarkPackProcess -benchtime=1x ./internal/imagepack/
 
 run: build ## run Liftoff with SQLite in ./liftoff-data
 	./bin/liftoff serve

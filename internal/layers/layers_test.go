@@ -17,11 +17,12 @@ const module = "github.com/liftoffhq/liftoff/"
 var layers = [][]string{
 	// Leaves: nothing of ours. watch is a pure decision; config the
 	// model of liftoff.json; gitsource the git binary; container the
-	// podman or docker binary.
+	// podman or docker binary; staticsite the static sites' handler.
 	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
-		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
-	// The vocabulary and the small helpers over the leaves.
-	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
+		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "staticsite", "store/pgnote", "token", "watch"},
+	// The vocabulary and the small helpers over the leaves; imagepack
+	// packs built services into images in a registry.
+	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest", "imagepack"},
 	// The persistence seam, the shell-step runner, and the API's views of
 	// the records (what the API and the notifications both send).
 	{"store", "steps", "sandbox/sandboxtest", "view"},
