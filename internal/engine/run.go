@@ -285,7 +285,8 @@ func (r *deployment) publish(u *unit, dir, releaseDir string, log *logstream.Wri
 		return "", ""
 	}
 	rel := siteRelease(target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir,
-		Dir: releaseDir, Hosts: u.hosts, Log: log, Scrub: u.scrub, Image: u.image})
+		Dir: releaseDir, Hosts: u.hosts, Log: log, Scrub: u.scrub, Image: u.image,
+		Origin: target.Origin{ProjectSlug: r.project.Slug, DeploymentID: r.d.ID, Commit: r.commit, RepoURL: r.project.RepoURL}})
 	ref, err := r.e.Kube.Publish(u.ctx, rel)
 	if err != nil {
 		return liftoff.StatusDeployError, redact.Secrets(err.Error())

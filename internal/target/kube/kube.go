@@ -77,8 +77,8 @@ type Images interface {
 
 // Config is the target's configuration, built once.
 type Config struct {
-	// Kubeconfig is the kubeconfig file; empty: the usual loading rules
-	// ($KUBECONFIG, ~/.kube/config), then the in-cluster configuration.
+	// Kubeconfig is the kubeconfig file; InCluster: the cluster Liftoff
+	// runs in; empty: the usual loading rules ($KUBECONFIG, ~/.kube/config).
 	Kubeconfig string
 	// Defaults are the operator's settings.
 	Defaults Settings
@@ -94,6 +94,17 @@ type Config struct {
 	Log *slog.Logger
 	// REST, when set, is the cluster of every context (tests).
 	REST *rest.Config
+}
+
+// InCluster as Config.Kubeconfig is the cluster Liftoff runs in, through
+// its pod's service account.
+const InCluster = "in-cluster"
+
+// Check reads the configuration of the default context's cluster,
+// without reaching it.
+func (t *Target) Check(context.Context) error {
+	_, err := t.client(t.cfg.Defaults.Context)
+	return err
 }
 
 // Target releases services to Kubernetes.
@@ -133,6 +144,12 @@ func (t *Target) client(kubeContext string) (kubernetes.Interface, error) {
 		return c, nil
 	}
 	rc := t.cfg.REST
+	if rc == nil && t.cfg.Kubeconfig == InCluster {
+		var err error
+		if rc, err = rest.InClusterConfig(); err != nil {
+			return nil, fmt.Errorf("the cluster Liftoff runs in: %w", err)
+		}
+	}
 	if rc == nil {
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
 		if t.cfg.Kubeconfig != "" {
