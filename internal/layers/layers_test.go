@@ -20,8 +20,9 @@ var layers = [][]string{
 	// podman or docker binary.
 	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
 		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
-	// The vocabulary and the small helpers over the leaves.
-	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
+	// The vocabulary and the small helpers over the leaves (kubetest
+	// starts its control plane's processes with procgroup).
+	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest", "kubetest"},
 	// The persistence seam, the shell-step runner, and the API's views of
 	// the records (what the API and the notifications both send).
 	{"store", "steps", "sandbox/sandboxtest", "view"},
