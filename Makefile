@@ -3,10 +3,10 @@ GO ?= go
 LIFTOFF_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export LIFTOFF_TEST_DATABASE_URL
 
-.PHONY: help build test lint fuzz bench run clean
+.PHONY: help build test lint fuzz bench run clean kube-tools
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## build bin/liftoff
 	$(GO) build -o bin/liftoff ./cmd/liftoff
@@ -30,6 +30,9 @@ bench: ## run the benchmarks, each against a baseline in the same run (hook endp
 
 run: build ## run Liftoff with SQLite in ./liftoff-data
 	./bin/liftoff serve
+
+kube-tools: ## build the Kubernetes control plane the tests start, once per machine (.ci/kube-tools)
+	.ci/kube-tools
 
 clean: ## remove build output
 	rm -rf bin

@@ -21,8 +21,9 @@ var layers = [][]string{
 	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
 		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "staticsite", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves; imagepack
-	// packs built services into images in a registry.
-	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest", "imagepack"},
+	// packs built services into images in a registry;
+	// kubetest starts its control plane's processes with procgroup.
+	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest", "imagepack", "kubetest"},
 	// The persistence seam, the shell-step runner, and the API's views of
 	// the records (what the API and the notifications both send).
 	{"store", "steps", "sandbox/sandboxtest", "view"},
