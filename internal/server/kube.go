@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 
 	"github.com/liftoffhq/liftoff/internal/container"
@@ -21,8 +23,13 @@ func newKube(ctx context.Context, cfg Config, dataDir string, containers *contai
 		}
 		return nil, func() {}, nil
 	}
+	// Layers are written here while they are pushed: they can be large.
+	tmp := filepath.Join(dataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create %s: %w", tmp, err)
+	}
 	packers := kube.NewPackers(imagepack.Config{Insecure: cfg.KubeRegistryInsecure, BaseImage: cfg.KubeBaseImage,
-		Containers: containers, TempDir: filepath.Join(dataDir, "tmp")})
+		Containers: containers, TempDir: tmp})
 	t, err := kube.New(kube.Config{Kubeconfig: cfg.Kubeconfig, Images: packers, RolloutTimeout: cfg.KubeRolloutTimeout,
 		Default: cfg.KubeDefault, Log: log,
 		Defaults: kube.Settings{Namespace: cfg.KubeNamespace, Registry: cfg.KubeRegistry, IngressClass: cfg.KubeIngressClass}})
