@@ -209,7 +209,7 @@ func checkService(s *Service, svp string, ps *problems) {
 	}
 	if targetType != TargetKubernetes {
 		for _, f := range []struct{ name, value string }{{"namespace", s.Target.Namespace}, {"context", s.Target.Context},
-			{"registry", s.Target.Registry}, {"ingressClass", s.Target.IngressClass}} {
+			{"registry", s.Target.Registry}, {"ingressClass", s.Target.IngressClass}, {"baseImage", s.Target.BaseImage}} {
 			if f.value != "" {
 				ps.warnf(child(svp, "target", f.name), `only used by a target of type "kubernetes"; ignored`)
 			}

@@ -440,6 +440,10 @@ type Target struct {
 	Context      string `json:"context,omitempty"`
 	Registry     string `json:"registry,omitempty"`
 	IngressClass string `json:"ingressClass,omitempty"`
+	// BaseImage, on a kubernetes target, is the image a service built
+	// from its commands is packed on (it must have /bin/sh and what the
+	// start command runs). Default: the operator's.
+	BaseImage string `json:"baseImage,omitempty"`
 }
 
 // IsKubernetes reports whether the target names a Kubernetes cluster.

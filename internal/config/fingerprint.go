@@ -32,7 +32,7 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	if s.Target.IsKubernetes() {
 		replicas := max(s.MinInstances, 1)
 		kube = &kubePrint{Namespace: s.Target.Namespace, Context: s.Target.Context, Registry: s.Target.Registry,
-			IngressClass: s.Target.IngressClass, Replicas: replicas}
+			IngressClass: s.Target.IngressClass, BaseImage: s.Target.BaseImage, Replicas: replicas}
 	}
 	if s.Type != TypeStatic {
 		s.OutputDirectory, s.SinglePageApp = "", false // ignored
@@ -129,5 +129,6 @@ type kubePrint struct {
 	Context      string `json:"context,omitempty"`
 	Registry     string `json:"registry,omitempty"`
 	IngressClass string `json:"ingressClass,omitempty"`
+	BaseImage    string `json:"baseImage,omitempty"`
 	Replicas     int    `json:"replicas"`
 }

@@ -144,6 +144,7 @@ func TestFingerprintOfKubernetesTargets(t *testing.T) {
 		"context":      func(s *Service) { s.Target.Context = "other" },
 		"registry":     func(s *Service) { s.Target.Registry = "r.example.com" },
 		"ingressClass": func(s *Service) { s.Target.IngressClass = "nginx" },
+		"baseImage":    func(s *Service) { s.Target.BaseImage = "node:22" },
 		"minInstances": func(s *Service) { s.MinInstances = 2 },
 	} {
 		s := kube

@@ -131,8 +131,8 @@ type Deps struct {
 	// services are not deployed, saying why.
 	Kube        KubeTarget
 	KubeDefault bool
-	Log     *slog.Logger
-	NewID   func() string
+	Log         *slog.Logger
+	NewID       func() string
 	// Sandbox runs build and deploy steps, each in its environment's home;
 	// Local should run releases in the same one. Nil runs them
 	// unsandboxed, as Liftoff's user.

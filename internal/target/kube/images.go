@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/imagepack"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
@@ -91,7 +91,7 @@ func (p *Packers) Publish(ctx context.Context, rel target.Release, registry stri
 			root = rel.Dir
 		}
 		img, err = pk.Process(ctx, imagepack.ProcessSpec{Origin: origin, Root: root, Dir: rel.Dir, Start: svc.StartCommand,
-			Port: svc.Port, Log: rel.Log})
+			Port: svc.Port, BaseImage: svc.Target.BaseImage, Log: rel.Log})
 	}
 	if err != nil {
 		return "", err

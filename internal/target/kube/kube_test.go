@@ -27,7 +27,9 @@ func TestMain(m *testing.M) { os.Exit(cluster.Run(m)) }
 // already (kwok's pods pull nothing).
 type images struct{}
 
-func (images) Publish(_ context.Context, rel target.Release, _ string) (string, error) { return rel.Image, nil }
+func (images) Publish(_ context.Context, rel target.Release, _ string) (string, error) {
+	return rel.Image, nil
+}
 
 // lockedBuffer is a release's log.
 type lockedBuffer struct {
