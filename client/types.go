@@ -403,6 +403,23 @@ type ServiceInstance struct {
 	NodeID       string           `json:"nodeId"`
 	UpdatedAt    string           `json:"updatedAt"`
 	LastRestarts []ServiceRestart `json:"lastRestarts"`
+	// Pods are its pods, for a service released to a Kubernetes cluster
+	// (whose nodeId is empty and lastRestarts empty).
+	Pods []ServicePod `json:"pods,omitempty"`
+}
+
+// ServicePod is one pod of a service released to a Kubernetes cluster.
+type ServicePod struct {
+	Name  string `json:"name"`
+	Phase string `json:"phase"`
+	Ready bool   `json:"ready"`
+	// Restarts counts its container's restarts.
+	Restarts int `json:"restarts"`
+	// Reason is why it is not running, when the cluster says
+	// (CrashLoopBackOff, ImagePullBackOff ...).
+	Reason    string `json:"reason,omitempty"`
+	Node      string `json:"node"`
+	ReleaseID string `json:"releaseId"`
 }
 
 // ServiceRestart is one restart of a release, newest first in

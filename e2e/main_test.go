@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/kubetest"
 	"github.com/liftoffhq/liftoff/internal/store/pgnote"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 )
@@ -24,6 +25,10 @@ import (
 // binary is the liftoff binary built once for the package; webserver is the
 // test web service the engine tests deploy.
 var binary, webserver string
+
+// kubeCluster is the control plane of the kubernetes target's tests,
+// started by the first that asks.
+var kubeCluster kubetest.Shared
 
 // sandboxFlags run every server's builds and releases in bubblewrap, with
 // the directory of webserver shown to them, where bwrap is installed (CI
@@ -47,6 +52,9 @@ func TestMain(m *testing.M) {
 	webserver = filepath.Join(dir, "webserver")
 	for out, pkg := range map[string]string{binary: "../cmd/liftoff", webserver: "./testdata/webserver"} {
 		build := exec.Command("go", "build", "-o", out, pkg)
+		// Static, as released: a static site's image on a cluster runs
+		// the very binary.
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "build", pkg+":", err)
@@ -59,7 +67,7 @@ func TestMain(m *testing.M) {
 	} else {
 		fmt.Fprintln(os.Stderr, "e2e: bubblewrap is not installed, so builds and releases run unsandboxed (apt-get install bubblewrap to test the sandbox)")
 	}
-	code := m.Run()
+	code := kubeCluster.Run(m)
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -35,7 +35,7 @@ func newRoot() *cobra.Command {
 	root.Version = readVersion().String()
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newVersion(g), newServe(), newDeploy(g), newAPIKeys(g), newUsers(g), newProjects(g), newEnvs(g), newEnv(g), newSecrets(g), newHooks(g), newNotifications(g), newPreviews(g), newResources(g), newDeployments(g), newJobs(g), newLogs(g), newConfig(g),
-		newMigrate(g), newBackup(g), newHealthcheck())
+		newMigrate(g), newBackup(g), newHealthcheck(), newServeStatic())
 	return root
 }
 

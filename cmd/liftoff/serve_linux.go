@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
+	"github.com/liftoffhq/liftoff/internal/imagepack"
 	"github.com/liftoffhq/liftoff/internal/repoaccess"
 	"github.com/liftoffhq/liftoff/internal/server"
 )
@@ -95,6 +96,14 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&cfg.ContainerUlimits, "container-ulimits", def.ContainerUlimits, "podman's --ulimit values: auto (the host's hard limits when below podman's defaults), none, or nofile=N:N,nproc=N:N")
 	cfg.BuildCacheMaxSize = def.BuildCacheMaxSize
 	f.Var(byteSize{&cfg.BuildCacheMaxSize}, "build-cache-max-size", "bound of all services' build caches together; past it the least recently used go (bytes, or with KiB, MiB, GiB; 0 turns build caches off)")
+	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", `kubeconfig of the cluster(s) the kubernetes target deploys to, or "in-cluster" (off when empty)`)
+	f.StringVar(&cfg.KubeNamespace, "kube-namespace", "", "namespace of services whose kubernetes target names none")
+	f.StringVar(&cfg.KubeRegistry, "kube-registry", "", "registry (host[:port][/path]) images are pushed to, for kubernetes targets that name none")
+	f.StringVar(&cfg.KubeIngressClass, "kube-ingress-class", "", "IngressClass of web services and static sites on the cluster (default the cluster's default class)")
+	f.BoolVar(&cfg.KubeDefault, "kube-default", false, "deploy services without a target of their own (and Flightcontrol's fargate, ecs-ec2) to the cluster")
+	f.DurationVar(&cfg.KubeRolloutTimeout, "kube-rollout-timeout", def.KubeRolloutTimeout, "how long a rollout may take before the release fails and is rolled back")
+	f.StringVar(&cfg.KubeBaseImage, "kube-base-image", "", "base image of services built from their commands, on the cluster (default "+imagepack.DefaultBaseImage+")")
+	f.BoolVar(&cfg.KubeRegistryInsecure, "kube-registry-insecure", false, "reach the registry over plain HTTP, or without verifying its certificate")
 	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
 	f.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxies",
 		"CIDR prefixes or addresses of the proxies in front of Liftoff whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.168.1.7 (default none)")

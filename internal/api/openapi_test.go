@@ -279,6 +279,8 @@ func TestOpenAPIWireTypes(t *testing.T) {
 		{reflect.TypeFor[client.Project](), "Project"},
 		{reflect.TypeFor[client.Service](), "Service"},
 		{reflect.TypeFor[client.ServiceInstanceState](), "ServiceInstanceState"},
+		{reflect.TypeFor[client.ServiceInstance](), "ServiceInstance"},
+		{reflect.TypeFor[client.ServicePod](), "ServicePod"},
 		{reflect.TypeFor[client.Environment](), "Environment"},
 		{reflect.TypeFor[client.PreviewInstance](), "PreviewInstance"},
 		{reflect.TypeFor[client.CreatedHook](), "CreatedDeployHook"},

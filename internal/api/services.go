@@ -48,6 +48,10 @@ func serviceDetailOf(v supervision.View) client.ServiceDetail {
 			inst.LastRestarts = append(inst.LastRestarts, client.ServiceRestart{At: client.FormatTime(rs.At), ReleaseID: rs.ReleaseID,
 				Reason: rs.Reason, ExitCode: rs.ExitCode, HealthCheck: rs.HealthCheck, State: rs.State, LastLines: lines})
 		}
+		for _, p := range in.Pods {
+			inst.Pods = append(inst.Pods, client.ServicePod{Name: p.Name, Phase: p.Phase, Ready: p.Ready, Restarts: p.Restarts,
+				Reason: p.Reason, Node: p.Node, ReleaseID: p.ReleaseID})
+		}
 		out.Instances = append(out.Instances, inst)
 	}
 	return out

@@ -200,13 +200,21 @@ func checkService(s *Service, svp string, ps *problems) {
 	targetType := s.Target.Type
 	switch {
 	case isFlightcontrolTarget(targetType):
-		ps.warnf(child(svp, "target", "type"), "target type %q is not applicable on Liftoff; the service runs on the local target", targetType)
+		ps.warnf(child(svp, "target", "type"), "target type %q is Flightcontrol's; the service runs on the operator's default target (local, unless Liftoff runs with a default Kubernetes cluster)", targetType)
 		targetType = TargetLocal
 	case targetType == "":
 		targetType = TargetLocal
 	}
 	if targetType != TargetCommand && s.Target.DeployCommand != "" {
 		ps.warnf(child(svp, "target", "deployCommand"), `only used by a target of type "command"; ignored`)
+	}
+	if targetType != TargetKubernetes {
+		for _, f := range []struct{ name, value string }{{"namespace", s.Target.Namespace}, {"context", s.Target.Context},
+			{"registry", s.Target.Registry}, {"ingressClass", s.Target.IngressClass}, {"baseImage", s.Target.BaseImage}} {
+			if f.value != "" {
+				ps.warnf(child(svp, "target", f.name), `only used by a target of type "kubernetes"; ignored`)
+			}
+		}
 	}
 }
 
@@ -414,6 +422,12 @@ func isFlightcontrolTarget(t string) bool {
 	return t == "fargate" || t == "ecs-ec2"
 }
 
+// isChosenTarget reports whether t names one of Liftoff's targets, rather
+// than leaving the choice to the operator's default.
+func isChosenTarget(t string) bool {
+	return t != "" && !isFlightcontrolTarget(t)
+}
+
 // notApplicableFields are the Flightcontrol settings of objects of kind k
 // that only mean something on AWS: accepted with a warning, and known to
 // the "did you mean" of a misspelt field.
@@ -423,7 +437,7 @@ func notApplicableFields(k objectKind) []string {
 		return []string{"region", "vpc", "integrations", "experimental"}
 	case kindService:
 		return []string{"region", "cpu", "memory", "gpu", "storage", "vpc",
-			"minInstances", "maxInstances", "autoscaling", "ci",
+			"maxInstances", "autoscaling", "ci",
 			"cloudfrontAutoCacheInvalidation", "enableCloudfrontSwr",
 			"cloudfrontCachePolicyName", "originShieldEnabled", "sticky",
 			"stickySessionsEnabled", "stickySessionsDurationSecs", "privileged",
@@ -444,9 +458,15 @@ func isNotApplicableField(k objectKind, name string) bool {
 // runs as those types, before anything else looks at them.
 func (f *File) readFlightcontrolTypes() {
 	for i := range f.Environments {
-		for j := range f.Environments[i].Services {
-			s := &f.Environments[i].Services[j]
+		env := &f.Environments[i]
+		for j := range env.Services {
+			s := &env.Services[j]
 			s.Type = runnableName(s.Type)
+			// A service that chose no target of its own (or a
+			// Flightcontrol one) takes its environment's.
+			if env.Target != nil && isChosenTarget(env.Target.Type) && !isChosenTarget(s.Target.Type) {
+				s.Target = *env.Target
+			}
 		}
 	}
 }
@@ -522,8 +542,8 @@ func (s *Service) applyDefaults() {
 	for i, d := range s.CacheDirectories {
 		s.CacheDirectories[i] = path.Clean(d)
 	}
-	if s.Target.Type == "" || isFlightcontrolTarget(s.Target.Type) {
-		s.Target.Type = TargetLocal
+	if !isChosenTarget(s.Target.Type) {
+		s.Target.Type = "" // the operator's default
 	}
 	if s.BuildType == BuildDocker {
 		if s.DockerfilePath == "" {

@@ -33,8 +33,9 @@ const (
 
 // Target types.
 const (
-	TargetLocal   = "local"   // run the release on the Liftoff host
-	TargetCommand = "command" // hand the release to Target.DeployCommand
+	TargetLocal      = "local"      // run the release on the Liftoff host
+	TargetCommand    = "command"    // hand the release to Target.DeployCommand
+	TargetKubernetes = "kubernetes" // apply the release to a Kubernetes cluster
 )
 
 // Source triggers.
@@ -116,6 +117,10 @@ type Environment struct {
 	// secrets are never in the file: Liftoff makes them, and shows one
 	// when asked (liftoff notifications rotate).
 	Notifications []Notification `json:"notifications,omitempty"`
+	// Target is the default target of the environment's services: those
+	// that set no target of their own (or a Flightcontrol one) use it.
+	// Optional.
+	Target *Target `json:"target,omitempty"`
 }
 
 // Notification is a webhook of an environment.
@@ -344,8 +349,13 @@ type Service struct {
 	// build fails when it is exceeded. A Liftoff extension. Default 1800
 	// (30 minutes); 1 to 86400.
 	BuildTimeoutSecs int `json:"buildTimeoutSecs,omitempty"`
-	// Target is where the release goes. Default {"type": "local"}.
+	// Target is where the release goes. Default: the environment's
+	// target, else the operator's default.
 	Target Target `json:"target"`
+	// MinInstances is how many instances of the service run: the
+	// replicas of a kubernetes target's Deployment. The local target
+	// runs one. Default 1.
+	MinInstances int `json:"minInstances,omitempty"`
 	// Jobs, for a scheduler service, are its jobs by id (the job's
 	// givenId: the same rule as Service.ID). Ignored (with a warning) for
 	// other types.
@@ -443,10 +453,33 @@ func (c ContainerImage) Ref() string {
 
 // Target is where a service's release goes.
 type Target struct {
-	// Type is TargetLocal (the default) or TargetCommand. Flightcontrol's
-	// "fargate" and "ecs-ec2" are accepted and read as TargetLocal.
+	// Type is TargetLocal, TargetCommand or TargetKubernetes. Left out,
+	// or Flightcontrol's "fargate" and "ecs-ec2" (which Parse makes
+	// empty), it is the operator's default target (IsDefault): TargetLocal
+	// unless Liftoff runs with a default Kubernetes cluster.
 	Type string `json:"type"`
 	// DeployCommand deploys the built release. Required when Type is
 	// TargetCommand, ignored (with a warning) otherwise.
 	DeployCommand string `json:"deployCommand,omitempty"`
+	// Namespace, Context, Registry and IngressClass are a kubernetes
+	// target's: the namespace the service's objects go to, the context of
+	// the operator's kubeconfig that names the cluster, the registry its
+	// images are pushed to, and the class of its Ingress. Each left out
+	// is the operator's default. Ignored (with a warning) by the other
+	// types.
+	Namespace    string `json:"namespace,omitempty"`
+	Context      string `json:"context,omitempty"`
+	Registry     string `json:"registry,omitempty"`
+	IngressClass string `json:"ingressClass,omitempty"`
+	// BaseImage, on a kubernetes target, is the image a service built
+	// from its commands is packed on (it must have /bin/sh and what the
+	// start command runs). Default: the operator's.
+	BaseImage string `json:"baseImage,omitempty"`
 }
+
+// IsKubernetes reports whether the target names a Kubernetes cluster.
+func (t Target) IsKubernetes() bool { return t.Type == TargetKubernetes }
+
+// IsDefault reports whether the file left the target to the operator's
+// default.
+func (t Target) IsDefault() bool { return t.Type == "" }

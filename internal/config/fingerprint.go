@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +27,12 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 	s.applyDefaults()
 	if s.Target.Type != TargetCommand {
 		s.Target.DeployCommand = "" // ignored
+	}
+	var kube *kubePrint
+	if s.Target.IsKubernetes() {
+		replicas := max(s.MinInstances, 1)
+		kube = &kubePrint{Namespace: s.Target.Namespace, Context: s.Target.Context, Registry: s.Target.Registry,
+			IngressClass: s.Target.IngressClass, BaseImage: s.Target.BaseImage, Replicas: replicas}
 	}
 	if s.Type != TypeStatic {
 		s.OutputDirectory, s.SinglePageApp = "", false // ignored
@@ -65,6 +72,8 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		ContainerImage *ContainerImage `json:"containerImage,omitempty"`
 		// Only when not the default, so that older fingerprints stand.
 		HealthCheckIntervalSecs int `json:"healthCheckIntervalSecs,omitempty"`
+		// Only for a kubernetes target, so that older fingerprints stand.
+		Kube *kubePrint `json:"kube,omitempty"`
 	}{
 		Version:                fingerprintVersion,
 		Type:                   s.Type,
@@ -81,13 +90,14 @@ func (s Service) Fingerprint(root, env EnvVars) string {
 		OutputDirectory:        s.OutputDirectory,
 		SinglePageApp:          s.SinglePageApp,
 		BuildTimeoutSecs:       s.BuildTimeoutSecs,
-		TargetType:             s.Target.Type,
+		TargetType:             cmp.Or(s.Target.Type, TargetLocal), // as before the operator's default existed
 		DeployCommand:          s.Target.DeployCommand,
 		Env:                    MergeEnv(root, env, s.EnvVariables),
 		NoVariablesInBuild:     !s.BuildGetsVariables(),
 		Jobs:                   jobs,
 		dockerPrint:            docker,
 		ContainerImage:         s.ContainerImage,
+		Kube:                   kube,
 	}
 	if s.HealthCheckIntervalSecs != DefaultHealthCheckIntervalSecs {
 		canonical.HealthCheckIntervalSecs = s.HealthCheckIntervalSecs
@@ -110,4 +120,15 @@ type dockerPrint struct {
 	DockerContext  string `json:"dockerContext,omitempty"`
 	DockerTarget   string `json:"dockerTarget,omitempty"`
 	SecretsNotArgs bool   `json:"secretsNotArgs,omitempty"`
+}
+
+// kubePrint is what a kubernetes target adds to a fingerprint: where the
+// release goes and how many instances run.
+type kubePrint struct {
+	Namespace    string `json:"namespace,omitempty"`
+	Context      string `json:"context,omitempty"`
+	Registry     string `json:"registry,omitempty"`
+	IngressClass string `json:"ingressClass,omitempty"`
+	BaseImage    string `json:"baseImage,omitempty"`
+	Replicas     int    `json:"replicas"`
 }

@@ -131,3 +131,37 @@ func TestFingerprintOfDockerBuilds(t *testing.T) {
 		}
 	}
 }
+
+// TestFingerprintOfKubernetesTargets: where a kubernetes release goes and
+// how many instances run redeploy the service; a local service's
+// fingerprint does not change with settings it ignores.
+func TestFingerprintOfKubernetesTargets(t *testing.T) {
+	t.Parallel()
+	kube := Service{ID: "web", Type: TypeWeb, StartCommand: Command{Line: "w"}, Target: Target{Type: TargetKubernetes, Namespace: "a"}}
+	base := kube.Fingerprint(nil, nil)
+	for name, change := range map[string]func(*Service){
+		"namespace":    func(s *Service) { s.Target.Namespace = "b" },
+		"context":      func(s *Service) { s.Target.Context = "other" },
+		"registry":     func(s *Service) { s.Target.Registry = "r.example.com" },
+		"ingressClass": func(s *Service) { s.Target.IngressClass = "nginx" },
+		"baseImage":    func(s *Service) { s.Target.BaseImage = "node:22" },
+		"minInstances": func(s *Service) { s.MinInstances = 2 },
+	} {
+		s := kube
+		change(&s)
+		if s.Fingerprint(nil, nil) == base {
+			t.Errorf("changing %s left the fingerprint", name)
+		}
+	}
+	one := kube
+	one.MinInstances = 1
+	if one.Fingerprint(nil, nil) != base {
+		t.Error("minInstances 1 (the default) changed the fingerprint")
+	}
+	local := Service{ID: "web", Type: TypeWeb, StartCommand: Command{Line: "w"}}
+	ignored := local
+	ignored.Target.Namespace, ignored.MinInstances = "a", 3
+	if local.Fingerprint(nil, nil) != ignored.Fingerprint(nil, nil) {
+		t.Error("kubernetes settings changed a local service's fingerprint")
+	}
+}

@@ -161,7 +161,7 @@ func checkValidFile(t *testing.T, f *File) {
 				s.BuildTimeoutSecs < 1 || !strings.HasPrefix(s.HealthCheckPath, "/") || escapesRepo(s.BasePath) {
 				t.Fatalf("service %q breaks a rule: %+v", s.ID, s)
 			}
-			if s.Target.Type != TargetLocal && s.Target.Type != TargetCommand {
+			if !s.Target.IsDefault() && s.Target.Type != TargetLocal && s.Target.Type != TargetCommand && !s.Target.IsKubernetes() {
 				t.Fatalf("service %q has target %q", s.ID, s.Target.Type)
 			}
 			if s.Target.Type == TargetCommand && s.Target.DeployCommand == "" {

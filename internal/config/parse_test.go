@@ -80,7 +80,7 @@ func TestParseValidFlightcontrolFile(t *testing.T) {
 		if api.BasePath != "apps/api" || api.Port != 8080 || api.HealthCheckPath != "/healthz" {
 			t.Errorf("api = basePath %q port %d health %q", api.BasePath, api.Port, api.HealthCheckPath)
 		}
-		if api.Target.Type != TargetLocal || api.HealthCheckTimeoutSecs != 30 || api.VersionHistoryCount != 10 || api.BuildTimeoutSecs != 1800 {
+		if !api.Target.IsDefault() || api.HealthCheckTimeoutSecs != 30 || api.VersionHistoryCount != 10 || api.BuildTimeoutSecs != 1800 {
 			t.Errorf("api defaults not applied: %+v", api)
 		}
 		if got := api.EnvVariables["WORKERS"].Value; got != "4" {
@@ -138,8 +138,8 @@ func TestParseValidFlightcontrolFile(t *testing.T) {
 		if api.Name != "api" || api.Port != 3000 || api.HealthCheckPath != "/" || api.BasePath != "apps/api" {
 			t.Errorf("defaults not applied: %+v", api)
 		}
-		if api.Target.Type != TargetLocal {
-			t.Errorf("fargate target read as %q, want local", api.Target.Type)
+		if !api.Target.IsDefault() {
+			t.Errorf("fargate target read as %q, want the operator's default", api.Target.Type)
 		}
 	})
 	t.Run("unknown environment", func(t *testing.T) {
@@ -155,8 +155,7 @@ func TestParseValidFlightcontrolFile(t *testing.T) {
 			"/environments/0/services/0/cpu: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
 			"/environments/0/services/0/maxInstances: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
 			"/environments/0/services/0/memory: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
-			"/environments/0/services/0/minInstances: not applicable on Liftoff (a Flightcontrol-only setting); ignored",
-			`/environments/2/services/0/target/type: target type "fargate" is not applicable on Liftoff; the service runs on the local target`,
+			`/environments/2/services/0/target/type: target type "fargate" is Flightcontrol's; the service runs on the operator's default target (local, unless Liftoff runs with a default Kubernetes cluster)`,
 		}
 		got := make([]string, len(problems))
 		for i, p := range problems {
@@ -189,7 +188,7 @@ func TestParseValidDefaults(t *testing.T) {
 				want := Service{
 					ID: "app", Name: "app", Type: TypeWeb, StartCommand: Shell("npm start"),
 					BasePath: ".", Port: 3000, HealthCheckPath: "/", HealthCheckTimeoutSecs: 30, HealthCheckIntervalSecs: 10,
-					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{Type: TargetLocal},
+					VersionHistoryCount: 10, BuildTimeoutSecs: 1800, Target: Target{},
 				}
 				if got := env.Services[0]; !reflect.DeepEqual(got, want) {
 					t.Errorf("service =\n%+v\nwant\n%+v", got, want)
@@ -437,7 +436,7 @@ func TestParseProblems(t *testing.T) {
 		{"command target without deployCommand", withService(`{"id": "w", "type": "web", "target": {"type": "command"}}`),
 			[]want{{"/environments/0/services/1/target", E, `missing "deployCommand"`}}},
 		{"unknown target type", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "k8s"}}`),
-			[]want{{"/environments/0/services/1/target/type", E, `target type "k8s" is not supported; use "local" or "command"`}}},
+			[]want{{"/environments/0/services/1/target/type", E, `target type "k8s" is not supported; use "local", "command" or "kubernetes"`}}},
 		{"no start command", withService(`{"id": "w", "type": "worker"}`),
 			[]want{{"/environments/0/services/1", W, `service "w" is accepted and not deployed: it has no "startCommand"`}}},
 		{"a nixpacks service without commands", withService(`{"id": "w", "type": "web", "buildType": "nixpacks"}`),
@@ -535,9 +534,16 @@ func TestParseProblems(t *testing.T) {
 		{"fargate without a start command", withService(`{"id": "old", "type": "fargate"}`),
 			[]want{{"/environments/0/services/1", W, `service "old" is accepted and not deployed: it has no "startCommand": Liftoff runs a web service's own commands`}}},
 		{"Flightcontrol target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "ecs-ec2", "clusterInstanceSize": "t3.medium"}}`),
-			[]want{{"/environments/0/services/1/target/type", W, `target type "ecs-ec2" is not applicable on Liftoff; the service runs on the local target`}}},
+			[]want{{"/environments/0/services/1/target/type", W, `target type "ecs-ec2" is Flightcontrol's; the service runs on the operator's default target`}}},
 		{"deployCommand of a local target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"deployCommand": "x"}}`),
 			[]want{{"/environments/0/services/1/target/deployCommand", W, `only used by a target of type "command"`}}},
+		{"kubernetes settings of a local target", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "local", "namespace": "shop", "registry": "r.example.com"}}`),
+			[]want{{"/environments/0/services/1/target/namespace", W, `only used by a target of type "kubernetes"`},
+				{"/environments/0/services/1/target/registry", W, `only used by a target of type "kubernetes"`}}},
+		{"a namespace that is not a DNS label", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "kubernetes", "namespace": "Shop_1"}}`),
+			[]want{{"/environments/0/services/1/target/namespace", E, `"Shop_1" is not a Kubernetes namespace: use lowercase letters`}}},
+		{"a registry with a scheme", withService(`{"id": "w", "type": "web", "startCommand": "w", "target": {"type": "kubernetes", "registry": "https://r.example.com"}}`),
+			[]want{{"/environments/0/services/1/target/registry", E, `is not a registry: write host[:port][/path]`}}},
 		{"output directory of a web service", withService(`{"id": "w", "type": "web", "startCommand": "w", "outputDirectory": "dist"}`),
 			[]want{{"/environments/0/services/1/outputDirectory", W, "only applies to static services"}}},
 		{"single page app worker", withService(`{"id": "w", "type": "worker", "startCommand": "w", "singlePageApp": true}`),
@@ -781,5 +787,41 @@ func TestOneServiceNeverRefusesTheOthers(t *testing.T) {
 	}
 	if len(problems) == 0 || errorCount(problems) != 0 {
 		t.Errorf("problems = %v, want warnings only", problems)
+	}
+}
+
+// TestEnvironmentTarget: an environment's target is the default of its
+// services, those with a Flightcontrol target included; a service's own
+// choice stands; a service that chose nothing keeps the operator's default.
+func TestEnvironmentTarget(t *testing.T) {
+	t.Parallel()
+	f, problems, err := newTestParser(t).Parse([]byte(`{"environments": [
+		{"id": "production", "source": {"branch": "main"},
+		 "target": {"type": "kubernetes", "namespace": "shop", "registry": "registry.example.com:5000/team"},
+		 "services": [
+			{"id": "web", "type": "web", "startCommand": "w", "minInstances": 3},
+			{"id": "old", "type": "fargate", "startCommand": "w", "target": {"type": "fargate"}},
+			{"id": "mine", "type": "worker", "startCommand": "w", "target": {"type": "command", "deployCommand": "d"}}]},
+		{"id": "staging", "source": {"branch": "dev"},
+		 "services": [{"id": "web", "type": "web", "startCommand": "w", "target": {"type": "ecs-ec2"}}]}]}`))
+	if err != nil {
+		t.Fatalf("Parse: %v (%v)", err, problems)
+	}
+	for _, p := range problems {
+		t.Logf("problem: %v", p)
+	}
+	prod := f.Environments[0].Services
+	want := Target{Type: TargetKubernetes, Namespace: "shop", Registry: "registry.example.com:5000/team"}
+	if prod[0].Target != want || prod[1].Target != want {
+		t.Errorf("targets = %+v, %+v; want the environment's %+v", prod[0].Target, prod[1].Target, want)
+	}
+	if prod[0].MinInstances != 3 {
+		t.Errorf("minInstances = %d, want 3", prod[0].MinInstances)
+	}
+	if prod[2].Target.Type != TargetCommand {
+		t.Errorf("a service's own target = %+v, want command", prod[2].Target)
+	}
+	if got := f.Environments[1].Services[0].Target; !got.IsDefault() {
+		t.Errorf("staging's ecs-ec2 target = %+v, want the operator's default", got)
 	}
 }

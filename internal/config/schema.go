@@ -152,7 +152,7 @@ func (s *schema) message(e *jsonschema.ValidationError, path string, doc any) st
 			}
 			return fmt.Sprintf("%s has type %q, which Liftoff cannot run; use one of %s", service, got, runnableTypeList)
 		case "/$defs/target/properties/type":
-			return fmt.Sprintf(`target type %q is not supported; use "local" or "command"`, got)
+			return fmt.Sprintf(`target type %q is not supported; use "local", "command" or "kubernetes"`, got)
 		}
 		want := make([]string, 0, len(k.Want))
 		for _, w := range k.Want {
@@ -165,6 +165,12 @@ func (s *schema) message(e *jsonschema.ValidationError, path string, doc any) st
 			return fmt.Sprintf("%s is not a valid id: use letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters (ids become part of host names)", display(value))
 		case strings.HasSuffix(fragment, "/healthCheckPath"):
 			return fmt.Sprintf(`%s must start with "/"`, display(value))
+		case fragment == "/$defs/target/properties/namespace":
+			return fmt.Sprintf("%s is not a Kubernetes namespace: use lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters", display(value))
+		case fragment == "/$defs/target/properties/registry":
+			return fmt.Sprintf(`%s is not a registry: write host[:port][/path], as "registry.example.com/team" (no scheme, no tag)`, display(value))
+		case fragment == "/$defs/target/properties/ingressClass":
+			return fmt.Sprintf("%s is not an IngressClass name: use lowercase letters, digits, '-' and '.'", display(value))
 		}
 		switch k := k.(type) {
 		case *kind.MinLength:

@@ -127,8 +127,13 @@ type Deps struct {
 	Logs    *logstream.Streams
 	Local   target.Target // services whose target is local (the default)
 	Command target.Target // services whose target is command; default target.Command in Sandbox
-	Log     *slog.Logger
-	NewID   func() string
+	// Kube releases the services whose target is kubernetes, and with
+	// KubeDefault those that left the choice to the operator. Nil: such
+	// services are not deployed, saying why.
+	Kube        KubeTarget
+	KubeDefault bool
+	Log         *slog.Logger
+	NewID       func() string
 	// Sandbox runs build and deploy steps, each in its environment's home;
 	// Local should run releases in the same one. Nil runs them
 	// unsandboxed, as Liftoff's user.
@@ -154,6 +159,14 @@ type Deps struct {
 	// (the tools' caches, cacheDirectories, podman's cache mounts). Nil:
 	// every build runs cold.
 	BuildCache *buildcache.Manager
+}
+
+// KubeTarget is a target whose releases run images from a registry.
+type KubeTarget interface {
+	target.Target
+	// Publish pushes the image of rel (its build at Dir, or its
+	// container image) and returns the reference the target runs.
+	Publish(ctx context.Context, rel target.Release) (string, error)
 }
 
 // Why a deployment's context was cancelled.

@@ -39,9 +39,10 @@ type jobKey struct {
 
 // isJobRelease reports whether a service's release is its build, whose
 // jobs this engine runs: a scheduler on the local target. (On the command
-// target the release is handed to deployCommand like any other.)
-func isJobRelease(s config.Service) bool {
-	return s.Type == config.TypeScheduler && s.Target.Type != config.TargetCommand
+// target the release is handed to deployCommand like any other; on a
+// cluster its jobs are CronJobs.)
+func (e *Engine) isJobRelease(s config.Service) bool {
+	return s.Type == config.TypeScheduler && s.Target.Type != config.TargetCommand && !e.onKube(s)
 }
 
 // JobQueued wakes the job loop: a manual run was asked for on this node.
@@ -121,7 +122,7 @@ func (e *Engine) jobReleases(ctx context.Context) ([]liftoff.ServiceDeployment, 
 	}
 	var out []liftoff.ServiceDeployment
 	for _, sd := range live {
-		if !isJobRelease(sd.Config) {
+		if !e.isJobRelease(sd.Config) {
 			continue
 		}
 		if info, err := os.Stat(sd.BuildDir); err != nil || !info.IsDir() {

@@ -169,7 +169,7 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 		}
 	}
 	inst := target.Instance{ProjectID: env.ProjectID, EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
-	if err := e.Local.StopInstance(ctx, inst); err != nil {
+	if err := e.stopInstance(ctx, inst); err != nil {
 		return fmt.Errorf("stop releases: %w", err)
 	}
 	// Its host names are free for whichever project deploys there next.
@@ -213,4 +213,14 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 	e.Log.Info("preview cleaned up", "environment", env.GivenID, "pr", p.PRNumber, "builds_removed", len(builds))
 	e.wakeWorkers() // a deployment of the same PR may have waited for the cleanup
 	return nil
+}
+
+// stopInstance stops an instance's releases on the targets that run
+// them: the Liftoff host's, and the cluster's when there is one.
+func (e *Engine) stopInstance(ctx context.Context, inst target.Instance) error {
+	err := e.Local.StopInstance(ctx, inst)
+	if e.Kube != nil {
+		err = errors.Join(err, e.Kube.StopInstance(ctx, inst))
+	}
+	return err
 }

@@ -61,7 +61,7 @@ func (e *Engine) sweepDeleted(ctx context.Context) {
 			continue // a cancelled deployment is still stopping: next round
 		}
 		inst.ProjectID, inst.EnvGivenID = env.ProjectID, env.GivenID
-		if err := e.Local.StopInstance(ctx, inst); err != nil {
+		if err := e.stopInstance(ctx, inst); err != nil {
 			e.Log.Warn("stop the releases of a deleted environment", "environment", env.GivenID, "pr", inst.PRNumber, "err", err)
 			continue
 		}

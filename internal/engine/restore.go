@@ -30,8 +30,11 @@ func (e *Engine) restore(ctx context.Context) error {
 	var rels []target.Release
 	var errs []error
 	for _, sd := range live {
-		if isJobRelease(sd.Config) {
+		if e.isJobRelease(sd.Config) {
 			continue // nothing runs between its jobs
+		}
+		if e.onKube(sd.Config) {
+			continue // the cluster keeps it running
 		}
 		rel, err := e.releaseOf(ctx, sd)
 		if err != nil {

@@ -197,6 +197,12 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	if err != nil {
 		return liftoff.StatusDeployError, err.Error()
 	}
+	kube := r.e.onKube(u.svc)
+	if kube {
+		if status, msg := r.publish(u, dir, releaseDir, log); status != "" {
+			return status, msg
+		}
+	}
 
 	// Wait for the services it depends on.
 	for _, d := range u.deps {
@@ -229,20 +235,29 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 	})
 	r.setStatus(u, liftoff.StatusDeploying)
 	env := r.environ(u.svc, u.hosts, u.vars, true)
-	if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "preDeployCommand", u.svc.PreDeployCommand); err != nil {
-		return liftoff.StatusDeployError, buildMessage(err)
+	if !kube { // the cluster runs them, in Jobs of the image
+		if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "preDeployCommand", u.svc.PreDeployCommand); err != nil {
+			return liftoff.StatusDeployError, buildMessage(err)
+		}
 	}
 	switch {
-	case isJobRelease(u.svc) && u.image != "":
+	case kube:
+		// Released below, like any other service: a scheduler's jobs
+		// become CronJobs.
+	case r.e.isJobRelease(u.svc) && u.image != "":
 		// Nothing runs until a job does, each in a container of the image.
 		log.Printf("==> Released %s: its jobs (%s) run in containers of %s", u.svc.ID, strings.Join(u.svc.JobIDs(), ", "), u.image)
-	case isJobRelease(u.svc):
+	case r.e.isJobRelease(u.svc):
 		// Nothing runs until a job does: the build is the release.
 		log.Printf("==> Released %s: its jobs (%s) run in this build", u.svc.ID, strings.Join(u.svc.JobIDs(), ", "))
-	default:
+	}
+	if kube || !r.e.isJobRelease(u.svc) {
 		log.Printf("==> Releasing %s", u.svc.ID)
-		rel := siteRelease(target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir,
-			Hosts: u.hosts, Home: r.home, Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub, Image: u.image})
+		rel := target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir, Dir: releaseDir,
+			Hosts: u.hosts, Home: r.home, Env: r.environ(u.svc, u.hosts, u.vars, false), Log: log, Scrub: u.scrub, Image: u.image}
+		if !kube { // a cluster runs the site's published image
+			rel = siteRelease(rel)
+		}
 		started := time.Now()
 		err := r.targetOf(u.svc).Deploy(ctx, rel)
 		r.e.Metrics.Release(result(ctx, err), time.Since(started))
@@ -250,10 +265,39 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 			return liftoff.StatusDeployError, redact.Secrets(err.Error())
 		}
 	}
-	if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "postDeployCommand", u.svc.PostDeployCommand); err != nil {
-		return liftoff.StatusDeployError, buildMessage(err)
+	if !kube {
+		if err := r.deployCommand(ctx, u, dir, releaseDir, env, log, "postDeployCommand", u.svc.PostDeployCommand); err != nil {
+			return liftoff.StatusDeployError, buildMessage(err)
+		}
 	}
 	return liftoff.StatusSuccess, ""
+}
+
+// publish makes the image a kubernetes service runs: a redeploy's is the
+// one its build published; otherwise the target publishes the build
+// (or its container image) and the reference is recorded with the
+// service deployment, for a redeploy to run it again without a build.
+func (r *deployment) publish(u *unit, dir, releaseDir string, log *logstream.Writer) (liftoff.Status, string) {
+	if r.e.Kube == nil {
+		return liftoff.StatusDeployError, errNoKube
+	}
+	if u.prebuilt != "" && u.prebuiltImage != "" && u.svc.ContainerImage == nil {
+		u.image = u.prebuiltImage
+		log.Printf("==> Releasing again the published image %s", u.image)
+		return "", ""
+	}
+	rel := siteRelease(target.Release{ID: u.row.ID, Instance: r.inst, Service: u.svc, ServiceRef: u.row.ServiceID, Root: dir,
+		Dir: releaseDir, Hosts: u.hosts, Log: log, Scrub: u.scrub, Image: u.image,
+		Origin: target.Origin{ProjectSlug: r.project.Slug, DeploymentID: r.d.ID, Commit: r.commit, RepoURL: r.project.RepoURL}})
+	ref, err := r.e.Kube.Publish(u.ctx, rel)
+	if err != nil {
+		return liftoff.StatusDeployError, redact.Secrets(err.Error())
+	}
+	u.image = ref
+	if err := r.e.Store.UpdateServiceDeployment(u.ctx, store.UpdateServiceDeploymentParams{ID: u.row.ID, Image: ref}); err != nil {
+		return liftoff.StatusError, err.Error()
+	}
+	return "", ""
 }
 
 // result names how a build or a release ended, for the metrics.
@@ -443,8 +487,22 @@ func buildMessage(err error) string {
 
 // targetOf is the target a service releases to.
 func (r *deployment) targetOf(s config.Service) target.Target {
-	if s.Target.Type == config.TargetCommand {
+	switch {
+	case s.Target.Type == config.TargetCommand:
 		return r.e.Command
+	case r.e.onKube(s) && r.e.Kube != nil:
+		return r.e.Kube
 	}
 	return r.e.Local
 }
+
+// onKube reports whether a service releases to a Kubernetes cluster: its
+// target says so, or it left the choice to the operator, whose default
+// is a cluster.
+func (e *Engine) onKube(s config.Service) bool {
+	return s.Target.IsKubernetes() || s.Target.IsDefault() && e.KubeDefault
+}
+
+// errNoKube is the failure of a kubernetes service on a Liftoff that has
+// no cluster.
+const errNoKube = `its target is kubernetes, and Liftoff runs without a cluster: start it with --kubeconfig (and --kube-namespace, --kube-registry)`

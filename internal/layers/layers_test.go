@@ -17,20 +17,23 @@ const module = "github.com/liftoffhq/liftoff/"
 var layers = [][]string{
 	// Leaves: nothing of ours. watch is a pure decision; config the
 	// model of liftoff.json; gitsource the git binary; container the
-	// podman or docker binary; buildcache the services' build caches.
+	// podman or docker binary; staticsite the static sites' handler;
+	// buildcache the services' build caches.
 	{"buildcache", "client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
-		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "store/pgnote", "token", "watch"},
-	// The vocabulary and the small helpers over the leaves.
-	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest"},
+		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "staticsite", "store/pgnote", "token", "watch"},
+	// The vocabulary and the small helpers over the leaves; imagepack
+	// packs built services into images in a registry;
+	// kubetest starts its control plane's processes with procgroup.
+	{"liftoff", "prfilter", "redact", "repoaccess", "sandbox", "container/containertest", "imagepack", "kubetest"},
 	// The persistence seam, the shell-step runner, and the API's views of
 	// the records (what the API and the notifications both send).
 	{"store", "steps", "sandbox/sandboxtest", "view"},
 	// One SQL implementation; the release seam; certmagic's storage on
 	// the store.
 	{"store/sqlstore", "target", "certstore"},
-	// The two dialects; the local runtime; the managed databases and
-	// Redis users on the operator's servers.
-	{"store/sqlite", "store/postgres", "target/local", "resources"},
+	// The two dialects; the local runtime; the kubernetes target; the
+	// managed databases and Redis users on the operator's servers.
+	{"store/sqlite", "store/postgres", "target/local", "target/kube", "resources"},
 	// The use cases every replica runs, and the store's conformance suite.
 	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "protect", "notify"},
 	// What starts deployments (hook calls, GitHub events) and what runs

@@ -168,6 +168,27 @@ type Config struct {
 	// caches are removed, least recently used first. Default 10 GiB;
 	// negative: no build cache, every build runs cold.
 	BuildCacheMaxSize int64
+	// Kubeconfig turns the kubernetes target on: the kubeconfig file
+	// naming the cluster(s), or "in-cluster" for the service account of a
+	// Liftoff running in one. Empty: services whose target is kubernetes
+	// are not deployed, saying why.
+	Kubeconfig string
+	// KubeNamespace, KubeRegistry and KubeIngressClass are the kubernetes
+	// target's defaults: the namespace, the registry images are pushed
+	// to, and the Ingress class of services whose target names none.
+	KubeNamespace, KubeRegistry, KubeIngressClass string
+	// KubeDefault sends the services that leave the target to the
+	// operator (no target, or Flightcontrol's fargate and ecs-ec2) to the
+	// cluster.
+	KubeDefault bool
+	// KubeRolloutTimeout bounds a rollout. Default 10 minutes.
+	KubeRolloutTimeout time.Duration
+	// KubeBaseImage is the base image of services built from their
+	// commands. Default imagepack.DefaultBaseImage.
+	KubeBaseImage string
+	// KubeRegistryInsecure reaches the registry over plain HTTP or
+	// without verifying its certificate.
+	KubeRegistryInsecure bool
 	// ContainerCLI is the container CLI that builds docker services'
 	// images: "auto" (the default) podman if it is in PATH, else docker,
 	// else none (docker services are then not deployed, saying why); a
@@ -303,6 +324,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.BuildCacheMaxSize == 0 {
 		c.BuildCacheMaxSize = DefaultBuildCacheMaxSize
+	}
+	if c.KubeRolloutTimeout <= 0 {
+		c.KubeRolloutTimeout = 10 * time.Minute
 	}
 	if c.ContainerCLI == "" {
 		c.ContainerCLI = "auto"

@@ -314,6 +314,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 	jobs := &job.Service{Store: st, NewID: cuid.New, Now: time.Now}
+	// The kubernetes target, when Liftoff has a cluster.
+	cluster, closePackers, err := newKube(ctx, cfg, dataDir, containers, log)
+	if err != nil {
+		return nil, err
+	}
+	made = append(made, &lifecycle.Funcs{StopFunc: func(bool) { closePackers() }})
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
@@ -321,8 +327,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		if err != nil {
 			return nil, err
 		}
-		eng, err := engine.New(engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
-			Variables: vars, Containers: containers, Resources: managed, Metrics: m, BuildCache: cache},
+		deps := engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
+			Variables: vars, Containers: containers, Resources: managed, Metrics: m, KubeDefault: cfg.KubeDefault, BuildCache: cache}
+		if cluster != nil {
+			deps.Kube = cluster
+		}
+		eng, err := engine.New(deps,
 			engine.Config{Workers: cfg.Workers, DataDir: dataDir, NodeID: node, SingleNode: st.Dialect() == "sqlite",
 				StopTimeout: cfg.ShutdownTimeout})
 		if err != nil {
@@ -392,6 +402,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 	supervised := &supervision.Service{Store: st, Reader: releases, NodeID: node}
+	if cluster != nil {
+		supervised.Cluster = cluster
+	}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{
 		Metrics:     m,

@@ -2,7 +2,9 @@
 // local target supervises: Recorder writes each change of a service
 // instance's state and each restart to the store, on the node that runs
 // the release; Service reads them back (on any replica) and reads a
-// service's log, which only the node that runs it has.
+// service's log, which only the node that runs it has. Of a service
+// released to a Kubernetes cluster, Service reads the state of its pods
+// and their logs from the cluster, on any replica.
 package supervision
 
 import (
@@ -11,10 +13,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
+	"github.com/liftoffhq/liftoff/internal/target/kube"
 	"github.com/liftoffhq/liftoff/internal/target/local"
 )
 
@@ -66,6 +70,14 @@ type LogReader interface {
 	ReadLog(ctx context.Context, inst target.Instance, service string, p local.ReadLogParams, emit func([]local.LogLine) error) error
 }
 
+// Cluster reads the pods and logs of the services released to a
+// Kubernetes cluster: *kube.Target.
+type Cluster interface {
+	Runs(svc config.Service) bool
+	Pods(ctx context.Context, inst target.Instance, svc config.Service, prNumber int) ([]kube.Pod, error)
+	ReadLog(ctx context.Context, inst target.Instance, svc config.Service, since time.Time, follow bool, emit func([]kube.LogLine) error) error
+}
+
 // Service reads the runtime of services: their state, restarts and logs.
 type Service struct {
 	Store store.Store
@@ -73,6 +85,8 @@ type Service struct {
 	Reader LogReader
 	// NodeID is this node's, to tell its releases from other nodes'.
 	NodeID string
+	// Cluster reads the services released to Kubernetes; nil: none is.
+	Cluster Cluster
 }
 
 // Instance is the runtime of one service instance.
@@ -80,6 +94,48 @@ type Instance struct {
 	State liftoff.ServiceState
 	// Restarts are its last restarts, newest first.
 	Restarts []liftoff.ServiceRestart
+	// Pods are its pods, when it runs in a cluster.
+	Pods []kube.Pod
+}
+
+// onCluster reports whether svc's releases run in the cluster.
+func (s *Service) onCluster(svc liftoff.Service) bool {
+	return s.Cluster != nil && s.Cluster.Runs(svc.Config)
+}
+
+// clusterInstances are the instances of a service released to the
+// cluster, from its pods: of every instance (prNumber 0 in a preview
+// environment), or of one.
+func (s *Service) clusterInstances(ctx context.Context, svc liftoff.Service, env liftoff.Environment, prNumber int) ([]Instance, error) {
+	inst := target.Instance{ProjectID: env.ProjectID, EnvironmentID: env.ID, EnvGivenID: env.GivenID}
+	pr := prNumber
+	if env.IsPreview && prNumber == 0 {
+		pr = -1 // every preview's
+	}
+	pods, err := s.Cluster.Pods(ctx, inst, svc.Config, pr)
+	if err != nil {
+		return nil, fail.Newf(fail.Unavailable, "the cluster of service %s did not answer: %v", svc.GivenID, err)
+	}
+	var out []Instance
+	byPR := map[int]int{}
+	for _, p := range pods {
+		i, ok := byPR[p.PR]
+		if !ok {
+			i = len(out)
+			byPR[p.PR] = i
+			out = append(out, Instance{State: liftoff.ServiceState{ServiceID: svc.ID, PRNumber: p.PR}})
+		}
+		in := &out[i]
+		in.Pods = append(in.Pods, p)
+		in.State.Restarts += p.Restarts
+		if p.Created.After(in.State.UpdatedAt) {
+			in.State.UpdatedAt, in.State.ReleaseID = p.Created, p.ReleaseID
+		}
+	}
+	for i := range out {
+		out[i].State.State = kube.State(out[i].Pods)
+	}
+	return out, nil
 }
 
 // View is a service with the runtime of its instances.
@@ -97,6 +153,10 @@ func (s *Service) Get(ctx context.Context, id string, prNumber int) (View, error
 	svc, env, err := s.serviceOf(ctx, id, prNumber, false)
 	if err != nil {
 		return View{}, err
+	}
+	if s.onCluster(svc) {
+		instances, err := s.clusterInstances(ctx, svc, env, prNumber)
+		return View{Service: svc, Environment: env, Instances: instances}, err
 	}
 	states, err := s.Store.ListServiceStates(ctx, store.ListServiceStatesParams{ServiceID: id})
 	if err != nil {
@@ -127,6 +187,30 @@ func (s *Service) States(ctx context.Context, environmentID int64) (map[string][
 	for _, st := range states {
 		out[st.ServiceID] = append(out[st.ServiceID], st)
 	}
+	if s.Cluster == nil {
+		return out, nil
+	}
+	env, err := s.Store.GetEnvironment(ctx, store.GetEnvironmentParams{ID: environmentID})
+	if err != nil {
+		return nil, err
+	}
+	services, err := s.Store.ListServices(ctx, store.ListServicesParams{EnvironmentID: environmentID})
+	if err != nil {
+		return nil, err
+	}
+	for _, svc := range services {
+		if !s.onCluster(svc) {
+			continue
+		}
+		instances, err := s.clusterInstances(ctx, svc, env, 0)
+		if err != nil {
+			return nil, err
+		}
+		delete(out, svc.ID)
+		for _, in := range instances {
+			out[svc.ID] = append(out[svc.ID], in.State)
+		}
+	}
 	return out, nil
 }
 
@@ -145,6 +229,16 @@ func (s *Service) Logs(ctx context.Context, id string, p LogsParams, emit func([
 	svc, env, err := s.serviceOf(ctx, id, p.PRNumber, true)
 	if err != nil {
 		return err
+	}
+	if s.onCluster(svc) {
+		inst := target.Instance{ProjectID: env.ProjectID, EnvironmentID: env.ID, EnvGivenID: env.GivenID, PRNumber: p.PRNumber}
+		return s.Cluster.ReadLog(ctx, inst, svc.Config, p.Since, p.Follow, func(lines []kube.LogLine) error {
+			out := make([]local.LogLine, len(lines))
+			for i, l := range lines {
+				out[i] = local.LogLine{Time: l.Time, Text: "[" + l.Pod + "] " + l.Text}
+			}
+			return emit(out)
+		})
 	}
 	st, err := s.Store.GetServiceState(ctx, store.GetServiceStateParams{ServiceID: id, PRNumber: p.PRNumber})
 	switch {

@@ -84,6 +84,18 @@ type Release struct {
 	// the release prints, wherever it is kept; nil: Liftoff's own secrets
 	// only.
 	Scrub *redact.Scrubber
+	// Origin names what the release was built from, for the images a
+	// cluster runs. Empty in tests.
+	Origin Origin
+}
+
+// Origin names what a release was built from.
+type Origin struct {
+	ProjectSlug  string
+	DeploymentID string // the deployment, of which the release is one service's part
+	Commit       string
+	// RepoURL is the repository, without credentials.
+	RepoURL string
 }
 
 // Target releases services.

@@ -100,32 +100,51 @@ func staticBusybox() (string, error) {
 var applets = []string{"sh", "cat", "echo", "env", "httpd", "ls", "mkdir", "sleep", "wget", "wc", "true", "false", "test", "chmod"}
 
 func writeRootfs(archive, busybox string) error {
-	bin, err := os.ReadFile(busybox)
+	b, err := rootfs(busybox)
 	if err != nil {
 		return err
+	}
+	return os.WriteFile(archive, b, 0o644)
+}
+
+// BusyboxRootfs is BaseImage's root file system as a tar archive: the
+// host's static busybox, its applets linked in /bin. Tests that push a
+// base image to a registry make it of this.
+func BusyboxRootfs() ([]byte, error) {
+	busybox, err := staticBusybox()
+	if err != nil {
+		return nil, err
+	}
+	return rootfs(busybox)
+}
+
+func rootfs(busybox string) ([]byte, error) {
+	bin, err := os.ReadFile(busybox)
+	if err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, d := range []string{"bin/", "tmp/", "etc/", "run/"} {
 		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))}); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := tw.Write(bin); err != nil {
-		return err
+		return nil, err
 	}
 	for _, a := range applets {
 		if err := tw.WriteHeader(&tar.Header{Name: "bin/" + a, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	return os.WriteFile(archive, buf.Bytes(), 0o644)
+	return buf.Bytes(), nil
 }
 
 // GoProgram builds source, a main package, into a static binary (no cgo)

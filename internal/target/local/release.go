@@ -20,6 +20,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/procgroup"
 	"github.com/liftoffhq/liftoff/internal/sandbox"
+	"github.com/liftoffhq/liftoff/internal/staticsite"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -152,7 +153,7 @@ func (t *Target) startStatic(rel target.Release) (*release, error) {
 	return &release{
 		rel:     rel,
 		root:    root,
-		backend: newBackend(&staticSite{root: root, spa: rel.Service.SinglePageApp}, nil),
+		backend: newBackend(staticsite.New(root, rel.Service.SinglePageApp), nil),
 	}, nil
 }
 

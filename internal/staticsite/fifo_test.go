@@ -1,4 +1,6 @@
-package local
+//go:build unix
+
+package staticsite
 
 import (
 	"net/http"
@@ -30,7 +32,7 @@ func TestStaticSiteDoesNotBlockOnAFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = root.Close() })
-	site := &staticSite{root: root, spa: true}
+	site := New(root, true)
 	for _, path := range []string{"/", "/index.html", "/app.js", "/missing"} {
 		done := make(chan int, 1)
 		go func() {

@@ -1,4 +1,8 @@
-package local
+// Package staticsite serves a static site's directory over HTTP: the
+// handler behind the local target's static services, and behind
+// `liftoff serve-static`, which a static site's container image runs.
+// Both answer the same paths the same way.
+package staticsite
 
 import (
 	"io"
@@ -9,7 +13,7 @@ import (
 	"syscall"
 )
 
-// staticSite serves a static release's output directory. Files are opened
+// Site serves a static site's output directory. Files are opened
 // through an os.Root, so neither ".." nor a symlink leads out of it.
 // Directories serve their index.html (a directory without one is not
 // listed: 404); a path without its trailing slash is redirected to it, as
@@ -17,12 +21,16 @@ import (
 // extension gets /index.html, so client-side routes load the app while a
 // missing /app.js stays a 404. A 404.html at the root, if any, is the
 // not-found page.
-type staticSite struct {
+type Site struct {
 	root *os.Root
 	spa  bool
 }
 
-func (s *staticSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// New serves the directory root opens; spa: as a single-page app (see
+// Site). The caller keeps root open while the site serves.
+func New(root *os.Root, spa bool) *Site { return &Site{root: root, spa: spa} }
+
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
@@ -65,7 +73,7 @@ func (s *staticSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve answers with the regular file name, and reports false when there
 // is none. Content types come from the extension (else from sniffing);
 // with status 200 conditional and range requests work.
-func (s *staticSite) serve(w http.ResponseWriter, r *http.Request, name string, status int) bool {
+func (s *Site) serve(w http.ResponseWriter, r *http.Request, name string, status int) bool {
 	// Non-blocking: opening a named pipe the build left there would
 	// otherwise wait for a writer, holding a thread and a connection per
 	// request until the proxy runs out of both. Anything but a regular

@@ -1,0 +1,259 @@
+package kube
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/target"
+)
+
+// FieldManager owns every field Liftoff applies.
+const FieldManager = "liftoff"
+
+// Labels of every object Liftoff makes.
+const (
+	LabelManagedBy   = "app.kubernetes.io/managed-by"
+	LabelProject     = "liftoff.dev/project"
+	LabelEnvironment = "liftoff.dev/environment"
+	LabelPR          = "liftoff.dev/pr"
+	LabelService     = "liftoff.dev/service"
+	LabelDeployment  = "liftoff.dev/deployment"
+)
+
+// managedBy is LabelManagedBy's value on Liftoff's objects.
+const managedBy = "liftoff"
+
+// StaticPort is the port a static site's image serves at.
+const StaticPort = 8080
+
+// Settings are where a service's releases go. The operator's defaults
+// fill in what the service's target leaves out.
+type Settings struct {
+	// Namespace of the service's objects; made when missing.
+	Namespace string
+	// Context of the kubeconfig naming the cluster; empty: its current one.
+	Context string
+	// Registry the images are pushed to (host[:port][/path]).
+	Registry string
+	// IngressClass of web services' Ingresses; empty: the cluster's default.
+	IngressClass string
+}
+
+// merge returns s with the service's own settings over it.
+func (s Settings) merge(t config.Target) Settings {
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&s.Namespace, t.Namespace}, {&s.Context, t.Context}, {&s.Registry, t.Registry}, {&s.IngressClass, t.IngressClass}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	return s
+}
+
+// Images makes the images releases run.
+type Images interface {
+	// Publish pushes the image of rel to registry and returns a
+	// reference the cluster pulls it by (repository@digest). A release
+	// whose Image is already such a reference (a redeploy) is returned
+	// as it is.
+	Publish(ctx context.Context, rel target.Release, registry string) (string, error)
+}
+
+// Config is the target's configuration, built once.
+type Config struct {
+	// Kubeconfig is the kubeconfig file; InCluster: the cluster Liftoff
+	// runs in; empty: the usual loading rules ($KUBECONFIG, ~/.kube/config).
+	Kubeconfig string
+	// Defaults are the operator's settings.
+	Defaults Settings
+	// Images publishes the releases' images. Required.
+	Images Images
+	// RolloutTimeout bounds a rollout: past it the release fails and is
+	// rolled back. Default 10 minutes.
+	RolloutTimeout time.Duration
+	// Default sends the services that leave the target to the operator
+	// (no target, or Flightcontrol's) to the cluster.
+	Default bool
+	// Log is the operator's log. Nil discards.
+	Log *slog.Logger
+	// REST, when set, is the cluster of every context (tests).
+	REST *rest.Config
+}
+
+// InCluster as Config.Kubeconfig is the cluster Liftoff runs in, through
+// its pod's service account.
+const InCluster = "in-cluster"
+
+// Check reads the configuration of the default context's cluster,
+// without reaching it.
+func (t *Target) Check(context.Context) error {
+	_, err := t.client(t.cfg.Defaults.Context)
+	return err
+}
+
+// Target releases services to Kubernetes.
+type Target struct {
+	cfg Config
+
+	mu      sync.Mutex
+	clients map[string]kubernetes.Interface // by context
+}
+
+var _ target.Target = (*Target)(nil)
+
+// New returns the target.
+func New(cfg Config) (*Target, error) {
+	if cfg.Images == nil {
+		return nil, errors.New("kubernetes target: Images is required")
+	}
+	if cfg.RolloutTimeout <= 0 {
+		cfg.RolloutTimeout = 10 * time.Minute
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Target{cfg: cfg, clients: map[string]kubernetes.Interface{}}, nil
+}
+
+// Settings returns where svc's releases go.
+func (t *Target) Settings(svc config.Service) Settings {
+	return t.cfg.Defaults.merge(svc.Target)
+}
+
+// client returns the client of a kubeconfig context.
+func (t *Target) client(kubeContext string) (kubernetes.Interface, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c, ok := t.clients[kubeContext]; ok {
+		return c, nil
+	}
+	rc := t.cfg.REST
+	if rc == nil && t.cfg.Kubeconfig == InCluster {
+		var err error
+		if rc, err = rest.InClusterConfig(); err != nil {
+			return nil, fmt.Errorf("the cluster Liftoff runs in: %w", err)
+		}
+	}
+	if rc == nil {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		if t.cfg.Kubeconfig != "" {
+			rules.ExplicitPath = t.cfg.Kubeconfig
+		}
+		var err error
+		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+			&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+		if err != nil {
+			if kubeContext != "" {
+				return nil, fmt.Errorf("kubeconfig context %q: %w", kubeContext, err)
+			}
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+	}
+	rc = rest.CopyConfig(rc)
+	rc.UserAgent = "liftoff"
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	t.clients[kubeContext] = c
+	return c, nil
+}
+
+// Domain is where people reach a web service or a static site: its first
+// host that is not a wildcard, through the cluster's ingress.
+func (t *Target) Domain(svc config.Service, hosts []string) string {
+	if !svc.ServesDomain() {
+		return ""
+	}
+	for _, h := range hosts {
+		if !strings.HasPrefix(h, "*.") && !strings.HasSuffix(h, ".localhost") {
+			return "https://" + h
+		}
+	}
+	return ""
+}
+
+// labels names the instance of a release's service, the selector of its
+// pods; with the deployment, every object's labels.
+func instanceLabels(inst target.Instance) map[string]string {
+	return map[string]string{
+		LabelManagedBy:   managedBy,
+		LabelProject:     inst.ProjectID,
+		LabelEnvironment: strconv.FormatInt(inst.EnvironmentID, 10),
+		LabelPR:          strconv.Itoa(inst.PRNumber),
+	}
+}
+
+func serviceLabels(inst target.Instance, serviceID string) map[string]string {
+	l := instanceLabels(inst)
+	l[LabelService] = serviceID
+	return l
+}
+
+// selectorOf is a label selector of labels.
+func selectorOf(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + labels[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+// ObjectName is the name of a service's objects in an instance: the
+// service's id as a DNS label, with -pr-N for a preview instance, cut
+// with a hash where it would pass 63 characters.
+func ObjectName(inst target.Instance, serviceID string) string {
+	name := strings.ToLower(strings.ReplaceAll(serviceID, "_", "-"))
+	if inst.PRNumber > 0 {
+		name += "-pr-" + strconv.Itoa(inst.PRNumber)
+	}
+	const limit = 63
+	if len(name) > limit {
+		sum := sha256.Sum256([]byte(name))
+		name = strings.TrimRight(name[:limit-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]
+	}
+	return strings.Trim(name, "-")
+}
+
+// ownedBy reports whether an object's labels say it is the service's.
+func ownedBy(labels map[string]string, want map[string]string) bool {
+	for k, v := range want {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// notOurs is the error of an object Liftoff does not manage.
+func notOurs(kind, namespace, name string, labels map[string]string) error {
+	owner := "not Liftoff's"
+	if labels[LabelManagedBy] == managedBy {
+		owner = "another Liftoff service's (project " + labels[LabelProject] + ", service " + labels[LabelService] + ")"
+	}
+	return fmt.Errorf("%s %s/%s exists and is %s: Liftoff never changes an object it does not manage; "+
+		"rename or remove it, or deploy the service to another namespace (target.namespace)", kind, namespace, name, owner)
+}
+
+var _ target.Internal = (*Target)(nil)

@@ -1,0 +1,358 @@
+package kube_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/kubetest"
+	"github.com/liftoffhq/liftoff/internal/target"
+	"github.com/liftoffhq/liftoff/internal/target/kube"
+)
+
+var cluster kubetest.Shared
+
+func TestMain(m *testing.M) { os.Exit(cluster.Run(m)) }
+
+// images publishes nothing: the releases of these tests name their image
+// already (kwok's pods pull nothing).
+type images struct{}
+
+func (images) Publish(_ context.Context, rel target.Release, _ string) (string, error) {
+	return rel.Image, nil
+}
+
+// lockedBuffer is a release's log.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newTarget(t *testing.T, c *kubetest.Cluster, ns string, rollout time.Duration) *kube.Target {
+	t.Helper()
+	tg, err := kube.New(kube.Config{REST: c.Config, Images: images{}, RolloutTimeout: rollout,
+		Defaults: kube.Settings{Namespace: ns, Registry: "registry.invalid/team"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func timeout(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func webService(id string) config.Service {
+	return config.Service{ID: id, Type: config.TypeWeb, Port: 3000, HealthCheckPath: "/health", HealthCheckTimeoutSecs: 30,
+		HealthCheckIntervalSecs: 10, VersionHistoryCount: 5, MinInstances: 2, StartCommand: config.Command{Line: "node server.js"},
+		Target: config.Target{Type: config.TargetKubernetes}}
+}
+
+func release(id string, inst target.Instance, svc config.Service, image string, log *lockedBuffer) target.Release {
+	return target.Release{ID: id, Instance: inst, Service: svc, Image: image, Log: log,
+		Env: []string{"GREETING=hello", "API_TOKEN=s3cret"}, Hosts: []string{"app.example.com", svc.ID + ".production.localhost"}}
+}
+
+var prod = target.Instance{ProjectID: "p1", EnvironmentID: 7, EnvGivenID: "production"}
+
+// A web service deploys as a Deployment of minInstances replicas, a
+// Service, an Ingress for its domain and a Secret of its environment,
+// each labelled and applied by the field manager liftoff; Deploy returns
+// once the rollout is complete.
+func TestDeployWebService(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := webService("web")
+	if err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("a", 64), log)); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status.AvailableReplicas != 2 || d.Status.UpdatedReplicas != 2 {
+		t.Errorf("Deploy returned before the rollout: %+v", d.Status)
+	}
+	wantLabels := map[string]string{kube.LabelManagedBy: "liftoff", kube.LabelProject: "p1", kube.LabelEnvironment: "7",
+		kube.LabelPR: "0", kube.LabelService: "web", kube.LabelDeployment: "dep1"}
+	for k, v := range wantLabels {
+		if d.Labels[k] != v || d.Spec.Template.Labels[k] != v {
+			t.Errorf("label %s = %q (template %q), want %q", k, d.Labels[k], d.Spec.Template.Labels[k], v)
+		}
+	}
+	if !appliedByLiftoff(d.ManagedFields) {
+		t.Errorf("managed fields %+v: want an Apply by liftoff", d.ManagedFields)
+	}
+	ctr := d.Spec.Template.Spec.Containers[0]
+	if ctr.ReadinessProbe == nil || ctr.ReadinessProbe.HTTPGet.Path != "/health" || ctr.LivenessProbe == nil {
+		t.Errorf("probes = %+v / %+v, want the health check", ctr.ReadinessProbe, ctr.LivenessProbe)
+	}
+	if len(ctr.EnvFrom) != 1 || ctr.EnvFrom[0].SecretRef == nil {
+		t.Fatalf("envFrom = %+v, want the environment's Secret", ctr.EnvFrom)
+	}
+	sec, err := c.Client.CoreV1().Secrets(ns).Get(ctx, ctr.EnvFrom[0].SecretRef.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sec.Data["API_TOKEN"]) != "s3cret" || sec.Immutable == nil || !*sec.Immutable {
+		t.Errorf("secret = %v immutable %v", sec.Data, sec.Immutable)
+	}
+	if strings.Contains(d.String(), "s3cret") {
+		t.Error("the Deployment holds a secret's value")
+	}
+	s, err := c.Client.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Spec.Selector[kube.LabelService] != "web" || s.Spec.Ports[0].Port != 80 {
+		t.Errorf("service = %+v", s.Spec)
+	}
+	ing, err := c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "app.example.com" {
+		t.Errorf("ingress rules = %+v, want app.example.com only", ing.Spec.Rules)
+	}
+	if got := tg.Domain(svc, []string{"app.example.com"}); got != "https://app.example.com" {
+		t.Errorf("Domain = %q", got)
+	}
+}
+
+func appliedByLiftoff(mf []metav1.ManagedFieldsEntry) bool {
+	for _, e := range mf {
+		if e.Manager == kube.FieldManager && e.Operation == metav1.ManagedFieldsOperationApply {
+			return true
+		}
+	}
+	return false
+}
+
+// A rollout whose pods never become ready fails the release within the
+// rollout timeout, and the previous release's ReplicaSet keeps every
+// replica; the Deployment is back on its pod template.
+func TestFailedRolloutRollsBack(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 15*time.Second)
+	log := &lockedBuffer{}
+	good := "registry.invalid/team/api@sha256:" + strings.Repeat("1", 64)
+	svc := webService("api")
+	if err := tg.Deploy(ctx, release("dep1", prod, svc, good, log)); err != nil {
+		t.Fatalf("first Deploy: %v\n%s", err, log)
+	}
+	bad := svc
+	bad.HealthCheckPath = kubetest.NeverReadyPath
+	err := tg.Deploy(ctx, release("dep2", prod, bad, "registry.invalid/team/api@sha256:"+strings.Repeat("2", 64), log))
+	if err == nil {
+		t.Fatal("a rollout that never becomes ready succeeded")
+	}
+	t.Logf("Deploy: %v", err)
+	d, err := kubetest.Until(ctx, c.Client.AppsV1().Deployments(ns), func(d *appsv1.Deployment) bool {
+		return d.Name == "api" && d.Spec.Template.Spec.Containers[0].Image == good &&
+			d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == 2 && d.Status.UpdatedReplicas == 2
+	})
+	if err != nil {
+		t.Fatalf("the Deployment did not come back to the previous release: %v\n%s", err, log)
+	}
+	if d.Labels[kube.LabelDeployment] != "dep1" {
+		t.Errorf("deployment label = %q, want dep1's", d.Labels[kube.LabelDeployment])
+	}
+	rss, err := c.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelService + "=api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range rss.Items {
+		img := rs.Spec.Template.Spec.Containers[0].Image
+		if img == good && (rs.Status.AvailableReplicas != 2 || rs.Status.ObservedGeneration < rs.Generation) {
+			t.Errorf("the previous ReplicaSet %s has %d available replicas, want 2", rs.Name, rs.Status.AvailableReplicas)
+		}
+	}
+	if !strings.Contains(log.String(), "Rolling back") {
+		t.Errorf("log does not say it rolled back:\n%s", log)
+	}
+}
+
+// Tearing down one preview deletes its objects, and leaves another
+// preview's, production's and objects Liftoff does not manage.
+func TestStopInstanceDeletesOnlyItsOwn(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := webService("web")
+	svc.MinInstances = 1
+	image := "registry.invalid/team/web@sha256:" + strings.Repeat("b", 64)
+	pr1, pr2 := prod, prod
+	pr1.PRNumber, pr2.PRNumber = 1, 2
+	for i, inst := range []target.Instance{prod, pr1, pr2} {
+		if err := tg.Deploy(ctx, release("d"+string(rune('0'+i)), inst, svc, image, log)); err != nil {
+			t.Fatalf("Deploy %s: %v\n%s", inst.Key(), err, log)
+		}
+	}
+	foreign := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "not-liftoffs", Labels: map[string]string{kube.LabelPR: "1"}}}
+	if _, err := c.Client.CoreV1().ConfigMaps(ns).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.StopInstance(ctx, pr1); err != nil {
+		t.Fatalf("StopInstance: %v", err)
+	}
+	names := func() []string {
+		l, err := c.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range l.Items {
+			if d.DeletionTimestamp == nil {
+				out = append(out, d.Name)
+			}
+		}
+		return out
+	}
+	got := strings.Join(names(), ",")
+	if got != "web,web-pr-2" {
+		t.Errorf("Deployments left = %s, want web,web-pr-2", got)
+	}
+	for _, name := range []string{"web-pr-1"} {
+		if _, err := c.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			t.Errorf("Service %s survived its teardown", name)
+		}
+	}
+	for _, name := range []string{"web", "web-pr-2"} {
+		if _, err := c.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Errorf("Service %s: %v", name, err)
+		}
+	}
+	if _, err := c.Client.CoreV1().ConfigMaps(ns).Get(ctx, "not-liftoffs", metav1.GetOptions{}); err != nil {
+		t.Errorf("an object Liftoff does not manage: %v", err)
+	}
+	secrets, err := c.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelPR + "=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 0 {
+		t.Errorf("%d Secrets of the torn down preview left", len(secrets.Items))
+	}
+}
+
+// An object of the service's name that Liftoff does not manage stops the
+// release, and stays as it was.
+func TestRefusesObjectsItDoesNotManage(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, time.Minute)
+	replicas := int32(3)
+	theirs := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: map[string]string{"team": "ops"}},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "theirs:1"}}}}}}
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := tg.Deploy(ctx, release("dep1", prod, webService("web"), "registry.invalid/x@sha256:"+strings.Repeat("c", 64), &lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "not Liftoff's") {
+		t.Fatalf("Deploy = %v, want a refusal naming the object", err)
+	}
+	d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Spec.Template.Spec.Containers[0].Image != "theirs:1" || *d.Spec.Replicas != 3 {
+		t.Errorf("their Deployment changed: %+v", d.Spec)
+	}
+}
+
+// A scheduler's jobs become CronJobs, a manual one suspended; its
+// preDeployCommand runs first in a Job of the image, which must succeed.
+func TestSchedulerAndPreDeploy(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := config.Service{ID: "cron", Type: config.TypeScheduler, VersionHistoryCount: 5,
+		PreDeployCommand: config.Command{Line: "migrate"}, Target: config.Target{Type: config.TargetKubernetes},
+		Jobs: map[string]config.Job{
+			"nightly": {StartCommand: config.Command{Line: "report"}, Schedule: "0 3 * * *", Timezone: "Europe/Paris"},
+			"by-hand": {StartCommand: config.Command{Line: "cleanup"}, Schedule: "manual"},
+			"often":   {StartCommand: config.Command{Line: "tick"}, Schedule: "rate(15 minutes)"},
+		}}
+	if err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/team/cron@sha256:"+strings.Repeat("d", 64), log)); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	jobs, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelService + "=cron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs.Items) != 1 || jobs.Items[0].Status.Succeeded != 1 {
+		t.Errorf("pre-deploy jobs = %d (%+v), want one that succeeded", len(jobs.Items), jobs.Items)
+	}
+	want := map[string]struct {
+		schedule string
+		suspend  bool
+	}{"cron-nightly": {"0 3 * * *", false}, "cron-by-hand": {"0 0 1 1 *", true}, "cron-often": {"*/15 * * * *", false}}
+	for name, w := range want {
+		cj, err := c.Client.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("CronJob %s: %v", name, err)
+			continue
+		}
+		if cj.Spec.Schedule != w.schedule || (cj.Spec.Suspend != nil && *cj.Spec.Suspend) != w.suspend {
+			t.Errorf("CronJob %s: schedule %q suspend %v, want %q %v", name, cj.Spec.Schedule, cj.Spec.Suspend, w.schedule, w.suspend)
+		}
+	}
+	if _, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "cron", metav1.GetOptions{}); err == nil {
+		t.Error("a scheduler got a Deployment")
+	}
+}
+
+func TestCronSchedule(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"*/5 * * * *": "*/5 * * * *", "rate(1 hour)": "0 */1 * * *", "rate(6 hours)": "0 */6 * * *",
+		"rate(1 day)": "0 0 * * *", "rate(20 minutes)": "*/20 * * * *"} {
+		got, suspend, err := kube.CronSchedule(in)
+		if err != nil || got != want || suspend {
+			t.Errorf("CronSchedule(%q) = %q, %v, %v; want %q", in, got, suspend, err, want)
+		}
+	}
+	for _, bad := range []string{"rate(7 minutes)", "rate(2 days)", "cron(0 3 * * ? *)"} {
+		if _, _, err := kube.CronSchedule(bad); err == nil || !strings.Contains(err.Error(), "five cron fields") {
+			t.Errorf("CronSchedule(%q) = %v, want a refusal saying how to write it", bad, err)
+		}
+	}
+}
