@@ -22,7 +22,7 @@ lint: ## gofmt, go vet and staticcheck
 fuzz: ## run every fuzz target on 200,000 inputs
 	.ci/fuzz 200000x
 
-bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build, hook to a container release against a process release, sandboxed step, a process service's image packed against podman build)
+bench: ## run the benchmarks, each against a baseline in the same run (hook endpoint, hook under a 30 MB build output, watch decision, hook to build, hook to a container release against a process release, builds with and without their cache, sandboxed step, a process service's image packed against podman build)
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./internal/bench/...
 	$(GO) test -run='^$$' -bench=. ./internal/gitsource/ ./internal/watch/
 	$(GO) test -run='^$$' -bench=BenchmarkStep -benchtime=50x ./internal/steps/

@@ -294,9 +294,13 @@ func (c *Client) Deployment(ctx context.Context, id string) (Deployment, error) 
 // would: force builds every service, commit and branch ("" for none) pick
 // what to deploy. A PENDING deployment of the same thing is joined.
 func (c *Client) StartDeployment(ctx context.Context, environmentID int64, force bool, commit, branch string) (StartedDeployment, error) {
+	return c.StartDeploymentWith(ctx, environmentID, DeploymentRequest{Force: force, Commit: commit, Branch: branch})
+}
+
+// StartDeploymentWith deploys an environment as asked by r.
+func (c *Client) StartDeploymentWith(ctx context.Context, environmentID int64, r DeploymentRequest) (StartedDeployment, error) {
 	var d StartedDeployment
-	err := c.do(ctx, http.MethodPost, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/deployments",
-		map[string]any{"force": force, "commit": commit, "branch": branch}, &d)
+	err := c.do(ctx, http.MethodPost, "/v1/environments/"+strconv.FormatInt(environmentID, 10)+"/deployments", r, &d)
 	return d, err
 }
 

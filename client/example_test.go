@@ -85,9 +85,10 @@ func ExampleClient_FollowLogs() {
 
 	c := client.New(liftoffURL, apiKey)
 	status, err := c.FollowLogs(ctx, id, "site", func(line string) {
-		// The checkout line names the commit, different on each run of
-		// this example: it is left out of its output.
-		if !strings.Contains(line, "Checking out") {
+		// The checkout line names the commit, and the build cache's lines
+		// its size and age, different on each run of this example: they
+		// are left out of its output.
+		if !strings.Contains(line, "Checking out") && !strings.Contains(line, "Build cache") {
 			fmt.Println(line)
 		}
 	})

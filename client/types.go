@@ -186,10 +186,25 @@ type Deployment struct {
 	GitCommit            string              `json:"gitCommit"`
 	GitBranch            string              `json:"gitBranch"`
 	Force                bool                `json:"force"`
+	ClearCache           bool                `json:"clearCache"`
 	Trigger              Trigger             `json:"trigger"`
 	Status               string              `json:"status"`
 	Error                []map[string]string `json:"error"`
 	ServiceDeployments   []ServiceDeployment `json:"serviceDeployments"`
+}
+
+// DeploymentRequest is the body of Start Deployment: what a deploy hook's
+// query parameters say. Every field is optional.
+type DeploymentRequest struct {
+	// Force builds and deploys every service, whatever its watch paths.
+	Force bool `json:"force"`
+	// ClearCache builds every service from an empty build cache; it needs
+	// Force.
+	ClearCache bool `json:"clearCache,omitempty"`
+	// Commit is the commit to deploy; "" the branch's head.
+	Commit string `json:"commit"`
+	// Branch is the branch to deploy instead of the environment's.
+	Branch string `json:"branch"`
 }
 
 // StartedDeployment is the answer of Start Deployment: the deployment that

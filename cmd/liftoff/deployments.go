@@ -112,8 +112,12 @@ func printDeployment(w io.Writer, g *globals, d client.Deployment) error {
 	if d.PRNumber != nil {
 		target += fmt.Sprintf(" PR #%d", *d.PRNumber)
 	}
-	_, _ = fmt.Fprintf(w, "Deployment %s of %s: %s\nCommit: %s  Branch: %s  Force: %v  Created: %s\n", d.DeploymentID, target, d.Status,
-		orDash(&d.GitCommit), orDash(&d.GitBranch), d.Force, d.CreatedAt)
+	force := strconv.FormatBool(d.Force)
+	if d.ClearCache {
+		force += " (clear cache)"
+	}
+	_, _ = fmt.Fprintf(w, "Deployment %s of %s: %s\nCommit: %s  Branch: %s  Force: %s  Created: %s\n", d.DeploymentID, target, d.Status,
+		orDash(&d.GitCommit), orDash(&d.GitBranch), force, d.CreatedAt)
 	for _, e := range d.Error {
 		for k, v := range e {
 			_, _ = fmt.Fprintf(w, "%s: %s\n", k, v)

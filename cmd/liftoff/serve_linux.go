@@ -30,6 +30,9 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 				return err
 			}
 			cfg.AllowedRepos = repoaccess.SplitPatterns(allowedRepos)
+			if cmd.Flags().Changed("build-cache-max-size") && cfg.BuildCacheMaxSize == 0 {
+				cfg.BuildCacheMaxSize = -1 // off; the server's zero is its default
+			}
 			if cfg.Role == server.RoleAPI && !cmd.Flags().Changed("workers") {
 				cfg.Workers = -1 // an API replica runs none, whatever the default
 			}
@@ -91,6 +94,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.StringVar(&cfg.ContainerCgroupManager, "container-cgroup-manager", "", "podman's --cgroup-manager (systemd, cgroupfs; default podman's)")
 	f.StringVar(&cfg.ContainerStorageDriver, "container-storage-driver", "", "podman's --storage-driver (overlay, vfs; default podman's)")
 	f.StringVar(&cfg.ContainerUlimits, "container-ulimits", def.ContainerUlimits, "podman's --ulimit values: auto (the host's hard limits when below podman's defaults), none, or nofile=N:N,nproc=N:N")
+	cfg.BuildCacheMaxSize = def.BuildCacheMaxSize
+	f.Var(byteSize{&cfg.BuildCacheMaxSize}, "build-cache-max-size", "bound of all services' build caches together; past it the least recently used go (bytes, or with KiB, MiB, GiB; 0 turns build caches off)")
 	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", `kubeconfig of the cluster(s) the kubernetes target deploys to, or "in-cluster" (off when empty)`)
 	f.StringVar(&cfg.KubeNamespace, "kube-namespace", "", "namespace of services whose kubernetes target names none")
 	f.StringVar(&cfg.KubeRegistry, "kube-registry", "", "registry (host[:port][/path]) images are pushed to, for kubernetes targets that name none")

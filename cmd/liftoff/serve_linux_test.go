@@ -63,6 +63,7 @@ func TestServeFlagDefaults(t *testing.T) {
 		"container-storage-driver":     "",
 		"container-ulimits":            def.ContainerUlimits,
 		"sandbox-bind":                 "[" + strings.Join(def.SandboxBinds, ",") + "]",
+		"build-cache-max-size":         byteSize{&def.BuildCacheMaxSize}.String(),
 		"kubeconfig":                   "",
 		"kube-namespace":               "",
 		"kube-registry":                "",

@@ -25,6 +25,8 @@ func (s byteSize) String() string {
 		return "0"
 	}
 	switch n := *s.n; {
+	case n > 0 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "GiB"
 	case n > 0 && n%(1<<20) == 0:
 		return strconv.FormatInt(n>>20, 10) + "MiB"
 	case n > 0 && n%(1<<10) == 0:

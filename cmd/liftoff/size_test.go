@@ -29,8 +29,9 @@ func TestByteSize(t *testing.T) {
 			t.Errorf("Set(%q) = %d, %v; want %d, ok %v", c.in, n, err, c.want, c.ok)
 		}
 	}
-	n := int64(10 << 20)
-	if s := (byteSize{&n}).String(); s != "10MiB" {
-		t.Errorf("String = %q", s)
+	for n, want := range map[int64]string{10 << 20: "10MiB", 10 << 30: "10GiB", 1536 << 20: "1536MiB", 4096: "4KiB", 1000: "1000"} {
+		if s := (byteSize{&n}).String(); s != want {
+			t.Errorf("String(%d) = %q, want %q", n, s, want)
+		}
 	}
 }

@@ -68,9 +68,10 @@ func (a *API) listDeployments(w http.ResponseWriter, r *http.Request) error {
 // startDeploymentBody is the body of POST /v1/environments/{id}/deployments:
 // what a deploy hook's query parameters say, in JSON.
 type startDeploymentBody struct {
-	Force  bool   `json:"force"`
-	Commit string `json:"commit"`
-	Branch string `json:"branch"`
+	Force      bool   `json:"force"`
+	ClearCache bool   `json:"clearCache"`
+	Commit     string `json:"commit"`
+	Branch     string `json:"branch"`
 }
 
 // startDeployment queues a deployment of an environment for an API key, as
@@ -85,6 +86,9 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &body); err != nil {
 		return err
 	}
+	if body.ClearCache && !body.Force {
+		return badParam("clearCache rebuilds every service from an empty build cache and needs force: add \"force\": true")
+	}
 	if body.Commit != "" {
 		if err := checkSHA("commit", body.Commit); err != nil {
 			return err
@@ -96,7 +100,7 @@ func (a *API) startDeployment(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	k, _ := r.Context().Value(keyContext{}).(liftoff.APIKey)
-	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, Commit: body.Commit,
+	res, err := a.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: body.Force, ClearCache: body.ClearCache, Commit: body.Commit,
 		Branch: body.Branch, APIKeyID: k.ID, APIKeyName: k.Name})
 	if err != nil {
 		return orNotFound(err, "Environment not found")

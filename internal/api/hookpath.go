@@ -88,18 +88,28 @@ func ParseHookCall(escapedPath, rawQuery string) (hook.Request, error) {
 		return req, badParam("The query string is malformed: %s", strings.TrimPrefix(err.Error(), "invalid "))
 	}
 	for name, values := range query {
-		if len(values) > 1 && (name == "force" || name == "commit" || name == "branch") {
+		if len(values) > 1 && (name == "force" || name == "clearCache" || name == "commit" || name == "branch") {
 			return req, badParam("%s was given %d times; give it once", name, len(values))
 		}
 	}
-	if v, ok := query["force"]; ok {
+	for _, p := range []struct {
+		name string
+		to   *bool
+	}{{"force", &req.Force}, {"clearCache", &req.ClearCache}} {
+		v, ok := query[p.name]
+		if !ok {
+			continue
+		}
 		switch strings.ToLower(v[0]) {
 		case "true", "1":
-			req.Force = true
+			*p.to = true
 		case "false", "0":
 		default:
-			return req, badParam("force must be true, false, 1 or 0, got %s", quoteShort(v[0]))
+			return req, badParam("%s must be true, false, 1 or 0, got %s", p.name, quoteShort(v[0]))
 		}
+	}
+	if req.ClearCache && !req.Force {
+		return req, badParam("%s", msgClearCacheNeedsForce)
 	}
 	for _, name := range []string{"commit", "branch"} {
 		if _, ok := query[name]; ok && req.Preview {
@@ -120,6 +130,11 @@ func ParseHookCall(escapedPath, rawQuery string) (hook.Request, error) {
 	}
 	return req, nil
 }
+
+// msgClearCacheNeedsForce answers clearCache without force: a clean
+// build of the services the watch paths pick would leave the others'
+// caches as they are.
+const msgClearCacheNeedsForce = "clearCache=true rebuilds every service from an empty build cache and needs force=true: add force=true"
 
 // positive parses a positive decimal integer of at most bits bits.
 func positive(s string, bits int) (int64, error) {

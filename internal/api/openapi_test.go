@@ -671,6 +671,7 @@ func TestOpenAPIResponses(t *testing.T) {
 				path: previewPath(preview, 6, strings.Repeat("b", 64)) + "?force=1", header: idem("pr-6"), status: 200})
 			// 400
 			do(exchange{name: "hook force=maybe", op: opHookGet, path: hookPath(p, prod) + "?force=maybe", status: 400})
+			do(exchange{name: "hook clearCache without force", op: opHookGet, path: hookPath(p, prod) + "?clearCache=true", status: 400})
 			do(exchange{name: "hook POST non-integer envId", op: opHookPost, path: "/api/deploy-hook/abc/" + prod, status: 400})
 			do(exchange{name: "hook invalid branch", op: opHookGet, path: hookPath(p, prod) + "?branch=a..b", status: 400})
 			do(exchange{name: "hook long Idempotency-Key", op: opHookGet, path: hookPath(p, prod),
@@ -1056,6 +1057,13 @@ func TestOpenAPIResponses(t *testing.T) {
 				joined.DeploymentID != started.DeploymentID || !joined.Force {
 				t.Errorf("an equal PENDING deployment should answer, forced: %+v %v", joined, err)
 			}
+			var cleared client.StartedDeployment
+			if err := json.Unmarshal(do(withKey(exchange{name: "start a deployment with clearCache joins and upgrades", op: startDep, path: envDeps(p),
+				body: jsonBody(map[string]any{"commit": head, "force": true, "clearCache": true}), status: 200})), &cleared); err != nil ||
+				cleared.DeploymentID != started.DeploymentID || !cleared.Force || !cleared.ClearCache {
+				t.Errorf("clearCache should upgrade the PENDING deployment: %+v %v", cleared, err)
+			}
+			do(withKey(exchange{name: "start a deployment with clearCache without force", op: startDep, path: envDeps(p), body: `{"clearCache": true}`, status: 400}))
 			do(withKey(exchange{name: "start a deployment with a bad commit", op: startDep, path: envDeps(p), body: `{"commit": "xyz"}`, status: 400}))
 			do(withKey(exchange{name: "start a deployment with an unknown field", op: startDep, path: envDeps(p), body: `{"prNumber": 3}`, status: 400}))
 			do(withKey(exchange{name: "start a deployment of a preview environment", op: startDep, path: envDeps(pv), status: 400}))

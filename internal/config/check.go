@@ -182,6 +182,7 @@ func checkService(s *Service, svp string, ps *problems) {
 		ps.errorf(child(svp, "basePath"), "%q leaves the repository; use a directory inside it", s.BasePath)
 	}
 	checkDocker(s, svp, ps)
+	checkCacheDirectories(s, svp, ps)
 	if s.Type == TypeStatic {
 		// From a Dockerfile it is a path in the image, not in the repository.
 		if s.OutputDirectory != "" && s.BuildType != BuildDocker && escapesRepo(path.Join(cleanRel(s.BasePath), cleanRel(s.OutputDirectory))) {
@@ -538,6 +539,9 @@ func (s *Service) applyDefaults() {
 	if s.BuildTimeoutSecs == 0 {
 		s.BuildTimeoutSecs = DefaultBuildTimeoutSecs
 	}
+	for i, d := range s.CacheDirectories {
+		s.CacheDirectories[i] = path.Clean(d)
+	}
 	if !isChosenTarget(s.Target.Type) {
 		s.Target.Type = "" // the operator's default
 	}
@@ -558,6 +562,48 @@ func (s *Service) applyDefaults() {
 			s.OutputDirectory = path.Clean(s.OutputDirectory) // in the image: it may be absolute
 		} else {
 			s.OutputDirectory = cleanRel(s.OutputDirectory)
+		}
+	}
+}
+
+// checkCacheDirectories checks cacheDirectories: paths relative to
+// basePath that stay in the repository, are not the whole of basePath nor
+// listed twice; a service that runs no build commands has no use for them.
+func checkCacheDirectories(s *Service, svp string, ps *problems) {
+	at := child(svp, "cacheDirectories")
+	if len(s.CacheDirectories) > 0 && (s.BuildType == BuildDocker || s.ContainerImage != nil) {
+		ps.warnf(at, "only applies to a service built by its commands: a docker build keeps the cache mounts of its Dockerfile's RUN --mount=type=cache instead, a prebuilt image builds nothing; ignored")
+		return
+	}
+	seen := map[string]int{}
+	for k, d := range s.CacheDirectories {
+		if d == "" {
+			continue // the schema reported it
+		}
+		clean := path.Clean(d)
+		switch {
+		case path.IsAbs(d):
+			ps.errorf(child(at, k), "%q is absolute; use a path relative to basePath (%q), such as \"node_modules\"", d, cleanRel(s.BasePath))
+			continue
+		case clean == ".":
+			ps.errorf(child(at, k), "%q is the whole of basePath, which holds the service's sources; name a directory inside it, such as \"node_modules\"", d)
+			continue
+		case escapesRepo(path.Join(cleanRel(s.BasePath), clean)):
+			ps.errorf(child(at, k), "%q leaves the repository; use a directory inside it (relative to basePath)", d)
+			continue
+		}
+		if first, dup := seen[clean]; dup {
+			ps.warnf(child(at, k), "%q is listed already (cacheDirectories[%d]); ignored", d, first)
+			continue
+		}
+		seen[clean] = k
+	}
+	for k, d := range s.CacheDirectories {
+		clean := path.Clean(d)
+		for other := range seen {
+			if other != clean && strings.HasPrefix(clean, other+"/") && seen[clean] == k {
+				ps.warnf(child(at, k), "%q is inside %q, which is cached whole; ignored", d, other)
+			}
 		}
 	}
 }

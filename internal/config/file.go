@@ -1,7 +1,9 @@
 package config
 
 import (
+	"path"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -299,6 +301,15 @@ type Service struct {
 	BuildCommand string `json:"buildCommand,omitempty"`
 	// PostBuildCommand runs after BuildCommand. Empty: skipped.
 	PostBuildCommand string `json:"postBuildCommand,omitempty"`
+	// CacheDirectories are directories, relative to BasePath, kept in the
+	// service's build cache from one build to the next, as Netlify's and
+	// Vercel's cached directories ("node_modules", ".next/cache"):
+	// restored into the checkout before InstallCommand, saved after
+	// PostBuildCommand when the build succeeds. A Liftoff extension. Each
+	// stays inside the repository; Parse cleans them. Ignored (with a
+	// warning) for a docker build or a prebuilt image. Default none (the
+	// Go, npm, yarn, pnpm and pip caches are kept anyway).
+	CacheDirectories []string `json:"cacheDirectories,omitempty"`
 	// PreDeployCommand runs before the new release starts (migrations).
 	// Empty: skipped. This and the other deployment commands are a shell
 	// line or, in the exec form, an argv run without a shell (Command).
@@ -388,6 +399,26 @@ func (s Service) JobIDs() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// CachedDirectories are the service's cacheDirectories as builds use
+// them: clean, each once, none inside another listed one; none for a
+// service that runs no build commands (a docker build, a prebuilt image).
+func (s Service) CachedDirectories() []string {
+	if s.BuildType == BuildDocker || s.ContainerImage != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range s.CacheDirectories {
+		d = path.Clean(d)
+		if d == "" || d == "." || path.IsAbs(d) || slices.Contains(out, d) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return slices.DeleteFunc(out, func(d string) bool {
+		return slices.ContainsFunc(out, func(other string) bool { return strings.HasPrefix(d, other+"/") })
+	})
 }
 
 // BuildGetsVariables reports whether the install and build commands see

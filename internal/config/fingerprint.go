@@ -21,8 +21,8 @@ const fingerprintVersion = "liftoff.service.v1"
 // It is computed from the model with defaults applied, so key order,
 // whitespace and spelling out a default make no difference. Fields that do
 // not change the build or the running release are left out: name,
-// watchPaths, dependsOn, versionHistoryCount, and every setting Liftoff
-// ignores.
+// watchPaths, dependsOn, versionHistoryCount, cacheDirectories, and every
+// setting Liftoff ignores.
 func (s Service) Fingerprint(root, env EnvVars) string {
 	s.applyDefaults()
 	if s.Target.Type != TargetCommand {

@@ -38,6 +38,16 @@ type BuildSpec struct {
 	Output io.Writer
 	// TempDir holds the secret files' private directory. Default os.TempDir().
 	TempDir string
+	// CacheDir, on podman, is the build's TMPDIR: buildah keeps the cache
+	// mounts of RUN --mount=type=cache under $TMPDIR/buildah-cache*, so
+	// each build that names a directory of its own has cache mounts of its
+	// own (the service's build cache). Empty: podman's default, /var/tmp,
+	// shared by every build of the host. Docker's BuildKit keeps them in
+	// its daemon whatever this says.
+	CacheDir string
+	// NoCache builds every step again (--no-cache): the layer cache is
+	// not read.
+	NoCache bool
 }
 
 // Build builds an image from a Dockerfile. The layer cache of the engine
@@ -51,6 +61,13 @@ func (c *CLI) Build(ctx context.Context, spec BuildSpec) error {
 		out = io.Discard
 	}
 	args := []string{"build", "-f", spec.Dockerfile}
+	if c.kind == Podman {
+		// The layer cache, whatever BUILDAH_LAYERS or containers.conf say.
+		args = append(args, "--layers")
+	}
+	if spec.NoCache {
+		args = append(args, "--no-cache")
+	}
 	if spec.Target != "" {
 		args = append(args, "--target", spec.Target)
 	}
@@ -86,6 +103,8 @@ func (c *CLI) Build(ctx context.Context, spec BuildSpec) error {
 	}
 	if c.kind == Docker {
 		env = append(env, "DOCKER_BUILDKIT=1") // build secrets need BuildKit
+	} else if spec.CacheDir != "" {
+		env = append(env, "TMPDIR="+spec.CacheDir)
 	} else if env == nil {
 		env = []string{}
 	}

@@ -108,13 +108,16 @@ func (d *Dashboard) notDeployed(s liftoff.Service, states []liftoff.ServiceState
 // deployNow queues a deployment of the head of the environment's branch,
 // as the API's Start Deployment does (hook.Service.Deploy: the same
 // refusals, the same joining or superseding of a PENDING deployment), and
-// shows it live. force builds every service, whatever changed.
+// shows it live. force builds every service, whatever changed;
+// clearCache from empty build caches (and forces).
 func (d *Dashboard) deployNow(w http.ResponseWriter, r *http.Request) error {
 	id, err := positive(r.PathValue("environmentId"))
 	if err != nil {
 		return err
 	}
-	res, err := d.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: r.PostFormValue("force") == "yes"})
+	clearCache := r.PostFormValue("clearCache") == "yes"
+	res, err := d.Hooks.Deploy(r.Context(), hook.DeployParams{EnvironmentID: id, Force: r.PostFormValue("force") == "yes" || clearCache,
+		ClearCache: clearCache})
 	if fe := fail.As(err); fe != nil && fe.Kind != fail.NotFound && fe.Kind != fail.Unavailable && fe.Kind != fail.Internal {
 		return d.renderEnvironment(w, r, fail.HTTPStatus(fe), id, func(data *environmentData) {
 			data.Errors = formErrors{"deploy": fe.Message}

@@ -457,9 +457,15 @@ func TestDeployNow(t *testing.T) {
 			if _, body, _ := b.get("/deployments/" + id); !strings.Contains(body, "Queued deployment "+id) || !strings.Contains(body, `data-deployment="`+id+`"`) {
 				t.Fatalf("the deployment's live page:\n%s", mainOf(body))
 			}
-			// The same again joins it.
+			// The same again joins it; clearing the caches upgrades it.
 			if _, _, hdr := b.post(prod+"/deployments", url.Values{"force": {"yes"}}); hdr.Get("Location") != "/deployments/"+id {
 				t.Fatalf("the same again: %v", hdr)
+			}
+			if _, _, hdr := b.post(prod+"/deployments", url.Values{"clearCache": {"yes"}}); hdr.Get("Location") != "/deployments/"+id {
+				t.Fatalf("the same with clearCache: %v", hdr)
+			}
+			if d, err := h.deployments.Get(ctx, id); err != nil || !d.ClearCache || !d.Force {
+				t.Fatalf("after clearCache: %+v %v", d, err)
 			}
 			// A preview environment deploys pull requests only.
 			admin := h.signIn("admin@example.com")

@@ -58,7 +58,7 @@ func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
 
 // Enqueue stores a new PENDING deployment d, or joins the PENDING deployment
 // of the same environment instance when it would deploy the same thing: then
-// force upgrades it. A PENDING deployment of another commit is cancelled
+// force and clearCache upgrade it. A PENDING deployment of another commit is cancelled
 // ("superseded by <d.ID>") and d queued. A redeploy never joins. A
 // deployment of a pull request that has no preview instance yet is refused
 // with a Conflict wrapping a *PreviewLimitError when the environment is at
@@ -86,7 +86,7 @@ func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Lim
 	case err != nil:
 		return "", "", err
 	case sameTarget(pending, d):
-		joined, err := q.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: pending.ID, Force: d.Force})
+		joined, err := q.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: pending.ID, Force: d.Force, ClearCache: d.ClearCache})
 		if err != nil {
 			return "", "", err
 		}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/buildcache"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/container"
 	deployments "github.com/liftoffhq/liftoff/internal/deployment"
@@ -154,6 +155,10 @@ type Deps struct {
 	// Metrics records busy workers, build and release durations and
 	// deployments' final statuses. Nil records nothing.
 	Metrics *metrics.Metrics
+	// BuildCache keeps each service's build cache between deployments
+	// (the tools' caches, cacheDirectories, podman's cache mounts). Nil:
+	// every build runs cold.
+	BuildCache *buildcache.Manager
 }
 
 // KubeTarget is a target whose releases run images from a registry.
@@ -341,6 +346,9 @@ func (e *Engine) Stop() {
 		<-done
 	}
 	e.runCancel(errShutdown)
+	if e.BuildCache != nil {
+		e.BuildCache.Wait() // old caches being removed: the next start would redo it
+	}
 }
 
 func (e *Engine) stopping() bool {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/buildcache"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/container"
@@ -65,6 +66,19 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 		return fmt.Errorf("read dockerfilePath %q: %w", u.svc.DockerfilePath, err)
 	}
 	spec.Args, spec.Secrets = splitBuildVariables(vars, u.secretNames, declared, u.svc.InjectsVariablesAsBuildArgs())
+	spec.NoCache = r.d.ClearCache
+	// Under podman the Dockerfile's cache mounts live in the service's
+	// build cache (docker keeps them in its daemon).
+	var cache *buildcache.Lease
+	if cli.Kind() == container.Podman {
+		if cache = r.openCache(ctx, u, log); cache != nil {
+			if spec.CacheDir, err = cache.ContainerTempDir(); err != nil {
+				log.Printf("==> Build cache of %s unavailable (%v): building without it", u.svc.ID, err)
+				cache.Close()
+				cache, spec.CacheDir = nil, ""
+			}
+		}
+	}
 	timeout := time.Duration(u.svc.BuildTimeoutSecs) * time.Second
 	bctx, cancel := context.WithTimeoutCause(ctx, timeout, errBuildTimeout)
 	defer cancel()
@@ -73,6 +87,13 @@ func (r *deployment) buildImage(ctx context.Context, u *unit, dir string, log *l
 	r.e.images.RLock()
 	err = cli.Build(bctx, spec)
 	r.e.images.RUnlock()
+	if err == nil && cache != nil {
+		if kerr := cache.KeepContainerCache(); kerr != nil {
+			log.Printf("==> Build cache of %s: podman's temporary files could not be removed: %v", u.svc.ID, kerr)
+		}
+		saveCache(ctx, cache)
+	}
+	closeCache(ctx, cache, err, log)
 	if err != nil {
 		if errors.Is(context.Cause(bctx), errBuildTimeout) && ctx.Err() == nil {
 			return fmt.Errorf("the image build exceeded buildTimeoutSecs (%d)", u.svc.BuildTimeoutSecs)

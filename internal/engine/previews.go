@@ -195,6 +195,12 @@ func (e *Engine) cleanPreview(ctx context.Context, p liftoff.PreviewInstance, en
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// Its build caches are its own too.
+	if e.BuildCache != nil {
+		if err := e.BuildCache.RemoveInstance(env.ProjectID, env.GivenID, p.PRNumber); err != nil {
+			e.Log.Warn("remove the build caches of a torn down preview", "environment", env.GivenID, "pr", p.PRNumber, "err", err)
+		}
+	}
 	// Its databases and Redis users go with it: a preview's are its own.
 	if e.Resources != nil {
 		if err := e.dropResources(ctx, env, p.PRNumber); err != nil {

@@ -80,9 +80,9 @@ func (e *Engine) sweepDeleted(ctx context.Context) {
 // localhost/liftoff/<slug>/. When a live project has taken the slug
 // meanwhile, the tags are its own now and stay. cleaned remembers the
 // projects done, so that each is done once per start of the node.
-// Without a container CLI there is nothing to remove.
+// Their build caches go too.
 func (e *Engine) sweepDeletedProjects(ctx context.Context, cleaned map[string]bool) {
-	if e.Containers == nil {
+	if e.Containers == nil && e.BuildCache == nil {
 		return
 	}
 	deleted, err := e.Store.ListDeletedProjects(ctx)
@@ -102,6 +102,16 @@ func (e *Engine) sweepDeletedProjects(ctx context.Context, cleaned map[string]bo
 		}
 		if busy[p.ID] {
 			continue // a cancelled deployment is still stopping, or its releases: next round
+		}
+		if e.BuildCache != nil {
+			if err := e.BuildCache.RemoveProject(p.ID); err != nil {
+				e.Log.Warn("remove the build caches of a deleted project", "project_id", p.ID, "err", err)
+				continue
+			}
+		}
+		if e.Containers == nil {
+			cleaned[p.ID] = true
+			continue
 		}
 		containers, images, err := e.removeProjectLeftovers(ctx, p)
 		if err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/liftoffhq/liftoff/internal/buildcache"
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/confine"
 	"github.com/liftoffhq/liftoff/internal/container"
@@ -344,10 +346,89 @@ func (r *deployment) build(ctx context.Context, u *unit, log *logstream.Writer) 
 	if !u.svc.BuildGetsVariables() {
 		vars = nil // includeEnvVariablesInBuild: false
 	}
-	return dir, r.runSteps(ctx, dir, releaseDir, r.environ(u.svc, u.hosts, vars, true), log, timeout,
-		steps.Step{Name: "installCommand", Command: u.svc.InstallCommand},
-		steps.Step{Name: "buildCommand", Command: u.svc.BuildCommand},
-		steps.Step{Name: "postBuildCommand", Command: u.svc.PostBuildCommand})
+	output := &outputTail{}
+	spec := steps.Spec{Dir: releaseDir, Root: dir, Sandbox: r.e.Sandbox, Home: r.home,
+		Env: r.environ(u.svc, u.hosts, vars, true), Timeout: timeout, Output: io.MultiWriter(log, output),
+		Steps: []steps.Step{
+			{Name: "installCommand", Command: u.svc.InstallCommand},
+			{Name: "buildCommand", Command: u.svc.BuildCommand},
+			{Name: "postBuildCommand", Command: u.svc.PostBuildCommand},
+		}}
+	// The build cache: the tools' caches pointed into it, cacheDirectories
+	// restored into the checkout, and its working copy the one cache
+	// directory the sandbox lets the build write.
+	cache := r.openCache(ctx, u, log)
+	cached := u.svc.CachedDirectories()
+	if cache != nil {
+		cache.RestoreDirs(dir, releaseDir, cached)
+		spec.Env = append(spec.Env, cache.Env(spec.Env, dir, releaseDir)...)
+		spec.Writable = []string{cache.Dir()}
+	}
+	started := time.Now()
+	err = steps.Run(ctx, spec)
+	if err != nil && cache != nil && cache.Restored() != "" && ctx.Err() == nil && strings.Contains(output.String(), cache.Dir()) {
+		// It failed on a file of its cache, as far as its output says:
+		// a cache never fails a build.
+		log.Printf("==> The build failed on a file of its cache (its output names %s): the cache is dropped, building again from a clean checkout, cold", cache.Dir())
+		if err = r.rebuildCold(ctx, cache, dir, u, &spec, timeout-time.Since(started)); err == nil {
+			err = steps.Run(ctx, spec)
+		}
+	}
+	if err == nil && cache != nil {
+		cache.SaveDirs(dir, releaseDir, cached)
+		saveCache(ctx, cache)
+	}
+	closeCache(ctx, cache, err, log)
+	return dir, err
+}
+
+// rebuildCold prepares a build to run again, cold, after it failed on its
+// cache: the cache dropped, a fresh checkout, what is left of its time.
+func (r *deployment) rebuildCold(ctx context.Context, cache *buildcache.Lease, dir string, u *unit, spec *steps.Spec, left time.Duration) error {
+	if left <= 0 {
+		return fmt.Errorf("the build exceeded buildTimeoutSecs (%d)", u.svc.BuildTimeoutSecs)
+	}
+	if err := cache.Drop(); err != nil {
+		return fmt.Errorf("drop the build cache: %w", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove the failed checkout: %w", err)
+	}
+	if err := r.mirror.Export(ctx, r.commit, dir); err != nil {
+		return fmt.Errorf("check out %s: %w", short(r.commit), err)
+	}
+	releaseDir, err := basePathDir(dir, u.svc.BasePath)
+	if err != nil {
+		return fmt.Errorf("%w at %s", err, short(r.commit))
+	}
+	spec.Dir, spec.Timeout = releaseDir, left
+	return nil
+}
+
+// outputTail keeps the end of a build's output: whether it names the
+// build's cache.
+type outputTail struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+// outputTailSize is how much of the output outputTail keeps.
+const outputTailSize = 64 << 10
+
+func (t *outputTail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if over := len(t.b) - outputTailSize; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *outputTail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 // deployCommand runs a deployment command of the service: in a one-off

@@ -24,6 +24,9 @@ type Request struct {
 	PRNumber  int
 	CommitSHA string
 	Force     bool
+	// ClearCache builds every service from an empty build cache; it
+	// comes with Force.
+	ClearCache bool
 	// Commit and Branch are the optional query parameters of the normal form.
 	Commit string
 	Branch string
@@ -166,6 +169,7 @@ func (s *Service) trigger(ctx context.Context, req Request) (Result, Quota, erro
 		RequestedCommit: strings.ToLower(req.Commit),
 		GitBranch:       env.Branch,
 		Force:           req.Force,
+		ClearCache:      req.ClearCache,
 		TriggerType:     liftoff.TriggerDeployHook,
 		HookID:          h.ID,
 		HookName:        h.Name,
@@ -233,6 +237,9 @@ func errNoServices(env liftoff.Environment) error {
 type DeployParams struct {
 	EnvironmentID int64
 	Force         bool
+	// ClearCache builds every service from an empty build cache; it comes
+	// with Force.
+	ClearCache bool
 	// Commit and Branch are what the hook's commit and branch query
 	// parameters say; the caller has checked their syntax.
 	Commit, Branch string
@@ -270,6 +277,7 @@ func (s *Service) Deploy(ctx context.Context, p DeployParams) (Result, error) {
 		RequestedCommit: strings.ToLower(p.Commit),
 		GitBranch:       env.Branch,
 		Force:           p.Force,
+		ClearCache:      p.ClearCache,
 		TriggerType:     liftoff.TriggerAPI,
 		TriggerDetail:   liftoff.TriggerDetail{APIKeyID: p.APIKeyID, APIKeyName: p.APIKeyName},
 		Status:          liftoff.StatusPending,

@@ -286,6 +286,19 @@ func TestTrigger(t *testing.T) {
 			},
 		},
 		{
+			name: "clearCache is kept, and upgrades the PENDING deployment it joins",
+			steps: []step{
+				{name: "plain", outcome: OutcomeQueued},
+				{name: "clean", req: func(r *Request) { r.Force, r.ClearCache = true, true }, outcome: OutcomeJoined, same: "plain"},
+				{name: "forced again", req: func(r *Request) { r.Force = true }, outcome: OutcomeJoined, same: "plain"},
+			},
+			check: func(t *testing.T, h *triggerHarness, ids map[string]string) {
+				if d := h.deployment(ids["plain"]); !d.Force || !d.ClearCache || d.Status != liftoff.StatusPending {
+					t.Errorf("the joined deployment = force %v, clearCache %v, %s; want both, PENDING", d.Force, d.ClearCache, d.Status)
+				}
+			},
+		},
+		{
 			name: "another commit supersedes the PENDING deployment",
 			steps: []step{
 				{name: "a", req: commit(sha1), outcome: OutcomeQueued},

@@ -17,8 +17,9 @@ const module = "github.com/liftoffhq/liftoff/"
 var layers = [][]string{
 	// Leaves: nothing of ours. watch is a pure decision; config the
 	// model of liftoff.json; gitsource the git binary; container the
-	// podman or docker binary; staticsite the static sites' handler.
-	{"client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
+	// podman or docker binary; staticsite the static sites' handler;
+	// buildcache the services' build caches.
+	{"buildcache", "client", "clientaddr", "config", "confine", "container", "examples", "fail", "github", "examples/monorepo/api", "gitsource", "gittest",
 		"https", "keylimit", "layers", "lifecycle", "metrics", "testclock", "procgroup", "resources/resourcestest", "secretbox", "staticsite", "store/pgnote", "token", "watch"},
 	// The vocabulary and the small helpers over the leaves; imagepack
 	// packs built services into images in a registry;

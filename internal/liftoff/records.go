@@ -256,15 +256,18 @@ type Deployment struct {
 	GitCommit          string // the resolved commit; empty until resolved
 	GitBranch          string
 	Force              bool
-	TriggerType        string
-	HookID             string
-	HookName           string
-	Status             Status
-	Errors             []ErrorEntry
-	CreatedAt          time.Time
-	StartedAt          time.Time
-	FinishedAt         time.Time
-	Services           []ServiceDeployment // filled by GetDeployment
+	// ClearCache: the services build from empty build caches (and docker
+	// builds with --no-cache), and save new ones.
+	ClearCache  bool
+	TriggerType string
+	HookID      string
+	HookName    string
+	Status      Status
+	Errors      []ErrorEntry
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Services    []ServiceDeployment // filled by GetDeployment
 	// Config is the config file as read at GitCommit, once read.
 	Config string
 	// RedeployOf is the deployment whose builds a redeploy releases again.

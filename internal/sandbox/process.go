@@ -37,6 +37,10 @@ type Command struct {
 	// (Sandbox.Home). Empty: HOME is /tmp, which lasts as long as the
 	// command. Unsandboxed, Home is ignored: HOME is Env's.
 	Home string
+	// Writable are more host directories the command may write, each at
+	// its path: a build's cache (package buildcache). Each must be
+	// absolute and exist. Unsandboxed, they are ignored.
+	Writable []string
 	// Env is the command's complete environment, as KEY=VALUE. In the
 	// sandbox HOME is Home and TMPDIR is unset (the sandbox's /tmp is its
 	// own).
@@ -133,6 +137,12 @@ func (s *Sandbox) startBwrap(c Command) (*Process, error) {
 	}
 	if c.Home != "" {
 		writable = append(writable, c.Home)
+	}
+	for _, w := range c.Writable {
+		if !filepath.IsAbs(w) {
+			return nil, fmt.Errorf("sandbox: writable directory %q is not absolute", w)
+		}
+		writable = append(writable, filepath.Clean(w))
 	}
 	args := append([]string(nil), s.args...)
 	for _, w := range writable {

@@ -163,6 +163,11 @@ type Config struct {
 	// toolchains installed outside the system directories and PATH.
 	// Default none.
 	SandboxBinds []string
+	// BuildCacheMaxSize bounds the build caches of all services together
+	// (<data-dir>/buildcache), in bytes: past it, after a save, whole
+	// caches are removed, least recently used first. Default 10 GiB;
+	// negative: no build cache, every build runs cold.
+	BuildCacheMaxSize int64
 	// Kubeconfig turns the kubernetes target on: the kubeconfig file
 	// naming the cluster(s), or "in-cluster" for the service account of a
 	// Liftoff running in one. Empty: services whose target is kubernetes
@@ -257,6 +262,8 @@ const (
 	// DefaultMaxPreviewsPerEnvironment is MaxPreviewsPerEnvironment's
 	// default.
 	DefaultMaxPreviewsPerEnvironment = 20
+	// DefaultBuildCacheMaxSize is BuildCacheMaxSize's default.
+	DefaultBuildCacheMaxSize = 10 << 30
 )
 
 // WithDefaults fills in the default each field's comment gives. It is the
@@ -314,6 +321,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxPreviewsPerEnvironment == 0 {
 		c.MaxPreviewsPerEnvironment = DefaultMaxPreviewsPerEnvironment
+	}
+	if c.BuildCacheMaxSize == 0 {
+		c.BuildCacheMaxSize = DefaultBuildCacheMaxSize
 	}
 	if c.KubeRolloutTimeout <= 0 {
 		c.KubeRolloutTimeout = 10 * time.Minute

@@ -27,6 +27,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/api"
 	"github.com/liftoffhq/liftoff/internal/apikey"
+	"github.com/liftoffhq/liftoff/internal/buildcache"
 	"github.com/liftoffhq/liftoff/internal/clientaddr"
 	"github.com/liftoffhq/liftoff/internal/container"
 	"github.com/liftoffhq/liftoff/internal/dashboard"
@@ -322,8 +323,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
+		cache, err := newBuildCache(cfg, dataDir, log)
+		if err != nil {
+			return nil, err
+		}
 		deps := engine.Deps{Store: st, Git: git, Logs: logs, Local: releases, Log: log, NewID: cuid.New, Sandbox: sb,
-			Variables: vars, Containers: containers, Resources: managed, Metrics: m, KubeDefault: cfg.KubeDefault}
+			Variables: vars, Containers: containers, Resources: managed, Metrics: m, KubeDefault: cfg.KubeDefault, BuildCache: cache}
 		if cluster != nil {
 			deps.Kube = cluster
 		}
@@ -607,6 +612,25 @@ func serveMetrics(ctx context.Context, cfg Config, m *metrics.Metrics, log *slog
 			_ = srv.Shutdown(sctx)
 		},
 	}, nil
+}
+
+// newBuildCache makes the keeper of the build caches, and says at start
+// where they are and how large they may grow; nil when they are off.
+func newBuildCache(cfg Config, dataDir string, log *slog.Logger) (*buildcache.Manager, error) {
+	if cfg.BuildCacheMaxSize < 0 {
+		log.Info("build caches: off (--build-cache-max-size 0): every build runs cold")
+		return nil, nil
+	}
+	c, err := buildcache.New(buildcache.Config{Dir: filepath.Join(dataDir, "buildcache"), MaxSize: cfg.BuildCacheMaxSize})
+	if err != nil {
+		return nil, fmt.Errorf("build caches: %w", err)
+	}
+	size, count, err := c.Usage()
+	if err != nil {
+		return nil, fmt.Errorf("build caches: %w", err)
+	}
+	log.Info("build caches", "dir", c.Dir(), "max_bytes", c.MaxSize(), "bytes", size, "caches", count)
+	return c, nil
 }
 
 // newSandbox makes the sandbox of builds and releases and says at start

@@ -102,6 +102,42 @@ func TestRunSandboxHidesTheDataDir(t *testing.T) {
 	}
 }
 
+// TestRunSandboxWritableCache: a build's cache (Spec.Writable) is
+// writable at its path; another project's cache, in the same data dir, is
+// not there, and what the step writes at its path stays in the sandbox.
+func TestRunSandboxWritableCache(t *testing.T) {
+	t.Parallel()
+	out := newLiveOutput()
+	spec, dataDir := sandboxSpec(t)
+	mine := filepath.Join(dataDir, "buildcache", "cproject", "production", "web", "work")
+	theirs := filepath.Join(dataDir, "buildcache", "cother", "production", "web", "work")
+	for _, d := range []string{mine, theirs} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(theirs, "secret"), []byte("the other project's cache"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec.Writable = []string{mine}
+	spec.Env = append(spec.Env, "GOCACHE="+mine)
+	spec.Steps = []Step{build(fmt.Sprintf(`echo cached > "$GOCACHE/entry"; cat %[1]s/secret; ls %[2]s;
+mkdir -p %[1]s && echo poisoned > %[1]s/secret; echo done`, theirs, filepath.Dir(filepath.Dir(mine))))}
+	spec.Output = out
+	if err := Run(t.Context(), spec); err != nil {
+		t.Fatalf("Run = %v\n%s", err, out.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(mine, "entry")); err != nil || string(b) != "cached\n" {
+		t.Errorf("the cache on the host: %q, %v\n%s", b, err, out.String())
+	}
+	if strings.Contains(out.String(), "the other project's cache") {
+		t.Errorf("the step read another project's cache:\n%s", out.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(theirs, "secret")); err != nil || string(b) != "the other project's cache" {
+		t.Errorf("the other project's cache on the host: %q, %v", b, err)
+	}
+}
+
 // TestRunSandboxKillsDaemons: a daemon started with setsid left the step's
 // process group and outlived the step, on success and on cancel. In the
 // sandbox it dies with the step, before Run returns.

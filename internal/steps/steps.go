@@ -72,6 +72,10 @@ type Spec struct {
 	// caches last from one build to the next. Empty: a HOME that lasts as
 	// long as the step. Unsandboxed, HOME is Env's.
 	Home string
+	// Writable are more host directories the steps may write in a
+	// sandbox, each at its path: the build's cache (package buildcache),
+	// which Env points the tools at. Each must be absolute and exist.
+	Writable []string
 	// Env is the complete environment of every step, as KEY=VALUE. Nothing
 	// is inherited from Liftoff's own environment: pass at least PATH and
 	// HOME, for example by starting from BaseEnv(). The shell exports PWD,
@@ -209,12 +213,13 @@ func (r *runner) runStep(ctx context.Context, step Step) error {
 	defer pr.Close()
 
 	p, err := r.spec.Sandbox.Start(sandbox.Command{
-		Args:   step.argv(),
-		Dir:    r.spec.Dir,
-		Root:   r.spec.Root,
-		Home:   r.spec.Home,
-		Env:    r.env,
-		Output: pw,
+		Args:     step.argv(),
+		Dir:      r.spec.Dir,
+		Root:     r.spec.Root,
+		Home:     r.spec.Home,
+		Writable: r.spec.Writable,
+		Env:      r.env,
+		Output:   pw,
 	})
 	// The step has its copy; ours must go, or the pipe never reports EOF.
 	pw.Close()

@@ -243,6 +243,9 @@ type JoinPendingDeploymentParams struct {
 	ID string
 	// Force makes the deployment forced; false leaves it as it is.
 	Force bool
+	// ClearCache makes it start from empty build caches; false leaves it
+	// as it is.
+	ClearCache bool
 }
 
 // FinishDeploymentParams end a deployment (FinishPendingDeployment,

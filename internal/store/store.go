@@ -233,8 +233,8 @@ type DeploymentQueries interface {
 	// GetPendingDeployment returns the PENDING deployment of an environment
 	// instance, or ErrNotFound.
 	GetPendingDeployment(ctx context.Context, p GetPendingDeploymentParams) (liftoff.Deployment, error)
-	// JoinPendingDeployment upgrades force on a deployment that is still
-	// PENDING; false when it is no longer PENDING.
+	// JoinPendingDeployment upgrades force and clearCache on a deployment
+	// that is still PENDING; false when it is no longer PENDING.
 	JoinPendingDeployment(ctx context.Context, p JoinPendingDeploymentParams) (bool, error)
 	// FinishPendingDeployment ends a deployment that is still PENDING with a
 	// final status and errors; false when it is no longer PENDING.

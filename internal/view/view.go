@@ -46,7 +46,7 @@ func Deployment(d liftoff.Deployment) client.Deployment {
 		DeploymentID: d.ID, ProjectID: d.ProjectID, EnvironmentID: d.EnvironmentID, EnvironmentGivenID: d.EnvironmentGivenID,
 		IsPreviewEnvironment: d.IsPreview, CreatedAt: client.FormatTime(d.CreatedAt), StartedAt: TimeOrNull(d.StartedAt),
 		FinishedAt: TimeOrNull(d.FinishedAt), RepoURL: d.RepoURL, GitCommit: d.GitCommit,
-		GitBranch: d.GitBranch, Force: d.Force, Trigger: client.Trigger{Type: d.TriggerType},
+		GitBranch: d.GitBranch, Force: d.Force, ClearCache: d.ClearCache, Trigger: client.Trigger{Type: d.TriggerType},
 		Status: string(d.Status), Error: ErrorList(d.Errors), ServiceDeployments: []client.ServiceDeployment{},
 	}
 	if d.IsPreview {

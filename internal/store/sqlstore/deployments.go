@@ -16,7 +16,7 @@ const deploymentSelect = `SELECT ` + deploymentSelectColumns + ` FROM deployment
 // deploymentSelectColumns are the columns scanDeployment reads.
 const deploymentSelectColumns = `d.id, d.project_id, d.environment_id, e.given_id, e.is_preview, d.pr_number, d.repo_url,
 	d.requested_commit, d.git_commit, d.git_branch, d.force, d.trigger_type, d.hook_id, d.hook_name, d.status, d.errors,
-	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested, d.trigger_detail`
+	d.created_at, d.started_at, d.finished_at, d.config, d.redeploy_of, d.cancel_requested, d.trigger_detail, d.clear_cache`
 
 func scanDeployment(r Row) (liftoff.Deployment, error) {
 	var d liftoff.Deployment
@@ -26,7 +26,7 @@ func scanDeployment(r Row) (liftoff.Deployment, error) {
 	var status string
 	err := r.Scan(&d.ID, &d.ProjectID, &d.EnvironmentID, &d.EnvironmentGivenID, &d.IsPreview, &d.PRNumber, &d.RepoURL,
 		&d.RequestedCommit, commit.dest(), &d.GitBranch, &d.Force, &d.TriggerType, hookID.dest(), hookName.dest(), &status, errs.dest(),
-		&created, started.dest(), finished.dest(), config.dest(), redeployOf.dest(), &d.CancelRequested, detail.dest())
+		&created, started.dest(), finished.dest(), config.dest(), redeployOf.dest(), &d.CancelRequested, detail.dest(), &d.ClearCache)
 	if err != nil {
 		return d, err
 	}
@@ -40,8 +40,8 @@ func scanDeployment(r Row) (liftoff.Deployment, error) {
 
 const insertDeployment = `INSERT INTO deployments (id, project_id, environment_id, pr_number, repo_url, requested_commit, git_commit,
 	git_branch, force, trigger_type, hook_id, hook_name, status, errors, created_at, started_at, finished_at, redeploy_of,
-	trigger_detail)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
+	trigger_detail, clear_cache)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
 
 func deploymentArgs(d liftoff.Deployment) ([]any, error) {
 	errs, err := encodeErrors(d.Errors)
@@ -54,7 +54,7 @@ func deploymentArgs(d liftoff.Deployment) ([]any, error) {
 	}
 	return []any{d.ID, d.ProjectID, d.EnvironmentID, d.PRNumber, d.RepoURL, d.RequestedCommit, emptyNull(d.GitCommit),
 		d.GitBranch, d.Force, d.TriggerType, emptyNull(d.HookID), emptyNull(d.HookName), string(d.Status), errs,
-		millis(d.CreatedAt), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), detail}, nil
+		millis(d.CreatedAt), ms(d.StartedAt), ms(d.FinishedAt), emptyNull(d.RedeployOf), detail, d.ClearCache}, nil
 }
 
 func (q queries) InsertDeployment(ctx context.Context, d liftoff.Deployment) error {
@@ -124,8 +124,15 @@ func (q queries) QueueStats(ctx context.Context) (store.QueueStats, error) {
 }
 
 func (q queries) JoinPendingDeployment(ctx context.Context, p store.JoinPendingDeploymentParams) (bool, error) {
-	query := `UPDATE deployments SET force = true WHERE id = $1 AND status = ` + sqlPending
-	if !p.Force {
+	var set []string
+	if p.Force {
+		set = append(set, "force = true")
+	}
+	if p.ClearCache {
+		set = append(set, "clear_cache = true")
+	}
+	query := `UPDATE deployments SET ` + strings.Join(set, ", ") + ` WHERE id = $1 AND status = ` + sqlPending
+	if len(set) == 0 {
 		// Nothing to upgrade: only check that it is still PENDING.
 		var one int
 		err := q.read.QueryRow(ctx, `SELECT 1 FROM deployments WHERE id = $1 AND status = `+sqlPending, p.ID).Scan(&one)

@@ -378,8 +378,14 @@ func testDeployments(t *testing.T, s store.Store) {
 	if ok, err := s.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: d.ID, Force: true}); err != nil || !ok {
 		t.Fatalf("join with force = %v, %v", ok, err)
 	}
-	if got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); !got.Force {
-		t.Fatal("join with force did not upgrade force")
+	if got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); !got.Force || got.ClearCache {
+		t.Fatalf("join with force: force %v, clearCache %v; want true, false", got.Force, got.ClearCache)
+	}
+	if ok, err := s.JoinPendingDeployment(ctx, store.JoinPendingDeploymentParams{ID: d.ID, ClearCache: true}); err != nil || !ok {
+		t.Fatalf("join with clearCache = %v, %v", ok, err)
+	}
+	if got, _ := s.GetDeployment(ctx, store.GetDeploymentParams{ID: d.ID}); !got.Force || !got.ClearCache {
+		t.Fatalf("join with clearCache: force %v, clearCache %v; want both", got.Force, got.ClearCache)
 	}
 	errs := []liftoff.ErrorEntry{{Status: liftoff.StatusCancelled, Message: "superseded by x"}}
 	if ok, err := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusCancelled, Errors: errs, At: t0.Add(time.Second)}); err != nil || !ok {
@@ -394,6 +400,14 @@ func testDeployments(t *testing.T, s store.Store) {
 	}
 	if ok, _ := s.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: d.ID, Status: liftoff.StatusError, At: t0}); ok {
 		t.Fatal("finished a deployment twice")
+	}
+	clean := newDeployment(p, envs[0], 0, t0.Add(time.Minute))
+	clean.Force, clean.ClearCache = true, true
+	if err := s.InsertDeployment(ctx, clean); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetDeployment(ctx, store.GetDeploymentParams{ID: clean.ID}); err != nil || !got.ClearCache || !got.Force {
+		t.Fatalf("a deployment inserted with clearCache reads back as %+v, %v", got, err)
 	}
 }
 
