@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -84,6 +85,14 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployme
 	return n == 1, nil
 }
 
+// instanceKey names an environment instance.
+func instanceKey(environmentID int64, prNumber int) string {
+	var b [32]byte
+	k := strconv.AppendInt(b[:0], environmentID, 10)
+	k = append(k, '/')
+	return string(strconv.AppendInt(k, int64(prNumber), 10))
+}
+
 func (q queries) GetDeployment(ctx context.Context, p store.GetDeploymentParams) (liftoff.Deployment, error) {
 	d, err := scanDeployment(q.read.QueryRow(ctx, deploymentSelect+` WHERE d.id = $1`, p.ID))
 	if err != nil {
@@ -104,6 +113,20 @@ func (q queries) GetPendingDeployment(ctx context.Context, p store.GetPendingDep
 		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", p.EnvironmentID, err)
 	}
 	return d, nil
+}
+
+func (q queries) LockInstance(ctx context.Context, p store.LockInstanceParams) error {
+	if q.dialect != "postgres" {
+		return nil
+	}
+	// Advisory locks are per database: the schema is in the key, so
+	// installations in schemas of one database do not wait on each other.
+	key := instanceKey(p.EnvironmentID, p.PRNumber)
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('liftoff-instance:' || current_schema() || ':' || $1, 0))`,
+		key); err != nil {
+		return fmt.Errorf("lock instance %s: %w", key, err)
+	}
+	return nil
 }
 
 // QueueStats reads the two partial indexes of the queue: PENDING and
