@@ -106,7 +106,7 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error
 		pool.Close()
 		return nil, err
 	}
-	var d sqlstore.Driver = &driver{pool: pool, timeout: opts.Timeout, embedded: embedded}
+	var d sqlstore.Driver = &driver{pool: pool, timeout: opts.Timeout, embedded: embedded, group: newGrouper(pool, opts.Timeout)}
 	if opts.Observe != nil {
 		d = sqlstore.Observed(d, opts.Observe)
 	}
@@ -183,6 +183,7 @@ type driver struct {
 	pool     *pgxpool.Pool
 	timeout  time.Duration
 	embedded int64 // the newest migration this binary embeds
+	group    *grouper
 }
 
 // Pool exposes the pool to packages that need PostgreSQL itself (LISTEN).
@@ -192,6 +193,12 @@ func (d *driver) Read() sqlstore.Conn { return pgConn{q: d.pool, timeout: d.time
 
 func (d *driver) Write(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	return fn(pgConn{q: d.pool, timeout: d.timeout})
+}
+
+// ExecGrouped implements sqlstore.Driver: the statement commits in a group
+// with those of concurrent callers (see grouper).
+func (d *driver) ExecGrouped(ctx context.Context, key, query string, args ...any) (int64, error) {
+	return d.group.exec(ctx, key, query, args...)
 }
 
 // WriteBulk is Write: PostgreSQL has no single writer to order; the
@@ -269,6 +276,7 @@ func (d *driver) EmbeddedSchemaVersion() int64 { return d.embedded }
 func (d *driver) Name() string { return "postgres" }
 
 func (d *driver) Close() error {
+	d.group.close()
 	d.pool.Close()
 	return nil
 }

@@ -77,15 +77,20 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployme
 	if err != nil {
 		return false, err
 	}
-	// The conflict target is the partial unique index of PENDING deployments.
-	n, err := q.exec(ctx, insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = `+sqlPending+` DO NOTHING`, args...)
+	// The conflict target is the partial unique index of PENDING
+	// deployments. Concurrent calls commit together; the key orders them
+	// by that index, so that two groups wait on each other's rows in one
+	// order only.
+	n, err := q.grouped(ctx, instanceKey(d.EnvironmentID, d.PRNumber), insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = `+sqlPending+` DO NOTHING`, args...)
 	if err != nil {
 		return false, fmt.Errorf("insert pending deployment: %w", err)
 	}
 	return n == 1, nil
 }
 
-// instanceKey names an environment instance.
+// instanceKey names an environment instance. Keys order the statements
+// of a group commit: any order does, as long as every replica uses the
+// same.
 func instanceKey(environmentID int64, prNumber int) string {
 	var b [32]byte
 	k := strconv.AppendInt(b[:0], environmentID, 10)
