@@ -1,8 +1,14 @@
 // Package postgres is the store dialect for PostgreSQL through pgx and
 // pgxpool. Any number of Liftoff replicas may share one database: migrations
-// take a session advisory lock, and every rule that must hold across replicas
+// take a session advisory lock, every rule that must hold across replicas
 // (one PENDING and one running deployment per environment instance) is a
-// unique index, not a lock in memory.
+// unique index, not a lock in memory, and the enqueues of one instance take
+// turns on a transaction-scoped advisory lock (store.Queries.LockInstance).
+//
+// Concurrent hook calls that insert a PENDING deployment commit together:
+// the statements queued while a group commits are sent as the next group,
+// in one round trip and one transaction (see grouper), as SQLite's writer
+// commits its transactions together.
 package postgres
 
 import (

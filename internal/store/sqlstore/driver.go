@@ -1,7 +1,8 @@
 // Package sqlstore implements store.Store once, in SQL both SQLite and
 // PostgreSQL accept ($n placeholders, RETURNING, ON CONFLICT, partial indexes,
 // row values), on top of a small Driver seam that each dialect implements:
-// how to read, how to write, and how to run a transaction. Timestamps are
+// how to read, how to write (alone or in a group commit), and how to run a
+// transaction. Timestamps are
 // integer milliseconds, booleans are compared with IS TRUE/IS FALSE-free
 // expressions that both accept, and JSON is kept as text.
 package sqlstore
