@@ -64,9 +64,16 @@ func (e *PreviewLimitError) Unwrap() error { return ErrPreviewLimit }
 // with a Conflict wrapping a *PreviewLimitError when the environment is at
 // lim.MaxPreviews. Run it inside a store transaction; it returns the id
 // that answers and the outcome (OutcomeSuperseded when it cancelled a
-// PENDING deployment to queue d). ErrConflict means a concurrent caller queued first: run the
-// transaction again.
+// PENDING deployment to queue d). Concurrent Enqueues of one instance take
+// turns (store.LockInstance); ErrConflict means a deployment was queued
+// meanwhile without one (InsertPendingDeployment, or a worker freed the
+// instance): run the transaction again.
 func Enqueue(ctx context.Context, q store.Queries, d liftoff.Deployment, lim Limits) (string, string, error) {
+	// Enqueues of one instance take turns: each then reads what the one
+	// before it committed, and joins or supersedes it.
+	if err := q.LockInstance(ctx, store.LockInstanceParams{EnvironmentID: d.EnvironmentID, PRNumber: d.PRNumber}); err != nil {
+		return "", "", err
+	}
 	if d.PRNumber > 0 && lim.MaxPreviews > 0 {
 		// In the transaction, so that concurrent calls for new pull
 		// requests cannot each see room for one more.

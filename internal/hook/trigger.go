@@ -207,6 +207,14 @@ func (s *Service) queue(ctx context.Context, req Request, h liftoff.Hook, d lift
 			return d.ID, OutcomeQueued, nil
 		}
 	}
+	return s.enqueueTx(ctx, req, h, d)
+}
+
+// enqueueTx is queue's way when one statement cannot do: a transaction
+// that joins or supersedes a PENDING deployment, honours the idempotency
+// key and counts the previews. Apart from queue, so that what its closure
+// captures stays off the heap on the common way.
+func (s *Service) enqueueTx(ctx context.Context, req Request, h liftoff.Hook, d liftoff.Deployment) (string, string, error) {
 	var id, outcome string
 	// A concurrent call can insert the PENDING deployment between our read
 	// and our insert (the unique index refuses ours): EnqueueTx runs again,

@@ -229,6 +229,12 @@ type GetPendingDeploymentParams struct {
 	PRNumber      int // 0 for a normal environment
 }
 
+// LockInstanceParams are the arguments of LockInstance.
+type LockInstanceParams struct {
+	EnvironmentID int64
+	PRNumber      int // 0 for a normal environment
+}
+
 // QueueStats is what QueueStats counts.
 type QueueStats struct {
 	Pending int

@@ -233,6 +233,13 @@ type DeploymentQueries interface {
 	// GetPendingDeployment returns the PENDING deployment of an environment
 	// instance, or ErrNotFound.
 	GetPendingDeployment(ctx context.Context, p GetPendingDeploymentParams) (liftoff.Deployment, error)
+	// LockInstance, in a transaction, makes every other transaction that
+	// locks the same environment instance wait until this one ends, so
+	// that enqueues of one instance (read its PENDING deployment, then
+	// join, supersede or insert) take turns instead of racing into the
+	// unique index. On PostgreSQL a transaction-scoped advisory lock; on
+	// SQLite nothing, as its write transactions already take turns.
+	LockInstance(ctx context.Context, p LockInstanceParams) error
 	// JoinPendingDeployment upgrades force and clearCache on a deployment
 	// that is still PENDING; false when it is no longer PENDING.
 	JoinPendingDeployment(ctx context.Context, p JoinPendingDeploymentParams) (bool, error)

@@ -1,8 +1,14 @@
 // Package postgres is the store dialect for PostgreSQL through pgx and
 // pgxpool. Any number of Liftoff replicas may share one database: migrations
-// take a session advisory lock, and every rule that must hold across replicas
+// take a session advisory lock, every rule that must hold across replicas
 // (one PENDING and one running deployment per environment instance) is a
-// unique index, not a lock in memory.
+// unique index, not a lock in memory, and the enqueues of one instance take
+// turns on a transaction-scoped advisory lock (store.Queries.LockInstance).
+//
+// Concurrent hook calls that insert a PENDING deployment commit together:
+// the statements queued while a group commits are sent as the next group,
+// in one round trip and one transaction (see grouper), as SQLite's writer
+// commits its transactions together.
 package postgres
 
 import (
@@ -106,7 +112,7 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.Store, error
 		pool.Close()
 		return nil, err
 	}
-	var d sqlstore.Driver = &driver{pool: pool, timeout: opts.Timeout, embedded: embedded}
+	var d sqlstore.Driver = &driver{pool: pool, timeout: opts.Timeout, embedded: embedded, group: newGrouper(pool, opts.Timeout)}
 	if opts.Observe != nil {
 		d = sqlstore.Observed(d, opts.Observe)
 	}
@@ -183,6 +189,7 @@ type driver struct {
 	pool     *pgxpool.Pool
 	timeout  time.Duration
 	embedded int64 // the newest migration this binary embeds
+	group    *grouper
 }
 
 // Pool exposes the pool to packages that need PostgreSQL itself (LISTEN).
@@ -192,6 +199,12 @@ func (d *driver) Read() sqlstore.Conn { return pgConn{q: d.pool, timeout: d.time
 
 func (d *driver) Write(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	return fn(pgConn{q: d.pool, timeout: d.timeout})
+}
+
+// ExecGrouped implements sqlstore.Driver: the statement commits in a group
+// with those of concurrent callers (see grouper).
+func (d *driver) ExecGrouped(ctx context.Context, key, query string, args ...any) (int64, error) {
+	return d.group.exec(ctx, key, query, args...)
 }
 
 // WriteBulk is Write: PostgreSQL has no single writer to order; the
@@ -269,6 +282,7 @@ func (d *driver) EmbeddedSchemaVersion() int64 { return d.embedded }
 func (d *driver) Name() string { return "postgres" }
 
 func (d *driver) Close() error {
+	d.group.close()
 	d.pool.Close()
 	return nil
 }

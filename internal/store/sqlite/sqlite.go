@@ -196,6 +196,18 @@ func (d *driver) WriteBulk(ctx context.Context, fn func(sqlstore.Conn) error) er
 	return d.w.doBulk(ctx, fn)
 }
 
+// ExecGrouped implements sqlstore.Driver: every write commits in the
+// writer's group commit already, in the order the writer took them.
+func (d *driver) ExecGrouped(ctx context.Context, _ string, query string, args ...any) (int64, error) {
+	var n int64
+	err := d.w.do(ctx, func(c sqlstore.Conn) error {
+		var err error
+		n, err = c.Exec(ctx, query, args...)
+		return err
+	})
+	return n, err
+}
+
 func (d *driver) Tx(ctx context.Context, fn func(sqlstore.Conn) error) error {
 	return d.w.do(ctx, fn)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -76,12 +77,25 @@ func (q queries) InsertPendingDeployment(ctx context.Context, d liftoff.Deployme
 	if err != nil {
 		return false, err
 	}
-	// The conflict target is the partial unique index of PENDING deployments.
-	n, err := q.exec(ctx, insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = `+sqlPending+` DO NOTHING`, args...)
+	// The conflict target is the partial unique index of PENDING
+	// deployments. Concurrent calls commit together; the key orders them
+	// by that index, so that two groups wait on each other's rows in one
+	// order only.
+	n, err := q.grouped(ctx, instanceKey(d.EnvironmentID, d.PRNumber), insertDeployment+` ON CONFLICT (environment_id, pr_number) WHERE status = `+sqlPending+` DO NOTHING`, args...)
 	if err != nil {
 		return false, fmt.Errorf("insert pending deployment: %w", err)
 	}
 	return n == 1, nil
+}
+
+// instanceKey names an environment instance. Keys order the statements
+// of a group commit: any order does, as long as every replica uses the
+// same.
+func instanceKey(environmentID int64, prNumber int) string {
+	var b [32]byte
+	k := strconv.AppendInt(b[:0], environmentID, 10)
+	k = append(k, '/')
+	return string(strconv.AppendInt(k, int64(prNumber), 10))
 }
 
 func (q queries) GetDeployment(ctx context.Context, p store.GetDeploymentParams) (liftoff.Deployment, error) {
@@ -104,6 +118,20 @@ func (q queries) GetPendingDeployment(ctx context.Context, p store.GetPendingDep
 		return liftoff.Deployment{}, fmt.Errorf("get pending deployment of environment %d: %w", p.EnvironmentID, err)
 	}
 	return d, nil
+}
+
+func (q queries) LockInstance(ctx context.Context, p store.LockInstanceParams) error {
+	if q.dialect != "postgres" {
+		return nil
+	}
+	// Advisory locks are per database: the schema is in the key, so
+	// installations in schemas of one database do not wait on each other.
+	key := instanceKey(p.EnvironmentID, p.PRNumber)
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('liftoff-instance:' || current_schema() || ':' || $1, 0))`,
+		key); err != nil {
+		return fmt.Errorf("lock instance %s: %w", key, err)
+	}
+	return nil
 }
 
 // QueueStats reads the two partial indexes of the queue: PENDING and

@@ -1,7 +1,8 @@
 // Package sqlstore implements store.Store once, in SQL both SQLite and
 // PostgreSQL accept ($n placeholders, RETURNING, ON CONFLICT, partial indexes,
 // row values), on top of a small Driver seam that each dialect implements:
-// how to read, how to write, and how to run a transaction. Timestamps are
+// how to read, how to write (alone or in a group commit), and how to run a
+// transaction. Timestamps are
 // integer milliseconds, booleans are compared with IS TRUE/IS FALSE-free
 // expressions that both accept, and JSON is kept as text.
 package sqlstore
@@ -45,6 +46,16 @@ type Driver interface {
 	// commit, they commit after the interactive transactions queued with
 	// them.
 	WriteBulk(ctx context.Context, fn func(Conn) error) error
+	// ExecGrouped runs one write statement that may commit together with
+	// the grouped statements of concurrent callers, and returns the rows it
+	// affected once it is committed: on PostgreSQL the statements queued
+	// meanwhile are sent in one round trip and commit in one transaction,
+	// in the order of their keys (among equal keys, in the order they
+	// came), so that statements waiting on each other's rows (one unique
+	// index) take them in one order everywhere; a group that fails runs
+	// each of its statements again on its own. On SQLite it is Write's
+	// group commit.
+	ExecGrouped(ctx context.Context, key, query string, args ...any) (int64, error)
 	// Tx runs fn in a transaction that commits when fn returns nil.
 	Tx(ctx context.Context, fn func(Conn) error) error
 	Ping(ctx context.Context) error

@@ -142,24 +142,8 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 		return nil
 	}
 	err := q.write(ctx, func(c Conn) error {
-		// One multi-row INSERT per chunk keeps the statement count low.
-		const chunk = 100
-		for start := 0; start < len(calls); start += chunk {
-			part := calls[start:min(start+chunk, len(calls))]
-			var sb strings.Builder
-			args := make([]any, 0, len(part)*6)
-			sb.WriteString(`INSERT INTO hook_calls (hook_id, created_at, address, status, outcome, deployment_id) VALUES `)
-			for i, call := range part {
-				if i > 0 {
-					sb.WriteString(", ")
-				}
-				n := i * 6
-				fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
-				args = append(args, call.HookID, millis(call.At), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
-			}
-			if _, err := c.Exec(ctx, sb.String(), args...); err != nil {
-				return fmt.Errorf("insert hook calls: %w", err)
-			}
+		if err := q.insertHookCalls(ctx, c, calls); err != nil {
+			return err
 		}
 		// Usage counters: one UPDATE per hook, with its count and its last call.
 		type usage struct {
@@ -195,6 +179,52 @@ func (q queries) RecordHookCalls(ctx context.Context, calls []liftoff.HookCall) 
 	})
 	if err != nil {
 		return fmt.Errorf("record hook calls: %w", err)
+	}
+	return nil
+}
+
+// insertHookCalls inserts calls in their order. On PostgreSQL one
+// statement of arrays takes any number of them, and being always the same
+// it is prepared once per connection; elsewhere one multi-row INSERT per
+// chunk keeps the statement count low.
+func (q queries) insertHookCalls(ctx context.Context, c Conn, calls []liftoff.HookCall) error {
+	if q.dialect == "postgres" {
+		hooks, addrs, outcomes := make([]string, len(calls)), make([]string, len(calls)), make([]string, len(calls))
+		at, status, deps := make([]int64, len(calls)), make([]int32, len(calls)), make([]*string, len(calls))
+		for i, call := range calls {
+			hooks[i], at[i], addrs[i], status[i], outcomes[i] = call.HookID, millis(call.At), call.Address, int32(call.Status), call.Outcome
+			if call.DeploymentID != "" {
+				deps[i] = &calls[i].DeploymentID
+			}
+		}
+		// Ids follow the order of the calls: ORDER BY feeds the identity
+		// column in that order.
+		if _, err := c.Exec(ctx, `INSERT INTO hook_calls (hook_id, created_at, address, status, outcome, deployment_id)
+			SELECT hook_id, created_at, address, status, outcome, deployment_id
+			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::integer[], $5::text[], $6::text[]) WITH ORDINALITY
+				AS c (hook_id, created_at, address, status, outcome, deployment_id, n)
+			ORDER BY n`, hooks, at, addrs, status, outcomes, deps); err != nil {
+			return fmt.Errorf("insert hook calls: %w", err)
+		}
+		return nil
+	}
+	const chunk = 100
+	for start := 0; start < len(calls); start += chunk {
+		part := calls[start:min(start+chunk, len(calls))]
+		var sb strings.Builder
+		args := make([]any, 0, len(part)*6)
+		sb.WriteString(`INSERT INTO hook_calls (hook_id, created_at, address, status, outcome, deployment_id) VALUES `)
+		for i, call := range part {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := i * 6
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+			args = append(args, call.HookID, millis(call.At), call.Address, call.Status, call.Outcome, emptyNull(call.DeploymentID))
+		}
+		if _, err := c.Exec(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("insert hook calls: %w", err)
+		}
 	}
 	return nil
 }

@@ -7,7 +7,7 @@ import (
 
 // Observe is told how long each store call took, by kind: "read" (a query
 // outside a transaction, until its first row is there), "write" (a
-// statement committed on its own, or in SQLite's group commit),
+// statement committed on its own, or in a group commit),
 // "write_bulk" (output), "tx" (a transaction, from BEGIN to COMMIT).
 type Observe func(op string, took time.Duration)
 
@@ -26,6 +26,11 @@ func (d observedDriver) Read() Conn { return observedConn{Conn: d.Driver.Read(),
 func (d observedDriver) Write(ctx context.Context, fn func(Conn) error) error {
 	defer d.timed("write")()
 	return d.Driver.Write(ctx, fn)
+}
+
+func (d observedDriver) ExecGrouped(ctx context.Context, key, query string, args ...any) (int64, error) {
+	defer d.timed("write")()
+	return d.Driver.ExecGrouped(ctx, key, query, args...)
 }
 
 func (d observedDriver) WriteBulk(ctx context.Context, fn func(Conn) error) error {

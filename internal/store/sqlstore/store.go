@@ -16,7 +16,8 @@ var _ store.Store = (*Store)(nil)
 
 // New returns a Store over d.
 func New(d Driver) *Store {
-	return &Store{queries: queries{read: d.Read(), write: d.Write, writeBulk: d.WriteBulk, tx: d.Tx, dialect: d.Name()}, driver: d}
+	return &Store{queries: queries{read: d.Read(), write: d.Write, writeBulk: d.WriteBulk, grouped: d.ExecGrouped, tx: d.Tx,
+		dialect: d.Name()}, driver: d}
 }
 
 // Tx implements store.Store.
@@ -48,6 +49,9 @@ type queries struct {
 	read      Conn
 	write     func(ctx context.Context, fn func(Conn) error) error
 	writeBulk func(ctx context.Context, fn func(Conn) error) error
+	// grouped runs one statement in a group commit (Driver.ExecGrouped),
+	// or in the transaction the queries are bound to.
+	grouped func(ctx context.Context, key, query string, args ...any) (int64, error)
 	// tx runs fn in a transaction of its own (outside Tx), or in the one
 	// the queries are bound to.
 	tx      func(ctx context.Context, fn func(Conn) error) error
@@ -57,7 +61,10 @@ type queries struct {
 // in returns the queries bound to one connection (a transaction).
 func (q queries) in(c Conn) queries {
 	write := func(_ context.Context, f func(Conn) error) error { return f(c) }
-	return queries{read: c, write: write, writeBulk: write, tx: write, dialect: q.dialect}
+	grouped := func(ctx context.Context, _, query string, args ...any) (int64, error) {
+		return c.Exec(ctx, query, args...)
+	}
+	return queries{read: c, write: write, writeBulk: write, grouped: grouped, tx: write, dialect: q.dialect}
 }
 
 // skipLocked is what a PostgreSQL claim adds so that concurrent workers pass

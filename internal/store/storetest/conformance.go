@@ -31,6 +31,7 @@ func basicCases() []testCase {
 		{"ListDeploymentsPaging", testListDeploymentsPaging},
 		{"TxRollsBack", testTxRollsBack},
 		{"ConcurrentTx", testConcurrentTx},
+		{"LockInstance", testLockInstance},
 		{"ClosedStoreIsUnavailable", testClosed},
 	}
 }
@@ -581,6 +582,60 @@ func testConcurrentTx(t *testing.T, s store.Store) {
 		t.Fatalf("%d hooks committed, want %d (%v)", len(hooks), n-n/4, err)
 	}
 	_ = p
+}
+
+// testLockInstance runs transactions that each replace the PENDING
+// deployment of one instance (read it, cancel it, insert their own), all
+// at once: with the instance locked first they take turns, so none meets
+// another's insert in the unique index, and one PENDING is left.
+func testLockInstance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p, envs := seed(t, s)
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = s.Tx(ctx, func(q store.Queries) error {
+				if err := q.LockInstance(ctx, store.LockInstanceParams{EnvironmentID: envs[2].ID, PRNumber: 7}); err != nil {
+					return err
+				}
+				pending, err := q.GetPendingDeployment(ctx, store.GetPendingDeploymentParams{EnvironmentID: envs[2].ID, PRNumber: 7})
+				switch {
+				case err == nil:
+					ok, err := q.FinishPendingDeployment(ctx, store.FinishDeploymentParams{ID: pending.ID, Status: liftoff.StatusCancelled, At: t0})
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return fmt.Errorf("%s was read PENDING and was not any more", pending.ID)
+					}
+				case !errors.Is(err, store.ErrNotFound):
+					return err
+				}
+				return q.InsertDeployment(ctx, newDeployment(p, envs[2], 7, t0))
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+	ds, err := s.ListDeployments(ctx, store.ListDeploymentsParams{EnvironmentID: envs[2].ID, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := 0
+	for _, d := range ds {
+		if d.Status == liftoff.StatusPending {
+			pending++
+		}
+	}
+	if len(ds) != n || pending != 1 {
+		t.Errorf("%d deployments, %d PENDING; want %d and 1", len(ds), pending, n)
+	}
 }
 
 func testClosed(t *testing.T, s store.Store) {
