@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -47,6 +48,23 @@ func (r *release) printf(format string, args ...any) {
 func (r *release) labels() map[string]string {
 	l := maps.Clone(r.owner)
 	l[LabelDeployment] = r.rel.ID
+	return l
+}
+
+// podLabels are the labels of the release's pods of a component
+// (ComponentServer, or what a Job runs).
+func (r *release) podLabels(component string) map[string]string {
+	l := r.labels()
+	l[LabelComponent] = component
+	return l
+}
+
+// serverSelector selects the pods the Service sends traffic to: the
+// Deployment's, not those of the service's Jobs, which run its image (and
+// its port) without a probe.
+func (r *release) serverSelector() map[string]string {
+	l := maps.Clone(r.owner)
+	l[LabelComponent] = ComponentServer
 	return l
 }
 
@@ -232,14 +250,11 @@ func (r *release) port() int {
 }
 
 // applySecret applies the release's environment as an immutable Secret,
-// named by its content, and returns its name.
+// named by its content, and returns its name. The Liftoff host's basics
+// the environment starts from (PATH, HOME, locale, proxies ...) are left
+// out, as for any container: the image's own apply.
 func (r *release) applySecret(ctx context.Context) (string, error) {
-	data := map[string]string{}
-	for _, kv := range r.rel.Env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			data[k] = v
-		}
-	}
+	data := steps.ContainerEnv(r.rel.Env)
 	h := sha256.New()
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%s=%s\x00", k, data[k])
@@ -291,14 +306,14 @@ func (r *release) deployment(image, secret string) *appsac.DeploymentApplyConfig
 			WithSelector(metaac.LabelSelector().WithMatchLabels(r.owner)).
 			WithStrategy(appsac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
 				WithRollingUpdate(appsac.RollingUpdateDeployment().WithMaxUnavailable(maxUnavailable).WithMaxSurge(maxSurge))).
-			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.labels()).
+			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels(ComponentServer)).
 				WithSpec(coreac.PodSpec().WithContainers(r.container(image, secret)))))
 }
 
 // applyService applies the Service in front of the pods.
 func (r *release) applyService(ctx context.Context) error {
 	s := coreac.Service(r.name, r.ns).WithLabels(r.owner).
-		WithSpec(coreac.ServiceSpec().WithSelector(r.owner).
+		WithSpec(coreac.ServiceSpec().WithSelector(r.serverSelector()).
 			WithPorts(coreac.ServicePort().WithName("http").WithPort(80).WithTargetPort(intstr.FromString("http"))))
 	if _, err := r.cs.CoreV1().Services(r.ns).Apply(ctx, s, apply); err != nil {
 		return fmt.Errorf("apply Service %s/%s: %w", r.ns, r.name, err)

@@ -32,7 +32,14 @@ const (
 	LabelPR          = "liftoff.dev/pr"
 	LabelService     = "liftoff.dev/service"
 	LabelDeployment  = "liftoff.dev/deployment"
+	// LabelComponent tells a service's pods apart: ComponentServer on
+	// its Deployment's, the only ones its Service sends traffic to;
+	// the name of the command on those of its Jobs and CronJobs.
+	LabelComponent = "app.kubernetes.io/component"
 )
+
+// ComponentServer is LabelComponent's value on the pods that serve.
+const ComponentServer = "server"
 
 // managedBy is LabelManagedBy's value on Liftoff's objects.
 const managedBy = "liftoff"

@@ -12,9 +12,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/kubetest"
+	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/target/kube"
 )
@@ -354,5 +356,88 @@ func TestCronSchedule(t *testing.T) {
 		if _, _, err := kube.CronSchedule(bad); err == nil || !strings.Contains(err.Error(), "five cron fields") {
 			t.Errorf("CronSchedule(%q) = %v, want a refusal saying how to write it", bad, err)
 		}
+	}
+}
+
+// The pods get the service's variables, not the Liftoff host's basics
+// (PATH, HOME, locale, proxies ...) that a release's environment starts
+// from: those would replace the image's own, as for a container on the
+// local target.
+func TestSecretLeavesOutTheHostsEnvironment(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := webService("web")
+	svc.MinInstances = 1
+	rel := release("dep1", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("e", 64), log)
+	rel.Env = append(steps.BaseEnv(), "GREETING=hello", "TZ=Europe/Paris")
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := c.Client.CoreV1().Secrets(ns).Get(ctx, d.Spec.Template.Spec.Containers[0].EnvFrom[0].SecretRef.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range steps.BaseEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		if got, ok := sec.Data[k]; ok && string(got) == v && k != "TZ" {
+			t.Errorf("the Secret holds the Liftoff host's %s", kv)
+		}
+	}
+	if string(sec.Data["GREETING"]) != "hello" || string(sec.Data["TZ"]) != "Europe/Paris" {
+		t.Errorf("the Secret lost the service's own variables: %v", sec.Data)
+	}
+}
+
+// The pods of a web service's deploy commands (Jobs of its image, with
+// its port and no probe) are not behind its Service: only the
+// Deployment's pods get its traffic.
+func TestServiceSelectsOnlyTheDeploymentsPods(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := webService("web")
+	svc.MinInstances = 1
+	svc.PreDeployCommand = config.Command{Line: "migrate"}
+	svc.PostDeployCommand = config.Command{Line: "warm"}
+	if err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("f", 64), log)); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	s, err := c.Client.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.Spec.Selector).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, deployment := 0, 0
+	for _, p := range pods.Items {
+		if p.Labels["job-name"] != "" {
+			jobs++
+			t.Errorf("the Service selects pod %s of Job %s", p.Name, p.Labels["job-name"])
+		} else {
+			deployment++
+		}
+	}
+	if deployment != 1 {
+		t.Errorf("the Service selects %d pods of the Deployment, want 1", deployment)
+	}
+	all, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 2 {
+		t.Errorf("%d Jobs, want the predeploy's and the postdeploy's", len(all.Items))
 	}
 }

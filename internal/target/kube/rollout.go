@@ -100,7 +100,7 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 	ctr.ReadinessProbe, ctr.LivenessProbe = nil, nil
 	job := batchac.Job(name, r.ns).WithLabels(r.labels()).
 		WithSpec(batchac.JobSpec().WithBackoffLimit(0).WithTTLSecondsAfterFinished(3600).
-			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.labels()).
+			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels(what)).
 				WithSpec(coreac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).WithContainers(ctr))))
 	if _, err := r.cs.BatchV1().Jobs(r.ns).Apply(ctx, job, apply); err != nil {
 		return fmt.Errorf("apply Job %s/%s: %w", r.ns, name, err)
@@ -161,7 +161,7 @@ func (r *release) applyCronJobs(ctx context.Context, image, secret string) error
 			WithConcurrencyPolicy("Forbid").
 			WithJobTemplate(batchac.JobTemplateSpec().WithLabels(r.labels()).WithSpec(batchac.JobSpec().
 				WithBackoffLimit(0).WithActiveDeadlineSeconds(int64(j.TimeoutDuration().Seconds())).
-				WithTemplate(coreac.PodTemplateSpec().WithLabels(r.labels()).
+				WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels("job")).
 					WithSpec(coreac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).WithContainers(ctr)))))
 		if j.Timezone != "" {
 			spec.WithTimeZone(j.Timezone)
