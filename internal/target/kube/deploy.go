@@ -124,10 +124,11 @@ func (r *release) deploy(ctx context.Context) error {
 		}
 	}
 	r.printf("Applying Deployment %s/%s (%d replicas)", r.ns, r.name, r.replicas())
-	if _, err := r.cs.AppsV1().Deployments(r.ns).Apply(ctx, r.deployment(image, secret), apply); err != nil {
+	applied, err := r.cs.AppsV1().Deployments(r.ns).Apply(ctx, r.deployment(image, secret), apply)
+	if err != nil {
 		return fmt.Errorf("apply Deployment %s/%s: %w", r.ns, r.name, err)
 	}
-	if err := r.waitRollout(ctx); err != nil {
+	if err := r.waitRollout(ctx, applied.Generation); err != nil {
 		r.rollback(ctx, prev)
 		return err
 	}

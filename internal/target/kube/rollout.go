@@ -28,10 +28,10 @@ import (
 // errProgressDeadline is a rollout the Deployment controller gave up on.
 var errProgressDeadline = errors.New("the rollout made no progress before its deadline")
 
-// waitRollout waits until every replica of the Deployment runs the new
-// pod template and is available, and the old ones are gone, within the
-// rollout timeout.
-func (r *release) waitRollout(ctx context.Context) error {
+// waitRollout waits until every replica of the Deployment runs the pod
+// template of generation (the one the release applied) or a later one and
+// is available, and the old ones are gone, within the rollout timeout.
+func (r *release) waitRollout(ctx context.Context, generation int64) error {
 	ctx, cancel := context.WithTimeout(ctx, r.t.cfg.RolloutTimeout)
 	defer cancel()
 	lw := cache.NewFilteredListWatchFromClient(r.cs.AppsV1().RESTClient(), "deployments", r.ns, func(o *metav1.ListOptions) {
@@ -47,7 +47,7 @@ func (r *release) waitRollout(ctx context.Context) error {
 			return false, fmt.Errorf("the rollout of Deployment %s/%s ended: it was deleted", r.ns, r.name)
 		}
 		last = d
-		return rolledOut(d)
+		return rolledOut(d, generation)
 	})
 	switch {
 	case err == nil:
@@ -60,9 +60,12 @@ func (r *release) waitRollout(ctx context.Context) error {
 	return fmt.Errorf("wait for Deployment %s/%s: %w", r.ns, r.name, err)
 }
 
-// rolledOut reports whether d's rollout is complete, or failed.
-func rolledOut(d *appsv1.Deployment) (bool, error) {
-	if d.Generation > d.Status.ObservedGeneration {
+// rolledOut reports whether d's rollout of generation is complete, or
+// failed. The first state a watch gets may be the API server's cached one
+// from before the apply (its list reads the watch cache): a complete
+// rollout of an older generation is no answer.
+func rolledOut(d *appsv1.Deployment, generation int64) (bool, error) {
+	if d.Generation < generation || d.Generation > d.Status.ObservedGeneration {
 		return false, nil
 	}
 	for _, c := range d.Status.Conditions {

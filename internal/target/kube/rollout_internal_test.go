@@ -1,0 +1,35 @@
+package kube
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The first state a rollout's watch sees may come from the API server's
+// watch cache, from before the apply: the previous release, completely
+// rolled out. That is no rollout of the applied generation.
+func TestRolledOutWaitsForTheAppliedGeneration(t *testing.T) {
+	t.Parallel()
+	replicas := int32(2)
+	done := appsv1.DeploymentStatus{ObservedGeneration: 3, Replicas: 2, UpdatedReplicas: 2, AvailableReplicas: 2}
+	stale := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Generation: 3}, Spec: appsv1.DeploymentSpec{Replicas: &replicas}, Status: done}
+	if ok, err := rolledOut(stale, 4); ok || err != nil {
+		t.Errorf("rolledOut(the previous generation, complete) = %v, %v; want a wait for generation 4", ok, err)
+	}
+	applied := stale.DeepCopy()
+	applied.Generation = 4
+	if ok, _ := rolledOut(applied, 4); ok {
+		t.Error("rolledOut before the controller observed the applied generation")
+	}
+	applied.Status.ObservedGeneration = 4
+	if ok, err := rolledOut(applied, 4); !ok || err != nil {
+		t.Errorf("rolledOut(generation 4 observed and available) = %v, %v", ok, err)
+	}
+	// A later apply (someone else's) is waited for as well.
+	applied.Generation = 5
+	if ok, _ := rolledOut(applied, 4); ok {
+		t.Error("rolledOut before the controller observed the latest generation")
+	}
+}
