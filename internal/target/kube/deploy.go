@@ -116,6 +116,10 @@ func (r *release) deploy(ctx context.Context) error {
 		if err := r.applyCronJobs(ctx, image, secret); err != nil {
 			return err
 		}
+		if err := r.pruneCronJobs(ctx); err != nil {
+			return err
+		}
+		r.pruneSecrets(ctx, secret)
 		return r.postDeploy(ctx, image, secret)
 	}
 	if r.port() > 0 {
@@ -137,6 +141,9 @@ func (r *release) deploy(ctx context.Context) error {
 		if err := r.applyIngress(ctx); err != nil {
 			return err
 		}
+	}
+	if err := r.pruneCronJobs(ctx); err != nil { // of a scheduler it was
+		return err
 	}
 	r.pruneSecrets(ctx, secret)
 	return r.postDeploy(ctx, image, secret)
@@ -366,36 +373,41 @@ func (r *release) rollback(ctx context.Context, prev *appsac.DeploymentApplyConf
 	}
 }
 
-// pruneSecrets deletes the service's environment Secrets that no
-// ReplicaSet of it uses any more (versionHistoryCount keeps them).
+// pruneSecrets deletes the service's environment Secrets that none of
+// its ReplicaSets (versionHistoryCount keeps them), CronJobs or Jobs (a
+// run still going, a finished one until its TTL) uses any more.
 func (r *release) pruneSecrets(ctx context.Context, keep string) {
 	sel := metav1.ListOptions{LabelSelector: selectorOf(r.owner)}
-	rss, err := r.cs.AppsV1().ReplicaSets(r.ns).List(ctx, sel)
-	if err != nil {
-		return
-	}
 	used := map[string]bool{keep: true}
-	for _, rs := range rss.Items {
-		for _, c := range rs.Spec.Template.Spec.Containers {
+	uses := func(spec corev1.PodSpec) {
+		for _, c := range spec.Containers {
 			for _, e := range c.EnvFrom {
 				if e.SecretRef != nil {
 					used[e.SecretRef.Name] = true
 				}
 			}
 		}
+	}
+	rss, err := r.cs.AppsV1().ReplicaSets(r.ns).List(ctx, sel)
+	if err != nil {
+		return
+	}
+	for _, rs := range rss.Items {
+		uses(rs.Spec.Template.Spec)
 	}
 	cjs, err := r.cs.BatchV1().CronJobs(r.ns).List(ctx, sel)
 	if err != nil {
 		return
 	}
 	for _, cj := range cjs.Items {
-		for _, c := range cj.Spec.JobTemplate.Spec.Template.Spec.Containers {
-			for _, e := range c.EnvFrom {
-				if e.SecretRef != nil {
-					used[e.SecretRef.Name] = true
-				}
-			}
-		}
+		uses(cj.Spec.JobTemplate.Spec.Template.Spec)
+	}
+	jobs, err := r.cs.BatchV1().Jobs(r.ns).List(ctx, sel)
+	if err != nil {
+		return
+	}
+	for _, j := range jobs.Items {
+		uses(j.Spec.Template.Spec)
 	}
 	secrets, err := r.cs.CoreV1().Secrets(r.ns).List(ctx, sel)
 	if err != nil {

@@ -235,7 +235,13 @@ func ObjectName(inst target.Instance, serviceID string) string {
 	if inst.PRNumber > 0 {
 		name += "-pr-" + strconv.Itoa(inst.PRNumber)
 	}
-	const limit = 63
+	return dnsName(name, 63)
+}
+
+// dnsName is name (lowercase letters, digits and '-') made a DNS label
+// of at most limit characters: a longer one is cut and ends with a hash
+// of the whole, so that names differing past the cut stay apart.
+func dnsName(name string, limit int) string {
 	if len(name) > limit {
 		sum := sha256.Sum256([]byte(name))
 		name = strings.TrimRight(name[:limit-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]

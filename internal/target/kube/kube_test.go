@@ -10,6 +10,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -346,7 +347,8 @@ func TestSchedulerAndPreDeploy(t *testing.T) {
 func TestCronSchedule(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"*/5 * * * *": "*/5 * * * *", "rate(1 hour)": "0 */1 * * *", "rate(6 hours)": "0 */6 * * *",
-		"rate(1 day)": "0 0 * * *", "rate(20 minutes)": "*/20 * * * *"} {
+		"rate(1 day)": "0 0 * * *", "rate(20 minutes)": "*/20 * * * *",
+		"@daily": "@daily", "@hourly": "@hourly", "@weekly": "@weekly", "@monthly": "@monthly", "@yearly": "@yearly"} {
 		got, suspend, err := kube.CronSchedule(in)
 		if err != nil || got != want || suspend {
 			t.Errorf("CronSchedule(%q) = %q, %v, %v; want %q", in, got, suspend, err, want)
@@ -439,5 +441,90 @@ func TestServiceSelectsOnlyTheDeploymentsPods(t *testing.T) {
 	}
 	if len(all.Items) != 2 {
 		t.Errorf("%d Jobs, want the predeploy's and the postdeploy's", len(all.Items))
+	}
+}
+
+// A CronJob of a job's name that Liftoff does not manage stops the
+// release, and stays as it was.
+func TestRefusesCronJobsItDoesNotManage(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, time.Minute)
+	theirs := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: "cron-nightly", Labels: map[string]string{"team": "ops"}},
+		Spec: batchv1.CronJobSpec{Schedule: "0 1 * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "backup", Image: "theirs:1"}}}}}}}}
+	if _, err := c.Client.BatchV1().CronJobs(ns).Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := schedulerService("cron", map[string]string{"nightly": "0 3 * * *"})
+	err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("c", 64), &lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "not Liftoff's") {
+		t.Fatalf("Deploy = %v, want a refusal naming the CronJob", err)
+	}
+	cj, err := c.Client.BatchV1().CronJobs(ns).Get(ctx, "cron-nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cj.Spec.Schedule != "0 1 * * *" || cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image != "theirs:1" ||
+		cj.Labels[kube.LabelManagedBy] != "" {
+		t.Errorf("their CronJob changed: %+v %v", cj.Spec, cj.Labels)
+	}
+}
+
+func schedulerService(id string, schedules map[string]string) config.Service {
+	jobs := map[string]config.Job{}
+	for job, schedule := range schedules {
+		jobs[job] = config.Job{StartCommand: config.Command{Line: "run " + job}, Schedule: schedule}
+	}
+	return config.Service{ID: id, Type: config.TypeScheduler, VersionHistoryCount: 5, Jobs: jobs,
+		Target: config.Target{Type: config.TargetKubernetes}}
+}
+
+// A job taken out of a scheduler's config stops running: its CronJob goes
+// with the next release, and so do the Secrets of the releases before.
+// Another scheduler's CronJobs stay.
+func TestRemovedJobsCronJobGoes(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, time.Minute)
+	log := &lockedBuffer{}
+	image := "registry.invalid/team/cron@sha256:" + strings.Repeat("d", 64)
+	other := schedulerService("other", map[string]string{"hourly": "0 * * * *"})
+	if err := tg.Deploy(ctx, release("o1", prod, other, image, log)); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	rel := release("dep1", prod, schedulerService("cron", map[string]string{"nightly": "0 3 * * *", "weekly": "0 4 * * 0"}), image, log)
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	rel = release("dep2", prod, schedulerService("cron", map[string]string{"nightly": "0 3 * * *"}), image, log)
+	rel.Env = []string{"GREETING=bonjour"}
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	l, err := c.Client.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, cj := range l.Items {
+		if cj.DeletionTimestamp == nil {
+			names = append(names, cj.Name)
+		}
+	}
+	if got := strings.Join(names, ","); got != "cron-nightly,other-hourly" {
+		t.Errorf("CronJobs = %s, want cron-nightly,other-hourly", got)
+	}
+	secrets, err := c.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelService + "=cron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 1 {
+		t.Errorf("%d Secrets of the scheduler, want the last release's only", len(secrets.Items))
 	}
 }

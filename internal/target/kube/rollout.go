@@ -146,9 +146,21 @@ func jobName(object, what, releaseID string) string {
 }
 
 // applyCronJobs applies a scheduler's jobs as CronJobs; a manual job is a
-// suspended one.
+// suspended one. A CronJob of a job's name that is not the service's
+// stops the release before any is applied.
 func (r *release) applyCronJobs(ctx context.Context, image, secret string) error {
 	svc := r.rel.Service
+	for _, id := range svc.JobIDs() {
+		name := cronJobName(r.name, id)
+		cj, err := r.cs.BatchV1().CronJobs(r.ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("read CronJob %s/%s: %w", r.ns, name, err)
+		case !ownedBy(cj.Labels, r.owner):
+			return notOurs("CronJob", r.ns, name, cj.Labels)
+		}
+	}
 	for _, id := range svc.JobIDs() {
 		j := svc.Jobs[id]
 		schedule, suspend, err := CronSchedule(j.Schedule)
@@ -177,15 +189,44 @@ func (r *release) applyCronJobs(ctx context.Context, image, secret string) error
 	return nil
 }
 
-// cronJobName names a job's CronJob; the Jobs it makes add 11 characters,
-// so it has at most 52.
-func cronJobName(object, jobID string) string {
-	name := object + "-" + strings.ToLower(strings.ReplaceAll(jobID, "_", "-"))
-	if len(name) > 52 {
-		name = ObjectName(target.Instance{}, name)[:52]
+// pruneCronJobs deletes the service's CronJobs of jobs it no longer has
+// (all of them when it is no scheduler any more), with their Jobs.
+func (r *release) pruneCronJobs(ctx context.Context) error {
+	keep := map[string]bool{}
+	if r.rel.Service.Type == config.TypeScheduler {
+		for _, id := range r.rel.Service.JobIDs() {
+			keep[cronJobName(r.name, id)] = true
+		}
 	}
-	return strings.TrimRight(name, "-")
+	l, err := r.cs.BatchV1().CronJobs(r.ns).List(ctx, metav1.ListOptions{LabelSelector: selectorOf(r.owner)})
+	if err != nil {
+		return fmt.Errorf("list the CronJobs of %s: %w", r.rel.Service.ID, err)
+	}
+	background := metav1.DeletePropagationBackground
+	for _, cj := range l.Items {
+		if keep[cj.Name] || cj.DeletionTimestamp != nil {
+			continue
+		}
+		r.printf("Deleting CronJob %s/%s: its job is no longer in the service's config", r.ns, cj.Name)
+		err := r.cs.BatchV1().CronJobs(r.ns).Delete(ctx, cj.Name, metav1.DeleteOptions{PropagationPolicy: &background})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete CronJob %s/%s: %w", r.ns, cj.Name, err)
+		}
+	}
+	return nil
 }
+
+// cronJobName names a job's CronJob. The Jobs it makes add 11 characters
+// to it, so it has at most 52: a longer one is cut, and ends with a hash
+// of the whole.
+func cronJobName(object, jobID string) string {
+	return dnsName(object+"-"+strings.ToLower(strings.ReplaceAll(jobID, "_", "-")), 52)
+}
+
+// descriptors are the schedules of one word both Liftoff and CronJobs
+// read.
+var descriptors = map[string]bool{"@yearly": true, "@annually": true, "@monthly": true, "@weekly": true,
+	"@daily": true, "@midnight": true, "@hourly": true}
 
 var (
 	rateSchedule = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
@@ -195,12 +236,14 @@ var (
 // CronSchedule is a job's schedule as a CronJob's: five cron fields as
 // they are, a rate that divides its unit as the equivalent fields, and
 // "manual" as a suspended CronJob. The others cannot be told to
-// Kubernetes exactly, and are refused.
+// Kubernetes exactly, and are refused. A descriptor (@daily) is one too.
 func CronSchedule(s string) (schedule string, suspend bool, err error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "manual":
 		return "0 0 1 1 *", true, nil
+	case descriptors[s]:
+		return s, false, nil
 	case fiveFields.MatchString(s):
 		return s, false, nil
 	}

@@ -1,10 +1,12 @@
 package kube
 
 import (
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // The first state a rollout's watch sees may come from the API server's
@@ -31,5 +33,28 @@ func TestRolledOutWaitsForTheAppliedGeneration(t *testing.T) {
 	applied.Generation = 5
 	if ok, _ := rolledOut(applied, 4); ok {
 		t.Error("rolledOut before the controller observed the latest generation")
+	}
+}
+
+// A CronJob's name has at most 52 characters (its Jobs add 11), and two
+// jobs whose names only differ past the cut still get CronJobs of their
+// own.
+func TestCronJobNameCutsWithAHash(t *testing.T) {
+	t.Parallel()
+	object := strings.Repeat("s", 40)
+	a, b := cronJobName(object, "report-of-the-north"), cronJobName(object, "report-of-the-south")
+	if a == b {
+		t.Errorf("two jobs share CronJob %s", a)
+	}
+	for _, name := range []string{a, b, cronJobName(strings.Repeat("s", 49), "ab"), cronJobName(strings.Repeat("s", 49), "ac")} {
+		if len(name) > 52 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+			t.Errorf("CronJob name %q (%d characters) is not one", name, len(name))
+		}
+	}
+	if cronJobName(strings.Repeat("s", 49), "ab") == cronJobName(strings.Repeat("s", 49), "ac") {
+		t.Error("two jobs of a 52-character name share a CronJob")
+	}
+	if got := cronJobName("cron", "by_hand"); got != "cron-by-hand" {
+		t.Errorf("cronJobName(cron, by_hand) = %q", got)
 	}
 }
