@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
@@ -526,5 +527,45 @@ func TestRemovedJobsCronJobGoes(t *testing.T) {
 	}
 	if len(secrets.Items) != 1 {
 		t.Errorf("%d Secrets of the scheduler, want the last release's only", len(secrets.Items))
+	}
+}
+
+// A deploy command's Job that does not end within the rollout timeout
+// fails the release and is stopped: it does not go on running (a
+// migration) after the release gave up on it.
+func TestUnfinishedJobIsStopped(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	// No pod may start in the namespace: the Job waits for one forever.
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "no-pods"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}}}
+	if _, err := c.Client.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tg := newTarget(t, c, ns, 5*time.Second)
+	svc := config.Service{ID: "worker", Type: config.TypeWorker, VersionHistoryCount: 5, StartCommand: config.Command{Line: "work"},
+		PreDeployCommand: config.Command{Line: "migrate"}, Target: config.Target{Type: config.TargetKubernetes}}
+	log := &lockedBuffer{}
+	err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("9", 64), log))
+	if err == nil {
+		t.Fatal("a release whose predeploy Job never ran succeeded")
+	}
+	jobs, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs.Items {
+		if j.DeletionTimestamp != nil {
+			continue
+		}
+		failed := false
+		for _, cond := range j.Status.Conditions {
+			failed = failed || cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue
+		}
+		if !failed {
+			t.Errorf("Job %s is left to run: %+v\n%s", j.Name, j.Status, log)
+		}
 	}
 }

@@ -95,7 +95,9 @@ func progress(d *appsv1.Deployment) string {
 }
 
 // runJob runs a command of the service in a Job of the release's image
-// and waits for it to succeed.
+// and waits for it to succeed, within the rollout timeout (the Job's own
+// deadline too). A Job the wait gives up on (the timeout, the deployment
+// cancelled) is deleted with its pod: it does not go on running.
 func (r *release) runJob(ctx context.Context, what, image, secret string, c config.Command) error {
 	name := jobName(r.name, what, r.rel.ID)
 	r.printf("Running %s in Job %s/%s: %s", what, r.ns, name, c.String())
@@ -103,6 +105,7 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 	ctr.ReadinessProbe, ctr.LivenessProbe = nil, nil
 	job := batchac.Job(name, r.ns).WithLabels(r.labels()).
 		WithSpec(batchac.JobSpec().WithBackoffLimit(0).WithTTLSecondsAfterFinished(3600).
+			WithActiveDeadlineSeconds(int64(max(r.t.cfg.RolloutTimeout.Seconds(), 1))).
 			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels(what)).
 				WithSpec(coreac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).WithContainers(ctr))))
 	if _, err := r.cs.BatchV1().Jobs(r.ns).Apply(ctx, job, apply); err != nil {
@@ -129,7 +132,15 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 		return false, nil
 	})
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("the pod of Job %s/%s did not finish within %s", r.ns, name, r.t.cfg.RolloutTimeout)
+		background := metav1.DeletePropagationBackground
+		if derr := r.cs.BatchV1().Jobs(r.ns).Delete(context.WithoutCancel(ctx), name,
+			metav1.DeleteOptions{PropagationPolicy: &background}); derr != nil && !apierrors.IsNotFound(derr) {
+			r.printf("Could not stop Job %s/%s: %v", r.ns, name, derr)
+		}
+		if context.Cause(ctx) == context.DeadlineExceeded {
+			return fmt.Errorf("the pod of Job %s/%s did not finish within %s: the Job is deleted", r.ns, name, r.t.cfg.RolloutTimeout)
+		}
+		return fmt.Errorf("the Job %s/%s is deleted: %w", r.ns, name, context.Cause(ctx))
 	}
 	return err
 }
