@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -567,5 +568,36 @@ func TestUnfinishedJobIsStopped(t *testing.T) {
 		if !failed {
 			t.Errorf("Job %s is left to run: %+v\n%s", j.Name, j.Status, log)
 		}
+	}
+}
+
+// Every service id Liftoff accepts deploys: one starting with a digit
+// (a Service's name must start with a letter) and one ending with '-'
+// or '_' (a label value must end with a letter or digit).
+func TestServiceIDsKubernetesWouldRefuse(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	for i, id := range []string{"1api", "api_", "Edge-"} {
+		svc := webService(id)
+		svc.MinInstances = 1
+		log := &lockedBuffer{}
+		if err := tg.Deploy(ctx, release("dep"+strconv.Itoa(i), prod, svc, "registry.invalid/team/x@sha256:"+strings.Repeat("7", 64), log)); err != nil {
+			t.Errorf("Deploy %s: %v\n%s", id, err, log)
+			continue
+		}
+		pods, err := tg.Pods(ctx, prod, svc, 0)
+		if err != nil || len(pods) != 1 {
+			t.Errorf("Pods of %s = %+v, %v; want its one pod", id, pods, err)
+		}
+	}
+	d, err := c.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Items) != 3 {
+		t.Errorf("%d Deployments, want one per service", len(d.Items))
 	}
 }
