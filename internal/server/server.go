@@ -399,6 +399,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	supervised := &supervision.Service{Store: st, Reader: releases, NodeID: node}
 	if cluster != nil {
 		supervised.Cluster = cluster
+		jobs.Cluster = cluster
 	}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{

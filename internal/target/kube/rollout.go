@@ -227,6 +227,12 @@ func (r *release) pruneCronJobs(ctx context.Context) error {
 	return nil
 }
 
+// CronJob names the CronJob of job jobID of scheduler svc, in the
+// instance of PR prNumber (0 outside previews).
+func (t *Target) CronJob(svc config.Service, prNumber int, jobID string) (namespace, name string) {
+	return t.Settings(svc).Namespace, cronJobName(ObjectName(target.Instance{PRNumber: prNumber}, svc.ID), jobID)
+}
+
 // cronJobName names a job's CronJob. The Jobs it makes add 11 characters
 // to it, so it has at most 52: a longer one is cut, and ends with a hash
 // of the whole.
