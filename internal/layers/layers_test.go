@@ -30,9 +30,9 @@ var layers = [][]string{
 	// One SQL implementation; the release seam; certmagic's storage on
 	// the store.
 	{"store/sqlstore", "target", "certstore"},
-	// The two dialects; the local runtime; the managed databases and
-	// Redis users on the operator's servers.
-	{"store/sqlite", "store/postgres", "target/local", "resources"},
+	// The two dialects; the local runtime; the Kubernetes target; the
+	// managed databases and Redis users on the operator's servers.
+	{"store/sqlite", "store/postgres", "target/local", "target/kube", "resources"},
 	// The use cases every replica runs, and the store's conformance suite.
 	{"deployment", "job", "project", "apikey", "logstream", "store/storetest", "variables", "supervision", "protect", "notify"},
 	// What starts deployments (hook calls, GitHub events) and what runs
