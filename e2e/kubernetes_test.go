@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -69,7 +70,8 @@ func TestKubernetesTarget(t *testing.T) {
 	}
 
 	logs := &logLines{}
-	flags := storeFlags(t, "sqlite", t.TempDir())
+	dataDir := t.TempDir()
+	flags := storeFlags(t, "sqlite", dataDir)
 	key := bootstrapKey(t, flags)
 	srv := start(t, append(append(append(flags, sandboxFlags...), allowTempRepos()...),
 		"--kubeconfig", c.Kubeconfig, "--kube-base-image", base.String(), "--kube-rollout-timeout", "2m"), logs)
@@ -202,6 +204,15 @@ func TestKubernetesTarget(t *testing.T) {
 		return d.Name == "web" && d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == 2 && d.Status.UpdatedReplicas == 2
 	}); err != nil {
 		t.Errorf("web did not roll back out: %v", err)
+	}
+
+	// Stopped, Liftoff leaves none of the layers it packed (the liftoff
+	// binary's, kept for the static sites) in its data directory.
+	if err := srv.stop(); err != nil {
+		t.Fatalf("stop liftoff: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dataDir, "tmp", "*")); len(left) > 0 {
+		t.Errorf("left in the data directory after a stop: %v", left)
 	}
 }
 
