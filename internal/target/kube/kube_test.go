@@ -545,13 +545,20 @@ func TestUnfinishedJobIsStopped(t *testing.T) {
 	if _, err := c.Client.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Enforced once the quota controller has counted the namespace.
+	if _, err := kubetest.Until(ctx, c.Client.CoreV1().ResourceQuotas(ns), func(q *corev1.ResourceQuota) bool {
+		_, counted := q.Status.Hard[corev1.ResourcePods]
+		return q.Name == "no-pods" && counted
+	}); err != nil {
+		t.Fatal(err)
+	}
 	tg := newTarget(t, c, ns, 5*time.Second)
 	svc := config.Service{ID: "worker", Type: config.TypeWorker, VersionHistoryCount: 5, StartCommand: config.Command{Line: "work"},
 		PreDeployCommand: config.Command{Line: "migrate"}, Target: config.Target{Type: config.TargetKubernetes}}
 	log := &lockedBuffer{}
 	err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("9", 64), log))
-	if err == nil {
-		t.Fatal("a release whose predeploy Job never ran succeeded")
+	if err == nil || !strings.Contains(err.Error(), "preDeployCommand") {
+		t.Fatalf("Deploy = %v, want the predeploy Job's failure\n%s", err, log)
 	}
 	jobs, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
