@@ -168,11 +168,13 @@ func TestFailedRolloutRollsBack(t *testing.T) {
 	c := cluster.Get(t)
 	ns := c.Namespace(t)
 	ctx := timeout(t)
+	// The good release may take its time on a loaded machine; the bad
+	// one fails after 15 s.
 	tg := newTarget(t, c, ns, 15*time.Second)
 	log := &lockedBuffer{}
 	good := "registry.invalid/team/api@sha256:" + strings.Repeat("1", 64)
 	svc := webService("api")
-	if err := tg.Deploy(ctx, release("dep1", prod, svc, good, log)); err != nil {
+	if err := newTarget(t, c, ns, 2*time.Minute).Deploy(ctx, release("dep1", prod, svc, good, log)); err != nil {
 		t.Fatalf("first Deploy: %v\n%s", err, log)
 	}
 	bad := svc
