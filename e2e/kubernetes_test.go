@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -56,6 +57,7 @@ type kubeFixture struct {
 	c       *kubetest.Cluster
 	ns      string
 	regHost string
+	dataDir string
 	srv     *instance
 	cl      *client.Client
 	repo    *gittest.Repo
@@ -89,7 +91,8 @@ func newKubeFixture(t *testing.T, config func(ns, registry string) string) *kube
 		t.Fatalf("push the base image: %v", err)
 	}
 
-	flags := storeFlags(t, "sqlite", t.TempDir())
+	f.dataDir = t.TempDir()
+	flags := storeFlags(t, "sqlite", f.dataDir)
 	key := bootstrapKey(t, flags)
 	f.srv = start(t, append(append(append(flags, sandboxFlags...), allowTempRepos()...),
 		"--kubeconfig", c.Kubeconfig, "--kube-base-image", base.String(), "--kube-rollout-timeout", "2m"), &logLines{})
@@ -248,6 +251,15 @@ func TestKubernetesTarget(t *testing.T) {
 		return d.Name == "web" && d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == 2 && d.Status.UpdatedReplicas == 2
 	}); err != nil {
 		t.Errorf("web did not roll back out: %v", err)
+	}
+
+	// Stopped, Liftoff leaves none of the layers it packed (the liftoff
+	// binary's, kept for the static sites) in its data directory.
+	if err := f.srv.stop(); err != nil {
+		t.Fatalf("stop liftoff: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dataDir, "tmp", "*")); len(left) > 0 {
+		t.Errorf("left in the data directory after a stop: %v", left)
 	}
 }
 

@@ -137,7 +137,15 @@ func hostOf(origin string) string {
 // fingerprint is a service's config fingerprint, with the digest of the
 // variables it reads through the API when it reads any (services that
 // read none keep the fingerprints they had before such variables existed).
+//
+// A service that leaves its target to the operator is fingerprinted on
+// the target it releases to: with --kube-default, as a kubernetes one,
+// so that what only the cluster reads (minInstances) counts, and turning
+// the default on or off deploys it again where it now runs.
 func (r *deployment) fingerprint(s config.Service, vars variables.Resolved) string {
+	if s.Target.IsDefault() && r.e.onKube(s) {
+		s.Target.Type = config.TargetKubernetes
+	}
 	fp := s.Fingerprint(r.file.EnvVariables, r.envCfg.EnvVariables)
 	if vars.Digest == "" {
 		return fp

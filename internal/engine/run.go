@@ -277,11 +277,13 @@ func (r *deployment) unitSteps(u *unit, log *logstream.Writer, slots chan struct
 // one its build published; otherwise the target publishes the build
 // (or its container image) and the reference is recorded with the
 // service deployment, for a redeploy to run it again without a build.
+// A redeployed release that ran on the Liftoff host recorded an image of
+// its container storage (a tag, no digest), which is published too.
 func (r *deployment) publish(u *unit, dir, releaseDir string, log *logstream.Writer) (liftoff.Status, string) {
 	if r.e.Kube == nil {
 		return liftoff.StatusDeployError, errNoKube
 	}
-	if u.prebuilt != "" && u.prebuiltImage != "" && u.svc.ContainerImage == nil {
+	if u.prebuilt != "" && strings.Contains(u.prebuiltImage, "@sha256:") && u.svc.ContainerImage == nil {
 		u.image = u.prebuiltImage
 		log.Printf("==> Releasing again the published image %s", u.image)
 		return "", ""

@@ -23,6 +23,16 @@ type Runner interface {
 	JobQueued()
 }
 
+// Cluster runs the jobs of the schedulers released to a Kubernetes
+// cluster, as CronJobs: *kube.Target.
+type Cluster interface {
+	// Runs reports whether svc releases to the cluster.
+	Runs(svc config.Service) bool
+	// CronJob names the CronJob of a job of svc in the instance of PR
+	// prNumber (0 outside previews).
+	CronJob(svc config.Service, prNumber int, jobID string) (namespace, name string)
+}
+
 // Service asks for job runs and reads them.
 type Service struct {
 	Store store.Store
@@ -30,6 +40,8 @@ type Service struct {
 	Now   func() time.Time
 	// Runner is nil on a replica without an engine.
 	Runner Runner
+	// Cluster is nil when Liftoff releases to no Kubernetes cluster.
+	Cluster Cluster
 }
 
 // ServiceOf returns a live service, for the access check of a request
@@ -84,6 +96,11 @@ func (s *Service) Run(ctx context.Context, serviceID, jobID string, prNumber int
 	job, ok := rel.Config.Jobs[jobID]
 	if !ok {
 		return liftoff.JobExecution{}, fail.Newf(fail.NotFound, "service %s has no job %q in its current release (jobs: %v)", svc.GivenID, jobID, rel.Config.JobIDs())
+	}
+	if s.Cluster != nil && s.Cluster.Runs(rel.Config) {
+		ns, name := s.Cluster.CronJob(rel.Config, prNumber, jobID)
+		return liftoff.JobExecution{}, fail.Conflictf("service %s (%s) runs on a Kubernetes cluster, which runs its jobs as CronJobs: "+
+			"start a run of %s there (kubectl create job --from=cronjob/%s -n %s %s-manual-1)", svc.ID, svc.GivenID, jobID, name, ns, name)
 	}
 	if command.IsZero() {
 		command = job.StartCommand

@@ -319,7 +319,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
-	made = append(made, &lifecycle.Funcs{StopFunc: func(bool) { closePackers() }})
+	// The packers' files go once the engine that uses them has stopped.
+	packersPart := &lifecycle.Funcs{StopFunc: func(bool) { closePackers() }}
+	made = append(made, packersPart)
 	// The engine, or nothing to run on an API-only replica (--workers -1).
 	var runner lifecycle.Service = &lifecycle.Funcs{}
 	if cfg.Workers > 0 {
@@ -404,6 +406,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	supervised := &supervision.Service{Store: st, Reader: releases, NodeID: node}
 	if cluster != nil {
 		supervised.Cluster = cluster
+		jobs.Cluster = cluster
 	}
 	s.demo = demo.Deps{Store: st, Projects: projects, Hooks: hooks, APIKeys: apiKeys, Users: users}
 	handler := api.New(api.Deps{
@@ -437,7 +440,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 
 	// The servers in front of the releases stop after them (see
 	// lifecycle.Group): the proxy, and HTTPS when it is on.
-	parts := []lifecycle.Service{storePart, logs, hookRecorder, proxyPart}
+	parts := []lifecycle.Service{storePart, packersPart, logs, hookRecorder, proxyPart}
 	// With HTTPS on, the proxy is served over TLS too, and its plain
 	// HTTP side answers ACME challenges and redirects custom domains.
 	proxyHandler := http.Handler(gate)

@@ -16,6 +16,7 @@ import (
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/fail"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/target/kube"
@@ -235,7 +236,9 @@ func (s *Service) Logs(ctx context.Context, id string, p LogsParams, emit func([
 		return s.Cluster.ReadLog(ctx, inst, svc.Config, p.Since, p.Follow, func(lines []kube.LogLine) error {
 			out := make([]local.LogLine, len(lines))
 			for i, l := range lines {
-				out[i] = local.LogLine{Time: l.Time, Text: "[" + l.Pod + "] " + l.Text}
+				// As a local release's log file is: scrubbed of
+				// Liftoff's secrets.
+				out[i] = local.LogLine{Time: l.Time, Text: "[" + l.Pod + "] " + redact.Secrets(l.Text)}
 			}
 			return emit(out)
 		})

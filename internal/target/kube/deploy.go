@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -47,6 +48,23 @@ func (r *release) printf(format string, args ...any) {
 func (r *release) labels() map[string]string {
 	l := maps.Clone(r.owner)
 	l[LabelDeployment] = r.rel.ID
+	return l
+}
+
+// podLabels are the labels of the release's pods of a component
+// (ComponentServer, or what a Job runs).
+func (r *release) podLabels(component string) map[string]string {
+	l := r.labels()
+	l[LabelComponent] = component
+	return l
+}
+
+// serverSelector selects the pods the Service sends traffic to: the
+// Deployment's, not those of the service's Jobs, which run its image (and
+// its port) without a probe.
+func (r *release) serverSelector() map[string]string {
+	l := maps.Clone(r.owner)
+	l[LabelComponent] = ComponentServer
 	return l
 }
 
@@ -98,6 +116,10 @@ func (r *release) deploy(ctx context.Context) error {
 		if err := r.applyCronJobs(ctx, image, secret); err != nil {
 			return err
 		}
+		if err := r.pruneCronJobs(ctx); err != nil {
+			return err
+		}
+		r.pruneSecrets(ctx, secret)
 		return r.postDeploy(ctx, image, secret)
 	}
 	if r.port() > 0 {
@@ -106,10 +128,11 @@ func (r *release) deploy(ctx context.Context) error {
 		}
 	}
 	r.printf("Applying Deployment %s/%s (%d replicas)", r.ns, r.name, r.replicas())
-	if _, err := r.cs.AppsV1().Deployments(r.ns).Apply(ctx, r.deployment(image, secret), apply); err != nil {
+	applied, err := r.cs.AppsV1().Deployments(r.ns).Apply(ctx, r.deployment(image, secret), apply)
+	if err != nil {
 		return fmt.Errorf("apply Deployment %s/%s: %w", r.ns, r.name, err)
 	}
-	if err := r.waitRollout(ctx); err != nil {
+	if err := r.waitRollout(ctx, applied.Generation); err != nil {
 		r.rollback(ctx, prev)
 		return err
 	}
@@ -118,6 +141,9 @@ func (r *release) deploy(ctx context.Context) error {
 		if err := r.applyIngress(ctx); err != nil {
 			return err
 		}
+	}
+	if err := r.pruneCronJobs(ctx); err != nil { // of a scheduler it was
+		return err
 	}
 	r.pruneSecrets(ctx, secret)
 	return r.postDeploy(ctx, image, secret)
@@ -232,14 +258,11 @@ func (r *release) port() int {
 }
 
 // applySecret applies the release's environment as an immutable Secret,
-// named by its content, and returns its name.
+// named by its content, and returns its name. The Liftoff host's basics
+// the environment starts from (PATH, HOME, locale, proxies ...) are left
+// out, as for any container: the image's own apply.
 func (r *release) applySecret(ctx context.Context) (string, error) {
-	data := map[string]string{}
-	for _, kv := range r.rel.Env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			data[k] = v
-		}
-	}
+	data := steps.ContainerEnv(r.rel.Env)
 	h := sha256.New()
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		fmt.Fprintf(h, "%s=%s\x00", k, data[k])
@@ -291,14 +314,14 @@ func (r *release) deployment(image, secret string) *appsac.DeploymentApplyConfig
 			WithSelector(metaac.LabelSelector().WithMatchLabels(r.owner)).
 			WithStrategy(appsac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
 				WithRollingUpdate(appsac.RollingUpdateDeployment().WithMaxUnavailable(maxUnavailable).WithMaxSurge(maxSurge))).
-			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.labels()).
+			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels(ComponentServer)).
 				WithSpec(coreac.PodSpec().WithContainers(r.container(image, secret)))))
 }
 
 // applyService applies the Service in front of the pods.
 func (r *release) applyService(ctx context.Context) error {
 	s := coreac.Service(r.name, r.ns).WithLabels(r.owner).
-		WithSpec(coreac.ServiceSpec().WithSelector(r.owner).
+		WithSpec(coreac.ServiceSpec().WithSelector(r.serverSelector()).
 			WithPorts(coreac.ServicePort().WithName("http").WithPort(80).WithTargetPort(intstr.FromString("http"))))
 	if _, err := r.cs.CoreV1().Services(r.ns).Apply(ctx, s, apply); err != nil {
 		return fmt.Errorf("apply Service %s/%s: %w", r.ns, r.name, err)
@@ -350,36 +373,41 @@ func (r *release) rollback(ctx context.Context, prev *appsac.DeploymentApplyConf
 	}
 }
 
-// pruneSecrets deletes the service's environment Secrets that no
-// ReplicaSet of it uses any more (versionHistoryCount keeps them).
+// pruneSecrets deletes the service's environment Secrets that none of
+// its ReplicaSets (versionHistoryCount keeps them), CronJobs or Jobs (a
+// run still going, a finished one until its TTL) uses any more.
 func (r *release) pruneSecrets(ctx context.Context, keep string) {
 	sel := metav1.ListOptions{LabelSelector: selectorOf(r.owner)}
-	rss, err := r.cs.AppsV1().ReplicaSets(r.ns).List(ctx, sel)
-	if err != nil {
-		return
-	}
 	used := map[string]bool{keep: true}
-	for _, rs := range rss.Items {
-		for _, c := range rs.Spec.Template.Spec.Containers {
+	uses := func(spec corev1.PodSpec) {
+		for _, c := range spec.Containers {
 			for _, e := range c.EnvFrom {
 				if e.SecretRef != nil {
 					used[e.SecretRef.Name] = true
 				}
 			}
 		}
+	}
+	rss, err := r.cs.AppsV1().ReplicaSets(r.ns).List(ctx, sel)
+	if err != nil {
+		return
+	}
+	for _, rs := range rss.Items {
+		uses(rs.Spec.Template.Spec)
 	}
 	cjs, err := r.cs.BatchV1().CronJobs(r.ns).List(ctx, sel)
 	if err != nil {
 		return
 	}
 	for _, cj := range cjs.Items {
-		for _, c := range cj.Spec.JobTemplate.Spec.Template.Spec.Containers {
-			for _, e := range c.EnvFrom {
-				if e.SecretRef != nil {
-					used[e.SecretRef.Name] = true
-				}
-			}
-		}
+		uses(cj.Spec.JobTemplate.Spec.Template.Spec)
+	}
+	jobs, err := r.cs.BatchV1().Jobs(r.ns).List(ctx, sel)
+	if err != nil {
+		return
+	}
+	for _, j := range jobs.Items {
+		uses(j.Spec.Template.Spec)
 	}
 	secrets, err := r.cs.CoreV1().Secrets(r.ns).List(ctx, sel)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -32,7 +33,14 @@ const (
 	LabelPR          = "liftoff.dev/pr"
 	LabelService     = "liftoff.dev/service"
 	LabelDeployment  = "liftoff.dev/deployment"
+	// LabelComponent tells a service's pods apart: ComponentServer on
+	// its Deployment's, the only ones its Service sends traffic to;
+	// the name of the command on those of its Jobs and CronJobs.
+	LabelComponent = "app.kubernetes.io/component"
 )
+
+// ComponentServer is LabelComponent's value on the pods that serve.
+const ComponentServer = "server"
 
 // managedBy is LabelManagedBy's value on Liftoff's objects.
 const managedBy = "liftoff"
@@ -202,8 +210,19 @@ func instanceLabels(inst target.Instance) map[string]string {
 
 func serviceLabels(inst target.Instance, serviceID string) map[string]string {
 	l := instanceLabels(inst)
-	l[LabelService] = serviceID
+	l[LabelService] = labelValue(serviceID)
 	return l
+}
+
+// labelValue is s as a label's value: s itself when it is one; else (a
+// service id ending with '-' or '_') cut where it may end, with a hash
+// of the whole.
+func labelValue(s string) string {
+	if len(validation.IsValidLabelValue(s)) == 0 {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return strings.TrimRight(s[:min(len(s), 54)], "-_.") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
 // selectorOf is a label selector of labels.
@@ -221,14 +240,24 @@ func selectorOf(labels map[string]string) string {
 }
 
 // ObjectName is the name of a service's objects in an instance: the
-// service's id as a DNS label, with -pr-N for a preview instance, cut
+// service's id as a DNS label (starting with a letter, as a Service's
+// name must: "s-" before a digit), with -pr-N for a preview instance, cut
 // with a hash where it would pass 63 characters.
 func ObjectName(inst target.Instance, serviceID string) string {
-	name := strings.ToLower(strings.ReplaceAll(serviceID, "_", "-"))
+	name := strings.Trim(strings.ToLower(strings.ReplaceAll(serviceID, "_", "-")), "-")
+	if name != "" && name[0] >= '0' && name[0] <= '9' {
+		name = "s-" + name
+	}
 	if inst.PRNumber > 0 {
 		name += "-pr-" + strconv.Itoa(inst.PRNumber)
 	}
-	const limit = 63
+	return dnsName(name, 63)
+}
+
+// dnsName is name (lowercase letters, digits and '-') made a DNS label
+// of at most limit characters: a longer one is cut and ends with a hash
+// of the whole, so that names differing past the cut stay apart.
+func dnsName(name string, limit int) string {
 	if len(name) > limit {
 		sum := sha256.Sum256([]byte(name))
 		name = strings.TrimRight(name[:limit-9], "-") + "-" + hex.EncodeToString(sum[:])[:8]

@@ -4,17 +4,22 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/kubetest"
+	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/target/kube"
 )
@@ -163,11 +168,13 @@ func TestFailedRolloutRollsBack(t *testing.T) {
 	c := cluster.Get(t)
 	ns := c.Namespace(t)
 	ctx := timeout(t)
+	// The good release may take its time on a loaded machine; the bad
+	// one fails after 15 s.
 	tg := newTarget(t, c, ns, 15*time.Second)
 	log := &lockedBuffer{}
 	good := "registry.invalid/team/api@sha256:" + strings.Repeat("1", 64)
 	svc := webService("api")
-	if err := tg.Deploy(ctx, release("dep1", prod, svc, good, log)); err != nil {
+	if err := newTarget(t, c, ns, 2*time.Minute).Deploy(ctx, release("dep1", prod, svc, good, log)); err != nil {
 		t.Fatalf("first Deploy: %v\n%s", err, log)
 	}
 	bad := svc
@@ -344,7 +351,8 @@ func TestSchedulerAndPreDeploy(t *testing.T) {
 func TestCronSchedule(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{"*/5 * * * *": "*/5 * * * *", "rate(1 hour)": "0 */1 * * *", "rate(6 hours)": "0 */6 * * *",
-		"rate(1 day)": "0 0 * * *", "rate(20 minutes)": "*/20 * * * *"} {
+		"rate(1 day)": "0 0 * * *", "rate(20 minutes)": "*/20 * * * *",
+		"@daily": "@daily", "@hourly": "@hourly", "@weekly": "@weekly", "@monthly": "@monthly", "@yearly": "@yearly"} {
 		got, suspend, err := kube.CronSchedule(in)
 		if err != nil || got != want || suspend {
 			t.Errorf("CronSchedule(%q) = %q, %v, %v; want %q", in, got, suspend, err, want)
@@ -354,5 +362,251 @@ func TestCronSchedule(t *testing.T) {
 		if _, _, err := kube.CronSchedule(bad); err == nil || !strings.Contains(err.Error(), "five cron fields") {
 			t.Errorf("CronSchedule(%q) = %v, want a refusal saying how to write it", bad, err)
 		}
+	}
+}
+
+// The pods get the service's variables, not the Liftoff host's basics
+// (PATH, HOME, locale, proxies ...) that a release's environment starts
+// from: those would replace the image's own, as for a container on the
+// local target.
+func TestSecretLeavesOutTheHostsEnvironment(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := webService("web")
+	svc.MinInstances = 1
+	rel := release("dep1", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("e", 64), log)
+	rel.Env = append(steps.BaseEnv(), "GREETING=hello", "TZ=Europe/Paris")
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	d, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := c.Client.CoreV1().Secrets(ns).Get(ctx, d.Spec.Template.Spec.Containers[0].EnvFrom[0].SecretRef.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range steps.BaseEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		if got, ok := sec.Data[k]; ok && string(got) == v && k != "TZ" {
+			t.Errorf("the Secret holds the Liftoff host's %s", kv)
+		}
+	}
+	if string(sec.Data["GREETING"]) != "hello" || string(sec.Data["TZ"]) != "Europe/Paris" {
+		t.Errorf("the Secret lost the service's own variables: %v", sec.Data)
+	}
+}
+
+// The pods of a web service's deploy commands (Jobs of its image, with
+// its port and no probe) are not behind its Service: only the
+// Deployment's pods get its traffic.
+func TestServiceSelectsOnlyTheDeploymentsPods(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	log := &lockedBuffer{}
+	svc := webService("web")
+	svc.MinInstances = 1
+	svc.PreDeployCommand = config.Command{Line: "migrate"}
+	svc.PostDeployCommand = config.Command{Line: "warm"}
+	if err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("f", 64), log)); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	s, err := c.Client.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := c.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(s.Spec.Selector).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, deployment := 0, 0
+	for _, p := range pods.Items {
+		if p.Labels["job-name"] != "" {
+			jobs++
+			t.Errorf("the Service selects pod %s of Job %s", p.Name, p.Labels["job-name"])
+		} else {
+			deployment++
+		}
+	}
+	if deployment != 1 {
+		t.Errorf("the Service selects %d pods of the Deployment, want 1", deployment)
+	}
+	all, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Items) != 2 {
+		t.Errorf("%d Jobs, want the predeploy's and the postdeploy's", len(all.Items))
+	}
+}
+
+// A CronJob of a job's name that Liftoff does not manage stops the
+// release, and stays as it was.
+func TestRefusesCronJobsItDoesNotManage(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, time.Minute)
+	theirs := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: "cron-nightly", Labels: map[string]string{"team": "ops"}},
+		Spec: batchv1.CronJobSpec{Schedule: "0 1 * * *", JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{Name: "backup", Image: "theirs:1"}}}}}}}}
+	if _, err := c.Client.BatchV1().CronJobs(ns).Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := schedulerService("cron", map[string]string{"nightly": "0 3 * * *"})
+	err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("c", 64), &lockedBuffer{}))
+	if err == nil || !strings.Contains(err.Error(), "not Liftoff's") {
+		t.Fatalf("Deploy = %v, want a refusal naming the CronJob", err)
+	}
+	cj, err := c.Client.BatchV1().CronJobs(ns).Get(ctx, "cron-nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cj.Spec.Schedule != "0 1 * * *" || cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image != "theirs:1" ||
+		cj.Labels[kube.LabelManagedBy] != "" {
+		t.Errorf("their CronJob changed: %+v %v", cj.Spec, cj.Labels)
+	}
+}
+
+func schedulerService(id string, schedules map[string]string) config.Service {
+	jobs := map[string]config.Job{}
+	for job, schedule := range schedules {
+		jobs[job] = config.Job{StartCommand: config.Command{Line: "run " + job}, Schedule: schedule}
+	}
+	return config.Service{ID: id, Type: config.TypeScheduler, VersionHistoryCount: 5, Jobs: jobs,
+		Target: config.Target{Type: config.TargetKubernetes}}
+}
+
+// A job taken out of a scheduler's config stops running: its CronJob goes
+// with the next release, and so do the Secrets of the releases before.
+// Another scheduler's CronJobs stay.
+func TestRemovedJobsCronJobGoes(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, time.Minute)
+	log := &lockedBuffer{}
+	image := "registry.invalid/team/cron@sha256:" + strings.Repeat("d", 64)
+	other := schedulerService("other", map[string]string{"hourly": "0 * * * *"})
+	if err := tg.Deploy(ctx, release("o1", prod, other, image, log)); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	rel := release("dep1", prod, schedulerService("cron", map[string]string{"nightly": "0 3 * * *", "weekly": "0 4 * * 0"}), image, log)
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	rel = release("dep2", prod, schedulerService("cron", map[string]string{"nightly": "0 3 * * *"}), image, log)
+	rel.Env = []string{"GREETING=bonjour"}
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	l, err := c.Client.BatchV1().CronJobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, cj := range l.Items {
+		if cj.DeletionTimestamp == nil {
+			names = append(names, cj.Name)
+		}
+	}
+	if got := strings.Join(names, ","); got != "cron-nightly,other-hourly" {
+		t.Errorf("CronJobs = %s, want cron-nightly,other-hourly", got)
+	}
+	secrets, err := c.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelService + "=cron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Items) != 1 {
+		t.Errorf("%d Secrets of the scheduler, want the last release's only", len(secrets.Items))
+	}
+}
+
+// A deploy command's Job that does not end within the rollout timeout
+// fails the release and is stopped: it does not go on running (a
+// migration) after the release gave up on it.
+func TestUnfinishedJobIsStopped(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	// No pod may start in the namespace: the Job waits for one forever.
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "no-pods"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}}}
+	if _, err := c.Client.CoreV1().ResourceQuotas(ns).Create(ctx, quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Enforced once the quota controller has counted the namespace.
+	if _, err := kubetest.Until(ctx, c.Client.CoreV1().ResourceQuotas(ns), func(q *corev1.ResourceQuota) bool {
+		_, counted := q.Status.Hard[corev1.ResourcePods]
+		return q.Name == "no-pods" && counted
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tg := newTarget(t, c, ns, 5*time.Second)
+	svc := config.Service{ID: "worker", Type: config.TypeWorker, VersionHistoryCount: 5, StartCommand: config.Command{Line: "work"},
+		PreDeployCommand: config.Command{Line: "migrate"}, Target: config.Target{Type: config.TargetKubernetes}}
+	log := &lockedBuffer{}
+	err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("9", 64), log))
+	if err == nil || !strings.Contains(err.Error(), "preDeployCommand") {
+		t.Fatalf("Deploy = %v, want the predeploy Job's failure\n%s", err, log)
+	}
+	jobs, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs.Items {
+		if j.DeletionTimestamp != nil {
+			continue
+		}
+		failed := false
+		for _, cond := range j.Status.Conditions {
+			failed = failed || cond.Type == batchv1.JobFailed && cond.Status == corev1.ConditionTrue
+		}
+		if !failed {
+			t.Errorf("Job %s is left to run: %+v\n%s", j.Name, j.Status, log)
+		}
+	}
+}
+
+// Every service id Liftoff accepts deploys: one starting with a digit
+// (a Service's name must start with a letter) and one ending with '-'
+// or '_' (a label value must end with a letter or digit).
+func TestServiceIDsKubernetesWouldRefuse(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	for i, id := range []string{"1api", "api_", "Edge-"} {
+		svc := webService(id)
+		svc.MinInstances = 1
+		log := &lockedBuffer{}
+		if err := tg.Deploy(ctx, release("dep"+strconv.Itoa(i), prod, svc, "registry.invalid/team/x@sha256:"+strings.Repeat("7", 64), log)); err != nil {
+			t.Errorf("Deploy %s: %v\n%s", id, err, log)
+			continue
+		}
+		pods, err := tg.Pods(ctx, prod, svc, 0)
+		if err != nil || len(pods) != 1 {
+			t.Errorf("Pods of %s = %+v, %v; want its one pod", id, pods, err)
+		}
+	}
+	d, err := c.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Items) != 3 {
+		t.Errorf("%d Deployments, want one per service", len(d.Items))
 	}
 }

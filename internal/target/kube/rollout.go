@@ -28,10 +28,10 @@ import (
 // errProgressDeadline is a rollout the Deployment controller gave up on.
 var errProgressDeadline = errors.New("the rollout made no progress before its deadline")
 
-// waitRollout waits until every replica of the Deployment runs the new
-// pod template and is available, and the old ones are gone, within the
-// rollout timeout.
-func (r *release) waitRollout(ctx context.Context) error {
+// waitRollout waits until every replica of the Deployment runs the pod
+// template of generation (the one the release applied) or a later one and
+// is available, and the old ones are gone, within the rollout timeout.
+func (r *release) waitRollout(ctx context.Context, generation int64) error {
 	ctx, cancel := context.WithTimeout(ctx, r.t.cfg.RolloutTimeout)
 	defer cancel()
 	lw := cache.NewFilteredListWatchFromClient(r.cs.AppsV1().RESTClient(), "deployments", r.ns, func(o *metav1.ListOptions) {
@@ -47,7 +47,7 @@ func (r *release) waitRollout(ctx context.Context) error {
 			return false, fmt.Errorf("the rollout of Deployment %s/%s ended: it was deleted", r.ns, r.name)
 		}
 		last = d
-		return rolledOut(d)
+		return rolledOut(d, generation)
 	})
 	switch {
 	case err == nil:
@@ -60,9 +60,12 @@ func (r *release) waitRollout(ctx context.Context) error {
 	return fmt.Errorf("wait for Deployment %s/%s: %w", r.ns, r.name, err)
 }
 
-// rolledOut reports whether d's rollout is complete, or failed.
-func rolledOut(d *appsv1.Deployment) (bool, error) {
-	if d.Generation > d.Status.ObservedGeneration {
+// rolledOut reports whether d's rollout of generation is complete, or
+// failed. The first state a watch gets may be the API server's cached one
+// from before the apply (its list reads the watch cache): a complete
+// rollout of an older generation is no answer.
+func rolledOut(d *appsv1.Deployment, generation int64) (bool, error) {
+	if d.Generation < generation || d.Generation > d.Status.ObservedGeneration {
 		return false, nil
 	}
 	for _, c := range d.Status.Conditions {
@@ -92,7 +95,9 @@ func progress(d *appsv1.Deployment) string {
 }
 
 // runJob runs a command of the service in a Job of the release's image
-// and waits for it to succeed.
+// and waits for it to succeed, within the rollout timeout (the Job's own
+// deadline too). A Job the wait gives up on (the timeout, the deployment
+// cancelled) is deleted with its pod: it does not go on running.
 func (r *release) runJob(ctx context.Context, what, image, secret string, c config.Command) error {
 	name := jobName(r.name, what, r.rel.ID)
 	r.printf("Running %s in Job %s/%s: %s", what, r.ns, name, c.String())
@@ -100,7 +105,8 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 	ctr.ReadinessProbe, ctr.LivenessProbe = nil, nil
 	job := batchac.Job(name, r.ns).WithLabels(r.labels()).
 		WithSpec(batchac.JobSpec().WithBackoffLimit(0).WithTTLSecondsAfterFinished(3600).
-			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.labels()).
+			WithActiveDeadlineSeconds(int64(max(r.t.cfg.RolloutTimeout.Seconds(), 1))).
+			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels(what)).
 				WithSpec(coreac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).WithContainers(ctr))))
 	if _, err := r.cs.BatchV1().Jobs(r.ns).Apply(ctx, job, apply); err != nil {
 		return fmt.Errorf("apply Job %s/%s: %w", r.ns, name, err)
@@ -126,7 +132,15 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 		return false, nil
 	})
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("the pod of Job %s/%s did not finish within %s", r.ns, name, r.t.cfg.RolloutTimeout)
+		background := metav1.DeletePropagationBackground
+		if derr := r.cs.BatchV1().Jobs(r.ns).Delete(context.WithoutCancel(ctx), name,
+			metav1.DeleteOptions{PropagationPolicy: &background}); derr != nil && !apierrors.IsNotFound(derr) {
+			r.printf("Could not stop Job %s/%s: %v", r.ns, name, derr)
+		}
+		if context.Cause(ctx) == context.DeadlineExceeded {
+			return fmt.Errorf("the pod of Job %s/%s did not finish within %s: the Job is deleted", r.ns, name, r.t.cfg.RolloutTimeout)
+		}
+		return fmt.Errorf("the Job %s/%s is deleted: %w", r.ns, name, context.Cause(ctx))
 	}
 	return err
 }
@@ -143,9 +157,21 @@ func jobName(object, what, releaseID string) string {
 }
 
 // applyCronJobs applies a scheduler's jobs as CronJobs; a manual job is a
-// suspended one.
+// suspended one. A CronJob of a job's name that is not the service's
+// stops the release before any is applied.
 func (r *release) applyCronJobs(ctx context.Context, image, secret string) error {
 	svc := r.rel.Service
+	for _, id := range svc.JobIDs() {
+		name := cronJobName(r.name, id)
+		cj, err := r.cs.BatchV1().CronJobs(r.ns).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("read CronJob %s/%s: %w", r.ns, name, err)
+		case !ownedBy(cj.Labels, r.owner):
+			return notOurs("CronJob", r.ns, name, cj.Labels)
+		}
+	}
 	for _, id := range svc.JobIDs() {
 		j := svc.Jobs[id]
 		schedule, suspend, err := CronSchedule(j.Schedule)
@@ -161,7 +187,7 @@ func (r *release) applyCronJobs(ctx context.Context, image, secret string) error
 			WithConcurrencyPolicy("Forbid").
 			WithJobTemplate(batchac.JobTemplateSpec().WithLabels(r.labels()).WithSpec(batchac.JobSpec().
 				WithBackoffLimit(0).WithActiveDeadlineSeconds(int64(j.TimeoutDuration().Seconds())).
-				WithTemplate(coreac.PodTemplateSpec().WithLabels(r.labels()).
+				WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels("job")).
 					WithSpec(coreac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).WithContainers(ctr)))))
 		if j.Timezone != "" {
 			spec.WithTimeZone(j.Timezone)
@@ -174,15 +200,50 @@ func (r *release) applyCronJobs(ctx context.Context, image, secret string) error
 	return nil
 }
 
-// cronJobName names a job's CronJob; the Jobs it makes add 11 characters,
-// so it has at most 52.
-func cronJobName(object, jobID string) string {
-	name := object + "-" + strings.ToLower(strings.ReplaceAll(jobID, "_", "-"))
-	if len(name) > 52 {
-		name = ObjectName(target.Instance{}, name)[:52]
+// pruneCronJobs deletes the service's CronJobs of jobs it no longer has
+// (all of them when it is no scheduler any more), with their Jobs.
+func (r *release) pruneCronJobs(ctx context.Context) error {
+	keep := map[string]bool{}
+	if r.rel.Service.Type == config.TypeScheduler {
+		for _, id := range r.rel.Service.JobIDs() {
+			keep[cronJobName(r.name, id)] = true
+		}
 	}
-	return strings.TrimRight(name, "-")
+	l, err := r.cs.BatchV1().CronJobs(r.ns).List(ctx, metav1.ListOptions{LabelSelector: selectorOf(r.owner)})
+	if err != nil {
+		return fmt.Errorf("list the CronJobs of %s: %w", r.rel.Service.ID, err)
+	}
+	background := metav1.DeletePropagationBackground
+	for _, cj := range l.Items {
+		if keep[cj.Name] || cj.DeletionTimestamp != nil {
+			continue
+		}
+		r.printf("Deleting CronJob %s/%s: its job is no longer in the service's config", r.ns, cj.Name)
+		err := r.cs.BatchV1().CronJobs(r.ns).Delete(ctx, cj.Name, metav1.DeleteOptions{PropagationPolicy: &background})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete CronJob %s/%s: %w", r.ns, cj.Name, err)
+		}
+	}
+	return nil
 }
+
+// CronJob names the CronJob of job jobID of scheduler svc, in the
+// instance of PR prNumber (0 outside previews).
+func (t *Target) CronJob(svc config.Service, prNumber int, jobID string) (namespace, name string) {
+	return t.Settings(svc).Namespace, cronJobName(ObjectName(target.Instance{PRNumber: prNumber}, svc.ID), jobID)
+}
+
+// cronJobName names a job's CronJob. The Jobs it makes add 11 characters
+// to it, so it has at most 52: a longer one is cut, and ends with a hash
+// of the whole.
+func cronJobName(object, jobID string) string {
+	return dnsName(object+"-"+strings.ToLower(strings.ReplaceAll(jobID, "_", "-")), 52)
+}
+
+// descriptors are the schedules of one word both Liftoff and CronJobs
+// read.
+var descriptors = map[string]bool{"@yearly": true, "@annually": true, "@monthly": true, "@weekly": true,
+	"@daily": true, "@midnight": true, "@hourly": true}
 
 var (
 	rateSchedule = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
@@ -192,12 +253,14 @@ var (
 // CronSchedule is a job's schedule as a CronJob's: five cron fields as
 // they are, a rate that divides its unit as the equivalent fields, and
 // "manual" as a suspended CronJob. The others cannot be told to
-// Kubernetes exactly, and are refused.
+// Kubernetes exactly, and are refused. A descriptor (@daily) is one too.
 func CronSchedule(s string) (schedule string, suspend bool, err error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "manual":
 		return "0 0 1 1 *", true, nil
+	case descriptors[s]:
+		return s, false, nil
 	case fiveFields.MatchString(s):
 		return s, false, nil
 	}
