@@ -305,7 +305,9 @@ func TestNotificationWebhookDelivery(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, d := range ds {
-					if d.EventID == second+".created" && d.Attempts >= 1 {
+					// Attempts counts an attempt once it is claimed; its
+					// error is recorded when it has ended.
+					if d.EventID == second+".created" && d.Attempts >= 1 && d.LastError != nil {
 						failed = d
 						return true
 					}
