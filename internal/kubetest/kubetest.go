@@ -246,6 +246,12 @@ func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
 		"--cluster-signing-key-file="+p.path("ca.key"),
 		"--leader-elect=true",
 		"--profiling=false",
+		// kwok renews its nodes' leases from a cache, and an update on a
+		// stale copy fails until the next try: on a loaded machine a node
+		// can go 50 s (the default grace) without a renewal, and the node
+		// controller then taints it, which keeps every new pod Pending.
+		// Fake nodes do not fail: no test wants that.
+		"--node-monitor-grace-period=1h",
 	); err != nil {
 		return err
 	}
@@ -494,6 +500,9 @@ func (c *Cluster) Namespace(tb testing.TB) string {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
+		if tb.Failed() {
+			tb.Logf("kubetest: the cluster as the test left it:\n%s", c.Describe(ctx, ns.Name))
+		}
 		_ = c.Client.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{})
 	})
 	if _, err := Until(ctx, c.Client.CoreV1().ServiceAccounts(ns.Name), func(sa *corev1.ServiceAccount) bool {

@@ -559,8 +559,16 @@ func TestUnfinishedJobIsStopped(t *testing.T) {
 		PreDeployCommand: config.Command{Line: "migrate"}, Target: config.Target{Type: config.TargetKubernetes}}
 	log := &lockedBuffer{}
 	err := tg.Deploy(ctx, release("dep1", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("9", 64), log))
-	if err == nil || !strings.Contains(err.Error(), "preDeployCommand") {
-		t.Fatalf("Deploy = %v, want the predeploy Job's failure\n%s", err, log)
+	if err == nil || !strings.Contains(err.Error(), "preDeployCommand") || !strings.Contains(err.Error(), "within 5s (no pod was created") {
+		t.Fatalf("Deploy = %v, want the predeploy Job's failure, saying why\n%s", err, log)
+	}
+	// A deployment that ends first (cancelled, or its own deadline) says
+	// so, not the rollout timeout it never reached.
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err = newTarget(t, c, ns, 2*time.Minute).Deploy(short, release("dep2", prod, svc, "registry.invalid/x@sha256:"+strings.Repeat("8", 64), log))
+	if err == nil || strings.Contains(err.Error(), "within 2m0s") || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+		t.Fatalf("Deploy with a shorter deadline = %v, want the deadline named\n%s", err, log)
 	}
 	jobs, err := c.Client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -94,10 +95,16 @@ func progress(d *appsv1.Deployment) string {
 		d.Status.AvailableReplicas, d.Status.Replicas)
 }
 
+// jobDeadlineSlack is how much longer than the release waits a Job may
+// run before the cluster stops it: the release gives up first, and can
+// still say where the Job's pod got to; the Job's own deadline only
+// stops it when Liftoff could not (it stopped meanwhile).
+const jobDeadlineSlack = 30
+
 // runJob runs a command of the service in a Job of the release's image
-// and waits for it to succeed, within the rollout timeout (the Job's own
-// deadline too). A Job the wait gives up on (the timeout, the deployment
-// cancelled) is deleted with its pod: it does not go on running.
+// and waits for it to succeed, within the rollout timeout. A Job the wait
+// gives up on (the timeout, the deployment cancelled) is deleted with its
+// pod: it does not go on running.
 func (r *release) runJob(ctx context.Context, what, image, secret string, c config.Command) error {
 	name := jobName(r.name, what, r.rel.ID)
 	r.printf("Running %s in Job %s/%s: %s", what, r.ns, name, c.String())
@@ -105,12 +112,13 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 	ctr.ReadinessProbe, ctr.LivenessProbe = nil, nil
 	job := batchac.Job(name, r.ns).WithLabels(r.labels()).
 		WithSpec(batchac.JobSpec().WithBackoffLimit(0).WithTTLSecondsAfterFinished(3600).
-			WithActiveDeadlineSeconds(int64(max(r.t.cfg.RolloutTimeout.Seconds(), 1))).
+			WithActiveDeadlineSeconds(int64(r.t.cfg.RolloutTimeout.Seconds()) + jobDeadlineSlack).
 			WithTemplate(coreac.PodTemplateSpec().WithLabels(r.podLabels(what)).
 				WithSpec(coreac.PodSpec().WithRestartPolicy(corev1.RestartPolicyNever).WithContainers(ctr))))
 	if _, err := r.cs.BatchV1().Jobs(r.ns).Apply(ctx, job, apply); err != nil {
 		return fmt.Errorf("apply Job %s/%s: %w", r.ns, name, err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, r.t.cfg.RolloutTimeout)
 	defer cancel()
 	lw := cache.NewFilteredListWatchFromClient(r.cs.BatchV1().RESTClient(), "jobs", r.ns, func(o *metav1.ListOptions) {
@@ -132,17 +140,53 @@ func (r *release) runJob(ctx context.Context, what, image, secret string, c conf
 		return false, nil
 	})
 	if err != nil && ctx.Err() != nil {
+		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer stop()
+		where := r.jobPodState(stopCtx, name)
 		background := metav1.DeletePropagationBackground
-		if derr := r.cs.BatchV1().Jobs(r.ns).Delete(context.WithoutCancel(ctx), name,
+		if derr := r.cs.BatchV1().Jobs(r.ns).Delete(stopCtx, name,
 			metav1.DeleteOptions{PropagationPolicy: &background}); derr != nil && !apierrors.IsNotFound(derr) {
 			r.printf("Could not stop Job %s/%s: %v", r.ns, name, derr)
 		}
-		if context.Cause(ctx) == context.DeadlineExceeded {
-			return fmt.Errorf("the pod of Job %s/%s did not finish within %s: the Job is deleted", r.ns, name, r.t.cfg.RolloutTimeout)
+		if parent.Err() == nil {
+			return fmt.Errorf("the pod of Job %s/%s did not finish within %s (%s): the Job is deleted", r.ns, name, r.t.cfg.RolloutTimeout, where)
 		}
-		return fmt.Errorf("the Job %s/%s is deleted: %w", r.ns, name, context.Cause(ctx))
+		return fmt.Errorf("the Job %s/%s is deleted (%s): %w", r.ns, name, where, context.Cause(parent))
 	}
 	return err
+}
+
+// jobPodState says where the pod of a Job that did not finish got to: its
+// phase and why it is not running, as the scheduler or the kubelet says
+// (no node fits, the image cannot be pulled ...).
+func (r *release) jobPodState(ctx context.Context, job string) string {
+	pods, err := r.cs.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + job})
+	switch {
+	case err != nil:
+		return "its pod could not be read: " + err.Error()
+	case len(pods.Items) == 0:
+		// The Job controller says why in a warning on the Job (a quota,
+		// an admission webhook ...).
+		events, err := r.cs.CoreV1().Events(r.ns).List(ctx, metav1.ListOptions{FieldSelector: fields.Set{
+			"involvedObject.kind": "Job", "involvedObject.name": job, "type": corev1.EventTypeWarning}.String()})
+		if err != nil || len(events.Items) == 0 {
+			return "no pod was created"
+		}
+		return "no pod was created: " + events.Items[len(events.Items)-1].Message
+	}
+	p := pods.Items[len(pods.Items)-1]
+	state := "pod " + p.Name + " " + string(p.Status.Phase)
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Waiting != nil && c.State.Waiting.Reason != "" {
+			return state + ": " + c.State.Waiting.Reason + " " + c.State.Waiting.Message
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Message != "" {
+			return state + ": " + c.Message
+		}
+	}
+	return state
 }
 
 // jobName names a release's Job: the object's name, what it runs and the
