@@ -447,6 +447,10 @@ const (
 	ServiceRestarting = "restarting"
 	ServiceCrashed    = "crashed"
 	ServiceStopped    = "stopped"
+	// ServiceStarting: a cluster's pods, not all ready yet.
+	ServiceStarting = "starting"
+	// ServiceUnknown: the cluster that runs it did not answer.
+	ServiceUnknown = "unknown"
 )
 
 // ServiceState is where the release of a service instance (a service, or

@@ -178,7 +178,8 @@ func (s *Service) Get(ctx context.Context, id string, prNumber int) (View, error
 }
 
 // States returns the state of each service of an environment with one
-// (preview instances included), by service id.
+// (preview instances included), by service id. A service on a cluster
+// that does not answer is ServiceUnknown.
 func (s *Service) States(ctx context.Context, environmentID int64) (map[string][]liftoff.ServiceState, error) {
 	states, err := s.Store.ListServiceStates(ctx, store.ListServiceStatesParams{EnvironmentID: environmentID})
 	if err != nil {
@@ -204,10 +205,13 @@ func (s *Service) States(ctx context.Context, environmentID int64) (map[string][
 			continue
 		}
 		instances, err := s.clusterInstances(ctx, svc, env, 0)
-		if err != nil {
-			return nil, err
-		}
 		delete(out, svc.ID)
+		if err != nil {
+			// One cluster that does not answer leaves the rest of the
+			// environment readable; the service's own view says why.
+			out[svc.ID] = []liftoff.ServiceState{{ServiceID: svc.ID, State: liftoff.ServiceUnknown}}
+			continue
+		}
 		for _, in := range instances {
 			out[svc.ID] = append(out[svc.ID], in.State)
 		}

@@ -2,6 +2,7 @@ package supervision_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/lucsky/cuid"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/supervision"
@@ -19,12 +21,15 @@ import (
 
 // cluster runs every service whose target is kubernetes; its pods print
 // lines.
-type cluster struct{ lines []string }
+type cluster struct {
+	lines   []string
+	podsErr error // Pods fails with it, as a cluster that does not answer
+}
 
 func (cluster) Runs(svc config.Service) bool { return svc.Target.IsKubernetes() }
 
-func (cluster) Pods(context.Context, target.Instance, config.Service, int) ([]kube.Pod, error) {
-	return nil, nil
+func (c cluster) Pods(context.Context, target.Instance, config.Service, int) ([]kube.Pod, error) {
+	return nil, c.podsErr
 }
 
 func (c cluster) ReadLog(_ context.Context, _ target.Instance, _ config.Service, _ time.Time, _ bool, emit func([]kube.LogLine) error) error {
@@ -72,5 +77,53 @@ func TestClusterLogsAreScrubbed(t *testing.T) {
 	text := strings.Join(got, "\n")
 	if strings.Contains(text, secret) || !strings.Contains(text, "[web-1] calling the API with lfk_[REDACTED]") || !strings.Contains(text, "[web-1] ok") {
 		t.Errorf("log:\n%s", text)
+	}
+}
+
+// A cluster that does not answer leaves the environment's view readable:
+// its services are unknown, the others keep their states.
+func TestStatesWhenTheClusterDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t, "sqlite")
+	ctx := context.Background()
+	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://example.com/shop.git",
+		ConfigPath: "liftoff.json", DefaultBranch: "main", At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
+		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := config.Service{ID: "web", Type: config.TypeWeb, Target: config.Target{Type: config.TargetKubernetes}}
+	worker := config.Service{ID: "worker", Type: config.TypeWorker}
+	svcs, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: envs[0].ID, At: time.Now(), NewServiceID: cuid.New,
+		Services: []store.ServiceSpec{{GivenID: "web", Name: "web", Type: config.TypeWeb, Config: web},
+			{GivenID: "worker", Name: "worker", Type: config.TypeWorker, Config: worker}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, s := range svcs {
+		ids[s.GivenID] = s.ID
+	}
+	if err := st.PutServiceState(ctx, liftoff.ServiceState{ServiceID: ids["worker"], ReleaseID: "rel1", State: liftoff.ServiceRunning,
+		NodeID: "node-a", UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s := &supervision.Service{Store: st, NodeID: "node-a", Cluster: cluster{podsErr: errors.New("dial tcp 10.0.0.1:6443: connection refused")}}
+	states, err := s.States(ctx, envs[0].ID)
+	if err != nil {
+		t.Fatalf("States = %v, want the environment's states with the cluster's service unknown", err)
+	}
+	if got := states[ids["web"]]; len(got) != 1 || got[0].State != liftoff.ServiceUnknown {
+		t.Errorf("web (on the cluster): %+v, want one unknown state", got)
+	}
+	if got := states[ids["worker"]]; len(got) != 1 || got[0].State != liftoff.ServiceRunning {
+		t.Errorf("worker (local): %+v, want its running state", got)
+	}
+	if _, err := s.Get(ctx, ids["web"], 0); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Get of the cluster's service = %v, want the cluster's error", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/liftoffhq/liftoff/internal/config"
+	"github.com/liftoffhq/liftoff/internal/liftoff"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -90,21 +91,21 @@ func (t *Target) Pods(ctx context.Context, inst target.Instance, svc config.Serv
 // when there is none, starting otherwise.
 func State(pods []Pod) string {
 	if len(pods) == 0 {
-		return "stopped"
+		return liftoff.ServiceStopped
 	}
 	ready := 0
 	for _, p := range pods {
 		if p.Reason == "CrashLoopBackOff" {
-			return "restarting"
+			return liftoff.ServiceRestarting
 		}
 		if p.Ready {
 			ready++
 		}
 	}
 	if ready == len(pods) {
-		return "running"
+		return liftoff.ServiceRunning
 	}
-	return "starting"
+	return liftoff.ServiceStarting
 }
 
 // LogLine is one line a pod printed.
