@@ -15,7 +15,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsac "k8s.io/client-go/applyconfigurations/apps/v1"
 	coreac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -119,6 +121,9 @@ func (r *release) deploy(ctx context.Context) error {
 		if err := r.pruneCronJobs(ctx); err != nil {
 			return err
 		}
+		if err := r.pruneStale(ctx, kept{}); err != nil { // of a web service or worker it was
+			return err
+		}
 		r.pruneSecrets(ctx, secret)
 		return r.postDeploy(ctx, image, secret)
 	}
@@ -137,12 +142,16 @@ func (r *release) deploy(ctx context.Context) error {
 		return err
 	}
 	r.printf("Rolled out: %d of %d replicas available", r.replicas(), r.replicas())
+	keep := kept{deployment: true, service: r.port() > 0}
 	if len(r.rel.Hosts) > 0 && svc.ServesDomain() {
-		if err := r.applyIngress(ctx); err != nil {
+		if keep.ingress, err = r.applyIngress(ctx); err != nil {
 			return err
 		}
 	}
 	if err := r.pruneCronJobs(ctx); err != nil { // of a scheduler it was
+		return err
+	}
+	if err := r.pruneStale(ctx, keep); err != nil {
 		return err
 	}
 	r.pruneSecrets(ctx, secret)
@@ -329,8 +338,9 @@ func (r *release) applyService(ctx context.Context) error {
 	return nil
 }
 
-// applyIngress routes the service's hosts to its Service.
-func (r *release) applyIngress(ctx context.Context) error {
+// applyIngress routes the service's hosts to its Service, and reports
+// whether it applied one (names of the Liftoff host only need none).
+func (r *release) applyIngress(ctx context.Context) (bool, error) {
 	spec := netac.IngressSpec()
 	if r.st.IngressClass != "" {
 		spec.WithIngressClassName(r.st.IngressClass)
@@ -345,12 +355,73 @@ func (r *release) applyIngress(ctx context.Context) error {
 			WithPaths(netac.HTTPIngressPath().WithPath("/").WithPathType("Prefix").WithBackend(backend))))
 	}
 	if len(spec.Rules) == 0 {
-		return nil
+		return false, nil
 	}
 	r.printf("Applying Ingress %s/%s for %s", r.ns, r.name, strings.Join(r.rel.Hosts, ", "))
 	ing := netac.Ingress(r.name, r.ns).WithLabels(r.owner).WithSpec(spec)
 	if _, err := r.cs.NetworkingV1().Ingresses(r.ns).Apply(ctx, ing, apply); err != nil {
-		return fmt.Errorf("apply Ingress %s/%s: %w", r.ns, r.name, err)
+		return false, fmt.Errorf("apply Ingress %s/%s: %w", r.ns, r.name, err)
+	}
+	return true, nil
+}
+
+// kept says which of a service's long-lived objects its release applied.
+type kept struct{ deployment, service, ingress bool }
+
+// pruneStale deletes the service's Deployment, Service and Ingress that
+// its release did not apply: what it had before it became a worker (no
+// Service, no Ingress), a scheduler (no Deployment either), or lost its
+// domain (no Ingress), as Argo CD prunes what left the manifests. They
+// are found by the service's labels: nothing of another's is touched.
+func (r *release) pruneStale(ctx context.Context, keep kept) error {
+	sel := metav1.ListOptions{LabelSelector: selectorOf(r.owner)}
+	kinds := []struct {
+		kind string
+		keep bool
+		list func() (runtime.Object, error)
+		del  func(name string, opts metav1.DeleteOptions) error
+	}{
+		{"Deployment", keep.deployment,
+			func() (runtime.Object, error) { return r.cs.AppsV1().Deployments(r.ns).List(ctx, sel) },
+			func(name string, o metav1.DeleteOptions) error {
+				return r.cs.AppsV1().Deployments(r.ns).Delete(ctx, name, o)
+			}},
+		{"Service", keep.service,
+			func() (runtime.Object, error) { return r.cs.CoreV1().Services(r.ns).List(ctx, sel) },
+			func(name string, o metav1.DeleteOptions) error {
+				return r.cs.CoreV1().Services(r.ns).Delete(ctx, name, o)
+			}},
+		{"Ingress", keep.ingress,
+			func() (runtime.Object, error) { return r.cs.NetworkingV1().Ingresses(r.ns).List(ctx, sel) },
+			func(name string, o metav1.DeleteOptions) error {
+				return r.cs.NetworkingV1().Ingresses(r.ns).Delete(ctx, name, o)
+			}},
+	}
+	background := metav1.DeletePropagationBackground
+	for _, k := range kinds {
+		if k.keep {
+			continue
+		}
+		list, err := k.list()
+		if err != nil {
+			return fmt.Errorf("list the %ss of %s: %w", k.kind, r.rel.Service.ID, err)
+		}
+		items, err := apimeta.ExtractList(list)
+		if err != nil {
+			return fmt.Errorf("list the %ss of %s: %w", k.kind, r.rel.Service.ID, err)
+		}
+		for _, item := range items {
+			o, err := apimeta.Accessor(item)
+			if err != nil || o.GetDeletionTimestamp() != nil {
+				continue
+			}
+			r.printf("Deleting %s %s/%s: the service's config no longer has it", k.kind, r.ns, o.GetName())
+			uid := o.GetUID()
+			err = k.del(o.GetName(), metav1.DeleteOptions{PropagationPolicy: &background, Preconditions: &metav1.Preconditions{UID: &uid}})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return fmt.Errorf("delete %s %s/%s: %w", k.kind, r.ns, o.GetName(), err)
+			}
+		}
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -616,5 +617,86 @@ func TestServiceIDsKubernetesWouldRefuse(t *testing.T) {
 	}
 	if len(d.Items) != 3 {
 		t.Errorf("%d Deployments, want one per service", len(d.Items))
+	}
+}
+
+// What a service's config no longer has goes with its next release: the
+// Ingress of a domain removed, the Service of a web service that became a
+// worker, the Deployment of one that became a scheduler. Another
+// service's objects stay.
+func TestStaleObjectsArePruned(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg := newTarget(t, c, ns, 2*time.Minute)
+	image := "registry.invalid/team/web@sha256:" + strings.Repeat("d", 64)
+	deploy := func(id string, svc config.Service, hosts ...string) {
+		t.Helper()
+		log := &lockedBuffer{}
+		rel := release(id, prod, svc, image, log)
+		rel.Hosts = hosts
+		if err := tg.Deploy(ctx, rel); err != nil {
+			t.Fatalf("Deploy %s: %v\n%s", id, err, log)
+		}
+	}
+	exists := func(kind string) bool {
+		t.Helper()
+		var err error
+		switch kind {
+		case "Deployment":
+			_, err = c.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+		case "Service":
+			_, err = c.Client.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
+		case "Ingress":
+			_, err = c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	check := func(step string, want map[string]bool) {
+		t.Helper()
+		for kind, w := range want {
+			if got := exists(kind); got != w {
+				t.Errorf("%s: %s exists = %v, want %v", step, kind, got, w)
+			}
+		}
+	}
+	other := webService("api")
+	other.MinInstances = 1
+	deploy("api1", other, "api.example.com")
+
+	web := webService("web")
+	web.MinInstances = 1
+	deploy("dep1", web, "app.example.com", "web.production.localhost")
+	check("web with a domain", map[string]bool{"Deployment": true, "Service": true, "Ingress": true})
+	deploy("dep2", web, "web.production.localhost")
+	check("web without its domain", map[string]bool{"Deployment": true, "Service": true, "Ingress": false})
+	worker := config.Service{ID: "web", Type: config.TypeWorker, VersionHistoryCount: 5, MinInstances: 1,
+		StartCommand: config.Command{Line: "work"}, Target: config.Target{Type: config.TargetKubernetes}}
+	deploy("dep3", worker)
+	check("a worker", map[string]bool{"Deployment": true, "Service": false, "Ingress": false})
+	deploy("dep4", schedulerService("web", map[string]string{"nightly": "0 3 * * *"}))
+	check("a scheduler", map[string]bool{"Deployment": false, "Service": false, "Ingress": false})
+
+	for _, get := range []func() error{
+		func() error {
+			_, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := c.Client.CoreV1().Services(ns).Get(ctx, "api", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "api", metav1.GetOptions{})
+			return err
+		},
+	} {
+		if err := get(); err != nil {
+			t.Errorf("another service's object: %v", err)
+		}
 	}
 }
