@@ -104,6 +104,8 @@ variable: --data-dir with LIFTOFF_DATA_DIR, --database-url with LIFTOFF_DATABASE
 	f.DurationVar(&cfg.KubeRolloutTimeout, "kube-rollout-timeout", def.KubeRolloutTimeout, "how long a rollout may take before the release fails and is rolled back")
 	f.StringVar(&cfg.KubeBaseImage, "kube-base-image", "", "base image of services built from their commands, on the cluster (default "+imagepack.DefaultBaseImage+")")
 	f.BoolVar(&cfg.KubeRegistryInsecure, "kube-registry-insecure", false, "reach the registry over plain HTTP, or without verifying its certificate")
+	f.StringToStringVar(&cfg.KubeIngressAnnotations, "kube-ingress-annotations", nil, "annotations of every Ingress on the cluster, key=value,... (e.g. cert-manager.io/cluster-issuer=letsencrypt)")
+	f.BoolVar(&cfg.KubeIngressTLS, "kube-ingress-tls", false, "give every Ingress on the cluster TLS for its hosts, with the certificate in the Secret <name>-tls (cert-manager issues it, given its annotation)")
 	f.StringSliceVar(&cfg.SandboxBinds, "sandbox-bind", nil, "host paths shown read-only in the sandbox, comma-separated (toolchains outside the system directories)")
 	f.Var((*prefixList)(&cfg.TrustedProxies), "trusted-proxies",
 		"CIDR prefixes or addresses of the proxies in front of Liftoff whose X-Forwarded-For names the client, e.g. 10.0.0.0/8,192.168.1.7 (default none)")

@@ -72,6 +72,8 @@ func TestServeFlagDefaults(t *testing.T) {
 		"kube-rollout-timeout":         def.KubeRolloutTimeout.String(),
 		"kube-base-image":              "",
 		"kube-registry-insecure":       "false",
+		"kube-ingress-annotations":     "[]",
+		"kube-ingress-tls":             "false",
 		"trusted-proxies":              (*prefixList)(&def.TrustedProxies).String(),
 		"database-timeout":             def.DatabaseTimeout.String(),
 		// Not server.Config's: serve builds its logger itself.

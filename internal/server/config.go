@@ -189,6 +189,12 @@ type Config struct {
 	// KubeRegistryInsecure reaches the registry over plain HTTP or
 	// without verifying its certificate.
 	KubeRegistryInsecure bool
+	// KubeIngressAnnotations go on every Ingress (cert-manager's issuer,
+	// the ingress controller's settings).
+	KubeIngressAnnotations map[string]string
+	// KubeIngressTLS gives every Ingress a TLS section for its hosts,
+	// with the certificate in the Secret <name>-tls.
+	KubeIngressTLS bool
 	// ContainerCLI is the container CLI that builds docker services'
 	// images: "auto" (the default) podman if it is in PATH, else docker,
 	// else none (docker services are then not deployed, saying why); a

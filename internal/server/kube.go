@@ -18,7 +18,8 @@ import (
 // a wrong one fails the start rather than the first deployment.
 func newKube(ctx context.Context, cfg Config, dataDir string, containers *container.CLI, log *slog.Logger) (*kube.Target, func(), error) {
 	if cfg.Kubeconfig == "" {
-		if cfg.KubeDefault || cfg.KubeNamespace != "" || cfg.KubeRegistry != "" || cfg.KubeIngressClass != "" || cfg.KubeBaseImage != "" {
+		if cfg.KubeDefault || cfg.KubeNamespace != "" || cfg.KubeRegistry != "" || cfg.KubeIngressClass != "" || cfg.KubeBaseImage != "" ||
+			len(cfg.KubeIngressAnnotations) > 0 || cfg.KubeIngressTLS {
 			return nil, nil, errors.New("the --kube-* settings need --kubeconfig, the cluster to deploy to (or \"in-cluster\")")
 		}
 		return nil, func() {}, nil
@@ -31,7 +32,7 @@ func newKube(ctx context.Context, cfg Config, dataDir string, containers *contai
 	packers := kube.NewPackers(imagepack.Config{Insecure: cfg.KubeRegistryInsecure, BaseImage: cfg.KubeBaseImage,
 		Containers: containers, TempDir: tmp})
 	t, err := kube.New(kube.Config{Kubeconfig: cfg.Kubeconfig, Images: packers, RolloutTimeout: cfg.KubeRolloutTimeout,
-		Default: cfg.KubeDefault, Log: log,
+		Default: cfg.KubeDefault, Log: log, IngressAnnotations: cfg.KubeIngressAnnotations, IngressTLS: cfg.KubeIngressTLS,
 		Defaults: kube.Settings{Namespace: cfg.KubeNamespace, Registry: cfg.KubeRegistry, IngressClass: cfg.KubeIngressClass}})
 	if err != nil {
 		return nil, nil, err

@@ -347,18 +347,26 @@ func (r *release) applyIngress(ctx context.Context) (bool, error) {
 	}
 	backend := netac.IngressBackend().WithService(netac.IngressServiceBackend().WithName(r.name).
 		WithPort(netac.ServiceBackendPort().WithName("http")))
+	var hosts []string
 	for _, h := range r.rel.Hosts {
 		if strings.HasSuffix(h, ".localhost") {
 			continue // names of the Liftoff host
 		}
+		hosts = append(hosts, h)
 		spec.WithRules(netac.IngressRule().WithHost(h).WithHTTP(netac.HTTPIngressRuleValue().
 			WithPaths(netac.HTTPIngressPath().WithPath("/").WithPathType("Prefix").WithBackend(backend))))
 	}
-	if len(spec.Rules) == 0 {
+	if len(hosts) == 0 {
 		return false, nil
 	}
-	r.printf("Applying Ingress %s/%s for %s", r.ns, r.name, strings.Join(r.rel.Hosts, ", "))
+	if r.t.cfg.IngressTLS {
+		spec.WithTLS(netac.IngressTLS().WithHosts(hosts...).WithSecretName(r.name + "-tls"))
+	}
+	r.printf("Applying Ingress %s/%s for %s", r.ns, r.name, strings.Join(hosts, ", "))
 	ing := netac.Ingress(r.name, r.ns).WithLabels(r.owner).WithSpec(spec)
+	if len(r.t.cfg.IngressAnnotations) > 0 {
+		ing.WithAnnotations(r.t.cfg.IngressAnnotations)
+	}
 	if _, err := r.cs.NetworkingV1().Ingresses(r.ns).Apply(ctx, ing, apply); err != nil {
 		return false, fmt.Errorf("apply Ingress %s/%s: %w", r.ns, r.name, err)
 	}

@@ -98,6 +98,14 @@ type Config struct {
 	// Default sends the services that leave the target to the operator
 	// (no target, or Flightcontrol's) to the cluster.
 	Default bool
+	// IngressAnnotations go on every Ingress: those of the cluster's
+	// ingress controller, or cert-manager's
+	// (cert-manager.io/cluster-issuer) to get certificates.
+	IngressAnnotations map[string]string
+	// IngressTLS gives every Ingress a TLS section for its hosts, with
+	// the certificate in the Secret <name>-tls (which cert-manager, given
+	// its annotation, issues and renews).
+	IngressTLS bool
 	// Log is the operator's log. Nil discards.
 	Log *slog.Logger
 	// REST, when set, is the cluster of every context (tests).

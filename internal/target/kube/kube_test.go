@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,9 @@ func TestDeployWebService(t *testing.T) {
 	}
 	if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "app.example.com" {
 		t.Errorf("ingress rules = %+v, want app.example.com only", ing.Spec.Rules)
+	}
+	if len(ing.Spec.TLS) != 0 || len(ing.Annotations) != 0 {
+		t.Errorf("ingress TLS %+v, annotations %v: want none unless the operator asks", ing.Spec.TLS, ing.Annotations)
 	}
 	if got := tg.Domain(svc, []string{"app.example.com"}); got != "https://app.example.com" {
 		t.Errorf("Domain = %q", got)
@@ -698,5 +702,40 @@ func TestStaleObjectsArePruned(t *testing.T) {
 		if err := get(); err != nil {
 			t.Errorf("another service's object: %v", err)
 		}
+	}
+}
+
+// With --kube-ingress-tls and --kube-ingress-annotations, an Ingress
+// carries TLS for its hosts (not the Liftoff host's names) in the Secret
+// <name>-tls, and the annotations cert-manager needs to issue it.
+func TestIngressTLSAndAnnotations(t *testing.T) {
+	t.Parallel()
+	c := cluster.Get(t)
+	ns := c.Namespace(t)
+	ctx := timeout(t)
+	tg, err := kube.New(kube.Config{REST: c.Config, Images: images{}, RolloutTimeout: 2 * time.Minute,
+		Defaults:           kube.Settings{Namespace: ns, Registry: "registry.invalid/team"},
+		IngressAnnotations: map[string]string{"cert-manager.io/cluster-issuer": "letsencrypt"}, IngressTLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := webService("web")
+	svc.MinInstances = 1
+	log := &lockedBuffer{}
+	rel := release("dep1", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("b", 64), log)
+	rel.Hosts = []string{"app.example.com", "www.example.com", "web.production.localhost"}
+	if err := tg.Deploy(ctx, rel); err != nil {
+		t.Fatalf("Deploy: %v\n%s", err, log)
+	}
+	ing, err := c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ing.Spec.TLS) != 1 || ing.Spec.TLS[0].SecretName != "web-tls" ||
+		!slices.Equal(ing.Spec.TLS[0].Hosts, []string{"app.example.com", "www.example.com"}) {
+		t.Errorf("ingress TLS = %+v, want app.example.com and www.example.com in web-tls", ing.Spec.TLS)
+	}
+	if ing.Annotations["cert-manager.io/cluster-issuer"] != "letsencrypt" {
+		t.Errorf("ingress annotations = %v, want cert-manager's issuer", ing.Annotations)
 	}
 }
