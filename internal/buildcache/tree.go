@@ -75,22 +75,9 @@ func copyTree(src, dst string, how int, skip func(rel string) bool, onFile func(
 			}
 		})
 	}
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	err := walkRel(src, skip, func(path, rel string, d fs.DirEntry) error {
 		if err := failed(); err != nil {
 			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if rel != "." && skip != nil && skip(rel) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
 		}
 		target := filepath.Join(dst, rel)
 		info, err := d.Info()
@@ -198,17 +185,15 @@ func removeTree(path string) error {
 	return os.RemoveAll(path)
 }
 
-// treeDigest is the total size of the regular files under path, and the
-// digest of their paths (relative to path) and sizes, in the order
-// filepath.WalkDir visits them; skip leaves entries out as copyTree's does.
-func treeDigest(path string, skip func(rel string) bool) (int64, string, error) {
-	var n int64
-	sum := newDigest()
-	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+// walkRel walks the tree root as filepath.WalkDir does, giving fn each
+// entry's path relative to root too, and leaving out the entries skip
+// names (a directory with all it holds).
+func walkRel(root string, skip func(rel string) bool, fn func(path, rel string, d fs.DirEntry) error) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(path, p)
+		rel, err := filepath.Rel(root, path)
 		if err != nil {
 			return err
 		}
@@ -218,6 +203,17 @@ func treeDigest(path string, skip func(rel string) bool) (int64, string, error) 
 			}
 			return nil
 		}
+		return fn(path, rel, d)
+	})
+}
+
+// treeDigest is the total size of the regular files under path, and the
+// digest of their paths (relative to path) and sizes, in the order
+// filepath.WalkDir visits them; skip leaves entries out as copyTree's does.
+func treeDigest(path string, skip func(rel string) bool) (int64, string, error) {
+	var n int64
+	sum := newDigest()
+	err := walkRel(path, skip, func(_, rel string, d fs.DirEntry) error {
 		if d.Type().IsRegular() {
 			info, err := d.Info()
 			if err != nil {

@@ -644,26 +644,10 @@ func TestStaleObjectsArePruned(t *testing.T) {
 			t.Fatalf("Deploy %s: %v\n%s", id, err, log)
 		}
 	}
-	exists := func(kind string) bool {
-		t.Helper()
-		var err error
-		switch kind {
-		case "Deployment":
-			_, err = c.Client.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
-		case "Service":
-			_, err = c.Client.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{})
-		case "Ingress":
-			_, err = c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "web", metav1.GetOptions{})
-		}
-		if err != nil && !apierrors.IsNotFound(err) {
-			t.Fatal(err)
-		}
-		return err == nil
-	}
 	check := func(step string, want map[string]bool) {
 		t.Helper()
 		for kind, w := range want {
-			if got := exists(kind); got != w {
+			if got := exists(t, ctx, c, ns, kind, "web"); got != w {
 				t.Errorf("%s: %s exists = %v, want %v", step, kind, got, w)
 			}
 		}
@@ -685,24 +669,32 @@ func TestStaleObjectsArePruned(t *testing.T) {
 	deploy("dep4", schedulerService("web", map[string]string{"nightly": "0 3 * * *"}))
 	check("a scheduler", map[string]bool{"Deployment": false, "Service": false, "Ingress": false})
 
-	for _, get := range []func() error{
-		func() error {
-			_, err := c.Client.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
-			return err
-		},
-		func() error {
-			_, err := c.Client.CoreV1().Services(ns).Get(ctx, "api", metav1.GetOptions{})
-			return err
-		},
-		func() error {
-			_, err := c.Client.NetworkingV1().Ingresses(ns).Get(ctx, "api", metav1.GetOptions{})
-			return err
-		},
-	} {
-		if err := get(); err != nil {
-			t.Errorf("another service's object: %v", err)
+	for _, kind := range []string{"Deployment", "Service", "Ingress"} {
+		if !exists(t, ctx, c, ns, kind, "api") {
+			t.Errorf("another service's %s is gone", kind)
 		}
 	}
+}
+
+// exists reports whether the namespace has the object of that kind
+// (Deployment, Service or Ingress) and name.
+func exists(t *testing.T, ctx context.Context, c *kubetest.Cluster, ns, kind, name string) bool {
+	t.Helper()
+	var err error
+	switch kind {
+	case "Deployment":
+		_, err = c.Client.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	case "Service":
+		_, err = c.Client.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	case "Ingress":
+		_, err = c.Client.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
+	default:
+		t.Fatalf("exists: no kind %q", kind)
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
+	}
+	return err == nil
 }
 
 // With --kube-ingress-tls and --kube-ingress-annotations, an Ingress
