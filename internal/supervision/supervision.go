@@ -241,7 +241,7 @@ func (s *Service) Logs(ctx context.Context, id string, p LogsParams, emit func([
 			out := make([]local.LogLine, len(lines))
 			for i, l := range lines {
 				// As a local release's log file is: scrubbed of
-				// Liftoff's secrets.
+				// Liftoff's secrets (ReadLog scrubbed the service's).
 				out[i] = local.LogLine{Time: l.Time, Text: "[" + l.Pod + "] " + redact.Secrets(l.Text)}
 			}
 			return emit(out)

@@ -279,6 +279,18 @@ func (r *release) applySecret(ctx context.Context) (string, error) {
 	name := r.name + "-env-" + hex.EncodeToString(h.Sum(nil))[:10]
 	s := coreac.Secret(name, r.ns).WithLabels(r.owner).WithType(corev1.SecretTypeOpaque).
 		WithImmutable(true).WithStringData(data)
+	// Which variables are secrets (names only), for ReadLog to scrub
+	// their values from what the pods print.
+	var secrets []string
+	for k, v := range data {
+		if r.rel.Scrub != nil && r.rel.Scrub.String(v) != v {
+			secrets = append(secrets, k)
+		}
+	}
+	if len(secrets) > 0 {
+		slices.Sort(secrets)
+		s.WithAnnotations(map[string]string{AnnotationSecretKeys: strings.Join(secrets, ",")})
+	}
 	if _, err := r.cs.CoreV1().Secrets(r.ns).Apply(ctx, s, apply); err != nil {
 		return "", fmt.Errorf("apply the environment's Secret %s/%s: %w", r.ns, name, err)
 	}

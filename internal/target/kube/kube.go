@@ -39,6 +39,11 @@ const (
 	LabelComponent = "app.kubernetes.io/component"
 )
 
+// AnnotationSecretKeys on a service's environment Secret names the
+// variables whose values are secrets (comma-separated): ReadLog scrubs
+// those values from the pods' logs.
+const AnnotationSecretKeys = "liftoff.dev/secret-keys"
+
 // ComponentServer is LabelComponent's value on the pods that serve.
 const ComponentServer = "server"
 

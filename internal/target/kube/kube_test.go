@@ -21,6 +21,7 @@ import (
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/kubetest"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/steps"
 	"github.com/liftoffhq/liftoff/internal/target"
 	"github.com/liftoffhq/liftoff/internal/target/kube"
@@ -79,7 +80,7 @@ func webService(id string) config.Service {
 }
 
 func release(id string, inst target.Instance, svc config.Service, image string, log *lockedBuffer) target.Release {
-	return target.Release{ID: id, Instance: inst, Service: svc, Image: image, Log: log,
+	return target.Release{ID: id, Instance: inst, Service: svc, Image: image, Log: log, Scrub: redact.New("s3cret"),
 		Env: []string{"GREETING=hello", "API_TOKEN=s3cret"}, Hosts: []string{"app.example.com", svc.ID + ".production.localhost"}}
 }
 
@@ -130,6 +131,10 @@ func TestDeployWebService(t *testing.T) {
 	}
 	if string(sec.Data["API_TOKEN"]) != "s3cret" || sec.Immutable == nil || !*sec.Immutable {
 		t.Errorf("secret = %v immutable %v", sec.Data, sec.Immutable)
+	}
+	// Names only: which values ReadLog scrubs from the pods' logs.
+	if got := sec.Annotations[kube.AnnotationSecretKeys]; got != "API_TOKEN" {
+		t.Errorf("secret keys annotation = %q, want API_TOKEN (the one secret variable)", got)
 	}
 	if strings.Contains(d.String(), "s3cret") {
 		t.Error("the Deployment holds a secret's value")

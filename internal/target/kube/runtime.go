@@ -12,9 +12,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
+	"github.com/liftoffhq/liftoff/internal/redact"
 	"github.com/liftoffhq/liftoff/internal/target"
 )
 
@@ -117,7 +119,8 @@ type LogLine struct {
 
 // ReadLog reads what the pods of a service instance print, each line
 // with its time and pod, since a time (zero: all the cluster kept); with
-// follow it goes on until ctx ends.
+// follow it goes on until ctx ends. The values of the service's secret
+// variables are scrubbed, as in a local release's log file.
 func (t *Target) ReadLog(ctx context.Context, inst target.Instance, svc config.Service, since time.Time, follow bool, emit func([]LogLine) error) error {
 	pods, err := t.Pods(ctx, inst, svc, inst.PRNumber)
 	if err != nil {
@@ -128,6 +131,10 @@ func (t *Target) ReadLog(ctx context.Context, inst target.Instance, svc config.S
 		return err
 	}
 	ns := t.Settings(svc).Namespace
+	scrub, err := secretScrubber(ctx, cs, ns, inst, svc.ID)
+	if err != nil {
+		return err
+	}
 	var mu sync.Mutex // emit is called by one pod at a time
 	var wg sync.WaitGroup
 	errs := make([]error, len(pods))
@@ -146,7 +153,7 @@ func (t *Target) ReadLog(ctx context.Context, inst target.Instance, svc config.S
 			sc := bufio.NewScanner(stream)
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
 			for sc.Scan() {
-				line := LogLine{Pod: p.Name, Text: sc.Text()}
+				line := LogLine{Pod: p.Name, Text: scrub.String(sc.Text())}
 				if ts, text, ok := strings.Cut(line.Text, " "); ok {
 					if at, err := time.Parse(time.RFC3339Nano, ts); err == nil {
 						line.Time, line.Text = at, text
@@ -172,4 +179,27 @@ func (t *Target) ReadLog(ctx context.Context, inst target.Instance, svc config.S
 		}
 	}
 	return nil
+}
+
+// secretScrubber scrubs the values of the secret variables of every
+// environment Secret the service instance has (the serving release's and
+// those of older ReplicaSets whose pods may still print).
+func secretScrubber(ctx context.Context, cs kubernetes.Interface, ns string, inst target.Instance, serviceID string) (*redact.Scrubber, error) {
+	list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: selectorOf(serviceLabels(inst, serviceID))})
+	if err != nil {
+		return nil, fmt.Errorf("read the secrets of %s to scrub its logs: %w", serviceID, err)
+	}
+	var values []string
+	for _, s := range list.Items {
+		keys := s.Annotations[AnnotationSecretKeys]
+		if keys == "" {
+			continue
+		}
+		for k := range strings.SplitSeq(keys, ",") {
+			if v, ok := s.Data[k]; ok {
+				values = append(values, string(v))
+			}
+		}
+	}
+	return redact.New(values...), nil
 }
