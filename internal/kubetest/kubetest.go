@@ -81,6 +81,10 @@ type Cluster struct {
 	// Nodes are the names of the fake nodes, each Ready.
 	Nodes []string
 
+	// podLog is what every pod prints (PrintLog appends to it).
+	podLog string
+	logMu  sync.Mutex
+
 	procs     []*process
 	crashed   chan struct{} // closed when a process exits before Stop
 	crashErr  error         // why, set before crashed is closed
@@ -123,11 +127,11 @@ func New(ctx context.Context, dir string, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return err
 	}
-	etcdClient, etcdPeer, apiPort := ports[0], ports[1], ports[2]
+	etcdClient, etcdPeer, apiPort, kubeletPort := ports[0], ports[1], ports[2], ports[3]
 	host := "https://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	pkiDir := filepath.Join(c.Dir, "pki")
@@ -226,6 +230,9 @@ func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
 		// revision and the size estimates (which wait for them) only
 		// log timeouts.
 		"--feature-gates=SizeBasedListCostEstimate=false",
+		// Pod logs come from kwok's kubelet server, at the node's
+		// InternalIP (127.0.0.1): its Hostname resolves nowhere.
+		"--kubelet-preferred-address-types=InternalIP",
 	); err != nil {
 		return err
 	}
@@ -263,8 +270,12 @@ func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
 	); err != nil {
 		return err
 	}
+	c.podLog = filepath.Join(c.Dir, "pods.log")
+	if err := os.WriteFile(c.podLog, nil, 0o600); err != nil {
+		return err
+	}
 	stages := filepath.Join(c.Dir, "kwok.yaml")
-	if err := os.WriteFile(stages, []byte(kwokStages()), 0o600); err != nil {
+	if err := os.WriteFile(stages, []byte(kwokStages()+"---\n"+clusterLogs(c.podLog)), 0o600); err != nil {
 		return err
 	}
 	if err := c.run("kwok", tools.Kwok,
@@ -277,6 +288,12 @@ func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
 		"--node-lease-duration-seconds=40",
 		"--node-ip=127.0.0.1",
 		"--cidr=10.244.0.1/16",
+		// Its kubelet server, which the nodes name as theirs: the API
+		// server reads pod logs from it (HTTPS, a certificate of its own,
+		// which the API server does not verify without
+		// --kubelet-certificate-authority).
+		"--server-address=127.0.0.1:"+strconv.Itoa(kubeletPort),
+		"--node-port="+strconv.Itoa(kubeletPort),
 	); err != nil {
 		return err
 	}

@@ -208,3 +208,19 @@ spec:
       empty: true
     delete: true
 `
+
+// clusterLogs is kwok's configuration of pod logs: every container of
+// every pod prints what the file at path holds (CRI's log format), and a
+// follower gets what is appended. One file for the whole cluster: tests
+// tell their lines apart by what they print.
+func clusterLogs(path string) string {
+	return `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: every-pod
+spec:
+  logs:
+  - logsFile: '` + path + `'
+    follow: true
+`
+}
