@@ -31,24 +31,9 @@ func (cluster) CronJob(svc config.Service, prNumber int, jobID string) (string, 
 func scheduler(t *testing.T, st store.Store, target string) string {
 	t.Helper()
 	ctx := context.Background()
-	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://example.com/shop.git",
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := envs[0]
 	svc := config.Service{ID: "cron", Name: "Cron", Type: config.TypeScheduler, Target: config.Target{Type: target},
 		Jobs: map[string]config.Job{"nightly": {StartCommand: config.Shell("node report.js"), Schedule: "0 3 * * *"}}}
-	svcs, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: env.ID, At: time.Now(), NewServiceID: cuid.New,
-		Services: []store.ServiceSpec{{GivenID: "cron", Name: "Cron", Type: config.TypeScheduler, Config: svc}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, env, svcs := storetest.Services(t, st, svc)
 	id := svcs[0].ID
 	now := time.Now()
 	d := liftoff.Deployment{ID: cuid.New(), ProjectID: p.ID, EnvironmentID: env.ID, RepoURL: p.RepoURL, GitBranch: "main",

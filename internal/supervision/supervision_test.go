@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lucsky/cuid"
-
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
-	"github.com/liftoffhq/liftoff/internal/store"
 	"github.com/liftoffhq/liftoff/internal/store/storetest"
 	"github.com/liftoffhq/liftoff/internal/supervision"
 	"github.com/liftoffhq/liftoff/internal/target"
@@ -47,22 +44,7 @@ func TestClusterLogsAreScrubbed(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t, "sqlite")
 	ctx := context.Background()
-	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://example.com/shop.git",
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := config.Service{ID: "web", Type: config.TypeWeb, Target: config.Target{Type: config.TargetKubernetes}}
-	svcs, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: envs[0].ID, At: time.Now(), NewServiceID: cuid.New,
-		Services: []store.ServiceSpec{{GivenID: "web", Name: "web", Type: config.TypeWeb, Config: svc}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, svcs := storetest.Services(t, st, config.Service{ID: "web", Type: config.TypeWeb, Target: config.Target{Type: config.TargetKubernetes}})
 	secret := "lfk_" + strings.Repeat("a", 52)
 	s := &supervision.Service{Store: st, NodeID: "node-a", Cluster: cluster{lines: []string{"calling the API with " + secret, "ok"}}}
 	var got []string
@@ -86,34 +68,15 @@ func TestStatesWhenTheClusterDoesNotAnswer(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t, "sqlite")
 	ctx := context.Background()
-	p, err := st.CreateProject(ctx, store.CreateProjectParams{ID: cuid.New(), Name: "shop", RepoURL: "https://example.com/shop.git",
-		ConfigPath: "liftoff.json", DefaultBranch: "main", At: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	envs, err := st.SyncEnvironments(ctx, store.SyncEnvironmentsParams{ProjectID: p.ID, At: time.Now(), NewServiceID: cuid.New,
-		Environments: []store.EnvironmentSpec{{GivenID: "production", Name: "Production", Branch: "main"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := config.Service{ID: "web", Type: config.TypeWeb, Target: config.Target{Type: config.TargetKubernetes}}
-	worker := config.Service{ID: "worker", Type: config.TypeWorker}
-	svcs, err := st.EnsureServices(ctx, store.EnsureServicesParams{EnvironmentID: envs[0].ID, At: time.Now(), NewServiceID: cuid.New,
-		Services: []store.ServiceSpec{{GivenID: "web", Name: "web", Type: config.TypeWeb, Config: web},
-			{GivenID: "worker", Name: "worker", Type: config.TypeWorker, Config: worker}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := map[string]string{}
-	for _, s := range svcs {
-		ids[s.GivenID] = s.ID
-	}
+	_, env, svcs := storetest.Services(t, st, config.Service{ID: "web", Type: config.TypeWeb, Target: config.Target{Type: config.TargetKubernetes}},
+		config.Service{ID: "worker", Type: config.TypeWorker})
+	ids := map[string]string{"web": svcs[0].ID, "worker": svcs[1].ID}
 	if err := st.PutServiceState(ctx, liftoff.ServiceState{ServiceID: ids["worker"], ReleaseID: "rel1", State: liftoff.ServiceRunning,
 		NodeID: "node-a", UpdatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	s := &supervision.Service{Store: st, NodeID: "node-a", Cluster: cluster{podsErr: errors.New("dial tcp 10.0.0.1:6443: connection refused")}}
-	states, err := s.States(ctx, envs[0].ID)
+	states, err := s.States(ctx, env.ID)
 	if err != nil {
 		t.Fatalf("States = %v, want the environment's states with the cluster's service unknown", err)
 	}
