@@ -228,8 +228,12 @@ func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
 		// Debian's etcd 3.4 sends no watch progress notifications, so the
 		// watch caches of quiet resources never catch up with etcd's
 		// revision and the size estimates (which wait for them) only
-		// log timeouts.
-		"--feature-gates=SizeBasedListCostEstimate=false",
+		// log timeouts. And the API server refuses watch streams
+		// (WatchList) without them: a watch of kwok's (from resource
+		// version 0) then ended at once with an error, kwok saw pods
+		// change only when it listed again, up to a minute apart, and
+		// Jobs ended minutes late on a loaded machine. Plain watches.
+		"--feature-gates=SizeBasedListCostEstimate=false,WatchList=false",
 		// Pod logs come from kwok's kubelet server, at the node's
 		// InternalIP (127.0.0.1): its Hostname resolves nowhere.
 		"--kubelet-preferred-address-types=InternalIP",
@@ -254,9 +258,9 @@ func (c *Cluster) start(ctx context.Context, tools Tools, opts Options) error {
 		"--leader-elect=true",
 		"--profiling=false",
 		// kwok renews its nodes' leases from a cache, and an update on a
-		// stale copy fails until the next try: on a loaded machine a node
-		// can go 50 s (the default grace) without a renewal, and the node
-		// controller then taints it, which keeps every new pod Pending.
+		// stale copy fails until the next try: should a node on a loaded
+		// machine go 50 s (the default grace) without a renewal, the node
+		// controller would taint it, which keeps every new pod Pending.
 		// Fake nodes do not fail: no test wants that.
 		"--node-monitor-grace-period=1h",
 	); err != nil {

@@ -78,6 +78,9 @@ spec:
       operator: DoesNotExist
     - key: '.status.podIP'
       operator: DoesNotExist` + "SELECTOR" + `
+  # The next stage (a Job's pod ending) is matched on the pod as patched,
+  # not when kwok's watch brings it back.
+  immediateNextStage: true
   next:
     statusTemplate: |
       {{ $now := Now }}
