@@ -3,6 +3,7 @@ package kube
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,7 +13,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/liftoffhq/liftoff/internal/config"
 	"github.com/liftoffhq/liftoff/internal/liftoff"
@@ -118,14 +122,11 @@ type LogLine struct {
 }
 
 // ReadLog reads what the pods of a service instance print, each line
-// with its time and pod, since a time (zero: all the cluster kept); with
-// follow it goes on until ctx ends. The values of the service's secret
-// variables are scrubbed, as in a local release's log file.
+// with its time and pod, since a time (zero: all the cluster kept). The
+// values of the service's secret variables are scrubbed, as in a local
+// release's log file. With follow it goes on until ctx ends, and follows
+// the pods a later release starts too, as their logs begin.
 func (t *Target) ReadLog(ctx context.Context, inst target.Instance, svc config.Service, since time.Time, follow bool, emit func([]LogLine) error) error {
-	pods, err := t.Pods(ctx, inst, svc, inst.PRNumber)
-	if err != nil {
-		return err
-	}
 	cs, err := t.client(t.Settings(svc).Context)
 	if err != nil {
 		return err
@@ -135,51 +136,112 @@ func (t *Target) ReadLog(ctx context.Context, inst target.Instance, svc config.S
 	if err != nil {
 		return err
 	}
-	var mu sync.Mutex // emit is called by one pod at a time
+	r := &logReader{cs: cs, ns: ns, since: since, follow: follow, scrub: scrub, emit: emit}
+	if follow {
+		return r.followPods(ctx, selectorOf(serviceLabels(inst, svc.ID)))
+	}
+	pods, err := t.Pods(ctx, inst, svc, inst.PRNumber)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(pods))
 	for i, p := range pods {
-		opts := &corev1.PodLogOptions{Timestamps: true, Follow: follow}
-		if !since.IsZero() {
-			opts.SinceTime = &metav1.Time{Time: since}
-		}
-		wg.Go(func() {
-			stream, err := cs.CoreV1().Pods(ns).GetLogs(p.Name, opts).Stream(ctx)
-			if err != nil {
-				errs[i] = fmt.Errorf("logs of pod %s: %w", p.Name, err)
-				return
-			}
-			defer stream.Close()
-			sc := bufio.NewScanner(stream)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for sc.Scan() {
-				line := LogLine{Pod: p.Name, Text: scrub.String(sc.Text())}
-				if ts, text, ok := strings.Cut(line.Text, " "); ok {
-					if at, err := time.Parse(time.RFC3339Nano, ts); err == nil {
-						line.Time, line.Text = at, text
-					}
-				}
-				mu.Lock()
-				err := emit([]LogLine{line})
-				mu.Unlock()
-				if err != nil {
-					errs[i] = err
-					return
-				}
-			}
-		})
+		wg.Go(func() { errs[i] = r.stream(ctx, p.Name) })
 	}
 	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// logReader reads pods' logs for ReadLog.
+type logReader struct {
+	cs     kubernetes.Interface
+	ns     string
+	since  time.Time
+	follow bool
+	scrub  *redact.Scrubber
+	mu     sync.Mutex // emit is called by one pod at a time
+	emit   func([]LogLine) error
+}
+
+// followPods streams the log of every pod the selector selects, those
+// there now and those that start later, until ctx ends. A pod whose log
+// cannot be read (gone before it began) leaves the others.
+func (r *logReader) followPods(ctx context.Context, selector string) (err error) {
+	// The caller refusing a line (emit failed) ends it all.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	defer func() {
+		wg.Wait()
+		if e := (*emitError)(nil); errors.As(context.Cause(ctx), &e) {
+			err = e.err
+		}
+	}()
+	started := map[string]bool{}
+	// An informer's list and watch, which takes the watch up again
+	// when it closes or expires, as rollout waits do.
+	lw := cache.NewFilteredListWatchFromClient(r.cs.CoreV1().RESTClient(), "pods", r.ns, func(o *metav1.ListOptions) {
+		o.LabelSelector = selector
+	})
+	_, werr := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok || ev.Type == watch.Deleted || started[p.Name] || p.Labels["job-name"] != "" || p.Status.Phase != corev1.PodRunning {
+			return false, nil // not one of the service's running servers, or streamed already
+		}
+		started[p.Name] = true
+		wg.Go(func() {
+			if err := r.stream(ctx, p.Name); errors.As(err, new(*emitError)) {
+				cancel(err)
+			}
+		})
+		return false, nil
+	})
 	if ctx.Err() != nil {
 		return nil
 	}
-	for _, err := range errs {
+	return fmt.Errorf("watch the pods of %s: %w", selector, werr)
+}
+
+// stream reads one pod's log and emits its lines; it returns nil when ctx
+// ended.
+func (r *logReader) stream(ctx context.Context, pod string) error {
+	opts := &corev1.PodLogOptions{Timestamps: true, Follow: r.follow}
+	if !r.since.IsZero() {
+		opts.SinceTime = &metav1.Time{Time: r.since}
+	}
+	stream, err := r.cs.CoreV1().Pods(r.ns).GetLogs(pod, opts).Stream(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("logs of pod %s: %w", pod, err)
+	}
+	defer stream.Close()
+	sc := bufio.NewScanner(stream)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := LogLine{Pod: pod, Text: r.scrub.String(sc.Text())}
+		if ts, text, ok := strings.Cut(line.Text, " "); ok {
+			if at, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+				line.Time, line.Text = at, text
+			}
+		}
+		r.mu.Lock()
+		err := r.emit([]LogLine{line})
+		r.mu.Unlock()
 		if err != nil {
-			return err
+			return &emitError{err}
 		}
 	}
 	return nil
 }
+
+// emitError is the caller's refusal of a line.
+type emitError struct{ err error }
+
+func (e *emitError) Error() string { return e.err.Error() }
+func (e *emitError) Unwrap() error { return e.err }
 
 // secretScrubber scrubs the values of the secret variables of every
 // environment Secret the service instance has (the serving release's and

@@ -2,8 +2,8 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,49 +53,60 @@ func TestReadLog(t *testing.T) {
 
 	follow, stop := context.WithCancel(ctx)
 	defer stop()
-	var mu sync.Mutex
-	seen := map[string]bool{}
-	arrived := make(chan string, 16)
+	arrived := make(chan kube.LogLine, 64)
 	done := make(chan error, 1)
 	go func() {
 		done <- tg.ReadLog(follow, prod, svc, time.Time{}, true, func(lines []kube.LogLine) error {
 			for _, l := range lines {
-				mu.Lock()
-				first := !seen[l.Text]
-				seen[l.Text] = true
-				mu.Unlock()
-				if first && strings.HasSuffix(l.Text, ns) {
-					arrived <- l.Text
+				if strings.HasSuffix(l.Text, ns) {
+					arrived <- l
 				}
 			}
 			return nil
 		})
 	}()
-	// What was there comes first; then a line printed now.
-	for want := range 2 {
-		select {
-		case <-arrived:
-		case err := <-done:
-			t.Fatalf("ReadLog ended before the log's %d lines: %v", want, err)
-		case <-ctx.Done():
-			t.Fatal("ReadLog gave nothing")
+	// waitFor waits for the line from a pod other than notFrom's.
+	waitFor := func(text, notFrom string) kube.LogLine {
+		t.Helper()
+		for {
+			select {
+			case l := <-arrived:
+				if l.Text == text && l.Pod != notFrom {
+					return l
+				}
+			case err := <-done:
+				t.Fatalf("ReadLog ended while following, before %q: %v", text, err)
+			case <-ctx.Done():
+				t.Fatalf("%q never arrived", text)
+			}
 		}
 	}
+	// What was there comes first; then a line printed now.
+	waitFor("hello from "+ns, "")
 	if err := c.PrintLog("later in " + ns); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case line := <-arrived:
-		if line != "later in "+ns {
-			t.Errorf("followed line %q, want the later one", line)
-		}
-	case err := <-done:
-		t.Fatalf("ReadLog ended while following: %v", err)
-	case <-ctx.Done():
-		t.Fatal("the later line never arrived")
+	waitFor("later in "+ns, "")
+
+	// A release replaces the pod: the follower follows the new one.
+	if err := tg.Deploy(ctx, release("dep2", prod, svc, "registry.invalid/team/web@sha256:"+strings.Repeat("2", 64), log)); err != nil {
+		t.Fatalf("Deploy dep2: %v\n%s", err, log)
+	}
+	if err := c.PrintLog("after the rollout in " + ns); err != nil {
+		t.Fatal(err)
+	}
+	if l := waitFor("after the rollout in "+ns, pods[0].Name); l.Pod == "" {
+		t.Errorf("line %+v has no pod", l)
 	}
 	stop()
 	if err := <-done; err != nil {
 		t.Errorf("ReadLog after the caller stopped = %v, want nil", err)
+	}
+
+	// A caller that refuses a line ends the follow with its error.
+	refused := errors.New("the client went away")
+	err = tg.ReadLog(ctx, prod, svc, time.Time{}, true, func([]kube.LogLine) error { return refused })
+	if !errors.Is(err, refused) {
+		t.Errorf("ReadLog with a refusing caller = %v, want its error", err)
 	}
 }
