@@ -170,9 +170,9 @@ type logReader struct {
 func (r *logReader) followPods(ctx context.Context, selector string) (err error) {
 	// The caller refusing a line (emit failed) ends it all.
 	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var wg sync.WaitGroup
 	defer func() {
+		cancel(nil) // the streams stop (a watch that failed leaves them following)
 		wg.Wait()
 		if e := (*emitError)(nil); errors.As(context.Cause(ctx), &e) {
 			err = e.err
