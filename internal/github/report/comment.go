@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +32,15 @@ type issueComment struct {
 func (r *Reporter) comment(ctx context.Context, rr repoRef, ev notify.Event, st state) error {
 	pr := ev.Deployment.PRNumber
 	marker := previewMarker(ev.Deployment.EnvironmentID, pr)
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s#%d", strings.ToLower(rr.repo), pr)
+	lock := r.comments[h.Sum32()%uint32(len(r.comments))]
+	select {
+	case lock <- struct{}{}:
+		defer func() { <-lock }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	found, err := r.findComment(ctx, rr.repo, pr, marker)
 	if err != nil {
 		return err

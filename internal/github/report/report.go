@@ -91,6 +91,13 @@ type Reporter struct {
 	log       *slog.Logger
 	now       func() time.Time
 
+	// comments serialize the edits of one pull request's comment (by a
+	// hash of repository and pull request): two deployments' events
+	// delivered at once would otherwise both read it, and the older
+	// one's edit could land last. A channel of one, a lock that a
+	// waiting caller's context ends.
+	comments [64]chan struct{}
+
 	mu            sync.Mutex
 	installations map[string]int64          // "owner/name" (lowercase) -> installation id
 	tokens        map[int64]installationKey // installation id -> its token
@@ -108,6 +115,9 @@ func New(cfg Config) (*Reporter, error) {
 	r := &Reporter{base: base, token: cfg.Token, appID: cfg.AppID, publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		hc: cfg.HTTPClient, log: cfg.Log, now: cfg.Now,
 		installations: map[string]int64{}, tokens: map[int64]installationKey{}}
+	for i := range r.comments {
+		r.comments[i] = make(chan struct{}, 1)
+	}
 	switch {
 	case cfg.Token != "" && (cfg.AppID != 0 || len(cfg.AppPrivateKey) > 0):
 		return nil, errors.New("github: give a token or a GitHub App, not both")

@@ -9,10 +9,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/liftoffhq/liftoff/internal/config"
@@ -446,4 +449,74 @@ func TestErrors(t *testing.T) {
 			t.Error("the token shows in the error")
 		}
 	})
+}
+
+// inProcess is a transport that serves requests with h in process; it
+// holds a request hold says to hold until release is closed, saying so
+// on held.
+type inProcess struct {
+	h       http.Handler
+	hold    func(r *http.Request, body string) bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (p *inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if p.hold(r, string(body)) {
+		close(p.held)
+		<-p.release
+	}
+	rec := httptest.NewRecorder()
+	p.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// Two deployments' events of one preview delivered at once (notify's
+// workers deliver different deployments' events side by side) leave the
+// comment showing the later one: the older event's edit cannot land
+// after the newer's.
+func TestConcurrentEventsKeepTheLatestComment(t *testing.T) {
+	f := reporttest.New(t, "")
+	f.SetToken(patToken)
+	synctest.Test(t, func(t *testing.T) {
+		tr := &inProcess{h: f.Handler(), held: make(chan struct{}), release: make(chan struct{})}
+		tr.hold = func(r *http.Request, body string) bool {
+			return r.Method == "PATCH" && strings.Contains(body, "deployment=dep1 ")
+		}
+		r, err := report.New(report.Config{BaseURL: f.URL(), Token: patToken, PublicURL: public, HTTPClient: &http.Client{Transport: tr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, r, events(preview, "dep0", sha1st, 7, notify.EventSucceeded, t0)...)
+		older := events(preview, "dep1", sha1st, 7, notify.EventSucceeded, t0.Add(time.Hour))
+		newer := events(preview, "dep2", sha2nd, 7, notify.EventFailed, t0.Add(2*time.Hour))
+		olderDone := make(chan error, 1)
+		go func() { olderDone <- r.Deliver(context.Background(), older[len(older)-1]) }()
+		<-tr.held // dep1's edit read the comment and is about to write it
+		newerDone := make(chan error, 1)
+		go func() { newerDone <- r.Deliver(context.Background(), newer[len(newer)-1]) }()
+		// dep2's delivery has written the comment, or waits for dep1's to end.
+		synctest.Wait()
+		close(tr.release)
+		if err := <-olderDone; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-newerDone; err != nil {
+			t.Fatal(err)
+		}
+	})
+	var body string
+	for _, c := range f.Comments(7) {
+		if strings.Contains(str(c["body"]), "liftoff:preview") {
+			body = str(c["body"])
+		}
+	}
+	if !strings.Contains(body, "deployment=dep2 ") {
+		t.Errorf("the comment shows an older deployment than dep2:\n%s", body)
+	}
 }

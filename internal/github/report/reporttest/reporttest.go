@@ -86,6 +86,11 @@ func New(t testing.TB, prefix string) *Server {
 // --github-api-url.
 func (f *Server) URL() string { return f.srv.URL + f.prefix }
 
+// Handler serves the fake's API in process, without its listener: for a
+// client whose transport calls it (a test in a synctest bubble, where a
+// network wait is not one synctest can see).
+func (f *Server) Handler() http.Handler { return http.HandlerFunc(f.serve) }
+
 // Host is the host:port the fake listens on.
 func (f *Server) Host() string { return strings.TrimPrefix(f.srv.URL, "http://") }
 
