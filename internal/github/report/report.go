@@ -21,6 +21,9 @@
 // event, and delivering one twice (notify delivers at least once) changes
 // nothing the second time: a status already set, or a later one, is not
 // set again; a comment showing the same or a later event is not edited.
+// One replica edits a pull request's comment one event at a time; two
+// replicas delivering two deployments' events of one preview at once
+// could still leave the older one showing until the next event.
 //
 // Plugging it in: make one Reporter with New at start (--github-token, or
 // --github-app-id and --github-app-key-file; --github-api-url for GitHub
